@@ -1,0 +1,195 @@
+// int8 GEMM: C[M×N] = A[M×K] (int8 activations, zero point zpA) · B[K×N] (int8 weights, symmetric) + bias,
+// written as exact int32 or requantised to int8 (see requant.ts).
+//
+// Packed weights ("4x8c2" microkernel layout). N is cut into blocks of NR = 8 columns (the last padded with
+// zero columns) and K is padded to even. Each block holds
+//   8 × int32  bias'[j] = bias[j] - zpA · Σk B[k][j]      (zero-point correction folded in ahead of time)
+//   Kp/2 × 16 × int8   for each pair of rows k, k+1: [B[k][j0], B[k+1][j0], B[k][j1], B[k+1][j1], …, j7]
+// so one `i32x4.dot_i16x8_s` of a broadcast activation pair (a[k], a[k+1]) against 4 of those column pairs
+// adds two MACs into each of 4 column accumulators. Activations are packed per call into int16 pairs.
+// The scalar build reads the same layout with plain loops, so a packed buffer is identical in every build.
+
+import { requant1, requant4 } from './requant';
+
+const NR: i32 = 8;
+const MR: i32 = 4;
+
+// @ts-ignore: decorator
+@inline function kpad(k: i32): i32 { return (k + 1) & ~1; }
+
+export function gemm_s8_packed_size(k: i32, n: i32): usize {
+  let nb = (n + NR - 1) / NR;
+  return <usize>nb * (<usize>NR * 4 + <usize>kpad(k) * <usize>NR);
+}
+
+// Packs B (K×N int8, row stride ldb) and bias (int32[N], or 0 for none) for activations with zero point zpA.
+export function gemm_s8_pack(k: i32, n: i32, b: usize, ldb: i32, bias: usize, zpA: i32, out: usize): void {
+  let kp = kpad(k);
+  let p = out;
+  for (let n0 = 0; n0 < n; n0 += NR) {
+    for (let j = 0; j < NR; j++) {
+      let col = n0 + j;
+      let v = 0;
+      if (col < n) {
+        let s = 0;
+        for (let kk = 0; kk < k; kk++) s += <i32>load<i8>(b + <usize>kk * ldb + col);
+        v = (bias ? load<i32>(bias + (<usize>col << 2)) : 0) - zpA * s;
+      }
+      store<i32>(p + (<usize>j << 2), v);
+    }
+    p += NR * 4;
+    for (let kk = 0; kk < kp; kk += 2) {
+      for (let j = 0; j < NR; j++) {
+        let col = n0 + j;
+        let b0: i8 = 0, b1: i8 = 0;
+        if (col < n) {
+          b0 = load<i8>(b + <usize>kk * ldb + col);
+          if (kk + 1 < k) b1 = load<i8>(b + <usize>(kk + 1) * ldb + col);
+        }
+        store<i8>(p + (j << 1), b0);
+        store<i8>(p + (j << 1) + 1, b1);
+      }
+      p += NR * 2;
+    }
+  }
+}
+
+// Reference path (plain loops over the unpacked operands): what every fast path is tested against.
+// mode 0: c is int32 (ldc in elements); mode 1: c is int8 requantised with scale[N], zp, [qmin, qmax].
+export function gemm_s8_ref(m: i32, k: i32, n: i32, a: usize, lda: i32, zpA: i32, b: usize, ldb: i32, bias: usize,
+                            c: usize, ldc: i32, mode: i32, scale: usize, zp: i32, qmin: i32, qmax: i32): void {
+  let lo = <f32>(qmin - zp), hi = <f32>(qmax - zp);
+  for (let i = 0; i < m; i++) {
+    for (let j = 0; j < n; j++) {
+      let acc = bias ? load<i32>(bias + (<usize>j << 2)) : 0;
+      for (let kk = 0; kk < k; kk++) {
+        acc += (<i32>load<i8>(a + <usize>i * lda + kk) - zpA) * <i32>load<i8>(b + <usize>kk * ldb + j);
+      }
+      if (mode == 0) store<i32>(c + ((<usize>i * ldc + j) << 2), acc);
+      else store<i8>(c + <usize>i * ldc + j, requant1(acc, load<f32>(scale + (<usize>j << 2)), zp, lo, hi));
+    }
+  }
+}
+
+// Packs MR rows of A (int8) into int32 words holding the int16 pair (a[k], a[k+1]); rows past m repeat the
+// last valid row (their results are computed and dropped) so the microkernel never branches on M.
+function packA(rows: i32, k: i32, a: usize, lda: i32, out: usize): void {
+  let kp2 = kpad(k) >> 1;
+  for (let r = 0; r < MR; r++) {
+    let src = a + <usize>min(r, rows - 1) * lda;
+    let dst = out + (<usize>r * kp2 << 2);
+    let kk = 0;
+    for (; kk + 1 < k; kk += 2) {
+      let lo = <i32>load<i8>(src + kk) & 0xffff;
+      let hi = <i32>load<i8>(src + kk + 1) << 16;
+      store<i32>(dst + (<usize>kk << 1), lo | hi);
+    }
+    if (kk < k) store<i32>(dst + (<usize>kk << 1), <i32>load<i8>(src + kk) & 0xffff);
+  }
+}
+
+// Stores one row of 8 accumulators (two i32x4) for columns n0.. (cols of them valid).
+// @ts-ignore: decorator
+@inline
+function storeRow(v0: v128, v1: v128, c: usize, cols: i32, mode: i32, scale: usize,
+                  vz: v128, vlo: v128, vhi: v128): void {
+  if (mode == 0) {
+    if (cols == 8) { v128.store(c, v0); v128.store(c, v1, 16); return; }
+    let tmp = memory.data(32, 16);
+    v128.store(tmp, v0); v128.store(tmp, v1, 16);
+    for (let j = 0; j < cols; j++) store<i32>(c + (<usize>j << 2), load<i32>(tmp + (<usize>j << 2)));
+  } else {
+    let r0 = requant4(v0, v128.load(scale), vz, vlo, vhi);
+    let r1 = cols > 4 ? requant4(v1, v128.load(scale, 16), vz, vlo, vhi) : r0;
+    let q = i8x16.narrow_i16x8_s(i16x8.narrow_i32x4_s(r0, r1), r0);
+    if (cols == 8) { v128.store64_lane(c, q, 0); return; }
+    let tmp = memory.data(16, 16);
+    v128.store(tmp, q);
+    for (let j = 0; j < cols; j++) store<i8>(c + j, load<i8>(tmp + j));
+  }
+}
+
+// Fast path over packed B. scale must hold N (padded reads stay inside NR-rounded blocks: callers size scale
+// to a multiple of 8 floats; see src/kernels/gemm.ts).
+export function gemm_s8(m: i32, k: i32, n: i32, a: usize, lda: i32, packed: usize,
+                        c: usize, ldc: i32, mode: i32, scale: usize, zp: i32, qmin: i32, qmax: i32): void {
+  let kp2 = kpad(k) >> 1;
+  let blockBytes = <usize>NR * 4 + <usize>kp2 * NR * 2;
+  let esz: usize = mode == 0 ? 4 : 1;
+  let apack = heap.alloc(<usize>MR * kp2 * 4);
+  if (ASC_FEATURE_SIMD) {
+    let vz = i32x4.splat(zp), vlo = f32x4.splat(<f32>(qmin - zp)), vhi = f32x4.splat(<f32>(qmax - zp));
+    for (let m0 = 0; m0 < m; m0 += MR) {
+      let rows = min(MR, m - m0);
+      packA(rows, k, a + <usize>m0 * lda, lda, apack);
+      let a0 = apack, a1 = a0 + (<usize>kp2 << 2), a2 = a1 + (<usize>kp2 << 2), a3 = a2 + (<usize>kp2 << 2);
+      for (let n0 = 0; n0 < n; n0 += NR) {
+        let w = packed + <usize>(n0 / NR) * blockBytes;
+        let c00 = v128.load(w), c01 = v128.load(w, 16);
+        let c10 = c00, c11 = c01, c20 = c00, c21 = c01, c30 = c00, c31 = c01;
+        w += 32;
+        for (let p = 0; p < kp2; p++) {
+          let o = <usize>p << 2;
+          let b0 = v128.load8x8_s(w), b1 = v128.load8x8_s(w, 8);
+          w += 16;
+          let x0 = v128.load32_splat(a0 + o);
+          c00 = i32x4.add(c00, i32x4.dot_i16x8_s(x0, b0));
+          c01 = i32x4.add(c01, i32x4.dot_i16x8_s(x0, b1));
+          let x1 = v128.load32_splat(a1 + o);
+          c10 = i32x4.add(c10, i32x4.dot_i16x8_s(x1, b0));
+          c11 = i32x4.add(c11, i32x4.dot_i16x8_s(x1, b1));
+          let x2 = v128.load32_splat(a2 + o);
+          c20 = i32x4.add(c20, i32x4.dot_i16x8_s(x2, b0));
+          c21 = i32x4.add(c21, i32x4.dot_i16x8_s(x2, b1));
+          let x3 = v128.load32_splat(a3 + o);
+          c30 = i32x4.add(c30, i32x4.dot_i16x8_s(x3, b0));
+          c31 = i32x4.add(c31, i32x4.dot_i16x8_s(x3, b1));
+        }
+        let cols = min(NR, n - n0);
+        let sc = scale + (<usize>n0 << 2);
+        let cp = c + (<usize>m0 * ldc + n0) * esz;
+        let rs = <usize>ldc * esz;
+        storeRow(c00, c01, cp, cols, mode, sc, vz, vlo, vhi);
+        if (rows > 1) storeRow(c10, c11, cp + rs, cols, mode, sc, vz, vlo, vhi);
+        if (rows > 2) storeRow(c20, c21, cp + 2 * rs, cols, mode, sc, vz, vlo, vhi);
+        if (rows > 3) storeRow(c30, c31, cp + 3 * rs, cols, mode, sc, vz, vlo, vhi);
+      }
+    }
+  } else {
+    // Scalar build: same packed layout, one row × 8 columns at a time in locals.
+    let lo = <f32>(qmin - zp), hi = <f32>(qmax - zp);
+    for (let i = 0; i < m; i++) {
+      packA(1, k, a + <usize>i * lda, lda, apack);
+      for (let n0 = 0; n0 < n; n0 += NR) {
+        let w = packed + <usize>(n0 / NR) * blockBytes;
+        let s0 = load<i32>(w), s1 = load<i32>(w, 4), s2 = load<i32>(w, 8), s3 = load<i32>(w, 12);
+        let s4 = load<i32>(w, 16), s5 = load<i32>(w, 20), s6 = load<i32>(w, 24), s7 = load<i32>(w, 28);
+        w += 32;
+        for (let p = 0; p < kp2; p++) {
+          let pair = load<i32>(apack + (<usize>p << 2));
+          let x0 = <i32><i16>pair, x1 = pair >> 16;
+          s0 += x0 * <i32>load<i8>(w, 0) + x1 * <i32>load<i8>(w, 1);
+          s1 += x0 * <i32>load<i8>(w, 2) + x1 * <i32>load<i8>(w, 3);
+          s2 += x0 * <i32>load<i8>(w, 4) + x1 * <i32>load<i8>(w, 5);
+          s3 += x0 * <i32>load<i8>(w, 6) + x1 * <i32>load<i8>(w, 7);
+          s4 += x0 * <i32>load<i8>(w, 8) + x1 * <i32>load<i8>(w, 9);
+          s5 += x0 * <i32>load<i8>(w, 10) + x1 * <i32>load<i8>(w, 11);
+          s6 += x0 * <i32>load<i8>(w, 12) + x1 * <i32>load<i8>(w, 13);
+          s7 += x0 * <i32>load<i8>(w, 14) + x1 * <i32>load<i8>(w, 15);
+          w += 16;
+        }
+        let tmp = memory.data(32, 16);
+        store<i32>(tmp, s0); store<i32>(tmp, s1, 4); store<i32>(tmp, s2, 8); store<i32>(tmp, s3, 12);
+        store<i32>(tmp, s4, 16); store<i32>(tmp, s5, 20); store<i32>(tmp, s6, 24); store<i32>(tmp, s7, 28);
+        let cols = min(NR, n - n0);
+        for (let j = 0; j < cols; j++) {
+          let acc = load<i32>(tmp + (<usize>j << 2));
+          let col = n0 + j;
+          if (mode == 0) store<i32>(c + ((<usize>i * ldc + col) << 2), acc);
+          else store<i8>(c + <usize>i * ldc + col, requant1(acc, load<f32>(scale + (<usize>col << 2)), zp, lo, hi));
+        }
+      }
+    }
+  }
+  heap.free(apack);
+}

@@ -1,0 +1,39 @@
+// Builds the three WASM modules (scalar / simd / relaxed) from assembly/ with asc, optimises each with
+// binaryen's wasm-opt (the one shipped in the `binaryen` npm package: the `wasm-opt` npm package cannot
+// download its binary offline), checks each validates with exactly the features it claims, then
+// compiles src/ with tsc into dist/.
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const require = createRequire(import.meta.url);
+const bin = (pkg, rel) => join(dirname(require.resolve(`${pkg}/package.json`)), rel);
+const asc = bin('assemblyscript', 'bin/asc.js');
+const wasmOpt = bin('binaryen', 'bin/wasm-opt');
+const tsc = bin('typescript', 'bin/tsc');
+
+const targets = {
+  scalar: ['--disable-simd', '--disable-bulk-memory'],
+  simd: ['--enable-simd'],
+  relaxed: ['--enable-simd', '--enable-relaxed-simd'],
+};
+const only = process.argv.slice(2).filter((a) => a in targets);
+const run = (cmd, args) => execFileSync(process.execPath, [cmd, ...args], { cwd: root, stdio: 'inherit' });
+
+for (const [name, feats] of Object.entries(targets)) {
+  if (only.length && !only.includes(name)) continue;
+  const out = join(root, 'build', `qwasm.${name}.wasm`);
+  run(asc, ['--config', 'asconfig.json', '--target', name]);
+  // wasm-opt with only this build's features: it fails loudly if asc emitted an instruction outside them
+  // (e.g. a SIMD op leaking into the scalar build).
+  run(wasmOpt, [out, '-O3', '--mvp-features', '--enable-sign-ext', '--enable-nontrapping-float-to-int',
+    '--enable-mutable-globals', ...feats, '-o', out]);
+  console.log(`built build/qwasm.${name}.wasm (${statSync(out).size} bytes)`);
+}
+if (!process.argv.includes('--wasm-only')) {
+  run(tsc, ['-p', 'tsconfig.json']);
+  console.log('built dist/ from src/');
+}

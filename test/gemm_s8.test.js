@@ -1,0 +1,96 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { builds, rng, eq } from './helpers.js';
+import { requantize } from '../dist/index.js';
+
+const shapes = [
+  [1, 1, 1], [1, 16, 8], [1, 1024, 3], [2, 3, 5], [3, 5, 7], [4, 8, 8], [5, 17, 9], [7, 31, 15],
+  [13, 33, 31], [1, 100, 257], [17, 1, 9], [64, 64, 64], [9, 129, 23], [33, 15, 64], [1, 7, 1],
+];
+
+test('gemmS8 int32 equals the reference on odd shapes, extremes included (every build)', async () => {
+  const r = rng(7);
+  for (const q of await builds()) {
+    for (const [m, k, n] of shapes) {
+      for (const mode of ['random', 'extreme']) {
+        const a = mode === 'extreme' ? new Int8Array(m * k).fill(-128) : r.i8(m * k);
+        const b = mode === 'extreme' ? new Int8Array(k * n).fill(-127) : r.i8(k * n, -127, 127);
+        const got = q.gemmS8(a, b, m, k, n), want = q.gemmS8Reference(a, b, m, k, n);
+        assert.is(eq(got, want), null, `${q.build} ${m}x${k}x${n} ${mode}`);
+        if (mode === 'extreme') assert.is(got[0], 128 * 127 * k);
+      }
+    }
+  }
+});
+
+test('gemmS8 reference agrees with a plain JS product', async () => {
+  const r = rng(3);
+  const [q] = await builds();
+  const m = 5, k = 19, n = 11, a = r.i8(m * k), b = r.i8(k * n, -127, 127);
+  const want = new Int32Array(m * n);
+  for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) { let s = 0; for (let p = 0; p < k; p++) s += a[i * k + p] * b[p * n + j]; want[i * n + j] = s; }
+  assert.is(eq(q.gemmS8Reference(a, b, m, k, n), want), null);
+  assert.is(eq(q.gemmS8(a, b, m, k, n), want), null);
+});
+
+test('gemmS8Requant equals the reference: zero points at both ends, saturation, relu/relu6, per-channel scales', async () => {
+  const r = rng(11);
+  for (const q of await builds()) {
+    for (const [m, k, n] of shapes) {
+      for (const [aZeroPoint, outZeroPoint] of [[-128, 127], [127, -128], [0, 0], [5, -3]]) {
+        const a = r.i8(m * k), b = r.i8(k * n, -127, 127);
+        const bias = Int32Array.from({ length: n }, () => r.int(-50000, 50000));
+        for (const activation of ['none', 'relu', 'relu6']) {
+          // big scales saturate most outputs; small ones land mid-range
+          const scale = Float32Array.from({ length: n }, (_, j) => (j % 3 === 0 ? 0.5 : r.float() * 0.002 + 1e-5));
+          const opts = { aZeroPoint, outZeroPoint, bias, scale, activation, outScale: 0.05 };
+          const got = q.gemmS8Requant(a, b, m, k, n, opts), want = q.gemmS8Reference(a, b, m, k, n, opts);
+          assert.is(eq(got, want), null, `${q.build} ${m}x${k}x${n} zp ${aZeroPoint}/${outZeroPoint} ${activation}`);
+        }
+      }
+    }
+  }
+});
+
+test('reference requantisation matches the documented rule in JS (round half to even, clamp)', async () => {
+  const [q] = await builds();
+  const r = rng(5);
+  const m = 3, k = 9, n = 10, a = r.i8(m * k), b = r.i8(k * n, -127, 127);
+  const acc = q.gemmS8Reference(a, b, m, k, n);
+  const scale = Float32Array.from({ length: n }, () => r.float() * 0.05);
+  const got = q.gemmS8Reference(a, b, m, k, n, { scale, outZeroPoint: 10 });
+  for (let i = 0; i < m * n; i++) assert.is(got[i], requantize(acc[i], scale[i % n], 10, -128, 127));
+  assert.is(requantize(5, 0.5, 0, -128, 127), 2); // 2.5 -> 2 (half to even)
+  assert.is(requantize(7, 0.5, 0, -128, 127), 4); // 3.5 -> 4
+  assert.is(requantize(-5, 0.5, 0, -128, 127), -2);
+});
+
+test('bad arguments throw errors naming the argument', async () => {
+  const [q] = await builds();
+  const a = new Int8Array(6), b = new Int8Array(6);
+  assert.throws(() => q.gemmS8(a, b, 2, 3, 3), /a must have length 6|b must have length 9/);
+  assert.throws(() => q.gemmS8(new Int8Array(5), b, 2, 3, 2), /a must have length 6/);
+  assert.throws(() => q.gemmS8(new Uint8Array(6), b, 2, 3, 2), /a must be a Int8Array/);
+  assert.throws(() => q.gemmS8(a, b, 0, 3, 2), /m must be in/);
+  assert.throws(() => q.gemmS8(a, b, 2.5, 3, 2), /m must be an integer/);
+  assert.throws(() => q.gemmS8(a, Int8Array.of(0, 0, -128, 0, 0, 0), 2, 3, 2), /-128/);
+  assert.throws(() => q.gemmS8Requant(a, b, 2, 3, 2, { scale: -1 }), /scale\[0\] must be a finite positive/);
+  assert.throws(() => q.gemmS8Requant(a, b, 2, 3, 2, { scale: 1, outZeroPoint: 300 }), /outZeroPoint must be in/);
+  assert.throws(() => q.gemmS8Requant(a, b, 2, 3, 2, { scale: 1, activation: 'relu6' }), /outScale/);
+  assert.throws(() => q.gemmS8Requant(a, b, 2, 3, 2, { scale: new Float32Array(3) }), /scale must have length 2/);
+  const p = q.packGemmS8(b, 3, 2);
+  p.dispose();
+  assert.throws(() => p.runInt32(0, 1, 0), /after dispose/);
+});
+
+test('memory does not grow over 10^5 calls of the same size', async () => {
+  for (const q of await builds()) {
+    const a = new Int8Array(4 * 8).fill(1), b = new Int8Array(8 * 4).fill(1);
+    for (let i = 0; i < 1000; i++) q.gemmS8(a, b, 4, 8, 4);
+    const before = q.rt.memoryBytes();
+    for (let i = 0; i < 100000; i++) q.gemmS8(a, b, 4, 8, 4);
+    assert.is(q.rt.memoryBytes(), before, q.build);
+  }
+});
+
+test.run();
