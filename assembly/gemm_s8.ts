@@ -71,20 +71,22 @@ export function gemm_s8_ref(m: i32, k: i32, n: i32, a: usize, lda: i32, zpA: i32
   }
 }
 
-// Packs MR rows of A (int8) into int32 words holding the int16 pair (a[k], a[k+1]); rows past m repeat the
-// last valid row (their results are computed and dropped) so the microkernel never branches on M.
-function packA(rows: i32, k: i32, a: usize, lda: i32, out: usize): void {
-  let kp2 = kpad(k) >> 1;
-  for (let r = 0; r < MR; r++) {
+// Packs MR rows of A (int8) into int32 words holding the int16 pair (a[k], a[k+1]), interleaved by row:
+// word (p, r) at (p·MR + r)·4, so the microkernel reads all MR rows of one k-pair at fixed offsets.
+// Rows past `rows` repeat the last valid row (computed, then dropped): the microkernel never branches on M.
+function packA(rows: i32, k: i32, a: usize, lda: i32, out: usize, mr: i32): void {
+  for (let r = 0; r < mr; r++) {
     let src = a + <usize>min(r, rows - 1) * lda;
-    let dst = out + (<usize>r * kp2 << 2);
+    let dst = out + (<usize>r << 2);
+    let step = <usize>mr << 2;
     let kk = 0;
     for (; kk + 1 < k; kk += 2) {
       let lo = <i32>load<i8>(src + kk) & 0xffff;
       let hi = <i32>load<i8>(src + kk + 1) << 16;
-      store<i32>(dst + (<usize>kk << 1), lo | hi);
+      store<i32>(dst, lo | hi);
+      dst += step;
     }
-    if (kk < k) store<i32>(dst + (<usize>kk << 1), <i32>load<i8>(src + kk) & 0xffff);
+    if (kk < k) store<i32>(dst, <i32>load<i8>(src + kk) & 0xffff);
   }
 }
 
@@ -119,47 +121,85 @@ export function gemm_s8(m: i32, k: i32, n: i32, a: usize, lda: i32, packed: usiz
   let apack = heap.alloc(<usize>MR * kp2 * 4);
   if (ASC_FEATURE_SIMD) {
     let vz = i32x4.splat(zp), vlo = f32x4.splat(<f32>(qmin - zp)), vhi = f32x4.splat(<f32>(qmax - zp));
-    for (let m0 = 0; m0 < m; m0 += MR) {
+    let rs = <usize>ldc * esz;
+    let m0 = 0;
+    for (; m0 + 1 < m; m0 += MR) {
       let rows = min(MR, m - m0);
-      packA(rows, k, a + <usize>m0 * lda, lda, apack);
-      let a0 = apack, a1 = a0 + (<usize>kp2 << 2), a2 = a1 + (<usize>kp2 << 2), a3 = a2 + (<usize>kp2 << 2);
+      packA(rows, k, a + <usize>m0 * lda, lda, apack, MR);
       for (let n0 = 0; n0 < n; n0 += NR) {
         let w = packed + <usize>(n0 / NR) * blockBytes;
         let c00 = v128.load(w), c01 = v128.load(w, 16);
         let c10 = c00, c11 = c01, c20 = c00, c21 = c01, c30 = c00, c31 = c01;
         w += 32;
+        let ap = apack;
         for (let p = 0; p < kp2; p++) {
-          let o = <usize>p << 2;
           let b0 = v128.load8x8_s(w), b1 = v128.load8x8_s(w, 8);
-          w += 16;
-          let x0 = v128.load32_splat(a0 + o);
+          let x0 = v128.load32_splat(ap);
           c00 = i32x4.add(c00, i32x4.dot_i16x8_s(x0, b0));
           c01 = i32x4.add(c01, i32x4.dot_i16x8_s(x0, b1));
-          let x1 = v128.load32_splat(a1 + o);
+          let x1 = v128.load32_splat(ap, 4);
           c10 = i32x4.add(c10, i32x4.dot_i16x8_s(x1, b0));
           c11 = i32x4.add(c11, i32x4.dot_i16x8_s(x1, b1));
-          let x2 = v128.load32_splat(a2 + o);
+          let x2 = v128.load32_splat(ap, 8);
           c20 = i32x4.add(c20, i32x4.dot_i16x8_s(x2, b0));
           c21 = i32x4.add(c21, i32x4.dot_i16x8_s(x2, b1));
-          let x3 = v128.load32_splat(a3 + o);
+          let x3 = v128.load32_splat(ap, 12);
           c30 = i32x4.add(c30, i32x4.dot_i16x8_s(x3, b0));
           c31 = i32x4.add(c31, i32x4.dot_i16x8_s(x3, b1));
+          w += 16; ap += 16;
         }
         let cols = min(NR, n - n0);
         let sc = scale + (<usize>n0 << 2);
         let cp = c + (<usize>m0 * ldc + n0) * esz;
-        let rs = <usize>ldc * esz;
         storeRow(c00, c01, cp, cols, mode, sc, vz, vlo, vhi);
         if (rows > 1) storeRow(c10, c11, cp + rs, cols, mode, sc, vz, vlo, vhi);
         if (rows > 2) storeRow(c20, c21, cp + 2 * rs, cols, mode, sc, vz, vlo, vhi);
         if (rows > 3) storeRow(c30, c31, cp + 3 * rs, cols, mode, sc, vz, vlo, vhi);
       }
     }
+    if (m0 < m) {
+      // One row left (M = 1, or M ≡ 1 mod 4): a 1×16 tile over two blocks at once, so each broadcast
+      // activation pair feeds four dot products.
+      packA(1, k, a + <usize>m0 * lda, lda, apack, 1);
+      let cp0 = c + <usize>m0 * ldc * esz;
+      let n0 = 0;
+      for (; n0 + NR < n; n0 += 2 * NR) {
+        let w = packed + <usize>(n0 / NR) * blockBytes;
+        let u = w + blockBytes;
+        let c0 = v128.load(w), c1 = v128.load(w, 16), c2 = v128.load(u), c3 = v128.load(u, 16);
+        w += 32; u += 32;
+        let ap = apack;
+        for (let p = 0; p < kp2; p++) {
+          let x = v128.load32_splat(ap);
+          c0 = i32x4.add(c0, i32x4.dot_i16x8_s(x, v128.load8x8_s(w)));
+          c1 = i32x4.add(c1, i32x4.dot_i16x8_s(x, v128.load8x8_s(w, 8)));
+          c2 = i32x4.add(c2, i32x4.dot_i16x8_s(x, v128.load8x8_s(u)));
+          c3 = i32x4.add(c3, i32x4.dot_i16x8_s(x, v128.load8x8_s(u, 8)));
+          w += 16; u += 16; ap += 4;
+        }
+        let sc = scale + (<usize>n0 << 2);
+        storeRow(c0, c1, cp0 + <usize>n0 * esz, 8, mode, sc, vz, vlo, vhi);
+        storeRow(c2, c3, cp0 + <usize>(n0 + NR) * esz, min(NR, n - n0 - NR), mode, sc + 32, vz, vlo, vhi);
+      }
+      if (n0 < n) {
+        let w = packed + <usize>(n0 / NR) * blockBytes;
+        let c0 = v128.load(w), c1 = v128.load(w, 16);
+        w += 32;
+        let ap = apack;
+        for (let p = 0; p < kp2; p++) {
+          let x = v128.load32_splat(ap);
+          c0 = i32x4.add(c0, i32x4.dot_i16x8_s(x, v128.load8x8_s(w)));
+          c1 = i32x4.add(c1, i32x4.dot_i16x8_s(x, v128.load8x8_s(w, 8)));
+          w += 16; ap += 4;
+        }
+        storeRow(c0, c1, cp0 + <usize>n0 * esz, n - n0, mode, scale + (<usize>n0 << 2), vz, vlo, vhi);
+      }
+    }
   } else {
     // Scalar build: same packed layout, one row × 8 columns at a time in locals.
     let lo = <f32>(qmin - zp), hi = <f32>(qmax - zp);
     for (let i = 0; i < m; i++) {
-      packA(1, k, a + <usize>i * lda, lda, apack);
+      packA(1, k, a + <usize>i * lda, lda, apack, 1);
       for (let n0 = 0; n0 < n; n0 += NR) {
         let w = packed + <usize>(n0 / NR) * blockBytes;
         let s0 = load<i32>(w), s1 = load<i32>(w, 4), s2 = load<i32>(w, 8), s3 = load<i32>(w, 12);
