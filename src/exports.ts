@@ -16,4 +16,79 @@ export interface KernelExports {
   gemm_s8_ref(m: I, k: I, n: I, a: P, lda: I, zpA: I, b: P, ldb: I, bias: P, c: P, ldc: I,
               mode: I, scale: P, zp: I, qmin: I, qmax: I): void;
   gemm_s8(m: I, k: I, n: I, a: P, lda: I, packed: P, c: P, ldc: I, mode: I, scale: P, zp: I, qmin: I, qmax: I): void;
+
+  // gemm_f32.ts (C = alpha·op(A)·op(B) + beta·C + bias; trans flags 0/1; bias f32[N] or 0)
+  gemm_f32_ref(m: I, k: I, n: I, alpha: number, a: P, lda: I, transA: I, b: P, ldb: I, transB: I,
+               beta: number, c: P, ldc: I, bias: P): void;
+  gemm_f32(m: I, k: I, n: I, alpha: number, a: P, lda: I, transA: I, b: P, ldb: I, transB: I,
+           beta: number, c: P, ldc: I, bias: P): void;
+  // end gemm_f32.ts
+
+  // selftest.ts (host-free self-tests: inputs generated inside WASM, FNV-1a hash of the output returned)
+  selftest_gemm_s8(m: I, k: I, n: I, seed: I, mode: I): I;
+  selftest_gemm_s8_suite(): I;
+  selftest_conv2d_s8(n: I, h: I, w: I, c: I, oc: I, kh: I, kw: I, groups: I, sh: I, sw: I, pt: I, pl: I, dh: I, dw: I,
+                     seed: I, mode: I): I;
+  selftest_conv2d_s8_suite(): I;
+
+  // sparse.ts (formats built by src/kernels/sparse.ts; idx16 = 1: u16 indices, else u32)
+  sparse_f32_ref(m: I, k: I, n: I, x: P, ldx: I, w: P, mask: P, bias: P, y: P, ldy: I): void;
+  sparse_s8_ref(m: I, k: I, n: I, x: P, ldx: I, zpA: I, w: P, mask: P, bias: P, y: P, ldy: I,
+                mode: I, scale: P, zp: I, qmin: I, qmax: I): void;
+  sparse_f32_csr(m: I, k: I, n: I, x: P, ldx: I, cstart: P, idx: P, idx16: I, vals: P, bias: P, y: P, ldy: I): void;
+  sparse_f32_rows(m: I, k: I, n: I, g: I, x: P, ldx: I, gstart: P, idx: P, idx16: I, vals: P, bias: P, y: P, ldy: I): void;
+  sparse_f32_steps(m: I, k: I, n: I, x: P, ldx: I, qstart: P, kst: P, steps: P, bias: P, y: P, ldy: I): void;
+  sparse_s8_steps(m: I, k: I, n: I, x: P, ldx: I, qstart: P, kst: P, steps: P, qbias: P, y: P, ldy: I,
+                  mode: I, scale: P, zp: I, qmin: I, qmax: I): void;
+  sparse_s8_rows(m: I, k: I, n: I, g: I, x: P, ldx: I, gstart: P, pidx: P, idx16: I, wts: P, gbias: P, y: P, ldy: I,
+                 mode: I, scale: P, zp: I, qmin: I, qmax: I): void;
+  // end sparse.ts
+
+  // conv_s8.ts / pool_s8.ts / add_s8.ts (int8 CNN; scale of conv_s8_pack / conv2d_s8_ref: f32[OC])
+  conv_s8_packed_size(oc: I, kh: I, kw: I, cg: I, groups: I): I;
+  conv_s8_pack(oc: I, kh: I, kw: I, cg: I, groups: I, w: P, bias: P, zpIn: I, scale: P, out: P): void;
+  conv2d_s8_ref(n: I, h: I, w: I, c: I, x: P, zpIn: I, oc: I, kh: I, kw: I, groups: I, wts: P, bias: P,
+                sh: I, sw: I, pt: I, pl: I, dh: I, dw: I, oh: I, ow: I, y: P, scale: P, zpOut: I, qmin: I, qmax: I): void;
+  conv_s8(packed: P, n: I, h: I, w: I, c: I, x: P, zpIn: I, oc: I, kh: I, kw: I, groups: I,
+          sh: I, sw: I, pt: I, pl: I, dh: I, dw: I, oh: I, ow: I, y: P, zpOut: I, qmin: I, qmax: I): void;
+  max_pool_s8_ref(n: I, h: I, w: I, c: I, x: P, kh: I, kw: I, sh: I, sw: I, pt: I, pl: I, oh: I, ow: I, y: P, qmin: I, qmax: I): void;
+  max_pool_s8(n: I, h: I, w: I, c: I, x: P, kh: I, kw: I, sh: I, sw: I, pt: I, pl: I, oh: I, ow: I, y: P, qmin: I, qmax: I): void;
+  avg_pool_s8_ref(n: I, h: I, w: I, c: I, x: P, zpIn: I, kh: I, kw: I, sh: I, sw: I, pt: I, pl: I, oh: I, ow: I, y: P,
+                  ratio: number, zpOut: I, qmin: I, qmax: I): void;
+  avg_pool_s8(n: I, h: I, w: I, c: I, x: P, zpIn: I, kh: I, kw: I, sh: I, sw: I, pt: I, pl: I, oh: I, ow: I, y: P,
+              ratio: number, zpOut: I, qmin: I, qmax: I): void;
+  global_avg_pool_s8_ref(n: I, h: I, w: I, c: I, x: P, zpIn: I, y: P, ratio: number, zpOut: I, qmin: I, qmax: I): void;
+  global_avg_pool_s8(n: I, h: I, w: I, c: I, x: P, zpIn: I, y: P, ratio: number, zpOut: I, qmin: I, qmax: I): void;
+  add_s8_ref(len: I, a: P, za: I, ma: number, b: P, zb: I, mb: number, y: P, zo: I, qmin: I, qmax: I): void;
+  add_s8(len: I, a: P, za: I, ma: number, b: P, zb: I, mb: number, y: P, zo: I, qmin: I, qmax: I): void;
+  // end int8 CNN
+
+  // conv_f32.ts / pool_f32.ts / bn_f32.ts (f32 training kernels; desc = int32 descriptor, see the .ts files)
+  conv2d_f32_fwd_ref(desc: P, x: P, w: P, bias: P, y: P): void;
+  conv2d_f32_fwd(desc: P, x: P, w: P, bias: P, y: P): void;
+  conv2d_f32_bwd_data_ref(desc: P, dy: P, w: P, dx: P, beta: number): void;
+  conv2d_f32_bwd_data(desc: P, dy: P, w: P, dx: P, beta: number): void;
+  conv2d_f32_bwd_filter_ref(desc: P, x: P, dy: P, dw: P, db: P, beta: number): void;
+  conv2d_f32_bwd_filter(desc: P, x: P, dy: P, dw: P, db: P, beta: number): void;
+  maxpool2d_f32_fwd_ref(desc: P, x: P, y: P, idx: P): void;
+  maxpool2d_f32_fwd(desc: P, x: P, y: P, idx: P): void;
+  maxpool2d_f32_bwd_ref(count: I, dy: P, idx: P, dxCount: I, dx: P, beta: number): void;
+  maxpool2d_f32_bwd(count: I, dy: P, idx: P, dxCount: I, dx: P, beta: number): void;
+  avgpool2d_f32_fwd_ref(desc: P, x: P, y: P): void;
+  avgpool2d_f32_fwd(desc: P, x: P, y: P): void;
+  avgpool2d_f32_bwd_ref(desc: P, dy: P, dx: P, beta: number): void;
+  avgpool2d_f32_bwd(desc: P, dy: P, dx: P, beta: number): void;
+  gavgpool_f32_fwd_ref(n: I, hw: I, c: I, x: P, y: P): void;
+  gavgpool_f32_fwd(n: I, hw: I, c: I, x: P, y: P): void;
+  gavgpool_f32_bwd_ref(n: I, hw: I, c: I, dy: P, dx: P, beta: number): void;
+  gavgpool_f32_bwd(n: I, hw: I, c: I, dy: P, dx: P, beta: number): void;
+  bn_f32_fwd_train_ref(m: I, c: I, x: P, gamma: P, beta: P, y: P, mean: P, invstd: P, runMean: P, runVar: P,
+                       momentum: number, eps: number): void;
+  bn_f32_fwd_train(m: I, c: I, x: P, gamma: P, beta: P, y: P, mean: P, invstd: P, runMean: P, runVar: P,
+                   momentum: number, eps: number): void;
+  bn_f32_fwd_eval_ref(m: I, c: I, x: P, gamma: P, beta: P, y: P, runMean: P, runVar: P, eps: number, mean: P, invstd: P): void;
+  bn_f32_fwd_eval(m: I, c: I, x: P, gamma: P, beta: P, y: P, runMean: P, runVar: P, eps: number, mean: P, invstd: P): void;
+  bn_f32_bwd_ref(m: I, c: I, x: P, dy: P, mean: P, invstd: P, gamma: P, dx: P, dgamma: P, dbeta: P, training: I, acc: number): void;
+  bn_f32_bwd(m: I, c: I, x: P, dy: P, mean: P, invstd: P, gamma: P, dx: P, dgamma: P, dbeta: P, training: I, acc: number): void;
+  // end f32 conv / pool / batch-norm
 }

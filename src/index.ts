@@ -11,4 +11,14 @@ export { Runtime, Scope, detect, chooseBuild, BUILDS, type BuildName, type InitO
 export { QwasmError } from './errors.js';
 export { resolveRequant, activationRange, requantize, type RequantParams, type Activation } from './quant.js';
 export { PackedGemmS8, type GemmS8Options } from './kernels/gemm_s8.js';
+export { gemmF32Ptr, type GemmF32Options, type GemmF32PtrOptions } from './kernels/gemm_f32.js';
+export { SparseMatrixF32, SparseMatrixS8, nmMask, blockMask, magnitudeMask, type SparseFormat, type SparseOptions, type SparseF32Options, type SparseS8Options } from './kernels/sparse.js';
+export { LowRankF32, LowRankS8, type LowRankF32Options, type LowRankS8Options } from './kernels/lowrank.js';
+export { PackedConv2dS8, type Conv2dS8Options, type Pair, type Padding, type Shape4, type Tensor4S8, type Geometry } from './kernels/conv_s8.js';
+export { type MaxPool2dS8Options, type AvgPool2dS8Options, type AvgQuantOptions } from './kernels/pool_s8.js';
+export { type AddS8Options } from './kernels/add_s8.js';
 export type { KernelExports } from './exports.js';
+// f32 conv / pool / batch-norm (training kernels with backward passes)
+export { conv2dF32Shape, conv2dF32Forward, conv2dF32BackwardData, conv2dF32BackwardFilter, conv2dF32, conv2dF32Backward, type Conv2dF32Params, type Conv2dF32Shape, type Conv2dF32Grads, type ConvF32RunOptions, type ConvF32GradOptions } from './kernels/conv_f32.js';
+export { pool2dF32Shape, globalPoolF32Shape, maxPool2dF32Forward, maxPool2dF32Backward, avgPool2dF32Forward, avgPool2dF32Backward, globalAvgPoolF32Forward, globalAvgPoolF32Backward, maxPool2dF32, maxPool2dF32Grad, avgPool2dF32, avgPool2dF32Grad, globalAvgPoolF32, globalAvgPoolF32Grad, type Pool2dF32Params, type Pool2dF32Shape, type GlobalPoolF32Shape } from './kernels/pool_f32.js';
+export { batchNormF32ForwardTrain, batchNormF32ForwardEval, batchNormF32Backward, batchNormF32Train, batchNormF32Eval, batchNormF32Grad, type BatchNormF32Params, type BatchNormF32TrainPtrs, type BatchNormF32EvalPtrs, type BatchNormF32BackwardPtrs, type BatchNormF32GradOptions, type BatchNormF32TrainOptions } from './kernels/bn_f32.js';

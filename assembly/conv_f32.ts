@@ -1,0 +1,584 @@
+// f32 2-D convolution, forward and both backward passes, for training. NHWC activations x[N][H][W][C],
+// OHWI weights w[OC][KH][KW][C/groups], bias[OC], output y[N][OH][OW][OC] with
+//   OH = (H + padT + padB - dilH·(KH-1) - 1) / strideH + 1   (floor; likewise OW).
+// Channel group g owns input channels [g·Cg, (g+1)·Cg) and output channels [g·OCg, (g+1)·OCg).
+//
+// Every function takes a descriptor: 18 int32 at `desc` (byte offset), in the order of the D_* constants
+// below (src/kernels/conv_f32.ts writes and validates it; the kernels trust it).
+//
+// Fast paths (im2col + the f32 GEMM of gemm_f32.ts, in bounded row chunks so scratch stays ~256 KB):
+//   forward        y[M×OCg]   = cols[M×Kg] · W_gᵀ + b       (M = N·OH·OW rows, Kg = KH·KW·Cg)
+//   backward data  dcols[M×Kg] = dy[M×OCg] · W_g, then col2im (scatter-add into dx)
+//   backward filt. dW_g[OCg×Kg] += dy_gᵀ · cols (chunk after chunk), db = column sums of dy
+//   1×1 stride-1 unpadded convolutions use x / dx themselves as cols (no im2col).
+//   Depthwise (C = OC = groups): a direct kernel vectorised over channels (weights transposed to [tap][C]).
+// β (beta) of the backward passes: 0 overwrites dx / dW / db (never reads them), 1 accumulates into them
+// (gradient accumulation); any other value scales the old contents first.
+// The *_ref functions are plain direct loops (no im2col, no GEMM, no SIMD) in every build.
+
+import { gemm_f32 } from './gemm_f32';
+
+const D_N = 0, D_H = 1, D_W = 2, D_C = 3, D_OC = 4, D_KH = 5, D_KW = 6, D_SH = 7, D_SW = 8;
+const D_PT = 9, D_PL = 10, D_PB = 11, D_PR = 12, D_DH = 13, D_DW = 14, D_G = 15, D_OH = 16, D_OW = 17;
+
+// Target size of one im2col chunk, in floats (256 KB).
+const CHUNK_FLOATS: i32 = 1 << 16;
+
+// @ts-ignore: decorator
+@inline function dget(desc: usize, i: i32): i32 { return load<i32>(desc + (<usize>i << 2)); }
+// @ts-ignore: decorator
+@inline function f(p: usize, i: usize): f32 { return load<f32>(p + (i << 2)); }
+// @ts-ignore: decorator
+@inline function fset(p: usize, i: usize, v: f32): void { store<f32>(p + (i << 2), v); }
+
+// ---------------------------------------------------------------------------------------------------------
+// Reference paths.
+
+export function conv2d_f32_fwd_ref(desc: usize, x: usize, w: usize, bias: usize, y: usize): void {
+  let n = dget(desc, D_N), h = dget(desc, D_H), wd = dget(desc, D_W), c = dget(desc, D_C), oc = dget(desc, D_OC);
+  let kh = dget(desc, D_KH), kw = dget(desc, D_KW), sh = dget(desc, D_SH), sw = dget(desc, D_SW);
+  let pt = dget(desc, D_PT), pl = dget(desc, D_PL), dh = dget(desc, D_DH), dw = dget(desc, D_DW);
+  let groups = dget(desc, D_G), oh = dget(desc, D_OH), ow = dget(desc, D_OW);
+  let cg = c / groups, ocg = oc / groups;
+  for (let ni = 0; ni < n; ni++) {
+    for (let oy = 0; oy < oh; oy++) {
+      for (let ox = 0; ox < ow; ox++) {
+        for (let o = 0; o < oc; o++) {
+          let g = o / ocg;
+          let acc: f32 = bias ? f(bias, o) : 0;
+          for (let ki = 0; ki < kh; ki++) {
+            let iy = oy * sh - pt + ki * dh;
+            if (iy < 0 || iy >= h) continue;
+            for (let kj = 0; kj < kw; kj++) {
+              let ix = ox * sw - pl + kj * dw;
+              if (ix < 0 || ix >= wd) continue;
+              let xb = ((<usize>(ni * h + iy) * wd + ix) * c + g * cg);
+              let wb = (<usize>(o * kh + ki) * kw + kj) * cg;
+              for (let ci = 0; ci < cg; ci++) acc += f(x, xb + ci) * f(w, wb + ci);
+            }
+          }
+          fset(y, (<usize>(ni * oh + oy) * ow + ox) * oc + o, acc);
+        }
+      }
+    }
+  }
+}
+
+// Scales (β ≠ 1) or clears (β = 0) count floats at p.
+function scaleBuf(p: usize, count: usize, beta: f32): void {
+  if (beta == 1) return;
+  if (beta == 0) {
+    for (let i: usize = 0; i < count; i++) fset(p, i, 0);
+  } else {
+    for (let i: usize = 0; i < count; i++) fset(p, i, beta * f(p, i));
+  }
+}
+
+export function conv2d_f32_bwd_data_ref(desc: usize, dy: usize, w: usize, dx: usize, beta: f32): void {
+  let n = dget(desc, D_N), h = dget(desc, D_H), wd = dget(desc, D_W), c = dget(desc, D_C), oc = dget(desc, D_OC);
+  let kh = dget(desc, D_KH), kw = dget(desc, D_KW), sh = dget(desc, D_SH), sw = dget(desc, D_SW);
+  let pt = dget(desc, D_PT), pl = dget(desc, D_PL), dh = dget(desc, D_DH), dw = dget(desc, D_DW);
+  let groups = dget(desc, D_G), oh = dget(desc, D_OH), ow = dget(desc, D_OW);
+  let cg = c / groups, ocg = oc / groups;
+  scaleBuf(dx, <usize>n * h * wd * c, beta);
+  for (let ni = 0; ni < n; ni++) {
+    for (let oy = 0; oy < oh; oy++) {
+      for (let ox = 0; ox < ow; ox++) {
+        for (let o = 0; o < oc; o++) {
+          let g = o / ocg;
+          let d = f(dy, (<usize>(ni * oh + oy) * ow + ox) * oc + o);
+          for (let ki = 0; ki < kh; ki++) {
+            let iy = oy * sh - pt + ki * dh;
+            if (iy < 0 || iy >= h) continue;
+            for (let kj = 0; kj < kw; kj++) {
+              let ix = ox * sw - pl + kj * dw;
+              if (ix < 0 || ix >= wd) continue;
+              let xb = ((<usize>(ni * h + iy) * wd + ix) * c + g * cg);
+              let wb = (<usize>(o * kh + ki) * kw + kj) * cg;
+              for (let ci = 0; ci < cg; ci++) fset(dx, xb + ci, f(dx, xb + ci) + d * f(w, wb + ci));
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+export function conv2d_f32_bwd_filter_ref(desc: usize, x: usize, dy: usize, dwt: usize, db: usize, beta: f32): void {
+  let n = dget(desc, D_N), h = dget(desc, D_H), wd = dget(desc, D_W), c = dget(desc, D_C), oc = dget(desc, D_OC);
+  let kh = dget(desc, D_KH), kw = dget(desc, D_KW), sh = dget(desc, D_SH), sw = dget(desc, D_SW);
+  let pt = dget(desc, D_PT), pl = dget(desc, D_PL), dh = dget(desc, D_DH), dw = dget(desc, D_DW);
+  let groups = dget(desc, D_G), oh = dget(desc, D_OH), ow = dget(desc, D_OW);
+  let cg = c / groups, ocg = oc / groups;
+  for (let o = 0; o < oc; o++) {
+    let g = o / ocg;
+    for (let ki = 0; ki < kh; ki++) {
+      for (let kj = 0; kj < kw; kj++) {
+        for (let ci = 0; ci < cg; ci++) {
+          let acc: f32 = 0;
+          for (let ni = 0; ni < n; ni++) {
+            for (let oy = 0; oy < oh; oy++) {
+              let iy = oy * sh - pt + ki * dh;
+              if (iy < 0 || iy >= h) continue;
+              for (let ox = 0; ox < ow; ox++) {
+                let ix = ox * sw - pl + kj * dw;
+                if (ix < 0 || ix >= wd) continue;
+                acc += f(dy, (<usize>(ni * oh + oy) * ow + ox) * oc + o) *
+                       f(x, (<usize>(ni * h + iy) * wd + ix) * c + g * cg + ci);
+              }
+            }
+          }
+          let idx = (<usize>(o * kh + ki) * kw + kj) * cg + ci;
+          fset(dwt, idx, beta == 0 ? acc : beta * f(dwt, idx) + acc);
+        }
+      }
+    }
+    if (db) {
+      let s: f32 = 0;
+      let m = n * oh * ow;
+      for (let r = 0; r < m; r++) s += f(dy, <usize>r * oc + o);
+      fset(db, o, beta == 0 ? s : beta * f(db, o) + s);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Helpers of the fast paths.
+
+// @ts-ignore: decorator
+@inline function copyF(dst: usize, src: usize, count: i32): void {
+  let i = 0;
+  if (ASC_FEATURE_SIMD) {
+    for (; i + 8 <= count; i += 8) {
+      let o = <usize>i << 2;
+      v128.store(dst + o, v128.load(src + o));
+      v128.store(dst + o, v128.load(src + o, 16), 16);
+    }
+    for (; i + 4 <= count; i += 4) v128.store(dst + (<usize>i << 2), v128.load(src + (<usize>i << 2)));
+  }
+  for (; i < count; i++) store<f32>(dst + (<usize>i << 2), load<f32>(src + (<usize>i << 2)));
+}
+
+// @ts-ignore: decorator
+@inline function zeroF(dst: usize, count: i32): void {
+  let i = 0;
+  if (ASC_FEATURE_SIMD) {
+    let z = f32x4.splat(0);
+    for (; i + 4 <= count; i += 4) v128.store(dst + (<usize>i << 2), z);
+  }
+  for (; i < count; i++) store<f32>(dst + (<usize>i << 2), 0);
+}
+
+// dst[i] += src[i]
+// @ts-ignore: decorator
+@inline function addF(dst: usize, src: usize, count: i32): void {
+  let i = 0;
+  if (ASC_FEATURE_SIMD) {
+    for (; i + 8 <= count; i += 8) {
+      let o = <usize>i << 2;
+      v128.store(dst + o, f32x4.add(v128.load(dst + o), v128.load(src + o)));
+      v128.store(dst + o, f32x4.add(v128.load(dst + o, 16), v128.load(src + o, 16)), 16);
+    }
+    for (; i + 4 <= count; i += 4) {
+      let o = <usize>i << 2;
+      v128.store(dst + o, f32x4.add(v128.load(dst + o), v128.load(src + o)));
+    }
+  }
+  for (; i < count; i++) {
+    let o = <usize>i << 2;
+    store<f32>(dst + o, load<f32>(dst + o) + load<f32>(src + o));
+  }
+}
+
+// β-scaling of a whole buffer (SIMD where available): 0 clears, 1 keeps, else multiplies.
+function scaleFast(p: usize, count: usize, beta: f32): void {
+  if (beta == 1) return;
+  let i: usize = 0;
+  if (ASC_FEATURE_SIMD) {
+    let vb = f32x4.splat(beta), z = f32x4.splat(0);
+    if (beta == 0) for (; i + 4 <= count; i += 4) v128.store(p + (i << 2), z);
+    else for (; i + 4 <= count; i += 4) v128.store(p + (i << 2), f32x4.mul(vb, v128.load(p + (i << 2))));
+  }
+  if (beta == 0) for (; i < count; i++) fset(p, i, 0);
+  else for (; i < count; i++) fset(p, i, beta * f(p, i));
+}
+
+// out[j] = β·out[j] + Σ_r a[r·lda + j] over `rows` rows, j < cols. Two-level sums (blocks of 256 rows) keep
+// the rounding error of long columns small.
+export function colsum_f32(rows: i32, cols: i32, a: usize, lda: i32, out: usize, beta: f32): void {
+  let tot = heap.alloc(<usize>(cols + 4) << 2);
+  let blk = heap.alloc(<usize>(cols + 4) << 2);
+  zeroF(tot, cols);
+  for (let r0 = 0; r0 < rows; r0 += 256) {
+    let r1 = min(rows, r0 + 256);
+    zeroF(blk, cols);
+    for (let r = r0; r < r1; r++) addF(blk, a + ((<usize>r * lda) << 2), cols);
+    addF(tot, blk, cols);
+  }
+  for (let j = 0; j < cols; j++) {
+    let s = f(tot, j);
+    fset(out, j, beta == 0 ? s : beta * f(out, j) + s);
+  }
+  heap.free(blk);
+  heap.free(tot);
+}
+
+// Rows per im2col chunk: about CHUNK_FLOATS floats of cols, at least 24 rows, at most m.
+// @ts-ignore: decorator
+@inline function chunkRows(kg: i32, m: i32): i32 {
+  return min(m, max(24, CHUNK_FLOATS / kg));
+}
+
+// cols[i][(ki·KW + kj)·Cg + ci] = x[n][iy][ix][g·Cg + ci] (0 outside the image) for output rows
+// r = m0 .. m0+mc-1 (r = (n·OH + oy)·OW + ox).
+function im2col(desc: usize, x: usize, g: i32, m0: i32, mc: i32, cols: usize): void {
+  let h = dget(desc, D_H), wd = dget(desc, D_W), c = dget(desc, D_C);
+  let kh = dget(desc, D_KH), kw = dget(desc, D_KW), sh = dget(desc, D_SH), sw = dget(desc, D_SW);
+  let pt = dget(desc, D_PT), pl = dget(desc, D_PL), dh = dget(desc, D_DH), dw = dget(desc, D_DW);
+  let groups = dget(desc, D_G), oh = dget(desc, D_OH), ow = dget(desc, D_OW);
+  let cg = c / groups;
+  let kg = kh * kw * cg;
+  let ox = m0 % ow, t = m0 / ow;
+  let oy = t % oh, ni = t / oh;
+  let dst = cols;
+  let runs = groups == 1 && dw == 1;   // the KW taps of one kernel row are contiguous in x
+  for (let i = 0; i < mc; i++) {
+    let iy0 = oy * sh - pt, ix0 = ox * sw - pl;
+    let img = x + ((<usize>ni * h * wd * c + <usize>g * cg) << 2);
+    let d = dst;
+    for (let ki = 0; ki < kh; ki++) {
+      let iy = iy0 + ki * dh;
+      if (iy < 0 || iy >= h) { zeroF(d, kw * cg); d += <usize>(kw * cg) << 2; continue; }
+      let row = img + ((<usize>iy * wd * c) << 2);
+      if (runs && ix0 >= 0 && ix0 + kw <= wd) {
+        copyF(d, row + ((<usize>ix0 * c) << 2), kw * c);
+        d += <usize>(kw * c) << 2;
+        continue;
+      }
+      for (let kj = 0; kj < kw; kj++) {
+        let ix = ix0 + kj * dw;
+        if (ix < 0 || ix >= wd) zeroF(d, cg);
+        else if (cg == 1) store<f32>(d, load<f32>(row + ((<usize>ix * c) << 2)));
+        else copyF(d, row + ((<usize>ix * c) << 2), cg);
+        d += <usize>cg << 2;
+      }
+    }
+    dst += <usize>kg << 2;
+    if (++ox == ow) { ox = 0; if (++oy == oh) { oy = 0; ni++; } }
+  }
+}
+
+// The adjoint of im2col: dx[n][iy][ix][g·Cg + ci] += dcols[i][(ki·KW + kj)·Cg + ci].
+function col2im(desc: usize, dcols: usize, g: i32, m0: i32, mc: i32, dx: usize): void {
+  let h = dget(desc, D_H), wd = dget(desc, D_W), c = dget(desc, D_C);
+  let kh = dget(desc, D_KH), kw = dget(desc, D_KW), sh = dget(desc, D_SH), sw = dget(desc, D_SW);
+  let pt = dget(desc, D_PT), pl = dget(desc, D_PL), dh = dget(desc, D_DH), dw = dget(desc, D_DW);
+  let groups = dget(desc, D_G), oh = dget(desc, D_OH), ow = dget(desc, D_OW);
+  let cg = c / groups;
+  let kg = kh * kw * cg;
+  let ox = m0 % ow, t = m0 / ow;
+  let oy = t % oh, ni = t / oh;
+  let src = dcols;
+  let runs = groups == 1 && dw == 1;
+  for (let i = 0; i < mc; i++) {
+    let iy0 = oy * sh - pt, ix0 = ox * sw - pl;
+    let img = dx + ((<usize>ni * h * wd * c + <usize>g * cg) << 2);
+    let s = src;
+    for (let ki = 0; ki < kh; ki++) {
+      let iy = iy0 + ki * dh;
+      if (iy < 0 || iy >= h) { s += <usize>(kw * cg) << 2; continue; }
+      let row = img + ((<usize>iy * wd * c) << 2);
+      if (runs && ix0 >= 0 && ix0 + kw <= wd) {
+        addF(row + ((<usize>ix0 * c) << 2), s, kw * c);
+        s += <usize>(kw * c) << 2;
+        continue;
+      }
+      for (let kj = 0; kj < kw; kj++) {
+        let ix = ix0 + kj * dw;
+        if (ix >= 0 && ix < wd) {
+          let p = row + ((<usize>ix * c) << 2);
+          if (cg == 1) store<f32>(p, load<f32>(p) + load<f32>(s));
+          else addF(p, s, cg);
+        }
+        s += <usize>cg << 2;
+      }
+    }
+    src += <usize>kg << 2;
+    if (++ox == ow) { ox = 0; if (++oy == oh) { oy = 0; ni++; } }
+  }
+}
+
+// @ts-ignore: decorator
+@inline function isPointwise(desc: usize): bool {
+  return dget(desc, D_KH) == 1 && dget(desc, D_KW) == 1 && dget(desc, D_SH) == 1 && dget(desc, D_SW) == 1 &&
+         dget(desc, D_PT) == 0 && dget(desc, D_PL) == 0 && dget(desc, D_PB) == 0 && dget(desc, D_PR) == 0;
+}
+
+// @ts-ignore: decorator
+@inline function isDepthwise(desc: usize): bool {
+  let g = dget(desc, D_G);
+  return g > 1 && dget(desc, D_C) == g && dget(desc, D_OC) == g;
+}
+
+// First and one-past-last kernel index k with 0 ≤ i0 + k·d < size.
+// @ts-ignore: decorator
+@inline function tapLo(i0: i32, d: i32): i32 { return i0 >= 0 ? 0 : (-i0 + d - 1) / d; }
+// @ts-ignore: decorator
+@inline function tapHi(i0: i32, d: i32, size: i32, k: i32): i32 {
+  return i0 > size - 1 ? 0 : min(k, (size - 1 - i0) / d + 1);
+}
+
+// w[C][taps] → wt[taps][C]
+function transposeTaps(w: usize, c: i32, taps: i32, wt: usize): void {
+  for (let ch = 0; ch < c; ch++) {
+    for (let t = 0; t < taps; t++) fset(wt, <usize>t * c + ch, f(w, <usize>ch * taps + t));
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Depthwise (C = OC = groups): vectorised over channels.
+
+function dwFwd(desc: usize, x: usize, w: usize, bias: usize, y: usize): void {
+  let n = dget(desc, D_N), h = dget(desc, D_H), wd = dget(desc, D_W), c = dget(desc, D_C);
+  let kh = dget(desc, D_KH), kw = dget(desc, D_KW), sh = dget(desc, D_SH), sw = dget(desc, D_SW);
+  let pt = dget(desc, D_PT), pl = dget(desc, D_PL), dh = dget(desc, D_DH), dw = dget(desc, D_DW);
+  let oh = dget(desc, D_OH), ow = dget(desc, D_OW);
+  let taps = kh * kw;
+  let wt = heap.alloc(<usize>taps * c * 4 + 16);
+  transposeTaps(w, c, taps, wt);
+  let cs = <usize>c << 2;
+  for (let ni = 0; ni < n; ni++) {
+    let img = x + <usize>ni * h * wd * cs;
+    for (let oy = 0; oy < oh; oy++) {
+      let iy0 = oy * sh - pt;
+      let k0 = tapLo(iy0, dh), k1 = tapHi(iy0, dh, h, kh);
+      for (let ox = 0; ox < ow; ox++) {
+        let ix0 = ox * sw - pl;
+        let j0 = tapLo(ix0, dw), j1 = tapHi(ix0, dw, wd, kw);
+        let out = y + (<usize>(ni * oh + oy) * ow + ox) * cs;
+        let ch = 0;
+        if (ASC_FEATURE_SIMD) {
+          for (; ch + 8 <= c; ch += 8) {
+            let o = <usize>ch << 2;
+            let a0 = f32x4.splat(0), a1 = a0;
+            if (bias) { a0 = v128.load(bias + o); a1 = v128.load(bias + o, 16); }
+            for (let ki = k0; ki < k1; ki++) {
+              let row = img + <usize>(iy0 + ki * dh) * wd * cs + o;
+              let wr = wt + <usize>(ki * kw) * cs + o;
+              for (let kj = j0; kj < j1; kj++) {
+                let xp = row + <usize>(ix0 + kj * dw) * cs;
+                let wp = wr + <usize>kj * cs;
+                a0 = f32x4.add(a0, f32x4.mul(v128.load(xp), v128.load(wp)));
+                a1 = f32x4.add(a1, f32x4.mul(v128.load(xp, 16), v128.load(wp, 16)));
+              }
+            }
+            v128.store(out + o, a0);
+            v128.store(out + o, a1, 16);
+          }
+          for (; ch + 4 <= c; ch += 4) {
+            let o = <usize>ch << 2;
+            let a0 = bias ? v128.load(bias + o) : f32x4.splat(0);
+            for (let ki = k0; ki < k1; ki++) {
+              let row = img + <usize>(iy0 + ki * dh) * wd * cs + o;
+              let wr = wt + <usize>(ki * kw) * cs + o;
+              for (let kj = j0; kj < j1; kj++) {
+                a0 = f32x4.add(a0, f32x4.mul(v128.load(row + <usize>(ix0 + kj * dw) * cs), v128.load(wr + <usize>kj * cs)));
+              }
+            }
+            v128.store(out + o, a0);
+          }
+        }
+        for (; ch < c; ch++) {
+          let o = <usize>ch << 2;
+          let a: f32 = bias ? load<f32>(bias + o) : 0;
+          for (let ki = k0; ki < k1; ki++) {
+            let row = img + <usize>(iy0 + ki * dh) * wd * cs + o;
+            let wr = wt + <usize>(ki * kw) * cs + o;
+            for (let kj = j0; kj < j1; kj++) a += load<f32>(row + <usize>(ix0 + kj * dw) * cs) * load<f32>(wr + <usize>kj * cs);
+          }
+          store<f32>(out + o, a);
+        }
+      }
+    }
+  }
+  heap.free(wt);
+}
+
+function dwBwdData(desc: usize, dy: usize, w: usize, dx: usize, beta: f32): void {
+  let n = dget(desc, D_N), h = dget(desc, D_H), wd = dget(desc, D_W), c = dget(desc, D_C);
+  let kh = dget(desc, D_KH), kw = dget(desc, D_KW), sh = dget(desc, D_SH), sw = dget(desc, D_SW);
+  let pt = dget(desc, D_PT), pl = dget(desc, D_PL), dh = dget(desc, D_DH), dw = dget(desc, D_DW);
+  let oh = dget(desc, D_OH), ow = dget(desc, D_OW);
+  let taps = kh * kw;
+  let wt = heap.alloc(<usize>taps * c * 4 + 16);
+  transposeTaps(w, c, taps, wt);
+  scaleFast(dx, <usize>n * h * wd * c, beta);
+  let cs = <usize>c << 2;
+  for (let ni = 0; ni < n; ni++) {
+    let img = dx + <usize>ni * h * wd * cs;
+    for (let oy = 0; oy < oh; oy++) {
+      let iy0 = oy * sh - pt;
+      let k0 = tapLo(iy0, dh), k1 = tapHi(iy0, dh, h, kh);
+      for (let ox = 0; ox < ow; ox++) {
+        let ix0 = ox * sw - pl;
+        let j0 = tapLo(ix0, dw), j1 = tapHi(ix0, dw, wd, kw);
+        let g = dy + (<usize>(ni * oh + oy) * ow + ox) * cs;
+        for (let ki = k0; ki < k1; ki++) {
+          let row = img + <usize>(iy0 + ki * dh) * wd * cs;
+          let wr = wt + <usize>(ki * kw) * cs;
+          for (let kj = j0; kj < j1; kj++) {
+            let xp = row + <usize>(ix0 + kj * dw) * cs;
+            let wp = wr + <usize>kj * cs;
+            let ch = 0;
+            if (ASC_FEATURE_SIMD) {
+              for (; ch + 4 <= c; ch += 4) {
+                let o = <usize>ch << 2;
+                v128.store(xp + o, f32x4.add(v128.load(xp + o), f32x4.mul(v128.load(g + o), v128.load(wp + o))));
+              }
+            }
+            for (; ch < c; ch++) {
+              let o = <usize>ch << 2;
+              store<f32>(xp + o, load<f32>(xp + o) + load<f32>(g + o) * load<f32>(wp + o));
+            }
+          }
+        }
+      }
+    }
+  }
+  heap.free(wt);
+}
+
+function dwBwdFilter(desc: usize, x: usize, dy: usize, dwt: usize, beta: f32): void {
+  let n = dget(desc, D_N), h = dget(desc, D_H), wd = dget(desc, D_W), c = dget(desc, D_C);
+  let kh = dget(desc, D_KH), kw = dget(desc, D_KW), sh = dget(desc, D_SH), sw = dget(desc, D_SW);
+  let pt = dget(desc, D_PT), pl = dget(desc, D_PL), dh = dget(desc, D_DH), dw = dget(desc, D_DW);
+  let oh = dget(desc, D_OH), ow = dget(desc, D_OW);
+  let taps = kh * kw;
+  let acc = heap.alloc(<usize>taps * c * 4 + 16);
+  zeroF(acc, taps * c);
+  let cs = <usize>c << 2;
+  for (let ni = 0; ni < n; ni++) {
+    let img = x + <usize>ni * h * wd * cs;
+    for (let oy = 0; oy < oh; oy++) {
+      let iy0 = oy * sh - pt;
+      let k0 = tapLo(iy0, dh), k1 = tapHi(iy0, dh, h, kh);
+      for (let ox = 0; ox < ow; ox++) {
+        let ix0 = ox * sw - pl;
+        let j0 = tapLo(ix0, dw), j1 = tapHi(ix0, dw, wd, kw);
+        let g = dy + (<usize>(ni * oh + oy) * ow + ox) * cs;
+        for (let ki = k0; ki < k1; ki++) {
+          let row = img + <usize>(iy0 + ki * dh) * wd * cs;
+          let ar = acc + <usize>(ki * kw) * cs;
+          for (let kj = j0; kj < j1; kj++) {
+            let xp = row + <usize>(ix0 + kj * dw) * cs;
+            let ap = ar + <usize>kj * cs;
+            let ch = 0;
+            if (ASC_FEATURE_SIMD) {
+              for (; ch + 4 <= c; ch += 4) {
+                let o = <usize>ch << 2;
+                v128.store(ap + o, f32x4.add(v128.load(ap + o), f32x4.mul(v128.load(g + o), v128.load(xp + o))));
+              }
+            }
+            for (; ch < c; ch++) {
+              let o = <usize>ch << 2;
+              store<f32>(ap + o, load<f32>(ap + o) + load<f32>(g + o) * load<f32>(xp + o));
+            }
+          }
+        }
+      }
+    }
+  }
+  for (let ch = 0; ch < c; ch++) {
+    for (let t = 0; t < taps; t++) {
+      let i = <usize>ch * taps + t;
+      let s = f(acc, <usize>t * c + ch);
+      fset(dwt, i, beta == 0 ? s : beta * f(dwt, i) + s);
+    }
+  }
+  heap.free(acc);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Fast paths.
+
+export function conv2d_f32_fwd(desc: usize, x: usize, w: usize, bias: usize, y: usize): void {
+  if (isDepthwise(desc)) { dwFwd(desc, x, w, bias, y); return; }
+  let n = dget(desc, D_N), c = dget(desc, D_C), oc = dget(desc, D_OC), kh = dget(desc, D_KH), kw = dget(desc, D_KW);
+  let groups = dget(desc, D_G), oh = dget(desc, D_OH), ow = dget(desc, D_OW);
+  let cg = c / groups, ocg = oc / groups, kg = kh * kw * cg;
+  let m = n * oh * ow;
+  if (isPointwise(desc)) {
+    for (let g = 0; g < groups; g++) {
+      gemm_f32(m, cg, ocg, 1, x + (<usize>(g * cg) << 2), c, 0, w + (<usize>(g * ocg * cg) << 2), cg, 1,
+               0, y + (<usize>(g * ocg) << 2), oc, bias ? bias + (<usize>(g * ocg) << 2) : 0);
+    }
+    return;
+  }
+  let mcMax = chunkRows(kg, m);
+  let cols = heap.alloc(<usize>mcMax * kg * 4);
+  for (let m0 = 0; m0 < m; m0 += mcMax) {
+    let mc = min(mcMax, m - m0);
+    for (let g = 0; g < groups; g++) {
+      im2col(desc, x, g, m0, mc, cols);
+      gemm_f32(mc, kg, ocg, 1, cols, kg, 0, w + (<usize>(g * ocg * kg) << 2), kg, 1,
+               0, y + ((<usize>m0 * oc + g * ocg) << 2), oc, bias ? bias + (<usize>(g * ocg) << 2) : 0);
+    }
+  }
+  heap.free(cols);
+}
+
+export function conv2d_f32_bwd_data(desc: usize, dy: usize, w: usize, dx: usize, beta: f32): void {
+  if (isDepthwise(desc)) { dwBwdData(desc, dy, w, dx, beta); return; }
+  let n = dget(desc, D_N), h = dget(desc, D_H), wd = dget(desc, D_W), c = dget(desc, D_C), oc = dget(desc, D_OC);
+  let kh = dget(desc, D_KH), kw = dget(desc, D_KW);
+  let groups = dget(desc, D_G), oh = dget(desc, D_OH), ow = dget(desc, D_OW);
+  let cg = c / groups, ocg = oc / groups, kg = kh * kw * cg;
+  let m = n * oh * ow;
+  if (isPointwise(desc)) {
+    for (let g = 0; g < groups; g++) {
+      gemm_f32(m, ocg, cg, 1, dy + (<usize>(g * ocg) << 2), oc, 0, w + (<usize>(g * ocg * cg) << 2), cg, 0,
+               beta, dx + (<usize>(g * cg) << 2), c, 0);
+    }
+    return;
+  }
+  scaleFast(dx, <usize>n * h * wd * c, beta);
+  let mcMax = chunkRows(kg, m);
+  let cols = heap.alloc(<usize>mcMax * kg * 4);
+  for (let m0 = 0; m0 < m; m0 += mcMax) {
+    let mc = min(mcMax, m - m0);
+    for (let g = 0; g < groups; g++) {
+      gemm_f32(mc, ocg, kg, 1, dy + ((<usize>m0 * oc + g * ocg) << 2), oc, 0, w + (<usize>(g * ocg * kg) << 2), kg, 0,
+               0, cols, kg, 0);
+      col2im(desc, cols, g, m0, mc, dx);
+    }
+  }
+  heap.free(cols);
+}
+
+export function conv2d_f32_bwd_filter(desc: usize, x: usize, dy: usize, dwt: usize, db: usize, beta: f32): void {
+  let n = dget(desc, D_N), c = dget(desc, D_C), oc = dget(desc, D_OC);
+  let kh = dget(desc, D_KH), kw = dget(desc, D_KW);
+  let groups = dget(desc, D_G), oh = dget(desc, D_OH), ow = dget(desc, D_OW);
+  let cg = c / groups, ocg = oc / groups, kg = kh * kw * cg;
+  let m = n * oh * ow;
+  if (db) colsum_f32(m, oc, dy, oc, db, beta);
+  if (isDepthwise(desc)) { dwBwdFilter(desc, x, dy, dwt, beta); return; }
+  if (isPointwise(desc)) {
+    for (let g = 0; g < groups; g++) {
+      gemm_f32(ocg, m, cg, 1, dy + (<usize>(g * ocg) << 2), oc, 1, x + (<usize>(g * cg) << 2), c, 0,
+               beta, dwt + (<usize>(g * ocg * cg) << 2), cg, 0);
+    }
+    return;
+  }
+  let mcMax = chunkRows(kg, m);
+  let cols = heap.alloc(<usize>mcMax * kg * 4);
+  for (let m0 = 0; m0 < m; m0 += mcMax) {
+    let mc = min(mcMax, m - m0);
+    for (let g = 0; g < groups; g++) {
+      im2col(desc, x, g, m0, mc, cols);
+      gemm_f32(ocg, mc, kg, 1, dy + ((<usize>m0 * oc + g * ocg) << 2), oc, 1, cols, kg, 0,
+               m0 == 0 ? beta : 1, dwt + (<usize>(g * ocg * kg) << 2), kg, 0);
+    }
+  }
+  heap.free(cols);
+}

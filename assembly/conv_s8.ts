@@ -1,0 +1,332 @@
+// int8 conv2d (TFLite semantics), NHWC activations, OHWI weights.
+//   x: [N][H][W][C] int8 with zero point zpIn; w: [OC][KH][KW][Cg] int8 in [-127, 127] (Cg = C / groups,
+//   OCg = OC / groups; output channel o reads input channels g·Cg … g·Cg+Cg−1 for g = o / OCg);
+//   y[n][oy][ox][o] = requant(bias[o] + Σ (x[n][iy][ix][g·Cg+c] − zpIn) · w[o][kh][kw][c])
+//   with iy = oy·sh − pt + kh·dh, ix = ox·sw − pl + kw·dw; taps outside the image are padding holding zpIn,
+//   i.e. they contribute 0. requant is requant1/requant4 (requant.ts) with per-OC scale, zpOut, [qmin, qmax].
+// The output size (oh, ow) is given by the caller (bottom/right padding only decides it).
+//
+// Packed weights (conv_s8_pack, identical in every build) hold everything a layer needs:
+//   f32 scale region, then either
+//   * "gemm" kind (Cg > 1): per group, gemm_s8_pack's layout of B[K][OCg] with K = KH·KW·Cg,
+//     k = (kh·KW + kw)·Cg + c (the OHWI order), bias pre-adjusted for zpIn by gemm_s8_pack. Scales: per group
+//     ceil16(OCg) floats (gemm_s8 reads whole 8-column blocks of scales).
+//   * "depthwise" kind (Cg == 1, i.e. groups == C, channel multiplier CM = OC / C): ceil8(OC) scales,
+//     ceil8(OC) int32 biases (not adjusted), int16 weights [KH·KW][ceil8(OC)], then one 16-byte i8x16.swizzle
+//     table per 8-channel block mapping output lane i (an int16) to input channel (oc0+i)/CM − oc0/CM.
+// conv_s8 picks the path: depthwise kernel; 1×1 stride 1 unpadded → gemm_s8 straight on the NHWC input
+// (M = N·H·W, lda = C); otherwise im2col into bounded chunks of output rows (padding written as zpIn) and
+// gemm_s8 per group.
+
+import { requant1, requant4 } from './requant';
+import { gemm_s8, gemm_s8_pack, gemm_s8_packed_size } from './gemm_s8';
+
+// @ts-ignore: decorator
+@inline function ceil8(v: i32): i32 { return (v + 7) & ~7; }
+// @ts-ignore: decorator
+@inline function ceil16(v: i32): i32 { return (v + 15) & ~15; }
+
+// Target bytes of one im2col chunk (rows × K int8).
+const CHUNK_BYTES: i32 = 16384;
+
+function scaleBytes(oc: i32, cg: i32, groups: i32): usize {
+  if (cg == 1) return <usize>ceil8(oc) << 2;
+  return (<usize>groups * ceil16(oc / groups)) << 2;
+}
+
+export function conv_s8_packed_size(oc: i32, kh: i32, kw: i32, cg: i32, groups: i32): usize {
+  let s = scaleBytes(oc, cg, groups);
+  if (cg == 1) {
+    let ocp = <usize>ceil8(oc);
+    return s + (ocp << 2) + <usize>kh * kw * ocp * 2 + (ocp >> 3) * 16;
+  }
+  return s + <usize>groups * gemm_s8_packed_size(kh * kw * cg, oc / groups);
+}
+
+// Packs OHWI weights w (int8), bias (int32[OC] or 0), scale (f32[OC]) for activations with zero point zpIn.
+export function conv_s8_pack(oc: i32, kh: i32, kw: i32, cg: i32, groups: i32, w: usize, bias: usize,
+                             zpIn: i32, scale: usize, out: usize): void {
+  let sb = scaleBytes(oc, cg, groups);
+  let k = kh * kw * cg;
+  if (cg == 1) {
+    let ocp = ceil8(oc);
+    let cm = oc / groups;
+    for (let o = 0; o < ocp; o++) {
+      store<f32>(out + (<usize>o << 2), o < oc ? load<f32>(scale + (<usize>o << 2)) : <f32>1);
+    }
+    let pb = out + sb;
+    for (let o = 0; o < ocp; o++) {
+      store<i32>(pb + (<usize>o << 2), o < oc && bias ? load<i32>(bias + (<usize>o << 2)) : 0);
+    }
+    let pw = pb + (<usize>ocp << 2);
+    for (let t = 0; t < kh * kw; t++) {
+      for (let o = 0; o < ocp; o++) {
+        let v: i16 = o < oc ? <i16>load<i8>(w + <usize>o * k + t) : 0;
+        store<i16>(pw + ((<usize>t * ocp + o) << 1), v);
+      }
+    }
+    let ps = pw + <usize>kh * kw * ocp * 2;
+    for (let o0 = 0; o0 < ocp; o0 += 8) {
+      let base = o0 / cm;
+      for (let i = 0; i < 8; i++) {
+        let idx = (o0 + i) / cm - base;
+        if (idx > 7) idx = 7; // only in padded lanes past OC
+        store<u8>(ps + (i << 1), <u8>(idx << 1));
+        store<u8>(ps + (i << 1) + 1, <u8>((idx << 1) + 1));
+      }
+      ps += 16;
+    }
+    return;
+  }
+  let ocg = oc / groups;
+  let sg = ceil16(ocg);
+  for (let g = 0; g < groups; g++) {
+    for (let j = 0; j < sg; j++) {
+      store<f32>(out + ((<usize>g * sg + j) << 2), j < ocg ? load<f32>(scale + ((<usize>g * ocg + j) << 2)) : <f32>1);
+    }
+  }
+  let gsize = gemm_s8_packed_size(k, ocg);
+  let tmp = heap.alloc(<usize>k * ocg);
+  for (let g = 0; g < groups; g++) {
+    // B[kk][j] = w[g·OCg + j][kk]
+    for (let j = 0; j < ocg; j++) {
+      let src = w + <usize>(g * ocg + j) * k;
+      for (let kk = 0; kk < k; kk++) store<i8>(tmp + <usize>kk * ocg + j, load<i8>(src + kk));
+    }
+    gemm_s8_pack(k, ocg, tmp, ocg, bias ? bias + (<usize>(g * ocg) << 2) : 0, zpIn, out + sb + <usize>g * gsize);
+  }
+  heap.free(tmp);
+}
+
+// Reference path: plain loops over the unpacked OHWI weights, no SIMD, no packing.
+export function conv2d_s8_ref(n: i32, h: i32, w: i32, c: i32, x: usize, zpIn: i32,
+                              oc: i32, kh: i32, kw: i32, groups: i32, wts: usize, bias: usize,
+                              sh: i32, sw: i32, pt: i32, pl: i32, dh: i32, dw: i32, oh: i32, ow: i32,
+                              y: usize, scale: usize, zpOut: i32, qmin: i32, qmax: i32): void {
+  let cg = c / groups, ocg = oc / groups;
+  let lo = <f32>(qmin - zpOut), hi = <f32>(qmax - zpOut);
+  for (let b = 0; b < n; b++) {
+    for (let oy = 0; oy < oh; oy++) {
+      for (let ox = 0; ox < ow; ox++) {
+        for (let o = 0; o < oc; o++) {
+          let g = o / ocg;
+          let acc = bias ? load<i32>(bias + (<usize>o << 2)) : 0;
+          for (let ky = 0; ky < kh; ky++) {
+            let iy = oy * sh - pt + ky * dh;
+            if (iy < 0 || iy >= h) continue;
+            for (let kx = 0; kx < kw; kx++) {
+              let ix = ox * sw - pl + kx * dw;
+              if (ix < 0 || ix >= w) continue;
+              let xp = x + ((<usize>(b * h + iy) * w + ix) * c + g * cg);
+              let wp = wts + ((<usize>(o * kh + ky) * kw + kx) * cg);
+              for (let ci = 0; ci < cg; ci++) {
+                acc += (<i32>load<i8>(xp + ci) - zpIn) * <i32>load<i8>(wp + ci);
+              }
+            }
+          }
+          store<i8>(y + ((<usize>(b * oh + oy) * ow + ox) * oc + o),
+                    requant1(acc, load<f32>(scale + (<usize>o << 2)), zpOut, lo, hi));
+        }
+      }
+    }
+  }
+}
+
+// Byte copy / fill helpers (no bulk-memory ops: the builds validate without that feature).
+// @ts-ignore: decorator
+@inline
+function copyBytes(dst: usize, src: usize, len: i32): void {
+  let i = 0;
+  if (ASC_FEATURE_SIMD) {
+    for (; i + 16 <= len; i += 16) v128.store(dst + i, v128.load(src + i));
+  }
+  for (; i + 8 <= len; i += 8) store<u64>(dst + i, load<u64>(src + i));
+  for (; i < len; i++) store<u8>(dst + i, load<u8>(src + i));
+}
+
+// @ts-ignore: decorator
+@inline
+function fillBytes(dst: usize, v: i32, len: i32): void {
+  let i = 0;
+  if (ASC_FEATURE_SIMD) {
+    let vv = i8x16.splat(<i8>v);
+    for (; i + 16 <= len; i += 16) v128.store(dst + i, vv);
+  }
+  let v8 = <u64>(v & 0xff) * 0x0101010101010101;
+  for (; i + 8 <= len; i += 8) store<u64>(dst + i, v8);
+  for (; i < len; i++) store<u8>(dst + i, <u8>v);
+}
+
+// Writes `rows` im2col rows (output pixels p0 … p0+rows−1, K = KH·KW·Cg bytes each) of group g into a.
+function im2col(p0: i32, rows: i32, h: i32, w: i32, c: i32, x: usize, zpIn: i32, kh: i32, kw: i32, cg: i32, g: i32,
+                sh: i32, sw: i32, pt: i32, pl: i32, dh: i32, dw: i32, oh: i32, ow: i32, a: usize): void {
+  let k = kh * kw * cg;
+  let rowBytes = kw * cg;
+  let contiguous = dw == 1 && cg == c; // the KW taps of one kernel row are adjacent in memory
+  let ohw = oh * ow;
+  let b = p0 / ohw;
+  let rem = p0 - b * ohw;
+  let oy = rem / ow;
+  let ox = rem - oy * ow;
+  for (let r = 0; r < rows; r++) {
+    let dst = a + <usize>r * k;
+    let ix0 = ox * sw - pl;
+    let iy0 = oy * sh - pt;
+    let img = x + <usize>b * h * w * c + <usize>g * cg;
+    let inside = ix0 >= 0 && ix0 + (kw - 1) * dw < w;
+    for (let ky = 0; ky < kh; ky++) {
+      let iy = iy0 + ky * dh;
+      let d = dst + <usize>ky * rowBytes;
+      if (iy < 0 || iy >= h) { fillBytes(d, zpIn, rowBytes); continue; }
+      let rowp = img + <usize>iy * w * c;
+      if (contiguous && inside) { copyBytes(d, rowp + <usize>ix0 * c, rowBytes); continue; }
+      for (let kx = 0; kx < kw; kx++) {
+        let ix = ix0 + kx * dw;
+        if (ix < 0 || ix >= w) fillBytes(d, zpIn, cg);
+        else copyBytes(d, rowp + <usize>ix * c, cg);
+        d += cg;
+      }
+    }
+    if (++ox == ow) { ox = 0; if (++oy == oh) { oy = 0; b++; } }
+  }
+}
+
+// Loads the 8 int16 input lanes (C-strided pixel at ip) of output channels oc0 … oc0+7: lane i holds
+// x[(oc0+i)/CM]. Never reads past the pixel's C channels.
+// @ts-ignore: decorator
+@inline
+function dwLoad(ip: usize, base: i32, c: i32, cm: i32, swz: v128): v128 {
+  let v: v128;
+  if (base + 8 <= c) v = v128.load8x8_s(ip + base);
+  else {
+    let t = memory.data(16, 16);
+    v128.store(t, i64x2.splat(0));
+    for (let i = 0; i < c - base; i++) store<i8>(t + i, load<i8>(ip + base + i));
+    v = v128.load8x8_s(t);
+  }
+  return cm == 1 ? v : i8x16.swizzle(v, swz);
+}
+
+function depthwise(packed: usize, n: i32, h: i32, w: i32, c: i32, x: usize, zpIn: i32, oc: i32, kh: i32, kw: i32,
+                   sh: i32, sw: i32, pt: i32, pl: i32, dh: i32, dw: i32, oh: i32, ow: i32,
+                   y: usize, zpOut: i32, qmin: i32, qmax: i32): void {
+  let ocp = ceil8(oc);
+  let cm = oc / c;
+  let scale = packed;
+  let biasp = packed + (<usize>ocp << 2);
+  let wts = biasp + (<usize>ocp << 2);
+  let swzp = wts + <usize>kh * kw * ocp * 2;
+  let wstride = <usize>ocp << 1; // bytes between taps
+  if (ASC_FEATURE_SIMD) {
+    let vzIn = i16x8.splat(<i16>zpIn);
+    let vz = i32x4.splat(zpOut), vlo = f32x4.splat(<f32>(qmin - zpOut)), vhi = f32x4.splat(<f32>(qmax - zpOut));
+    for (let b = 0; b < n; b++) {
+      let img = x + <usize>b * h * w * c;
+      for (let oy = 0; oy < oh; oy++) {
+        let iy0 = oy * sh - pt;
+        let ky0 = 0, ky1 = kh;
+        while (ky0 < kh && iy0 + ky0 * dh < 0) ky0++;
+        while (ky1 > ky0 && iy0 + (ky1 - 1) * dh >= h) ky1--;
+        for (let ox = 0; ox < ow; ox++) {
+          let ix0 = ox * sw - pl;
+          let kx0 = 0, kx1 = kw;
+          while (kx0 < kw && ix0 + kx0 * dw < 0) kx0++;
+          while (kx1 > kx0 && ix0 + (kx1 - 1) * dw >= w) kx1--;
+          let yp = y + (<usize>(b * oh + oy) * ow + ox) * oc;
+          for (let o0 = 0; o0 < oc; o0 += 8) {
+            let base = o0 / cm;
+            let swz = v128.load(swzp + (<usize>o0 << 1));
+            let acc0 = v128.load(biasp + (<usize>o0 << 2)), acc1 = v128.load(biasp + (<usize>o0 << 2), 16);
+            for (let ky = ky0; ky < ky1; ky++) {
+              let rowp = img + <usize>(iy0 + ky * dh) * w * c;
+              let wp = wts + (<usize>(ky * kw) * ocp + o0) * 2;
+              for (let kx = kx0; kx < kx1; kx++) {
+                let xv = i16x8.sub(dwLoad(rowp + <usize>(ix0 + kx * dw) * c, base, c, cm, swz), vzIn);
+                let wv = v128.load(wp + <usize>kx * wstride);
+                acc0 = i32x4.add(acc0, i32x4.extmul_low_i16x8_s(xv, wv));
+                acc1 = i32x4.add(acc1, i32x4.extmul_high_i16x8_s(xv, wv));
+              }
+            }
+            let sp = scale + (<usize>o0 << 2);
+            let r0 = requant4(acc0, v128.load(sp), vz, vlo, vhi);
+            let r1 = requant4(acc1, v128.load(sp, 16), vz, vlo, vhi);
+            let q = i8x16.narrow_i16x8_s(i16x8.narrow_i32x4_s(r0, r1), r0);
+            if (o0 + 8 <= oc) v128.store64_lane(yp + o0, q, 0);
+            else {
+              let t = memory.data(16, 16);
+              v128.store(t, q);
+              for (let i = 0; i < oc - o0; i++) store<i8>(yp + o0 + i, load<i8>(t + i));
+            }
+          }
+        }
+      }
+    }
+  } else {
+    let lo = <f32>(qmin - zpOut), hi = <f32>(qmax - zpOut);
+    for (let b = 0; b < n; b++) {
+      let img = x + <usize>b * h * w * c;
+      for (let oy = 0; oy < oh; oy++) {
+        let iy0 = oy * sh - pt;
+        for (let ox = 0; ox < ow; ox++) {
+          let ix0 = ox * sw - pl;
+          let yp = y + (<usize>(b * oh + oy) * ow + ox) * oc;
+          for (let o = 0; o < oc; o++) {
+            let ci = o / cm;
+            let acc = load<i32>(biasp + (<usize>o << 2));
+            for (let ky = 0; ky < kh; ky++) {
+              let iy = iy0 + ky * dh;
+              if (iy < 0 || iy >= h) continue;
+              let rowp = img + <usize>iy * w * c + ci;
+              let wp = wts + ((<usize>(ky * kw) * ocp + o) << 1);
+              for (let kx = 0; kx < kw; kx++) {
+                let ix = ix0 + kx * dw;
+                if (ix < 0 || ix >= w) continue;
+                acc += (<i32>load<i8>(rowp + <usize>ix * c) - zpIn) * <i32>load<i16>(wp + <usize>kx * wstride);
+              }
+            }
+            store<i8>(yp + o, requant1(acc, load<f32>(scale + (<usize>o << 2)), zpOut, lo, hi));
+          }
+        }
+      }
+    }
+  }
+}
+
+// Fast path over packed weights (conv_s8_pack with the same oc, kh, kw, C/groups, groups and zpIn).
+export function conv_s8(packed: usize, n: i32, h: i32, w: i32, c: i32, x: usize, zpIn: i32,
+                        oc: i32, kh: i32, kw: i32, groups: i32,
+                        sh: i32, sw: i32, pt: i32, pl: i32, dh: i32, dw: i32, oh: i32, ow: i32,
+                        y: usize, zpOut: i32, qmin: i32, qmax: i32): void {
+  let cg = c / groups;
+  let ocg = oc / groups;
+  if (cg == 1) {
+    depthwise(packed, n, h, w, c, x, zpIn, oc, kh, kw, sh, sw, pt, pl, dh, dw, oh, ow, y, zpOut, qmin, qmax);
+    return;
+  }
+  let sg = ceil16(ocg);
+  let k = kh * kw * cg;
+  let gsize = gemm_s8_packed_size(k, ocg);
+  let wbase = packed + scaleBytes(oc, cg, groups);
+  if (kh == 1 && kw == 1 && sh == 1 && sw == 1 && pt == 0 && pl == 0 && oh == h && ow == w) {
+    let m = n * h * w;
+    for (let g = 0; g < groups; g++) {
+      gemm_s8(m, cg, ocg, x + <usize>g * cg, c, wbase + <usize>g * gsize, y + <usize>g * ocg, oc, 1,
+              packed + ((<usize>g * sg) << 2), zpOut, qmin, qmax);
+    }
+    return;
+  }
+  let total = n * oh * ow;
+  let rows = (CHUNK_BYTES / k) & ~3;
+  if (rows < 4) rows = 4;
+  if (rows > total) rows = total;
+  let a = heap.alloc(<usize>rows * k);
+  for (let p0 = 0; p0 < total; p0 += rows) {
+    let r = min(rows, total - p0);
+    for (let g = 0; g < groups; g++) {
+      im2col(p0, r, h, w, c, x, zpIn, kh, kw, cg, g, sh, sw, pt, pl, dh, dw, oh, ow, a);
+      gemm_s8(r, k, ocg, a, k, wbase + <usize>g * gsize, y + <usize>p0 * oc + <usize>g * ocg, oc, 1,
+              packed + ((<usize>g * sg) << 2), zpOut, qmin, qmax);
+    }
+  }
+  heap.free(a);
+}

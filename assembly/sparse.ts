@@ -1,0 +1,526 @@
+// Sparse matmul for pruned weights: y[M×N] = x[M×K] · W[K×N] + bias, W stored without (most of) its zeros.
+// The host (src/kernels/sparse.ts) builds every format from a dense matrix and a mask; the kernels only read.
+// Index arrays are u16 when K ≤ 65535 (idx16 = 1) else u32.
+//
+// Formats
+//  * "csr" (f32, and int8 for M ≥ 2): per output column j, its kept rows k (cstart[j] .. cstart[j+1]) and
+//    values. Several rows of x are transposed per call into a K×4 (f32) / K×16 (int8) tile, so one nonzero
+//    feeds 4 / 16 rows of y with one vector load (SIMD over M).
+//  * "steps" (int8 unstructured and N:M, f32 N:M): columns in quads (4 output lanes). K is cut into windows
+//    (16 int8 / 4 f32 values, the window start clamped to K − 16 / K − 4); a step is one window start plus
+//    16 swizzle indices into that window and the matching weights, so `i8x16.swizzle` gathers the x values
+//    of 16 nonzeros at once. int8: each column owns 4 slots per step (bytes 2j, 2j+1, 8+2j, 9+2j), summed by
+//    extmul_low + extmul_high (two products fit in i16) then extadd_pairwise (→ i32 lane j). f32: one slot
+//    per column per step (lane j's 4 index bytes select one float). Padding slots have weight 0.
+//    N:M masks fill steps completely (2:4 → 8 of 16 k per column per window = 2 full steps), unstructured
+//    ones leave padding, so N:M runs faster at the same density.
+//  * "rows" (blocks bk×bn, bn = g ∈ {4, 8}): per group of g columns, the list of rows k holding a kept block.
+//    f32: y[g cols] += splat(x[k]) · w[k][g cols]. int8: rows in pairs (ka, kb), weights interleaved as in
+//    gemm_s8 (w[ka][j], w[kb][j], …) so one i32x4.dot_i16x8_s of the broadcast pair (x[ka], x[kb]) adds two
+//    MACs into 4 columns.
+// int8: x has zero point zpA, weights in [-127, 127]; the int32 bias stored with the format already holds
+// bias[j] − zpA·Σ(kept w[k][j]). Output mode 0 = exact int32, mode 1 = int8 via requant1/requant4
+// (scale padded to a multiple of 8 floats).
+// f32 sums run over each column's kept k in increasing order from the bias, as the reference does, so the
+// results equal the reference bit for bit (padding adds exact zeros; inputs must be finite).
+
+import { requant1, requant4 } from './requant';
+
+// ---------------------------------------------------------------- references (dense masked matrix)
+
+// y = x·(W∘mask) + bias in f32; mask: u8[K×N], 0 = pruned (a 0 pointer keeps everything).
+export function sparse_f32_ref(m: i32, k: i32, n: i32, x: usize, ldx: i32, w: usize, mask: usize,
+                               bias: usize, y: usize, ldy: i32): void {
+  for (let i = 0; i < m; i++) {
+    for (let j = 0; j < n; j++) {
+      let acc: f32 = bias ? load<f32>(bias + (<usize>j << 2)) : 0;
+      for (let kk = 0; kk < k; kk++) {
+        let e = <usize>kk * n + j;
+        if (mask && load<u8>(mask + e) == 0) continue;
+        acc += load<f32>(x + ((<usize>i * ldx + kk) << 2)) * load<f32>(w + (e << 2));
+      }
+      store<f32>(y + ((<usize>i * ldy + j) << 2), acc);
+    }
+  }
+}
+
+// int8: acc = bias + Σ kept (x − zpA)·w; mode 0 int32, mode 1 requantised int8.
+export function sparse_s8_ref(m: i32, k: i32, n: i32, x: usize, ldx: i32, zpA: i32, w: usize, mask: usize,
+                              bias: usize, y: usize, ldy: i32, mode: i32, scale: usize, zp: i32, qmin: i32, qmax: i32): void {
+  let lo = <f32>(qmin - zp), hi = <f32>(qmax - zp);
+  for (let i = 0; i < m; i++) {
+    for (let j = 0; j < n; j++) {
+      let acc = bias ? load<i32>(bias + (<usize>j << 2)) : 0;
+      for (let kk = 0; kk < k; kk++) {
+        let e = <usize>kk * n + j;
+        if (mask && load<u8>(mask + e) == 0) continue;
+        acc += (<i32>load<i8>(x + <usize>i * ldx + kk) - zpA) * <i32>load<i8>(w + e);
+      }
+      if (mode == 0) store<i32>(y + ((<usize>i * ldy + j) << 2), acc);
+      else store<i8>(y + <usize>i * ldy + j, requant1(acc, load<f32>(scale + (<usize>j << 2)), zp, lo, hi));
+    }
+  }
+}
+
+// ---------------------------------------------------------------- shared output helpers
+
+// Stores `cols` (≤ 4) lanes of an f32x4 / i32x4 (4-byte lanes) at p.
+// @ts-ignore: decorator
+@inline function store4(p: usize, v: v128, cols: i32): void {
+  if (cols >= 4) { v128.store(p, v); return; }
+  v128.store32_lane(p, v, 0);
+  if (cols > 1) v128.store32_lane(p, v, 1, 4);
+  if (cols > 2) v128.store32_lane(p, v, 2, 8);
+}
+
+// Writes one quad of int32 accumulators (columns n0 .. n0+cols-1 of row pointer yr) in mode 0 or 1.
+// @ts-ignore: decorator
+@inline function storeQuadS8(yr: usize, n0: i32, cols: i32, acc: v128, mode: i32, scale: usize,
+                             vz: v128, vlo: v128, vhi: v128): void {
+  if (mode == 0) {
+    store4(yr + (<usize>n0 << 2), acc, cols);
+  } else {
+    let r = requant4(acc, v128.load(scale + (<usize>n0 << 2)), vz, vlo, vhi);
+    let q = i8x16.narrow_i16x8_s(i16x8.narrow_i32x4_s(r, r), r);
+    let p = yr + <usize>n0;
+    if (cols >= 4) { v128.store32_lane(p, q, 0); return; }
+    v128.store8_lane(p, q, 0);
+    if (cols > 1) v128.store8_lane(p, q, 1, 1);
+    if (cols > 2) v128.store8_lane(p, q, 2, 2);
+  }
+}
+
+// Scalar twin: one accumulator for column col.
+// @ts-ignore: decorator
+@inline function store1S8(yr: usize, col: i32, acc: i32, mode: i32, scale: usize, zp: i32, lo: f32, hi: f32): void {
+  if (mode == 0) store<i32>(yr + (<usize>col << 2), acc);
+  else store<i8>(yr + <usize>col, requant1(acc, load<f32>(scale + (<usize>col << 2)), zp, lo, hi));
+}
+
+// ---------------------------------------------------------------- f32 CSR (per output column)
+
+function csrF32<T>(m: i32, k: i32, n: i32, x: usize, ldx: i32, cstart: usize, idx: usize, vals: usize,
+                   bias: usize, y: usize, ldy: i32): void {
+  let sz = <usize>sizeof<T>();
+  let i = 0;
+  if (ASC_FEATURE_SIMD) {
+    if (m >= 4) {
+      let xt = heap.alloc(<usize>k << 4);
+      let rx = <usize>ldx << 2, ry = <usize>ldy << 2;
+      for (; i + 4 <= m; i += 4) {
+        let src = x + <usize>i * rx;
+        for (let kk = 0; kk < k; kk++) {
+          let s = src + (<usize>kk << 2), d = xt + (<usize>kk << 4);
+          store<f32>(d, load<f32>(s));
+          store<f32>(d, load<f32>(s + rx), 4);
+          store<f32>(d, load<f32>(s + 2 * rx), 8);
+          store<f32>(d, load<f32>(s + 3 * rx), 12);
+        }
+        let yp = y + <usize>i * ry;
+        for (let j = 0; j < n; j++) {
+          let acc = v128.load32_splat(bias + (<usize>j << 2));
+          let p = load<u32>(cstart + (<usize>j << 2)), e = load<u32>(cstart + (<usize>j << 2), 4);
+          let ip = idx + <usize>p * sz, vp = vals + (<usize>p << 2), ve = vals + (<usize>e << 2);
+          while (vp < ve) {
+            let kk = <usize>load<T>(ip);
+            acc = f32x4.add(acc, f32x4.mul(v128.load(xt + (kk << 4)), v128.load32_splat(vp)));
+            ip += sz; vp += 4;
+          }
+          let o = yp + (<usize>j << 2);
+          v128.store32_lane(o, acc, 0);
+          v128.store32_lane(o + ry, acc, 1);
+          v128.store32_lane(o + 2 * ry, acc, 2);
+          v128.store32_lane(o + 3 * ry, acc, 3);
+        }
+      }
+      heap.free(xt);
+    }
+  }
+  for (; i < m; i++) {
+    let xr = x + ((<usize>i * ldx) << 2), yr = y + ((<usize>i * ldy) << 2);
+    for (let j = 0; j < n; j++) {
+      let acc = load<f32>(bias + (<usize>j << 2));
+      let p = load<u32>(cstart + (<usize>j << 2)), e = load<u32>(cstart + (<usize>j << 2), 4);
+      let ip = idx + <usize>p * sz, vp = vals + (<usize>p << 2), ve = vals + (<usize>e << 2);
+      while (vp < ve) {
+        acc += load<f32>(xr + (<usize>load<T>(ip) << 2)) * load<f32>(vp);
+        ip += sz; vp += 4;
+      }
+      store<f32>(yr + (<usize>j << 2), acc);
+    }
+  }
+}
+
+// bias: f32[N] (zeros for none).
+export function sparse_f32_csr(m: i32, k: i32, n: i32, x: usize, ldx: i32, cstart: usize, idx: usize, idx16: i32,
+                               vals: usize, bias: usize, y: usize, ldy: i32): void {
+  if (idx16) csrF32<u16>(m, k, n, x, ldx, cstart, idx, vals, bias, y, ldy);
+  else csrF32<u32>(m, k, n, x, ldx, cstart, idx, vals, bias, y, ldy);
+}
+
+// ---------------------------------------------------------------- f32 rows (blocks of g = 4 or 8 columns)
+
+function rowsF32<T>(m: i32, k: i32, n: i32, g: i32, x: usize, ldx: i32, gstart: usize, idx: usize, vals: usize,
+                    bias: usize, y: usize, ldy: i32): void {
+  let sz = <usize>sizeof<T>();
+  let ng = (n + g - 1) / g;
+  let vstride = <usize>g << 2;
+  for (let i = 0; i < m; i++) {
+    let xr = x + ((<usize>i * ldx) << 2), yr = y + ((<usize>i * ldy) << 2);
+    for (let q = 0; q < ng; q++) {
+      let n0 = q * g, cols = min(g, n - n0);
+      let p = load<u32>(gstart + (<usize>q << 2)), e = load<u32>(gstart + (<usize>q << 2), 4);
+      let ip = idx + <usize>p * sz, vp = vals + <usize>p * vstride, ve = vals + <usize>e * vstride;
+      if (ASC_FEATURE_SIMD) {
+        let a0 = v128.load(bias + (<usize>n0 << 2));
+        if (g == 8) {
+          let a1 = v128.load(bias + (<usize>n0 << 2), 16);
+          while (vp < ve) {
+            let xv = v128.load32_splat(xr + (<usize>load<T>(ip) << 2));
+            a0 = f32x4.add(a0, f32x4.mul(xv, v128.load(vp)));
+            a1 = f32x4.add(a1, f32x4.mul(xv, v128.load(vp, 16)));
+            ip += sz; vp += 32;
+          }
+          store4(yr + (<usize>n0 << 2), a0, cols);
+          if (cols > 4) store4(yr + (<usize>(n0 + 4) << 2), a1, cols - 4);
+        } else {
+          while (vp < ve) {
+            let xv = v128.load32_splat(xr + (<usize>load<T>(ip) << 2));
+            a0 = f32x4.add(a0, f32x4.mul(xv, v128.load(vp)));
+            ip += sz; vp += 16;
+          }
+          store4(yr + (<usize>n0 << 2), a0, cols);
+        }
+      } else {
+        let acc = memory.data(32, 16);
+        for (let j = 0; j < g; j++) store<f32>(acc + (<usize>j << 2), load<f32>(bias + (<usize>(n0 + j) << 2)));
+        while (vp < ve) {
+          let xv = load<f32>(xr + (<usize>load<T>(ip) << 2));
+          for (let j = 0; j < g; j++) {
+            let a = acc + (<usize>j << 2);
+            store<f32>(a, load<f32>(a) + xv * load<f32>(vp + (<usize>j << 2)));
+          }
+          ip += sz; vp += vstride;
+        }
+        for (let j = 0; j < cols; j++) store<f32>(yr + (<usize>(n0 + j) << 2), load<f32>(acc + (<usize>j << 2)));
+      }
+    }
+  }
+}
+
+// bias: f32, padded with zeros to a multiple of g.
+export function sparse_f32_rows(m: i32, k: i32, n: i32, g: i32, x: usize, ldx: i32, gstart: usize, idx: usize,
+                                idx16: i32, vals: usize, bias: usize, y: usize, ldy: i32): void {
+  if (idx16) rowsF32<u16>(m, k, n, g, x, ldx, gstart, idx, vals, bias, y, ldy);
+  else rowsF32<u32>(m, k, n, g, x, ldx, gstart, idx, vals, bias, y, ldy);
+}
+
+// ---------------------------------------------------------------- f32 steps (N:M)
+
+// qstart: u32 per quad + 1 (step index); kst: u32 per step (window start, in elements; ≤ K − 4 when K ≥ 4);
+// steps: 32 bytes each: 16 swizzle bytes (lane j: 4·off .. 4·off+3) then 4 f32 weights. bias padded to 4.
+export function sparse_f32_steps(m: i32, k: i32, n: i32, x: usize, ldx: i32, qstart: usize, kst: usize,
+                                 steps: usize, bias: usize, y: usize, ldy: i32): void {
+  let nq = (n + 3) >> 2;
+  let pad = memory.data(16, 16);
+  for (let i = 0; i < m; i++) {
+    let xr = x + ((<usize>i * ldx) << 2), yr = y + ((<usize>i * ldy) << 2);
+    if (k < 4) {
+      for (let j = 0; j < 4; j++) store<f32>(pad + (<usize>j << 2), j < k ? load<f32>(xr + (<usize>j << 2)) : 0);
+      xr = pad;
+    }
+    for (let q = 0; q < nq; q++) {
+      let n0 = q << 2, cols = min(4, n - n0);
+      let s = load<u32>(qstart + (<usize>q << 2)), e = load<u32>(qstart + (<usize>q << 2), 4);
+      let sp = steps + (<usize>s << 5), se = steps + (<usize>e << 5), kp = kst + (<usize>s << 2);
+      if (ASC_FEATURE_SIMD) {
+        let acc = v128.load(bias + (<usize>n0 << 2));
+        while (sp < se) {
+          let xw = v128.load(xr + (<usize>load<u32>(kp) << 2));
+          acc = f32x4.add(acc, f32x4.mul(i8x16.swizzle(xw, v128.load(sp)), v128.load(sp, 16)));
+          sp += 32; kp += 4;
+        }
+        store4(yr + (<usize>n0 << 2), acc, cols);
+      } else {
+        let a0 = load<f32>(bias + (<usize>n0 << 2)), a1 = load<f32>(bias + (<usize>n0 << 2), 4);
+        let a2 = load<f32>(bias + (<usize>n0 << 2), 8), a3 = load<f32>(bias + (<usize>n0 << 2), 12);
+        while (sp < se) {
+          let xw = xr + (<usize>load<u32>(kp) << 2);
+          a0 += load<f32>(xw + <usize>load<u8>(sp)) * load<f32>(sp, 16);
+          a1 += load<f32>(xw + <usize>load<u8>(sp, 4)) * load<f32>(sp, 20);
+          a2 += load<f32>(xw + <usize>load<u8>(sp, 8)) * load<f32>(sp, 24);
+          a3 += load<f32>(xw + <usize>load<u8>(sp, 12)) * load<f32>(sp, 28);
+          sp += 32; kp += 4;
+        }
+        let o = yr + (<usize>n0 << 2);
+        store<f32>(o, a0);
+        if (cols > 1) store<f32>(o, a1, 4);
+        if (cols > 2) store<f32>(o, a2, 8);
+        if (cols > 3) store<f32>(o, a3, 12);
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------- int8 steps (unstructured, N:M)
+
+// qstart: u32 per quad + 1 (step index); kst: u32 per step (window start in bytes of x, ≤ K − 16 when
+// K ≥ 16); steps: 32 bytes each: 16 swizzle indices (< 16) then 16 int8 weights; qbias: 4 i32 per quad.
+export function sparse_s8_steps(m: i32, k: i32, n: i32, x: usize, ldx: i32, qstart: usize, kst: usize,
+                                steps: usize, qbias: usize, y: usize, ldy: i32,
+                                mode: i32, scale: usize, zp: i32, qmin: i32, qmax: i32): void {
+  let nq = (n + 3) >> 2;
+  let esz: usize = mode == 0 ? 4 : 1;
+  let lo = <f32>(qmin - zp), hi = <f32>(qmax - zp);
+  // K < 16: rows are copied into zero-padded 16-byte windows so the window loads stay inside the copy
+  let small = k < 16;
+  let pad = small ? heap.alloc(64) : 0;
+  let i = 0;
+  if (ASC_FEATURE_SIMD) {
+    let vz = i32x4.splat(zp), vlo = f32x4.splat(lo), vhi = f32x4.splat(hi);
+    // four rows share each step's index and weight loads
+    for (; i + 4 <= m; i += 4) {
+      let x0 = x + <usize>i * ldx, x1 = x0 + ldx, x2 = x1 + ldx, x3 = x2 + ldx;
+      if (small) {
+        for (let r = 0; r < 4; r++) {
+          let src = x0 + <usize>r * ldx;
+          for (let j = 0; j < 16; j++) store<i8>(pad + (<usize>r << 4) + j, j < k ? load<i8>(src + j) : 0);
+        }
+        x0 = pad; x1 = pad + 16; x2 = pad + 32; x3 = pad + 48;
+      }
+      let y0 = y + <usize>i * ldy * esz, ys = <usize>ldy * esz;
+      for (let q = 0; q < nq; q++) {
+        let n0 = q << 2, cols = min(4, n - n0);
+        let s = load<u32>(qstart + (<usize>q << 2)), e = load<u32>(qstart + (<usize>q << 2), 4);
+        let sp = steps + (<usize>s << 5), se = steps + (<usize>e << 5), kp = kst + (<usize>s << 2);
+        let c0 = v128.load(qbias + (<usize>q << 4)), c1 = c0, c2 = c0, c3 = c0;
+        while (sp < se) {
+          let ks = <usize>load<u32>(kp);
+          let ix = v128.load(sp), wv = v128.load(sp, 16);
+          let g0 = i8x16.swizzle(v128.load(x0 + ks), ix);
+          let g1 = i8x16.swizzle(v128.load(x1 + ks), ix);
+          let g2 = i8x16.swizzle(v128.load(x2 + ks), ix);
+          let g3 = i8x16.swizzle(v128.load(x3 + ks), ix);
+          c0 = i32x4.add(c0, i32x4.extadd_pairwise_i16x8_s(i16x8.add(i16x8.extmul_low_i8x16_s(g0, wv), i16x8.extmul_high_i8x16_s(g0, wv))));
+          c1 = i32x4.add(c1, i32x4.extadd_pairwise_i16x8_s(i16x8.add(i16x8.extmul_low_i8x16_s(g1, wv), i16x8.extmul_high_i8x16_s(g1, wv))));
+          c2 = i32x4.add(c2, i32x4.extadd_pairwise_i16x8_s(i16x8.add(i16x8.extmul_low_i8x16_s(g2, wv), i16x8.extmul_high_i8x16_s(g2, wv))));
+          c3 = i32x4.add(c3, i32x4.extadd_pairwise_i16x8_s(i16x8.add(i16x8.extmul_low_i8x16_s(g3, wv), i16x8.extmul_high_i8x16_s(g3, wv))));
+          sp += 32; kp += 4;
+        }
+        storeQuadS8(y0, n0, cols, c0, mode, scale, vz, vlo, vhi);
+        storeQuadS8(y0 + ys, n0, cols, c1, mode, scale, vz, vlo, vhi);
+        storeQuadS8(y0 + 2 * ys, n0, cols, c2, mode, scale, vz, vlo, vhi);
+        storeQuadS8(y0 + 3 * ys, n0, cols, c3, mode, scale, vz, vlo, vhi);
+      }
+    }
+    for (; i < m; i++) {
+      let xr = x + <usize>i * ldx;
+      if (small) {
+        for (let j = 0; j < 16; j++) store<i8>(pad + j, j < k ? load<i8>(xr + j) : 0);
+        xr = pad;
+      }
+      let yr = y + <usize>i * ldy * esz;
+      for (let q = 0; q < nq; q++) {
+        let n0 = q << 2, cols = min(4, n - n0);
+        let s = load<u32>(qstart + (<usize>q << 2)), e = load<u32>(qstart + (<usize>q << 2), 4);
+        let sp = steps + (<usize>s << 5), se = steps + (<usize>e << 5), kp = kst + (<usize>s << 2);
+        let c0 = v128.load(qbias + (<usize>q << 4)), c1 = i32x4.splat(0);
+        // two independent accumulators (even / odd steps) hide the add latency
+        while (sp + 32 < se) {
+          let g0 = i8x16.swizzle(v128.load(xr + <usize>load<u32>(kp)), v128.load(sp));
+          let w0 = v128.load(sp, 16);
+          let g1 = i8x16.swizzle(v128.load(xr + <usize>load<u32>(kp, 4)), v128.load(sp, 32));
+          let w1 = v128.load(sp, 48);
+          c0 = i32x4.add(c0, i32x4.extadd_pairwise_i16x8_s(i16x8.add(i16x8.extmul_low_i8x16_s(g0, w0), i16x8.extmul_high_i8x16_s(g0, w0))));
+          c1 = i32x4.add(c1, i32x4.extadd_pairwise_i16x8_s(i16x8.add(i16x8.extmul_low_i8x16_s(g1, w1), i16x8.extmul_high_i8x16_s(g1, w1))));
+          sp += 64; kp += 8;
+        }
+        if (sp < se) {
+          let g0 = i8x16.swizzle(v128.load(xr + <usize>load<u32>(kp)), v128.load(sp));
+          let w0 = v128.load(sp, 16);
+          c0 = i32x4.add(c0, i32x4.extadd_pairwise_i16x8_s(i16x8.add(i16x8.extmul_low_i8x16_s(g0, w0), i16x8.extmul_high_i8x16_s(g0, w0))));
+        }
+        storeQuadS8(yr, n0, cols, i32x4.add(c0, c1), mode, scale, vz, vlo, vhi);
+      }
+    }
+  } else {
+    for (; i < m; i++) {
+      let xr = x + <usize>i * ldx;
+      if (small) {
+        for (let j = 0; j < 16; j++) store<i8>(pad + j, j < k ? load<i8>(xr + j) : 0);
+        xr = pad;
+      }
+      let yr = y + <usize>i * ldy * esz;
+      for (let q = 0; q < nq; q++) {
+        let n0 = q << 2, cols = min(4, n - n0);
+        let s = load<u32>(qstart + (<usize>q << 2)), e = load<u32>(qstart + (<usize>q << 2), 4);
+        let sp = steps + (<usize>s << 5), se = steps + (<usize>e << 5), kp = kst + (<usize>s << 2);
+        let bq = qbias + (<usize>q << 4);
+        let a0 = load<i32>(bq), a1 = load<i32>(bq, 4), a2 = load<i32>(bq, 8), a3 = load<i32>(bq, 12);
+        while (sp < se) {
+          let xw = xr + <usize>load<u32>(kp);
+          // column j owns bytes 2j, 2j+1, 8+2j, 9+2j
+          a0 += <i32>load<i8>(xw + <usize>load<u8>(sp, 0)) * <i32>load<i8>(sp, 16)
+              + <i32>load<i8>(xw + <usize>load<u8>(sp, 1)) * <i32>load<i8>(sp, 17)
+              + <i32>load<i8>(xw + <usize>load<u8>(sp, 8)) * <i32>load<i8>(sp, 24)
+              + <i32>load<i8>(xw + <usize>load<u8>(sp, 9)) * <i32>load<i8>(sp, 25);
+          a1 += <i32>load<i8>(xw + <usize>load<u8>(sp, 2)) * <i32>load<i8>(sp, 18)
+              + <i32>load<i8>(xw + <usize>load<u8>(sp, 3)) * <i32>load<i8>(sp, 19)
+              + <i32>load<i8>(xw + <usize>load<u8>(sp, 10)) * <i32>load<i8>(sp, 26)
+              + <i32>load<i8>(xw + <usize>load<u8>(sp, 11)) * <i32>load<i8>(sp, 27);
+          a2 += <i32>load<i8>(xw + <usize>load<u8>(sp, 4)) * <i32>load<i8>(sp, 20)
+              + <i32>load<i8>(xw + <usize>load<u8>(sp, 5)) * <i32>load<i8>(sp, 21)
+              + <i32>load<i8>(xw + <usize>load<u8>(sp, 12)) * <i32>load<i8>(sp, 28)
+              + <i32>load<i8>(xw + <usize>load<u8>(sp, 13)) * <i32>load<i8>(sp, 29);
+          a3 += <i32>load<i8>(xw + <usize>load<u8>(sp, 6)) * <i32>load<i8>(sp, 22)
+              + <i32>load<i8>(xw + <usize>load<u8>(sp, 7)) * <i32>load<i8>(sp, 23)
+              + <i32>load<i8>(xw + <usize>load<u8>(sp, 14)) * <i32>load<i8>(sp, 30)
+              + <i32>load<i8>(xw + <usize>load<u8>(sp, 15)) * <i32>load<i8>(sp, 31);
+          sp += 32; kp += 4;
+        }
+        store1S8(yr, n0, a0, mode, scale, zp, lo, hi);
+        if (cols > 1) store1S8(yr, n0 + 1, a1, mode, scale, zp, lo, hi);
+        if (cols > 2) store1S8(yr, n0 + 2, a2, mode, scale, zp, lo, hi);
+        if (cols > 3) store1S8(yr, n0 + 3, a3, mode, scale, zp, lo, hi);
+      }
+    }
+  }
+  if (pad) heap.free(pad);
+}
+
+// ---------------------------------------------------------------- int8 rows (blocks of g = 4 or 8 columns)
+
+// x pair (x[ka], x[kb]) as the int16 pair of one int32 word.
+// @ts-ignore: decorator
+@inline function xpair(xr: usize, ka: usize, kb: usize): i32 {
+  return (<i32>load<i8>(xr + ka) & 0xffff) | (<i32>load<i8>(xr + kb) << 16);
+}
+
+function rowsS8<T>(m: i32, k: i32, n: i32, g: i32, x: usize, ldx: i32, gstart: usize, pidx: usize, wts: usize,
+                   gbias: usize, y: usize, ldy: i32, mode: i32, scale: usize, zp: i32, qmin: i32, qmax: i32): void {
+  let sz = <usize>sizeof<T>();
+  let ng = (n + g - 1) / g;
+  let esz: usize = mode == 0 ? 4 : 1;
+  let wstride = <usize>g << 1;
+  let lo = <f32>(qmin - zp), hi = <f32>(qmax - zp);
+  let i = 0;
+  if (ASC_FEATURE_SIMD) {
+    let vz = i32x4.splat(zp), vlo = f32x4.splat(lo), vhi = f32x4.splat(hi);
+    let ys = <usize>ldy * esz;
+    for (; i + 4 <= m; i += 4) {
+      let x0 = x + <usize>i * ldx, x1 = x0 + ldx, x2 = x1 + ldx, x3 = x2 + ldx;
+      let y0 = y + <usize>i * ys;
+      for (let q = 0; q < ng; q++) {
+        let n0 = q * g, cols = min(g, n - n0);
+        let p = load<u32>(gstart + (<usize>q << 2)), e = load<u32>(gstart + (<usize>q << 2), 4);
+        let ip = pidx + <usize>p * 2 * sz, wp = wts + <usize>p * wstride, we = wts + <usize>e * wstride;
+        let bq = gbias + (<usize>n0 << 2);
+        let c00 = v128.load(bq), c10 = c00, c20 = c00, c30 = c00;
+        if (g == 8) {
+          let c01 = v128.load(bq, 16), c11 = c01, c21 = c01, c31 = c01;
+          while (wp < we) {
+            let ka = <usize>load<T>(ip), kb = <usize>load<T>(ip + sz);
+            let b0 = v128.load8x8_s(wp), b1 = v128.load8x8_s(wp, 8);
+            let v0 = i32x4.splat(xpair(x0, ka, kb));
+            c00 = i32x4.add(c00, i32x4.dot_i16x8_s(v0, b0)); c01 = i32x4.add(c01, i32x4.dot_i16x8_s(v0, b1));
+            let v1 = i32x4.splat(xpair(x1, ka, kb));
+            c10 = i32x4.add(c10, i32x4.dot_i16x8_s(v1, b0)); c11 = i32x4.add(c11, i32x4.dot_i16x8_s(v1, b1));
+            let v2 = i32x4.splat(xpair(x2, ka, kb));
+            c20 = i32x4.add(c20, i32x4.dot_i16x8_s(v2, b0)); c21 = i32x4.add(c21, i32x4.dot_i16x8_s(v2, b1));
+            let v3 = i32x4.splat(xpair(x3, ka, kb));
+            c30 = i32x4.add(c30, i32x4.dot_i16x8_s(v3, b0)); c31 = i32x4.add(c31, i32x4.dot_i16x8_s(v3, b1));
+            ip += 2 * sz; wp += 16;
+          }
+          storeQuadS8(y0, n0, cols, c00, mode, scale, vz, vlo, vhi);
+          storeQuadS8(y0 + ys, n0, cols, c10, mode, scale, vz, vlo, vhi);
+          storeQuadS8(y0 + 2 * ys, n0, cols, c20, mode, scale, vz, vlo, vhi);
+          storeQuadS8(y0 + 3 * ys, n0, cols, c30, mode, scale, vz, vlo, vhi);
+          if (cols > 4) {
+            storeQuadS8(y0, n0 + 4, cols - 4, c01, mode, scale, vz, vlo, vhi);
+            storeQuadS8(y0 + ys, n0 + 4, cols - 4, c11, mode, scale, vz, vlo, vhi);
+            storeQuadS8(y0 + 2 * ys, n0 + 4, cols - 4, c21, mode, scale, vz, vlo, vhi);
+            storeQuadS8(y0 + 3 * ys, n0 + 4, cols - 4, c31, mode, scale, vz, vlo, vhi);
+          }
+        } else {
+          while (wp < we) {
+            let ka = <usize>load<T>(ip), kb = <usize>load<T>(ip + sz);
+            let b0 = v128.load8x8_s(wp);
+            c00 = i32x4.add(c00, i32x4.dot_i16x8_s(i32x4.splat(xpair(x0, ka, kb)), b0));
+            c10 = i32x4.add(c10, i32x4.dot_i16x8_s(i32x4.splat(xpair(x1, ka, kb)), b0));
+            c20 = i32x4.add(c20, i32x4.dot_i16x8_s(i32x4.splat(xpair(x2, ka, kb)), b0));
+            c30 = i32x4.add(c30, i32x4.dot_i16x8_s(i32x4.splat(xpair(x3, ka, kb)), b0));
+            ip += 2 * sz; wp += 8;
+          }
+          storeQuadS8(y0, n0, cols, c00, mode, scale, vz, vlo, vhi);
+          storeQuadS8(y0 + ys, n0, cols, c10, mode, scale, vz, vlo, vhi);
+          storeQuadS8(y0 + 2 * ys, n0, cols, c20, mode, scale, vz, vlo, vhi);
+          storeQuadS8(y0 + 3 * ys, n0, cols, c30, mode, scale, vz, vlo, vhi);
+        }
+      }
+    }
+    for (; i < m; i++) {
+      let xr = x + <usize>i * ldx, yr = y + <usize>i * ys;
+      for (let q = 0; q < ng; q++) {
+        let n0 = q * g, cols = min(g, n - n0);
+        let p = load<u32>(gstart + (<usize>q << 2)), e = load<u32>(gstart + (<usize>q << 2), 4);
+        let ip = pidx + <usize>p * 2 * sz, wp = wts + <usize>p * wstride, we = wts + <usize>e * wstride;
+        let bq = gbias + (<usize>n0 << 2);
+        let c0 = v128.load(bq);
+        if (g == 8) {
+          let c1 = v128.load(bq, 16);
+          while (wp < we) {
+            let v = i32x4.splat(xpair(xr, <usize>load<T>(ip), <usize>load<T>(ip + sz)));
+            c0 = i32x4.add(c0, i32x4.dot_i16x8_s(v, v128.load8x8_s(wp)));
+            c1 = i32x4.add(c1, i32x4.dot_i16x8_s(v, v128.load8x8_s(wp, 8)));
+            ip += 2 * sz; wp += 16;
+          }
+          storeQuadS8(yr, n0, cols, c0, mode, scale, vz, vlo, vhi);
+          if (cols > 4) storeQuadS8(yr, n0 + 4, cols - 4, c1, mode, scale, vz, vlo, vhi);
+        } else {
+          let c1 = i32x4.splat(0);
+          while (wp + 8 < we) {
+            let v = i32x4.splat(xpair(xr, <usize>load<T>(ip), <usize>load<T>(ip + sz)));
+            let u = i32x4.splat(xpair(xr, <usize>load<T>(ip + 2 * sz), <usize>load<T>(ip + 3 * sz)));
+            c0 = i32x4.add(c0, i32x4.dot_i16x8_s(v, v128.load8x8_s(wp)));
+            c1 = i32x4.add(c1, i32x4.dot_i16x8_s(u, v128.load8x8_s(wp, 8)));
+            ip += 4 * sz; wp += 16;
+          }
+          if (wp < we) {
+            let v = i32x4.splat(xpair(xr, <usize>load<T>(ip), <usize>load<T>(ip + sz)));
+            c0 = i32x4.add(c0, i32x4.dot_i16x8_s(v, v128.load8x8_s(wp)));
+          }
+          storeQuadS8(yr, n0, cols, i32x4.add(c0, c1), mode, scale, vz, vlo, vhi);
+        }
+      }
+    }
+  } else {
+    let acc = memory.data(32, 16);
+    for (; i < m; i++) {
+      let xr = x + <usize>i * ldx, yr = y + <usize>i * ldy * esz;
+      for (let q = 0; q < ng; q++) {
+        let n0 = q * g, cols = min(g, n - n0);
+        let p = load<u32>(gstart + (<usize>q << 2)), e = load<u32>(gstart + (<usize>q << 2), 4);
+        let ip = pidx + <usize>p * 2 * sz, wp = wts + <usize>p * wstride, we = wts + <usize>e * wstride;
+        for (let j = 0; j < g; j++) store<i32>(acc + (<usize>j << 2), load<i32>(gbias + (<usize>(n0 + j) << 2)));
+        while (wp < we) {
+          let xa = <i32>load<i8>(xr + <usize>load<T>(ip)), xb = <i32>load<i8>(xr + <usize>load<T>(ip + sz));
+          for (let j = 0; j < g; j++) {
+            let a = acc + (<usize>j << 2);
+            store<i32>(a, load<i32>(a) + xa * <i32>load<i8>(wp + (j << 1)) + xb * <i32>load<i8>(wp + (j << 1) + 1));
+          }
+          ip += 2 * sz; wp += wstride;
+        }
+        for (let j = 0; j < cols; j++) store1S8(yr, n0 + j, load<i32>(acc + (<usize>j << 2)), mode, scale, zp, lo, hi);
+      }
+    }
+  }
+}
+
+// gstart: u32 per group + 1 (pair index); pidx: 2 indices per pair; wts: 2g bytes per pair
+// (w[ka][0], w[kb][0], w[ka][1], …); gbias: i32 per column, padded to a multiple of g.
+export function sparse_s8_rows(m: i32, k: i32, n: i32, g: i32, x: usize, ldx: i32, gstart: usize, pidx: usize,
+                               idx16: i32, wts: usize, gbias: usize, y: usize, ldy: i32,
+                               mode: i32, scale: usize, zp: i32, qmin: i32, qmax: i32): void {
+  if (idx16) rowsS8<u16>(m, k, n, g, x, ldx, gstart, pidx, wts, gbias, y, ldy, mode, scale, zp, qmin, qmax);
+  else rowsS8<u32>(m, k, n, g, x, ldx, gstart, pidx, wts, gbias, y, ldy, mode, scale, zp, qmin, qmax);
+}

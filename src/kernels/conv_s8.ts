@@ -1,0 +1,252 @@
+// int8 conv2d (assembly/conv_s8.ts), NHWC activations and OHWI weights, TFLite semantics: a persistent
+// packed-weights handle for layers of whole int8 models, plain typed-array calls, and the reference twin.
+import type { Runtime } from '../runtime.js';
+import { checkArray, checkInt, describe, QwasmError } from '../errors.js';
+import { resolveRequant, type RequantParams, type ResolvedRequant } from '../quant.js';
+
+/** A pair of per-axis values, or one number for both (height, width). */
+export type Pair = number | [number, number];
+/**
+ * Spatial padding: one number (all four sides), [top, left, bottom, right], 'valid' (none) or 'same'
+ * (TensorFlow SAME: output size ceil(in / stride); the odd extra pixel goes to the bottom / right).
+ */
+export type Padding = number | [number, number, number, number] | 'same' | 'valid';
+
+export interface Conv2dS8Options extends RequantParams {
+  /** Stride (sh, sw) ≥ 1; default 1. */
+  stride?: Pair;
+  /** Padding (padded pixels hold the input zero point, i.e. real value 0); default 0. */
+  padding?: Padding;
+  /** Dilation (dh, dw) ≥ 1; default 1. */
+  dilation?: Pair;
+  /** Groups: divides C and OC; weights are [OC][KH][KW][C / groups]. groups == C is depthwise. Default 1. */
+  groups?: number;
+  /** Zero point of the input activations, in [-128, 127]; default 0. */
+  inZeroPoint?: number;
+  /** int32 bias per output channel, in accumulator units (inputScale · weightScale[o]); default none. */
+  bias?: Int32Array;
+  // From RequantParams: scale (per output channel: inputScale · weightScale[o] / outputScale, required),
+  // outZeroPoint, activation ('none' | 'relu' | 'relu6'), outScale (for relu6).
+}
+
+export type Shape4 = [number, number, number, number];
+
+export interface Tensor4S8 {
+  data: Int8Array;
+  shape: Shape4;
+}
+
+/** Resolved spatial geometry of one conv / pool. */
+export interface Geometry {
+  sh: number; sw: number; pt: number; pl: number; pb: number; pr: number; dh: number; dw: number; oh: number; ow: number;
+}
+
+const MAX_ELEMS = 2 ** 30;
+
+export function checkShape4(name: string, v: unknown, labels: readonly string[]): Shape4 {
+  if (!Array.isArray(v) && !ArrayBuffer.isView(v)) throw new TypeError(`${name} must be an array of 4 integers, got ${describe(v)}`);
+  const a = v as ArrayLike<number>;
+  if (a.length !== 4) throw new RangeError(`${name} must have 4 entries [${labels.join(', ')}], got ${a.length}`);
+  const out = [0, 0, 0, 0] as Shape4;
+  for (let i = 0; i < 4; i++) out[i] = checkInt(`${name}[${i}] (${labels[i]})`, a[i], 1, MAX_ELEMS);
+  if (out[0] * out[1] * out[2] * out[3] > MAX_ELEMS) throw new RangeError(`${name} [${out.join(', ')}] has more than 2^30 elements`);
+  return out;
+}
+
+export function checkPair(name: string, v: unknown, dflt: number, min: number, max: number): [number, number] {
+  if (v === undefined) return [dflt, dflt];
+  if (typeof v === 'number') { checkInt(name, v, min, max); return [v, v]; }
+  if (!Array.isArray(v) || v.length !== 2) throw new TypeError(`${name} must be an integer or a pair [h, w], got ${describe(v)}`);
+  return [checkInt(`${name}[0]`, v[0], min, max), checkInt(`${name}[1]`, v[1], min, max)];
+}
+
+/**
+ * Resolves stride / padding / dilation for an input of h×w and an effective kernel kh×kw; throws when the
+ * output would be empty. maxPad bounds each explicit pad (pools: kernel − 1, so every window holds a pixel).
+ */
+export function resolveGeometry(h: number, w: number, kh: number, kw: number, stride: unknown, padding: unknown,
+                                dilation: unknown, maxPad?: [number, number]): Geometry {
+  const [sh, sw] = checkPair('stride', stride, 1, 1, 1 << 16);
+  const [dh, dw] = checkPair('dilation', dilation, 1, 1, 1 << 16);
+  const ekh = (kh - 1) * dh + 1, ekw = (kw - 1) * dw + 1;
+  let pt = 0, pl = 0, pb = 0, pr = 0;
+  if (padding === undefined || padding === 'valid') { /* none */ }
+  else if (padding === 'same') {
+    const th = Math.max((Math.ceil(h / sh) - 1) * sh + ekh - h, 0), tw = Math.max((Math.ceil(w / sw) - 1) * sw + ekw - w, 0);
+    pt = th >> 1; pb = th - pt; pl = tw >> 1; pr = tw - pl;
+  } else if (typeof padding === 'number') {
+    pt = pl = pb = pr = checkInt('padding', padding, 0, 1 << 16);
+  } else if (Array.isArray(padding) && padding.length === 4) {
+    [pt, pl, pb, pr] = padding.map((p, i) => checkInt(`padding[${i}]`, p, 0, 1 << 16));
+  } else {
+    throw new TypeError(`padding must be a number, [top, left, bottom, right], 'same' or 'valid', got ${describe(padding)}`);
+  }
+  if (maxPad) {
+    const names = ['top', 'left', 'bottom', 'right'];
+    [pt, pl, pb, pr].forEach((p, i) => {
+      const lim = maxPad[i & 1];
+      if (p > lim) throw new RangeError(`padding ${names[i]} must be < the kernel size (at most ${lim}), got ${p}`);
+    });
+  }
+  const oh = Math.floor((h + pt + pb - ekh) / sh) + 1, ow = Math.floor((w + pl + pr - ekw) / sw) + 1;
+  if (!(oh >= 1 && ow >= 1)) {
+    throw new RangeError(`output size would be ${Math.max(oh, 0)}×${Math.max(ow, 0)}: the (dilated) kernel ${ekh}×${ekw} does not fit the padded input ${h + pt + pb}×${w + pl + pr}`);
+  }
+  return { sh, sw, pt, pl, pb, pr, dh, dw, oh, ow };
+}
+
+interface ConvParams {
+  oc: number; kh: number; kw: number; cg: number; groups: number; c: number; zpIn: number; requant: ResolvedRequant;
+}
+
+function checkConvParams(weights: unknown, wShape: unknown, opts: Conv2dS8Options | undefined): ConvParams {
+  if (!opts || typeof opts !== 'object') throw new TypeError(`opts must be an object with at least 'scale', got ${describe(opts)}`);
+  const [oc, kh, kw, cg] = checkShape4('wShape', wShape, ['oc', 'kh', 'kw', 'cPerGroup']);
+  const groups = checkInt('groups', opts.groups ?? 1, 1, 1 << 20);
+  if (oc % groups !== 0) throw new RangeError(`groups (${groups}) must divide the output channels wShape[0] (${oc})`);
+  const w = checkArray('weights', weights, Int8Array, oc * kh * kw * cg);
+  const bad = w.indexOf(-128);
+  if (bad >= 0) throw new RangeError(`weights[${bad}] is -128: int8 weights must lie in [-127, 127] (TFLite symmetric)`);
+  const zpIn = checkInt('inZeroPoint', opts.inZeroPoint ?? 0, -128, 127);
+  if (opts.bias !== undefined) checkArray('bias', opts.bias, Int32Array, oc);
+  const requant = resolveRequant(opts, oc, 'opts');
+  return { oc, kh, kw, cg, groups, c: cg * groups, zpIn, requant };
+}
+
+function checkInput(p: ConvParams, input: unknown, inShape: unknown): Shape4 {
+  const s = checkShape4('inShape', inShape, ['n', 'h', 'w', 'c']);
+  if (s[3] !== p.c) throw new RangeError(`inShape[3] (c = ${s[3]}) must equal wShape[3] · groups = ${p.cg} · ${p.groups} = ${p.c}`);
+  checkArray('input', input, Int8Array, s[0] * s[1] * s[2] * s[3]);
+  return s;
+}
+
+function checkOutSize(n: number, g: Geometry, oc: number): void {
+  if (n * g.oh * g.ow * oc > MAX_ELEMS) throw new RangeError(`output [${n}, ${g.oh}, ${g.ow}, ${oc}] has more than 2^30 elements`);
+}
+
+/**
+ * Conv weights packed once into WASM memory (per group in the int8 GEMM layout, or the depthwise layout),
+ * with bias, the input zero-point correction and the requantisation scales folded in. Stride, padding,
+ * dilation, zero points and activation are fixed at construction; the input size is given per run.
+ */
+export class PackedConv2dS8 {
+  readonly ptr: number;
+  readonly bytes: number;
+  readonly oc: number; readonly kh: number; readonly kw: number; readonly cPerGroup: number;
+  readonly groups: number; readonly c: number; readonly inZeroPoint: number;
+  readonly requant: ResolvedRequant;
+  private readonly opts: Conv2dS8Options;
+  private disposed = false;
+
+  constructor(readonly rt: Runtime, weights: Int8Array, wShape: Shape4, opts: Conv2dS8Options) {
+    const p = checkConvParams(weights, wShape, opts);
+    // validate the geometry options now (on a dummy input big enough) so errors surface at construction
+    resolveGeometry(1 << 16, 1 << 16, p.kh, p.kw, opts.stride, opts.padding, opts.dilation);
+    this.oc = p.oc; this.kh = p.kh; this.kw = p.kw; this.cPerGroup = p.cg; this.groups = p.groups; this.c = p.c;
+    this.inZeroPoint = p.zpIn; this.requant = p.requant;
+    this.opts = { stride: opts.stride, padding: opts.padding, dilation: opts.dilation } as Conv2dS8Options;
+    const e = rt.exports;
+    this.bytes = e.conv_s8_packed_size(p.oc, p.kh, p.kw, p.cg, p.groups);
+    this.ptr = rt.alloc(this.bytes);
+    try {
+      rt.scoped((s) => {
+        const wp = s.put(weights), bp = opts.bias ? s.put(opts.bias) : 0, sp = s.put(p.requant.scale);
+        e.conv_s8_pack(p.oc, p.kh, p.kw, p.cg, p.groups, wp, bp, p.zpIn, sp, this.ptr);
+      });
+    } catch (err) {
+      rt.free(this.ptr);
+      throw err;
+    }
+  }
+
+  /** Spatial geometry (stride, resolved padding, dilation, output size) for an h×w input. */
+  geometry(h: number, w: number): Geometry {
+    checkInt('h', h, 1, MAX_ELEMS);
+    checkInt('w', w, 1, MAX_ELEMS);
+    return resolveGeometry(h, w, this.kh, this.kw, this.opts.stride, this.opts.padding, this.opts.dilation);
+  }
+
+  /** Output shape [n, oh, ow, oc] for an input [n, h, w, c]. */
+  outputShape(n: number, h: number, w: number): Shape4 {
+    checkInt('n', n, 1, MAX_ELEMS);
+    const g = this.geometry(h, w);
+    return [n, g.oh, g.ow, this.oc];
+  }
+
+  /**
+   * Pointer-level run: input at inputPtr (int8 NHWC [n, h, w, c]) → output at outPtr (int8 NHWC
+   * outputShape(n, h, w), n·oh·ow·oc bytes, caller-allocated). Allocates only scratch it frees.
+   */
+  run(inputPtr: number, n: number, h: number, w: number, outPtr: number): void {
+    this.live();
+    checkInt('n', n, 1, MAX_ELEMS);
+    const g = this.geometry(h, w);
+    if (n * h * w * this.c > MAX_ELEMS) throw new RangeError(`input [${n}, ${h}, ${w}, ${this.c}] has more than 2^30 elements`);
+    checkOutSize(n, g, this.oc);
+    checkInt('inputPtr', inputPtr, 1);
+    checkInt('outPtr', outPtr, 1);
+    const r = this.requant;
+    this.rt.exports.conv_s8(this.ptr, n, h, w, this.c, inputPtr, this.inZeroPoint, this.oc, this.kh, this.kw, this.groups,
+      g.sh, g.sw, g.pt, g.pl, g.dh, g.dw, g.oh, g.ow, outPtr, r.zp, r.qmin, r.qmax);
+  }
+
+  /** Typed-array run: copies input in, runs, copies the output out. */
+  apply(input: Int8Array, inShape: Shape4): Tensor4S8 {
+    this.live();
+    const s = checkShape4('inShape', inShape, ['n', 'h', 'w', 'c']);
+    if (s[3] !== this.c) throw new RangeError(`inShape[3] (c = ${s[3]}) must equal wShape[3] · groups = ${this.c}`);
+    checkArray('input', input, Int8Array, s[0] * s[1] * s[2] * s[3]);
+    const shape = this.outputShape(s[0], s[1], s[2]);
+    checkOutSize(s[0], this.geometry(s[1], s[2]), this.oc);
+    const len = shape[0] * shape[1] * shape[2] * shape[3];
+    return this.rt.scoped((sc) => {
+      const ip = sc.put(input), op = sc.alloc(len);
+      this.run(ip, s[0], s[1], s[2], op);
+      return { data: this.rt.i8(op, len).slice(), shape };
+    });
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.rt.free(this.ptr);
+  }
+
+  private live(): void {
+    if (this.disposed) throw new QwasmError('PackedConv2dS8 used after dispose()');
+  }
+}
+
+/** int8 conv2d through the fast paths (packs the weights for this one call). */
+export function conv2dS8(rt: Runtime, input: Int8Array, inShape: Shape4, weights: Int8Array, wShape: Shape4,
+                         opts: Conv2dS8Options): Tensor4S8 {
+  const p = checkConvParams(weights, wShape, opts);
+  const s = checkInput(p, input, inShape);
+  const g = resolveGeometry(s[1], s[2], p.kh, p.kw, opts.stride, opts.padding, opts.dilation);
+  checkOutSize(s[0], g, p.oc);
+  const packed = new PackedConv2dS8(rt, weights, wShape, opts);
+  try {
+    return packed.apply(input, s);
+  } finally {
+    packed.dispose();
+  }
+}
+
+/** The plain-loop reference (unpacked weights, no SIMD): same semantics as conv2dS8. */
+export function conv2dS8Reference(rt: Runtime, input: Int8Array, inShape: Shape4, weights: Int8Array, wShape: Shape4,
+                                  opts: Conv2dS8Options): Tensor4S8 {
+  const p = checkConvParams(weights, wShape, opts);
+  const s = checkInput(p, input, inShape);
+  const g = resolveGeometry(s[1], s[2], p.kh, p.kw, opts.stride, opts.padding, opts.dilation);
+  checkOutSize(s[0], g, p.oc);
+  const shape: Shape4 = [s[0], g.oh, g.ow, p.oc];
+  const len = s[0] * g.oh * g.ow * p.oc;
+  const r = p.requant;
+  return rt.scoped((sc) => {
+    const ip = sc.put(input), wp = sc.put(weights), bp = opts.bias ? sc.put(opts.bias) : 0, sp = sc.put(r.scale);
+    const op = sc.alloc(len);
+    rt.exports.conv2d_s8_ref(s[0], s[1], s[2], s[3], ip, p.zpIn, p.oc, p.kh, p.kw, p.groups, wp, bp,
+      g.sh, g.sw, g.pt, g.pl, g.dh, g.dw, g.oh, g.ow, op, sp, r.zp, r.qmin, r.qmax);
+    return { data: rt.i8(op, len).slice(), shape };
+  });
+}
