@@ -555,6 +555,29 @@ export function conv2d_f32_bwd_data(desc: usize, dy: usize, w: usize, dx: usize,
   heap.free(cols);
 }
 
+// dW_g (OCg×Kg) from cols (rows × Kg, row stride ldc) and dy_g (rows × OCg, row stride OC), either directly
+// (dW_g = dy_gᵀ·cols) or, when the GEMM's 6×8 tiles fit the transposed shape better (e.g. Kg = 9, OCg = 32),
+// as dW_gᵀ = colsᵀ·dy_g into t (Kg×OCg, transposed back at the end by flipStore).
+// @ts-ignore: decorator
+@inline function flipDW(ocg: i32, kg: i32): bool {
+  let costA = <f64>((ocg + 5) / 6 * 6) * <f64>((kg + 7) / 8 * 8);
+  let costB = <f64>((kg + 5) / 6 * 6) * <f64>((ocg + 7) / 8 * 8);
+  return costB < costA;
+}
+
+function flipStore(groups: i32, ocg: i32, kg: i32, t: usize, dwt: usize, beta: f32): void {
+  for (let g = 0; g < groups; g++) {
+    let tg = t + ((<usize>g * kg * ocg) << 2);
+    for (let o = 0; o < ocg; o++) {
+      let row = dwt + ((<usize>(g * ocg + o) * kg) << 2);
+      for (let k = 0; k < kg; k++) {
+        let v = f(tg, <usize>k * ocg + o);
+        fset(row, k, beta == 0 ? v : beta * f(row, k) + v);
+      }
+    }
+  }
+}
+
 export function conv2d_f32_bwd_filter(desc: usize, x: usize, dy: usize, dwt: usize, db: usize, beta: f32): void {
   let n = dget(desc, D_N), c = dget(desc, D_C), oc = dget(desc, D_OC);
   let kh = dget(desc, D_KH), kw = dget(desc, D_KW);
@@ -563,22 +586,30 @@ export function conv2d_f32_bwd_filter(desc: usize, x: usize, dy: usize, dwt: usi
   let m = n * oh * ow;
   if (db) colsum_f32(m, oc, dy, oc, db, beta);
   if (isDepthwise(desc)) { dwBwdFilter(desc, x, dy, dwt, beta); return; }
+  let flip = flipDW(ocg, kg);
+  let t = flip ? heap.alloc(<usize>groups * kg * ocg * 4) : 0;
   if (isPointwise(desc)) {
     for (let g = 0; g < groups; g++) {
-      gemm_f32(ocg, m, cg, 1, dy + (<usize>(g * ocg) << 2), oc, 1, x + (<usize>(g * cg) << 2), c, 0,
-               beta, dwt + (<usize>(g * ocg * cg) << 2), cg, 0);
+      let dyg = dy + (<usize>(g * ocg) << 2), xg = x + (<usize>(g * cg) << 2);
+      if (flip) gemm_f32(cg, m, ocg, 1, xg, c, 1, dyg, oc, 0, 0, t + ((<usize>g * cg * ocg) << 2), ocg, 0);
+      else gemm_f32(ocg, m, cg, 1, dyg, oc, 1, xg, c, 0, beta, dwt + (<usize>(g * ocg * cg) << 2), cg, 0);
     }
-    return;
-  }
-  let mcMax = chunkRows(kg, m);
-  let cols = heap.alloc(<usize>mcMax * kg * 4);
-  for (let m0 = 0; m0 < m; m0 += mcMax) {
-    let mc = min(mcMax, m - m0);
-    for (let g = 0; g < groups; g++) {
-      im2col(desc, x, g, m0, mc, cols);
-      gemm_f32(ocg, mc, kg, 1, dy + ((<usize>m0 * oc + g * ocg) << 2), oc, 1, cols, kg, 0,
-               m0 == 0 ? beta : 1, dwt + (<usize>(g * ocg * kg) << 2), kg, 0);
+  } else {
+    let mcMax = chunkRows(kg, m);
+    let cols = heap.alloc(<usize>mcMax * kg * 4);
+    for (let m0 = 0; m0 < m; m0 += mcMax) {
+      let mc = min(mcMax, m - m0);
+      for (let g = 0; g < groups; g++) {
+        im2col(desc, x, g, m0, mc, cols);
+        let dyg = dy + ((<usize>m0 * oc + g * ocg) << 2);
+        if (flip) {
+          gemm_f32(kg, mc, ocg, 1, cols, kg, 1, dyg, oc, 0, m0 == 0 ? 0 : 1, t + ((<usize>g * kg * ocg) << 2), ocg, 0);
+        } else {
+          gemm_f32(ocg, mc, kg, 1, dyg, oc, 1, cols, kg, 0, m0 == 0 ? beta : 1, dwt + (<usize>(g * ocg * kg) << 2), kg, 0);
+        }
+      }
     }
+    heap.free(cols);
   }
-  heap.free(cols);
+  if (flip) { flipStore(groups, ocg, kg, t, dwt, beta); heap.free(t); }
 }

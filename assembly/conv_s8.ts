@@ -18,7 +18,7 @@
 // (M = N·H·W, lda = C); otherwise im2col into bounded chunks of output rows (padding written as zpIn) and
 // gemm_s8 per group.
 
-import { requant1, requant4 } from './requant';
+import { narrow16, requant1, requant4 } from './requant';
 import { gemm_s8, gemm_s8_pack, gemm_s8_packed_size } from './gemm_s8';
 
 // @ts-ignore: decorator
@@ -191,20 +191,12 @@ function im2col(p0: i32, rows: i32, h: i32, w: i32, c: i32, x: usize, zpIn: i32,
   }
 }
 
-// Loads the 8 int16 input lanes (C-strided pixel at ip) of output channels oc0 … oc0+7: lane i holds
-// x[(oc0+i)/CM]. Never reads past the pixel's C channels.
-// @ts-ignore: decorator
-@inline
-function dwLoad(ip: usize, base: i32, c: i32, cm: i32, swz: v128): v128 {
-  let v: v128;
-  if (base + 8 <= c) v = v128.load8x8_s(ip + base);
-  else {
-    let t = memory.data(16, 16);
-    v128.store(t, i64x2.splat(0));
-    for (let i = 0; i < c - base; i++) store<i8>(t + i, load<i8>(ip + base + i));
-    v = v128.load8x8_s(t);
-  }
-  return cm == 1 ? v : i8x16.swizzle(v, swz);
+// Loads the last len (< 8) int8 channels at p as int16 lanes (zeros after), never reading past them.
+function loadTail(p: usize, len: i32): v128 {
+  let t = memory.data(16, 16);
+  v128.store(t, i64x2.splat(0));
+  for (let i = 0; i < len; i++) store<i8>(t + i, load<i8>(p + i));
+  return v128.load8x8_s(t);
 }
 
 function depthwise(packed: usize, n: i32, h: i32, w: i32, c: i32, x: usize, zpIn: i32, oc: i32, kh: i32, kw: i32,
@@ -233,18 +225,53 @@ function depthwise(packed: usize, n: i32, h: i32, w: i32, c: i32, x: usize, zpIn
           while (kx0 < kw && ix0 + kx0 * dw < 0) kx0++;
           while (kx1 > kx0 && ix0 + (kx1 - 1) * dw >= w) kx1--;
           let yp = y + (<usize>(b * oh + oy) * ow + ox) * oc;
-          for (let o0 = 0; o0 < oc; o0 += 8) {
+          let o0 = 0;
+          if (cm == 1) {
+            // main path (multiplier 1): 16 channels per step, inputs widened in registers
+            for (; o0 + 16 <= oc; o0 += 16) {
+              let bp = biasp + (<usize>o0 << 2);
+              let acc0 = v128.load(bp), acc1 = v128.load(bp, 16), acc2 = v128.load(bp, 32), acc3 = v128.load(bp, 48);
+              for (let ky = ky0; ky < ky1; ky++) {
+                let xp = img + (<usize>(iy0 + ky * dh) * w + ix0 + kx0 * dw) * c + o0;
+                let wq = wts + (<usize>(ky * kw + kx0) * ocp + o0) * 2;
+                for (let kx = kx0; kx < kx1; kx++) {
+                  let v = v128.load(xp);
+                  let xl = i16x8.sub(i16x8.extend_low_i8x16_s(v), vzIn);
+                  let xh = i16x8.sub(i16x8.extend_high_i8x16_s(v), vzIn);
+                  let w0 = v128.load(wq), w1 = v128.load(wq, 16);
+                  acc0 = i32x4.add(acc0, i32x4.extmul_low_i16x8_s(xl, w0));
+                  acc1 = i32x4.add(acc1, i32x4.extmul_high_i16x8_s(xl, w0));
+                  acc2 = i32x4.add(acc2, i32x4.extmul_low_i16x8_s(xh, w1));
+                  acc3 = i32x4.add(acc3, i32x4.extmul_high_i16x8_s(xh, w1));
+                  xp += <usize>dw * c;
+                  wq += wstride;
+                }
+              }
+              let sp = scale + (<usize>o0 << 2);
+              let r0 = requant4(acc0, v128.load(sp), vz, vlo, vhi);
+              let r1 = requant4(acc1, v128.load(sp, 16), vz, vlo, vhi);
+              let r2 = requant4(acc2, v128.load(sp, 32), vz, vlo, vhi);
+              let r3 = requant4(acc3, v128.load(sp, 48), vz, vlo, vhi);
+              v128.store(yp + o0, narrow16(r0, r1, r2, r3));
+            }
+          }
+          for (; o0 < oc; o0 += 8) {
             let base = o0 / cm;
+            let safe = base + 8 <= c;
             let swz = v128.load(swzp + (<usize>o0 << 1));
             let acc0 = v128.load(biasp + (<usize>o0 << 2)), acc1 = v128.load(biasp + (<usize>o0 << 2), 16);
             for (let ky = ky0; ky < ky1; ky++) {
-              let rowp = img + <usize>(iy0 + ky * dh) * w * c;
-              let wp = wts + (<usize>(ky * kw) * ocp + o0) * 2;
+              let xp = img + (<usize>(iy0 + ky * dh) * w + ix0 + kx0 * dw) * c + base;
+              let wq = wts + (<usize>(ky * kw + kx0) * ocp + o0) * 2;
               for (let kx = kx0; kx < kx1; kx++) {
-                let xv = i16x8.sub(dwLoad(rowp + <usize>(ix0 + kx * dw) * c, base, c, cm, swz), vzIn);
-                let wv = v128.load(wp + <usize>kx * wstride);
+                let v = safe ? v128.load8x8_s(xp) : loadTail(xp, c - base);
+                if (cm != 1) v = i8x16.swizzle(v, swz);
+                let xv = i16x8.sub(v, vzIn);
+                let wv = v128.load(wq);
                 acc0 = i32x4.add(acc0, i32x4.extmul_low_i16x8_s(xv, wv));
                 acc1 = i32x4.add(acc1, i32x4.extmul_high_i16x8_s(xv, wv));
+                xp += <usize>dw * c;
+                wq += wstride;
               }
             }
             let sp = scale + (<usize>o0 << 2);

@@ -722,11 +722,14 @@ export function f32_argmax_rows_ref(x: usize, m: i32, n: i32, out: usize): void 
 
 // @ts-ignore: decorator
 @inline function fq1(x: f32, s: f32, lo: f32, hi: f32): f32 {
-  return min<f32>(max<f32>(nearest<f32>(x / s), lo), hi) * s;
+  let t = nearest<f32>(x / s);
+  t = t < lo ? lo : t;          // = f32x4.pmax(t, lo)
+  t = hi < t ? hi : t;          // = f32x4.pmin(t, hi)
+  return t * s;
 }
 // @ts-ignore: decorator
 @inline function fq4(x: v128, s: v128, lo: v128, hi: v128): v128 {
-  return f32x4.mul(f32x4.min(f32x4.max(f32x4.nearest(f32x4.div(x, s)), lo), hi), s);
+  return f32x4.mul(f32x4.pmin(f32x4.pmax(f32x4.nearest(f32x4.div(x, s)), lo), hi), s);
 }
 // @ts-ignore: decorator
 @inline function ste1(x: f32, dy: f32, s: f32, lo: f32, hi: f32): f32 {

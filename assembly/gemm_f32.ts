@@ -362,8 +362,10 @@ function smallM(m: i32, k: i32, n: i32, alpha: f32, a: usize, lda: i32, transA: 
 export function gemm_f32(m: i32, k: i32, n: i32, alpha: f32, a: usize, lda: i32, transA: i32,
                          b: usize, ldb: i32, transB: i32, beta: f32, c: usize, ldc: i32, bias: usize): void {
   if (m <= 2) { smallM(m, k, n, alpha, a, lda, transA, b, ldb, transB, beta, c, ldc, bias); return; }
-  let bpack = heap.alloc(<usize>KC * NC * 4);
-  let apack = heap.alloc(<usize>KC * MC * 4);
+  // packing buffers sized to this problem (at most KC×NC and MC×KC floats)
+  let kcMax = <usize>min(KC, k);
+  let bpack = heap.alloc(kcMax * <usize>((min(NC, n) + NR - 1) & ~(NR - 1)) * 4);
+  let apack = heap.alloc(kcMax * <usize>((min(MC, m) + MR - 1) / MR * MR) * 4);
   for (let jc = 0; jc < n; jc += NC) {
     let nc = min(NC, n - jc);
     for (let pc = 0; pc < k; pc += KC) {

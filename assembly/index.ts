@@ -6,7 +6,7 @@ export { gemm_s8_packed_size, gemm_s8_pack, gemm_s8_ref, gemm_s8 } from './gemm_
 // f32 GEMM (α·op(A)·op(B) + β·C + bias)
 export { gemm_f32_ref, gemm_f32 } from './gemm_f32';
 export { selftest_gemm_s8, selftest_gemm_s8_suite, selftest_conv2d_s8, selftest_conv2d_s8_suite } from './selftest';
-export { sparse_f32_ref, sparse_s8_ref, sparse_f32_csr, sparse_f32_rows, sparse_f32_steps, sparse_s8_steps, sparse_s8_rows } from './sparse';
+export { sparse_f32_ref, sparse_s8_ref, sparse_f32_csr, sparse_f32_rows, sparse_f32_steps, sparse_s8_steps, sparse_s8_rows, sparse_s8_pairs } from './sparse';
 // f32 conv / pool / batch-norm with backward passes (training)
 export { conv2d_f32_fwd_ref, conv2d_f32_fwd, conv2d_f32_bwd_data_ref, conv2d_f32_bwd_data, conv2d_f32_bwd_filter_ref, conv2d_f32_bwd_filter } from './conv_f32';
 export { maxpool2d_f32_fwd_ref, maxpool2d_f32_fwd, maxpool2d_f32_bwd_ref, maxpool2d_f32_bwd, avgpool2d_f32_fwd_ref, avgpool2d_f32_fwd, avgpool2d_f32_bwd_ref, avgpool2d_f32_bwd, gavgpool_f32_fwd_ref, gavgpool_f32_fwd, gavgpool_f32_bwd_ref, gavgpool_f32_bwd } from './pool_f32';

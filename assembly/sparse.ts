@@ -10,7 +10,7 @@
 //    (16 int8 / 4 f32 values, the window start clamped to K − 16 / K − 4); a step is one window start plus
 //    16 swizzle indices into that window and the matching weights, so `i8x16.swizzle` gathers the x values
 //    of 16 nonzeros at once. int8: each column owns 4 slots per step (bytes 2j, 2j+1, 8+2j, 9+2j), summed by
-//    extmul_low + extmul_high (two products fit in i16) then extadd_pairwise (→ i32 lane j). f32: one slot
+//    two i32x4.dot_i16x8_s of the sign-extended halves (→ i32 lane j). f32: one slot
 //    per column per step (lane j's 4 index bytes select one float). Padding slots have weight 0.
 //    N:M masks fill steps completely (2:4 → 8 of 16 k per column per window = 2 full steps), unstructured
 //    ones leave padding, so N:M runs faster at the same density.
@@ -264,6 +264,21 @@ export function sparse_f32_steps(m: i32, k: i32, n: i32, x: usize, ldx: i32, qst
 
 // ---------------------------------------------------------------- int8 steps (unstructured, N:M)
 
+// Gathers 16 bytes of a 16-byte window by indices < 16 (relaxed build: relaxed_swizzle, identical for
+// in-range indices and one instruction less on x86).
+// @ts-ignore: decorator
+@inline function gather16(win: v128, ix: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return i8x16.relaxed_swizzle(win, ix);
+  return i8x16.swizzle(win, ix);
+}
+
+// One step's contribution to the quad of int32 lanes: column j's slots sit at bytes 2j, 2j+1 (low half)
+// and 8+2j, 9+2j (high half), so two i32x4.dot_i16x8_s of the sign-extended halves land on lane j.
+// @ts-ignore: decorator
+@inline function stepDot(g: v128, wlo: v128, whi: v128): v128 {
+  return i32x4.add(i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(g), wlo), i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(g), whi));
+}
+
 // qstart: u32 per quad + 1 (step index); kst: u32 per step (window start in bytes of x, ≤ K − 16 when
 // K ≥ 16); steps: 32 bytes each: 16 swizzle indices (< 16) then 16 int8 weights; qbias: 4 i32 per quad.
 export function sparse_s8_steps(m: i32, k: i32, n: i32, x: usize, ldx: i32, qstart: usize, kst: usize,
@@ -296,15 +311,11 @@ export function sparse_s8_steps(m: i32, k: i32, n: i32, x: usize, ldx: i32, qsta
         let c0 = v128.load(qbias + (<usize>q << 4)), c1 = c0, c2 = c0, c3 = c0;
         while (sp < se) {
           let ks = <usize>load<u32>(kp);
-          let ix = v128.load(sp), wv = v128.load(sp, 16);
-          let g0 = i8x16.swizzle(v128.load(x0 + ks), ix);
-          let g1 = i8x16.swizzle(v128.load(x1 + ks), ix);
-          let g2 = i8x16.swizzle(v128.load(x2 + ks), ix);
-          let g3 = i8x16.swizzle(v128.load(x3 + ks), ix);
-          c0 = i32x4.add(c0, i32x4.extadd_pairwise_i16x8_s(i16x8.add(i16x8.extmul_low_i8x16_s(g0, wv), i16x8.extmul_high_i8x16_s(g0, wv))));
-          c1 = i32x4.add(c1, i32x4.extadd_pairwise_i16x8_s(i16x8.add(i16x8.extmul_low_i8x16_s(g1, wv), i16x8.extmul_high_i8x16_s(g1, wv))));
-          c2 = i32x4.add(c2, i32x4.extadd_pairwise_i16x8_s(i16x8.add(i16x8.extmul_low_i8x16_s(g2, wv), i16x8.extmul_high_i8x16_s(g2, wv))));
-          c3 = i32x4.add(c3, i32x4.extadd_pairwise_i16x8_s(i16x8.add(i16x8.extmul_low_i8x16_s(g3, wv), i16x8.extmul_high_i8x16_s(g3, wv))));
+          let ix = v128.load(sp), wlo = v128.load8x8_s(sp, 16), whi = v128.load8x8_s(sp, 24);
+          c0 = i32x4.add(c0, stepDot(gather16(v128.load(x0 + ks), ix), wlo, whi));
+          c1 = i32x4.add(c1, stepDot(gather16(v128.load(x1 + ks), ix), wlo, whi));
+          c2 = i32x4.add(c2, stepDot(gather16(v128.load(x2 + ks), ix), wlo, whi));
+          c3 = i32x4.add(c3, stepDot(gather16(v128.load(x3 + ks), ix), wlo, whi));
           sp += 32; kp += 4;
         }
         storeQuadS8(y0, n0, cols, c0, mode, scale, vz, vlo, vhi);
@@ -327,18 +338,15 @@ export function sparse_s8_steps(m: i32, k: i32, n: i32, x: usize, ldx: i32, qsta
         let c0 = v128.load(qbias + (<usize>q << 4)), c1 = i32x4.splat(0);
         // two independent accumulators (even / odd steps) hide the add latency
         while (sp + 32 < se) {
-          let g0 = i8x16.swizzle(v128.load(xr + <usize>load<u32>(kp)), v128.load(sp));
-          let w0 = v128.load(sp, 16);
-          let g1 = i8x16.swizzle(v128.load(xr + <usize>load<u32>(kp, 4)), v128.load(sp, 32));
-          let w1 = v128.load(sp, 48);
-          c0 = i32x4.add(c0, i32x4.extadd_pairwise_i16x8_s(i16x8.add(i16x8.extmul_low_i8x16_s(g0, w0), i16x8.extmul_high_i8x16_s(g0, w0))));
-          c1 = i32x4.add(c1, i32x4.extadd_pairwise_i16x8_s(i16x8.add(i16x8.extmul_low_i8x16_s(g1, w1), i16x8.extmul_high_i8x16_s(g1, w1))));
+          let g0 = gather16(v128.load(xr + <usize>load<u32>(kp)), v128.load(sp));
+          let g1 = gather16(v128.load(xr + <usize>load<u32>(kp, 4)), v128.load(sp, 32));
+          c0 = i32x4.add(c0, stepDot(g0, v128.load8x8_s(sp, 16), v128.load8x8_s(sp, 24)));
+          c1 = i32x4.add(c1, stepDot(g1, v128.load8x8_s(sp, 48), v128.load8x8_s(sp, 56)));
           sp += 64; kp += 8;
         }
         if (sp < se) {
-          let g0 = i8x16.swizzle(v128.load(xr + <usize>load<u32>(kp)), v128.load(sp));
-          let w0 = v128.load(sp, 16);
-          c0 = i32x4.add(c0, i32x4.extadd_pairwise_i16x8_s(i16x8.add(i16x8.extmul_low_i8x16_s(g0, w0), i16x8.extmul_high_i8x16_s(g0, w0))));
+          let g0 = gather16(v128.load(xr + <usize>load<u32>(kp)), v128.load(sp));
+          c0 = i32x4.add(c0, stepDot(g0, v128.load8x8_s(sp, 16), v128.load8x8_s(sp, 24)));
         }
         storeQuadS8(yr, n0, cols, i32x4.add(c0, c1), mode, scale, vz, vlo, vhi);
       }
@@ -386,6 +394,91 @@ export function sparse_s8_steps(m: i32, k: i32, n: i32, x: usize, ldx: i32, qsta
     }
   }
   if (pad) heap.free(pad);
+}
+
+// ---------------------------------------------------------------- int8 column pairs (unstructured, M ≥ 8)
+
+// Stores 4 rows (lanes) of one column: y[(r)·ldy + col] for rows r0 .. r0+3 of row pointer yc.
+// @ts-ignore: decorator
+@inline function storeColS8(yc: usize, ys: usize, acc: v128, mode: i32, sc: v128, vz: v128, vlo: v128, vhi: v128): void {
+  if (mode == 0) {
+    v128.store32_lane(yc, acc, 0);
+    v128.store32_lane(yc + ys, acc, 1);
+    v128.store32_lane(yc + 2 * ys, acc, 2);
+    v128.store32_lane(yc + 3 * ys, acc, 3);
+  } else {
+    let r = requant4(acc, sc, vz, vlo, vhi);
+    let q = i8x16.narrow_i16x8_s(i16x8.narrow_i32x4_s(r, r), r);
+    v128.store8_lane(yc, q, 0);
+    v128.store8_lane(yc + ys, q, 1);
+    v128.store8_lane(yc + 2 * ys, q, 2);
+    v128.store8_lane(yc + 3 * ys, q, 3);
+  }
+}
+
+function pairsS8<T>(m: i32, k: i32, n: i32, x: usize, ldx: i32, cstart: usize, pidx: usize, wpair: usize,
+                    cbias: usize, y: usize, ldy: i32, mode: i32, scale: usize, zp: i32, qmin: i32, qmax: i32): void {
+  let sz = <usize>sizeof<T>();
+  let esz: usize = mode == 0 ? 4 : 1;
+  let ys = <usize>ldy * esz;
+  let lo = <f32>(qmin - zp), hi = <f32>(qmax - zp);
+  if (ASC_FEATURE_SIMD) {
+    let vz = i32x4.splat(zp), vlo = f32x4.splat(lo), vhi = f32x4.splat(hi);
+    let xt = heap.alloc(<usize>k << 4);
+    for (let i = 0; i + 8 <= m; i += 8) {
+      // x rows i .. i+7 transposed to int16: xt[k] = (x[i][k], …, x[i+7][k])
+      let src = x + <usize>i * ldx;
+      for (let kk = 0; kk < k; kk++) {
+        let d = xt + (<usize>kk << 4), s0 = src + kk;
+        for (let r = 0; r < 8; r++) store<i16>(d + (<usize>r << 1), <i16>load<i8>(s0 + <usize>r * ldx));
+      }
+      let yr = y + <usize>i * ys;
+      for (let j = 0; j < n; j++) {
+        let c0 = v128.load32_splat(cbias + (<usize>j << 2)), c1 = c0;
+        let p = load<u32>(cstart + (<usize>j << 2)), e = load<u32>(cstart + (<usize>j << 2), 4);
+        let ip = pidx + <usize>p * 2 * sz, wp = wpair + (<usize>p << 2), we = wpair + (<usize>e << 2);
+        while (wp < we) {
+          let a = v128.load(xt + (<usize>load<T>(ip) << 4)), b = v128.load(xt + (<usize>load<T>(ip + sz) << 4));
+          let wv = v128.load32_splat(wp);
+          c0 = i32x4.add(c0, i32x4.dot_i16x8_s(i16x8.shuffle(a, b, 0, 8, 1, 9, 2, 10, 3, 11), wv));
+          c1 = i32x4.add(c1, i32x4.dot_i16x8_s(i16x8.shuffle(a, b, 4, 12, 5, 13, 6, 14, 7, 15), wv));
+          ip += 2 * sz; wp += 4;
+        }
+        let yc = yr + <usize>j * esz;
+        let sc = mode == 0 ? c0 : v128.load32_splat(scale + (<usize>j << 2));
+        storeColS8(yc, ys, c0, mode, sc, vz, vlo, vhi);
+        storeColS8(yc + 4 * ys, ys, c1, mode, sc, vz, vlo, vhi);
+      }
+    }
+    heap.free(xt);
+  } else {
+    for (let i = 0; i < m; i++) {
+      let xr = x + <usize>i * ldx, yr = y + <usize>i * ys;
+      for (let j = 0; j < n; j++) {
+        let acc = load<i32>(cbias + (<usize>j << 2));
+        let p = load<u32>(cstart + (<usize>j << 2)), e = load<u32>(cstart + (<usize>j << 2), 4);
+        let ip = pidx + <usize>p * 2 * sz;
+        for (; p < e; p++) {
+          let wv = load<i32>(wpair + (<usize>p << 2));
+          acc += <i32>load<i8>(xr + <usize>load<T>(ip)) * <i32><i16>wv + <i32>load<i8>(xr + <usize>load<T>(ip + sz)) * (wv >> 16);
+          ip += 2 * sz;
+        }
+        store1S8(yr, j, acc, mode, scale, zp, lo, hi);
+      }
+    }
+  }
+}
+
+// Rows 0 .. 8·⌊m/8⌋ − 1 only (the host runs the remaining rows on the steps format). Per column j, kept rows
+// in pairs: pidx (ka, kb), wpair one int32 word (w[ka][j] as int16, w[kb][j] as int16) per pair; x rows are
+// transposed per call to 8 int16 lanes per k, so one dot_i16x8_s of the interleaved x pairs against the
+// broadcast weight pair adds two MACs into 4 rows. cbias: i32 per column (folded).
+export function sparse_s8_pairs(m: i32, k: i32, n: i32, x: usize, ldx: i32, cstart: usize, pidx: usize, idx16: i32,
+                                wpair: usize, cbias: usize, y: usize, ldy: i32,
+                                mode: i32, scale: usize, zp: i32, qmin: i32, qmax: i32): void {
+  let m8 = m & ~7;
+  if (idx16) pairsS8<u16>(m8, k, n, x, ldx, cstart, pidx, wpair, cbias, y, ldy, mode, scale, zp, qmin, qmax);
+  else pairsS8<u32>(m8, k, n, x, ldx, cstart, pidx, wpair, cbias, y, ldy, mode, scale, zp, qmin, qmax);
 }
 
 // ---------------------------------------------------------------- int8 rows (blocks of g = 4 or 8 columns)

@@ -42,6 +42,8 @@ export interface KernelExports {
                   mode: I, scale: P, zp: I, qmin: I, qmax: I): void;
   sparse_s8_rows(m: I, k: I, n: I, g: I, x: P, ldx: I, gstart: P, pidx: P, idx16: I, wts: P, gbias: P, y: P, ldy: I,
                  mode: I, scale: P, zp: I, qmin: I, qmax: I): void;
+  sparse_s8_pairs(m: I, k: I, n: I, x: P, ldx: I, cstart: P, pidx: P, idx16: I, wpair: P, cbias: P, y: P, ldy: I,
+                  mode: I, scale: P, zp: I, qmin: I, qmax: I): void;
   // end sparse.ts
 
   // conv_s8.ts / pool_s8.ts / add_s8.ts (int8 CNN; scale of conv_s8_pack / conv2d_s8_ref: f32[OC])
@@ -91,4 +93,52 @@ export interface KernelExports {
   bn_f32_bwd_ref(m: I, c: I, x: P, dy: P, mean: P, invstd: P, gamma: P, dx: P, dgamma: P, dbeta: P, training: I, acc: number): void;
   bn_f32_bwd(m: I, c: I, x: P, dy: P, mean: P, invstd: P, gamma: P, dx: P, dgamma: P, dbeta: P, training: I, acc: number): void;
   // end f32 conv / pool / batch-norm
+
+  // eltwise_f32.ts / loss_f32.ts / optim_f32.ts (f32 training: every fast kernel X also has X_ref with the same signature)
+  f32_add(a: P, b: P, y: P, n: I): void; f32_add_ref(a: P, b: P, y: P, n: I): void;
+  f32_sub(a: P, b: P, y: P, n: I): void; f32_sub_ref(a: P, b: P, y: P, n: I): void;
+  f32_mul(a: P, b: P, y: P, n: I): void; f32_mul_ref(a: P, b: P, y: P, n: I): void;
+  f32_add_bcast(x: P, v: P, y: P, outer: I, c: I, inner: I): void; f32_add_bcast_ref(x: P, v: P, y: P, outer: I, c: I, inner: I): void;
+  f32_mul_bcast(x: P, v: P, y: P, outer: I, c: I, inner: I): void; f32_mul_bcast_ref(x: P, v: P, y: P, outer: I, c: I, inner: I): void;
+  f32_sum_bcast(x: P, out: P, outer: I, c: I, inner: I, accumulate: I): void; f32_sum_bcast_ref(x: P, out: P, outer: I, c: I, inner: I, accumulate: I): void;
+  f32_axpy(alpha: number, x: P, y: P, n: I): void; f32_axpy_ref(alpha: number, x: P, y: P, n: I): void;
+  f32_scale(alpha: number, x: P, y: P, n: I): void; f32_scale_ref(alpha: number, x: P, y: P, n: I): void;
+  f32_fill(y: P, value: number, n: I): void; f32_fill_ref(y: P, value: number, n: I): void;
+  f32_copy(x: P, y: P, n: I): void; f32_copy_ref(x: P, y: P, n: I): void;
+  f32_act(kind: I, x: P, y: P, n: I, alpha: number): void; f32_act_ref(kind: I, x: P, y: P, n: I, alpha: number): void;
+  f32_act_bwd(kind: I, t: P, dy: P, dx: P, n: I, alpha: number, accumulate: I): void;
+  f32_act_bwd_ref(kind: I, t: P, dy: P, dx: P, n: I, alpha: number, accumulate: I): void;
+  f32_mul_mask(x: P, mask: P, y: P, n: I, scale: number): void; f32_mul_mask_ref(x: P, mask: P, y: P, n: I, scale: number): void;
+  f32_dropout(x: P, y: P, mask: P, n: I, p: number, seed: I): void; f32_dropout_ref(x: P, y: P, mask: P, n: I, p: number, seed: I): void;
+  f32_sum(x: P, n: I): number; f32_sum_ref(x: P, n: I): number;
+  f32_sumsq(x: P, n: I): number; f32_sumsq_ref(x: P, n: I): number;
+  f32_max(x: P, n: I): number; f32_max_ref(x: P, n: I): number;
+  f32_minmax(x: P, n: I, out: P, accumulate: I): void; f32_minmax_ref(x: P, n: I, out: P, accumulate: I): void;
+  f32_minmax_channel(x: P, outer: I, c: I, inner: I, mins: P, maxs: P, accumulate: I): void;
+  f32_minmax_channel_ref(x: P, outer: I, c: I, inner: I, mins: P, maxs: P, accumulate: I): void;
+  f32_argmax_rows(x: P, m: I, n: I, out: P): void; f32_argmax_rows_ref(x: P, m: I, n: I, out: P): void;
+  f32_fq(x: P, y: P, n: I, scale: number, zp: I, qmin: I, qmax: I): void; f32_fq_ref(x: P, y: P, n: I, scale: number, zp: I, qmin: I, qmax: I): void;
+  f32_fq_bwd(x: P, dy: P, dx: P, n: I, scale: number, zp: I, qmin: I, qmax: I, accumulate: I): void;
+  f32_fq_bwd_ref(x: P, dy: P, dx: P, n: I, scale: number, zp: I, qmin: I, qmax: I, accumulate: I): void;
+  f32_fq_channel(x: P, y: P, outer: I, c: I, inner: I, scales: P, qmin: I, qmax: I): void;
+  f32_fq_channel_ref(x: P, y: P, outer: I, c: I, inner: I, scales: P, qmin: I, qmax: I): void;
+  f32_fq_channel_bwd(x: P, dy: P, dx: P, outer: I, c: I, inner: I, scales: P, qmin: I, qmax: I, accumulate: I): void;
+  f32_fq_channel_bwd_ref(x: P, dy: P, dx: P, outer: I, c: I, inner: I, scales: P, qmin: I, qmax: I, accumulate: I): void;
+  f32_exp(x: P, y: P, n: I): void; f32_exp_ref(x: P, y: P, n: I): void;
+  f32_log(x: P, y: P, n: I): void; f32_log_ref(x: P, y: P, n: I): void;
+  f32_xent(logits: P, labels: P, m: I, n: I, eps: number, dlogits: P, gscale: number): number;
+  f32_xent_ref(logits: P, labels: P, m: I, n: I, eps: number, dlogits: P, gscale: number): number;
+  f32_softmax(x: P, y: P, m: I, n: I): void; f32_softmax_ref(x: P, y: P, m: I, n: I): void;
+  f32_log_softmax(x: P, y: P, m: I, n: I): void; f32_log_softmax_ref(x: P, y: P, m: I, n: I): void;
+  f32_log_softmax_bwd(y: P, dy: P, dx: P, m: I, n: I): void; f32_log_softmax_bwd_ref(y: P, dy: P, dx: P, m: I, n: I): void;
+  f32_kl_distill(student: P, teacher: P, m: I, n: I, T: number, dstudent: P, gscale: number): number;
+  f32_kl_distill_ref(student: P, teacher: P, m: I, n: I, T: number, dstudent: P, gscale: number): number;
+  f32_mse(a: P, b: P, n: I, da: P, gscale: number): number; f32_mse_ref(a: P, b: P, n: I, da: P, gscale: number): number;
+  f32_sgd(p: P, g: P, buf: P, mask: P, n: I, lr: number, momentum: number, dampening: number, wd: number, nesterov: I, first: I): void;
+  f32_sgd_ref(p: P, g: P, buf: P, mask: P, n: I, lr: number, momentum: number, dampening: number, wd: number, nesterov: I, first: I): void;
+  f32_adam(p: P, g: P, m: P, v: P, mask: P, n: I, beta1: number, beta2: number, eps: number, wd: number, decay: number,
+           stepSize: number, bc2sqrt: number): void;
+  f32_adam_ref(p: P, g: P, m: P, v: P, mask: P, n: I, beta1: number, beta2: number, eps: number, wd: number, decay: number,
+               stepSize: number, bc2sqrt: number): void;
+  // end f32 training eltwise / loss / optim
 }

@@ -8,6 +8,9 @@ import * as lowrank from './kernels/lowrank.js';
 import * as conv from './kernels/conv_s8.js';
 import * as pool from './kernels/pool_s8.js';
 import * as adds8 from './kernels/add_s8.js';
+import { EltwiseF32 } from './kernels/eltwise_f32.js';
+import { LossF32 } from './kernels/loss_f32.js';
+import { OptimF32 } from './kernels/optim_f32.js';
 
 export class Qwasm {
   constructor(readonly rt: Runtime) {}
@@ -123,4 +126,16 @@ export class Qwasm {
     return adds8.addS8Reference(this.rt, a, b, opts);
   }
   // --- end int8 CNN ---
+
+  // --- f32 training elementwise / losses / optimisers (src/kernels/eltwise_f32.ts, loss_f32.ts, optim_f32.ts) ---
+  /** Typed-array f32 elementwise ops, activations, dropout, reductions, fake-quant (`.reference`: the ref twins). */
+  get eltwiseF32(): EltwiseF32 { return (this._eltwiseF32 ??= new EltwiseF32(this.rt)); }
+  /** Typed-array softmax cross-entropy, (log-)softmax, distillation KL, MSE, exp/log. */
+  get lossF32(): LossF32 { return (this._lossF32 ??= new LossF32(this.rt)); }
+  /** Typed-array SGD / Adam / AdamW steps and gradient clipping. */
+  get optimF32(): OptimF32 { return (this._optimF32 ??= new OptimF32(this.rt)); }
+  private _eltwiseF32?: EltwiseF32;
+  private _lossF32?: LossF32;
+  private _optimF32?: OptimF32;
+  // --- end f32 training elementwise / losses / optimisers ---
 }

@@ -69,12 +69,25 @@ export async function call(q, method, args) {
   return await fn.apply(self, args);
 }
 
-/** Runs a battery [{ method, args }] (encoded) on q; every result encoded, errors as { error: message }. */
+/**
+ * Runs a battery (encoded) on q; every result encoded, errors as { error: message }. An entry is
+ * { method, args } (the result of q.method(...args)) or { method, args, then: [{ method, args }, …] }: q.method
+ * builds a handle (packed weights, sparse matrix, …), each `then` call runs on it, the result is the list of
+ * their results, and the handle is disposed.
+ */
 export async function runBattery(q, encodedBattery) {
   const out = [];
-  for (const { method, args } of encodedBattery) {
+  for (const { method, args, then } of encodedBattery) {
     try {
-      out.push({ value: encode(await call(q, method, decode(args))) });
+      const r = await call(q, method, decode(args));
+      if (!then) { out.push({ value: encode(r) }); continue; }
+      try {
+        const vals = [];
+        for (const t of then) vals.push(encode(await call(r, t.method, decode(t.args))));
+        out.push({ value: vals });
+      } finally {
+        if (typeof r?.dispose === 'function') r.dispose();
+      }
     } catch (e) {
       out.push({ error: `${e?.name}: ${e?.message}` });
     }

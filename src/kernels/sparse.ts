@@ -194,7 +194,8 @@ function groupRows(kept: Uint8Array, k: number, n: number, n0: number, g: number
 // int8 / f32 "steps" over 4-column quads. win = 16 (int8, 4 slots per column per step) or 4 (f32, 1 slot).
 // Returns qstart, kst and the step bytes (idx part filled; weights via the callback).
 function buildSteps(kept: Uint8Array, k: number, n: number, win: number, slots: number, bytesPerStep: number,
-                    put: (step: Uint8Array, lane: number, slot: number, kk: number, col: number, off: number) => void) {
+                    put: (step: Uint8Array, lane: number, slot: number, kk: number, col: number, off: number) => void,
+                    blank?: Uint8Array) {
   const nq = Math.ceil(n / 4);
   const qstart = new Uint32Array(nq + 1);
   const kstList: number[] = [];
@@ -214,6 +215,7 @@ function buildSteps(kept: Uint8Array, k: number, n: number, win: number, slots: 
       const ns = Math.ceil(most / slots);
       for (let s = 0; s < ns; s++) {
         const step = new Uint8Array(bytesPerStep);
+        if (blank) step.set(blank);
         for (let l = 0; l < 4; l++) {
           for (let t = 0; t < slots; t++) {
             const kk = lists[l][s * slots + t];
@@ -230,6 +232,10 @@ function buildSteps(kept: Uint8Array, k: number, n: number, win: number, slots: 
   chunks.forEach((c, i) => steps.set(c, i * bytesPerStep));
   return { qstart, kst: Uint32Array.from(kstList.length ? kstList : [0]), steps, nsteps: chunks.length };
 }
+
+// f32 padding lanes gather a whole float (bytes 0..3 of the window, never a byte pattern that could be NaN)
+// and multiply it by a zero weight.
+const F32_BLANK = Uint8Array.of(0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3);
 
 // int8 step lane layout: column l of the quad owns bytes 2l, 2l+1, 8+2l, 9+2l.
 const S8_POS = [0, 1, 8, 9];
@@ -314,7 +320,7 @@ export class SparseMatrixF32 extends SparseBase {
       const { qstart, kst, steps } = buildSteps(kept, k, n, 4, 1, 32, (step, lane, _slot, kk, col, o) => {
         for (let b = 0; b < 4; b++) step[lane * 4 + b] = o * 4 + b;
         new DataView(step.buffer).setFloat32(16 + lane * 4, w[kk * n + col], true);
-      });
+      }, F32_BLANK);
       off.qstart = img.add(qstart); off.kst = img.add(kst); off.steps = img.add(steps); off.bias = img.add(biasPadded(4));
     } else {
       const cstart = new Uint32Array(n + 1);
@@ -421,6 +427,29 @@ export class SparseMatrixS8 extends SparseBase {
       off.qstart = img.add(qstart); off.kst = img.add(kst); off.steps = img.add(steps);
       off.bias = img.add(folded(Math.ceil(n / 4) * 4 + 8));
     }
+    if (st.format === 'csr') {
+      // column pairs for M ≥ 8 (SIMD over rows): per column its kept rows two at a time
+      const cstart = new Uint32Array(n + 1);
+      const cols: number[][] = [];
+      let pairs = 0;
+      for (let j = 0; j < n; j++) {
+        const list: number[] = [];
+        for (let kk = 0; kk < k; kk++) if (kept[kk * n + j]) list.push(kk);
+        cols.push(list); cstart[j] = pairs; pairs += Math.ceil(list.length / 2);
+      }
+      cstart[n] = pairs;
+      const pidx = idxArray(k, Math.max(2, 2 * pairs)), wpair = new Int32Array(Math.max(1, pairs));
+      let t = 0;
+      for (let j = 0; j < n; j++) {
+        const list = cols[j];
+        for (let a = 0; a < list.length; a += 2, t++) {
+          const ka = list[a], kb = a + 1 < list.length ? list[a + 1] : ka;
+          pidx[2 * t] = ka; pidx[2 * t + 1] = kb;
+          wpair[t] = (w[ka * n + j] & 0xffff) | ((a + 1 < list.length ? w[kb * n + j] : 0) << 16);
+        }
+      }
+      off.cstart = img.add(cstart); off.pidx = img.add(pidx); off.wpair = img.add(wpair);
+    }
     super(rt, k, n, st.format, st, kept, img);
     this.off = off;
     this.kind = kind;
@@ -437,7 +466,16 @@ export class SparseMatrixS8 extends SparseBase {
       e.sparse_s8_rows(m, k, n, this.g, xPtr, ldx, this.p('gstart'), this.p('idx'), k <= 65535 ? 1 : 0, this.p('wts'), this.p('bias'),
         yPtr, ldy, mode, sp, zp, qmin, qmax);
     } else {
-      e.sparse_s8_steps(m, k, n, xPtr, ldx, this.p('qstart'), this.p('kst'), this.p('steps'), this.p('bias'), yPtr, ldy, mode, sp, zp, qmin, qmax);
+      // M ≥ 8: blocks of 8 rows on the column pairs, the last m mod 8 rows on the steps
+      const m8 = m >= 8 && this.format === 'csr' ? m & ~7 : 0;
+      if (m8) {
+        e.sparse_s8_pairs(m8, k, n, xPtr, ldx, this.p('cstart'), this.p('pidx'), k <= 65535 ? 1 : 0, this.p('wpair'), this.p('bias'),
+          yPtr, ldy, mode, sp, zp, qmin, qmax);
+      }
+      if (m > m8) {
+        e.sparse_s8_steps(m - m8, k, n, xPtr + m8 * ldx, ldx, this.p('qstart'), this.p('kst'), this.p('steps'), this.p('bias'),
+          yPtr + m8 * ldy * (mode === OUT_INT32 ? 4 : 1), ldy, mode, sp, zp, qmin, qmax);
+      }
     }
   }
 

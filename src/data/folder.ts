@@ -1,0 +1,79 @@
+// A dataset from a folder with one sub-folder per class (class names = sub-folder names, sorted), holding
+// PNG or Netpbm (PGM / PPM / PBM / PNM) images, converted to grey or RGB and resized to one size.
+import { QwasmError } from '../errors.js';
+import { createDataset, type Dataset, type Normalization } from './dataset.js';
+import { centreLikeMnist, invert, resize, toChannels, type Image } from './image.js';
+import { fs, path } from './node.js';
+import { decodePng, isPng } from './png.js';
+import { decodePnm, isPnm } from './pnm.js';
+
+export const IMAGE_EXTENSIONS = ['.png', '.pgm', '.ppm', '.pbm', '.pnm'];
+
+/** Decodes PNG or Netpbm bytes (chosen by content). */
+export function decodeImage(bytes: Uint8Array, what = 'image'): Image {
+  if (isPng(bytes)) return decodePng(bytes, what);
+  if (isPnm(bytes)) return decodePnm(bytes, what);
+  throw new QwasmError(`${what}: not a PNG or Netpbm (PGM/PPM) image`);
+}
+
+export interface ImageFolderOptions {
+  /** Output size: one number (square) or [height, width]. Without it every image must have the same size. */
+  size?: number | readonly [number, number];
+  /** 1 = grey (default), 3 = RGB. */
+  channels?: 1 | 3;
+  /** 255 − v, e.g. for dark ink on a light ground when the model expects MNIST's light-on-dark. */
+  invert?: boolean;
+  /** MNIST-style framing (one channel only): ink fitted into a 20×20 box, centre of mass centred. */
+  centre?: boolean;
+  /** Only these classes, in this order (default: every sub-folder, sorted). */
+  classes?: readonly string[];
+  name?: string;
+  norm?: Normalization;
+  flipSafe?: boolean;
+  /** Background for transparent pixels (0..255; default 0, or 255 with invert). */
+  background?: number;
+}
+
+export function listClassFolders(dir: string): string[] {
+  return fs().readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name).sort();
+}
+
+export function loadImageFolder(dir: string, opts: ImageFolderOptions = {}): Dataset {
+  if (!fs().existsSync(dir) || !fs().statSync(dir).isDirectory()) throw new QwasmError(`image folder not found: ${dir}`);
+  const classes = opts.classes ? [...opts.classes] : listClassFolders(dir);
+  if (classes.length === 0) throw new QwasmError(`${dir}: no class sub-folders (expected ${dir}/<class>/<image>.png)`);
+  const channels = opts.channels ?? 1;
+  if (channels !== 1 && channels !== 3) throw new RangeError(`channels must be 1 or 3, got ${channels}`);
+  if (opts.centre && channels !== 1) throw new RangeError('centre needs channels: 1');
+  const size = typeof opts.size === 'number' ? [opts.size, opts.size] : opts.size;
+  const background = opts.background ?? (opts.invert ? 255 : 0);
+  const items: { label: number; img: Image }[] = [];
+  let h = size?.[0] ?? (opts.centre ? 28 : 0), w = size?.[1] ?? (opts.centre ? 28 : 0);
+  const fixed = h > 0 && w > 0;
+  classes.forEach((cls, label) => {
+    const sub = path().join(dir, cls);
+    if (!fs().existsSync(sub)) throw new QwasmError(`${dir}: no sub-folder for class ${JSON.stringify(cls)}`);
+    const files = fs().readdirSync(sub).filter((f) => IMAGE_EXTENSIONS.includes(path().extname(f).toLowerCase())).sort();
+    for (const f of files) {
+      const file = path().join(sub, f);
+      let img = toChannels(decodeImage(fs().readFileSync(file), file), channels, background);
+      if (opts.invert) img = invert(img);
+      if (opts.centre) img = centreLikeMnist(img, Math.max(h, w), Math.round((Math.max(h, w) * 20) / 28));
+      if (fixed) img = resize(img, h, w);
+      else if (!h) { h = img.height; w = img.width; }
+      if (img.height !== h || img.width !== w) {
+        throw new QwasmError(`${file} is ${img.width}×${img.height}, the first image was ${w}×${h}: pass size to resize them all`);
+      }
+      items.push({ label, img });
+    }
+  });
+  if (items.length === 0) throw new QwasmError(`${dir}: no images (${IMAGE_EXTENSIONS.join(' ')}) in the class sub-folders`);
+  const per = h * w * channels;
+  const images = new Uint8Array(items.length * per);
+  const labels = classes.length <= 256 ? new Uint8Array(items.length) : new Int32Array(items.length);
+  items.forEach((it, i) => { images.set(it.img.data, i * per); labels[i] = it.label; });
+  return createDataset({
+    name: opts.name ?? path().basename(dir), images, labels, height: h, width: w, channels, classes,
+    norm: opts.norm, flipSafe: opts.flipSafe,
+  });
+}
