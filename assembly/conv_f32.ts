@@ -499,10 +499,219 @@ function dwBwdFilter(desc: usize, x: usize, dy: usize, dwt: usize, beta: f32): v
 }
 
 // ---------------------------------------------------------------------------------------------------------
+// Small-K direct kernels (SIMD builds, groups = 1, Kg = KH·KW·C ≤ SMALL_KG: first layers on 1–3 channels).
+// With so few taps the GEMM's packing and short K loop dominate; these read x through a table of tap offsets
+// and keep the weights transposed to wt[Kg][OCp] (OCp = OC rounded up to 8, zero padded). Windows fully inside
+// the image are done four output pixels × eight channels at a time; windows touching the padding one pixel at
+// a time with bounds checks.
+
+const SMALL_KG: i32 = 32;
+
+// @ts-ignore: decorator
+@inline function isSmallK(desc: usize): bool {
+  return dget(desc, D_G) == 1 && dget(desc, D_KH) * dget(desc, D_KW) * dget(desc, D_C) <= SMALL_KG;
+}
+
+// wt[k][o] = w[o][k] (o < OC), 0 for OC ≤ o < OCp; off[k] = byte offset of tap k from the window origin.
+function smallPrep(desc: usize, w: usize, wt: usize, off: usize): void {
+  let wd = dget(desc, D_W), c = dget(desc, D_C), oc = dget(desc, D_OC);
+  let kh = dget(desc, D_KH), kw = dget(desc, D_KW), dh = dget(desc, D_DH), dw = dget(desc, D_DW);
+  let kg = kh * kw * c, ocp = (oc + 7) & ~7;
+  if (wt) {
+    for (let k = 0; k < kg; k++) {
+      for (let o = 0; o < ocp; o++) fset(wt, <usize>k * ocp + o, o < oc ? f(w, <usize>o * kg + k) : 0);
+    }
+  }
+  let k = 0;
+  for (let ki = 0; ki < kh; ki++) {
+    for (let kj = 0; kj < kw; kj++) {
+      for (let ci = 0; ci < c; ci++) store<i32>(off + (<usize>(k++) << 2), ((ki * dh * wd + kj * dw) * c + ci) << 2);
+    }
+  }
+}
+
+// Output columns [lo, hi) whose windows lie inside the image horizontally.
+// @ts-ignore: decorator
+@inline function interiorLo(pl: i32, sw: i32): i32 { return pl > 0 ? (pl + sw - 1) / sw : 0; }
+// @ts-ignore: decorator
+@inline function interiorHi(wd: i32, kw: i32, dw: i32, pl: i32, sw: i32, ow: i32): i32 {
+  let num = wd - 1 - (kw - 1) * dw + pl;
+  return num < 0 ? 0 : min(ow, num / sw + 1);
+}
+
+function smallFwd(desc: usize, x: usize, w: usize, bias: usize, y: usize): void {
+  if (ASC_FEATURE_SIMD) {
+    let n = dget(desc, D_N), h = dget(desc, D_H), wd = dget(desc, D_W), c = dget(desc, D_C), oc = dget(desc, D_OC);
+    let kh = dget(desc, D_KH), kw = dget(desc, D_KW), sh = dget(desc, D_SH), sw = dget(desc, D_SW);
+    let pt = dget(desc, D_PT), pl = dget(desc, D_PL), dh = dget(desc, D_DH), dw = dget(desc, D_DW);
+    let oh = dget(desc, D_OH), ow = dget(desc, D_OW);
+    let kg = kh * kw * c, ocp = (oc + 7) & ~7;
+    let wt = heap.alloc(<usize>kg * ocp * 4), off = heap.alloc(<usize>kg * 4);
+    let bp = heap.alloc(<usize>ocp * 4), tmp = heap.alloc(32);
+    smallPrep(desc, w, wt, off);
+    for (let o = 0; o < ocp; o++) fset(bp, o, bias && o < oc ? f(bias, o) : 0);
+    let wstep = <usize>ocp << 2, cs = <usize>c << 2;
+    let xlo = interiorLo(pl, sw), xhi = interiorHi(wd, kw, dw, pl, sw, ow);
+    for (let ni = 0; ni < n; ni++) {
+      for (let oy = 0; oy < oh; oy++) {
+        let iy0 = oy * sh - pt;
+        let rowIn = iy0 >= 0 && iy0 + (kh - 1) * dh < h;
+        let yrow = y + ((<usize>(ni * oh + oy) * ow * oc) << 2);
+        let ox = 0;
+        while (ox < ow) {
+          if (rowIn && ox >= xlo && ox + 4 <= xhi) {
+            let xb0 = x + (<usize>(ni * h + iy0) * wd + (ox * sw - pl)) * cs;
+            let st = <usize>sw * cs;
+            let xb1 = xb0 + st, xb2 = xb1 + st, xb3 = xb2 + st;
+            for (let ob = 0; ob < ocp; ob += 8) {
+              let a00 = v128.load(bp + (<usize>ob << 2)), a01 = v128.load(bp + (<usize>ob << 2), 16);
+              let a10 = a00, a11 = a01, a20 = a00, a21 = a01, a30 = a00, a31 = a01;
+              let wp = wt + (<usize>ob << 2);
+              for (let k = 0; k < kg; k++) {
+                let o = <usize>load<i32>(off + (<usize>k << 2));
+                let w0 = v128.load(wp), w1 = v128.load(wp, 16);
+                let x0 = v128.load32_splat(xb0 + o);
+                a00 = f32x4.add(a00, f32x4.mul(x0, w0)); a01 = f32x4.add(a01, f32x4.mul(x0, w1));
+                let x1 = v128.load32_splat(xb1 + o);
+                a10 = f32x4.add(a10, f32x4.mul(x1, w0)); a11 = f32x4.add(a11, f32x4.mul(x1, w1));
+                let x2 = v128.load32_splat(xb2 + o);
+                a20 = f32x4.add(a20, f32x4.mul(x2, w0)); a21 = f32x4.add(a21, f32x4.mul(x2, w1));
+                let x3 = v128.load32_splat(xb3 + o);
+                a30 = f32x4.add(a30, f32x4.mul(x3, w0)); a31 = f32x4.add(a31, f32x4.mul(x3, w1));
+                wp += wstep;
+              }
+              let yp = yrow + ((<usize>ox * oc + ob) << 2);
+              let rs = <usize>oc << 2;
+              let cols = min(8, oc - ob);
+              storeOut(yp, a00, a01, cols, tmp);
+              storeOut(yp + rs, a10, a11, cols, tmp);
+              storeOut(yp + 2 * rs, a20, a21, cols, tmp);
+              storeOut(yp + 3 * rs, a30, a31, cols, tmp);
+            }
+            ox += 4;
+            continue;
+          }
+          // one pixel, bounds-checked taps
+          let ix0 = ox * sw - pl;
+          let k0 = tapLo(iy0, dh), k1 = tapHi(iy0, dh, h, kh), j0 = tapLo(ix0, dw), j1 = tapHi(ix0, dw, wd, kw);
+          for (let ob = 0; ob < ocp; ob += 8) {
+            let a0 = v128.load(bp + (<usize>ob << 2)), a1 = v128.load(bp + (<usize>ob << 2), 16);
+            for (let ki = k0; ki < k1; ki++) {
+              for (let kj = j0; kj < j1; kj++) {
+                let xb = x + (<usize>(ni * h + iy0 + ki * dh) * wd + (ix0 + kj * dw)) * cs;
+                let wp = wt + ((<usize>((ki * kw + kj) * c) * ocp + ob) << 2);
+                for (let ci = 0; ci < c; ci++) {
+                  let xs = v128.load32_splat(xb + (<usize>ci << 2));
+                  a0 = f32x4.add(a0, f32x4.mul(xs, v128.load(wp)));
+                  a1 = f32x4.add(a1, f32x4.mul(xs, v128.load(wp, 16)));
+                  wp += wstep;
+                }
+              }
+            }
+            storeOut(yrow + ((<usize>ox * oc + ob) << 2), a0, a1, min(8, oc - ob), tmp);
+          }
+          ox++;
+        }
+      }
+    }
+    heap.free(tmp); heap.free(bp); heap.free(off); heap.free(wt);
+  }
+}
+
+// Stores the first `cols` (≤ 8) lanes of v0:v1 at p.
+// @ts-ignore: decorator
+@inline function storeOut(p: usize, v0: v128, v1: v128, cols: i32, tmp: usize): void {
+  if (cols == 8) { v128.store(p, v0); v128.store(p, v1, 16); return; }
+  v128.store(tmp, v0); v128.store(tmp, v1, 16);
+  for (let j = 0; j < cols; j++) store<f32>(p + (<usize>j << 2), load<f32>(tmp + (<usize>j << 2)));
+}
+
+// dW (β-scaled) += Σ over output pixels of x[tap k] · dy[o]; accumulates in t[Kg][OCp], then transposes.
+function smallBwdFilter(desc: usize, x: usize, dy: usize, dwt: usize, beta: f32): void {
+  if (ASC_FEATURE_SIMD) {
+    let n = dget(desc, D_N), h = dget(desc, D_H), wd = dget(desc, D_W), c = dget(desc, D_C), oc = dget(desc, D_OC);
+    let kh = dget(desc, D_KH), kw = dget(desc, D_KW), sh = dget(desc, D_SH), sw = dget(desc, D_SW);
+    let pt = dget(desc, D_PT), pl = dget(desc, D_PL), dh = dget(desc, D_DH), dw = dget(desc, D_DW);
+    let oh = dget(desc, D_OH), ow = dget(desc, D_OW);
+    let kg = kh * kw * c, ocp = (oc + 7) & ~7;
+    let t = heap.alloc(<usize>kg * ocp * 4), off = heap.alloc(<usize>kg * 4);
+    let gb = heap.alloc(<usize>ocp * 4 * 4);   // dy of four pixels, zero padded to OCp
+    smallPrep(desc, 0, 0, off);
+    zeroF(t, kg * ocp);
+    zeroF(gb, 4 * ocp);
+    let wstep = <usize>ocp << 2, cs = <usize>c << 2, gs = <usize>ocp << 2;
+    let xlo = interiorLo(pl, sw), xhi = interiorHi(wd, kw, dw, pl, sw, ow);
+    for (let ni = 0; ni < n; ni++) {
+      for (let oy = 0; oy < oh; oy++) {
+        let iy0 = oy * sh - pt;
+        let rowIn = iy0 >= 0 && iy0 + (kh - 1) * dh < h;
+        let grow = dy + ((<usize>(ni * oh + oy) * ow * oc) << 2);
+        let ox = 0;
+        while (ox < ow) {
+          if (rowIn && ox >= xlo && ox + 4 <= xhi) {
+            for (let p = 0; p < 4; p++) copyF(gb + <usize>p * gs, grow + ((<usize>(ox + p) * oc) << 2), oc);
+            let xb0 = x + (<usize>(ni * h + iy0) * wd + (ox * sw - pl)) * cs;
+            let st = <usize>sw * cs;
+            let xb1 = xb0 + st, xb2 = xb1 + st, xb3 = xb2 + st;
+            for (let ob = 0; ob < ocp; ob += 8) {
+              let gp = gb + (<usize>ob << 2);
+              let g00 = v128.load(gp), g01 = v128.load(gp, 16);
+              let g10 = v128.load(gp + gs), g11 = v128.load(gp + gs, 16);
+              let g20 = v128.load(gp + 2 * gs), g21 = v128.load(gp + 2 * gs, 16);
+              let g30 = v128.load(gp + 3 * gs), g31 = v128.load(gp + 3 * gs, 16);
+              let tp = t + (<usize>ob << 2);
+              for (let k = 0; k < kg; k++) {
+                let o = <usize>load<i32>(off + (<usize>k << 2));
+                let x0 = v128.load32_splat(xb0 + o), x1 = v128.load32_splat(xb1 + o);
+                let x2 = v128.load32_splat(xb2 + o), x3 = v128.load32_splat(xb3 + o);
+                let s0 = f32x4.add(f32x4.add(f32x4.mul(x0, g00), f32x4.mul(x1, g10)), f32x4.add(f32x4.mul(x2, g20), f32x4.mul(x3, g30)));
+                let s1 = f32x4.add(f32x4.add(f32x4.mul(x0, g01), f32x4.mul(x1, g11)), f32x4.add(f32x4.mul(x2, g21), f32x4.mul(x3, g31)));
+                v128.store(tp, f32x4.add(v128.load(tp), s0));
+                v128.store(tp, f32x4.add(v128.load(tp, 16), s1), 16);
+                tp += wstep;
+              }
+            }
+            ox += 4;
+            continue;
+          }
+          copyF(gb, grow + ((<usize>ox * oc) << 2), oc);
+          let ix0 = ox * sw - pl;
+          let k0 = tapLo(iy0, dh), k1 = tapHi(iy0, dh, h, kh), j0 = tapLo(ix0, dw), j1 = tapHi(ix0, dw, wd, kw);
+          for (let ki = k0; ki < k1; ki++) {
+            for (let kj = j0; kj < j1; kj++) {
+              let xb = x + (<usize>(ni * h + iy0 + ki * dh) * wd + (ix0 + kj * dw)) * cs;
+              let tp = t + ((<usize>((ki * kw + kj) * c) * ocp) << 2);
+              for (let ci = 0; ci < c; ci++) {
+                let xs = v128.load32_splat(xb + (<usize>ci << 2));
+                for (let ob = 0; ob < ocp; ob += 4) {
+                  let o = <usize>ob << 2;
+                  v128.store(tp + o, f32x4.add(v128.load(tp + o), f32x4.mul(xs, v128.load(gb + o))));
+                }
+                tp += wstep;
+              }
+            }
+          }
+          ox++;
+        }
+      }
+    }
+    for (let o = 0; o < oc; o++) {
+      let row = dwt + ((<usize>o * kg) << 2);
+      for (let k = 0; k < kg; k++) {
+        let v = f(t, <usize>k * ocp + o);
+        fset(row, k, beta == 0 ? v : beta * f(row, k) + v);
+      }
+    }
+    heap.free(gb); heap.free(off); heap.free(t);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
 // Fast paths.
 
 export function conv2d_f32_fwd(desc: usize, x: usize, w: usize, bias: usize, y: usize): void {
   if (isDepthwise(desc)) { dwFwd(desc, x, w, bias, y); return; }
+  if (ASC_FEATURE_SIMD) { if (isSmallK(desc) && !isPointwise(desc)) { smallFwd(desc, x, w, bias, y); return; } }
   let n = dget(desc, D_N), c = dget(desc, D_C), oc = dget(desc, D_OC), kh = dget(desc, D_KH), kw = dget(desc, D_KW);
   let groups = dget(desc, D_G), oh = dget(desc, D_OH), ow = dget(desc, D_OW);
   let cg = c / groups, ocg = oc / groups, kg = kh * kw * cg;
@@ -586,6 +795,7 @@ export function conv2d_f32_bwd_filter(desc: usize, x: usize, dy: usize, dwt: usi
   let m = n * oh * ow;
   if (db) colsum_f32(m, oc, dy, oc, db, beta);
   if (isDepthwise(desc)) { dwBwdFilter(desc, x, dy, dwt, beta); return; }
+  if (ASC_FEATURE_SIMD) { if (isSmallK(desc) && !isPointwise(desc)) { smallBwdFilter(desc, x, dy, dwt, beta); return; } }
   let flip = flipDW(ocg, kg);
   let t = flip ? heap.alloc(<usize>groups * kg * ocg * 4) : 0;
   if (isPointwise(desc)) {

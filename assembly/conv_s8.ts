@@ -12,8 +12,11 @@
 //     k = (kh·KW + kw)·Cg + c (the OHWI order), bias pre-adjusted for zpIn by gemm_s8_pack. Scales: per group
 //     ceil16(OCg) floats (gemm_s8 reads whole 8-column blocks of scales).
 //   * "depthwise" kind (Cg == 1, i.e. groups == C, channel multiplier CM = OC / C): ceil8(OC) scales,
-//     ceil8(OC) int32 biases (not adjusted), int16 weights [KH·KW][ceil8(OC)], then one 16-byte i8x16.swizzle
-//     table per 8-channel block mapping output lane i (an int16) to input channel (oc0+i)/CM − oc0/CM.
+//     ceil8(OC) int32 biases (not adjusted), int16 weights in tap pairs [ceil(KH·KW / 2)][ceil8(OC)][2]
+//     (taps t = 2p, 2p+1 of channel o side by side, a missing last tap as 0) so one i32x4.dot_i16x8_s adds two
+//     taps of 4 channels, then one 16-byte i8x16.swizzle table per 8-channel block mapping output lane i (an
+//     int16) to input channel (oc0+i)/CM − oc0/CM. The SIMD kernel reads padded taps from a buffer holding zpIn
+//     (x − zpIn = 0), so every pixel runs the same tap-pair loop.
 // conv_s8 picks the path: depthwise kernel; 1×1 stride 1 unpadded → gemm_s8 straight on the NHWC input
 // (M = N·H·W, lda = C); otherwise im2col into bounded chunks of output rows (padding written as zpIn) and
 // gemm_s8 per group.
@@ -38,7 +41,8 @@ export function conv_s8_packed_size(oc: i32, kh: i32, kw: i32, cg: i32, groups: 
   let s = scaleBytes(oc, cg, groups);
   if (cg == 1) {
     let ocp = <usize>ceil8(oc);
-    return s + (ocp << 2) + <usize>kh * kw * ocp * 2 + (ocp >> 3) * 16;
+    let pairs = <usize>((kh * kw + 1) >> 1);
+    return s + (ocp << 2) + pairs * ocp * 4 + (ocp >> 3) * 16;
   }
   return s + <usize>groups * gemm_s8_packed_size(kh * kw * cg, oc / groups);
 }
@@ -59,13 +63,14 @@ export function conv_s8_pack(oc: i32, kh: i32, kw: i32, cg: i32, groups: i32, w:
       store<i32>(pb + (<usize>o << 2), o < oc && bias ? load<i32>(bias + (<usize>o << 2)) : 0);
     }
     let pw = pb + (<usize>ocp << 2);
-    for (let t = 0; t < kh * kw; t++) {
+    let taps = kh * kw, pairs = (taps + 1) >> 1;
+    for (let t = 0; t < pairs * 2; t++) {
       for (let o = 0; o < ocp; o++) {
-        let v: i16 = o < oc ? <i16>load<i8>(w + <usize>o * k + t) : 0;
-        store<i16>(pw + ((<usize>t * ocp + o) << 1), v);
+        let v: i16 = o < oc && t < taps ? <i16>load<i8>(w + <usize>o * k + t) : 0;
+        store<i16>(pw + ((((<usize>(t >> 1) * ocp + o) << 1) + (t & 1)) << 1), v);
       }
     }
-    let ps = pw + <usize>kh * kw * ocp * 2;
+    let ps = pw + <usize>pairs * ocp * 4;
     for (let o0 = 0; o0 < ocp; o0 += 8) {
       let base = o0 / cm;
       for (let i = 0; i < 8; i++) {
@@ -204,48 +209,55 @@ function depthwise(packed: usize, n: i32, h: i32, w: i32, c: i32, x: usize, zpIn
                    y: usize, zpOut: i32, qmin: i32, qmax: i32): void {
   let ocp = ceil8(oc);
   let cm = oc / c;
+  let taps = kh * kw, pairs = (taps + 1) >> 1;
   let scale = packed;
   let biasp = packed + (<usize>ocp << 2);
   let wts = biasp + (<usize>ocp << 2);
-  let swzp = wts + <usize>kh * kw * ocp * 2;
-  let wstride = <usize>ocp << 1; // bytes between taps
+  let swzp = wts + <usize>pairs * ocp * 4;
+  let pstride = <usize>ocp << 2; // bytes between tap pairs
   if (ASC_FEATURE_SIMD) {
+    // per output pixel: the input pixel address of every tap (padding → zbuf), padded to whole pairs
+    let zbuf = heap.alloc(<usize>ceil16(c) + 16);
+    fillBytes(zbuf, zpIn, ceil16(c) + 16);
+    let tp = heap.alloc(<usize>pairs << 3);
     let vzIn = i16x8.splat(<i16>zpIn);
     let vz = i32x4.splat(zpOut), vlo = f32x4.splat(<f32>(qmin - zpOut)), vhi = f32x4.splat(<f32>(qmax - zpOut));
+    store<usize>(tp + (<usize>(pairs * 2 - 1) << 2), zbuf);
     for (let b = 0; b < n; b++) {
       let img = x + <usize>b * h * w * c;
       for (let oy = 0; oy < oh; oy++) {
         let iy0 = oy * sh - pt;
-        let ky0 = 0, ky1 = kh;
-        while (ky0 < kh && iy0 + ky0 * dh < 0) ky0++;
-        while (ky1 > ky0 && iy0 + (ky1 - 1) * dh >= h) ky1--;
         for (let ox = 0; ox < ow; ox++) {
           let ix0 = ox * sw - pl;
-          let kx0 = 0, kx1 = kw;
-          while (kx0 < kw && ix0 + kx0 * dw < 0) kx0++;
-          while (kx1 > kx0 && ix0 + (kx1 - 1) * dw >= w) kx1--;
+          let t = 0;
+          for (let ky = 0; ky < kh; ky++) {
+            let iy = iy0 + ky * dh;
+            let rowOk = iy >= 0 && iy < h;
+            for (let kx = 0; kx < kw; kx++) {
+              let ix = ix0 + kx * dw;
+              store<usize>(tp + (<usize>t << 2), rowOk && ix >= 0 && ix < w ? img + (<usize>iy * w + ix) * c : zbuf);
+              t++;
+            }
+          }
           let yp = y + (<usize>(b * oh + oy) * ow + ox) * oc;
           let o0 = 0;
           if (cm == 1) {
-            // main path (multiplier 1): 16 channels per step, inputs widened in registers
+            // main path (multiplier 1): 16 channels × 2 taps per step
             for (; o0 + 16 <= oc; o0 += 16) {
               let bp = biasp + (<usize>o0 << 2);
               let acc0 = v128.load(bp), acc1 = v128.load(bp, 16), acc2 = v128.load(bp, 32), acc3 = v128.load(bp, 48);
-              for (let ky = ky0; ky < ky1; ky++) {
-                let xp = img + (<usize>(iy0 + ky * dh) * w + ix0 + kx0 * dw) * c + o0;
-                let wq = wts + (<usize>(ky * kw + kx0) * ocp + o0) * 2;
-                for (let kx = kx0; kx < kx1; kx++) {
-                  let v = v128.load(xp);
-                  let xl = i16x8.sub(i16x8.extend_low_i8x16_s(v), vzIn);
-                  let xh = i16x8.sub(i16x8.extend_high_i8x16_s(v), vzIn);
-                  let w0 = v128.load(wq), w1 = v128.load(wq, 16);
-                  acc0 = i32x4.add(acc0, i32x4.extmul_low_i16x8_s(xl, w0));
-                  acc1 = i32x4.add(acc1, i32x4.extmul_high_i16x8_s(xl, w0));
-                  acc2 = i32x4.add(acc2, i32x4.extmul_low_i16x8_s(xh, w1));
-                  acc3 = i32x4.add(acc3, i32x4.extmul_high_i16x8_s(xh, w1));
-                  xp += <usize>dw * c;
-                  wq += wstride;
-                }
+              let wq = wts + (<usize>o0 << 2);
+              let pp = tp;
+              for (let p = 0; p < pairs; p++) {
+                let va = v128.load(load<usize>(pp) + o0), vb = v128.load(load<usize>(pp, 4) + o0);
+                let lo = i8x16.shuffle(va, vb, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+                let hi = i8x16.shuffle(va, vb, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+                acc0 = i32x4.add(acc0, i32x4.dot_i16x8_s(i16x8.sub(i16x8.extend_low_i8x16_s(lo), vzIn), v128.load(wq)));
+                acc1 = i32x4.add(acc1, i32x4.dot_i16x8_s(i16x8.sub(i16x8.extend_high_i8x16_s(lo), vzIn), v128.load(wq, 16)));
+                acc2 = i32x4.add(acc2, i32x4.dot_i16x8_s(i16x8.sub(i16x8.extend_low_i8x16_s(hi), vzIn), v128.load(wq, 32)));
+                acc3 = i32x4.add(acc3, i32x4.dot_i16x8_s(i16x8.sub(i16x8.extend_high_i8x16_s(hi), vzIn), v128.load(wq, 48)));
+                pp += 8;
+                wq += pstride;
               }
               let sp = scale + (<usize>o0 << 2);
               let r0 = requant4(acc0, v128.load(sp), vz, vlo, vhi);
@@ -260,19 +272,21 @@ function depthwise(packed: usize, n: i32, h: i32, w: i32, c: i32, x: usize, zpIn
             let safe = base + 8 <= c;
             let swz = v128.load(swzp + (<usize>o0 << 1));
             let acc0 = v128.load(biasp + (<usize>o0 << 2)), acc1 = v128.load(biasp + (<usize>o0 << 2), 16);
-            for (let ky = ky0; ky < ky1; ky++) {
-              let xp = img + (<usize>(iy0 + ky * dh) * w + ix0 + kx0 * dw) * c + base;
-              let wq = wts + (<usize>(ky * kw + kx0) * ocp + o0) * 2;
-              for (let kx = kx0; kx < kx1; kx++) {
-                let v = safe ? v128.load8x8_s(xp) : loadTail(xp, c - base);
-                if (cm != 1) v = i8x16.swizzle(v, swz);
-                let xv = i16x8.sub(v, vzIn);
-                let wv = v128.load(wq);
-                acc0 = i32x4.add(acc0, i32x4.extmul_low_i16x8_s(xv, wv));
-                acc1 = i32x4.add(acc1, i32x4.extmul_high_i16x8_s(xv, wv));
-                xp += <usize>dw * c;
-                wq += wstride;
-              }
+            let wq = wts + (<usize>o0 << 2);
+            let pp = tp;
+            for (let p = 0; p < pairs; p++) {
+              let pa = load<usize>(pp) + base, pb = load<usize>(pp, 4) + base;
+              let va = safe ? v128.load8x8_s(pa) : loadTail(pa, c - base);
+              let vb = safe ? v128.load8x8_s(pb) : loadTail(pb, c - base);
+              if (cm != 1) { va = i8x16.swizzle(va, swz); vb = i8x16.swizzle(vb, swz); }
+              va = i16x8.sub(va, vzIn);
+              vb = i16x8.sub(vb, vzIn);
+              let lo = i8x16.shuffle(va, vb, 0, 1, 16, 17, 2, 3, 18, 19, 4, 5, 20, 21, 6, 7, 22, 23);
+              let hi = i8x16.shuffle(va, vb, 8, 9, 24, 25, 10, 11, 26, 27, 12, 13, 28, 29, 14, 15, 30, 31);
+              acc0 = i32x4.add(acc0, i32x4.dot_i16x8_s(lo, v128.load(wq)));
+              acc1 = i32x4.add(acc1, i32x4.dot_i16x8_s(hi, v128.load(wq, 16)));
+              pp += 8;
+              wq += pstride;
             }
             let sp = scale + (<usize>o0 << 2);
             let r0 = requant4(acc0, v128.load(sp), vz, vlo, vhi);
@@ -280,14 +294,16 @@ function depthwise(packed: usize, n: i32, h: i32, w: i32, c: i32, x: usize, zpIn
             let q = i8x16.narrow_i16x8_s(i16x8.narrow_i32x4_s(r0, r1), r0);
             if (o0 + 8 <= oc) v128.store64_lane(yp + o0, q, 0);
             else {
-              let t = memory.data(16, 16);
-              v128.store(t, q);
-              for (let i = 0; i < oc - o0; i++) store<i8>(yp + o0 + i, load<i8>(t + i));
+              let tmp = memory.data(16, 16);
+              v128.store(tmp, q);
+              for (let i = 0; i < oc - o0; i++) store<i8>(yp + o0 + i, load<i8>(tmp + i));
             }
           }
         }
       }
     }
+    heap.free(tp);
+    heap.free(zbuf);
   } else {
     let lo = <f32>(qmin - zpOut), hi = <f32>(qmax - zpOut);
     for (let b = 0; b < n; b++) {
@@ -304,11 +320,12 @@ function depthwise(packed: usize, n: i32, h: i32, w: i32, c: i32, x: usize, zpIn
               let iy = iy0 + ky * dh;
               if (iy < 0 || iy >= h) continue;
               let rowp = img + <usize>iy * w * c + ci;
-              let wp = wts + ((<usize>(ky * kw) * ocp + o) << 1);
               for (let kx = 0; kx < kw; kx++) {
                 let ix = ix0 + kx * dw;
                 if (ix < 0 || ix >= w) continue;
-                acc += (<i32>load<i8>(rowp + <usize>ix * c) - zpIn) * <i32>load<i16>(wp + <usize>kx * wstride);
+                let t = ky * kw + kx;
+                let wv = <i32>load<i16>(wts + ((((<usize>(t >> 1) * ocp + o) << 1) + (t & 1)) << 1));
+                acc += (<i32>load<i8>(rowp + <usize>ix * c) - zpIn) * wv;
               }
             }
             store<i8>(yp + o, requant1(acc, load<f32>(scale + (<usize>o << 2)), zpOut, lo, hi));

@@ -356,12 +356,13 @@ export function f32_log_softmax_bwd_ref(y: usize, dy: usize, dx: usize, m: i32, 
 // ---------------------------------------------------------------------------------------------------------
 // Knowledge distillation (Hinton et al.): with temperature T, p = softmax(student/T), q = softmax(teacher/T),
 //   loss = T² · (1/m) Σ_i Σ_j q_ij (log q_ij − log p_ij)        (= T² · KLDivLoss(reduction='batchmean'))
-//   dstudent = gscale · (T/m) · (p − q)                          (written when dstudent != 0; may alias student)
+//   dstudent (+)= gscale · (T/m) · (p − q)      (when dstudent != 0; accumulate != 0 adds to it, e.g. onto the
+//                                                  cross-entropy gradient of the same logits; may alias student)
 // log q − log p = (t_j − s_j) + C with t = teacher/T, s = student/T, C = (mxs − mxt) + (log Ss − log St), so
 // identical rows give exactly 0. Terms with q_ij = 0 (underflow) contribute 0.
 
 // @ts-ignore: decorator
-@inline function klDistill(fast: bool, student: usize, teacher: usize, m: i32, n: i32, T: f32, ds: usize, gscale: f32): f64 {
+@inline function klDistill(fast: bool, student: usize, teacher: usize, m: i32, n: i32, T: f32, ds: usize, gscale: f32, accumulate: i32): f64 {
   let total: f64 = 0;
   let g = gscale * T / <f32>m;
   for (let i = 0; i < m; i++) {
@@ -387,7 +388,8 @@ export function f32_log_softmax_bwd_ref(y: usize, dy: usize, dx: usize, m: i32, 
           acc = f32x4.add(acc, f32x4.mul(q, f32x4.add(f32x4.sub(t, s), vC)));
           if (ds) {
             let p = f32x4.mul(exp4(f32x4.sub(s, vms)), vis);
-            v128.store(ds + off + o, f32x4.mul(vg, f32x4.sub(p, q)));
+            let gv = f32x4.mul(vg, f32x4.sub(p, q));
+            v128.store(ds + off + o, accumulate ? f32x4.add(v128.load(ds + off + o), gv) : gv);
           }
         }
         row = hsum(acc);
@@ -400,7 +402,8 @@ export function f32_log_softmax_bwd_ref(y: usize, dy: usize, dx: usize, m: i32, 
       row += q * ((t - s) + C);
       if (ds) {
         let p = exp1(s - mxs) * is;
-        store<f32>(ds + off + o, g * (p - q));
+        let gv = g * (p - q);
+        store<f32>(ds + off + o, accumulate ? load<f32>(ds + off + o) + gv : gv);
       }
     }
     total += <f64>row;
@@ -408,17 +411,17 @@ export function f32_log_softmax_bwd_ref(y: usize, dy: usize, dx: usize, m: i32, 
   return total * <f64>T * <f64>T / <f64>m;
 }
 
-export function f32_kl_distill(student: usize, teacher: usize, m: i32, n: i32, T: f32, dstudent: usize, gscale: f32): f64 {
-  return klDistill(true, student, teacher, m, n, T, dstudent, gscale);
+export function f32_kl_distill(student: usize, teacher: usize, m: i32, n: i32, T: f32, dstudent: usize, gscale: f32, accumulate: i32): f64 {
+  return klDistill(true, student, teacher, m, n, T, dstudent, gscale, accumulate);
 }
-export function f32_kl_distill_ref(student: usize, teacher: usize, m: i32, n: i32, T: f32, dstudent: usize, gscale: f32): f64 {
-  return klDistill(false, student, teacher, m, n, T, dstudent, gscale);
+export function f32_kl_distill_ref(student: usize, teacher: usize, m: i32, n: i32, T: f32, dstudent: usize, gscale: f32, accumulate: i32): f64 {
+  return klDistill(false, student, teacher, m, n, T, dstudent, gscale, accumulate);
 }
 
 // ---------------------------------------------------------------------------------------------------------
-// Mean squared error: loss = (1/n) Σ (a − b)² (f64 accumulation); if da != 0, da = gscale · 2(a − b)/n
-// (da may alias a).
-export function f32_mse(a: usize, b: usize, n: i32, da: usize, gscale: f32): f64 {
+// Mean squared error: loss = (1/n) Σ (a − b)² (f64 accumulation); if da != 0, da (+)= gscale · 2(a − b)/n
+// (accumulate != 0 adds to da; da may alias a).
+export function f32_mse(a: usize, b: usize, n: i32, da: usize, gscale: f32, accumulate: i32): f64 {
   let k = gscale * 2 / <f32>n;
   let i = 0;
   let s: f64 = 0;
@@ -430,7 +433,7 @@ export function f32_mse(a: usize, b: usize, n: i32, da: usize, gscale: f32): f64
       let d = f32x4.sub(v128.load(a + o), v128.load(b + o));
       let l = f64x2.promote_low_f32x4(d), h = f64x2.promote_low_f32x4(f32x4.shuffle(d, d, 2, 3, 2, 3));
       a0 = f64x2.add(a0, f64x2.mul(l, l)); a1 = f64x2.add(a1, f64x2.mul(h, h));
-      if (da) v128.store(da + o, f32x4.mul(vk, d));
+      if (da) { let gv = f32x4.mul(vk, d); v128.store(da + o, accumulate ? f32x4.add(v128.load(da + o), gv) : gv); }
     }
     a0 = f64x2.add(a0, a1);
     s = f64x2.extract_lane(a0, 0) + f64x2.extract_lane(a0, 1);
@@ -439,19 +442,19 @@ export function f32_mse(a: usize, b: usize, n: i32, da: usize, gscale: f32): f64
     let o = <usize>i << 2;
     let d = load<f32>(a + o) - load<f32>(b + o);
     s += <f64>d * <f64>d;
-    if (da) store<f32>(da + o, k * d);
+    if (da) { let gv = k * d; store<f32>(da + o, accumulate ? load<f32>(da + o) + gv : gv); }
   }
   return s / <f64>n;
 }
 
-export function f32_mse_ref(a: usize, b: usize, n: i32, da: usize, gscale: f32): f64 {
+export function f32_mse_ref(a: usize, b: usize, n: i32, da: usize, gscale: f32, accumulate: i32): f64 {
   let k = gscale * 2 / <f32>n;
   let s: f64 = 0;
   for (let i = 0; i < n; i++) {
     let o = <usize>i << 2;
     let d = load<f32>(a + o) - load<f32>(b + o);
     s += <f64>d * <f64>d;
-    if (da) store<f32>(da + o, k * d);
+    if (da) { let gv = k * d; store<f32>(da + o, accumulate ? load<f32>(da + o) + gv : gv); }
   }
   return s / <f64>n;
 }

@@ -2,12 +2,14 @@
 // following PyTorch's single-tensor formulas (torch.optim.SGD / Adam / AdamW, maximize = False,
 // amsgrad = False). Scalars that depend on the step count (bias corrections) are computed by the host in
 // f64 and passed as f32, as PyTorch passes Python floats to its f32 tensor ops.
+// gscale multiplies the gradient first (d = g·gscale when gscale != 1): clipping by global norm fused into the
+// step instead of a separate pass over every gradient (same bits as scaling the gradient first).
 // mask (u8[n], or 0 for none): where mask[i] == 0 the parameter is set to 0 after the step, so pruned
 // weights stay exactly zero (their optimiser state is updated normally and never used).
 // Fast and `*_ref` paths perform the same IEEE operations per element (no FMA) and agree bit for bit.
 
 // ---------------------------------------------------------------------------------------------------------
-// SGD:   d = g + wd·p                                   (wd != 0)
+// SGD:   d = g·gscale + wd·p                            (wd != 0)
 //        buf = first ? d : momentum·buf + (1 − dampening)·d        (momentum != 0)
 //        d = nesterov ? d + momentum·buf : buf
 //        p = p − lr·d
@@ -15,17 +17,19 @@
 
 // @ts-ignore: decorator
 @inline function sgdBody(fast: bool, p: usize, g: usize, buf: usize, mask: usize, n: i32, lr: f32, momentum: f32,
-                         dampening: f64, wd: f32, nesterov: i32, first: i32): void {
+                         dampening: f64, wd: f32, nesterov: i32, first: i32, gscale: f32): void {
   let damp1 = <f32>(1 - dampening);
   let i = 0;
   if (ASC_FEATURE_SIMD) {
     if (fast) {
       let vlr = f32x4.splat(lr), vm = f32x4.splat(momentum), vd1 = f32x4.splat(damp1), vwd = f32x4.splat(wd);
       let z8 = i32x4.splat(0);
+      let vgs = f32x4.splat(gscale);
       for (; i + 4 <= n; i += 4) {
         let o = <usize>i << 2;
         let vp = v128.load(p + o);
         let d = v128.load(g + o);
+        if (gscale != 1) d = f32x4.mul(d, vgs);
         if (wd != 0) d = f32x4.add(d, f32x4.mul(vwd, vp));
         if (momentum != 0) {
           let b = first ? d : f32x4.add(f32x4.mul(vm, v128.load(buf + o)), f32x4.mul(vd1, d));
@@ -45,6 +49,7 @@
     let o = <usize>i << 2;
     let vp = load<f32>(p + o);
     let d = load<f32>(g + o);
+    if (gscale != 1) d = d * gscale;
     if (wd != 0) d = d + wd * vp;
     if (momentum != 0) {
       let b = first ? d : momentum * load<f32>(buf + o) + damp1 * d;
@@ -58,17 +63,17 @@
 }
 
 export function f32_sgd(p: usize, g: usize, buf: usize, mask: usize, n: i32, lr: f32, momentum: f32, dampening: f64,
-                        wd: f32, nesterov: i32, first: i32): void {
-  sgdBody(true, p, g, buf, mask, n, lr, momentum, dampening, wd, nesterov, first);
+                        wd: f32, nesterov: i32, first: i32, gscale: f32): void {
+  sgdBody(true, p, g, buf, mask, n, lr, momentum, dampening, wd, nesterov, first, gscale);
 }
 export function f32_sgd_ref(p: usize, g: usize, buf: usize, mask: usize, n: i32, lr: f32, momentum: f32, dampening: f64,
-                            wd: f32, nesterov: i32, first: i32): void {
-  sgdBody(false, p, g, buf, mask, n, lr, momentum, dampening, wd, nesterov, first);
+                            wd: f32, nesterov: i32, first: i32, gscale: f32): void {
+  sgdBody(false, p, g, buf, mask, n, lr, momentum, dampening, wd, nesterov, first, gscale);
 }
 
 // ---------------------------------------------------------------------------------------------------------
 // Adam / AdamW (PyTorch):
-//   d = g + wd·p                      (Adam's coupled L2 weight decay; pass wd = 0 for AdamW)
+//   d = g·gscale + wd·p               (Adam's coupled L2 weight decay; pass wd = 0 for AdamW)
 //   p = p · decay                     (AdamW's decoupled decay, decay = 1 − lr·weight_decay; 1 for Adam)
 //   m = lerp(m, d, 1 − β1)            (PyTorch's lerp: w < 0.5 ? m + w(d − m) : d − (d − m)(1 − w))
 //   v = β2·v + (1 − β2)·d²
@@ -77,7 +82,7 @@ export function f32_sgd_ref(p: usize, g: usize, buf: usize, mask: usize, n: i32,
 
 // @ts-ignore: decorator
 @inline function adamBody(fast: bool, p: usize, g: usize, m: usize, v: usize, mask: usize, n: i32, beta1: f64, beta2: f64,
-                          eps: f32, wd: f32, decay: f32, stepSize: f32, bc2sqrt: f32): void {
+                          eps: f32, wd: f32, decay: f32, stepSize: f32, bc2sqrt: f32, gscale: f32): void {
   let w = <f32>(1 - beta1);            // Python-float arithmetic, then f32 (as PyTorch)
   let w1: f32 = 1 - w;                 // lerp's (1 − weight), in f32
   let lowW = w < 0.5;
@@ -89,10 +94,12 @@ export function f32_sgd_ref(p: usize, g: usize, buf: usize, mask: usize, n: i32,
       let ve = f32x4.splat(eps), vwd = f32x4.splat(wd), vdec = f32x4.splat(decay);
       let vss = f32x4.splat(stepSize), vbc = f32x4.splat(bc2sqrt);
       let z8 = i32x4.splat(0);
+      let vgs = f32x4.splat(gscale);
       for (; i + 4 <= n; i += 4) {
         let o = <usize>i << 2;
         let vp = v128.load(p + o);
         let d = v128.load(g + o);
+        if (gscale != 1) d = f32x4.mul(d, vgs);
         if (wd != 0) d = f32x4.add(d, f32x4.mul(vwd, vp));
         if (decay != 1) vp = f32x4.mul(vp, vdec);
         let vm = v128.load(m + o);
@@ -114,6 +121,7 @@ export function f32_sgd_ref(p: usize, g: usize, buf: usize, mask: usize, n: i32,
     let o = <usize>i << 2;
     let vp = load<f32>(p + o);
     let d = load<f32>(g + o);
+    if (gscale != 1) d = d * gscale;
     if (wd != 0) d = d + wd * vp;
     if (decay != 1) vp = vp * decay;
     let vm = load<f32>(m + o);
@@ -129,10 +137,10 @@ export function f32_sgd_ref(p: usize, g: usize, buf: usize, mask: usize, n: i32,
 }
 
 export function f32_adam(p: usize, g: usize, m: usize, v: usize, mask: usize, n: i32, beta1: f64, beta2: f64, eps: f32,
-                         wd: f32, decay: f32, stepSize: f32, bc2sqrt: f32): void {
-  adamBody(true, p, g, m, v, mask, n, beta1, beta2, eps, wd, decay, stepSize, bc2sqrt);
+                         wd: f32, decay: f32, stepSize: f32, bc2sqrt: f32, gscale: f32): void {
+  adamBody(true, p, g, m, v, mask, n, beta1, beta2, eps, wd, decay, stepSize, bc2sqrt, gscale);
 }
 export function f32_adam_ref(p: usize, g: usize, m: usize, v: usize, mask: usize, n: i32, beta1: f64, beta2: f64, eps: f32,
-                             wd: f32, decay: f32, stepSize: f32, bc2sqrt: f32): void {
-  adamBody(false, p, g, m, v, mask, n, beta1, beta2, eps, wd, decay, stepSize, bc2sqrt);
+                             wd: f32, decay: f32, stepSize: f32, bc2sqrt: f32, gscale: f32): void {
+  adamBody(false, p, g, m, v, mask, n, beta1, beta2, eps, wd, decay, stepSize, bc2sqrt, gscale);
 }

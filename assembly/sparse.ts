@@ -489,7 +489,15 @@ export function sparse_s8_pairs(m: i32, k: i32, n: i32, x: usize, ldx: i32, csta
   return (<i32>load<i8>(xr + ka) & 0xffff) | (<i32>load<i8>(xr + kb) << 16);
 }
 
-function rowsS8<T>(m: i32, k: i32, n: i32, g: i32, x: usize, ldx: i32, gstart: usize, pidx: usize, wts: usize,
+// The broadcast pair as a v128 of 4 int16 pairs. C is a compile-time flag: sizeof<C>() == 1 means every pair
+// is (k, k+1) (blocks with even bk), read with one 2-byte splat load and a sign extension.
+// @ts-ignore: decorator
+@inline function vpair<C>(xr: usize, ka: usize, kb: usize): v128 {
+  if (sizeof<C>() == 1) return i16x8.extend_low_i8x16_s(v128.load16_splat(xr + ka));
+  return i32x4.splat(xpair(xr, ka, kb));
+}
+
+function rowsS8<T, C>(m: i32, k: i32, n: i32, g: i32, x: usize, ldx: i32, gstart: usize, pidx: usize, wts: usize,
                    gbias: usize, y: usize, ldy: i32, mode: i32, scale: usize, zp: i32, qmin: i32, qmax: i32): void {
   let sz = <usize>sizeof<T>();
   let ng = (n + g - 1) / g;
@@ -514,13 +522,13 @@ function rowsS8<T>(m: i32, k: i32, n: i32, g: i32, x: usize, ldx: i32, gstart: u
           while (wp < we) {
             let ka = <usize>load<T>(ip), kb = <usize>load<T>(ip + sz);
             let b0 = v128.load8x8_s(wp), b1 = v128.load8x8_s(wp, 8);
-            let v0 = i32x4.splat(xpair(x0, ka, kb));
+            let v0 = vpair<C>(x0, ka, kb);
             c00 = i32x4.add(c00, i32x4.dot_i16x8_s(v0, b0)); c01 = i32x4.add(c01, i32x4.dot_i16x8_s(v0, b1));
-            let v1 = i32x4.splat(xpair(x1, ka, kb));
+            let v1 = vpair<C>(x1, ka, kb);
             c10 = i32x4.add(c10, i32x4.dot_i16x8_s(v1, b0)); c11 = i32x4.add(c11, i32x4.dot_i16x8_s(v1, b1));
-            let v2 = i32x4.splat(xpair(x2, ka, kb));
+            let v2 = vpair<C>(x2, ka, kb);
             c20 = i32x4.add(c20, i32x4.dot_i16x8_s(v2, b0)); c21 = i32x4.add(c21, i32x4.dot_i16x8_s(v2, b1));
-            let v3 = i32x4.splat(xpair(x3, ka, kb));
+            let v3 = vpair<C>(x3, ka, kb);
             c30 = i32x4.add(c30, i32x4.dot_i16x8_s(v3, b0)); c31 = i32x4.add(c31, i32x4.dot_i16x8_s(v3, b1));
             ip += 2 * sz; wp += 16;
           }
@@ -538,10 +546,10 @@ function rowsS8<T>(m: i32, k: i32, n: i32, g: i32, x: usize, ldx: i32, gstart: u
           while (wp < we) {
             let ka = <usize>load<T>(ip), kb = <usize>load<T>(ip + sz);
             let b0 = v128.load8x8_s(wp);
-            c00 = i32x4.add(c00, i32x4.dot_i16x8_s(i32x4.splat(xpair(x0, ka, kb)), b0));
-            c10 = i32x4.add(c10, i32x4.dot_i16x8_s(i32x4.splat(xpair(x1, ka, kb)), b0));
-            c20 = i32x4.add(c20, i32x4.dot_i16x8_s(i32x4.splat(xpair(x2, ka, kb)), b0));
-            c30 = i32x4.add(c30, i32x4.dot_i16x8_s(i32x4.splat(xpair(x3, ka, kb)), b0));
+            c00 = i32x4.add(c00, i32x4.dot_i16x8_s(vpair<C>(x0, ka, kb), b0));
+            c10 = i32x4.add(c10, i32x4.dot_i16x8_s(vpair<C>(x1, ka, kb), b0));
+            c20 = i32x4.add(c20, i32x4.dot_i16x8_s(vpair<C>(x2, ka, kb), b0));
+            c30 = i32x4.add(c30, i32x4.dot_i16x8_s(vpair<C>(x3, ka, kb), b0));
             ip += 2 * sz; wp += 8;
           }
           storeQuadS8(y0, n0, cols, c00, mode, scale, vz, vlo, vhi);
@@ -562,7 +570,7 @@ function rowsS8<T>(m: i32, k: i32, n: i32, g: i32, x: usize, ldx: i32, gstart: u
         if (g == 8) {
           let c1 = v128.load(bq, 16);
           while (wp < we) {
-            let v = i32x4.splat(xpair(xr, <usize>load<T>(ip), <usize>load<T>(ip + sz)));
+            let v = vpair<C>(xr, <usize>load<T>(ip), <usize>load<T>(ip + sz));
             c0 = i32x4.add(c0, i32x4.dot_i16x8_s(v, v128.load8x8_s(wp)));
             c1 = i32x4.add(c1, i32x4.dot_i16x8_s(v, v128.load8x8_s(wp, 8)));
             ip += 2 * sz; wp += 16;
@@ -572,14 +580,14 @@ function rowsS8<T>(m: i32, k: i32, n: i32, g: i32, x: usize, ldx: i32, gstart: u
         } else {
           let c1 = i32x4.splat(0);
           while (wp + 8 < we) {
-            let v = i32x4.splat(xpair(xr, <usize>load<T>(ip), <usize>load<T>(ip + sz)));
-            let u = i32x4.splat(xpair(xr, <usize>load<T>(ip + 2 * sz), <usize>load<T>(ip + 3 * sz)));
+            let v = vpair<C>(xr, <usize>load<T>(ip), <usize>load<T>(ip + sz));
+            let u = vpair<C>(xr, <usize>load<T>(ip + 2 * sz), <usize>load<T>(ip + 3 * sz));
             c0 = i32x4.add(c0, i32x4.dot_i16x8_s(v, v128.load8x8_s(wp)));
             c1 = i32x4.add(c1, i32x4.dot_i16x8_s(u, v128.load8x8_s(wp, 8)));
             ip += 4 * sz; wp += 16;
           }
           if (wp < we) {
-            let v = i32x4.splat(xpair(xr, <usize>load<T>(ip), <usize>load<T>(ip + sz)));
+            let v = vpair<C>(xr, <usize>load<T>(ip), <usize>load<T>(ip + sz));
             c0 = i32x4.add(c0, i32x4.dot_i16x8_s(v, v128.load8x8_s(wp)));
           }
           storeQuadS8(yr, n0, cols, i32x4.add(c0, c1), mode, scale, vz, vlo, vhi);
@@ -611,9 +619,15 @@ function rowsS8<T>(m: i32, k: i32, n: i32, g: i32, x: usize, ldx: i32, gstart: u
 
 // gstart: u32 per group + 1 (pair index); pidx: 2 indices per pair; wts: 2g bytes per pair
 // (w[ka][0], w[kb][0], w[ka][1], …); gbias: i32 per column, padded to a multiple of g.
+// consec = 1: every pair is (k, k+1) with k+1 < K.
 export function sparse_s8_rows(m: i32, k: i32, n: i32, g: i32, x: usize, ldx: i32, gstart: usize, pidx: usize,
-                               idx16: i32, wts: usize, gbias: usize, y: usize, ldy: i32,
+                               idx16: i32, consec: i32, wts: usize, gbias: usize, y: usize, ldy: i32,
                                mode: i32, scale: usize, zp: i32, qmin: i32, qmax: i32): void {
-  if (idx16) rowsS8<u16>(m, k, n, g, x, ldx, gstart, pidx, wts, gbias, y, ldy, mode, scale, zp, qmin, qmax);
-  else rowsS8<u32>(m, k, n, g, x, ldx, gstart, pidx, wts, gbias, y, ldy, mode, scale, zp, qmin, qmax);
+  if (consec) {
+    if (idx16) rowsS8<u16, i8>(m, k, n, g, x, ldx, gstart, pidx, wts, gbias, y, ldy, mode, scale, zp, qmin, qmax);
+    else rowsS8<u32, i8>(m, k, n, g, x, ldx, gstart, pidx, wts, gbias, y, ldy, mode, scale, zp, qmin, qmax);
+  } else {
+    if (idx16) rowsS8<u16, i32>(m, k, n, g, x, ldx, gstart, pidx, wts, gbias, y, ldy, mode, scale, zp, qmin, qmax);
+    else rowsS8<u32, i32>(m, k, n, g, x, ldx, gstart, pidx, wts, gbias, y, ldy, mode, scale, zp, qmin, qmax);
+  }
 }

@@ -23,6 +23,7 @@ const shapes = opt('shapes', '256x256x256,512x512x512,1024x1024x1024,1x1024x1024
   .split(',').map((s) => s.split('x').map(Number));
 
 const same = Buffer.compare(readFileSync(join(ROOT, 'build/qwasm.relaxed.wasm')), readFileSync(join(ROOT, 'build/qwasm.simd.wasm'))) === 0;
+const gemmHasRelaxed = /ASC_FEATURE_RELAXED_SIMD/.test(readFileSync(join(ROOT, 'assembly/gemm_s8.ts'), 'utf8'));
 
 const jsFlags = opt('js-flags', '');
 const browser = await openQwasmPage({ extraArgs: jsFlags ? [`--js-flags=${jsFlags}`] : [] });
@@ -86,6 +87,7 @@ try {
   console.log(`Chromium ${browser.version} (headless), ${res.cores} cores; int8 GEMM ${requant ? 'requantised int8' : 'int32'} output,`);
   console.log(`packed B, median of ${rounds} interleaved rounds of ~${ms} ms each, GOPS = 2·M·K·N / time`);
   if (same) console.log('note: build/qwasm.relaxed.wasm is byte-identical to build/qwasm.simd.wasm (no relaxed-only kernel code yet)');
+  else if (!gemmHasRelaxed) console.log('note: assembly/gemm_s8.ts has no ASC_FEATURE_RELAXED_SIMD path: both builds run the same int8 GEMM code');
   const pad = (x, w) => String(x).padStart(w);
   console.log(`${'M×K×N'.padEnd(16)}${pad('simd GOPS', 11)}${pad('relaxed GOPS', 14)}${pad('relaxed/simd', 14)}${pad('same output', 13)}`);
   for (const r of res.out) {

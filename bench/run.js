@@ -292,7 +292,7 @@ function writeReadme(rep) {
   const gemm = rep.results.filter((r) => r.group === 'gemm'), conv = rep.results.filter((r) => r.group === 'conv');
   const shapesOf = (rows) => [...new Set(rows.map((r) => r.shape))];
   const parts = [
-    `Single thread, ${rep.machine.cpu} (${rep.machine.cores} cores, shared), Node ${rep.node}, ${rep.date.slice(0, 10)}. ` +
+    `Single thread, ${rep.machine.cpu} (${rep.machine.cores} cores, shared; 1-min load ${rep.machine.loadavg1m?.before ?? '?'} → ${rep.machine.loadavg1m?.after ?? '?'}), Node ${rep.node}, ${rep.date.slice(0, 10)}. ` +
     `Peers: onnxruntime-web ${rep.peers['onnxruntime-web'] ?? '–'} (plain SIMD wasm, 1 thread), ` +
     `@tensorflow/tfjs-backend-wasm ${rep.peers['@tensorflow/tfjs-backend-wasm'] ?? '–'} (XNNPACK, 1 thread). ` +
     `GOPS = 2·MACs/s of the dense problem, median over ${rep.settings.rounds} interleaved rounds (best also shown); ` +

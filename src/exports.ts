@@ -40,7 +40,7 @@ export interface KernelExports {
   sparse_f32_steps(m: I, k: I, n: I, x: P, ldx: I, qstart: P, kst: P, steps: P, bias: P, y: P, ldy: I): void;
   sparse_s8_steps(m: I, k: I, n: I, x: P, ldx: I, qstart: P, kst: P, steps: P, qbias: P, y: P, ldy: I,
                   mode: I, scale: P, zp: I, qmin: I, qmax: I): void;
-  sparse_s8_rows(m: I, k: I, n: I, g: I, x: P, ldx: I, gstart: P, pidx: P, idx16: I, wts: P, gbias: P, y: P, ldy: I,
+  sparse_s8_rows(m: I, k: I, n: I, g: I, x: P, ldx: I, gstart: P, pidx: P, idx16: I, consec: I, wts: P, gbias: P, y: P, ldy: I,
                  mode: I, scale: P, zp: I, qmin: I, qmax: I): void;
   sparse_s8_pairs(m: I, k: I, n: I, x: P, ldx: I, cstart: P, pidx: P, idx16: I, wpair: P, cbias: P, y: P, ldy: I,
                   mode: I, scale: P, zp: I, qmin: I, qmax: I): void;
@@ -131,14 +131,17 @@ export interface KernelExports {
   f32_softmax(x: P, y: P, m: I, n: I): void; f32_softmax_ref(x: P, y: P, m: I, n: I): void;
   f32_log_softmax(x: P, y: P, m: I, n: I): void; f32_log_softmax_ref(x: P, y: P, m: I, n: I): void;
   f32_log_softmax_bwd(y: P, dy: P, dx: P, m: I, n: I): void; f32_log_softmax_bwd_ref(y: P, dy: P, dx: P, m: I, n: I): void;
-  f32_kl_distill(student: P, teacher: P, m: I, n: I, T: number, dstudent: P, gscale: number): number;
-  f32_kl_distill_ref(student: P, teacher: P, m: I, n: I, T: number, dstudent: P, gscale: number): number;
-  f32_mse(a: P, b: P, n: I, da: P, gscale: number): number; f32_mse_ref(a: P, b: P, n: I, da: P, gscale: number): number;
-  f32_sgd(p: P, g: P, buf: P, mask: P, n: I, lr: number, momentum: number, dampening: number, wd: number, nesterov: I, first: I): void;
-  f32_sgd_ref(p: P, g: P, buf: P, mask: P, n: I, lr: number, momentum: number, dampening: number, wd: number, nesterov: I, first: I): void;
+  f32_kl_distill(student: P, teacher: P, m: I, n: I, T: number, dstudent: P, gscale: number, accumulate: I): number;
+  f32_kl_distill_ref(student: P, teacher: P, m: I, n: I, T: number, dstudent: P, gscale: number, accumulate: I): number;
+  f32_mse(a: P, b: P, n: I, da: P, gscale: number, accumulate: I): number;
+  f32_mse_ref(a: P, b: P, n: I, da: P, gscale: number, accumulate: I): number;
+  f32_sgd(p: P, g: P, buf: P, mask: P, n: I, lr: number, momentum: number, dampening: number, wd: number, nesterov: I, first: I,
+          gscale: number): void;
+  f32_sgd_ref(p: P, g: P, buf: P, mask: P, n: I, lr: number, momentum: number, dampening: number, wd: number, nesterov: I, first: I,
+              gscale: number): void;
   f32_adam(p: P, g: P, m: P, v: P, mask: P, n: I, beta1: number, beta2: number, eps: number, wd: number, decay: number,
-           stepSize: number, bc2sqrt: number): void;
+           stepSize: number, bc2sqrt: number, gscale: number): void;
   f32_adam_ref(p: P, g: P, m: P, v: P, mask: P, n: I, beta1: number, beta2: number, eps: number, wd: number, decay: number,
-               stepSize: number, bc2sqrt: number): void;
+               stepSize: number, bc2sqrt: number, gscale: number): void;
   // end f32 training eltwise / loss / optim
 }

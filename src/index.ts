@@ -32,3 +32,14 @@ export { OptimF32, type SgdOptions, type AdamOptions, type GradBuffer } from './
 // datasets (loaders, splits, seeded float32 batching) and checkpoints (src/data/, src/checkpoint/)
 export { loadDataset, DATASET_NAMES, loadMnist, loadFashionMnist, loadFashionMnistJson, loadQuickDraw, quickdrawCategories, loadDigits, findDigitsCsv, MNIST_NORM, FASHION_MNIST_NORM, FASHION_MNIST_CLASSES, loadIdxDataset, parseIdx, encodeIdx, findIdxSplits, loadImageFolder, listClassFolders, decodeImage, decodePng, isPng, decodePnm, isPnm, resize as resizeImage, toChannels, invert as invertImage, centreLikeMnist, createDataset, computeNorm, classCounts, subset, indicesByClass, stratifiedSubset, stratifiedSplit, selectClasses, BatchIterator, batches, Rng, hash32, type Dataset, type DatasetSplits, type DatasetInit, type Labels, type Normalization, type StratifiedOptions, type BatchOptions, type Image, type ImageFolderOptions, type IdxArray, type IdxDType, type LoadDatasetOptions, type QuickDrawOptions, type DigitsOptions, type DirOptions } from './data/index.js';
 export { saveCheckpoint, loadCheckpoint, encodeCheckpoint, decodeCheckpoint, CheckpointError, CHECKPOINT_MAGIC, CHECKPOINT_VERSION, crc32, type Checkpoint, type CheckpointMeta, type CheckpointTensor, type LoadedCheckpoint, type LoadedTensor, type TensorDType, type TensorData, type SaveOptions } from './checkpoint/index.js';
+// --- training engine ---
+export { Engine, Tensor, sizeOf, type Shape } from './autograd/tensor.js';
+export * as ops from './autograd/ops.js';
+export { Module, type ParamInfo } from './nn/module.js';
+export * as layers from './nn/layers.js';
+export { buildModel, MODEL_NAMES, type ModelOptions, type ModelName } from './nn/models.js';
+export { Rng as InitRng } from './nn/random.js';
+export { Optimizer, type OptimizerSpec } from './optim/optimizer.js';
+export { makeSchedule, type Schedule, type ScheduleSpec } from './optim/schedule.js';
+export { fit, evaluate, type FitOptions, type FitResult, type StepInfo, type EpochInfo, type EvalResult, type LossHook } from './train/index.js';
+// --- end training engine ---

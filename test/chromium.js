@@ -5,11 +5,20 @@
 import { createServer } from 'node:http';
 import { existsSync, mkdtempSync, rmSync, statSync, createReadStream } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { extname, join, resolve, sep } from 'node:path';
+import { delimiter, extname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
-export const CHROMIUM = process.env.QWASM_CHROMIUM || '/usr/bin/chromium';
+// Debian's /usr/bin/chromium unless QWASM_CHROMIUM says otherwise; else the first chromium on PATH.
+function findChromium() {
+  if (process.env.QWASM_CHROMIUM) return process.env.QWASM_CHROMIUM;
+  if (existsSync('/usr/bin/chromium')) return '/usr/bin/chromium';
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+    for (const name of ['chromium', 'chromium-browser']) if (dir && existsSync(join(dir, name))) return join(dir, name);
+  }
+  return '/usr/bin/chromium';
+}
+export const CHROMIUM = findChromium();
 const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
   '--disable-component-update', '--disable-sync'];
 

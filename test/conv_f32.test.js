@@ -31,6 +31,9 @@ const shapes = [
   [1, 9, 9, 2, 64, 3, 3, 1, 1, 1, 2],            // grouped, dW computed transposed
   [1, 2, 3, 4, 4, 1, 1, 2, 1, 1, 4],             // depthwise 1×1 padded: some outputs see only padding
   [1, 3, 3, 6, 6, 3, 3, 1, 2, 1, 6],             // depthwise, padding 2: corner windows have one real tap
+  [2, 9, 17, 2, 13, 3, 3, 2, [1, 2, 0, 1], [1, 2], 1], // small-K direct path (Kg = 18): stride, dilation, padding, OC % 8 ≠ 0
+  [1, 12, 12, 1, 16, 5, 5, 1, 2, 1, 1],          // small-K direct path, 5×5 padded
+  [3, 6, 11, 3, 8, 3, 3, 1, 0, 1, 1],            // small-K direct path, RGB, valid
 ];
 
 const params = ([n, h, w, c, oc, kh, kw, stride, padding, dilation, groups]) =>

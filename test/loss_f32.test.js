@@ -190,6 +190,9 @@ test('distillation KL with temperature: vs float64 JS, T² scaling, zero for ide
           near(a.loss, b.loss, 1e-5, 1e-5 * T * T, `${q.build} KL fast vs ref`);
           close(a.grad, want.grad, 1e-5, 1e-7 * T, `${q.build} KL grad ${m}x${n} T=${T}`);
           close(a.grad, b.grad, 1e-5, 1e-7 * T, `${q.build} KL grad fast vs ref`);
+          const acc = r.f32(m * n, 1), withAcc = L.klDistill(s, t, m, n, T, 1, acc);
+          assert.is(withAcc.loss, a.loss);
+          assert.is(eq(withAcc.grad, Float32Array.from(acc, (v, k) => Math.fround(v + a.grad[k]))), null, `${q.build} KL accumulate`);
           const same = L.klDistill(s, s, m, n, T);
           assert.is(same.loss, 0, `${q.build} KL(p‖p) = 0`);
           assert.ok(same.grad.every((v) => v === 0), `${q.build} zero gradient at p = q`);
@@ -221,6 +224,9 @@ test('MSE: loss vs float64 JS, gradient exact in every path and by finite differ
       near(x.loss, s / n, 1e-12, 0, `${q.build} mse n=${n}`);
       near(y.loss, s / n, 1e-12, 0, `${q.build} mse ref n=${n}`);
       assert.is(eq(x.grad, y.grad), null, `${q.build} mse grad fast vs ref`);
+      const acc = r.f32(n, 1);
+      assert.is(eq(L.mse(a, b, 0.5, acc).grad, Float32Array.from(acc, (v, k) => Math.fround(v + x.grad[k]))), null, `${q.build} mse accumulate`);
+      assert.is(eq(R.mse(a, b, 0.5, acc).grad, Float32Array.from(acc, (v, k) => Math.fround(v + x.grad[k]))), null, `${q.build} mse accumulate ref`);
       close(x.grad, Array.from(a, (v, i) => 0.5 * 2 * (v - b[i]) / n), 1e-6, 0, `${q.build} mse grad JS`);
       if (n <= 17) {
         for (let k = 0; k < n; k++) {

@@ -18,9 +18,9 @@ function close(got, want, rel, what) {
 
 // torch.optim.SGD (single tensor): d = g + wd·p; buf = first ? d : mom·buf + (1 − damp)·d; d = nesterov ? d + mom·buf : buf; p −= lr·d
 function sgdJs(p, g, buf, o, first, mask) {
-  const { lr, momentum = 0, dampening = 0, weightDecay = 0, nesterov = false } = o;
+  const { lr, momentum = 0, dampening = 0, weightDecay = 0, nesterov = false, gradScale = 1 } = o;
   for (let i = 0; i < p.length; i++) {
-    let d = g[i];
+    let d = gradScale === 1 ? g[i] : f(g[i] * f(gradScale));
     if (weightDecay) d = f(d + f(f(weightDecay) * p[i]));
     if (momentum) {
       buf[i] = first ? d : f(f(f(momentum) * buf[i]) + f(f(1 - dampening) * d));
@@ -32,12 +32,12 @@ function sgdJs(p, g, buf, o, first, mask) {
 }
 // torch.optim.Adam / AdamW (single tensor, amsgrad off)
 function adamJs(p, g, m, v, o, step, mask) {
-  const { lr, beta1 = 0.9, beta2 = 0.999, eps = 1e-8, decoupled = false } = o;
+  const { lr, beta1 = 0.9, beta2 = 0.999, eps = 1e-8, decoupled = false, gradScale = 1 } = o;
   const weightDecay = o.weightDecay ?? (decoupled ? 0.01 : 0);
   const w = f(1 - beta1), bc1 = 1 - beta1 ** step, bc2 = 1 - beta2 ** step;
   const stepSize = f(lr / bc1), bc2s = f(Math.sqrt(bc2));
   for (let i = 0; i < p.length; i++) {
-    let d = g[i];
+    let d = gradScale === 1 ? g[i] : f(g[i] * f(gradScale));
     if (!decoupled && weightDecay) d = f(d + f(f(weightDecay) * p[i]));
     if (decoupled) p[i] = f(p[i] * f(1 - lr * weightDecay));
     const diff = f(d - m[i]);
@@ -55,12 +55,14 @@ const SGD_CONFIGS = [
   { lr: 0.01, momentum: 0.9 },
   { lr: 0.01, momentum: 0.9, dampening: 0.1, weightDecay: 5e-4 },
   { lr: 0.02, momentum: 0.8, nesterov: true, weightDecay: 1e-3 },
+  { lr: 0.02, momentum: 0.9, gradScale: 0.37 },
 ];
 const ADAM_CONFIGS = [
   { lr: 1e-3 },
   { lr: 1e-2, beta1: 0.8, beta2: 0.99, eps: 1e-6, weightDecay: 1e-2 },
   { lr: 1e-3, decoupled: true },
   { lr: 3e-3, decoupled: true, weightDecay: 0.1, beta1: 0.3 },   // beta1 < 0.5: lerp's other branch
+  { lr: 1e-3, decoupled: true, gradScale: 0.25 },
 ];
 
 test('SGD (momentum, dampening, Nesterov, weight decay) vs PyTorch formulas over 6 steps; fast = reference', async () => {
@@ -145,10 +147,19 @@ test('clipGradNorm: global L2 norm over several buffers, scaled by maxNorm/(norm
       const norm = Math.sqrt(ss);
       const got = O.clipGradNorm(gs, 1);
       assert.ok(Math.abs(got - norm) < 1e-9 * norm, `${q.build} norm`);
-      const coef = Math.fround(1 / (norm + 1e-6));
-      gs.forEach((g, k) => assert.is(eq(g, Float32Array.from(orig[k], (v) => f(coef * v))), null, `${q.build} scaled`));
+      const c1 = Math.fround(1 / (norm + 1e-6));
+      gs.forEach((g, k) => assert.is(eq(g, Float32Array.from(orig[k], (v) => f(c1 * v))), null, `${q.build} scaled`));
       const after = Math.sqrt(gs.reduce((s, g) => s + g.reduce((t, v) => t + v * v, 0), 0));
       assert.ok(Math.abs(after - 1) < 1e-5, `${q.build} clipped norm ${after}`);
+      // fused: clip coefficient as the optimiser's gradScale = clipping the gradients in place first
+      const g1 = r.f32(50, 3), p1 = r.f32(50, 1), p2 = p1.slice(), g2 = g1.slice();
+      const bufs = q.rt.scoped((s) => optimF32.gradNorm(q.rt, [{ ptr: s.put(g1), n: 50 }], ref));
+      const coef = optimF32.clipCoefficient(bufs, 1);
+      assert.ok(coef < 1);
+      O.clipGradNorm([g2], 1);
+      O.adamStep(p1, g1, new Float32Array(50), new Float32Array(50), { lr: 1e-2, gradScale: coef }, 1);
+      O.adamStep(p2, g2, new Float32Array(50), new Float32Array(50), { lr: 1e-2 }, 1);
+      assert.is(eq(p1, p2), null, `${q.build} gradScale = clipping first`);
       const small = [Float32Array.of(0.1, 0.2)];
       O.clipGradNorm(small, 10);
       assert.equal(Array.from(small[0]), [f(0.1), f(0.2)], 'below maxNorm: untouched');
@@ -170,6 +181,7 @@ test('bad arguments throw errors naming the argument', async () => {
   assert.throws(() => O.adamStep(p, g, p.slice(), p.slice(), { lr: 1e-3 }, 0), /step must be an integer ≥ 1/);
   assert.throws(() => O.adamStep(p, g, p.slice(), p.slice(), { lr: 1e-3, beta1: 1 }, 1), /beta1 must be in \[0, 1\)/);
   assert.throws(() => O.adamStep(p, g, p.slice(), p.slice(), { lr: 1e-3, eps: NaN }, 1), /eps must be a finite number/);
+  assert.throws(() => O.adamStep(p, g, p.slice(), p.slice(), { lr: 1e-3, gradScale: Infinity }, 1), /gradScale must be a finite number/);
   assert.throws(() => O.adamStep(p, g, new Float32Array(2), p.slice(), { lr: 1e-3 }, 1), /m must have length 4/);
   assert.throws(() => O.clipGradNorm([p], 0), /maxNorm must be positive/);
   assert.throws(() => O.clipGradNorm([Float32Array.of(NaN)], 1), /gradient norm is NaN/);

@@ -5,7 +5,7 @@
 // typed arrays. Every loss returns the mean over the batch (a JS number, accumulated in f64).
 import type { Runtime } from '../runtime.js';
 import { checkArray, checkFinite, describe } from '../errors.js';
-import { checkCount, checkPtr } from './eltwise_f32.js';
+import { checkBool, checkCount, checkPtr } from './eltwise_f32.js';
 
 function checkRows(m: unknown, n: unknown): number {
   checkCount('m', m); checkCount('n', n);
@@ -65,23 +65,24 @@ export function logSoftmaxBackward(rt: Runtime, y: number, dy: number, dx: numbe
 
 /**
  * Distillation loss T²·KL(softmax(teacher/T) ‖ softmax(student/T)) averaged over the m rows (batchmean).
- * When dstudent is non-zero it receives gradScale·(T/m)·(softmax(student/T) − softmax(teacher/T)).
+ * When dstudent is non-zero it receives gradScale·(T/m)·(softmax(student/T) − softmax(teacher/T)), added to
+ * its contents when accumulate is true (e.g. α·KD onto (1 − α)·cross-entropy gradient of the same logits).
  */
 export function klDistill(rt: Runtime, student: number, teacher: number, m: number, n: number, temperature: number,
-                          dstudent = 0, gradScale = 1, ref = false): number {
+                          dstudent = 0, gradScale = 1, accumulate = false, ref = false): number {
   const total = checkRows(m, n);
   checkPtr(rt, 'student', student, total); checkPtr(rt, 'teacher', teacher, total); checkPtr(rt, 'dstudent', dstudent, total, 4, true);
   checkFinite('temperature', temperature);
   if (!(temperature > 0)) throw new RangeError(`temperature must be positive, got ${temperature}`);
-  checkFinite('gradScale', gradScale);
-  return rt.exports[ref ? 'f32_kl_distill_ref' : 'f32_kl_distill'](student, teacher, m, n, temperature, dstudent, gradScale);
+  checkFinite('gradScale', gradScale); checkBool('accumulate', accumulate);
+  return rt.exports[ref ? 'f32_kl_distill_ref' : 'f32_kl_distill'](student, teacher, m, n, temperature, dstudent, gradScale, accumulate ? 1 : 0);
 }
 
-/** Mean squared error mean((a − b)²); when da is non-zero it receives gradScale·2(a − b)/n (may alias a). */
-export function mse(rt: Runtime, a: number, b: number, n: number, da = 0, gradScale = 1, ref = false): number {
+/** Mean squared error mean((a − b)²); when da is non-zero it receives (accumulate: += ) gradScale·2(a − b)/n (may alias a). */
+export function mse(rt: Runtime, a: number, b: number, n: number, da = 0, gradScale = 1, accumulate = false, ref = false): number {
   checkCount('n', n); checkPtr(rt, 'a', a, n); checkPtr(rt, 'b', b, n); checkPtr(rt, 'da', da, n, 4, true);
-  checkFinite('gradScale', gradScale);
-  return rt.exports[ref ? 'f32_mse_ref' : 'f32_mse'](a, b, n, da, gradScale);
+  checkFinite('gradScale', gradScale); checkBool('accumulate', accumulate);
+  return rt.exports[ref ? 'f32_mse_ref' : 'f32_mse'](a, b, n, da, gradScale, accumulate ? 1 : 0);
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -137,22 +138,25 @@ export class LossF32 {
     });
   }
   /** T²-scaled distillation KL and its gradient w.r.t. the student logits. */
-  klDistill(student: Float32Array, teacher: Float32Array, m: number, n: number, temperature: number, gradScale = 1): LossResult {
+  /** With `acc` (f32[m·n]) the gradient is added to a copy of it. */
+  klDistill(student: Float32Array, teacher: Float32Array, m: number, n: number, temperature: number, gradScale = 1, acc?: Float32Array): LossResult {
     const total = checkRows(m, n);
     f32Arg('student', student, total); f32Arg('teacher', teacher, total);
+    if (acc !== undefined) f32Arg('acc', acc, total);
     return this.rt.scoped((s) => {
-      const sp = s.put(student), tp = s.put(teacher), gp = s.alloc(total * 4);
-      const loss = klDistill(this.rt, sp, tp, m, n, temperature, gp, gradScale, this.ref);
+      const sp = s.put(student), tp = s.put(teacher), gp = acc ? s.put(acc) : s.alloc(total * 4);
+      const loss = klDistill(this.rt, sp, tp, m, n, temperature, gp, gradScale, acc !== undefined, this.ref);
       return { loss, grad: this.rt.f32(gp, total).slice() };
     });
   }
   /** Mean squared error and its gradient w.r.t. a. */
-  mse(a: Float32Array, b: Float32Array, gradScale = 1): LossResult {
+  mse(a: Float32Array, b: Float32Array, gradScale = 1, acc?: Float32Array): LossResult {
     if (!(a instanceof Float32Array) || a.length === 0) throw new TypeError(`a must be a non-empty Float32Array, got ${describe(a)}`);
     f32Arg('b', b, a.length);
+    if (acc !== undefined) f32Arg('acc', acc, a.length);
     return this.rt.scoped((s) => {
-      const ap = s.put(a), bp = s.put(b), gp = s.alloc(a.length * 4);
-      const loss = mse(this.rt, ap, bp, a.length, gp, gradScale, this.ref);
+      const ap = s.put(a), bp = s.put(b), gp = acc ? s.put(acc) : s.alloc(a.length * 4);
+      const loss = mse(this.rt, ap, bp, a.length, gp, gradScale, acc !== undefined, this.ref);
       return { loss, grad: this.rt.f32(gp, a.length).slice() };
     });
   }

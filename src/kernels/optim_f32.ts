@@ -12,6 +12,8 @@ export interface SgdOptions {
   dampening?: number;
   weightDecay?: number;
   nesterov?: boolean;
+  /** Multiplies the gradient before the step (fused clipping: pass clipCoefficient(...)); default 1. */
+  gradScale?: number;
 }
 
 export interface AdamOptions {
@@ -22,10 +24,12 @@ export interface AdamOptions {
   weightDecay?: number;
   /** AdamW: decoupled weight decay (p ← p·(1 − lr·wd)) instead of Adam's L2 term added to the gradient. */
   decoupled?: boolean;
+  /** Multiplies the gradient before the step (fused clipping); default 1. */
+  gradScale?: number;
 }
 
-interface SgdResolved { lr: number; momentum: number; dampening: number; weightDecay: number; nesterov: boolean }
-interface AdamResolved { lr: number; beta1: number; beta2: number; eps: number; weightDecay: number; decoupled: boolean }
+interface SgdResolved { lr: number; momentum: number; dampening: number; weightDecay: number; nesterov: boolean; gradScale: number }
+interface AdamResolved { lr: number; beta1: number; beta2: number; eps: number; weightDecay: number; decoupled: boolean; gradScale: number }
 
 function nonNeg(name: string, v: unknown, dflt: number): number {
   if (v === undefined) return dflt;
@@ -47,7 +51,8 @@ export function resolveSgd(o: SgdOptions): SgdResolved {
   const weightDecay = nonNeg('weightDecay', r.weightDecay, 0);
   const nesterov = r.nesterov === undefined ? false : checkBool('nesterov', r.nesterov);
   if (nesterov && (momentum <= 0 || dampening !== 0)) throw new RangeError('nesterov requires momentum > 0 and dampening = 0');
-  return { lr, momentum, dampening, weightDecay, nesterov };
+  const gradScale = r.gradScale === undefined ? 1 : checkFinite('gradScale', r.gradScale);
+  return { lr, momentum, dampening, weightDecay, nesterov, gradScale };
 }
 
 export function resolveAdam(o: AdamOptions): AdamResolved {
@@ -60,7 +65,8 @@ export function resolveAdam(o: AdamOptions): AdamResolved {
   const eps = nonNeg('eps', r.eps, 1e-8);
   const decoupled = r.decoupled === undefined ? false : checkBool('decoupled', r.decoupled);
   const weightDecay = nonNeg('weightDecay', r.weightDecay, decoupled ? 0.01 : 0);
-  return { lr, beta1, beta2, eps, weightDecay, decoupled };
+  const gradScale = r.gradScale === undefined ? 1 : checkFinite('gradScale', r.gradScale);
+  return { lr, beta1, beta2, eps, weightDecay, decoupled, gradScale };
 }
 
 /**
@@ -73,7 +79,7 @@ export function sgdStep(rt: Runtime, p: number, g: number, buf: number, mask: nu
   checkCount('n', n);
   checkPtr(rt, 'p', p, n); checkPtr(rt, 'g', g, n); checkPtr(rt, 'buf', buf, n, 4, h.momentum === 0);
   checkPtr(rt, 'mask', mask, n, 1, true); checkBool('first', first);
-  rt.exports[ref ? 'f32_sgd_ref' : 'f32_sgd'](p, g, buf, mask, n, h.lr, h.momentum, h.dampening, h.weightDecay, h.nesterov ? 1 : 0, first ? 1 : 0);
+  rt.exports[ref ? 'f32_sgd_ref' : 'f32_sgd'](p, g, buf, mask, n, h.lr, h.momentum, h.dampening, h.weightDecay, h.nesterov ? 1 : 0, first ? 1 : 0, h.gradScale);
 }
 
 /**
@@ -91,28 +97,43 @@ export function adamStep(rt: Runtime, p: number, g: number, m: number, v: number
   const stepSize = h.lr / bc1, bc2sqrt = Math.sqrt(bc2);
   const wd = h.decoupled ? 0 : h.weightDecay;
   const decay = h.decoupled ? 1 - h.lr * h.weightDecay : 1;
-  rt.exports[ref ? 'f32_adam_ref' : 'f32_adam'](p, g, m, v, mask, n, h.beta1, h.beta2, h.eps, wd, decay, stepSize, bc2sqrt);
+  rt.exports[ref ? 'f32_adam_ref' : 'f32_adam'](p, g, m, v, mask, n, h.beta1, h.beta2, h.eps, wd, decay, stepSize, bc2sqrt, h.gradScale);
 }
 
 /** A gradient buffer in WASM memory. */
 export interface GradBuffer { ptr: number; n: number }
 
-/**
- * Clips gradients by their global L2 norm (PyTorch clip_grad_norm_): total = √Σ‖g‖², and when
- * total > maxNorm every buffer is scaled by maxNorm/(total + 1e-6). Returns the total norm (before clipping).
- */
-export function clipGradNorm(rt: Runtime, grads: readonly GradBuffer[], maxNorm: number, ref = false): number {
+/** Global L2 norm √Σ‖g‖² of several gradient buffers (sums of squares in f64). */
+export function gradNorm(rt: Runtime, grads: readonly GradBuffer[], ref = false): number {
   if (!Array.isArray(grads)) throw new TypeError(`grads must be an array of { ptr, n }, got ${describe(grads)}`);
-  checkFinite('maxNorm', maxNorm);
-  if (!(maxNorm > 0)) throw new RangeError(`maxNorm must be positive, got ${maxNorm}`);
   let ss = 0;
   grads.forEach((b, i) => {
     if (b === null || typeof b !== 'object') throw new TypeError(`grads[${i}] must be { ptr, n }, got ${describe(b)}`);
     ss += sumSquares(rt, b.ptr, b.n, ref);
   });
-  const total = Math.sqrt(ss);
-  if (!Number.isFinite(total)) throw new QwasmError(`gradient norm is ${total}: non-finite gradients`);
-  const coef = maxNorm / (total + 1e-6);
+  return Math.sqrt(ss);
+}
+
+/**
+ * PyTorch clip_grad_norm_'s factor: min(1, maxNorm/(norm + 1e-6)). Pass it as the optimiser's gradScale to
+ * clip without touching the gradients (one pass fewer), or use clipGradNorm to scale them in place.
+ */
+export function clipCoefficient(norm: number, maxNorm: number): number {
+  checkFinite('maxNorm', maxNorm);
+  if (!(maxNorm > 0)) throw new RangeError(`maxNorm must be positive, got ${maxNorm}`);
+  if (!Number.isFinite(norm)) throw new QwasmError(`gradient norm is ${norm}: non-finite gradients`);
+  return Math.min(1, maxNorm / (norm + 1e-6));
+}
+
+/**
+ * Clips gradients in place by their global L2 norm (PyTorch clip_grad_norm_): when total > maxNorm every
+ * buffer is scaled by maxNorm/(total + 1e-6). Returns the total norm (before clipping).
+ */
+export function clipGradNorm(rt: Runtime, grads: readonly GradBuffer[], maxNorm: number, ref = false): number {
+  checkFinite('maxNorm', maxNorm);
+  if (!(maxNorm > 0)) throw new RangeError(`maxNorm must be positive, got ${maxNorm}`);
+  const total = gradNorm(rt, grads, ref);
+  const coef = clipCoefficient(total, maxNorm);
   if (coef < 1) for (const b of grads) scale(rt, coef, b.ptr, b.ptr, b.n, ref);
   return total;
 }

@@ -364,6 +364,7 @@ export class SparseMatrixS8 extends SparseBase {
   readonly scalePtr: number;
   private readonly kind: 'steps' | 'rows';
   private readonly g: number;
+  private readonly consec: number;
 
   constructor(rt: Runtime, w: Int8Array, k: number, n: number, opts: SparseS8Options = {}) {
     checkInt('k', k, 1, 1 << 24);
@@ -391,7 +392,7 @@ export class SparseMatrixS8 extends SparseBase {
     const img = new Image();
     const off: Record<string, number> = {};
     let kind: 'steps' | 'rows' = 'steps';
-    let g = 0;
+    let g = 0, consec = 0;
     if (st.format === 'block') {
       kind = 'rows'; g = st.bn;
       const ng = Math.ceil(n / g);
@@ -402,16 +403,20 @@ export class SparseMatrixS8 extends SparseBase {
       gstart[ng] = pairs;
       const pidx = idxArray(k, Math.max(2, 2 * pairs)), wts = new Int8Array(Math.max(1, pairs) * 2 * g);
       let t = 0;
+      consec = 1;
       for (let q = 0; q < ng; q++) {
         const r = all[q];
         for (let a = 0; a < r.length; a += 2) {
-          const ka = r[a], kb = a + 1 < r.length ? r[a + 1] : -1;
-          pidx[2 * t] = ka; pidx[2 * t + 1] = kb >= 0 ? kb : ka;
+          // a lone last row k pairs with k − 1 (weight 0) so pairs stay consecutive when possible
+          let ka = r[a], kb = a + 1 < r.length ? r[a + 1] : -1, wa = true, wb = kb >= 0;
+          if (kb < 0) { if (ka >= 1) { kb = ka; ka = ka - 1; wa = false; wb = true; } else kb = ka; }
+          pidx[2 * t] = ka; pidx[2 * t + 1] = kb;
+          if (kb !== ka + 1) consec = 0;
           for (let j = 0; j < g; j++) {
             const col = q * g + j;
             if (col >= n) continue;
-            if (kept[ka * n + col]) wts[t * 2 * g + 2 * j] = w[ka * n + col];
-            if (kb >= 0 && kept[kb * n + col]) wts[t * 2 * g + 2 * j + 1] = w[kb * n + col];
+            if (wa && kept[ka * n + col]) wts[t * 2 * g + 2 * j] = w[ka * n + col];
+            if (wb && kept[kb * n + col]) wts[t * 2 * g + 2 * j + 1] = w[kb * n + col];
           }
           t++;
         }
@@ -454,6 +459,7 @@ export class SparseMatrixS8 extends SparseBase {
     this.off = off;
     this.kind = kind;
     this.g = g;
+    this.consec = consec;
     this.requant = requant;
     this.scalePtr = requant ? rt.put(requant.scale) : 0;
   }
@@ -463,7 +469,7 @@ export class SparseMatrixS8 extends SparseBase {
     const sp = mode === OUT_INT8 ? this.scalePtr : 0, zp = mode === OUT_INT8 ? r!.zp : 0;
     const qmin = mode === OUT_INT8 ? r!.qmin : 0, qmax = mode === OUT_INT8 ? r!.qmax : 0;
     if (this.kind === 'rows') {
-      e.sparse_s8_rows(m, k, n, this.g, xPtr, ldx, this.p('gstart'), this.p('idx'), k <= 65535 ? 1 : 0, this.p('wts'), this.p('bias'),
+      e.sparse_s8_rows(m, k, n, this.g, xPtr, ldx, this.p('gstart'), this.p('idx'), k <= 65535 ? 1 : 0, this.consec, this.p('wts'), this.p('bias'),
         yPtr, ldy, mode, sp, zp, qmin, qmax);
     } else {
       // M ≥ 8: blocks of 8 rows on the column pairs, the last m mod 8 rows on the steps

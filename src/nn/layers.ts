@@ -1,0 +1,145 @@
+// Layers: thin modules over the differentiable ops. Weights: Linear [in, out]; Conv2d OHWI
+// [out, kh, kw, in/groups] — the same layouts the int8 kernels pack for deployment.
+import type { Engine, Tensor } from '../autograd/tensor.js';
+import * as ops from '../autograd/ops.js';
+import { Module } from './module.js';
+import { Rng } from './random.js';
+import { defaultBias, defaultWeight } from './init.js';
+import { checkInt, checkFinite } from '../errors.js';
+
+export class Linear extends Module {
+  readonly weight: Tensor;
+  readonly bias: Tensor | null;
+  constructor(engine: Engine, readonly inFeatures: number, readonly outFeatures: number, rng: Rng, bias = true) {
+    super(engine);
+    checkInt('inFeatures', inFeatures, 1);
+    checkInt('outFeatures', outFeatures, 1);
+    this.weight = this.param('weight', [inFeatures, outFeatures], defaultWeight(rng, inFeatures * outFeatures, inFeatures), true);
+    this.bias = bias ? this.param('bias', [outFeatures], defaultBias(rng, outFeatures, inFeatures), false) : null;
+  }
+  forward(x: Tensor): Tensor { return ops.linear(x.shape.length === 2 ? x : ops.flatten(x), this.weight, this.bias); }
+  config() { return { type: 'Linear', in: this.inFeatures, out: this.outFeatures, bias: !!this.bias }; }
+}
+
+export interface Conv2dSpec extends ops.ConvOptions {
+  inChannels: number; outChannels: number; kernel: number | [number, number]; bias?: boolean;
+}
+
+export class Conv2d extends Module {
+  readonly weight: Tensor;
+  readonly bias: Tensor | null;
+  readonly kh: number; readonly kw: number;
+  constructor(engine: Engine, readonly spec: Conv2dSpec, rng: Rng) {
+    super(engine);
+    const groups = checkInt('groups', spec.groups ?? 1, 1);
+    checkInt('inChannels', spec.inChannels, 1);
+    checkInt('outChannels', spec.outChannels, 1);
+    if (spec.inChannels % groups || spec.outChannels % groups) throw new RangeError(`groups (${groups}) must divide inChannels (${spec.inChannels}) and outChannels (${spec.outChannels})`);
+    [this.kh, this.kw] = typeof spec.kernel === 'number' ? [spec.kernel, spec.kernel] : spec.kernel;
+    const cg = spec.inChannels / groups, fanIn = cg * this.kh * this.kw;
+    this.weight = this.param('weight', [spec.outChannels, this.kh, this.kw, cg], defaultWeight(rng, spec.outChannels * fanIn, fanIn), true);
+    this.bias = spec.bias === false ? null : this.param('bias', [spec.outChannels], defaultBias(rng, spec.outChannels, fanIn), false);
+  }
+  forward(x: Tensor): Tensor {
+    const s = this.spec;
+    return ops.conv2d(x, this.weight, this.bias, { stride: s.stride, padding: s.padding, dilation: s.dilation, groups: s.groups });
+  }
+  config() { return { type: 'Conv2d', ...this.spec, bias: !!this.bias }; }
+}
+
+export class BatchNorm2d extends Module {
+  readonly gamma: Tensor; readonly beta: Tensor; readonly runMean: Tensor; readonly runVar: Tensor;
+  /** Frozen BN (QAT's BN freezing, transfer learning): always uses running statistics. */
+  frozen = false;
+  constructor(engine: Engine, readonly channels: number, readonly momentum = 0.1, readonly eps = 1e-5) {
+    super(engine);
+    checkInt('channels', channels, 1);
+    checkFinite('momentum', momentum);
+    this.gamma = this.param('gamma', [channels], new Float32Array(channels).fill(1), false);
+    this.beta = this.param('beta', [channels], new Float32Array(channels), false);
+    this.runMean = this.buffer('running_mean', [channels]);
+    this.runVar = this.buffer('running_var', [channels], new Float32Array(channels).fill(1));
+  }
+  forward(x: Tensor): Tensor {
+    return ops.batchNorm(x, this.gamma, this.beta, { runMean: this.runMean, runVar: this.runVar, momentum: this.momentum, eps: this.eps }, this.training && !this.frozen);
+  }
+  config() { return { type: 'BatchNorm2d', channels: this.channels, momentum: this.momentum, eps: this.eps }; }
+}
+
+export class ReLU extends Module {
+  forward(x: Tensor): Tensor { return ops.relu(x); }
+  config() { return { type: 'ReLU' }; }
+}
+
+export class ReLU6 extends Module {
+  forward(x: Tensor): Tensor { return ops.relu6(x); }
+  config() { return { type: 'ReLU6' }; }
+}
+
+export class MaxPool2d extends Module {
+  constructor(engine: Engine, readonly opts: ops.PoolOptions) { super(engine); }
+  forward(x: Tensor): Tensor { return ops.maxPool2d(x, this.opts); }
+  config() { return { type: 'MaxPool2d', ...this.opts }; }
+}
+
+export class AvgPool2d extends Module {
+  constructor(engine: Engine, readonly opts: ops.PoolOptions) { super(engine); }
+  forward(x: Tensor): Tensor { return ops.avgPool2d(x, this.opts); }
+  config() { return { type: 'AvgPool2d', ...this.opts }; }
+}
+
+export class GlobalAvgPool extends Module {
+  forward(x: Tensor): Tensor { return ops.globalAvgPool(x); }
+  config() { return { type: 'GlobalAvgPool' }; }
+}
+
+export class Flatten extends Module {
+  forward(x: Tensor): Tensor { return ops.flatten(x); }
+  config() { return { type: 'Flatten' }; }
+}
+
+export class Dropout extends Module {
+  private calls = 0;
+  constructor(engine: Engine, readonly p: number, readonly seed = 1) {
+    super(engine);
+    checkFinite('p', p);
+    if (p < 0 || p >= 1) throw new RangeError(`dropout p must be in [0, 1), got ${p}`);
+  }
+  forward(x: Tensor): Tensor {
+    if (!this.training || this.p === 0) return x;
+    // a different mask every call, reproducible from the seed
+    return ops.dropout(x, this.p, (this.seed * 2654435761 + ++this.calls * 40503) >>> 0);
+  }
+  config() { return { type: 'Dropout', p: this.p }; }
+}
+
+export class Sequential extends Module {
+  readonly layers: Module[];
+  constructor(engine: Engine, layers: (Module | [string, Module])[]) {
+    super(engine);
+    this.layers = layers.map((l, i) => {
+      const [name, m] = Array.isArray(l) ? l : [String(i), l];
+      return this.child(name, m);
+    });
+  }
+  forward(x: Tensor): Tensor {
+    for (const l of this.layers) x = l.forward(x);
+    return x;
+  }
+  config() { return { type: 'Sequential', layers: this.layers.map((l) => l.config()) }; }
+}
+
+/** y = relu?(body(x) + shortcut(x)): a residual block's join. */
+export class Residual extends Module {
+  constructor(engine: Engine, readonly body: Module, readonly shortcut: Module | null, readonly post: Module | null) {
+    super(engine);
+    this.child('body', body);
+    if (shortcut) this.child('shortcut', shortcut);
+    if (post) this.child('post', post);
+  }
+  forward(x: Tensor): Tensor {
+    const y = ops.add(this.body.forward(x), this.shortcut ? this.shortcut.forward(x) : x);
+    return this.post ? this.post.forward(y) : y;
+  }
+  config() { return { type: 'Residual', body: this.body.config(), shortcut: this.shortcut?.config() ?? null, post: this.post?.config() ?? null }; }
+}

@@ -1,0 +1,170 @@
+// The training loop: batches are written straight into WASM memory, forward / backward / optimiser step
+// run on the kernels, and every temporary of a step is freed at its end (memory stays flat).
+import type { Engine, Tensor } from '../autograd/tensor.js';
+import * as ops from '../autograd/ops.js';
+import type { Module } from '../nn/module.js';
+import { Optimizer, type OptimizerSpec } from '../optim/optimizer.js';
+import { makeSchedule, type Schedule } from '../optim/schedule.js';
+import { BatchIterator } from '../data/batch.js';
+import type { Dataset } from '../data/dataset.js';
+import { argmaxRows } from '../kernels/eltwise_f32.js';
+import { checkInt, QwasmError } from '../errors.js';
+
+export interface StepInfo {
+  epoch: number; step: number; stepsPerEpoch: number; totalSteps: number;
+  loss: number; accuracy: number; lr: number; imagesPerSecond: number; seconds: number;
+}
+
+export interface EpochInfo { epoch: number; trainLoss: number; trainAccuracy: number; testAccuracy?: number; testLoss?: number; seconds: number; evalSeconds?: number }
+
+/** Extra terms of the objective (distillation, hint losses, QAT penalties…): return weighted scalar tensors. */
+export type LossHook = (ctx: { x: Tensor; logits: Tensor; labelsPtr: number; step: number; taskLoss: Tensor }) => [Tensor, number][];
+
+export interface FitOptions {
+  epochs: number;
+  batchSize: number;
+  lr: number;
+  optimizer?: OptimizerSpec;
+  schedule?: 'constant' | 'step' | 'cosine';
+  warmupSteps?: number;
+  /** step schedule: decay by gamma every stepEpochs epochs */
+  stepEpochs?: number;
+  gamma?: number;
+  /** clip the global gradient norm */
+  clipNorm?: number;
+  seed?: number;
+  /** random shifts of ±shift pixels (augmentation) */
+  shift?: number;
+  flip?: boolean;
+  labelSmoothing?: number;
+  /** weight of the task (hard-label) loss; default 1 */
+  taskWeight?: number;
+  extraLoss?: LossHook;
+  /** called before every optimiser step (e.g. pruning masks, QAT schedules) */
+  beforeStep?: (step: number) => void;
+  afterStep?: (step: number) => void;
+  /** stop after this many steps (budgets) */
+  maxSteps?: number;
+  /** evaluate on this set after each epoch */
+  test?: Dataset;
+  onStep?: (s: StepInfo) => void;
+  onEpoch?: (e: EpochInfo) => void;
+  /** examples only from these indices of the training set */
+  indices?: ArrayLike<number>;
+  optimizerInstance?: Optimizer;
+}
+
+export interface FitResult {
+  epochs: EpochInfo[];
+  steps: number;
+  seconds: number;
+  imagesPerSecond: number;
+  finalTrainLoss: number;
+  optimizer: Optimizer;
+}
+
+export function fit(model: Module, train: Dataset, o: FitOptions): FitResult {
+  const engine = model.engine, rt = engine.rt;
+  checkInt('epochs', o.epochs, 1, 100000);
+  const B = checkInt('batchSize', o.batchSize, 2, 65536);
+  const it = new BatchIterator(train, { batchSize: B, seed: o.seed ?? 1, shuffle: true, dropLast: true, shift: o.shift ?? 0, flip: o.flip ?? false, indices: o.indices });
+  const spe = it.batchesPerEpoch;
+  if (spe < 1) throw new QwasmError(`the training set (${it.size} examples) is smaller than one batch of ${B}`);
+  const total = Math.min(o.epochs * spe, o.maxSteps ?? Infinity);
+  const schedule: Schedule = makeSchedule({
+    kind: o.schedule ?? 'constant', lr: o.lr, warmupSteps: o.warmupSteps ?? 0,
+    stepSize: (o.stepEpochs ?? 1) * spe, gamma: o.gamma ?? 0.1, totalSteps: total,
+  });
+  const opt = o.optimizerInstance ?? new Optimizer(engine, model.namedParameters(), o.optimizer ?? { kind: 'adam' });
+  const per = it.sampleSize;
+  const labelsPtr = rt.alloc(B * 4), predPtr = rt.alloc(B * 4);
+  const ys = new Int32Array(B);
+  const epochs: EpochInfo[] = [];
+  const t0 = performance.now();
+  let step = 0, lastLoss = NaN;
+  model.train();
+  try {
+    for (let ep = 0; ep < o.epochs && step < total; ep++) {
+      it.seek(ep, 0);
+      const te = performance.now();
+      let lossSum = 0, correct = 0, seen = 0;
+      while (step < total) {
+        const x = engine.empty([B, it.outHeight, it.outWidth, it.channels], false);
+        // the iterator writes the batch straight into WASM memory (no kernel runs in between)
+        const nb = it.next(rt.f32(x.ptr, B * per), ys);
+        if (nb === 0) break;
+        rt.i32(labelsPtr, B).set(ys);
+        o.beforeStep?.(step);
+        const logits = model.forward(x);
+        const task = ops.crossEntropy(logits, labelsPtr, o.labelSmoothing ?? 0);
+        const extra = o.extraLoss ? o.extraLoss({ x, logits, labelsPtr, step, taskLoss: task }) : [];
+        const lossT = extra.length ? ops.weightedSum([[task, o.taskWeight ?? 1], ...extra]) : task;
+        const lv = lossT.item();
+        if (!Number.isFinite(lv)) throw new QwasmError(`training stopped: the loss became ${lv} at step ${step} (epoch ${ep + 1}); lower the learning rate or clip gradients`);
+        lossT.backward();
+        if (o.clipNorm) opt.clip(o.clipNorm);
+        const lr = schedule(step);
+        opt.step(lr);
+        opt.zeroGrad();
+        argmaxRows(rt, logits.ptr, B, logits.shape[1], predPtr);
+        const pred = rt.i32(predPtr, B);
+        for (let i = 0; i < B; i++) if (pred[i] === ys[i]) correct++;
+        engine.endStep();
+        o.afterStep?.(step);
+        lossSum += lv * B; seen += B; step++; lastLoss = lv;
+        if (o.onStep) {
+          const secs = (performance.now() - t0) / 1000;
+          o.onStep({ epoch: ep, step, stepsPerEpoch: spe, totalSteps: total, loss: lv, accuracy: correct / seen, lr, imagesPerSecond: step * B / secs, seconds: secs });
+        }
+      }
+      const info: EpochInfo = { epoch: ep + 1, trainLoss: lossSum / Math.max(1, seen), trainAccuracy: correct / Math.max(1, seen), seconds: (performance.now() - te) / 1000 };
+      if (o.test) { const r = evaluate(model, o.test); info.testAccuracy = r.accuracy; info.testLoss = r.loss; info.evalSeconds = r.seconds; }
+      epochs.push(info);
+      o.onEpoch?.(info);
+    }
+  } finally {
+    engine.endStep();
+    rt.free(labelsPtr); rt.free(predPtr);
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  const evalSecs = epochs.reduce((a, e) => a + (e.evalSeconds ?? 0), 0);
+  return { epochs, steps: step, seconds, imagesPerSecond: step * B / Math.max(1e-9, seconds - evalSecs), finalTrainLoss: lastLoss, optimizer: opt };
+}
+
+export interface EvalResult { accuracy: number; loss: number; count: number; seconds: number }
+
+/** Accuracy and mean loss on a dataset (eval mode, no graph). */
+export function evaluate(model: Module, ds: Dataset, batchSize = 250, indices?: ArrayLike<number>): EvalResult {
+  const engine: Engine = model.engine, rt = engine.rt;
+  const it = new BatchIterator(ds, { batchSize, shuffle: false, dropLast: false, indices });
+  const per = it.sampleSize;
+  const xs = new Float32Array(batchSize * per), ys = new Int32Array(batchSize);
+  const labelsPtr = rt.alloc(batchSize * 4), predPtr = rt.alloc(batchSize * 4);
+  const t0 = performance.now();
+  let correct = 0, count = 0, lossSum = 0;
+  const wasTraining = model.training;
+  model.eval();
+  try {
+    engine.noGrad(() => {
+      for (;;) {
+        const nb = it.next(xs, ys);
+        if (nb === 0) break;
+        const x = engine.empty([nb, it.outHeight, it.outWidth, it.channels], false);
+        rt.f32(x.ptr, nb * per).set(xs.subarray(0, nb * per));
+        rt.i32(labelsPtr, nb).set(ys.subarray(0, nb));
+        const logits = model.forward(x);
+        lossSum += ops.crossEntropy(logits, labelsPtr).item() * nb;
+        argmaxRows(rt, logits.ptr, nb, logits.shape[1], predPtr);
+        const pred = rt.i32(predPtr, nb);
+        for (let i = 0; i < nb; i++) if (pred[i] === ys[i]) correct++;
+        count += nb;
+        engine.endStep();
+      }
+    });
+  } finally {
+    engine.endStep();
+    rt.free(labelsPtr); rt.free(predPtr);
+    model.train(wasTraining);
+  }
+  return { accuracy: correct / Math.max(1, count), loss: lossSum / Math.max(1, count), count, seconds: (performance.now() - t0) / 1000 };
+}
