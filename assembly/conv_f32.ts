@@ -12,6 +12,8 @@
 //   backward filt. dW_g[OCg×Kg] += dy_gᵀ · cols (chunk after chunk), db = column sums of dy
 //   1×1 stride-1 unpadded convolutions use x / dx themselves as cols (no im2col).
 //   Depthwise (C = OC = groups): a direct kernel vectorised over channels (weights transposed to [tap][C]).
+//   Small K (groups = 1, KH·KW·C ≤ 32, SIMD builds): direct forward and dW kernels, 4 pixels × 8 channels.
+//   dW is computed as dW_gᵀ = colsᵀ·dy_g when that shape suits the GEMM's 6×8 tiles better.
 // β (beta) of the backward passes: 0 overwrites dx / dW / db (never reads them), 1 accumulates into them
 // (gradient accumulation); any other value scales the old contents first.
 // The *_ref functions are plain direct loops (no im2col, no GEMM, no SIMD) in every build.

@@ -138,7 +138,33 @@ function csrF32<T>(m: i32, k: i32, n: i32, x: usize, ldx: i32, cstart: usize, id
   }
   for (; i < m; i++) {
     let xr = x + ((<usize>i * ldx) << 2), yr = y + ((<usize>i * ldy) << 2);
-    for (let j = 0; j < n; j++) {
+    let j = 0;
+    // four columns at a time: four independent chains (each still summed in increasing k), up to the
+    // shortest column, then each column finishes alone
+    for (; j + 4 <= n; j += 4) {
+      let cs = cstart + (<usize>j << 2);
+      let p0 = load<u32>(cs), p1 = load<u32>(cs, 4), p2 = load<u32>(cs, 8), p3 = load<u32>(cs, 12), p4 = load<u32>(cs, 16);
+      let a0 = load<f32>(bias + (<usize>j << 2)), a1 = load<f32>(bias + (<usize>j << 2), 4);
+      let a2 = load<f32>(bias + (<usize>j << 2), 8), a3 = load<f32>(bias + (<usize>j << 2), 12);
+      let len = min(min(p1 - p0, p2 - p1), min(p3 - p2, p4 - p3));
+      let i0 = idx + <usize>p0 * sz, i1 = idx + <usize>p1 * sz, i2 = idx + <usize>p2 * sz, i3 = idx + <usize>p3 * sz;
+      let v0 = vals + (<usize>p0 << 2), v1 = vals + (<usize>p1 << 2), v2 = vals + (<usize>p2 << 2), v3 = vals + (<usize>p3 << 2);
+      for (let t: u32 = 0; t < len; t++) {
+        a0 += load<f32>(xr + (<usize>load<T>(i0) << 2)) * load<f32>(v0);
+        a1 += load<f32>(xr + (<usize>load<T>(i1) << 2)) * load<f32>(v1);
+        a2 += load<f32>(xr + (<usize>load<T>(i2) << 2)) * load<f32>(v2);
+        a3 += load<f32>(xr + (<usize>load<T>(i3) << 2)) * load<f32>(v3);
+        i0 += sz; i1 += sz; i2 += sz; i3 += sz; v0 += 4; v1 += 4; v2 += 4; v3 += 4;
+      }
+      let e0 = vals + (<usize>p1 << 2), e1 = vals + (<usize>p2 << 2), e2 = vals + (<usize>p3 << 2), e3 = vals + (<usize>p4 << 2);
+      for (; v0 < e0; v0 += 4, i0 += sz) a0 += load<f32>(xr + (<usize>load<T>(i0) << 2)) * load<f32>(v0);
+      for (; v1 < e1; v1 += 4, i1 += sz) a1 += load<f32>(xr + (<usize>load<T>(i1) << 2)) * load<f32>(v1);
+      for (; v2 < e2; v2 += 4, i2 += sz) a2 += load<f32>(xr + (<usize>load<T>(i2) << 2)) * load<f32>(v2);
+      for (; v3 < e3; v3 += 4, i3 += sz) a3 += load<f32>(xr + (<usize>load<T>(i3) << 2)) * load<f32>(v3);
+      let o = yr + (<usize>j << 2);
+      store<f32>(o, a0); store<f32>(o, a1, 4); store<f32>(o, a2, 8); store<f32>(o, a3, 12);
+    }
+    for (; j < n; j++) {
       let acc = load<f32>(bias + (<usize>j << 2));
       let p = load<u32>(cstart + (<usize>j << 2)), e = load<u32>(cstart + (<usize>j << 2), 4);
       let ip = idx + <usize>p * sz, vp = vals + (<usize>p << 2), ve = vals + (<usize>e << 2);

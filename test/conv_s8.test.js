@@ -25,6 +25,9 @@ const cases = [
   [1, 7, 6, 24, 24, 1, 7, 24, 1, [0, 3, 0, 3], 1],
   [1, 5, 5, 1, 7, 3, 3, 1, 1, 1, 1],            // c = 1 (depthwise layout, multiplier 7)
   [1, 14, 14, 64, 64, 3, 3, 1, 1, 1, 1],        // several im2col chunks
+  [2, 13, 13, 64, 20, 3, 3, 1, 1, 1, 1],        // chunks straddling the batch boundary
+  [2, 9, 11, 72, 72, 3, 3, 72, 1, 'same', 1],   // depthwise: 16-channel steps + 8-channel tail
+  [1, 8, 7, 40, 80, 2, 2, 40, 1, [1, 1, 0, 0], 1], // depthwise multiplier 2, even tap count
   [1, 4, 4, 20, 3, 4, 4, 1, 1, 0, 1],           // kernel = image
   [1, 9, 9, 10, 4, 3, 3, 1, 3, [2, 2, 0, 0], 2],
 ];
@@ -58,7 +61,7 @@ test('conv2dS8 equals conv2dS8Reference on every path (every build)', async () =
 test('random shapes: conv2dS8 equals the reference (every build)', async () => {
   const r = rng(99);
   const qs = await builds();
-  for (let it = 0; it < 60; it++) {
+  for (let it = 0; it < 120; it++) {
     const groupsKind = r.int(0, 2);
     const cg = r.int(1, 9), gr = groupsKind === 0 ? 1 : groupsKind === 1 ? 2 : 0;
     const c = gr ? cg * gr : r.int(1, 20);

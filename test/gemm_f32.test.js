@@ -2,7 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { builds, rng } from './helpers.js';
 
-// Shapes around the 6×8 tile, the K/N/M blocking (256 / 512 / 72) and the unpacked M ≤ 2 path.
+// Shapes around the 4×8 tile, the K/N/M blocking (256 / 512 / 72) and the unpacked M ≤ 2 path.
 const shapes = [
   [1, 1, 1], [1, 7, 1], [1, 300, 37], [2, 33, 17], [2, 5, 9], [3, 5, 7], [6, 8, 8], [7, 31, 15], [13, 33, 31],
   [5, 1, 9], [17, 1, 1], [1, 64, 520], [73, 257, 11], [12, 513, 19], [9, 20, 530], [80, 70, 90],

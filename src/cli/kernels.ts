@@ -82,7 +82,7 @@ export const KERNELS: Record<string, KernelSpec> = {
   gemm_f32: {
     syntax: 'MxKxN',
     defaultShape: '256x256x256',
-    about: 'f32 GEMM C = A·B (SIMD128 6×8 register tile; B packed per call, inside the timing)',
+    about: 'f32 GEMM C = A·B (SIMD128 4×8 register tile; B packed per call, inside the timing)',
     make(q, shape) {
       const [m, k, n] = dims(shape, 3, 'MxKxN');
       const r = rng(2), buf = buffers(q);

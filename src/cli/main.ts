@@ -14,6 +14,8 @@ export interface Command {
 
 export const COMMANDS: Record<string, () => Promise<Command>> = {
   bench: async () => (await import('./bench.js')).command,
+  train: async () => (await import('./train.js')).command,
+  eval: async () => (await import('./eval.js')).command,
 };
 
 function version(): string {

@@ -1,0 +1,48 @@
+// Saving and restoring a float model (+ optional optimiser state) as a checkpoint: the architecture is
+// recorded as {name, options} of a built-in model, the tensors by their dotted names ("param:" / "opt:").
+import type { Engine } from '../autograd/tensor.js';
+import type { Module } from '../nn/module.js';
+import { buildModel, type ModelOptions } from '../nn/models.js';
+import type { Optimizer } from '../optim/optimizer.js';
+import { saveCheckpoint, loadCheckpoint, type Checkpoint, type CheckpointMeta } from '../checkpoint/index.js';
+import { QwasmError } from '../errors.js';
+
+export interface ModelRecord { name: string; options: ModelOptions }
+
+export function checkpointOf(model: Module, rec: ModelRecord, meta: CheckpointMeta = {}, opt?: Optimizer): Checkpoint {
+  const tensors: Checkpoint['tensors'] = {};
+  for (const [n, t] of Object.entries(model.stateDict())) tensors[`param:${n}`] = t;
+  if (opt) for (const [n, t] of Object.entries(opt.stateDict())) tensors[`opt:${n}`] = t;
+  return {
+    meta: { ...meta, model: { name: rec.name, config: rec.options }, ...(opt ? { optimizer: { name: opt.spec.kind, config: opt.spec } } : {}) },
+    tensors,
+  };
+}
+
+export function saveModel(file: string, model: Module, rec: ModelRecord, meta: CheckpointMeta = {}, opt?: Optimizer): number {
+  return saveCheckpoint(file, checkpointOf(model, rec, meta, opt));
+}
+
+export interface LoadedModel { model: Module; record: ModelRecord; meta: CheckpointMeta; optimizerState: Record<string, { shape: number[]; data: Float32Array }> }
+
+export function loadModel(engine: Engine, file: string): LoadedModel {
+  const ck = loadCheckpoint(file);
+  const m = ck.meta.model;
+  if (!m || typeof m.name !== 'string') throw new QwasmError(`${file}: checkpoint has no model description (meta.model.name)`);
+  const record: ModelRecord = { name: m.name, options: (m.config ?? {}) as ModelOptions };
+  const model = buildModel(engine, record.name, record.options);
+  const params: Record<string, { shape: number[]; data: Float32Array }> = {};
+  const optimizerState: Record<string, { shape: number[]; data: Float32Array }> = {};
+  for (const [k, t] of Object.entries(ck.tensors)) {
+    if (!(t.data instanceof Float32Array)) throw new QwasmError(`${file}: tensor '${k}' is ${t.dtype}, expected f32`);
+    if (k.startsWith('param:')) params[k.slice(6)] = { shape: t.shape, data: t.data };
+    else if (k.startsWith('opt:')) optimizerState[k.slice(4)] = { shape: t.shape, data: t.data };
+  }
+  try {
+    model.loadStateDict(params);
+  } catch (e) {
+    model.dispose();
+    throw new QwasmError(`${file}: ${(e as Error).message}`);
+  }
+  return { model, record, meta: ck.meta, optimizerState };
+}
