@@ -2,8 +2,9 @@
 // following PyTorch's single-tensor formulas (torch.optim.SGD / Adam / AdamW, maximize = False,
 // amsgrad = False). Scalars that depend on the step count (bias corrections, AdamW's 1 − lr·wd) are computed
 // by the host in f64 and passed as f32; β1, β2 and dampening arrive as f64 so that 1 − β etc. are formed in
-// f64 and then rounded, as PyTorch forms them from Python floats before its f32 tensor ops. Against a JS
-// transcription of those ops in f32 the results agree to ≤ 1e-6 relative (test/optim_f32.test.js).
+// f64 and then rounded, as PyTorch forms them from Python floats before its f32 tensor ops. The results equal
+// a JS transcription of those ops in f32 bit for bit (test/optim_f32.test.js; PyTorch's own CPU kernels may
+// use FMA, so they can differ from both by an ulp).
 // gscale multiplies the gradient first (d = g·gscale when gscale != 1): clipping by global norm fused into the
 // step instead of a separate pass over every gradient (same bits as scaling the gradient first).
 // mask (u8[n], or 0 for none): where mask[i] == 0 the parameter is set to 0 after the step, so pruned

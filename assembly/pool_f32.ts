@@ -115,7 +115,9 @@ export function maxpool2d_f32_fwd(desc: usize, x: usize, y: usize, idx: usize): 
             for (let kj = j0; kj < j1; kj++) {
               let i = ((ni * h + iy0 + ki) * w + ix0 + kj) * c + ch;
               let v = f(x, i);
-              if (v > best) { best = v; bi = i; }
+              let gt = v > best;                  // branch-free: random data mispredicts a branch half the time
+              best = select<f32>(v, best, gt);
+              bi = select<i32>(i, bi, gt);
             }
           }
           fset(y, o + ch, best);

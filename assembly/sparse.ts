@@ -3,10 +3,13 @@
 // Index arrays are u16 when K ≤ 65535 (idx16 = 1) else u32.
 //
 // Formats
-//  * "csr" (f32, and int8 for M ≥ 2): per output column j, its kept rows k (cstart[j] .. cstart[j+1]) and
-//    values. Several rows of x are transposed per call into a K×4 (f32) / K×16 (int8) tile, so one nonzero
-//    feeds 4 / 16 rows of y with one vector load (SIMD over M).
-//  * "steps" (int8 unstructured and N:M, f32 N:M): columns in quads (4 output lanes). K is cut into windows
+//  * "csr" (f32): per output column j, its kept rows k (cstart[j] .. cstart[j+1]) and values. Rows of x are
+//    transposed per call into a K×4 tile, so one nonzero feeds 4 rows of y with one vector load (SIMD over
+//    M); single rows run four columns as four independent scalar chains.
+//  * "pairs" (int8 unstructured, blocks of 8 rows of x): per output column its kept rows two at a time, the
+//    weight pair in one int32 word; 8 rows of x are transposed per call to int16 lanes, so one
+//    i32x4.dot_i16x8_s of interleaved x pairs against the broadcast weight pair adds 2 MACs into 4 rows.
+//  * "steps" (int8 unstructured rows outside 8-row blocks, int8 N:M, f32 N:M with groups ≤ 4): columns in quads (4 output lanes). K is cut into windows
 //    (16 int8 / 4 f32 values, the window start clamped to K − 16 / K − 4); a step is one window start plus
 //    16 swizzle indices into that window and the matching weights, so `i8x16.swizzle` gathers the x values
 //    of 16 nonzeros at once. int8: each column owns 4 slots per step (bytes 2j, 2j+1, 8+2j, 9+2j), summed by
@@ -17,7 +20,7 @@
 //  * "rows" (blocks bk×bn, bn = g ∈ {4, 8}): per group of g columns, the list of rows k holding a kept block.
 //    f32: y[g cols] += splat(x[k]) · w[k][g cols]. int8: rows in pairs (ka, kb), weights interleaved as in
 //    gemm_s8 (w[ka][j], w[kb][j], …) so one i32x4.dot_i16x8_s of the broadcast pair (x[ka], x[kb]) adds two
-//    MACs into 4 columns.
+//    MACs into 4 columns; with even bk every pair is (k, k+1), read by one 2-byte splat load.
 // int8: x has zero point zpA, weights in [-127, 127]; the int32 bias stored with the format already holds
 // bias[j] − zpA·Σ(kept w[k][j]). Output mode 0 = exact int32, mode 1 = int8 via requant1/requant4
 // (scale padded to a multiple of 8 floats).

@@ -1,6 +1,7 @@
-// onnxruntime-web QLinearConv (int8, per-channel weights, 1 thread) on the same convs as conv_s8_gops.js,
-// for comparison. The ONNX model is hand-encoded (minimal protobuf writer below). Usage: node bench/conv_s8_ort.js
+// qwasm conv2dS8 vs onnxruntime-web QLinearConv (per-channel int8 weights, int8 or uint8 activations, 1 thread),
+// interleaved in one process (best of 15 rounds each). The ONNX model is hand-encoded (minimal protobuf writer below). Usage: node bench/conv_s8_ort.js [build]
 import * as ort from 'onnxruntime-web';
+import { init } from '../dist/index.js';
 
 const enc = new TextEncoder();
 const varint = (v) => { const out = []; let x = BigInt(v); if (x < 0n) x += 1n << 64n; do { let b = Number(x & 0x7fn); x >>= 7n; if (x) b |= 0x80; out.push(b); } while (x); return out; };
@@ -32,24 +33,38 @@ function qlinearConvModel(n, c, h, w, oc, k, pad, act) {
 }
 
 ort.env.wasm.numThreads = 1;
+const q = await init({ build: process.argv[2] ?? 'simd' });
 const cases = [
   { name: '32×32×64→64 3×3 pad 1', n: 1, h: 32, w: 32, c: 64, oc: 64, k: 3 },
   { name: '56×56×64→64 3×3 pad 1', n: 1, h: 56, w: 56, c: 64, oc: 64, k: 3 },
   { name: '56×56×64→64 1×1', n: 1, h: 56, w: 56, c: 64, oc: 64, k: 1 },
 ];
-for (const act of ['int8', 'uint8']) for (const cs of cases) {
+const best = async (fn, iters) => {
+  const t0 = performance.now();
+  for (let i = 0; i < iters; i++) await fn();
+  return (performance.now() - t0) / iters;
+};
+for (const cs of cases) {
   const { n, h, w, c, oc, k } = cs, pad = (k - 1) / 2;
-  const sess = await ort.InferenceSession.create(qlinearConvModel(n, c, h, w, oc, k, pad, act), { executionProviders: ['wasm'], graphOptimizationLevel: 'all' });
-  const data = Int8Array.from({ length: n * c * h * w }, (_, i) => ((i * 13) % 256) - 128);
-  const x = new ort.Tensor(act, act === 'uint8' ? new Uint8Array(data.buffer) : data, [n, c, h, w]);
-  for (let i = 0; i < 10; i++) await sess.run({ x });
   const ops = 2 * n * h * w * oc * k * k * c;
-  let best = Infinity;
-  for (let rep = 0; rep < 7; rep++) {
-    const iters = Math.max(5, Math.round(2e9 / ops / 4));
-    const t0 = performance.now();
-    for (let i = 0; i < iters; i++) await sess.run({ x });
-    best = Math.min(best, (performance.now() - t0) / iters);
+  const data = Int8Array.from({ length: n * c * h * w }, (_, i) => ((i * 13) % 256) - 128);
+  const runs = {};
+  for (const act of ['int8', 'uint8']) {
+    const sess = await ort.InferenceSession.create(qlinearConvModel(n, c, h, w, oc, k, pad, act), { executionProviders: ['wasm'], graphOptimizationLevel: 'all' });
+    const x = new ort.Tensor(act, act === 'uint8' ? new Uint8Array(data.buffer) : data, [n, c, h, w]);
+    runs[`ort-web QLinearConv ${act} (NCHW)`] = () => sess.run({ x });
   }
-  console.log(`ort-web QLinearConv ${act} ${cs.name}: ${best.toFixed(3)} ms, ${(ops / best / 1e6).toFixed(2)} GOPS`);
+  const wts = Int8Array.from({ length: oc * k * k * c }, (_, i) => ((i * 37) % 255) - 127);
+  const p = q.packConv2dS8(wts, [oc, k, k, c], { padding: pad, inZeroPoint: 3, scale: 0.001, outZeroPoint: -2 });
+  const ip = q.rt.put(data), op = q.rt.alloc(n * h * w * oc);
+  runs[`qwasm ${q.build} conv2dS8 (packed, NHWC)`] = () => p.run(ip, n, h, w, op);
+  const iters = Math.max(3, Math.round(3e8 / ops));
+  const t = {};
+  for (const [name, fn] of Object.entries(runs)) { for (let i = 0; i < 5; i++) await fn(); t[name] = Infinity; }
+  for (let rep = 0; rep < 15; rep++) for (const [name, fn] of Object.entries(runs)) t[name] = Math.min(t[name], await best(fn, iters));
+  console.log(cs.name);
+  for (const [name, ms] of Object.entries(t)) console.log(`  ${name}: ${ms.toFixed(3)} ms, ${(ops / ms / 1e6).toFixed(2)} GOPS`);
+  const ortBest = Math.min(...Object.entries(t).filter(([nm]) => nm.startsWith('ort')).map(([, v]) => v));
+  console.log(`  speed-up over the faster ort-web variant: ${(ortBest / t[`qwasm ${q.build} conv2dS8 (packed, NHWC)`]).toFixed(2)}×`);
+  p.dispose(); q.rt.free(ip); q.rt.free(op);
 }

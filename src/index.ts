@@ -43,3 +43,4 @@ export { Optimizer, type OptimizerSpec } from './optim/optimizer.js';
 export { makeSchedule, type Schedule, type ScheduleSpec } from './optim/schedule.js';
 export { fit, evaluate, type FitOptions, type FitResult, type StepInfo, type EpochInfo, type EvalResult, type LossHook } from './train/index.js';
 // --- end training engine ---
+export { saveModel, loadModel, checkpointOf, type ModelRecord, type LoadedModel } from './train/model-file.js';

@@ -141,7 +141,7 @@ export class PackedConv2dS8 {
   constructor(readonly rt: Runtime, weights: Int8Array, wShape: Shape4, opts: Conv2dS8Options) {
     const p = checkConvParams(weights, wShape, opts);
     // validate the geometry options now (on a dummy input big enough) so errors surface at construction
-    resolveGeometry(1 << 16, 1 << 16, p.kh, p.kw, opts.stride, opts.padding, opts.dilation);
+    resolveGeometry(MAX_ELEMS, MAX_ELEMS, p.kh, p.kw, opts.stride, opts.padding, opts.dilation);
     this.oc = p.oc; this.kh = p.kh; this.kw = p.kw; this.cPerGroup = p.cg; this.groups = p.groups; this.c = p.c;
     this.inZeroPoint = p.zpIn; this.requant = p.requant;
     this.opts = { stride: opts.stride, padding: opts.padding, dilation: opts.dilation } as Conv2dS8Options;

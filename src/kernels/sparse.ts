@@ -1,7 +1,9 @@
 // Sparse matmul for pruned weights (assembly/sparse.ts): y[M×N] = x[M×K] · W[K×N] + bias with W stored as
 // one of three formats, built here from a dense matrix plus a mask (the nonzeros of W when no mask is given).
 //   format 'csr'   — unstructured. f32: per-output-column lists (SIMD over 4 rows of x). int8: "steps" —
-//                    column quads × 16-wide K windows gathered by i8x16.swizzle (see assembly/sparse.ts).
+//                    column quads × 16-wide K windows gathered by i8x16.swizzle — for M < 8 and the last
+//                    M mod 8 rows, plus per-column weight pairs for blocks of 8 rows (SIMD over M); both are
+//                    stored (see `bytes`).
 //   format 'block' — the mask is made of aligned bk×bn blocks (bn ∈ {4, 8}, bk ∈ [1, 64]); per group of bn
 //                    columns, the list of kept rows (SIMD over N).
 //   format 'nm'    — N:M ("keep:group"): at most `keep` kept weights in every `group` consecutive k of each

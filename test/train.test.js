@@ -1,0 +1,96 @@
+// Training engine end to end on real MNIST subsets: learning, seeded determinism, NaN stop, checkpoints, CLI.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { builds } from './helpers.js';
+import { Engine, buildModel, fit, evaluate, loadDataset, saveModel, loadModel } from '../dist/index.js';
+
+const { train, test: testSet } = loadDataset('mnist');
+const first = (n) => Int32Array.from({ length: n }, (_, i) => i);
+
+test('refcnn learns MNIST from 3200 images (every build)', async () => {
+  for (const q of await builds()) {
+    const e = new Engine(q.rt);
+    const m = buildModel(e, 'refcnn', { seed: 3 });
+    const r = fit(m, train, { epochs: 1, batchSize: 64, lr: 2e-3, indices: first(3200), seed: 3 });
+    assert.is(r.steps, 50);
+    const ev = evaluate(m, testSet, 250, first(1000));
+    assert.ok(ev.accuracy > 0.85, `${q.build}: accuracy ${ev.accuracy} after 50 steps`);
+    m.dispose(); r.optimizer.dispose();
+  }
+});
+
+test('same seed and build give bit-identical weights; another seed does not', async () => {
+  const [q] = (await builds()).slice(-1);
+  const run = (seed) => {
+    const e = new Engine(q.rt);
+    const m = buildModel(e, 'mobilenet', { seed, width: 8 });
+    const r = fit(m, train, { epochs: 1, batchSize: 16, lr: 1e-3, indices: first(160), seed, shift: 2 });
+    const s = m.stateDict();
+    m.dispose(); r.optimizer.dispose();
+    return Object.values(s).map((t) => Buffer.from(t.data.buffer).toString('base64')).join();
+  };
+  const a = run(5), b = run(5), c = run(6);
+  assert.ok(a === b, 'same seed differs');
+  assert.ok(a !== c, 'different seeds agree');
+});
+
+test('resnet and mlp (with dropout) train a few steps without error', async () => {
+  const [q] = (await builds()).slice(-1);
+  const e = new Engine(q.rt);
+  for (const [name, o] of [['resnet', { width: 8 }], ['mlp', { hidden: [64], dropout: 0.2 }]]) {
+    const m = buildModel(e, name, { seed: 1, ...o });
+    const r = fit(m, train, { epochs: 1, batchSize: 32, lr: 1e-3, indices: first(320), optimizer: { kind: 'sgd', momentum: 0.9, nesterov: true, weightDecay: 1e-4 }, schedule: 'cosine', warmupSteps: 2, clipNorm: 5 });
+    assert.ok(Number.isFinite(r.finalTrainLoss), name);
+    m.dispose(); r.optimizer.dispose();
+  }
+});
+
+test('a diverging run stops with a message naming the step', async () => {
+  const [q] = await builds();
+  const e = new Engine(q.rt);
+  const m = buildModel(e, 'mlp', { seed: 1, hidden: [32] });
+  // a weight blown up to infinity after step 2 (as a too-high learning rate would) must stop step 3
+  const w = m.parameters()[0];
+  assert.throws(() => fit(m, train, { epochs: 1, batchSize: 32, lr: 1e-3, indices: first(3200), afterStep: (s) => { if (s === 2) w.data().fill(Infinity); } }),
+    /the loss became NaN at step 3/);
+  m.dispose();
+});
+
+test('checkpoint round trip reproduces the evaluation; a corrupt file is a clear error', async () => {
+  const [q] = await builds();
+  const dir = mkdtempSync(join(tmpdir(), 'qwasm-'));
+  const e = new Engine(q.rt);
+  const m = buildModel(e, 'refcnn', { seed: 2 });
+  const r = fit(m, train, { epochs: 1, batchSize: 32, lr: 1e-3, indices: first(320) });
+  const file = join(dir, 'm.qck');
+  saveModel(file, m, { name: 'refcnn', options: { seed: 2 } }, { step: r.steps }, r.optimizer);
+  const before = evaluate(m, testSet, 250, first(500));
+  const back = loadModel(e, file);
+  const after = evaluate(back.model, testSet, 250, first(500));
+  assert.is(after.accuracy, before.accuracy);
+  assert.ok(Object.keys(back.optimizerState).length > 0);
+  const bytes = readFileSync(file);
+  writeFileSync(file, bytes.subarray(0, bytes.length - 7));
+  assert.throws(() => loadModel(e, file), /truncated|length|checksum|CRC|corrupt/i);
+  m.dispose(); back.model.dispose(); r.optimizer.dispose();
+});
+
+test('CLI: qwasm train --json then qwasm eval', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'qwasm-'));
+  const out = join(dir, 'cli.qck');
+  const res = JSON.parse(execFileSync(process.execPath, ['bin/qwasm.js', 'train', '--model', 'mlp', '--data', 'mnist', '--hidden', '32',
+    '--max-steps', '20', '--limit', '640', '--out', out, '--json'], { encoding: 'utf8' }));
+  for (const k of ['testAccuracy', 'imagesPerSecond', 'seconds', 'epochs', 'build']) assert.ok(k in res, `missing ${k}`);
+  assert.ok(res.testAccuracy > 0.5, `accuracy ${res.testAccuracy}`);
+  const ev = JSON.parse(execFileSync(process.execPath, ['bin/qwasm.js', 'eval', '--model', out, '--data', 'mnist', '--json'], { encoding: 'utf8' }));
+  assert.is(ev.testAccuracy, res.testAccuracy);
+  let code = 0;
+  try { execFileSync(process.execPath, ['bin/qwasm.js', 'train', '--model', 'nope', '--data', 'mnist'], { stdio: 'pipe' }); } catch (err) { code = err.status; }
+  assert.is(code, 2);
+});
+
+test.run();
