@@ -197,6 +197,28 @@ function micro(kc: i32, ap: usize, bp: usize, c: usize, ldc: i32, rows: i32, col
                alpha: f32, beta: f32, bias: usize, first: bool): void {
   if (ASC_FEATURE_SIMD) {
     let z = f32x4.splat(0);
+    if (rows == 1) {
+      // one row (M = 1 on packed weights, or the last row): the packed A panel still has MR lanes per k
+      let s0 = z, s1 = z, t0 = z, t1 = z;
+      let p = 0;
+      for (; p + 2 <= kc; p += 2) {
+        let x0 = v128.load32_splat(ap), x1 = v128.load32_splat(ap, MR * 4);
+        s0 = f32x4.add(s0, f32x4.mul(x0, v128.load(bp)));
+        s1 = f32x4.add(s1, f32x4.mul(x0, v128.load(bp, 16)));
+        t0 = f32x4.add(t0, f32x4.mul(x1, v128.load(bp, 32)));
+        t1 = f32x4.add(t1, f32x4.mul(x1, v128.load(bp, 48)));
+        ap += 2 * MR * 4; bp += 2 * NR * 4;
+      }
+      if (p < kc) {
+        let x0 = v128.load32_splat(ap);
+        s0 = f32x4.add(s0, f32x4.mul(x0, v128.load(bp)));
+        s1 = f32x4.add(s1, f32x4.mul(x0, v128.load(bp, 16)));
+      }
+      let tile = memory.data(MR * NR * 4, 16);
+      v128.store(tile, f32x4.add(s0, t0)); v128.store(tile, f32x4.add(s1, t1), 16);
+      putTile(tile, c, ldc, 1, cols, alpha, beta, bias, first);
+      return;
+    }
     let c00 = z, c01 = z, c10 = z, c11 = z, c20 = z, c21 = z, c30 = z, c31 = z;
     for (let p = 0; p < kc; p++) {
       let b0 = v128.load(bp), b1 = v128.load(bp, 16);
@@ -341,25 +363,29 @@ function smallM(m: i32, k: i32, n: i32, alpha: f32, a: usize, lda: i32, transA: 
   heap.free(xs);
 }
 
-export function gemm_f32(m: i32, k: i32, n: i32, alpha: f32, a: usize, lda: i32, transA: i32,
-                         b: usize, ldb: i32, transB: i32, beta: f32, c: usize, ldc: i32, bias: usize): void {
-  if (m <= 2) { smallM(m, k, n, alpha, a, lda, transA, b, ldb, transB, beta, c, ldc, bias); return; }
+// Blocked driver. packed = 0: op(B) is packed block by block into scratch; else it points at gemm_f32_pack's
+// layout (N blocks of NC columns, each holding its K blocks of KC rows, each a run of NR-column panels).
+function blocked(m: i32, k: i32, n: i32, alpha: f32, a: usize, lda: i32, transA: i32,
+                 b: usize, ldb: i32, transB: i32, packed: usize, beta: f32, c: usize, ldc: i32, bias: usize): void {
   // packing buffers sized to this problem (at most KC×NC and MC×KC floats)
   let kcMax = <usize>min(KC, k);
-  let bpack = heap.alloc(kcMax * <usize>((min(NC, n) + NR - 1) & ~(NR - 1)) * 4);
+  let bpack: usize = packed ? 0 : heap.alloc(kcMax * <usize>((min(NC, n) + NR - 1) & ~(NR - 1)) * 4);
   let apack = heap.alloc(kcMax * <usize>((min(MC, m) + MR - 1) / MR * MR) * 4);
   for (let jc = 0; jc < n; jc += NC) {
     let nc = min(NC, n - jc);
+    let nc8 = (nc + NR - 1) & ~(NR - 1);
     for (let pc = 0; pc < k; pc += KC) {
       let kc = min(KC, k - pc);
       let first = pc == 0;
-      packB(kc, nc, b, ldb, transB, pc, jc, bpack);
+      let bblock = bpack;
+      if (packed) bblock = packed + ((<usize>jc * k + <usize>pc * nc8) << 2);
+      else packB(kc, nc, b, ldb, transB, pc, jc, bpack);
       for (let ic = 0; ic < m; ic += MC) {
         let mc = min(MC, m - ic);
         packA(mc, kc, a, lda, transA, ic, pc, apack);
         for (let jr = 0; jr < nc; jr += NR) {
           let cols = min(NR, nc - jr);
-          let bp = bpack + ((<usize>jr * kc) << 2);
+          let bp = bblock + ((<usize>jr * kc) << 2);
           let bb = bias ? bias + (<usize>(jc + jr) << 2) : 0;
           for (let ir = 0; ir < mc; ir += MR) {
             let rows = min(MR, mc - ir);
@@ -371,5 +397,32 @@ export function gemm_f32(m: i32, k: i32, n: i32, alpha: f32, a: usize, lda: i32,
     }
   }
   heap.free(apack);
-  heap.free(bpack);
+  if (bpack) heap.free(bpack);
+}
+
+export function gemm_f32(m: i32, k: i32, n: i32, alpha: f32, a: usize, lda: i32, transA: i32,
+                         b: usize, ldb: i32, transB: i32, beta: f32, c: usize, ldc: i32, bias: usize): void {
+  if (m <= 2) smallM(m, k, n, alpha, a, lda, transA, b, ldb, transB, beta, c, ldc, bias);
+  else blocked(m, k, n, alpha, a, lda, transA, b, ldb, transB, 0, beta, c, ldc, bias);
+}
+
+// Persistent packed op(B) (weights reused across calls): K × roundUp(N, 8) floats.
+export function gemm_f32_packed_size(k: i32, n: i32): usize {
+  return <usize>k * <usize>((n + NR - 1) & ~(NR - 1)) * 4;
+}
+
+export function gemm_f32_pack(k: i32, n: i32, b: usize, ldb: i32, transB: i32, out: usize): void {
+  for (let jc = 0; jc < n; jc += NC) {
+    let nc = min(NC, n - jc);
+    let nc8 = (nc + NR - 1) & ~(NR - 1);
+    for (let pc = 0; pc < k; pc += KC) {
+      packB(min(KC, k - pc), nc, b, ldb, transB, pc, jc, out + ((<usize>jc * k + <usize>pc * nc8) << 2));
+    }
+  }
+}
+
+// C = alpha·op(A)·B_packed + beta·C + bias over gemm_f32_pack's layout.
+export function gemm_f32_packed(m: i32, k: i32, n: i32, alpha: f32, a: usize, lda: i32, transA: i32,
+                                packed: usize, beta: f32, c: usize, ldc: i32, bias: usize): void {
+  blocked(m, k, n, alpha, a, lda, transA, 0, 0, 0, packed, beta, c, ldc, bias);
 }

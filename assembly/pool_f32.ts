@@ -80,7 +80,7 @@ export function maxpool2d_f32_fwd(desc: usize, x: usize, y: usize, idx: usize): 
   let n = dget(desc, P_N), h = dget(desc, P_H), w = dget(desc, P_W), c = dget(desc, P_C);
   let kh = dget(desc, P_KH), kw = dget(desc, P_KW), sh = dget(desc, P_SH), sw = dget(desc, P_SW);
   let pt = dget(desc, P_PT), pl = dget(desc, P_PL), oh = dget(desc, P_OH), ow = dget(desc, P_OW);
-  let cs = <usize>c << 2;
+  let ib = heap.alloc((<usize>c << 2) + 16);
   for (let ni = 0; ni < n; ni++) {
     for (let oy = 0; oy < oh; oy++) {
       let iy0 = oy * sh - pt;
@@ -109,23 +109,32 @@ export function maxpool2d_f32_fwd(desc: usize, x: usize, y: usize, idx: usize): 
             if (idx) v128.store(idx + ((o + ch) << 2), bi);
           }
         }
-        for (; ch < c; ch++) {
-          let best = f(x, first + ch), bi = first + ch;
+        if (ch < c) {
+          // remaining channels (all of them in the scalar build): first tap, then each further tap streams over
+          // the channels, keeping the running max in y and its index in idx (or the scratch row `ib`)
+          let ir = idx ? idx + (o << 2) : ib;
+          let yr = y + (o << 2);
+          for (let j = ch; j < c; j++) { fset(yr, j, f(x, first + j)); store<i32>(ir + (<usize>j << 2), first + j); }
           for (let ki = k0; ki < k1; ki++) {
             for (let kj = j0; kj < j1; kj++) {
-              let i = ((ni * h + iy0 + ki) * w + ix0 + kj) * c + ch;
-              let v = f(x, i);
-              let gt = v > best;                  // branch-free: random data mispredicts a branch half the time
-              best = select<f32>(v, best, gt);
-              bi = select<i32>(i, bi, gt);
+              if (ki == k0 && kj == j0) continue;
+              let t = ((ni * h + iy0 + ki) * w + ix0 + kj) * c;
+              let xr = x + (<usize>t << 2);
+              for (let j = ch; j < c; j++) {
+                let v = load<f32>(xr + (<usize>j << 2));
+                let best = load<f32>(yr + (<usize>j << 2));
+                if (v > best) {
+                  store<f32>(yr + (<usize>j << 2), v);
+                  store<i32>(ir + (<usize>j << 2), t + j);
+                }
+              }
             }
           }
-          fset(y, o + ch, best);
-          if (idx) store<i32>(idx + ((o + ch) << 2), bi);
         }
       }
     }
   }
+  heap.free(ib);
 }
 
 // dx (n·H·W·C floats) = β·dx, then dx[idx[o]] += dy[o] for every output element o (count of them).

@@ -453,9 +453,41 @@ function pairsS8<T>(m: i32, k: i32, n: i32, x: usize, ldx: i32, cstart: usize, p
   let lo = <f32>(qmin - zp), hi = <f32>(qmax - zp);
   if (ASC_FEATURE_SIMD) {
     let vz = i32x4.splat(zp), vlo = f32x4.splat(lo), vhi = f32x4.splat(hi);
-    let xt = heap.alloc(<usize>k << 4);
-    for (let i = 0; i + 8 <= m; i += 8) {
-      // x rows i .. i+7 transposed to int16: xt[k] = (x[i][k], …, x[i+7][k])
+    let xt = heap.alloc(<usize>k << 5);
+    let i = 0;
+    // 16 rows at a time: xt[k] = (x[i][k], …, x[i+15][k]) as int16 (32 bytes per k)
+    for (; i + 16 <= m; i += 16) {
+      let src = x + <usize>i * ldx;
+      for (let kk = 0; kk < k; kk++) {
+        let d = xt + (<usize>kk << 5), s0 = src + kk;
+        for (let r = 0; r < 16; r++) store<i16>(d + (<usize>r << 1), <i16>load<i8>(s0 + <usize>r * ldx));
+      }
+      let yr = y + <usize>i * ys;
+      for (let j = 0; j < n; j++) {
+        let c0 = v128.load32_splat(cbias + (<usize>j << 2)), c1 = c0, c2 = c0, c3 = c0;
+        let p = load<u32>(cstart + (<usize>j << 2)), e = load<u32>(cstart + (<usize>j << 2), 4);
+        let ip = pidx + <usize>p * 2 * sz, wp = wpair + (<usize>p << 2), we = wpair + (<usize>e << 2);
+        while (wp < we) {
+          let pa = xt + (<usize>load<T>(ip) << 5), pb = xt + (<usize>load<T>(ip + sz) << 5);
+          let wv = v128.load32_splat(wp);
+          let a = v128.load(pa), b = v128.load(pb);
+          c0 = i32x4.add(c0, i32x4.dot_i16x8_s(i16x8.shuffle(a, b, 0, 8, 1, 9, 2, 10, 3, 11), wv));
+          c1 = i32x4.add(c1, i32x4.dot_i16x8_s(i16x8.shuffle(a, b, 4, 12, 5, 13, 6, 14, 7, 15), wv));
+          let a2 = v128.load(pa, 16), b2 = v128.load(pb, 16);
+          c2 = i32x4.add(c2, i32x4.dot_i16x8_s(i16x8.shuffle(a2, b2, 0, 8, 1, 9, 2, 10, 3, 11), wv));
+          c3 = i32x4.add(c3, i32x4.dot_i16x8_s(i16x8.shuffle(a2, b2, 4, 12, 5, 13, 6, 14, 7, 15), wv));
+          ip += 2 * sz; wp += 4;
+        }
+        let yc = yr + <usize>j * esz;
+        let sc = mode == 0 ? c0 : v128.load32_splat(scale + (<usize>j << 2));
+        storeColS8(yc, ys, c0, mode, sc, vz, vlo, vhi);
+        storeColS8(yc + 4 * ys, ys, c1, mode, sc, vz, vlo, vhi);
+        storeColS8(yc + 8 * ys, ys, c2, mode, sc, vz, vlo, vhi);
+        storeColS8(yc + 12 * ys, ys, c3, mode, sc, vz, vlo, vhi);
+      }
+    }
+    // then 8 rows (16 bytes per k)
+    for (; i + 8 <= m; i += 8) {
       let src = x + <usize>i * ldx;
       for (let kk = 0; kk < k; kk++) {
         let d = xt + (<usize>kk << 4), s0 = src + kk;
@@ -500,7 +532,7 @@ function pairsS8<T>(m: i32, k: i32, n: i32, x: usize, ldx: i32, cstart: usize, p
 
 // Rows 0 .. 8·⌊m/8⌋ − 1 only (the host runs the remaining rows on the steps format). Per column j, kept rows
 // in pairs: pidx (ka, kb), wpair one int32 word (w[ka][j] as int16, w[kb][j] as int16) per pair; x rows are
-// transposed per call to 8 int16 lanes per k, so one dot_i16x8_s of the interleaved x pairs against the
+// transposed per call to 16 (then 8) int16 lanes per k, so one dot_i16x8_s of the interleaved x pairs against the
 // broadcast weight pair adds two MACs into 4 rows. cbias: i32 per column (folded).
 export function sparse_s8_pairs(m: i32, k: i32, n: i32, x: usize, ldx: i32, cstart: usize, pidx: usize, idx16: i32,
                                 wpair: usize, cbias: usize, y: usize, ldy: i32,

@@ -1,0 +1,138 @@
+// Experiment (not shipped): int8 GEMM on i32x4.relaxed_dot_i8x16_i7x16_add_s. The dot needs its second operand
+// in [0, 127], so weights are split w = wp − wn (both 7-bit) and the wn half is taken against ~a (= −a − 1),
+// whose error Σwn is folded into the bias: acc = rdot(a, wp) + rdot(~a, wn) + Σwn. 16 relaxed dots per
+// 4×8×4 tile step, against 16 i32x4.dot_i16x8_s + 16 adds for 4×8×2 in the shipped SIMD128 kernel.
+// bench/relaxed-dot/run.js compiles it with the shipped kernel and times both in Chromium.
+import { requant1, requant4 } from '../../assembly/requant';
+const NR: i32 = 8;
+const MR: i32 = 4;
+// @ts-ignore: decorator
+@inline function kpad4(k: i32): i32 { return (k + 3) & ~3; }
+
+export function rdot_packed_size(k: i32, n: i32): usize {
+  let nb = (n + NR - 1) / NR;
+  return <usize>nb * (<usize>NR * 4 + <usize>kpad4(k) * <usize>NR * 2);
+}
+
+export function rdot_pack(k: i32, n: i32, b: usize, ldb: i32, bias: usize, zpA: i32, out: usize): void {
+  let kp = kpad4(k);
+  let p = out;
+  for (let n0 = 0; n0 < n; n0 += NR) {
+    for (let j = 0; j < NR; j++) {
+      let col = n0 + j, v = 0;
+      if (col < n) {
+        let s = 0, sn = 0;
+        for (let kk = 0; kk < k; kk++) { let w = <i32>load<i8>(b + <usize>kk * ldb + col); s += w; if (w < 0) sn -= w; }
+        v = (bias ? load<i32>(bias + (<usize>col << 2)) : 0) - zpA * s + sn;
+      }
+      store<i32>(p + (<usize>j << 2), v);
+    }
+    p += NR * 4;
+    for (let kk = 0; kk < kp; kk += 4) {
+      for (let j = 0; j < NR; j++) {
+        let col = n0 + j;
+        for (let t = 0; t < 4; t++) {
+          let w = 0;
+          if (col < n && kk + t < k) w = <i32>load<i8>(b + <usize>(kk + t) * ldb + col);
+          let off = <usize>((j >> 2) * 16 + (j & 3) * 4 + t);
+          store<i8>(p + off, w > 0 ? w : 0);
+          store<i8>(p + 32 + off, w < 0 ? -w : 0);
+        }
+      }
+      p += 64;
+    }
+  }
+}
+
+function packA4(rows: i32, k: i32, a: usize, lda: i32, out: usize, mr: i32): void {
+  let kq = kpad4(k) >> 2;
+  let step = <usize>mr << 3;
+  for (let r = 0; r < mr; r++) {
+    let src = a + <usize>min(r, rows - 1) * lda;
+    let dst = out + (<usize>r << 3);
+    for (let q = 0; q < kq; q++) {
+      let w: u32 = 0;
+      for (let t = 0; t < 4; t++) {
+        let kk = (q << 2) + t;
+        let v: u32 = kk < k ? <u32>load<u8>(src + kk) : 0;
+        w |= v << (t << 3);
+      }
+      store<u32>(dst, w);
+      // ~a for the negative-weight half; padded k must contribute 0: ~0 = -1 times wn = 0 there, fine.
+      store<u32>(dst, ~w, 4);
+      dst += step;
+    }
+  }
+}
+
+// @ts-ignore: decorator
+@inline
+function storeRow(v0: v128, v1: v128, c: usize, cols: i32, mode: i32, scale: usize, vz: v128, vlo: v128, vhi: v128): void {
+  if (mode == 0) {
+    if (cols == 8) { v128.store(c, v0); v128.store(c, v1, 16); return; }
+    let tmp = memory.data(32, 16);
+    v128.store(tmp, v0); v128.store(tmp, v1, 16);
+    for (let j = 0; j < cols; j++) store<i32>(c + (<usize>j << 2), load<i32>(tmp + (<usize>j << 2)));
+  } else {
+    let r0 = requant4(v0, v128.load(scale), vz, vlo, vhi);
+    let r1 = cols > 4 ? requant4(v1, v128.load(scale, 16), vz, vlo, vhi) : r0;
+    let q = i8x16.narrow_i16x8_s(i16x8.narrow_i32x4_s(r0, r1), r0);
+    if (cols == 8) { v128.store64_lane(c, q, 0); return; }
+    let tmp = memory.data(16, 16);
+    v128.store(tmp, q);
+    for (let j = 0; j < cols; j++) store<i8>(c + j, load<i8>(tmp + j));
+  }
+}
+
+export function rdot_gemm(m: i32, k: i32, n: i32, a: usize, lda: i32, packed: usize,
+                          c: usize, ldc: i32, mode: i32, scale: usize, zp: i32, qmin: i32, qmax: i32): void {
+  let kq = kpad4(k) >> 2;
+  let blockBytes = <usize>NR * 4 + <usize>kq * 64;
+  let esz: usize = mode == 0 ? 4 : 1;
+  let apack = heap.alloc(<usize>MR * kq * 8);
+  let vz = i32x4.splat(zp), vlo = f32x4.splat(<f32>(qmin - zp)), vhi = f32x4.splat(<f32>(qmax - zp));
+  let rs = <usize>ldc * esz;
+  for (let m0 = 0; m0 < m; m0 += MR) {
+    let rows = min(MR, m - m0);
+    packA4(rows, k, a + <usize>m0 * lda, lda, apack, MR);
+    for (let n0 = 0; n0 < n; n0 += NR) {
+      let w = packed + <usize>(n0 / NR) * blockBytes;
+      let c00 = v128.load(w), c01 = v128.load(w, 16);
+      let c10 = c00, c11 = c01, c20 = c00, c21 = c01, c30 = c00, c31 = c01;
+      w += 32;
+      let ap = apack;
+      for (let q = 0; q < kq; q++) {
+        let p0 = v128.load(w), p1 = v128.load(w, 16), n0v = v128.load(w, 32), n1v = v128.load(w, 48);
+        let x = v128.load32_splat(ap), y = v128.load32_splat(ap, 4);
+        c00 = i32x4.relaxed_dot_i8x16_i7x16_add_s(x, p0, c00);
+        c01 = i32x4.relaxed_dot_i8x16_i7x16_add_s(x, p1, c01);
+        c00 = i32x4.relaxed_dot_i8x16_i7x16_add_s(y, n0v, c00);
+        c01 = i32x4.relaxed_dot_i8x16_i7x16_add_s(y, n1v, c01);
+        x = v128.load32_splat(ap, 8); y = v128.load32_splat(ap, 12);
+        c10 = i32x4.relaxed_dot_i8x16_i7x16_add_s(x, p0, c10);
+        c11 = i32x4.relaxed_dot_i8x16_i7x16_add_s(x, p1, c11);
+        c10 = i32x4.relaxed_dot_i8x16_i7x16_add_s(y, n0v, c10);
+        c11 = i32x4.relaxed_dot_i8x16_i7x16_add_s(y, n1v, c11);
+        x = v128.load32_splat(ap, 16); y = v128.load32_splat(ap, 20);
+        c20 = i32x4.relaxed_dot_i8x16_i7x16_add_s(x, p0, c20);
+        c21 = i32x4.relaxed_dot_i8x16_i7x16_add_s(x, p1, c21);
+        c20 = i32x4.relaxed_dot_i8x16_i7x16_add_s(y, n0v, c20);
+        c21 = i32x4.relaxed_dot_i8x16_i7x16_add_s(y, n1v, c21);
+        x = v128.load32_splat(ap, 24); y = v128.load32_splat(ap, 28);
+        c30 = i32x4.relaxed_dot_i8x16_i7x16_add_s(x, p0, c30);
+        c31 = i32x4.relaxed_dot_i8x16_i7x16_add_s(x, p1, c31);
+        c30 = i32x4.relaxed_dot_i8x16_i7x16_add_s(y, n0v, c30);
+        c31 = i32x4.relaxed_dot_i8x16_i7x16_add_s(y, n1v, c31);
+        w += 64; ap += 32;
+      }
+      let cols = min(NR, n - n0);
+      let sc = scale + (<usize>n0 << 2);
+      let cp = c + (<usize>m0 * ldc + n0) * esz;
+      storeRow(c00, c01, cp, cols, mode, sc, vz, vlo, vhi);
+      if (rows > 1) storeRow(c10, c11, cp + rs, cols, mode, sc, vz, vlo, vhi);
+      if (rows > 2) storeRow(c20, c21, cp + 2 * rs, cols, mode, sc, vz, vlo, vhi);
+      if (rows > 3) storeRow(c30, c31, cp + 3 * rs, cols, mode, sc, vz, vlo, vhi);
+    }
+  }
+  heap.free(apack);
+}
