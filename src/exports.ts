@@ -22,6 +22,10 @@ export interface KernelExports {
                beta: number, c: P, ldc: I, bias: P): void;
   gemm_f32(m: I, k: I, n: I, alpha: number, a: P, lda: I, transA: I, b: P, ldb: I, transB: I,
            beta: number, c: P, ldc: I, bias: P): void;
+  gemm_f32_packed_size(k: I, n: I): I;
+  gemm_f32_pack(k: I, n: I, b: P, ldb: I, transB: I, out: P): void;
+  gemm_f32_packed(m: I, k: I, n: I, alpha: number, a: P, lda: I, transA: I, packed: P,
+                  beta: number, c: P, ldc: I, bias: P): void;
   // end gemm_f32.ts
 
   // selftest.ts (host-free self-tests: inputs generated inside WASM, FNV-1a hash of the output returned)

@@ -47,6 +47,10 @@ export class Qwasm {
   gemmF32Ptr(m: number, k: number, n: number, aPtr: number, bPtr: number, cPtr: number, opts?: gemmf32.GemmF32PtrOptions): void {
     gemmf32.gemmF32Ptr(this.rt, m, k, n, aPtr, bPtr, cPtr, opts);
   }
+  /** op(B) (K×N f32, or N×K with transB) packed once in WASM memory, with optional bias; reuse, then dispose(). */
+  packGemmF32(b: Float32Array, k: number, n: number, opts?: gemmf32.PackGemmF32Options): gemmf32.PackedGemmF32 {
+    return new gemmf32.PackedGemmF32(this.rt, b, k, n, opts);
+  }
   // --- end f32 GEMM ---
 
   // --- sparse + low-rank matmul (src/kernels/sparse.ts, src/kernels/lowrank.ts) ---

@@ -128,6 +128,39 @@ test('gemmF32Ptr runs on WASM buffers with leading dimensions', async () => {
   }
 });
 
+test('packGemmF32: prepacked op(B) matches the reference (both transposes, bias, alpha, odd shapes, every build)', async () => {
+  const r = rng(33);
+  for (const q of await builds()) {
+    for (const [m, k, n] of [...shapes, [3, 600, 1030]]) {
+      for (const transB of [false, true]) {
+        const transA = (m + n) % 2 === 1;
+        const a = r.f32(m * k), b = r.f32(k * n), bias = r.f32(n);
+        const p = q.packGemmF32(b, k, n, { transB, bias });
+        const got = p.matmul(a, m, { transA, alpha: 0.75 });
+        const want = q.gemmF32Reference(a, b, m, k, n, { transA, transB, bias, alpha: 0.75 });
+        const { mag } = jsGemm(a, b, m, k, n, { transA, transB, bias, alpha: 0.75 });
+        assert.is(close(got, want, mag, 1e-6 * Math.max(1, Math.sqrt(k))), null, `${q.build} ${m}x${k}x${n} tA=${transA} tB=${transB}`);
+        // pointer level with beta and a wider C
+        const ldc = n + 3, c0 = r.f32(m * ldc);
+        const ap = q.rt.put(a), cp = q.rt.put(c0);
+        p.runPtr(ap, m, cp, { transA, beta: 2, ldc });
+        const c = q.rt.f32(cp, m * ldc).slice();
+        q.rt.free(ap); q.rt.free(cp);
+        const want2 = q.gemmF32Reference(a, b, m, k, n, { transA, transB, bias, beta: 2,
+          c: Float32Array.from({ length: m * n }, (_, i) => c0[Math.floor(i / n) * ldc + (i % n)]) });
+        for (let i = 0; i < m; i++) {
+          for (let j = 0; j < ldc; j++) {
+            const v = c[i * ldc + j];
+            if (j >= n) assert.is(v, c0[i * ldc + j]);
+            else assert.ok(Math.abs(v - want2[i * n + j]) <= 1e-5 * (mag[i * n + j] + 2 * Math.abs(c0[i * ldc + j])) + 1e-30, `${q.build} runPtr (${i},${j})`);
+          }
+        }
+        p.dispose();
+      }
+    }
+  }
+});
+
 test('bad arguments throw errors naming the argument', async () => {
   const [q] = await builds();
   const a = new Float32Array(6), b = new Float32Array(6);
@@ -148,6 +181,15 @@ test('bad arguments throw errors naming the argument', async () => {
   assert.throws(() => q.gemmF32Reference(a, b, 2, 3, 2, { bias: new Int32Array(2) }), /bias must be a Float32Array/);
   assert.throws(() => q.gemmF32Ptr(2, 3, 2, 0, 0, 0, { lda: 2 }), /lda must be in/);
   assert.throws(() => q.gemmF32Ptr(2, 3, 2, -4, 0, 0), /aPtr must be in/);
+  assert.throws(() => q.packGemmF32(a, 3, 3), /b must have length 9/);
+  assert.throws(() => q.packGemmF32(a, 3, 2, { transB: 0 }), /transB must be a boolean/);
+  assert.throws(() => q.packGemmF32(a, 3, 2, { bias: new Float32Array(1) }), /bias must have length 2/);
+  const p = q.packGemmF32(a, 3, 2);
+  assert.throws(() => p.matmul(new Float32Array(5), 2), /a must have length 6/);
+  assert.throws(() => p.runPtr(0, 0, 0), /m must be in/);
+  assert.throws(() => p.runPtr(0, 2, 0, { ldc: 1 }), /ldc must be in/);
+  p.dispose();
+  assert.throws(() => p.matmul(a, 2), /after dispose/);
 });
 
 test('memory does not grow over repeated calls of the same size', async () => {

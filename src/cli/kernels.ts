@@ -82,13 +82,28 @@ export const KERNELS: Record<string, KernelSpec> = {
   gemm_f32: {
     syntax: 'MxKxN',
     defaultShape: '256x256x256',
-    about: 'f32 GEMM C = A·B (SIMD128 4×8 register tile; B packed per call, inside the timing)',
+    about: 'f32 GEMM C = A·B (SIMD128 4×8 register tile) on prepacked B (packGemmF32)',
+    make(q, shape) {
+      const [m, k, n] = dims(shape, 3, 'MxKxN');
+      const r = rng(2), buf = buffers(q);
+      const packed = q.packGemmF32(randF32(k * n, r), k, n);
+      const a = buf.put(randF32(m * k, r)), c = buf.alloc(m * n * 4);
+      return {
+        kernel: 'gemm_f32', shape: `${m}x${k}x${n}`, ops: 2 * m * k * n,
+        run: () => packed.runPtr(a, m, c), dispose: () => { packed.dispose(); buf.free(); },
+      };
+    },
+  },
+  gemm_f32_unpacked: {
+    syntax: 'MxKxN',
+    defaultShape: '256x256x256',
+    about: 'f32 GEMM C = A·B with B packed inside every call (gemmF32Ptr)',
     make(q, shape) {
       const [m, k, n] = dims(shape, 3, 'MxKxN');
       const r = rng(2), buf = buffers(q);
       const a = buf.put(randF32(m * k, r)), b = buf.put(randF32(k * n, r)), c = buf.alloc(m * n * 4);
       return {
-        kernel: 'gemm_f32', shape: `${m}x${k}x${n}`, ops: 2 * m * k * n,
+        kernel: 'gemm_f32_unpacked', shape: `${m}x${k}x${n}`, ops: 2 * m * k * n,
         run: () => q.gemmF32Ptr(m, k, n, a, b, c), dispose: () => buf.free(),
       };
     },

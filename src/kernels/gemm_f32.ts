@@ -1,7 +1,7 @@
 // f32 GEMM (assembly/gemm_f32.ts): C = alpha·op(A)·op(B) + beta·C + bias, op = identity or transpose.
 // Typed-array calls for users, and a pointer-level call for tensor code that keeps operands in WASM memory.
 import type { Runtime } from '../runtime.js';
-import { checkArray, checkFinite, checkInt, describe } from '../errors.js';
+import { checkArray, checkFinite, checkInt, describe, QwasmError } from '../errors.js';
 
 export interface GemmF32Options {
   /** Use Aᵀ: `a` holds op(A)ᵀ, i.e. K×M row-major. Default false (A is M×K). */
@@ -108,4 +108,91 @@ export function gemmF32Ptr(rt: Runtime, m: number, k: number, n: number, aPtr: n
     checkInt(name, p, 0, rt.memoryBytes());
   }
   rt.exports.gemm_f32(m, k, n, alpha, aPtr, lda, transA ? 1 : 0, bPtr, ldb, transB ? 1 : 0, beta, cPtr, ldc, opts.biasPtr ?? 0);
+}
+
+export interface PackGemmF32Options {
+  /** `b` holds N×K (the transpose of op(B)); default false (K×N). */
+  transB?: boolean;
+  /** Added to every output row (length N). */
+  bias?: Float32Array;
+}
+
+export interface PackedRunOptions {
+  transA?: boolean;
+  alpha?: number;
+  /** Default 0: C is not read. */
+  beta?: number;
+  /** Row strides in elements; default lda = transA ? m : k, ldc = n. */
+  lda?: number;
+  ldc?: number;
+}
+
+/**
+ * op(B) packed once into the kernel's panel layout (what a dense layer's constant weights want): every call
+ * then skips the B packing. C = alpha·op(A)·op(B) + beta·C + bias. Free with dispose().
+ */
+export class PackedGemmF32 {
+  readonly ptr: number;
+  readonly bytes: number;
+  readonly biasPtr: number;
+  private disposed = false;
+
+  constructor(readonly rt: Runtime, b: Float32Array, readonly k: number, readonly n: number, opts: PackGemmF32Options = {}) {
+    checkInt('k', k, 1);
+    checkInt('n', n, 1);
+    if (k * n > 0x10000000) throw new RangeError(`k×n = ${k}×${n} is too large`);
+    if (opts === null || typeof opts !== 'object') throw new TypeError(`opts must be an object, got ${describe(opts)}`);
+    checkArray('b', b, Float32Array, k * n);
+    const transB = checkBool('transB', opts.transB);
+    if (opts.bias !== undefined) checkArray('bias', opts.bias, Float32Array, n);
+    const e = rt.exports;
+    this.bytes = e.gemm_f32_packed_size(k, n);
+    this.ptr = rt.alloc(this.bytes);
+    this.biasPtr = 0;
+    try {
+      rt.scoped((s) => e.gemm_f32_pack(k, n, s.put(b), transB ? k : n, transB ? 1 : 0, this.ptr));
+      this.biasPtr = opts.bias ? rt.put(opts.bias) : 0;
+    } catch (err) {
+      rt.free(this.ptr);
+      throw err;
+    }
+  }
+
+  /** Pointer-level: A at aPtr (f32 m×k, or k×m with transA), C at cPtr (f32 m×n, row stride ldc). */
+  runPtr(aPtr: number, m: number, cPtr: number, opts: PackedRunOptions = {}): void {
+    this.live();
+    checkInt('m', m, 1);
+    const transA = checkBool('transA', opts.transA);
+    const lda = checkInt('lda', opts.lda ?? (transA ? m : this.k), transA ? m : this.k);
+    const ldc = checkInt('ldc', opts.ldc ?? this.n, this.n);
+    const alpha = opts.alpha === undefined ? 1 : checkFinite('alpha', opts.alpha);
+    const beta = opts.beta === undefined ? 0 : checkFinite('beta', opts.beta);
+    checkInt('aPtr', aPtr, 0, this.rt.memoryBytes());
+    checkInt('cPtr', cPtr, 0, this.rt.memoryBytes());
+    this.rt.exports.gemm_f32_packed(m, this.k, this.n, alpha, aPtr, lda, transA ? 1 : 0, this.ptr, beta, cPtr, ldc, this.biasPtr);
+  }
+
+  /** Typed-array call: returns alpha·op(A)·op(B) + bias (m×n). */
+  matmul(a: Float32Array, m: number, opts: { transA?: boolean; alpha?: number } = {}): Float32Array {
+    this.live();
+    checkInt('m', m, 1);
+    if (m * this.n > 0x10000000 || m * this.k > 0x10000000) throw new RangeError(`m = ${m} is too large`);
+    checkArray('a', a, Float32Array, m * this.k);
+    return this.rt.scoped((s) => {
+      const ap = s.put(a), cp = s.alloc(m * this.n * 4);
+      this.runPtr(ap, m, cp, { transA: opts.transA, alpha: opts.alpha });
+      return this.rt.f32(cp, m * this.n).slice();
+    });
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.rt.free(this.ptr);
+    this.rt.free(this.biasPtr);
+  }
+
+  private live(): void {
+    if (this.disposed) throw new QwasmError('PackedGemmF32 used after dispose()');
+  }
 }

@@ -7,7 +7,7 @@
 //   format 'block' — the mask is made of aligned bk×bn blocks (bn ∈ {4, 8}, bk ∈ [1, 64]); per group of bn
 //                    columns, the list of kept rows (SIMD over N).
 //   format 'nm'    — N:M ("keep:group"): at most `keep` kept weights in every `group` consecutive k of each
-//                    column (2:4, 1:4, …). int8: the same steps as 'csr', but every step is full. f32 with
+//                    column (2:4, 1:4, …). int8: the same two representations as 'csr', but every step is full. f32 with
 //                    group ≤ 4: a one-float-per-column swizzle gather; f32 with group > 4 falls back to 'csr'.
 // Each handle owns one WASM allocation holding its whole format (`bytes`); free it with dispose().
 import type { Runtime } from '../runtime.js';
@@ -434,7 +434,7 @@ export class SparseMatrixS8 extends SparseBase {
       off.qstart = img.add(qstart); off.kst = img.add(kst); off.steps = img.add(steps);
       off.bias = img.add(folded(Math.ceil(n / 4) * 4 + 8));
     }
-    if (st.format === 'csr') {
+    if (st.format !== 'block') {
       // column pairs for M ≥ 8 (SIMD over rows): per column its kept rows two at a time
       const cstart = new Uint32Array(n + 1);
       const cols: number[][] = [];
@@ -445,14 +445,14 @@ export class SparseMatrixS8 extends SparseBase {
         cols.push(list); cstart[j] = pairs; pairs += Math.ceil(list.length / 2);
       }
       cstart[n] = pairs;
-      const pidx = idxArray(k, Math.max(2, 2 * pairs)), wpair = new Int32Array(Math.max(1, pairs));
+      const pidx = idxArray(k, Math.max(2, 2 * pairs)), wpair = new Int8Array(Math.max(2, 2 * pairs));
       let t = 0;
       for (let j = 0; j < n; j++) {
         const list = cols[j];
         for (let a = 0; a < list.length; a += 2, t++) {
           const ka = list[a], kb = a + 1 < list.length ? list[a + 1] : ka;
           pidx[2 * t] = ka; pidx[2 * t + 1] = kb;
-          wpair[t] = (w[ka * n + j] & 0xffff) | ((a + 1 < list.length ? w[kb * n + j] : 0) << 16);
+          wpair[2 * t] = w[ka * n + j]; wpair[2 * t + 1] = a + 1 < list.length ? w[kb * n + j] : 0;
         }
       }
       off.cstart = img.add(cstart); off.pidx = img.add(pidx); off.wpair = img.add(wpair);
@@ -475,7 +475,7 @@ export class SparseMatrixS8 extends SparseBase {
         yPtr, ldy, mode, sp, zp, qmin, qmax);
     } else {
       // M ≥ 8: blocks of 8 rows on the column pairs, the last m mod 8 rows on the steps
-      const m8 = m >= 8 && this.format === 'csr' ? m & ~7 : 0;
+      const m8 = m >= 8 ? m & ~7 : 0;
       if (m8) {
         e.sparse_s8_pairs(m8, k, n, xPtr, ldx, this.p('cstart'), this.p('pidx'), k <= 65535 ? 1 : 0, this.p('wpair'), this.p('bias'),
           yPtr, ldy, mode, sp, zp, qmin, qmax);
