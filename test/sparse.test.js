@@ -218,6 +218,11 @@ test('bad arguments throw errors naming the argument', async () => {
   assert.throws(() => s.matmulInt32(new Int8Array(8), 0), /m must be in/);
   assert.throws(() => s.matmulInt32(new Uint8Array(8), 1), /x must be a Int8Array/);
   assert.throws(() => s.matmul(new Int8Array(8), 1), /without requantisation/);
+  // runPtr: int32 without scale
+  const xp = q.rt.put(Int8Array.from({ length: 8 }, (_, i) => i)), yp = q.rt.alloc(16);
+  s.runPtr(xp, 1, yp);
+  assert.is(eq(q.rt.i32(yp, 4), s.matmulInt32(Int8Array.from({ length: 8 }, (_, i) => i), 1)), null);
+  q.rt.free(xp); q.rt.free(yp);
   assert.throws(() => q.sparseS8(w, k, n, { scale: -1 }), /scale\[0\] must be a finite positive/);
   s.dispose();
   assert.throws(() => s.matmulInt32(new Int8Array(8), 1), /after dispose/);

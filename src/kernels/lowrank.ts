@@ -155,6 +155,12 @@ export class LowRankS8 {
     }
   }
 
+  /** runInt8 when built with output requantisation parameters (scale), else runInt32. */
+  runPtr(xPtr: number, m: number, yPtr: number, ldx = this.k, ldy = this.n): void {
+    if (this.second.requant) this.runInt8(xPtr, m, yPtr, ldx, ldy);
+    else this.runInt32(xPtr, m, yPtr, ldx, ldy);
+  }
+
   matmulInt32(x: Int8Array, m: number): Int32Array {
     this.live();
     checkX(this.k, x, m, Int8Array);

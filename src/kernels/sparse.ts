@@ -500,6 +500,12 @@ export class SparseMatrixS8 extends SparseBase {
     this.run(xPtr, m, yPtr, ldx, ldy, OUT_INT8);
   }
 
+  /** runInt8 when built with requantisation parameters (scale), else runInt32. */
+  runPtr(xPtr: number, m: number, yPtr: number, ldx = this.k, ldy = this.n): void {
+    if (this.requant) this.runInt8(xPtr, m, yPtr, ldx, ldy);
+    else this.runInt32(xPtr, m, yPtr, ldx, ldy);
+  }
+
   matmulInt32(x: Int8Array, m: number): Int32Array {
     this.live();
     checkMatmulArgs(this.k, x, m, Int8Array);
