@@ -44,3 +44,13 @@ export { makeSchedule, type Schedule, type ScheduleSpec } from './optim/schedule
 export { fit, evaluate, type FitOptions, type FitResult, type StepInfo, type EpochInfo, type EvalResult, type LossHook } from './train/index.js';
 // --- end training engine ---
 export { saveModel, loadModel, checkpointOf, type ModelRecord, type LoadedModel } from './train/model-file.js';
+// --- quantisation: fake quant, QAT, PTQ, int8 deployment (src/quant/, src/deploy/) ---
+export { fakeQuant, fakeQuantChannel, MinMaxObserver, PerChannelMinMaxObserver, affineQParams, symmetricScales, weightLayout, lsqGrad, lsqGradScale, quantizeArray, dequantizeArray, quantizeChannels, rne, type QParams, type ChannelLayout, type ObserverMode, type ObserverOptions } from './quant/fakequant.js';
+export { prepareQAT, QATModel, QATSchedule, ActQuant, WeightQuant, foldBatchNorm, bnFactor, type QATOptions, type QATScheduleOptions, type QuantState, type Unit as QuantUnit, type FusedActivation } from './quant/qat.js';
+export { quantizeStatic, quantizeDynamic, calibrate, weightOnlyBytes, type CalibrationOptions } from './quant/ptq.js';
+export { convertToInt8, Int8Model, type ConvertOptions, type MatmulBackend, type LayerInfo, type Int8LayerSummary } from './deploy/int8-model.js';
+// --- end quantisation ---
+// --- distillation (src/compress/distill.ts) ---
+export { Distiller, HintAdapter, distillationLoss, evaluateDistillation, type DistillOptions, type DistillLossOptions, type DistillHook, type HintSpec, type DistillStats, type DistillEval } from './compress/distill.js';
+export { tapModules, type ModuleTaps } from './nn/layers.js';
+// --- end distillation ---

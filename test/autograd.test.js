@@ -63,6 +63,7 @@ test('relu, relu6, pooling, global pooling, add, flatten', async () => {
     gradCheck(q, 'avgpool', (e, r) => [param(e, r, [2, 5, 5, 3])], (x) => ops.avgPool2d(x, { kernel: 3, stride: 2, padding: 1 }));
     gradCheck(q, 'gap', (e, r) => [param(e, r, [2, 4, 3, 5])], (x) => ops.globalAvgPool(x));
     gradCheck(q, 'add (same tensor twice accumulates)', (e, r) => [param(e, r, [3, 4]), param(e, r, [3, 4])], (a, b) => ops.add(ops.add(a, b), a));
+    gradCheck(q, 'dropout (fixed seed)', (e, r) => [param(e, r, [5, 8])], (x) => ops.dropout(x, 0.3, 1234));
     gradCheck(q, 'flatten+linear', (e, r) => [param(e, r, [2, 3, 3, 2]), param(e, r, [18, 4])], (x, w) => ops.linear(ops.flatten(x), w, null));
   }
 });

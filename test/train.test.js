@@ -93,4 +93,30 @@ test('CLI: qwasm train --json then qwasm eval', async () => {
   assert.is(code, 2);
 });
 
+test('gradient accumulation: 2 × 16 equals one batch of 32 (mlp, SGD)', async () => {
+  const [q] = await builds();
+  const run = (batchSize, accumulateSteps) => {
+    const e = new Engine(q.rt);
+    const m = buildModel(e, 'mlp', { seed: 7, hidden: [24] });
+    const r = fit(m, train, { epochs: 1, batchSize, lr: 0.1, indices: first(64), seed: 2, accumulateSteps, optimizer: { kind: 'sgd' }, maxSteps: accumulateSteps * 2 });
+    const w = m.parameters().map((p) => p.toArray());
+    m.dispose(); r.optimizer.dispose();
+    return w;
+  };
+  const a = run(32, 1), b = run(16, 2);
+  for (let i = 0; i < a.length; i++) for (let j = 0; j < a[i].length; j++) assert.ok(Math.abs(a[i][j] - b[i][j]) < 1e-5, `param ${i}[${j}] ${a[i][j]} vs ${b[i][j]}`);
+});
+
+test('LR schedules: warm-up, step, cosine', async () => {
+  const { makeSchedule } = await import('../dist/index.js');
+  const st = makeSchedule({ kind: 'step', lr: 1, stepSize: 10, gamma: 0.5 });
+  assert.is(st(0), 1); assert.is(st(9), 1); assert.is(st(10), 0.5); assert.is(st(25), 0.25);
+  const cos = makeSchedule({ kind: 'cosine', lr: 1, totalSteps: 100, minLr: 0 });
+  assert.is(cos(0), 1); assert.ok(Math.abs(cos(50) - 0.5) < 1e-12); assert.ok(cos(100) < 1e-12);
+  const w = makeSchedule({ kind: 'constant', lr: 2, warmupSteps: 4, warmupStart: 0 });
+  assert.equal([0, 1, 2, 3, 4, 10].map(w), [0.5, 1, 1.5, 2, 2, 2]);
+  assert.throws(() => makeSchedule({ kind: 'nope', lr: 1 }), /schedule kind/);
+  assert.throws(() => makeSchedule({ kind: 'constant', lr: -1 }), /lr must be positive/);
+});
+
 test.run();

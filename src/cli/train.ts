@@ -26,6 +26,7 @@ Trains a model in WebAssembly (f32 SIMD kernels, one thread) and evaluates it on
   --warmup N          warm-up steps (linear)
   --clip X            clip the global gradient norm to X
   --shift N           random shifts of ±N pixels (augmentation)
+  --flip              random horizontal flips (refused for digit datasets)
   --hidden A,B,...    mlp hidden sizes (default 256,128)
   --dropout P         mlp dropout
   --width N           resnet / mobilenet base width (default 16)
@@ -49,7 +50,7 @@ async function run(argv: string[]): Promise<number> {
   const { flags, positional } = parseArgs(argv, {
     model: 'string', data: 'string', epochs: 'string', batch: 'string', lr: 'string', optimizer: 'string', momentum: 'string',
     nesterov: 'boolean', 'weight-decay': 'string', schedule: 'string', warmup: 'string', clip: 'string', shift: 'string',
-    hidden: 'string', dropout: 'string', width: 'string', 'max-steps': 'string', limit: 'string', seed: 'string', out: 'string',
+    flip: 'boolean', hidden: 'string', dropout: 'string', width: 'string', 'max-steps': 'string', limit: 'string', seed: 'string', out: 'string',
     build: 'string', json: 'boolean', quiet: 'boolean', help: 'boolean', h: 'boolean',
   });
   if (flags.help || flags.h) { console.log(usage); return 0; }
@@ -84,7 +85,7 @@ async function run(argv: string[]): Promise<number> {
     epochs, batchSize: batch, lr, seed, indices,
     optimizer: { kind: optKind as 'adam', momentum: num(flags, 'momentum', optKind === 'sgd' ? 0.9 : 0), nesterov: !!flags.nesterov, weightDecay: num(flags, 'weight-decay', 0) },
     schedule: schedule as 'constant', warmupSteps: num(flags, 'warmup', 0, true),
-    clipNorm: flags.clip ? num(flags, 'clip', 0) : undefined, shift: num(flags, 'shift', 0, true),
+    clipNorm: flags.clip ? num(flags, 'clip', 0) : undefined, shift: num(flags, 'shift', 0, true), flip: !!flags.flip,
     maxSteps: flags['max-steps'] ? num(flags, 'max-steps', 0, true) : undefined,
     onStep: (s) => {
       epochNow = s.epoch + 1;

@@ -126,6 +126,11 @@ export class Sequential extends Module {
     for (const l of this.layers) x = l.forward(x);
     return x;
   }
+  /** forward(), also returning the outputs of the named sub-modules (names as in modules(): '3', '4.body.1'). */
+  forwardWithTaps(x: Tensor, names: readonly string[]): { output: Tensor; taps: Map<string, Tensor> } {
+    const t = tapModules(this, names);
+    try { return { output: this.forward(x), taps: new Map(t.outputs) }; } finally { t.remove(); }
+  }
   config() { return { type: 'Sequential', layers: this.layers.map((l) => l.config()) }; }
 }
 
@@ -142,4 +147,33 @@ export class Residual extends Module {
     return this.post ? this.post.forward(y) : y;
   }
   config() { return { type: 'Residual', body: this.body.config(), shortcut: this.shortcut?.config() ?? null, post: this.post?.config() ?? null }; }
+}
+
+/** Forward taps installed on sub-modules: `outputs` holds each one's latest output (a step temporary). */
+export interface ModuleTaps { readonly outputs: Map<string, Tensor>; remove(): void }
+
+/**
+ * Records the output of the named sub-modules of `root` (dotted names as in root.modules(); a leading
+ * 'layers.' is accepted for a Sequential's direct children) every time they run, until remove().
+ */
+export function tapModules(root: Module, names: readonly string[]): ModuleTaps {
+  const all = new Map(root.modules());
+  const outputs = new Map<string, Tensor>();
+  const undo: (() => void)[] = [];
+  const remove = () => { while (undo.length) undo.pop()!(); };
+  try {
+    for (const name of names) {
+      const key = typeof name === 'string' && !all.has(name) && name.startsWith('layers.') ? name.slice(7) : name;
+      const m = typeof key === 'string' && key !== '' ? all.get(key) : undefined;
+      if (!m) {
+        const known = [...all.keys()].filter((k) => k !== '');
+        throw new RangeError(`no sub-module named '${String(name)}' to tap (names: ${known.slice(0, 24).join(', ')}${known.length > 24 ? ', …' : ''})`);
+      }
+      const own = Object.getOwnPropertyDescriptor(m, 'forward');
+      const inner = m.forward;
+      m.forward = (x: Tensor): Tensor => { const y = inner.call(m, x); outputs.set(name, y); return y; };
+      undo.push(() => { if (own) Object.defineProperty(m, 'forward', own); else delete (m as { forward?: unknown }).forward; });
+    }
+  } catch (err) { remove(); throw err; }
+  return { outputs, remove };
 }

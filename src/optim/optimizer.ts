@@ -5,6 +5,7 @@ import type { Engine, Tensor } from '../autograd/tensor.js';
 import type { ParamInfo } from '../nn/module.js';
 import { adamStep, sgdStep, clipGradNorm } from '../kernels/optim_f32.js';
 import { checkFinite } from '../errors.js';
+import { scale } from '../kernels/eltwise_f32.js';
 
 export interface OptimizerSpec {
   kind: 'sgd' | 'adam' | 'adamw';
@@ -62,6 +63,12 @@ export class Optimizer {
           { lr, beta1: sp.beta1, beta2: sp.beta2, eps: sp.eps, weightDecay: wd, decoupled: sp.kind === 'adamw' }, this.steps);
       }
     }
+  }
+
+  /** Multiplies every gradient by f (averaging accumulated micro-batch gradients). */
+  scaleGrads(f: number): void {
+    if (f === 1) return;
+    for (const s of this.slots) { const g = s.info.tensor.grad; if (g) scale(this.engine.rt, f, g.ptr, g.ptr, g.size); }
   }
 
   zeroGrad(): void { for (const s of this.slots) s.info.tensor.grad?.zero(); }

@@ -2,7 +2,7 @@
 // run on the kernels, and every temporary of a step is freed at its end (memory stays flat).
 import type { Engine, Tensor } from '../autograd/tensor.js';
 import * as ops from '../autograd/ops.js';
-import type { Module } from '../nn/module.js';
+import type { Module, ParamInfo } from '../nn/module.js';
 import { Optimizer, type OptimizerSpec } from '../optim/optimizer.js';
 import { makeSchedule, type Schedule } from '../optim/schedule.js';
 import { BatchIterator } from '../data/batch.js';
@@ -32,6 +32,8 @@ export interface FitOptions {
   gamma?: number;
   /** clip the global gradient norm */
   clipNorm?: number;
+  /** gradient accumulation: sum the gradients of this many batches per optimiser step (default 1) */
+  accumulateSteps?: number;
   seed?: number;
   /** random shifts of ±shift pixels (augmentation) */
   shift?: number;
@@ -52,6 +54,8 @@ export interface FitOptions {
   /** examples only from these indices of the training set */
   indices?: ArrayLike<number>;
   optimizerInstance?: Optimizer;
+  /** more trainable parameters optimised with the model's (e.g. distillation hint adapters) */
+  extraParameters?: [string, ParamInfo][];
 }
 
 export interface FitResult {
@@ -75,8 +79,9 @@ export function fit(model: Module, train: Dataset, o: FitOptions): FitResult {
     kind: o.schedule ?? 'constant', lr: o.lr, warmupSteps: o.warmupSteps ?? 0,
     stepSize: (o.stepEpochs ?? 1) * spe, gamma: o.gamma ?? 0.1, totalSteps: total,
   });
-  const opt = o.optimizerInstance ?? new Optimizer(engine, model.namedParameters(), o.optimizer ?? { kind: 'adam' });
+  const opt = o.optimizerInstance ?? new Optimizer(engine, [...model.namedParameters(), ...(o.extraParameters ?? [])], o.optimizer ?? { kind: 'adam' });
   const per = it.sampleSize;
+  const acc = checkInt('accumulateSteps', o.accumulateSteps ?? 1, 1, 4096);
   const labelsPtr = rt.alloc(B * 4), predPtr = rt.alloc(B * 4);
   const ys = new Int32Array(B);
   const epochs: EpochInfo[] = [];
@@ -102,10 +107,13 @@ export function fit(model: Module, train: Dataset, o: FitOptions): FitResult {
         const lv = lossT.item();
         if (!Number.isFinite(lv)) throw new QwasmError(`training stopped: the loss became ${lv} at step ${step} (epoch ${ep + 1}); lower the learning rate or clip gradients`);
         lossT.backward();
-        if (o.clipNorm) opt.clip(o.clipNorm);
-        const lr = schedule(step);
-        opt.step(lr);
-        opt.zeroGrad();
+        const lr = schedule(Math.floor(step / acc));
+        if ((step + 1) % acc === 0 || step + 1 === total) {
+          if (acc > 1) opt.scaleGrads(1 / (((step % acc) + 1)));
+          if (o.clipNorm) opt.clip(o.clipNorm);
+          opt.step(lr);
+          opt.zeroGrad();
+        }
         argmaxRows(rt, logits.ptr, B, logits.shape[1], predPtr);
         const pred = rt.i32(predPtr, B);
         for (let i = 0; i < B; i++) if (pred[i] === ys[i]) correct++;

@@ -1,0 +1,491 @@
+// Quantisation-aware training (PyTorch vocabulary: prepareQAT, observers, fake quant, freezing) for the
+// built-in layer set, TFLite int8 scheme. prepareQAT(model) compiles the module tree into a plan of
+// quantisable units and returns a QATModel (a Module, so fit / evaluate / optimisers work on it unchanged):
+//   - Conv2d [+ BatchNorm2d] [+ ReLU | ReLU6] → one unit: per-output-channel fake-quantised weights (BN folded
+//     into them with the running σ: w·γ/σ, the conv output divided back by γ/σ before BN, as in Krishnamoorthi
+//     2018 / PyTorch's ConvBn2d), then the activation, then a per-tensor fake quant of the output (ReLU fused
+//     like TFLite: the output observer sees the post-ReLU tensor).
+//   - Linear [+ ReLU | ReLU6] → the same without BN; a low-rank pair (LowRankLinear: P then Q, nothing
+//     between) quantises the intermediate too.
+//   - the model input, pooled averages, standalone activations and residual joins (after the post-ReLU) are
+//     fake-quantised per tensor; max pool, flatten and dropout keep the quantisation of their input.
+// Once BN is frozen (running statistics) the forward pass is exactly conv(x, Q(w·γ/σ)) + β − γμ/σ: the
+// function convertToInt8 deploys on the int8 kernels.
+import type { Tensor } from '../autograd/tensor.js';
+import * as ops from '../autograd/ops.js';
+import * as el from '../kernels/eltwise_f32.js';
+import { Module } from '../nn/module.js';
+import {
+  AvgPool2d, BatchNorm2d, Conv2d, Dropout, Flatten, GlobalAvgPool, Linear, MaxPool2d, ReLU, ReLU6, Residual, Sequential,
+} from '../nn/layers.js';
+import { QwasmError, checkFinite, checkInt, describe } from '../errors.js';
+import {
+  MinMaxObserver, PerChannelMinMaxObserver, fakeQuant, fakeQuantChannel, weightLayout, type ObserverMode, type QParams,
+  type ChannelLayout, ACT_QMIN, ACT_QMAX, W_QMIN, W_QMAX,
+} from './fakequant.js';
+
+export type FusedActivation = 'none' | 'relu' | 'relu6';
+
+export interface QATOptions {
+  /** Fake-quantise activations (default true; false = weight-only quantisation). */
+  activations?: boolean;
+  /** Fake-quantise weights (default true). */
+  weights?: boolean;
+  /** Quantise the model input (default true). */
+  quantizeInput?: boolean;
+  /** Activation observer: 'ema' (default), 'minmax' or 'percentile'. */
+  observer?: ObserverMode;
+  /** EMA constant of the activation observers (default 0.01). */
+  averagingConstant?: number;
+  /** Percentile observer: kept fraction in percent (default 99.99). */
+  percentile?: number;
+  /** LSQ learned step sizes (initialised from the observers on the first training forward). */
+  lsq?: boolean | { weights?: boolean; activations?: boolean };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Channel ops with constant per-channel factors (BN folding inside the QAT graph).
+
+function record(y: Tensor, op: string, parents: (Tensor | null)[], backward: () => void): Tensor {
+  const ps = parents.filter((p): p is Tensor => !!p && p.requiresGrad);
+  if (!y.engine.gradEnabled || ps.length === 0) return y;
+  y.requiresGrad = true; y.op = op; y.parents = ps; y.backwardFn = backward;
+  return y;
+}
+
+/** y = x · v[c] over `layout` (v constant). */
+function mulChannel(x: Tensor, v: Float32Array, l: ChannelLayout): Tensor {
+  const e = x.engine, rt = e.rt;
+  const vt = e.empty([l.c], false); vt.write(v);
+  const y = e.empty(x.shape, false);
+  el.mulBcast(rt, x.ptr, vt.ptr, y.ptr, l.outer, l.c, l.inner);
+  return record(y, 'mul_channel', [x], () => {
+    const t = e.empty(x.shape, false);
+    el.mulBcast(rt, y.grad!.ptr, vt.ptr, t.ptr, l.outer, l.c, l.inner);
+    el.axpy(rt, 1, t.ptr, x.ensureGrad().ptr, x.size);
+  });
+}
+
+/** y = x · a[c] + b[c] over the last dim (a constant, b an optional tensor). */
+function channelAffine(x: Tensor, a: Float32Array, b: Tensor | null): Tensor {
+  const e = x.engine, rt = e.rt, c = a.length, outer = x.size / c;
+  const y = mulChannel(x, a, { outer, c, inner: 1 });
+  if (!b) return y;
+  const z = e.empty(x.shape, false);
+  el.addBcast(rt, y.ptr, b.ptr, z.ptr, outer, c, 1);
+  return record(z, 'add_channel', [y, b], () => {
+    if (y.requiresGrad) el.axpy(rt, 1, z.grad!.ptr, y.ensureGrad().ptr, y.size);
+    if (b.requiresGrad) el.sumBcast(rt, z.grad!.ptr, b.ensureGrad().ptr, outer, c, 1, true);
+  });
+}
+
+/** γ/√(running var + ε) per channel (never exactly 0). */
+export function bnFactor(bn: BatchNorm2d): Float32Array {
+  const g = bn.gamma.toArray(), v = bn.runVar.toArray(), out = new Float32Array(bn.channels);
+  for (let j = 0; j < out.length; j++) {
+    let f = g[j] / Math.sqrt(v[j] + bn.eps);
+    if (Math.abs(f) < 1e-12) f = f < 0 ? -1e-12 : 1e-12;
+    out[j] = f;
+  }
+  return out;
+}
+
+/**
+ * Folds an eval-mode BatchNorm2d into the preceding conv: w' = w·γ/σ, b' = β + γ/σ·(b − μ) with σ = √(var + ε).
+ * Returns new arrays (OHWI weights, bias[oc]); the modules are unchanged.
+ */
+export function foldBatchNorm(conv: Conv2d, bn: BatchNorm2d): { weight: Float32Array; bias: Float32Array } {
+  if (!(conv instanceof Conv2d)) throw new TypeError(`conv must be a Conv2d, got ${describe(conv)}`);
+  if (!(bn instanceof BatchNorm2d)) throw new TypeError(`bn must be a BatchNorm2d, got ${describe(bn)}`);
+  const oc = conv.spec.outChannels;
+  if (bn.channels !== oc) throw new RangeError(`bn has ${bn.channels} channels, the conv has ${oc} outputs`);
+  const f = bnFactor(bn), w = conv.weight.toArray(), per = w.length / oc;
+  const mu = bn.runMean.toArray(), beta = bn.beta.toArray(), b0 = conv.bias ? conv.bias.toArray() : new Float32Array(oc);
+  for (let o = 0; o < oc; o++) for (let i = 0; i < per; i++) w[o * per + i] *= f[o];
+  const bias = new Float32Array(oc);
+  for (let o = 0; o < oc; o++) bias[o] = beta[o] + f[o] * (b0[o] - mu[o]);
+  return { weight: w, bias };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Quantisers.
+
+/** Per-tensor activation fake quant with its observer (and optional LSQ step size). */
+export class ActQuant {
+  readonly observer: MinMaxObserver;
+  /** LSQ step size ([1] trainable tensor) or null. */
+  readonly lsq: Tensor | null;
+  private lsqZp = 0;
+  private lsqReady = false;
+  constructor(readonly name: string, readonly enabled: boolean, opts: QATOptions, lsq: Tensor | null) {
+    this.observer = new MinMaxObserver({ mode: opts.observer ?? 'ema', averagingConstant: opts.averagingConstant, percentile: opts.percentile });
+    this.lsq = lsq;
+  }
+
+  get ready(): boolean { return this.observer.count > 0 || this.lsqReady; }
+
+  qparams(): QParams {
+    if (this.lsq && this.lsqReady) return { scale: Math.fround(Math.max(this.lsq.data()[0], 1e-8)), zeroPoint: this.lsqZp };
+    if (this.observer.count === 0) throw new QwasmError(`activation quantiser '${this.name}' has no statistics yet: run the QAT model in training mode or calibrate it first`);
+    return this.observer.qparams();
+  }
+
+  apply(x: Tensor, update: boolean): Tensor {
+    if (!this.enabled) return x;
+    if (update && !(this.lsq && this.lsqReady)) this.observer.observe(x);
+    if (this.lsq && !this.lsqReady && this.observer.count > 0 && update) {
+      const qp = this.observer.qparams();
+      this.lsq.data()[0] = qp.scale; this.lsqZp = qp.zeroPoint; this.lsqReady = true;
+    }
+    const qp = this.qparams();
+    return fakeQuant(x, qp, ACT_QMIN, ACT_QMAX, this.lsq && this.lsqReady ? this.lsq : null);
+  }
+}
+
+/** Per-output-channel symmetric weight fake quant (and optional LSQ step sizes). */
+export class WeightQuant {
+  readonly observer: PerChannelMinMaxObserver;
+  readonly lsq: Tensor | null;
+  private lsqReady = false;
+  constructor(readonly name: string, readonly channels: number, readonly enabled: boolean, lsq: Tensor | null) {
+    this.observer = new PerChannelMinMaxObserver(channels);
+    this.lsq = lsq;
+  }
+
+  scales(): Float32Array {
+    if (this.lsq && this.lsqReady) return Float32Array.from(this.lsq.toArray(), (s) => Math.max(s, 1e-8));
+    return this.observer.scales();
+  }
+
+  apply(w: Tensor, update: boolean): Tensor {
+    if (!this.enabled) return w;
+    const l = weightLayout(w);
+    if ((update || this.observer.count === 0) && !(this.lsq && this.lsqReady)) this.observer.observe(w, l);
+    if (this.lsq && !this.lsqReady && update) { this.lsq.write(this.observer.scales()); this.lsqReady = true; }
+    return this.lsq && this.lsqReady ? fakeQuantChannel(w, null, l, W_QMIN, W_QMAX, this.lsq) : fakeQuantChannel(w, this.observer.scales(), l);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The plan.
+
+export interface ConvUnit { kind: 'conv'; name: string; conv: Conv2d; bn: BatchNorm2d | null; act: FusedActivation; wq: WeightQuant; out: ActQuant }
+export interface LinearUnit { kind: 'linear'; name: string; linear: Linear; act: FusedActivation; wq: WeightQuant; out: ActQuant }
+/** Low-rank factorised linear: y = act((x·P)·Q + b), the intermediate t = x·P quantised by `mid`. */
+export interface LowRankUnit {
+  kind: 'lowrank'; name: string; module: Module; p: Tensor; q: Tensor; bias: Tensor | null; act: FusedActivation;
+  wqP: WeightQuant; wqQ: WeightQuant; mid: ActQuant; out: ActQuant;
+}
+export interface PoolUnit { kind: 'maxpool' | 'avgpool'; name: string; module: MaxPool2d | AvgPool2d; out: ActQuant | null }
+export interface GapUnit { kind: 'gap'; name: string; out: ActQuant }
+export interface ActUnit { kind: 'act'; name: string; act: FusedActivation; out: ActQuant }
+export interface PassUnit { kind: 'flatten' | 'dropout'; name: string; module: Module }
+export interface ResidualUnit { kind: 'residual'; name: string; body: Unit[]; shortcut: Unit[] | null; act: FusedActivation; out: ActQuant }
+export type Unit = ConvUnit | LinearUnit | LowRankUnit | PoolUnit | GapUnit | ActUnit | PassUnit | ResidualUnit;
+
+/** Per-unit quantisation parameters: what a conversion (or an export) needs besides the float weights. */
+export interface QuantState {
+  version: 1;
+  input: QParams | null;
+  /** Input [height, width, channels] seen by the model (for latency measurements). */
+  inputShape: [number, number, number] | null;
+  units: Record<string, { weightScales?: number[]; weightScales2?: number[]; out?: QParams; mid?: QParams }>;
+}
+
+const actOf = (m: Module | undefined): FusedActivation | null => (m instanceof ReLU6 ? 'relu6' : m instanceof ReLU ? 'relu' : null);
+
+function applyAct(x: Tensor, a: FusedActivation): Tensor {
+  return a === 'relu' ? ops.relu(x) : a === 'relu6' ? ops.relu6(x) : x;
+}
+
+/** Duck-typed low-rank layer (src/compress: LowRankLinear): two [in, r] / [r, out] factors, optional bias. */
+function lowRankParts(m: Module): { p: Tensor; q: Tensor; bias: Tensor | null } | null {
+  const cfg = m.config() as { type?: string };
+  if (cfg.type !== 'LowRankLinear') return null;
+  const anyM = m as unknown as Record<string, unknown>;
+  // accept either two Linear children (P has no bias) or direct factor tensors
+  const kids = m.children().map(([, k]) => k).filter((k): k is Linear => k instanceof Linear);
+  if (kids.length === 2 && !kids[0].bias) return { p: kids[0].weight, q: kids[1].weight, bias: kids[1].bias };
+  for (const [pn, qn] of [['p', 'q'], ['P', 'Q'], ['first', 'second'], ['u', 'v']]) {
+    const p = anyM[pn], q = anyM[qn];
+    const asT = (t: unknown): Tensor | null => (t instanceof Linear ? t.weight : t && typeof t === 'object' && 'ptr' in t && 'shape' in t ? (t as Tensor) : null);
+    const pt = asT(p), qt = asT(q);
+    if (pt && qt && pt.shape.length === 2 && qt.shape.length === 2 && pt.shape[1] === qt.shape[0]) {
+      const b = anyM.bias ?? (q instanceof Linear ? q.bias : null);
+      return { p: pt, q: qt, bias: b && typeof b === 'object' && 'ptr' in b ? (b as Tensor) : null };
+    }
+  }
+  throw new QwasmError(`cannot read the factors of LowRankLinear (expected Linear children P (no bias), Q or tensors p, q)`);
+}
+
+/** The model being quantised: a Module whose forward runs the compiled plan with fake quantisation. */
+export class QATModel extends Module {
+  readonly model: Module;
+  readonly units: Unit[];
+  readonly input: ActQuant;
+  readonly options: QATOptions;
+  observersFrozen = false;
+  /** Observers also update outside training mode (static PTQ calibration). */
+  calibrating = false;
+  /** Called with every fake-quantised activation (name, value, qparams): per-layer comparisons. */
+  trace: ((name: string, y: Tensor, qp: QParams) => void) | null = null;
+  inputShape: [number, number, number] | null = null;
+  private readonly actQuants: ActQuant[] = [];
+  private readonly weightQuants: WeightQuant[] = [];
+  private readonly lsqA: boolean;
+  private readonly lsqW: boolean;
+
+  constructor(model: Module, opts: QATOptions = {}) {
+    super(model.engine);
+    if (!(model instanceof Module)) throw new TypeError(`model must be a Module, got ${describe(model)}`);
+    if (!opts || typeof opts !== 'object') throw new TypeError(`opts must be an object, got ${describe(opts)}`);
+    for (const k of ['activations', 'weights', 'quantizeInput'] as const) {
+      if (opts[k] !== undefined && typeof opts[k] !== 'boolean') throw new TypeError(`opts.${k} must be a boolean, got ${describe(opts[k])}`);
+    }
+    if (opts.averagingConstant !== undefined) checkFinite('opts.averagingConstant', opts.averagingConstant);
+    this.options = { ...opts };
+    this.lsqA = opts.lsq === true || (typeof opts.lsq === 'object' && !!opts.lsq.activations);
+    this.lsqW = opts.lsq === true || (typeof opts.lsq === 'object' && !!opts.lsq.weights);
+    this.model = this.child('model', model);
+    this.input = this.actQuant('input', (opts.quantizeInput ?? true) && (opts.activations ?? true));
+    this.units = this.compile(model, '');
+    // probe the options of the observers once (errors name the option)
+    new MinMaxObserver({ mode: opts.observer ?? 'ema', averagingConstant: opts.averagingConstant, percentile: opts.percentile });
+  }
+
+  private actQuant(name: string, enabled = this.options.activations ?? true): ActQuant {
+    const lsq = this.lsqA && enabled ? this.param(`quant.${name}.scale`, [1], new Float32Array([1]), false) : null;
+    const a = new ActQuant(name, enabled, this.options, lsq);
+    this.actQuants.push(a);
+    return a;
+  }
+
+  private weightQuant(name: string, c: number): WeightQuant {
+    const enabled = this.options.weights ?? true;
+    const lsq = this.lsqW && enabled ? this.param(`quant.${name}.scales`, [c], new Float32Array(c).fill(1), false) : null;
+    const w = new WeightQuant(name, c, enabled, lsq);
+    this.weightQuants.push(w);
+    return w;
+  }
+
+  private compile(m: Module, name: string): Unit[] {
+    if (m instanceof Sequential) return this.compileList(m.children().map(([n, k]) => [name ? `${name}.${n}` : n, k]));
+    return this.compileList([[name || 'layer', m]]);
+  }
+
+  private compileList(list: [string, Module][]): Unit[] {
+    const out: Unit[] = [];
+    for (let i = 0; i < list.length; i++) {
+      const [name, m] = list[i];
+      const next = list[i + 1]?.[1];
+      if (m instanceof Conv2d) {
+        let bn: BatchNorm2d | null = null;
+        if (next instanceof BatchNorm2d) { bn = next; i++; }
+        const a = actOf(list[i + 1]?.[1]);
+        if (a) i++;
+        out.push({ kind: 'conv', name, conv: m, bn, act: a ?? 'none', wq: this.weightQuant(name, m.spec.outChannels), out: this.actQuant(name) });
+      } else if (m instanceof Linear) {
+        const a = actOf(next);
+        if (a) i++;
+        out.push({ kind: 'linear', name, linear: m, act: a ?? 'none', wq: this.weightQuant(name, m.outFeatures), out: this.actQuant(name) });
+      } else if (m instanceof Sequential) {
+        out.push(...this.compile(m, name));
+      } else if (m instanceof Residual) {
+        const post = m.post ? actOf(m.post) : 'none';
+        if (!post) throw new QwasmError(`cannot quantise residual '${name}': its post module must be ReLU, ReLU6 or none, got ${m.post!.config().type}`);
+        out.push({
+          kind: 'residual', name, body: this.compile(m.body, `${name}.body`),
+          shortcut: m.shortcut ? this.compile(m.shortcut, `${name}.shortcut`) : null, act: post, out: this.actQuant(name),
+        });
+      } else if (m instanceof MaxPool2d) {
+        out.push({ kind: 'maxpool', name, module: m, out: null });
+      } else if (m instanceof AvgPool2d) {
+        out.push({ kind: 'avgpool', name, module: m, out: this.actQuant(name) });
+      } else if (m instanceof GlobalAvgPool) {
+        out.push({ kind: 'gap', name, out: this.actQuant(name) });
+      } else if (m instanceof Flatten) {
+        out.push({ kind: 'flatten', name, module: m });
+      } else if (m instanceof Dropout) {
+        out.push({ kind: 'dropout', name, module: m });
+      } else if (actOf(m)) {
+        out.push({ kind: 'act', name, act: actOf(m)!, out: this.actQuant(name) });
+      } else {
+        const lr = lowRankParts(m);
+        if (!lr) {
+          const what = m instanceof BatchNorm2d ? 'a BatchNorm2d that does not follow a Conv2d' : `module type '${String(m.config().type)}'`;
+          throw new QwasmError(`prepareQAT: cannot quantise '${name}': ${what} is not supported`);
+        }
+        const a = actOf(next);
+        if (a) i++;
+        out.push({
+          kind: 'lowrank', name, module: m, p: lr.p, q: lr.q, bias: lr.bias, act: a ?? 'none',
+          wqP: this.weightQuant(`${name}.p`, lr.p.shape[1]), wqQ: this.weightQuant(`${name}.q`, lr.q.shape[1]),
+          mid: this.actQuant(`${name}.mid`), out: this.actQuant(name),
+        });
+      }
+    }
+    return out;
+  }
+
+  /** Observers update in training mode (or while calibrating) until frozen. */
+  get updating(): boolean { return (this.training || this.calibrating) && !this.observersFrozen; }
+
+  forward(x: Tensor): Tensor {
+    if (x.shape.length === 4) this.inputShape = [x.shape[1], x.shape[2], x.shape[3]];
+    const upd = this.updating;
+    return this.run(this.units, this.q(this.input, x, upd), upd);
+  }
+
+  private q(a: ActQuant, y: Tensor, upd: boolean): Tensor {
+    const out = a.apply(y, upd);
+    if (this.trace && a.enabled) this.trace(a.name, out, a.qparams());
+    return out;
+  }
+
+  private run(units: Unit[], x: Tensor, upd: boolean): Tensor {
+    for (const u of units) x = this.exec(u, x, upd);
+    return x;
+  }
+
+  private exec(u: Unit, x: Tensor, upd: boolean): Tensor {
+    switch (u.kind) {
+      case 'conv': {
+        const { conv, bn } = u, s = conv.spec;
+        const o = { stride: s.stride, padding: s.padding, dilation: s.dilation, groups: s.groups };
+        let y: Tensor;
+        if (bn) {
+          const f = bnFactor(bn);
+          const wq = u.wq.apply(mulChannel(conv.weight, f, weightLayout(conv.weight)), upd);
+          y = ops.conv2d(x, wq, null, o);
+          y = bn.forward(channelAffine(y, Float32Array.from(f, (v) => 1 / v), conv.bias));
+        } else {
+          y = ops.conv2d(x, u.wq.apply(conv.weight, upd), conv.bias, o);
+        }
+        return this.q(u.out, applyAct(y, u.act), upd);
+      }
+      case 'linear': {
+        const xi = x.shape.length === 2 ? x : ops.flatten(x);
+        return this.q(u.out, applyAct(ops.linear(xi, u.wq.apply(u.linear.weight, upd), u.linear.bias), u.act), upd);
+      }
+      case 'lowrank': {
+        const xi = x.shape.length === 2 ? x : ops.flatten(x);
+        const t = this.q(u.mid, ops.linear(xi, u.wqP.apply(u.p, upd), null), upd);
+        return this.q(u.out, applyAct(ops.linear(t, u.wqQ.apply(u.q, upd), u.bias), u.act), upd);
+      }
+      case 'maxpool': return u.module.forward(x);
+      case 'avgpool': return this.q(u.out!, u.module.forward(x), upd);
+      case 'gap': return this.q(u.out, ops.globalAvgPool(x), upd);
+      case 'act': return this.q(u.out, applyAct(x, u.act), upd);
+      case 'flatten': return ops.flatten(x);
+      case 'dropout': return u.module.forward(x);
+      case 'residual': {
+        const a = this.run(u.body, x, upd);
+        const b = u.shortcut ? this.run(u.shortcut, x, upd) : x;
+        return this.q(u.out, applyAct(ops.add(a, b), u.act), upd);
+      }
+    }
+  }
+
+  /** Every unit, depth first (residual bodies and shortcuts included). */
+  allUnits(): Unit[] {
+    const out: Unit[] = [];
+    const walk = (us: Unit[]) => { for (const u of us) { out.push(u); if (u.kind === 'residual') { walk(u.body); if (u.shortcut) walk(u.shortcut); } } };
+    walk(this.units);
+    return out;
+  }
+
+  batchNorms(): BatchNorm2d[] {
+    return this.allUnits().flatMap((u) => (u.kind === 'conv' && u.bn ? [u.bn] : []));
+  }
+
+  /** Stops observer updates (the quantisation grid is fixed from now on). */
+  freezeObservers(frozen = true): this { this.observersFrozen = frozen; return this; }
+  /** BN uses its running statistics from now on (and stops updating them). */
+  freezeBatchNorm(frozen = true): this { for (const b of this.batchNorms()) b.frozen = frozen; return this; }
+
+  /** The quantisation parameters of every unit (JSON-serialisable). */
+  quantState(): QuantState {
+    const units: QuantState['units'] = {};
+    const qp = (a: ActQuant | null) => (a && a.enabled && a.ready ? a.qparams() : undefined);
+    const ws = (w: WeightQuant) => (w.enabled && (w.observer.count > 0 || w.lsq) ? Array.from(w.scales()) : undefined);
+    for (const u of this.allUnits()) {
+      switch (u.kind) {
+        case 'conv': case 'linear': units[u.name] = { weightScales: ws(u.wq), out: qp(u.out) }; break;
+        case 'lowrank': units[u.name] = { weightScales: ws(u.wqP), weightScales2: ws(u.wqQ), mid: qp(u.mid), out: qp(u.out) }; break;
+        case 'avgpool': case 'gap': case 'act': case 'residual': units[u.name] = { out: qp(u.out) }; break;
+        default: break;
+      }
+    }
+    return { version: 1, input: qp(this.input) ?? null, inputShape: this.inputShape, units };
+  }
+
+  /**
+   * Mean squared quantisation error of the (BN-folded) weights, mean over all weights of (W − Q(W))², as a
+   * differentiable scalar (Q(W) treated as a constant): use in fit's extraLoss.
+   */
+  quantizationPenalty(): Tensor {
+    const e = this.engine, rt = e.rt;
+    const terms: { w: Tensor; f: Float32Array | null; diff: Tensor; l: ChannelLayout }[] = [];
+    let total = 0, count = 0;
+    for (const u of this.allUnits()) {
+      const items: [Tensor, WeightQuant, Float32Array | null][] =
+        u.kind === 'conv' ? [[u.conv.weight, u.wq, u.bn ? bnFactor(u.bn) : null]]
+          : u.kind === 'linear' ? [[u.linear.weight, u.wq, null]]
+          : u.kind === 'lowrank' ? [[u.p, u.wqP, null], [u.q, u.wqQ, null]] : [];
+      for (const [w, wq, f] of items) {
+        const l = weightLayout(w);
+        const wf = e.empty(w.shape, false);
+        if (f) { const ft = e.empty([l.c], false); ft.write(f); el.mulBcast(rt, w.ptr, ft.ptr, wf.ptr, l.outer, l.c, l.inner); }
+        else el.copy(rt, w.ptr, wf.ptr, w.size);
+        if (wq.observer.count === 0 && !wq.lsq) wq.observer.observe(wf, l);
+        const st = e.empty([l.c], false); st.write(wq.scales());
+        const fq = e.empty(w.shape, false);
+        el.fakeQuantChannel(rt, wf.ptr, fq.ptr, l.outer, l.c, l.inner, st.ptr, W_QMIN, W_QMAX);
+        el.sub(rt, wf.ptr, fq.ptr, wf.ptr, w.size);
+        total += el.sumSquares(rt, wf.ptr, w.size);
+        count += w.size;
+        terms.push({ w, f, diff: wf, l });
+      }
+    }
+    if (count === 0) throw new QwasmError('quantizationPenalty: the model has no quantised weights');
+    const y = e.empty([1], false);
+    y.data()[0] = total / count;
+    return record(y, 'quant_penalty', terms.map((t) => t.w), () => {
+      const g = 2 * y.grad!.data()[0] / count;
+      for (const { w, f, diff, l } of terms) {
+        if (!w.requiresGrad) continue;
+        if (f) { const ft = e.empty([l.c], false); ft.write(f); el.mulBcast(rt, diff.ptr, ft.ptr, diff.ptr, l.outer, l.c, l.inner); }
+        el.axpy(rt, g, diff.ptr, w.ensureGrad().ptr, w.size);
+      }
+    });
+  }
+
+  config() { return { type: 'QAT', model: this.model.config(), options: { ...this.options } }; }
+}
+
+/** Wraps a float model for quantisation-aware training (see the file header). The model's modules are shared. */
+export function prepareQAT(model: Module, opts: QATOptions = {}): QATModel {
+  return new QATModel(model, opts);
+}
+
+export interface QATScheduleOptions {
+  /** Freeze the observers from this step on (default never). */
+  freezeObserversAt?: number;
+  /** Freeze BatchNorm (running statistics) from this step on (default never). */
+  freezeBnAt?: number;
+}
+
+/** Step-driven freezing, e.g. fit(qat, train, { beforeStep: new QATSchedule(qat, {...}).beforeStep }). */
+export class QATSchedule {
+  readonly freezeObserversAt: number;
+  readonly freezeBnAt: number;
+  constructor(readonly qat: QATModel, opts: QATScheduleOptions = {}) {
+    if (!(qat instanceof QATModel)) throw new TypeError(`qat must be a QATModel (from prepareQAT), got ${describe(qat)}`);
+    this.freezeObserversAt = opts.freezeObserversAt === undefined ? Infinity : checkInt('freezeObserversAt', opts.freezeObserversAt, 0);
+    this.freezeBnAt = opts.freezeBnAt === undefined ? Infinity : checkInt('freezeBnAt', opts.freezeBnAt, 0);
+  }
+  readonly beforeStep = (step: number): void => {
+    if (step >= this.freezeObserversAt && !this.qat.observersFrozen) this.qat.freezeObservers();
+    if (step >= this.freezeBnAt) this.qat.freezeBatchNorm();
+  };
+}
