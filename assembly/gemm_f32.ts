@@ -255,9 +255,9 @@ function micro(kc: i32, ap: usize, bp: usize, c: usize, ldc: i32, rows: i32, col
       putTile(tile, c, ldc, rows, cols, alpha, beta, bias, first);
     }
   } else {
-    // Scalar build: one row of eight columns at a time in locals.
+    // Scalar build: one row of eight columns at a time in locals (only the rows that exist).
     let tile = memory.data(MR * NR * 4, 16);
-    for (let r = 0; r < MR; r++) {
+    for (let r = 0; r < rows; r++) {
       let s0: f32 = 0, s1: f32 = 0, s2: f32 = 0, s3: f32 = 0, s4: f32 = 0, s5: f32 = 0, s6: f32 = 0, s7: f32 = 0;
       let pa = ap + (<usize>r << 2), pb = bp;
       for (let p = 0; p < kc; p++) {

@@ -29,7 +29,8 @@ const USAGE = `usage: node bench/run.js [--quick] [--kernel a,b] [--build a,b] [
   --build      scalar, simd, relaxed (default: every build this engine runs)
   --rounds     interleaved rounds per shape (default 5, quick 2)
   --time       benchmark.js maxTime per measurement in seconds (default 0.4, quick 0.15)
-  --no-write   print only; leave bench/results.json and README.md alone`;
+  --no-write   print only; leave bench/results.json and README.md alone
+  --readme-only  re-render the README table from bench/results.json (no measuring)`;
 
 function parseFlags(argv) {
   const o = { quick: false, kernels: null, builds: null, rounds: null, time: null, write: true };
@@ -47,6 +48,7 @@ function parseFlags(argv) {
       case '--rounds': o.rounds = Number(val()); break;
       case '--time': o.time = Number(val()); break;
       case '--no-write': o.write = false; break;
+      case '--readme-only': o.readmeOnly = true; break;
       case '--help': case '-h': console.log(USAGE); process.exit(0); break;
       default: fail(`unknown argument '${argv[i]}'`);
     }
@@ -207,6 +209,11 @@ async function runGroup(group, shapeLabel, contestants) {
 }
 
 // ------------------------------------------------------------------ main
+if (opt.readmeOnly) {
+  writeReadme(JSON.parse(readFileSync(path.join(here, 'results.json'), 'utf8')));
+  console.log('rewrote the README benchmark table from bench/results.json');
+  process.exit(0);
+}
 const loadBefore = os.loadavg();
 const support = await detect();
 const buildNames = (opt.builds ?? ['scalar', 'simd', 'relaxed']).filter((b) =>
@@ -288,7 +295,10 @@ function writeReadme(rep) {
   let text = existsSync(readme) ? readFileSync(readme, 'utf8') : `${START}\n${END}\n`;
   if (!text.includes(START) || !text.includes(END)) text = `${text.replace(/\s*$/, '\n')}\n${START}\n${END}\n`;
   const order = (r) => (r.kind === 'peer' ? 0 : 1);
-  const sortRows = (rows, shapes) => rows.slice().sort((a, b) => shapes.indexOf(a.shape) - shapes.indexOf(b.shape) || order(a) - order(b));
+  const kOrder = (r) => { const i = Object.keys(KERNELS).indexOf(r.kernel); return i < 0 ? 99 : i; };
+  const bOrder = (r) => ['scalar', 'simd', 'relaxed'].indexOf(r.build);
+  const sortRows = (rows, shapes) => rows.slice().sort((a, b) => shapes.indexOf(a.shape) - shapes.indexOf(b.shape) ||
+    order(a) - order(b) || (a.kind === 'ours' ? kOrder(a) - kOrder(b) || bOrder(a) - bOrder(b) : 0));
   const gemm = rep.results.filter((r) => r.group === 'gemm'), conv = rep.results.filter((r) => r.group === 'conv');
   const shapesOf = (rows) => [...new Set(rows.map((r) => r.shape))];
   const parts = [

@@ -54,3 +54,8 @@ export { convertToInt8, Int8Model, type ConvertOptions, type MatmulBackend, type
 export { Distiller, HintAdapter, distillationLoss, evaluateDistillation, type DistillOptions, type DistillLossOptions, type DistillHook, type HintSpec, type DistillStats, type DistillEval } from './compress/distill.js';
 export { tapModules, type ModuleTaps } from './nn/layers.js';
 // --- end distillation ---
+// --- pruning / low-rank (src/compress/prune.ts, lowrank.ts, svd.ts) ---
+export { Pruner, PolynomialDecay, ConstantSparsity, prunedWeights, weightSparsity, removePrunedChannels, type PruneMode, type PruneScope, type PruneOptions, type PolynomialDecaySpec, type PruningSchedule, type LayerSparsity, type SparsityReport, type PrunedWeight, type PrunedFormat } from './compress/prune.js';
+export { LowRankLinear, factorize, factorizeLinear, factorizeConv, rebuild as copyModel, type RankOptions, type FactorizeOptions, type FactorReport, type ConvFactorMode } from './compress/lowrank.js';
+export { svd, svdReconstruct, rankForEnergy, type SVDResult, type SVDOptions } from './compress/svd.js';
+// --- end pruning / low-rank ---

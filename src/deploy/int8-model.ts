@@ -56,7 +56,9 @@ interface Buf { ptr: number; shape: Shape }
 interface Matmul { runInt8(xPtr: number, m: number, yPtr: number): void; dispose(): void }
 
 interface OpBase { name: string; out: QParams; bytes: number; backend?: MatmulBackend | 'conv' }
-interface ConvOp extends OpBase { kind: 'conv'; conv: PackedConv2dS8 | null; mm: Matmul | null; oc: number }
+/** expand1: a single-input-channel conv runs as a 2-channel one (zero weights on a zero-point channel): the
+ *  conv kernel's cPerGroup = 1 path is its depthwise loop, slow for one channel in and many out. */
+interface ConvOp extends OpBase { kind: 'conv'; conv: PackedConv2dS8 | null; mm: Matmul | null; oc: number; expand1: number | null }
 interface MatmulOp extends OpBase { kind: 'linear' | 'lowrank'; mm: Matmul; k: number; n: number }
 interface MaxPoolOp extends OpBase { kind: 'maxpool'; kh: number; kw: number; stride: unknown; padding: Padding }
 interface AvgPoolOp extends OpBase { kind: 'avgpool'; kh: number; kw: number; stride: unknown; padding: Padding; zpIn: number; ratio: number; qmin: number; qmax: number }
@@ -127,6 +129,7 @@ export class Int8Model {
     this.live();
     if (!(x instanceof Float32Array)) throw new TypeError(`x must be a Float32Array, got ${describe(x)}`);
     const per = this.inputShape ? this.inputShape[0] * this.inputShape[1] * this.inputShape[2] : 0;
+    if (nArg === undefined && per && (x.length === 0 || x.length % per !== 0)) throw new RangeError(`x must hold a multiple of ${this.inputShape!.join('×')} = ${per} values, got ${x.length}`);
     const n = nArg ?? (per ? x.length / per : NaN);
     checkInt('n', n, 1, 1 << 24);
     if (x.length % n !== 0 || x.length === 0) throw new RangeError(`x has ${x.length} values, not a multiple of n = ${n}`);
@@ -159,8 +162,15 @@ export class Int8Model {
         case 'conv': {
           if (s.length !== 4) throw new QwasmError(`${o.name}: conv input must be NHWC, got shape [${s}]`);
           if (o.conv) {
+            let xp = x.ptr;
+            if (o.expand1 !== null) {
+              const len = s[0] * s[1] * s[2], src = alloc([len * 2]);
+              const a = rt.i8(x.ptr, len), b = rt.i8(src.ptr, len * 2);
+              for (let i = 0; i < len; i++) { b[2 * i] = a[i]; b[2 * i + 1] = o.expand1; }
+              xp = src.ptr;
+            }
             y = alloc(o.conv.outputShape(s[0], s[1], s[2]));
-            o.conv.run(x.ptr, s[0], s[1], s[2], y.ptr);
+            o.conv.run(xp, s[0], s[1], s[2], y.ptr);
           } else {
             y = alloc([s[0], s[1], s[2], o.oc]);
             o.mm!.runInt8(x.ptr, s[0] * s[1] * s[2], y.ptr);
@@ -321,8 +331,10 @@ class Converter {
       if (mask !== undefined) checkArray(`masks['${name}']`, mask, Uint8Array, k * n);
       const h = new SparseMatrixS8(rt, qw, k, n, { ...(this.o.sparse ?? {}), mask, ...opts });
       this.handles.push(h);
-      // an export holds the sparse format (values + indices), biases and scales
-      return { mm: h, bytes: h.bytes + 8 * n };
+      // an export holds the kept values with their row indices (CSR by output column: int8 + uint16, or
+      // uint32 rows for k > 65535), column starts, biases and scales; the kernel's in-memory format
+      // (h.bytes) also keeps SIMD-friendly duplicates
+      return { mm: h, bytes: h.nnz * (k <= 65535 ? 3 : 5) + 4 * (n + 1) + 8 * n };
     }
     const h = new PackedGemmS8(rt, qw, k, n, opts);
     this.handles.push(h);
@@ -354,13 +366,16 @@ class Converter {
             const t = new Int8Array(cg * oc); // OHWI [oc][1][1][c] → [c × oc]
             for (let o = 0; o < oc; o++) for (let c = 0; c < cg; c++) t[c * oc + o] = qw[o * cg + c];
             const { mm, bytes } = this.matmul(u.name, t, cg, oc, 'sparse', { aZeroPoint: cur.zeroPoint, ...common });
-            ops.push({ kind: 'conv', name: u.name, conv: null, mm, oc, out, bytes: bytes + 8, backend: 'sparse' });
+            ops.push({ kind: 'conv', name: u.name, conv: null, mm, oc, out, bytes: bytes + 8, backend: 'sparse', expand1: null });
           } else {
-            const h = new PackedConv2dS8(this.rt, qw, [oc, kh, kw, cg], {
+            const expand = cg === 1 && groups === 1 && oc > 1;
+            let wk = qw;
+            if (expand) { wk = new Int8Array(qw.length * 2); for (let i = 0; i < qw.length; i++) wk[2 * i] = qw[i]; }
+            const h = new PackedConv2dS8(this.rt, wk, [oc, kh, kw, expand ? 2 : cg], {
               stride: s.stride, padding: toPadding(s.padding), dilation: s.dilation, groups, inZeroPoint: cur.zeroPoint, ...common,
             });
             this.handles.push(h);
-            ops.push({ kind: 'conv', name: u.name, conv: h, mm: null, oc, out, bytes: qw.length + 8 * oc + 8, backend: 'conv' });
+            ops.push({ kind: 'conv', name: u.name, conv: h, mm: null, oc, out, bytes: qw.length + 8 * oc + 8, backend: 'conv', expand1: expand ? cur.zeroPoint : null });
           }
           cur = out;
           break;

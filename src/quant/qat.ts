@@ -152,6 +152,8 @@ export class WeightQuant {
     this.lsq = lsq;
   }
 
+  get ready(): boolean { return this.observer.count > 0 || this.lsqReady; }
+
   scales(): Float32Array {
     if (this.lsq && this.lsqReady) return Float32Array.from(this.lsq.toArray(), (s) => Math.max(s, 1e-8));
     return this.observer.scales();
@@ -407,7 +409,7 @@ export class QATModel extends Module {
   quantState(): QuantState {
     const units: QuantState['units'] = {};
     const qp = (a: ActQuant | null) => (a && a.enabled && a.ready ? a.qparams() : undefined);
-    const ws = (w: WeightQuant) => (w.enabled && (w.observer.count > 0 || w.lsq) ? Array.from(w.scales()) : undefined);
+    const ws = (w: WeightQuant) => (w.enabled && w.ready ? Array.from(w.scales()) : undefined);
     for (const u of this.allUnits()) {
       switch (u.kind) {
         case 'conv': case 'linear': units[u.name] = { weightScales: ws(u.wq), out: qp(u.out) }; break;
