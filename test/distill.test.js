@@ -5,7 +5,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { builds } from './helpers.js';
-import { Engine, buildModel, fit, loadDataset, BatchIterator, Distiller, distillationLoss, evaluateDistillation, tapModules } from '../dist/index.js';
+import { Engine, buildModel, fit, loadDataset, BatchIterator, Distiller, distillationLoss, evaluateDistillation, tapModules, layers, InitRng } from '../dist/index.js';
 
 const { train, test: testSet } = loadDataset('mnist');
 const first = (n, from = 0) => Int32Array.from({ length: n }, (_, i) => from + i);
@@ -158,6 +158,33 @@ test('forwardWithTaps returns the forward output and the named activations, leav
   assert.ok(r.taps['4'].data.every((v) => v >= 0), 'ReLU output');
   for (const l of m.layers) assert.not.ok(Object.hasOwn(l, 'forward'));
   m.dispose();
+});
+
+test('conv hints: the adapter is a 1×1 convolution over NHWC channels (value check); spatial mismatch is refused', async () => {
+  const q = await simd();
+  const e = new Engine(q.rt);
+  const net = (c, seed) => { const r = new InitRng(seed); return new layers.Sequential(e, [
+    new layers.Conv2d(e, { inChannels: 1, outChannels: c, kernel: 3, stride: 2 }, r), new layers.ReLU(e), new layers.Flatten(e), new layers.Linear(e, 13 * 13 * c, 10, r)]); };
+  const teacher = net(6, 1), student = net(3, 2);
+  const kd = new Distiller(student, teacher, { temperature: 2, alpha: 0.5, hints: [{ student: '1', teacher: '1' }] });
+  assert.equal(kd.parameters().map((p) => [...p.shape]), [[3, 6], [6]]);
+  const b = batchOf(train, first(4));
+  const st = run(e, student, b, ['1']), te = run(e, teacher, b, ['1']);
+  const [aw, ab] = kd.parameters().map((p) => p.toArray());
+  const s = st.taps['1'].data, t = te.taps['1'].data, px = 4 * 13 * 13;
+  let mse = 0;
+  for (let i = 0; i < px; i++) for (let o = 0; o < 6; o++) {
+    let y = ab[o];
+    for (let k = 0; k < 3; k++) y += s[i * 3 + k] * aw[k * 6 + o];
+    mse += (y - t[i * 6 + o]) ** 2;
+  }
+  mse /= px * 6;
+  const r = fit(student, train, { epochs: 1, batchSize: 4, lr: 1e-3, indices: first(4), ...kd.fitOptions() });
+  assert.ok(close(kd.last.hints[0], mse), `hint MSE ${kd.last.hints[0]}, JS ${mse}`);
+  kd.dispose(); r.optimizer.dispose();
+  assert.throws(() => new Distiller(student, teacher, { temperature: 2, alpha: 0.5, hints: [{ student: '1', teacher: '2' }] }),
+    /student '1' output \[1,13,13,3\] and teacher '2' output \[1,1014\] must agree in every dimension but the last/);
+  teacher.dispose(); student.dispose();
 });
 
 test('bad arguments are errors naming them', async () => {

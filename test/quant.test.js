@@ -271,14 +271,16 @@ test('pluggable backends: pruned layers on SparseMatrixS8, a factorised layer on
   auto.dispose(); dense.dispose();
   m.loadStateDict(shared.state);
 
-  // a factorised layer (the interface of src/compress's LowRankLinear: Linear P without bias, then Linear Q)
-  class LowRankLinear extends Module {
-    constructor(engine, k, rank, n, rg) { super(engine); this.p = this.child('p', new layers.Linear(engine, k, rank, rg, false)); this.q = this.child('q', new layers.Linear(engine, rank, n, rg)); }
+  // a factorised layer: src/compress's LowRankLinear (Linear P without bias, then Linear Q), or a stand-in
+  // with the same interface while that module is absent
+  class StandIn extends Module {
+    constructor(engine, k, n, rank, rg) { super(engine); this.p = this.child('p', new layers.Linear(engine, k, rank, rg, false)); this.q = this.child('q', new layers.Linear(engine, rank, n, rg)); }
     forward(x) { return this.q.forward(this.p.forward(x)); }
     config() { return { type: 'LowRankLinear' }; }
   }
+  const LowRankLinear = (await import('../dist/compress/lowrank.js').catch(() => ({}))).LowRankLinear ?? StandIn;
   const rg = new InitRng(5);
-  const net = new layers.Sequential(e, [new layers.Flatten(e), new LowRankLinear(e, 784, 16, 64, rg), new layers.ReLU(e), new layers.Linear(e, 64, 10, rg)]);
+  const net = new layers.Sequential(e, [new layers.Flatten(e), new LowRankLinear(e, 784, 64, 16, rg), new layers.ReLU(e), new layers.Linear(e, 64, 10, rg)]);
   const qn = prepareQAT(net);
   fit(qn, train, { epochs: 1, batchSize: 32, lr: 2e-3, indices: range(0, 640) }).optimizer.dispose();
   const i8 = convertToInt8(qn, undefined, { inputShape: [28, 28, 1] });
@@ -288,6 +290,20 @@ test('pluggable backends: pruned layers on SparseMatrixS8, a factorised layer on
   assert.ok(fqAcc > 0.5 && Math.abs(acc - fqAcc) <= 0.006, `low-rank int8 ${acc} vs fake-quant ${fqAcc}`);
   i8.dispose(); net.dispose();
   void q;
+});
+
+test('mlp with dropout and a standalone ReLU6: fake-quant and int8 agree', async () => {
+  const [q] = (await builds()).slice(-1);
+  const e = new Engine(q.rt), rg = new InitRng(9);
+  const net = new layers.Sequential(e, [new layers.Flatten(e), new layers.Linear(e, 784, 32, rg), new layers.Dropout(e, 0.1),
+    new layers.ReLU6(e), new layers.Linear(e, 32, 10, rg)]);
+  const qat = prepareQAT(net, { observer: 'minmax' });
+  assert.equal(qat.units.map((u) => u.kind), ['flatten', 'linear', 'dropout', 'act', 'linear']);
+  fit(qat, train, { epochs: 1, batchSize: 32, lr: 3e-3, indices: range(0, 640) }).optimizer.dispose();
+  const i8 = convertToInt8(qat);
+  const fqAcc = evaluate(qat, testSet, 250, range(0, 500)).accuracy, acc = i8.evaluate(testSet, { indices: range(0, 500) }).accuracy;
+  assert.ok(fqAcc > 0.6 && Math.abs(acc - fqAcc) <= 0.006, `int8 ${acc} vs fake-quant ${fqAcc}`);
+  i8.dispose(); net.dispose();
 });
 
 test('bad arguments throw errors naming them', async () => {

@@ -171,7 +171,7 @@ function convFromFactors(conv: Conv2d, mode: ConvFactorMode, f: Factors): [Conv2
   const [oc, kh, kw, cin] = conv.weight.shape;
   const g = convGeometry(conv);
   let first: Conv2d, second: Conv2d;
-  const w1 = new Float32Array(r * kh * kw * cin), w2 = new Float32Array(oc * r * (mode === 'channel' ? 1 : kw));
+  const w1 = new Float32Array(r * kh * (mode === 'channel' ? kw : 1) * cin), w2 = new Float32Array(oc * r * (mode === 'channel' ? 1 : kw));
   if (mode === 'channel') {
     const K = kh * kw * cin;
     first = new Conv2d(E, { inChannels: cin, outChannels: r, kernel: [kh, kw], stride: [g.sh, g.sw], padding: [g.pt, g.pl, g.pb, g.pr], dilation: [g.dh, g.dw], bias: false }, rng);

@@ -1,8 +1,8 @@
 // Thin singular value decomposition in float64 JS: one-sided (Hestenes) Jacobi. Rotations are applied to
 // pairs of columns of a working copy of A until every pair is orthogonal to machine precision; the column
 // norms are then the singular values, the normalised columns U, and the accumulated rotations V. Accurate to
-// relative precision (no AᵀA is ever formed), fast enough for the layer sizes of this package (1600×128 in a
-// few hundred ms). For m < n the SVD of Aᵀ is computed and transposed back.
+// relative precision (no AᵀA is ever formed), fast enough for the layer sizes of this package (1600×128 in
+// a few hundred ms). For m < n the SVD of Aᵀ is computed and transposed back.
 import { checkInt, describe, QwasmError } from '../errors.js';
 
 export interface SVDResult {
@@ -42,19 +42,45 @@ export function svd(a: ArrayLike<number>, m: number, n: number, opts: SVDOptions
 }
 
 // Columns of the (rows × cols) working matrix W, where W = A (transposed = false) or W = Aᵀ (true).
+// Tall matrices (rows ≥ 2·cols) are first reduced by a Householder QR, W = Q·R, and the Jacobi sweeps run on
+// the cols×cols R (U = Q·U_R): several times faster for 1600×128, and just as accurate (QR is backward stable).
 function jacobi(a: ArrayLike<number>, rows: number, cols: number, transposed: boolean, maxSweeps: number, tol: number): SVDResult {
-  const cs: Float64Array[] = [], vs: Float64Array[] = [];
+  let cs: Float64Array[] = [];
   for (let j = 0; j < cols; j++) {
     const c = new Float64Array(rows);
     if (transposed) for (let i = 0; i < rows; i++) c[i] = a[j * rows + i];
     else for (let i = 0; i < rows; i++) c[i] = a[i * cols + j];
     cs.push(c);
-    const v = new Float64Array(cols);
-    v[j] = 1;
-    vs.push(v);
   }
+  const qr = rows >= 2 * cols;
+  const refl: (Float64Array | null)[] = [];
+  if (qr) {
+    for (let j = 0; j < cols; j++) {
+      const x = cs[j];
+      let nx = 0;
+      for (let i = j; i < rows; i++) nx += x[i] * x[i];
+      nx = Math.sqrt(nx);
+      if (nx === 0) { refl.push(null); continue; }
+      const alpha = x[j] > 0 ? -nx : nx;
+      const v = x.slice(j);
+      v[0] -= alpha;
+      let vn = 0;
+      for (let i = 0; i < v.length; i++) vn += v[i] * v[i];
+      if (vn === 0) { refl.push(null); continue; }
+      const sc = Math.sqrt(2 / vn);
+      for (let i = 0; i < v.length; i++) v[i] *= sc; // H = I − v·vᵀ
+      refl.push(v);
+      x[j] = alpha;
+      for (let i = j + 1; i < rows; i++) x[i] = 0;
+      for (let c = j + 1; c < cols; c++) reflect(cs[c], v, j, rows);
+    }
+    cs = cs.map((c) => c.slice(0, cols));
+  }
+  const n = qr ? cols : rows;
+  const vs: Float64Array[] = [];
+  for (let j = 0; j < cols; j++) { const v = new Float64Array(cols); v[j] = 1; vs.push(v); }
   const norm2 = new Float64Array(cols);
-  for (let j = 0; j < cols; j++) norm2[j] = dot(cs[j], cs[j], rows);
+  for (let j = 0; j < cols; j++) norm2[j] = dot(cs[j], cs[j], n);
   let sweeps = 0;
   for (; sweeps < maxSweeps; ) {
     sweeps++;
@@ -64,26 +90,25 @@ function jacobi(a: ArrayLike<number>, rows: number, cols: number, transposed: bo
         const cp = cs[p], cq = cs[q];
         const alpha = norm2[p], beta = norm2[q];
         if (alpha === 0 || beta === 0) continue;
-        const gamma = dot(cp, cq, rows);
+        const gamma = dot(cp, cq, n);
         if (Math.abs(gamma) <= tol * Math.sqrt(alpha * beta)) continue;
         rotated = true;
         // rotation angle zeroing the (p, q) entry of WᵀW
         const zeta = (beta - alpha) / (2 * gamma);
         const t = (zeta >= 0 ? 1 : -1) / (Math.abs(zeta) + Math.sqrt(1 + zeta * zeta));
         const c = 1 / Math.sqrt(1 + t * t), s = c * t;
-        rot(cp, cq, rows, c, s);
+        rot(cp, cq, n, c, s);
         rot(vs[p], vs[q], cols, c, s);
         // recompute the norms exactly (updating them by t·γ drifts for tiny columns)
-        norm2[p] = dot(cp, cp, rows);
-        norm2[q] = dot(cq, cq, rows);
+        norm2[p] = dot(cp, cp, n);
+        norm2[q] = dot(cq, cq, n);
       }
     }
     if (!rotated) break;
   }
   if (sweeps >= maxSweeps) {
-    // one more check: converged on the last sweep is fine, otherwise say so
     for (let p = 0; p < cols - 1; p++) for (let q = p + 1; q < cols; q++) {
-      const g = dot(cs[p], cs[q], rows);
+      const g = dot(cs[p], cs[q], n);
       if (Math.abs(g) > 1e3 * tol * Math.sqrt(norm2[p] * norm2[q])) throw new QwasmError(`svd did not converge in ${maxSweeps} sweeps (maxSweeps)`);
     }
   }
@@ -97,17 +122,35 @@ function jacobi(a: ArrayLike<number>, rows: number, cols: number, transposed: bo
     const j = order[jj];
     s[jj] = sig[j];
     let col: Float64Array;
-    if (sig[j] > smax * 1e-300 && sig[j] > 0) {
-      col = new Float64Array(rows);
-      for (let i = 0; i < rows; i++) col[i] = cs[j][i] / sig[j];
-    } else col = completion(ucols, rows);
-    // re-orthogonalise numerically-null directions against the earlier columns (keeps UᵀU = I exactly enough)
-    if (sig[j] <= smax * 1e-13) col = orthonormalise(col, ucols, rows) ?? completion(ucols, rows);
+    if (sig[j] > 0) {
+      col = new Float64Array(n);
+      for (let i = 0; i < n; i++) col[i] = cs[j][i] / sig[j];
+    } else col = completion(ucols, n);
+    // re-orthogonalise numerically-null directions against the earlier columns (keeps UᵀU = I)
+    if (sig[j] <= smax * 1e-13) col = orthonormalise(col, ucols, n) ?? completion(ucols, n);
     ucols.push(col);
-    for (let i = 0; i < rows; i++) u[i * k + jj] = col[i];
     for (let i = 0; i < cols; i++) v[i * k + jj] = vs[j][i];
   }
+  for (let jj = 0; jj < k; jj++) {
+    let col = ucols[jj];
+    if (qr) {
+      // U = Q·[U_R; 0], Q = H_0·H_1·…·H_{n−1}
+      const full = new Float64Array(rows);
+      full.set(col);
+      for (let j = cols - 1; j >= 0; j--) { const h = refl[j]; if (h) reflect(full, h, j, rows); }
+      col = full;
+    }
+    for (let i = 0; i < rows; i++) u[i * k + jj] = col[i];
+  }
   return { u, s, v, m: rows, n: cols, k, sweeps };
+}
+
+/** x[j..] −= h·(h·x[j..]) (a Householder reflector with ‖h‖² = 2). */
+function reflect(x: Float64Array, h: Float64Array, j: number, rows: number): void {
+  let d = 0;
+  for (let i = j; i < rows; i++) d += h[i - j] * x[i];
+  if (d === 0) return;
+  for (let i = j; i < rows; i++) x[i] -= d * h[i - j];
 }
 
 function dot(x: Float64Array, y: Float64Array, n: number): number {

@@ -185,9 +185,10 @@ export class Int8Model {
           break;
         }
         case 'maxpool': case 'avgpool': {
-          const [n, h, w, c] = s;
+          // a standalone activation after a linear sees [n, k]: a 1×1 window over [n, 1, 1, k]
+          const [n, h, w, c] = s.length === 2 ? [s[0], 1, 1, s[1]] : s;
           const g = resolveGeometry(h, w, o.kh, o.kw, o.stride ?? [o.kh, o.kw], o.padding, undefined, [o.kh - 1, o.kw - 1]);
-          y = alloc([n, g.oh, g.ow, c]);
+          y = alloc(s.length === 2 ? [n, c] : [n, g.oh, g.ow, c]);
           if (o.kind === 'maxpool') e.max_pool_s8(n, h, w, c, x.ptr, o.kh, o.kw, g.sh, g.sw, g.pt, g.pl, g.oh, g.ow, y.ptr, -128, 127);
           else e.avg_pool_s8(n, h, w, c, x.ptr, o.zpIn, o.kh, o.kw, g.sh, g.sw, g.pt, g.pl, g.oh, g.ow, y.ptr, o.ratio, o.out.zeroPoint, o.qmin, o.qmax);
           break;
