@@ -5,7 +5,7 @@
 // init({ build }), rounds interleaved so both see the same machine state. Prints GOPS (2·M·K·N per call)
 // and relaxed / simd. Not a test.
 //   node bench/relaxed-chromium.js [--ms=300] [--rounds=5] [--warmup-ms=1500] [--requant]
-//                                  [--shapes=256x256x256,1x1024x1024] [--js-flags=--no-liftoff]
+//                                  [--shapes=256x256x256,1x1024x1024] [--js-flags=--no-liftoff] [--f32]
 // (needs `npm run build` and Chromium; QWASM_CHROMIUM overrides /usr/bin/chromium.)
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -18,6 +18,8 @@ const opt = (name, dflt) => {
 const ms = Number(opt('ms', 300));
 const rounds = Number(opt('rounds', 5));
 const requant = process.argv.includes('--requant');
+// --f32: the f32 GEMM instead (the relaxed build's inner products are relaxed_madd there)
+const f32 = process.argv.includes('--f32');
 const warmupMs = Number(opt('warmup-ms', 1500));
 const shapes = opt('shapes', '256x256x256,512x512x512,1024x1024x1024,1x1024x1024')
   .split(',').map((s) => s.split('x').map(Number));
@@ -28,7 +30,7 @@ const gemmHasRelaxed = /ASC_FEATURE_RELAXED_SIMD/.test(readFileSync(join(ROOT, '
 const jsFlags = opt('js-flags', '');
 const browser = await openQwasmPage({ extraArgs: jsFlags ? [`--js-flags=${jsFlags}`] : [] });
 try {
-  const res = await browser.page.evaluate(async ({ shapes, ms, rounds, requant, warmupMs }) => {
+  const res = await browser.page.evaluate(async ({ shapes, ms, rounds, requant, warmupMs, f32 }) => {
     const builds = ['relaxed', 'simd'];
     const qs = {};
     for (const b of builds) qs[b] = await window.qwasm.init({ build: b });
@@ -38,10 +40,13 @@ try {
     // the background; run each build's kernel for a while first so the timed rounds see optimised code.
     for (const b of builds) {
       const q = qs[b], wk = 128, wb = new Int8Array(wk * wk).fill(1);
-      const packed = q.packGemmS8(wb, wk, wk, { scale: 0.01 });
-      const ap = q.rt.put(new Int8Array(wk * wk).fill(1)), cp = q.rt.alloc(wk * wk * 4);
+      const packed = f32 ? q.packGemmF32(new Float32Array(wk * wk).fill(1), wk, wk) : q.packGemmS8(wb, wk, wk, { scale: 0.01 });
+      const ap = q.rt.put(f32 ? new Float32Array(wk * wk).fill(1) : new Int8Array(wk * wk).fill(1)), cp = q.rt.alloc(wk * wk * 4);
       const t = performance.now();
-      while (performance.now() - t < warmupMs) { packed.runInt32(ap, wk, cp); packed.runInt8(ap, wk, cp); packed.runInt32(ap, 1, cp); }
+      while (performance.now() - t < warmupMs) {
+        if (f32) { packed.runPtr(ap, wk, cp); packed.runPtr(ap, 1, cp); continue; }
+        packed.runInt32(ap, wk, cp); packed.runInt8(ap, wk, cp); packed.runInt32(ap, 1, cp);
+      }
       packed.dispose(); q.rt.free(ap); q.rt.free(cp);
     }
     const out = [];
@@ -52,9 +57,9 @@ try {
       const st = {};
       for (const b of builds) {
         const q = qs[b];
-        const packed = q.packGemmS8(bw, k, n, requant ? { scale, bias: new Int32Array(n) } : {});
-        const ap = q.rt.put(a), cp = q.rt.alloc(m * n * (requant ? 1 : 4));
-        const run = requant ? () => packed.runInt8(ap, m, cp) : () => packed.runInt32(ap, m, cp);
+        const packed = f32 ? q.packGemmF32(Float32Array.from(bw, (v) => v / 127), k, n) : q.packGemmS8(bw, k, n, requant ? { scale, bias: new Int32Array(n) } : {});
+        const ap = q.rt.put(f32 ? Float32Array.from(a, (v) => v / 128) : a), cp = q.rt.alloc(m * n * (requant && !f32 ? 1 : 4));
+        const run = f32 ? () => packed.runPtr(ap, m, cp) : requant ? () => packed.runInt8(ap, m, cp) : () => packed.runInt32(ap, m, cp);
         run(); run(); // warm-up (tier-up)
         let t = performance.now(), calls = 0;
         while (performance.now() - t < 50) { run(); calls++; }
@@ -75,19 +80,19 @@ try {
         const x = st[b];
         const sorted = x.times.slice().sort((p, q) => p - q);
         row[b] = { medianMs: sorted[sorted.length >> 1], bestMs: sorted[0], calls: x.perBatch * rounds };
-        bytes[b] = x.q.rt.u8(x.cp, m * n * (requant ? 1 : 4)).slice();
+        bytes[b] = x.q.rt.u8(x.cp, m * n * (requant && !f32 ? 1 : 4)).slice();
         x.packed.dispose(); x.q.rt.free(x.ap); x.q.rt.free(x.cp);
       }
       row.outputsEqual = bytes.relaxed.every((v, i) => v === bytes.simd[i]);
       out.push(row);
     }
     return { out, userAgent: navigator.userAgent, cores: navigator.hardwareConcurrency };
-  }, { shapes, ms, rounds, requant, warmupMs });
+  }, { shapes, ms, rounds, requant, warmupMs, f32 });
 
-  console.log(`Chromium ${browser.version} (headless), ${res.cores} cores; int8 GEMM ${requant ? 'requantised int8' : 'int32'} output,`);
+  console.log(`Chromium ${browser.version} (headless), ${res.cores} cores; ${f32 ? 'f32 GEMM (relaxed: relaxed_madd; outputs may differ in the last bits)' : `int8 GEMM ${requant ? 'requantised int8' : 'int32'} output`},`);
   console.log(`packed B, median of ${rounds} interleaved rounds of ~${ms} ms each, GOPS = 2·M·K·N / time`);
   if (same) console.log('note: build/qwasm.relaxed.wasm is byte-identical to build/qwasm.simd.wasm (no relaxed-only kernel code yet)');
-  else if (!gemmHasRelaxed) console.log('note: assembly/gemm_s8.ts has no ASC_FEATURE_RELAXED_SIMD path: both builds run the same int8 GEMM code');
+  else if (!gemmHasRelaxed && !f32) console.log('note: assembly/gemm_s8.ts has no ASC_FEATURE_RELAXED_SIMD path: both builds run the same int8 GEMM code');
   const pad = (x, w) => String(x).padStart(w);
   console.log(`${'M×K×N'.padEnd(16)}${pad('simd GOPS', 11)}${pad('relaxed GOPS', 14)}${pad('relaxed/simd', 14)}${pad('same output', 13)}`);
   for (const r of res.out) {

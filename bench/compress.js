@@ -1,0 +1,150 @@
+// Compression measurements on MNIST refcnn (pruning + low rank, src/compress/):
+//   node bench/compress.js [--steps N] [--ft-steps N] [--base FILE] [--build simd] [--json OUT]
+// 1. float baseline: refcnn trained for --steps steps (default one epoch, 937 × 64) with Adam 2e-3
+//    (cached in --base, default /tmp/qwasm-refcnn-base.qck)
+// 2. (a) 90 % unstructured global magnitude pruning, gradual (PolynomialDecay 0 → 0.9), fine-tuned; then static
+//        PTQ int8 through convertToInt8 (sparse kernels picked from the masks): accuracy and bytes vs f32 bytes
+// 3. (b) fc1 (1600 → 128) at rank 16, fine-tuned; fc1 latency dense vs low rank, f32 and int8, M = 1 and 64
+import { existsSync, writeFileSync } from 'node:fs';
+import {
+  init, Engine, buildModel, fit, evaluate, loadDataset, saveModel, loadModel, BatchIterator,
+  Pruner, prunedWeights, factorize, copyModel, quantizeStatic, convertToInt8,
+  PackedGemmF32, LowRankF32, PackedGemmS8, LowRankS8, SparseMatrixS8,
+} from '../dist/index.js';
+
+const arg = (name, def) => { const i = process.argv.indexOf(`--${name}`); return i > 0 ? process.argv[i + 1] : def; };
+const build = arg('build', 'simd');
+const q = await init({ build });
+const rt = q.rt;
+const e = new Engine(rt);
+const { train, test } = loadDataset('mnist');
+const out = { build, date: new Date().toISOString() };
+const log = (...a) => console.log(...a);
+const acc = (m) => +(evaluate(m, test).accuracy * 100).toFixed(2);
+
+// ------------------------------------------------------------------ 1. baseline
+const steps = +arg('steps', 937), ftSteps = +arg('ft-steps', 600);
+const baseFile = arg('base', '/tmp/qwasm-refcnn-base.qck');
+let base;
+if (existsSync(baseFile)) base = loadModel(e, baseFile).model;
+else {
+  base = buildModel(e, 'refcnn', { seed: 1 });
+  const r = fit(base, train, { epochs: 1, batchSize: 64, lr: 2e-3, seed: 1, maxSteps: steps });
+  log(`trained ${r.steps} steps in ${r.seconds.toFixed(1)} s`);
+  saveModel(baseFile, base, { name: 'refcnn', options: { seed: 1 } });
+  r.optimizer.dispose();
+}
+out.float = acc(base);
+out.floatBytes = base.numParameters() * 4;
+log(`float: ${out.float} % (${base.numParameters()} parameters, ${out.floatBytes} bytes)`);
+
+function int8Of(model, label) {
+  try {
+    const qat = quantizeStatic(model, train, { batches: 16, batchSize: 64 });
+    const masks = {};
+    for (const [, pw] of prunedWeights(model)) if (pw.layout === 'linear') masks[pw.name.replace(/\.weight$/, '')] = pw.kn;
+    const im = convertToInt8(qat, undefined, { masks });
+    const it = new BatchIterator(test, { batchSize: 500, shuffle: false });
+    const xs = new Float32Array(500 * it.sampleSize), ys = new Int32Array(500);
+    let ok = 0, n = 0;
+    for (;;) {
+      const nb = it.next(xs, ys);
+      if (!nb) break;
+      const logits = im.predict(xs.subarray(0, nb * it.sampleSize), nb);
+      const c = logits.length / nb;
+      for (let i = 0; i < nb; i++) {
+        let best = 0;
+        for (let j = 1; j < c; j++) if (logits[i * c + j] > logits[i * c + best]) best = j;
+        if (best === ys[i]) ok++;
+      }
+      n += nb;
+    }
+    const res = { accuracy: +(100 * ok / n).toFixed(2), bytes: im.bytes(), layers: im.layers().filter((l) => l.backend).map((l) => `${l.name}:${l.backend}:${l.bytes}`) };
+    im.dispose();
+    log(`${label} int8 (static PTQ): ${res.accuracy} %, ${res.bytes} bytes (${(out.floatBytes / res.bytes).toFixed(1)}× smaller than f32) [${res.layers.join(' ')}]`);
+    return res;
+  } catch (err) {
+    log(`${label} int8: not measured (${err.message})`);
+    return { error: err.message };
+  }
+}
+out.floatInt8 = int8Of(base, 'float');
+
+// ------------------------------------------------------------------ 2. (a) 90 % gradual global magnitude pruning
+{
+  const oneShot = copyModel(base, '');
+  const p1 = new Pruner(oneShot, { sparsity: 0.9, scope: 'global' });
+  out.oneShot90NoFinetune = acc(oneShot);
+  p1.dispose(); oneShot.dispose();
+
+  const m = copyModel(base, '');
+  const end = Math.round(ftSteps * 2 / 3);
+  const p = new Pruner(m, { scope: 'global', schedule: { initialSparsity: 0, finalSparsity: 0.9, beginStep: 0, endStep: end, frequency: 50 } });
+  const t0 = performance.now();
+  const r = fit(m, train, p.fitOptions({ epochs: 1, batchSize: 64, lr: 1e-3, seed: 2, maxSteps: ftSteps }));
+  const rep = p.sparsity();
+  out.pruned90 = {
+    accuracy: acc(m), steps: r.steps, seconds: +((performance.now() - t0) / 1000).toFixed(1), schedule: `PolynomialDecay 0→0.9, steps 0..${end}, every 50`,
+    sparsity: +rep.global.toFixed(4), layers: Object.fromEntries(rep.layers.map((l) => [l.name, +l.sparsity.toFixed(4)])),
+  };
+  log(`(a) 90 % global unstructured, gradual + ${r.steps} fine-tune steps: ${out.pruned90.accuracy} % (one-shot, no fine-tune: ${out.oneShot90NoFinetune} %); sparsity ${JSON.stringify(out.pruned90.layers)}`);
+  out.pruned90Int8 = int8Of(m, '(a) pruned');
+  r.optimizer.dispose(); p.dispose(); m.dispose();
+}
+
+// ------------------------------------------------------------------ 3. (b) fc1 rank 16
+{
+  const { model: lr, report } = factorize(base, { rank: 16, layers: ['7'] });
+  out.rank16NoFinetune = acc(lr);
+  const r = fit(lr, train, { epochs: 1, batchSize: 64, lr: 1e-3, seed: 3, maxSteps: Math.round(ftSteps / 2) });
+  out.rank16 = { accuracy: acc(lr), steps: r.steps, energyKept: +report[0].energy.toFixed(4), weights: `${report[0].weightsBefore} → ${report[0].weightsAfter}` };
+  log(`(b) fc1 rank 16: ${out.rank16NoFinetune} % before fine-tuning, ${out.rank16.accuracy} % after ${r.steps} steps (energy kept ${out.rank16.energyKept})`);
+  out.rank16Int8 = int8Of(lr, '(b) rank-16');
+  r.optimizer.dispose(); lr.dispose();
+}
+
+// fc1 latency: dense vs low rank (r = 16), f32 and int8
+function time(fn) {
+  for (let i = 0; i < 20; i++) fn();
+  const rounds = [];
+  for (let r = 0; r < 7; r++) {
+    let n = 0;
+    const t0 = performance.now();
+    while (performance.now() - t0 < 60) { fn(); n++; }
+    rounds.push((performance.now() - t0) / n);
+  }
+  rounds.sort((a, b) => a - b);
+  return rounds[3] * 1000; // µs, median
+}
+{
+  const K = 1600, N = 128, R = 16;
+  const rnd = (n, s) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * 12.9898 + s) * 0.05);
+  const w = rnd(K * N, 1), p = rnd(K * R, 2), qq = rnd(R * N, 3);
+  const i8 = (n, s) => Int8Array.from({ length: n }, (_, i) => Math.round(Math.sin(i * 78.233 + s) * 120));
+  const dense = new PackedGemmF32(rt, w, K, N), low = new LowRankF32(rt, p, qq, K, R, N);
+  const d8 = new PackedGemmS8(rt, i8(K * N, 1), K, N, { scale: 1e-3 });
+  const l8 = new LowRankS8(rt, i8(K * R, 2), i8(R * N, 3), K, R, N, { mid: { scale: 1e-3 }, scale: 1e-3 });
+  const mask = new Uint8Array(K * N).map((_, i) => (Math.sin(i * 3.7) > 0.8 ? 1 : 0)); // ≈ 10 % density
+  const s8 = new SparseMatrixS8(rt, i8(K * N, 1), K, N, { mask, scale: 1e-3 });
+  out.fc1Latency = {};
+  for (const M of [1, 64]) {
+    const xf = rt.alloc(M * K * 4), yf = rt.alloc(M * N * 4), x8 = rt.alloc(M * K), y8 = rt.alloc(M * N);
+    rt.f32(xf, M * K).set(rnd(M * K, 4));
+    rt.i8(x8, M * K).set(i8(M * K, 4));
+    const r = {
+      f32Dense: time(() => dense.runPtr(xf, M, yf)),
+      f32LowRank: time(() => low.runPtr(xf, M, yf)),
+      int8Dense: time(() => d8.runInt8(x8, M, y8)),
+      int8LowRank: time(() => l8.runInt8(x8, M, y8)),
+      int8Sparse90: time(() => s8.runInt8(x8, M, y8)),
+    };
+    for (const k of Object.keys(r)) r[k] = +r[k].toFixed(2);
+    out.fc1Latency[`M${M}`] = { ...r, f32Speedup: +(r.f32Dense / r.f32LowRank).toFixed(2), int8Speedup: +(r.int8Dense / r.int8LowRank).toFixed(2), int8SparseSpeedup: +(r.int8Dense / r.int8Sparse90).toFixed(2) };
+    log(`fc1 M=${M} (µs): ${JSON.stringify(out.fc1Latency[`M${M}`])}`);
+    for (const x of [xf, yf, x8, y8]) rt.free(x);
+  }
+  for (const h of [dense, low, d8, l8, s8]) h.dispose();
+}
+const jsonOut = arg('json', null);
+if (jsonOut) writeFileSync(jsonOut, JSON.stringify(out, null, 2) + '\n');
+log(JSON.stringify(out));
