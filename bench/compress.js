@@ -1,14 +1,15 @@
 // Compression measurements on MNIST refcnn (pruning + low rank, src/compress/):
-//   node bench/compress.js [--steps N] [--ft-steps N] [--base FILE] [--build simd] [--json OUT]
+//   node bench/compress.js [--steps N] [--ft-steps N] [--base FILE] [--build simd] [--json OUT]   (last run: bench/compress-results.json)
 // 1. float baseline: refcnn trained for --steps steps (default one epoch, 937 × 64) with Adam 2e-3
 //    (cached in --base, default /tmp/qwasm-refcnn-base.qck)
 // 2. (a) 90 % unstructured global magnitude pruning, gradual (PolynomialDecay 0 → 0.9), fine-tuned; then static
 //        PTQ int8 through convertToInt8 (sparse kernels picked from the masks): accuracy and bytes vs f32 bytes
 // 3. (b) fc1 (1600 → 128) at rank 16, fine-tuned; fc1 latency dense vs low rank, f32 and int8, M = 1 and 64
+// 4. (c) channel pruning (50 % of the outputs of conv1, conv2, fc1), fine-tuned, then removed (smaller model)
 import { existsSync, writeFileSync } from 'node:fs';
 import {
   init, Engine, buildModel, fit, evaluate, loadDataset, saveModel, loadModel, BatchIterator,
-  Pruner, prunedWeights, factorize, copyModel, quantizeStatic, convertToInt8,
+  Pruner, prunedWeights, removePrunedChannels, factorize, copyModel, quantizeStatic, convertToInt8,
   PackedGemmF32, LowRankF32, PackedGemmS8, LowRankS8, SparseMatrixS8,
 } from '../dist/index.js';
 
@@ -38,12 +39,12 @@ out.float = acc(base);
 out.floatBytes = base.numParameters() * 4;
 log(`float: ${out.float} % (${base.numParameters()} parameters, ${out.floatBytes} bytes)`);
 
-function int8Of(model, label) {
+function int8Of(model, label, sparse) {
   try {
     const qat = quantizeStatic(model, train, { batches: 16, batchSize: 64 });
     const masks = {};
     for (const [, pw] of prunedWeights(model)) if (pw.layout === 'linear') masks[pw.name.replace(/\.weight$/, '')] = pw.kn;
-    const im = convertToInt8(qat, undefined, { masks });
+    const im = convertToInt8(qat, undefined, { masks, ...(sparse ? { sparse } : {}) });
     const it = new BatchIterator(test, { batchSize: 500, shuffle: false });
     const xs = new Float32Array(500 * it.sampleSize), ys = new Int32Array(500);
     let ok = 0, n = 0;
@@ -69,15 +70,23 @@ function int8Of(model, label) {
   }
 }
 out.floatInt8 = int8Of(base, 'float');
+{
+  // fair reference for (a): the float model trained for the same extra steps, same learning rate, no pruning
+  const m = copyModel(base);
+  const r = fit(m, train, { epochs: 1, batchSize: 64, lr: 1e-3, seed: 2, maxSteps: ftSteps });
+  out.floatContinued = acc(m);
+  log(`float + ${r.steps} more steps (lr 1e-3, the fine-tuning budget of (a)): ${out.floatContinued} %`);
+  r.optimizer.dispose(); m.dispose();
+}
 
 // ------------------------------------------------------------------ 2. (a) 90 % gradual global magnitude pruning
 {
-  const oneShot = copyModel(base, '');
+  const oneShot = copyModel(base);
   const p1 = new Pruner(oneShot, { sparsity: 0.9, scope: 'global' });
   out.oneShot90NoFinetune = acc(oneShot);
   p1.dispose(); oneShot.dispose();
 
-  const m = copyModel(base, '');
+  const m = copyModel(base);
   const end = Math.round(ftSteps * 2 / 3);
   const p = new Pruner(m, { scope: 'global', schedule: { initialSparsity: 0, finalSparsity: 0.9, beginStep: 0, endStep: end, frequency: 50 } });
   const t0 = performance.now();
@@ -92,6 +101,24 @@ out.floatInt8 = int8Of(base, 'float');
   r.optimizer.dispose(); p.dispose(); m.dispose();
 }
 
+// (a2) the same with 1×8 blocks (one index per 8 weights): what the int8 storage would gain from structure
+{
+  const m = copyModel(base);
+  const end = Math.round(ftSteps * 2 / 3);
+  const p = new Pruner(m, { mode: 'block', block: [1, 8], scope: 'global', schedule: { initialSparsity: 0, finalSparsity: 0.9, beginStep: 0, endStep: end, frequency: 50 } });
+  const r = fit(m, train, p.fitOptions({ epochs: 1, batchSize: 64, lr: 1e-3, seed: 2, maxSteps: ftSteps }));
+  const rep = p.sparsity();
+  const fc1 = p.prunedWeights().get(m.layers[7].weight);
+  const h = new SparseMatrixS8(rt, new Int8Array(fc1.k * fc1.n).fill(1), fc1.k, fc1.n, { mask: fc1.kn, format: 'block', block: [1, 8] });
+  const hc = new SparseMatrixS8(rt, new Int8Array(fc1.k * fc1.n).fill(1), fc1.k, fc1.n, { mask: fc1.kn });
+  out.pruned90Block = { accuracy: acc(m), sparsity: +rep.global.toFixed(4), layers: Object.fromEntries(rep.layers.map((l) => [l.name, +l.sparsity.toFixed(4)])),
+    fc1HandleBytes: { block1x8: h.bytes, csrSameMask: hc.bytes, nnz: h.nnz } };
+  h.dispose(); hc.dispose();
+  log(`(a2) 90 % global 1×8 blocks, gradual + ${r.steps} steps: ${out.pruned90Block.accuracy} %; fc1 SparseMatrixS8 bytes: block ${out.pruned90Block.fc1HandleBytes.block1x8} vs csr ${out.pruned90Block.fc1HandleBytes.csrSameMask} (${out.pruned90Block.fc1HandleBytes.nnz} nonzeros)`);
+  out.pruned90BlockInt8 = int8Of(m, '(a2) block-pruned', { format: 'block', block: [1, 8] });
+  r.optimizer.dispose(); p.dispose(); m.dispose();
+}
+
 // ------------------------------------------------------------------ 3. (b) fc1 rank 16
 {
   const { model: lr, report } = factorize(base, { rank: 16, layers: ['7'] });
@@ -101,6 +128,20 @@ out.floatInt8 = int8Of(base, 'float');
   log(`(b) fc1 rank 16: ${out.rank16NoFinetune} % before fine-tuning, ${out.rank16.accuracy} % after ${r.steps} steps (energy kept ${out.rank16.energyKept})`);
   out.rank16Int8 = int8Of(lr, '(b) rank-16');
   r.optimizer.dispose(); lr.dispose();
+}
+
+// ------------------------------------------------------------------ (c) channel pruning, 50 % of conv / fc1 outputs removed
+{
+  const m = copyModel(base);
+  const p = new Pruner(m, { mode: 'channel', scope: 'layer', sparsity: 0.5 });
+  out.channel50NoFinetune = acc(m);
+  const r = fit(m, train, p.fitOptions({ epochs: 1, batchSize: 64, lr: 1e-3, seed: 4, maxSteps: Math.round(ftSteps / 2) }));
+  const masked = acc(m);
+  const { model: small, removed } = removePrunedChannels(m, p);
+  out.channel50 = { maskedAccuracy: masked, shrunkAccuracy: acc(small), steps: r.steps, parameters: `${m.numParameters()} → ${small.numParameters()}`,
+    removed: Object.fromEntries(Object.entries(removed).map(([k, v]) => [k, v.length])) };
+  log(`(c) 50 % channels per layer: ${out.channel50NoFinetune} % before fine-tuning; after ${r.steps} steps masked ${masked} %, shrunk model ${out.channel50.shrunkAccuracy} % (${out.channel50.parameters} parameters)`);
+  r.optimizer.dispose(); p.dispose(); m.dispose(); small.dispose();
 }
 
 // fc1 latency: dense vs low rank (r = 16), f32 and int8

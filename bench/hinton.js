@@ -8,14 +8,15 @@
 // (1 − α)·CE + α·T²·KL(teacher_T ‖ student_T), the teacher running in eval mode on the same batch.
 //   node bench/hinton.js [--epochs 5] [--teacher-epochs 1.5×epochs] [--alpha 0.9] [--T 20] [--lr 1e-3] [--batch 100]
 //                        [--dropout 0.3] [--seed 1] [--limit N] [--build simd] [--json out.json]
-import { writeFileSync } from 'node:fs';
-import { init, Engine, buildModel, fit, evaluate, loadDataset, Distiller, evaluateDistillation } from '../dist/index.js';
+//                        [--teacher FILE]   (load the teacher from FILE if it exists, else train it and save it there)
+import { existsSync, writeFileSync } from 'node:fs';
+import { init, Engine, buildModel, fit, evaluate, loadDataset, Distiller, evaluateDistillation, saveModel, loadModel } from '../dist/index.js';
 
 const arg = (k, d) => { const i = process.argv.indexOf(`--${k}`); return i > 0 ? process.argv[i + 1] : d; };
 const epochs = +arg('epochs', 5), teacherEpochs = +arg('teacher-epochs', Math.round(epochs * 1.5));
 const alpha = +arg('alpha', 0.9), T = +arg('T', 20), lr = +arg('lr', 1e-3), batchSize = +arg('batch', 100);
 const dropout = +arg('dropout', 0.3), seed = +arg('seed', 1), limit = arg('limit', null), build = arg('build', 'auto');
-const jsonOut = arg('json', null);
+const jsonOut = arg('json', null), teacherFile = arg('teacher', null);
 for (const [k, v] of Object.entries({ epochs, teacherEpochs, alpha, T, lr, batchSize, dropout, seed })) {
   if (!Number.isFinite(v)) { console.error(`--${k}: not a number`); process.exit(2); }
 }
@@ -34,8 +35,16 @@ console.log(`qwasm ${q.rt.build ?? build} build; MNIST ${indices ? indices.lengt
   + `epochs ${epochs} (teacher ${teacherEpochs}), batch ${batchSize}, Adam lr ${lr} cosine, T = ${T}, α = ${alpha}, teacher dropout ${dropout} + ±2 px jitter, seed ${seed}`);
 
 let t = performance.now();
-const teacher = buildModel(e, 'mlp', { hidden: [1200, 1200], dropout, seed: seed + 100 });
-fit(teacher, train, { ...common, epochs: teacherEpochs, shift: 2, seed: seed + 100, onEpoch: log('teacher') }).optimizer.dispose();
+let teacher;
+if (teacherFile && existsSync(teacherFile)) {
+  teacher = loadModel(e, teacherFile).model;
+  console.log(`teacher loaded from ${teacherFile} (its training options are recorded there, not the flags above)`);
+} else {
+  const topts = { hidden: [1200, 1200], dropout, seed: seed + 100 };
+  teacher = buildModel(e, 'mlp', topts);
+  fit(teacher, train, { ...common, epochs: teacherEpochs, shift: 2, seed: seed + 100, onEpoch: log('teacher') }).optimizer.dispose();
+  if (teacherFile) saveModel(teacherFile, teacher, { name: 'mlp', options: topts }, { teacherEpochs, lr, batchSize, shift: 2 });
+}
 const teacherErr = errorsOf(teacher);
 console.log(`teacher 2×1200: ${teacherErr} errors (${secs(t)} s, ${teacher.numParameters()} params)`);
 

@@ -1,7 +1,8 @@
 // Quantisation on the reference CNN (MNIST): float accuracy, PTQ (min-max, percentile, weight-only), QAT
 // fine-tune, the all-int8 model converted from it (accuracy, bytes, latency per image).
-//   node bench/quant.js [--epochs 1] [--qat-epochs 1] [--limit N] [--lr 1e-3] [--qat-lr 1e-4] [--build simd]
-//                       [--calib-batches 16] [--json out.json]
+//   node bench/quant.js [--model refcnn] [--width 16] [--epochs 1] [--qat-epochs 1] [--limit N] [--lr 1e-3]
+//                       [--qat-lr 1e-4] [--build simd] [--calib-batches 16] [--json out.json]
+// QAT schedule: BN frozen after 30 % of the fine-tune steps, observers after 70 %.
 import { writeFileSync } from 'node:fs';
 import {
   init, Engine, buildModel, fit, evaluate, loadDataset, prepareQAT, QATSchedule, quantizeStatic, quantizeDynamic,
@@ -11,14 +12,15 @@ import {
 const arg = (k, d) => { const i = process.argv.indexOf(`--${k}`); return i > 0 ? process.argv[i + 1] : d; };
 const epochs = +arg('epochs', 1), qatEpochs = +arg('qat-epochs', 1), limit = arg('limit', null);
 const lr = +arg('lr', 1e-3), qatLr = +arg('qat-lr', 1e-4), calib = +arg('calib-batches', 16), build = arg('build', 'auto');
+const model = arg('model', 'refcnn'), width = arg('width', null);
 const q = await init({ build });
 const { train, test } = loadDataset('mnist');
 const indices = limit ? Int32Array.from({ length: +limit }, (_, i) => i) : undefined;
 const log = (...a) => console.log(new Date().toISOString().slice(11, 19), ...a);
-const out = { build: q.build, epochs, qatEpochs, lr, qatLr, trainImages: limit ? +limit : train.length, testImages: test.length };
+const out = { model, width: width ? +width : undefined, build: q.build, epochs, qatEpochs, lr, qatLr, trainImages: limit ? +limit : train.length, testImages: test.length };
 
 const e = new Engine(q.rt);
-const m = buildModel(e, 'refcnn', { seed: 1 });
+const m = buildModel(e, model, { seed: 1, ...(width ? { width: +width } : {}) });
 let t = performance.now();
 const rf = fit(m, train, { epochs, batchSize: 64, lr, schedule: 'cosine', indices, seed: 1 });
 rf.optimizer.dispose();
@@ -46,7 +48,7 @@ log('ptq minmax', out.ptqMinmax, out.ptqMinmaxInt8, 'percentile', out.ptqPercent
 m.loadStateDict(floatState);
 const qat = prepareQAT(m);
 const spe = Math.floor((limit ? +limit : train.length) / 64);
-const sch = new QATSchedule(qat, { freezeObserversAt: Math.floor(0.7 * spe * qatEpochs), freezeBnAt: 0 });
+const sch = new QATSchedule(qat, { freezeObserversAt: Math.floor(0.7 * spe * qatEpochs), freezeBnAt: Math.floor(0.3 * spe * qatEpochs) });
 t = performance.now();
 const rq = fit(qat, train, { epochs: qatEpochs, batchSize: 64, lr: qatLr, schedule: 'cosine', indices, seed: 2, beforeStep: sch.beforeStep });
 rq.optimizer.dispose();

@@ -45,10 +45,10 @@ export { fit, evaluate, type FitOptions, type FitResult, type StepInfo, type Epo
 // --- end training engine ---
 export { saveModel, loadModel, checkpointOf, type ModelRecord, type LoadedModel } from './train/model-file.js';
 // --- quantisation: fake quant, QAT, PTQ, int8 deployment (src/quant/, src/deploy/) ---
-export { fakeQuant, fakeQuantChannel, MinMaxObserver, PerChannelMinMaxObserver, affineQParams, symmetricScales, weightLayout, lsqGrad, lsqGradScale, quantizeArray, dequantizeArray, quantizeChannels, rne, type QParams, type ChannelLayout, type ObserverMode, type ObserverOptions } from './quant/fakequant.js';
+export { fakeQuant, fakeQuantChannel, expScale, MinMaxObserver, PerChannelMinMaxObserver, affineQParams, symmetricScales, weightLayout, lsqGrad, lsqGradScale, quantizeArray, dequantizeArray, quantizeChannels, rne, type QParams, type ChannelLayout, type ObserverMode, type ObserverOptions } from './quant/fakequant.js';
 export { prepareQAT, QATModel, QATSchedule, ActQuant, WeightQuant, foldBatchNorm, bnFactor, type QATOptions, type QATScheduleOptions, type QuantState, type Unit as QuantUnit, type FusedActivation } from './quant/qat.js';
 export { quantizeStatic, quantizeDynamic, calibrate, weightOnlyBytes, type CalibrationOptions } from './quant/ptq.js';
-export { convertToInt8, Int8Model, type ConvertOptions, type MatmulBackend, type LayerInfo, type Int8LayerSummary } from './deploy/int8-model.js';
+export { convertToInt8, Int8Model, type ConvertOptions, type MatmulBackend, type LayerInfo, type Int8LayerSummary, type PrunedInfo } from './deploy/int8-model.js';
 // --- end quantisation ---
 // --- distillation (src/compress/distill.ts) ---
 export { Distiller, HintAdapter, distillationLoss, evaluateDistillation, type DistillOptions, type DistillLossOptions, type DistillHook, type HintSpec, type DistillStats, type DistillEval } from './compress/distill.js';
@@ -56,6 +56,16 @@ export { tapModules, type ModuleTaps } from './nn/layers.js';
 // --- end distillation ---
 // --- pruning / low-rank (src/compress/prune.ts, lowrank.ts, svd.ts) ---
 export { Pruner, PolynomialDecay, ConstantSparsity, prunedWeights, weightSparsity, removePrunedChannels, type PruneMode, type PruneScope, type PruneOptions, type PolynomialDecaySpec, type PruningSchedule, type LayerSparsity, type SparsityReport, type PrunedWeight, type PrunedFormat } from './compress/prune.js';
-export { LowRankLinear, factorize, factorizeLinear, factorizeConv, rebuild as copyModel, type RankOptions, type FactorizeOptions, type FactorReport, type ConvFactorMode } from './compress/lowrank.js';
+export { LowRankLinear, factorize, factorizeLinear, factorizeConv, copyModel, type RankOptions, type FactorizeOptions, type FactorReport, type ConvFactorMode } from './compress/lowrank.js';
 export { svd, svdReconstruct, rankForEnergy, type SVDResult, type SVDOptions } from './compress/svd.js';
 // --- end pruning / low-rank ---
+// --- transfer learning (src/transfer/finetune.ts, features.ts) ---
+export { replaceHead, headIndex, transferRecord, transferModel, loadPretrained, layerGroups, setFrozen, freeze, unfreeze, isFrozen, freezeBackbone, trainableParameters, GradualUnfreezer, discriminativeGroups, transferOptimizer, fineTune, type ReplaceHeadOptions, type LayerGroup, type FreezeOptions, type UnfreezeScheduleOptions, type FineTuneStrategy, type FineTuneOptions } from './transfer/finetune.js';
+export { extractFeatures, cacheFeatures, saveFeatures, loadFeatures, trainLinearHead, headPredict, headAccuracy, l2Normalize, NearestClassMean, type Features, type ExtractOptions, type FeatureCache, type LinearHeadOptions, type LinearHeadResult } from './transfer/features.js';
+export type { ParamGroup } from './optim/optimizer.js';
+// --- end transfer learning ---
+// --- domain adaptation (src/transfer/adapt.ts, src/autograd/ops-extra.ts) ---
+export * as opsExtra from './autograd/ops-extra.js';
+export { gradReverse, matmul, meanRows, covariance, coralLoss, type MatmulOptions } from './autograd/ops-extra.js';
+export { adapt, dannLambda, dannLr, splitSequential, domainClassifier, ADAPT_METHODS, type AdaptMethod, type AdaptOptions, type AdaptResult, type AdaptStepInfo, type SplitModel } from './transfer/adapt.js';
+// --- end domain adaptation ---

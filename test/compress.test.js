@@ -6,7 +6,7 @@ import { builds, rng } from './helpers.js';
 import {
   Engine, buildModel, fit, evaluate, loadDataset, layers, Optimizer, SparseMatrixF32, InitRng,
   Pruner, PolynomialDecay, ConstantSparsity, prunedWeights, weightSparsity, removePrunedChannels,
-  LowRankLinear, factorize, factorizeLinear, factorizeConv, svd, svdReconstruct, rankForEnergy,
+  LowRankLinear, factorize, factorizeLinear, factorizeConv, copyModel, svd, svdReconstruct, rankForEnergy,
 } from '../dist/index.js';
 
 const { train, test: testSet } = loadDataset('mnist');
@@ -346,6 +346,12 @@ test('refcnn fc1 (1600→128) at rank 16, fine-tuned briefly on an MNIST subset,
   const after = evaluate(lr, testSet, 250, range(0, 1000)).accuracy;
   assert.ok(base > 0.85, `base accuracy ${base}`);
   assert.ok(after >= base - 0.02, `rank 16 fine-tuned ${after} vs float ${base}`);
+  // copyModel: same outputs, independent tensors
+  const cp = copyModel(lr);
+  assert.equal(cp.config(), lr.config());
+  assert.ok(maxRel(forward(cp, [2, 28, 28, 1]), forward(lr, [2, 28, 28, 1])) === 0);
+  assert.ok(cp.parameters().every((t, i) => t !== lr.parameters()[i]));
+  cp.dispose();
   // factorize's default picks only layers it shrinks (not the 128→10 output layer at rank 16)
   const def = factorize(m, { rank: 16 });
   assert.equal(def.report.map((x) => x.name), ['3', '7']);

@@ -7,7 +7,7 @@ import { builds, rng } from './helpers.js';
 import {
   Engine, Module, layers, InitRng, ops, buildModel, fit, evaluate, loadDataset, BatchIterator,
   fakeQuant, fakeQuantChannel, MinMaxObserver, PerChannelMinMaxObserver, affineQParams, quantizeArray, rne,
-  prepareQAT, QATModel, QATSchedule, foldBatchNorm, quantizeStatic, quantizeDynamic, weightOnlyBytes, convertToInt8,
+  nmMask, prepareQAT, QATModel, QATSchedule, foldBatchNorm, quantizeStatic, quantizeDynamic, weightOnlyBytes, convertToInt8,
 } from '../dist/index.js';
 
 const { train, test: testSet } = loadDataset('mnist');
@@ -43,6 +43,13 @@ test('fakeQuant: forward, clipped STE and LSQ gradient match JS (every build)', 
     }
     gs /= Math.sqrt(n * (127 - zp));
     assert.ok(Math.abs(lsq.grad.item() - gs) < 1e-4 * Math.max(1, Math.abs(gs)), `${q.build} LSQ grad ${lsq.grad.item()} vs ${gs}`);
+    // log-domain step size (what prepareQAT's lsq trains): same forward, ∂L/∂ln s = s·∂L/∂s
+    const logS = e.persistent([1], new Float32Array([Math.log(s)]), true);
+    const y2 = fakeQuant(x, { scale: 1, zeroPoint: zp }, -128, 127, logS, true);
+    assert.equal(y2.toArray(), yv);
+    y2.backward(dy);
+    assert.ok(Math.abs(logS.grad.item() - gs * s) < 1e-4 * Math.max(1e-3, Math.abs(gs * s)), `${q.build} log-domain grad ${logS.grad.item()} vs ${gs * s}`);
+    logS.dispose();
     // per channel: conv OHWI weights, channel axis 0
     const w = e.persistent([5, 3, 3, 2], r.f32(90, 1), true);
     const sc = Float32Array.from({ length: 5 }, (_, j) => 0.004 + 0.003 * j);
@@ -178,7 +185,7 @@ test('QAT fine-tune on refcnn keeps accuracy; schedule freezes observers; conver
   // LSQ + the quantisation-error penalty train a few steps (scales are parameters, the penalty is a loss term)
   const lsq = prepareQAT(m, { lsq: true });
   const names = lsq.namedParameters().map(([n]) => n);
-  assert.ok(names.includes('quant.input.scale') && names.includes('quant.0.scales'));
+  assert.ok(names.includes('quant.input.log_scale') && names.includes('quant.0.log_scales'));
   const s0 = lsq.quantState().units['7'];
   const r2 = fit(lsq, train, { epochs: 1, batchSize: 32, lr: 1e-4, indices: range(0, 160), extraLoss: () => [[lsq.quantizationPenalty(), 10]] });
   r2.optimizer.dispose();
@@ -249,6 +256,13 @@ test('resnet / mobilenet: QAT with frozen BN converts to int8 (residual adds, de
     for (let i = 0; i < 100; i++) if (am(a, i) === am(b, i)) agree++;
     assert.ok(agree >= 97, `${name}: int8 and fake-quant agree on ${agree}/100`);
     assert.ok(Math.abs(i8.evaluate(testSet, { indices: range(0, 200), batchSize: 100 }).accuracy - fqAcc.accuracy) <= 0.02);
+    if (name === 'mobilenet') {
+      // pointwise convs on the sparse kernels compute exactly what the packed conv computes
+      const sp = convertToInt8(qat, undefined, { backend: (info) => (info.pointwise ? 'sparse' : undefined) });
+      assert.is(sp.layers().filter((l) => l.backend === 'sparse').length, 4);
+      assert.equal(sp.predict(xs.subarray(0, 20 * 784), 20), i8.predict(xs.subarray(0, 20 * 784), 20));
+      sp.dispose();
+    }
     i8.dispose(); m.dispose();
   }
 });
@@ -269,6 +283,17 @@ test('pluggable backends: pruned layers on SparseMatrixS8, a factorised layer on
   assert.equal(auto.predict(xs, 40), dense.predict(xs, 40));
   assert.ok(auto.bytes() < dense.bytes());
   auto.dispose(); dense.dispose();
+  // masks and formats from the pruner's prunedWeights(model) (src/compress/prune.ts): layer '9' pruned 2:4
+  const prune = await import('../dist/compress/prune.js').catch(() => null);
+  if (prune?.prunedWeights) {
+    const w9 = m.layers[9].weight, v9 = w9.toArray(), mk = nmMask(v9, 128, 10, 2, 4);
+    w9.write(v9.map((v, i) => (mk[i] ? v : 0)));
+    const pw = prune.prunedWeights(m);
+    const viaPruner = convertToInt8(m, state, { pruned: pw }), dense2 = convertToInt8(m, state, { backend: 'dense' });
+    for (const n of ['7', '9']) assert.is(viaPruner.layers().find((l) => l.name === n).backend, 'sparse', n);
+    assert.equal(viaPruner.predict(xs, 40), dense2.predict(xs, 40));
+    viaPruner.dispose(); dense2.dispose();
+  }
   m.loadStateDict(shared.state);
 
   // a factorised layer: src/compress's LowRankLinear (Linear P without bias, then Linear Q), or a stand-in

@@ -16,6 +16,7 @@ export const COMMANDS: Record<string, () => Promise<Command>> = {
   bench: async () => (await import('./bench.js')).command,
   train: async () => (await import('./train.js')).command,
   eval: async () => (await import('./eval.js')).command,
+  pretrain: async () => (await import('./pretrain.js')).command,
 };
 
 function version(): string {

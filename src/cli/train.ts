@@ -4,9 +4,11 @@ import { init } from '../index.js';
 import { Engine } from '../autograd/tensor.js';
 import { buildModel, MODEL_NAMES, type ModelOptions } from '../nn/models.js';
 import { loadDataset } from '../data/registry.js';
+import type { DatasetSplits } from '../data/dataset.js';
+import type { CheckpointMeta } from '../checkpoint/index.js';
 import { fit, evaluate } from '../train/trainer.js';
 import { saveModel } from '../train/model-file.js';
-import { parseArgs, UsageError } from './args.js';
+import { parseArgs, UsageError, type FlagTable } from './args.js';
 import { Progress } from './progress.js';
 import type { Command } from './main.js';
 
@@ -38,7 +40,7 @@ Trains a model in WebAssembly (f32 SIMD kernels, one thread) and evaluates it on
   --json              print one JSON object at the end
   --quiet             no progress bar`;
 
-const num = (flags: Record<string, string | boolean>, k: string, def: number, int = false): number => {
+export const num = (flags: Record<string, string | boolean>, k: string, def: number, int = false): number => {
   const v = flags[k];
   if (v === undefined) return def;
   const x = Number(v);
@@ -46,15 +48,34 @@ const num = (flags: Record<string, string | boolean>, k: string, def: number, in
   return x;
 };
 
+/** The flags of `qwasm train` (shared with `qwasm pretrain`). */
+export const TRAIN_FLAGS: FlagTable = {
+  model: 'string', data: 'string', epochs: 'string', batch: 'string', lr: 'string', optimizer: 'string', momentum: 'string',
+  nesterov: 'boolean', 'weight-decay': 'string', schedule: 'string', warmup: 'string', clip: 'string', shift: 'string',
+  flip: 'boolean', hidden: 'string', dropout: 'string', width: 'string', 'max-steps': 'string', limit: 'string', seed: 'string', out: 'string',
+  build: 'string', json: 'boolean', quiet: 'boolean', help: 'boolean', h: 'boolean',
+};
+
 async function run(argv: string[]): Promise<number> {
-  const { flags, positional } = parseArgs(argv, {
-    model: 'string', data: 'string', epochs: 'string', batch: 'string', lr: 'string', optimizer: 'string', momentum: 'string',
-    nesterov: 'boolean', 'weight-decay': 'string', schedule: 'string', warmup: 'string', clip: 'string', shift: 'string',
-    flip: 'boolean', hidden: 'string', dropout: 'string', width: 'string', 'max-steps': 'string', limit: 'string', seed: 'string', out: 'string',
-    build: 'string', json: 'boolean', quiet: 'boolean', help: 'boolean', h: 'boolean',
-  });
+  const { flags, positional } = parseArgs(argv, TRAIN_FLAGS);
   if (flags.help || flags.h) { console.log(usage); return 0; }
   if (positional.length) throw new UsageError(`unexpected argument '${positional[0]}'`);
+  return trainFromFlags(flags);
+}
+
+export interface TrainRunOptions {
+  /** Progress-bar label prefix (default 'train'). */
+  label?: string;
+  /** Loads the dataset (default loadDataset(--data)). */
+  load?: (dataName: string) => DatasetSplits;
+  /** More checkpoint metadata (and JSON result fields under the same keys). */
+  meta?: CheckpointMeta;
+  /** Save the optimiser state with the weights (default true: a run can be resumed). */
+  saveOptimizer?: boolean;
+}
+
+/** The body of `qwasm train` after flag parsing: validate, build, fit, evaluate, save, report. */
+export async function trainFromFlags(flags: Record<string, string | boolean>, ro: TrainRunOptions = {}): Promise<number> {
   const modelName = flags.model as string | undefined, dataName = flags.data as string | undefined;
   if (!modelName) throw new UsageError('--model is required');
   if (!dataName) throw new UsageError('--data is required');
@@ -68,7 +89,7 @@ async function run(argv: string[]): Promise<number> {
   const json = !!flags.json;
 
   const q = await init({ build: (flags.build as 'auto') ?? 'auto' });
-  const { train, test } = loadDataset(dataName);
+  const { train, test } = ro.load ? ro.load(dataName) : loadDataset(dataName);
   const engine = new Engine(q.rt);
   const options: ModelOptions = {
     input: [train.height, train.width, train.channels], classes: train.classes.length, seed,
@@ -79,7 +100,7 @@ async function run(argv: string[]): Promise<number> {
   const model = buildModel(engine, modelName, options);
   const limit = flags.limit ? num(flags, 'limit', 0, true) : 0;
   const indices = limit ? Int32Array.from({ length: Math.min(limit, train.length) }, (_, i) => i) : undefined;
-  const bar = new Progress(`train ${modelName}`, json || !!flags.quiet);
+  const bar = new Progress(`${ro.label ?? 'train'} ${modelName}`, json || !!flags.quiet);
   let epochNow = 1;
   const res = fit(model, train, {
     epochs, batchSize: batch, lr, seed, indices,
@@ -98,11 +119,11 @@ async function run(argv: string[]): Promise<number> {
   bar.done();
   const ev = evaluate(model, test);
   const out = flags.out as string | undefined;
-  if (out) saveModel(out, model, { name: modelName, options }, { dataset: dataName, epoch: res.epochs.length, step: res.steps, seed, build: q.build }, res.optimizer);
+  if (out) saveModel(out, model, { name: modelName, options }, { dataset: dataName, epoch: res.epochs.length, step: res.steps, seed, build: q.build, ...ro.meta }, ro.saveOptimizer === false ? undefined : res.optimizer);
   const result = {
     model: modelName, data: dataName, build: q.build, epochs: res.epochs.length, steps: res.steps, batch, lr, optimizer: optKind, seed,
     parameters: model.numParameters(), testAccuracy: ev.accuracy, testLoss: ev.loss, trainLoss: res.finalTrainLoss,
-    imagesPerSecond: res.imagesPerSecond, seconds: res.seconds, perEpoch: res.epochs, ...(out ? { checkpoint: out } : {}),
+    imagesPerSecond: res.imagesPerSecond, seconds: res.seconds, perEpoch: res.epochs, ...(out ? { checkpoint: out } : {}), ...ro.meta,
   };
   if (json) console.log(JSON.stringify(result));
   else {

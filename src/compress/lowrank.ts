@@ -259,6 +259,12 @@ export type Replacer = (m: Module, name: string) => Module | Module[] | null;
 
 const join = (prefix: string, n: string) => (prefix ? `${prefix}.${n}` : n);
 
+/** A deep copy of a model: fresh parameter / buffer tensors with the same values, same structure and names. */
+export function copyModel<M extends Module>(model: M): M {
+  if (!model || typeof (model as Module).modules !== 'function') throw new TypeError(`model must be a Module, got ${describe(model)}`);
+  return rebuild(model, '') as M;
+}
+
 /** A deep copy of a module tree (fresh parameter tensors with the same values), with optional replacements. */
 export function rebuild(m: Module, name: string, replace?: Replacer): Module {
   const E = m.engine;

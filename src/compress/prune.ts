@@ -301,7 +301,6 @@ export class Pruner {
       }
     }
     if (names.length === 0) throw new QwasmError(`no layer to prune (mode '${mode}')`);
-    const rt = model.engine.rt;
     try {
       for (const name of names) {
         const module = all.get(name) as Linear | Conv2d;
@@ -320,7 +319,6 @@ export class Pruner {
         registry.set(w, () => this.describe(t));
       }
     } catch (e) { this.dispose(); throw e; }
-    void rt;
     if (!this.schedule) this.prune(mode === 'nm' ? 1 - this.nm[0] / this.nm[1] : opts.sparsity!);
   }
 
@@ -344,7 +342,10 @@ export class Pruner {
   attach(opt: Optimizer): void {
     this.live();
     if (!(opt instanceof Optimizer)) throw new TypeError(`opt must be an Optimizer, got ${describe(opt)}`);
-    for (const m of this.masked()) if (m.tensor.requiresGrad) opt.setMask(m.tensor, m.ptr);
+    for (const m of this.masked()) {
+      // frozen parameters may be absent from the optimizer (they are masked by apply() all the same)
+      try { opt.setMask(m.tensor, m.ptr); } catch (e) { if (m.tensor.requiresGrad) throw e; }
+    }
     this.optimizers.add(opt);
   }
 
@@ -442,7 +443,7 @@ export class Pruner {
   dispose(): void {
     if (this.disposed) return;
     const snaps = this.targets.map((t) => [t.weight, this.describe(t)] as const);
-    for (const opt of this.optimizers) for (const m of this.masked()) if (m.tensor.requiresGrad) { try { opt.setMask(m.tensor, 0); } catch { /* not in this optimizer */ } }
+    for (const opt of this.optimizers) for (const m of this.masked()) { try { opt.setMask(m.tensor, 0); } catch { /* not in this optimizer */ } }
     for (const [w, d] of snaps) registry.set(w, () => d);
     const rt = this.model.engine.rt;
     for (const m of this.masked()) rt.free(m.ptr);

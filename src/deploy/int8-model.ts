@@ -8,6 +8,7 @@
 // NHWC batch to float logits, like the fake-quant model it was converted from.
 import type { Runtime } from '../runtime.js';
 import type { Module } from '../nn/module.js';
+import type { Tensor } from '../autograd/tensor.js';
 import type { Dataset } from '../data/dataset.js';
 import { BatchIterator } from '../data/batch.js';
 import { QwasmError, checkArray, checkInt, describe } from '../errors.js';
@@ -45,9 +46,17 @@ export interface ConvertOptions {
   /** Sparse format options (format 'csr' | 'block' | 'nm', block, nm); masks per layer name ([K×N] in×out). */
   sparse?: Omit<SparseOptions, 'mask'>;
   masks?: Record<string, Uint8Array>;
+  /**
+   * Pruned weights, as src/compress/prune.ts's prunedWeights(model) returns them (weight tensor → K×N mask and
+   * sparse format): those linears / pointwise convs run on SparseMatrixS8 with that mask and format.
+   */
+  pruned?: Map<Tensor, PrunedInfo>;
   /** Input [h, w, c] (default: the shape the QAT model last saw). */
   inputShape?: [number, number, number];
 }
+
+/** What the converter reads of a pruned weight (structurally src/compress/prune.ts's PrunedWeight). */
+export interface PrunedInfo { kn: Uint8Array; k: number; n: number; format: string; nm?: [number, number]; block?: [number, number] }
 
 type Shape = number[];
 interface Buf { ptr: number; shape: Shape }
@@ -323,14 +332,29 @@ class Converter {
     return 'dense';
   }
 
+  private prunedOf(w: Tensor, k: number, n: number): PrunedInfo | undefined {
+    const p = this.o.pruned?.get(w);
+    if (!p) return undefined;
+    if (p.k !== k || p.n !== n) throw new RangeError(`pruned entry for a ${k}×${n} weight has k×n = ${p.k}×${p.n}`);
+    checkArray('pruned mask (kn)', p.kn, Uint8Array, k * n);
+    return p;
+  }
+
   private matmul(name: string, qw: Int8Array, k: number, n: number, backend: MatmulBackend, opts: {
     aZeroPoint: number; bias: Int32Array; scale: Float32Array; outZeroPoint: number; activation: FusedActivation; outScale: number;
-  }): { mm: Matmul; bytes: number } {
+  }, pruned?: PrunedInfo): { mm: Matmul; bytes: number } {
     const rt = this.rt;
     if (backend === 'sparse') {
-      const mask = this.o.masks?.[name];
+      let mask = this.o.masks?.[name];
       if (mask !== undefined) checkArray(`masks['${name}']`, mask, Uint8Array, k * n);
-      const h = new SparseMatrixS8(rt, qw, k, n, { ...(this.o.sparse ?? {}), mask, ...opts });
+      let fmt: Omit<SparseOptions, 'mask'> = this.o.sparse ?? {};
+      if (pruned && mask === undefined) {
+        mask = pruned.kn;
+        if (pruned.format === 'nm' && pruned.nm) fmt = { format: 'nm', nm: pruned.nm };
+        else if (pruned.format === 'block' && pruned.block && (pruned.block[1] === 4 || pruned.block[1] === 8)) fmt = { format: 'block', block: pruned.block };
+        else fmt = { format: 'csr' };
+      }
+      const h = new SparseMatrixS8(rt, qw, k, n, { ...fmt, mask, ...opts });
       this.handles.push(h);
       // an export holds the kept values with their row indices (CSR by output column: int8 + uint16, or
       // uint32 rows for k > 65535), column starts, biases and scales; the kernel's in-memory format
@@ -361,12 +385,13 @@ class Converter {
           const pad = padding4('padding', s.padding), one = (v: unknown) => v === undefined || v === 1 || (Array.isArray(v) && v[0] === 1 && v[1] === 1);
           const pointwise = kh === 1 && kw === 1 && groups === 1 && pad.every((p) => p === 0) && one(s.stride) && one(s.dilation);
           const info: LayerInfo = { name: u.name, kind: 'conv', k: kh * kw * cg, n: oc, density: density(qw), pointwise };
-          const backend = this.backend(info, !!this.o.masks?.[u.name]);
+          const pruned = pointwise ? this.prunedOf(conv.weight, cg, oc) : undefined;
+          const backend = this.backend(info, !!this.o.masks?.[u.name] || !!pruned);
           const common = { bias, scale, outZeroPoint: out.zeroPoint, activation: u.act, outScale: out.scale };
           if (backend === 'sparse') {
             const t = new Int8Array(cg * oc); // OHWI [oc][1][1][c] → [c × oc]
             for (let o = 0; o < oc; o++) for (let c = 0; c < cg; c++) t[c * oc + o] = qw[o * cg + c];
-            const { mm, bytes } = this.matmul(u.name, t, cg, oc, 'sparse', { aZeroPoint: cur.zeroPoint, ...common });
+            const { mm, bytes } = this.matmul(u.name, t, cg, oc, 'sparse', { aZeroPoint: cur.zeroPoint, ...common }, pruned);
             ops.push({ kind: 'conv', name: u.name, conv: null, mm, oc, out, bytes: bytes + 8, backend: 'sparse', expand1: null });
           } else {
             const expand = cg === 1 && groups === 1 && oc > 1;
@@ -388,11 +413,12 @@ class Converter {
           const qw = quantizeChannels(w, sW, { outer: k, c: n, inner: 1 });
           const out = this.outQ(u.name);
           const info: LayerInfo = { name: u.name, kind: 'linear', k, n, density: density(qw), pointwise: false };
-          const backend = this.backend(info, !!this.o.masks?.[u.name]);
+          const pruned = this.prunedOf(linear.weight, k, n);
+          const backend = this.backend(info, !!this.o.masks?.[u.name] || !!pruned);
           const { mm, bytes } = this.matmul(u.name, qw, k, n, backend, {
             aZeroPoint: cur.zeroPoint, bias: biasInt32(b, cur.scale, sW), scale: Float32Array.from(sW, (s) => cur.scale * s / out.scale),
             outZeroPoint: out.zeroPoint, activation: u.act, outScale: out.scale,
-          });
+          }, pruned);
           ops.push({ kind: 'linear', name: u.name, mm, k, n, out, bytes: bytes + 8, backend });
           cur = out;
           break;

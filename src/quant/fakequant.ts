@@ -86,16 +86,17 @@ export function weightLayout(w: Tensor): ChannelLayout {
 /**
  * Per-tensor fake quantisation y = (clamp(rne(x/s) + zp, qmin, qmax) − zp)·s with the clipped STE backward.
  * With `lsqScale` (a [1] tensor, usually a trainable parameter) the step size is read from it and receives
- * LSQ's gradient; `scale` is then ignored.
+ * LSQ's gradient; `scale` is then ignored. `logDomain`: the tensor holds ln s (s = e^v, ∂L/∂v = s·∂L/∂s —
+ * TQT's parametrisation, which keeps Adam's normalised updates relative to the step size).
  */
-export function fakeQuant(x: Tensor, qp: QParams, qmin = ACT_QMIN, qmax = ACT_QMAX, lsqScale?: Tensor | null): Tensor {
+export function fakeQuant(x: Tensor, qp: QParams, qmin = ACT_QMIN, qmax = ACT_QMAX, lsqScale?: Tensor | null, logDomain = false): Tensor {
   checkQRange(qmin, qmax);
   if (!qp || typeof qp !== 'object') throw new TypeError(`qparams must be { scale, zeroPoint }, got ${describe(qp)}`);
   const zp = checkInt('zeroPoint', qp.zeroPoint, qmin, qmax);
   let s: number;
   if (lsqScale) {
     if (lsqScale.size !== 1) throw new RangeError(`lsqScale must have 1 element, got shape [${lsqScale.shape}]`);
-    s = clampScale(lsqScale, 0);
+    s = logDomain ? expScale(lsqScale.data()[0]) : clampScale(lsqScale, 0);
   } else s = positiveScale('scale', qp.scale);
   const e = x.engine, rt = e.rt, n = x.size;
   const y = e.empty(x.shape, false);
@@ -106,7 +107,7 @@ export function fakeQuant(x: Tensor, qp: QParams, qmin = ACT_QMIN, qmax = ACT_QM
     if (lsqScale?.requiresGrad) {
       const perSample = x.shape.length > 1 ? n / x.shape[0] : n;
       const g = lsqGrad(x.data(), dy.data(), s, qmin - zp, qmax - zp, { outer: 1, c: 1, inner: n }, lsqGradScale(perSample, qmax - zp));
-      lsqScale.ensureGrad().data()[0] += g[0];
+      lsqScale.ensureGrad().data()[0] += logDomain ? g[0] * s : g[0];
     }
   });
 }
@@ -116,15 +117,15 @@ export function fakeQuant(x: Tensor, qp: QParams, qmin = ACT_QMIN, qmax = ACT_QM
  * (array, or with `lsqScales` a [c] tensor whose values are used and which receives LSQ's gradient).
  */
 export function fakeQuantChannel(x: Tensor, scales: Float32Array | null, layout: ChannelLayout = weightLayout(x),
-                                 qmin = W_QMIN, qmax = W_QMAX, lsqScales?: Tensor | null): Tensor {
+                                 qmin = W_QMIN, qmax = W_QMAX, lsqScales?: Tensor | null, logDomain = false): Tensor {
   checkLayout(x, layout);
   checkQRange(qmin, qmax);
   const e = x.engine, rt = e.rt, { outer, c, inner } = layout;
   let sT: Tensor;
   if (lsqScales) {
     if (lsqScales.size !== c) throw new RangeError(`lsqScales must have ${c} elements (one per channel), got ${lsqScales.size}`);
-    for (let j = 0; j < c; j++) clampScale(lsqScales, j);
-    sT = lsqScales;
+    if (logDomain) { sT = e.empty([c], false); sT.write(Float32Array.from(lsqScales.data(), expScale)); }
+    else { for (let j = 0; j < c; j++) clampScale(lsqScales, j); sT = lsqScales; }
   } else {
     if (!(scales instanceof Float32Array)) throw new TypeError(`scales must be a Float32Array, got ${describe(scales)}`);
     if (scales.length !== c) throw new RangeError(`scales must have ${c} entries (one per channel), got ${scales.length}`);
@@ -137,12 +138,18 @@ export function fakeQuantChannel(x: Tensor, scales: Float32Array | null, layout:
     const dy = y.grad!;
     if (x.requiresGrad) el.fakeQuantChannelBackward(rt, x.ptr, dy.ptr, x.ensureGrad().ptr, outer, c, inner, sT.ptr, qmin, qmax, true);
     if (lsqScales?.requiresGrad) {
-      const s = lsqScales.toArray();
+      const s = sT.toArray();
       const g = lsqGrad(x.data(), dy.data(), s, qmin, qmax, layout, lsqGradScale(outer * inner, qmax));
       const gd = lsqScales.ensureGrad().data();
-      for (let j = 0; j < c; j++) gd[j] += g[j];
+      for (let j = 0; j < c; j++) gd[j] += logDomain ? g[j] * s[j] : g[j];
     }
   });
+}
+
+/** e^v as an f32 step size (never below 1e-8). */
+export function expScale(v: number): number {
+  const s = Math.fround(Math.exp(v));
+  return s > EPS_SCALE && Number.isFinite(s) ? s : Math.fround(Number.isFinite(s) ? EPS_SCALE : 3.4e38);
 }
 
 function clampScale(t: Tensor, j: number): number {

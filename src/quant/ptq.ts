@@ -78,13 +78,8 @@ export function calibrate(qat: QATModel, data: Dataset, opts: { batches?: number
  * arithmetic f32. Returns the fake-quant model (observers frozen on the current weights).
  */
 export function quantizeDynamic(model: Module): QATModel {
-  const qat = new QATModel(model, { activations: false });
-  const e = qat.engine;
-  // observe the (BN-folded) weights once: one forward of a dummy batch is not needed, the quantisers observe
-  // lazily on first use and freezing keeps those scales.
-  qat.freezeObservers();
-  void e;
-  return qat;
+  // the weight quantisers observe the (BN-folded) weights on first use; frozen observers keep those scales
+  return new QATModel(model, { activations: false }).freezeObservers();
 }
 
 /** int8 bytes a weight-only model would hold: int8 weights + f32 per-channel scales + f32 biases. */

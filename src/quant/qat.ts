@@ -20,7 +20,7 @@ import {
 } from '../nn/layers.js';
 import { QwasmError, checkFinite, checkInt, describe } from '../errors.js';
 import {
-  MinMaxObserver, PerChannelMinMaxObserver, fakeQuant, fakeQuantChannel, weightLayout, type ObserverMode, type QParams,
+  MinMaxObserver, PerChannelMinMaxObserver, fakeQuant, fakeQuantChannel, weightLayout, expScale, type ObserverMode, type QParams,
   type ChannelLayout, ACT_QMIN, ACT_QMAX, W_QMIN, W_QMAX,
 } from './fakequant.js';
 
@@ -39,7 +39,10 @@ export interface QATOptions {
   averagingConstant?: number;
   /** Percentile observer: kept fraction in percent (default 99.99). */
   percentile?: number;
-  /** LSQ learned step sizes (initialised from the observers on the first training forward). */
+  /**
+   * LSQ learned step sizes (initialised from the observers on the first training forward), trained as ln s
+   * (TQT's log-domain parametrisation: with Adam a step moves s by a fraction, never through 0).
+   */
   lsq?: boolean | { weights?: boolean; activations?: boolean };
 }
 
@@ -125,7 +128,7 @@ export class ActQuant {
   get ready(): boolean { return this.observer.count > 0 || this.lsqReady; }
 
   qparams(): QParams {
-    if (this.lsq && this.lsqReady) return { scale: Math.fround(Math.max(this.lsq.data()[0], 1e-8)), zeroPoint: this.lsqZp };
+    if (this.lsq && this.lsqReady) return { scale: expScale(this.lsq.data()[0]), zeroPoint: this.lsqZp };
     if (this.observer.count === 0) throw new QwasmError(`activation quantiser '${this.name}' has no statistics yet: run the QAT model in training mode or calibrate it first`);
     return this.observer.qparams();
   }
@@ -135,10 +138,10 @@ export class ActQuant {
     if (update && !(this.lsq && this.lsqReady)) this.observer.observe(x);
     if (this.lsq && !this.lsqReady && this.observer.count > 0 && update) {
       const qp = this.observer.qparams();
-      this.lsq.data()[0] = qp.scale; this.lsqZp = qp.zeroPoint; this.lsqReady = true;
+      this.lsq.data()[0] = Math.log(qp.scale); this.lsqZp = qp.zeroPoint; this.lsqReady = true;
     }
     const qp = this.qparams();
-    return fakeQuant(x, qp, ACT_QMIN, ACT_QMAX, this.lsq && this.lsqReady ? this.lsq : null);
+    return fakeQuant(x, qp, ACT_QMIN, ACT_QMAX, this.lsq && this.lsqReady ? this.lsq : null, true);
   }
 }
 
@@ -155,7 +158,7 @@ export class WeightQuant {
   get ready(): boolean { return this.observer.count > 0 || this.lsqReady; }
 
   scales(): Float32Array {
-    if (this.lsq && this.lsqReady) return Float32Array.from(this.lsq.toArray(), (s) => Math.max(s, 1e-8));
+    if (this.lsq && this.lsqReady) return Float32Array.from(this.lsq.toArray(), expScale);
     return this.observer.scales();
   }
 
@@ -163,8 +166,8 @@ export class WeightQuant {
     if (!this.enabled) return w;
     const l = weightLayout(w);
     if ((update || this.observer.count === 0) && !(this.lsq && this.lsqReady)) this.observer.observe(w, l);
-    if (this.lsq && !this.lsqReady && update) { this.lsq.write(this.observer.scales()); this.lsqReady = true; }
-    return this.lsq && this.lsqReady ? fakeQuantChannel(w, null, l, W_QMIN, W_QMAX, this.lsq) : fakeQuantChannel(w, this.observer.scales(), l);
+    if (this.lsq && !this.lsqReady && update) { this.lsq.write(Float32Array.from(this.observer.scales(), Math.log)); this.lsqReady = true; }
+    return this.lsq && this.lsqReady ? fakeQuantChannel(w, null, l, W_QMIN, W_QMAX, this.lsq, true) : fakeQuantChannel(w, this.observer.scales(), l);
   }
 }
 
@@ -256,7 +259,7 @@ export class QATModel extends Module {
   }
 
   private actQuant(name: string, enabled = this.options.activations ?? true): ActQuant {
-    const lsq = this.lsqA && enabled ? this.param(`quant.${name}.scale`, [1], new Float32Array([1]), false) : null;
+    const lsq = this.lsqA && enabled ? this.param(`quant.${name}.log_scale`, [1], new Float32Array([0]), false) : null;
     const a = new ActQuant(name, enabled, this.options, lsq);
     this.actQuants.push(a);
     return a;
@@ -264,7 +267,7 @@ export class QATModel extends Module {
 
   private weightQuant(name: string, c: number): WeightQuant {
     const enabled = this.options.weights ?? true;
-    const lsq = this.lsqW && enabled ? this.param(`quant.${name}.scales`, [c], new Float32Array(c).fill(1), false) : null;
+    const lsq = this.lsqW && enabled ? this.param(`quant.${name}.log_scales`, [c], new Float32Array(c), false) : null;
     const w = new WeightQuant(name, c, enabled, lsq);
     this.weightQuants.push(w);
     return w;

@@ -1,0 +1,82 @@
+// `qwasm pretrain`: trains a built-in model on a source dataset — a slice of its classes (QuickDraw categories
+// by count and offset, or by name; any dataset's classes likewise) — and writes a checkpoint whose metadata
+// records the exact command, the source classes and the record transfer learning needs (src/transfer/).
+// The training itself is `qwasm train`'s (trainFromFlags), so both commands take the same training flags.
+import { loadDataset } from '../data/registry.js';
+import { selectClasses, type DatasetSplits } from '../data/dataset.js';
+import { quickdrawCategories } from '../data/sources.js';
+import { parseArgs, UsageError } from './args.js';
+import { TRAIN_FLAGS, trainFromFlags, num } from './train.js';
+import type { Command } from './main.js';
+
+const usage = `usage: qwasm pretrain --model NAME --out FILE [--data NAME] [--categories N|A,B,...] [--offset K] [train flags]
+
+Pretrains a source network for transfer learning and writes its checkpoint (atomic). The checkpoint's
+metadata records the exact command ("command", "argv"), the source dataset and class names ("source"),
+so the file can be shipped and reproduced.
+  --data NAME         source dataset (default quickdraw): quickdraw, mnist, fashion-mnist, digits, or a folder
+  --categories N      the N classes starting at --offset (QuickDraw: in the package's category order;
+                      default 10), or a comma-separated list of class names
+  --offset K          first class of the slice (default 0)
+  --out FILE          the checkpoint (required); weights only unless --with-optimizer
+  --with-optimizer    also save the optimiser state (to resume training)
+Every flag of 'qwasm train' is accepted too (--epochs, --batch, --lr, --optimizer, --shift, --seed, --json, …);
+see 'qwasm train --help'.`;
+
+/** Shell-quotes one argument (for the recorded command line). */
+const quote = (a: string): string => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`);
+
+export interface SourceSelection { dataset: string; classes: string[]; offset?: number; count?: number }
+
+/** Loads a source dataset restricted to a class slice (count from offset) or to named classes. */
+export function loadSource(dataName: string, categories: string | undefined, offset: number): { splits: DatasetSplits; source: SourceSelection } {
+  const names = categories && !/^\d+$/.test(categories) ? categories.split(',').map((s) => s.trim()).filter(Boolean) : null;
+  const count = names ? undefined : categories ? Number(categories) : undefined;
+  if (count !== undefined && count < 1) throw new UsageError(`--categories must be at least 1, got ${count}`);
+  const isQuickDraw = dataName.toLowerCase() === 'quickdraw';
+  if (isQuickDraw) {
+    let pick = names;
+    if (!pick) {
+      const all = quickdrawCategories();
+      const n = count ?? 10;
+      if (offset + n > all.length) throw new UsageError(`--offset ${offset} + --categories ${n} is past the ${all.length} QuickDraw categories`);
+      pick = all.slice(offset, offset + n);
+    }
+    const splits = loadDataset('quickdraw', { categories: pick });
+    return { splits, source: { dataset: 'quickdraw', classes: [...splits.train.classes], ...(names ? {} : { offset, count: pick.length }) } };
+  }
+  const full = loadDataset(dataName);
+  if (!names && count === undefined && offset === 0) return { splits: full, source: { dataset: dataName, classes: [...full.train.classes] } };
+  const total = full.train.classes.length;
+  let pick: (string | number)[];
+  if (names) pick = names;
+  else {
+    const n = count ?? total - offset;
+    if (n < 1 || offset + n > total) throw new UsageError(`--offset ${offset} + --categories ${n} is past the ${total} classes of ${dataName}`);
+    pick = Array.from({ length: n }, (_, i) => offset + i);
+  }
+  const splits = { train: selectClasses(full.train, pick), test: selectClasses(full.test, pick) };
+  return { splits, source: { dataset: dataName, classes: [...splits.train.classes], ...(names ? {} : { offset, count: pick.length }) } };
+}
+
+async function run(argv: string[]): Promise<number> {
+  const { flags, positional } = parseArgs(argv, { ...TRAIN_FLAGS, categories: 'string', offset: 'string', 'with-optimizer': 'boolean' });
+  if (flags.help || flags.h) { console.log(usage); return 0; }
+  if (positional.length) throw new UsageError(`unexpected argument '${positional[0]}'`);
+  if (!flags.out) throw new UsageError('--out FILE is required (pretrain writes a checkpoint)');
+  if (!flags.model) throw new UsageError('--model is required');
+  const dataName = (flags.data as string | undefined) ?? 'quickdraw';
+  const offset = num(flags, 'offset', 0, true);
+  if (offset < 0) throw new UsageError(`--offset must be ≥ 0, got ${offset}`);
+  const categories = flags.categories as string | undefined;
+  let source: SourceSelection | undefined;
+  const command = ['qwasm', 'pretrain', ...argv].map(quote).join(' ');
+  return trainFromFlags({ ...flags, data: dataName }, {
+    label: 'pretrain',
+    saveOptimizer: !!flags['with-optimizer'],
+    load: (name) => { const r = loadSource(name, categories, offset); source = r.source; return r.splits; },
+    get meta() { return { command, argv: ['pretrain', ...argv], pretrained: true, ...(source ? { source } : {}) }; },
+  });
+}
+
+export const command: Command = { summary: 'pretrain a source model for transfer learning (checkpoint records the command)', usage, run };
