@@ -17,7 +17,8 @@
 //     taps of 4 channels, then one 16-byte i8x16.swizzle table per 8-channel block mapping output lane i (an
 //     int16) to input channel (oc0+i)/CM − oc0/CM. The SIMD kernel reads padded taps from a buffer holding zpIn
 //     (x − zpIn = 0), so every pixel runs the same tap-pair loop.
-// conv_s8 picks the path: depthwise kernel; 1×1 stride 1 unpadded → gemm_s8 straight on the NHWC input
+// conv_s8 picks the path: depthwise kernel (Cg == 1 with groups > 1; a 1-channel input with groups == 1, like a
+// first conv on grey images, goes through im2col + GEMM, ~5× faster than the depthwise loop at multiplier OC); 1×1 stride 1 unpadded → gemm_s8 straight on the NHWC input
 // (M = N·H·W, lda = C); otherwise im2col into bounded chunks of output rows (padding written as zpIn) and
 // gemm_s8 per group.
 
@@ -33,13 +34,13 @@ import { gemm_s8, gemm_s8_pack, gemm_s8_packed_size } from './gemm_s8';
 const CHUNK_BYTES: i32 = 16384;
 
 function scaleBytes(oc: i32, cg: i32, groups: i32): usize {
-  if (cg == 1) return <usize>ceil8(oc) << 2;
+  if (cg == 1 && groups > 1) return <usize>ceil8(oc) << 2;
   return (<usize>groups * ceil16(oc / groups)) << 2;
 }
 
 export function conv_s8_packed_size(oc: i32, kh: i32, kw: i32, cg: i32, groups: i32): usize {
   let s = scaleBytes(oc, cg, groups);
-  if (cg == 1) {
+  if (cg == 1 && groups > 1) {
     let ocp = <usize>ceil8(oc);
     let pairs = <usize>((kh * kw + 1) >> 1);
     return s + (ocp << 2) + pairs * ocp * 4 + (ocp >> 3) * 16;
@@ -52,7 +53,7 @@ export function conv_s8_pack(oc: i32, kh: i32, kw: i32, cg: i32, groups: i32, w:
                              zpIn: i32, scale: usize, out: usize): void {
   let sb = scaleBytes(oc, cg, groups);
   let k = kh * kw * cg;
-  if (cg == 1) {
+  if (cg == 1 && groups > 1) {
     let ocp = ceil8(oc);
     let cm = oc / groups;
     for (let o = 0; o < ocp; o++) {
@@ -343,7 +344,7 @@ export function conv_s8(packed: usize, n: i32, h: i32, w: i32, c: i32, x: usize,
                         y: usize, zpOut: i32, qmin: i32, qmax: i32): void {
   let cg = c / groups;
   let ocg = oc / groups;
-  if (cg == 1) {
+  if (cg == 1 && groups > 1) {
     depthwise(packed, n, h, w, c, x, zpIn, oc, kh, kw, sh, sw, pt, pl, dh, dw, oh, ow, y, zpOut, qmin, qmax);
     return;
   }

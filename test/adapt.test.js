@@ -244,7 +244,13 @@ test('splitSequential: refcnn features are its 128-d ReLU output', async () => {
   assert.equal([...f.shape], [2, 128]);
   const full = e.noGrad(() => m.forward(x)).toArray(), split = e.noGrad(() => sp.classify(f)).toArray();
   assert.equal(split, full);
-  e.endStep(); m.dispose();
+  e.endStep();
+  // DANN needs flat features: a split inside the conv stack is refused (no leak, model back in training mode)
+  const ds = fakeSet(16, 28);
+  assert.throws(() => adapt(m, ds, ds, { method: 'dann', steps: 1, batchSize: 8, lr: 1e-3, split: 3 }), /DANN needs \[n, d\] features at split 3, got shape \[1,13,13,32\]/);
+  assert.ok(m.training);
+  assert.is(e.live, 0);
+  m.dispose();
 });
 
 test.run();

@@ -65,8 +65,8 @@ interface Buf { ptr: number; shape: Shape }
 interface Matmul { runInt8(xPtr: number, m: number, yPtr: number): void; dispose(): void }
 
 interface OpBase { name: string; out: QParams; bytes: number; backend?: MatmulBackend | 'conv' }
-/** expand1: a single-input-channel conv runs as a 2-channel one (zero weights on a zero-point channel): the
- *  conv kernel's cPerGroup = 1 path is its depthwise loop, slow for one channel in and many out. */
+/** expand1: run a single-input-channel conv as a 2-channel one (zero weights on a zero-point channel); no longer
+ *  needed since conv_s8 sends groups = 1 convs to its GEMM path, kept as an option (null = off). */
 interface ConvOp extends OpBase { kind: 'conv'; conv: PackedConv2dS8 | null; mm: Matmul | null; oc: number; expand1: number | null }
 interface MatmulOp extends OpBase { kind: 'linear' | 'lowrank'; mm: Matmul; k: number; n: number }
 interface MaxPoolOp extends OpBase { kind: 'maxpool'; kh: number; kw: number; stride: unknown; padding: Padding }
@@ -394,7 +394,8 @@ class Converter {
             const { mm, bytes } = this.matmul(u.name, t, cg, oc, 'sparse', { aZeroPoint: cur.zeroPoint, ...common }, pruned);
             ops.push({ kind: 'conv', name: u.name, conv: null, mm, oc, out, bytes: bytes + 8, backend: 'sparse', expand1: null });
           } else {
-            const expand = cg === 1 && groups === 1 && oc > 1;
+            // the conv kernel now runs a 1-channel, groups = 1 conv through im2col + GEMM itself
+            const expand = false;
             let wk = qw;
             if (expand) { wk = new Int8Array(qw.length * 2); for (let i = 0; i < qw.length; i++) wk[2 * i] = qw[i]; }
             const h = new PackedConv2dS8(this.rt, wk, [oc, kh, kw, expand ? 2 : cg], {

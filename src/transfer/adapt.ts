@@ -161,17 +161,19 @@ export function adapt(model: Sequential, source: Dataset, target: Dataset, o: Ad
   const itT = new BatchIterator(target, { batchSize: B, seed: seed + 1, shuffle: true, dropLast: true, shift });
   const per = itS.sampleSize, shape = [B, itS.outHeight, itS.outWidth, itS.channels];
 
-  // the domain classifier needs the feature width: one no-grad probe forward
+  // the domain classifier needs the feature width: one no-grad probe forward (eval mode: batch-norm running
+  // statistics must not see the probe)
   let domainHead: Sequential | null = null;
   if (o.method === 'dann') {
-    const d = engine.noGrad(() => {
-      const x = engine.empty([1, ...shape.slice(1)]);
-      const f = sp.features(x);
-      if (f.shape.length !== 2) throw new QwasmError(`DANN needs [n, d] features at split ${sp.split}, got shape [${f.shape}]`);
-      const dim = f.shape[1];
-      engine.endStep();
-      return dim;
-    });
+    model.eval();
+    let d = 0;
+    try {
+      d = engine.noGrad(() => {
+        const f = sp.features(engine.empty([1, ...shape.slice(1)]));
+        if (f.shape.length !== 2) throw new QwasmError(`DANN needs [n, d] features at split ${sp.split}, got shape [${f.shape}]`);
+        return f.shape[1];
+      });
+    } finally { engine.endStep(); model.train(); }
     domainHead = domainClassifier(engine, d, o.domainHidden ?? [100], seed + 7);
   }
   const params = [...model.namedParameters(), ...(domainHead ? domainHead.namedParameters('domain.') : [])];
