@@ -93,7 +93,7 @@ function packA(rows: i32, k: i32, a: usize, lda: i32, out: usize, mr: i32): void
 // Stores one row of 8 accumulators (two i32x4) for columns n0.. (cols of them valid).
 // @ts-ignore: decorator
 @inline
-function storeRow(v0: v128, v1: v128, c: usize, cols: i32, mode: i32, scale: usize,
+export function storeRow(v0: v128, v1: v128, c: usize, cols: i32, mode: i32, scale: usize,
                   vz: v128, vlo: v128, vhi: v128): void {
   if (mode == 0) {
     if (cols == 8) { v128.store(c, v0); v128.store(c, v1, 16); return; }

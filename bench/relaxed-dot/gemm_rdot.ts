@@ -3,7 +3,7 @@
 // whose error Σwn is folded into the bias: acc = rdot(a, wp) + rdot(~a, wn) + Σwn. 16 relaxed dots per
 // 4×8×4 tile step, against 16 i32x4.dot_i16x8_s + 16 adds for 4×8×2 in the shipped SIMD128 kernel.
 // bench/relaxed-dot/run.js compiles it with the shipped kernel and times both in Chromium.
-import { requant1, requant4 } from '../../assembly/requant';
+import { storeRow } from '../../assembly/gemm_s8';
 const NR: i32 = 8;
 const MR: i32 = 4;
 // @ts-ignore: decorator
@@ -62,25 +62,6 @@ function packA4(rows: i32, k: i32, a: usize, lda: i32, out: usize, mr: i32): voi
       store<u32>(dst, ~w, 4);
       dst += step;
     }
-  }
-}
-
-// @ts-ignore: decorator
-@inline
-function storeRow(v0: v128, v1: v128, c: usize, cols: i32, mode: i32, scale: usize, vz: v128, vlo: v128, vhi: v128): void {
-  if (mode == 0) {
-    if (cols == 8) { v128.store(c, v0); v128.store(c, v1, 16); return; }
-    let tmp = memory.data(32, 16);
-    v128.store(tmp, v0); v128.store(tmp, v1, 16);
-    for (let j = 0; j < cols; j++) store<i32>(c + (<usize>j << 2), load<i32>(tmp + (<usize>j << 2)));
-  } else {
-    let r0 = requant4(v0, v128.load(scale), vz, vlo, vhi);
-    let r1 = cols > 4 ? requant4(v1, v128.load(scale, 16), vz, vlo, vhi) : r0;
-    let q = i8x16.narrow_i16x8_s(i16x8.narrow_i32x4_s(r0, r1), r0);
-    if (cols == 8) { v128.store64_lane(c, q, 0); return; }
-    let tmp = memory.data(16, 16);
-    v128.store(tmp, q);
-    for (let j = 0; j < cols; j++) store<i8>(c + j, load<i8>(tmp + j));
   }
 }
 
