@@ -3,7 +3,9 @@
 // 1. float baseline: refcnn trained for --steps steps (default one epoch, 937 × 64) with Adam 2e-3
 //    (cached in --base, default /tmp/qwasm-refcnn-base.qck)
 // 2. (a) 90 % unstructured global magnitude pruning, gradual (PolynomialDecay 0 → 0.9), fine-tuned; then static
-//        PTQ int8 through convertToInt8 (sparse kernels picked from the masks): accuracy and bytes vs f32 bytes
+//        PTQ int8 through convertToInt8 (sparse kernels picked from the masks): accuracy and bytes (Int8Model.bytes():
+//        the .qwm file size, sparse tensors gap-coded) vs f32 bytes
+// The documented targets run through the CLI instead (qwasm compress, docs/compression.md "Targets").
 // 3. (b) fc1 (1600 → 128) at rank 16, fine-tuned; fc1 latency dense vs low rank, f32 and int8, M = 1 and 64
 // 4. (c) channel pruning (50 % of the outputs of conv1, conv2, fc1), fine-tuned, then removed (smaller model)
 import { existsSync, writeFileSync } from 'node:fs';
@@ -42,9 +44,8 @@ log(`float: ${out.float} % (${base.numParameters()} parameters, ${out.floatBytes
 function int8Of(model, label, sparse) {
   try {
     const qat = quantizeStatic(model, train, { batches: 16, batchSize: 64 });
-    const masks = {};
-    for (const [, pw] of prunedWeights(model)) if (pw.layout === 'linear') masks[pw.name.replace(/\.weight$/, '')] = pw.kn;
-    const im = convertToInt8(qat, undefined, { masks, ...(sparse ? { sparse } : {}) });
+    // every pruned weight (convs too: a dense conv kernel runs them, the .qwm stores them gap-coded)
+    const im = convertToInt8(qat, undefined, { pruned: prunedWeights(model), ...(sparse ? { sparse } : {}) });
     const it = new BatchIterator(test, { batchSize: 500, shuffle: false });
     const xs = new Float32Array(500 * it.sampleSize), ys = new Int32Array(500);
     let ok = 0, n = 0;

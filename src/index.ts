@@ -48,7 +48,11 @@ export { saveModel, loadModel, checkpointOf, type ModelRecord, type LoadedModel 
 export { fakeQuant, fakeQuantChannel, expScale, MinMaxObserver, PerChannelMinMaxObserver, affineQParams, symmetricScales, weightLayout, lsqGrad, lsqGradScale, quantizeArray, dequantizeArray, quantizeChannels, rne, type QParams, type ChannelLayout, type ObserverMode, type ObserverOptions } from './quant/fakequant.js';
 export { prepareQAT, QATModel, QATSchedule, ActQuant, WeightQuant, foldBatchNorm, bnFactor, type QATOptions, type QATScheduleOptions, type QuantState, type Unit as QuantUnit, type FusedActivation } from './quant/qat.js';
 export { quantizeStatic, quantizeDynamic, calibrate, weightOnlyBytes, type CalibrationOptions } from './quant/ptq.js';
-export { convertToInt8, Int8Model, type ConvertOptions, type MatmulBackend, type LayerInfo, type Int8LayerSummary, type PrunedInfo } from './deploy/int8-model.js';
+export { convertToInt8, buildInt8Graph, Int8Model, type ConvertOptions, type MatmulBackend, type LayerInfo, type Int8LayerSummary, type PrunedInfo } from './deploy/int8-model.js';
+export { Int8Runner, quantizeInput, type TraceEntry } from './deploy/runner.js';
+export { encodeQwm, decodeQwm, isQwm, qwmNodeBytes, QWM_MAGIC, QWM_VERSION } from './deploy/qwm.js';
+export { validateGraph, windowGeometry, QWM_LIMITS, type GraphShapes, type SampleShape, type ValidateOptions } from './deploy/validate.js';
+export { walkGraph, type Int8Graph, type GraphNode, type GraphMeta, type SparseSpec, type Requant, type ConvNode, type LinearNode, type LowRankNode, type MaxPoolNode, type AvgPoolNode, type GapNode, type FlattenNode, type ResidualNode } from './deploy/graph.js';
 // --- end quantisation ---
 // --- distillation (src/compress/distill.ts) ---
 export { Distiller, HintAdapter, distillationLoss, evaluateDistillation, type DistillOptions, type DistillLossOptions, type DistillHook, type HintSpec, type DistillStats, type DistillEval } from './compress/distill.js';
@@ -59,6 +63,10 @@ export { Pruner, PolynomialDecay, ConstantSparsity, prunedWeights, weightSparsit
 export { LowRankLinear, factorize, factorizeLinear, factorizeConv, copyModel, type RankOptions, type FactorizeOptions, type FactorReport, type ConvFactorMode } from './compress/lowrank.js';
 export { svd, svdReconstruct, rankForEnergy, type SVDResult, type SVDOptions } from './compress/svd.js';
 // --- end pruning / low-rank ---
+// --- compression entry point, joint objective, report rows (src/compress/joint.ts, report.ts) ---
+export { compressModel, COMPRESS_METHODS, type CompressMethod, type CompressOptions, type CompressResult, type CompressProgress, type CompressHistory, type StepRecord, type StepTerms, type DistillTerm, type QatTerm, type PruneTerm, type LowRankTerm } from './compress/joint.js';
+export { reportRow, formatReport, floatLatencyMs, layerLatencyUs, type ReportRow, type ReportOptions, type LayerTiming } from './compress/report.js';
+// --- end compression entry point ---
 // --- transfer learning (src/transfer/finetune.ts, features.ts) ---
 export { replaceHead, headIndex, transferRecord, transferModel, loadPretrained, layerGroups, setFrozen, freeze, unfreeze, isFrozen, freezeBackbone, trainableParameters, GradualUnfreezer, discriminativeGroups, transferOptimizer, fineTune, type ReplaceHeadOptions, type LayerGroup, type FreezeOptions, type UnfreezeScheduleOptions, type FineTuneStrategy, type FineTuneOptions } from './transfer/finetune.js';
 export { extractFeatures, cacheFeatures, saveFeatures, loadFeatures, trainLinearHead, headPredict, headAccuracy, l2Normalize, NearestClassMean, type Features, type ExtractOptions, type FeatureCache, type LinearHeadOptions, type LinearHeadResult } from './transfer/features.js';
@@ -69,3 +77,9 @@ export * as opsExtra from './autograd/ops-extra.js';
 export { gradReverse, matmul, meanRows, covariance, coralLoss, type MatmulOptions } from './autograd/ops-extra.js';
 export { adapt, dannLambda, dannLr, splitSequential, domainClassifier, ADAPT_METHODS, type AdaptMethod, type AdaptOptions, type AdaptResult, type AdaptStepInfo, type SplitModel } from './transfer/adapt.js';
 // --- end domain adaptation ---
+// --- ONNX import / export (src/onnx/) and generic layer descriptions (src/nn/layer-spec.ts) ---
+export { importOnnx, OnnxImportError, type ImportOptions as OnnxImportOptions, type ImportedModel as OnnxImportedModel } from './onnx/import.js';
+export { int8GraphToOnnx, type OnnxExportOptions } from './onnx/export.js';
+export { decodeModel as decodeOnnx, encodeModel as encodeOnnx, type OnnxModel, type OnnxGraph, type OnnxNode, type OnnxTensor } from './onnx/onnx-proto.js';
+export { describeLayers, buildLayers, type LayerSpec } from './nn/layer-spec.js';
+// --- end ONNX ---

@@ -1,9 +1,12 @@
-// Loads one of the three builds (relaxed → simd → scalar, by feature detection, or as forced) through
-// @assemblyscript/loader and owns the linear memory: allocation, freeing and fresh typed-array views.
-// Views are never cached: any kernel call may grow memory, which detaches every earlier view.
-import { instantiate } from '@assemblyscript/loader';
+// Loads one of the three builds (relaxed → simd → scalar, by feature detection, or as forced) and owns the
+// linear memory: allocation, freeing and fresh typed-array views. Views are never cached: any kernel call may
+// grow memory, which detaches every earlier view.
+// The builds import nothing and export plain functions (no AssemblyScript runtime, no optional arguments), so
+// they are instantiated with WebAssembly.instantiate directly: no loader, no bare-specifier import, which lets
+// a browser import dist/index.js as it is (docs/BROWSER.md). In Node the .wasm is read from disk; elsewhere it
+// is fetched from `new URL('../build/qwasm.<build>.wasm', import.meta.url)` or taken from init({ wasm }).
 import { relaxedWorks, simdWorks } from './probes.js';
-import { QwasmError } from './errors.js';
+import { QwasmError, describe } from './errors.js';
 import type { KernelExports } from './exports.js';
 
 export type BuildName = 'scalar' | 'simd' | 'relaxed';
@@ -12,8 +15,12 @@ export const BUILDS: readonly BuildName[] = ['scalar', 'simd', 'relaxed'];
 export interface InitOptions {
   /** 'auto' (default) picks relaxed → simd → scalar; env QWASM_BUILD overrides 'auto'. */
   build?: 'auto' | BuildName;
-  /** The module's bytes or a compiled module, instead of reading build/qwasm.<build>.wasm. */
-  wasm?: BufferSource | WebAssembly.Module;
+  /**
+   * The build's module instead of build/qwasm.<build>.wasm next to dist/: its bytes, a compiled module, a fetch
+   * Response (or a promise of one), or a URL / URL string to fetch (e.g. a bundler's asset URL). Name the build
+   * it holds in `build` ('auto' assumes the one this engine would choose).
+   */
+  wasm?: BufferSource | WebAssembly.Module | Response | Promise<Response> | URL | string;
 }
 
 const isNode = typeof process !== 'undefined' && !!process.versions?.node;
@@ -55,23 +62,98 @@ export async function chooseBuild(requested: 'auto' | BuildName = 'auto'): Promi
   return want;
 }
 
+// One literal `new URL('…', import.meta.url)` per build: the form bundlers (webpack 5, Vite, Parcel) recognise
+// and copy as an asset; a template string would hide the files from them.
+const BUILD_URLS: Record<BuildName, () => URL> = {
+  scalar: () => new URL('../build/qwasm.scalar.wasm', import.meta.url),
+  simd: () => new URL('../build/qwasm.simd.wasm', import.meta.url),
+  relaxed: () => new URL('../build/qwasm.relaxed.wasm', import.meta.url),
+};
+
 export function buildUrl(build: BuildName): URL {
-  return new URL(`../build/qwasm.${build}.wasm`, import.meta.url);
+  return BUILD_URLS[build]();
 }
 
 async function readBuild(build: BuildName): Promise<BufferSource> {
-  const url = buildUrl(build);
+  return await readUrl(buildUrl(build), "run 'npm run build' first; ");
+}
+
+async function readUrl(url: URL, hint = ''): Promise<BufferSource> {
   if (isNode && url.protocol === 'file:') {
     const { readFile } = await import('node:fs/promises');
     try {
       return await readFile(url);
     } catch (e) {
-      throw new QwasmError(`cannot read ${url.pathname}: run 'npm run build' first (${(e as Error).message})`);
+      throw new QwasmError(`cannot read ${url.pathname}: ${hint}${(e as Error).message}`);
     }
   }
-  const res = await fetch(url);
-  if (!res.ok) throw new QwasmError(`cannot fetch ${url}: HTTP ${res.status}`);
+  let res: Response;
+  try {
+    res = await fetch(url);
+  } catch (e) {
+    throw new QwasmError(`cannot fetch ${url} (${(e as Error).message}): serve build/ next to dist/, or pass init({ wasm })`);
+  }
+  return await responseBytes(res, String(url));
+}
+
+async function responseBytes(res: Response, what: string): Promise<ArrayBuffer> {
+  if (!res.ok) throw new QwasmError(`cannot fetch ${what}: HTTP ${res.status}`);
   return await res.arrayBuffer();
+}
+
+const isResponse = (v: unknown): v is Response => typeof Response !== 'undefined' && v instanceof Response;
+
+/** init({ wasm }) → bytes or a compiled module. */
+async function resolveSource(wasm: NonNullable<InitOptions['wasm']>): Promise<BufferSource | WebAssembly.Module> {
+  if (wasm instanceof WebAssembly.Module || wasm instanceof ArrayBuffer || ArrayBuffer.isView(wasm)) return wasm;
+  if (typeof wasm === 'string' || wasm instanceof URL) {
+    let url: URL;
+    try {
+      url = new URL(wasm, (globalThis as { location?: { href: string } }).location?.href);
+    } catch {
+      throw new TypeError(`wasm must be a URL, bytes, a WebAssembly.Module or a Response; cannot parse ${JSON.stringify(String(wasm))} as a URL`);
+    }
+    return await readUrl(url);
+  }
+  let res: unknown;
+  try {
+    res = await wasm;
+  } catch (e) {
+    throw new QwasmError(`wasm: the promise given was rejected (${(e as Error)?.message ?? e})`);
+  }
+  if (isResponse(res)) return await responseBytes(res, res.url || 'the wasm Response');
+  throw new TypeError(`wasm must be a URL, bytes, a WebAssembly.Module or a Response, got ${describe(wasm)}`);
+}
+
+/** Instantiates a build; every export is used as it is (see the header). */
+async function instantiateBuild(source: BufferSource | WebAssembly.Module): Promise<KernelExports> {
+  let instance: WebAssembly.Instance;
+  try {
+    instance = source instanceof WebAssembly.Module
+      ? await WebAssembly.instantiate(source, {})
+      : (await WebAssembly.instantiate(source, {})).instance;
+  } catch (e) {
+    throw new QwasmError(`cannot instantiate the wasm module: ${(e as Error).message}`);
+  }
+  let ex = instance.exports as Record<string, unknown>;
+  if (!(ex.memory instanceof WebAssembly.Memory) || typeof ex.qw_alloc !== 'function') {
+    throw new QwasmError('the wasm module is not a qwasm build (no memory / qw_alloc export)');
+  }
+  // An exported AssemblyScript function with optional parameters makes asc export __setArgumentsLength, which
+  // must be told each call's argument count (what @assemblyscript/loader did): wrap the functions then.
+  const argc = ex.__argumentsLength, setFn = ex.__setArgumentsLength;
+  const setArgc = argc instanceof WebAssembly.Global ? (n: number) => { argc.value = n; }
+    : typeof setFn === 'function' ? setFn as (n: number) => void : null;
+  if (setArgc) {
+    const wrapped: Record<string, unknown> = {};
+    for (const [name, f] of Object.entries(ex)) {
+      wrapped[name] = typeof f === 'function' && f !== setFn
+        ? (...args: unknown[]) => { setArgc(args.length); return (f as (...a: unknown[]) => unknown)(...args); }
+        : f;
+    }
+    ex = wrapped;
+  }
+  return ex as unknown as KernelExports;
 }
 
 export class Runtime {
@@ -137,7 +219,6 @@ export class Scope {
 
 export async function loadRuntime(opts: InitOptions = {}): Promise<Runtime> {
   const build = await chooseBuild(opts.build ?? 'auto');
-  const source = opts.wasm ?? (await readBuild(build));
-  const { exports } = await instantiate<Record<string, unknown>>(source as BufferSource, {});
-  return new Runtime(build, exports as unknown as KernelExports);
+  const source = opts.wasm !== undefined ? await resolveSource(opts.wasm) : await readBuild(build);
+  return new Runtime(build, await instantiateBuild(source));
 }

@@ -220,6 +220,28 @@ test('tiny MNIST → digits runs (source-only, DANN, CORAL): finite, seeded, mem
   assert.ok(Math.abs(d.info[5].lr - dannLr(2e-3, 1)) < 1e-12 && d.info[0].lr === 2e-3, 'lr annealing');
 });
 
+test('DANN domainLrScale: the domain classifier trains at lr × scale (0 freezes it), the model still trains', async () => {
+  const [q] = await builds();
+  const e = new Engine(q.rt);
+  const src = fakeSet(48, 28), tgt = fakeSet(40, 28);
+  const flat = (m) => Object.values(m.stateDict()).map((t) => Array.from(t.data).join()).join('|');
+  const init = domainClassifier(e, 8, [6], 3 + 7); // adapt seeds the domain head with seed + 7
+  const before = flat(init);
+  init.dispose();
+  for (const scale of [0, 1]) {
+    const m = buildModel(e, 'mlp', { hidden: [16, 8], seed: 1 });
+    const w0 = flat(m);
+    const r = adapt(m, src, tgt, { method: 'dann', steps: 4, batchSize: 8, lr: 1e-2, seed: 3, domainHidden: [6], domainLrScale: scale, lambdaSchedule: 'constant' });
+    assert.is(flat(r.domainHead) === before, scale === 0, `domainLrScale ${scale}`);
+    assert.ok(flat(m) !== w0, 'the model trains');
+    r.dispose(); m.dispose();
+  }
+  const m = buildModel(e, 'mlp', { hidden: [8] });
+  assert.throws(() => adapt(m, src, tgt, { method: 'dann', steps: 1, batchSize: 8, lr: 1e-3, domainLrScale: -1 }), /domainLrScale must be ≥ 0/);
+  m.dispose();
+  assert.is(e.live, 0);
+});
+
 test('a diverging adaptation run stops with a message naming the step, and frees its state', async () => {
   const [q] = await builds();
   const e = new Engine(q.rt);

@@ -17,6 +17,9 @@ export const COMMANDS: Record<string, () => Promise<Command>> = {
   train: async () => (await import('./train.js')).command,
   eval: async () => (await import('./eval.js')).command,
   pretrain: async () => (await import('./pretrain.js')).command,
+  import: async () => (await import('./import.js')).command,
+  pipeline: async () => (await import('./pipeline.js')).command,
+  compress: async () => (await import('./compress.js')).command,
 };
 
 function version(): string {

@@ -5,6 +5,7 @@
 import { loadDataset } from '../data/registry.js';
 import { selectClasses, type DatasetSplits } from '../data/dataset.js';
 import { quickdrawCategories } from '../data/sources.js';
+import { holdoutSplit, DEFAULT_HOLDOUT } from '../pipeline/split.js';
 import { parseArgs, UsageError } from './args.js';
 import { TRAIN_FLAGS, trainFromFlags, num } from './train.js';
 import type { Command } from './main.js';
@@ -18,6 +19,9 @@ so the file can be shipped and reproduced.
   --categories N      the N classes starting at --offset (QuickDraw: in the package's category order;
                       default 10), or a comma-separated list of class names
   --offset K          first class of the slice (default 0)
+  --holdout N         instead: every class but N held out by a seeded shuffle (the few-shot target of
+                      'qwasm pipeline --holdout N --holdout-seed S'; its default is 20 with seed ${DEFAULT_HOLDOUT.seed})
+  --holdout-seed S    seed of the held-out draw (default ${DEFAULT_HOLDOUT.seed})
   --out FILE          the checkpoint (required); weights only unless --with-optimizer
   --with-optimizer    also save the optimiser state (to resume training)
 Every flag of 'qwasm train' is accepted too (--epochs, --batch, --lr, --optimizer, --shift, --seed, --json, …);
@@ -26,10 +30,24 @@ see 'qwasm train --help'.`;
 /** Shell-quotes one argument (for the recorded command line). */
 const quote = (a: string): string => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`);
 
-export interface SourceSelection { dataset: string; classes: string[]; offset?: number; count?: number }
+export interface SourceSelection { dataset: string; classes: string[]; offset?: number; count?: number; holdout?: { count: number; seed: number; classes: string[] } }
 
-/** Loads a source dataset restricted to a class slice (count from offset) or to named classes. */
-export function loadSource(dataName: string, categories: string | undefined, offset: number): { splits: DatasetSplits; source: SourceSelection } {
+/**
+ * Loads a source dataset restricted to a class slice (count from offset), to named classes, or (holdout) to
+ * every class but `holdout.count` held out by a seeded draw (src/pipeline/split.ts).
+ */
+export function loadSource(dataName: string, categories: string | undefined, offset: number, holdout?: { count: number; seed: number }): { splits: DatasetSplits; source: SourceSelection } {
+  if (holdout) {
+    if (categories !== undefined || offset !== 0) throw new UsageError('--holdout replaces --categories / --offset: give one or the other');
+    const isQd = dataName.toLowerCase() === 'quickdraw';
+    const full = isQd ? null : loadDataset(dataName);
+    const all = isQd ? quickdrawCategories() : [...full!.train.classes];
+    if (holdout.count < 1 || holdout.count >= all.length) throw new UsageError(`--holdout must be in [1, ${all.length - 1}] for ${dataName}, got ${holdout.count}`);
+    const split = holdoutSplit(all, holdout.count, holdout.seed);
+    const splits = isQd ? loadDataset('quickdraw', { categories: split.source })
+      : { train: selectClasses(full!.train, split.sourceIndices), test: selectClasses(full!.test, split.sourceIndices) };
+    return { splits, source: { dataset: isQd ? 'quickdraw' : dataName, classes: [...splits.train.classes], holdout: { ...holdout, classes: split.target } } };
+  }
   const names = categories && !/^\d+$/.test(categories) ? categories.split(',').map((s) => s.trim()).filter(Boolean) : null;
   const count = names ? undefined : categories ? Number(categories) : undefined;
   if (count !== undefined && count < 1) throw new UsageError(`--categories must be at least 1, got ${count}`);
@@ -60,7 +78,7 @@ export function loadSource(dataName: string, categories: string | undefined, off
 }
 
 async function run(argv: string[]): Promise<number> {
-  const { flags, positional } = parseArgs(argv, { ...TRAIN_FLAGS, categories: 'string', offset: 'string', 'with-optimizer': 'boolean' });
+  const { flags, positional } = parseArgs(argv, { ...TRAIN_FLAGS, categories: 'string', offset: 'string', holdout: 'string', 'holdout-seed': 'string', 'with-optimizer': 'boolean' });
   if (flags.help || flags.h) { console.log(usage); return 0; }
   if (positional.length) throw new UsageError(`unexpected argument '${positional[0]}'`);
   if (!flags.out) throw new UsageError('--out FILE is required (pretrain writes a checkpoint)');
@@ -69,12 +87,15 @@ async function run(argv: string[]): Promise<number> {
   const offset = num(flags, 'offset', 0, true);
   if (offset < 0) throw new UsageError(`--offset must be ≥ 0, got ${offset}`);
   const categories = flags.categories as string | undefined;
+  if (flags['holdout-seed'] !== undefined && flags.holdout === undefined) throw new UsageError('--holdout-seed needs --holdout N');
+  const holdout = flags.holdout !== undefined ? { count: num(flags, 'holdout', 0, true), seed: num(flags, 'holdout-seed', DEFAULT_HOLDOUT.seed, true) } : undefined;
+  if (holdout && holdout.seed < 0) throw new UsageError(`--holdout-seed must be ≥ 0, got ${holdout.seed}`);
   let source: SourceSelection | undefined;
   const command = ['qwasm', 'pretrain', ...argv].map(quote).join(' ');
   return trainFromFlags({ ...flags, data: dataName }, {
     label: 'pretrain',
     saveOptimizer: !!flags['with-optimizer'],
-    load: (name) => { const r = loadSource(name, categories, offset); source = r.source; return r.splits; },
+    load: (name) => { const r = loadSource(name, categories, offset, holdout); source = r.source; return r.splits; },
     get meta() { return { command, argv: ['pretrain', ...argv], pretrained: true, ...(source ? { source } : {}) }; },
   });
 }

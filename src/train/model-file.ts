@@ -3,18 +3,23 @@
 import type { Engine } from '../autograd/tensor.js';
 import type { Module } from '../nn/module.js';
 import { buildModel, type ModelOptions } from '../nn/models.js';
+import { buildLayers, type LayerSpec } from '../nn/layer-spec.js';
 import type { Optimizer } from '../optim/optimizer.js';
 import { saveCheckpoint, loadCheckpoint, type Checkpoint, type CheckpointMeta } from '../checkpoint/index.js';
 import { QwasmError } from '../errors.js';
 
-export interface ModelRecord { name: string; options: ModelOptions }
+/**
+ * name / options rebuild a built-in model; `layers` (describeLayers(model), src/nn/layer-spec.ts), when present,
+ * describes any other architecture (an imported ONNX model, a factorised one) and is what loadModel rebuilds.
+ */
+export interface ModelRecord { name: string; options: ModelOptions; layers?: LayerSpec }
 
 export function checkpointOf(model: Module, rec: ModelRecord, meta: CheckpointMeta = {}, opt?: Optimizer): Checkpoint {
   const tensors: Checkpoint['tensors'] = {};
   for (const [n, t] of Object.entries(model.stateDict())) tensors[`param:${n}`] = t;
   if (opt) for (const [n, t] of Object.entries(opt.stateDict())) tensors[`opt:${n}`] = t;
   return {
-    meta: { ...meta, model: { name: rec.name, config: rec.options }, ...(opt ? { optimizer: { name: opt.spec.kind, config: opt.spec } } : {}) },
+    meta: { ...meta, model: { name: rec.name, config: rec.options, ...(rec.layers ? { layers: rec.layers } : {}) }, ...(opt ? { optimizer: { name: opt.spec.kind, config: opt.spec } } : {}) },
     tensors,
   };
 }
@@ -30,7 +35,12 @@ export function loadModel(engine: Engine, file: string): LoadedModel {
   const m = ck.meta.model;
   if (!m || typeof m.name !== 'string') throw new QwasmError(`${file}: checkpoint has no model description (meta.model.name)`);
   const record: ModelRecord = { name: m.name, options: (m.config ?? {}) as ModelOptions };
-  const model = buildModel(engine, record.name, record.options);
+  const layers = (m as { layers?: unknown }).layers;
+  if (layers !== undefined) record.layers = layers as LayerSpec;
+  let model: Module;
+  if (record.layers) {
+    try { model = buildLayers(engine, record.layers, 'meta.model.layers'); } catch (e) { throw new QwasmError(`${file}: ${(e as Error).message}`); }
+  } else model = buildModel(engine, record.name, record.options);
   const params: Record<string, { shape: number[]; data: Float32Array }> = {};
   const optimizerState: Record<string, { shape: number[]; data: Float32Array }> = {};
   for (const [k, t] of Object.entries(ck.tensors)) {

@@ -101,6 +101,8 @@ export interface AdaptOptions {
   lambdaSchedule?: 'schedule' | 'constant';
   /** DANN domain classifier hidden sizes (default [100]). */
   domainHidden?: number[];
+  /** DANN: the domain classifier trains at lr × domainLrScale (its own learning rate; default 1). */
+  domainLrScale?: number;
   seed?: number;
   /** Random shifts of ±shift pixels of the source (and target) batches (default 0). */
   shift?: number;
@@ -147,6 +149,8 @@ export function adapt(model: Sequential, source: Dataset, target: Dataset, o: Ad
   const seed = checkInt('seed', o.seed ?? 1, 0, 0xfffffffe);
   const shift = checkInt('shift', o.shift ?? 0, 0, 16);
   const evalEvery = o.evalEvery === undefined ? 0 : checkInt('evalEvery', o.evalEvery, 1);
+  const domainLrScale = checkFinite('domainLrScale', o.domainLrScale ?? 1);
+  if (domainLrScale < 0) throw new RangeError(`domainLrScale must be ≥ 0, got ${domainLrScale}`);
   for (const [name, ds] of [['source', source], ['target', target]] as const) {
     if (!ds || typeof ds !== 'object' || !(ds.images instanceof Uint8Array)) throw new TypeError(`${name} must be a Dataset, got ${describe(ds)}`);
     if (ds.length < B) throw new QwasmError(`the ${name} set (${ds.length} examples) is smaller than one batch of ${B}`);
@@ -176,8 +180,9 @@ export function adapt(model: Sequential, source: Dataset, target: Dataset, o: Ad
     } finally { engine.endStep(); model.train(); }
     domainHead = domainClassifier(engine, d, o.domainHidden ?? [100], seed + 7);
   }
-  const params = [...model.namedParameters(), ...(domainHead ? domainHead.namedParameters('domain.') : [])];
-  const opt = new Optimizer(engine, params, o.optimizer ?? { kind: 'adam' });
+  const groups = [{ params: model.namedParameters(), lrScale: 1 }];
+  if (domainHead) groups.push({ params: domainHead.namedParameters('domain.'), lrScale: domainLrScale });
+  const opt = new Optimizer(engine, groups, o.optimizer ?? { kind: 'adam' });
   const labelsPtr = rt.alloc(B * 4), domPtr = rt.alloc(2 * B * 4), predPtr = rt.alloc(B * 4);
   const dl = rt.i32(domPtr, 2 * B); dl.fill(0, 0, B); dl.fill(1, B, 2 * B);
   const ys = new Int32Array(B), yt = new Int32Array(B);

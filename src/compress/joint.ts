@@ -1,0 +1,439 @@
+// compressModel: one entry point for every compression method, and the joint objective — ONE fit() loop whose
+// loss is
+//     w_task·CE(student, labels) + α·T²·KL(teacher_T ‖ student_T) + Σ wₕ·MSE(adapterₕ(student tap), teacher tap)
+//     + w_q·mean(W − Q(W))²
+// on a fake-quantised student (QAT: prepareQAT) whose Linear / Conv2d weights are pruned on a schedule (Pruner
+// masks held by the optimiser and re-applied after every step), optionally after a low-rank factorisation.
+// Every term is one of the existing modules wired through fit's hooks — Distiller.hook and
+// QATModel.quantizationPenalty in extraLoss, Pruner / QATSchedule in beforeStep / afterStep — nothing is
+// re-implemented here. w_task defaults to 1 − α with distillation (Hinton), else 1.
+//
+// Methods (each term is on for its own method; 'joint' turns all of them on, the weights decide):
+//   'ptq'     static post-training quantisation only (calibration, no training)
+//   'qat'     QAT fine-tune [+ w_q penalty]
+//   'prune'   float fine-tune under a pruning schedule, then static PTQ
+//   'lowrank' factorise (SVD), float fine-tune, then static PTQ
+//   'distill' float training with a teacher, then static PTQ
+//   'joint'   [lowrank if opts.lowrank] → QAT + distillation + [pruning if opts.prune] + w_q penalty
+// The caller's model is never modified: the student is a copy (or the factorised model), so the original can
+// be the teacher — 'joint' distils from it when no teacher is given. Same seed, build and data → identical
+// weights.
+import type { Module, ParamInfo } from '../nn/module.js';
+import { Conv2d, Linear, BatchNorm2d, ReLU, ReLU6 } from '../nn/layers.js';
+import type { Dataset } from '../data/dataset.js';
+import { Optimizer } from '../optim/optimizer.js';
+import { fit, type EpochInfo, type LossHook } from '../train/trainer.js';
+import type { Tensor } from '../autograd/tensor.js';
+import { prepareQAT, QATSchedule, type QATModel, type QATOptions } from '../quant/qat.js';
+import { quantizeStatic } from '../quant/ptq.js';
+import { convertToInt8, type ConvertOptions, type Int8Model } from '../deploy/int8-model.js';
+import { Distiller, type HintSpec } from './distill.js';
+import { Pruner, prunedWeights, type PruneOptions } from './prune.js';
+import { factorize, copyModel, type FactorReport } from './lowrank.js';
+import { reportRow, type ReportRow } from './report.js';
+import { QwasmError, checkFinite, checkInt, describe } from '../errors.js';
+
+export type CompressMethod = 'qat' | 'ptq' | 'prune' | 'lowrank' | 'distill' | 'joint';
+export const COMPRESS_METHODS: readonly CompressMethod[] = ['qat', 'ptq', 'prune', 'lowrank', 'distill', 'joint'];
+
+export interface DistillTerm {
+  /** softmax temperature (default 4) */
+  temperature?: number;
+  /** weight α of the soft-target term (default 0.5); the task term gets 1 − α unless taskWeight is set */
+  alpha?: number;
+  /** hint (feature) losses: student / teacher sub-module names. Under QAT only modules that still run their own
+   *  forward can be tapped (pools, dropout, flatten, residual blocks) — Conv2d / Linear / BN / ReLU are fused. */
+  hint?: HintSpec | HintSpec[];
+}
+
+export interface QatTerm {
+  /** weight of the mean (W − Q(W))² penalty (default 0: off) */
+  qerrWeight?: number;
+  /** freeze the activation / weight observers from this step (default 70 % of the steps) */
+  freezeObserversAt?: number;
+  /** BatchNorm on running statistics from this step (default 30 % of the steps) */
+  freezeBnAt?: number;
+  /** prepareQAT options (observer, lsq, …) */
+  options?: QATOptions;
+}
+
+export interface PruneTerm {
+  /** target sparsity (not for 'nm', whose sparsity is 1 − keep/group) */
+  sparsity?: number;
+  /** default 'unstructured' */
+  structure?: 'unstructured' | 'nm' | 'block' | 'channel';
+  /** default 'polynomial' (TF-MOT PolynomialDecay 0 → sparsity); 'oneshot' prunes before the first step */
+  schedule?: 'oneshot' | 'polynomial';
+  /** default 'global' for unstructured / block, 'layer' for channel / nm */
+  scope?: 'global' | 'layer';
+  /** polynomial schedule: first pruning step (default 0) */
+  beginStep?: number;
+  /** polynomial schedule: step at which `sparsity` is reached (default 2/3 of the steps) */
+  endStep?: number;
+  /** polynomial schedule: masks recomputed every `frequency` steps (default endStep / 10) */
+  frequency?: number;
+  /** polynomial exponent (default 3) */
+  power?: number;
+  nm?: [number, number];
+  block?: [number, number];
+  layers?: string[];
+  exclude?: string[];
+}
+
+export interface LowRankTerm {
+  /** one rank, or per layer name */
+  rank?: number | Record<string, number>;
+  /** smallest rank keeping this fraction of Σσ² */
+  energy?: number;
+  /** per-layer compression ratio in·out / (r·(in + out)) */
+  compression?: number;
+  /** layers to factorise (default: every layer the factorisation shrinks) */
+  layers?: string[];
+  conv?: 'channel' | 'spatial';
+}
+
+export interface CompressProgress {
+  phase: 'train' | 'calibrate' | 'convert' | 'evaluate';
+  step: number;
+  totalSteps: number;
+  epoch: number;
+  /** total objective of the step */
+  loss: number;
+  /** training-batch accuracy so far in the epoch */
+  accuracy: number;
+  lr: number;
+  /** current target sparsity of the pruning schedule (0 without pruning) */
+  sparsity: number;
+  terms: StepTerms;
+  seconds: number;
+  imagesPerSecond: number;
+}
+
+/** The unweighted value of each active term at a step (undefined = term off). */
+export interface StepTerms { task: number; kd?: number; hints?: number[]; qerr?: number }
+
+export interface StepRecord extends StepTerms { step: number; loss: number; lr: number; sparsity: number }
+
+export interface CompressOptions {
+  method: CompressMethod;
+  /** frozen teacher (required for 'distill'; 'joint' defaults to the uncompressed input model) */
+  teacher?: Module;
+  /** default 1 */
+  epochs?: number;
+  /** default 64 */
+  batchSize?: number;
+  /** default 1e-4 for 'qat', 1e-3 otherwise */
+  lr?: number;
+  /** default 'cosine' */
+  lrSchedule?: 'constant' | 'cosine' | 'step';
+  /** default 1 */
+  seed?: number;
+  /** stop after this many steps */
+  maxSteps?: number;
+  /** train on these indices of `train` only */
+  indices?: ArrayLike<number>;
+  /** random shifts of ±shift pixels */
+  shift?: number;
+  /** weight of the task (hard-label) loss; default 1 − α with distillation, else 1 */
+  taskWeight?: number;
+  distill?: DistillTerm;
+  qat?: QatTerm;
+  prune?: PruneTerm;
+  lowrank?: LowRankTerm;
+  /** static PTQ (methods without QAT): calibration batches (default 16, 64 examples each) and range method */
+  ptq?: { method?: 'minmax' | 'percentile'; percentile?: number; batches?: number };
+  /** convertToInt8 options (backend overrides…); `pruned` is filled in from the pruning masks */
+  convert?: ConvertOptions;
+  onProgress?: (info: CompressProgress) => void;
+  /** measure report rows (the float input model, then the compressed one) on this set */
+  evalData?: Dataset;
+  /** evaluate on these indices of evalData only */
+  evalIndices?: ArrayLike<number>;
+  /** also report the uncompressed input model (default true) */
+  baselineRow?: boolean;
+}
+
+export interface CompressHistory {
+  method: CompressMethod;
+  steps: StepRecord[];
+  epochs: EpochInfo[];
+  totalSteps: number;
+  seconds: number;
+  /** the terms that were on */
+  terms: { task: number; distill: { alpha: number; temperature: number; hints: number } | null; qat: boolean; qerrWeight: number; prune: PruneOptions | null; lowrank: FactorReport[] | null };
+  /** final per-layer sparsity (pruning) */
+  sparsity?: { global: number; layers: { name: string; sparsity: number }[] };
+}
+
+export interface CompressResult {
+  /** the compressed model: the QATModel (fake quant) for 'qat' / 'joint', else the float model */
+  model: Module;
+  /** the float model inside (same as model for float methods) */
+  floatModel: Module;
+  /** the fake-quant model the int8 model was converted from */
+  quantized: QATModel;
+  int8: Int8Model;
+  /** report rows (empty without evalData) */
+  rows: ReportRow[];
+  history: CompressHistory;
+}
+
+// ------------------------------------------------------------------ validation
+
+const isObj = (v: unknown): boolean => !!v && typeof v === 'object' && !Array.isArray(v);
+
+function checkKeys(name: string, o: Record<string, unknown>, allowed: string[]): void {
+  for (const k of Object.keys(o)) if (!allowed.includes(k)) throw new TypeError(`${name}: unknown option '${k}' (allowed: ${allowed.join(', ')})`);
+}
+
+function checkWeight(name: string, v: unknown): number {
+  const x = checkFinite(name, v);
+  if (x < 0) throw new RangeError(`${name} must be ≥ 0, got ${x}`);
+  return x;
+}
+
+function checkModuleArg(name: string, m: unknown): Module {
+  if (!m || typeof m !== 'object' || typeof (m as Module).forward !== 'function' || typeof (m as Module).namedParameters !== 'function') {
+    throw new TypeError(`${name} must be a Module, got ${describe(m)}`);
+  }
+  return m as Module;
+}
+
+function checkDataset(name: string, d: unknown): Dataset {
+  if (!isObj(d) || !((d as Dataset).images instanceof Uint8Array)) throw new TypeError(`${name} must be a Dataset, got ${describe(d)}`);
+  return d as unknown as Dataset;
+}
+
+/** Which terms a method turns on. */
+function termsOf(method: CompressMethod): { qat: boolean; distill: boolean; prune: boolean; lowrank: boolean; train: boolean } {
+  switch (method) {
+    case 'ptq': return { qat: false, distill: false, prune: false, lowrank: false, train: false };
+    case 'qat': return { qat: true, distill: false, prune: false, lowrank: false, train: true };
+    case 'prune': return { qat: false, distill: false, prune: true, lowrank: false, train: true };
+    case 'lowrank': return { qat: false, distill: false, prune: false, lowrank: true, train: true };
+    case 'distill': return { qat: false, distill: true, prune: false, lowrank: false, train: true };
+    case 'joint': return { qat: true, distill: true, prune: true, lowrank: true, train: true };
+  }
+}
+
+function pruneOptions(p: PruneTerm, totalSteps: number): PruneOptions {
+  if (!isObj(p)) throw new TypeError(`prune must be an object, got ${describe(p)}`);
+  checkKeys('prune', p as Record<string, unknown>, ['sparsity', 'structure', 'schedule', 'scope', 'beginStep', 'endStep', 'frequency', 'power', 'nm', 'block', 'layers', 'exclude']);
+  const mode = p.structure ?? 'unstructured';
+  if (!['unstructured', 'nm', 'block', 'channel'].includes(mode)) throw new TypeError(`prune.structure must be 'unstructured', 'nm', 'block' or 'channel', got ${describe(mode)}`);
+  const kind = p.schedule ?? 'polynomial';
+  if (kind !== 'oneshot' && kind !== 'polynomial') throw new TypeError(`prune.schedule must be 'oneshot' or 'polynomial', got ${describe(kind)}`);
+  const scope = p.scope ?? (mode === 'unstructured' || mode === 'block' ? 'global' : 'layer');
+  const base: PruneOptions = { mode, scope, ...(p.nm ? { nm: p.nm } : {}), ...(p.block ? { block: p.block } : {}), ...(p.layers ? { layers: p.layers } : {}), ...(p.exclude ? { exclude: p.exclude } : {}) };
+  if (mode === 'nm') {
+    if (p.sparsity !== undefined) throw new QwasmError(`prune.sparsity cannot be set with structure 'nm': it is 1 − keep/group (set prune.nm)`);
+    return base; // N:M masks are fixed from the first step (the Pruner prunes in its constructor)
+  }
+  if (p.sparsity === undefined) throw new TypeError(`prune.sparsity is required (structure '${mode}')`);
+  const s = checkFinite('prune.sparsity', p.sparsity);
+  if (!(s > 0 && s < 1)) throw new RangeError(`prune.sparsity must be in (0, 1), got ${s}`);
+  if (kind === 'oneshot') return { ...base, sparsity: s };
+  const begin = checkInt('prune.beginStep', p.beginStep ?? 0, 0);
+  const end = checkInt('prune.endStep', p.endStep ?? Math.max(begin + 1, Math.round(totalSteps * 2 / 3)), begin + 1);
+  const freq = checkInt('prune.frequency', p.frequency ?? Math.max(1, Math.floor((end - begin) / 10)), 1);
+  return { ...base, schedule: { initialSparsity: 0, finalSparsity: s, beginStep: begin, endStep: end, frequency: freq, power: p.power ?? 3 } };
+}
+
+function hintList(h: DistillTerm['hint']): HintSpec[] {
+  if (h === undefined) return [];
+  return Array.isArray(h) ? h : [h];
+}
+
+// ------------------------------------------------------------------ the entry point
+
+/** Compresses a copy of `model` (see the file header); resolves to the compressed, fake-quant and int8 models. */
+export async function compressModel(model: Module, train: Dataset, opts: CompressOptions): Promise<CompressResult> {
+  checkModuleArg('model', model);
+  checkDataset('train', train);
+  if (!isObj(opts)) throw new TypeError(`opts must be an object, got ${describe(opts)}`);
+  checkKeys('opts', opts as unknown as Record<string, unknown>, ['method', 'teacher', 'epochs', 'batchSize', 'lr', 'lrSchedule', 'seed', 'maxSteps', 'indices', 'shift', 'taskWeight',
+    'distill', 'qat', 'prune', 'lowrank', 'ptq', 'convert', 'onProgress', 'evalData', 'evalIndices', 'baselineRow']);
+  const method = opts.method;
+  if (!COMPRESS_METHODS.includes(method)) throw new TypeError(`method must be one of ${COMPRESS_METHODS.join(', ')}, got ${describe(method)}`);
+  const on = termsOf(method);
+  // options of a term the method does not use are an error, not silently ignored
+  const stray: [keyof CompressOptions, boolean][] = [['teacher', on.distill], ['distill', on.distill], ['qat', on.qat], ['prune', on.prune], ['lowrank', on.lowrank], ['ptq', !on.qat]];
+  for (const [k, used] of stray) if (opts[k] !== undefined && !used) throw new QwasmError(`opts.${k} is not used by method '${method}' (use method 'joint' to combine terms)`);
+  if (opts.teacher !== undefined) checkModuleArg('teacher', opts.teacher);
+  if (method === 'distill' && !opts.teacher) throw new QwasmError(`method 'distill' needs opts.teacher (a trained model with the same number of classes)`);
+  if (method === 'prune' && !opts.prune) throw new QwasmError(`method 'prune' needs opts.prune ({ sparsity, structure, schedule })`);
+  if (method === 'lowrank' && !opts.lowrank) throw new QwasmError(`method 'lowrank' needs opts.lowrank ({ rank | energy | compression, layers })`);
+  const epochs = checkInt('epochs', opts.epochs ?? 1, on.train ? 1 : 0, 100000);
+  const batchSize = checkInt('batchSize', opts.batchSize ?? 64, 2, 65536);
+  const lr = checkFinite('lr', opts.lr ?? (method === 'qat' ? 1e-4 : 1e-3));
+  if (!(lr > 0)) throw new RangeError(`lr must be > 0, got ${lr}`);
+  const seed = checkInt('seed', opts.seed ?? 1, 0);
+  const lrSchedule = opts.lrSchedule ?? 'cosine';
+  if (!['constant', 'cosine', 'step'].includes(lrSchedule)) throw new TypeError(`lrSchedule must be 'constant', 'cosine' or 'step', got ${describe(lrSchedule)}`);
+  if (opts.maxSteps !== undefined) checkInt('maxSteps', opts.maxSteps, 1);
+  if (opts.onProgress !== undefined && typeof opts.onProgress !== 'function') throw new TypeError(`onProgress must be a function, got ${describe(opts.onProgress)}`);
+  if (opts.evalData !== undefined) checkDataset('evalData', opts.evalData);
+  const size = opts.indices ? opts.indices.length : train.length;
+  const spe = Math.floor(size / batchSize);
+  if (on.train && spe < 1) throw new QwasmError(`the training set (${size} examples) is smaller than one batch of ${batchSize}`);
+  const totalSteps = on.train ? Math.min(epochs * spe, opts.maxSteps ?? Infinity) : 0;
+
+  const dt = opts.distill ?? {};
+  if (!isObj(dt)) throw new TypeError(`distill must be an object, got ${describe(dt)}`);
+  checkKeys('distill', dt as Record<string, unknown>, ['temperature', 'alpha', 'hint']);
+  const qt = opts.qat ?? {};
+  if (!isObj(qt)) throw new TypeError(`qat must be an object, got ${describe(qt)}`);
+  checkKeys('qat', qt as Record<string, unknown>, ['qerrWeight', 'freezeObserversAt', 'freezeBnAt', 'options']);
+  const qerrWeight = on.qat ? checkWeight('qat.qerrWeight', qt.qerrWeight ?? 0) : 0;
+  if (qt.freezeObserversAt !== undefined) checkInt('qat.freezeObserversAt', qt.freezeObserversAt, 1); // 0 would freeze them empty
+  if (qt.freezeBnAt !== undefined) checkInt('qat.freezeBnAt', qt.freezeBnAt, 0);
+  const prune = on.prune && opts.prune ? pruneOptions(opts.prune, totalSteps) : null;
+  const alpha = on.distill ? checkWeight('distill.alpha', dt.alpha ?? 0.5) : 0;
+  if (alpha > 1) throw new RangeError(`distill.alpha must be in [0, 1], got ${alpha}`);
+  const taskWeight = checkWeight('taskWeight', opts.taskWeight ?? (on.distill ? 1 - alpha : 1));
+
+  const t0 = performance.now();
+  const report = (p: Partial<CompressProgress> & { phase: CompressProgress['phase'] }) => opts.onProgress?.({
+    step: 0, totalSteps, epoch: 0, loss: NaN, accuracy: NaN, lr: 0, sparsity: 0, terms: { task: NaN }, seconds: (performance.now() - t0) / 1000, imagesPerSecond: 0, ...p,
+  });
+
+  // ---- the student: a copy (the caller's model stays untouched and may be the teacher)
+  let lowrankReport: FactorReport[] | null = null;
+  let student: Module;
+  if (on.lowrank && opts.lowrank) {
+    const lo = opts.lowrank;
+    if (!isObj(lo)) throw new TypeError(`lowrank must be an object, got ${describe(lo)}`);
+    checkKeys('lowrank', lo as Record<string, unknown>, ['rank', 'energy', 'compression', 'layers', 'conv']);
+    const f = factorize(model, { rank: lo.rank, energy: lo.energy, ratio: lo.compression, layers: lo.layers, conv: lo.conv } as Parameters<typeof factorize>[1]);
+    student = f.model;
+    lowrankReport = f.report;
+    if (!f.report.length) { student.dispose(); throw new QwasmError('lowrank: no layer was factorised (the rank does not shrink any layer; name layers explicitly)'); }
+  } else student = copyModel(model);
+
+  const owned: { dispose(): void }[] = [];
+  let teacher: Module | null = null;
+  let qat: QATModel | null = null;
+  let distiller: Distiller | null = null;
+  let pruner: Pruner | null = null;
+  let opt: Optimizer | null = null;
+  const steps: StepRecord[] = [];
+  let epochsInfo: EpochInfo[] = [];
+  try {
+    student.train(true);
+    if (on.qat) qat = prepareQAT(student, qt.options ?? {});
+    const trainee: Module = qat ?? student;
+
+    const hints = hintList(dt.hint);
+    // α = 0 without hints switches distillation off (no teacher forward at all)
+    if (on.distill && (alpha > 0 || hints.length > 0)) {
+      teacher = opts.teacher ?? model;
+      if (teacher === student) throw new QwasmError('the teacher must not be the student');
+      if (qat) {
+        // under QAT, Conv2d / Linear (+ BN, ReLU) run fused inside QAT units, so their forward hooks never fire
+        const mods = new Map(student.modules());
+        for (const h of hints) {
+          const m = mods.get(h.student);
+          if (m instanceof Conv2d || m instanceof Linear || m instanceof BatchNorm2d || m instanceof ReLU || m instanceof ReLU6) {
+            throw new QwasmError(`distill.hint: student layer '${h.student}' is fused into a QAT unit and cannot be tapped; tap the pooling / flatten module after it`);
+          }
+        }
+      }
+      distiller = new Distiller(hints.length ? student : null, teacher, {
+        temperature: dt.temperature ?? 4, alpha, hints,
+        inputShape: [train.height, train.width, train.channels], seed,
+      });
+      owned.push(distiller);
+    }
+    if (prune) { pruner = new Pruner(student, prune); owned.push(pruner); }
+
+    let history: CompressHistory['sparsity'];
+    if (on.train) {
+      const extraParams: [string, ParamInfo][] = distiller ? distiller.namedParameters() : [];
+      opt = new Optimizer(trainee.engine, [...trainee.namedParameters(), ...extraParams], { kind: 'adam' });
+      pruner?.attach(opt);
+      const ph = pruner?.hooks();
+      const sched = qat ? new QATSchedule(qat, {
+        freezeObserversAt: qt.freezeObserversAt ?? Math.max(1, Math.round(0.7 * totalSteps)),
+        freezeBnAt: qt.freezeBnAt ?? Math.round(0.3 * totalSteps),
+      }) : null;
+      let terms: StepTerms = { task: NaN };
+      const extraLoss: LossHook = (ctx) => {
+        const out: [Tensor, number][] = [];
+        terms = { task: ctx.taskLoss.item() };
+        if (distiller) {
+          out.push(...distiller.hook(ctx));
+          terms.kd = distiller.last.kd;
+          if (distiller.hints.length) terms.hints = [...distiller.last.hints];
+        }
+        if (qat && qerrWeight > 0) {
+          const p = qat.quantizationPenalty();
+          terms.qerr = p.item();
+          out.push([p, qerrWeight]);
+        }
+        return out;
+      };
+      const res = fit(trainee, train, {
+        epochs, batchSize, lr, seed, schedule: lrSchedule, indices: opts.indices, shift: opts.shift, maxSteps: opts.maxSteps,
+        optimizerInstance: opt, taskWeight, extraLoss,
+        beforeStep: (s) => { ph?.beforeStep(s); sched?.beforeStep(s); },
+        afterStep: (s) => { ph?.afterStep(s); },
+        onStep: (s) => {
+          const sp = pruner ? pruner.current : 0;
+          steps.push({ step: s.step, loss: s.loss, lr: s.lr, sparsity: sp, ...terms });
+          report({ phase: 'train', step: s.step, totalSteps: s.totalSteps, epoch: s.epoch, loss: s.loss, accuracy: s.accuracy, lr: s.lr, sparsity: sp, terms, imagesPerSecond: s.imagesPerSecond });
+        },
+      });
+      epochsInfo = res.epochs;
+    }
+    if (pruner) {
+      const r = pruner.sparsity();
+      history = { global: r.global, layers: r.layers.map((l) => ({ name: l.name, sparsity: l.sparsity })) };
+    }
+
+    // ---- int8: QAT models convert directly; float methods go through static PTQ first
+    let quantized: QATModel;
+    if (qat) quantized = qat;
+    else {
+      report({ phase: 'calibrate' });
+      const pq = opts.ptq ?? {};
+      quantized = quantizeStatic(student, train, { method: pq.method ?? 'minmax', percentile: pq.percentile, batches: pq.batches ?? 16, batchSize: 64, seed, indices: opts.indices });
+    }
+    quantized.eval();
+    report({ phase: 'convert' });
+    const pruned = prunedWeights(student);
+    const int8 = convertToInt8(quantized, undefined, { ...opts.convert, pruned, inputShape: opts.convert?.inputShape ?? [train.height, train.width, train.channels] });
+    student.eval();
+
+    const rows: ReportRow[] = [];
+    if (opts.evalData) {
+      report({ phase: 'evaluate' });
+      try {
+        if (opts.baselineRow ?? true) rows.push(reportRow('float', model, null, opts.evalData, { indices: opts.evalIndices }));
+        rows.push(reportRow(method, qat ?? student, int8, opts.evalData, { indices: opts.evalIndices, fakeQuant: qat ? null : quantized }));
+      } catch (err) { int8.dispose(); throw err; }
+    }
+    const out: CompressResult = {
+      model: qat ?? student, floatModel: student, quantized, int8, rows,
+      history: {
+        method, steps, epochs: epochsInfo, totalSteps, seconds: (performance.now() - t0) / 1000,
+        terms: {
+          task: taskWeight, distill: distiller ? { alpha, temperature: distiller.temperature, hints: distiller.hints.length } : null,
+          qat: !!qat, qerrWeight, prune, lowrank: lowrankReport,
+        },
+        ...(history ? { sparsity: history } : {}),
+      },
+    };
+    return out;
+  } catch (err) {
+    // the compressed copy is ours to free on failure (the caller's model and teacher are left alone)
+    for (const o of owned) o.dispose();
+    owned.length = 0;
+    opt?.dispose();
+    opt = null;
+    student.dispose();
+    throw err;
+  } finally {
+    for (const o of owned) o.dispose();
+    opt?.dispose();
+  }
+}

@@ -1,0 +1,311 @@
+// Runs an Int8Graph on the int8 kernels: the deployment half of Int8Model, with no training code, so the
+// standalone entry (src/runtime-entry.ts, `qwasm/runtime`) can ship it alone.
+//   conv (dense / grouped / depthwise) → PackedConv2dS8; pointwise convs with a sparse spec → SparseMatrixS8
+//   linear → PackedGemmS8 (dense) or SparseMatrixS8 (the node's SparseSpec; kept entries = the nonzeros)
+//   lowrank → LowRankS8;  max / avg / global-average pool → pool_s8;  residual joins → add_s8;  flatten → nothing
+// The graph is validated (src/deploy/validate.ts) before any handle is created; a failure frees what was built.
+import type { Runtime } from '../runtime.js';
+import type { ResolvedRequant } from '../quant.js';
+import { QwasmError, checkInt, describe } from '../errors.js';
+import { PackedGemmS8 } from '../kernels/gemm_s8.js';
+import { SparseMatrixS8 } from '../kernels/sparse.js';
+import { LowRankS8 } from '../kernels/lowrank.js';
+import { PackedConv2dS8 } from '../kernels/conv_s8.js';
+import type { GraphNode, Int8Graph, QParams, Requant, SparseSpec } from './graph.js';
+import { validateGraph, windowGeometry, type SampleShape, type WindowGeometry } from './validate.js';
+import { encodeQwm, qwmNodeBytes } from './qwm.js';
+
+export interface Int8LayerSummary { name: string; kind: string; backend?: string; bytes: number; scale: number; zeroPoint: number }
+export type TraceEntry = { data: Int8Array; shape: number[]; qparams: QParams };
+
+/** int8 matmul handles share this duck type. */
+interface Matmul { runInt8(xPtr: number, m: number, yPtr: number): void; dispose(): void }
+
+interface Op {
+  node: GraphNode;
+  /** Per-sample input / output shapes. */
+  inS: SampleShape; outS: SampleShape;
+  backend?: 'conv' | 'dense' | 'sparse' | 'lowrank';
+  conv?: PackedConv2dS8; mm?: Matmul; geo?: WindowGeometry;
+  body?: Op[]; shortcut?: Op[] | null;
+}
+
+const size = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
+/** The largest batch·activation any kernel call may see (conv_s8's limit). */
+const MAX_BATCH_ELEMS = 2 ** 30;
+
+/**
+ * The graph's requantisation carries an explicit clamp [qmin, qmax] (a fused ReLU / ReLU6, or whatever a file
+ * says); the kernel handles derive theirs from an activation name, so they are built with 'none' and given the
+ * graph's clamp afterwards (the handles read it at every run).
+ */
+function setClamp(r: ResolvedRequant | null, rq: Requant): void {
+  if (!r) throw new QwasmError('internal: a kernel handle was built without requantisation');
+  r.qmin = rq.qmin; r.qmax = rq.qmax;
+}
+
+/** Mask for a block-sparse kernel: every bk×bn block holding a nonzero (kept zeros add nothing). */
+function blockMask(w: Int8Array, k: number, n: number, bk: number, bn: number): Uint8Array {
+  const mask = new Uint8Array(k * n);
+  for (let k0 = 0; k0 < k; k0 += bk) {
+    for (let n0 = 0; n0 < n; n0 += bn) {
+      let any = false;
+      for (let kk = k0; kk < Math.min(k, k0 + bk) && !any; kk++) for (let j = n0; j < Math.min(n, n0 + bn); j++) if (w[kk * n + j] !== 0) { any = true; break; }
+      if (!any) continue;
+      for (let kk = k0; kk < Math.min(k, k0 + bk); kk++) for (let j = n0; j < Math.min(n, n0 + bn); j++) mask[kk * n + j] = 1;
+    }
+  }
+  return mask;
+}
+
+function sparseHandle(rt: Runtime, w: Int8Array, k: number, n: number, spec: SparseSpec, inZp: number, bias: Int32Array, rq: Requant): SparseMatrixS8 {
+  const fmt = spec.format === 'block' ? { format: 'block' as const, block: spec.block, mask: blockMask(w, k, n, spec.block![0], spec.block![1]) }
+    : spec.format === 'nm' ? { format: 'nm' as const, nm: spec.nm } : { format: 'csr' as const };
+  const h = new SparseMatrixS8(rt, w, k, n, { ...fmt, aZeroPoint: inZp, bias, scale: rq.mult, outZeroPoint: rq.outZp });
+  setClamp(h.requant, rq);
+  return h;
+}
+
+/** x → int8 codes with the input quantisation (round half to even, as quantizeArray in src/quant/fakequant.ts). */
+export function quantizeInput(x: ArrayLike<number>, q: QParams, out = new Int8Array(x.length)): Int8Array {
+  const s = Math.fround(q.scale), zp = q.zeroPoint, lo = -128 - zp, hi = 127 - zp;
+  for (let i = 0; i < x.length; i++) {
+    const v = Math.fround(x[i] / s);
+    let t = Math.abs(v - Math.trunc(v)) === 0.5 ? 2 * Math.round(v / 2) : Math.round(v);
+    t = t < lo ? lo : t > hi ? hi : t;
+    out[i] = t + zp;
+  }
+  return out;
+}
+
+/** An int8 graph ready to run. Free its WASM memory with dispose(). */
+export class Int8Runner {
+  readonly graph: Int8Graph;
+  readonly input: QParams;
+  readonly output: QParams;
+  readonly inputShape: [number, number, number];
+  readonly classes: number;
+  private readonly ops: Op[];
+  private readonly handles: { dispose(): void }[] = [];
+  private readonly maxActivation: number;
+  private encoded: Uint8Array | null = null;
+  private disposed = false;
+
+  /** Validates `graph` and packs its weights into kernel handles. */
+  constructor(readonly rt: Runtime, graph: Int8Graph) {
+    if (!rt || typeof rt !== 'object' || typeof (rt as Runtime).alloc !== 'function') throw new TypeError(`rt must be a Runtime, got ${describe(rt)}`);
+    const shapes = validateGraph(graph);
+    this.graph = graph;
+    this.input = graph.input; this.output = graph.output;
+    this.inputShape = [...graph.inputShape] as [number, number, number];
+    this.classes = graph.classes;
+    let maxAct = size(this.inputShape);
+    for (const s of shapes.shapes.values()) maxAct = Math.max(maxAct, size(s));
+    this.maxActivation = maxAct;
+    try {
+      this.ops = this.compile(graph.nodes, shapes.inputs, shapes.shapes);
+    } catch (e) {
+      for (const h of this.handles) h.dispose();
+      throw e;
+    }
+  }
+
+  /** Same as `new Int8Runner(rt, graph)` (or the subclass it is called on). */
+  static fromGraph<T extends Int8Runner>(this: new (rt: Runtime, graph: Int8Graph) => T, rt: Runtime, graph: Int8Graph): T {
+    return new this(rt, graph);
+  }
+
+  private compile(nodes: GraphNode[], ins: Map<GraphNode, SampleShape>, outs: Map<GraphNode, SampleShape>): Op[] {
+    const rt = this.rt;
+    return nodes.map((node): Op => {
+      const op: Op = { node, inS: ins.get(node)!, outS: outs.get(node)! };
+      switch (node.kind) {
+        case 'conv':
+          if (node.sparse) {
+            const t = new Int8Array(node.cg * node.oc); // OHWI [oc][1][1][c] → [c × oc]
+            for (let o = 0; o < node.oc; o++) for (let c = 0; c < node.cg; c++) t[c * node.oc + o] = node.w[o * node.cg + c];
+            op.mm = sparseHandle(rt, t, node.cg, node.oc, node.sparse, node.inZp, node.bias, node.rq);
+            this.handles.push(op.mm);
+            op.backend = 'sparse';
+          } else {
+            const h = new PackedConv2dS8(rt, node.w, [node.oc, node.kh, node.kw, node.cg], {
+              stride: node.stride, padding: node.padding, dilation: node.dilation, groups: node.groups, inZeroPoint: node.inZp,
+              bias: node.bias, scale: node.rq.mult, outZeroPoint: node.rq.outZp,
+            });
+            this.handles.push(h);
+            setClamp(h.requant, node.rq);
+            op.conv = h; op.backend = 'conv';
+          }
+          break;
+        case 'linear':
+          if (node.sparse) { op.mm = sparseHandle(rt, node.w, node.k, node.n, node.sparse, node.inZp, node.bias, node.rq); op.backend = 'sparse'; }
+          else {
+            const h = new PackedGemmS8(rt, node.w, node.k, node.n, { aZeroPoint: node.inZp, bias: node.bias, scale: node.rq.mult, outZeroPoint: node.rq.outZp });
+            setClamp(h.requant, node.rq);
+            op.mm = h; op.backend = 'dense';
+          }
+          this.handles.push(op.mm);
+          break;
+        case 'lowrank': {
+          const h = new LowRankS8(rt, node.p, node.q, node.k, node.r, node.n, {
+            aZeroPoint: node.inZp, mid: { scale: node.midRq.mult, outZeroPoint: node.mid.zeroPoint },
+            bias: node.bias, scale: node.rq.mult, outZeroPoint: node.rq.outZp,
+          });
+          this.handles.push(h);
+          setClamp(h.second.requant, node.rq);
+          op.mm = h; op.backend = 'lowrank';
+          break;
+        }
+        case 'maxpool': case 'avgpool': {
+          const [h, w] = op.inS.length === 3 ? op.inS : [1, 1];
+          op.geo = windowGeometry(h, w, node.kh, node.kw, node.stride, [1, 1], node.padding)!;
+          break;
+        }
+        case 'residual':
+          op.body = this.compile(node.body, ins, outs);
+          op.shortcut = node.shortcut ? this.compile(node.shortcut, ins, outs) : null;
+          break;
+        default: break;
+      }
+      return op;
+    });
+  }
+
+  /** Layers with their kernel backend, bytes in the .qwm file and output quantisation (execution order). */
+  layers(): Int8LayerSummary[] {
+    const bytes = qwmNodeBytes(this.graph), out: Int8LayerSummary[] = [];
+    const walk = (ops: Op[]) => {
+      for (const o of ops) {
+        out.push({ name: o.node.name, kind: o.node.kind, backend: o.backend, bytes: bytes.get(o.node)!, scale: o.node.out.scale, zeroPoint: o.node.out.zeroPoint });
+        if (o.body) { walk(o.body); if (o.shortcut) walk(o.shortcut); }
+      }
+    };
+    walk(this.ops);
+    return out;
+  }
+
+  /** The .qwm file of this graph (encoded once). */
+  qwm(): Uint8Array {
+    if (!this.encoded) this.encoded = encodeQwm(this.graph);
+    return this.encoded;
+  }
+
+  /** Bytes on disk: the size of the encoded .qwm file. */
+  bytes(): number { return this.qwm().length; }
+
+  /** Logits (dequantised f32, n × classes) of a normalised NHWC float batch of n samples. */
+  predict(x: Float32Array, n?: number): Float32Array {
+    if (!(x instanceof Float32Array)) throw new TypeError(`x must be a Float32Array, got ${describe(x)}`);
+    const m = this.batchOf('x', x.length, n);
+    return this.dequantize(this.run(quantizeInput(x, this.input), m, null));
+  }
+
+  /** Output int8 codes (n × classes) of int8 input codes (n samples, NHWC, quantised with `input`). */
+  predictCodes(codes: Int8Array, n?: number): Int8Array {
+    if (!(codes instanceof Int8Array)) throw new TypeError(`codes must be an Int8Array, got ${describe(codes)}`);
+    return this.run(codes, this.batchOf('codes', codes.length, n), null);
+  }
+
+  /** int8 activations of every quantised layer (name → codes, shape, qparams) for one batch: per-layer checks. */
+  trace(x: Float32Array, n?: number): Map<string, TraceEntry> {
+    if (!(x instanceof Float32Array)) throw new TypeError(`x must be a Float32Array, got ${describe(x)}`);
+    const m = this.batchOf('x', x.length, n), tr = new Map<string, TraceEntry>();
+    this.run(quantizeInput(x, this.input), m, tr);
+    return tr;
+  }
+
+  /** real = output.scale · (code − output.zeroPoint). */
+  dequantize(codes: Int8Array): Float32Array {
+    const out = new Float32Array(codes.length), { scale, zeroPoint } = this.output;
+    for (let i = 0; i < codes.length; i++) out[i] = scale * (codes[i] - zeroPoint);
+    return out;
+  }
+
+  private batchOf(name: string, len: number, nArg: number | undefined): number {
+    this.live();
+    const per = size(this.inputShape);
+    if (nArg === undefined && (len === 0 || len % per !== 0)) throw new RangeError(`${name} must hold a multiple of ${this.inputShape.join('×')} = ${per} values, got ${len}`);
+    const n = nArg ?? len / per;
+    checkInt('n', n, 1, 1 << 24);
+    if (len !== n * per) throw new RangeError(`${name} must hold n × ${this.inputShape.join('×')} = ${n * per} values, got ${len}`);
+    if (n * this.maxActivation > MAX_BATCH_ELEMS) throw new RangeError(`n = ${n} is too large: the largest activation would hold ${n * this.maxActivation} values (limit 2^30); run smaller batches`);
+    return n;
+  }
+
+  private run(codes: Int8Array, n: number, trace: Map<string, TraceEntry> | null): Int8Array {
+    const rt = this.rt, bufs: number[] = [];
+    try {
+      const inPtr = rt.alloc(codes.length); bufs.push(inPtr);
+      rt.i8(inPtr, codes.length).set(codes);
+      if (trace) trace.set('input', { data: codes.slice(), shape: [n, ...this.inputShape], qparams: this.input });
+      const out = this.exec(this.ops, inPtr, n, bufs, trace);
+      return rt.i8(out, n * this.classes).slice();
+    } finally {
+      for (const p of bufs) rt.free(p);
+    }
+  }
+
+  private exec(ops: Op[], x: number, n: number, bufs: number[], trace: Map<string, TraceEntry> | null): number {
+    const rt = this.rt, e = rt.exports;
+    for (const o of ops) {
+      const nd = o.node, s = o.inS;
+      const alloc = () => { const p = rt.alloc(n * size(o.outS)); bufs.push(p); return p; };
+      let y: number;
+      switch (nd.kind) {
+        case 'conv':
+          y = alloc();
+          if (o.conv) o.conv.run(x, n, s[0], s[1]!, y);
+          else o.mm!.runInt8(x, n * s[0] * s[1]! * s[2]!, y);
+          break;
+        case 'linear': case 'lowrank': y = alloc(); o.mm!.runInt8(x, n, y); break;
+        case 'maxpool': case 'avgpool': {
+          const [h, w, c] = s.length === 3 ? s : [1, 1, s[0]];
+          const g = o.geo!;
+          y = alloc();
+          if (nd.kind === 'maxpool') e.max_pool_s8(n, h, w, c, x, nd.kh, nd.kw, g.sh, g.sw, g.pt, g.pl, g.oh, g.ow, y, -128, 127);
+          else e.avg_pool_s8(n, h, w, c, x, nd.inZp, nd.kh, nd.kw, g.sh, g.sw, g.pt, g.pl, g.oh, g.ow, y, nd.ratio, nd.outZp, nd.qmin, nd.qmax);
+          break;
+        }
+        case 'gap': y = alloc(); e.global_avg_pool_s8(n, s[0], s[1]!, s[2]!, x, nd.inZp, y, nd.ratio, nd.outZp, nd.qmin, nd.qmax); break;
+        case 'flatten': y = x; break;
+        case 'residual': {
+          const a = this.exec(o.body!, x, n, bufs, trace);
+          const b = o.shortcut ? this.exec(o.shortcut, x, n, bufs, trace) : x;
+          y = alloc();
+          e.add_s8(n * size(o.outS), a, nd.za, nd.ma, b, nd.zb, nd.mb, y, nd.outZp, nd.qmin, nd.qmax);
+          break;
+        }
+      }
+      if (trace && nd.kind !== 'flatten' && nd.kind !== 'maxpool') {
+        trace.set(nd.name, { data: rt.i8(y, n * size(o.outS)).slice(), shape: [n, ...o.outS], qparams: nd.out });
+      }
+      x = y;
+    }
+    return x;
+  }
+
+  /** Median wall time (ms) of predict() on a batch (default 1) over `runs` runs after 2 warm-ups. */
+  latencyMs(batch = 1, runs = 20): number {
+    this.live();
+    checkInt('batch', batch, 1, 65536);
+    checkInt('runs', runs, 1, 100000);
+    const x = new Float32Array(batch * size(this.inputShape));
+    let s = 12345;
+    for (let i = 0; i < x.length; i++) { s = (s * 1103515245 + 12345) >>> 0; x[i] = (s / 4294967296) * 2 - 1; }
+    for (let i = 0; i < 2; i++) this.predict(x, batch);
+    const times: number[] = [];
+    for (let i = 0; i < runs; i++) { const t = performance.now(); this.predict(x, batch); times.push(performance.now() - t); }
+    times.sort((a, b) => a - b);
+    return times[times.length >> 1];
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    for (const h of this.handles) h.dispose();
+  }
+
+  protected live(): void {
+    if (this.disposed) throw new QwasmError(`${this.constructor.name} used after dispose()`);
+  }
+}
