@@ -26,8 +26,8 @@
 // never touches a region afterwards. Regions are reused by the next load / run when big enough (linear memory
 // cannot shrink). The kernels' own scratch (im2col chunks, packed activation rows, the conv packing transpose)
 // still comes from the TLSF heap, as everywhere in qwasm.
-// Activations: each node's output gets its own buffer for the duration of a run (as Int8Model does), so a run
-// needs n × Σ(activation sizes) bytes; qwm_work_bytes(n) tells how many.
+// Activations: each node list alternates between two slots (see "execution"), so a chain needs its two largest
+// alternating activations rather than all of them; qwm_work_bytes(n) tells how many bytes a run of n takes.
 //
 // Bundles (src/deploy/wasm-bundle.ts): a .wasm = this build + an active data segment holding the model (and an
 // optional int8 input) beyond the build's own initial memory, with a 32-byte descriptor in the last bytes of the
@@ -82,7 +82,10 @@ const F_P0 = 7, F_P1 = 8, F_P2 = 9, F_P3 = 10;   // packed weights / padded scal
 // residual bodyCount shortcutCount hasShortcut; zero points, clamps, f32 multipliers as bits
 const A_0 = 11, A_1 = 12, A_2 = 13, A_3 = 14, A_SH = 15, A_SW = 16, A_PT = 17, A_PL = 18, A_DH = 19, A_DW = 20;
 const A_INZP = 21, A_OUTZP = 22, A_QMIN = 23, A_QMAX = 24, A_ZB = 25, A_MA = 26, A_MB = 27;
-const REC_BYTES: u32 = 128;
+// residual: the activation plan of its body and shortcut lists (see "execution"): slot sizes s0, s1 and the
+// frame's peak elements E and buffer count S, per sample
+const F_B_S0 = 28, F_B_S1 = 29, F_B_E = 30, F_B_S = 31, F_S_S0 = 32, F_S_S1 = 33, F_S_E = 34, F_S_S = 35;
+const REC_BYTES: u32 = 192;
 
 // @ts-ignore: decorator
 @inline function setf(rec: usize, f: i32, v: i32): void { store<i32>(rec + (<usize>f << 2), v); }
@@ -165,8 +168,7 @@ let weightsTotal: u64 = 0; // declared weight elements of all tensors (≤ 2^28)
 let macs: u64 = 0;         // multiply-accumulates per sample (≤ 2^32), counted as src/deploy/validate.ts counts them
 let nodeOutZp: i32 = 0;    // out.zeroPoint of the node being read: its payload outZp must equal it
 let lastOutScale: f32 = 0, lastOutZp: i32 = 0;   // out of the last top-level node (must equal the graph's output)
-let actPerSample: u64 = 0; // Σ activation bytes per sample of one run
-let actBuffers: u32 = 0;
+let maxAct: u64 = 0;       // largest activation (elements per sample), input included
 // current activation shape (per sample): rank 4 = [h, w, c], rank 2 = [c] (stored as 1 × 1 × c)
 let sH: i32 = 0, sW: i32 = 0, sC: i32 = 0, sRank: i32 = 0;
 
@@ -373,10 +375,9 @@ function setShape(h: i64, w: i64, c: i64, rank: i32, at: u32): void {
 // @ts-ignore: decorator
 @inline function shapeElems(): u64 { return <u64>sH * <u64>sW * <u64>sC; }
 
-// an activation buffer of `elems` per sample is needed during a run
+// an activation of `elems` per sample is produced during a run
 function countBuffer(elems: u64): void {
-  actPerSample += elems;
-  actBuffers++;
+  if (elems > maxAct) maxAct = elems;
 }
 
 // ---------------------------------------------------------------------------------------------- nodes
@@ -593,7 +594,7 @@ let inScale: f32 = 0, outScale: f32 = 0, inZpG: i32 = 0, outZpG: i32 = 0;
 function readGraph(): i32 {
   rdPos = HEADER_BYTES + GRAPH_HEADER_BYTES;
   nodesSeen = 0; topCount = 0; mTop = 0;
-  actPerSample = 0; actBuffers = 0; weightsTotal = 0; macs = 0;
+  maxAct = <u64>inH * inW * inC; weightsTotal = 0; macs = 0;
   if (!building) decodeMax = 0;
   sH = inH; sW = inW; sC = inC; sRank = 4;
   recBase = mAlloc(<u64>nodeCount * REC_BYTES);
@@ -645,6 +646,9 @@ export function qwm_load(ptr: usize, len: u32): i32 {
   readGraph();
   building = false;
   if (errCode != 0) return errCode;   // only the sparse-structure checks can fail here
+  planIdx = 0;
+  planList(topCount);
+  topS0 = pS0; topS1 = pS1; topE = pE; topS = pS;
   loaded = true;
   return 0;
 }
@@ -661,87 +665,128 @@ export function qwm_output_zp(): i32 { return loaded ? outZpG : E_NOMODEL; }
 export function qwm_free(): void { loaded = false; }
 
 // ---------------------------------------------------------------------------------------------- execution
-let wTop: usize = 0;
+// Activation memory: every node list (the top level, each residual body and shortcut) owns a frame of two slots
+// and alternates its outputs between them — a node reads its input from one slot (or from the list's input) and
+// writes the other, so a chain needs only its two largest alternating activations, not all of them. Flatten is
+// free (the NHWC rows already are the flattened layout). A residual's body runs in a frame above its list's,
+// its shortcut in a frame above the body's (the body's output must live until the join), and the join writes
+// the list's next slot; a low-rank layer's middle activation sits just above the frame. Slot sizes are planned
+// once at load (per sample; stored as u32: E < 2^25 · 65 even at the deepest nesting); a run of n samples needs at
+// most n·E + 16·S bytes (E elements, S buffers, each 16-byte aligned).
+let topS0: u64 = 0, topS1: u64 = 0, topE: u64 = 0, topS: u64 = 0;
+let pS0: u64 = 0, pS1: u64 = 0, pE: u64 = 0, pS: u64 = 0;   // planList's results
+let planIdx: i32 = 0;
+
+function planList(count: i32): void {
+  let s0: u64 = 0, s1: u64 = 0, childE: u64 = 0, childS: u64 = 0;
+  let slot = -1;
+  for (let i = 0; i < count; i++) {
+    let r = recBase + <usize>planIdx * REC_BYTES;
+    planIdx++;
+    let kind = getf(r, F_KIND);
+    if (kind == K_FLATTEN) continue;
+    if (kind == K_RESIDUAL) {
+      planList(getf(r, A_0));
+      let bE = pE, bS = pS;
+      setf(r, F_B_S0, <i32>pS0); setf(r, F_B_S1, <i32>pS1); setf(r, F_B_E, <i32>pE); setf(r, F_B_S, <i32>pS);
+      let sE: u64 = 0, sS: u64 = 0;
+      if (getf(r, A_2) != 0) {
+        planList(getf(r, A_1));
+        sE = pE; sS = pS;
+        setf(r, F_S_S0, <i32>pS0); setf(r, F_S_S1, <i32>pS1); setf(r, F_S_E, <i32>pE); setf(r, F_S_S, <i32>pS);
+      }
+      if (bE + sE > childE) childE = bE + sE;
+      if (bS + sS > childS) childS = bS + sS;
+    } else if (kind == K_LOWRANK) {
+      if (<u64>getf(r, A_2) > childE) childE = <u64>getf(r, A_2);
+      if (childS < 1) childS = 1;
+    }
+    let elems = <u64>getf(r, F_OH) * <u64>getf(r, F_OW) * <u64>getf(r, F_OC);
+    slot = slot == 0 ? 1 : 0;
+    if (slot == 0) { if (elems > s0) s0 = elems; } else if (elems > s1) s1 = elems;
+  }
+  pS0 = s0; pS1 = s1; pE = s0 + s1 + childE; pS = 2 + childS;
+}
+
+// bytes a frame of (E, S) takes for n samples
+// @ts-ignore: decorator
+@inline function frameBytes(n: i32, e: u64, s: u64): u64 { return <u64>n * e + 16 * s; }
+
 let exIdx: i32 = 0;
 let runN: i32 = 0;
 
-function wAlloc(bytes: u64): usize {
-  let p = wTop;
-  wTop += <usize>align16(bytes);
-  return p;
-}
-
-// Runs `count` sibling nodes (and their children) on x; returns the last output (x itself for an empty list).
-function execList(count: i32, x: usize): usize {
+// Runs `count` sibling nodes (and their children) on x in the frame at `base` with slots of s0, s1 elements per
+// sample; returns the last output (x itself for an empty list).
+function execList(count: i32, x: usize, base: usize, s0: u64, s1: u64): usize {
   let n = runN;
+  let slot1 = base + <usize>align16(<u64>n * s0);
+  let child = slot1 + <usize>align16(<u64>n * s1);   // frames of residual branches, low-rank middles
+  let slot = -1;
   for (let i = 0; i < count; i++) {
     let r = recBase + <usize>exIdx * REC_BYTES;
     exIdx++;
     let kind = getf(r, F_KIND);
+    if (kind == K_FLATTEN) continue;
+    slot = slot == 0 ? 1 : 0;
+    let y = slot == 0 ? base : slot1;
     let ih = getf(r, F_IH), iw = getf(r, F_IW), ic = getf(r, F_IC);
     let oh = getf(r, F_OH), ow = getf(r, F_OW), oc = getf(r, F_OC);
     let outZp = getf(r, A_OUTZP), qmin = getf(r, A_QMIN), qmax = getf(r, A_QMAX), inZp = getf(r, A_INZP);
-    let y = x;
     if (kind == K_CONV) {
-      y = wAlloc(<u64>n * oh * ow * oc);
       conv_s8(<usize>getf(r, F_P0), n, ih, iw, ic, x, inZp, getf(r, A_0), getf(r, A_1), getf(r, A_2), getf(r, A_3),
               getf(r, A_SH), getf(r, A_SW), getf(r, A_PT), getf(r, A_PL), getf(r, A_DH), getf(r, A_DW), oh, ow,
               y, outZp, qmin, qmax);
     } else if (kind == K_LINEAR) {
       let k = getf(r, A_0), nn = getf(r, A_1);
-      y = wAlloc(<u64>n * nn);
       gemm_s8(n, k, nn, x, k, <usize>getf(r, F_P0), y, nn, 1, <usize>getf(r, F_P1), outZp, qmin, qmax);
     } else if (kind == K_LOWRANK) {
       let k = getf(r, A_0), nn = getf(r, A_1), rk = getf(r, A_2);
-      let t = wAlloc(<u64>n * rk);
-      gemm_s8(n, k, rk, x, k, <usize>getf(r, F_P0), t, rk, 1, <usize>getf(r, F_P1), getf(r, A_ZB), -128, 127);
-      y = wAlloc(<u64>n * nn);
-      gemm_s8(n, rk, nn, t, rk, <usize>getf(r, F_P2), y, nn, 1, <usize>getf(r, F_P3), outZp, qmin, qmax);
+      gemm_s8(n, k, rk, x, k, <usize>getf(r, F_P0), child, rk, 1, <usize>getf(r, F_P1), getf(r, A_ZB), -128, 127);
+      gemm_s8(n, rk, nn, child, rk, <usize>getf(r, F_P2), y, nn, 1, <usize>getf(r, F_P3), outZp, qmin, qmax);
     } else if (kind == K_MAXPOOL) {
-      y = wAlloc(<u64>n * oh * ow * oc);
       max_pool_s8(n, ih, iw, ic, x, getf(r, A_1), getf(r, A_2), getf(r, A_SH), getf(r, A_SW), getf(r, A_PT), getf(r, A_PL),
                   oh, ow, y, -128, 127);
     } else if (kind == K_AVGPOOL) {
-      y = wAlloc(<u64>n * oh * ow * oc);
       avg_pool_s8(n, ih, iw, ic, x, inZp, getf(r, A_1), getf(r, A_2), getf(r, A_SH), getf(r, A_SW), getf(r, A_PT), getf(r, A_PL),
                   oh, ow, y, reinterpret<f32>(getf(r, A_MA)), outZp, qmin, qmax);
     } else if (kind == K_GAP) {
-      y = wAlloc(<u64>n * oc);
       global_avg_pool_s8(n, ih, iw, ic, x, inZp, y, reinterpret<f32>(getf(r, A_MA)), outZp, qmin, qmax);
     } else if (kind == K_RESIDUAL) {
-      let a = execList(getf(r, A_0), x);
-      let b = getf(r, A_2) != 0 ? execList(getf(r, A_1), x) : x;
-      let len = n * oh * ow * oc;
-      y = wAlloc(<u64>len);
-      add_s8(len, a, getf(r, A_INZP), reinterpret<f32>(getf(r, A_MA)), b, getf(r, A_ZB), reinterpret<f32>(getf(r, A_MB)),
+      let bodyE = <u64><u32>getf(r, F_B_E), bodyS = <u64><u32>getf(r, F_B_S);
+      let a = execList(getf(r, A_0), x, child, <u64><u32>getf(r, F_B_S0), <u64><u32>getf(r, F_B_S1));
+      let b = x;
+      if (getf(r, A_2) != 0) {
+        b = execList(getf(r, A_1), x, child + <usize>frameBytes(n, bodyE, bodyS), <u64><u32>getf(r, F_S_S0), <u64><u32>getf(r, F_S_S1));
+      }
+      add_s8(n * oh * ow * oc, a, getf(r, A_INZP), reinterpret<f32>(getf(r, A_MA)), b, getf(r, A_ZB), reinterpret<f32>(getf(r, A_MB)),
              y, outZp, qmin, qmax);
     }
-    // K_FLATTEN: NHWC rows already are the flattened layout
     x = y;
   }
   return x;
 }
 
-// Work bytes of a run of n samples (activations, + the quantised input and output codes of qwm_run_f32).
-function workBytes(n: i32, f32io: bool): u64 {
-  let b = <u64>n * actPerSample + 16 * (<u64>actBuffers + 2);
-  if (f32io) b += align16(<u64>n * inH * inW * inC) + align16(<u64>n * classes);
+// Work bytes of a run of n samples (activation frames, + the quantised input of qwm_run_f32).
+function workBytes(n: i32, f32in: bool): u64 {
+  let b = frameBytes(n, topE, topS);
+  if (f32in) b += align16(<u64>n * inH * inW * inC);
   return b;
 }
 
-// n·(input, output, activations) must stay addressable and inside the kernels' i32 index range
+// n·(largest activation) must stay inside the kernels' i32 index range (as Int8Runner's batch limit), and the
+// host's buffers inside memory
 function runCheck(inPtr: usize, inBytes: u64, n: i32, outPtr: usize, outBytes: u64): i32 {
   if (!loaded) return E_NOMODEL;
-  if (n < 1 || <u64>n * actPerSample > 0x40000000 || <u64>n * inH * inW * inC > 0x40000000) return E_ARG;
+  if (n < 1 || <u64>n * maxAct > 0x40000000) return E_ARG;
   let end = memoryEnd();
   if (inPtr == 0 || outPtr == 0 || <u64>inPtr + inBytes > end || <u64>outPtr + outBytes > end) return E_ARG;
   return 0;
 }
 
-function runCodes(x: usize, n: i32): usize {
+function runCodes(x: usize, n: i32, frame: usize): usize {
   runN = n;
   exIdx = 0;
-  return execList(topCount, x);
+  return execList(topCount, x, frame, topS0, topS1);
 }
 
 export function qwm_run(inPtr: usize, n: i32, outPtr: usize): i32 {
@@ -749,8 +794,7 @@ export function qwm_run(inPtr: usize, n: i32, outPtr: usize): i32 {
   if (e != 0) return e;
   let base = region(R_WORK, workBytes(n, false));
   if (base == 0) return E_NOMEM;
-  wTop = base;
-  let y = runCodes(inPtr, n);
+  let y = runCodes(inPtr, n, base);
   let len = <usize>n * classes;
   if (y != outPtr) for (let i: usize = 0; i < len; i++) store<i8>(outPtr + i, load<i8>(y + i));
   return 0;
@@ -761,9 +805,8 @@ export function qwm_run_f32(inPtr: usize, n: i32, outPtr: usize): i32 {
   if (e != 0) return e;
   let base = region(R_WORK, workBytes(n, true));
   if (base == 0) return E_NOMEM;
-  wTop = base;
   let len = <usize>n * inH * inW * inC;
-  let q = wAlloc(<u64>len);
+  let q = base;
   // quantizeArray: t = rne(f32(x / scale)), clamped to [−128 − zp, 127 − zp], + zp; a NaN stores 0 (JS Int8Array)
   let lo = <f32>(<i32>-128 - inZpG), hi = <f32>(<i32>127 - inZpG);
   for (let i: usize = 0; i < len; i++) {
@@ -772,7 +815,7 @@ export function qwm_run_f32(inPtr: usize, n: i32, outPtr: usize): i32 {
     if (t == t) v = <i32>(t < lo ? lo : t > hi ? hi : t) + inZpG;
     store<i8>(q + i, <i8>v);
   }
-  let y = runCodes(q, n);
+  let y = runCodes(q, n, base + <usize>align16(<u64>len));
   let m = <usize>n * classes;
   // Int8Model: logits[i] = scale · (code − zp) in double precision, stored as f32
   for (let i: usize = 0; i < m; i++) {

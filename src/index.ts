@@ -83,3 +83,6 @@ export { int8GraphToOnnx, type OnnxExportOptions } from './onnx/export.js';
 export { decodeModel as decodeOnnx, encodeModel as encodeOnnx, type OnnxModel, type OnnxGraph, type OnnxNode, type OnnxTensor } from './onnx/onnx-proto.js';
 export { describeLayers, buildLayers, type LayerSpec } from './nn/layer-spec.js';
 // --- end ONNX ---
+// --- pure-WASM deployment: standalone .wasm bundles (src/deploy/wasm-bundle.ts, assembly/qwm_run.ts) ---
+export { bundleWasm, bundleChecksum, qwmWasmError, QWM_WASM_ERRORS, type BundleOptions, type WasmBundle } from './deploy/wasm-bundle.js';
+// --- end pure-WASM deployment ---

@@ -5,7 +5,10 @@
 //       in the scalar, simd and — when it passes its probe there — relaxed builds equal Node's, bit for bit;
 //   (b) a refcnn trains a few Adam steps on real MNIST images sent from Node: finite losses that fall;
 //   (c) it is QAT-calibrated and converted to int8; its int8 codes on a probe batch (every layer) equal those of
-//       the int8 model Node converts from the same float weights and quantisation state.
+//       the int8 model Node converts from the same float weights and quantisation state, and vice versa; in the
+//       scalar and simd builds the whole run (losses, weights, quantisation, codes, .qwm bytes) equals Node's;
+//   (d) the .qwm file of Node's int8 model, loaded in the page by the deployment-only entry 'qwasm/runtime'
+//       (loadModel), gives Node's output codes and logits — imported from dist/ and as a minified esbuild bundle.
 // Shared pipeline code: test/browser-page/scenario.js (runs on both sides). Data crosses with test/wire.js.
 // Chromium missing is a failure with a message (bash .ci/run installs it), never a skip.
 import { test } from 'uvu';
@@ -13,7 +16,9 @@ import * as assert from 'uvu/assert';
 import * as qw from '../dist/index.js';
 import { rng } from './helpers.js';
 import { encode, decode, runBattery } from './wire.js';
-import { openQwasmPage } from './chromium.js';
+import { openQwasmPage, ROOT } from './chromium.js';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
 import { trainCalibrateConvert, convertGiven, IMAGE } from './browser-page/scenario.js';
 
 // --- (a) the kernel battery: {method, args} entries run by wire.runBattery on a Qwasm on either side ---
@@ -99,16 +104,39 @@ function open() {
       throw new Error(`test/browser-page/index.html did not load: ${session.errors.join('; ') || e.message}`);
     }
     const err = await page.evaluate(() => window.qwasmError);
-    if (err) throw new Error(`import('qwasm') failed in Chromium: ${err}; ${session.errors.join('; ')}`);
+    if (err) throw new Error(`import('qwasm') failed in Chromium: ${err}; ${session.errors.join('; ')}${bareImports()}`);
     support = await inPage('detect', {});
     pageBuilds = ['scalar', 'simd', ...(support.relaxed ? ['relaxed'] : [])];
     battery0 = battery();
     data = mnistSample();
+    // qwasm/runtime as an application would ship it: one minified ESM file (esbuild, as scripts/size.mjs
+    // measures it), served at /__bundle__/ so that its '../build/…wasm' URLs reach build/
+    let esbuild;
+    try { esbuild = await import('esbuild'); } catch (e) { throw new Error(`esbuild (a devDependency: npm ci installs it) is needed to bundle qwasm/runtime: ${e.message}`); }
+    const out = await esbuild.build({ entryPoints: [new URL('../dist/runtime-entry.js', import.meta.url).pathname], bundle: true, minify: true,
+      format: 'esm', platform: 'browser', target: 'es2022', write: false, external: ['node:*'], logLevel: 'silent' });
+    const js = Buffer.from(out.outputFiles[0].contents);
+    await page.route('**/__bundle__/qwasm-runtime.min.js', (route) => route.fulfill({ status: 200, contentType: 'text/javascript', body: js }));
   })();
   return opening;
 }
 
 test.after(async () => { if (session) await session.close(); });
+
+/** For a failed import: the static imports under dist/ reachable from the entries that a browser cannot resolve. */
+function bareImports() {
+  const seen = new Set(), bad = [];
+  const visit = (file) => {
+    if (seen.has(file) || !existsSync(file)) return;
+    seen.add(file);
+    for (const [, spec] of readFileSync(file, 'utf8').matchAll(/^\s*(?:import|export)\b[^'"]*?from\s*['"]([^'"]+)['"]/gm)) {
+      if (spec.startsWith('.')) visit(join(dirname(file), spec));
+      else bad.push(`${relative(ROOT, file)} imports '${spec}'`);
+    }
+  };
+  for (const entry of ['dist/index.js', 'dist/runtime-entry.js']) visit(join(ROOT, entry));
+  return bad.length ? `\nstatic imports a browser cannot resolve (make them lazy: src/data/node.ts): ${bad.join('; ')}` : '';
+}
 
 /**
  * Runs scenario[name](qwasm, args) in the page ('battery': wire.runBattery on init({ build: args.build }), the
@@ -142,7 +170,8 @@ async function inPage(name, args, encodedBattery = null) {
         }
         return { ok: wire.encode(out) };
       }
-      return { ok: wire.encode(await scenario[name](qwasm, a)) };
+      if (name === 'runQwmBundled') return { ok: wire.encode(await scenario.runQwm(await import('/__bundle__/qwasm-runtime.min.js'), a)) };
+      return { ok: wire.encode(await scenario[name](name === 'runQwm' ? window.qwasmRuntime : qwasm, a)) };
     } catch (e) {
       return { error: `${e?.name}: ${e?.message}\n${e?.stack}` };
     }
@@ -171,6 +200,21 @@ test('the page imports qwasm without a bundler; auto picks relaxed where its pro
   assert.equal(others, [], 'page errors');
 });
 
+test('init({ wasm }) in Node: a file URL (object or string), bytes, a Module; bad values throw naming wasm', async () => {
+  const url = new URL('../build/qwasm.scalar.wasm', import.meta.url), bytes = readFileSync(url);
+  const a = r.i8(3 * 20), b = r.i8(20 * 4, -127, 127);
+  const want = (await qw.init({ build: 'scalar' })).gemmS8(a, b, 3, 20, 4);
+  for (const wasm of [url, url.href, bytes, new WebAssembly.Module(bytes)]) {
+    sameBits((await qw.init({ build: 'scalar', wasm })).gemmS8(a, b, 3, 20, 4), want, `init({ wasm: ${wasm?.constructor?.name} })`);
+  }
+  const msg = async (wasm) => { try { await qw.init({ build: 'scalar', wasm }); return 'no error'; } catch (e) { return `${e.name}: ${e.message}`; } };
+  assert.match(await msg(42), /^TypeError: wasm must be a URL, bytes, a WebAssembly.Module or a Response, got/);
+  assert.match(await msg('not a url'), /^TypeError: wasm must be .*cannot parse "not a url" as a URL/);
+  assert.match(await msg(new URL('file:///no/such.wasm')), /^QwasmError: cannot read \/no\/such\.wasm/);
+  assert.match(await msg(new Uint8Array(16)), /^QwasmError: cannot instantiate the wasm module/);
+  assert.match(await msg(Promise.reject(new Error('offline'))), /^QwasmError: wasm: the promise given was rejected \(offline\)/);
+});
+
 test('(a) int8 kernels in the page equal Node bit for bit (scalar, simd, relaxed)', async () => {
   await open();
   const nodeRes = {};
@@ -188,9 +232,10 @@ test('(a) int8 kernels in the page equal Node bit for bit (scalar, simd, relaxed
   }
 });
 
-test('(b, c) training in the page: losses fall; int8 codes equal Node\'s on the same weights and quantisation', async () => {
+test('(b, c, d) training in the page: losses fall; int8 codes equal Node\'s; Node\'s .qwm runs identically under qwasm/runtime', async () => {
   await open();
   const { sample, probe } = data;
+  const nodeRuns = {};
   for (const build of pageBuilds) {
     const web = await inPage('trainCalibrateConvert', { build, sample, steps: STEPS, batchSize: BATCH, calib: CALIB, probe });
     assert.is(web.build, build);
@@ -206,13 +251,22 @@ test('(b, c) training in the page: losses fall; int8 codes equal Node\'s on the 
     for (const k of Object.keys(node.codes)) sameBits(web.codes[k], node.codes[k], `${build}: int8 codes of layer ${k}`);
     sameBits(web.logits, node.logits, `${build}: dequantised logits`);
     // and the page converting Node's result the same way agrees too (the int8 half alone, both directions)
-    const nodeRun = await trainCalibrateConvert(qw, { build: nodeBuild, sample, steps: STEPS, batchSize: BATCH, calib: CALIB, probe });
+    nodeRuns[nodeBuild] ??= await trainCalibrateConvert(qw, { build: nodeBuild, sample, steps: STEPS, batchSize: BATCH, calib: CALIB, probe });
+    const nodeRun = nodeRuns[nodeBuild];
     const back = await inPage('convertGiven', { build, weights: nodeRun.weights, quantState: nodeRun.quantState, probe });
     for (const k of Object.keys(nodeRun.codes)) sameBits(back.codes[k], nodeRun.codes[k], `${build}: Node's model in the page, layer ${k}`);
-    // Same build on both sides: the whole pipeline — seeded init, 20 Adam steps, calibration, conversion — is
-    // plain IEEE f32 wasm arithmetic, so Chromium reproduces Node's run bit for bit. The relaxed build's f32 GEMM
-    // uses relaxed_madd (may fuse), so only its int8 half is compared (above).
+    // (d) Node's model as a .qwm file, loaded by the deployment-only entry qwasm/runtime in the page
+    const std = await inPage('runQwm', { build, qwm: nodeRun.qwm, inputCodes: nodeRun.inputCodes, probe });
+    assert.is(std.build, build);
+    sameBits(std.outputCodes, nodeRun.outputCodes, `${build}: qwasm/runtime in the page running Node's .qwm, output codes`);
+    sameBits(std.logits, nodeRun.logits, `${build}: qwasm/runtime in the page running Node's .qwm, logits`);
+    const bundled = await inPage('runQwmBundled', { build, qwm: nodeRun.qwm, inputCodes: nodeRun.inputCodes, probe });
+    sameBits(bundled.outputCodes, nodeRun.outputCodes, `${build}: the minified qwasm/runtime bundle in the page running Node's .qwm, output codes`);
+    // Same build on both sides: the whole pipeline — seeded init, 20 Adam steps, calibration, conversion, the
+    // .qwm file — is plain IEEE f32 wasm arithmetic, so Chromium reproduces Node's run bit for bit. The relaxed
+    // build's f32 GEMM uses relaxed_madd (may fuse), so only its int8 half is compared (above).
     if (build !== 'relaxed') {
+      sameBits(web.qwm, nodeRun.qwm, `${build}: .qwm file written in Chromium vs in Node`);
       sameBits(web.losses, nodeRun.losses, `${build}: training losses, Chromium vs Node`);
       sameBits(web.weights, nodeRun.weights, `${build}: trained weights, Chromium vs Node`);
       assert.is(web.quantState, nodeRun.quantState, `${build}: quantisation state, Chromium vs Node`);

@@ -91,6 +91,7 @@ test('usage errors exit with code 2 and name the flag', () => {
     [['compress', '--model', base, '--data', 'mnist', '--method', 'lowrank', '--rank', '8', '--checkpoint', 'x.qck'], /cannot save a factorised model/],
     [['compress', '--model', base, '--data', 'mnist', '--method', 'joint', '--hint', '5'], /--hint must be STUDENT:TEACHER/],
     [['compress', '--model', base, '--data', 'mnist', '--method', 'prune', '--sparsity', 'lots'], /--sparsity must be a number/],
+    [['compress', '--model', base, '--data', 'mnist', '--method', 'prune', '--sparsity', '0.5', '--structure', 'rows'], /--structure must be unstructured, nm, block, channel/],
   ]) {
     const r = cli(...args);
     assert.is(r.status, 2, `${args.join(' ')}: ${r.stderr}`);

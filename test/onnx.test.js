@@ -14,7 +14,7 @@ import { createRequire } from 'node:module';
 import {
   Engine, importOnnx, OnnxImportError, decodeOnnx, encodeOnnx, createDataset, fit, evaluate, quantizeStatic, convertToInt8,
   loadModel, saveModel, describeLayers, QwasmError, int8GraphToOnnx, buildModel, prepareQAT, loadDataset, BatchIterator, layers,
-  InitRng, LowRankLinear,
+  InitRng, LowRankLinear, factorize,
 } from '../dist/index.js';
 
 // onnxruntime-node (devDependency, installed with its linux-x64 CPU binary inside the package)
@@ -197,10 +197,29 @@ test('qwasm import writes a checkpoint loadModel rebuilds (layers record); descr
     const [n, c, h, w] = ex.inputShape;
     const d = maxAbsDiff(forward(e, model, toNhwc(Float32Array.from(ex.input), ex.inputShape), [n, h, w, c]), ex.output);
     assert.ok(d < 1e-4, `reloaded: max diff ${d}`);
-    // saving again with the same record keeps the layers
+    // saving again with the same record keeps the layers; every fixture survives save → load in-process
     const again = join(dir, 'again.qwasm');
     saveModel(again, model, record);
     assert.equal(describeLayers(loadModel(e, again).model), describeLayers(model));
+    for (const name of FIXTURES) {
+      const imp = importOnnx(e, fixture(name)), f = join(dir, `${name}.qwasm`);
+      saveModel(f, imp.model, { name: 'onnx', options: { input: imp.inputShape, classes: imp.classes }, layers: describeLayers(imp.model) });
+      const back = loadModel(e, f).model, ex2 = expected(name), [n2, c2, h2, w2] = ex2.inputShape;
+      const x2 = toNhwc(Float32Array.from(ex2.input), ex2.inputShape);
+      assert.equal(forward(e, back, x2, [n2, h2, w2, c2]), forward(e, imp.model, x2, [n2, h2, w2, c2]), name);
+      imp.model.dispose(); back.dispose();
+    }
+    // a compressed import (conv split into '0a' / '0b', Linear → LowRankLinear) saved under the import's record:
+    // the checkpoint records the factorised layer tree, so it reloads
+    const imp = importOnnx(e, fixture('small-cnn'));
+    const { model: fac } = factorize(imp.model, { rank: 2, layers: ['0', '8'] });
+    const f = join(dir, 'factorised.qwasm');
+    saveModel(f, fac, { name: 'onnx', options: {}, layers: describeLayers(imp.model) });
+    const back = loadModel(e, f).model;
+    assert.ok(back.layers.some((l) => l instanceof LowRankLinear));
+    const ex3 = expected('small-cnn'), [n3, c3, h3, w3] = ex3.inputShape, x3 = toNhwc(Float32Array.from(ex3.input), ex3.inputShape);
+    assert.equal(forward(e, back, x3, [n3, h3, w3, c3]), forward(e, fac, x3, [n3, h3, w3, c3]));
+    imp.model.dispose(); fac.dispose(); back.dispose();
     // errors: missing -o, missing file, an unsupported model
     const bad = spawnSync(process.execPath, [bin, 'import', src], { encoding: 'utf8' });
     assert.is(bad.status, 2); assert.match(bad.stderr, /-o FILE/);

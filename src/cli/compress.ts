@@ -172,14 +172,17 @@ async function run(argv: string[]): Promise<number> {
   }
   const json = !!flags.json, quiet = json || !!flags.quiet;
 
-  const q = await init({ build: (flags.build as 'auto') ?? 'auto' });
-  const engine = new Engine(q.rt);
-  const { train, test } = loadDataset(dataName);
-  const loaded = loadModel(engine, modelFile);
-  const teacher = flags.teacher ? loadModel(engine, flags.teacher as string).model : undefined;
+  // every flag value is parsed before the data and models load (usage errors come first)
+  const oneOf = (flag: string, allowed: string[]) => {
+    const v = flags[flag];
+    if (v !== undefined && !allowed.includes(v as string)) throw new UsageError(`--${flag} must be ${allowed.join(', ')}, got '${v}'`);
+  };
+  oneOf('schedule', ['cosine', 'constant', 'step']);
+  oneOf('structure', ['unstructured', 'nm', 'block', 'channel']);
+  oneOf('prune-schedule', ['polynomial', 'oneshot']);
+  oneOf('scope', ['global', 'layer']);
   const limit = flags.limit ? num(flags, 'limit', 0, true) : 0;
   const evalLimit = flags['eval-limit'] ? num(flags, 'eval-limit', 0, true) : 0;
-  const evalData = evalLimit ? subset(test, Int32Array.from({ length: Math.min(evalLimit, test.length) }, (_, i) => i)) : test;
 
   const uses = (t: keyof typeof TERM_FLAGS) => USES[method].includes(t) && TERM_FLAGS[t].some((n) => flags[n] !== undefined);
   const opts: CompressOptions = {
@@ -190,12 +193,8 @@ async function run(argv: string[]): Promise<number> {
     lrSchedule: ((flags.schedule as string | undefined) ?? 'cosine') as 'cosine',
     seed: num(flags, 'seed', 1, true),
     ...(flags.shift ? { shift: num(flags, 'shift', 0, true) } : {}),
-    ...(limit ? { indices: Int32Array.from({ length: Math.min(limit, train.length) }, (_, i) => i) } : {}),
     ...(flags['max-steps'] ? { maxSteps: num(flags, 'max-steps', 0, true) } : {}),
     ...(flags['task-weight'] ? { taskWeight: num(flags, 'task-weight', 0) } : {}),
-    ...(teacher ? { teacher } : {}),
-    evalData,
-    convert: { meta: { labels: [...train.classes], mean: train.norm.mean[0], std: train.norm.std[0], source: modelFile, dataset: dataName, method, command: `qwasm compress ${argv.join(' ')}` } },
   };
   if (USES[method].includes('distill')) {
     opts.distill = {
@@ -239,6 +238,15 @@ async function run(argv: string[]): Promise<number> {
     if (calib !== 'minmax' && calib !== 'percentile') throw new UsageError(`--calib must be minmax or percentile, got '${calib}'`);
     opts.ptq = { method: calib, ...(flags['calib-batches'] ? { batches: num(flags, 'calib-batches', 0, true) } : {}) };
   }
+
+  const q = await init({ build: (flags.build as 'auto') ?? 'auto' });
+  const engine = new Engine(q.rt);
+  const { train, test } = loadDataset(dataName);
+  const loaded = loadModel(engine, modelFile);
+  if (flags.teacher) opts.teacher = loadModel(engine, flags.teacher as string).model;
+  if (limit) opts.indices = Int32Array.from({ length: Math.min(limit, train.length) }, (_, i) => i);
+  opts.evalData = evalLimit ? subset(test, Int32Array.from({ length: Math.min(evalLimit, test.length) }, (_, i) => i)) : test;
+  opts.convert = { meta: { labels: [...train.classes], mean: train.norm.mean[0], std: train.norm.std[0], source: modelFile, dataset: dataName, method, command: `qwasm compress ${argv.join(' ')}` } };
 
   const bar = new Progress(`compress ${method}`, quiet);
   opts.onProgress = (p) => {

@@ -214,6 +214,9 @@ export function decodeQwm(bytes: Uint8Array, what = 'qwm'): Int8Graph {
   const i8 = (f: string) => { need(1, f); mark(f); return dv.getInt8(p++); };
   const u16 = (f: string) => { need(2, f); mark(f); const v = dv.getUint16(p, true); p += 2; return v; };
   const u32 = (f: string) => { need(4, f); mark(f); const v = dv.getUint32(p, true); p += 4; return v; };
+  // dimensions are checked as they are read: a zero would otherwise shift the tensor that follows
+  const dim = (f: string) => { const at = p, v = u16(f); if (v < 1) fail(`${f} = ${v} outside [1, 65535]`, at); return v; };
+  const dim32 = (f: string) => { const at = p, v = u32(f); if (v < 1 || v > QWM_LIMITS.u32Dim) fail(`${f} = ${v} outside [1, ${QWM_LIMITS.u32Dim}]`, at); return v; };
   const f32 = (f: string) => { need(4, f); mark(f); const v = dv.getFloat32(p, true); p += 4; return v; };
   const f32s = (f: string, n: number) => {
     need(4 * n, f); mark(f);
@@ -235,7 +238,7 @@ export function decodeQwm(bytes: Uint8Array, what = 'qwm'): Int8Graph {
     try { const s = utf8.decode(bytes.subarray(p, p + n)); p += n; return s; } catch { return fail(`${f} is not valid UTF-8`, p); }
   };
   const qp = (f: string): QParams => { const scale = f32(`${f}.scale`); const zeroPoint = i8(`${f}.zeroPoint`); return { scale, zeroPoint }; };
-  const pair = (a: string, b: string): [number, number] => [u16(a), u16(b)];
+  const pair = (a: string, b: string): [number, number] => [dim(a), dim(b)];
   const pad = (): [number, number, number, number] => [u16('pt'), u16('pl'), u16('pb'), u16('pr')];
   const lazy: LazyTensor[] = [];
   const tensor = (node: GraphNode, field: 'w' | 'p' | 'q', count: number): Int8Array => {
@@ -285,7 +288,7 @@ export function decodeQwm(bytes: Uint8Array, what = 'qwm'): Int8Graph {
       switch (kind) {
         case 'conv': {
           const nd = named({ kind, ...base } as GraphNode) as Extract<GraphNode, { kind: 'conv' }>;
-          nd.oc = u16('oc'); nd.kh = u16('kh'); nd.kw = u16('kw'); nd.cg = u16('cg'); nd.groups = u16('groups');
+          nd.oc = dim('oc'); nd.kh = dim('kh'); nd.kw = dim('kw'); nd.cg = dim('cg'); nd.groups = dim('groups');
           nd.stride = pair('sh', 'sw'); nd.dilation = pair('dh', 'dw'); nd.padding = pad();
           nd.inZp = i8('inZp');
           const outZp = i8('outZp'), qmin = i8('qmin'), qmax = i8('qmax');
@@ -300,8 +303,7 @@ export function decodeQwm(bytes: Uint8Array, what = 'qwm'): Int8Graph {
         }
         case 'linear': {
           const nd = named({ kind, ...base } as GraphNode) as Extract<GraphNode, { kind: 'linear' }>;
-          nd.k = u32('k'); nd.n = u32('n');
-          if (nd.k > QWM_LIMITS.u32Dim || nd.n > QWM_LIMITS.u32Dim) fail(`k = ${nd.k}, n = ${nd.n}: each must be ≤ 2^24`, fields.k);
+          nd.k = dim32('k'); nd.n = dim32('n');
           nd.inZp = i8('inZp');
           const outZp = i8('outZp'), qmin = i8('qmin'), qmax = i8('qmax');
           nd.sparse = sparseSpec();
@@ -314,8 +316,7 @@ export function decodeQwm(bytes: Uint8Array, what = 'qwm'): Int8Graph {
         }
         case 'lowrank': {
           const nd = named({ kind, ...base } as GraphNode) as Extract<GraphNode, { kind: 'lowrank' }>;
-          nd.k = u32('k'); nd.r = u32('r'); nd.n = u32('n');
-          if (nd.k > QWM_LIMITS.u32Dim || nd.r > QWM_LIMITS.u32Dim || nd.n > QWM_LIMITS.u32Dim) fail(`k, r, n = ${nd.k}, ${nd.r}, ${nd.n}: each must be ≤ 2^24`, fields.k);
+          nd.k = dim32('k'); nd.r = dim32('r'); nd.n = dim32('n');
           nd.inZp = i8('inZp');
           nd.mid = qp('mid');
           const outZp = i8('outZp'), qmin = i8('qmin'), qmax = i8('qmax');
@@ -331,7 +332,7 @@ export function decodeQwm(bytes: Uint8Array, what = 'qwm'): Int8Graph {
         }
         case 'maxpool': case 'avgpool': {
           const nd = named({ kind, ...base } as GraphNode) as Extract<GraphNode, { kind: 'maxpool' | 'avgpool' }>;
-          nd.kh = u16('kh'); nd.kw = u16('kw'); nd.stride = pair('sh', 'sw'); nd.padding = pad();
+          nd.kh = dim('kh'); nd.kw = dim('kw'); nd.stride = pair('sh', 'sw'); nd.padding = pad();
           if (nd.kind === 'avgpool') { nd.inZp = i8('inZp'); nd.ratio = f32('ratio'); nd.outZp = i8('outZp'); nd.qmin = i8('qmin'); nd.qmax = i8('qmax'); }
           node = nd;
           break;

@@ -255,7 +255,7 @@ export class Int8Runner {
         case 'conv':
           y = alloc();
           if (o.conv) o.conv.run(x, n, s[0], s[1]!, y);
-          else o.mm!.runInt8(x, n * s[0] * s[1]! * s[2]!, y);
+          else o.mm!.runInt8(x, n * s[0] * s[1]!, y); // m = pixels
           break;
         case 'linear': case 'lowrank': y = alloc(); o.mm!.runInt8(x, n, y); break;
         case 'maxpool': case 'avgpool': {

@@ -22,8 +22,6 @@ export class OnnxImportError extends QwasmError {
 }
 
 export interface ImportOptions {
-  /** Seed of the (overwritten) initial weights; only matters for reproducibility of nothing. Default 1. */
-  seed?: number;
   /** Input [h, w, c] when the ONNX input's C / H / W dims are symbolic. */
   inputShape?: [number, number, number];
 }
@@ -86,8 +84,9 @@ class Importer {
   /** Every layer built (disposed when the import fails half-way). */
   readonly made: Module[] = [];
 
-  constructor(readonly E: Engine, readonly m: OnnxModel, readonly opset: number, seed: number) {
-    this.rng = new Rng(seed);
+  constructor(readonly E: Engine, readonly m: OnnxModel, readonly opset: number) {
+    // the layers' initial weights are all overwritten by the ONNX initializers
+    this.rng = new Rng(1);
     const g = m.graph;
     for (const t of g.initializers) this.consts.set(t.name, t);
     for (const n of g.nodes) {
@@ -501,7 +500,7 @@ export function importOnnx(engine: Engine, bytes: Uint8Array, opts: ImportOption
   } else {
     throw new OnnxImportError(`input '${inp.name}' has ${d ? `rank ${d.length}` : 'no shape'}; [batch, C, H, W] or [batch, features] is supported`);
   }
-  const imp = new Importer(engine, m, opset, opts.seed ?? 1);
+  const imp = new Importer(engine, m, opset);
   try {
     const r = imp.walk(x);
     if (r.join) throw new OnnxImportError(`Add node '${r.join.name}' joins '${r.end.name}' with a value that does not branch from it: only residual blocks are supported`);

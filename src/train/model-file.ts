@@ -3,7 +3,7 @@
 import type { Engine } from '../autograd/tensor.js';
 import type { Module } from '../nn/module.js';
 import { buildModel, type ModelOptions } from '../nn/models.js';
-import { buildLayers, type LayerSpec } from '../nn/layer-spec.js';
+import { buildLayers, describeLayers, type LayerSpec } from '../nn/layer-spec.js';
 import type { Optimizer } from '../optim/optimizer.js';
 import { saveCheckpoint, loadCheckpoint, type Checkpoint, type CheckpointMeta } from '../checkpoint/index.js';
 import { QwasmError } from '../errors.js';
@@ -11,6 +11,8 @@ import { QwasmError } from '../errors.js';
 /**
  * name / options rebuild a built-in model; `layers` (describeLayers(model), src/nn/layer-spec.ts), when present,
  * describes any other architecture (an imported ONNX model, a factorised one) and is what loadModel rebuilds.
+ * checkpointOf / saveModel record the saved model's own layer tree whenever rec.layers is set, so a record
+ * reused after changing the architecture (factorize, channel pruning) still describes the tensors saved.
  */
 export interface ModelRecord { name: string; options: ModelOptions; layers?: LayerSpec }
 
@@ -19,7 +21,7 @@ export function checkpointOf(model: Module, rec: ModelRecord, meta: CheckpointMe
   for (const [n, t] of Object.entries(model.stateDict())) tensors[`param:${n}`] = t;
   if (opt) for (const [n, t] of Object.entries(opt.stateDict())) tensors[`opt:${n}`] = t;
   return {
-    meta: { ...meta, model: { name: rec.name, config: rec.options, ...(rec.layers ? { layers: rec.layers } : {}) }, ...(opt ? { optimizer: { name: opt.spec.kind, config: opt.spec } } : {}) },
+    meta: { ...meta, model: { name: rec.name, config: rec.options, ...(rec.layers ? { layers: describeLayers(model) } : {}) }, ...(opt ? { optimizer: { name: opt.spec.kind, config: opt.spec } } : {}) },
     tensors,
   };
 }

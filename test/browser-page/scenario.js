@@ -45,7 +45,12 @@ export async function trainCalibrateConvert(qw, { build, sample, steps, batchSiz
   const quantState = qat.quantState();
   const i8 = qw.convertToInt8(qat);
   try {
-    return { build: q.build, losses, weights, quantState: JSON.stringify(quantState), codes: codesOf(i8, probe), logits: i8.predict(probe) };
+    // the int8 model as a .qwm file, and its output codes on the probe's input codes
+    const inputCodes = qw.quantizeInput(probe, i8.input);
+    return {
+      build: q.build, losses, weights, quantState: JSON.stringify(quantState), codes: codesOf(i8, probe), logits: i8.predict(probe),
+      qwm: i8.qwm(), inputCodes, outputCodes: i8.predictCodes(inputCodes),
+    };
   } finally {
     i8.dispose();
   }
@@ -65,5 +70,18 @@ export async function convertGiven(qw, { build, weights, quantState, probe }) {
     return { build: q.build, codes: codesOf(i8, probe), logits: i8.predict(probe) };
   } finally {
     i8.dispose();
+  }
+}
+
+/**
+ * A .qwm file run by the deployment-only entry `qwasm/runtime` (`rtEntry` is its namespace): output codes of
+ * given input codes, and the logits of the float probe batch.
+ */
+export async function runQwm(rtEntry, { build, qwm, inputCodes, probe }) {
+  const m = await rtEntry.loadModel(qwm, { build });
+  try {
+    return { build: m.info().build, outputCodes: m.predictCodes(inputCodes), logits: m.predict(probe) };
+  } finally {
+    m.dispose();
   }
 }

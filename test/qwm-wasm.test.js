@@ -1,0 +1,464 @@
+// The pure-WASM .qwm runner (assembly/qwm_run.ts) and the standalone bundle (src/deploy/wasm-bundle.ts).
+// For every model, the int8 output codes of four runs must be identical:
+//   (a) Node: Int8Runner / Int8Model on the JS kernel handles (sparse layers there run on SparseMatrixS8);
+//   (b) the builds' qwm_load / qwm_run called from JS (scalar, and simd where the engine runs it);
+//   (c) the bundled .wasm (scalar build + model + input) under wabt's spectest-interp (assert_return on every
+//       output code) and under wasm-interp --run-all-exports (qwm_main's checksum) — no JavaScript at all.
+// Models: refcnn and a small resnet (quantizeStatic on MNIST), a model with every node kind (grouped / strided /
+// padded convs, ReLU6, padded max pool, identity and projection residuals, avg pool, flatten, low-rank linear), a
+// sparse variant of it (csr, 2:4 and block linears, a sparse pointwise conv), random small graphs reaching the
+// corners (flat pools, empty branches, nested residuals, extreme zero points and clamps) and the .qwm fixtures
+// in test/fixtures. Then the reader's share of the fuzzing: mutated files (with and without a fixed-up CRC) and
+// truncations never trap and are rejected exactly when decodeQwm rejects them; accepted ones run identically.
+// A missing wabt is a failure, not a skip (.ci/run installs it: apt-get install wabt).
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  init, Engine, buildModel, loadDataset, quantizeStatic, convertToInt8, encodeQwm, decodeQwm, Int8Runner, layers, InitRng,
+  LowRankLinear, bundleWasm, bundleChecksum, qwmWasmError, QwasmError,
+} from '../dist/index.js';
+import { builds, rng } from './helpers.js';
+import { crc32 } from '../dist/checkpoint/crc32.js';
+
+const SCALAR = fileURLToPath(new URL('../build/qwasm.scalar.wasm', import.meta.url));
+const FIXTURES = fileURLToPath(new URL('./fixtures/', import.meta.url));
+const FEATURES = ['--disable-simd', '--disable-bulk-memory', '--disable-reference-types', '--disable-multi-value'];
+const E = { ARG: -1, CRC: -5, NOMODEL: -12, EMBED: -13 };
+const NO_OUTPUT = -1000;
+
+function run(tool, args, cwd) {
+  const r = spawnSync(tool, args, { cwd, encoding: 'utf8', timeout: 120000 });
+  if (r.error && r.error.code === 'ENOENT') {
+    throw new Error(`${tool} not found on PATH: this test needs wabt (Debian/Ubuntu: apt-get install wabt; .ci/run installs it)`);
+  }
+  if (r.error) throw r.error;
+  return r;
+}
+
+// ------------------------------------------------------------------------------------------------ models
+
+const normalise = (images, n, per) => Float32Array.from(images.subarray(0, n * per), (v) => (v / 255 - 0.1307) / 0.3081);
+
+/** Zeroes weights of a linear / pointwise conv so it is genuinely sparse in the given format; kept = nonzeros. */
+function sparsify(node, format, r) {
+  const w = node.w, [k, n, at] = node.kind === 'linear' ? [node.k, node.n, (kk, j) => kk * node.n + j] : [node.cg, node.oc, (kk, j) => j * node.cg + kk];
+  if (format === 'nm') {
+    for (let j = 0; j < n; j++) for (let k0 = 0; k0 < k; k0 += 4) {
+      const idx = []; for (let kk = k0; kk < Math.min(k, k0 + 4); kk++) idx.push(at(kk, j));
+      idx.sort((a, b) => Math.abs(w[b]) - Math.abs(w[a])).slice(2).forEach((i) => { w[i] = 0; });
+    }
+    node.sparse = { format: 'nm', nm: [2, 4] };
+  } else {
+    for (let i = 0; i < w.length; i++) if (r.float() < 0.85) w[i] = 0;
+    node.sparse = format === 'block' ? { format: 'block', block: [2, 4] } : { format: 'csr' };
+  }
+}
+
+let cache = null;
+async function models() {
+  if (cache) return cache;
+  const q = await init({ build: 'scalar' });
+  const e = new Engine(q.rt), L = layers, R = new InitRng(9);
+  const { train, test: testSet } = loadDataset('mnist');
+  const conv = (cin, cout, k, o = {}) => new L.Conv2d(e, { inChannels: cin, outChannels: cout, kernel: k, ...o }, R);
+  const mixed = () => new L.Sequential(e, [
+    conv(1, 8, 3, { padding: 1 }), new L.ReLU6(e), conv(8, 8, 3, { padding: [0, 1, 2, 1], groups: 4 }), new L.ReLU(e),
+    new L.MaxPool2d(e, { kernel: 3, stride: 2, padding: 1 }), conv(8, 8, 1), new L.ReLU(e),
+    new L.Residual(e, new L.Sequential(e, [conv(8, 8, 3, { padding: 1 }), new L.ReLU(e), conv(8, 8, 3, { padding: 1, groups: 8 })]), null, new L.ReLU(e)),
+    new L.Residual(e, new L.Sequential(e, [conv(8, 12, 3, { padding: 1, stride: 2 }), new L.BatchNorm2d(e, 12)]), new L.Sequential(e, [conv(8, 12, 1, { stride: 2 })]), null),
+    new L.AvgPool2d(e, { kernel: 2 }), new L.Flatten(e), new LowRankLinear(e, 12 * 3 * 3, 24, 6, R), new L.ReLU(e),
+    new L.Linear(e, 24, 32, R), new L.ReLU(e), new L.Linear(e, 32, 10, R),
+  ]);
+  const specs = [
+    { name: 'refcnn', make: () => buildModel(e, 'refcnn', { seed: 1 }), n: 8, interpN: 2 },
+    { name: 'resnet', make: () => buildModel(e, 'resnet', { width: 8, seed: 2 }), n: 8, interpN: 3 },
+    { name: 'mixed', make: mixed, n: 16, interpN: 6 },
+  ];
+  const out = [];
+  for (const s of specs) {
+    const m = s.make();
+    const qat = quantizeStatic(m, train, { batches: 2, batchSize: 32, seed: 3 });
+    qat.eval();
+    const i8 = convertToInt8(qat);
+    const x = normalise(testSet.images, s.n, 784);
+    out.push({ name: s.name, graph: i8.graph, int8: i8, x, n: s.n, interpN: s.interpN });
+    if (s.name === 'mixed') {
+      // the same graph with sparse layers in every format (a fresh copy: decode(encode(g)))
+      const g = decodeQwm(encodeQwm(i8.graph));
+      const r = rng(77);
+      const flat = [];
+      const walk = (nodes) => nodes.forEach((nd) => { flat.push(nd); if (nd.kind === 'residual') { walk(nd.body); if (nd.shortcut) walk(nd.shortcut); } });
+      walk(g.nodes);
+      const pw = flat.find((nd) => nd.kind === 'conv' && nd.kh === 1 && nd.kw === 1 && nd.stride[0] === 1 && nd.groups === 1);
+      const lin = flat.filter((nd) => nd.kind === 'linear');
+      sparsify(pw, 'csr', r); sparsify(lin[0], 'nm', r); sparsify(lin[1], 'block', r);
+      out.push({ name: 'mixed-sparse', graph: g, int8: null, x, n: s.n, interpN: s.interpN });
+    }
+  }
+  // the .qwm fixtures (scripts/make-qwm-fixture.mjs) with the input and output codes recorded next to them
+  for (const f of readdirSync(FIXTURES).filter((f) => f.endsWith('.qwm')).sort()) {
+    const g = decodeQwm(new Uint8Array(readFileSync(join(FIXTURES, f))));
+    const j = JSON.parse(readFileSync(join(FIXTURES, `${f}.json`), 'utf8'));
+    out.push({ name: `fixture ${f}`, graph: g, int8: null, codes: Int8Array.from(j.inputCodes), n: j.n, interpN: j.n, expect: Int8Array.from(j.outputCodes) });
+  }
+  assert.ok(out.length > 4, 'no .qwm fixtures in test/fixtures');
+  cache = { q, list: out };
+  return cache;
+}
+
+/** Loads `bytes` into build q with qwm_load; returns the code (and frees the copy). */
+function load(q, bytes) {
+  const p = q.rt.put(bytes);
+  try { return q.kernels.qwm_load(p, bytes.length); } finally { q.rt.free(p); }
+}
+
+/** Output codes of qwm_run on build q (model already loaded). */
+function runCodes(q, codes, n, classes) {
+  const rt = q.rt, k = q.kernels;
+  return rt.scoped((s) => {
+    const ip = s.put(codes), op = s.alloc(n * classes);
+    const r = k.qwm_run(ip, n, op);
+    if (r !== 0) throw new Error(`qwm_run returned ${qwmWasmError(r)}`);
+    return rt.i8(op, n * classes).slice();
+  });
+}
+
+function firstDiff(a, b) {
+  if (a.length !== b.length) return `length ${a.length} vs ${b.length}`;
+  for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i])) return `index ${i}: ${a[i]} vs ${b[i]}`;
+  return null;
+}
+
+// ------------------------------------------------------------------------------------------------ (a) + (b)
+
+test('qwm_load / qwm_run (scalar and simd builds, called from JS) equal Int8Runner and Int8Model bit for bit', async () => {
+  const { q, list } = await models();
+  const qs = await builds();
+  for (const m of list) {
+    const bytes = encodeQwm(m.graph);
+    const runner = new Int8Runner(q.rt, m.graph);
+    const codes = m.codes ?? (await import('../dist/index.js')).quantizeInput(m.x, m.graph.input);
+    const want = runner.predictCodes(codes, m.n);
+    if (m.expect) assert.is(firstDiff(want, m.expect), null, `${m.name}: Int8Runner vs the fixture's recorded output codes`);
+    const classes = m.graph.classes;
+    for (const b of qs) {
+      const r = load(b, bytes);
+      assert.is(r, 0, `${m.name}: qwm_load on ${b.build} returned ${qwmWasmError(r)} at byte ${b.kernels.qwm_error_offset()}`);
+      assert.is(b.kernels.qwm_input_size(), codes.length / m.n);
+      assert.is(b.kernels.qwm_output_size(), classes);
+      assert.is(b.kernels.qwm_input_zp(), m.graph.input.zeroPoint);
+      assert.is(b.kernels.qwm_input_scale(), m.graph.input.scale);
+      const got = runCodes(b, codes, m.n, classes);
+      assert.is(firstDiff(got, want), null, `${m.name}: ${b.build} qwm_run vs Int8Runner`);
+      if (m.x) {
+        // f32 in → quantised inside WASM exactly like quantizeArray, logits out as Int8Model.predict
+        const logits = b.rt.scoped((s) => {
+          const xp = s.put(m.x), op = s.alloc(m.n * classes * 4);
+          assert.is(b.kernels.qwm_run_f32(xp, m.n, op), 0);
+          return b.rt.f32(op, m.n * classes).slice();
+        });
+        assert.is(firstDiff(logits, runner.predict(m.x, m.n)), null, `${m.name}: ${b.build} qwm_run_f32 vs Int8Runner.predict`);
+        if (m.int8) assert.is(firstDiff(logits, m.int8.predict(m.x, m.n)), null, `${m.name}: ${b.build} qwm_run_f32 vs Int8Model.predict`);
+      }
+      b.kernels.qwm_free();
+      assert.is(b.kernels.qwm_output_size(), E.NOMODEL);
+    }
+    runner.dispose();
+  }
+});
+
+// Random small graphs: corners the trained models do not reach.
+function randomGraph(r) {
+  const f32 = Math.fround, zp = () => r.int(-128, 127), pos = () => f32(0.002 + r.float() * 0.05);
+  const clampFor = (z) => { const lo = r.int(-128, z), hi = r.int(z, 127); return r.float() < 0.5 ? [-128, 127] : [lo, hi]; };
+  const qp = () => ({ scale: pos(), zeroPoint: zp() });
+  const wts = (count, density) => Int8Array.from({ length: count }, () => (r.float() < density ? r.int(-127, 127) : 0));
+  let id = 0;
+  const h0 = r.int(3, 9), w0 = r.int(3, 9), c0 = r.int(1, 6);
+  // shape: [h, w, c] or [k]
+  const node = (shape, depth, budget) => {
+    const name = `n${id++}`, out = qp();
+    const [cmin, cmax] = clampFor(out.zeroPoint);
+    const rq = (len) => ({ mult: Float32Array.from({ length: len }, () => f32(r.float() < 0.2 ? 0.5 : 0.001 + r.float() * 0.02)), outZp: out.zeroPoint, qmin: cmin, qmax: cmax });
+    const img = shape.length === 3;
+    const choices = img ? ['conv', 'conv', 'maxpool', 'avgpool', 'gap', 'flatten', 'residual'] : ['linear', 'linear', 'lowrank', 'avgpool', 'maxpool', 'residual'];
+    let kind = choices[r.int(0, choices.length - 1)];
+    if (kind === 'residual' && (depth > 2 || budget < 2)) kind = img ? 'conv' : 'linear';
+    const size = shape.reduce((a, b) => a * b, 1);
+    switch (kind) {
+      case 'conv': {
+        const [h, w, c] = shape;
+        const groups = c % 2 === 0 && r.float() < 0.3 ? 2 : r.float() < 0.2 ? c : 1;
+        const oc = groups * r.int(1, 4), kh = Math.min(h, r.int(1, 3)), kw = Math.min(w, r.int(1, 3));
+        const pad = [r.int(0, 1), r.int(0, 1), r.int(0, 1), r.int(0, 1)], st = [r.int(1, 2), r.int(1, 2)];
+        const pointwise = kh === 1 && kw === 1 && groups === 1 && pad.every((p) => p === 0) && st[0] === 1 && st[1] === 1;
+        const sparse = pointwise && r.float() < 0.5 ? { format: 'csr' } : null;
+        const nd = { kind, name, out, oc, kh, kw, cg: c / groups, groups, stride: st, dilation: [1, 1], padding: pad, inZp: zp(),
+          bias: Int32Array.from({ length: oc }, () => r.int(-3000, 3000)), wScale: Float32Array.from({ length: oc }, pos), rq: rq(oc), sparse };
+        nd.w = wts(oc * kh * kw * nd.cg, sparse ? 0.2 : 0.9);
+        const oh = Math.floor((h + pad[0] + pad[2] - kh) / st[0]) + 1, ow = Math.floor((w + pad[1] + pad[3] - kw) / st[1]) + 1;
+        return [nd, [oh, ow, oc]];
+      }
+      case 'linear': {
+        const n = r.int(1, 12), sparse = r.float() < 0.4 ? (r.float() < 0.5 ? { format: 'csr' } : { format: 'block', block: [1, 8] }) : null;
+        return [{ kind, name, out, k: size, n, inZp: zp(), bias: Int32Array.from({ length: n }, () => r.int(-3000, 3000)),
+          wScale: Float32Array.from({ length: n }, pos), rq: rq(n), sparse, w: wts(size * n, sparse ? 0.15 : 0.9) }, [n]];
+      }
+      case 'lowrank': {
+        const rk = r.int(1, 4), n = r.int(1, 10), mid = qp();
+        return [{ kind, name, out, k: size, r: rk, n, inZp: zp(), pScale: Float32Array.from({ length: rk }, pos), qScale: Float32Array.from({ length: n }, pos),
+          midRq: { mult: Float32Array.from({ length: rk }, () => f32(0.001 + r.float() * 0.02)), outZp: mid.zeroPoint, qmin: -128, qmax: 127 }, mid,
+          bias: Int32Array.from({ length: n }, () => r.int(-3000, 3000)), rq: rq(n), p: wts(size * rk, 0.9), q: wts(rk * n, 0.9) }, [n]];
+      }
+      case 'maxpool': case 'avgpool': {
+        const [h, w, c] = img ? shape : [1, 1, shape[0]];
+        const kh = r.int(1, 3), kw = r.int(1, 3), st = [r.int(1, 2), r.int(1, 2)];
+        const pad = [r.int(0, kh - 1), r.int(0, kw - 1), r.int(0, kh - 1), r.int(0, kw - 1)];
+        if (h + pad[0] + pad[2] < kh || w + pad[1] + pad[3] < kw) return node(shape, depth, budget);
+        const oh = Math.floor((h + pad[0] + pad[2] - kh) / st[0]) + 1, ow = Math.floor((w + pad[1] + pad[3] - kw) / st[1]) + 1;
+        const nd = { kind, name, kh, kw, stride: st, padding: pad, out: kind === 'maxpool' ? undefined : out };
+        if (kind === 'avgpool') Object.assign(nd, { inZp: zp(), ratio: f32(0.2 + r.float() * 3), outZp: out.zeroPoint, qmin: cmin, qmax: cmax });
+        return [nd, !img && oh === 1 && ow === 1 ? [c] : [oh, ow, c]];
+      }
+      case 'gap': return [{ kind, name, out, inZp: zp(), ratio: f32(0.2 + r.float() * 3), outZp: out.zeroPoint, qmin: cmin, qmax: cmax }, [shape[2]]];
+      case 'flatten': return [{ kind, name, out }, [size]];
+      case 'residual': {
+        // a branch that keeps the size: shape-preserving nodes only (1×1 stride-1 convs, 'same' pools, linears)
+        const branch = (len) => {
+          const list = [];
+          let s = shape;
+          for (let i = 0; i < len; i++) {
+            const [nd, s2] = node(s, depth + 1, 3);
+            if (s2.reduce((a, b) => a * b, 1) !== size || s2.length !== s.length) { id--; break; }
+            list.push(nd); s = s2;
+          }
+          return list;
+        };
+        const body = branch(r.int(0, 2)), shortcut = r.float() < 0.4 ? branch(r.int(0, 1)) : null;
+        return [{ kind, name, out, body, shortcut, za: zp(), ma: f32(pos() * 20), zb: zp(), mb: f32(pos() * 20), outZp: out.zeroPoint, qmin: cmin, qmax: cmax }, shape];
+      }
+    }
+    throw new Error(kind);
+  };
+  const nodes = [];
+  let shape = [h0, w0, c0];
+  let last = null;
+  for (let i = r.int(1, 6); i > 0; i--) { const [nd, s] = node(shape, 0, i); nodes.push(nd); shape = s; last = nd; }
+  // maxpool nodes carry their input's quantisation; resolve it now
+  const prev = { scale: f32(0.02), zeroPoint: -3 };
+  const fixOut = (list, q0) => { let qq = q0; for (const nd of list) { if (nd.kind === 'maxpool' || nd.kind === 'flatten') nd.out = qq; if (nd.kind === 'residual') { fixOut(nd.body, qq); if (nd.shortcut) fixOut(nd.shortcut, qq); } qq = nd.out; } return qq; };
+  fixOut(nodes, prev);
+  return { input: prev, inputShape: [h0, w0, c0], output: last.out, classes: shape.reduce((a, b) => a * b, 1), nodes, meta: { source: 'random' } };
+}
+
+test('100 random graphs (flat pools, empty branches, nested residuals, clamps): WASM reader equals Int8Runner', async () => {
+  const { q } = await models();
+  const r = rng(2024);
+  const kinds = new Set();
+  let branches = 0, nested = 0;
+  const count = (nodes, d) => nodes.forEach((nd) => {
+    if (nd.kind !== 'residual') return;
+    if (nd.body.length && nd.shortcut?.length) branches++;
+    if (d > 0) nested++;
+    count(nd.body, d + 1); if (nd.shortcut) count(nd.shortcut, d + 1);
+  });
+  for (let t = 0; t < 100; t++) {
+    const g = randomGraph(r);
+    count(g.nodes, 0);
+    const bytes = encodeQwm(g);
+    const runner = new Int8Runner(q.rt, g);
+    const n = r.int(1, 3), per = g.inputShape[0] * g.inputShape[1] * g.inputShape[2];
+    const codes = r.i8(n * per);
+    const want = runner.predictCodes(codes, n);
+    const res = load(q, bytes);
+    assert.is(res, 0, `graph ${t}: qwm_load returned ${qwmWasmError(res)} at byte ${q.kernels.qwm_error_offset()}`);
+    assert.is(firstDiff(runCodes(q, codes, n, g.classes), want), null, `graph ${t}`);
+    runner.dispose();
+    JSON.stringify(g, (k, v) => { if (k === 'kind') kinds.add(v); return ArrayBuffer.isView(v) ? undefined : v; });
+  }
+  for (const k of ['conv', 'linear', 'lowrank', 'maxpool', 'avgpool', 'gap', 'flatten', 'residual']) assert.ok(kinds.has(k), `no random graph had a ${k}`);
+  assert.ok(branches >= 5 && nested >= 5, `residuals with both branches: ${branches}, nested: ${nested}`);
+});
+
+// ------------------------------------------------------------------------------------------------ (c)
+
+test('bundled .wasm runs without JS: spectest-interp asserts every output code, wasm-interp prints the checksum', async () => {
+  const { q, list: trained } = await models();
+  const r = rng(99);
+  const list = [...trained, ...Array.from({ length: 6 }, (_, i) => {
+    const graph = randomGraph(r), per = graph.inputShape[0] * graph.inputShape[1] * graph.inputShape[2];
+    return { name: `random ${i}`, graph, codes: r.i8(3 * per), n: 3, interpN: 3 };
+  })];
+  const scalar = new Uint8Array(readFileSync(SCALAR));
+  const dir = mkdtempSync(join(tmpdir(), 'qwasm-qwm-'));
+  try {
+    const commands = [];
+    const report = [];
+    let line = 1;
+    for (const [i, m] of list.entries()) {
+      const n = m.interpN, per = m.graph.inputShape.reduce((a, b) => a * b, 1);
+      const qwm = encodeQwm(m.graph);
+      const b = bundleWasm(scalar, qwm, { input: m.codes ? m.codes.subarray(0, n * per) : m.x.subarray(0, n * per) });
+      assert.is(b.samples, n);
+      assert.ok(WebAssembly.validate(b.wasm), `${m.name}: bundle does not validate`);
+      const runner = new Int8Runner(q.rt, m.graph);
+      const want = runner.predictCodes(b.inputCodes, n);
+      runner.dispose();
+      if (m.expect) assert.is(firstDiff(want, m.expect), null, `${m.name}: recorded output codes`);
+      const sum = bundleChecksum(want);
+      // the bundle in Node first (same module, a JS engine)
+      const { instance } = await WebAssembly.instantiate(b.wasm);
+      assert.is(instance.exports.qwm_main(), sum, `${m.name}: qwm_main in Node`);
+      assert.is(firstDiff(Int8Array.from({ length: want.length }, (_, j) => instance.exports.qwm_out(j)), want), null, `${m.name}: qwm_out in Node`);
+      const file = `m${i}.wasm`;
+      writeFileSync(join(dir, file), b.wasm);
+      commands.push({ type: 'module', line: line++, filename: file });
+      const ret = (field, args, value) => commands.push({
+        type: 'assert_return', line: line++, action: { type: 'invoke', field, args: args.map((v) => ({ type: 'i32', value: String(v >>> 0) })) },
+        expected: [{ type: 'i32', value: String(value >>> 0) }],
+      });
+      ret('qwm_main', [], sum);
+      ret('qwm_out_count', [], want.length);
+      want.forEach((v, j) => ret('qwm_out', [j], v));
+      ret('qwm_out', [want.length], NO_OUTPUT);
+      // wasm-interp: qwm_main is the first argument-free export
+      const t0 = performance.now();
+      const r = run('wasm-interp', [...FEATURES, join(dir, file), '--run-all-exports']);
+      const secs = (performance.now() - t0) / 1000;
+      assert.is(r.status, 0, `${m.name}: wasm-interp exited with ${r.status}: ${r.stderr}${r.stdout}`);
+      const mt = /^qwm_main\(\) => i32:(\d+)$/m.exec(r.stdout);
+      assert.ok(mt, `${m.name}: wasm-interp printed no qwm_main result:\n${r.stdout}${r.stderr}`);
+      assert.is(Number(mt[1]), sum, `${m.name}: wasm-interp checksum`);
+      report.push(`${m.name}: .qwm ${qwm.length} B, bundle ${b.wasm.length} B, wasm-interp ${n} samples in ${secs.toFixed(2)} s`);
+    }
+    writeFileSync(join(dir, 'bundles.json'), JSON.stringify({ source_filename: 'bundles.wast', commands }));
+    const t0 = performance.now();
+    const r = run('spectest-interp', [...FEATURES, 'bundles.json'], dir);
+    const asserts = commands.length; // spectest-interp counts each module instantiation as a test too
+    assert.is(r.status, 0, `spectest-interp exited with ${r.status}:\n${r.stdout.split('\n').slice(0, 20).join('\n')}${r.stderr}`);
+    assert.ok(r.stdout.includes(`${asserts}/${asserts} tests passed`), `spectest-interp ran ${asserts} assertions: ${r.stdout}`);
+    report.push(`spectest-interp: ${asserts - list.length} assertions over ${list.length} bundles in ${((performance.now() - t0) / 1000).toFixed(2)} s`);
+    console.log(`  ${report.join('\n  ')}`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('bundles: no input → qwm_main 0 after a good load; a corrupted payload → an error code; bad arguments throw', async () => {
+  const { list } = await models();
+  const scalar = new Uint8Array(readFileSync(SCALAR));
+  const m = list.find((x) => x.name === 'resnet');
+  const qwm = encodeQwm(m.graph);
+  const plain = bundleWasm(scalar, qwm);
+  let ex = (await WebAssembly.instantiate(plain.wasm)).instance.exports;
+  assert.is(ex.qwm_main(), 0);
+  assert.is(ex.qwm_out(0), NO_OUTPUT);
+  assert.is(ex.qwm_input_size(), 784);
+  // the plain scalar build has no embedded model
+  ex = (await WebAssembly.instantiate(scalar)).instance.exports;
+  assert.is(ex.qwm_main(), E.EMBED);
+  // one flipped byte inside the embedded model: the CRC catches it
+  const bad = plain.wasm.slice();
+  const at = bad.length - 200; // inside the payload segment (the descriptor segment is the last 32 + a few bytes)
+  const flipAt = bad.indexOf(0x51, bad.length - qwm.length - 60); // the payload's magic "QWM\0"
+  assert.ok(flipAt > 0 && flipAt < at);
+  bad[flipAt + 100] ^= 0x40;
+  ex = (await WebAssembly.instantiate(bad)).instance.exports;
+  assert.is(ex.qwm_main(), E.CRC);
+  assert.throws(() => bundleWasm(scalar, qwm.subarray(0, 100)), (e) => e instanceof QwasmError && /bundleWasm: qwm/.test(e.message));
+  assert.throws(() => bundleWasm(scalar, qwm, { input: new Int8Array(785) }), /784/);
+  assert.throws(() => bundleWasm(new Uint8Array(10), qwm), /WebAssembly/);
+  assert.throws(() => bundleWasm(scalar, 'x'), TypeError);
+});
+
+// ------------------------------------------------------------------------------------------------ fuzzing
+
+test('corrupted files: qwm_load never traps, rejects exactly what decodeQwm rejects, and runs what both accept identically', async () => {
+  const { q, list } = await models();
+  const k = q.kernels, r = rng(4242);
+  let rejectedCrc = 0, agreeReject = 0, agreeAccept = 0;
+  for (const name of ['mixed', 'mixed-sparse']) {
+    const m = list.find((x) => x.name === name);
+    const good = encodeQwm(m.graph);
+    const metaLen = new DataView(good.buffer).getUint32(20, true), nodeEnd = good.length - metaLen;
+    // (1) random bytes without fixing the CRC: always rejected (the CRC, or an earlier header check)
+    for (let t = 0; t < 100; t++) {
+      const b = good.slice();
+      const pos = r.int(0, b.length - 1), v = r.int(0, 255);
+      if (b[pos] === v) continue;
+      b[pos] = v;
+      const res = load(q, b);
+      assert.ok(res < 0, `${name}: byte ${pos} = ${v} was accepted`);
+      if (res === E.CRC) rejectedCrc++;
+    }
+    // (2) mutations with a recomputed CRC, so they reach the field checks; (3) truncations with a patched length
+    for (let t = 0; t < 260; t++) {
+      let b;
+      if (t % 5 === 4) {
+        b = good.slice(0, r.int(0, good.length - 1));
+        if (b.length >= 16) { new DataView(b.buffer).setUint32(8, b.length, true); new DataView(b.buffer).setUint32(12, crc32(b, 0, 16, b.length), true); }
+      } else {
+        b = good.slice();
+        for (let j = r.int(1, 3); j > 0; j--) {
+          const pos = r.float() < 0.3 ? r.int(16, 60) : r.int(16, nodeEnd - 1);
+          const mode = r.int(0, 3);
+          b[pos] = mode === 0 ? r.int(0, 255) : mode === 1 ? b[pos] + 1 : mode === 2 ? b[pos] - 1 : (r.float() < 0.5 ? 0 : 255);
+        }
+        new DataView(b.buffer).setUint32(12, crc32(b, 0, 16, b.length), true);
+      }
+      const res = load(q, b);   // a trap would throw a WebAssembly.RuntimeError here
+      let g = null, why = '';
+      try { g = decodeQwm(b); } catch (e) { why = e.message; }
+      const label = `${name} mutation ${t}`;
+      if (!g) {
+        assert.ok(res < 0, `${label}: qwm_load accepted a file decodeQwm rejects (${why})`);
+        agreeReject++;
+        continue;
+      }
+      assert.is(res, 0, `${label}: qwm_load returned ${qwmWasmError(res)} at byte ${k.qwm_error_offset()}, decodeQwm accepts the file`);
+      const runner = new Int8Runner(q.rt, g);
+      const n = 2, codes = r.i8(n * g.inputShape[0] * g.inputShape[1] * g.inputShape[2]);
+      const want = runner.predictCodes(codes, n);
+      runner.dispose();
+      assert.is(firstDiff(runCodes(q, codes, n, g.classes), want), null, label);
+      agreeAccept++;
+    }
+  }
+  assert.ok(rejectedCrc > 150, `only ${rejectedCrc} unfixed mutations hit the CRC check`);
+  assert.ok(agreeReject > 200 && agreeAccept > 5, `rejected ${agreeReject}, accepted ${agreeAccept}`);
+});
+
+test('host errors are codes, not traps: bad pointers and sample counts, runs without a model, memory reuse', async () => {
+  const { q, list } = await models();
+  const k = q.kernels, rt = q.rt;
+  k.qwm_free();
+  const buf = rt.alloc(64);
+  assert.is(k.qwm_run(buf, 1, buf), E.NOMODEL);
+  assert.is(k.qwm_run_f32(buf, 1, buf), E.NOMODEL);
+  assert.is(k.qwm_load(0, 100), E.ARG);
+  assert.is(k.qwm_load(buf, 0x7fffffff), E.ARG);
+  assert.is(k.qwm_load(buf, 10) < 0, true);
+  const m = list.find((x) => x.name === 'resnet');
+  const bytes = encodeQwm(m.graph);
+  assert.is(load(q, bytes), 0);
+  assert.is(k.qwm_run(buf, 0, buf), E.ARG);
+  assert.is(k.qwm_run(buf, 1, 0x7ffffff0), E.ARG);
+  assert.is(k.qwm_run(buf, 1 << 30, buf), E.ARG);
+  // loading and running again and again reuses the same memory regions: memory stops growing
+  const codes = rng(3).i8(784 * 4);
+  const sizes = [];
+  for (let i = 0; i < 30; i++) {
+    assert.is(load(q, bytes), 0);
+    runCodes(q, codes, 4, 10);
+    sizes.push(k.qw_memory_bytes());
+  }
+  assert.is(sizes[29], sizes[2], `memory grew: ${sizes.join(', ')}`);
+  rt.free(buf);
+});
+
+test.run();
