@@ -15,9 +15,11 @@
 // bit. Low-rank layers run as two GEMMs exactly as src/kernels/lowrank.ts composes them.
 //
 // Reading: two passes over the same code path. Pass 1 validates and computes every shape and byte count without
-// allocating or writing anything; pass 2 (only for a file that passed) allocates and packs. A bad file never
-// reaches an allocation, never traps: every read is bounds-checked against the node area and every loop is bounded
-// by a checked count.
+// allocating or writing anything; pass 2 (only for a file that passed) allocates and packs. Only the N:M structure
+// check waits for pass 2, as it needs the decoded weights. A bad file never traps: every read is bounds-checked
+// against the node area and every loop is bounded by a checked count. The checks are docs/QWM.md's, including its
+// "Validation details", applied exactly as src/deploy/validate.ts applies them (the tests compare the two readers
+// on mutated files); the meta JSON is skipped, as the spec allows.
 //
 // Memory. The model (node table, packed weights, padded requant scales) and the activations live in regions this
 // file takes with memory.grow, not from the TLSF heap: a host that refuses to grow gives E_NOMEM instead of a trap
@@ -25,7 +27,8 @@
 // at the memory size it sees when it first allocates), so it is initialised before the first region is taken and
 // never touches a region afterwards. Regions are reused by the next load / run when big enough (linear memory
 // cannot shrink). The kernels' own scratch (im2col chunks, packed activation rows, the conv packing transpose)
-// still comes from the TLSF heap, as everywhere in qwasm.
+// still comes from the TLSF heap, as everywhere in qwasm: a host that cannot give even that much traps inside the
+// allocator, like any kernel call would.
 // Activations: each node list alternates between two slots (see "execution"), so a chain needs its two largest
 // alternating activations rather than all of them; qwm_work_bytes(n) tells how many bytes a run of n takes.
 //
@@ -75,7 +78,7 @@ const K_CONV: i32 = 1, K_LINEAR: i32 = 2, K_LOWRANK: i32 = 3, K_MAXPOOL: i32 = 4
   K_GAP: i32 = 6, K_FLATTEN: i32 = 7, K_RESIDUAL: i32 = 8;
 
 // ---------------------------------------------------------------------------------------------- node records
-// One 128-byte record per node, in file (pre-order) order. Fields (i32):
+// One 192-byte record per node, in file (pre-order) order. Fields (i32):
 const F_KIND = 0, F_IH = 1, F_IW = 2, F_IC = 3, F_OH = 4, F_OW = 5, F_OC = 6;
 const F_P0 = 7, F_P1 = 8, F_P2 = 9, F_P3 = 10;   // packed weights / padded scales
 // parameters: conv oc kh kw groups sh sw pt pl dh dw; linear k n; lowrank k n r; pools kh kw sh sw pt pl;
@@ -398,7 +401,7 @@ function readConv(rec: usize, at: u32): void {
   let count = <u64>oc * <u64>kh * <u64>kw * <u64>cg;
   if (count > MAX_TENSOR) { fail(E_FIELD, at); return; }
   // shapes before the weights are read
-  if (sRank != 4 || sC != cg * groups || oc % groups != 0) { fail(E_SHAPE, at); return; }
+  if (sRank != 4 || <u64>sC != <u64>cg * <u64>groups || oc % groups != 0) { fail(E_SHAPE, at); return; }
   let ekh = <i64>(kh - 1) * dh + 1, ekw = <i64>(kw - 1) * dw + 1;
   let ph = <i64>sH + pt + pb, pw = <i64>sW + pl + pr;
   if (ph < ekh || pw < ekw) { fail(E_SHAPE, at); return; }

@@ -6,17 +6,17 @@
 // rejected with a QwasmError / CheckpointError whose message names the reader. No other exception (a wasm
 // trap, a generic RangeError from a typed-array constructor, a stack overflow) is allowed, no case may take
 // over a second, and the WASM memory must stay bounded.
-// Cases per run: 10^4 (QWASM_FUZZ=N for a long run, e.g. QWASM_FUZZ=1e6).
+// Cases per run: 10^4 .qwm files and 10^4 checkpoints (QWASM_FUZZ=N for N of each, e.g. QWASM_FUZZ=1e6).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFileSync, existsSync } from 'node:fs';
-import { encodeQwm, decodeQwm, Int8Runner, encodeCheckpoint, decodeCheckpoint, crc32, checkpointOf, Engine, buildModel } from '../dist/index.js';
+import { init, encodeQwm, decodeQwm, Int8Runner, encodeCheckpoint, decodeCheckpoint, crc32, checkpointOf, Engine, buildModel } from '../dist/index.js';
 import { builds, rng } from './helpers.js';
 import { randomGraph, smallConverted } from './qwm-graphs.js';
 
 const TOTAL = Math.round(Number(process.env.QWASM_FUZZ ?? 1e4));
 if (!(TOTAL >= 1)) throw new Error(`QWASM_FUZZ must be a positive number, got ${process.env.QWASM_FUZZ}`);
-const QWM_CASES = Math.round(TOTAL * 0.7), CKPT_CASES = TOTAL - QWM_CASES;
+const QWM_CASES = TOTAL, CKPT_CASES = TOTAL;
 const MAX_CASE_MS = 1000, MAX_GROWTH = 256 << 20;
 
 const INTERESTING = [0, 1, 2, 0x7f, 0x80, 0xfe, 0xff, 0x10, 0x40];
@@ -160,6 +160,49 @@ test(`fuzz checkpoints: ${CKPT_CASES} mutated cases decode (and restore) or are 
   console.log(`  checkpoints: ${CKPT_CASES} cases, ${decoded} decoded (${restored} restored into the model), ${rejected} rejected (${reasons.size} distinct messages), slowest ${worst.toFixed(1)} ms`);
   assert.ok(reasons.size > 10, `only ${reasons.size} distinct rejections`);
   model.dispose();
+});
+
+test('the two .qwm readers agree: JS decodeQwm + Int8Runner vs the pure-WASM qwm_load / qwm_run (assembly/qwm_run.ts)', async () => {
+  const [q] = (await builds()).slice(-1);
+  if (typeof q.rt.exports.qwm_load !== 'function') { console.log('  (this build has no qwm_load: skipped)'); return; }
+  // a separate instance: the WASM runner keeps its model in its own memory regions
+  const w = (await init({ build: q.build })).rt, W = w.exports;
+  const r = rng(Number(process.env.QWASM_FUZZ_SEED ?? 2026) + 2);
+  const seeds = [];
+  for (const name of ['mixed', 'resnet']) {
+    const f = new URL(`./fixtures/${name}.qwm`, import.meta.url);
+    if (existsSync(f)) seeds.push(new Uint8Array(readFileSync(f)));
+  }
+  for (let i = 0; i < 4; i++) seeds.push(encodeQwm(randomGraph(r)));
+  const cases = Math.max(200, Math.round(TOTAL / 5));
+  let accepted = 0, rejected = 0, metaOnly = 0;
+  for (let t = 0; t < cases; t++) {
+    const b = seeds[r.int(0, seeds.length - 1)].slice();
+    const i = r.int(32, b.length - 1);
+    b[i] = r.int(0, 1) ? b[i] ^ (1 << r.int(0, 7)) : r.int(0, 255);
+    sealQwm(b, false);
+    let g = null, msg = '';
+    try { g = decodeQwm(b); } catch (e) { msg = e.message; }
+    const p = w.alloc(b.length);
+    w.u8(p, b.length).set(b);
+    const code = W.qwm_load(p, b.length);
+    try {
+      // the WASM runner skips the meta block by design (docs/QWM.md "Meta"): only JS rejects bad JSON there
+      if (!g && code === 0 && /meta is not/.test(msg)) { metaOnly++; continue; }
+      assert.is(code === 0, !!g, `case ${t} (byte ${i}): JS ${g ? 'accepts' : `rejects (${msg})`}, WASM returns ${code} at byte ${W.qwm_error_offset()}`);
+      if (!g) { rejected++; continue; }
+      accepted++;
+      const m = Int8Runner.fromGraph(q.rt, g), per = m.inputShape.reduce((a, c) => a * c, 1);
+      const x = Int8Array.from({ length: 2 * per }, () => r.int(-128, 127)), want = m.predictCodes(x, 2);
+      m.dispose();
+      const ip = w.alloc(x.length), op = w.alloc(want.length);
+      w.i8(ip, x.length).set(x);
+      assert.is(W.qwm_run(ip, 2, op), 0, `case ${t}: qwm_run failed`);
+      assert.equal(w.i8(op, want.length).slice(), want, `case ${t} (byte ${i}): the readers compute different codes`);
+      w.free(ip); w.free(op);
+    } finally { W.qwm_free(); w.free(p); }
+  }
+  console.log(`  readers agree on ${cases} resealed mutants: ${accepted} accepted with identical outputs, ${rejected} rejected by both, ${metaOnly} with broken meta JSON (JS only)`);
 });
 
 test.run();

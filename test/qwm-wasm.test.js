@@ -181,12 +181,13 @@ function randomGraph(r) {
   let id = 0;
   const h0 = r.int(3, 9), w0 = r.int(3, 9), c0 = r.int(1, 6);
   // shape: [h, w, c] or [k]
-  const node = (shape, depth, budget) => {
+  // keep: the output has the input's shape (a residual branch)
+  const node = (shape, depth, budget, keep = false) => {
     const name = `n${id++}`, out = qp();
     const [cmin, cmax] = clampFor(out.zeroPoint);
     const rq = (len) => ({ mult: Float32Array.from({ length: len }, () => f32(r.float() < 0.2 ? 0.5 : 0.001 + r.float() * 0.02)), outZp: out.zeroPoint, qmin: cmin, qmax: cmax });
     const img = shape.length === 3;
-    const choices = img ? ['conv', 'conv', 'maxpool', 'avgpool', 'gap', 'flatten', 'residual'] : ['linear', 'linear', 'lowrank', 'avgpool', 'maxpool', 'residual'];
+    const choices = img ? ['conv', 'conv', 'maxpool', 'avgpool', ...(keep ? [] : ['gap', 'flatten']), 'residual'] : ['linear', 'linear', 'lowrank', 'avgpool', 'maxpool', 'residual'];
     let kind = choices[r.int(0, choices.length - 1)];
     if (kind === 'residual' && (depth > 2 || budget < 2)) kind = img ? 'conv' : 'linear';
     const size = shape.reduce((a, b) => a * b, 1);
@@ -194,8 +195,9 @@ function randomGraph(r) {
       case 'conv': {
         const [h, w, c] = shape;
         const groups = c % 2 === 0 && r.float() < 0.3 ? 2 : r.float() < 0.2 ? c : 1;
-        const oc = groups * r.int(1, 4), kh = Math.min(h, r.int(1, 3)), kw = Math.min(w, r.int(1, 3));
-        const pad = [r.int(0, 1), r.int(0, 1), r.int(0, 1), r.int(0, 1)], st = [r.int(1, 2), r.int(1, 2)];
+        let oc = groups * r.int(1, 4), kh = Math.min(h, r.int(1, 3)), kw = Math.min(w, r.int(1, 3));
+        let pad = [r.int(0, 1), r.int(0, 1), r.int(0, 1), r.int(0, 1)], st = [r.int(1, 2), r.int(1, 2)];
+        if (keep) { oc = c; kh = kw = r.float() < 0.5 ? 1 : 3; pad = Array(4).fill((kh - 1) / 2); st = [1, 1]; }
         const pointwise = kh === 1 && kw === 1 && groups === 1 && pad.every((p) => p === 0) && st[0] === 1 && st[1] === 1;
         const sparse = pointwise && r.float() < 0.5 ? { format: 'csr' } : null;
         const nd = { kind, name, out, oc, kh, kw, cg: c / groups, groups, stride: st, dilation: [1, 1], padding: pad, inZp: zp(),
@@ -205,21 +207,22 @@ function randomGraph(r) {
         return [nd, [oh, ow, oc]];
       }
       case 'linear': {
-        const n = r.int(1, 12), sparse = r.float() < 0.4 ? (r.float() < 0.5 ? { format: 'csr' } : { format: 'block', block: [1, 8] }) : null;
+        const n = keep ? size : r.int(1, 12), sparse = r.float() < 0.4 ? (r.float() < 0.5 ? { format: 'csr' } : { format: 'block', block: [1, 8] }) : null;
         return [{ kind, name, out, k: size, n, inZp: zp(), bias: Int32Array.from({ length: n }, () => r.int(-3000, 3000)),
           wScale: Float32Array.from({ length: n }, pos), rq: rq(n), sparse, w: wts(size * n, sparse ? 0.15 : 0.9) }, [n]];
       }
       case 'lowrank': {
-        const rk = r.int(1, 4), n = r.int(1, 10), mid = qp();
+        const rk = r.int(1, 4), n = keep ? size : r.int(1, 10), mid = qp();
         return [{ kind, name, out, k: size, r: rk, n, inZp: zp(), pScale: Float32Array.from({ length: rk }, pos), qScale: Float32Array.from({ length: n }, pos),
           midRq: { mult: Float32Array.from({ length: rk }, () => f32(0.001 + r.float() * 0.02)), outZp: mid.zeroPoint, qmin: -128, qmax: 127 }, mid,
           bias: Int32Array.from({ length: n }, () => r.int(-3000, 3000)), rq: rq(n), p: wts(size * rk, 0.9), q: wts(rk * n, 0.9) }, [n]];
       }
       case 'maxpool': case 'avgpool': {
         const [h, w, c] = img ? shape : [1, 1, shape[0]];
-        const kh = r.int(1, 3), kw = r.int(1, 3), st = [r.int(1, 2), r.int(1, 2)];
-        const pad = [r.int(0, kh - 1), r.int(0, kw - 1), r.int(0, kh - 1), r.int(0, kw - 1)];
-        if (h + pad[0] + pad[2] < kh || w + pad[1] + pad[3] < kw) return node(shape, depth, budget);
+        let kh = r.int(1, 3), kw = r.int(1, 3), st = [r.int(1, 2), r.int(1, 2)];
+        let pad = [r.int(0, kh - 1), r.int(0, kw - 1), r.int(0, kh - 1), r.int(0, kw - 1)];
+        if (keep) { kh = kw = img && r.float() < 0.5 ? 3 : 1; pad = Array(4).fill((kh - 1) / 2); st = [1, 1]; }
+        if (h + pad[0] + pad[2] < kh || w + pad[1] + pad[3] < kw) return node(shape, depth, budget, keep);
         const oh = Math.floor((h + pad[0] + pad[2] - kh) / st[0]) + 1, ow = Math.floor((w + pad[1] + pad[3] - kw) / st[1]) + 1;
         const nd = { kind, name, kh, kw, stride: st, padding: pad, out: kind === 'maxpool' ? undefined : out };
         if (kind === 'avgpool') Object.assign(nd, { inZp: zp(), ratio: f32(0.2 + r.float() * 3), outZp: out.zeroPoint, qmin: cmin, qmax: cmax });
@@ -233,13 +236,13 @@ function randomGraph(r) {
           const list = [];
           let s = shape;
           for (let i = 0; i < len; i++) {
-            const [nd, s2] = node(s, depth + 1, 3);
-            if (s2.reduce((a, b) => a * b, 1) !== size || s2.length !== s.length) { id--; break; }
+            const [nd, s2] = node(s, depth + 1, 3, true);
+            if (s2.join() !== s.join()) throw new Error(`generator: branch node ${nd.kind} changed [${s}] to [${s2}]`);
             list.push(nd); s = s2;
           }
           return list;
         };
-        const body = branch(r.int(0, 2)), shortcut = r.float() < 0.4 ? branch(r.int(0, 1)) : null;
+        const body = branch(r.int(0, 3)), shortcut = r.float() < 0.5 ? branch(r.int(0, 2)) : null;
         return [{ kind, name, out, body, shortcut, za: zp(), ma: f32(pos() * 20), zb: zp(), mb: f32(pos() * 20), outZp: out.zeroPoint, qmin: cmin, qmax: cmax }, shape];
       }
     }
@@ -258,7 +261,8 @@ function randomGraph(r) {
 
 test('100 random graphs (flat pools, empty branches, nested residuals, clamps): WASM reader equals Int8Runner', async () => {
   const { q } = await models();
-  const r = rng(2024);
+  // QWM_RANDOM_GRAPHS / QWM_RANDOM_SEED widen the search by hand (the suite runs the default 100 of seed 2024)
+  const r = rng(Number(process.env.QWM_RANDOM_SEED ?? 2024)), total = Number(process.env.QWM_RANDOM_GRAPHS ?? 100);
   const kinds = new Set();
   let branches = 0, nested = 0;
   const count = (nodes, d) => nodes.forEach((nd) => {
@@ -267,7 +271,7 @@ test('100 random graphs (flat pools, empty branches, nested residuals, clamps): 
     if (d > 0) nested++;
     count(nd.body, d + 1); if (nd.shortcut) count(nd.shortcut, d + 1);
   });
-  for (let t = 0; t < 100; t++) {
+  for (let t = 0; t < total; t++) {
     const g = randomGraph(r);
     count(g.nodes, 0);
     const bytes = encodeQwm(g);
@@ -282,7 +286,7 @@ test('100 random graphs (flat pools, empty branches, nested residuals, clamps): 
     JSON.stringify(g, (k, v) => { if (k === 'kind') kinds.add(v); return ArrayBuffer.isView(v) ? undefined : v; });
   }
   for (const k of ['conv', 'linear', 'lowrank', 'maxpool', 'avgpool', 'gap', 'flatten', 'residual']) assert.ok(kinds.has(k), `no random graph had a ${k}`);
-  assert.ok(branches >= 5 && nested >= 5, `residuals with both branches: ${branches}, nested: ${nested}`);
+  assert.ok(branches >= 10 && nested >= 10, `residuals with both branches: ${branches}, nested: ${nested}`);
 });
 
 // ------------------------------------------------------------------------------------------------ (c)
@@ -397,7 +401,8 @@ test('corrupted files: qwm_load never traps, rejects exactly what decodeQwm reje
       if (res === E.CRC) rejectedCrc++;
     }
     // (2) mutations with a recomputed CRC, so they reach the field checks; (3) truncations with a patched length
-    for (let t = 0; t < 260; t++) {
+    // (QWM_FUZZ_ROUNDS widens the search by hand; the suite runs 260 per model)
+    for (let t = 0, rounds = Number(process.env.QWM_FUZZ_ROUNDS ?? 260); t < rounds; t++) {
       let b;
       if (t % 5 === 4) {
         b = good.slice(0, r.int(0, good.length - 1));
@@ -431,6 +436,51 @@ test('corrupted files: qwm_load never traps, rejects exactly what decodeQwm reje
   }
   assert.ok(rejectedCrc > 150, `only ${rejectedCrc} unfixed mutations hit the CRC check`);
   assert.ok(agreeReject > 200 && agreeAccept > 5, `rejected ${agreeReject}, accepted ${agreeAccept}`);
+});
+
+test('error codes and qwm_error_offset point at the bad field', async () => {
+  const { q } = await models();
+  const f32 = Math.fround, n = 3, k = 4;
+  // one linear: header 32 + graph header 20, then kind, name "fc", out, k, n, zero points / clamp, sparse spec,
+  // wScale[n], mult[n], bias[n], encoding, K×N weights
+  const g = {
+    input: { scale: f32(0.05), zeroPoint: 1 }, inputShape: [1, 1, k], output: { scale: f32(0.1), zeroPoint: -2 }, classes: n, meta: {},
+    nodes: [{ kind: 'linear', name: 'fc', out: { scale: f32(0.1), zeroPoint: -2 }, k, n, inZp: 1, bias: Int32Array.of(5, -6, 7),
+      wScale: Float32Array.of(f32(0.01), f32(0.02), f32(0.03)), rq: { mult: Float32Array.of(f32(0.005), f32(0.01), f32(0.015)), outZp: -2, qmin: -128, qmax: 127 },
+      sparse: null, w: Int8Array.from({ length: k * n }, (_, i) => i * 9 - 50) }],
+  };
+  const good = encodeQwm(g);
+  const node = 52, mult = node + 1 + 2 + 2 + 5 + 8 + 4 + 3 + 4 * n, weights = mult + 8 * n + 1;
+  assert.is(good[node], 2, 'layout of the hand-computed offsets');
+  const codes = [];
+  const check = (label, patch, code, offset, fixCrc = true) => {
+    const b = good.slice();
+    patch(new DataView(b.buffer));
+    if (fixCrc) new DataView(b.buffer).setUint32(12, crc32(b, 0, 16, b.length), true);
+    const r = load(q, b);
+    assert.is(r, code, `${label}: ${qwmWasmError(r)}`);
+    assert.is(q.kernels.qwm_error_offset(), offset, `${label}: offset`);
+    assert.throws(() => decodeQwm(b), (e) => e instanceof QwasmError, `${label}: decodeQwm accepts it`);
+    codes.push(r);
+  };
+  assert.is(load(q, good), 0);
+  check('magic', (d) => d.setUint8(1, 0), -2, 0, false);
+  check('version', (d) => d.setUint16(4, 2, true), -3, 4);
+  check('flags', (d) => d.setUint16(6, 1, true), -4, 6);
+  check('length', (d) => d.setUint32(8, good.length + 1, true), -4, 8);
+  check('crc', (d) => d.setUint8(good.length - 1, 0x20), -5, 12, false);
+  check('node count', (d) => d.setUint32(16, 0, true), -4, 16);
+  check('meta length', (d) => d.setUint32(20, good.length, true), -4, 20);
+  check('reserved', (d) => d.setUint8(29, 1), -4, 29);
+  check('input dim', (d) => d.setUint16(34, 5000, true), -7, 32);
+  check('node kind', (d) => d.setUint8(node, 9), -7, node);
+  check('mult = 0', (d) => d.setFloat32(mult + 4, 0, true), -7, mult + 4);
+  check('mult NaN', (d) => d.setFloat32(mult, NaN, true), -7, mult);
+  check('weight -128', (d) => d.setInt8(weights + 5, -128), -9, weights + 5);
+  check('tensor encoding', (d) => d.setUint8(weights - 1, 2), -9, weights - 1);
+  check('more nodes than present', (d) => d.setUint32(16, 2, true), -6, good.length - 2);
+  check('classes', (d) => d.setUint32(48, 4, true), -8, 48);
+  assert.ok(codes.length === 16);
 });
 
 test('host errors are codes, not traps: bad pointers and sample counts, runs without a model, memory reuse', async () => {

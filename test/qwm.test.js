@@ -146,4 +146,34 @@ test('predict / predictCodes argument checks', async () => {
   model.dispose();
 });
 
+test('qwasm/runtime: loadModel → predict (floats or pixels), predictCodes, classify, info', async () => {
+  const [q] = (await builds()).slice(-1);
+  const { loadModel, QwmModel } = await import('../dist/runtime-entry.js');
+  const file = new URL('mixed.qwm', fixtures);
+  if (!existsSync(file)) return;
+  const bytes = new Uint8Array(readFileSync(file)), exp = JSON.parse(readFileSync(new URL('mixed.qwm.json', fixtures), 'utf8'));
+  const m = await loadModel(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length), { runtime: q.rt });
+  assert.ok(m instanceof QwmModel);
+  assert.equal(Array.from(m.predictCodes(Int8Array.from(exp.inputCodes))), exp.outputCodes);
+  const px = Uint8Array.from({ length: 2 * 144 }, (_, i) => (i * 37) & 255);
+  const norm = Float32Array.from(px, (p) => (p / 255 - m.graph.meta.mean) / m.graph.meta.std);
+  assert.equal(m.predict(px), m.predict(norm));
+  const cls = m.classify(px);
+  assert.is(cls.length, 2);
+  assert.is(cls[0].label, `class${cls[0].index}`);
+  const info = m.info();
+  assert.is(info.bytes, bytes.length);
+  assert.equal(info.inputShape, [12, 12, 1]);
+  const l10 = info.layers.find((l) => l.name === '10');
+  assert.is(l10.backend, 'sparse');
+  assert.ok(l10.density > 0.05 && l10.density <= 0.11, `density ${l10.density}`);
+  m.dispose();
+  assert.throws(() => m.predict(px), /after dispose/);
+  try { await loadModel(bytes.slice(0, 100), { runtime: q.rt }); assert.unreachable(); } catch (e) { assert.match(e.message, /qwm: .*truncated/); }
+  // the default path loads its own runtime
+  const own = await loadModel(bytes);
+  assert.equal(Array.from(own.predictCodes(Int8Array.from(exp.inputCodes))), exp.outputCodes);
+  own.dispose();
+});
+
 test.run();

