@@ -1,7 +1,7 @@
 // Headless Chromium harness shared by test/relaxed-chromium.test.js and bench/relaxed-chromium.js:
 // serves the repository over HTTP on 127.0.0.1 (random port), launches Debian's Chromium through
-// playwright-core with a fresh, empty profile, and opens a page that imports dist/index.js (the loader
-// through an import map) and test/wire.js, exposed as window.qwasm and window.wire.
+// playwright-core with a fresh, empty profile, and opens a page that imports dist/index.js
+// and test/wire.js, exposed as window.qwasm and window.wire.
 import { createServer } from 'node:http';
 import { existsSync, mkdtempSync, rmSync, statSync, createReadStream } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -31,7 +31,6 @@ const MIME = {
 const PAGE = `<!doctype html>
 <meta charset="utf-8">
 <title>qwasm</title>
-<script type="importmap">{ "imports": { "@assemblyscript/loader": "/node_modules/@assemblyscript/loader/index.js" } }</script>
 <script type="module">
   import * as qwasm from '/dist/index.js';
   import * as wire from '/test/wire.js';
