@@ -254,14 +254,9 @@ export function bundleWasm(scalarWasm: Uint8Array, qwm: Uint8Array, opts: Bundle
       const [n, p] = readU32(s.body, 0);
       out.push(section(11, concat([u32leb(n + newSegs.length), s.body.subarray(p), ...newSegs])));
       dataDone = true;
-    } else {
-      // a build without a data section: ours goes after the code section (custom sections may follow)
-      if (!dataDone && s.id === 0 && secs.some((t) => t.id === 10) && secs.indexOf(s) > secs.findIndex((t) => t.id === 10)) {
-        out.push(section(11, concat([u32leb(newSegs.length), ...newSegs]))); dataDone = true;
-      }
-      out.push(section(s.id, s.body));
-    }
+    } else out.push(section(s.id, s.body));
   }
+  // a build without a data section: ours goes last (after the code section; custom sections may sit anywhere)
   if (!dataDone) out.push(section(11, concat([u32leb(newSegs.length), ...newSegs])));
   return { wasm: concat(out), samples, inputCodes: codes, payloadOffset, pages };
 }
