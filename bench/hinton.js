@@ -13,6 +13,8 @@
 //                        [--batch 100] [--in-dropout 0.2] [--dropout 0.5] [--max-norm 3.5] [--shift 2] [--seed 1]
 //                        [--limit N] [--build simd] [--json out.json]
 //                        [--teacher FILE]   (load the teacher from FILE if it exists, else train it and save it there)
+//                        [--students alone,distilled]  (run only some of the students, e.g. another α against a
+//                                                       previous run's identical, seeded student alone)
 import { existsSync } from 'node:fs';
 import { writeFileSync } from 'node:fs';
 import {
@@ -25,6 +27,7 @@ const epochs = +arg('epochs', 12), teacherEpochs = +arg('teacher-epochs', 30);
 const alpha = +arg('alpha', 0.9), T = +arg('T', 20), lr = +arg('lr', 1e-3), teacherLr = +arg('teacher-lr', 1e-3);
 const batchSize = +arg('batch', 100), inDropout = +arg('in-dropout', 0.2), dropout = +arg('dropout', 0.5);
 const maxNorm = +arg('max-norm', 3.5), shift = +arg('shift', 2), seed = +arg('seed', 1);
+const students = arg('students', 'alone,distilled').split(',');
 const limit = arg('limit', null), build = arg('build', 'auto'), jsonOut = arg('json', null), teacherFile = arg('teacher', null);
 for (const [k, v] of Object.entries({ epochs, teacherEpochs, alpha, T, lr, teacherLr, batchSize, inDropout, dropout, maxNorm, shift, seed })) {
   if (!Number.isFinite(v)) { console.error(`--${k}: not a number`); process.exit(2); }
@@ -135,22 +138,27 @@ function cachedTeacherHook(studentSeed) {
 }
 
 const common = { epochs, batchSize, lr, schedule: 'cosine', optimizer: { kind: 'adam' }, seed, indices };
-t = performance.now();
-const alone = buildModel(e, 'mlp', { hidden: [800, 800], seed });
-fit(alone, train, { ...common, onEpoch: log('student') }).optimizer.dispose();
-const aloneErr = errorsOf(alone);
-const aloneSecs = +secs(t);
-console.log(`student 2×800 alone: ${aloneErr} errors (${aloneSecs} s, ${alone.numParameters()} params)`);
+let alone = null, aloneErr = NaN, aloneSecs = NaN, distilled = null, distErr = NaN, distSecs = NaN;
+if (students.includes('alone')) {
+  t = performance.now();
+  alone = buildModel(e, 'mlp', { hidden: [800, 800], seed });
+  fit(alone, train, { ...common, onEpoch: log('student') }).optimizer.dispose();
+  aloneErr = errorsOf(alone);
+  aloneSecs = +secs(t);
+  console.log(`student 2×800 alone: ${aloneErr} errors (${aloneSecs} s, ${alone.numParameters()} params)`);
+}
+if (students.includes('distilled')) {
+  t = performance.now();
+  distilled = buildModel(e, 'mlp', { hidden: [800, 800], seed });
+  fit(distilled, train, { ...common, extraLoss: cachedTeacherHook(seed), taskWeight: 1 - alpha, onEpoch: log('distilled') }).optimizer.dispose();
+  distErr = errorsOf(distilled);
+  distSecs = +secs(t);
+  console.log(`student 2×800 distilled: ${distErr} errors (${distSecs} s)`);
+}
 
-t = performance.now();
-const distilled = buildModel(e, 'mlp', { hidden: [800, 800], seed });
-fit(distilled, train, { ...common, extraLoss: cachedTeacherHook(seed), taskWeight: 1 - alpha, onEpoch: log('distilled') }).optimizer.dispose();
-const distErr = errorsOf(distilled);
-const distSecs = +secs(t);
-console.log(`student 2×800 distilled: ${distErr} errors (${distSecs} s)`);
-
-const gapAlone = evaluateDistillation(alone, teacher, test, { temperature: T });
-const gapDist = evaluateDistillation(distilled, teacher, test, { temperature: T });
+const noGap = { agreement: NaN, kd: NaN };
+const gapAlone = alone ? evaluateDistillation(alone, teacher, test, { temperature: T }) : noGap;
+const gapDist = distilled ? evaluateDistillation(distilled, teacher, test, { temperature: T }) : noGap;
 const wall = (performance.now() - t0) / 1000;
 const fewer = 1 - distErr / Math.max(1, aloneErr);
 const pct = (v) => `${(v * 100).toFixed(1)} %`;
@@ -170,4 +178,4 @@ if (jsonOut) {
     testKD: { alone: gapAlone.kd, distilled: gapDist.kd }, wallSeconds: wall,
   }, null, 2) + '\n');
 }
-teacher.dispose(); alone.dispose(); distilled.dispose();
+teacher.dispose(); alone?.dispose(); distilled?.dispose();

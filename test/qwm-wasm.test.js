@@ -20,7 +20,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   init, Engine, buildModel, loadDataset, quantizeStatic, convertToInt8, encodeQwm, decodeQwm, Int8Runner, layers, InitRng,
-  LowRankLinear, bundleWasm, bundleChecksum, qwmWasmError, QwasmError,
+  LowRankLinear, bundleWasm, bundleChecksum, qwmWasmError, QwasmError, quantizeInput,
 } from '../dist/index.js';
 import { builds, rng } from './helpers.js';
 import { crc32 } from '../dist/checkpoint/crc32.js';
@@ -28,7 +28,7 @@ import { crc32 } from '../dist/checkpoint/crc32.js';
 const SCALAR = fileURLToPath(new URL('../build/qwasm.scalar.wasm', import.meta.url));
 const FIXTURES = fileURLToPath(new URL('./fixtures/', import.meta.url));
 const FEATURES = ['--disable-simd', '--disable-bulk-memory', '--disable-reference-types', '--disable-multi-value'];
-const E = { ARG: -1, CRC: -5, NOMODEL: -12, EMBED: -13 };
+const E = { ARG: -1, CRC: -5, NOMEM: -11, NOMODEL: -12, EMBED: -13 };
 const NO_OUTPUT = -1000;
 
 function run(tool, args, cwd) {
@@ -142,7 +142,7 @@ test('qwm_load / qwm_run (scalar and simd builds, called from JS) equal Int8Runn
   for (const m of list) {
     const bytes = encodeQwm(m.graph);
     const runner = new Int8Runner(q.rt, m.graph);
-    const codes = m.codes ?? (await import('../dist/index.js')).quantizeInput(m.x, m.graph.input);
+    const codes = m.codes ?? quantizeInput(m.x, m.graph.input);
     const want = runner.predictCodes(codes, m.n);
     if (m.expect) assert.is(firstDiff(want, m.expect), null, `${m.name}: Int8Runner vs the fixture's recorded output codes`);
     const classes = m.graph.classes;
@@ -353,7 +353,7 @@ test('bundled .wasm runs without JS: spectest-interp asserts every output code, 
   }
 });
 
-test('bundles: no input → qwm_main 0 after a good load; a corrupted payload → an error code; bad arguments throw', async () => {
+test('bundles: no input → qwm_main 0 after a good load; a corrupted payload or too small a memory budget → an error code, not a trap; bad arguments throw', async () => {
   const { list } = await models();
   const scalar = new Uint8Array(readFileSync(SCALAR));
   const m = list.find((x) => x.name === 'resnet');
@@ -375,6 +375,17 @@ test('bundles: no input → qwm_main 0 after a good load; a corrupted payload �
   bad[start + 100] ^= 0x40;
   ex = (await WebAssembly.instantiate(bad)).instance.exports;
   assert.is(ex.qwm_main(), E.CRC);
+  // a memory budget the model does not fit: an error code, never a trap (the copy of the payload, then the model)
+  const refcnn = encodeQwm(list.find((x) => x.name === 'refcnn').graph);
+  const tight = bundleWasm(scalar, refcnn, { input: new Int8Array(784) });
+  ex = (await WebAssembly.instantiate(bundleWasm(scalar, refcnn, { maxPages: tight.pages }).wasm)).instance.exports;
+  assert.is(ex.qwm_main(), E.NOMEM, 'no room to copy the payload');
+  ex = (await WebAssembly.instantiate(bundleWasm(scalar, refcnn, { maxPages: tight.pages + 5 }).wasm)).instance.exports;
+  assert.is(ex.qwm_main(), E.NOMEM, 'no room for the packed model');
+  assert.is(ex.qwm_error_offset(), 0);
+  ex = (await WebAssembly.instantiate(bundleWasm(scalar, refcnn, { maxPages: tight.pages + 40 }).wasm)).instance.exports;
+  assert.is(ex.qwm_main(), 0, 'a budget the model fits');
+  assert.throws(() => bundleWasm(scalar, refcnn, { maxPages: tight.pages - 1 }), /maxPages/);
   assert.throws(() => bundleWasm(scalar, qwm.subarray(0, 100)), (e) => e instanceof QwasmError && /bundleWasm: qwm/.test(e.message));
   assert.throws(() => bundleWasm(scalar, qwm, { input: new Int8Array(785) }), /784/);
   assert.throws(() => bundleWasm(new Uint8Array(10), qwm), /WebAssembly/);

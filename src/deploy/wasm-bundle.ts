@@ -12,7 +12,7 @@
 //     argument-free exports in order: qwm_main, then the queries).
 // qwm_main() loads the embedded model, runs the embedded input and returns FNV-1a 32 of the output codes >>> 1
 // (bundleChecksum computes the same in JS) or a negative error code (QWM_WASM_ERRORS); qwm_out(i) is output code i.
-import { QwasmError, describe } from '../errors.js';
+import { QwasmError, checkInt, describe } from '../errors.js';
 import { crc32 } from '../checkpoint/crc32.js';
 import { decodeQwm } from './qwm.js';
 import { quantizeInput } from './runner.js';
@@ -45,6 +45,12 @@ export interface BundleOptions {
    * (normalised NHWC, quantised here exactly as Int8Model.predict does). n × h × w × c values.
    */
   input?: Int8Array | Float32Array;
+  /**
+   * Maximum memory pages (64 KiB) written into the module: a device's memory budget. A model or batch that does not
+   * fit then makes qwm_main / qwm_load / qwm_run return −11 (out of memory) instead of growing. (The kernels'
+   * small scratch buffers come from the allocator, which traps if even they do not fit.) Default: no maximum.
+   */
+  maxPages?: number;
 }
 
 export interface WasmBundle {
@@ -227,6 +233,10 @@ export function bundleWasm(scalarWasm: Uint8Array, qwm: Uint8Array, opts: Bundle
   const pages = Math.ceil((payloadOffset + payloadBytes + DESCRIPTOR) / PAGE);
   if (pages > 65536) throw new QwasmError(`bundleWasm: model and input need ${pages} pages of memory (wasm32 holds 65536)`);
   if (maxPages !== null && maxPages < pages) maxPages = pages;
+  if (opts.maxPages !== undefined) {
+    checkInt('opts.maxPages', opts.maxPages, pages, 65536);
+    maxPages = opts.maxPages;
+  }
   const memBody = concat([[1, maxPages === null ? 0 : 1], u32leb(pages), maxPages === null ? [] : u32leb(maxPages)]);
 
   const desc = new Uint8Array(DESCRIPTOR), dv = new DataView(desc.buffer);
