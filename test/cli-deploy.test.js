@@ -104,16 +104,40 @@ test('run: image files and a dataset (accuracy equals Int8Model.evaluate)', asyn
 test('export --format onnx writes an ONNX model (src/onnx/export.ts)', async () => {
   const out = join(dir, 'refcnn.onnx');
   const r = await cli('export', join(dir, 'refcnn.qwm'), '-o', out);
-  if (r.code !== 0 && /not available/.test(r.err)) { console.log('  (ONNX export not built: skipped)'); return; }
   assert.is(r.code, 0, r.err);
   assert.match(r.out, /onnx/);
   assert.ok(readFileSync(out).length > 1000);
 });
 
+test('export --format wasm: a standalone .wasm (scalar build + model) that runs without the JS runtime', async () => {
+  const qwm = join(dir, 'refcnn-w.qwm'), out = join(dir, 'refcnn.wasm');
+  assert.is((await cli('export', ckpt, '-o', qwm, '--calib', '1')).code, 0);
+  const r = await cli('export', qwm, '-o', out, '--json');
+  assert.is(r.code, 0, r.err);
+  assert.is(JSON.parse(r.out).format, 'wasm');
+  // instantiate it bare (no imports) and run two MNIST test images through qwm_run_f32
+  const { instance } = await WebAssembly.instantiate(readFileSync(out), {});
+  const x = instance.exports;
+  assert.is(x.qwm_main(), 0); // loads the embedded model (no embedded input: 0)
+  assert.is(x.qwm_input_size(), 784);
+  assert.is(x.qwm_output_size(), 10);
+  const { test: ts } = loadDataset('mnist');
+  const n = 2, xs = new Float32Array(n * 784);
+  for (let i = 0; i < n * 784; i++) xs[i] = (ts.images[i] / 255 - ts.norm.mean[0]) / ts.norm.std[0];
+  const inPtr = x.qw_alloc(xs.byteLength), outPtr = x.qw_alloc(n * 10 * 4);
+  new Float32Array(x.memory.buffer, inPtr, xs.length).set(xs);
+  assert.is(x.qwm_run_f32(inPtr, n, outPtr), 0);
+  const got = new Float32Array(x.memory.buffer, outPtr, n * 10).slice();
+  const [q] = (await builds()).slice(-1);
+  const i8 = Int8Model.fromGraph(q.rt, decodeQwm(new Uint8Array(readFileSync(qwm))));
+  assert.equal(got, i8.predict(xs, n));
+  i8.dispose();
+});
+
 test('bad invocations: usage errors exit 2, bad files exit 1 with the reason', async () => {
   for (const [args, code, msg] of [
     [['export', ckpt], 2, /-o OUT is required/],
-    [['export', ckpt, '-o', 'x.qwm', '--format', 'tflite'], 2, /--format must be qwm or onnx/],
+    [['export', ckpt, '-o', 'x.qwm', '--format', 'tflite'], 2, /--format must be qwm, onnx or wasm/],
     [['export', join(dir, 'missing.ckpt'), '-o', join(dir, 'x.qwm')], 1, /cannot read \(ENOENT\)/],
     [['run', join(dir, 'refcnn.qwm')], 2, /give IMAGE files or --data/],
     [['run'], 2, /MODEL\.qwm is required/],

@@ -9,23 +9,26 @@ import { loadModel } from '../train/model-file.js';
 import { quantizeStatic } from '../quant/ptq.js';
 import { buildInt8Graph, Int8Model } from '../deploy/int8-model.js';
 import { encodeQwm, decodeQwm, isQwm } from '../deploy/qwm.js';
+import { bundleWasm } from '../deploy/wasm-bundle.js';
 import type { Int8Graph, GraphMeta } from '../deploy/graph.js';
 import type { QuantState } from '../quant/qat.js';
 import { QwasmError } from '../errors.js';
 import { parseArgs, UsageError } from './args.js';
 import type { Command } from './main.js';
 
-const usage = `usage: qwasm export MODEL --format qwm|onnx -o OUT [flags]
+const usage = `usage: qwasm export MODEL --format qwm|onnx|wasm -o OUT [flags]
 
 Converts a saved model to an all-int8 graph and writes it as a .qwm file (docs/QWM.md; run it with
-'qwasm run', inspect it with 'qwasm info', load it with 'qwasm/runtime') or as an ONNX model (QDQ int8).
+'qwasm run', inspect it with 'qwasm info', load it with 'qwasm/runtime'), as an ONNX model (QDQ int8), or as a
+standalone .wasm for hosts without JS (wasm3, WAMR, wasm-interp): the scalar build with the model embedded;
+qwm_main() loads the embedded model, then qwm_run / qwm_run_f32 run it (assembly/qwm_run.ts).
 MODEL is a checkpoint written by 'qwasm train --out FILE', or a .qwm file (re-exported, e.g. to ONNX).
 
 Quantisation: a checkpoint whose metadata holds 'quantState' (from a QAT run) is converted with it; a plain
 float checkpoint is calibrated post-training (PTQ, min/max observers) on the training split of --data.
 
 flags:
-  --format qwm|onnx   output format (default: from the -o extension, else qwm)
+  --format qwm|onnx|wasm  output format (default: from the -o extension, else qwm)
   -o, --out FILE      output file (required)
   --data NAME         calibration data: mnist, fashion-mnist, quickdraw, digits or a folder
                       (default: the dataset recorded in the checkpoint, else mnist)
@@ -48,8 +51,9 @@ async function run(argv: string[]): Promise<number> {
   if (positional.length !== 1) throw new UsageError(positional.length ? `expected one MODEL file, got ${positional.length}` : 'MODEL (a checkpoint or .qwm file) is required');
   const out = (flags.out ?? flags.o) as string | undefined;
   if (!out) throw new UsageError('-o OUT is required');
-  const format = (flags.format as string | undefined) ?? (out.toLowerCase().endsWith('.onnx') ? 'onnx' : 'qwm');
-  if (format !== 'qwm' && format !== 'onnx') throw new UsageError(`--format must be qwm or onnx, got '${format}'`);
+  const ext = out.toLowerCase();
+  const format = (flags.format as string | undefined) ?? (ext.endsWith('.onnx') ? 'onnx' : ext.endsWith('.wasm') ? 'wasm' : 'qwm');
+  if (format !== 'qwm' && format !== 'onnx' && format !== 'wasm') throw new UsageError(`--format must be qwm, onnx or wasm, got '${format}'`);
   const file = positional[0];
   const calib = flags.calib !== undefined ? num(flags.calib, 'calib', 1) : 8;
   const evalN = flags.eval !== undefined ? num(flags.eval, 'eval', 1) : 0;
@@ -88,6 +92,11 @@ async function run(argv: string[]): Promise<number> {
 
   let data: Uint8Array;
   if (format === 'qwm') data = encodeQwm(graph);
+  else if (format === 'wasm') {
+    // the scalar build: the one every WASM host runs (no SIMD, no bulk memory)
+    const scalar = readFileSync(new URL('../../build/qwasm.scalar.wasm', import.meta.url));
+    data = bundleWasm(scalar, encodeQwm(graph)).wasm;
+  }
   else {
     let mod: { int8GraphToOnnx?: (g: Int8Graph) => Uint8Array };
     try { mod = await import('../onnx/export.js' as string) as typeof mod; } catch (e) { throw new QwasmError(`ONNX export is not available in this build (${(e as Error).message})`); }
