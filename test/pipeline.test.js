@@ -4,7 +4,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -64,7 +64,7 @@ test('shipped source nets: in models/, never trained on a target class, command 
 
 const variant = (o) => ({ model: 'm', params: 1, sparsity: 0, seconds: 1, curve: [], details: {}, precision: 'f32', latencyMs: 1, ...o });
 
-test('checkTargets: the final student is the best int8 student of methods 1-3; goals computed from the variants', () => {
+test('checkTargets: the final student is the fastest int8 student within 2 points of the teacher; goals computed from the variants', () => {
   const vs = [
     variant({ name: 'T ft', role: 'teacher', method: 'fine-tune', accuracy: 0.80, bytes: 400000, latencyMs: 3 }),
     variant({ name: 'T sc', role: 'teacher', method: 'scratch', accuracy: 0.70, bytes: 400000 }),
@@ -76,6 +76,11 @@ test('checkTargets: the final student is the best int8 student of methods 1-3; g
   ];
   const { checks, final } = checkTargets(vs);
   assert.is(final.name, 'S3');
+  // a faster student also within 2 points wins; one 2.5 points below does not
+  assert.is(checkTargets([...vs, variant({ name: 'S3c', role: 'student', method: 'joint-channel', precision: 'int8', accuracy: 0.781, bytes: 9000, latencyMs: 0.6 })]).final.name, 'S3c');
+  assert.is(checkTargets([...vs, variant({ name: 'S3d', role: 'student', method: 'joint-channel', precision: 'int8', accuracy: 0.775, bytes: 9000, latencyMs: 0.6 })]).final.name, 'S3');
+  // none within 2 points: the most accurate
+  assert.is(checkTargets(vs.filter((v) => v.name !== 'S3')).final.name, 'S1');
   const by = Object.fromEntries(checks.map((c) => [c.name, c]));
   assert.ok(Math.abs(by['teacher: transfer − scratch'].value - 10) < 1e-9);
   assert.is(by['teacher: transfer − scratch'].met, true);
@@ -118,6 +123,7 @@ test('qwasm pipeline: usage errors', () => {
     assert.match(r.stderr, msg);
   }
   assert.match(cli(['pipeline', '--help'], cwd).stdout, /compress-transfer/);
+  rmSync(cwd, { recursive: true, force: true });
 });
 
 test('qwasm pipeline end to end at a tiny budget: every method, real numbers in JSON, Markdown and HTML', () => {
@@ -141,6 +147,7 @@ test('qwasm pipeline end to end at a tiny budget: every method, real numbers in 
     'teacher · fine-tune', 'teacher · from scratch', 'teacher · features + linear head', 'teacher · features + nearest class mean',
     'student · fine-tune', 'student · from scratch', 'teacher · fine-tune · int8 PTQ', 'student · fine-tune · int8 PTQ',
     'student · compress → transfer (1) · int8', 'student · transfer → compress (2) · int8', 'student · joint (3) · int8',
+    'student · joint (3) + channel pruning · int8',
   ]);
   const step = 1 / 40;
   for (const v of j.variants) {
@@ -152,6 +159,8 @@ test('qwasm pipeline end to end at a tiny budget: every method, real numbers in 
     if (v.precision === 'f32') assert.ok(v.bytes > 4 * v.params && v.bytes < 4 * v.params + 65536, `${v.name}: ${v.bytes} B for ${v.params} params`);
     else {
       assert.is(v.accuracy, v.details.accuracyInt8);
+      // the int8 model is on disk, and its bytes are that file's size
+      assert.is(statSync(join(out, v.details.file)).size, v.bytes, `${v.name} .qwm size`);
       assert.ok(v.bytes < v.params * 2, `${v.name}: int8 ${v.bytes} B for ${v.params} params`);
     }
   }
@@ -163,6 +172,11 @@ test('qwasm pipeline end to end at a tiny budget: every method, real numbers in 
   for (const n of ['student · transfer → compress (2) · int8', 'student · joint (3) · int8', 'student · compress → transfer (1) · int8']) {
     assert.ok(by[n].sparsity > 0.2, `${n} sparsity ${by[n].sparsity}`);
   }
+  // channel pruning removed half the output channels of every prunable layer (mobilenet: the stem and the
+  // pointwise convs): a much narrower network than the unstructured-pruned one
+  const ch = by['student · joint (3) + channel pruning · int8'];
+  assert.equal(ch.details.channelsRemoved, { 0: 8, 6: 16, 12: 32, 18: 32, 24: 64 });
+  assert.ok(ch.params < by['student · joint (3) · int8'].params * 0.5, `channel-pruned student has ${ch.params} params`);
   assert.ok(j.targets.length >= 5);
   assert.ok(j.finalVariant && names.includes(j.finalVariant));
   // the same result on disk
@@ -180,6 +194,7 @@ test('qwasm pipeline end to end at a tiny budget: every method, real numbers in 
   assert.match(md, /## Targets/);
   assert.match(md, /qwasm pretrain --model resnet/);
   assert.ok(Date.now() - t0 < 120000);
+  rmSync(cwd, { recursive: true, force: true });
 });
 
 test.run();

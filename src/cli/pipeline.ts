@@ -42,7 +42,8 @@ training from scratch → compression three ways → int8 models on the int8 ker
   --seed N                default ${D.seed}
   --latency-rounds N      interleaved latency rounds (default ${D.latencyRounds})
   --latency-runs N        batch-1 runs per round (default ${D.latencyRuns})
-  --out DIR               report directory (default ./${D.outDir})
+  --out DIR               report directory (default ./${D.outDir}); the int8 models are written there too (.qwm)
+  --no-models             do not write the .qwm files
   --build NAME            auto (default), scalar, simd, relaxed
   --json                  print one JSON object (settings, variants [{ name, accuracy, bytes, latencyMs, … }], targets)
   --quiet                 no progress output
@@ -54,7 +55,7 @@ const FLAGS = {
   'test-per-class': 'string', methods: 'string', epochs: 'string', 'compress-epochs': 'string', 'source-epochs': 'string',
   'source-per-class': 'string', 'head-epochs': 'string', batch: 'string', lr: 'string', 'lr-factor': 'string', 'compress-lr': 'string',
   shift: 'string', sparsity: 'string', temperature: 'string', alpha: 'string', seed: 'string', 'latency-rounds': 'string',
-  'latency-runs': 'string', out: 'string', build: 'string', json: 'boolean', quiet: 'boolean', help: 'boolean', h: 'boolean',
+  'latency-runs': 'string', out: 'string', 'no-models': 'boolean', build: 'string', json: 'boolean', quiet: 'boolean', help: 'boolean', h: 'boolean',
 } as const;
 
 /** Shell-quotes one argument (for the recorded command line). */
@@ -80,6 +81,7 @@ export function settingsFromFlags(flags: Record<string, string | boolean>): Part
     o.methods = list as Method[];
   }
   if (flags.out) o.outDir = String(flags.out);
+  if (flags['no-models']) o.saveModels = false;
   return o;
 }
 

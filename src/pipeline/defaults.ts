@@ -7,7 +7,7 @@ import { QwasmError, checkFinite, checkInt, describe } from '../errors.js';
 import { exists, path } from '../data/node.js';
 
 /** Pipeline stages that can be switched on and off (--methods). */
-export const METHODS = ['scratch', 'finetune', 'features', 'ptq', 'compress-transfer', 'transfer-compress', 'joint'] as const;
+export const METHODS = ['scratch', 'finetune', 'features', 'ptq', 'compress-transfer', 'transfer-compress', 'joint', 'joint-channel'] as const;
 export type Method = typeof METHODS[number];
 
 export const METHOD_HELP: Record<Method, string> = {
@@ -18,6 +18,7 @@ export const METHOD_HELP: Record<Method, string> = {
   'compress-transfer': '(1) compress the pretrained student on source data (QAT + pruning + distillation from the source teacher), then transfer it (compression kept)',
   'transfer-compress': '(2) fine-tune the student, then compress it (QAT + pruning) distilling from the transferred teacher',
   joint: '(3) one loop from the pretrained student: task loss + distillation from the transferred teacher + QAT + sparsity',
+  'joint-channel': '(3) with whole channels pruned, then removed (a narrower, faster student), then int8 post-training quantisation',
 };
 
 /** The shipped source networks (models/, see models/README.md), per source dataset. */
@@ -69,7 +70,7 @@ export interface PipelineSettings {
   latencyRounds: number;
   latencyRuns: number;
   outDir: string;
-  /** Write the int8 models (.qwm) of the compressed students next to the report. */
+  /** Write every int8 variant's model (.qwm) into outDir, next to the report. */
   saveModels: boolean;
 }
 

@@ -56,13 +56,13 @@ th{background:#f3f3f3}.n{text-align:right}.ok{color:#2a7d2a}.no{color:#b22}code{
 <ul>
 <li>command: <code>${esc(meta.command)}</code></li>
 <li>build: qwasm ${esc(meta.version)}${meta.commit ? ` (commit ${esc(meta.commit.slice(0, 12))})` : ''}, WASM build <code>${esc(r.build)}</code>, Node ${esc(r.node)}</li>
-<li>started ${esc(r.startedAt)}, total ${r.seconds.toFixed(1)} s</li>
+<li>started ${esc(r.startedAt)}, total ${r.seconds.toFixed(1)} s wall clock, ${r.cpuSeconds.toFixed(1)} s of CPU time (the job runs on one thread: on a shared machine the wall time grows, the CPU time does not)</li>
 <li>target: ${esc(r.target.name)} — ${esc(r.target.selection)}; ${r.target.train} train / ${r.target.test} test images</li>
 <li>classes: ${esc(r.target.classes.join(', '))}</li>
 </ul>
 <h2>Targets</h2>
 ${targets}
-${r.finalVariant ? `<p>The final int8 + pruned student is the most accurate of methods (1)–(3): <b>${esc(r.finalVariant)}</b>.</p>` : ''}
+${r.finalVariant ? `<p>The final int8 + pruned student (the fastest of methods (1)–(3) within 2 points of the teacher, else the most accurate): <b>${esc(r.finalVariant)}</b>.</p>` : ''}
 <h2>Variants</h2>
 <p>Sizes and speeds relative to the float fine-tuned teacher${ref ? ` (${esc(kb(ref.bytes))}, ${esc(ms(ref.latencyMs))} ms per image)` : ''}. Bytes: float = the weights-only checkpoint, int8 = the .qwm export.</p>
 ${variants}

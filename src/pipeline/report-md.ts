@@ -16,7 +16,10 @@ export const referenceOf = (r: PipelineResult): Variant | undefined => r.variant
 
 export function targetValue(t: PipelineResult['targets'][number]): string {
   if (t.value === null) return '–';
-  return t.unit === '×' ? `${t.value.toFixed(2)}×` : `${t.value.toFixed(2)} ${t.unit}`;
+  if (t.unit === '×') return `${t.value.toFixed(2)}×`;
+  // a student more accurate than its teacher is "above", not "−x below"
+  if (t.unit === 'points below' && t.value < 0) return `${(-t.value).toFixed(2)} points above`;
+  return `${t.value.toFixed(2)} ${t.unit}`;
 }
 
 export function settingsRows(r: PipelineResult): [string, string][] {
@@ -41,13 +44,13 @@ export function renderMarkdown(r: PipelineResult, meta: ReportMeta): string {
   L.push(`Transfer learning and compression on a few-shot target, evaluated on qwasm's kernels (int8 variants on the int8 kernels).`, '');
   L.push(`- command: \`${meta.command}\``);
   L.push(`- build: qwasm ${meta.version}${meta.commit ? ` (commit ${meta.commit.slice(0, 12)})` : ''}, WASM build \`${r.build}\`, Node ${r.node}`);
-  L.push(`- started ${r.startedAt}, total ${r.seconds.toFixed(1)} s`);
+  L.push(`- started ${r.startedAt}, total ${r.seconds.toFixed(1)} s wall clock, ${r.cpuSeconds.toFixed(1)} s of CPU time (the job runs on one thread: on a shared machine the wall time grows, the CPU time does not)`);
   L.push(`- target: ${r.target.name} — ${r.target.selection}; ${r.target.train} train / ${r.target.test} test images`);
   L.push(`- classes: ${r.target.classes.join(', ')}`, '');
 
   L.push('## Targets', '', '| target | goal | measured | met | detail |', '|---|---|---:|---|---|');
   for (const t of r.targets) L.push(`| ${cell(t.name)} | ${cell(t.goal)} | ${targetValue(t)} | ${t.met === null ? '–' : t.met ? 'yes' : '**no**'} | ${cell(t.detail)} |`);
-  if (r.finalVariant) L.push('', `The final int8 + pruned student is the most accurate of methods (1)–(3): **${r.finalVariant}**.`);
+  if (r.finalVariant) L.push('', `The final int8 + pruned student (the fastest of methods (1)–(3) within 2 points of the teacher, else the most accurate): **${r.finalVariant}**.`);
   L.push('');
 
   L.push('## Variants', '');
@@ -75,9 +78,9 @@ export function renderMarkdown(r: PipelineResult, meta: ReportMeta): string {
 
   L.push('## Settings', '', '| setting | value |', '|---|---|');
   for (const [k, v] of settingsRows(r)) L.push(`| ${cell(k)} | ${cell(v)} |`);
-  L.push('', '## Source networks', '', '| role | model | params | pretrained on | source test accuracy | command |', '|---|---|---:|---|---:|---|');
+  L.push('', '## Source networks', '', '| role | model | params | pretrained on | command |', '|---|---|---:|---|---|');
   for (const s of r.sources) {
-    L.push(`| ${s.role} | ${s.model} ${cell(JSON.stringify({ width: s.options.width }))} | ${s.params} | ${s.dataset ?? '?'}${s.classes ? ` (${s.classes} classes)` : ''} | ${pct(s.accuracy)} | ${s.command ? `\`${cell(s.command)}\`` : '–'} |`);
+    L.push(`| ${s.role} | ${s.model} ${cell(JSON.stringify({ width: s.options.width }))} | ${s.params} | ${s.dataset ?? '?'}${s.classes ? ` (${s.classes} classes)` : ''} | ${s.command ? `\`${cell(s.command)}\`` : '–'} |`);
   }
   L.push('', '## Stages', '', '| stage | seconds | result |', '|---|---:|---|');
   for (const st of r.stages) L.push(`| ${cell(st.name)} | ${st.seconds.toFixed(1)} | ${cell(st.summary)} |`);

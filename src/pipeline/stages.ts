@@ -14,6 +14,7 @@ import { fineTune, replaceHead, transferModel, transferRecord } from '../transfe
 import { cacheFeatures, trainLinearHead, NearestClassMean } from '../transfer/features.js';
 import { compressModel, type CompressOptions, type CompressResult } from '../compress/joint.js';
 import { reportRow } from '../compress/report.js';
+import { removePrunedChannels } from '../compress/prune.js';
 import type { Int8Model } from '../deploy/int8-model.js';
 import { floatAccuracy, floatBytes, floatProbe, int8Probe, sparsityOf, type CurvePoint, type LatencyProbe, type Variant } from './measure.js';
 import type { PipelineSettings } from './defaults.js';
@@ -271,4 +272,36 @@ export async function jointStage(student: SourceNet, teacherFT: Sequential, ctx:
     const r = await compressModel(model, ctx.train, jointOptions(ctx, model, { epochs: s.epochs + s.compressEpochs, lr: s.lr, teacher: teacherFT, alpha: s.alpha, prune: 'polynomial' }));
     return compressedVariant(`${student.role} · joint (3) · int8`, student, 'joint', r, ctx, (performance.now() - t0) / 1000, { epochs: s.epochs + s.compressEpochs });
   } finally { model.dispose(); }
+}
+
+/**
+ * (3) with channel pruning: the same joint loop, but whole output channels are pruned (with the BatchNorm /
+ * depthwise channels that follow them); the zero channels are then removed for real (a narrower network: fewer
+ * MACs, not just zeros) and the slim float model is quantised post-training.
+ */
+export async function jointChannelStage(student: SourceNet, teacherFT: Sequential, ctx: StageContext): Promise<StageOutput> {
+  const s = ctx.settings;
+  const t0 = performance.now();
+  const { model } = transferred(student, ctx, s.seed);
+  let slim: Sequential | null = null;
+  try {
+    const o = jointOptions(ctx, model, { epochs: s.epochs + s.compressEpochs, lr: s.lr, teacher: teacherFT, alpha: s.alpha, prune: 'polynomial' });
+    // every layer whose output channels can go (the Pruner's default in 'channel' mode: convs / linears feeding
+    // another one through BN, activations, pools or depthwise convs — not into a residual join or the output).
+    // Pruning only the full-resolution layers (mobilenet: the stem and the first pointwise conv) was measured too:
+    // 64.50 % at 2.73× the teacher's speed, against 58.25 % at 4.07× for all of them.
+    if (s.sparsity > 0) o.prune = { sparsity: s.sparsity, structure: 'channel', schedule: 'polynomial' };
+    const r = await compressModel(model, ctx.train, o);
+    const fakeQuantAccuracy = floatAccuracy(r.model, ctx.test);
+    try {
+      const cut = removePrunedChannels(r.floatModel as Sequential);
+      slim = cut.model;
+      const removed = Object.fromEntries(Object.entries(cut.removed).map(([k, v]) => [k, v.length]));
+      const p = await compressModel(slim, ctx.train, { method: 'ptq', seed: s.seed, onProgress: compressProgress(ctx) });
+      return compressedVariant(`${student.role} · joint (3) + channel pruning · int8`, student, 'joint-channel', p, ctx, (performance.now() - t0) / 1000,
+        { epochs: s.epochs + s.compressEpochs, channelsRemoved: removed, beforeRemovalFakeQuantAccuracy: fakeQuantAccuracy, paramsBeforeRemoval: r.floatModel.numParameters() });
+    } finally {
+      r.int8.dispose(); r.quantized.dispose(); r.floatModel.dispose();
+    }
+  } finally { model.dispose(); slim?.dispose(); }
 }

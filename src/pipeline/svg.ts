@@ -30,7 +30,8 @@ function logTicks(lo: number, hi: number): number[] {
   for (let e = Math.floor(Math.log10(lo)); e <= Math.ceil(Math.log10(hi)); e++) {
     for (const f of [1, 2, 5]) { const v = f * 10 ** e; if (v >= lo * 0.999 && v <= hi * 1.001) out.push(v); }
   }
-  return out.length >= 2 ? out : [lo, hi];
+  // within about a decade there are too few 1-2-5 marks: use round linear steps instead
+  return out.length >= 3 ? out : niceTicks(lo, hi, 4).filter((t) => t > 0 && t >= lo && t <= hi);
 }
 
 interface Axis { lo: number; hi: number; log: boolean; ticks: number[]; map: (v: number) => number }
