@@ -12,7 +12,9 @@
 //     k = (kh·KW + kw)·Cg + c (the OHWI order), bias pre-adjusted for zpIn by gemm_s8_pack. Scales: per group
 //     ceil16(OCg) floats (gemm_s8 reads whole 8-column blocks of scales).
 //   * "depthwise" kind (Cg == 1, i.e. groups == C, channel multiplier CM = OC / C): ceil8(OC) scales,
-//     ceil8(OC) int32 biases (not adjusted), int16 weights in tap pairs [ceil(KH·KW / 2)][ceil8(OC)][2]
+//     ceil8(OC) int32 biases (not adjusted), ceil8(OC) int32 biases with the zero point folded in
+//     (bias[o] − zpIn · Σ taps w[o]: the SIMD multiplier-1 path then multiplies raw codes, padding reading zpIn
+//     cancels against the fold), int16 weights in tap pairs [ceil(KH·KW / 2)][ceil8(OC)][2]
 //     (taps t = 2p, 2p+1 of channel o side by side, a missing last tap as 0) so one i32x4.dot_i16x8_s adds two
 //     taps of 4 channels, then one 16-byte i8x16.swizzle table per 8-channel block mapping output lane i (an
 //     int16) to input channel (oc0+i)/CM − oc0/CM. The SIMD kernel reads padded taps from a buffer holding zpIn
@@ -43,7 +45,7 @@ export function conv_s8_packed_size(oc: i32, kh: i32, kw: i32, cg: i32, groups: 
   if (cg == 1 && groups > 1) {
     let ocp = <usize>ceil8(oc);
     let pairs = <usize>((kh * kw + 1) >> 1);
-    return s + (ocp << 2) + pairs * ocp * 4 + (ocp >> 3) * 16;
+    return s + (ocp << 3) + pairs * ocp * 4 + (ocp >> 3) * 16;
   }
   return s + <usize>groups * gemm_s8_packed_size(kh * kw * cg, oc / groups);
 }
@@ -63,8 +65,14 @@ export function conv_s8_pack(oc: i32, kh: i32, kw: i32, cg: i32, groups: i32, w:
     for (let o = 0; o < ocp; o++) {
       store<i32>(pb + (<usize>o << 2), o < oc && bias ? load<i32>(bias + (<usize>o << 2)) : 0);
     }
-    let pw = pb + (<usize>ocp << 2);
     let taps = kh * kw, pairs = (taps + 1) >> 1;
+    let pa = pb + (<usize>ocp << 2);
+    for (let o = 0; o < ocp; o++) {
+      let v = o < oc && bias ? load<i32>(bias + (<usize>o << 2)) : 0;
+      if (o < oc) for (let t = 0; t < taps; t++) v -= zpIn * <i32>load<i8>(w + <usize>o * k + t);
+      store<i32>(pa + (<usize>o << 2), v);
+    }
+    let pw = pa + (<usize>ocp << 2);
     for (let t = 0; t < pairs * 2; t++) {
       for (let o = 0; o < ocp; o++) {
         let v: i16 = o < oc && t < taps ? <i16>load<i8>(w + <usize>o * k + t) : 0;
@@ -213,72 +221,97 @@ function depthwise(packed: usize, n: i32, h: i32, w: i32, c: i32, x: usize, zpIn
   let taps = kh * kw, pairs = (taps + 1) >> 1;
   let scale = packed;
   let biasp = packed + (<usize>ocp << 2);
-  let wts = biasp + (<usize>ocp << 2);
+  let biasz = biasp + (<usize>ocp << 2); // zero point folded in (multiplier-1 SIMD path)
+  let wts = biasz + (<usize>ocp << 2);
   let swzp = wts + <usize>pairs * ocp * 4;
   let pstride = <usize>ocp << 2; // bytes between tap pairs
   if (ASC_FEATURE_SIMD) {
-    // per output pixel: the input pixel address of every tap (padding → zbuf), padded to whole pairs
+    // Tap addresses are base + tbl[t]. Interior pixels (every tap inside the image) share one table of
+    // offsets from the window's top-left input pixel (built once); border pixels get a table of absolute
+    // addresses (base 0), padding taps pointing at zbuf (zpIn codes). Both are padded to whole tap pairs: the
+    // missing last tap has weight 0, so it may read any valid address (interior: the first tap's; border: zbuf).
     let zbuf = heap.alloc(<usize>ceil16(c) + 16);
     fillBytes(zbuf, zpIn, ceil16(c) + 16);
-    let tp = heap.alloc(<usize>pairs << 3);
+    let inner = heap.alloc(<usize>pairs << 3);
+    let border = heap.alloc(<usize>pairs << 3);
+    for (let ky = 0; ky < kh; ky++) {
+      for (let kx = 0; kx < kw; kx++) store<i32>(inner + (<usize>(ky * kw + kx) << 2), (ky * dh * w + kx * dw) * c);
+    }
+    if (taps & 1) {
+      store<i32>(inner + (<usize>taps << 2), 0);
+      store<usize>(border + (<usize>taps << 2), zbuf);
+    }
+    // interior output columns: ox·sw − pl ≥ 0 and ox·sw − pl + (kw − 1)·dw ≤ w − 1
+    let oxLo = (pl + sw - 1) / sw;
+    let oxHi = w - 1 - (kw - 1) * dw + pl;
+    oxHi = oxHi < 0 ? -1 : oxHi / sw; // last interior column (−1: none)
     let vzIn = i16x8.splat(<i16>zpIn);
     let vz = i32x4.splat(zpOut), vlo = f32x4.splat(<f32>(qmin - zpOut)), vhi = f32x4.splat(<f32>(qmax - zpOut));
-    store<usize>(tp + (<usize>(pairs * 2 - 1) << 2), zbuf);
+    let main = cm == 1 ? oc & ~15 : 0; // channels on the 16-wide multiplier-1 path
     for (let b = 0; b < n; b++) {
       let img = x + <usize>b * h * w * c;
       for (let oy = 0; oy < oh; oy++) {
         let iy0 = oy * sh - pt;
-        for (let ox = 0; ox < ow; ox++) {
+        let rowIn = iy0 >= 0 && iy0 + (kh - 1) * dh < h;
+        let yp = y + <usize>(b * oh + oy) * ow * oc;
+        for (let ox = 0; ox < ow; ox++, yp += oc) {
           let ix0 = ox * sw - pl;
-          let t = 0;
-          for (let ky = 0; ky < kh; ky++) {
-            let iy = iy0 + ky * dh;
-            let rowOk = iy >= 0 && iy < h;
-            for (let kx = 0; kx < kw; kx++) {
-              let ix = ix0 + kx * dw;
-              store<usize>(tp + (<usize>t << 2), rowOk && ix >= 0 && ix < w ? img + (<usize>iy * w + ix) * c : zbuf);
-              t++;
+          let base: usize, tp: usize;
+          if (rowIn && ox >= oxLo && ox <= oxHi) {
+            base = img + (<usize>iy0 * w + ix0) * c;
+            tp = inner;
+          } else {
+            base = 0;
+            tp = border;
+            let t = 0;
+            for (let ky = 0; ky < kh; ky++) {
+              let iy = iy0 + ky * dh;
+              let rowOk = iy >= 0 && iy < h;
+              for (let kx = 0; kx < kw; kx++) {
+                let ix = ix0 + kx * dw;
+                store<usize>(border + (<usize>t << 2), rowOk && ix >= 0 && ix < w ? img + (<usize>iy * w + ix) * c : zbuf);
+                t++;
+              }
             }
           }
-          let yp = y + (<usize>(b * oh + oy) * ow + ox) * oc;
           let o0 = 0;
-          if (cm == 1) {
-            // main path (multiplier 1): 16 channels × 2 taps per step
-            for (; o0 + 16 <= oc; o0 += 16) {
-              let bp = biasp + (<usize>o0 << 2);
-              let acc0 = v128.load(bp), acc1 = v128.load(bp, 16), acc2 = v128.load(bp, 32), acc3 = v128.load(bp, 48);
-              let wq = wts + (<usize>o0 << 2);
-              let pp = tp;
-              for (let p = 0; p < pairs; p++) {
-                let va = v128.load(load<usize>(pp) + o0), vb = v128.load(load<usize>(pp, 4) + o0);
-                let lo = i8x16.shuffle(va, vb, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
-                let hi = i8x16.shuffle(va, vb, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
-                acc0 = i32x4.add(acc0, i32x4.dot_i16x8_s(i16x8.sub(i16x8.extend_low_i8x16_s(lo), vzIn), v128.load(wq)));
-                acc1 = i32x4.add(acc1, i32x4.dot_i16x8_s(i16x8.sub(i16x8.extend_high_i8x16_s(lo), vzIn), v128.load(wq, 16)));
-                acc2 = i32x4.add(acc2, i32x4.dot_i16x8_s(i16x8.sub(i16x8.extend_low_i8x16_s(hi), vzIn), v128.load(wq, 32)));
-                acc3 = i32x4.add(acc3, i32x4.dot_i16x8_s(i16x8.sub(i16x8.extend_high_i8x16_s(hi), vzIn), v128.load(wq, 48)));
-                pp += 8;
-                wq += pstride;
-              }
-              let sp = scale + (<usize>o0 << 2);
-              let r0 = requant4(acc0, v128.load(sp), vz, vlo, vhi);
-              let r1 = requant4(acc1, v128.load(sp, 16), vz, vlo, vhi);
-              let r2 = requant4(acc2, v128.load(sp, 32), vz, vlo, vhi);
-              let r3 = requant4(acc3, v128.load(sp, 48), vz, vlo, vhi);
-              v128.store(yp + o0, narrow16(r0, r1, r2, r3));
+          // multiplier 1: 16 channels × 2 taps per step, raw codes against the zero-point-folded bias
+          for (; o0 < main; o0 += 16) {
+            let bp = biasz + (<usize>o0 << 2);
+            let acc0 = v128.load(bp), acc1 = v128.load(bp, 16), acc2 = v128.load(bp, 32), acc3 = v128.load(bp, 48);
+            let wq = wts + (<usize>o0 << 2);
+            let pp = tp;
+            let xb = base + o0;
+            for (let p = 0; p < pairs; p++) {
+              let va = v128.load(xb + load<usize>(pp)), vb = v128.load(xb + load<usize>(pp, 4));
+              let lo = i8x16.shuffle(va, vb, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+              let hi = i8x16.shuffle(va, vb, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+              acc0 = i32x4.add(acc0, i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(lo), v128.load(wq)));
+              acc1 = i32x4.add(acc1, i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(lo), v128.load(wq, 16)));
+              acc2 = i32x4.add(acc2, i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(hi), v128.load(wq, 32)));
+              acc3 = i32x4.add(acc3, i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(hi), v128.load(wq, 48)));
+              pp += 8;
+              wq += pstride;
             }
+            let sp = scale + (<usize>o0 << 2);
+            let r0 = requant4(acc0, v128.load(sp), vz, vlo, vhi);
+            let r1 = requant4(acc1, v128.load(sp, 16), vz, vlo, vhi);
+            let r2 = requant4(acc2, v128.load(sp, 32), vz, vlo, vhi);
+            let r3 = requant4(acc3, v128.load(sp, 48), vz, vlo, vhi);
+            v128.store(yp + o0, narrow16(r0, r1, r2, r3));
           }
           for (; o0 < oc; o0 += 8) {
-            let base = o0 / cm;
-            let safe = base + 8 <= c;
+            let cb = o0 / cm;
+            let safe = cb + 8 <= c;
             let swz = v128.load(swzp + (<usize>o0 << 1));
             let acc0 = v128.load(biasp + (<usize>o0 << 2)), acc1 = v128.load(biasp + (<usize>o0 << 2), 16);
             let wq = wts + (<usize>o0 << 2);
             let pp = tp;
+            let xb = base + cb;
             for (let p = 0; p < pairs; p++) {
-              let pa = load<usize>(pp) + base, pb = load<usize>(pp, 4) + base;
-              let va = safe ? v128.load8x8_s(pa) : loadTail(pa, c - base);
-              let vb = safe ? v128.load8x8_s(pb) : loadTail(pb, c - base);
+              let pa = xb + load<usize>(pp), pb = xb + load<usize>(pp, 4);
+              let va = safe ? v128.load8x8_s(pa) : loadTail(pa, c - cb);
+              let vb = safe ? v128.load8x8_s(pb) : loadTail(pb, c - cb);
               if (cm != 1) { va = i8x16.swizzle(va, swz); vb = i8x16.swizzle(vb, swz); }
               va = i16x8.sub(va, vzIn);
               vb = i16x8.sub(vb, vzIn);
@@ -303,7 +336,8 @@ function depthwise(packed: usize, n: i32, h: i32, w: i32, c: i32, x: usize, zpIn
         }
       }
     }
-    heap.free(tp);
+    heap.free(border);
+    heap.free(inner);
     heap.free(zbuf);
   } else {
     let lo = <f32>(qmin - zpOut), hi = <f32>(qmax - zpOut);

@@ -75,6 +75,37 @@ export function gemm_s8_ref(m: i32, k: i32, n: i32, a: usize, lda: i32, zpA: i32
 // word (p, r) at (p·MR + r)·4, so the microkernel reads all MR rows of one k-pair at fixed offsets.
 // Rows past `rows` repeat the last valid row (computed, then dropped): the microkernel never branches on M.
 function packA(rows: i32, k: i32, a: usize, lda: i32, out: usize, mr: i32): void {
+  if (ASC_FEATURE_SIMD) {
+    // 8 k at a time: load8x8_s gives the int16 pairs (a[k], a[k+1]) as four i32 lanes already; for MR rows a
+    // 4×4 transpose of those lanes puts each pair's MR rows side by side (same words as the loop below).
+    if (mr == 1) {
+      let kk = 0;
+      for (; kk + 8 <= k; kk += 8) v128.store(out + (<usize>kk << 1), v128.load8x8_s(a + kk));
+      if (kk < k) packTail(a, kk, k, out + (<usize>kk << 1), 4);
+      return;
+    }
+    if (mr == 4) {
+      let p0 = a, p1 = a + <usize>min(1, rows - 1) * lda, p2 = a + <usize>min(2, rows - 1) * lda, p3 = a + <usize>min(3, rows - 1) * lda;
+      let dst = out;
+      let kk = 0;
+      for (; kk + 8 <= k; kk += 8) {
+        let v0 = v128.load8x8_s(p0 + kk), v1 = v128.load8x8_s(p1 + kk);
+        let v2 = v128.load8x8_s(p2 + kk), v3 = v128.load8x8_s(p3 + kk);
+        let t0 = i32x4.shuffle(v0, v1, 0, 4, 1, 5), t1 = i32x4.shuffle(v2, v3, 0, 4, 1, 5);
+        let t2 = i32x4.shuffle(v0, v1, 2, 6, 3, 7), t3 = i32x4.shuffle(v2, v3, 2, 6, 3, 7);
+        v128.store(dst, i64x2.shuffle(t0, t1, 0, 2));
+        v128.store(dst, i64x2.shuffle(t0, t1, 1, 3), 16);
+        v128.store(dst, i64x2.shuffle(t2, t3, 0, 2), 32);
+        v128.store(dst, i64x2.shuffle(t2, t3, 1, 3), 48);
+        dst += 64;
+      }
+      if (kk < k) {
+        packTail(p0, kk, k, dst, 16); packTail(p1, kk, k, dst + 4, 16);
+        packTail(p2, kk, k, dst + 8, 16); packTail(p3, kk, k, dst + 12, 16);
+      }
+      return;
+    }
+  }
   for (let r = 0; r < mr; r++) {
     let src = a + <usize>min(r, rows - 1) * lda;
     let dst = out + (<usize>r << 2);
@@ -88,6 +119,17 @@ function packA(rows: i32, k: i32, a: usize, lda: i32, out: usize, mr: i32): void
     }
     if (kk < k) store<i32>(dst, <i32>load<i8>(src + kk) & 0xffff);
   }
+}
+
+// Pairs (src[kk], src[kk+1]) … up to k (a last odd k paired with 0), one int32 word every `step` bytes.
+// @ts-ignore: decorator
+@inline
+function packTail(src: usize, kk: i32, k: i32, dst: usize, step: usize): void {
+  for (; kk + 1 < k; kk += 2) {
+    store<i32>(dst, (<i32>load<i8>(src + kk) & 0xffff) | (<i32>load<i8>(src + kk + 1) << 16));
+    dst += step;
+  }
+  if (kk < k) store<i32>(dst, <i32>load<i8>(src + kk) & 0xffff);
 }
 
 // Stores one row of 8 accumulators (two i32x4) for columns n0.. (cols of them valid).

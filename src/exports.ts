@@ -9,6 +9,8 @@ export interface KernelExports {
   qw_free(ptr: P): void;
   qw_memory_bytes(): I;
   requant_row(acc: P, scale: P, n: I, zp: I, qmin: I, qmax: I, out: P): void;
+  /** f32 → int8 codes with quantizeInput's rule (round half to even, saturate; NaN → code 0, as in JS). */
+  quantize_f32_s8(x: P, n: I, scale: number, zp: I, out: P): void;
 
   // gemm_s8.ts
   gemm_s8_packed_size(k: I, n: I): I;

@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { builds, rng, eq } from './helpers.js';
-import { requantize } from '../dist/index.js';
+import { requantize, quantizeInput } from '../dist/index.js';
 
 // [n, h, w, c, oc, kh, kw, groups, stride, padding, dilation]
 const cases = [
@@ -30,6 +30,16 @@ const cases = [
   [1, 8, 7, 40, 80, 2, 2, 40, 1, [1, 1, 0, 0], 1], // depthwise multiplier 2, even tap count
   [1, 4, 4, 20, 3, 4, 4, 1, 1, 0, 1],           // kernel = image
   [1, 9, 9, 10, 4, 3, 3, 1, 3, [2, 2, 0, 0], 2],
+  // the mobilenet16 student's layers (interior and border pixels of the multiplier-1 depthwise path, stride 2,
+  // a grey-image stem, narrow pointwise GEMMs)
+  [1, 28, 28, 1, 16, 3, 3, 1, 1, 1, 1],
+  [1, 28, 28, 16, 16, 3, 3, 16, 1, 1, 1],
+  [1, 28, 28, 16, 32, 1, 1, 1, 1, 0, 1],
+  [1, 28, 28, 32, 32, 3, 3, 32, 2, 1, 1],
+  [2, 14, 14, 64, 64, 3, 3, 64, 1, 1, 1],
+  [1, 14, 14, 64, 64, 3, 3, 64, 2, 1, 1],
+  [1, 7, 7, 64, 128, 1, 1, 1, 1, 0, 1],
+  [1, 6, 5, 48, 48, 5, 5, 48, 1, 2, 1],          // depthwise with odd tap count, no interior column
 ];
 
 function wShapeOf([, , , c, oc, kh, kw, groups]) { return [oc, kh, kw, c / groups]; }
@@ -187,6 +197,54 @@ test('bad arguments throw errors naming the argument', async () => {
   assert.throws(() => p.run(16, 1, 2, 2, 16), /output size would be/);
   assert.throws(() => p.run(16, 0, 4, 4, 16), /n must be in/);
   p.dispose();
+});
+
+test('SIMD requantisation (requant_row) equals requantize() on ties, clamps, ±0 and overflowing products (every build)', async () => {
+  const r = rng(5);
+  const accs = [], scales = [];
+  // ties: acc · 2^-s lands on x.5 often; large accumulators; tiny scales (products underflow to ±0 or denormals);
+  // huge ones (products overflow to ±inf and must clamp)
+  for (const s of [0.5, 0.25, 0.125, 1.5, 1 / 3, 0.75, 1, 2 ** -20, 1e-38, 1e-45, 1e30, 3.4e38]) {
+    for (let i = 0; i < 256; i++) {
+      scales.push(s);
+      accs.push(i < 128 ? r.int(0, 1200) - 600 : i < 192 ? (r.u32() | 0) : [0, 1, -1, 2147483647, -2147483647, -2147483648][i % 6]);
+    }
+  }
+  const n = accs.length; // a multiple of 16: every value goes through the 16-wide SIMD step
+  for (const q of await builds()) {
+    for (const [zp, qmin, qmax] of [[0, -128, 127], [-128, -128, 127], [127, -128, 127], [5, 5, 127], [-3, -3, 40], [100, 100, 127]]) {
+      const got = q.rt.scoped((sc) => {
+        const a = sc.put(Int32Array.from(accs)), sp = sc.put(Float32Array.from(scales)), o = sc.alloc(n);
+        q.rt.exports.requant_row(a, sp, n, zp, qmin, qmax, o);
+        return q.rt.i8(o, n).slice();
+      });
+      for (let i = 0; i < n; i++) {
+        const want = requantize(accs[i], Math.fround(scales[i]), zp, qmin, qmax);
+        if (got[i] !== want) assert.unreachable(`${q.build} zp ${zp} [${qmin}, ${qmax}]: acc ${accs[i]} · ${scales[i]} → ${got[i]}, want ${want}`);
+      }
+    }
+  }
+});
+
+test('input quantiser quantize_f32_s8 (Int8Runner.predict) equals quantizeInput: ties, clamps, NaN, ±inf, ±0 (every build)', async () => {
+  const r = rng(8);
+  const vals = [NaN, Infinity, -Infinity, 0, -0, 0.5, -0.5, 1.5, -1.5, 2.5, -2.5, 1e-45, -1e-45, 3.4e38, -3.4e38];
+  for (let i = 0; i < 600; i++) vals.push(i < 300 ? (r.int(0, 2000) - 1000) / 8 : (r.float() * 2 - 1) * 40);
+  const x = Float32Array.from(vals);
+  for (const q of await builds()) {
+    for (const [scale, zeroPoint] of [[1, 0], [0.25, -128], [0.5, 127], [0.1, 7], [1 / 3, -20], [1e-30, 0], [3e38, 5]]) {
+      const qp = { scale: Math.fround(scale), zeroPoint };
+      for (const len of [x.length, 17, 5]) { // SIMD blocks of 16 and the scalar tail
+        const xs = x.subarray(0, len);
+        const got = q.rt.scoped((sc) => {
+          const xp = sc.put(xs), o = sc.alloc(len);
+          q.rt.exports.quantize_f32_s8(xp, len, qp.scale, zeroPoint, o);
+          return q.rt.i8(o, len).slice();
+        });
+        assert.is(eq(got, quantizeInput(xs, qp)), null, `${q.build} scale ${scale} zp ${zeroPoint} n ${len}`);
+      }
+    }
+  }
 });
 
 test('memory does not grow over repeated calls', async () => {

@@ -10,7 +10,7 @@ import { QwasmError, checkInt, describe } from '../errors.js';
 import { PackedGemmS8 } from '../kernels/gemm_s8.js';
 import { SparseMatrixS8 } from '../kernels/sparse.js';
 import { LowRankS8 } from '../kernels/lowrank.js';
-import { PackedConv2dS8 } from '../kernels/conv_s8.js';
+import { PackedConv2dS8, type Geometry } from '../kernels/conv_s8.js';
 import type { GraphNode, Int8Graph, QParams, Requant, SparseSpec } from './graph.js';
 import { validateGraph, windowGeometry, type SampleShape, type WindowGeometry } from './validate.js';
 import { encodeQwm, qwmNodeBytes } from './qwm.js';
@@ -25,10 +25,17 @@ interface Op {
   node: GraphNode;
   /** Per-sample input / output shapes. */
   inS: SampleShape; outS: SampleShape;
+  /** Bytes of one sample's output. */
+  outBytes: number;
   backend?: 'conv' | 'dense' | 'sparse' | 'lowrank';
   conv?: PackedConv2dS8; mm?: Matmul; geo?: WindowGeometry;
+  /** A conv handle's geometry for this op's (fixed) input size, resolved once at compile time. */
+  convGeo?: Geometry;
   body?: Op[]; shortcut?: Op[] | null;
 }
+
+/** The input quantiser (assembly/requant.ts; not in every KernelExports declaration yet). */
+type KernelExportsQuantize = (x: number, n: number, scale: number, zp: number, out: number) => void;
 
 const size = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
 /** The largest batch·activation any kernel call may see (conv_s8's limit). */
@@ -118,7 +125,7 @@ export class Int8Runner {
   private compile(nodes: GraphNode[], ins: Map<GraphNode, SampleShape>, outs: Map<GraphNode, SampleShape>): Op[] {
     const rt = this.rt;
     return nodes.map((node): Op => {
-      const op: Op = { node, inS: ins.get(node)!, outS: outs.get(node)! };
+      const op: Op = { node, inS: ins.get(node)!, outS: outs.get(node)!, outBytes: size(outs.get(node)!) };
       switch (node.kind) {
         case 'conv':
           if (node.sparse) {
@@ -135,6 +142,7 @@ export class Int8Runner {
             this.handles.push(h);
             setClamp(h.requant, node.rq);
             op.conv = h; op.backend = 'conv';
+            op.convGeo = h.geometry(op.inS[0], op.inS[1]!);
           }
           break;
         case 'linear':
@@ -197,7 +205,7 @@ export class Int8Runner {
   predict(x: Float32Array, n?: number): Float32Array {
     if (!(x instanceof Float32Array)) throw new TypeError(`x must be a Float32Array, got ${describe(x)}`);
     const m = this.batchOf('x', x.length, n);
-    return this.dequantize(this.run(quantizeInput(x, this.input), m, null));
+    return this.dequantize(this.run(x, m, null));
   }
 
   /** Output int8 codes (n × classes) of int8 input codes (n samples, NHWC, quantised with `input`). */
@@ -210,7 +218,7 @@ export class Int8Runner {
   trace(x: Float32Array, n?: number): Map<string, TraceEntry> {
     if (!(x instanceof Float32Array)) throw new TypeError(`x must be a Float32Array, got ${describe(x)}`);
     const m = this.batchOf('x', x.length, n), tr = new Map<string, TraceEntry>();
-    this.run(quantizeInput(x, this.input), m, tr);
+    this.run(x, m, tr);
     return tr;
   }
 
@@ -232,12 +240,24 @@ export class Int8Runner {
     return n;
   }
 
-  private run(codes: Int8Array, n: number, trace: Map<string, TraceEntry> | null): Int8Array {
+  /**
+   * Runs a batch: int8 codes, or a float batch quantised inside WASM (quantize_f32_s8, the same rule as
+   * quantizeInput, when the loaded build has it).
+   */
+  private run(input: Int8Array | Float32Array, n: number, trace: Map<string, TraceEntry> | null): Int8Array {
     const rt = this.rt, bufs: number[] = [];
     try {
-      const inPtr = rt.alloc(codes.length); bufs.push(inPtr);
-      rt.i8(inPtr, codes.length).set(codes);
-      if (trace) trace.set('input', { data: codes.slice(), shape: [n, ...this.inputShape], qparams: this.input });
+      const len = input.length;
+      const inPtr = rt.alloc(len); bufs.push(inPtr);
+      // every build exports it; a hand-supplied older .wasm may not: then the same rule in JS
+      const quantize = rt.exports.quantize_f32_s8 as KernelExportsQuantize | undefined;
+      if (input instanceof Int8Array) rt.i8(inPtr, len).set(input);
+      else if (typeof quantize === 'function') {
+        const fp = rt.alloc(4 * len); bufs.push(fp);
+        rt.f32(fp, len).set(input);
+        quantize(fp, len, Math.fround(this.input.scale), this.input.zeroPoint, inPtr);
+      } else rt.i8(inPtr, len).set(quantizeInput(input, this.input));
+      if (trace) trace.set('input', { data: rt.i8(inPtr, len).slice(), shape: [n, ...this.inputShape], qparams: this.input });
       const out = this.exec(this.ops, inPtr, n, bufs, trace);
       return rt.i8(out, n * this.classes).slice();
     } finally {
@@ -249,13 +269,18 @@ export class Int8Runner {
     const rt = this.rt, e = rt.exports;
     for (const o of ops) {
       const nd = o.node, s = o.inS;
-      const alloc = () => { const p = rt.alloc(n * size(o.outS)); bufs.push(p); return p; };
+      const alloc = () => { const p = rt.alloc(n * o.outBytes); bufs.push(p); return p; };
       let y: number;
       switch (nd.kind) {
         case 'conv':
           y = alloc();
-          if (o.conv) o.conv.run(x, n, s[0], s[1]!, y);
-          else o.mm!.runInt8(x, n * s[0] * s[1]!, y); // m = pixels
+          if (o.conv) {
+            // PackedConv2dS8.run without re-resolving the geometry and re-checking the sizes at every call:
+            // both were fixed and checked when the graph was compiled (n is checked by batchOf)
+            const h = o.conv, g = o.convGeo!, r = h.requant;
+            e.conv_s8(h.ptr, n, s[0], s[1]!, h.c, x, h.inZeroPoint, h.oc, h.kh, h.kw, h.groups,
+              g.sh, g.sw, g.pt, g.pl, g.dh, g.dw, g.oh, g.ow, y, r.zp, r.qmin, r.qmax);
+          } else o.mm!.runInt8(x, n * s[0] * s[1]!, y); // m = pixels
           break;
         case 'linear': case 'lowrank': y = alloc(); o.mm!.runInt8(x, n, y); break;
         case 'maxpool': case 'avgpool': {
@@ -272,12 +297,12 @@ export class Int8Runner {
           const a = this.exec(o.body!, x, n, bufs, trace);
           const b = o.shortcut ? this.exec(o.shortcut, x, n, bufs, trace) : x;
           y = alloc();
-          e.add_s8(n * size(o.outS), a, nd.za, nd.ma, b, nd.zb, nd.mb, y, nd.outZp, nd.qmin, nd.qmax);
+          e.add_s8(n * o.outBytes, a, nd.za, nd.ma, b, nd.zb, nd.mb, y, nd.outZp, nd.qmin, nd.qmax);
           break;
         }
       }
       if (trace && nd.kind !== 'flatten' && nd.kind !== 'maxpool') {
-        trace.set(nd.name, { data: rt.i8(y, n * size(o.outS)).slice(), shape: [n, ...o.outS], qparams: nd.out });
+        trace.set(nd.name, { data: rt.i8(y, n * o.outBytes).slice(), shape: [n, ...o.outS], qparams: nd.out });
       }
       x = y;
     }

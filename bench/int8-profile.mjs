@@ -1,0 +1,96 @@
+// Where the batch-1 time of the pipeline's int8 student goes, against the float teacher it is compared with.
+//   node bench/int8-profile.mjs [student.qwm] [--rounds N] [--runs N]
+// With a .qwm (e.g. a `qwasm pipeline --out DIR` student) that model is profiled; without one the shipped
+// mobilenet16 gets a 20-class head and a calibrated fake-quant pass, converted like the pipeline does (convs on
+// the dense conv kernel), which has the same layers and shapes (the weights do not change the time).
+// Prints: teacher / student median ms (interleaved rounds, like src/pipeline/measure.ts) and their ratio,
+// then each kernel call's median time inside predict() (timed in place over 1000 predicts; the timer adds ~0.1 µs
+// a call) and the rest of predict (JS dispatch, allocation, copies, dequantisation).
+// Before/after comparisons on a shared machine: run this with the old and the new dist/ alternately and compare
+// the teacher / student ratios (each run interleaves its own teacher and student rounds).
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  init, Engine, loadModel, replaceHead, prepareQAT, convertToInt8, floatLatencyMs, decodeQwm, Int8Runner,
+  PackedGemmS8, SparseMatrixS8,
+} from '../dist/index.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const args = process.argv.slice(2);
+const opt = (name, d) => { const i = args.indexOf(name); return i >= 0 ? Number(args[i + 1]) : d; };
+const rounds = opt('--rounds', 7), runs = opt('--runs', 40);
+const qwmFile = args.find((a) => a.endsWith('.qwm'));
+
+const q = await init({ build: process.env.QWASM_BUILD ?? 'auto' });
+const engine = new Engine(q.rt);
+const models = path.join(here, '..', 'models');
+const teacher = loadModel(engine, path.join(models, 'quickdraw325-resnet16.qck')).model;
+replaceHead(teacher, 20, { seed: 1 });
+
+let int8;
+if (qwmFile) {
+  int8 = Int8Runner.fromGraph(q.rt, decodeQwm(fs.readFileSync(qwmFile)));
+} else {
+  const student = loadModel(engine, path.join(models, 'quickdraw325-mobilenet16.qck')).model;
+  replaceHead(student, 20, { seed: 1 });
+  const qat = prepareQAT(student);
+  let s = 7;
+  const x = new Float32Array(32 * 28 * 28);
+  for (let i = 0; i < x.length; i++) { s = (s * 1103515245 + 12345) >>> 0; x[i] = (s / 4294967296) * 2 - 1; }
+  qat.train();
+  for (let i = 0; i < 3; i++) { engine.noGrad(() => qat.forward(engine.persistent([32, 28, 28, 1], x))); engine.endStep(); }
+  qat.eval();
+  int8 = convertToInt8(qat, undefined, { inputShape: [28, 28, 1], backend: (info) => (info.kind === 'conv' ? 'dense' : undefined) });
+}
+console.log(`build ${q.build}; student ${qwmFile ?? 'mobilenet16 (calibrated fake-quant of the shipped net)'}`);
+console.log(int8.layers().map((l) => `${l.name}:${l.kind}/${l.backend ?? '-'}`).join('  '));
+
+// interleaved teacher / student medians, like measureLatencies
+const probes = [() => floatLatencyMs(teacher, [28, 28, 1], runs), () => int8.latencyMs(1, runs)];
+const times = [[], []];
+for (let r = 0; r < rounds; r++) for (let j = 0; j < 2; j++) { const i = (j + r) % 2; times[i].push(probes[i]()); }
+const med = (a) => [...a].sort((x, y) => x - y)[a.length >> 1];
+const [tT, tS] = times.map(med);
+console.log(`teacher f32 ${tT.toFixed(4)} ms  student int8 ${tS.toFixed(4)} ms  ratio ${(tT / tS).toFixed(3)}×`);
+
+// per-kernel-call time: wrap every kernel entry point the runner uses, run predict many times; report the
+// median per call (robust to the other jobs on a shared machine) and the median predict
+const acc = new Map();
+let callNo = 0;
+const wrap = (obj, name, label) => {
+  const f = obj[name];
+  obj[name] = function (...a) {
+    const t = performance.now();
+    const r = f.apply(this, a);
+    const dt = performance.now() - t;
+    const key = `${String(callNo++).padStart(2, '0')} ${label(this, a)}`;
+    let e = acc.get(key);
+    if (!e) acc.set(key, e = []);
+    e.push(dt);
+    return r;
+  };
+};
+wrap(PackedGemmS8.prototype, 'runInt8', (self, a) => `gemm m${a[1]} ${self.k}->${self.n}`);
+wrap(SparseMatrixS8.prototype, 'runInt8', (self, a) => `sparse m${a[1]} ${self.k}->${self.n}`);
+const ex = int8.rt.exports;
+const wex = Object.create(null);
+for (const k of Object.keys(ex)) wex[k] = ex[k];
+for (const k of ['max_pool_s8', 'avg_pool_s8', 'global_avg_pool_s8', 'add_s8', 'quantize_f32_s8']) if (wex[k]) wrap(wex, k, () => k);
+// convs are timed at the export (PackedConv2dS8.run and the runner's direct call both go through rt.exports;
+// args: packed, n, h, w, c, x, zp, oc, kh, kw, groups, sh, …)
+wrap(wex, 'conv_s8', (self, a) => `conv ${a[8]}x${a[9]} ${a[4]}->${a[7]} g${a[10]} in ${a[2]}x${a[3]} s${a[11]}`);
+Object.defineProperty(int8.rt, 'exports', { value: wex, configurable: true });
+const N = 1000;
+const x = new Float32Array(784).map((_, i) => Math.sin(i));
+for (let i = 0; i < 50; i++) { callNo = 0; int8.predict(x, 1); }
+acc.clear();
+const tot = [];
+for (let i = 0; i < N; i++) { callNo = 0; const t = performance.now(); int8.predict(x, 1); tot.push(performance.now() - t); }
+const total = med(tot);
+let sum = 0;
+console.log(`\nper call (µs, median of ${N} predicts; timer overhead included):`);
+for (const [k, e] of [...acc].sort()) { const m = med(e); sum += m; console.log(`  ${k.padEnd(44)} ${(1000 * m).toFixed(2).padStart(8)}`); }
+console.log(`  ${'kernels total'.padEnd(44)} ${(1000 * sum).toFixed(2).padStart(8)}`);
+console.log(`  ${'predict (median)'.padEnd(44)} ${(1000 * total).toFixed(2).padStart(8)}`);
+console.log(`  ${'rest (JS, quantise, alloc, copies)'.padEnd(44)} ${(1000 * (total - sum)).toFixed(2).padStart(8)}`);
