@@ -48,6 +48,9 @@ export { saveModel, loadModel, checkpointOf, type ModelRecord, type LoadedModel 
 export { fakeQuant, fakeQuantChannel, expScale, MinMaxObserver, PerChannelMinMaxObserver, affineQParams, symmetricScales, weightLayout, lsqGrad, lsqGradScale, quantizeArray, dequantizeArray, quantizeChannels, rne, type QParams, type ChannelLayout, type ObserverMode, type ObserverOptions } from './quant/fakequant.js';
 export { prepareQAT, QATModel, QATSchedule, ActQuant, WeightQuant, foldBatchNorm, bnFactor, type QATOptions, type QATScheduleOptions, type QuantState, type Unit as QuantUnit, type FusedActivation } from './quant/qat.js';
 export { quantizeStatic, quantizeDynamic, calibrate, weightOnlyBytes, type CalibrationOptions } from './quant/ptq.js';
+// PyTorch vocabulary (torch.ao.quantization.prepare_qat / convert): the same functions under those names
+export { prepareQAT as prepareQat, prepareQAT as prepare_qat } from './quant/qat.js';
+export { convertToInt8 as convert } from './deploy/int8-model.js';
 export { convertToInt8, buildInt8Graph, Int8Model, type ConvertOptions, type MatmulBackend, type LayerInfo, type Int8LayerSummary, type PrunedInfo } from './deploy/int8-model.js';
 export { Int8Runner, quantizeInput, type TraceEntry } from './deploy/runner.js';
 export { encodeQwm, decodeQwm, isQwm, qwmNodeBytes, QWM_MAGIC, QWM_VERSION } from './deploy/qwm.js';
@@ -64,7 +67,7 @@ export { LowRankLinear, factorize, factorizeLinear, factorizeConv, copyModel, ty
 export { svd, svdReconstruct, rankForEnergy, type SVDResult, type SVDOptions } from './compress/svd.js';
 // --- end pruning / low-rank ---
 // --- compression entry point, joint objective, report rows (src/compress/joint.ts, report.ts) ---
-export { compressModel, COMPRESS_METHODS, type CompressMethod, type CompressOptions, type CompressResult, type CompressProgress, type CompressHistory, type StepRecord, type StepTerms, type DistillTerm, type QatTerm, type PruneTerm, type LowRankTerm } from './compress/joint.js';
+export { compressModel, COMPRESS_METHODS, type CompressMethod, type CompressOptions, type WeightOnlyCompressOptions, type CompressResult, type CompressProgress, type CompressHistory, type StepRecord, type StepTerms, type DistillTerm, type QatTerm, type PruneTerm, type LowRankTerm } from './compress/joint.js';
 export { reportRow, formatReport, floatLatencyMs, layerLatencyUs, type ReportRow, type ReportOptions, type LayerTiming } from './compress/report.js';
 // --- end compression entry point ---
 // --- transfer learning (src/transfer/finetune.ts, features.ts) ---

@@ -8,8 +8,8 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { init, Engine, loadModel, weightSparsity } from '../dist/index.js';
-import { decodeQwm } from '../dist/deploy/qwm.js';
+import { init, Engine, loadModel, loadCheckpoint, weightSparsity } from '../dist/index.js';
+import { decodeQwm, qwmNodeBytes } from '../dist/deploy/qwm.js';
 
 const bin = fileURLToPath(new URL('../bin/qwasm.js', import.meta.url));
 const cli = (...args) => spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8' });
@@ -80,6 +80,74 @@ test('--method lowrank: fewer parameters, table output without --json', () => {
   assert.match(r.stdout, /lowrank: int8 \d+\.\d\d % vs float/);
 });
 
+test('--structure channel: the pruned channels are removed (params, bytes) and the checkpoint reloads the narrower net', async () => {
+  const ck = join(dir, 'channel.qck'), qwm = join(dir, 'channel.qwm');
+  const out = json(cli('compress', '--model', base, '--method', 'prune', '--structure', 'channel', '--sparsity', '0.5', '--checkpoint', ck, '--out', qwm, '--json', ...common));
+  const [f, p] = out.rows;
+  // refcnn 32 / 64 / 128 channels → 16 / 32 / 64 (the output layer keeps its 10)
+  assert.equal(out.channelsRemoved, { 0: 16, 3: 32, 7: 64 });
+  assert.is(out.paramsBeforeRemoval, 225034);
+  const slim = (3 * 3 * 16 + 16) + (3 * 3 * 16 * 32 + 32) + (5 * 5 * 32 * 64 + 64) + (64 * 10 + 10);
+  assert.is(p.params, slim);
+  assert.is(p.float32Bytes, 4 * slim);
+  // a dense int8 refcnn is ≈ 225 kB; the narrower one ≈ a quarter of that
+  assert.ok(p.bytes < 0.3 * (f.float32Bytes / 4), `int8 ${p.bytes} B`);
+  assert.is(p.bytes, out.qwmBytes);
+  assert.is(p.sparsity, 0, 'no zeros left: the channels are gone');
+  assert.ok(p.accuracy > 0.5, `int8 accuracy ${p.accuracy}`);
+  assert.is(decodeQwm(new Uint8Array(readFileSync(qwm))).nodes.find((n) => n.name === '7').k, 800);
+  const q = await init({ build: 'simd' });
+  const { model } = loadModel(new Engine(q.rt), ck);
+  assert.is(model.numParameters(), slim);
+  model.dispose();
+});
+
+test('--method qat|joint --checkpoint: the QAT grid is saved; qwasm export of the checkpoint is compress\'s own --out', () => {
+  for (const [method, extra] of [['qat', ['--lsq']], ['joint', ['--structure', 'channel', '--sparsity', '0.5', '--alpha', '0']]]) {
+    const ck = join(dir, `${method}.qck`), qwm = join(dir, `${method}.qwm`), ex = join(dir, `${method}-export.qwm`);
+    const out = json(cli('compress', '--model', base, '--method', method, ...extra, '--checkpoint', ck, '--out', qwm, '--json', ...common));
+    assert.is(out.terms.qat, true);
+    assert.is(out.terms.lsq, method === 'qat');
+    const st = loadCheckpoint(ck).meta.quantState;
+    assert.ok(st && st.units && st.units['0'].weightScales.length === (method === 'qat' ? 32 : 16), `${method}: meta.quantState`);
+    const ev = json(cli('export', ck, '-o', ex, '--eval', '400', '--json', '--build', 'simd'));
+    assert.is(ev.source, 'checkpoint + QAT state');
+    const a = decodeQwm(new Uint8Array(readFileSync(qwm))), b = decodeQwm(new Uint8Array(readFileSync(ex)));
+    // the same int8 graph: weights, scales, requantisation, backends (only the metadata differs)
+    assert.equal(b.input, a.input);
+    assert.equal(b.nodes, a.nodes);
+    const nodeBytes = (g) => [...qwmNodeBytes(g).values()].reduce((x, y) => x + y, 0);
+    assert.is(nodeBytes(b), nodeBytes(a));
+    assert.is(ev.int8Accuracy, out.rows[1].accuracyInt8, `${method}: export ${ev.int8Accuracy} vs compress ${out.rows[1].accuracyInt8}`);
+  }
+});
+
+test('method flags: --calib dynamic / percentile, --percentile, polynomial schedule, --conv', () => {
+  const dyn = json(cli('compress', '--model', base, '--method', 'ptq', '--calib', 'dynamic', '--json', ...common));
+  const row = dyn.rows[1];
+  assert.is(dyn.terms.ptq, 'dynamic');
+  assert.is(row.precision, 'int8-weights');
+  assert.is(row.accuracyInt8, null);
+  assert.is(row.accuracy, row.accuracyFakeQuant);
+  assert.ok(row.accuracy > 0.6 && Math.abs(row.accuracy - dyn.rows[0].accuracy) <= 0.03, `weight-only ${row.accuracy} vs float ${dyn.rows[0].accuracy}`);
+  assert.ok(row.bytes < 0.27 * row.float32Bytes);
+  assert.is(dyn.out, undefined);
+  const pr = json(cli('compress', '--model', base, '--method', 'prune', '--sparsity', '0.6', '--initial-sparsity', '0.2', '--prune-begin', '2', '--prune-end', '8',
+    '--prune-frequency', '2', '--calib', 'percentile', '--percentile', '99.9', '--json', ...common));
+  assert.equal(pr.terms.prune.schedule, { initialSparsity: 0.2, finalSparsity: 0.6, beginStep: 2, endStep: 8, frequency: 2, power: 3 });
+  assert.is(pr.terms.ptq, 'percentile');
+  assert.ok(Math.abs(pr.rows[1].sparsity - 0.6) < 2e-3);
+  const lr = json(cli('compress', '--model', base, '--method', 'lowrank', '--rank', '8', '--layers', '3', '--conv', 'spatial', '--json', ...common));
+  assert.is(lr.terms.lowrank[0].mode, 'spatial');
+  assert.is(lr.rows[1].params, 225034 - 3 * 3 * 32 * 64 + (3 * 32 * 8) + (3 * 8 * 64));
+});
+
+test('--help lists the method flags', () => {
+  const r = cli('compress', '--help');
+  assert.is(r.status, 0);
+  for (const f of ['--initial-sparsity', '--prune-begin', '--prune-end', '--prune-frequency', '--percentile', '--lsq', '--conv', '--calib NAME', 'dynamic']) assert.ok(r.stdout.includes(f), `--help mentions ${f}`);
+});
+
 test('usage errors exit with code 2 and name the flag', () => {
   for (const [args, msg] of [
     [['compress', '--data', 'mnist', '--method', 'qat'], /--model FILE is required/],
@@ -92,6 +160,21 @@ test('usage errors exit with code 2 and name the flag', () => {
     [['compress', '--model', base, '--data', 'mnist', '--method', 'joint', '--hint', '5'], /--hint must be STUDENT:TEACHER/],
     [['compress', '--model', base, '--data', 'mnist', '--method', 'prune', '--sparsity', 'lots'], /--sparsity must be a number/],
     [['compress', '--model', base, '--data', 'mnist', '--method', 'prune', '--sparsity', '0.5', '--structure', 'rows'], /--structure must be unstructured, nm, block, channel/],
+    [['compress', '--model', base, '--data', 'mnist', '--method', 'prune', '--sparsity', '0.5', '--prune-schedule', 'oneshot', '--prune-begin', '2'], /--prune-begin is a polynomial-schedule flag/],
+    [['compress', '--model', base, '--data', 'mnist', '--method', 'prune', '--structure', 'nm', '--initial-sparsity', '0.1'], /--initial-sparsity is a polynomial-schedule flag/],
+    [['compress', '--model', base, '--data', 'mnist', '--method', 'prune', '--sparsity', '0.5', '--initial-sparsity', '0.7'], /--initial-sparsity must be in \[0, --sparsity = 0\.5\]/],
+    [['compress', '--model', base, '--data', 'mnist', '--method', 'prune', '--sparsity', '0.5', '--initial-sparsity', 'x'], /--initial-sparsity must be a number/],
+    [['compress', '--model', base, '--data', 'mnist', '--method', 'prune', '--sparsity', '0.5', '--prune-begin', '5', '--prune-end', '3'], /--prune-end must be greater than --prune-begin \(5\)/],
+    [['compress', '--model', base, '--data', 'mnist', '--method', 'prune', '--sparsity', '0.5', '--prune-begin', '1.5'], /--prune-begin must be an integer/],
+    [['compress', '--model', base, '--data', 'mnist', '--method', 'prune', '--sparsity', '0.5', '--prune-frequency', '0'], /--prune-frequency must be ≥ 1/],
+    [['compress', '--model', base, '--data', 'mnist', '--method', 'ptq', '--percentile', '99'], /--percentile needs --calib percentile/],
+    [['compress', '--model', base, '--data', 'mnist', '--method', 'ptq', '--calib', 'percentile', '--percentile', '101'], /--percentile must be in \(50, 100\]/],
+    [['compress', '--model', base, '--data', 'mnist', '--method', 'ptq', '--calib', 'dynamic', '--out', 'x.qwm'], /--out writes an all-int8 \.qwm; --calib dynamic/],
+    [['compress', '--model', base, '--data', 'mnist', '--method', 'ptq', '--calib', 'dynamic', '--calib-batches', '3'], /--calib-batches is for static calibration/],
+    [['compress', '--model', base, '--data', 'mnist', '--method', 'ptq', '--calib', 'fast'], /--calib must be minmax, percentile, dynamic/],
+    [['compress', '--model', base, '--data', 'mnist', '--method', 'ptq', '--lsq'], /--lsq is not used by --method ptq/],
+    [['compress', '--model', base, '--data', 'mnist', '--method', 'lowrank', '--rank', '8', '--conv', 'depth'], /--conv must be channel, spatial/],
+    [['compress', '--model', base, '--data', 'mnist', '--method', 'qat', '--conv', 'spatial'], /--conv is not used by --method qat/],
   ]) {
     const r = cli(...args);
     assert.is(r.status, 2, `${args.join(' ')}: ${r.stderr}`);

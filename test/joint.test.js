@@ -8,7 +8,7 @@ import * as assert from 'uvu/assert';
 import { builds } from './helpers.js';
 import {
   Engine, buildModel, fit, evaluate, loadDataset, subset, BatchIterator, compressModel, reportRow, formatReport,
-  weightSparsity, LowRankLinear, QATModel, COMPRESS_METHODS,
+  weightSparsity, LowRankLinear, QATModel, COMPRESS_METHODS, convert, convertToInt8, prepareQat, prepare_qat, prepareQAT, weightOnlyBytes,
 } from '../dist/index.js';
 
 const { train, test: testSet } = loadDataset('mnist');
@@ -138,6 +138,124 @@ test('float methods: prune / lowrank / distill / ptq go through static PTQ; lowr
   kd.int8.dispose();
 });
 
+/** Eval-mode float forward of `m` on the first n evaluation images. */
+function forwardEval(m, n = 200) {
+  const it = new BatchIterator(evalSet, { batchSize: n, shuffle: false });
+  const xs = new Float32Array(n * it.sampleSize), ys = new Int32Array(n);
+  it.next(xs, ys);
+  m.eval();
+  const y = e.noGrad(() => { const x = e.empty([n, 28, 28, 1], false); x.write(xs); return m.forward(x).toArray(); });
+  e.endStep();
+  return { y, xs, n };
+}
+
+test('channel pruning removes the pruned channels: fewer params and bytes, the masked model\'s outputs', async () => {
+  // refcnn widths 32 / 64 / 128 → 16 / 32 / 64 at 50 % per layer ('9', the output layer, keeps its 10)
+  const slimParams = (3 * 3 * 1 * 16 + 16) + (3 * 3 * 16 * 32 + 32) + (5 * 5 * 32 * 64 + 64) + (64 * 10 + 10);
+  for (const [method, lsq] of [['prune', false], ['joint', false], ['joint', true]]) {
+    // same seed → the same training; only the removal after it differs. joint + LSQ: the learned per-channel
+    // step sizes are sliced with the channels
+    const o = { method, epochs: 1, indices: first(320), seed: 11, prune: { sparsity: 0.5, structure: 'channel' },
+      ...(method === 'joint' ? { distill: { alpha: 0 }, qat: { options: { lsq } } } : {}) };
+    const masked = await compressModel(base, train, { ...o, prune: { ...o.prune, removeChannels: false } });
+    const slim = await compressModel(base, train, o);
+    const ch = slim.history.channels;
+    assert.equal(Object.fromEntries(Object.entries(ch.removed).map(([k, v]) => [k, v.length])), { 0: 16, 3: 32, 7: 64 }, method);
+    assert.is(masked.history.channels, undefined);
+    assert.is(masked.floatModel.numParameters(), 225034);
+    assert.is(ch.paramsBefore, 225034);
+    assert.is(slim.floatModel.numParameters(), slimParams, `${method}: slim parameters`);
+    assert.is(ch.paramsAfter, slimParams);
+    assert.is(slim.floatModel.layers[0].weight.shape[0], 16);
+    assert.is(slim.floatModel.layers[7].weight.shape.join('x'), '800x64');
+    assert.ok(slim.int8.bytes() < 0.5 * masked.int8.bytes(), `${method}: slim int8 ${slim.int8.bytes()} B vs masked ${masked.int8.bytes()} B`);
+    assert.is(slim.model instanceof QATModel, method === 'joint');
+    // the removed channels were exactly 0: the narrower float model computes the masked model's function
+    const a = forwardEval(masked.floatModel), b = forwardEval(slim.floatModel);
+    let d = 0, mx = 0;
+    for (let i = 0; i < a.y.length; i++) { d = Math.max(d, Math.abs(a.y[i] - b.y[i])); mx = Math.max(mx, Math.abs(a.y[i])); }
+    assert.ok(mx > 1 && d <= 1e-5 * mx, `${method}: float logits differ by ${d} (max |logit| ${mx})`);
+    const ia = masked.int8.predict(a.xs, a.n), ib = slim.int8.predict(a.xs, a.n);
+    if (method === 'joint') {
+      // QAT: the narrower fake-quant model took over the trained grid, so the int8 models are the same
+      const fa = forwardEval(masked.quantized).y, fb = forwardEval(slim.quantized).y;
+      assert.equal(fb, fa, `fake-quant logits (lsq ${lsq})`);
+      assert.equal(ib, ia, `int8 logits (lsq ${lsq})`);
+      assert.is(slim.history.terms.lsq, lsq);
+      if (lsq) assert.is(slim.quantized.namedParameters().find(([n]) => n === 'quant.3.log_scales')[1].tensor.size, 32);
+    } else {
+      // static PTQ calibrated on the narrower model: the same activations, so at most a rounding apart
+      let agree = 0;
+      for (let i = 0; i < a.n; i++) if (argmax(ia, i, 10) === argmax(ib, i, 10)) agree++;
+      assert.ok(agree >= 0.98 * a.n, `prune: int8 argmax agrees on ${agree}/${a.n}`);
+    }
+    for (const r of [masked, slim]) r.int8.dispose();
+  }
+});
+
+test('factorised convs (channel and spatial modes): int8 agrees with the fake-quant model', async () => {
+  for (const [method, conv] of [['lowrank', 'channel'], ['lowrank', 'spatial'], ['joint', 'spatial']]) {
+    const res = await compressModel(base, train, { method, lowrank: { rank: 8, layers: ['3'], conv }, epochs: 1, indices: first(320), seed: 12, ...(method === 'joint' ? { distill: { alpha: 0 } } : {}) });
+    assert.is(res.history.terms.lowrank[0].mode, conv);
+    const [ka, kb] = [res.floatModel.layers[3].weight.shape, res.floatModel.layers[4].weight.shape];
+    // channel: 3×3 conv to 8 channels, then 1×1; spatial: 3×1 conv to 8 channels, then 1×3 (OHWI)
+    assert.equal([ka, kb], conv === 'channel' ? [[8, 3, 3, 32], [64, 1, 1, 8]] : [[8, 3, 1, 32], [64, 1, 3, 8]]);
+    const names = res.int8.layers().map((l) => `${l.name}:${l.kind}`);
+    assert.ok(names.includes('3a:conv') && names.includes('3b:conv'), names.join(' '));
+    const { fq, i8, n } = logitsBoth(res);
+    let agree = 0, maxDiff = 0, maxAbs = 0;
+    for (let i = 0; i < n; i++) if (argmax(fq, i, 10) === argmax(i8, i, 10)) agree++;
+    for (let i = 0; i < fq.length; i++) { maxDiff = Math.max(maxDiff, Math.abs(fq[i] - i8[i])); maxAbs = Math.max(maxAbs, Math.abs(fq[i])); }
+    assert.ok(agree >= 0.98 * n, `${method} ${conv}: int8 and fake-quant agree on ${agree}/${n}`);
+    assert.ok(maxDiff < 0.03 * maxAbs, `${method} ${conv}: logits differ by up to ${maxDiff} (max |logit| ${maxAbs})`);
+    const fqAcc = evaluate(res.quantized, evalSet).accuracy, i8Acc = res.int8.evaluate(evalSet).accuracy;
+    assert.ok(Math.abs(fqAcc - i8Acc) <= 0.01, `${method} ${conv}: int8 ${i8Acc} vs fake-quant ${fqAcc}`);
+    res.int8.dispose();
+  }
+});
+
+test('dynamic (weight-only) PTQ: no int8 model, the row says int8-weights with f32 activations', async () => {
+  const res = await compressModel(base, train, { method: 'ptq', ptq: { method: 'dynamic' }, evalData: evalSet });
+  assert.is(res.int8, null);
+  assert.is(res.quantized.options.activations, false);
+  const [f, row] = res.rows;
+  assert.is(f.precision, 'f32');
+  assert.is(row.precision, 'int8-weights');
+  assert.is(row.accuracyInt8, null);
+  assert.is(row.accuracy, row.accuracyFakeQuant);
+  assert.is(row.accuracy, evaluate(res.quantized, evalSet).accuracy);
+  assert.ok(Math.abs(row.accuracy - baseAcc) <= 0.02, `weight-only ${row.accuracy} vs float ${baseAcc}`);
+  assert.is(row.bytes, weightOnlyBytes(res.quantized));
+  assert.ok(row.bytes < 0.27 * row.float32Bytes);
+  assert.match(formatReport(res.rows), /\| ptq \(int8 weights, f32 activations\) \|/);
+  // per-output-channel int8 weight scales, no activation ranges
+  const st = res.quantized.quantState();
+  assert.is(st.units['7'].weightScales.length, 128);
+  assert.is(st.units['7'].out, undefined);
+  assert.is(st.input, null);
+  // a static row for contrast: an all-int8 model
+  const stat = await compressModel(base, train, { method: 'ptq', ptq: { method: 'percentile', percentile: 99.9, batches: 2 } });
+  assert.ok(stat.int8 && stat.int8.bytes() > 0);
+  stat.int8.dispose();
+});
+
+test('polynomial schedule options (initialSparsity, beginStep) reach the pruner', async () => {
+  const res = await compressModel(base, train, { method: 'prune', epochs: 1, indices: idx, seed: 13, prune: { sparsity: 0.8, initialSparsity: 0.3, beginStep: 2, endStep: 8, frequency: 2 } });
+  assert.equal(res.history.terms.prune.schedule, { initialSparsity: 0.3, finalSparsity: 0.8, beginStep: 2, endStep: 8, frequency: 2, power: 3 });
+  const sp = res.history.steps.map((s) => +s.sparsity.toFixed(4));
+  assert.equal(sp.slice(0, 2), [0, 0], 'nothing pruned before beginStep');
+  assert.is(sp[2], 0.3, 'initialSparsity at beginStep');
+  assert.ok(sp[4] > 0.3 && sp[4] < 0.8);
+  assert.is(sp[8], 0.8);
+  res.int8.dispose();
+});
+
+test('PyTorch names: prepareQat / prepare_qat and convert are prepareQAT and convertToInt8', () => {
+  assert.is(prepareQat, prepareQAT);
+  assert.is(prepare_qat, prepareQAT);
+  assert.is(convert, convertToInt8);
+});
+
 test('same seed → identical int8 model; different seed → different', async () => {
   const o = { method: 'joint', epochs: 1, indices: first(256), seed: 7, prune: { sparsity: 0.5 }, distill: { alpha: 0.3 } };
   const a = await compressModel(base, train, o), b = await compressModel(base, train, o), c = await compressModel(base, train, { ...o, seed: 8 });
@@ -179,6 +297,15 @@ test('compressModel: bad options are errors naming them', async () => {
   await bad({ method: 'qat', epochs: 1, batchSize: 64, indices: first(10) }, /smaller than one batch/);
   await bad({ method: 'qat', speed: 2 }, /unknown option 'speed'/);
   await bad({ method: 'lowrank', lowrank: { rank: 8, energy: 0.9 }, indices: idx }, /exactly one of rank, energy, ratio/);
+  await bad({ method: 'prune', prune: { sparsity: 0.5, initialSparsity: 0.7 }, indices: idx }, /prune\.initialSparsity must be in \[0, prune\.sparsity/);
+  await bad({ method: 'prune', prune: { sparsity: 0.5, schedule: 'oneshot', beginStep: 2 }, indices: idx }, /prune\.beginStep is a polynomial-schedule option/);
+  await bad({ method: 'prune', prune: { structure: 'nm', frequency: 2 }, indices: idx }, /prune\.frequency is a polynomial-schedule option/);
+  await bad({ method: 'prune', prune: { sparsity: 0.5, removeChannels: false }, indices: idx }, /prune\.removeChannels is only for structure 'channel'/);
+  await bad({ method: 'ptq', ptq: { method: 'minmax', percentile: 99 } }, /ptq\.percentile needs ptq\.method 'percentile'/);
+  await bad({ method: 'ptq', ptq: { method: 'percentile', percentile: 30 } }, /ptq\.percentile must be in \(50, 100\]/);
+  await bad({ method: 'ptq', ptq: { method: 'dynamic', batches: 4 } }, /ptq\.batches is for static calibration/);
+  await bad({ method: 'ptq', ptq: { method: 'dynamic' }, convert: {} }, /opts\.convert is not used with ptq\.method 'dynamic'/);
+  await bad({ method: 'ptq', ptq: { method: 'weights' } }, /ptq\.method must be 'minmax', 'percentile' or 'dynamic'/);
   assert.is(e.live, 0, 'no temporaries left behind');
 });
 

@@ -196,6 +196,43 @@ test('QAT fine-tune on refcnn keeps accuracy; schedule freezes observers; conver
   m.loadStateDict(shared.state); // later tests start from the float weights
 });
 
+test('LSQ: the learned log-scales move during a short fit and are the grid quantState reports', async () => {
+  const { m } = await trained();
+  const lsq = prepareQAT(m, { lsq: true });
+  const logScales = lsq.namedParameters().filter(([n]) => n.startsWith('quant.'));
+  // one per activation quantiser (input + conv / linear outputs) and one [channels] vector per weight quantiser
+  assert.is(logScales.length, 1 + 4 + 4);
+  const r = fit(lsq, train, { epochs: 1, batchSize: 32, lr: 2e-3, indices: range(0, 320), seed: 5 });
+  r.optimizer.dispose();
+  // the step sizes are initialised from the observers on the first training forward, after which the observers
+  // stop updating: their ranges are the initial step sizes, so any difference was learned
+  const units = new Map(lsq.allUnits().map((u) => [u.name, u]));
+  const initial = (n) => {
+    const [, name, kind] = /^quant\.(.+)\.(log_scales?)$/.exec(n);
+    if (kind === 'log_scale') return [Math.log(name === 'input' ? lsq.input.observer.qparams().scale : units.get(name).out.observer.qparams().scale)];
+    return Array.from(units.get(name).wq.observer.scales(), Math.log);
+  };
+  const state = lsq.quantState();
+  for (const [n, p] of logScales) {
+    const v = p.tensor.toArray(), v0 = initial(n);
+    assert.is(v.length, v0.length, n);
+    let moved = 0, maxMove = 0;
+    for (let i = 0; i < v.length; i++) { const d = Math.abs(v[i] - v0[i]); if (d > 1e-4) moved++; maxMove = Math.max(maxMove, d); }
+    assert.ok(moved >= Math.ceil(0.5 * v.length), `${n}: only ${moved}/${v.length} log-scales moved (max ${maxMove})`);
+    assert.ok(maxMove < 0.5, `${n}: a log-scale moved by ${maxMove} in 10 steps`);
+    // the grid used (and exported) is exp(log-scale), not the observer's
+    const [, name, kind] = /^quant\.(.+)\.(log_scales?)$/.exec(n);
+    if (kind === 'log_scale') {
+      const qp = name === 'input' ? state.input : state.units[name].out;
+      assert.ok(Math.abs(qp.scale - Math.exp(v[0])) <= 1e-6 * qp.scale, `${n}: quantState scale ${qp.scale} vs e^${v[0]}`);
+    } else {
+      state.units[name].weightScales.forEach((sc, i) => assert.ok(Math.abs(sc - Math.exp(v[i])) <= 1e-6 * sc, `${n}[${i}]: ${sc} vs e^${v[i]}`));
+    }
+  }
+  for (const [, p] of logScales) p.tensor.dispose();
+  m.loadStateDict(shared.state);
+});
+
 test('BN folding: conv→BN(eval) equals conv with folded weights (resnet, mobilenet)', async () => {
   const [q] = (await builds()).slice(-1);
   const e = new Engine(q.rt), r = rng(11);
@@ -359,6 +396,17 @@ test('bad arguments throw errors naming them', async () => {
   assert.throws(() => convertToInt8(ptq, undefined, { backend: 'lowrank' }), /lowrank/);
   assert.throws(() => convertToInt8(ptq, undefined, { sparseThreshold: 2 }), /sparseThreshold/);
   assert.throws(() => convertToInt8(m, { units: {}, input: { scale: 1, zeroPoint: 0 } }), /quantState has no entry/);
+  // taking over a grid: same plan required, channel lists must fit
+  assert.throws(() => prepareQAT(m).copyQuantizersFrom(m), /src must be a QATModel/);
+  const mlp = buildModel(e, 'mlp', { seed: 1 });
+  assert.throws(() => prepareQAT(m).copyQuantizersFrom(prepareQAT(mlp)), /plans differ/);
+  assert.throws(() => prepareQAT(m, { observer: 'minmax' }).copyQuantizersFrom(ptq, (n) => (n === '0' ? [0, 1] : undefined)), /weight quantiser '0' \(32 channels\): cannot take 2 of the 32/);
+  const withLsq = prepareQAT(m, { lsq: true });
+  assert.throws(() => withLsq.copyQuantizersFrom(ptq), /LSQ differ/);
+  for (const [n, p] of withLsq.namedParameters()) if (n.startsWith('quant.')) p.tensor.dispose();
+  const copy = prepareQAT(m, { observer: 'minmax' }).copyQuantizersFrom(ptq);
+  assert.equal(copy.quantState(), ptq.quantState());
+  mlp.dispose();
   const i8 = convertToInt8(ptq);
   assert.throws(() => i8.predict(new Float32Array(5)), /x/);
   assert.throws(() => i8.predict([1, 2]), /x must be a Float32Array/);

@@ -8,7 +8,9 @@ import { Engine } from '../autograd/tensor.js';
 import { loadDataset } from '../data/registry.js';
 import { subset } from '../data/dataset.js';
 import { loadModel, saveModel } from '../train/model-file.js';
-import { compressModel, COMPRESS_METHODS, type CompressMethod, type CompressOptions, type CompressResult, type PruneTerm } from '../compress/joint.js';
+import { describeLayers } from '../nn/layer-spec.js';
+import { QATModel } from '../quant/qat.js';
+import { compressModel, COMPRESS_METHODS, type CompressMethod, type CompressOptions, type CompressResult, type PruneTerm, type WeightOnlyCompressOptions } from '../compress/joint.js';
 import { formatReport, layerLatencyUs } from '../compress/report.js';
 import type { HintSpec } from '../compress/distill.js';
 import type { Int8Model } from '../deploy/int8-model.js';
@@ -28,8 +30,11 @@ Compresses a checkpoint (from 'qwasm train --out FILE'), converts it to an all-i
   --method NAME         ${COMPRESS_METHODS.join(', ')}
                         (joint = QAT + distillation + the pruning / low-rank terms whose flags are given)
   --teacher FILE        distillation teacher checkpoint (distill: required; joint: default the --model itself)
-  --out FILE            write the int8 model (.qwm)
-  --checkpoint FILE     write the compressed float weights as a checkpoint (not after --method lowrank)
+  --out FILE            write the int8 model (.qwm; not with --calib dynamic, which has no int8 model)
+  --checkpoint FILE     write the compressed float weights as a checkpoint (not after --method lowrank); after
+                        qat / joint its meta holds the trained quantisation grid ('quantState'), so
+                        'qwasm export' converts it with the QAT grid; after --structure channel it describes
+                        the narrower layers
  training
   --epochs N            default 1        --batch N       default 64
   --lr X                default 1e-4 (qat), 1e-3 otherwise
@@ -45,22 +50,34 @@ Compresses a checkpoint (from 'qwasm train --out FILE'), converts it to an all-i
  quantisation (qat, joint; static PTQ for the others)
   --qerr-weight X       weight of the mean (W − Q(W))² penalty (default 0)
   --freeze-observers-at N, --freeze-bn-at N   default 70 % / 30 % of the steps
-  --calib NAME          PTQ ranges: minmax (default) or percentile   --calib-batches N   default 16
+  --lsq                 learned step sizes (LSQ, trained as log-scales) for weights and activations
+ post-training quantisation (ptq; the int8 step of prune, lowrank, distill)
+  --calib NAME          minmax (default) or percentile: static, calibrated activation ranges (all-int8);
+                        dynamic: weight-only int8 (f32 activations and arithmetic; no .qwm, the row's
+                        precision is int8-weights and its int8 accuracy is null)
+  --calib-batches N     calibration batches of 64 images (default 16)
+  --percentile X        kept fraction in percent for --calib percentile (default 99.99)
  pruning (prune, joint)
   --sparsity X          target sparsity in (0, 1)
-  --structure NAME      unstructured (default), nm, block, channel
+  --structure NAME      unstructured (default), nm, block, channel (whole output channels, removed after
+                        training: a narrower model)
   --nm K:M              N:M pattern for --structure nm (default 2:4)
   --block BKxBN         block shape for --structure block (default 1x8)
   --prune-schedule NAME polynomial (default), oneshot
   --scope NAME          global (default for unstructured / block), layer
+ polynomial schedule (TF-MOT PolynomialDecay; not with oneshot or nm)
+  --initial-sparsity X  sparsity at --prune-begin (default 0)
+  --prune-begin N       first pruning step (default 0)
   --prune-end N         step at which the sparsity is reached (default 2/3 of the steps)
-  --prune-frequency N   steps between mask updates (default prune-end / 10)
+  --prune-frequency N   steps between mask updates (default (prune-end − prune-begin) / 10)
   --prune-layers A,B    only these layers      --prune-exclude A,B   not these layers
  low rank (lowrank, joint)
   --rank R              rank (or NAME=R,NAME=R per layer)
   --energy X            smallest rank keeping this fraction of Σσ²
   --compression X       per-layer weight compression ratio
   --layers A,B          layers to factorise (names as in the model, e.g. 7 = refcnn's 1600→128 linear)
+  --conv MODE           conv factorisation: channel (default: kh×kw conv to r channels + 1×1 conv) or
+                        spatial (kh×1 conv to r channels + 1×kw conv)
  output
   --eval-limit N        evaluate on the first N test images only
   --build NAME          auto (default), scalar, simd, relaxed
@@ -71,20 +88,20 @@ const FLAGS: FlagTable = {
   model: 'string', data: 'string', method: 'string', teacher: 'string', out: 'string', checkpoint: 'string',
   epochs: 'string', batch: 'string', lr: 'string', schedule: 'string', seed: 'string', shift: 'string', limit: 'string', 'max-steps': 'string', 'task-weight': 'string',
   alpha: 'string', temperature: 'string', hint: 'string',
-  'qerr-weight': 'string', 'freeze-observers-at': 'string', 'freeze-bn-at': 'string', calib: 'string', 'calib-batches': 'string',
-  sparsity: 'string', structure: 'string', nm: 'string', block: 'string', 'prune-schedule': 'string', scope: 'string', 'prune-end': 'string',
-  'prune-frequency': 'string', 'prune-layers': 'string', 'prune-exclude': 'string',
-  rank: 'string', energy: 'string', compression: 'string', layers: 'string',
+  'qerr-weight': 'string', 'freeze-observers-at': 'string', 'freeze-bn-at': 'string', lsq: 'boolean', calib: 'string', 'calib-batches': 'string', percentile: 'string',
+  sparsity: 'string', structure: 'string', nm: 'string', block: 'string', 'prune-schedule': 'string', scope: 'string', 'initial-sparsity': 'string', 'prune-begin': 'string',
+  'prune-end': 'string', 'prune-frequency': 'string', 'prune-layers': 'string', 'prune-exclude': 'string',
+  rank: 'string', energy: 'string', compression: 'string', layers: 'string', conv: 'string',
   'eval-limit': 'string', build: 'string', json: 'boolean', quiet: 'boolean', help: 'boolean', h: 'boolean',
 };
 
 /** Flags that belong to one term: rejected (UsageError) when the method does not use that term. */
 const TERM_FLAGS: Record<'distill' | 'qat' | 'prune' | 'lowrank' | 'ptq', string[]> = {
   distill: ['teacher', 'alpha', 'temperature', 'hint'],
-  qat: ['qerr-weight', 'freeze-observers-at', 'freeze-bn-at'],
-  prune: ['sparsity', 'structure', 'nm', 'block', 'prune-schedule', 'scope', 'prune-end', 'prune-frequency', 'prune-layers', 'prune-exclude'],
-  lowrank: ['rank', 'energy', 'compression', 'layers'],
-  ptq: ['calib', 'calib-batches'],
+  qat: ['qerr-weight', 'freeze-observers-at', 'freeze-bn-at', 'lsq'],
+  prune: ['sparsity', 'structure', 'nm', 'block', 'prune-schedule', 'scope', 'initial-sparsity', 'prune-begin', 'prune-end', 'prune-frequency', 'prune-layers', 'prune-exclude'],
+  lowrank: ['rank', 'energy', 'compression', 'layers', 'conv'],
+  ptq: ['calib', 'calib-batches', 'percentile'],
 };
 const USES: Record<CompressMethod, (keyof typeof TERM_FLAGS)[]> = {
   ptq: ['ptq'], qat: ['qat'], prune: ['prune', 'ptq'], lowrank: ['lowrank', 'ptq'], distill: ['distill', 'ptq'], joint: ['distill', 'qat', 'prune', 'lowrank'],
@@ -170,6 +187,18 @@ async function run(argv: string[]): Promise<number> {
   if (flags.checkpoint && (method === 'lowrank' || (method === 'joint' && (flags.rank ?? flags.energy ?? flags.compression) !== undefined))) {
     throw new UsageError('--checkpoint cannot save a factorised model (checkpoints rebuild built-in architectures only); use --out for the int8 model');
   }
+  // the polynomial-schedule flags (TF-MOT PolynomialDecay) mean nothing for a one-shot or N:M mask
+  for (const f of ['initial-sparsity', 'prune-begin', 'prune-end', 'prune-frequency']) {
+    if (flags[f] === undefined) continue;
+    if (flags['prune-schedule'] === 'oneshot') throw new UsageError(`--${f} is a polynomial-schedule flag; --prune-schedule oneshot prunes once before the first step`);
+    if (flags.structure === 'nm') throw new UsageError(`--${f} is a polynomial-schedule flag; --structure nm masks are fixed from the first step`);
+  }
+  const calib = flags.calib as string | undefined;
+  if (flags.percentile !== undefined && calib !== 'percentile') throw new UsageError(`--percentile needs --calib percentile${calib ? `, got --calib ${calib}` : ''}`);
+  if (calib === 'dynamic') {
+    if (flags['calib-batches'] !== undefined) throw new UsageError('--calib-batches is for static calibration; --calib dynamic (weight-only) calibrates nothing');
+    if (flags.out !== undefined) throw new UsageError('--out writes an all-int8 .qwm; --calib dynamic is weight-only (f32 activations) and has none (use --calib minmax or percentile)');
+  }
   const json = !!flags.json, quiet = json || !!flags.quiet;
 
   // every flag value is parsed before the data and models load (usage errors come first)
@@ -181,6 +210,8 @@ async function run(argv: string[]): Promise<number> {
   oneOf('structure', ['unstructured', 'nm', 'block', 'channel']);
   oneOf('prune-schedule', ['polynomial', 'oneshot']);
   oneOf('scope', ['global', 'layer']);
+  oneOf('conv', ['channel', 'spatial']);
+  oneOf('calib', ['minmax', 'percentile', 'dynamic']);
   const limit = flags.limit ? num(flags, 'limit', 0, true) : 0;
   const evalLimit = flags['eval-limit'] ? num(flags, 'eval-limit', 0, true) : 0;
 
@@ -208,18 +239,30 @@ async function run(argv: string[]): Promise<number> {
       ...(flags['qerr-weight'] ? { qerrWeight: num(flags, 'qerr-weight', 0) } : {}),
       ...(flags['freeze-observers-at'] ? { freezeObserversAt: num(flags, 'freeze-observers-at', 0, true) } : {}),
       ...(flags['freeze-bn-at'] ? { freezeBnAt: num(flags, 'freeze-bn-at', 0, true) } : {}),
+      ...(flags.lsq ? { options: { lsq: true } } : {}),
     };
   }
   if (uses('prune')) {
+    const sp = flags.sparsity !== undefined ? num(flags, 'sparsity', 0) : undefined;
+    const initial = flags['initial-sparsity'] !== undefined ? num(flags, 'initial-sparsity', 0) : undefined;
+    if (initial !== undefined && !(initial >= 0 && initial <= (sp ?? 1) && initial < 1)) throw new UsageError(`--initial-sparsity must be in [0, --sparsity${sp !== undefined ? ` = ${sp}` : ''}], got '${flags['initial-sparsity']}'`);
+    const begin = flags['prune-begin'] !== undefined ? num(flags, 'prune-begin', 0, true) : undefined;
+    if (begin !== undefined && begin < 0) throw new UsageError(`--prune-begin must be ≥ 0, got ${begin}`);
+    const end = flags['prune-end'] !== undefined ? num(flags, 'prune-end', 0, true) : undefined;
+    if (end !== undefined && end <= (begin ?? 0)) throw new UsageError(`--prune-end must be greater than --prune-begin (${begin ?? 0}), got ${end}`);
+    const freq = flags['prune-frequency'] !== undefined ? num(flags, 'prune-frequency', 0, true) : undefined;
+    if (freq !== undefined && freq < 1) throw new UsageError(`--prune-frequency must be ≥ 1, got ${freq}`);
     const p: PruneTerm = {
-      ...(flags.sparsity ? { sparsity: num(flags, 'sparsity', 0) } : {}),
+      ...(sp !== undefined ? { sparsity: sp } : {}),
       ...(flags.structure ? { structure: flags.structure as PruneTerm['structure'] } : {}),
       ...(flags.nm ? { nm: pair('nm', flags.nm as string, /:/) } : {}),
       ...(flags.block ? { block: pair('block', flags.block as string, /x/i) } : {}),
       ...(flags['prune-schedule'] ? { schedule: flags['prune-schedule'] as PruneTerm['schedule'] } : {}),
       ...(flags.scope ? { scope: flags.scope as PruneTerm['scope'] } : {}),
-      ...(flags['prune-end'] ? { endStep: num(flags, 'prune-end', 0, true) } : {}),
-      ...(flags['prune-frequency'] ? { frequency: num(flags, 'prune-frequency', 0, true) } : {}),
+      ...(initial !== undefined ? { initialSparsity: initial } : {}),
+      ...(begin !== undefined ? { beginStep: begin } : {}),
+      ...(end !== undefined ? { endStep: end } : {}),
+      ...(freq !== undefined ? { frequency: freq } : {}),
       ...(flags['prune-layers'] ? { layers: list(flags['prune-layers']) } : {}),
       ...(flags['prune-exclude'] ? { exclude: list(flags['prune-exclude']) } : {}),
     };
@@ -231,13 +274,23 @@ async function run(argv: string[]): Promise<number> {
       ...(flags.energy ? { energy: num(flags, 'energy', 0) } : {}),
       ...(flags.compression ? { compression: num(flags, 'compression', 0) } : {}),
       ...(flags.layers ? { layers: list(flags.layers) } : {}),
+      ...(flags.conv ? { conv: flags.conv as 'channel' | 'spatial' } : {}),
     };
   }
   if (uses('ptq')) {
-    const calib = (flags.calib as string | undefined) ?? 'minmax';
-    if (calib !== 'minmax' && calib !== 'percentile') throw new UsageError(`--calib must be minmax or percentile, got '${calib}'`);
-    opts.ptq = { method: calib, ...(flags['calib-batches'] ? { batches: num(flags, 'calib-batches', 0, true) } : {}) };
+    if (calib === 'dynamic') (opts as unknown as WeightOnlyCompressOptions).ptq = { method: 'dynamic' };
+    else {
+      let percentile: number | undefined;
+      if (flags.percentile !== undefined) {
+        percentile = num(flags, 'percentile', 0);
+        if (!(percentile > 50 && percentile <= 100)) throw new UsageError(`--percentile must be in (50, 100] (the kept fraction in percent), got '${flags.percentile}'`);
+      }
+      const batches = flags['calib-batches'] !== undefined ? num(flags, 'calib-batches', 0, true) : undefined;
+      if (batches !== undefined && batches < 1) throw new UsageError(`--calib-batches must be ≥ 1, got ${batches}`);
+      opts.ptq = { method: (calib ?? 'minmax') as 'minmax' | 'percentile', ...(percentile !== undefined ? { percentile } : {}), ...(batches !== undefined ? { batches } : {}) };
+    }
   }
+  const weightOnly = calib === 'dynamic';
 
   const q = await init({ build: (flags.build as 'auto') ?? 'auto' });
   const engine = new Engine(q.rt);
@@ -246,7 +299,7 @@ async function run(argv: string[]): Promise<number> {
   if (flags.teacher) opts.teacher = loadModel(engine, flags.teacher as string).model;
   if (limit) opts.indices = Int32Array.from({ length: Math.min(limit, train.length) }, (_, i) => i);
   opts.evalData = evalLimit ? subset(test, Int32Array.from({ length: Math.min(evalLimit, test.length) }, (_, i) => i)) : test;
-  opts.convert = { meta: { labels: [...train.classes], mean: train.norm.mean[0], std: train.norm.std[0], source: modelFile, dataset: dataName, method, command: `qwasm compress ${argv.join(' ')}` } };
+  if (!weightOnly) opts.convert = { meta: { labels: [...train.classes], mean: train.norm.mean[0], std: train.norm.std[0], source: modelFile, dataset: dataName, method, command: `qwasm compress ${argv.join(' ')}` } };
 
   const bar = new Progress(`compress ${method}`, quiet);
   opts.onProgress = (p) => {
@@ -256,19 +309,29 @@ async function run(argv: string[]): Promise<number> {
       ...(p.sparsity ? { sparsity: `${(p.sparsity * 100).toFixed(1)}%` } : {}), acc: `${(p.accuracy * 100).toFixed(1)}%`,
     }, p.seconds);
   };
-  const res = await compressModel(loaded.model, train, opts);
+  const res = await compressModel(loaded.model, train, opts as CompressOptions | WeightOnlyCompressOptions);
   bar.done();
   try {
     let qwmBytes: number | undefined;
     const outFile = flags.out as string | undefined;
-    if (outFile) qwmBytes = writeQwm(outFile, res.int8);
-    const layerLatency = res.history.terms.lowrank ? await lowRankTimings(loaded.model, train, res, opts.seed ?? 1) : undefined;
+    if (outFile && res.int8) qwmBytes = writeQwm(outFile, res.int8);
+    const layerLatency = res.history.terms.lowrank && res.int8 ? await lowRankTimings(loaded.model, train, res as CompressResult, opts.seed ?? 1) : undefined;
     const ckFile = flags.checkpoint as string | undefined;
-    if (ckFile) saveModel(ckFile, res.floatModel, loaded.record, { dataset: dataName, seed: opts.seed, build: q.build, compressed: method, command: `qwasm compress ${argv.join(' ')}` });
+    if (ckFile) {
+      // channel removal changed the layer widths: the checkpoint describes its layers (loadModel rebuilds them);
+      // QAT methods keep their trained grid so 'qwasm export' converts with it instead of re-calibrating
+      const record = res.history.channels ? { ...loaded.record, layers: describeLayers(res.floatModel) } : loaded.record;
+      saveModel(ckFile, res.floatModel, record, {
+        dataset: dataName, seed: opts.seed, build: q.build, compressed: method, command: `qwasm compress ${argv.join(' ')}`,
+        ...(res.model instanceof QATModel ? { quantState: res.quantized.quantState() } : {}),
+      });
+    }
     if (json) {
       console.log(JSON.stringify({
         model: modelFile, data: dataName, method, build: q.build, steps: res.history.steps.length, seconds: +res.history.seconds.toFixed(2),
         ...(res.history.sparsity ? { layerSparsity: Object.fromEntries(res.history.sparsity.layers.map((l) => [l.name, +l.sparsity.toFixed(4)])) } : {}),
+        ...(res.history.channels ? { channelsRemoved: Object.fromEntries(Object.entries(res.history.channels.removed).map(([k, v]) => [k, v.length])), paramsBeforeRemoval: res.history.channels.paramsBefore } : {}),
+        terms: res.history.terms,
         ...(layerLatency ? { layerLatency } : {}),
         ...(outFile ? { out: outFile, qwmBytes } : {}), ...(ckFile ? { checkpoint: ckFile } : {}),
         rows: res.rows,
@@ -276,13 +339,14 @@ async function run(argv: string[]): Promise<number> {
     } else {
       console.log(formatReport(res.rows));
       const [f, c] = res.rows;
-      if (f && c) console.log(`\n${method}: int8 ${(100 * c.accuracy).toFixed(2)} % vs float ${(100 * f.accuracy).toFixed(2)} % (${c.count} images), ${c.bytes} bytes = 1/${(f.float32Bytes / c.bytes).toFixed(1)} of float32, ${c.latencyMs.toFixed(3)} ms / image (build ${q.build})`);
+      if (f && c && c.precision === 'int8-weights') console.log(`\n${method}: weight-only int8 (f32 activations) ${(100 * c.accuracy).toFixed(2)} % vs float ${(100 * f.accuracy).toFixed(2)} % (${c.count} images), ${c.bytes} bytes of int8 weights + f32 scales / biases = 1/${(f.float32Bytes / c.bytes).toFixed(1)} of float32, f32 forward ${c.latencyMs.toFixed(3)} ms / image (no all-int8 model)`);
+      else if (f && c) console.log(`\n${method}: int8 ${(100 * c.accuracy).toFixed(2)} % vs float ${(100 * f.accuracy).toFixed(2)} % (${c.count} images), ${c.bytes} bytes = 1/${(f.float32Bytes / c.bytes).toFixed(1)} of float32, ${c.latencyMs.toFixed(3)} ms / image (build ${q.build})`);
       for (const [n, t] of Object.entries(layerLatency ?? {})) console.log(`layer ${n} alone, int8, batch 1: dense ${t.denseUs} µs → low rank ${t.lowrankUs} µs (${t.speedup}× faster)`);
       if (outFile) console.log(`int8 model written to ${outFile} (${qwmBytes} bytes)`);
       if (ckFile) console.log(`float checkpoint written to ${ckFile}`);
     }
   } finally {
-    res.int8.dispose();
+    res.int8?.dispose();
   }
   return 0;
 }

@@ -9,26 +9,31 @@
 // re-implemented here. w_task defaults to 1 − α with distillation (Hinton), else 1.
 //
 // Methods (each term is on for its own method; 'joint' turns all of them on, the weights decide):
-//   'ptq'     static post-training quantisation only (calibration, no training)
+//   'ptq'     post-training quantisation only (no training): static (calibrated activation ranges, an all-int8
+//             model) or dynamic weight-only (opts.ptq.method 'dynamic': int8 weights, f32 activations — no
+//             Int8Model, result.int8 is null and the report row says so)
 //   'qat'     QAT fine-tune [+ w_q penalty]
 //   'prune'   float fine-tune under a pruning schedule, then static PTQ
 //   'lowrank' factorise (SVD), float fine-tune, then static PTQ
 //   'distill' float training with a teacher, then static PTQ
 //   'joint'   [lowrank if opts.lowrank] → QAT + distillation + [pruning if opts.prune] + w_q penalty
+// Channel pruning ('channel' structure) removes the pruned channels after training (removePrunedChannels): the
+// result is a narrower model, not a masked one; under QAT the narrower fake-quant model takes over the trained
+// quantisation grid (QATModel.copyQuantizersFrom), so its int8 model is the masked model's, bit for bit.
 // The caller's model is never modified: the student is a copy (or the factorised model), so the original can
 // be the teacher — 'joint' distils from it when no teacher is given. Same seed, build and data → identical
 // weights.
 import type { Module, ParamInfo } from '../nn/module.js';
-import { Conv2d, Linear, BatchNorm2d, ReLU, ReLU6 } from '../nn/layers.js';
+import { Conv2d, Linear, BatchNorm2d, ReLU, ReLU6, Sequential } from '../nn/layers.js';
 import type { Dataset } from '../data/dataset.js';
 import { Optimizer } from '../optim/optimizer.js';
 import { fit, type EpochInfo, type LossHook } from '../train/trainer.js';
 import type { Tensor } from '../autograd/tensor.js';
-import { prepareQAT, QATSchedule, type QATModel, type QATOptions } from '../quant/qat.js';
-import { quantizeStatic } from '../quant/ptq.js';
+import { prepareQAT, QATSchedule, type QATModel, type QATOptions, type Unit as QuantUnit } from '../quant/qat.js';
+import { quantizeStatic, quantizeDynamic } from '../quant/ptq.js';
 import { convertToInt8, type ConvertOptions, type Int8Model } from '../deploy/int8-model.js';
 import { Distiller, type HintSpec } from './distill.js';
-import { Pruner, prunedWeights, type PruneOptions } from './prune.js';
+import { Pruner, prunedWeights, removePrunedChannels, type PruneOptions } from './prune.js';
 import { factorize, copyModel, type FactorReport } from './lowrank.js';
 import { reportRow, type ReportRow } from './report.js';
 import { QwasmError, checkFinite, checkInt, describe } from '../errors.js';
@@ -66,6 +71,8 @@ export interface PruneTerm {
   schedule?: 'oneshot' | 'polynomial';
   /** default 'global' for unstructured / block, 'layer' for channel / nm */
   scope?: 'global' | 'layer';
+  /** polynomial schedule: sparsity at beginStep (default 0; TF-MOT PolynomialDecay initial_sparsity) */
+  initialSparsity?: number;
   /** polynomial schedule: first pruning step (default 0) */
   beginStep?: number;
   /** polynomial schedule: step at which `sparsity` is reached (default 2/3 of the steps) */
@@ -78,6 +85,9 @@ export interface PruneTerm {
   block?: [number, number];
   layers?: string[];
   exclude?: string[];
+  /** structure 'channel': remove the pruned channels after training (default true: a narrower model); false
+   *  keeps the masked full-width model */
+  removeChannels?: boolean;
 }
 
 export interface LowRankTerm {
@@ -153,6 +163,13 @@ export interface CompressOptions {
   baselineRow?: boolean;
 }
 
+/**
+ * Dynamic (weight-only) PTQ for the float methods: int8 per-channel weights, f32 activations and arithmetic.
+ * No all-int8 model exists for it: `result.int8` is null, the report row's accuracyInt8 is null and its
+ * `precision` is 'int8-weights'.
+ */
+export type WeightOnlyCompressOptions = Omit<CompressOptions, 'ptq'> & { ptq: { method: 'dynamic' } };
+
 export interface CompressHistory {
   method: CompressMethod;
   steps: StepRecord[];
@@ -160,19 +177,22 @@ export interface CompressHistory {
   totalSteps: number;
   seconds: number;
   /** the terms that were on */
-  terms: { task: number; distill: { alpha: number; temperature: number; hints: number } | null; qat: boolean; qerrWeight: number; prune: PruneOptions | null; lowrank: FactorReport[] | null };
+  terms: { task: number; distill: { alpha: number; temperature: number; hints: number } | null; qat: boolean; lsq: boolean; qerrWeight: number; prune: PruneOptions | null; lowrank: FactorReport[] | null; ptq: 'minmax' | 'percentile' | 'dynamic' | null };
   /** final per-layer sparsity (pruning) */
   sparsity?: { global: number; layers: { name: string; sparsity: number }[] };
+  /** channel pruning: the output channels removed per layer, and the parameter counts before / after */
+  channels?: { removed: Record<string, number[]>; paramsBefore: number; paramsAfter: number };
 }
 
-export interface CompressResult {
+export interface CompressResult<I extends Int8Model | null = Int8Model> {
   /** the compressed model: the QATModel (fake quant) for 'qat' / 'joint', else the float model */
   model: Module;
   /** the float model inside (same as model for float methods) */
   floatModel: Module;
-  /** the fake-quant model the int8 model was converted from */
+  /** the fake-quant model the int8 model was converted from (dynamic PTQ: the weight-only fake-quant model) */
   quantized: QATModel;
-  int8: Int8Model;
+  /** the all-int8 model (null for dynamic weight-only PTQ, which keeps f32 activations) */
+  int8: I;
   /** report rows (empty without evalData) */
   rows: ReportRow[];
   history: CompressHistory;
@@ -218,12 +238,18 @@ function termsOf(method: CompressMethod): { qat: boolean; distill: boolean; prun
 
 function pruneOptions(p: PruneTerm, totalSteps: number): PruneOptions {
   if (!isObj(p)) throw new TypeError(`prune must be an object, got ${describe(p)}`);
-  checkKeys('prune', p as Record<string, unknown>, ['sparsity', 'structure', 'schedule', 'scope', 'beginStep', 'endStep', 'frequency', 'power', 'nm', 'block', 'layers', 'exclude']);
+  checkKeys('prune', p as Record<string, unknown>, ['sparsity', 'structure', 'schedule', 'scope', 'initialSparsity', 'beginStep', 'endStep', 'frequency', 'power', 'nm', 'block', 'layers', 'exclude', 'removeChannels']);
   const mode = p.structure ?? 'unstructured';
   if (!['unstructured', 'nm', 'block', 'channel'].includes(mode)) throw new TypeError(`prune.structure must be 'unstructured', 'nm', 'block' or 'channel', got ${describe(mode)}`);
   const kind = p.schedule ?? 'polynomial';
   if (kind !== 'oneshot' && kind !== 'polynomial') throw new TypeError(`prune.schedule must be 'oneshot' or 'polynomial', got ${describe(kind)}`);
   const scope = p.scope ?? (mode === 'unstructured' || mode === 'block' ? 'global' : 'layer');
+  if (p.removeChannels !== undefined && typeof p.removeChannels !== 'boolean') throw new TypeError(`prune.removeChannels must be a boolean, got ${describe(p.removeChannels)}`);
+  if (p.removeChannels !== undefined && mode !== 'channel') throw new QwasmError(`prune.removeChannels is only for structure 'channel', got structure '${mode}'`);
+  const poly = ['initialSparsity', 'beginStep', 'endStep', 'frequency', 'power'] as const;
+  if (mode === 'nm' || kind === 'oneshot') {
+    for (const k of poly) if (p[k] !== undefined) throw new QwasmError(`prune.${k} is a polynomial-schedule option; ${mode === 'nm' ? `structure 'nm' masks are fixed from the first step` : `schedule 'oneshot' prunes once before the first step`}`);
+  }
   const base: PruneOptions = { mode, scope, ...(p.nm ? { nm: p.nm } : {}), ...(p.block ? { block: p.block } : {}), ...(p.layers ? { layers: p.layers } : {}), ...(p.exclude ? { exclude: p.exclude } : {}) };
   if (mode === 'nm') {
     if (p.sparsity !== undefined) throw new QwasmError(`prune.sparsity cannot be set with structure 'nm': it is 1 − keep/group (set prune.nm)`);
@@ -233,10 +259,13 @@ function pruneOptions(p: PruneTerm, totalSteps: number): PruneOptions {
   const s = checkFinite('prune.sparsity', p.sparsity);
   if (!(s > 0 && s < 1)) throw new RangeError(`prune.sparsity must be in (0, 1), got ${s}`);
   if (kind === 'oneshot') return { ...base, sparsity: s };
+  const initial = checkFinite('prune.initialSparsity', p.initialSparsity ?? 0);
+  if (!(initial >= 0 && initial <= s)) throw new RangeError(`prune.initialSparsity must be in [0, prune.sparsity = ${s}], got ${initial}`);
   const begin = checkInt('prune.beginStep', p.beginStep ?? 0, 0);
   const end = checkInt('prune.endStep', p.endStep ?? Math.max(begin + 1, Math.round(totalSteps * 2 / 3)), begin + 1);
   const freq = checkInt('prune.frequency', p.frequency ?? Math.max(1, Math.floor((end - begin) / 10)), 1);
-  return { ...base, schedule: { initialSparsity: 0, finalSparsity: s, beginStep: begin, endStep: end, frequency: freq, power: p.power ?? 3 } };
+  if (p.power !== undefined) checkFinite('prune.power', p.power);
+  return { ...base, schedule: { initialSparsity: initial, finalSparsity: s, beginStep: begin, endStep: end, frequency: freq, power: p.power ?? 3 } };
 }
 
 function hintList(h: DistillTerm['hint']): HintSpec[] {
@@ -246,8 +275,37 @@ function hintList(h: DistillTerm['hint']): HintSpec[] {
 
 // ------------------------------------------------------------------ the entry point
 
+/**
+ * For a conv / linear unit of `src` whose output channels were removed in `dst`, the source channels it kept:
+ * the layers removePrunedChannels names, and a depthwise conv that follows one of them (same channels).
+ */
+function keptChannels(src: QATModel, dst: QATModel, removed: Record<string, number[]>): Map<string, number[]> {
+  const width = (u: QuantUnit): number | null => (u.kind === 'conv' ? u.conv.spec.outChannels : u.kind === 'linear' ? u.linear.outFeatures : null);
+  const dstWidth = new Map(dst.allUnits().map((u) => [u.name, width(u)]));
+  const out = new Map<string, number[]>();
+  let last: number[] | null = null;
+  for (const u of src.allUnits()) {
+    const n = width(u);
+    if (n === null) continue;
+    const r = removed[u.name];
+    if (r) {
+      const gone = new Set(r);
+      last = Array.from({ length: n }, (_, j) => j).filter((j) => !gone.has(j));
+      out.set(u.name, last);
+    } else if (dstWidth.get(u.name) !== n) {
+      if (!last || last.length !== dstWidth.get(u.name)) throw new QwasmError(`channel removal: cannot tell which channels of '${u.name}' were kept`);
+      out.set(u.name, last);
+    }
+  }
+  return out;
+}
+
 /** Compresses a copy of `model` (see the file header); resolves to the compressed, fake-quant and int8 models. */
-export async function compressModel(model: Module, train: Dataset, opts: CompressOptions): Promise<CompressResult> {
+export function compressModel(model: Module, train: Dataset, opts: CompressOptions): Promise<CompressResult>;
+/** Dynamic (weight-only) PTQ: no all-int8 model (`int8` is null). */
+export function compressModel(model: Module, train: Dataset, opts: WeightOnlyCompressOptions): Promise<CompressResult<null>>;
+export function compressModel(model: Module, train: Dataset, opts: CompressOptions | WeightOnlyCompressOptions): Promise<CompressResult<Int8Model | null>>;
+export async function compressModel(model: Module, train: Dataset, opts: CompressOptions | WeightOnlyCompressOptions): Promise<CompressResult<Int8Model | null>> {
   checkModuleArg('model', model);
   checkDataset('train', train);
   if (!isObj(opts)) throw new TypeError(`opts must be an object, got ${describe(opts)}`);
@@ -273,6 +331,22 @@ export async function compressModel(model: Module, train: Dataset, opts: Compres
   if (opts.maxSteps !== undefined) checkInt('maxSteps', opts.maxSteps, 1);
   if (opts.onProgress !== undefined && typeof opts.onProgress !== 'function') throw new TypeError(`onProgress must be a function, got ${describe(opts.onProgress)}`);
   if (opts.evalData !== undefined) checkDataset('evalData', opts.evalData);
+  const pq = (opts.ptq ?? {}) as { method?: unknown; percentile?: unknown; batches?: unknown };
+  if (!isObj(pq)) throw new TypeError(`ptq must be an object, got ${describe(pq)}`);
+  checkKeys('ptq', pq, ['method', 'percentile', 'batches']);
+  const ptqMethod = pq.method ?? 'minmax';
+  if (ptqMethod !== 'minmax' && ptqMethod !== 'percentile' && ptqMethod !== 'dynamic') throw new TypeError(`ptq.method must be 'minmax', 'percentile' or 'dynamic', got ${describe(ptqMethod)}`);
+  if (pq.percentile !== undefined) {
+    if (ptqMethod !== 'percentile') throw new QwasmError(`ptq.percentile needs ptq.method 'percentile', got '${ptqMethod}'`);
+    const v = checkFinite('ptq.percentile', pq.percentile);
+    if (!(v > 50 && v <= 100)) throw new RangeError(`ptq.percentile must be in (50, 100] (the kept fraction in percent), got ${v}`);
+  }
+  if (pq.batches !== undefined) {
+    if (ptqMethod === 'dynamic') throw new QwasmError(`ptq.batches is for static calibration; ptq.method 'dynamic' calibrates nothing`);
+    checkInt('ptq.batches', pq.batches, 1);
+  }
+  const weightOnly = ptqMethod === 'dynamic' && !on.qat;
+  if (weightOnly && opts.convert !== undefined) throw new QwasmError(`opts.convert is not used with ptq.method 'dynamic' (weight-only: there is no int8 model to convert)`);
   const size = opts.indices ? opts.indices.length : train.length;
   const spe = Math.floor(size / batchSize);
   if (on.train && spe < 1) throw new QwasmError(`the training set (${size} examples) is smaller than one batch of ${batchSize}`);
@@ -390,18 +464,52 @@ export async function compressModel(model: Module, train: Dataset, opts: Compres
       history = { global: r.global, layers: r.layers.map((l) => ({ name: l.name, sparsity: l.sparsity })) };
     }
 
-    // ---- int8: QAT models convert directly; float methods go through static PTQ first
+    // ---- channel pruning: remove the pruned channels (a narrower model, not zeros)
+    let channels: CompressHistory['channels'];
+    if (pruner && prune?.mode === 'channel' && (opts.prune?.removeChannels ?? true)) {
+      if (!(student instanceof Sequential)) throw new QwasmError('channel removal needs a Sequential model');
+      opt?.dispose(); // its moments belong to the full-width tensors
+      opt = null;
+      const paramsBefore = student.numParameters();
+      const cut = removePrunedChannels(student, pruner);
+      const slim = cut.model;
+      pruner.dispose();
+      owned.splice(owned.indexOf(pruner), 1);
+      pruner = null;
+      if (qat) {
+        // keep the trained QAT grid: a removed channel outputs exactly 0 (a representable code), so the narrower
+        // fake-quant model with the same observers / step sizes (sliced per channel) computes the same function
+        try {
+          const sq = prepareQAT(slim, qt.options ?? {});
+          const keep = keptChannels(qat, sq, cut.removed);
+          sq.copyQuantizersFrom(qat, (n) => keep.get(n));
+          qat.dispose(); // the full-width student and its LSQ step sizes
+          qat = sq;
+        } catch (err) { slim.dispose(); throw err; }
+      } else student.dispose();
+      student = slim;
+      channels = { removed: cut.removed, paramsBefore, paramsAfter: slim.numParameters() };
+    }
+
+    // ---- int8: QAT models convert directly; float methods go through static PTQ first (or dynamic weight-only
+    // PTQ, which has no all-int8 model)
     let quantized: QATModel;
     if (qat) quantized = qat;
+    else if (weightOnly) quantized = quantizeDynamic(student);
     else {
       report({ phase: 'calibrate' });
-      const pq = opts.ptq ?? {};
-      quantized = quantizeStatic(student, train, { method: pq.method ?? 'minmax', percentile: pq.percentile, batches: pq.batches ?? 16, batchSize: 64, seed, indices: opts.indices });
+      quantized = quantizeStatic(student, train, {
+        method: ptqMethod as 'minmax' | 'percentile', percentile: pq.percentile as number | undefined, batches: (pq.batches as number | undefined) ?? 16, batchSize: 64, seed, indices: opts.indices,
+      });
     }
     quantized.eval();
-    report({ phase: 'convert' });
-    const pruned = prunedWeights(student);
-    const int8 = convertToInt8(quantized, undefined, { ...opts.convert, pruned, inputShape: opts.convert?.inputShape ?? [train.height, train.width, train.channels] });
+    let int8: Int8Model | null = null;
+    if (!weightOnly) {
+      report({ phase: 'convert' });
+      const pruned = prunedWeights(student);
+      const co = (opts as CompressOptions).convert;
+      int8 = convertToInt8(quantized, undefined, { ...co, pruned, inputShape: co?.inputShape ?? [train.height, train.width, train.channels] });
+    }
     student.eval();
 
     const rows: ReportRow[] = [];
@@ -409,18 +517,19 @@ export async function compressModel(model: Module, train: Dataset, opts: Compres
       report({ phase: 'evaluate' });
       try {
         if (opts.baselineRow ?? true) rows.push(reportRow('float', model, null, opts.evalData, { indices: opts.evalIndices }));
-        rows.push(reportRow(method, qat ?? student, int8, opts.evalData, { indices: opts.evalIndices, fakeQuant: qat ? null : quantized }));
-      } catch (err) { int8.dispose(); throw err; }
+        rows.push(reportRow(method, qat ?? student, int8, opts.evalData, { indices: opts.evalIndices, fakeQuant: qat ? null : quantized, weightOnly }));
+      } catch (err) { int8?.dispose(); throw err; }
     }
-    const out: CompressResult = {
+    const out: CompressResult<Int8Model | null> = {
       model: qat ?? student, floatModel: student, quantized, int8, rows,
       history: {
         method, steps, epochs: epochsInfo, totalSteps, seconds: (performance.now() - t0) / 1000,
         terms: {
           task: taskWeight, distill: distiller ? { alpha, temperature: distiller.temperature, hints: distiller.hints.length } : null,
-          qat: !!qat, qerrWeight, prune, lowrank: lowrankReport,
+          qat: !!qat, lsq: !!qat && !!qt.options?.lsq, qerrWeight, prune, lowrank: lowrankReport, ptq: qat ? null : ptqMethod,
         },
         ...(history ? { sparsity: history } : {}),
+        ...(channels ? { channels } : {}),
       },
     };
     return out;

@@ -1,11 +1,15 @@
 // One comparable row per compressed model (what the README tables and `qwasm compress --json` print):
 // accuracy of the float weights, of the fake-quant model and of the deployed int8 model, the bytes of the int8
 // export (Int8Model.bytes(): the encoded .qwm size) against 4 bytes per float parameter, the exact-zero
-// fraction of the Linear / Conv2d weights, and the median batch-1 latency on the int8 kernels.
+// fraction of the Linear / Conv2d weights, and the median batch-1 latency on the int8 kernels. A dynamic
+// (weight-only) PTQ row has no int8 model: its `precision` says 'int8-weights', accuracyInt8 is null, the
+// accuracy is the weight-only model's (f32 activations), bytes are int8 weights + f32 scales and biases and
+// the latency is the f32 forward (the arithmetic it runs).
 import type { Module } from '../nn/module.js';
 import type { Dataset } from '../data/dataset.js';
 import { evaluate } from '../train/trainer.js';
 import { QATModel } from '../quant/qat.js';
+import { weightOnlyBytes } from '../quant/ptq.js';
 import { Int8Model } from '../deploy/int8-model.js';
 import { Int8Runner } from '../deploy/runner.js';
 import { walkGraph, type GraphNode, type LinearNode, type LowRankNode, type Int8Graph } from '../deploy/graph.js';
@@ -15,6 +19,9 @@ import { QwasmError, checkInt, describe } from '../errors.js';
 export interface ReportRow {
   /** label of the row (the compression method, 'float', …) */
   method: string;
+  /** what the deployed model computes with: 'int8' (the all-int8 model), 'f32' (a float row) or
+   *  'int8-weights' (dynamic weight-only PTQ: int8 weights, f32 activations and arithmetic) */
+  precision: 'int8' | 'f32' | 'int8-weights';
   /** float parameters of the (compressed) model, pruned ones included (LSQ step sizes excluded) */
   params: number;
   /** bytes of the int8 export; the float32 bytes when there is no int8 model */
@@ -23,7 +30,7 @@ export interface ReportRow {
   float32Bytes: number;
   /** exact-zero fraction of the Linear / Conv2d weights */
   sparsity: number;
-  /** the deployed model's accuracy: int8 when there is one, else float */
+  /** the deployed model's accuracy: int8 when there is one, the weight-only model's for 'int8-weights', else float */
   accuracy: number;
   /** accuracy of the float weights (the QAT model's wrapped float model) */
   accuracyFloat: number;
@@ -44,6 +51,8 @@ export interface ReportOptions {
   latencyRuns?: number;
   /** a fake-quant model to evaluate as well (when `model` is the float one, e.g. after static PTQ) */
   fakeQuant?: QATModel | null;
+  /** `fakeQuant` is a weight-only (dynamic PTQ) model and there is no int8 model: see ReportRow.precision */
+  weightOnly?: boolean;
 }
 
 /** Median ms of one eval-mode forward of a single random example (float model, no graph). */
@@ -84,6 +93,9 @@ export function reportRow(method: string, model: Module, int8: Int8Model | null,
   const fq = model instanceof QATModel ? model : opts.fakeQuant ?? null;
   if (fq !== null && !(fq instanceof QATModel)) throw new TypeError(`opts.fakeQuant must be a QATModel, got ${describe(fq)}`);
   const float = model instanceof QATModel ? model.model : model;
+  const weightOnly = opts.weightOnly ?? false;
+  if (typeof weightOnly !== 'boolean') throw new TypeError(`opts.weightOnly must be a boolean, got ${describe(weightOnly)}`);
+  if (weightOnly && (int8 !== null || fq === null)) throw new QwasmError('opts.weightOnly: pass the weight-only model as opts.fakeQuant and int8 = null');
   const idx = opts.indices;
   const accuracyFloat = evaluate(float, testData, 250, idx);
   const accuracyFakeQuant = fq ? evaluate(fq, testData, 250, idx).accuracy : null;
@@ -93,9 +105,10 @@ export function reportRow(method: string, model: Module, int8: Int8Model | null,
   const latencyMs = int8 ? int8.latencyMs(1, runs) : floatLatencyMs(float, shape, runs);
   if (!Number.isFinite(latencyMs)) throw new QwasmError(`latency measurement of '${method}' gave ${latencyMs}`);
   return {
-    method, params, bytes: int8 ? int8.bytes() : 4 * params, float32Bytes: 4 * params,
+    method, precision: int8 ? 'int8' : weightOnly ? 'int8-weights' : 'f32',
+    params, bytes: int8 ? int8.bytes() : weightOnly ? weightOnlyBytes(fq!) : 4 * params, float32Bytes: 4 * params,
     sparsity: weightSparsity(float).global,
-    accuracy: accuracyInt8 ?? accuracyFloat.accuracy, accuracyFloat: accuracyFloat.accuracy, accuracyFakeQuant, accuracyInt8,
+    accuracy: accuracyInt8 ?? (weightOnly ? accuracyFakeQuant! : accuracyFloat.accuracy), accuracyFloat: accuracyFloat.accuracy, accuracyFakeQuant, accuracyInt8,
     latencyMs, count: accuracyFloat.count,
   };
 }
@@ -113,7 +126,7 @@ export function formatReport(rows: readonly ReportRow[], reference?: number): st
   const ref = reference ?? rows[0].float32Bytes;
   const head = '| method | params | sparsity | float % | fake-quant % | int8 % | bytes | × smaller than f32 | ms / image |';
   const sep = '|---|---:|---:|---:|---:|---:|---:|---:|---:|';
-  const lines = rows.map((r) => `| ${r.method} | ${group(r.params)} | ${(100 * r.sparsity).toFixed(1)} % | ${pct(r.accuracyFloat)} | ${pct(r.accuracyFakeQuant)} | ${pct(r.accuracyInt8)} | ${group(r.bytes)} | ${(ref / r.bytes).toFixed(1)} | ${r.latencyMs.toFixed(3)} |`);
+  const lines = rows.map((r) => `| ${r.method}${r.precision === 'int8-weights' ? ' (int8 weights, f32 activations)' : ''} | ${group(r.params)} | ${(100 * r.sparsity).toFixed(1)} % | ${pct(r.accuracyFloat)} | ${pct(r.accuracyFakeQuant)} | ${pct(r.accuracyInt8)} | ${group(r.bytes)} | ${(ref / r.bytes).toFixed(1)} | ${r.latencyMs.toFixed(3)} |`);
   return [head, sep, ...lines].join('\n');
 }
 

@@ -290,7 +290,8 @@ export async function jointChannelStage(student: SourceNet, teacherFT: Sequentia
     // another one through BN, activations, pools or depthwise convs — not into a residual join or the output).
     // Pruning only the full-resolution layers (mobilenet: the stem and the first pointwise conv) was measured too:
     // 64.50 % at 2.73× the teacher's speed, against 58.25 % at 4.07× for all of them.
-    if (s.sparsity > 0) o.prune = { sparsity: s.sparsity, structure: 'channel', schedule: 'polynomial' };
+    // removeChannels: false — this stage removes them itself below (and re-quantises the slim model post-training)
+    if (s.sparsity > 0) o.prune = { sparsity: s.sparsity, structure: 'channel', schedule: 'polynomial', removeChannels: false };
     const r = await compressModel(model, ctx.train, o);
     const fakeQuantAccuracy = floatAccuracy(r.model, ctx.test);
     try {

@@ -285,6 +285,15 @@ export class MinMaxObserver {
   }
 
   reset(): void { this.min = Infinity; this.max = -Infinity; this.count = 0; this.hist = null; this.range = 0; }
+
+  /** Takes over another observer's statistics (same mode): the same qparams() from now on. */
+  copyFrom(o: MinMaxObserver): this {
+    if (!(o instanceof MinMaxObserver)) throw new TypeError(`observer must be a MinMaxObserver, got ${describe(o)}`);
+    if (o.mode !== this.mode || o.percentile !== this.percentile) throw new QwasmError(`cannot copy a '${o.mode}' observer (percentile ${o.percentile}) into a '${this.mode}' one (percentile ${this.percentile})`);
+    this.min = o.min; this.max = o.max; this.count = o.count;
+    this.hist = o.hist ? o.hist.slice() : null; this.range = o.range;
+    return this;
+  }
 }
 
 /** Per-channel weight observer (symmetric int8 [-127, 127]): min / max per output channel on the kernel. */

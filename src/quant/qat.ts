@@ -143,6 +143,15 @@ export class ActQuant {
     const qp = this.qparams();
     return fakeQuant(x, qp, ACT_QMIN, ACT_QMAX, this.lsq && this.lsqReady ? this.lsq : null, true);
   }
+
+  /** Takes over another quantiser's grid (observer statistics, LSQ step size and zero point). */
+  copyFrom(src: ActQuant): void {
+    if (src.enabled !== this.enabled || !!src.lsq !== !!this.lsq) throw new QwasmError(`activation quantiser '${this.name}': cannot copy '${src.name}' (enabled / LSQ differ)`);
+    this.observer.copyFrom(src.observer);
+    if (this.lsq && src.lsq) this.lsq.write(src.lsq.toArray());
+    this.lsqZp = src.lsqZp;
+    this.lsqReady = src.lsqReady;
+  }
 }
 
 /** Per-output-channel symmetric weight fake quant (and optional LSQ step sizes). */
@@ -168,6 +177,24 @@ export class WeightQuant {
     if ((update || this.observer.count === 0) && !(this.lsq && this.lsqReady)) this.observer.observe(w, l);
     if (this.lsq && !this.lsqReady && update) { this.lsq.write(Float32Array.from(this.observer.scales(), Math.log)); this.lsqReady = true; }
     return this.lsq && this.lsqReady ? fakeQuantChannel(w, null, l, W_QMIN, W_QMAX, this.lsq, true) : fakeQuantChannel(w, this.observer.scales(), l);
+  }
+
+  /**
+   * Takes over another quantiser's per-channel grid (observer min / max, LSQ step sizes); `keep` lists the
+   * source channels this one holds, in order (a layer whose pruned output channels were removed).
+   */
+  copyFrom(src: WeightQuant, keep?: readonly number[]): void {
+    const idx = keep ?? Array.from({ length: src.channels }, (_, j) => j);
+    if (idx.length !== this.channels || idx.some((j) => !Number.isInteger(j) || j < 0 || j >= src.channels)) {
+      throw new QwasmError(`weight quantiser '${this.name}' (${this.channels} channels): cannot take ${idx.length} of the ${src.channels} channels of '${src.name}'`);
+    }
+    if (src.enabled !== this.enabled || !!src.lsq !== !!this.lsq) throw new QwasmError(`weight quantiser '${this.name}': cannot copy '${src.name}' (enabled / LSQ differ)`);
+    const o = src.observer;
+    this.observer.min = Float32Array.from(idx, (j) => o.min[j]);
+    this.observer.max = Float32Array.from(idx, (j) => o.max[j]);
+    this.observer.count = o.count;
+    if (this.lsq && src.lsq) { const v = src.lsq.toArray(); this.lsq.write(Float32Array.from(idx, (j) => v[j])); }
+    this.lsqReady = src.lsqReady;
   }
 }
 
@@ -401,6 +428,31 @@ export class QATModel extends Module {
 
   batchNorms(): BatchNorm2d[] {
     return this.allUnits().flatMap((u) => (u.kind === 'conv' && u.bn ? [u.bn] : []));
+  }
+
+  /**
+   * Takes over the quantisation grid of `src`, a QATModel of the same plan (unit names and kinds) — e.g. of the
+   * model before its pruned channels were removed: every observer's statistics and LSQ step size, the frozen
+   * flag and the input shape. `keep(unitName)` lists, for a conv / linear whose output channels were removed,
+   * the source channels it kept (undefined: all of them).
+   */
+  copyQuantizersFrom(src: QATModel, keep: (unitName: string) => readonly number[] | undefined = () => undefined): this {
+    if (!(src instanceof QATModel)) throw new TypeError(`src must be a QATModel, got ${describe(src)}`);
+    const a = this.allUnits(), b = src.allUnits();
+    const plan = (us: Unit[]) => us.map((u) => `${u.kind}:${u.name}`).join(',');
+    if (plan(a) !== plan(b)) throw new QwasmError(`copyQuantizersFrom: the models' plans differ (${plan(b)} → ${plan(a)})`);
+    this.input.copyFrom(src.input);
+    a.forEach((u, i) => {
+      const s = b[i];
+      if ((u.kind === 'conv' || u.kind === 'linear') && (s.kind === 'conv' || s.kind === 'linear')) u.wq.copyFrom(s.wq, keep(u.name));
+      if (u.kind === 'lowrank' && s.kind === 'lowrank') { u.wqP.copyFrom(s.wqP); u.wqQ.copyFrom(s.wqQ); u.mid.copyFrom(s.mid); }
+      const out = (x: Unit): ActQuant | null => ('out' in x && x.out ? x.out : null);
+      const ua = out(u), sa = out(s);
+      if (ua && sa) ua.copyFrom(sa);
+    });
+    this.observersFrozen = src.observersFrozen;
+    this.inputShape = src.inputShape ? [...src.inputShape] : null;
+    return this;
   }
 
   /** Stops observer updates (the quantisation grid is fixed from now on). */
