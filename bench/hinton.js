@@ -167,8 +167,11 @@ console.log(`teacher 2×1200 (dropout+jit)  ${String(teacherErr).padStart(8)}   
 console.log(`student 2×800 alone           ${String(aloneErr).padStart(8)}             146`);
 console.log(`student 2×800 distilled T=${T}  ${String(distErr).padStart(8)}              74`);
 console.log(`teacher agreement on test: alone ${pct(gapAlone.agreement)}, distilled ${pct(gapDist.agreement)}; test T²·KL: alone ${gapAlone.kd.toFixed(4)}, distilled ${gapDist.kd.toFixed(4)}`);
-console.log(`distilled student makes ${pct(fewer)} fewer errors than the student alone (paper: ${pct(1 - 74 / 146)}): `
-  + `${fewer >= 0.25 ? 'YES' : 'NO'}, ≥ 25 % fewer`);
+// with --students, one of the two may not have run: then there is no ratio to judge (compare with a previous run)
+if (alone && distilled) {
+  console.log(`distilled student makes ${pct(fewer)} fewer errors than the student alone (paper: ${pct(1 - 74 / 146)}): `
+    + `${fewer >= 0.25 ? 'YES' : 'NO'}, ≥ 25 % fewer`);
+} else console.log(`only the ${alone ? 'student alone' : 'distilled student'} ran (--students): no ratio (the seeded student alone is identical across runs)`);
 console.log(`wall time ${wall.toFixed(0)} s (students: alone ${aloneSecs} s, distilled ${distSecs} s)`);
 if (jsonOut) {
   writeFileSync(jsonOut, JSON.stringify({
