@@ -197,4 +197,28 @@ test('qwasm pipeline end to end at a tiny budget: every method, real numbers in 
   rmSync(cwd, { recursive: true, force: true });
 });
 
+test('qwasm pipeline on a folder of IDX files as the target (Fashion-MNIST from Debian), MNIST sources', () => {
+  const dir = '/usr/share/datasets/fashion-mnist';
+  assert.ok(existsSync(join(dir, 'train-images-idx3-ubyte.gz')), `${dir}: install Debian's dataset-fashion-mnist (.ci/run does)`);
+  const cwd = mkdtempSync(join(tmpdir(), 'qwasm-pipe-idx-'));
+  const r = cli(['pipeline', '--source', 'mnist', '--target', dir, '--shots', '8', '--test-per-class', '10', '--methods', 'finetune,joint',
+    '--epochs', '1', '--compress-epochs', '1', '--batch', '8', '--latency-rounds', '1', '--latency-runs', '2', '--out', join(cwd, 'rep'), '--json'], cwd);
+  assert.is(r.status, 0, r.stderr);
+  const j = JSON.parse(r.stdout);
+  assert.is(j.settings.source, 'mnist');
+  assert.is(j.target.name, dir);
+  assert.is(j.target.classes.length, 10);
+  assert.is(j.target.train, 80);
+  assert.is(j.target.test, 100);
+  assert.equal(j.variants.map((v) => v.name), ['teacher · fine-tune', 'student · fine-tune', 'student · joint (3) · int8']);
+  for (const v of j.variants) {
+    // accuracies are counts over the 100 test images
+    assert.ok(Math.abs(v.accuracy * 100 - Math.round(v.accuracy * 100)) < 1e-9 && v.accuracy >= 0 && v.accuracy <= 1, `${v.name}: ${v.accuracy}`);
+    assert.ok(v.bytes > 1000 && v.latencyMs > 0, `${v.name}: ${v.bytes} B, ${v.latencyMs} ms`);
+  }
+  const int8 = j.variants[2];
+  assert.is(statSync(join(cwd, 'rep', int8.details.file)).size, int8.bytes);
+  rmSync(cwd, { recursive: true, force: true });
+});
+
 test.run();
