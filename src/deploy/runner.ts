@@ -34,8 +34,6 @@ interface Op {
   body?: Op[]; shortcut?: Op[] | null;
 }
 
-/** The input quantiser (assembly/requant.ts; not in every KernelExports declaration yet). */
-type KernelExportsQuantize = (x: number, n: number, scale: number, zp: number, out: number) => void;
 
 const size = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
 /** The largest batch·activation any kernel call may see (conv_s8's limit). */
@@ -250,7 +248,7 @@ export class Int8Runner {
       const len = input.length;
       const inPtr = rt.alloc(len); bufs.push(inPtr);
       // every build exports it; a hand-supplied older .wasm may not: then the same rule in JS
-      const quantize = rt.exports.quantize_f32_s8 as KernelExportsQuantize | undefined;
+      const quantize: ((x: number, n: number, scale: number, zp: number, out: number) => void) | undefined = rt.exports.quantize_f32_s8;
       if (input instanceof Int8Array) rt.i8(inPtr, len).set(input);
       else if (typeof quantize === 'function') {
         const fp = rt.alloc(4 * len); bufs.push(fp);
@@ -274,13 +272,9 @@ export class Int8Runner {
       switch (nd.kind) {
         case 'conv':
           y = alloc();
-          if (o.conv) {
-            // PackedConv2dS8.run without re-resolving the geometry and re-checking the sizes at every call:
-            // both were fixed and checked when the graph was compiled (n is checked by batchOf)
-            const h = o.conv, g = o.convGeo!, r = h.requant;
-            e.conv_s8(h.ptr, n, s[0], s[1]!, h.c, x, h.inZeroPoint, h.oc, h.kh, h.kw, h.groups,
-              g.sh, g.sw, g.pt, g.pl, g.dh, g.dw, g.oh, g.ow, y, r.zp, r.qmin, r.qmax);
-          } else o.mm!.runInt8(x, n * s[0] * s[1]!, y); // m = pixels
+          // geometry and sizes were resolved and checked when the graph was compiled (n by batchOf)
+          if (o.conv) o.conv.runResolved(x, n, s[0], s[1]!, o.convGeo!, y);
+          else o.mm!.runInt8(x, n * s[0] * s[1]!, y); // m = pixels
           break;
         case 'linear': case 'lowrank': y = alloc(); o.mm!.runInt8(x, n, y); break;
         case 'maxpool': case 'avgpool': {

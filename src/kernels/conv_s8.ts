@@ -185,6 +185,14 @@ export class PackedConv2dS8 {
     checkOutSize(n, g, this.oc);
     checkInt('inputPtr', inputPtr, 1);
     checkInt('outPtr', outPtr, 1);
+    this.runResolved(inputPtr, n, h, w, g, outPtr);
+  }
+
+  /**
+   * run() without its checks, for a caller that resolved `g = geometry(h, w)` once and checked the sizes
+   * itself (the int8 runner does it when it compiles a graph: at batch 1 the checks cost as much as a small layer).
+   */
+  runResolved(inputPtr: number, n: number, h: number, w: number, g: Geometry, outPtr: number): void {
     const r = this.requant;
     this.rt.exports.conv_s8(this.ptr, n, h, w, this.c, inputPtr, this.inZeroPoint, this.oc, this.kh, this.kw, this.groups,
       g.sh, g.sw, g.pt, g.pl, g.dh, g.dw, g.oh, g.ow, outPtr, r.zp, r.qmin, r.qmax);
