@@ -106,19 +106,7 @@ function packA(rows: i32, k: i32, a: usize, lda: i32, out: usize, mr: i32): void
       return;
     }
   }
-  for (let r = 0; r < mr; r++) {
-    let src = a + <usize>min(r, rows - 1) * lda;
-    let dst = out + (<usize>r << 2);
-    let step = <usize>mr << 2;
-    let kk = 0;
-    for (; kk + 1 < k; kk += 2) {
-      let lo = <i32>load<i8>(src + kk) & 0xffff;
-      let hi = <i32>load<i8>(src + kk + 1) << 16;
-      store<i32>(dst, lo | hi);
-      dst += step;
-    }
-    if (kk < k) store<i32>(dst, <i32>load<i8>(src + kk) & 0xffff);
-  }
+  for (let r = 0; r < mr; r++) packTail(a + <usize>min(r, rows - 1) * lda, 0, k, out + (<usize>r << 2), <usize>mr << 2);
 }
 
 // Pairs (src[kk], src[kk+1]) … up to k (a last odd k paired with 0), one int32 word every `step` bytes.
