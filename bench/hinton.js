@@ -13,6 +13,8 @@
 //                        [--batch 100] [--in-dropout 0.2] [--dropout 0.5] [--max-norm 3.5] [--shift 2] [--seed 1]
 //                        [--limit N] [--build simd] [--json out.json]
 //                        [--teacher FILE]   (load the teacher from FILE if it exists, else train it and save it there)
+//                        [--teacher-from FILE] (start the teacher from FILE's weights and train --teacher-epochs more:
+//                                               a warm restart of the schedule; the saved meta keeps the history)
 //                        [--students alone,distilled]  (run only some of the students, e.g. another α against a
 //                                                       previous run's identical, seeded student alone)
 import { existsSync } from 'node:fs';
@@ -28,6 +30,7 @@ const alpha = +arg('alpha', 0.9), T = +arg('T', 20), lr = +arg('lr', 1e-3), teac
 const batchSize = +arg('batch', 100), inDropout = +arg('in-dropout', 0.2), dropout = +arg('dropout', 0.5);
 const maxNorm = +arg('max-norm', 3.5), shift = +arg('shift', 2), seed = +arg('seed', 1);
 const students = arg('students', 'alone,distilled').split(',');
+const teacherFrom = arg('teacher-from', null);
 const limit = arg('limit', null), build = arg('build', 'auto'), jsonOut = arg('json', null), teacherFile = arg('teacher', null);
 for (const [k, v] of Object.entries({ epochs, teacherEpochs, alpha, T, lr, teacherLr, batchSize, inDropout, dropout, maxNorm, shift, seed })) {
   if (!Number.isFinite(v)) { console.error(`--${k}: not a number`); process.exit(2); }
@@ -86,6 +89,15 @@ if (teacherFile && existsSync(teacherFile)) {
   teacher.loadStateDict(params);
   console.log(`teacher loaded from ${teacherFile} (trained with ${JSON.stringify(ck.meta.teacher)})`);
 } else {
+  let history = [];
+  if (teacherFrom) {
+    const ck = loadCheckpoint(teacherFrom);
+    const params = {};
+    for (const [k, v] of Object.entries(ck.tensors)) params[k] = { shape: v.shape, data: v.data };
+    teacher.loadStateDict(params);
+    history = [...(ck.meta.teacher.history ?? []), ck.meta.teacher];
+    console.log(`teacher starts from ${teacherFrom} (trained with ${JSON.stringify(ck.meta.teacher)}): ${errorsOf(teacher)} errors`);
+  }
   fit(teacher, train, {
     epochs: teacherEpochs, batchSize, lr: teacherLr, schedule: 'cosine', optimizer: { kind: 'adam' }, shift, seed: seed + 100, indices,
     afterStep: maxNorm > 0 ? maxNormHook(teacher, maxNorm) : undefined, test, onEpoch: log('teacher'),
@@ -93,7 +105,7 @@ if (teacherFile && existsSync(teacherFile)) {
   if (teacherFile) {
     const tensors = {};
     for (const [k, v] of Object.entries(teacher.stateDict())) tensors[k] = { shape: v.shape, data: v.data };
-    saveCheckpoint(teacherFile, { meta: { teacher: { teacherEpochs, teacherLr, batchSize, inDropout, dropout, maxNorm, shift, seed } }, tensors });
+    saveCheckpoint(teacherFile, { meta: { teacher: { teacherEpochs, teacherLr, batchSize, inDropout, dropout, maxNorm, shift, seed, ...(history.length ? { history } : {}) } }, tensors });
   }
 }
 teacher.eval();

@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { init, Engine, loadModel, loadCheckpoint, weightSparsity } from '../dist/index.js';
+import { init, Engine, loadModel, loadCheckpoint, weightSparsity, loadDataset, subset, evaluate } from '../dist/index.js';
 import { decodeQwm, qwmNodeBytes } from '../dist/deploy/qwm.js';
 
 const bin = fileURLToPath(new URL('../bin/qwasm.js', import.meta.url));
@@ -103,13 +103,16 @@ test('--structure channel: the pruned channels are removed (params, bytes) and t
 });
 
 test('--method qat|joint --checkpoint: the QAT grid is saved; qwasm export of the checkpoint is compress\'s own --out', () => {
-  for (const [method, extra] of [['qat', ['--lsq']], ['joint', ['--structure', 'channel', '--sparsity', '0.5', '--alpha', '0']]]) {
-    const ck = join(dir, `${method}.qck`), qwm = join(dir, `${method}.qwm`), ex = join(dir, `${method}-export.qwm`);
+  const cases = [['qat', ['--lsq'], 32], ['joint', ['--structure', 'channel', '--sparsity', '0.5', '--alpha', '0'], 16],
+    // a factorised model: the checkpoint records its LowRankLinear / split-conv layers
+    ['joint', ['--rank', '8', '--layers', '3,7', '--alpha', '0'], 32, 'lowrank']];
+  for (const [method, extra, channels0, tag = method] of cases) {
+    const ck = join(dir, `${tag}.qck`), qwm = join(dir, `${tag}.qwm`), ex = join(dir, `${tag}-export.qwm`);
     const out = json(cli('compress', '--model', base, '--method', method, ...extra, '--checkpoint', ck, '--out', qwm, '--json', ...common));
     assert.is(out.terms.qat, true);
     assert.is(out.terms.lsq, method === 'qat');
     const st = loadCheckpoint(ck).meta.quantState;
-    assert.ok(st && st.units && st.units['0'].weightScales.length === (method === 'qat' ? 32 : 16), `${method}: meta.quantState`);
+    assert.ok(st && st.units && st.units['0'].weightScales.length === channels0, `${tag}: meta.quantState`);
     const ev = json(cli('export', ck, '-o', ex, '--eval', '400', '--json', '--build', 'simd'));
     assert.is(ev.source, 'checkpoint + QAT state');
     const a = decodeQwm(new Uint8Array(readFileSync(qwm))), b = decodeQwm(new Uint8Array(readFileSync(ex)));
@@ -122,10 +125,11 @@ test('--method qat|joint --checkpoint: the QAT grid is saved; qwasm export of th
   }
 });
 
-test('method flags: --calib dynamic / percentile, --percentile, polynomial schedule, --conv', () => {
+test('method flags: --calib dynamic / percentile, --percentile, polynomial schedule, --conv (factorised checkpoint)', async () => {
   const dyn = json(cli('compress', '--model', base, '--method', 'ptq', '--calib', 'dynamic', '--json', ...common));
   const row = dyn.rows[1];
   assert.is(dyn.terms.ptq, 'dynamic');
+  assert.is(dyn.terms.calibration, null);
   assert.is(row.precision, 'int8-weights');
   assert.is(row.accuracyInt8, null);
   assert.is(row.accuracy, row.accuracyFakeQuant);
@@ -136,10 +140,23 @@ test('method flags: --calib dynamic / percentile, --percentile, polynomial sched
     '--prune-frequency', '2', '--calib', 'percentile', '--percentile', '99.9', '--json', ...common));
   assert.equal(pr.terms.prune.schedule, { initialSparsity: 0.2, finalSparsity: 0.6, beginStep: 2, endStep: 8, frequency: 2, power: 3 });
   assert.is(pr.terms.ptq, 'percentile');
+  assert.equal(pr.terms.calibration, { method: 'percentile', percentile: 99.9, batches: 16 });
   assert.ok(Math.abs(pr.rows[1].sparsity - 0.6) < 2e-3);
-  const lr = json(cli('compress', '--model', base, '--method', 'lowrank', '--rank', '8', '--layers', '3', '--conv', 'spatial', '--json', ...common));
+  const lrck = join(dir, 'spatial.qck');
+  const lr = json(cli('compress', '--model', base, '--method', 'lowrank', '--rank', '8', '--layers', '3', '--conv', 'spatial', '--checkpoint', lrck, '--json', ...common));
   assert.is(lr.terms.lowrank[0].mode, 'spatial');
-  assert.is(lr.rows[1].params, 225034 - 3 * 3 * 32 * 64 + (3 * 32 * 8) + (3 * 8 * 64));
+  const factored = 225034 - 3 * 3 * 32 * 64 + (3 * 32 * 8) + (3 * 8 * 64);
+  assert.is(lr.rows[1].params, factored);
+  // the factorised checkpoint rebuilds its 3×1 / 1×3 pair (layers record) and scores the row's float accuracy
+  const q = await init({ build: 'simd' });
+  const { model } = loadModel(new Engine(q.rt), lrck);
+  assert.is(model.numParameters(), factored);
+  const kernels = model.modules().map(([, m]) => m.config()).filter((c) => c.type === 'Conv2d').map((c) => JSON.stringify(c.kernel));
+  assert.ok(kernels.includes('[3,1]') && kernels.includes('[1,3]'), `conv kernels ${kernels}`);
+  const { test: mnistTest } = loadDataset('mnist');
+  const ev = evaluate(model, subset(mnistTest, Int32Array.from({ length: 400 }, (_, i) => i)));
+  assert.is(ev.accuracy, lr.rows[1].accuracyFloat);
+  model.dispose();
 });
 
 test('--help lists the method flags', () => {
@@ -156,7 +173,6 @@ test('usage errors exit with code 2 and name the flag', () => {
     [['compress', '--model', base, '--data', 'mnist', '--method', 'qat', '--sparsity', '0.5'], /--sparsity is not used by --method qat/],
     [['compress', '--model', base, '--data', 'mnist', '--method', 'prune'], /needs --sparsity/],
     [['compress', '--model', base, '--data', 'mnist', '--method', 'distill'], /needs --teacher/],
-    [['compress', '--model', base, '--data', 'mnist', '--method', 'lowrank', '--rank', '8', '--checkpoint', 'x.qck'], /cannot save a factorised model/],
     [['compress', '--model', base, '--data', 'mnist', '--method', 'joint', '--hint', '5'], /--hint must be STUDENT:TEACHER/],
     [['compress', '--model', base, '--data', 'mnist', '--method', 'prune', '--sparsity', 'lots'], /--sparsity must be a number/],
     [['compress', '--model', base, '--data', 'mnist', '--method', 'prune', '--sparsity', '0.5', '--structure', 'rows'], /--structure must be unstructured, nm, block, channel/],

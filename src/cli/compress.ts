@@ -31,10 +31,10 @@ Compresses a checkpoint (from 'qwasm train --out FILE'), converts it to an all-i
                         (joint = QAT + distillation + the pruning / low-rank terms whose flags are given)
   --teacher FILE        distillation teacher checkpoint (distill: required; joint: default the --model itself)
   --out FILE            write the int8 model (.qwm; not with --calib dynamic, which has no int8 model)
-  --checkpoint FILE     write the compressed float weights as a checkpoint (not after --method lowrank); after
-                        qat / joint its meta holds the trained quantisation grid ('quantState'), so
-                        'qwasm export' converts it with the QAT grid; after --structure channel it describes
-                        the narrower layers
+  --checkpoint FILE     write the compressed float weights as a checkpoint; after qat / joint its meta holds
+                        the trained quantisation grid ('quantState'), so 'qwasm export' converts it with the
+                        QAT grid; after --structure channel or a low-rank term it describes its layers (the
+                        narrower or factorised ones), so loadModel / 'qwasm export' rebuild them
  training
   --epochs N            default 1        --batch N       default 64
   --lr X                default 1e-4 (qat), 1e-3 otherwise
@@ -184,9 +184,6 @@ async function run(argv: string[]): Promise<number> {
   if (method === 'prune' && flags.sparsity === undefined && flags.structure !== 'nm') throw new UsageError('--method prune needs --sparsity X (or --structure nm)');
   if (method === 'lowrank' && flags.rank === undefined && flags.energy === undefined && flags.compression === undefined) throw new UsageError('--method lowrank needs --rank, --energy or --compression');
   if (method === 'distill' && !flags.teacher) throw new UsageError('--method distill needs --teacher FILE');
-  if (flags.checkpoint && (method === 'lowrank' || (method === 'joint' && (flags.rank ?? flags.energy ?? flags.compression) !== undefined))) {
-    throw new UsageError('--checkpoint cannot save a factorised model (checkpoints rebuild built-in architectures only); use --out for the int8 model');
-  }
   // the polynomial-schedule flags (TF-MOT PolynomialDecay) mean nothing for a one-shot or N:M mask
   for (const f of ['initial-sparsity', 'prune-begin', 'prune-end', 'prune-frequency']) {
     if (flags[f] === undefined) continue;
@@ -318,9 +315,11 @@ async function run(argv: string[]): Promise<number> {
     const layerLatency = res.history.terms.lowrank && res.int8 ? await lowRankTimings(loaded.model, train, res as CompressResult, opts.seed ?? 1) : undefined;
     const ckFile = flags.checkpoint as string | undefined;
     if (ckFile) {
-      // channel removal changed the layer widths: the checkpoint describes its layers (loadModel rebuilds them);
-      // QAT methods keep their trained grid so 'qwasm export' converts with it instead of re-calibrating
-      const record = res.history.channels ? { ...loaded.record, layers: describeLayers(res.floatModel) } : loaded.record;
+      // channel removal changed the layer widths and factorisation the layer types: such a checkpoint describes
+      // its layers (loadModel rebuilds them); QAT methods keep their trained grid so 'qwasm export' converts
+      // with it instead of re-calibrating
+      const reshaped = res.history.channels || res.history.terms.lowrank;
+      const record = reshaped ? { ...loaded.record, layers: describeLayers(res.floatModel) } : loaded.record;
       saveModel(ckFile, res.floatModel, record, {
         dataset: dataName, seed: opts.seed, build: q.build, compressed: method, command: `qwasm compress ${argv.join(' ')}`,
         ...(res.model instanceof QATModel ? { quantState: res.quantized.quantState() } : {}),

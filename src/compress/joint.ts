@@ -31,12 +31,16 @@ import { fit, type EpochInfo, type LossHook } from '../train/trainer.js';
 import type { Tensor } from '../autograd/tensor.js';
 import { prepareQAT, QATSchedule, type QATModel, type QATOptions, type Unit as QuantUnit } from '../quant/qat.js';
 import { quantizeStatic, quantizeDynamic } from '../quant/ptq.js';
+import { DEFAULT_PERCENTILE } from '../quant/fakequant.js';
 import { convertToInt8, type ConvertOptions, type Int8Model } from '../deploy/int8-model.js';
 import { Distiller, type HintSpec } from './distill.js';
 import { Pruner, prunedWeights, removePrunedChannels, type PruneOptions } from './prune.js';
 import { factorize, copyModel, type FactorReport } from './lowrank.js';
 import { reportRow, type ReportRow } from './report.js';
 import { QwasmError, checkFinite, checkInt, describe } from '../errors.js';
+
+/** PTQ calibration batches (of 64 images) when opts.ptq.batches is not given. */
+const CALIB_BATCHES = 16;
 
 export type CompressMethod = 'qat' | 'ptq' | 'prune' | 'lowrank' | 'distill' | 'joint';
 export const COMPRESS_METHODS: readonly CompressMethod[] = ['qat', 'ptq', 'prune', 'lowrank', 'distill', 'joint'];
@@ -177,7 +181,9 @@ export interface CompressHistory {
   totalSteps: number;
   seconds: number;
   /** the terms that were on */
-  terms: { task: number; distill: { alpha: number; temperature: number; hints: number } | null; qat: boolean; lsq: boolean; qerrWeight: number; prune: PruneOptions | null; lowrank: FactorReport[] | null; ptq: 'minmax' | 'percentile' | 'dynamic' | null };
+  terms: { task: number; distill: { alpha: number; temperature: number; hints: number } | null; qat: boolean; lsq: boolean; qerrWeight: number; prune: PruneOptions | null; lowrank: FactorReport[] | null; ptq: 'minmax' | 'percentile' | 'dynamic' | null;
+    /** PTQ's calibration settings as used (defaults filled in), so a report says which percentile / how many batches */
+    calibration: { method: 'minmax' | 'percentile'; percentile?: number; batches: number } | null };
   /** final per-layer sparsity (pruning) */
   sparsity?: { global: number; layers: { name: string; sparsity: number }[] };
   /** channel pruning: the output channels removed per layer, and the parameter counts before / after */
@@ -499,7 +505,7 @@ export async function compressModel(model: Module, train: Dataset, opts: Compres
     else {
       report({ phase: 'calibrate' });
       quantized = quantizeStatic(student, train, {
-        method: ptqMethod as 'minmax' | 'percentile', percentile: pq.percentile as number | undefined, batches: (pq.batches as number | undefined) ?? 16, batchSize: 64, seed, indices: opts.indices,
+        method: ptqMethod as 'minmax' | 'percentile', percentile: pq.percentile as number | undefined, batches: (pq.batches as number | undefined) ?? CALIB_BATCHES, batchSize: 64, seed, indices: opts.indices,
       });
     }
     quantized.eval();
@@ -527,6 +533,11 @@ export async function compressModel(model: Module, train: Dataset, opts: Compres
         terms: {
           task: taskWeight, distill: distiller ? { alpha, temperature: distiller.temperature, hints: distiller.hints.length } : null,
           qat: !!qat, lsq: !!qat && !!qt.options?.lsq, qerrWeight, prune, lowrank: lowrankReport, ptq: qat ? null : ptqMethod,
+          calibration: qat || weightOnly ? null : {
+            method: ptqMethod as 'minmax' | 'percentile',
+            ...(ptqMethod === 'percentile' ? { percentile: (pq.percentile as number | undefined) ?? DEFAULT_PERCENTILE } : {}),
+            batches: (pq.batches as number | undefined) ?? CALIB_BATCHES,
+          },
         },
         ...(history ? { sparsity: history } : {}),
         ...(channels ? { channels } : {}),

@@ -191,6 +191,8 @@ export function lsqGrad(x: Float32Array, dy: Float32Array, scale: number | Float
 // Observers.
 
 export type ObserverMode = 'ema' | 'minmax' | 'percentile';
+/** The percentile observer's kept fraction (in percent) when none is given. */
+export const DEFAULT_PERCENTILE = 99.99;
 
 export interface ObserverOptions {
   /** 'ema' (moving average, QAT's default), 'minmax' (running min / max: PTQ) or 'percentile' (histogram). */
@@ -221,7 +223,7 @@ export class MinMaxObserver {
     this.mode = mode;
     this.averagingConstant = checkFinite('averagingConstant', opts.averagingConstant ?? 0.01);
     if (!(this.averagingConstant > 0 && this.averagingConstant <= 1)) throw new RangeError(`averagingConstant must be in (0, 1], got ${this.averagingConstant}`);
-    this.percentile = checkFinite('percentile', opts.percentile ?? 99.99);
+    this.percentile = checkFinite('percentile', opts.percentile ?? DEFAULT_PERCENTILE);
     if (!(this.percentile > 50 && this.percentile <= 100)) throw new RangeError(`percentile must be in (50, 100], got ${this.percentile}`);
   }
 
