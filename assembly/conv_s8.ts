@@ -205,6 +205,16 @@ function im2col(p0: i32, rows: i32, h: i32, w: i32, c: i32, x: usize, zpIn: i32,
   }
 }
 
+// im2col of an ungrouped conv for the sparse int8 GEMM (src/kernels/conv_s8.ts SparseConv2dS8): rows p0 …
+// p0+rows−1 of the [N·OH·OW × KH·KW·C] patch matrix of the whole batch x, into a (row stride KH·KW·C). Column
+// k = (ky·KW + kx)·C + c is the OHWI order, i.e. the K of the sparse K×N view W[k][o] = w[o][ky][kx][c]. Taps
+// outside the image hold zpIn, so after the GEMM's zero-point correction they add exactly 0, as in conv2d_s8_ref.
+// Pure byte copies / fills: every build writes the same bytes.
+export function im2col_s8(p0: i32, rows: i32, h: i32, w: i32, c: i32, x: usize, zpIn: i32, kh: i32, kw: i32,
+                          sh: i32, sw: i32, pt: i32, pl: i32, dh: i32, dw: i32, oh: i32, ow: i32, a: usize): void {
+  im2col(p0, rows, h, w, c, x, zpIn, kh, kw, c, 0, sh, sw, pt, pl, dh, dw, oh, ow, a);
+}
+
 // Loads the last len (< 8) int8 channels at p as int16 lanes (zeros after), never reading past them.
 function loadTail(p: usize, len: i32): v128 {
   let t = memory.data(16, 16);

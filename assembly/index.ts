@@ -12,7 +12,7 @@ export { conv2d_f32_fwd_ref, conv2d_f32_fwd, conv2d_f32_bwd_data_ref, conv2d_f32
 export { maxpool2d_f32_fwd_ref, maxpool2d_f32_fwd, maxpool2d_f32_bwd_ref, maxpool2d_f32_bwd, avgpool2d_f32_fwd_ref, avgpool2d_f32_fwd, avgpool2d_f32_bwd_ref, avgpool2d_f32_bwd, gavgpool_f32_fwd_ref, gavgpool_f32_fwd, gavgpool_f32_bwd_ref, gavgpool_f32_bwd } from './pool_f32';
 export { bn_f32_fwd_train_ref, bn_f32_fwd_train, bn_f32_fwd_eval_ref, bn_f32_fwd_eval, bn_f32_bwd_ref, bn_f32_bwd } from './bn_f32';
 // int8 CNN: conv2d, pooling, requantising add
-export { conv_s8_packed_size, conv_s8_pack, conv2d_s8_ref, conv_s8 } from './conv_s8';
+export { conv_s8_packed_size, conv_s8_pack, conv2d_s8_ref, conv_s8, im2col_s8 } from './conv_s8';
 export { max_pool_s8_ref, max_pool_s8, avg_pool_s8_ref, avg_pool_s8, global_avg_pool_s8_ref, global_avg_pool_s8 } from './pool_s8';
 export { add_s8_ref, add_s8 } from './add_s8';
 // f32 training elementwise / losses / optimisers (eltwise_f32.ts, loss_f32.ts, optim_f32.ts)

@@ -10,8 +10,9 @@
 //                               half to even, clamp) → f32 dequantised logits (as Int8Model.predict)
 //   qwm_input_size / qwm_output_size / qwm_input_scale / qwm_input_zp / qwm_output_scale / qwm_output_zp, qwm_free
 //
-// Every layer runs on the dense kernels: sparse-coded tensors are decoded to dense and a pruned layer's kept
-// entries are its nonzeros, so the int32 accumulators — and the int8 outputs — equal the sparse kernels' bit for
+// Every layer runs on the dense kernels: sparse-coded tensors are decoded to dense (a pruned conv of any kernel
+// back into its OHWI layout, packed by conv_s8_pack) and a pruned layer's kept entries are its nonzeros, so the
+// int32 accumulators — and the int8 outputs — equal the sparse kernels' (JS runner: im2col + sparse GEMM) bit for
 // bit. Low-rank layers run as two GEMMs exactly as src/kernels/lowrank.ts composes them.
 //
 // Reading: two passes over the same code path. Pass 1 validates and computes every shape and byte count without
@@ -390,9 +391,7 @@ function readConv(rec: usize, at: u32): void {
   let pt = u16In(0), pl = u16In(0), pb = u16In(0), pr = u16In(0);
   let inZp = ri8();
   readClamp(rec);
-  let pointwise = kh == 1 && kw == 1 && sh == 1 && sw == 1 && dh == 1 && dw == 1 && pt == 0 && pl == 0 && pb == 0 && pr == 0
-    && groups == 1;
-  let spAt = readSparse(pointwise);
+  let spAt = readSparse(groups == 1);   // any ungrouped conv may carry a sparse spec (docs/QWM.md)
   let fmt = spFmt;
   posF32Array(oc);                      // wScale: validated, folded into mult already
   let mult = posF32Array(oc);
@@ -412,7 +411,8 @@ function readConv(rec: usize, at: u32): void {
   let w = readTensor(count);
   if (errCode != 0) return;
   spFmt = fmt;
-  checkStructure(w, cg, oc, 1, cg, spAt);       // OHWI [oc][1][1][c] seen as K × N = c × oc
+  let kk = kh * kw * cg;                        // OHWI [o][ky][kx][c] seen as K × N, k = (ky·kw + kx)·cg + c
+  checkStructure(w, kk, oc, 1, kk, spAt);
   let packed = mAlloc(<u64>conv_s8_packed_size(oc, kh, kw, cg, groups));
   countBuffer(shapeElems());
   if (!building || errCode != 0) return;

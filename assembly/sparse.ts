@@ -445,6 +445,49 @@ export function sparse_s8_steps(m: i32, k: i32, n: i32, x: usize, ldx: i32, qsta
   }
 }
 
+// xt[kk][r] = x[r][kk] as int16 for rows r < rows (16 or 8, row stride ldx) and kk < k: the pairs kernel's
+// transposed tile (rows·2 bytes per k). SIMD builds only. Whole 8×8 blocks go through registers (8 sign-extending
+// 8-byte row loads, a 3-stage 16/32/64-bit interleave, 8 stores; pure data movement, so the tile is the scalar
+// loop's byte for byte); the last k mod 8 columns are copied one value at a time. This transpose is O(rows·K)
+// whatever the sparsity, so at high sparsity (pruned k×k convs: K = KH·KW·C) it dominated the kernel when scalar.
+// @ts-ignore: decorator
+@inline
+function transposeRows(x: usize, ldx: i32, k: i32, rows: i32, xt: usize): void {
+  let rs = <usize>rows << 1; // bytes per k in xt
+  let kk = 0;
+  for (; kk + 8 <= k; kk += 8) {
+    for (let g = 0; g < rows; g += 8) {
+      let s = x + <usize>g * ldx + kk;
+      let a0 = v128.load8x8_s(s), a1 = v128.load8x8_s(s + <usize>ldx), a2 = v128.load8x8_s(s + 2 * <usize>ldx), a3 = v128.load8x8_s(s + 3 * <usize>ldx);
+      let a4 = v128.load8x8_s(s + 4 * <usize>ldx), a5 = v128.load8x8_s(s + 5 * <usize>ldx), a6 = v128.load8x8_s(s + 6 * <usize>ldx), a7 = v128.load8x8_s(s + 7 * <usize>ldx);
+      // 16-bit interleave of row pairs
+      let b0 = i16x8.shuffle(a0, a1, 0, 8, 1, 9, 2, 10, 3, 11), b1 = i16x8.shuffle(a0, a1, 4, 12, 5, 13, 6, 14, 7, 15);
+      let b2 = i16x8.shuffle(a2, a3, 0, 8, 1, 9, 2, 10, 3, 11), b3 = i16x8.shuffle(a2, a3, 4, 12, 5, 13, 6, 14, 7, 15);
+      let b4 = i16x8.shuffle(a4, a5, 0, 8, 1, 9, 2, 10, 3, 11), b5 = i16x8.shuffle(a4, a5, 4, 12, 5, 13, 6, 14, 7, 15);
+      let b6 = i16x8.shuffle(a6, a7, 0, 8, 1, 9, 2, 10, 3, 11), b7 = i16x8.shuffle(a6, a7, 4, 12, 5, 13, 6, 14, 7, 15);
+      // 32-bit interleave: rows 0-3 (c0..c3) and 4-7 (c4..c7), two k per vector
+      let c0 = i32x4.shuffle(b0, b2, 0, 4, 1, 5), c1 = i32x4.shuffle(b0, b2, 2, 6, 3, 7);
+      let c2 = i32x4.shuffle(b1, b3, 0, 4, 1, 5), c3 = i32x4.shuffle(b1, b3, 2, 6, 3, 7);
+      let c4 = i32x4.shuffle(b4, b6, 0, 4, 1, 5), c5 = i32x4.shuffle(b4, b6, 2, 6, 3, 7);
+      let c6 = i32x4.shuffle(b5, b7, 0, 4, 1, 5), c7 = i32x4.shuffle(b5, b7, 2, 6, 3, 7);
+      // 64-bit interleave: vector j = k (kk + j) of rows g … g+7
+      let d = xt + <usize>kk * rs + (<usize>g << 1);
+      v128.store(d, i64x2.shuffle(c0, c4, 0, 2));
+      v128.store(d + rs, i64x2.shuffle(c0, c4, 1, 3));
+      v128.store(d + 2 * rs, i64x2.shuffle(c1, c5, 0, 2));
+      v128.store(d + 3 * rs, i64x2.shuffle(c1, c5, 1, 3));
+      v128.store(d + 4 * rs, i64x2.shuffle(c2, c6, 0, 2));
+      v128.store(d + 5 * rs, i64x2.shuffle(c2, c6, 1, 3));
+      v128.store(d + 6 * rs, i64x2.shuffle(c3, c7, 0, 2));
+      v128.store(d + 7 * rs, i64x2.shuffle(c3, c7, 1, 3));
+    }
+  }
+  for (; kk < k; kk++) {
+    let d = xt + <usize>kk * rs, s0 = x + kk;
+    for (let r = 0; r < rows; r++) store<i16>(d + (<usize>r << 1), <i16>load<i8>(s0 + <usize>r * ldx));
+  }
+}
+
 function pairsS8<T>(m: i32, k: i32, n: i32, x: usize, ldx: i32, cstart: usize, pidx: usize, wpair: usize,
                     cbias: usize, y: usize, ldy: i32, mode: i32, scale: usize, zp: i32, qmin: i32, qmax: i32): void {
   let sz = <usize>sizeof<T>();
@@ -458,10 +501,7 @@ function pairsS8<T>(m: i32, k: i32, n: i32, x: usize, ldx: i32, cstart: usize, p
     // 16 rows at a time: xt[k] = (x[i][k], …, x[i+15][k]) as int16 (32 bytes per k)
     for (; i + 16 <= m; i += 16) {
       let src = x + <usize>i * ldx;
-      for (let kk = 0; kk < k; kk++) {
-        let d = xt + (<usize>kk << 5), s0 = src + kk;
-        for (let r = 0; r < 16; r++) store<i16>(d + (<usize>r << 1), <i16>load<i8>(s0 + <usize>r * ldx));
-      }
+      transposeRows(src, ldx, k, 16, xt);
       let yr = y + <usize>i * ys;
       for (let j = 0; j < n; j++) {
         let c0 = v128.load32_splat(cbias + (<usize>j << 2)), c1 = c0, c2 = c0, c3 = c0;
@@ -489,10 +529,7 @@ function pairsS8<T>(m: i32, k: i32, n: i32, x: usize, ldx: i32, cstart: usize, p
     // then 8 rows (16 bytes per k)
     for (; i + 8 <= m; i += 8) {
       let src = x + <usize>i * ldx;
-      for (let kk = 0; kk < k; kk++) {
-        let d = xt + (<usize>kk << 4), s0 = src + kk;
-        for (let r = 0; r < 8; r++) store<i16>(d + (<usize>r << 1), <i16>load<i8>(s0 + <usize>r * ldx));
-      }
+      transposeRows(src, ldx, k, 8, xt);
       let yr = y + <usize>i * ys;
       for (let j = 0; j < n; j++) {
         let c0 = v128.load32_splat(cbias + (<usize>j << 2)), c1 = c0;

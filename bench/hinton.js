@@ -13,6 +13,7 @@
 //                        [--batch 100] [--in-dropout 0.2] [--dropout 0.5] [--max-norm 3.5] [--shift 2] [--seed 1]
 //                        [--limit N] [--build simd] [--json out.json]
 //                        [--teacher FILE]   (load the teacher from FILE if it exists, else train it and save it there)
+//                        [--optimizer adam|sgd] [--momentum 0.9]   (the students' optimiser, both alike)
 //                        [--teacher-from FILE] (start the teacher from FILE's weights and train --teacher-epochs more:
 //                                               a warm restart of the schedule; the saved meta keeps the history)
 //                        [--students alone,distilled]  (run only some of the students, e.g. another α against a
@@ -30,6 +31,10 @@ const alpha = +arg('alpha', 0.9), T = +arg('T', 20), lr = +arg('lr', 1e-3), teac
 const batchSize = +arg('batch', 100), inDropout = +arg('in-dropout', 0.2), dropout = +arg('dropout', 0.5);
 const maxNorm = +arg('max-norm', 3.5), shift = +arg('shift', 2), seed = +arg('seed', 1);
 const students = arg('students', 'alone,distilled').split(',');
+// the students' optimiser (both students alike): Adam (default) or SGD with momentum (the paper's kind)
+const studentOpt = arg('optimizer', 'adam'), momentum = +arg('momentum', 0.9);
+if (studentOpt !== 'adam' && studentOpt !== 'sgd') { console.error(`--optimizer: 'adam' or 'sgd', got '${studentOpt}'`); process.exit(2); }
+if (!(momentum >= 0 && momentum < 1)) { console.error(`--momentum: in [0, 1), got '${arg('momentum')}'`); process.exit(2); }
 const teacherFrom = arg('teacher-from', null);
 const limit = arg('limit', null), build = arg('build', 'auto'), jsonOut = arg('json', null), teacherFile = arg('teacher', null);
 for (const [k, v] of Object.entries({ epochs, teacherEpochs, alpha, T, lr, teacherLr, batchSize, inDropout, dropout, maxNorm, shift, seed })) {
@@ -48,7 +53,7 @@ const log = (name) => (ep) => console.log(`  ${name} epoch ${ep.epoch}: train lo
 
 console.log(`qwasm ${q.rt.build ?? build} build; MNIST ${indices ? indices.length : train.length} train / ${test.length} test; seed ${seed}\n`
   + `teacher: ${teacherEpochs} epochs Adam lr ${teacherLr} cosine, input dropout ${inDropout}, hidden dropout ${dropout}, max-norm ${maxNorm || 'off'}, ±${shift} px jitter\n`
-  + `students: ${epochs} epochs Adam lr ${lr} cosine, batch ${batchSize}, no augmentation; distilled: T = ${T}, α = ${alpha}`);
+  + `students: ${epochs} epochs ${studentOpt === 'sgd' ? `SGD momentum ${momentum}` : 'Adam'} lr ${lr} cosine, batch ${batchSize}, no augmentation; distilled: T = ${T}, α = ${alpha}`);
 
 // The teacher: dropout on the input and after each hidden ReLU (Hinton et al. 2012 / 2015).
 function buildTeacher() {
@@ -149,7 +154,7 @@ function cachedTeacherHook(studentSeed) {
   return hook;
 }
 
-const common = { epochs, batchSize, lr, schedule: 'cosine', optimizer: { kind: 'adam' }, seed, indices };
+const common = { epochs, batchSize, lr, schedule: 'cosine', optimizer: studentOpt === 'sgd' ? { kind: 'sgd', momentum } : { kind: 'adam' }, seed, indices };
 let alone = null, aloneErr = NaN, aloneSecs = NaN, distilled = null, distErr = NaN, distSecs = NaN;
 if (students.includes('alone')) {
   t = performance.now();
@@ -187,7 +192,7 @@ if (alone && distilled) {
 console.log(`wall time ${wall.toFixed(0)} s (students: alone ${aloneSecs} s, distilled ${distSecs} s)`);
 if (jsonOut) {
   writeFileSync(jsonOut, JSON.stringify({
-    epochs, teacherEpochs, alpha, T, lr, teacherLr, batchSize, inDropout, dropout, maxNorm, shift, seed, limit: indices ? indices.length : null,
+    epochs, teacherEpochs, alpha, T, lr, teacherLr, studentOptimizer: studentOpt, ...(studentOpt === 'sgd' ? { momentum } : {}), batchSize, inDropout, dropout, maxNorm, shift, seed, limit: indices ? indices.length : null,
     errors: { teacher: teacherErr, alone: aloneErr, distilled: distErr }, paper: { teacher: 67, alone: 146, distilled: 74 },
     fewerFraction: fewer, atLeast25: fewer >= 0.25, agreement: { alone: gapAlone.agreement, distilled: gapDist.agreement },
     testKD: { alone: gapAlone.kd, distilled: gapDist.kd }, wallSeconds: wall,

@@ -59,6 +59,9 @@ export interface KernelExports {
                 sh: I, sw: I, pt: I, pl: I, dh: I, dw: I, oh: I, ow: I, y: P, scale: P, zpOut: I, qmin: I, qmax: I): void;
   conv_s8(packed: P, n: I, h: I, w: I, c: I, x: P, zpIn: I, oc: I, kh: I, kw: I, groups: I,
           sh: I, sw: I, pt: I, pl: I, dh: I, dw: I, oh: I, ow: I, y: P, zpOut: I, qmin: I, qmax: I): void;
+  /** Rows p0 … p0+rows−1 of an ungrouped conv's [N·OH·OW × KH·KW·C] int8 patch matrix (OHWI k order; padding = zpIn). */
+  im2col_s8(p0: I, rows: I, h: I, w: I, c: I, x: P, zpIn: I, kh: I, kw: I,
+            sh: I, sw: I, pt: I, pl: I, dh: I, dw: I, oh: I, ow: I, a: P): void;
   max_pool_s8_ref(n: I, h: I, w: I, c: I, x: P, kh: I, kw: I, sh: I, sw: I, pt: I, pl: I, oh: I, ow: I, y: P, qmin: I, qmax: I): void;
   max_pool_s8(n: I, h: I, w: I, c: I, x: P, kh: I, kw: I, sh: I, sw: I, pt: I, pl: I, oh: I, ow: I, y: P, qmin: I, qmax: I): void;
   avg_pool_s8_ref(n: I, h: I, w: I, c: I, x: P, zpIn: I, kh: I, kw: I, sh: I, sw: I, pt: I, pl: I, oh: I, ow: I, y: P,

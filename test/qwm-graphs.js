@@ -47,10 +47,11 @@ export function randomGraph(r) {
       const ekh = (kh - 1) * dilation[0] + 1, ekw = (kw - 1) * dilation[1] + 1;
       if (h + padding[0] + padding[2] < ekh || w + padding[1] + padding[3] < ekw) continue;
       const oh = Math.floor((h + padding[0] + padding[2] - ekh) / stride[0]) + 1, ow = Math.floor((w + padding[1] + padding[3] - ekw) / stride[1]) + 1;
-      const pointwise = kh === 1 && kw === 1 && groups === 1 && padding.every((p) => p === 0) && stride[0] === 1 && stride[1] === 1;
-      const sparse = pointwise && groups === 1 ? sparseSpec() : null;
+      // any ungrouped conv may run sparse (pointwise ones straight on the GEMM, others through im2col)
+      const sparse = groups === 1 ? sparseSpec() : null;
       const wt = weights(oc * kh * kw * cg, sparse ? 0.2 : r.int(0, 3) ? 0.9 : 0.1);
-      if (pointwise) enforceNm(sparse, (kk, j) => wt[j * cg + kk], (kk, j, v) => { wt[j * cg + kk] = v; }, cg, oc);
+      const kc = kh * kw * cg; // the K×N view: W[k][o] = w[o][k]
+      enforceNm(sparse, (kk, j) => wt[j * kc + kk], (kk, j, v) => { wt[j * kc + kk] = v; }, kc, oc);
       const { out, rq } = requant(oc);
       const node = { kind: 'conv', name: name('conv'), out, w: wt, oc, kh, kw, cg, groups, stride, dilation, padding, inZp: r.int(-128, 127), bias: i32s(oc), wScale: f32s(oc, 0.001, 0.1), rq, sparse };
       return { node, shape: [oh, ow, oc] };

@@ -4,9 +4,10 @@
 //   (b) the builds' qwm_load / qwm_run called from JS (scalar, and simd where the engine runs it);
 //   (c) the bundled .wasm (scalar build + model + input) under wabt's spectest-interp (assert_return on every
 //       output code) and under wasm-interp --run-all-exports (qwm_main's checksum) — no JavaScript at all.
-// Models: refcnn and a small resnet (quantizeStatic on MNIST), a model with every node kind (grouped / strided /
-// padded convs, ReLU6, padded max pool, identity and projection residuals, avg pool, flatten, low-rank linear), a
-// sparse variant of it (csr, 2:4 and block linears, a sparse pointwise conv), random small graphs reaching the
+// Models: refcnn and a small resnet (quantizeStatic on MNIST), refcnn pruned 90 % (its 3×3 convs and linears on the
+// sparse kernels in Node), a model with every node kind (grouped / strided / padded convs, ReLU6, padded max pool,
+// identity and projection residuals, avg pool, flatten, low-rank linear), a sparse variant of it (csr, 2:4 and
+// block linears, a sparse pointwise conv, csr / 2:4 / block 3×3 convs, padded and strided), random small graphs reaching the
 // corners (flat pools, empty branches, nested residuals, extreme zero points and clamps) and the .qwm fixtures
 // in test/fixtures. Then the reader's share of the fuzzing: mutated files (with and without a fixed-up CRC) and
 // truncations never trap and are rejected exactly when decodeQwm rejects them; accepted ones run identically.
@@ -20,7 +21,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   init, Engine, buildModel, loadDataset, quantizeStatic, convertToInt8, encodeQwm, decodeQwm, Int8Runner, layers, InitRng,
-  LowRankLinear, bundleWasm, bundleChecksum, qwmWasmError, QwasmError, quantizeInput,
+  LowRankLinear, bundleWasm, bundleChecksum, qwmWasmError, QwasmError, quantizeInput, prunedWeights,
 } from '../dist/index.js';
 import { builds, rng } from './helpers.js';
 import { crc32 } from '../dist/checkpoint/crc32.js';
@@ -44,9 +45,10 @@ function run(tool, args, cwd) {
 
 const normalise = (images, n, per) => Float32Array.from(images.subarray(0, n * per), (v) => (v / 255 - 0.1307) / 0.3081);
 
-/** Zeroes weights of a linear / pointwise conv so it is genuinely sparse in the given format; kept = nonzeros. */
+/** Zeroes weights of a linear / ungrouped conv so it is genuinely sparse in the given format; kept = nonzeros. */
 function sparsify(node, format, r) {
-  const w = node.w, [k, n, at] = node.kind === 'linear' ? [node.k, node.n, (kk, j) => kk * node.n + j] : [node.cg, node.oc, (kk, j) => j * node.cg + kk];
+  const kc = node.kind === 'conv' ? node.kh * node.kw * node.cg : 0; // a conv's K×N view: W[k][o] = w[o][k]
+  const w = node.w, [k, n, at] = node.kind === 'linear' ? [node.k, node.n, (kk, j) => kk * node.n + j] : [kc, node.oc, (kk, j) => j * kc + kk];
   if (format === 'nm') {
     for (let j = 0; j < n; j++) for (let k0 = 0; k0 < k; k0 += 4) {
       const idx = []; for (let kk = k0; kk < Math.min(k, k0 + 4); kk++) idx.push(at(kk, j));
@@ -82,6 +84,20 @@ async function models() {
   const out = [];
   for (const s of specs) {
     const m = s.make();
+    if (s.name === 'refcnn') {
+      // the same net pruned 90 % (magnitude, every layer): Node runs its 3×3 convs with im2col + the sparse GEMM
+      const p = buildModel(e, 'refcnn', { seed: 5 });
+      for (const l of p.layers) {
+        if (!l.weight) continue;
+        const v = l.weight.toArray(), cut = Float32Array.from(v, Math.abs).sort()[Math.floor(0.9 * v.length)];
+        l.weight.write(v.map((x) => (Math.abs(x) < cut ? 0 : x)));
+      }
+      const pq = quantizeStatic(p, train, { batches: 2, batchSize: 32, seed: 3 });
+      pq.eval();
+      const pi8 = convertToInt8(pq, undefined, { pruned: prunedWeights(p) });
+      assert.ok(pi8.layers().filter((l) => l.kind === 'conv').every((l) => l.backend === 'sparse'), 'pruned refcnn: convs on the sparse kernels');
+      out.push({ name: 'refcnn-pruned', graph: pi8.graph, int8: pi8, x: normalise(testSet.images, 8, 784), n: 8, interpN: 2 });
+    }
     const qat = quantizeStatic(m, train, { batches: 2, batchSize: 32, seed: 3 });
     qat.eval();
     const i8 = convertToInt8(qat);
@@ -97,6 +113,10 @@ async function models() {
       const pw = flat.find((nd) => nd.kind === 'conv' && nd.kh === 1 && nd.kw === 1 && nd.stride[0] === 1 && nd.groups === 1);
       const lin = flat.filter((nd) => nd.kind === 'linear');
       sparsify(pw, 'csr', r); sparsify(lin[0], 'nm', r); sparsify(lin[1], 'block', r);
+      // k×k convs: the padded stem (csr), the 3×3 of the identity residual (2:4), the strided 3×3 (block)
+      const kxk = flat.filter((nd) => nd.kind === 'conv' && nd.kh === 3 && nd.groups === 1);
+      assert.ok(kxk.length >= 3 && kxk.some((nd) => nd.stride[0] === 2), 'mixed has padded and strided 3×3 convs');
+      sparsify(kxk[0], 'csr', r); sparsify(kxk[1], 'nm', r); sparsify(kxk[2], 'block', r);
       out.push({ name: 'mixed-sparse', graph: g, int8: null, x, n: s.n, interpN: s.interpN });
     }
   }
@@ -198,8 +218,8 @@ function randomGraph(r) {
         let oc = groups * r.int(1, 4), kh = Math.min(h, r.int(1, 3)), kw = Math.min(w, r.int(1, 3));
         let pad = [r.int(0, 1), r.int(0, 1), r.int(0, 1), r.int(0, 1)], st = [r.int(1, 2), r.int(1, 2)];
         if (keep) { oc = c; kh = kw = r.float() < 0.5 ? 1 : 3; pad = Array(4).fill((kh - 1) / 2); st = [1, 1]; }
-        const pointwise = kh === 1 && kw === 1 && groups === 1 && pad.every((p) => p === 0) && st[0] === 1 && st[1] === 1;
-        const sparse = pointwise && r.float() < 0.5 ? { format: 'csr' } : null;
+        // any ungrouped conv may be sparse (Node: im2col + sparse GEMM unless 1×1 / stride 1 / unpadded)
+        const sparse = groups === 1 && r.float() < 0.5 ? { format: 'csr' } : null;
         const nd = { kind, name, out, oc, kh, kw, cg: c / groups, groups, stride: st, dilation: [1, 1], padding: pad, inZp: zp(),
           bias: Int32Array.from({ length: oc }, () => r.int(-3000, 3000)), wScale: Float32Array.from({ length: oc }, pos), rq: rq(oc), sparse };
         nd.w = wts(oc * kh * kw * nd.cg, sparse ? 0.2 : 0.9);

@@ -1,7 +1,8 @@
 // All-int8 deployment of a quantised model (TFLite int8 scheme), in two steps:
 //   buildInt8Graph: QAT model + quantisation state → Int8Graph (src/deploy/graph.ts: plain data, what a .qwm
 //                   file holds): BN folded, weights quantised per channel, biases in accumulator units, ReLU /
-//                   ReLU6 fused as clamps, pruned layers tagged with their sparse kernel format;
+//                   ReLU6 fused as clamps, pruned layers (linears, ungrouped convs of any kernel) tagged with
+//                   their sparse kernel format;
 //   Int8Model:      the graph packed into kernel handles (src/deploy/runner.ts) plus dataset evaluation.
 // convertToInt8 does both. predict() maps a float NHWC batch to float logits, like the fake-quant model.
 import type { Runtime } from '../runtime.js';
@@ -32,13 +33,17 @@ export interface LayerInfo {
   density: number;
   /** 1×1 / stride 1 / unpadded / ungrouped conv (a plain matmul over pixels). */
   pointwise: boolean;
+  /** Conv groups (1 for linears and low-rank layers): only groups-1 convs can run on the sparse kernels. */
+  groups: number;
 }
 
 export interface ConvertOptions {
   /**
-   * Matmul backend per layer: 'auto' (default: 'sparse' for linears and pointwise convs whose int8 density is
-   * ≤ sparseThreshold or that have a mask, 'lowrank' for factorised layers, else 'dense'), one backend for
-   * all, or a function (returning undefined = auto).
+   * Matmul backend per layer: 'auto' (default: 'sparse' for linears and ungrouped convs — any kernel, stride,
+   * padding, dilation: im2col + the sparse GEMM — whose int8 density is ≤ sparseThreshold, that have a user mask or a structured (N:M, block) pruner mask,
+   * 'lowrank' for factorised layers, else 'dense'), one backend for all, or a function (returning undefined =
+   * auto). Grouped / depthwise convs always run dense: asking 'sparse' for one (directly or for all) throws,
+   * naming the layer.
    */
   backend?: 'auto' | MatmulBackend | ((info: LayerInfo) => MatmulBackend | undefined);
   /** Density at or below which 'auto' picks the sparse kernels (default 0.4). */
@@ -49,7 +54,8 @@ export interface ConvertOptions {
   masks?: Record<string, Uint8Array>;
   /**
    * Pruned weights, as src/compress/prune.ts's prunedWeights(model) returns them (weight tensor → K×N mask and
-   * sparse format): those linears / pointwise convs run on SparseMatrixS8 with that mask and format.
+   * sparse format): with an N:M or block format those linears / ungrouped convs run on the sparse kernels in that
+   * format; with an unstructured one, when their density is ≤ sparseThreshold (else dense: the zeros stay zeros).
    */
   pruned?: Map<Tensor, PrunedInfo>;
   /** Input [h, w, c] (default: the shape the QAT model last saw; [1, 1, k] for a model starting with a linear). */
@@ -136,17 +142,27 @@ class GraphBuilder {
     return symmetricScales(a);
   }
 
-  private backend(info: LayerInfo, hasMask: boolean): MatmulBackend {
+  /**
+   * 'auto' runs a layer sparse when the user gave it a mask, when the pruner left it a structured pattern (N:M or
+   * blocks, whose kernels win at their own densities), or when its int8 density is ≤ sparseThreshold. A pruner's
+   * unstructured (csr) mask alone does not decide it: under global pruning one layer may keep 85 % of its weights,
+   * and the sparse kernels are slower than the dense ones there (measured: 0.72× on refcnn's first conv).
+   */
+  private backend(info: LayerInfo, userMask: boolean, pruned?: PrunedInfo): MatmulBackend {
     const b = this.o.backend ?? 'auto';
     const chosen = typeof b === 'function' ? b(info) : b === 'auto' ? undefined : b;
     if (chosen !== undefined) {
       if (chosen !== 'dense' && chosen !== 'sparse' && chosen !== 'lowrank') throw new TypeError(`backend for '${info.name}' must be 'dense', 'sparse' or 'lowrank', got ${describe(chosen)}`);
       if (chosen === 'lowrank' && info.kind !== 'lowrank') throw new QwasmError(`backend 'lowrank' needs a factorised layer; '${info.name}' is a ${info.kind}`);
-      if (chosen === 'sparse' && info.kind === 'conv' && !info.pointwise) throw new QwasmError(`backend 'sparse' supports linears and pointwise (1×1, stride 1, unpadded, ungrouped) convs; '${info.name}' is not one`);
+      if (chosen === 'sparse' && info.kind === 'conv' && info.groups !== 1) {
+        throw new QwasmError(`backend 'sparse' supports linears and ungrouped convs; '${info.name}' is a conv with groups = ${info.groups} (grouped / depthwise convs run dense)`);
+      }
       return chosen;
     }
     if (info.kind === 'lowrank') return 'lowrank';
-    if ((info.kind === 'linear' || info.pointwise) && (hasMask || info.density <= (this.o.sparseThreshold ?? 0.4))) return 'sparse';
+    const sparseable = info.kind === 'linear' || (info.kind === 'conv' && info.groups === 1);
+    const structured = !!pruned && ((pruned.format === 'nm' && !!pruned.nm) || (pruned.format === 'block' && !!pruned.block && (pruned.block[1] === 4 || pruned.block[1] === 8)));
+    if (sparseable && (userMask || structured || info.density <= (this.o.sparseThreshold ?? 0.4))) return 'sparse';
     return 'dense';
   }
 
@@ -195,15 +211,16 @@ class GraphBuilder {
           const s = conv.spec, groups = s.groups ?? 1;
           const padding = padding4('padding', s.padding), stride = pairOf(s.stride, [1, 1]), dilation = pairOf(s.dilation, [1, 1]);
           const pointwise = kh === 1 && kw === 1 && groups === 1 && padding.every((p) => p === 0) && stride[0] === 1 && stride[1] === 1 && dilation[0] === 1 && dilation[1] === 1;
-          const info: LayerInfo = { name: u.name, kind: 'conv', k: kh * kw * cg, n: oc, density: density(qw), pointwise };
-          const pruned = pointwise ? this.prunedOf(conv.weight, cg, oc) : undefined;
-          const backend = this.backend(info, !!this.o.masks?.[u.name] || !!pruned);
+          const k = kh * kw * cg;
+          const info: LayerInfo = { name: u.name, kind: 'conv', k, n: oc, density: density(qw), pointwise, groups };
+          const pruned = groups === 1 ? this.prunedOf(conv.weight, k, oc) : undefined;
+          const backend = this.backend(info, !!this.o.masks?.[u.name], pruned);
           let sparse: SparseSpec | null = null;
           if (backend === 'sparse') {
-            const sp = this.sparseSpec(u.name, cg, oc, pruned);
+            const sp = this.sparseSpec(u.name, k, oc, pruned);
             sparse = sp.spec;
-            // mask is [c × oc]; weights are OHWI [oc][1][1][c]
-            if (sp.mask) for (let o = 0; o < oc; o++) for (let c = 0; c < cg; c++) if (!sp.mask[c * oc + o]) qw[o * cg + c] = 0;
+            // mask is K×N [k][o] with k = (ky·kw + kx)·cg + c; weights are OHWI [o][ky][kx][c] = [o][k]
+            if (sp.mask) for (let o = 0; o < oc; o++) for (let kk = 0; kk < k; kk++) if (!sp.mask[kk * oc + o]) qw[o * k + kk] = 0;
           }
           const { qmin, qmax } = activationRange(u.act, out.zeroPoint, out.scale);
           nodes.push({
@@ -220,9 +237,9 @@ class GraphBuilder {
           const sW = this.wScales(u.name, w, k, n, 1);
           const qw = quantizeChannels(w, sW, { outer: k, c: n, inner: 1 });
           const out = this.outQ(u.name);
-          const info: LayerInfo = { name: u.name, kind: 'linear', k, n, density: density(qw), pointwise: false };
+          const info: LayerInfo = { name: u.name, kind: 'linear', k, n, density: density(qw), pointwise: false, groups: 1 };
           const pruned = this.prunedOf(linear.weight, k, n);
-          const backend = this.backend(info, !!this.o.masks?.[u.name] || !!pruned);
+          const backend = this.backend(info, !!this.o.masks?.[u.name], pruned);
           let sparse: SparseSpec | null = null;
           if (backend === 'sparse') {
             const sp = this.sparseSpec(u.name, k, n, pruned);
@@ -243,7 +260,7 @@ class GraphBuilder {
           const sP = this.wScales(u.name, p, k, r, 1), sQ = this.wScales(u.name, q, r, n, 1, 'weightScales2');
           const qp = quantizeChannels(p, sP, { outer: k, c: r, inner: 1 }), qq = quantizeChannels(q, sQ, { outer: r, c: n, inner: 1 });
           const mid = this.outQ(u.name, 'mid'), out = this.outQ(u.name);
-          const info: LayerInfo = { name: u.name, kind: 'lowrank', k, n, density: (density(qp) * qp.length + density(qq) * qq.length) / (qp.length + qq.length), pointwise: false };
+          const info: LayerInfo = { name: u.name, kind: 'lowrank', k, n, density: (density(qp) * qp.length + density(qq) * qq.length) / (qp.length + qq.length), pointwise: false, groups: 1 };
           const backend = this.backend(info, false);
           if (backend !== 'lowrank') throw new QwasmError(`a factorised layer ('${u.name}') runs on the 'lowrank' backend, got '${backend}'`);
           const { qmin, qmax } = activationRange(u.act, out.zeroPoint, out.scale);

@@ -4,6 +4,8 @@
 // activation shape (src/deploy/validate.ts) while the weight tensors are still unexpanded byte ranges, and only
 // then materialises them. A file is either returned as a complete, valid graph or rejected with a QwasmError
 // naming the node, the field and the byte offset.
+// Sparse specs on k×k (non-pointwise) ungrouped convs were added without a version bump: readers written before
+// rejected them at the spec byte (as a field out of range) and never misread them, and nothing else changed.
 import { QwasmError } from '../errors.js';
 import { crc32 } from '../checkpoint/crc32.js';
 import type { GraphMeta, GraphNode, Int8Graph, QParams, SparseSpec } from './graph.js';

@@ -1,6 +1,7 @@
 // Runs an Int8Graph on the int8 kernels: the deployment half of Int8Model, with no training code, so the
 // standalone entry (src/runtime-entry.ts, `qwasm/runtime`) can ship it alone.
-//   conv (dense / grouped / depthwise) → PackedConv2dS8; pointwise convs with a sparse spec → SparseMatrixS8
+//   conv (dense / grouped / depthwise) → PackedConv2dS8; ungrouped convs (any kernel) with a sparse spec →
+//   SparseConv2dS8 (im2col + SparseMatrixS8; 1×1 stride-1 unpadded ones without im2col)
 //   linear → PackedGemmS8 (dense) or SparseMatrixS8 (the node's SparseSpec; kept entries = the nonzeros)
 //   lowrank → LowRankS8;  max / avg / global-average pool → pool_s8;  residual joins → add_s8;  flatten → nothing
 // The graph is validated (src/deploy/validate.ts) before any handle is created; a failure frees what was built.
@@ -10,7 +11,7 @@ import { QwasmError, checkInt, describe } from '../errors.js';
 import { PackedGemmS8 } from '../kernels/gemm_s8.js';
 import { SparseMatrixS8 } from '../kernels/sparse.js';
 import { LowRankS8 } from '../kernels/lowrank.js';
-import { PackedConv2dS8, type Geometry } from '../kernels/conv_s8.js';
+import { PackedConv2dS8, SparseConv2dS8, type Geometry } from '../kernels/conv_s8.js';
 import type { GraphNode, Int8Graph, QParams, Requant, SparseSpec } from './graph.js';
 import { validateGraph, windowGeometry, type SampleShape, type WindowGeometry } from './validate.js';
 import { encodeQwm, qwmNodeBytes } from './qwm.js';
@@ -28,7 +29,7 @@ interface Op {
   /** Bytes of one sample's output. */
   outBytes: number;
   backend?: 'conv' | 'dense' | 'sparse' | 'lowrank';
-  conv?: PackedConv2dS8; mm?: Matmul; geo?: WindowGeometry;
+  conv?: PackedConv2dS8 | SparseConv2dS8; mm?: Matmul; geo?: WindowGeometry;
   /** A conv handle's geometry for this op's (fixed) input size, resolved once at compile time. */
   convGeo?: Geometry;
   body?: Op[]; shortcut?: Op[] | null;
@@ -127,11 +128,24 @@ export class Int8Runner {
       switch (node.kind) {
         case 'conv':
           if (node.sparse) {
-            const t = new Int8Array(node.cg * node.oc); // OHWI [oc][1][1][c] → [c × oc]
-            for (let o = 0; o < node.oc; o++) for (let c = 0; c < node.cg; c++) t[c * node.oc + o] = node.w[o * node.cg + c];
-            op.mm = sparseHandle(rt, t, node.cg, node.oc, node.sparse, node.inZp, node.bias, node.rq);
-            this.handles.push(op.mm);
-            op.backend = 'sparse';
+            // validateGraph allows a sparse spec on groups-1 convs only; the GEMM's K×N view is
+            // W[k][o] = w[o][ky][kx][c], k = (ky·kw + kx)·cg + c
+            const k = node.kh * node.kw * node.cg, n = node.oc, sp = node.sparse;
+            let mask: Uint8Array | undefined;
+            if (sp.format === 'block') {
+              const t = new Int8Array(k * n);
+              for (let o = 0; o < n; o++) for (let kk = 0; kk < k; kk++) t[kk * n + o] = node.w[o * k + kk];
+              mask = blockMask(t, k, n, sp.block![0], sp.block![1]);
+            }
+            const h = new SparseConv2dS8(rt, node.w, [node.oc, node.kh, node.kw, node.cg], {
+              stride: node.stride, padding: node.padding, dilation: node.dilation, inZeroPoint: node.inZp,
+              bias: node.bias, scale: node.rq.mult, outZeroPoint: node.rq.outZp,
+              format: sp.format, block: sp.block, nm: sp.nm, mask,
+            });
+            this.handles.push(h);
+            setClamp(h.requant, node.rq);
+            op.conv = h; op.backend = 'sparse';
+            op.convGeo = h.geometry(op.inS[0], op.inS[1]!);
           } else {
             const h = new PackedConv2dS8(rt, node.w, [node.oc, node.kh, node.kw, node.cg], {
               stride: node.stride, padding: node.padding, dilation: node.dilation, groups: node.groups, inZeroPoint: node.inZp,
@@ -273,8 +287,7 @@ export class Int8Runner {
         case 'conv':
           y = alloc();
           // geometry and sizes were resolved and checked when the graph was compiled (n by batchOf)
-          if (o.conv) o.conv.runResolved(x, n, s[0], s[1]!, o.convGeo!, y);
-          else o.mm!.runInt8(x, n * s[0] * s[1]!, y); // m = pixels
+          o.conv!.runResolved(x, n, s[0], s[1]!, o.convGeo!, y);
           break;
         case 'linear': case 'lowrank': y = alloc(); o.mm!.runInt8(x, n, y); break;
         case 'maxpool': case 'avgpool': {

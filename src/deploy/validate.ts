@@ -133,10 +133,10 @@ export function validateGraph(g: Int8Graph, opts: ValidateOptions = {}): GraphSh
     const bad = a.indexOf(-128);
     if (bad >= 0) fail(field, `${field}[${bad}] = -128 (weights lie in [-127, 127])`);
   };
-  const sparse = (s: SparseSpec | null | undefined, pointwise: boolean): void => {
+  const sparse = (s: SparseSpec | null | undefined, ungrouped: boolean): void => {
     if (s === null) return;
     if (!s || typeof s !== 'object') fail('sparse', 'sparse must be null or a SparseSpec');
-    if (!pointwise) fail('sparse', 'a sparse spec needs a linear or a pointwise conv (1×1, stride 1, dilation 1, unpadded, groups 1)');
+    if (!ungrouped) fail('sparse', 'a sparse spec needs a linear or an ungrouped conv (groups 1; grouped and depthwise convs run dense)');
     if (s!.format === 'block') {
       const b = s!.block;
       if (!Array.isArray(b) || b.length !== 2) fail('sparse', 'block format needs block [bk, bn]');
@@ -205,11 +205,11 @@ export function validateGraph(g: Int8Graph, opts: ValidateOptions = {}): GraphSh
           requant(node.rq, node.oc, node.out);
           chan('wScale', node.wScale, Float32Array, node.oc, true);
           chan('bias', node.bias, Int32Array, node.oc, false);
-          const pointwise = node.kh === 1 && node.kw === 1 && node.groups === 1 && node.padding.every((p) => p === 0)
-            && node.stride[0] === 1 && node.stride[1] === 1 && node.dilation[0] === 1 && node.dilation[1] === 1;
-          sparse(node.sparse, pointwise);
+          sparse(node.sparse, node.groups === 1);
           tensor('w', node.w, node.oc * node.kh * node.kw * node.cg);
-          nmCheck(node.sparse, (kk, j) => node.w[j * node.cg + kk], node.cg, node.oc);
+          // the sparse kernels' K×N view of OHWI weights: W[k][o] = w[o][ky][kx][c], k = (ky·kw + kx)·cg + c
+          const kk0 = node.kh * node.kw * node.cg;
+          nmCheck(node.sparse, (kk, j) => node.w[j * kk0 + kk], kk0, node.oc);
           const geo = windowGeometry(h, w, node.kh, node.kw, node.stride, node.dilation, node.padding);
           if (!geo) fail('kh', `the (dilated) ${node.kh}×${node.kw} kernel does not fit the padded ${h}×${w} input`);
           y = act('oc', [geo!.oh, geo!.ow, node.oc]);

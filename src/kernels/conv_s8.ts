@@ -3,6 +3,7 @@
 import type { Runtime } from '../runtime.js';
 import { checkArray, checkInt, describe, QwasmError } from '../errors.js';
 import { resolveRequant, type RequantParams, type ResolvedRequant } from '../quant.js';
+import { SparseMatrixS8, type SparseOptions } from './sparse.js';
 
 /** A pair of per-axis values, or one number for both (height, width). */
 export type Pair = number | [number, number];
@@ -256,5 +257,147 @@ export function conv2dS8Reference(rt: Runtime, input: Int8Array, inShape: Shape4
     rt.exports.conv2d_s8_ref(s[0], s[1], s[2], s[3], ip, p.zpIn, p.oc, p.kh, p.kw, p.groups, wp, bp,
       g.sh, g.sw, g.pt, g.pl, g.dh, g.dw, g.oh, g.ow, op, sp, r.zp, r.qmin, r.qmax);
     return { data: rt.i8(op, len).slice(), shape };
+  });
+}
+
+export interface SparseConv2dS8Options extends Conv2dS8Options, SparseOptions {
+  // From SparseOptions: format ('csr' | 'block' | 'nm'), block, nm, and mask: u8[K×N] over the GEMM view
+  // W[k][o] = w[o][ky][kx][c], k = (ky·KW + kx)·C + c (as src/compress/prune.ts's `kn`); default the nonzeros.
+}
+
+/** Target bytes of one im2col chunk: big enough that per-chunk call overhead vanishes, small enough for L2. */
+const SPARSE_CHUNK_BYTES = 1 << 17;
+
+/**
+ * An ungrouped int8 conv (any kernel, stride, padding, dilation) on the sparse int8 GEMM: im2col (im2col_s8,
+ * padding written as the input zero point) into a [N·OH·OW × KH·KW·C] patch matrix, then SparseMatrixS8 over the
+ * K×N view of the OHWI weights. The sparse GEMM folds −zpIn·Σ kept w into the bias, so padded taps add exactly 0
+ * and the int8 output equals PackedConv2dS8's (and conv2d_s8_ref's) bit for bit for the same weights; a 1×1 /
+ * stride 1 / unpadded conv skips im2col (the NHWC input already is the patch matrix). Same API as PackedConv2dS8.
+ */
+export class SparseConv2dS8 {
+  readonly matrix: SparseMatrixS8;
+  readonly oc: number; readonly kh: number; readonly kw: number; readonly c: number; readonly k: number;
+  readonly groups = 1;
+  readonly inZeroPoint: number;
+  private readonly opts: Conv2dS8Options;
+  private disposed = false;
+
+  constructor(readonly rt: Runtime, weights: Int8Array, wShape: Shape4, opts: SparseConv2dS8Options) {
+    const p = checkConvParams(weights, wShape, opts);
+    if (p.groups !== 1) throw new RangeError(`groups must be 1 for SparseConv2dS8, got ${p.groups} (grouped / depthwise convs run on PackedConv2dS8)`);
+    resolveGeometry(MAX_ELEMS, MAX_ELEMS, p.kh, p.kw, opts.stride, opts.padding, opts.dilation);
+    this.oc = p.oc; this.kh = p.kh; this.kw = p.kw; this.c = p.c; this.k = p.kh * p.kw * p.cg;
+    this.inZeroPoint = p.zpIn;
+    this.opts = { stride: opts.stride, padding: opts.padding, dilation: opts.dilation } as Conv2dS8Options;
+    const k = this.k, n = p.oc;
+    const t = new Int8Array(k * n); // OHWI [o][k] → K×N [k][o]
+    for (let o = 0; o < n; o++) for (let kk = 0; kk < k; kk++) t[kk * n + o] = weights[o * k + kk];
+    this.matrix = new SparseMatrixS8(rt, t, k, n, {
+      mask: opts.mask, format: opts.format, block: opts.block, nm: opts.nm,
+      aZeroPoint: p.zpIn, bias: opts.bias, scale: opts.scale, outZeroPoint: opts.outZeroPoint,
+      activation: opts.activation, outScale: opts.outScale,
+    });
+  }
+
+  /** The requantisation the GEMM applies (the int8 runner sets its clamp from the graph). */
+  get requant(): ResolvedRequant { return this.matrix.requant!; }
+
+  /** Spatial geometry (stride, resolved padding, dilation, output size) for an h×w input. */
+  geometry(h: number, w: number): Geometry {
+    checkInt('h', h, 1, MAX_ELEMS);
+    checkInt('w', w, 1, MAX_ELEMS);
+    return resolveGeometry(h, w, this.kh, this.kw, this.opts.stride, this.opts.padding, this.opts.dilation);
+  }
+
+  /** Output shape [n, oh, ow, oc] for an input [n, h, w, c]. */
+  outputShape(n: number, h: number, w: number): Shape4 {
+    checkInt('n', n, 1, MAX_ELEMS);
+    const g = this.geometry(h, w);
+    return [n, g.oh, g.ow, this.oc];
+  }
+
+  /** Pointer-level run, as PackedConv2dS8.run (allocates only scratch it frees). */
+  run(inputPtr: number, n: number, h: number, w: number, outPtr: number): void {
+    this.live();
+    checkInt('n', n, 1, MAX_ELEMS);
+    const g = this.geometry(h, w);
+    if (n * h * w * this.c > MAX_ELEMS) throw new RangeError(`input [${n}, ${h}, ${w}, ${this.c}] has more than 2^30 elements`);
+    checkOutSize(n, g, this.oc);
+    checkInt('inputPtr', inputPtr, 1);
+    checkInt('outPtr', outPtr, 1);
+    this.runResolved(inputPtr, n, h, w, g, outPtr);
+  }
+
+  /** run() without its checks, for a caller that resolved `g = geometry(h, w)` and checked the sizes itself. */
+  runResolved(inputPtr: number, n: number, h: number, w: number, g: Geometry, outPtr: number): void {
+    this.live();
+    const m = this.matrix, k = this.k, oc = this.oc;
+    if (this.kh === 1 && this.kw === 1 && g.sh === 1 && g.sw === 1 && g.pt === 0 && g.pl === 0 && g.oh === h && g.ow === w) {
+      m.runInt8(inputPtr, n * h * w, outPtr); // the NHWC input is the patch matrix already
+      return;
+    }
+    const total = n * g.oh * g.ow;
+    // whole 16-row blocks per chunk: the GEMM runs 16 / 8 rows at a time and only the last chunk has a tail
+    let rows = Math.max(16, Math.floor(SPARSE_CHUNK_BYTES / k) & ~15);
+    if (rows > total) rows = total;
+    const e = this.rt.exports;
+    // kernel memory may grow inside these calls: only pointers are held across them, no ArrayBuffer views
+    const a = this.rt.alloc(rows * k);
+    try {
+      for (let p0 = 0; p0 < total; p0 += rows) {
+        const r = Math.min(rows, total - p0);
+        e.im2col_s8(p0, r, h, w, this.c, inputPtr, this.inZeroPoint, this.kh, this.kw, g.sh, g.sw, g.pt, g.pl, g.dh, g.dw, g.oh, g.ow, a);
+        m.runInt8(a, r, outPtr + p0 * oc);
+      }
+    } finally {
+      this.rt.free(a);
+    }
+  }
+
+  /** Typed-array run: copies input in, runs, copies the output out. */
+  apply(input: Int8Array, inShape: Shape4): Tensor4S8 {
+    this.live();
+    const s = checkShape4('inShape', inShape, ['n', 'h', 'w', 'c']);
+    if (s[3] !== this.c) throw new RangeError(`inShape[3] (c = ${s[3]}) must equal wShape[3] = ${this.c}`);
+    checkArray('input', input, Int8Array, s[0] * s[1] * s[2] * s[3]);
+    const shape = this.outputShape(s[0], s[1], s[2]);
+    checkOutSize(s[0], this.geometry(s[1], s[2]), this.oc);
+    const len = shape[0] * shape[1] * shape[2] * shape[3];
+    return this.rt.scoped((sc) => {
+      const ip = sc.put(input), op = sc.alloc(len);
+      this.run(ip, s[0], s[1], s[2], op);
+      return { data: this.rt.i8(op, len).slice(), shape };
+    });
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.matrix.dispose();
+  }
+
+  private live(): void {
+    if (this.disposed) throw new QwasmError('SparseConv2dS8 used after dispose()');
+  }
+}
+
+/**
+ * im2col of an ungrouped conv (typed arrays): the [n·oh·ow × kh·kw·c] int8 patch matrix, k = (ky·kw + kx)·c + ci,
+ * padding = inZeroPoint. What SparseConv2dS8 feeds its GEMM (exposed for tests and tools).
+ */
+export function im2colS8(rt: Runtime, input: Int8Array, inShape: Shape4, kernel: Pair,
+                         opts: { stride?: Pair; padding?: Padding; dilation?: Pair; inZeroPoint?: number } = {}): { data: Int8Array; rows: number; k: number } {
+  const s = checkShape4('inShape', inShape, ['n', 'h', 'w', 'c']);
+  checkArray('input', input, Int8Array, s[0] * s[1] * s[2] * s[3]);
+  const [kh, kw] = checkPair('kernel', kernel, 1, 1, 65535);
+  const zp = checkInt('inZeroPoint', opts.inZeroPoint ?? 0, -128, 127);
+  const g = resolveGeometry(s[1], s[2], kh, kw, opts.stride, opts.padding, opts.dilation);
+  const rows = s[0] * g.oh * g.ow, k = kh * kw * s[3];
+  if (rows * k > MAX_ELEMS) throw new RangeError(`the patch matrix ${rows}×${k} has more than 2^30 elements`);
+  return rt.scoped((sc) => {
+    const ip = sc.put(input), ap = sc.alloc(rows * k);
+    rt.exports.im2col_s8(0, rows, s[1], s[2], s[3], ip, zp, kh, kw, g.sh, g.sw, g.pt, g.pl, g.dh, g.dw, g.oh, g.ow, ap);
+    return { data: rt.i8(ap, rows * k).slice(), rows, k };
   });
 }
