@@ -14,7 +14,7 @@ export { PackedGemmS8, type GemmS8Options } from './kernels/gemm_s8.js';
 export { gemmF32Ptr, PackedGemmF32, type GemmF32Options, type GemmF32PtrOptions, type PackGemmF32Options } from './kernels/gemm_f32.js';
 export { SparseMatrixF32, SparseMatrixS8, nmMask, blockMask, magnitudeMask, type SparseFormat, type SparseOptions, type SparseF32Options, type SparseS8Options } from './kernels/sparse.js';
 export { LowRankF32, LowRankS8, type LowRankF32Options, type LowRankS8Options } from './kernels/lowrank.js';
-export { PackedConv2dS8, type Conv2dS8Options, type Pair, type Padding, type Shape4, type Tensor4S8, type Geometry } from './kernels/conv_s8.js';
+export { PackedConv2dS8, SparseConv2dS8, im2colS8, type Conv2dS8Options, type Pair, type Padding, type Shape4, type Tensor4S8, type Geometry } from './kernels/conv_s8.js';
 export { type MaxPool2dS8Options, type AvgPool2dS8Options, type AvgQuantOptions } from './kernels/pool_s8.js';
 export { type AddS8Options } from './kernels/add_s8.js';
 export type { KernelExports } from './exports.js';

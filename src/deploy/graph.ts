@@ -37,7 +37,7 @@ export interface ConvNode extends NodeBase {
   /** [top, left, bottom, right] zero padding (padding holds the input zero point, i.e. real 0). */
   padding: [number, number, number, number];
   inZp: number; bias: Int32Array; wScale: Float32Array; rq: Requant;
-  /** Pointwise (1×1, stride 1, unpadded, groups 1) convs may run on the sparse kernels. */
+  /** Ungrouped convs (any kernel, stride, padding, dilation) may run on the sparse kernels (im2col + sparse GEMM). */
   sparse: SparseSpec | null;
 }
 
