@@ -20,4 +20,4 @@ export { f32_add, f32_sub, f32_mul, f32_add_ref, f32_sub_ref, f32_mul_ref, f32_a
 export { f32_exp, f32_exp_ref, f32_log, f32_log_ref, f32_xent, f32_xent_ref, f32_softmax, f32_softmax_ref, f32_log_softmax, f32_log_softmax_ref, f32_log_softmax_bwd, f32_log_softmax_bwd_ref, f32_kl_distill, f32_kl_distill_ref, f32_mse, f32_mse_ref } from './loss_f32';
 export { f32_sgd, f32_sgd_ref, f32_adam, f32_adam_ref } from './optim_f32';
 // pure-WASM .qwm runner (docs/QWM.md; no JS host needed): load, run, queries, bundle entry points
-export { qwm_load, qwm_error_offset, qwm_run, qwm_run_f32, qwm_input_size, qwm_output_size, qwm_input_scale, qwm_input_zp, qwm_output_scale, qwm_output_zp, qwm_free, qwm_work_bytes, qwm_embed_init, qwm_main, qwm_out, qwm_out_count } from './qwm_run';
+export { qwm_load, qwm_error_offset, qwm_run, qwm_run_f32, qwm_input_size, qwm_output_size, qwm_input_scale, qwm_input_zp, qwm_output_scale, qwm_output_zp, qwm_free, qwm_work_bytes, qwm_model_bytes, qwm_decode_bytes, qwm_embed_init, qwm_main, qwm_out, qwm_out_count } from './qwm_run';

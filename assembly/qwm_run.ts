@@ -9,27 +9,38 @@
 //   qwm_run_f32(in, n, out)     f32 input quantised as src/quant/fakequant.ts quantizeArray (f32 division, round
 //                               half to even, clamp) → f32 dequantised logits (as Int8Model.predict)
 //   qwm_input_size / qwm_output_size / qwm_input_scale / qwm_input_zp / qwm_output_scale / qwm_output_zp, qwm_free
+//   qwm_model_bytes()           bytes of the model region the loaded model takes; qwm_decode_bytes(): bytes of the
+//                               work region its load used to decode sparse-coded tensors to dense
 //
-// Every layer runs on the dense kernels: sparse-coded tensors are decoded to dense (a pruned conv of any kernel
-// back into its OHWI layout, packed by conv_s8_pack) and a pruned layer's kept entries are its nonzeros, so the
-// int32 accumulators — and the int8 outputs — equal the sparse kernels' (JS runner: im2col + sparse GEMM) bit for
-// bit. Low-rank layers run as two GEMMs exactly as src/kernels/lowrank.ts composes them.
+// Sparse linears: a linear whose node carries a sparse spec (csr, block or nm) runs sparse and keeps only its
+// nonzeros — per output column, u16 (u32 when K > 65536) row indices and int8 values, 3 bytes per kept weight —
+// built straight from the file's gap coding, so neither the packed dense K × N nor a dense decode of it is ever
+// in memory (see "sparse linears"; a 90 %-pruned refcnn's fc1 1600 × 128: 62 480 bytes instead of 205 312), unless
+// those lists would take more bytes than the packed dense weights (dense layers, 2:4: then it runs dense). Its
+// int32 accumulators are gemm_s8's exactly and its requantisation is requant.ts's, so its outputs equal the dense
+// path's and the JS runner's bit for bit. Every other layer runs on the dense kernels: sparse-coded tensors are
+// decoded to dense (a pruned conv of any kernel back into its OHWI layout, packed by conv_s8_pack — convs stay
+// dense here, sparse spec or not) and a pruned layer's kept entries are its nonzeros, so the int32 accumulators —
+// and the int8 outputs — equal the sparse kernels' (JS runner: im2col + sparse GEMM) bit for bit. Low-rank layers
+// run as two GEMMs exactly as src/kernels/lowrank.ts composes them.
 //
 // Reading: two passes over the same code path. Pass 1 validates and computes every shape and byte count without
 // allocating or writing anything; pass 2 (only for a file that passed) allocates and packs. Only the N:M structure
-// check waits for pass 2, as it needs the decoded weights. A bad file never traps: every read is bounds-checked
-// against the node area and every loop is bounded by a checked count. The checks are docs/QWM.md's, including its
-// "Validation details", applied exactly as src/deploy/validate.ts applies them (the tests compare the two readers
-// on mutated files); the meta JSON is skipped, as the spec allows.
+// check waits for pass 2, as it needs the decoded weights (a sparse linear checks it on its column lists). A bad
+// file never traps: every read is bounds-checked against the node area and every loop is bounded by a checked
+// count. The checks are docs/QWM.md's, including its "Validation details", applied exactly as
+// src/deploy/validate.ts applies them (the tests compare the two readers on mutated files); the meta JSON is
+// skipped, as the spec allows.
 //
-// Memory. The model (node table, packed weights, padded requant scales) and the activations live in regions this
-// file takes with memory.grow, not from the TLSF heap: a host that refuses to grow gives E_NOMEM instead of a trap
-// inside the allocator. AssemblyScript's TLSF only adds to its pool the pages it grows itself (it starts its pool
+// Memory. The model (node table, packed weights / sparse column lists, padded requant scales) and the activations
+// live in regions this file takes with memory.grow, not from the TLSF heap: a host that refuses to grow gives
+// E_NOMEM instead of a trap inside the allocator. AssemblyScript's TLSF only adds to its pool the pages it grows itself (it starts its pool
 // at the memory size it sees when it first allocates), so it is initialised before the first region is taken and
 // never touches a region afterwards. Regions are reused by the next load / run when big enough (linear memory
-// cannot shrink). The kernels' own scratch (im2col chunks, packed activation rows, the conv packing transpose)
-// still comes from the TLSF heap, as everywhere in qwasm: a host that cannot give even that much traps inside the
-// allocator, like any kernel call would.
+// cannot shrink). The kernels' own scratch (im2col chunks, packed activation rows, the conv packing transpose, a
+// sparse linear's int32 row) still comes from the TLSF heap, as everywhere in qwasm: a host that cannot give even
+// that much traps inside the allocator, like any kernel call would. qwm_model_bytes() / qwm_decode_bytes() tell
+// what a load took.
 // Activations: each node list alternates between two slots (see "execution"), so a chain needs its two largest
 // alternating activations rather than all of them; qwm_work_bytes(n) tells how many bytes a run of n takes.
 //
@@ -46,6 +57,7 @@ import { gemm_s8, gemm_s8_pack, gemm_s8_packed_size } from './gemm_s8';
 import { conv_s8, conv_s8_pack, conv_s8_packed_size } from './conv_s8';
 import { max_pool_s8, avg_pool_s8, global_avg_pool_s8 } from './pool_s8';
 import { add_s8 } from './add_s8';
+import { requant_row } from './requant';
 
 // ---------------------------------------------------------------------------------------------- error codes
 // (mirrored by QWM_WASM_ERRORS in src/deploy/wasm-bundle.ts)
@@ -89,6 +101,8 @@ const A_INZP = 21, A_OUTZP = 22, A_QMIN = 23, A_QMAX = 24, A_ZB = 25, A_MA = 26,
 // residual: the activation plan of its body and shortcut lists (see "execution"): slot sizes s0, s1 and the
 // frame's peak elements E and buffer count S, per sample
 const F_B_S0 = 28, F_B_S1 = 29, F_B_E = 30, F_B_S = 31, F_S_S0 = 32, F_S_S1 = 33, F_S_E = 34, F_S_S = 35;
+// sparse linear: its folded bias, and 0 (dense: packed weights in F_P0) / 1 (column lists, u16 rows) / 2 (u32 rows)
+const F_P4 = 36, F_SPARSE = 37;
 const REC_BYTES: u32 = 192;
 
 // @ts-ignore: decorator
@@ -282,9 +296,63 @@ function paddedScales(src: usize, n: i32): usize {
 }
 
 // ---------------------------------------------------------------------------------------------- tensors
-// Reads a weight tensor of `count` int8 values; returns the dense weights (in the file, or decoded into the
-// decode buffer in pass 2), 0 after an error.
-function readTensor(count: u64): usize {
+// Where a tensor's nonzero entries go (entry idx = flat index into the tensor, v ≠ 0). Dense: a zeroed buffer of
+// `count` bytes (the decode buffer). The column lists of a sparse linear (see "sparse linears") are built in two
+// walks over the same entries: count per column, then fill.
+const S_NONE = 0, S_DENSE = 1, S_COUNT = 2, S_FILL = 3;
+let sink: i32 = 0;             // S_NONE
+let sinkOut: usize = 0;       // S_DENSE: the buffer
+let sinkCols: u32 = 1;        // S_COUNT / S_FILL: N of the K × N weight (idx = kk·N + j)
+let cStart: usize = 0, cIdx: usize = 0, cVal: usize = 0, cWide = false;
+
+function put(idx: u32, v: i32): void {
+  if (sink == S_DENSE) {
+    store<i8>(sinkOut + idx, v);
+  } else if (sink == S_COUNT) {
+    let p = cStart + ((<usize>(idx % sinkCols) + 1) << 2);
+    store<u32>(p, load<u32>(p) + 1);
+  } else if (sink == S_FILL) {
+    // cStart[j] is column j's fill cursor here (its start before, the next column's start after)
+    let kk = idx / sinkCols, j = idx - kk * sinkCols;
+    let p = cStart + (<usize>j << 2);
+    let q = load<u32>(p);
+    store<u32>(p, q + 1);
+    if (cWide) store<u32>(cIdx + (<usize>q << 2), kk); else store<u16>(cIdx + (<usize>q << 1), <u16>kk);
+    store<i8>(cVal + q, <i8>v);
+  }
+}
+
+// Walks the gap-coded entries of a sparse-coded tensor (docs/QWM.md "Tensor"), checking every rule, and hands
+// each (index, value) to the sink. false after an error.
+function walkGaps(gp: usize, gapBytes: u32, gapAt: u32, vp: usize, vAt: u32, nnz: u32, count: u64): bool {
+  let nibbles: u64 = <u64>gapBytes << 1;
+  let ni: u64 = 0;
+  let idx: i64 = -1;
+  for (let j: u32 = 0; j < nnz; j++) {
+    let g: i64 = 0;
+    for (;;) {
+      if (ni >= nibbles) { fail(E_TENSOR, gapAt); return false; }   // gap stream ends before nnz indices
+      let nib = (<u32>load<u8>(gp + <usize>(ni >> 1)) >> (<u32>(ni & 1) << 2)) & 15;
+      ni++;
+      g += nib;
+      if (nib < 15) break;
+    }
+    idx += g + 1;
+    if (<u64>idx >= count) { fail(E_TENSOR, gapAt + 4 + <u32>((ni - 1) >> 1)); return false; }
+    let v = load<i8>(vp + j);
+    if (v == 0 || v == -128) { fail(E_TENSOR, vAt + j); return false; }
+    if (sink != S_NONE) put(<u32>idx, v);
+  }
+  if (((ni + 1) >> 1) != <u64>gapBytes) { fail(E_TENSOR, gapAt); return false; }
+  if ((ni & 1) != 0 && (load<u8>(gp + gapBytes - 1) >> 4) != 0) { fail(E_TENSOR, gapAt + 4 + gapBytes - 1); return false; }
+  return true;
+}
+
+// Reads a weight tensor of `count` int8 values. cols = 0: returns the dense weights (in the file, or decoded into
+// the decode buffer in pass 2), 0 after an error. cols = N > 0 (a sparse linear's K × N weight): builds its column
+// lists in the model region (pass 1 only counts their bytes) — no dense copy is ever made; returns 1 (0 after an
+// error).
+function readTensor(count: u64, cols: i32): usize {
   let at = rdPos, enc = ru8();
   if (errCode != 0) return 0;
   weightsTotal += count;
@@ -292,11 +360,24 @@ function readTensor(count: u64): usize {
   if (enc == 0) {
     if (!take(<u32>count)) return 0;
     let p = rd + rdPos;
+    let nz: u32 = 0;
     for (let i: u32 = 0; i < <u32>count; i++) {
-      if (load<i8>(p + i) == -128) { fail(E_TENSOR, rdPos + i); return 0; }
+      let v = load<i8>(p + i);
+      if (v == -128) { fail(E_TENSOR, rdPos + i); return 0; }
+      if (v != 0) nz++;
     }
     rdPos += <u32>count;
-    return p;
+    if (cols == 0) return p;
+    cscAlloc(cols, nz, count);
+    if (building) {
+      for (let ph = S_COUNT; ph <= S_FILL; ph++) {
+        sink = ph;
+        for (let i: u32 = 0; i < <u32>count; i++) { let v = load<i8>(p + i); if (v != 0) put(i, v); }
+        cscPhaseDone(ph, cols);
+      }
+      sink = S_NONE;
+    }
+    return 1;
   }
   if (enc != 1) { fail(E_TENSOR, at); return 0; }
   let nnzAt = rdPos, nnz = ru32();
@@ -309,6 +390,18 @@ function readTensor(count: u64): usize {
   if (!take(nnz)) return 0;
   let vp = rd + rdPos, vAt = rdPos;
   rdPos += nnz;
+  if (cols != 0) {
+    cscAlloc(cols, nnz, count);
+    if (!building) { sink = S_NONE; return walkGaps(gp, gapBytes, gapAt, vp, vAt, nnz, count) ? 1 : 0; }
+    for (let ph = S_COUNT; ph <= S_FILL; ph++) {
+      sink = ph;
+      let ok = walkGaps(gp, gapBytes, gapAt, vp, vAt, nnz, count);   // validated in pass 1: cannot fail here
+      sink = S_NONE;
+      if (!ok) return 0;
+      cscPhaseDone(ph, cols);
+    }
+    return 1;
+  }
   if (count > decodeMax) decodeMax = count;
   let out = decodeBuf;
   if (building) {
@@ -316,27 +409,71 @@ function readTensor(count: u64): usize {
     for (; q + 8 <= <u32>count; q += 8) store<u64>(out + q, 0);
     for (; q < <u32>count; q++) store<u8>(out + q, 0);
   }
-  let nibbles: u64 = <u64>gapBytes << 1;
-  let ni: u64 = 0;
-  let idx: i64 = -1;
-  for (let j: u32 = 0; j < nnz; j++) {
-    let g: i64 = 0;
-    for (;;) {
-      if (ni >= nibbles) { fail(E_TENSOR, gapAt); return 0; }   // gap stream ends before nnz indices
-      let nib = (<u32>load<u8>(gp + <usize>(ni >> 1)) >> (<u32>(ni & 1) << 2)) & 15;
-      ni++;
-      g += nib;
-      if (nib < 15) break;
-    }
-    idx += g + 1;
-    if (<u64>idx >= count) { fail(E_TENSOR, gapAt + 4 + <u32>((ni - 1) >> 1)); return 0; }
-    let v = load<i8>(vp + j);
-    if (v == 0 || v == -128) { fail(E_TENSOR, vAt + j); return 0; }
-    if (building) store<i8>(out + <usize>idx, v);
-  }
-  if (((ni + 1) >> 1) != <u64>gapBytes) { fail(E_TENSOR, gapAt); return 0; }
-  if ((ni & 1) != 0 && (load<u8>(gp + gapBytes - 1) >> 4) != 0) { fail(E_TENSOR, gapAt + 4 + gapBytes - 1); return 0; }
+  sink = building ? S_DENSE : S_NONE;
+  sinkOut = out;
+  let ok = walkGaps(gp, gapBytes, gapAt, vp, vAt, nnz, count);
+  sink = S_NONE;
+  if (!ok) return 0;
   return building ? out : 1;
+}
+
+// ---------------------------------------------------------------------------------------------- sparse linears
+// A linear whose node carries a sparse spec (csr, block or nm) keeps only its nonzeros, per output column, in the
+// model region (its kept entries are its nonzeros whatever the format, docs/QWM.md, so one form serves all three):
+//   u32 cstart[N + 1]               column j's entries are p ∈ [cstart[j], cstart[j+1]), rows increasing
+//   u16 kidx[nnz] (u32 when K > 65536)   their row k
+//   i8  kval[nnz]                   their weight
+//   i32 bias'[N]                    bias[j] − inZp · Σ_p kval[p]   (gemm_s8_pack's zero-point fold, same int32 ops)
+//   f32 scale[ceil8(N)]             the requant multipliers (paddedScales)
+// 3 bytes per kept weight (u16 rows) instead of the packed dense K × N, and the load needs no dense decode buffer.
+// acc[j] = bias'[j] + Σ_p x[kidx[p]] · kval[p] is gemm_s8's accumulator exactly (int32 sums wrap the same in any
+// order; the dense sum only adds the zeros' zero products), and requant_row requantises it with requant.ts's
+// rule — the code gemm_s8 uses (requant1 in the scalar build; requant4 in SIMD builds, which equals it) — so the
+// int8 outputs are the dense path's and the JS runner's bit for bit.
+
+// Whether the column lists of the K × N tensor at rdPos take no more bytes than its packed dense form (denser
+// layers — a 2:4 linear is 50 % dense: 1.5 bytes per weight in lists — stay dense: same outputs, less memory).
+// Only peeks at the nonzero count: readTensor validates it all afterwards, whichever form is chosen, and a tensor
+// it cannot even peek at goes the sparse way to be rejected there. Deterministic on the file, so both passes agree.
+function sparseSmaller(k: i32, n: i32, count: u64): bool {
+  if (rdEnd - rdPos < 5) return true;
+  let p = rd + rdPos;
+  let enc = load<u8>(p);
+  let nnz: u64 = 0;
+  if (enc == 1) nnz = <u64>load<u32>(p + 1);
+  else if (enc == 0 && <u64>(rdEnd - rdPos - 1) >= count) {
+    for (let i: usize = 0; i < <usize>count; i++) if (load<i8>(p + 1 + i) != 0) nnz++;
+  } else return true;
+  if (nnz > count) return true;
+  let lists = align16((<u64>n + 1) << 2) + align16(nnz << (k > 65536 ? 2 : 1)) + align16(nnz) + align16(<u64>n << 2);
+  return lists <= align16(<u64>gemm_s8_packed_size(k, n));
+}
+
+// Sizes the column lists of a K × N weight with nnz nonzeros (both passes, so pass 1 counts their bytes).
+function cscAlloc(cols: i32, nnz: u32, count: u64): void {
+  let k = count / <u64>cols;
+  cWide = k > 65536;
+  cStart = mAlloc((<u64>cols + 1) << 2);
+  cIdx = mAlloc(<u64>nnz << (cWide ? 2 : 1));
+  cVal = mAlloc(<u64>nnz);
+  sinkCols = <u32>cols;
+  if (building) for (let j = 0; j <= cols; j++) store<u32>(cStart + (<usize>j << 2), 0);
+}
+
+// After counting (column j's count in cStart[j + 1], cStart[0] = 0): a running sum turns them into column starts.
+// After filling, cursor cStart[j] has advanced to column j's end = column j + 1's start: shift them back up one.
+function cscPhaseDone(ph: i32, cols: i32): void {
+  if (ph == S_COUNT) {
+    let s: u32 = 0;
+    for (let j = 0; j <= cols; j++) {
+      let p = cStart + (<usize>j << 2);
+      s += load<u32>(p);
+      store<u32>(p, s);
+    }
+  } else {
+    for (let j = cols; j >= 1; j--) store<u32>(cStart + (<usize>j << 2), load<u32>(cStart + (<usize>(j - 1) << 2)));
+    store<u32>(cStart, 0);
+  }
 }
 
 // Sparse spec: u8 format (0 dense, 1 csr, 2 block, 3 nm), u8 a, b. Returns the position it started at.
@@ -408,7 +545,7 @@ function readConv(rec: usize, at: u32): void {
   setShape((ph - ekh) / sh + 1, (pw - ekw) / sw + 1, oc, 4, at);
   if (errCode != 0) return;
   macs += shapeElems() * <u64>kh * <u64>kw * <u64>cg;
-  let w = readTensor(count);
+  let w = readTensor(count, 0);
   if (errCode != 0) return;
   spFmt = fmt;
   let kk = kh * kw * cg;                        // OHWI [o][ky][kx][c] seen as K × N, k = (ky·kw + kx)·cg + c
@@ -440,7 +577,8 @@ function readLinear(rec: usize, at: u32): void {
   if (shapeElems() != <u64>k) { fail(E_SHAPE, at); return; }
   setShape(1, 1, n, 2, at);
   macs += count;
-  let w = readTensor(count);
+  if (fmt != 0 && sparseSmaller(k, n, count)) { readSparseLinear(rec, k, n, inZp, mult, bias, spAt); return; }
+  let w = readTensor(count, 0);
   if (errCode != 0) return;
   spFmt = fmt;
   checkStructure(w, k, n, n, 1, spAt);
@@ -450,6 +588,35 @@ function readLinear(rec: usize, at: u32): void {
   if (!building || errCode != 0) return;
   gemm_s8_pack(k, n, w, n, bias, inZp, packed);
   setf(rec, F_P0, <i32>packed); setf(rec, F_P1, <i32>scale);
+  setf(rec, A_0, k); setf(rec, A_1, n); setf(rec, A_INZP, inZp);
+}
+
+// A linear with a sparse spec: its column lists (see "sparse linears"), folded bias and padded scales.
+function readSparseLinear(rec: usize, k: i32, n: i32, inZp: i32, mult: usize, bias: usize, spAt: u32): void {
+  let fmt = spFmt, keep = <i32>spA, group = <i32>spB;
+  if (readTensor(<u64>k * <u64>n, n) == 0 || errCode != 0) return;
+  let cs = cStart, ki = cIdx, kv = cVal, wide = cWide;
+  let folded = mAlloc(<u64>n << 2);
+  let scale = paddedScales(mult, n);
+  countBuffer(<u64>n);
+  if (!building) return;
+  for (let j = 0; j < n; j++) {
+    let p0 = load<u32>(cs + (<usize>j << 2)), p1 = load<u32>(cs + (<usize>(j + 1) << 2));
+    let s = 0, g = -1, c = 0;
+    for (let p = p0; p < p1; p++) {
+      s += <i32>load<i8>(kv + p);
+      if (fmt == 3) {
+        // the N:M promise (checkStructure's, on the same nonzeros): at most `keep` in each group of `group` rows
+        let kk = wide ? <i32>load<u32>(ki + (<usize>p << 2)) : <i32>load<u16>(ki + (<usize>p << 1));
+        let gi = kk / group;
+        if (gi != g) { g = gi; c = 0; }
+        if (++c > keep) { fail(E_TENSOR, spAt); return; }
+      }
+    }
+    store<i32>(folded + (<usize>j << 2), load<i32>(bias + (<usize>j << 2)) - inZp * s);
+  }
+  setf(rec, F_P0, <i32>cs); setf(rec, F_P1, <i32>scale); setf(rec, F_P2, <i32>ki); setf(rec, F_P3, <i32>kv);
+  setf(rec, F_P4, <i32>folded); setf(rec, F_SPARSE, wide ? 2 : 1);
   setf(rec, A_0, k); setf(rec, A_1, n); setf(rec, A_INZP, inZp);
 }
 
@@ -470,13 +637,13 @@ function readLowRank(rec: usize, at: u32): void {
   if (shapeElems() != <u64>k) { fail(E_SHAPE, at); return; }
   setShape(1, 1, n, 2, at);
   macs += <u64>k * <u64>r + <u64>r * <u64>n;
-  let p = readTensor(<u64>k * <u64>r);
+  let p = readTensor(<u64>k * <u64>r, 0);
   if (errCode != 0) return;
   // p may live in the decode buffer, which q reuses: pack p before reading q
   let packedP = mAlloc(<u64>gemm_s8_packed_size(k, r));
   let scaleP = paddedScales(midMult, r);
   if (building) gemm_s8_pack(k, r, p, r, 0, inZp, packedP);
-  let q = readTensor(<u64>r * <u64>n);
+  let q = readTensor(<u64>r * <u64>n, 0);
   if (errCode != 0) return;
   let packedQ = mAlloc(<u64>gemm_s8_packed_size(r, n));
   let scaleQ = paddedScales(mult, n);
@@ -571,7 +738,7 @@ function readNode(depth: i32): void {
   if (depth == 0) { lastOutScale = oScale; lastOutZp = outZp; }
   nodeOutZp = outZp;
   if (building) {
-    setf(rec, F_KIND, kind);
+    setf(rec, F_KIND, kind); setf(rec, F_SPARSE, 0);
     setf(rec, F_IH, sH); setf(rec, F_IW, sW); setf(rec, F_IC, sC);
   }
   switch (kind) {
@@ -592,6 +759,7 @@ function readNode(depth: i32): void {
 let loaded = false;
 let inH: i32 = 0, inW: i32 = 0, inC: i32 = 0, classes: i32 = 0;
 let inScale: f32 = 0, outScale: f32 = 0, inZpG: i32 = 0, outZpG: i32 = 0;
+let modelBytesLoaded: u64 = 0;
 
 // One pass over the nodes (pass 1 when !building). Returns the error code (0: fine).
 function readGraph(): i32 {
@@ -640,6 +808,7 @@ export function qwm_load(ptr: usize, len: u32): i32 {
   decodeBuf = 0;
   if (readGraph() != 0) return errCode;
   let modelBytes = mTop;
+  modelBytesLoaded = modelBytes;
   if (modelBytes > 0x7fff0000 || decodeMax > 0x7fff0000) { fail(E_NOMEM, 0); return errCode; }
   // pass 2: allocate and pack
   mBase = region(R_MODEL, modelBytes);
@@ -715,6 +884,29 @@ function planList(count: i32): void {
 // @ts-ignore: decorator
 @inline function frameBytes(n: i32, e: u64, s: u64): u64 { return <u64>n * e + 16 * s; }
 
+// A sparse linear on its column lists (see "sparse linears"): m samples of k codes → m × n codes. One plain
+// scalar loop per output column (no SIMD, no bulk memory); the int32 row goes through requant_row.
+function linearSparse(m: i32, k: i32, n: i32, x: usize, cs: usize, ki: usize, wide: bool, kv: usize, bias: usize,
+                      scale: usize, y: usize, zp: i32, qmin: i32, qmax: i32): void {
+  let acc = heap.alloc(<usize>n << 2);
+  for (let i = 0; i < m; i++) {
+    let xr = x + <usize>i * k;
+    let p = load<u32>(cs);
+    for (let j = 0; j < n; j++) {
+      let end = load<u32>(cs + (<usize>(j + 1) << 2));
+      let s = load<i32>(bias + (<usize>j << 2));
+      if (wide) {
+        for (; p < end; p++) s += <i32>load<i8>(xr + <usize>load<u32>(ki + (<usize>p << 2))) * <i32>load<i8>(kv + p);
+      } else {
+        for (; p < end; p++) s += <i32>load<i8>(xr + <usize>load<u16>(ki + (<usize>p << 1))) * <i32>load<i8>(kv + p);
+      }
+      store<i32>(acc + (<usize>j << 2), s);
+    }
+    requant_row(acc, scale, n, zp, qmin, qmax, y + <usize>i * n);
+  }
+  heap.free(acc);
+}
+
 let exIdx: i32 = 0;
 let runN: i32 = 0;
 
@@ -739,6 +931,9 @@ function execList(count: i32, x: usize, base: usize, s0: u64, s1: u64): usize {
       conv_s8(<usize>getf(r, F_P0), n, ih, iw, ic, x, inZp, getf(r, A_0), getf(r, A_1), getf(r, A_2), getf(r, A_3),
               getf(r, A_SH), getf(r, A_SW), getf(r, A_PT), getf(r, A_PL), getf(r, A_DH), getf(r, A_DW), oh, ow,
               y, outZp, qmin, qmax);
+    } else if (kind == K_LINEAR && getf(r, F_SPARSE) != 0) {
+      linearSparse(n, getf(r, A_0), getf(r, A_1), x, <usize>getf(r, F_P0), <usize>getf(r, F_P2), getf(r, F_SPARSE) == 2,
+                   <usize>getf(r, F_P3), <usize>getf(r, F_P4), <usize>getf(r, F_P1), y, outZp, qmin, qmax);
     } else if (kind == K_LINEAR) {
       let k = getf(r, A_0), nn = getf(r, A_1);
       gemm_s8(n, k, nn, x, k, <usize>getf(r, F_P0), y, nn, 1, <usize>getf(r, F_P1), outZp, qmin, qmax);
@@ -825,6 +1020,18 @@ export function qwm_run_f32(inPtr: usize, n: i32, outPtr: usize): i32 {
     store<f32>(outPtr + (i << 2), <f32>(<f64>outScale * <f64>(<i32>load<i8>(y + i) - outZpG)));
   }
   return 0;
+}
+
+// Bytes of the model region the loaded model takes (node records, packed weights / sparse column lists, folded
+// biases, padded scales; E_NOMODEL without a model) — the memory the weights cost on the device.
+export function qwm_model_bytes(): f64 {
+  return loaded ? <f64>modelBytesLoaded : <f64>E_NOMODEL;
+}
+
+// Bytes of the work region the last qwm_load needed to decode sparse-coded tensors to dense (convs, low-rank and
+// dense-spec linears; sparse linears need none); 0 when nothing was decoded, E_NOMODEL without a model.
+export function qwm_decode_bytes(): f64 {
+  return loaded ? <f64>decodeMax : <f64>E_NOMODEL;
 }
 
 // Bytes of the work region a run of n samples takes (E_NOMODEL without a model).

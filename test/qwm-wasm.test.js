@@ -9,7 +9,9 @@
 // identity and projection residuals, avg pool, flatten, low-rank linear), a sparse variant of it (csr, 2:4 and
 // block linears, a sparse pointwise conv, csr / 2:4 / block 3×3 convs, padded and strided), random small graphs reaching the
 // corners (flat pools, empty branches, nested residuals, extreme zero points and clamps) and the .qwm fixtures
-// in test/fixtures. Then the reader's share of the fuzzing: mutated files (with and without a fixed-up CRC) and
+// in test/fixtures. Sparse linears (kept as per-column nonzero lists, not decoded to dense): the pruned refcnn and
+// random csr / block / N:M stacks run identically with and without their sparse specs, and the pruned refcnn's
+// bundle needs ≥ 4 fewer 64 KiB pages. Then the reader's share of the fuzzing: mutated files (with and without a fixed-up CRC) and
 // truncations never trap and are rejected exactly when decodeQwm rejects them; accepted ones run identically.
 // A missing wabt is a failure, not a skip (.ci/run installs it: apt-get install wabt).
 import { test } from 'uvu';
@@ -307,6 +309,157 @@ test('100 random graphs (flat pools, empty branches, nested residuals, clamps): 
   }
   for (const k of ['conv', 'linear', 'lowrank', 'maxpool', 'avgpool', 'gap', 'flatten', 'residual']) assert.ok(kinds.has(k), `no random graph had a ${k}`);
   assert.ok(branches >= 10 && nested >= 10, `residuals with both branches: ${branches}, nested: ${nested}`);
+});
+
+// ------------------------------------------------------------------------------------------------ sparse linears
+
+/** The same graph with every linear's sparse spec dropped: qwm_run.ts then decodes and packs it dense. */
+function denseLinears(g) {
+  const d = decodeQwm(encodeQwm(g));
+  const walk = (nodes) => nodes.forEach((nd) => { if (nd.kind === 'linear') nd.sparse = null; if (nd.kind === 'residual') { walk(nd.body); if (nd.shortcut) walk(nd.shortcut); } });
+  walk(d.nodes);
+  return d;
+}
+
+/** Smallest maxPages a bundle of `qwm` (+ input) loads and runs in, with the checksum it must return there. */
+async function minPages(scalar, qwm, input, sum) {
+  const tight = bundleWasm(scalar, qwm, { input });
+  let lo = tight.pages, hi = tight.pages + 64;
+  const ok = async (pages) => {
+    const ex = (await WebAssembly.instantiate(bundleWasm(scalar, qwm, { input, maxPages: pages }).wasm)).instance.exports;
+    const r = ex.qwm_main();
+    if (r !== E.NOMEM) assert.is(r, sum, `bundle at ${pages} pages: ${qwmWasmError(r)}`);
+    return r === sum;
+  };
+  assert.ok(await ok(hi), `the bundle does not run in ${hi} pages`);
+  while (lo < hi) { const mid = (lo + hi) >> 1; if (await ok(mid)) hi = mid; else lo = mid + 1; }
+  return lo;
+}
+
+// gemm_s8_packed_size (assembly/gemm_s8.ts) and the column lists of qwm_run.ts's sparse linears, 16-byte aligned
+const a16 = (v) => (v + 15) & ~15;
+const packedBytes = (k, n) => a16(Math.ceil(n / 8) * (32 + ((k + 1) & ~1) * 8));
+const listBytes = (k, n, nnz) => a16(4 * (n + 1)) + a16(nnz * (k > 65536 ? 4 : 2)) + a16(nnz) + a16(4 * n);
+
+test('sparse linears keep only their nonzeros: pruned refcnn runs bit-identical to its dense decode in far less memory', async () => {
+  const { q, list } = await models();
+  const qs = await builds();
+  const m = list.find((x) => x.name === 'refcnn-pruned');
+  const lin = m.graph.nodes.filter((nd) => nd.kind === 'linear');
+  assert.ok(lin.length === 2 && lin.every((nd) => nd.sparse?.format === 'csr'), 'pruned refcnn: csr linears');
+  const sparseQwm = encodeQwm(m.graph), denseQwm = encodeQwm(denseLinears(m.graph));
+  const codes = quantizeInput(m.x, m.graph.input);
+  const runner = new Int8Runner(q.rt, m.graph);
+  const want = runner.predictCodes(codes, m.n);
+  runner.dispose();
+  const modelBytes = {};
+  for (const b of qs) {
+    for (const [label, bytes] of [['sparse', sparseQwm], ['dense', denseQwm]]) {
+      const r = load(b, bytes);
+      assert.is(r, 0, `${label} on ${b.build}: ${qwmWasmError(r)}`);
+      assert.is(firstDiff(runCodes(b, codes, m.n, m.graph.classes), want), null, `${label} linears on ${b.build} vs Int8Runner`);
+      if (typeof b.kernels.qwm_model_bytes === 'function') modelBytes[label] = b.kernels.qwm_model_bytes();
+    }
+  }
+  // the model region: each linear's packed dense K × N is replaced by its column lists (the rest is identical),
+  // checked to the byte when the build exports qwm_model_bytes (assembly/index.ts re-exports the runner's API)
+  const nnz = lin.map((nd) => nd.w.reduce((s, v) => s + (v !== 0), 0));
+  const saved = lin.reduce((s, nd, i) => s + packedBytes(nd.k, nd.n) - listBytes(nd.k, nd.n, nnz[i]), 0);
+  assert.ok(nnz[0] < 0.11 * lin[0].w.length, `fc1 keeps ${nnz[0]} of ${lin[0].w.length}`);
+  if (modelBytes.dense !== undefined) {
+    assert.is(modelBytes.dense - modelBytes.sparse, saved, `model region ${modelBytes.dense} B dense vs ${modelBytes.sparse} B sparse`);
+  }
+  // the whole memory a bundle needs (pages of 64 KiB): the model region shrinks and the load no longer decodes fc1
+  // (K × N = 204 800 bytes of the work region) to dense
+  const scalar = new Uint8Array(readFileSync(SCALAR));
+  const input = codes.subarray(0, 784 * 2);
+  const sum = bundleChecksum(want.subarray(0, 2 * m.graph.classes));
+  const pSparse = await minPages(scalar, sparseQwm, input, sum), pDense = await minPages(scalar, denseQwm, input, sum);
+  // saved ≈ 144 KB of model + 186 KB of decode buffer (fc1's 204 800 B → the 3×3 conv's 18 432 B) ≈ 5 pages, ± rounding
+  assert.ok(pDense - pSparse >= 4, `bundle pages: ${pDense} dense, ${pSparse} sparse (saved ${saved} B of model)`);
+  console.log(`  pruned refcnn: fc1 keeps ${nnz[0]} / ${lin[0].w.length}; model region ${modelBytes.dense ?? '?'} B dense-decoded vs ${modelBytes.sparse ?? '?'} B sparse `
+    + `(−${saved} B); smallest bundle ${pDense} vs ${pSparse} pages of 64 KiB`);
+});
+
+test('sparse linears: csr / block / N:M, empty columns, dense-coded tensors and u32 row indices equal Int8Runner and the dense decode', async () => {
+  const { q } = await models();
+  const qs = await builds();
+  const r = rng(31337), f32 = Math.fround;
+  const pos = () => f32(0.002 + r.float() * 0.05);
+  const specs = [{ format: 'csr' }, { format: 'block', block: [2, 4] }, { format: 'block', block: [1, 8] }, { format: 'nm', nm: [2, 4] }, { format: 'nm', nm: [1, 3] }, { format: 'nm', nm: [3, 16] }];
+  const linear = (k, n, spec, density, inZp) => {
+    const w = Int8Array.from({ length: k * n }, () => (r.float() < density ? r.int(-127, 127) : 0));
+    if (spec.format === 'nm') {
+      const [keep, group] = spec.nm;
+      for (let j = 0; j < n; j++) for (let k0 = 0; k0 < k; k0 += group) {
+        let c = 0;
+        for (let kk = k0; kk < Math.min(k, k0 + group); kk++) if (w[kk * n + j] !== 0 && ++c > keep) w[kk * n + j] = 0;
+      }
+    }
+    if (n > 2) for (let kk = 0; kk < k; kk++) w[kk * n + 1] = 0;       // an empty column: acc = bias
+    const out = { scale: pos(), zeroPoint: r.int(-128, 127) };
+    const lo = r.int(-128, out.zeroPoint), hi = r.int(out.zeroPoint, 127);
+    return { kind: 'linear', name: `fc${k}x${n}`, out, k, n, inZp, bias: Int32Array.from({ length: n }, () => r.int(-30000, 30000)),
+      wScale: Float32Array.from({ length: n }, pos), rq: { mult: Float32Array.from({ length: n }, () => f32(0.0005 + r.float() * 0.01)), outZp: out.zeroPoint, qmin: lo, qmax: hi },
+      sparse: spec, w };
+  };
+  const graphs = [];
+  for (let t = 0; t < 24; t++) {
+    const shape = [r.int(1, 4), r.int(1, 4), r.int(1, 8)];
+    let k = shape[0] * shape[1] * shape[2];
+    const nodes = [{ kind: 'flatten', name: 'flat' }];
+    // density 1 codes the tensor dense (encoding 0) even though the layer is sparse
+    for (let i = r.int(1, 3); i > 0; i--) {
+      const n = r.int(1, 40), nd = linear(k, n, specs[r.int(0, specs.length - 1)], [0.05, 0.3, 1][r.int(0, 2)], r.int(-128, 127));
+      nodes.push(nd); k = n;
+    }
+    graphs.push({ shape, nodes });
+  }
+  // one or two fully dense columns: the tensor is coded dense (encoding 0), and the lists still beat the packed
+  // form (which pads N to 8 columns), so the lists are built from the dense-coded bytes
+  graphs.push({ shape: [2, 3, 4], nodes: [{ kind: 'flatten', name: 'flat' }, linear(24, 2, { format: 'csr' }, 1, -7), linear(2, 1, { format: 'nm', nm: [1, 2] }, 1, 3)] });
+  graphs.push({ shape: [1, 1, 40], nodes: [{ kind: 'flatten', name: 'flat' }, linear(40, 1, { format: 'block', block: [4, 8] }, 1, 100)] });
+  // K = 70 000 > 65 536: u32 row indices
+  graphs.push({ shape: [70, 1000, 1], nodes: [{ kind: 'flatten', name: 'flat' }, linear(70000, 3, { format: 'csr' }, 0.01, 5)] });
+  let covered = 0;
+  for (const [i, { shape, nodes }] of graphs.entries()) {
+    const input = { scale: f32(0.02), zeroPoint: r.int(-128, 127) };
+    nodes[0].out = input;
+    const last = nodes[nodes.length - 1];
+    const g = { input, inputShape: shape, output: last.out, classes: last.n, nodes, meta: {} };
+    const bytes = encodeQwm(g);
+    const dense = encodeQwm(denseLinears(g));
+    const n = r.int(1, 5), codes = r.i8(n * shape[0] * shape[1] * shape[2]);
+    const runner = new Int8Runner(q.rt, g);
+    const want = runner.predictCodes(codes, n);
+    runner.dispose();
+    for (const b of qs) {
+      for (const [label, file] of [['sparse', bytes], ['dense', dense]]) {
+        const res = load(b, file);
+        assert.is(res, 0, `graph ${i} ${label} on ${b.build}: ${qwmWasmError(res)} at byte ${b.kernels.qwm_error_offset()}`);
+        assert.is(firstDiff(runCodes(b, codes, n, g.classes), want), null, `graph ${i} ${label} on ${b.build}`);
+      }
+    }
+    covered += nodes.length - 1;
+  }
+  assert.ok(covered > 40, `${covered} sparse linears`);
+  // a broken N:M promise (a csr file whose spec byte now says 1:4) is rejected by both readers, at the spec
+  const g = { input: { scale: f32(0.02), zeroPoint: 0 }, inputShape: [1, 1, 8], classes: 2, meta: {}, nodes: [
+    { ...linear(8, 2, { format: 'csr' }, 0, 0), w: Int8Array.of(1, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 3) }] };
+  g.output = g.nodes[0].out;
+  const good = encodeQwm(g);
+  assert.is(load(q, good), 0);
+  const spAt = 52 + 1 + 2 + g.nodes[0].name.length + 5 + 8 + 4;   // kind, name, out, k, n, inZp + clamp
+  assert.is(good[spAt], 1, 'layout: the sparse spec byte');
+  const bad = good.slice();
+  bad.set([3, 1, 4], spAt);
+  new DataView(bad.buffer).setUint32(12, crc32(bad, 0, 16, bad.length), true);
+  assert.throws(() => decodeQwm(bad), (e) => e instanceof QwasmError);
+  assert.is(load(q, bad), -9, 'E_TENSOR');
+  assert.is(q.kernels.qwm_error_offset(), spAt);
+  bad.set([3, 2, 4], spAt);          // 2:4 holds (column 0 keeps rows 0, 1; column 1 row 7)
+  new DataView(bad.buffer).setUint32(12, crc32(bad, 0, 16, bad.length), true);
+  assert.is(load(q, bad), 0);
 });
 
 // ------------------------------------------------------------------------------------------------ (c)

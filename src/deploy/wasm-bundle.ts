@@ -69,7 +69,7 @@ const DESCRIPTOR = 32;
 /** Room left above the build's initial memory for the heap's first bookkeeping (qwm_embed_init checks it). */
 const HEAP_ROOM = 4096;
 const EXPORTS = ['qwm_main', 'qwm_out_count', 'qwm_input_size', 'qwm_output_size', 'qwm_error_offset', 'qwm_input_scale', 'qwm_input_zp',
-  'qwm_output_scale', 'qwm_output_zp', 'qwm_out', 'qwm_load', 'qwm_run', 'qwm_run_f32', 'qwm_work_bytes', 'qw_alloc', 'qw_free'];
+  'qwm_output_scale', 'qwm_output_zp', 'qwm_out', 'qwm_load', 'qwm_run', 'qwm_run_f32', 'qwm_work_bytes', 'qwm_model_bytes', 'qw_alloc', 'qw_free'];
 
 // ------------------------------------------------------------------------------------------------ LEB128
 
