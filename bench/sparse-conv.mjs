@@ -1,7 +1,7 @@
 // refcnn pruned 90 % unstructured (magnitude, every conv / linear), int8 batch-1 latency: 3×3 convs sparse
 // (im2col + SparseMatrixS8) vs dense (PackedConv2dS8); everything else identical. Interleaved rounds, medians.
 //   node bench/sparse-conv.mjs [--rounds N] [--runs N] [--batch B]
-import { init, Engine, buildModel, loadDataset, quantizeStatic, convertToInt8, prunedWeights } from '../dist/index.js';
+import { init, Engine, buildModel, loadDataset, quantizeStatic, convertToInt8, prunedWeights, Pruner } from '../dist/index.js';
 const args = process.argv.slice(2);
 const opt = (n, d) => { const i = args.indexOf(n); return i >= 0 ? Number(args[i + 1]) : d; };
 const rounds = opt('--rounds', 9), runs = opt('--runs', 50), batch = opt('--batch', 1);
@@ -9,11 +9,7 @@ const q = await init({ build: process.env.QWASM_BUILD ?? 'auto' });
 const e = new Engine(q.rt);
 const { train } = loadDataset('mnist');
 const m = buildModel(e, 'refcnn', { seed: 1 });
-for (const l of m.layers) {
-  if (!l.weight) continue;
-  const v = l.weight.toArray(), cut = Float32Array.from(v, Math.abs).sort()[Math.floor(0.9 * v.length)];
-  l.weight.write(v.map((x) => (Math.abs(x) < cut ? 0 : x)));
-}
+new Pruner(m, { sparsity: 0.9 }).dispose(); // one-shot magnitude pruning, each layer to 90 %
 const qat = quantizeStatic(m, train, { batches: 2, batchSize: 32, seed: 3 });
 qat.eval();
 const pruned = prunedWeights(m);

@@ -23,7 +23,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   init, Engine, buildModel, loadDataset, quantizeStatic, convertToInt8, encodeQwm, decodeQwm, Int8Runner, layers, InitRng,
-  LowRankLinear, bundleWasm, bundleChecksum, qwmWasmError, QwasmError, quantizeInput, prunedWeights,
+  LowRankLinear, bundleWasm, bundleChecksum, qwmWasmError, QwasmError, quantizeInput, prunedWeights, Pruner,
 } from '../dist/index.js';
 import { builds, rng } from './helpers.js';
 import { crc32 } from '../dist/checkpoint/crc32.js';
@@ -89,11 +89,7 @@ async function models() {
     if (s.name === 'refcnn') {
       // the same net pruned 90 % (magnitude, every layer): Node runs its 3×3 convs with im2col + the sparse GEMM
       const p = buildModel(e, 'refcnn', { seed: 5 });
-      for (const l of p.layers) {
-        if (!l.weight) continue;
-        const v = l.weight.toArray(), cut = Float32Array.from(v, Math.abs).sort()[Math.floor(0.9 * v.length)];
-        l.weight.write(v.map((x) => (Math.abs(x) < cut ? 0 : x)));
-      }
+      new Pruner(p, { sparsity: 0.9 }).dispose(); // one-shot magnitude pruning, each layer to 90 %
       const pq = quantizeStatic(p, train, { batches: 2, batchSize: 32, seed: 3 });
       pq.eval();
       const pi8 = convertToInt8(pq, undefined, { pruned: prunedWeights(p) });

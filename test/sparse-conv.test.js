@@ -7,10 +7,10 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
-  init, Engine, buildModel, loadDataset, quantizeStatic, convertToInt8, encodeQwm, decodeQwm, Int8Runner, validateGraph,
-  prunedWeights, nmMask, layers, InitRng, QwasmError,
+  init, PackedConv2dS8, SparseConv2dS8, im2colS8, Engine, buildModel, loadDataset, quantizeStatic, convertToInt8, encodeQwm, decodeQwm, Int8Runner, validateGraph,
+  prunedWeights, Pruner, nmMask, layers, InitRng, QwasmError,
 } from '../dist/index.js';
-import { PackedConv2dS8, SparseConv2dS8, conv2dS8Reference, im2colS8 } from '../dist/kernels/conv_s8.js';
+import { conv2dS8Reference } from '../dist/kernels/conv_s8.js';
 import { builds, rng, eq } from './helpers.js';
 
 /** Plain-JS im2col: row p = (b, oy, ox), column (ky·kw + kx)·c + ci; padding = zp. */
@@ -150,11 +150,7 @@ async function prunedRefcnn() {
   const { train, test: testSet } = loadDataset('mnist');
   const m = buildModel(e, 'refcnn', { seed: 4 });
   // 90 % unstructured magnitude pruning of every conv and linear weight
-  for (const l of m.layers) {
-    if (!l.weight) continue;
-    const v = l.weight.toArray(), cut = Float32Array.from(v, Math.abs).sort()[Math.floor(0.9 * v.length)];
-    l.weight.write(v.map((x) => (Math.abs(x) < cut ? 0 : x)));
-  }
+  new Pruner(m, { sparsity: 0.9 }).dispose(); // one-shot magnitude pruning, each layer to 90 %
   const qat = quantizeStatic(m, train, { batches: 2, batchSize: 32, seed: 3 });
   qat.eval();
   const x = Float32Array.from(testSet.images.subarray(0, 24 * 784), (v) => (v / 255 - 0.1307) / 0.3081);

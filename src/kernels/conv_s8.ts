@@ -126,38 +126,21 @@ function checkOutSize(n: number, g: Geometry, oc: number): void {
 }
 
 /**
- * Conv weights packed once into WASM memory (per group in the int8 GEMM layout, or the depthwise layout),
- * with bias, the input zero-point correction and the requantisation scales folded in. Stride, padding,
- * dilation, zero points and activation are fixed at construction; the input size is given per run.
+ * What every int8 conv layer object shares, whatever kernel runs it: the fixed geometry options, the per-run
+ * geometry and checks, the typed-array apply() and the dispose() guard. Subclasses give runResolved() (the
+ * kernel call) and release() (their WASM memory).
  */
-export class PackedConv2dS8 {
-  readonly ptr: number;
-  readonly bytes: number;
-  readonly oc: number; readonly kh: number; readonly kw: number; readonly cPerGroup: number;
-  readonly groups: number; readonly c: number; readonly inZeroPoint: number;
-  readonly requant: ResolvedRequant;
+abstract class Conv2dS8Layer {
+  readonly oc: number; readonly kh: number; readonly kw: number; readonly c: number;
+  readonly groups: number; readonly inZeroPoint: number;
   private readonly opts: Conv2dS8Options;
   private disposed = false;
 
-  constructor(readonly rt: Runtime, weights: Int8Array, wShape: Shape4, opts: Conv2dS8Options) {
-    const p = checkConvParams(weights, wShape, opts);
+  protected constructor(readonly rt: Runtime, p: ConvParams, opts: Conv2dS8Options, private readonly kind: string) {
     // validate the geometry options now (on a dummy input big enough) so errors surface at construction
     resolveGeometry(MAX_ELEMS, MAX_ELEMS, p.kh, p.kw, opts.stride, opts.padding, opts.dilation);
-    this.oc = p.oc; this.kh = p.kh; this.kw = p.kw; this.cPerGroup = p.cg; this.groups = p.groups; this.c = p.c;
-    this.inZeroPoint = p.zpIn; this.requant = p.requant;
+    this.oc = p.oc; this.kh = p.kh; this.kw = p.kw; this.c = p.c; this.groups = p.groups; this.inZeroPoint = p.zpIn;
     this.opts = { stride: opts.stride, padding: opts.padding, dilation: opts.dilation } as Conv2dS8Options;
-    const e = rt.exports;
-    this.bytes = e.conv_s8_packed_size(p.oc, p.kh, p.kw, p.cg, p.groups);
-    this.ptr = rt.alloc(this.bytes);
-    try {
-      rt.scoped((s) => {
-        const wp = s.put(weights), bp = opts.bias ? s.put(opts.bias) : 0, sp = s.put(p.requant.scale);
-        e.conv_s8_pack(p.oc, p.kh, p.kw, p.cg, p.groups, wp, bp, p.zpIn, sp, this.ptr);
-      });
-    } catch (err) {
-      rt.free(this.ptr);
-      throw err;
-    }
   }
 
   /** Spatial geometry (stride, resolved padding, dilation, output size) for an h×w input. */
@@ -193,11 +176,7 @@ export class PackedConv2dS8 {
    * run() without its checks, for a caller that resolved `g = geometry(h, w)` once and checked the sizes
    * itself (the int8 runner does it when it compiles a graph: at batch 1 the checks cost as much as a small layer).
    */
-  runResolved(inputPtr: number, n: number, h: number, w: number, g: Geometry, outPtr: number): void {
-    const r = this.requant;
-    this.rt.exports.conv_s8(this.ptr, n, h, w, this.c, inputPtr, this.inZeroPoint, this.oc, this.kh, this.kw, this.groups,
-      g.sh, g.sw, g.pt, g.pl, g.dh, g.dw, g.oh, g.ow, outPtr, r.zp, r.qmin, r.qmax);
-  }
+  abstract runResolved(inputPtr: number, n: number, h: number, w: number, g: Geometry, outPtr: number): void;
 
   /** Typed-array run: copies input in, runs, copies the output out. */
   apply(input: Int8Array, inShape: Shape4): Tensor4S8 {
@@ -218,12 +197,53 @@ export class PackedConv2dS8 {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    this.rt.free(this.ptr);
+    this.release();
   }
 
-  private live(): void {
-    if (this.disposed) throw new QwasmError('PackedConv2dS8 used after dispose()');
+  /** Frees the subclass's WASM memory (once, from dispose()). */
+  protected abstract release(): void;
+
+  protected live(): void {
+    if (this.disposed) throw new QwasmError(`${this.kind} used after dispose()`);
   }
+}
+
+/**
+ * Conv weights packed once into WASM memory (per group in the int8 GEMM layout, or the depthwise layout),
+ * with bias, the input zero-point correction and the requantisation scales folded in. Stride, padding,
+ * dilation, zero points and activation are fixed at construction; the input size is given per run.
+ */
+export class PackedConv2dS8 extends Conv2dS8Layer {
+  readonly ptr: number;
+  readonly bytes: number;
+  readonly cPerGroup: number;
+  readonly requant: ResolvedRequant;
+
+  constructor(rt: Runtime, weights: Int8Array, wShape: Shape4, opts: Conv2dS8Options) {
+    const p = checkConvParams(weights, wShape, opts);
+    super(rt, p, opts, 'PackedConv2dS8');
+    this.cPerGroup = p.cg; this.requant = p.requant;
+    const e = rt.exports;
+    this.bytes = e.conv_s8_packed_size(p.oc, p.kh, p.kw, p.cg, p.groups);
+    this.ptr = rt.alloc(this.bytes);
+    try {
+      rt.scoped((s) => {
+        const wp = s.put(weights), bp = opts.bias ? s.put(opts.bias) : 0, sp = s.put(p.requant.scale);
+        e.conv_s8_pack(p.oc, p.kh, p.kw, p.cg, p.groups, wp, bp, p.zpIn, sp, this.ptr);
+      });
+    } catch (err) {
+      rt.free(this.ptr);
+      throw err;
+    }
+  }
+
+  runResolved(inputPtr: number, n: number, h: number, w: number, g: Geometry, outPtr: number): void {
+    const r = this.requant;
+    this.rt.exports.conv_s8(this.ptr, n, h, w, this.c, inputPtr, this.inZeroPoint, this.oc, this.kh, this.kw, this.groups,
+      g.sh, g.sw, g.pt, g.pl, g.dh, g.dw, g.oh, g.ow, outPtr, r.zp, r.qmin, r.qmax);
+  }
+
+  protected release(): void { this.rt.free(this.ptr); }
 }
 
 /** int8 conv2d through the fast paths (packs the weights for this one call). */
@@ -275,21 +295,15 @@ const SPARSE_CHUNK_BYTES = 1 << 17;
  * and the int8 output equals PackedConv2dS8's (and conv2d_s8_ref's) bit for bit for the same weights; a 1×1 /
  * stride 1 / unpadded conv skips im2col (the NHWC input already is the patch matrix). Same API as PackedConv2dS8.
  */
-export class SparseConv2dS8 {
+export class SparseConv2dS8 extends Conv2dS8Layer {
   readonly matrix: SparseMatrixS8;
-  readonly oc: number; readonly kh: number; readonly kw: number; readonly c: number; readonly k: number;
-  readonly groups = 1;
-  readonly inZeroPoint: number;
-  private readonly opts: Conv2dS8Options;
-  private disposed = false;
+  readonly k: number;
 
-  constructor(readonly rt: Runtime, weights: Int8Array, wShape: Shape4, opts: SparseConv2dS8Options) {
+  constructor(rt: Runtime, weights: Int8Array, wShape: Shape4, opts: SparseConv2dS8Options) {
     const p = checkConvParams(weights, wShape, opts);
     if (p.groups !== 1) throw new RangeError(`groups must be 1 for SparseConv2dS8, got ${p.groups} (grouped / depthwise convs run on PackedConv2dS8)`);
-    resolveGeometry(MAX_ELEMS, MAX_ELEMS, p.kh, p.kw, opts.stride, opts.padding, opts.dilation);
-    this.oc = p.oc; this.kh = p.kh; this.kw = p.kw; this.c = p.c; this.k = p.kh * p.kw * p.cg;
-    this.inZeroPoint = p.zpIn;
-    this.opts = { stride: opts.stride, padding: opts.padding, dilation: opts.dilation } as Conv2dS8Options;
+    super(rt, p, opts, 'SparseConv2dS8');
+    this.k = p.kh * p.kw * p.cg;
     const k = this.k, n = p.oc;
     const t = new Int8Array(k * n); // OHWI [o][k] → K×N [k][o]
     for (let o = 0; o < n; o++) for (let kk = 0; kk < k; kk++) t[kk * n + o] = weights[o * k + kk];
@@ -303,33 +317,6 @@ export class SparseConv2dS8 {
   /** The requantisation the GEMM applies (the int8 runner sets its clamp from the graph). */
   get requant(): ResolvedRequant { return this.matrix.requant!; }
 
-  /** Spatial geometry (stride, resolved padding, dilation, output size) for an h×w input. */
-  geometry(h: number, w: number): Geometry {
-    checkInt('h', h, 1, MAX_ELEMS);
-    checkInt('w', w, 1, MAX_ELEMS);
-    return resolveGeometry(h, w, this.kh, this.kw, this.opts.stride, this.opts.padding, this.opts.dilation);
-  }
-
-  /** Output shape [n, oh, ow, oc] for an input [n, h, w, c]. */
-  outputShape(n: number, h: number, w: number): Shape4 {
-    checkInt('n', n, 1, MAX_ELEMS);
-    const g = this.geometry(h, w);
-    return [n, g.oh, g.ow, this.oc];
-  }
-
-  /** Pointer-level run, as PackedConv2dS8.run (allocates only scratch it frees). */
-  run(inputPtr: number, n: number, h: number, w: number, outPtr: number): void {
-    this.live();
-    checkInt('n', n, 1, MAX_ELEMS);
-    const g = this.geometry(h, w);
-    if (n * h * w * this.c > MAX_ELEMS) throw new RangeError(`input [${n}, ${h}, ${w}, ${this.c}] has more than 2^30 elements`);
-    checkOutSize(n, g, this.oc);
-    checkInt('inputPtr', inputPtr, 1);
-    checkInt('outPtr', outPtr, 1);
-    this.runResolved(inputPtr, n, h, w, g, outPtr);
-  }
-
-  /** run() without its checks, for a caller that resolved `g = geometry(h, w)` and checked the sizes itself. */
   runResolved(inputPtr: number, n: number, h: number, w: number, g: Geometry, outPtr: number): void {
     this.live();
     const m = this.matrix, k = this.k, oc = this.oc;
@@ -355,31 +342,7 @@ export class SparseConv2dS8 {
     }
   }
 
-  /** Typed-array run: copies input in, runs, copies the output out. */
-  apply(input: Int8Array, inShape: Shape4): Tensor4S8 {
-    this.live();
-    const s = checkShape4('inShape', inShape, ['n', 'h', 'w', 'c']);
-    if (s[3] !== this.c) throw new RangeError(`inShape[3] (c = ${s[3]}) must equal wShape[3] = ${this.c}`);
-    checkArray('input', input, Int8Array, s[0] * s[1] * s[2] * s[3]);
-    const shape = this.outputShape(s[0], s[1], s[2]);
-    checkOutSize(s[0], this.geometry(s[1], s[2]), this.oc);
-    const len = shape[0] * shape[1] * shape[2] * shape[3];
-    return this.rt.scoped((sc) => {
-      const ip = sc.put(input), op = sc.alloc(len);
-      this.run(ip, s[0], s[1], s[2], op);
-      return { data: this.rt.i8(op, len).slice(), shape };
-    });
-  }
-
-  dispose(): void {
-    if (this.disposed) return;
-    this.disposed = true;
-    this.matrix.dispose();
-  }
-
-  private live(): void {
-    if (this.disposed) throw new QwasmError('SparseConv2dS8 used after dispose()');
-  }
+  protected release(): void { this.matrix.dispose(); }
 }
 
 /**
