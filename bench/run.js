@@ -7,7 +7,7 @@
 // Every shape builds all its contestants, then runs `rounds` rounds; each round measures every contestant once
 // (benchmark.js, order rotated per round). GOPS = 2·MACs/s of the dense problem (median over rounds, and best);
 // ratio to a peer = median over rounds of peerTime / ourTime, both measured in the same round (> 1: faster).
-// Writes bench/results.json and the README table between <!-- bench:start --> and <!-- bench:end -->.
+// Writes bench/results.json and the docs/BENCHMARKS.md tables between <!-- bench:start --> and <!-- bench:end -->.
 import Benchmark from 'benchmark';
 import os from 'node:os';
 import path from 'node:path';
@@ -29,8 +29,8 @@ const USAGE = `usage: node bench/run.js [--quick] [--kernel a,b] [--build a,b] [
   --build      scalar, simd, relaxed (default: every build this engine runs)
   --rounds     interleaved rounds per shape (default 5, quick 2)
   --time       benchmark.js maxTime per measurement in seconds (default 0.4, quick 0.15)
-  --no-write   print only; leave bench/results.json and README.md alone
-  --readme-only  re-render the README table from bench/results.json (no measuring)`;
+  --no-write   print only; leave bench/results.json and docs/BENCHMARKS.md alone
+  --readme-only  re-render the docs/BENCHMARKS.md tables from bench/results.json (no measuring)`;
 
 function parseFlags(argv) {
   const o = { quick: false, kernels: null, builds: null, rounds: null, time: null, write: true };
@@ -211,7 +211,7 @@ async function runGroup(group, shapeLabel, contestants) {
 // ------------------------------------------------------------------ main
 if (opt.readmeOnly) {
   writeReadme(JSON.parse(readFileSync(path.join(here, 'results.json'), 'utf8')));
-  console.log('rewrote the README benchmark table from bench/results.json');
+  console.log('rewrote the docs/BENCHMARKS.md tables from bench/results.json');
   process.exit(0);
 }
 const loadBefore = os.loadavg();
@@ -271,7 +271,7 @@ if (opt.write) {
   }
   writeFileSync(resultsPath, JSON.stringify(merged, null, 2) + '\n');
   writeReadme(merged);
-  console.log('wrote bench/results.json and the README benchmark table');
+  console.log('wrote bench/results.json and the docs/BENCHMARKS.md tables');
 }
 
 function table(rows, peerNames, extra) {
@@ -290,7 +290,7 @@ function table(rows, peerNames, extra) {
 }
 
 function writeReadme(rep) {
-  const readme = path.join(root, 'README.md');
+  const readme = path.join(root, 'docs', 'BENCHMARKS.md');
   const START = '<!-- bench:start -->', END = '<!-- bench:end -->';
   let text = existsSync(readme) ? readFileSync(readme, 'utf8') : `${START}\n${END}\n`;
   if (!text.includes(START) || !text.includes(END)) text = `${text.replace(/\s*$/, '\n')}\n${START}\n${END}\n`;

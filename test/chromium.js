@@ -40,8 +40,11 @@ const PAGE = `<!doctype html>
 </script>
 `;
 
-/** Serves ROOT (read-only, no directory listings) plus the test page at /__qwasm__/page.html. */
-export function startServer() {
+/**
+ * Serves ROOT (read-only, no directory listings) plus the test page at /__qwasm__/page.html; `mounts` maps
+ * more URL prefixes to directories ({ '/out/': '/tmp/x' }: /out/a.qwm → /tmp/x/a.qwm).
+ */
+export function startServer({ mounts = {} } = {}) {
   const server = createServer((req, res) => {
     const url = new URL(req.url, 'http://x');
     if (url.pathname === '/__qwasm__/page.html') {
@@ -50,8 +53,11 @@ export function startServer() {
       return;
     }
     if (url.pathname === '/favicon.ico') { res.writeHead(204); res.end(); return; }
-    const file = resolve(ROOT, '.' + decodeURIComponent(url.pathname));
-    if (req.method !== 'GET' || !(file + sep).startsWith(ROOT + sep) || !existsSync(file) || !statSync(file).isFile()) {
+    const pathname = decodeURIComponent(url.pathname);
+    const prefix = Object.keys(mounts).find((p) => pathname.startsWith(p));
+    const base = prefix ? resolve(mounts[prefix]) : ROOT;
+    const file = resolve(base, '.' + (prefix ? pathname.slice(prefix.length - 1) : pathname));
+    if (req.method !== 'GET' || !(file + sep).startsWith(base + sep) || !existsSync(file) || !statSync(file).isFile()) {
       res.writeHead(404, { 'content-type': 'text/plain' });
       res.end('not found');
       return;
@@ -69,10 +75,11 @@ export function startServer() {
 }
 
 /**
- * Launches headless Chromium with an empty temporary profile and opens the qwasm page.
+ * Launches headless Chromium with an empty temporary profile and opens the qwasm page (or `path`, served with
+ * `mounts` as in startServer), then waits for the page to set window.qwasmReady.
  * Returns { page, errors (page errors / console errors seen so far), close() }.
  */
-export async function openQwasmPage({ extraArgs = [] } = {}) {
+export async function openQwasmPage({ extraArgs = [], path = '/__qwasm__/page.html', mounts = {} } = {}) {
   if (!existsSync(CHROMIUM)) {
     throw new Error(`Chromium not found at ${CHROMIUM}: install it (Debian: apt-get install chromium; .ci/run does) ` +
       'or point QWASM_CHROMIUM at a Chromium/Chrome binary');
@@ -86,7 +93,7 @@ export async function openQwasmPage({ extraArgs = [] } = {}) {
   } catch (e) {
     throw new Error(`playwright-core is not installed (npm ci installs it as a devDependency): ${e.message}`);
   }
-  const server = await startServer();
+  const server = await startServer({ mounts });
   const profile = mkdtempSync(join(tmpdir(), 'qwasm-chromium-'));
   let context;
   const cleanup = async () => {
@@ -103,11 +110,11 @@ export async function openQwasmPage({ extraArgs = [] } = {}) {
     page.on('console', (m) => { if (m.type() === 'error') errors.push(`console: ${m.text()}`); });
     page.on('requestfailed', (r) => errors.push(`request failed: ${r.url()} ${r.failure()?.errorText}`));
     page.on('response', (r) => { if (r.status() >= 400) errors.push(`HTTP ${r.status()} for ${r.url()}`); });
-    await page.goto(`${server.origin}/__qwasm__/page.html`);
+    await page.goto(`${server.origin}${path}`);
     try {
       await page.waitForFunction(() => window.qwasmReady === true, null, { timeout: 15000 });
     } catch (e) {
-      throw new Error(`the page did not load dist/index.js: ${errors.join('; ') || e.message}`);
+      throw new Error(`the page ${path} did not load: ${errors.join('; ') || e.message}`);
     }
     const version = context.browser()?.version() ?? (await page.evaluate(() => navigator.userAgent));
     return { page, errors, version, close: cleanup };

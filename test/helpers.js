@@ -70,15 +70,18 @@ process.on('exit', () => {
 });
 
 /**
- * `suite` (uvu's `test`) for tests that need `name` (a key of EXTERNAL): returns `suite` itself when it is
- * there, else a function with the same signature that skips (or, under QWASM_REQUIRE_ENGINES=1, fails) them.
+ * `suite` (uvu's `test`) for tests that need every one of `names` (keys of EXTERNAL): returns `suite` itself when
+ * they are there, else a function with the same signature that skips (or, under QWASM_REQUIRE_ENGINES=1, fails) them.
  *   const withWabt = needs(test, 'wabt');  withWabt('runs under wasm-interp', () => …);
  */
-export function needs(suite, name) {
-  const ext = EXTERNAL[name];
-  if (!ext) throw new TypeError(`needs: unknown external '${name}' (known: ${Object.keys(EXTERNAL).join(', ')})`);
-  if (!checked.has(name)) checked.set(name, ext.available());
-  if (checked.get(name)) return suite;
+export function needs(suite, ...names) {
+  for (const name of names) {
+    if (!EXTERNAL[name]) throw new TypeError(`needs: unknown external '${name}' (known: ${Object.keys(EXTERNAL).join(', ')})`);
+    if (!checked.has(name)) checked.set(name, EXTERNAL[name].available());
+  }
+  const missing = names.find((name) => !checked.get(name));
+  if (missing === undefined) return suite;
+  const ext = EXTERNAL[missing];
   const file = relative(process.cwd(), fileURLToPath(callerFile()));
   if (process.env.QWASM_REQUIRE_ENGINES === '1') {
     return (title) => suite(title, () => { throw new Error(`${ext.what} not found — ${ext.install} (QWASM_REQUIRE_ENGINES=1: a missing engine fails)`); });
