@@ -155,6 +155,32 @@ test('protobuf: decode → encode → decode round trip keeps the model; corrupt
   assert.throws(() => decodeOnnx('x'), TypeError);
 });
 
+test('bytes: a Node Buffer at an odd byteOffset, a Uint8Array view and an ArrayBuffer all import the same model', async () => {
+  const e = new Engine((await simd()).rt);
+  for (const name of FIXTURES) {
+    const file = readFileSync(new URL(`./fixtures/${name}.onnx`, import.meta.url));
+    const ex = expected(name);
+    const [n, c, h, w] = ex.inputShape;
+    const x = toNhwc(Float32Array.from(ex.input), ex.inputShape);
+    // the file placed at byte offsets 1..3 of a larger buffer: every tensor's raw_data is unaligned
+    for (const off of [1, 2, 3]) {
+      const pool = Buffer.alloc(file.length + 7, 0xab);
+      file.copy(pool, off);
+      const views = [pool.subarray(off, off + file.length), new Uint8Array(pool.buffer, pool.byteOffset + off, file.length)];
+      for (const v of views) {
+        assert.is(v.byteOffset % 4 !== 0 || off % 4 !== 0, true);
+        const y = forward(e, importOnnx(e, v).model, x, [n, h, w, c]);
+        const d = maxAbsDiff(y, ex.output);
+        assert.ok(d < 1e-4, `${name} at offset ${off} (${v.constructor.name}): max |Δ| = ${d}`);
+      }
+    }
+    const ab = file.buffer.slice(file.byteOffset, file.byteOffset + file.length);
+    const y = forward(e, importOnnx(e, ab).model, x, [n, h, w, c]);
+    assert.ok(maxAbsDiff(y, ex.output) < 1e-4, `${name} from an ArrayBuffer`);
+    assert.equal(decodeOnnx(ab).graph.nodes.length, decodeOnnx(file).graph.nodes.length);
+  }
+});
+
 test('import: unsupported ops, attributes and graphs are errors naming the node and op', async () => {
   const e = new Engine((await simd()).rt);
   const edit = (name, fn) => { const m = decodeOnnx(fixture(name)); fn(m.graph); return encodeOnnx(m); };
