@@ -3,7 +3,7 @@
 // download its binary offline), checks each validates with exactly the features it claims, then
 // compiles src/ with tsc into dist/.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
@@ -22,6 +22,16 @@ const targets = {
 };
 const only = process.argv.slice(2).filter((a) => a in targets);
 const run = (cmd, args) => execFileSync(process.execPath, [cmd, ...args], { cwd: root, stdio: 'inherit' });
+
+// Up to date → nothing to do (`npm test`'s pretest and the `prepare` that `npx qwasm` runs in a fresh clone would
+// otherwise rebuild everything each time): every output newer than every input. `--force` rebuilds anyway.
+const newest = (p) => { const st = statSync(p); return st.isDirectory() ? Math.max(0, ...readdirSync(p).map((f) => newest(join(p, f)))) : st.mtimeMs; };
+const inputs = ['assembly', 'src', 'asconfig.json', 'tsconfig.json', 'scripts/build.mjs', 'package-lock.json'].map((f) => join(root, f)).filter(existsSync);
+const outputs = [...Object.keys(targets).map((t) => join(root, 'build', `qwasm.${t}.wasm`)), join(root, 'dist', 'index.js'), join(root, 'dist', 'runtime-entry.js')];
+if (process.argv.length === 2 && outputs.every(existsSync) && Math.min(...outputs.map(newest)) > Math.max(...inputs.map(newest))) {
+  console.log('build/ and dist/ are up to date (node scripts/build.mjs --force rebuilds)');
+  process.exit(0);
+}
 
 // One build at a time per checkout (parallel `npm test` runs would otherwise interleave writes): a lock
 // directory, taken with mkdir (atomic), stale after 10 minutes. Each .wasm is written under a temporary
