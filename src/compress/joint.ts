@@ -385,7 +385,7 @@ export async function compressModel(model: Module, train: Dataset, opts: Compres
     const lo = opts.lowrank;
     if (!isObj(lo)) throw new TypeError(`lowrank must be an object, got ${describe(lo)}`);
     checkKeys('lowrank', lo as Record<string, unknown>, ['rank', 'energy', 'compression', 'layers', 'conv']);
-    const f = factorize(model, { rank: lo.rank, energy: lo.energy, ratio: lo.compression, layers: lo.layers, conv: lo.conv } as Parameters<typeof factorize>[1]);
+    const f = factorize(model, { rank: lo.rank, energy: lo.energy, compression: lo.compression, layers: lo.layers, conv: lo.conv } as Parameters<typeof factorize>[1]);
     student = f.model;
     lowrankReport = f.report;
     if (!f.report.length) { student.dispose(); throw new QwasmError('lowrank: no layer was factorised (the rank does not shrink any layer; name layers explicitly)'); }

@@ -5,7 +5,7 @@
 import type { Engine } from '../autograd/tensor.js';
 import type { Module } from '../nn/module.js';
 import { Linear, type Sequential } from '../nn/layers.js';
-import { Rng } from '../nn/random.js';
+import { InitRng } from '../util/rng.js';
 import { buildModel, type ModelOptions } from '../nn/models.js';
 import type { Dataset } from '../data/dataset.js';
 import { fit, type EpochInfo, type StepInfo } from '../train/trainer.js';
@@ -140,7 +140,7 @@ export function featureStages(src: SourceNet, ctx: StageContext): StageOutput[] 
     const ncmAcc = ncm.accuracy(cache.test);
     const b = transferred(src, ctx, s.seed);
     try {
-      const lin = new Linear(ctx.engine, ncm.dim, ctx.classes, new Rng(s.seed));
+      const lin = new Linear(ctx.engine, ncm.dim, ctx.classes, new InitRng(s.seed));
       const w = new Float32Array(ncm.dim * ctx.classes);
       for (let c = 0; c < ctx.classes; c++) for (let k = 0; k < ncm.dim; k++) w[k * ctx.classes + c] = ncm.means[c * ncm.dim + k];
       lin.weight.write(w);
