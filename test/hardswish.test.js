@@ -82,6 +82,17 @@ test('HardSwish is a registry kind: describe / build / clone, a pointwise entry 
   for (const m of [net, back, copy]) m.dispose();
 });
 
+/** Top-1 agreement and the largest logit difference (in output steps) of two [n, classes] logit arrays. */
+function compareLogits(a, b, n, classes, step) {
+  const argmax = (v, off) => { let k = 0; for (let j = 1; j < classes; j++) if (v[off + j] > v[off + k]) k = j; return k; };
+  let agree = 0, maxSteps = 0;
+  for (let i = 0; i < n; i++) {
+    if (argmax(a, i * classes) === argmax(b, i * classes)) agree++;
+    for (let j = 0; j < classes; j++) maxSteps = Math.max(maxSteps, Math.round(Math.abs(a[i * classes + j] - b[i * classes + j]) / step));
+  }
+  return { agree, maxSteps };
+}
+
 // a small MLP with a HardSwish between two linears, QAT-trained a little on MNIST
 async function quantisedMlp(e) {
   const { train } = loadDataset('mnist');
@@ -118,13 +129,7 @@ test('QAT → int8: HardSwish becomes a lut node; int8 logits track the fake-qua
   const fq = e.noGrad(() => qat.forward(x).toArray());
   e.endStep(); x.dispose();
   const ours = i8.predict(xs, n), step = i8.output.scale;
-  let agree = 0, maxSteps = 0;
-  for (let i = 0; i < n; i++) {
-    let a = 0, b = 0;
-    for (let j = 1; j < 10; j++) { if (ours[i * 10 + j] > ours[i * 10 + a]) a = j; if (fq[i * 10 + j] > fq[i * 10 + b]) b = j; }
-    if (a === b) agree++;
-    for (let j = 0; j < 10; j++) maxSteps = Math.max(maxSteps, Math.round(Math.abs(ours[i * 10 + j] - fq[i * 10 + j]) / step));
-  }
+  const { agree, maxSteps } = compareLogits(ours, fq, n, 10, step);
   assert.ok(agree >= 0.97 * n, `int8 vs fake-quant top-1 agreement ${agree}/${n}`);
   assert.ok(maxSteps <= 3, `int8 vs fake-quant logits differ by up to ${maxSteps} output steps`);
   // .qwm: the lut node survives a round trip byte for byte
@@ -139,13 +144,7 @@ test('QAT → int8: HardSwish becomes a lut node; int8 logits track the fake-qua
   assert.ok(m.graph.nodes.some((nd) => nd.opType === 'HardSwish'));
   const session = await ort.InferenceSession.create(onnx, { intraOpNumThreads: 1 });
   const theirs = (await session.run({ input: new ort.Tensor('float32', xs, [n, 28, 28, 1]) })).logits.data;
-  let ortAgree = 0, ortSteps = 0;
-  for (let i = 0; i < n; i++) {
-    let a = 0, b = 0;
-    for (let j = 1; j < 10; j++) { if (ours[i * 10 + j] > ours[i * 10 + a]) a = j; if (theirs[i * 10 + j] > theirs[i * 10 + b]) b = j; }
-    if (a === b) ortAgree++;
-    for (let j = 0; j < 10; j++) ortSteps = Math.max(ortSteps, Math.round(Math.abs(ours[i * 10 + j] - theirs[i * 10 + j]) / step));
-  }
+  const { agree: ortAgree, maxSteps: ortSteps } = compareLogits(ours, theirs, n, 10, step);
   assert.ok(ortAgree >= 0.98 * n, `onnxruntime vs ours top-1 agreement ${ortAgree}/${n}`);
   assert.ok(ortSteps <= 2, `onnxruntime vs ours logits differ by up to ${ortSteps} steps`);
   i8.dispose(); qat.dispose(); net.dispose();
