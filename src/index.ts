@@ -69,9 +69,9 @@ export { copyModel } from './nn/copy.js';
 export { factorize, factorizeLinear, factorizeConv, type RankOptions, type FactorizeOptions, type FactorReport, type ConvFactorMode } from './compress/lowrank.js';
 export { svd, svdReconstruct, rankForEnergy, type SVDResult, type SVDOptions } from './compress/svd.js';
 // --- end pruning / low-rank ---
-// --- compression entry point, joint objective, report rows (src/compress/joint.ts, report.ts) ---
-export { compressModel, COMPRESS_METHODS, type CompressMethod, type CompressOptions, type WeightOnlyCompressOptions, type CompressResult, type CompressProgress, type CompressHistory, type StepRecord, type StepTerms, type DistillTerm, type QatTerm, type PruneTerm, type LowRankTerm } from './compress/joint.js';
-export { reportRow, formatReport, floatLatencyMs, layerLatencyUs, type ReportRow, type ReportOptions, type LayerTiming } from './compress/report.js';
+// --- compression entry point, joint objective, report rows (src/pipeline/compress-model.ts, src/deploy/report.ts) ---
+export { compressModel, COMPRESS_METHODS, type CompressMethod, type CompressOptions, type WeightOnlyCompressOptions, type CompressResult, type CompressProgress, type CompressHistory, type StepRecord, type StepTerms, type DistillTerm, type QatTerm, type PruneTerm, type LowRankTerm } from './pipeline/compress-model.js';
+export { reportRow, formatReport, floatLatencyMs, layerLatencyUs, type ReportRow, type ReportOptions, type LayerTiming } from './deploy/report.js';
 // --- end compression entry point ---
 // --- transfer learning (src/transfer/finetune.ts, features.ts) ---
 export { replaceHead, headIndex, transferRecord, transferModel, loadPretrained, layerGroups, setFrozen, freeze, unfreeze, isFrozen, freezeBackbone, trainableParameters, GradualUnfreezer, discriminativeGroups, transferOptimizer, fineTune, type ReplaceHeadOptions, type LayerGroup, type FreezeOptions, type UnfreezeScheduleOptions, type FineTuneStrategy, type FineTuneOptions } from './transfer/finetune.js';

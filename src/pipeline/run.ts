@@ -1,5 +1,5 @@
 // runPipeline: the end-to-end job behind `qwasm pipeline` — shipped source nets → few-shot target → transfer
-// (fine-tune, feature extraction) vs training from scratch → compression three ways (src/compress/joint.ts) →
+// (fine-tune, feature extraction) vs training from scratch → compression three ways (src/pipeline/compress-model.ts) →
 // int8 models evaluated on the int8 kernels → interleaved latency → a result object the reports are made from.
 import { loadRuntime } from '../runtime.js';
 import { Engine } from '../autograd/tensor.js';

@@ -1,7 +1,7 @@
 // The pipeline's stages, one function each: transfer (fine-tune, feature extraction), training from scratch,
 // post-training int8 quantisation, and the three ways of combining compression with transfer. Every stage
 // returns the variants it made (measured, except latency: see measure.ts) together with the models they run on.
-// Compression itself is src/compress/joint.ts's compressModel; transfer is src/transfer/.
+// Compression itself is src/pipeline/compress-model.ts's compressModel; transfer is src/transfer/.
 import type { Engine } from '../autograd/tensor.js';
 import type { Module } from '../nn/module.js';
 import { Linear, type Sequential } from '../nn/layers.js';
@@ -12,8 +12,8 @@ import { fit, type EpochInfo, type StepInfo } from '../train/trainer.js';
 import type { ModelRecord } from '../train/model-file.js';
 import { fineTune, replaceHead, transferModel, transferRecord } from '../transfer/finetune.js';
 import { cacheFeatures, trainLinearHead, NearestClassMean } from '../transfer/features.js';
-import { compressModel, type CompressOptions, type CompressResult } from '../compress/joint.js';
-import { reportRow } from '../compress/report.js';
+import { compressModel, type CompressOptions, type CompressResult } from './compress-model.js';
+import { reportRow } from '../deploy/report.js';
 import { removePrunedChannels } from '../compress/prune.js';
 import type { Int8Model } from '../deploy/int8-model.js';
 import { floatAccuracy, floatBytes, floatProbe, int8Probe, sparsityOf, type CurvePoint, type LatencyProbe, type Variant } from './measure.js';

@@ -33,11 +33,11 @@ import { prepareQAT, QATSchedule, type QATModel, type QATOptions, type Unit as Q
 import { quantizeStatic, quantizeDynamic } from '../quant/ptq.js';
 import { DEFAULT_PERCENTILE } from '../quant/fakequant.js';
 import { convertToInt8, type ConvertOptions, type Int8Model } from '../deploy/int8-model.js';
-import { Distiller, type HintSpec } from './distill.js';
-import { Pruner, prunedWeights, removePrunedChannels, type PruneOptions } from './prune.js';
-import { factorize, type FactorReport } from './lowrank.js';
+import { Distiller, type HintSpec } from '../compress/distill.js';
+import { Pruner, prunedWeights, removePrunedChannels, type PruneOptions } from '../compress/prune.js';
+import { factorize, type FactorReport } from '../compress/lowrank.js';
 import { copyModel } from '../nn/copy.js';
-import { reportRow, type ReportRow } from './report.js';
+import { reportRow, type ReportRow } from '../deploy/report.js';
 import { QwasmError, checkFinite, checkInt, describe } from '../errors.js';
 
 /** PTQ calibration batches (of 64 images) when opts.ptq.batches is not given. */
