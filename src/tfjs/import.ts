@@ -69,6 +69,9 @@ type Val =
   | { name: string; kind: 'map'; h: number; w: number; c: number; pad: [number, number, number, number] | null }
   | { name: string; kind: 'flat'; k: number };
 
+const SUPPORTED = ['InputLayer', 'Conv2D', 'DepthwiseConv2D', 'BatchNormalization', 'ReLU', 'Activation', 'Add', 'ZeroPadding2D',
+  'MaxPooling2D', 'AveragePooling2D', 'GlobalAveragePooling2D', 'Dense', 'Dropout', 'Flatten', 'Reshape'];
+
 function fail(l: KLayer, msg: string): never {
   throw new TfjsImportError(`Keras layer '${l.name}' (${l.cls}): ${msg}`);
 }
@@ -138,6 +141,9 @@ class Importer {
     readonly cut: string | null, seed: number) {
     this.rng = new Rng(seed);
     for (const l of layers) {
+      // an unsupported layer anywhere is reported as itself, not as the graph shape it causes
+      if (l.cls === 'Concatenate') fail(l, 'Concatenate is not supported yet: qwasm\'s layer tree has Sequential and Residual only (InceptionV3 needs a graph container)');
+      if (!SUPPORTED.includes(l.cls)) fail(l, `layer class '${l.cls}' is not supported (supported: ${SUPPORTED.join(', ')})`);
       if (this.byName.has(l.name)) fail(l, 'the name is used twice');
       this.byName.set(l.name, l);
     }
@@ -369,10 +375,8 @@ class Importer {
       }
       case 'Add':
         fail(l, 'only the Add of two branches from one value (a residual join) is supported');
-      case 'Concatenate':
-        fail(l, 'Concatenate is not supported yet: qwasm\'s layer tree has Sequential and Residual only (InceptionV3 needs a graph container)');
       default:
-        fail(l, `layer class '${l.cls}' is not supported (supported: Conv2D, DepthwiseConv2D, BatchNormalization, ReLU, Activation, Add, ZeroPadding2D, MaxPooling2D, AveragePooling2D, GlobalAveragePooling2D, Dense, Dropout, Flatten, Reshape)`);
+        fail(l, `layer class '${l.cls}' is not supported (supported: ${SUPPORTED.join(', ')})`);
     }
   }
 }
