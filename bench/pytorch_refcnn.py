@@ -45,7 +45,11 @@ def step(i):
 for i in range(warmup):
     step(i)
 t = time.perf_counter()
+step_secs = []
 for i in range(steps):
+    t1 = time.perf_counter()
     last = step(warmup + i)
+    step_secs.append(time.perf_counter() - t1)
 secs = time.perf_counter() - t
-print(json.dumps({"imagesPerSecond": steps * B / secs, "seconds": secs, "steps": steps, "loss": last, "torch": torch.__version__, "threads": torch.get_num_threads()}))
+step_secs.sort()
+print(json.dumps({"imagesPerSecond": steps * B / secs, "medianStepImagesPerSecond": B / step_secs[len(step_secs) // 2], "bestStepImagesPerSecond": B / step_secs[0], "seconds": secs, "steps": steps, "loss": last, "torch": torch.__version__, "threads": torch.get_num_threads()}))
