@@ -33,11 +33,6 @@ function shardStep(model: Module, x: Tensor, labelsPtr: number, n: number, weigh
   return { loss, correct };
 }
 
-function sameFloats(a: Float32Array, b: Float32Array): boolean {
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i] && !(a[i] !== a[i] && b[i] !== b[i])) return false;
-  return true;
-}
-
 /** The model's tensors in a fixed order: parameters then buffers, with their offsets in the flat layout. */
 function layoutOf(model: Module) {
   const params = model.namedParameters().map(([name, p]) => ({ name, t: p.tensor }));
@@ -137,8 +132,6 @@ export class DataParallel {
     for (const e of L.buffers) {
       if (!live.has(e.name.slice(0, Math.max(0, e.name.lastIndexOf('.'))))) continue;   // not updated by any thread
       const bv = rt.f32(e.t.ptr, e.t.size), w0 = Math.fround(p0.count / B);
-      // a buffer this thread's step left unchanged (frozen / eval-mode BN) stays bit-identical
-      if (sameFloats(bv, this.state.subarray(e.off, e.off + e.t.size))) continue;
       for (let j = 0; j < bv.length; j++) bv[j] *= w0;
       this.shared.forEach((s, i) => {
         const w = Math.fround(this.parts[i + 1].count / B), o = new Float32Array(s.grads, 4 * e.off, e.t.size);
