@@ -87,6 +87,9 @@ const fam = /cpu family\s*:\s*(\d+)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))
 const res = { date: new Date().toISOString(), cpu, cpuFamily: fam, load: os.loadavg()[0], node: process.version,
   ceilingGmacs: med('ceiling'), addsOnlyAsIfMacs: med('addsOnly'), tileMixGmacs: med('mix'), gemm256x512x256Gmacs: med('gemm') };
 console.log(JSON.stringify(res, null, 1));
-console.log(`dot_i16x8 + add ceiling ${res.ceilingGmacs.toFixed(1)} GMAC/s (${(2 * res.ceilingGmacs).toFixed(0)} GOPS); ` +
-  `tile instruction mix ${res.tileMixGmacs.toFixed(1)} (${(100 * res.tileMixGmacs / res.ceilingGmacs).toFixed(0)} %); ` +
-  `packed GEMM ${res.gemm256x512x256Gmacs.toFixed(1)} (${(100 * res.gemm256x512x256Gmacs / res.ceilingGmacs).toFixed(0)} % of the ceiling)`);
+// The register-only loop measured below the tile mix on this machine (Zen 5, Node 20): its x_i updates
+// serialise the dots, so the ceiling quoted is the higher of the two loops.
+const ceiling = Math.max(res.ceilingGmacs, res.tileMixGmacs);
+console.log(`register-only dot loop ${res.ceilingGmacs.toFixed(1)} GMAC/s; tile instruction mix ${res.tileMixGmacs.toFixed(1)} GMAC/s ` +
+  `(${(2 * res.tileMixGmacs).toFixed(0)} GOPS); packed GEMM ${res.gemm256x512x256Gmacs.toFixed(1)} GMAC/s = ` +
+  `${(100 * res.gemm256x512x256Gmacs / ceiling).toFixed(0)} % of the faster loop`);
