@@ -63,7 +63,9 @@ export { tapModules, type ModuleTaps } from './nn/layers.js';
 // --- end distillation ---
 // --- pruning / low-rank (src/compress/prune.ts, lowrank.ts, svd.ts) ---
 export { Pruner, PolynomialDecay, ConstantSparsity, prunedWeights, weightSparsity, removePrunedChannels, type PruneMode, type PruneScope, type PruneOptions, type PolynomialDecaySpec, type PruningSchedule, type LayerSparsity, type SparsityReport, type PrunedWeight, type PrunedFormat } from './compress/prune.js';
-export { LowRankLinear, factorize, factorizeLinear, factorizeConv, copyModel, type RankOptions, type FactorizeOptions, type FactorReport, type ConvFactorMode } from './compress/lowrank.js';
+export { LowRankLinear } from './nn/lowrank-linear.js';
+export { copyModel } from './nn/copy.js';
+export { factorize, factorizeLinear, factorizeConv, type RankOptions, type FactorizeOptions, type FactorReport, type ConvFactorMode } from './compress/lowrank.js';
 export { svd, svdReconstruct, rankForEnergy, type SVDResult, type SVDOptions } from './compress/svd.js';
 // --- end pruning / low-rank ---
 // --- compression entry point, joint objective, report rows (src/compress/joint.ts, report.ts) ---
