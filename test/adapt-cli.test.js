@@ -161,4 +161,25 @@ test('sketch → photo superclasses: every QuickDraw category exists and is mapp
   assert.not.ok(files.some((f) => /\/(cartoon|toys|plastic)\//.test(f.file) || /lobster|shrimp/.test(f.file)));
 });
 
+test('pipeline: --adapt plans the adaptation stage, needs --unlabeled, and reports beside source-only', async () => {
+  const { planStages } = await import('../dist/pipeline/run.js');
+  const { settingsFromFlags } = await import('../dist/cli/pipeline.js');
+  const { adaptationTable } = await import('../dist/pipeline/report-md.js');
+  assert.equal(planStages(['finetune'], true), ['teacher-finetune', 'student-finetune', 'adapt', 'latency']);
+  assert.not.ok(planStages(['finetune']).includes('adapt'));
+  assert.equal(settingsFromFlags({ adapt: 'coral,dann', unlabeled: 'digits' }).adapt, ['coral', 'dann']);
+  assert.throws(() => settingsFromFlags({ adapt: 'dann' }), /--adapt needs --unlabeled/);
+  assert.throws(() => settingsFromFlags({ unlabeled: 'digits' }), /--unlabeled needs --adapt/);
+  assert.throws(() => settingsFromFlags({ adapt: 'mmd', unlabeled: 'digits' }), /unknown method 'mmd' for --adapt/);
+  const v = (method, acc, u, gain) => ({ name: `teacher · adapt: ${method}`, method: `adapt-${method}`, accuracy: acc,
+    details: { adapt: { unlabeledTest: { accuracy: u, count: 100, ci: wilson(Math.round(u * 100), 100) }, gainOverSourceOnly: gain, steps: 10, unlabeledAdaptationSet: null } } });
+  const t = adaptationTable({ adaptation: { unlabeled: 'digits', description: 'd', scored: true },
+    variants: [{ name: 'teacher · fine-tune', method: 'fine-tune', accuracy: 0.9, details: {} }, v('source-only', 0.9, 0.5, 0), v('dann', 0.88, 0.62, 0.12)] });
+  assert.is(t.rows.length, 2);
+  assert.is(t.rows[1][3], '+12.00');
+  assert.is(t.rows[0][3], '—');
+  assert.match(t.note, /used only to score/);
+  assert.is(adaptationTable({ adaptation: null, variants: [] }), null);
+});
+
 test.run();
