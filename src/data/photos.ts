@@ -7,7 +7,7 @@
 // createImageBitmap / canvas (see centreCropBox and rgbaToRgb in src/deploy/preprocess.ts).
 import { QwasmError, checkInt } from '../errors.js';
 import { createDataset, type Dataset, type Normalization } from './dataset.js';
-import { fs, path } from './node.js';
+import { fs, path } from '../util/node.js';
 
 export const PHOTO_EXTENSIONS = ['.jpg', '.jpeg', '.png', '.webp'];
 
