@@ -15,8 +15,8 @@ import { Module } from '../nn/module.js';
 import {
   AvgPool2d, BatchNorm2d, Conv2d, Dropout, Flatten, GlobalAvgPool, Linear, MaxPool2d, Residual, Sequential,
 } from '../nn/layers.js';
-import { buildModule, layerKind, layerTypes } from '../nn/registry.js';
 import { InitRng } from '../util/rng.js';
+import { buildModule, layerKind, layerTypes } from '../nn/registry.js';
 import { describe } from '../errors.js';
 import type { Normalization } from '../data/dataset.js';
 import { TfjsImportError, decodeWeights, readModelFolder, readNsfwjs, type DecodedWeight, type TfjsArtifacts } from './artifacts.js';
