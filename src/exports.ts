@@ -117,6 +117,18 @@ export interface KernelExports {
   f32_act(kind: I, x: P, y: P, n: I, alpha: number): void; f32_act_ref(kind: I, x: P, y: P, n: I, alpha: number): void;
   f32_act_bwd(kind: I, t: P, dy: P, dx: P, n: I, alpha: number, accumulate: I): void;
   f32_act_bwd_ref(kind: I, t: P, dy: P, dx: P, n: I, alpha: number, accumulate: I): void;
+  // act_f32.ts: mobile-net activations (backward: accumulate ≠ 0 adds to dx)
+  sigmoid_f32_fwd(x: P, y: P, n: I): void; sigmoid_f32_bwd(y: P, dy: P, dx: P, n: I, accumulate: I): void;
+  silu_f32_fwd(x: P, y: P, n: I): void; silu_f32_bwd(x: P, dy: P, dx: P, n: I, accumulate: I): void;
+  hardsigmoid_f32_fwd(x: P, y: P, n: I, alpha: number, beta: number): void; hardsigmoid_f32_fwd_ref(x: P, y: P, n: I, alpha: number, beta: number): void;
+  hardsigmoid_f32_bwd(x: P, dy: P, dx: P, n: I, alpha: number, beta: number, accumulate: I): void;
+  hardsigmoid_f32_bwd_ref(x: P, dy: P, dx: P, n: I, alpha: number, beta: number, accumulate: I): void;
+  hardswish_f32_fwd(x: P, y: P, n: I): void; hardswish_f32_fwd_ref(x: P, y: P, n: I): void;
+  hardswish_f32_bwd(x: P, dy: P, dx: P, n: I, accumulate: I): void; hardswish_f32_bwd_ref(x: P, dy: P, dx: P, n: I, accumulate: I): void;
+  // merge_f32.ts: squeeze-excite gate y[b,p,j] = x[b,p,j]·s[b,j]; strided row copy (channel concat)
+  chanmul_f32_fwd(x: P, s: P, y: P, n: I, hw: I, c: I): void;
+  chanmul_f32_bwd(x: P, s: P, dy: P, dx: P, ds: P, n: I, hw: I, c: I): void;
+  copy_rows_f32(src: P, srcStride: I, dst: P, dstStride: I, rows: I, width: I, accumulate: I): void;
   f32_mul_mask(x: P, mask: P, y: P, n: I, scale: number): void; f32_mul_mask_ref(x: P, mask: P, y: P, n: I, scale: number): void;
   f32_dropout(x: P, y: P, mask: P, n: I, p: number, seed: I): void; f32_dropout_ref(x: P, y: P, mask: P, n: I, p: number, seed: I): void;
   f32_sum(x: P, n: I): number; f32_sum_ref(x: P, n: I): number;

@@ -37,6 +37,9 @@ export { Engine, Tensor, sizeOf, type Shape } from './autograd/tensor.js';
 export * as ops from './autograd/ops.js';
 export { Module, type ParamInfo } from './nn/module.js';
 export * as layers from './nn/layers.js';
+export { Graph, GRAPH_INPUT, GRAPH_MERGES, type GraphMerge, type GraphNode as ModelGraphNode, type GraphNodeSpec } from './nn/graph.js';
+// graph ops (imported MobileNetV3 / EfficientNet / SqueezeNet): sigmoid, hard sigmoid / swish, SiLU, mul, SE gate, concat
+export * as opsGraph from './autograd/ops-graph.js';
 export { buildModel, MODEL_NAMES, type ModelOptions, type ModelName } from './nn/models.js';
 export { Rng as InitRng } from './nn/random.js';
 export { Optimizer, type OptimizerSpec } from './optim/optimizer.js';
@@ -84,7 +87,7 @@ export { adapt, dannLambda, dannLr, splitSequential, domainClassifier, ADAPT_MET
 export { importOnnx, OnnxImportError, type ImportOptions as OnnxImportOptions, type ImportedModel as OnnxImportedModel } from './onnx/import.js';
 export { int8GraphToOnnx, type OnnxExportOptions } from './onnx/export.js';
 export { decodeModel as decodeOnnx, encodeModel as encodeOnnx, type OnnxModel, type OnnxGraph, type OnnxNode, type OnnxTensor } from './onnx/onnx-proto.js';
-export { describeLayers, buildLayers, type LayerSpec } from './nn/layer-spec.js';
+export { describeLayers, buildLayers, cloneModule, type LayerSpec } from './nn/layer-spec.js';
 // --- end ONNX ---
 // --- pure-WASM deployment: standalone .wasm bundles (src/deploy/wasm-bundle.ts, assembly/qwm_run.ts) ---
 export { bundleWasm, bundleChecksum, qwmWasmError, QWM_WASM_ERRORS, type BundleOptions, type WasmBundle } from './deploy/wasm-bundle.js';

@@ -16,7 +16,8 @@ import * as loss from '../kernels/loss_f32.js';
 const needsGrad = (e: Engine, ...ts: (Tensor | null | undefined)[]): boolean =>
   e.gradEnabled && ts.some((t) => t?.requiresGrad);
 
-function record(y: Tensor, op: string, parents: (Tensor | null | undefined)[], backward: () => void): Tensor {
+/** Marks y as computed by `op` from `parents` (those needing gradients), with its backward closure. */
+export function record(y: Tensor, op: string, parents: (Tensor | null | undefined)[], backward: () => void): Tensor {
   const ps = parents.filter((p): p is Tensor => !!p && p.requiresGrad);
   if (!y.engine.gradEnabled || ps.length === 0) return y;
   y.requiresGrad = true;
@@ -88,7 +89,7 @@ function act(kind: el.Activation, x: Tensor): Tensor {
 export const relu = (x: Tensor): Tensor => act('relu', x);
 export const relu6 = (x: Tensor): Tensor => act('relu6', x);
 
-export interface PoolOptions { kernel: number | [number, number]; stride?: number | [number, number]; padding?: number | [number, number] }
+export interface PoolOptions { kernel: number | [number, number]; stride?: number | [number, number]; padding?: number | [number, number] | [number, number, number, number] }
 
 function poolShape(x: Tensor, o: PoolOptions) {
   expectRank('pool input', x, 4);

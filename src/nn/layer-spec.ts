@@ -6,9 +6,10 @@
 import type { Engine } from '../autograd/tensor.js';
 import { Module } from './module.js';
 import {
-  AvgPool2d, BatchNorm2d, Conv2d, Dropout, Flatten, GlobalAvgPool, Linear, MaxPool2d, ReLU, ReLU6, Residual, Sequential,
-  type Conv2dSpec,
+  AvgPool2d, BatchNorm2d, Conv2d, Dropout, Flatten, GlobalAvgPool, HardSigmoid, HardSwish, Linear, MaxPool2d, ReLU, ReLU6, Residual,
+  Sequential, SiLU, Sigmoid, type Conv2dSpec,
 } from './layers.js';
+import { Graph, type GraphMerge } from './graph.js';
 import { Rng } from './random.js';
 import { LowRankLinear } from '../compress/lowrank.js';
 import { QwasmError, describe } from '../errors.js';
@@ -17,9 +18,11 @@ import { QwasmError, describe } from '../errors.js';
 export type LayerSpec =
   | { type: 'Sequential'; layers: { name: string; module: LayerSpec }[] }
   | { type: 'Residual'; body: LayerSpec; shortcut: LayerSpec | null; post: LayerSpec | null }
+  | { type: 'Graph'; output: string; nodes: ({ name: string; inputs: string[]; module: LayerSpec } | { name: string; inputs: string[]; merge: GraphMerge })[] }
   | { type: string; [key: string]: unknown };
 
-const LEAVES = ['Linear', 'Conv2d', 'BatchNorm2d', 'ReLU', 'ReLU6', 'MaxPool2d', 'AvgPool2d', 'GlobalAvgPool', 'Flatten', 'Dropout', 'LowRankLinear'];
+const LEAVES = ['Linear', 'Conv2d', 'BatchNorm2d', 'ReLU', 'ReLU6', 'MaxPool2d', 'AvgPool2d', 'GlobalAvgPool', 'Flatten', 'Dropout', 'LowRankLinear',
+  'Sigmoid', 'HardSigmoid', 'HardSwish', 'SiLU'];
 
 /** The description of a module tree built from the layers of src/nn/layers.ts (and LowRankLinear). */
 export function describeLayers(m: Module): LayerSpec {
@@ -28,9 +31,15 @@ export function describeLayers(m: Module): LayerSpec {
   if (m instanceof Residual) {
     return { type: 'Residual', body: describeLayers(m.body), shortcut: m.shortcut ? describeLayers(m.shortcut) : null, post: m.post ? describeLayers(m.post) : null };
   }
+  if (m instanceof Graph) {
+    return {
+      type: 'Graph', output: m.output,
+      nodes: m.nodes.map((n) => (n.module ? { name: n.name, inputs: [...n.inputs], module: describeLayers(n.module) } : { name: n.name, inputs: [...n.inputs], merge: n.merge! })),
+    };
+  }
   const cfg = m.config() as { type?: unknown };
   if (typeof cfg.type !== 'string' || !LEAVES.includes(cfg.type)) {
-    throw new QwasmError(`cannot describe a module of type '${String(cfg.type)}' for a checkpoint (supported: Sequential, Residual, ${LEAVES.join(', ')})`);
+    throw new QwasmError(`cannot describe a module of type '${String(cfg.type)}' for a checkpoint (supported: Sequential, Residual, Graph, ${LEAVES.join(', ')})`);
   }
   return JSON.parse(JSON.stringify(cfg)) as LayerSpec;
 }
@@ -57,6 +66,16 @@ export function buildLayers(engine: Engine, spec: unknown, where = 'layers'): Mo
     case 'Residual':
       return new Residual(E, buildLayers(E, s.body, `${where}.body`), s.shortcut ? buildLayers(E, s.shortcut, `${where}.shortcut`) : null,
         s.post ? buildLayers(E, s.post, `${where}.post`) : null);
+    case 'Graph': {
+      if (!Array.isArray(s.nodes)) throw new QwasmError(`${where}.nodes must be an array`);
+      return new Graph(E, s.nodes.map((n: unknown, i: number) => {
+        const e = n as { name?: unknown; inputs?: unknown; module?: unknown; merge?: unknown };
+        if (!e || typeof e.name !== 'string' || !Array.isArray(e.inputs)) throw new QwasmError(`${where}.nodes[${i}] must be { name, inputs, module | merge }`);
+        return e.module !== undefined
+          ? { name: e.name, inputs: e.inputs as string[], module: buildLayers(E, e.module, `${where}.${e.name}`) }
+          : { name: e.name, inputs: e.inputs as string[], merge: e.merge as GraphMerge };
+      }), typeof s.output === 'string' ? s.output : undefined);
+    }
     case 'Linear': return new Linear(E, num(s, 'in', where), num(s, 'out', where), rng, s.bias !== false);
     case 'LowRankLinear': return new LowRankLinear(E, num(s, 'in', where), num(s, 'out', where), num(s, 'rank', where), rng, s.bias !== false);
     case 'Conv2d': {
@@ -71,10 +90,27 @@ export function buildLayers(engine: Engine, spec: unknown, where = 'layers'): Mo
       const o = opts as unknown as ConstructorParameters<typeof MaxPool2d>[1];
       return s.type === 'MaxPool2d' ? new MaxPool2d(E, o) : new AvgPool2d(E, o);
     }
-    case 'GlobalAvgPool': return new GlobalAvgPool(E);
+    case 'GlobalAvgPool': return new GlobalAvgPool(E, s.keepDims === true);
+    case 'Sigmoid': return new Sigmoid(E);
+    case 'HardSigmoid': return new HardSigmoid(E, num(s, 'alpha', where), num(s, 'beta', where));
+    case 'HardSwish': return new HardSwish(E);
+    case 'SiLU': return new SiLU(E);
     case 'Flatten': return new Flatten(E);
     case 'Dropout': return new Dropout(E, num(s, 'p', where));
     default:
       throw new QwasmError(`${where}: unknown layer type ${describe(s.type)}${typeof s.type === 'string' ? ` ('${s.type}')` : ''}`);
   }
+}
+
+/** A copy of a module tree (same architecture, copied weights and running statistics, same train/eval mode). */
+export function cloneModule(m: Module): Module {
+  const c = buildLayers(m.engine, describeLayers(m), 'clone');
+  try {
+    c.loadStateDict(m.stateDict());
+  } catch (e) { c.dispose(); throw e; }
+  for (const [[, src], [, dst]] of m.modules().map((x, i) => [x, c.modules()[i]] as const)) {
+    dst.training = src.training;
+    if (src instanceof BatchNorm2d && dst instanceof BatchNorm2d) dst.frozen = src.frozen;
+  }
+  return c;
 }

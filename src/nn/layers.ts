@@ -2,6 +2,7 @@
 // [out, kh, kw, in/groups] — the same layouts the int8 kernels pack for deployment.
 import type { Engine, Tensor } from '../autograd/tensor.js';
 import * as ops from '../autograd/ops.js';
+import * as gops from '../autograd/ops-graph.js';
 import { Module } from './module.js';
 import { Rng } from './random.js';
 import { defaultBias, defaultWeight } from './init.js';
@@ -89,8 +90,40 @@ export class AvgPool2d extends Module {
 }
 
 export class GlobalAvgPool extends Module {
-  forward(x: Tensor): Tensor { return ops.globalAvgPool(x); }
-  config() { return { type: 'GlobalAvgPool' }; }
+  /** keepDims: [n, 1, 1, c] (a map a 1×1 conv can read: squeeze-excite) instead of [n, c]. */
+  constructor(engine: Engine, readonly keepDims = false) { super(engine); }
+  forward(x: Tensor): Tensor {
+    const y = ops.globalAvgPool(x);
+    return this.keepDims ? y.reshape([x.shape[0], 1, 1, x.shape[3]]) : y;
+  }
+  config() { return this.keepDims ? { type: 'GlobalAvgPool', keepDims: true } : { type: 'GlobalAvgPool' }; }
+}
+
+export class Sigmoid extends Module {
+  forward(x: Tensor): Tensor { return gops.sigmoid(x); }
+  config() { return { type: 'Sigmoid' }; }
+}
+
+/** max(0, min(1, alpha·x + beta)); PyTorch's nn.Hardsigmoid is alpha 1/6, beta 1/2 (the defaults). */
+export class HardSigmoid extends Module {
+  constructor(engine: Engine, readonly alpha = 1 / 6, readonly beta = 0.5) {
+    super(engine);
+    checkFinite('alpha', alpha); checkFinite('beta', beta);
+  }
+  forward(x: Tensor): Tensor { return gops.hardSigmoid(x, this.alpha, this.beta); }
+  config() { return { type: 'HardSigmoid', alpha: this.alpha, beta: this.beta }; }
+}
+
+/** x · relu6(x + 3) / 6 (MobileNetV3). */
+export class HardSwish extends Module {
+  forward(x: Tensor): Tensor { return gops.hardSwish(x); }
+  config() { return { type: 'HardSwish' }; }
+}
+
+/** x · sigmoid(x) (swish; EfficientNet). */
+export class SiLU extends Module {
+  forward(x: Tensor): Tensor { return gops.silu(x); }
+  config() { return { type: 'SiLU' }; }
 }
 
 export class Flatten extends Module {

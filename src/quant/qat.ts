@@ -334,6 +334,7 @@ export class QATModel extends Module {
       } else if (m instanceof AvgPool2d) {
         out.push({ kind: 'avgpool', name, module: m, out: this.actQuant(name) });
       } else if (m instanceof GlobalAvgPool) {
+        if (m.keepDims) throw new QwasmError(`prepareQAT: cannot quantise '${name}': a GlobalAvgPool with keepDims (squeeze-excite) is not supported in int8`);
         out.push({ kind: 'gap', name, out: this.actQuant(name) });
       } else if (m instanceof Flatten) {
         out.push({ kind: 'flatten', name, module: m });
