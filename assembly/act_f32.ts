@@ -1,13 +1,12 @@
-// f32 smooth and "hard" activations of mobile networks, forward and backward (training):
+// f32 smooth and "hard" activations of mobile networks, forward and backward (training); hard swish is its
+// own family (hardswish_f32.ts):
 //   sigmoid        y = 1 / (1 + e^−x)                                   (EfficientNet squeeze-excite gate)
 //   hard sigmoid   y = max(0, min(1, α·x + β))                          (ONNX HardSigmoid; PyTorch: α = 1/6, β = 1/2)
-//   hard swish     y = x · min(max(x + 3, 0), 6) / 6                    (MobileNetV3; PyTorch's formula and order)
 //   SiLU (swish)   y = x · sigmoid(x)                                   (EfficientNet)
 // Backward kernels write dx = dy · f'(x) (or add it to dx when accumulate ≠ 0); sigmoid's reads the forward
-// output y (f' = y·(1 − y)), the others the forward input x. Derivatives at the kinks follow PyTorch
-// (hard sigmoid: α strictly inside (−3, 3) in x for PyTorch's α, β; hard swish: 0 below −3, 1 above 3,
-// (2x + 3)/6 on [−3, 3]).
-// The hard kernels have a SIMD path with a plain-loop `*_ref` twin doing the same IEEE operations per element
+// output y (f' = y·(1 − y)), the others the forward input x. Hard sigmoid's derivative is α where
+// 0 < α·x + β < 1 and 0 elsewhere (PyTorch: α strictly inside (−3, 3) for its α, β).
+// The hard sigmoid kernels have a SIMD path with a plain-loop `*_ref` twin doing the same IEEE operations per element
 // (bit-identical). Sigmoid and SiLU call Mathf.exp per element in every build (no SIMD exp), so they have no twin.
 // y may alias x (in place) in forward; dx may alias dy in backward.
 
@@ -113,72 +112,6 @@ export function hardsigmoid_f32_bwd_ref(x: usize, dy: usize, dx: usize, n: i32, 
   for (let i = 0; i < n; i++) {
     let o = <usize>i << 2;
     let g = dhsig1(load<f32>(x + o), load<f32>(dy + o), alpha, beta);
-    store<f32>(dx + o, accumulate ? load<f32>(dx + o) + g : g);
-  }
-}
-
-// ---------------------------------------------------------------------------------------------------------
-// Hard swish: y = x · min(max(x + 3, 0), 6) / 6.
-
-// @ts-ignore: decorator
-@inline function hsw1(x: f32): f32 { return x * min<f32>(max<f32>(x + <f32>3, <f32>0), <f32>6) / <f32>6; }
-// @ts-ignore: decorator
-@inline function hsw4(x: v128): v128 {
-  let r = f32x4.min(f32x4.max(f32x4.add(x, f32x4.splat(3)), f32x4.splat(0)), f32x4.splat(6));
-  return f32x4.div(f32x4.mul(x, r), f32x4.splat(6));
-}
-// @ts-ignore: decorator
-@inline function dhsw1(x: f32, dy: f32): f32 {
-  return x < <f32>-3 ? <f32>0 : x > <f32>3 ? dy : dy * ((x + x + <f32>3) / <f32>6);
-}
-// @ts-ignore: decorator
-@inline function dhsw4(x: v128, dy: v128): v128 {
-  let mid = f32x4.mul(dy, f32x4.div(f32x4.add(f32x4.add(x, x), f32x4.splat(3)), f32x4.splat(6)));
-  let hi = v128.bitselect(dy, mid, f32x4.gt(x, f32x4.splat(3)));
-  return v128.and(hi, f32x4.ge(x, f32x4.splat(-3)));
-}
-
-export function hardswish_f32_fwd(x: usize, y: usize, n: i32): void {
-  let i = 0;
-  if (ASC_FEATURE_SIMD) {
-    for (; i + 4 <= n; i += 4) {
-      let o = <usize>i << 2;
-      v128.store(y + o, hsw4(v128.load(x + o)));
-    }
-  }
-  for (; i < n; i++) {
-    let o = <usize>i << 2;
-    store<f32>(y + o, hsw1(load<f32>(x + o)));
-  }
-}
-
-export function hardswish_f32_fwd_ref(x: usize, y: usize, n: i32): void {
-  for (let i = 0; i < n; i++) {
-    let o = <usize>i << 2;
-    store<f32>(y + o, hsw1(load<f32>(x + o)));
-  }
-}
-
-export function hardswish_f32_bwd(x: usize, dy: usize, dx: usize, n: i32, accumulate: i32): void {
-  let i = 0;
-  if (ASC_FEATURE_SIMD) {
-    for (; i + 4 <= n; i += 4) {
-      let o = <usize>i << 2;
-      let g = dhsw4(v128.load(x + o), v128.load(dy + o));
-      v128.store(dx + o, accumulate ? f32x4.add(v128.load(dx + o), g) : g);
-    }
-  }
-  for (; i < n; i++) {
-    let o = <usize>i << 2;
-    let g = dhsw1(load<f32>(x + o), load<f32>(dy + o));
-    store<f32>(dx + o, accumulate ? load<f32>(dx + o) + g : g);
-  }
-}
-
-export function hardswish_f32_bwd_ref(x: usize, dy: usize, dx: usize, n: i32, accumulate: i32): void {
-  for (let i = 0; i < n; i++) {
-    let o = <usize>i << 2;
-    let g = dhsw1(load<f32>(x + o), load<f32>(dy + o));
     store<f32>(dx + o, accumulate ? load<f32>(dx + o) + g : g);
   }
 }

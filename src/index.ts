@@ -40,6 +40,7 @@ export * as layers from './nn/layers.js';
 export { Graph, GRAPH_INPUT, GRAPH_MERGES, type GraphMerge, type GraphNode as ModelGraphNode, type GraphNodeSpec } from './nn/graph.js';
 // graph ops (imported MobileNetV3 / EfficientNet / SqueezeNet): sigmoid, hard sigmoid / swish, SiLU, mul, SE gate, concat
 export * as opsGraph from './autograd/ops-graph.js';
+export { Sigmoid, HardSigmoid, HardSwish, SiLU } from './nn/activations.js';
 export { buildModel, MODEL_NAMES, type ModelOptions, type ModelName } from './nn/models.js';
 export { Rng as InitRng } from './nn/random.js';
 export { Optimizer, type OptimizerSpec } from './optim/optimizer.js';
@@ -66,7 +67,9 @@ export { tapModules, type ModuleTaps } from './nn/layers.js';
 // --- end distillation ---
 // --- pruning / low-rank (src/compress/prune.ts, lowrank.ts, svd.ts) ---
 export { Pruner, PolynomialDecay, ConstantSparsity, prunedWeights, weightSparsity, removePrunedChannels, type PruneMode, type PruneScope, type PruneOptions, type PolynomialDecaySpec, type PruningSchedule, type LayerSparsity, type SparsityReport, type PrunedWeight, type PrunedFormat } from './compress/prune.js';
-export { LowRankLinear, factorize, factorizeLinear, factorizeConv, copyModel, type RankOptions, type FactorizeOptions, type FactorReport, type ConvFactorMode } from './compress/lowrank.js';
+export { LowRankLinear } from './nn/lowrank-linear.js';
+export { copyModel } from './nn/copy.js';
+export { factorize, factorizeLinear, factorizeConv, type RankOptions, type FactorizeOptions, type FactorReport, type ConvFactorMode } from './compress/lowrank.js';
 export { svd, svdReconstruct, rankForEnergy, type SVDResult, type SVDOptions } from './compress/svd.js';
 // --- end pruning / low-rank ---
 // --- compression entry point, joint objective, report rows (src/compress/joint.ts, report.ts) ---
@@ -82,12 +85,15 @@ export type { ParamGroup } from './optim/optimizer.js';
 export * as opsExtra from './autograd/ops-extra.js';
 export { gradReverse, matmul, meanRows, covariance, coralLoss, type MatmulOptions } from './autograd/ops-extra.js';
 export { adapt, dannLambda, dannLr, splitSequential, domainClassifier, ADAPT_METHODS, type AdaptMethod, type AdaptOptions, type AdaptResult, type AdaptStepInfo, type SplitModel } from './transfer/adapt.js';
+export { runAdaptation, resolveRecipe, summarise, withoutLabels, score, ADAPT_RECIPE, type AdaptRecipe, type AdaptRunOptions, type AdaptRunResult, type AdaptRunRow, type AdaptMethodSummary, type Scored } from './transfer/adapt-run.js';
+export { wilson, spread, tQuantile975, type Interval, type Spread } from './train/intervals.js';
 // --- end domain adaptation ---
 // --- ONNX import / export (src/onnx/) and generic layer descriptions (src/nn/layer-spec.ts) ---
 export { importOnnx, OnnxImportError, type ImportOptions as OnnxImportOptions, type ImportedModel as OnnxImportedModel } from './onnx/import.js';
 export { int8GraphToOnnx, type OnnxExportOptions } from './onnx/export.js';
 export { decodeModel as decodeOnnx, encodeModel as encodeOnnx, type OnnxModel, type OnnxGraph, type OnnxNode, type OnnxTensor } from './onnx/onnx-proto.js';
-export { describeLayers, buildLayers, cloneModule, type LayerSpec } from './nn/layer-spec.js';
+export { describeLayers, buildLayers, type LayerSpec } from './nn/layer-spec.js';
+export { cloneModule } from './nn/registry.js';
 // --- end ONNX ---
 // --- pure-WASM deployment: standalone .wasm bundles (src/deploy/wasm-bundle.ts, assembly/qwm_run.ts) ---
 export { bundleWasm, bundleChecksum, qwmWasmError, QWM_WASM_ERRORS, type BundleOptions, type WasmBundle } from './deploy/wasm-bundle.js';

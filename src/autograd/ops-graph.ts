@@ -6,6 +6,7 @@ import type { Tensor } from './tensor.js';
 import { QwasmError } from '../errors.js';
 import { record } from './ops.js';
 import * as act from '../kernels/act_f32.js';
+import { hardswishBackward, hardswishForward } from '../kernels/hardswish_f32.js';
 import * as el from '../kernels/eltwise_f32.js';
 import { chanMulBackward, chanMulForward, copyRows } from '../kernels/merge_f32.js';
 
@@ -33,8 +34,8 @@ export function hardSigmoid(x: Tensor, alpha: number, beta: number): Tensor {
 /** x · relu6(x + 3) / 6. */
 export function hardSwish(x: Tensor): Tensor {
   const e = x.engine, rt = e.rt, y = e.empty(x.shape, false);
-  act.hardSwishForward(rt, x.ptr, y.ptr, x.size);
-  return record(y, 'hardswish', [x], () => act.hardSwishBackward(rt, x.ptr, y.grad!.ptr, x.ensureGrad().ptr, x.size, true));
+  hardswishForward(rt, x.ptr, y.ptr, x.size);
+  return record(y, 'hardswish', [x], () => hardswishBackward(rt, x.ptr, y.grad!.ptr, x.ensureGrad().ptr, x.size, true));
 }
 
 /** a · b elementwise (same shape). */

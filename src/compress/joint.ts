@@ -35,7 +35,8 @@ import { DEFAULT_PERCENTILE } from '../quant/fakequant.js';
 import { convertToInt8, type ConvertOptions, type Int8Model } from '../deploy/int8-model.js';
 import { Distiller, type HintSpec } from './distill.js';
 import { Pruner, prunedWeights, removePrunedChannels, type PruneOptions } from './prune.js';
-import { factorize, copyModel, type FactorReport } from './lowrank.js';
+import { factorize, type FactorReport } from './lowrank.js';
+import { copyModel } from '../nn/copy.js';
 import { reportRow, type ReportRow } from './report.js';
 import { QwasmError, checkFinite, checkInt, describe } from '../errors.js';
 

@@ -11,37 +11,14 @@
 // factorize(model, opts) returns a new model (copies of every other layer; the original is untouched):
 // Linear → LowRankLinear under the same name; Conv2d → two convs spliced into the parent list as `${name}a`,
 // `${name}b` (so a following ReLU still fuses with the second conv in the int8 conversion).
-import type { Engine, Tensor } from '../autograd/tensor.js';
 import { Module } from '../nn/module.js';
-import {
-  AvgPool2d, BatchNorm2d, Conv2d, Dropout, Flatten, GlobalAvgPool, Linear, MaxPool2d, ReLU, ReLU6, Residual, Sequential,
-  type Conv2dSpec,
-} from '../nn/layers.js';
+import { Conv2d, Linear, Sequential } from '../nn/layers.js';
+import { LowRankLinear } from '../nn/lowrank-linear.js';
+import { rebuild } from '../nn/copy.js';
 import { Rng } from '../nn/random.js';
 import { pair, padding4 } from '../kernels/conv_f32.js';
 import { checkInt, describe, QwasmError } from '../errors.js';
 import { svd, rankForEnergy, type SVDResult } from './svd.js';
-
-/** y = (x·P)·Q + bias: a linear layer of rank ≤ r. Children P = Linear(in, r, no bias), Q = Linear(r, out). */
-export class LowRankLinear extends Module {
-  readonly P: Linear;
-  readonly Q: Linear;
-  constructor(engine: Engine, readonly inFeatures: number, readonly outFeatures: number, readonly rank: number, rng: Rng = new Rng(1), bias = true) {
-    super(engine);
-    checkInt('inFeatures', inFeatures, 1);
-    checkInt('outFeatures', outFeatures, 1);
-    checkInt('rank', rank, 1, Math.min(inFeatures, outFeatures));
-    this.P = this.child('P', new Linear(engine, inFeatures, rank, rng, false));
-    this.Q = this.child('Q', new Linear(engine, rank, outFeatures, rng, bias));
-  }
-  /** [in, r] factor. */
-  get p(): Tensor { return this.P.weight; }
-  /** [r, out] factor. */
-  get q(): Tensor { return this.Q.weight; }
-  get bias(): Tensor | null { return this.Q.bias; }
-  forward(x: Tensor): Tensor { return this.Q.forward(this.P.forward(x)); }
-  config() { return { type: 'LowRankLinear', in: this.inFeatures, out: this.outFeatures, rank: this.rank, bias: !!this.Q.bias }; }
-}
 
 export interface RankOptions {
   /** Explicit rank (a number, or per layer name). */
@@ -250,86 +227,4 @@ export function factorize(model: Module, opts: FactorizeOptions): { model: Seque
   const out = rebuild(model, '', replace) as Sequential;
   out.train(model.training);
   return { model: out, report };
-}
-
-// ------------------------------------------------------------------ model copies (shared with prune.ts)
-
-/** A replacement for the module at `name` (an array is spliced into the parent Sequential), or null to copy it. */
-export type Replacer = (m: Module, name: string) => Module | Module[] | null;
-
-const join = (prefix: string, n: string) => (prefix ? `${prefix}.${n}` : n);
-
-/** A deep copy of a model: fresh parameter / buffer tensors with the same values, same structure and names. */
-export function copyModel<M extends Module>(model: M): M {
-  if (!model || typeof (model as Module).modules !== 'function') throw new TypeError(`model must be a Module, got ${describe(model)}`);
-  return rebuild(model, '') as M;
-}
-
-/** A deep copy of a module tree (fresh parameter tensors with the same values), with optional replacements. */
-export function rebuild(m: Module, name: string, replace?: Replacer): Module {
-  const E = m.engine;
-  if (m instanceof Sequential) {
-    const items: [string, Module][] = [];
-    for (const [n, k] of m.children()) {
-      const full = join(name, n);
-      const r = replace?.(k, full) ?? null;
-      if (Array.isArray(r)) r.forEach((x, i) => items.push([`${n}${String.fromCharCode(97 + i)}`, x]));
-      else items.push([n, r ?? rebuild(k, full, replace)]);
-    }
-    const s = new Sequential(E, items);
-    s.train(m.training);
-    return s;
-  }
-  if (m instanceof Residual) {
-    const sub = (k: Module | null, n: string): Module | null => {
-      if (!k) return null;
-      const full = join(name, n);
-      const r = replace?.(k, full) ?? null;
-      if (Array.isArray(r)) return new Sequential(E, r);
-      return r ?? rebuild(k, full, replace);
-    };
-    const res = new Residual(E, sub(m.body, 'body')!, sub(m.shortcut, 'shortcut'), sub(m.post, 'post'));
-    res.train(m.training);
-    return res;
-  }
-  const c = cloneLeaf(m);
-  c.train(m.training);
-  return c;
-}
-
-function copyInto(dst: Tensor, src: Tensor): void { dst.write(src.data()); }
-
-function cloneLeaf(m: Module): Module {
-  const E = m.engine, rng = new Rng(1);
-  if (m instanceof Linear) {
-    const c = new Linear(E, m.inFeatures, m.outFeatures, rng, !!m.bias);
-    copyInto(c.weight, m.weight); if (m.bias) copyInto(c.bias!, m.bias);
-    return c;
-  }
-  if (m instanceof Conv2d) {
-    const c = new Conv2d(E, { ...m.spec } as Conv2dSpec, rng);
-    copyInto(c.weight, m.weight); if (m.bias) copyInto(c.bias!, m.bias);
-    return c;
-  }
-  if (m instanceof BatchNorm2d) {
-    const c = new BatchNorm2d(E, m.channels, m.momentum, m.eps);
-    copyInto(c.gamma, m.gamma); copyInto(c.beta, m.beta); copyInto(c.runMean, m.runMean); copyInto(c.runVar, m.runVar);
-    c.frozen = m.frozen;
-    return c;
-  }
-  if (m instanceof LowRankLinear) {
-    const c = new LowRankLinear(E, m.inFeatures, m.outFeatures, m.rank, rng, !!m.bias);
-    copyInto(c.p, m.p); copyInto(c.q, m.q); if (m.bias) copyInto(c.bias!, m.bias);
-    return c;
-  }
-  if (m instanceof ReLU6) return new ReLU6(E);
-  if (m instanceof ReLU) return new ReLU(E);
-  if (m instanceof MaxPool2d) return new MaxPool2d(E, { ...m.opts });
-  if (m instanceof AvgPool2d) return new AvgPool2d(E, { ...m.opts });
-  if (m instanceof GlobalAvgPool) return new GlobalAvgPool(E);
-  if (m instanceof Flatten) return new Flatten(E);
-  if (m instanceof Dropout) return new Dropout(E, m.p, m.seed);
-  // stateless modules of other types are shared between the copies (nothing to free or train)
-  if (m.namedParameters().length === 0 && m.namedBuffers().length === 0 && m.children().length === 0) return m;
-  throw new QwasmError(`cannot copy a module of type '${String(m.config().type)}' (supported: Sequential, Residual, Linear, Conv2d, BatchNorm2d, LowRankLinear and the parameter-free layers)`);
 }

@@ -34,7 +34,7 @@ import type { FitOptions } from '../train/trainer.js';
 import { mulMask } from '../kernels/eltwise_f32.js';
 import { nmMask } from '../kernels/sparse.js';
 import { checkFinite, checkInt, describe, QwasmError } from '../errors.js';
-import { rebuild } from './lowrank.js';
+import { rebuild } from '../nn/copy.js';
 
 export type PruneMode = 'unstructured' | 'nm' | 'block' | 'channel';
 export type PruneScope = 'layer' | 'global';

@@ -295,6 +295,9 @@ class GraphBuilder {
         }
         case 'flatten': nodes.push({ kind: 'flatten', name: u.name, out: cur }); break;
         case 'dropout': break;
+        // an element-wise activation other than ReLU / ReLU6 (Sigmoid, HardSwish, SiLU, …) has no int8 kernel
+        // here: an error naming the layer, never a silently skipped layer
+        case 'pointwise': throw new QwasmError(`int8: layer '${u.name}' (${u.type}) has no int8 lowering yet (int8 runs ReLU / ReLU6 activations only)`);
         case 'residual': {
           const a = this.convert(u.body, cur);
           const b = u.shortcut ? this.convert(u.shortcut, cur) : { nodes: null, out: cur };

@@ -1,12 +1,10 @@
-// f32 mobile-net activations (assembly/act_f32.ts): sigmoid, hard sigmoid, hard swish, SiLU — forward and
+// f32 mobile-net activations (assembly/act_f32.ts): sigmoid, hard sigmoid, SiLU (hard swish: hardswish_f32.ts) — forward and
 // backward at pointer level (Runtime, byte pointers into WASM memory, sizes; every argument checked, errors
 // name it). Backward `accumulate` adds dy·f' to dx instead of overwriting it. `ref` selects the plain-loop
 // twin of the hard kernels (sigmoid and SiLU have one path in every build).
 import type { Runtime } from '../runtime.js';
 import { checkFinite } from '../errors.js';
 import { checkBool, checkCount, checkPtr } from './eltwise_f32.js';
-
-export type SmoothActivation = 'sigmoid' | 'hardsigmoid' | 'hardswish' | 'silu';
 
 /** Hard sigmoid parameters: y = max(0, min(1, alpha·x + beta)); ONNX's defaults are 0.2 / 0.5, PyTorch's 1/6 / 0.5. */
 export interface HardSigmoidParams { alpha: number; beta: number }
@@ -54,15 +52,4 @@ export function hardSigmoidBackward(rt: Runtime, p: HardSigmoidParams, x: number
   hsParams(p);
   const acc = backward(rt, x, 'x', dy, dx, n, accumulate);
   rt.exports[ref ? 'hardsigmoid_f32_bwd_ref' : 'hardsigmoid_f32_bwd'](x, dy, dx, n, p.alpha, p.beta, acc);
-}
-
-/** y = x · min(max(x + 3, 0), 6) / 6. */
-export function hardSwishForward(rt: Runtime, x: number, y: number, n: number, ref = false): void {
-  unary(rt, x, y, n);
-  rt.exports[ref ? 'hardswish_f32_fwd_ref' : 'hardswish_f32_fwd'](x, y, n);
-}
-/** dx (+)= dy · (x < −3 ? 0 : x > 3 ? 1 : (2x + 3)/6). */
-export function hardSwishBackward(rt: Runtime, x: number, dy: number, dx: number, n: number, accumulate = false, ref = false): void {
-  const acc = backward(rt, x, 'x', dy, dx, n, accumulate);
-  rt.exports[ref ? 'hardswish_f32_bwd_ref' : 'hardswish_f32_bwd'](x, dy, dx, n, acc);
 }

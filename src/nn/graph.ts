@@ -13,6 +13,7 @@ import type { Engine, Tensor } from '../autograd/tensor.js';
 import { add } from '../autograd/ops.js';
 import { concat, mul, mulChannels } from '../autograd/ops-graph.js';
 import { Module } from './module.js';
+import { registerLayer, type LayerSpec } from './registry.js';
 import { QwasmError, describe } from '../errors.js';
 
 export const GRAPH_MERGES = ['add', 'mul', 'concat'] as const;
@@ -93,3 +94,21 @@ function merge(kind: GraphMerge, ins: Tensor[]): Tensor {
     }
   }
 }
+
+registerLayer({
+  type: 'Graph', cls: Graph,
+  describe: (m, c) => ({
+    type: 'Graph', output: m.output,
+    nodes: m.nodes.map((n) => (n.module ? { name: n.name, inputs: [...n.inputs], module: c.describe(n.module) } : { name: n.name, inputs: [...n.inputs], merge: n.merge })),
+  }) as LayerSpec,
+  build: (s, c) => {
+    if (!Array.isArray(s.nodes)) throw new QwasmError(`${c.where}.nodes must be an array`);
+    return new Graph(c.engine, s.nodes.map((n: unknown, i: number) => {
+      const e = n as { name?: unknown; inputs?: unknown; module?: unknown; merge?: unknown };
+      if (!e || typeof e.name !== 'string' || !Array.isArray(e.inputs)) throw new QwasmError(`${c.where}.nodes[${i}] must be { name, inputs, module | merge }`);
+      return e.module !== undefined
+        ? { name: e.name, inputs: e.inputs as string[], module: c.build(e.module, `${c.where}.${e.name}`) }
+        : { name: e.name, inputs: e.inputs as string[], merge: e.merge as GraphMerge };
+    }), typeof s.output === 'string' ? s.output : undefined);
+  },
+});

@@ -1,12 +1,14 @@
-// Layers: thin modules over the differentiable ops. Weights: Linear [in, out]; Conv2d OHWI
+// Layers: thin modules over the differentiable ops, each registered (src/nn/registry.ts) right after its class. Weights: Linear [in, out]; Conv2d OHWI
 // [out, kh, kw, in/groups] — the same layouts the int8 kernels pack for deployment.
 import type { Engine, Tensor } from '../autograd/tensor.js';
 import * as ops from '../autograd/ops.js';
-import * as gops from '../autograd/ops-graph.js';
 import { Module } from './module.js';
 import { Rng } from './random.js';
 import { defaultBias, defaultWeight } from './init.js';
-import { checkInt, checkFinite } from '../errors.js';
+import { checkInt, checkFinite, QwasmError } from '../errors.js';
+import { registerLayer, type LayerSpec } from './registry.js';
+
+const poolOptions = (s: Record<string, unknown>): ops.PoolOptions => { const { type: _t, ...o } = s; return o as unknown as ops.PoolOptions; };
 
 export class Linear extends Module {
   readonly weight: Tensor;
@@ -21,6 +23,8 @@ export class Linear extends Module {
   forward(x: Tensor): Tensor { return ops.linear(x.shape.length === 2 ? x : ops.flatten(x), this.weight, this.bias); }
   config() { return { type: 'Linear', in: this.inFeatures, out: this.outFeatures, bias: !!this.bias }; }
 }
+registerLayer({ type: 'Linear', cls: Linear, build: (s, c) => new Linear(c.engine, c.num(s, 'in'), c.num(s, 'out'), c.rng, s.bias !== false) });
+
 
 export interface Conv2dSpec extends ops.ConvOptions {
   inChannels: number; outChannels: number; kernel: number | [number, number]; bias?: boolean;
@@ -47,6 +51,11 @@ export class Conv2d extends Module {
   }
   config() { return { type: 'Conv2d', ...this.spec, bias: !!this.bias }; }
 }
+registerLayer({
+  type: 'Conv2d', cls: Conv2d,
+  build: (s, c) => { const { type: _t, ...rest } = s; return new Conv2d(c.engine, rest as unknown as Conv2dSpec, c.rng); },
+});
+
 
 export class BatchNorm2d extends Module {
   readonly gamma: Tensor; readonly beta: Tensor; readonly runMean: Tensor; readonly runVar: Tensor;
@@ -66,28 +75,42 @@ export class BatchNorm2d extends Module {
   }
   config() { return { type: 'BatchNorm2d', channels: this.channels, momentum: this.momentum, eps: this.eps }; }
 }
+registerLayer({
+  type: 'BatchNorm2d', cls: BatchNorm2d,
+  build: (s, c) => new BatchNorm2d(c.engine, c.num(s, 'channels'), c.num(s, 'momentum'), c.num(s, 'eps')),
+  copyExtra: (src, dst) => { dst.frozen = src.frozen; },
+});
+
 
 export class ReLU extends Module {
   forward(x: Tensor): Tensor { return ops.relu(x); }
   config() { return { type: 'ReLU' }; }
 }
+registerLayer({ type: 'ReLU', cls: ReLU, build: (_s, c) => new ReLU(c.engine) });
+
 
 export class ReLU6 extends Module {
   forward(x: Tensor): Tensor { return ops.relu6(x); }
   config() { return { type: 'ReLU6' }; }
 }
+registerLayer({ type: 'ReLU6', cls: ReLU6, build: (_s, c) => new ReLU6(c.engine) });
+
 
 export class MaxPool2d extends Module {
   constructor(engine: Engine, readonly opts: ops.PoolOptions) { super(engine); }
   forward(x: Tensor): Tensor { return ops.maxPool2d(x, this.opts); }
   config() { return { type: 'MaxPool2d', ...this.opts }; }
 }
+registerLayer({ type: 'MaxPool2d', cls: MaxPool2d, build: (s, c) => new MaxPool2d(c.engine, poolOptions(s)) });
+
 
 export class AvgPool2d extends Module {
   constructor(engine: Engine, readonly opts: ops.PoolOptions) { super(engine); }
   forward(x: Tensor): Tensor { return ops.avgPool2d(x, this.opts); }
   config() { return { type: 'AvgPool2d', ...this.opts }; }
 }
+registerLayer({ type: 'AvgPool2d', cls: AvgPool2d, build: (s, c) => new AvgPool2d(c.engine, poolOptions(s)) });
+
 
 export class GlobalAvgPool extends Module {
   /** keepDims: [n, 1, 1, c] (a map a 1×1 conv can read: squeeze-excite) instead of [n, c]. */
@@ -99,41 +122,19 @@ export class GlobalAvgPool extends Module {
   config() { return this.keepDims ? { type: 'GlobalAvgPool', keepDims: true } : { type: 'GlobalAvgPool' }; }
 }
 
-export class Sigmoid extends Module {
-  forward(x: Tensor): Tensor { return gops.sigmoid(x); }
-  config() { return { type: 'Sigmoid' }; }
-}
+registerLayer({ type: 'GlobalAvgPool', cls: GlobalAvgPool, build: (s, c) => new GlobalAvgPool(c.engine, s.keepDims === true) });
 
-/** max(0, min(1, alpha·x + beta)); PyTorch's nn.Hardsigmoid is alpha 1/6, beta 1/2 (the defaults). */
-export class HardSigmoid extends Module {
-  constructor(engine: Engine, readonly alpha = 1 / 6, readonly beta = 0.5) {
-    super(engine);
-    checkFinite('alpha', alpha); checkFinite('beta', beta);
-  }
-  forward(x: Tensor): Tensor { return gops.hardSigmoid(x, this.alpha, this.beta); }
-  config() { return { type: 'HardSigmoid', alpha: this.alpha, beta: this.beta }; }
-}
-
-/** x · relu6(x + 3) / 6 (MobileNetV3). */
-export class HardSwish extends Module {
-  forward(x: Tensor): Tensor { return gops.hardSwish(x); }
-  config() { return { type: 'HardSwish' }; }
-}
-
-/** x · sigmoid(x) (swish; EfficientNet). */
-export class SiLU extends Module {
-  forward(x: Tensor): Tensor { return gops.silu(x); }
-  config() { return { type: 'SiLU' }; }
-}
 
 export class Flatten extends Module {
   forward(x: Tensor): Tensor { return ops.flatten(x); }
   config() { return { type: 'Flatten' }; }
 }
+registerLayer({ type: 'Flatten', cls: Flatten, build: (_s, c) => new Flatten(c.engine) });
+
 
 export class Dropout extends Module {
   private calls = 0;
-  constructor(engine: Engine, readonly p: number, readonly seed = 1) {
+  constructor(engine: Engine, readonly p: number, public seed = 1) {
     super(engine);
     checkFinite('p', p);
     if (p < 0 || p >= 1) throw new RangeError(`dropout p must be in [0, 1), got ${p}`);
@@ -145,6 +146,13 @@ export class Dropout extends Module {
   }
   config() { return { type: 'Dropout', p: this.p }; }
 }
+registerLayer({
+  type: 'Dropout', cls: Dropout,
+  build: (s, c) => new Dropout(c.engine, c.num(s, 'p')),
+  // the mask seed is not part of the description (checkpoints record p only); a clone keeps it
+  copyExtra: (src, dst) => { dst.seed = src.seed; },
+});
+
 
 export class Sequential extends Module {
   readonly layers: Module[];
@@ -166,6 +174,19 @@ export class Sequential extends Module {
   }
   config() { return { type: 'Sequential', layers: this.layers.map((l) => l.config()) }; }
 }
+registerLayer({
+  type: 'Sequential', cls: Sequential,
+  describe: (m, c) => ({ type: 'Sequential', layers: m.children().map(([name, k]) => ({ name, module: c.describe(k) })) }),
+  build: (s, c) => {
+    if (!Array.isArray(s.layers)) throw new QwasmError(`${c.where}.layers must be an array`);
+    return new Sequential(c.engine, s.layers.map((l: unknown, i: number) => {
+      const e = l as { name?: unknown; module?: unknown };
+      if (!e || typeof e.name !== 'string') throw new QwasmError(`${c.where}.layers[${i}] must be { name, module }`);
+      return [e.name, c.build(e.module, `${c.where}.${e.name}`)] as [string, Module];
+    }));
+  },
+});
+
 
 /** y = relu?(body(x) + shortcut(x)): a residual block's join. */
 export class Residual extends Module {
@@ -181,6 +202,13 @@ export class Residual extends Module {
   }
   config() { return { type: 'Residual', body: this.body.config(), shortcut: this.shortcut?.config() ?? null, post: this.post?.config() ?? null }; }
 }
+registerLayer({
+  type: 'Residual', cls: Residual,
+  describe: (m, c): LayerSpec => ({ type: 'Residual', body: c.describe(m.body), shortcut: m.shortcut ? c.describe(m.shortcut) : null, post: m.post ? c.describe(m.post) : null }),
+  build: (s, c) => new Residual(c.engine, c.build(s.body, `${c.where}.body`), s.shortcut ? c.build(s.shortcut, `${c.where}.shortcut`) : null,
+    s.post ? c.build(s.post, `${c.where}.post`) : null),
+});
+
 
 /** Forward taps installed on sub-modules: `outputs` holds each one's latest output (a step temporary). */
 export interface ModuleTaps { readonly outputs: Map<string, Tensor>; remove(): void }

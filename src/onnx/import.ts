@@ -16,9 +16,11 @@
 import type { Engine } from '../autograd/tensor.js';
 import { Module } from '../nn/module.js';
 import {
-  AvgPool2d, BatchNorm2d, Conv2d, Flatten, GlobalAvgPool, HardSigmoid, HardSwish, Linear, MaxPool2d, ReLU, ReLU6, Residual,
-  Sequential, SiLU, Sigmoid,
+  AvgPool2d, BatchNorm2d, Conv2d, Flatten, GlobalAvgPool, Linear, MaxPool2d, ReLU, ReLU6, Residual, Sequential,
 } from '../nn/layers.js';
+import { HardSigmoid, SiLU } from '../nn/activations.js';
+import { buildModule, layerKind, layerTypes, pointwiseByOnnxOp } from '../nn/registry.js';
+import '../nn/layer-spec.js'; // registers every built-in layer kind
 import { Graph, GRAPH_INPUT, type GraphMerge, type GraphNodeSpec } from '../nn/graph.js';
 import { Rng } from '../nn/random.js';
 import { QwasmError, describe } from '../errors.js';
@@ -60,8 +62,10 @@ type Val =
   | { name: string; kind: 'map'; c: number; h: number; w: number; pooled: boolean }
   | { name: string; kind: 'flat'; k: number; perm: Int32Array | null };
 
-const SUPPORTED = ['Conv', 'BatchNormalization', 'Relu', 'Clip', 'Sigmoid', 'HardSigmoid', 'HardSwish', 'MaxPool', 'AveragePool',
+const SUPPORTED = ['Conv', 'BatchNormalization', 'Relu', 'Clip', 'HardSigmoid', 'MaxPool', 'AveragePool',
   'GlobalAveragePool', 'ReduceMean', 'Flatten', 'Reshape', 'Gemm', 'MatMul', 'Add', 'Mul', 'Concat', 'Pad', 'Identity', 'Dropout', 'Constant'];
+/** SUPPORTED plus the ONNX ops of registered element-wise activations. */
+const supportedOps = () => [...SUPPORTED, ...layerTypes().map((t) => layerKind(t)!.pointwise?.onnx?.op).filter((o): o is string => !!o && !SUPPORTED.includes(o))];
 
 /** Internal op of a fused x·Sigmoid(x) (ONNX has no SiLU before opset 22's Swish). */
 const FUSED_SILU = 'qwasm.SiLU';
@@ -125,7 +129,7 @@ class Importer {
     }
     this.nodes = fuseGatedActivations(g.nodes.filter((n) => !this.done.has(n)));
     for (const n of this.nodes) {
-      if (!SUPPORTED.includes(n.opType) && n.opType !== FUSED_SILU) fail(n, `op '${n.opType}' is not supported (supported: ${SUPPORTED.join(', ')})`);
+      if (!SUPPORTED.includes(n.opType) && n.opType !== FUSED_SILU && !pointwiseByOnnxOp(n.opType)) fail(n, `op '${n.opType}' is not supported (supported: ${supportedOps().join(', ')})`);
       for (const i of n.inputs) {
         if (!i || this.consts.has(i)) continue;
         let l = this.consumers.get(i);
@@ -251,9 +255,7 @@ class Importer {
         if (!act) fail(n, 'only Clip(min = 0, max = 6) (ReLU6) and Clip(min = 0) (ReLU) are supported');
         return { modules: [act], out: { ...x, name: y } };
       }
-      case 'Sigmoid': onlyAttrs(n, []); return { modules: [new Sigmoid(E)], out: { ...x, name: y } };
       case FUSED_SILU: return { modules: [new SiLU(E)], out: { ...x, name: y } };
-      case 'HardSwish': onlyAttrs(n, []); return { modules: [new HardSwish(E)], out: { ...x, name: y } };
       case 'HardSigmoid': {
         onlyAttrs(n, ['alpha', 'beta']);
         return { modules: [new HardSigmoid(E, attrFloat(n, 'alpha', 0.2), attrFloat(n, 'beta', 0.5))], out: { ...x, name: y } };
@@ -426,8 +428,13 @@ class Importer {
       case 'Add':
         if (this.isJoin(n)) throw new NotAChain(`Add node '${n.name}' outside a residual block`);
         fail(n, 'only the Add of two computed values (a residual join) or a bias Add after MatMul is supported');
-      default:
-        fail(n, `op '${n.opType}' is not supported`);
+      default: {
+        // an element-wise activation registered with its ONNX op (Sigmoid, HardSwish, …: src/nn/registry.ts)
+        const k = pointwiseByOnnxOp(n.opType);
+        if (!k) fail(n, `op '${n.opType}' is not supported`);
+        onlyAttrs(n, []);
+        return { modules: [buildModule(E, { type: k.type }, `node '${n.name}'`)], out: { ...x, name: y } };
+      }
     }
   }
 

@@ -1,0 +1,45 @@
+// Smooth and "hard" activations of mobile networks (MobileNetV3, EfficientNet), each a registered pointwise
+// kind (src/nn/registry.ts): its real function f (the reference an int8 lookup table is built from) and its
+// ONNX op, so QAT / int8 / ONNX handle them generically. Kernels: assembly/act_f32.ts, hardswish_f32.ts.
+import type { Engine, Tensor } from '../autograd/tensor.js';
+import * as gops from '../autograd/ops-graph.js';
+import { Module } from './module.js';
+import { registerLayer } from './registry.js';
+import { checkFinite } from '../errors.js';
+
+const sigmoidF = (x: number) => 1 / (1 + Math.exp(-x));
+
+export class Sigmoid extends Module {
+  forward(x: Tensor): Tensor { return gops.sigmoid(x); }
+  config() { return { type: 'Sigmoid' }; }
+}
+registerLayer({ type: 'Sigmoid', cls: Sigmoid, build: (_s, c) => new Sigmoid(c.engine), pointwise: { f: sigmoidF, onnx: { op: 'Sigmoid', opset: 6 } } });
+
+/** max(0, min(1, alpha·x + beta)); PyTorch's nn.Hardsigmoid is alpha 1/6, beta 1/2 (the defaults here). */
+export class HardSigmoid extends Module {
+  constructor(engine: Engine, readonly alpha = 1 / 6, readonly beta = 0.5) {
+    super(engine);
+    checkFinite('alpha', alpha); checkFinite('beta', beta);
+  }
+  forward(x: Tensor): Tensor { return gops.hardSigmoid(x, this.alpha, this.beta); }
+  config() { return { type: 'HardSigmoid', alpha: this.alpha, beta: this.beta }; }
+}
+// pointwise.f is PyTorch's hardsigmoid (alpha 1/6, beta 1/2); other parameters have no generic int8 / ONNX form
+registerLayer({ type: 'HardSigmoid', cls: HardSigmoid, build: (s, c) => new HardSigmoid(c.engine, c.num(s, 'alpha'), c.num(s, 'beta')) });
+
+/** x · relu6(x + 3) / 6 (MobileNetV3). */
+export class HardSwish extends Module {
+  forward(x: Tensor): Tensor { return gops.hardSwish(x); }
+  config() { return { type: 'HardSwish' }; }
+}
+registerLayer({
+  type: 'HardSwish', cls: HardSwish, build: (_s, c) => new HardSwish(c.engine),
+  pointwise: { f: (x) => x * Math.min(Math.max(x + 3, 0), 6) / 6, onnx: { op: 'HardSwish', opset: 14 } },
+});
+
+/** x · sigmoid(x) (swish; EfficientNet). */
+export class SiLU extends Module {
+  forward(x: Tensor): Tensor { return gops.silu(x); }
+  config() { return { type: 'SiLU' }; }
+}
+registerLayer({ type: 'SiLU', cls: SiLU, build: (_s, c) => new SiLU(c.engine), pointwise: { f: (x) => x * sigmoidF(x) } });
