@@ -115,3 +115,54 @@ export function hardsigmoid_f32_bwd_ref(x: usize, dy: usize, dx: usize, n: i32, 
     store<f32>(dx + o, accumulate ? load<f32>(dx + o) + g : g);
   }
 }
+
+// ---------------------------------------------------------------------------------------------------------
+// Clip: y = min(max(x, lo), hi) (ONNX Clip with any bounds; ±Infinity for a missing one); dx = dy where
+// lo < x < hi (PyTorch's clamp passes the gradient at the bounds too: x == lo or x == hi count as inside).
+
+// @ts-ignore: decorator
+@inline function clip1(x: f32, lo: f32, hi: f32): f32 { return min<f32>(max<f32>(x, lo), hi); }
+// @ts-ignore: decorator
+@inline function dclip1(x: f32, dy: f32, lo: f32, hi: f32): f32 { return x >= lo && x <= hi ? dy : 0; }
+
+export function clip_f32_fwd(x: usize, y: usize, n: i32, lo: f32, hi: f32): void {
+  let i = 0;
+  if (ASC_FEATURE_SIMD) {
+    let l = f32x4.splat(lo), h = f32x4.splat(hi);
+    for (; i + 4 <= n; i += 4) {
+      let o = <usize>i << 2;
+      v128.store(y + o, f32x4.min(f32x4.max(v128.load(x + o), l), h));
+    }
+  }
+  for (; i < n; i++) { let o = <usize>i << 2; store<f32>(y + o, clip1(load<f32>(x + o), lo, hi)); }
+}
+
+export function clip_f32_fwd_ref(x: usize, y: usize, n: i32, lo: f32, hi: f32): void {
+  for (let i = 0; i < n; i++) { let o = <usize>i << 2; store<f32>(y + o, clip1(load<f32>(x + o), lo, hi)); }
+}
+
+export function clip_f32_bwd(x: usize, dy: usize, dx: usize, n: i32, lo: f32, hi: f32, accumulate: i32): void {
+  let i = 0;
+  if (ASC_FEATURE_SIMD) {
+    let l = f32x4.splat(lo), h = f32x4.splat(hi);
+    for (; i + 4 <= n; i += 4) {
+      let o = <usize>i << 2;
+      let v = v128.load(x + o);
+      let g = v128.and(v128.load(dy + o), v128.and(f32x4.ge(v, l), f32x4.le(v, h)));
+      v128.store(dx + o, accumulate ? f32x4.add(v128.load(dx + o), g) : g);
+    }
+  }
+  for (; i < n; i++) {
+    let o = <usize>i << 2;
+    let g = dclip1(load<f32>(x + o), load<f32>(dy + o), lo, hi);
+    store<f32>(dx + o, accumulate ? load<f32>(dx + o) + g : g);
+  }
+}
+
+export function clip_f32_bwd_ref(x: usize, dy: usize, dx: usize, n: i32, lo: f32, hi: f32, accumulate: i32): void {
+  for (let i = 0; i < n; i++) {
+    let o = <usize>i << 2;
+    let g = dclip1(load<f32>(x + o), load<f32>(dy + o), lo, hi);
+    store<f32>(dx + o, accumulate ? load<f32>(dx + o) + g : g);
+  }
+}

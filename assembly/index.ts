@@ -17,8 +17,8 @@ export { max_pool_s8_ref, max_pool_s8, avg_pool_s8_ref, avg_pool_s8, global_avg_
 export { add_s8_ref, add_s8 } from './add_s8';
 // f32 training elementwise / losses / optimisers (eltwise_f32.ts, loss_f32.ts, optim_f32.ts)
 export { f32_add, f32_sub, f32_mul, f32_add_ref, f32_sub_ref, f32_mul_ref, f32_add_bcast, f32_mul_bcast, f32_add_bcast_ref, f32_mul_bcast_ref, f32_sum_bcast, f32_sum_bcast_ref, f32_axpy, f32_axpy_ref, f32_scale, f32_scale_ref, f32_fill, f32_fill_ref, f32_copy, f32_copy_ref, f32_act, f32_act_ref, f32_act_bwd, f32_act_bwd_ref, f32_mul_mask, f32_mul_mask_ref, f32_dropout, f32_dropout_ref, f32_sum, f32_sum_ref, f32_sumsq, f32_sumsq_ref, f32_max, f32_max_ref, f32_minmax, f32_minmax_ref, f32_minmax_channel, f32_minmax_channel_ref, f32_argmax_rows, f32_argmax_rows_ref, f32_fq, f32_fq_ref, f32_fq_bwd, f32_fq_bwd_ref, f32_fq_channel, f32_fq_channel_ref, f32_fq_channel_bwd, f32_fq_channel_bwd_ref } from './eltwise_f32';
-// mobile-net activations (sigmoid, hard sigmoid, SiLU) and graph merges (squeeze-excite gate, concat rows)
-export { sigmoid_f32_fwd, sigmoid_f32_bwd, silu_f32_fwd, silu_f32_bwd, hardsigmoid_f32_fwd, hardsigmoid_f32_fwd_ref, hardsigmoid_f32_bwd, hardsigmoid_f32_bwd_ref } from './act_f32';
+// mobile-net activations (sigmoid, hard sigmoid, SiLU, clip) and graph merges (squeeze-excite gate, concat rows)
+export { sigmoid_f32_fwd, sigmoid_f32_bwd, silu_f32_fwd, silu_f32_bwd, hardsigmoid_f32_fwd, hardsigmoid_f32_fwd_ref, hardsigmoid_f32_bwd, hardsigmoid_f32_bwd_ref, clip_f32_fwd, clip_f32_fwd_ref, clip_f32_bwd, clip_f32_bwd_ref } from './act_f32';
 // element-wise activations with their own family (hardswish_f32.ts)
 export { hardswish_f32_fwd, hardswish_f32_fwd_ref, hardswish_f32_bwd, hardswish_f32_bwd_ref } from './hardswish_f32';
 export { chanmul_f32_fwd, chanmul_f32_bwd, copy_rows_f32 } from './merge_f32';

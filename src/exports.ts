@@ -123,6 +123,8 @@ export interface KernelExports {
   hardsigmoid_f32_fwd(x: P, y: P, n: I, alpha: number, beta: number): void; hardsigmoid_f32_fwd_ref(x: P, y: P, n: I, alpha: number, beta: number): void;
   hardsigmoid_f32_bwd(x: P, dy: P, dx: P, n: I, alpha: number, beta: number, accumulate: I): void;
   hardsigmoid_f32_bwd_ref(x: P, dy: P, dx: P, n: I, alpha: number, beta: number, accumulate: I): void;
+  clip_f32_fwd(x: P, y: P, n: I, lo: number, hi: number): void; clip_f32_fwd_ref(x: P, y: P, n: I, lo: number, hi: number): void;
+  clip_f32_bwd(x: P, dy: P, dx: P, n: I, lo: number, hi: number, accumulate: I): void; clip_f32_bwd_ref(x: P, dy: P, dx: P, n: I, lo: number, hi: number, accumulate: I): void;
   // hardswish_f32.ts (forward / backward, each with its _ref twin)
   hardswish_f32_fwd(x: P, y: P, n: I): void; hardswish_f32_fwd_ref(x: P, y: P, n: I): void;
   hardswish_f32_bwd(x: P, dy: P, dx: P, n: I, accumulate: I): void; hardswish_f32_bwd_ref(x: P, dy: P, dx: P, n: I, accumulate: I): void;

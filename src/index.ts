@@ -40,7 +40,7 @@ export * as layers from './nn/layers.js';
 export { Graph, GRAPH_INPUT, GRAPH_MERGES, type GraphMerge, type GraphNode as ModelGraphNode, type GraphNodeSpec } from './nn/graph.js';
 // graph ops (imported MobileNetV3 / EfficientNet / SqueezeNet): sigmoid, hard sigmoid / swish, SiLU, mul, SE gate, concat
 export * as opsGraph from './autograd/ops-graph.js';
-export { Sigmoid, HardSigmoid, HardSwish, SiLU } from './nn/activations.js';
+export { Sigmoid, HardSigmoid, HardSwish, SiLU, Clip } from './nn/activations.js';
 export { buildModel, MODEL_NAMES, type ModelOptions, type ModelName } from './nn/models.js';
 export { Rng as InitRng } from './nn/random.js';
 export { Optimizer, type OptimizerSpec } from './optim/optimizer.js';

@@ -3,7 +3,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { builds, rng } from './helpers.js';
-import { Engine, ops, opsGraph, Graph, layers, HardSigmoid, HardSwish, SiLU, Sigmoid, describeLayers, buildLayers, cloneModule, InitRng } from '../dist/index.js';
+import { Engine, ops, opsGraph, Graph, layers, HardSigmoid, HardSwish, SiLU, Sigmoid, Clip, describeLayers, buildLayers, cloneModule, InitRng } from '../dist/index.js';
 
 // loss = mse(f(inputs), target); compares d loss / d input (analytic) with central differences (float64 sums
 // of f32 evaluations) on a sample of coordinates.
@@ -68,7 +68,7 @@ test('relu, relu6, pooling, global pooling, add, flatten', async () => {
   }
 });
 
-test('imported-graph ops: sigmoid, hard sigmoid, hard swish, SiLU, mul, squeeze-excite gate, concat', async () => {
+test('imported-graph ops: sigmoid, hard sigmoid, hard swish, SiLU, clip, mul, squeeze-excite gate, concat', async () => {
   for (const q of await builds()) {
     gradCheck(q, 'sigmoid', (e, r) => [param(e, r, [3, 11], 4)], (x) => opsGraph.sigmoid(x));
     gradCheck(q, 'silu', (e, r) => [param(e, r, [3, 11], 4)], (x) => opsGraph.silu(x));
@@ -76,6 +76,8 @@ test('imported-graph ops: sigmoid, hard sigmoid, hard swish, SiLU, mul, squeeze-
     gradCheck(q, 'hardsigmoid (PyTorch 1/6, 1/2)', (e, r) => [param(e, r, [3, 11], 5)], (x) => opsGraph.hardSigmoid(x, 1 / 6, 0.5), { eps: 1e-3 });
     gradCheck(q, 'hardsigmoid (ONNX 0.2, 0.5)', (e, r) => [param(e, r, [3, 11], 4)], (x) => opsGraph.hardSigmoid(x, 0.2, 0.5), { eps: 1e-3 });
     gradCheck(q, 'hardswish', (e, r) => [param(e, r, [3, 11], 5)], (x) => opsGraph.hardSwish(x), { eps: 1e-3 });
+    gradCheck(q, 'clip [-0.5, 0.7]', (e, r) => [param(e, r, [3, 11], 2)], (x) => opsGraph.clip(x, -0.5, 0.7), { eps: 1e-3 });
+    gradCheck(q, 'clip [-∞, 0.3]', (e, r) => [param(e, r, [3, 11], 2)], (x) => opsGraph.clip(x, -Infinity, 0.3), { eps: 1e-3 });
     gradCheck(q, 'mul (and a tensor times itself)', (e, r) => [param(e, r, [3, 5]), param(e, r, [3, 5])], (a, b) => opsGraph.mul(opsGraph.mul(a, b), a));
     gradCheck(q, 'SE gate [n,1,1,c] × [n,h,w,c]', (e, r) => [param(e, r, [2, 3, 4, 5]), param(e, r, [2, 1, 1, 5])], (x, s) => opsGraph.mulChannels(x, s));
     gradCheck(q, 'SE gate [n,c] × [n,h,w,c]', (e, r) => [param(e, r, [2, 2, 3, 4]), param(e, r, [2, 4])], (x, s) => opsGraph.mulChannels(x, s));
@@ -95,6 +97,7 @@ test('imported-graph ops: values against formulas, SIMD = reference twin, shape 
     check('silu', run(opsGraph.silu), (v) => v * sig(v), 1e-5);
     check('hardsigmoid', run((t) => opsGraph.hardSigmoid(t, 0.2, 0.5)), (v) => Math.max(0, Math.min(1, 0.2 * v + 0.5)), 1e-6);
     check('hardswish', run(opsGraph.hardSwish), (v) => v * Math.min(Math.max(v + 3, 0), 6) / 6, 1e-5);
+    check('clip', run((t) => opsGraph.clip(t, -1.5, 2.25)), (v) => Math.min(Math.max(v, -1.5), 2.25), 1e-6);
     // the hard sigmoid SIMD path and its plain-loop twin agree bit for bit (forward and backward)
     const xs = q.rt.alloc(x.length * 4), ys = q.rt.alloc(x.length * 4), yr = q.rt.alloc(x.length * 4), dy = q.rt.alloc(x.length * 4);
     q.rt.f32(xs, x.length).set(x); q.rt.f32(dy, x.length).set(x.map((v) => v * 0.5 - 1));
@@ -103,7 +106,15 @@ test('imported-graph ops: values against formulas, SIMD = reference twin, shape 
     assert.equal(Array.from(q.rt.f32(ys, x.length)), Array.from(q.rt.f32(yr, x.length)));
     ex.hardsigmoid_f32_bwd(xs, dy, ys, x.length, 1 / 6, 0.5, 0); ex.hardsigmoid_f32_bwd_ref(xs, dy, yr, x.length, 1 / 6, 0.5, 0);
     assert.equal(Array.from(q.rt.f32(ys, x.length)), Array.from(q.rt.f32(yr, x.length)));
+    ex.clip_f32_fwd(xs, ys, x.length, -1, Infinity); ex.clip_f32_fwd_ref(xs, yr, x.length, -1, Infinity);
+    assert.equal(Array.from(q.rt.f32(ys, x.length)), Array.from(q.rt.f32(yr, x.length)));
+    ex.clip_f32_bwd(xs, dy, ys, x.length, -2, 3, 0); ex.clip_f32_bwd_ref(xs, dy, yr, x.length, -2, 3, 0);
+    assert.equal(Array.from(q.rt.f32(ys, x.length)), Array.from(q.rt.f32(yr, x.length)));
     for (const p of [xs, ys, yr, dy]) q.rt.free(p);
+    // a Clip with an infinite bound survives the JSON description (null) and rebuilds the same
+    const c = buildLayers(e, JSON.parse(JSON.stringify(describeLayers(new Clip(e, -Infinity, 0.25)))));
+    assert.is(c.lo, -Infinity); assert.is(c.hi, 0.25);
+    assert.throws(() => new Clip(e, 2, 1), /lo ≤ hi/);
     const a = e.persistent([2, 3, 3, 4]), g = e.persistent([2, 1, 1, 3]), b = e.persistent([2, 3, 2, 4]);
     assert.throws(() => opsGraph.mulChannels(a, g), /gate \[2,1,1,3\] must be \[2, 1, 1, 4\]/);
     assert.throws(() => opsGraph.concat([a, b]), /differ outside the channel/);

@@ -181,6 +181,23 @@ test('bytes: a Node Buffer at an odd byteOffset, a Uint8Array view and an ArrayB
   }
 });
 
+test('import: a Clip with bounds other than ReLU / ReLU6 becomes a Clip layer (same outputs as PyTorch)', async () => {
+  const e = new Engine((await simd()).rt);
+  const m = decodeOnnx(fixture('small-cnn'));
+  // Relu then Clip(0, 6) in PyTorch's export; Clip(−1e30, 6) after the Relu computes the same function but is no ReLU6
+  const clip = m.graph.nodes.find((n) => n.opType === 'Clip');
+  const minNode = m.graph.nodes.find((n) => n.outputs[0] === clip.inputs[1]);
+  minNode.attributes[0].t.data = Float32Array.of(-1e30);
+  const r = importOnnx(e, encodeOnnx(m));
+  const types = describeLayers(r.model).layers.map((l) => l.module.type);
+  assert.ok(types.includes('Clip'), `layers: ${types}`);
+  const ex = expected('small-cnn');
+  const [n, c, h, w] = ex.inputShape;
+  const y = forward(e, r.model, toNhwc(Float32Array.from(ex.input), ex.inputShape), [n, h, w, c]);
+  assert.ok(maxAbsDiff(y, ex.output) < 1e-4, `max |Δ| = ${maxAbsDiff(y, ex.output)}`);
+  r.model.dispose();
+});
+
 test('import: unsupported ops, attributes and graphs are errors naming the node and op', async () => {
   const e = new Engine((await simd()).rt);
   const edit = (name, fn) => { const m = decodeOnnx(fixture(name)); fn(m.graph); return encodeOnnx(m); };

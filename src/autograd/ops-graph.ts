@@ -38,6 +38,13 @@ export function hardSwish(x: Tensor): Tensor {
   return record(y, 'hardswish', [x], () => hardswishBackward(rt, x.ptr, y.grad!.ptr, x.ensureGrad().ptr, x.size, true));
 }
 
+/** min(max(x, lo), hi) (±Infinity for a missing bound). */
+export function clip(x: Tensor, lo: number, hi: number): Tensor {
+  const e = x.engine, rt = e.rt, y = e.empty(x.shape, false), p = { lo, hi };
+  act.clipForward(rt, p, x.ptr, y.ptr, x.size);
+  return record(y, 'clip', [x], () => act.clipBackward(rt, p, x.ptr, y.grad!.ptr, x.ensureGrad().ptr, x.size, true));
+}
+
 /** a · b elementwise (same shape). */
 export function mul(a: Tensor, b: Tensor): Tensor {
   if (a.size !== b.size) throw new QwasmError(`mul: shapes [${a.shape}] and [${b.shape}] differ`);

@@ -1,4 +1,4 @@
-// f32 mobile-net activations (assembly/act_f32.ts): sigmoid, hard sigmoid, SiLU (hard swish: hardswish_f32.ts) — forward and
+// f32 mobile-net activations (assembly/act_f32.ts): sigmoid, hard sigmoid, SiLU, clip (hard swish: hardswish_f32.ts) — forward and
 // backward at pointer level (Runtime, byte pointers into WASM memory, sizes; every argument checked, errors
 // name it). Backward `accumulate` adds dy·f' to dx instead of overwriting it. `ref` selects the plain-loop
 // twin of the hard kernels (sigmoid and SiLU have one path in every build).
@@ -52,4 +52,23 @@ export function hardSigmoidBackward(rt: Runtime, p: HardSigmoidParams, x: number
   hsParams(p);
   const acc = backward(rt, x, 'x', dy, dx, n, accumulate);
   rt.exports[ref ? 'hardsigmoid_f32_bwd_ref' : 'hardsigmoid_f32_bwd'](x, dy, dx, n, p.alpha, p.beta, acc);
+}
+
+/** Clip bounds (±Infinity for none); lo ≤ hi. */
+export interface ClipParams { lo: number; hi: number }
+function clipParams(p: ClipParams): void {
+  for (const k of ['lo', 'hi'] as const) if (typeof p[k] !== 'number' || Number.isNaN(p[k])) throw new TypeError(`${k} must be a number (±Infinity for none), got ${p[k]}`);
+  if (p.lo > p.hi) throw new RangeError(`lo (${p.lo}) must not exceed hi (${p.hi})`);
+}
+
+/** y = min(max(x, lo), hi). */
+export function clipForward(rt: Runtime, p: ClipParams, x: number, y: number, n: number, ref = false): void {
+  clipParams(p); unary(rt, x, y, n);
+  rt.exports[ref ? 'clip_f32_fwd_ref' : 'clip_f32_fwd'](x, y, n, p.lo, p.hi);
+}
+/** dx (+)= dy where lo ≤ x ≤ hi (PyTorch's clamp gradient). */
+export function clipBackward(rt: Runtime, p: ClipParams, x: number, dy: number, dx: number, n: number, accumulate = false, ref = false): void {
+  clipParams(p);
+  const acc = backward(rt, x, 'x', dy, dx, n, accumulate);
+  rt.exports[ref ? 'clip_f32_bwd_ref' : 'clip_f32_bwd'](x, dy, dx, n, p.lo, p.hi, acc);
 }

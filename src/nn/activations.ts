@@ -1,6 +1,7 @@
 // Smooth and "hard" activations of mobile networks (MobileNetV3, EfficientNet), each a registered pointwise
 // kind (src/nn/registry.ts): its real function f (the reference an int8 lookup table is built from) and its
-// ONNX op, so QAT / int8 / ONNX handle them generically. Kernels: assembly/act_f32.ts, hardswish_f32.ts.
+// ONNX op, so QAT / int8 / ONNX handle them generically (HardSigmoid and Clip carry parameters, so they are
+// plain kinds). Kernels: assembly/act_f32.ts, hardswish_f32.ts.
 import type { Engine, Tensor } from '../autograd/tensor.js';
 import * as gops from '../autograd/ops-graph.js';
 import { Module } from './module.js';
@@ -43,3 +44,18 @@ export class SiLU extends Module {
   config() { return { type: 'SiLU' }; }
 }
 registerLayer({ type: 'SiLU', cls: SiLU, build: (_s, c) => new SiLU(c.engine), pointwise: { f: (x) => x * sigmoidF(x) } });
+
+/** min(max(x, lo), hi): ONNX Clip with bounds other than ReLU's (0, ∞) and ReLU6's (0, 6). Infinite bounds are
+ * recorded as null in the description (JSON has no Infinity). */
+export class Clip extends Module {
+  constructor(engine: Engine, readonly lo = -Infinity, readonly hi = Infinity) {
+    super(engine);
+    if (Number.isNaN(lo) || Number.isNaN(hi) || lo > hi) throw new RangeError(`Clip bounds must be numbers with lo ≤ hi, got [${lo}, ${hi}]`);
+  }
+  forward(x: Tensor): Tensor { return gops.clip(x, this.lo, this.hi); }
+  config() { return { type: 'Clip', lo: Number.isFinite(this.lo) ? this.lo : null, hi: Number.isFinite(this.hi) ? this.hi : null }; }
+}
+registerLayer({
+  type: 'Clip', cls: Clip,
+  build: (s, c) => new Clip(c.engine, s.lo === null ? -Infinity : c.num(s, 'lo'), s.hi === null ? Infinity : c.num(s, 'hi')),
+});

@@ -2,7 +2,7 @@
 // Sequential (with Residual blocks) when the graph is a chain with residual joins — what int8 deploy, QAT,
 // pruning and checkpoints understand — else a Graph (src/nn/graph.ts: named nodes, each a module chain or an
 // add / mul / concat merge) for squeeze-excite gates (MobileNetV3, EfficientNet) and concatenations (SqueezeNet).
-// Supported ops (default domain, opset 7+): Conv, BatchNormalization, Relu, Clip (as ReLU / ReLU6), Sigmoid,
+// Supported ops (default domain, opset 7+): Conv, BatchNormalization, Relu, Clip (ReLU / ReLU6 / Clip), Sigmoid,
 // HardSigmoid, HardSwish, Mul (x·Sigmoid(x) → SiLU, x·HardSigmoid(x) → HardSwish, a [N,C,1,1] gate × a map,
 // or same shapes), Concat (channels), MaxPool (ceil_mode too), AveragePool, GlobalAveragePool, ReduceMean
 // over H, W, Flatten, Reshape (a flatten to [batch, features] or a no-op), Gemm, MatMul (+ a constant Add as
@@ -18,7 +18,7 @@ import { Module } from '../nn/module.js';
 import {
   AvgPool2d, BatchNorm2d, Conv2d, Flatten, GlobalAvgPool, Linear, MaxPool2d, ReLU, ReLU6, Residual, Sequential,
 } from '../nn/layers.js';
-import { HardSigmoid, SiLU } from '../nn/activations.js';
+import { Clip, HardSigmoid, SiLU } from '../nn/activations.js';
 import { buildModule, layerKind, layerTypes, pointwiseByOnnxOp } from '../nn/registry.js';
 import '../nn/layer-spec.js'; // registers every built-in layer kind
 import { Graph, GRAPH_INPUT, type GraphMerge, type GraphNodeSpec } from '../nn/graph.js';
@@ -219,9 +219,8 @@ class Importer {
     return { modules, end: rest.end, join: rest.join };
   }
 
-  /** Relu → ReLU, Clip(0, 6) → ReLU6, Clip(0, ∞) → ReLU; null for another Clip. */
-  activation(n: OnnxNode): Module | null {
-    if (n.opType === 'Relu') { onlyAttrs(n, []); return new ReLU(this.E); }
+  /** A Clip's [min, max] (±Infinity when absent). */
+  clipBounds(n: OnnxNode): [number, number] {
     onlyAttrs(n, ['min', 'max']);
     let lo = -Infinity, hi = Infinity;
     if (this.opset < 11) { lo = attrFloat(n, 'min', -Infinity); hi = attrFloat(n, 'max', Infinity); } else {
@@ -229,6 +228,14 @@ class Importer {
       if (mn) lo = f32of(mn)[0];
       if (mx) hi = f32of(mx)[0];
     }
+    if (Number.isNaN(lo) || Number.isNaN(hi) || lo > hi) fail(n, `bounds [${lo}, ${hi}] are not a range`);
+    return [lo, hi];
+  }
+
+  /** Relu → ReLU, Clip(0, 6) → ReLU6, Clip(0, ∞) → ReLU; null for another Clip. */
+  activation(n: OnnxNode): Module | null {
+    if (n.opType === 'Relu') { onlyAttrs(n, []); return new ReLU(this.E); }
+    const [lo, hi] = this.clipBounds(n);
     if (lo === 0 && hi === 6) return new ReLU6(this.E);
     if (lo === 0 && hi === Infinity) return new ReLU(this.E);
     return null;
@@ -251,8 +258,8 @@ class Importer {
         return { modules: [], out: { ...x, name: y } };
       }
       case 'Relu': case 'Clip': {
-        const act = this.activation(n);
-        if (!act) fail(n, 'only Clip(min = 0, max = 6) (ReLU6) and Clip(min = 0) (ReLU) are supported');
+        // Clip(0, 6) / Clip(0, ∞) are ReLU6 / ReLU (what int8 fuses); other bounds a Clip layer
+        const act = this.activation(n) ?? new Clip(E, ...this.clipBounds(n));
         return { modules: [act], out: { ...x, name: y } };
       }
       case FUSED_SILU: return { modules: [new SiLU(E)], out: { ...x, name: y } };
