@@ -14,7 +14,7 @@ import { createRequire } from 'node:module';
 import {
   Engine, importOnnx, OnnxImportError, decodeOnnx, encodeOnnx, createDataset, fit, evaluate, quantizeStatic, convertToInt8,
   loadModel, saveModel, describeLayers, QwasmError, int8GraphToOnnx, buildModel, prepareQAT, loadDataset, BatchIterator, layers,
-  InitRng, LowRankLinear, factorize,
+  InitRng, LowRankLinear, factorize, HardSwish, SiLU, Sigmoid, Clip,
 } from '../dist/index.js';
 
 // onnxruntime-web (devDependency; pure JS + WASM, so `npm ci` needs no download): its Node entry runs the CPU
@@ -196,6 +196,22 @@ test('import: a Clip with bounds other than ReLU / ReLU6 becomes a Clip layer (s
   const y = forward(e, r.model, toNhwc(Float32Array.from(ex.input), ex.inputShape), [n, h, w, c]);
   assert.ok(maxAbsDiff(y, ex.output) < 1e-4, `max |Δ| = ${maxAbsDiff(y, ex.output)}`);
   r.model.dispose();
+});
+
+test('int8: an activation without an int8 kernel (HardSwish, SiLU, Sigmoid) or a Clip / Graph is an error naming the layer', async () => {
+  const q = await simd(), e = new Engine(q.rt), rg = new InitRng(4), r = rng(6);
+  const images = Uint8Array.from({ length: 16 * 6 * 6 }, () => r.int(0, 255)), labels = Uint8Array.from({ length: 16 }, (_, i) => i % 2);
+  const ds = createDataset({ name: 'noise', images, labels, height: 6, width: 6, channels: 1, classes: ['a', 'b'] });
+  for (const [Act, type] of [[HardSwish, 'HardSwish'], [SiLU, 'SiLU'], [Sigmoid, 'Sigmoid']]) {
+    const m = new layers.Sequential(e, [new layers.Conv2d(e, { inChannels: 1, outChannels: 4, kernel: 3 }, rg), new Act(e), new layers.GlobalAvgPool(e), new layers.Linear(e, 4, 2, rg)]);
+    const qat = quantizeStatic(m, ds, { batches: 2, batchSize: 8 });
+    qat.eval();
+    assert.throws(() => convertToInt8(qat, undefined, { inputShape: [6, 6, 1] }), new RegExp(`layer '1' \\(${type}\\) has no int8 lowering`));
+    m.dispose();
+  }
+  const clipped = new layers.Sequential(e, [new layers.Conv2d(e, { inChannels: 1, outChannels: 2, kernel: 3 }, rg), new Clip(e, -1, 1)]);
+  assert.throws(() => prepareQAT(clipped), /cannot quantise '1': module type 'Clip' is not supported/);
+  clipped.dispose();
 });
 
 test('import: unsupported ops, attributes and graphs are errors naming the node and op', async () => {
