@@ -3,7 +3,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { builds, rng } from './helpers.js';
-import { Engine, ops, opsGraph, Graph, layers, HardSigmoid, HardSwish, SiLU, Sigmoid, Clip, describeLayers, buildLayers, cloneModule, InitRng } from '../dist/index.js';
+import { Engine, ops, opsGraph, Graph, layers, HardSigmoid, HardSwish, hardswish, SiLU, Sigmoid, Clip, describeLayers, buildLayers, cloneModule, InitRng } from '../dist/index.js';
 
 // loss = mse(f(inputs), target); compares d loss / d input (analytic) with central differences (float64 sums
 // of f32 evaluations) on a sample of coordinates.
@@ -75,7 +75,7 @@ test('imported-graph ops: sigmoid, hard sigmoid, hard swish, SiLU, clip, mul, sq
     // kinks (hard sigmoid at ±3, hard swish at ±3) are avoided by eps 1e-3 on random points
     gradCheck(q, 'hardsigmoid (PyTorch 1/6, 1/2)', (e, r) => [param(e, r, [3, 11], 5)], (x) => opsGraph.hardSigmoid(x, 1 / 6, 0.5), { eps: 1e-3 });
     gradCheck(q, 'hardsigmoid (ONNX 0.2, 0.5)', (e, r) => [param(e, r, [3, 11], 4)], (x) => opsGraph.hardSigmoid(x, 0.2, 0.5), { eps: 1e-3 });
-    gradCheck(q, 'hardswish', (e, r) => [param(e, r, [3, 11], 5)], (x) => opsGraph.hardSwish(x), { eps: 1e-3 });
+    gradCheck(q, 'hardswish', (e, r) => [param(e, r, [3, 11], 5)], (x) => hardswish(x), { eps: 1e-3 });
     gradCheck(q, 'clip [-0.5, 0.7]', (e, r) => [param(e, r, [3, 11], 2)], (x) => opsGraph.clip(x, -0.5, 0.7), { eps: 1e-3 });
     gradCheck(q, 'clip [-∞, 0.3]', (e, r) => [param(e, r, [3, 11], 2)], (x) => opsGraph.clip(x, -Infinity, 0.3), { eps: 1e-3 });
     gradCheck(q, 'mul (and a tensor times itself)', (e, r) => [param(e, r, [3, 5]), param(e, r, [3, 5])], (a, b) => opsGraph.mul(opsGraph.mul(a, b), a));
@@ -96,7 +96,7 @@ test('imported-graph ops: values against formulas, SIMD = reference twin, shape 
     check('sigmoid', run(opsGraph.sigmoid), sig, 1e-6);
     check('silu', run(opsGraph.silu), (v) => v * sig(v), 1e-5);
     check('hardsigmoid', run((t) => opsGraph.hardSigmoid(t, 0.2, 0.5)), (v) => Math.max(0, Math.min(1, 0.2 * v + 0.5)), 1e-6);
-    check('hardswish', run(opsGraph.hardSwish), (v) => v * Math.min(Math.max(v + 3, 0), 6) / 6, 1e-5);
+    check('hardswish', run(hardswish), (v) => v * Math.min(Math.max(v + 3, 0), 6) / 6, 1e-5);
     check('clip', run((t) => opsGraph.clip(t, -1.5, 2.25)), (v) => Math.min(Math.max(v, -1.5), 2.25), 1e-6);
     // the hard sigmoid SIMD path and its plain-loop twin agree bit for bit (forward and backward)
     const xs = q.rt.alloc(x.length * 4), ys = q.rt.alloc(x.length * 4), yr = q.rt.alloc(x.length * 4), dy = q.rt.alloc(x.length * 4);

@@ -14,7 +14,7 @@ import { createRequire } from 'node:module';
 import {
   Engine, importOnnx, OnnxImportError, decodeOnnx, encodeOnnx, createDataset, fit, evaluate, quantizeStatic, convertToInt8,
   loadModel, saveModel, describeLayers, QwasmError, int8GraphToOnnx, buildModel, prepareQAT, loadDataset, BatchIterator, layers,
-  InitRng, LowRankLinear, factorize, HardSwish, SiLU, Sigmoid, Clip,
+  InitRng, LowRankLinear, factorize, HardSwish, HardSigmoid, SiLU, Sigmoid, Clip,
 } from '../dist/index.js';
 
 // onnxruntime-web (devDependency; pure JS + WASM, so `npm ci` needs no download): its Node entry runs the CPU
@@ -198,20 +198,26 @@ test('import: a Clip with bounds other than ReLU / ReLU6 becomes a Clip layer (s
   r.model.dispose();
 });
 
-test('int8: an activation without an int8 kernel (HardSwish, SiLU, Sigmoid) or a Clip / Graph is an error naming the layer', async () => {
+test('int8: SiLU / Sigmoid / HardSwish lower to int8 lookup tables; Clip and HardSigmoid are refused naming the layer', async () => {
   const q = await simd(), e = new Engine(q.rt), rg = new InitRng(4), r = rng(6);
   const images = Uint8Array.from({ length: 16 * 6 * 6 }, () => r.int(0, 255)), labels = Uint8Array.from({ length: 16 }, (_, i) => i % 2);
   const ds = createDataset({ name: 'noise', images, labels, height: 6, width: 6, channels: 1, classes: ['a', 'b'] });
-  for (const [Act, type] of [[HardSwish, 'HardSwish'], [SiLU, 'SiLU'], [Sigmoid, 'Sigmoid']]) {
+  const xs = Float32Array.from(images, (v) => (v / 255 - ds.norm.mean[0]) / ds.norm.std[0]);
+  for (const Act of [HardSwish, SiLU, Sigmoid]) {
     const m = new layers.Sequential(e, [new layers.Conv2d(e, { inChannels: 1, outChannels: 4, kernel: 3 }, rg), new Act(e), new layers.GlobalAvgPool(e), new layers.Linear(e, 4, 2, rg)]);
     const qat = quantizeStatic(m, ds, { batches: 2, batchSize: 8 });
     qat.eval();
-    assert.throws(() => convertToInt8(qat, undefined, { inputShape: [6, 6, 1] }), new RegExp(`layer '1' \\(${type}\\) has no int8 lowering`));
+    const i8 = convertToInt8(qat, undefined, { inputShape: [6, 6, 1] });
+    const yi = i8.predict(xs, 16), yf = forward(e, m, xs, [16, 6, 6, 1]);
+    const range = Math.max(...yf) - Math.min(...yf), d = maxAbsDiff(yi, yf);
+    assert.ok(d < 0.15 * range, `${Act.name}: int8 vs float max diff ${d} (logit range ${range})`);
     m.dispose();
   }
-  const clipped = new layers.Sequential(e, [new layers.Conv2d(e, { inChannels: 1, outChannels: 2, kernel: 3 }, rg), new Clip(e, -1, 1)]);
-  assert.throws(() => prepareQAT(clipped), /cannot quantise '1': module type 'Clip' is not supported/);
-  clipped.dispose();
+  for (const [act, type] of [[new Clip(e, -1, 1), 'Clip'], [new HardSigmoid(e, 0.2, 0.5), 'HardSigmoid']]) {
+    const m = new layers.Sequential(e, [new layers.Conv2d(e, { inChannels: 1, outChannels: 2, kernel: 3 }, rg), act]);
+    assert.throws(() => prepareQAT(m), new RegExp(`cannot quantise '1': module type '${type}' is not supported`));
+    m.dispose();
+  }
 });
 
 test('import: unsupported ops, attributes and graphs are errors naming the node and op', async () => {

@@ -1,12 +1,11 @@
-// Differentiable ops of imported graphs (MobileNetV3, EfficientNet, SqueezeNet): sigmoid, hard sigmoid, hard
-// swish, SiLU, elementwise and squeeze-excite (per-sample channel gate) products, and channel concatenation.
+// Differentiable ops of imported graphs (MobileNetV3, EfficientNet, SqueezeNet): sigmoid, hard sigmoid
+// (hard swish: src/nn/hardswish.ts), SiLU, clip, elementwise and squeeze-excite (per-sample channel gate) products, and channel concatenation.
 // Same conventions as ops.ts: kernels run by pointer on WASM-resident tensors, outputs are step temporaries,
 // backward closures *accumulate* into the inputs' gradients. Layout NHWC: the channel axis is the last one.
 import type { Tensor } from './tensor.js';
 import { QwasmError } from '../errors.js';
-import { record } from './ops.js';
+import { record } from './record.js';
 import * as act from '../kernels/act_f32.js';
-import { hardswishBackward, hardswishForward } from '../kernels/hardswish_f32.js';
 import * as el from '../kernels/eltwise_f32.js';
 import { chanMulBackward, chanMulForward, copyRows } from '../kernels/merge_f32.js';
 
@@ -29,13 +28,6 @@ export function hardSigmoid(x: Tensor, alpha: number, beta: number): Tensor {
   const e = x.engine, rt = e.rt, y = e.empty(x.shape, false), p = { alpha, beta };
   act.hardSigmoidForward(rt, p, x.ptr, y.ptr, x.size);
   return record(y, 'hardsigmoid', [x], () => act.hardSigmoidBackward(rt, p, x.ptr, y.grad!.ptr, x.ensureGrad().ptr, x.size, true));
-}
-
-/** x · relu6(x + 3) / 6. */
-export function hardSwish(x: Tensor): Tensor {
-  const e = x.engine, rt = e.rt, y = e.empty(x.shape, false);
-  hardswishForward(rt, x.ptr, y.ptr, x.size);
-  return record(y, 'hardswish', [x], () => hardswishBackward(rt, x.ptr, y.grad!.ptr, x.ensureGrad().ptr, x.size, true));
 }
 
 /** min(max(x, lo), hi) (±Infinity for a missing bound). */

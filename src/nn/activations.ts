@@ -1,7 +1,7 @@
 // Smooth and "hard" activations of mobile networks (MobileNetV3, EfficientNet), each a registered pointwise
 // kind (src/nn/registry.ts): its real function f (the reference an int8 lookup table is built from) and its
-// ONNX op, so QAT / int8 / ONNX handle them generically (HardSigmoid and Clip carry parameters, so they are
-// plain kinds). Kernels: assembly/act_f32.ts, hardswish_f32.ts.
+// ONNX op, so QAT / int8 (a lookup table) / ONNX handle them generically (HardSigmoid and Clip carry parameters, so they are
+// plain kinds). Kernels: assembly/act_f32.ts. HardSwish lives in hardswish.ts.
 import type { Engine, Tensor } from '../autograd/tensor.js';
 import * as gops from '../autograd/ops-graph.js';
 import { Module } from './module.js';
@@ -27,16 +27,6 @@ export class HardSigmoid extends Module {
 }
 // pointwise.f is PyTorch's hardsigmoid (alpha 1/6, beta 1/2); other parameters have no generic int8 / ONNX form
 registerLayer({ type: 'HardSigmoid', cls: HardSigmoid, build: (s, c) => new HardSigmoid(c.engine, c.num(s, 'alpha'), c.num(s, 'beta')) });
-
-/** x · relu6(x + 3) / 6 (MobileNetV3). */
-export class HardSwish extends Module {
-  forward(x: Tensor): Tensor { return gops.hardSwish(x); }
-  config() { return { type: 'HardSwish' }; }
-}
-registerLayer({
-  type: 'HardSwish', cls: HardSwish, build: (_s, c) => new HardSwish(c.engine),
-  pointwise: { f: (x) => x * Math.min(Math.max(x + 3, 0), 6) / 6, onnx: { op: 'HardSwish', opset: 14 } },
-});
 
 /** x · sigmoid(x) (swish; EfficientNet). */
 export class SiLU extends Module {

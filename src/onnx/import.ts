@@ -7,7 +7,9 @@
 // or same shapes), Concat (channels), MaxPool (ceil_mode too), AveragePool, GlobalAveragePool, ReduceMean
 // over H, W, Flatten, Reshape (a flatten to [batch, features] or a no-op), Gemm, MatMul (+ a constant Add as
 // its bias), Add of two computed values, Pad (zeros only, or folded into the following Conv), Identity
-// (also of a weight), Dropout, Constant. Anything else is an error naming the node and op.
+// (also of a weight), Dropout, Constant, and every element-wise activation the layer registry maps to an ONNX
+// op (pointwise.onnx in src/nn/registry.ts: Sigmoid, HardSwish from opset 14). Anything else is an error naming
+// the node and op.
 // Layout: ONNX is NCHW with OIHW conv weights; qwasm is NHWC with OHWI weights, and its Linear weight is
 // [in, out] (Gemm's B is [out, in] when transB = 1). A flatten of an NCHW map orders features c·H·W + h·W + w,
 // qwasm's NHWC flatten (h·W + w)·C + c: the importer tracks that permutation through the graph and applies it
@@ -19,12 +21,13 @@ import {
   AvgPool2d, BatchNorm2d, Conv2d, Flatten, GlobalAvgPool, Linear, MaxPool2d, ReLU, ReLU6, Residual, Sequential,
 } from '../nn/layers.js';
 import { Clip, HardSigmoid, SiLU } from '../nn/activations.js';
-import { buildModule, layerKind, layerTypes, pointwiseByOnnxOp } from '../nn/registry.js';
-import '../nn/layer-spec.js'; // registers every built-in layer kind
+import { HardSwish } from '../nn/hardswish.js';
 import { Graph, GRAPH_INPUT, type GraphMerge, type GraphNodeSpec } from '../nn/graph.js';
-import { Rng } from '../nn/random.js';
+import { InitRng } from '../util/rng.js';
 import { QwasmError, describe } from '../errors.js';
 import { asBytes } from './protobuf.js';
+import { buildModule, layerKind, layerTypes, pointwiseByOnnxOp, type LayerKind } from '../nn/registry.js';
+import '../nn/layer-spec.js';
 import { DataType, dataTypeName, decodeModel, type OnnxAttribute, type OnnxModel, type OnnxNode, type OnnxTensor } from './onnx-proto.js';
 
 export class OnnxImportError extends QwasmError {
@@ -64,12 +67,19 @@ type Val =
 
 const SUPPORTED = ['Conv', 'BatchNormalization', 'Relu', 'Clip', 'HardSigmoid', 'MaxPool', 'AveragePool',
   'GlobalAveragePool', 'ReduceMean', 'Flatten', 'Reshape', 'Gemm', 'MatMul', 'Add', 'Mul', 'Concat', 'Pad', 'Identity', 'Dropout', 'Constant'];
-/** SUPPORTED plus the ONNX ops of registered element-wise activations. */
-const supportedOps = () => [...SUPPORTED, ...layerTypes().map((t) => layerKind(t)!.pointwise?.onnx?.op).filter((o): o is string => !!o && !SUPPORTED.includes(o))];
 
-/** Internal op of a fused x·Sigmoid(x) (ONNX has no SiLU before opset 22's Swish). */
-const FUSED_SILU = 'qwasm.SiLU';
+/** Internal ops of a fused x·Sigmoid(x) (ONNX has no SiLU before opset 22's Swish) and x·HardSigmoid(x)
+ * (PyTorch's Hardswish below opset 14, which has no HardSwish op). */
+const FUSED_SILU = 'qwasm.SiLU', FUSED_HARDSWISH = 'qwasm.HardSwish';
 const MERGES: Record<string, GraphMerge> = { Add: 'add', Mul: 'mul', Concat: 'concat' };
+
+/** The layer kind of an element-wise ONNX op registered with pointwise.onnx, when the model's opset has the op. */
+function onnxPointwise(op: string, opset: number): LayerKind | undefined {
+  const k = pointwiseByOnnxOp(op);
+  return k && opset >= k.pointwise!.onnx!.opset ? k : undefined;
+}
+
+const supportedOps = (): string[] => [...SUPPORTED, ...layerTypes().flatMap((t) => layerKind(t)?.pointwise?.onnx?.op ?? [])];
 
 function fail(n: OnnxNode, msg: string): never {
   throw new OnnxImportError(`ONNX node '${n.name}' (${n.opType}): ${msg}`);
@@ -99,7 +109,7 @@ class Importer {
   readonly consts = new Map<string, OnnxTensor>();
   readonly consumers = new Map<string, OnnxNode[]>();
   readonly done = new Set<OnnxNode>();
-  readonly rng: Rng;
+  readonly rng: InitRng;
   readonly outputName: string;
   /** Every layer built (disposed when the import fails half-way). */
   readonly made: Module[] = [];
@@ -110,7 +120,7 @@ class Importer {
   /** graphMode: GlobalAveragePool keeps [n, 1, 1, c] (a squeeze-excite gate a 1×1 conv reads). */
   constructor(readonly E: Engine, readonly m: OnnxModel, readonly opset: number, readonly graphMode = false) {
     // the layers' initial weights are all overwritten by the ONNX initializers
-    this.rng = new Rng(1);
+    this.rng = new InitRng(1);
     const g = m.graph;
     for (const t of g.initializers) this.consts.set(t.name, t);
     for (const n of g.nodes) {
@@ -129,7 +139,7 @@ class Importer {
     }
     this.nodes = fuseGatedActivations(g.nodes.filter((n) => !this.done.has(n)));
     for (const n of this.nodes) {
-      if (!SUPPORTED.includes(n.opType) && n.opType !== FUSED_SILU && !pointwiseByOnnxOp(n.opType)) fail(n, `op '${n.opType}' is not supported (supported: ${supportedOps().join(', ')})`);
+      if (!SUPPORTED.includes(n.opType) && n.opType !== FUSED_SILU && n.opType !== FUSED_HARDSWISH && !onnxPointwise(n.opType, this.opset)) fail(n, `op '${n.opType}' is not supported (supported: ${supportedOps().join(', ')})`);
       for (const i of n.inputs) {
         if (!i || this.consts.has(i)) continue;
         let l = this.consumers.get(i);
@@ -251,6 +261,12 @@ class Importer {
       if (x.kind !== 'map' || x.pooled) fail(n, `${what} needs a 4-D NCHW feature map, got ${show(x)}`);
       return x;
     };
+    const pw = onnxPointwise(n.opType, this.opset);
+    if (pw) {
+      // an element-wise activation registered with pointwise.onnx (src/nn/registry.ts): no attributes, any shape
+      onlyAttrs(n, []);
+      return { modules: [buildModule(E, { type: pw.type }, n.name, this.rng)], out: { ...x, name: y } };
+    }
     switch (n.opType) {
       case 'Identity': case 'Dropout': {
         if (n.outputs.length > 1 && n.outputs[1] && (this.consumers.get(n.outputs[1])?.length || n.outputs[1] === this.outputName)) fail(n, 'its mask output is used');
@@ -263,6 +279,7 @@ class Importer {
         return { modules: [act], out: { ...x, name: y } };
       }
       case FUSED_SILU: return { modules: [new SiLU(E)], out: { ...x, name: y } };
+      case FUSED_HARDSWISH: return { modules: [new HardSwish(E)], out: { ...x, name: y } };
       case 'HardSigmoid': {
         onlyAttrs(n, ['alpha', 'beta']);
         return { modules: [new HardSigmoid(E, attrFloat(n, 'alpha', 0.2), attrFloat(n, 'beta', 0.5))], out: { ...x, name: y } };
@@ -435,13 +452,8 @@ class Importer {
       case 'Add':
         if (this.isJoin(n)) throw new NotAChain(`Add node '${n.name}' outside a residual block`);
         fail(n, 'only the Add of two computed values (a residual join) or a bias Add after MatMul is supported');
-      default: {
-        // an element-wise activation registered with its ONNX op (Sigmoid, HardSwish, …: src/nn/registry.ts)
-        const k = pointwiseByOnnxOp(n.opType);
-        if (!k) fail(n, `op '${n.opType}' is not supported`);
-        onlyAttrs(n, []);
-        return { modules: [buildModule(E, { type: k.type }, `node '${n.name}'`)], out: { ...x, name: y } };
-      }
+      default:
+        fail(n, `op '${n.opType}' is not supported`);
     }
   }
 
@@ -713,7 +725,7 @@ function fuseGatedActivations(nodes: OnnxNode[]): OnnxNode[] {
       let op: string | null = null;
       if (act.opType === 'Sigmoid' && act.attributes.length === 0) op = FUSED_SILU;
       else if (act.opType === 'HardSigmoid' && act.attributes.every((a) => a.name === 'alpha' || a.name === 'beta')
-        && Math.abs(attrFloat(act, 'alpha', 0.2) - 1 / 6) < 1e-6 && attrFloat(act, 'beta', 0.5) === 0.5) op = 'HardSwish';
+        && Math.abs(attrFloat(act, 'alpha', 0.2) - 1 / 6) < 1e-6 && attrFloat(act, 'beta', 0.5) === 0.5) op = FUSED_HARDSWISH;
       if (!op) continue;
       drop.add(act);
       swap.set(m, { name: m.name, opType: op, domain: '', inputs: [x], outputs: [m.outputs[0]], attributes: [] });
