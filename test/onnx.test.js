@@ -198,6 +198,26 @@ test('import: a Clip with bounds other than ReLU / ReLU6 becomes a Clip layer (s
   r.model.dispose();
 });
 
+test('import: ReduceMean over H, W (keepdims 1 or 0) is a global average pool (same outputs as PyTorch)', async () => {
+  const e = new Engine((await simd()).rt);
+  const ex = expected('tiny-resnet');
+  const [n, c, h, w] = ex.inputShape;
+  for (const keep of [1, 0]) {
+    const m = decodeOnnx(fixture('tiny-resnet'));
+    const gap = m.graph.nodes.find((nd) => nd.opType === 'GlobalAveragePool');
+    gap.opType = 'ReduceMean';
+    gap.attributes = [{ name: 'axes', type: 7, ints: [-1, 2] }, { name: 'keepdims', type: 2, i: keep }];
+    const r = importOnnx(e, encodeOnnx(m));
+    const y = forward(e, r.model, toNhwc(Float32Array.from(ex.input), ex.inputShape), [n, h, w, c]);
+    assert.ok(maxAbsDiff(y, ex.output) < 1e-4, `keepdims ${keep}: max |Δ| = ${maxAbsDiff(y, ex.output)}`);
+    r.model.dispose();
+  }
+  const m = decodeOnnx(fixture('tiny-resnet'));
+  const gap = m.graph.nodes.find((nd) => nd.opType === 'GlobalAveragePool');
+  gap.opType = 'ReduceMean'; gap.attributes = [{ name: 'axes', type: 7, ints: [1] }];
+  assert.throws(() => importOnnx(e, encodeOnnx(m)), /\(ReduceMean\): only the mean over H and W \(axes \[2, 3\]\) is supported, got axes \[1\]/);
+});
+
 test('int8: SiLU / Sigmoid / HardSwish lower to int8 lookup tables; Clip and HardSigmoid are refused naming the layer', async () => {
   const q = await simd(), e = new Engine(q.rt), rg = new InitRng(4), r = rng(6);
   const images = Uint8Array.from({ length: 16 * 6 * 6 }, () => r.int(0, 255)), labels = Uint8Array.from({ length: 16 }, (_, i) => i % 2);
