@@ -37,6 +37,10 @@ export { Engine, Tensor, sizeOf, type Shape } from './autograd/tensor.js';
 export * as ops from './autograd/ops.js';
 export { Module, type ParamInfo } from './nn/module.js';
 export * as layers from './nn/layers.js';
+export { Graph, GRAPH_INPUT, GRAPH_MERGES, type GraphMerge, type GraphNode as ModelGraphNode, type GraphNodeSpec } from './nn/graph.js';
+// graph ops (imported MobileNetV3 / EfficientNet / SqueezeNet): sigmoid, hard sigmoid, SiLU, clip, mul, SE gate, concat
+export * as opsGraph from './autograd/ops-graph.js';
+export { Sigmoid, HardSigmoid, SiLU, Clip } from './nn/activations.js';
 export { buildModel, MODEL_NAMES, type ModelOptions, type ModelName } from './nn/models.js';
 export { InitRng, RandomSource } from './util/rng.js';
 export { Optimizer, type OptimizerSpec } from './optim/optimizer.js';

@@ -51,7 +51,7 @@ async function run(argv: string[]): Promise<number> {
     source: { onnx: basename(src), producer: r.producer, opset: r.opset, input: r.inputName, output: r.outputName },
     command: ['qwasm', 'import', ...argv].join(' '),
   });
-  const summary = { file: out, bytes: size, source: src, input: r.inputShape, classes: r.classes, parameters: r.model.numParameters(), layers: r.model.layers.length, opset: r.opset, producer: r.producer };
+  const summary = { file: out, bytes: size, source: src, input: r.inputShape, classes: r.classes, parameters: r.model.numParameters(), layers: r.model.children().length, opset: r.opset, producer: r.producer };
   if (flags.json) console.log(JSON.stringify(summary));
   else console.log(`imported ${src} (${r.producer || 'unknown producer'}, opset ${r.opset}): input ${r.inputShape.join('×')} NHWC, ${r.classes} outputs, ${summary.parameters} parameters → ${out}`);
   r.model.dispose();

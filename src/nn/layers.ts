@@ -113,10 +113,16 @@ registerLayer({ type: 'AvgPool2d', cls: AvgPool2d, build: (s, c) => new AvgPool2
 
 
 export class GlobalAvgPool extends Module {
-  forward(x: Tensor): Tensor { return ops.globalAvgPool(x); }
-  config() { return { type: 'GlobalAvgPool' }; }
+  /** keepDims: [n, 1, 1, c] (a map a 1×1 conv can read: squeeze-excite) instead of [n, c]. */
+  constructor(engine: Engine, readonly keepDims = false) { super(engine); }
+  forward(x: Tensor): Tensor {
+    const y = ops.globalAvgPool(x);
+    return this.keepDims ? y.reshape([x.shape[0], 1, 1, x.shape[3]]) : y;
+  }
+  config() { return this.keepDims ? { type: 'GlobalAvgPool', keepDims: true } : { type: 'GlobalAvgPool' }; }
 }
-registerLayer({ type: 'GlobalAvgPool', cls: GlobalAvgPool, build: (_s, c) => new GlobalAvgPool(c.engine) });
+
+registerLayer({ type: 'GlobalAvgPool', cls: GlobalAvgPool, build: (s, c) => new GlobalAvgPool(c.engine, s.keepDims === true) });
 
 
 export class Flatten extends Module {
