@@ -187,6 +187,8 @@ interface LazyTensor { node: GraphNode; field: 'w' | 'p' | 'q'; at: number; coun
  * Parses and fully validates .qwm bytes; throws a QwasmError naming the first problem (node, field, byte offset).
  * Nothing larger than the file is allocated before every dimension and activation shape has been checked.
  */
+// Long (~225 lines, readNodes ~105): one parser whose field readers close over the cursor and the per-field
+// byte offsets that every error message reports; split into functions, each would need that whole state.
 export function decodeQwm(bytes: Uint8Array, what = 'qwm'): Int8Graph {
   if (!(bytes instanceof Uint8Array)) throw new TypeError(`${what}: bytes must be a Uint8Array`);
   const len = bytes.length;

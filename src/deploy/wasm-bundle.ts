@@ -146,6 +146,8 @@ export function bundleChecksum(codes: Int8Array): number {
  * JavaScript (see the file header). The model is validated first (decodeQwm: a bad file is a QwasmError here,
  * not in the device).
  */
+// Long (~125 lines): a single pass over the module's sections (read, patch the data segment and memory limits,
+// re-emit) whose offsets depend on each other.
 export function bundleWasm(scalarWasm: Uint8Array, qwm: Uint8Array, opts: BundleOptions = {}): WasmBundle {
   if (!(scalarWasm instanceof Uint8Array)) throw new TypeError(`scalarWasm must be a Uint8Array, got ${describe(scalarWasm)}`);
   if (!(qwm instanceof Uint8Array)) throw new TypeError(`qwm must be a Uint8Array, got ${describe(qwm)}`);

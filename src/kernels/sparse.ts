@@ -368,6 +368,8 @@ export class SparseMatrixS8 extends SparseBase {
   private readonly g: number;
   private readonly consec: number;
 
+  // Long (~95 lines): checks every option, then encodes one of three sparse layouts into WASM memory with the
+  // frees on failure in one place.
   constructor(rt: Runtime, w: Int8Array, k: number, n: number, opts: SparseS8Options = {}) {
     checkInt('k', k, 1, 1 << 24);
     checkInt('n', n, 1, 1 << 24);
