@@ -82,6 +82,8 @@ export type { ParamGroup } from './optim/optimizer.js';
 export * as opsExtra from './autograd/ops-extra.js';
 export { gradReverse, matmul, meanRows, covariance, coralLoss, type MatmulOptions } from './autograd/ops-extra.js';
 export { adapt, dannLambda, dannLr, splitSequential, domainClassifier, ADAPT_METHODS, type AdaptMethod, type AdaptOptions, type AdaptResult, type AdaptStepInfo, type SplitModel } from './transfer/adapt.js';
+export { runAdaptation, resolveRecipe, summarise, withoutLabels, score, ADAPT_RECIPE, type AdaptRecipe, type AdaptRunOptions, type AdaptRunResult, type AdaptRunRow, type AdaptMethodSummary, type Scored } from './transfer/adapt-run.js';
+export { wilson, spread, tQuantile975, type Interval, type Spread } from './train/intervals.js';
 // --- end domain adaptation ---
 // --- ONNX import / export (src/onnx/) and generic layer descriptions (src/nn/layer-spec.ts) ---
 export { importOnnx, OnnxImportError, type ImportOptions as OnnxImportOptions, type ImportedModel as OnnxImportedModel } from './onnx/import.js';

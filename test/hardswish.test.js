@@ -1,10 +1,11 @@
 // HardSwish, the layer kind added through the registry: f32 kernels (fast and reference twins) against JS, the
 // autograd op's gradient, the int8 table kernel (lut_s8, SIMD swizzle path vs scalar twin) and lutTable, the
 // registry (describe / build / clone), QAT → int8 (a lut node) against the fake-quant model, .qwm round trip,
-// ONNX export run by onnxruntime, ONNX import against onnxruntime.
+// ONNX export run by onnxruntime-web, ONNX import against onnxruntime-web.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createRequire } from 'node:module';
+import { dirname, sep } from 'node:path';
 import { builds, rng } from './helpers.js';
 import {
   Engine, layers, InitRng, HardSwish, hardswish, hardswishForward, hardswishBackward, lutTable, lutS8Array, describeLayers, buildLayers,
@@ -12,7 +13,11 @@ import {
   encodeOnnx, importOnnx, Int8Model, BatchIterator,
 } from '../dist/index.js';
 
-const ort = createRequire(import.meta.url)('onnxruntime-node');
+// onnxruntime-web (devDependency, its WASM CPU backend in Node, one thread), as test/onnx.test.js uses it
+const ort = await import('onnxruntime-web');
+ort.env.wasm.wasmPaths = dirname(createRequire(import.meta.url).resolve('onnxruntime-web')) + sep;
+ort.env.wasm.numThreads = 1;
+ort.env.logLevel = 'error';
 const f = Math.fround;
 const hsJs = (x) => x * Math.min(Math.max(x + 3, 0), 6) / 6;
 const dhsJs = (x) => (x < -3 ? 0 : x <= 3 ? x / 3 + 0.5 : 1);

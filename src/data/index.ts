@@ -8,7 +8,7 @@ export { parseIdx, encodeIdx, loadIdxDataset, findIdxSplits, type IdxArray, type
 export { decodePng, isPng, PNG_MAX_PIXELS } from './png.js';
 export { decodePnm, isPnm } from './pnm.js';
 export { resize, toChannels, invert, centreLikeMnist, type Image } from './image.js';
-export { decodeImage, loadImageFolder, listClassFolders, IMAGE_EXTENSIONS, type ImageFolderOptions } from './folder.js';
+export { decodeImage, loadImageFolder, loadUnlabelledFolder, loadImageFiles, listImageFiles, listClassFolders, UNLABELLED, IMAGE_EXTENSIONS, type ImageFolderOptions } from './folder.js';
 export { loadMnist, loadFashionMnist, loadFashionMnistJson, loadQuickDraw, quickdrawCategories, loadDigits, findDigitsCsv,
   MNIST_NORM, FASHION_MNIST_NORM, FASHION_MNIST_CLASSES, type DirOptions, type QuickDrawOptions, type DigitsOptions } from './sources.js';
 export { loadDataset, DATASET_NAMES, type LoadDatasetOptions } from './registry.js';

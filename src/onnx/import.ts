@@ -19,6 +19,7 @@ import { InitRng } from '../util/rng.js';
 import { QwasmError, describe } from '../errors.js';
 import { buildModule, layerKind, layerTypes, pointwiseByOnnxOp, type LayerKind } from '../nn/registry.js';
 import '../nn/layer-spec.js';
+import { asBytes } from './protobuf.js';
 import { DataType, dataTypeName, decodeModel, type OnnxAttribute, type OnnxModel, type OnnxNode, type OnnxTensor } from './onnx-proto.js';
 
 export class OnnxImportError extends QwasmError {
@@ -481,9 +482,10 @@ function pushMerged(list: Module[], add: Module[]): void {
  * Imports an ONNX model (bytes of a .onnx file) as a qwasm Sequential on `engine`: see the file header for
  * the supported ops and the layout conversion. The model is in training mode, ready for fit().
  */
-export function importOnnx(engine: Engine, bytes: Uint8Array, opts: ImportOptions = {}): ImportedModel {
+export function importOnnx(engine: Engine, input: Uint8Array | ArrayBuffer, opts: ImportOptions = {}): ImportedModel {
   if (!engine || typeof engine !== 'object' || typeof (engine as Engine).persistent !== 'function') throw new TypeError(`engine must be an Engine, got ${describe(engine)}`);
-  if (!(bytes instanceof Uint8Array)) throw new TypeError(`bytes must be a Uint8Array (the .onnx file), got ${describe(bytes)}`);
+  if (!(input instanceof Uint8Array) && !(input instanceof ArrayBuffer)) throw new TypeError(`bytes must be a Uint8Array, Buffer or ArrayBuffer (the .onnx file), got ${describe(input)}`);
+  const bytes = asBytes('bytes', input);
   if (!opts || typeof opts !== 'object') throw new TypeError(`opts must be an object, got ${describe(opts)}`);
   const m = decodeModel(bytes);
   const opset = m.opsets.find((o) => o.domain === '' || o.domain === 'ai.onnx')?.version ?? 0;

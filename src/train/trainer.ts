@@ -10,6 +10,7 @@ import type { Dataset } from '../data/dataset.js';
 import { argmaxRows } from '../kernels/eltwise_f32.js';
 import { checkInt, QwasmError } from '../errors.js';
 import { evalForward } from './eval-loop.js';
+import { DataParallel } from './data-parallel.js';
 
 export interface StepInfo {
   epoch: number; step: number; stepsPerEpoch: number; totalSteps: number;
@@ -89,7 +90,11 @@ export function fit(model: Module, train: Dataset, o: FitOptions): FitResult {
   const t0 = performance.now();
   let step = 0, lastLoss = NaN;
   model.train();
+  // threads (init({ threads })): each step's batch split over replicas (src/train/data-parallel.ts); null when
+  // the runtime has one thread, extra loss terms need the whole batch, or the model cannot be replicated
+  let dp: DataParallel | null = null;
   try {
+    dp = o.extraLoss ? null : DataParallel.create(model, B, [it.outHeight, it.outWidth, it.channels], o.labelSmoothing ?? 0);
     for (let ep = 0; ep < o.epochs && step < total; ep++) {
       it.seek(ep, 0);
       const te = performance.now();
@@ -101,13 +106,25 @@ export function fit(model: Module, train: Dataset, o: FitOptions): FitResult {
         if (nb === 0) break;
         rt.i32(labelsPtr, B).set(ys);
         o.beforeStep?.(step);
-        const logits = model.forward(x);
-        const task = ops.crossEntropy(logits, labelsPtr, o.labelSmoothing ?? 0);
-        const extra = o.extraLoss ? o.extraLoss({ x, logits, labelsPtr, step, taskLoss: task }) : [];
-        const lossT = extra.length ? ops.weightedSum([[task, o.taskWeight ?? 1], ...extra]) : task;
-        const lv = lossT.item();
-        if (!Number.isFinite(lv)) throw new QwasmError(`training stopped: the loss became ${lv} at step ${step} (epoch ${ep + 1}); lower the learning rate or clip gradients`);
-        lossT.backward();
+        const lossError = (lv: number) => new QwasmError(`training stopped: the loss became ${lv} at step ${step} (epoch ${ep + 1}); lower the learning rate or clip gradients`);
+        let lv: number;
+        if (dp) {
+          const r = dp.step(x, ys, labelsPtr);
+          lv = r.loss;
+          if (!Number.isFinite(lv)) throw lossError(lv);
+          correct += r.correct;
+        } else {
+          const logits = model.forward(x);
+          const task = ops.crossEntropy(logits, labelsPtr, o.labelSmoothing ?? 0);
+          const extra = o.extraLoss ? o.extraLoss({ x, logits, labelsPtr, step, taskLoss: task }) : [];
+          const lossT = extra.length ? ops.weightedSum([[task, o.taskWeight ?? 1], ...extra]) : task;
+          lv = lossT.item();
+          if (!Number.isFinite(lv)) throw lossError(lv);
+          lossT.backward();
+          argmaxRows(rt, logits.ptr, B, logits.shape[1], predPtr);
+          const pred = rt.i32(predPtr, B);
+          for (let i = 0; i < B; i++) if (pred[i] === ys[i]) correct++;
+        }
         const lr = schedule(Math.floor(step / acc));
         if ((step + 1) % acc === 0 || step + 1 === total) {
           if (acc > 1) opt.scaleGrads(1 / (((step % acc) + 1)));
@@ -115,9 +132,6 @@ export function fit(model: Module, train: Dataset, o: FitOptions): FitResult {
           opt.step(lr);
           opt.zeroGrad();
         }
-        argmaxRows(rt, logits.ptr, B, logits.shape[1], predPtr);
-        const pred = rt.i32(predPtr, B);
-        for (let i = 0; i < B; i++) if (pred[i] === ys[i]) correct++;
         engine.endStep();
         o.afterStep?.(step);
         lossSum += lv * B; seen += B; step++; lastLoss = lv;
@@ -133,6 +147,7 @@ export function fit(model: Module, train: Dataset, o: FitOptions): FitResult {
     }
   } finally {
     engine.endStep();
+    dp?.dispose();
     rt.free(labelsPtr); rt.free(predPtr);
   }
   const seconds = (performance.now() - t0) / 1000;
