@@ -6,11 +6,13 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createRequire } from 'node:module';
 import { dirname, sep } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { builds, rng } from './helpers.js';
 import {
   Engine, layers, InitRng, HardSwish, hardswish, hardswishForward, hardswishBackward, lutTable, lutS8Array, describeLayers, buildLayers,
   copyModel, layerKind, prepareQAT, fit, loadDataset, buildInt8Graph, convertToInt8, encodeQwm, decodeQwm, int8GraphToOnnx, decodeOnnx,
-  encodeOnnx, importOnnx, Int8Model, BatchIterator,
+  encodeOnnx, importOnnx, Int8Model, BatchIterator, bundleWasm,
 } from '../dist/index.js';
 
 // onnxruntime-web (devDependency, its WASM CPU backend in Node, one thread), as test/onnx.test.js uses it
@@ -142,6 +144,9 @@ test('QAT → int8: HardSwish becomes a lut node; int8 logits track the fake-qua
   const again = decodeQwm(bytes);
   assert.equal(Array.from(again.nodes.find((n2) => n2.kind === 'lut').table), Array.from(lut.table));
   assert.equal(encodeQwm(again), bytes);
+  // the pure-WASM runner (assembly/qwm_run.ts) has no table node yet: bundling says so instead of failing on the device
+  const scalar = readFileSync(fileURLToPath(new URL('../build/qwasm.scalar.wasm', import.meta.url)));
+  assert.throws(() => bundleWasm(scalar, bytes), /node '2' \(HardSwish, an int8 lookup table\) is not supported by the pure-WASM runner/);
   // ONNX: DQ → HardSwish → Q at opset 14, run by onnxruntime against our int8 run
   const onnx = int8GraphToOnnx(graph);
   const m = decodeOnnx(onnx);

@@ -92,6 +92,14 @@ function writeSparse(wr: Writer, s: SparseSpec | null): void {
 
 const pad4 = (p: [number, number, number, number], wr: Writer) => p.forEach((v) => wr.u16(v));
 
+/** What conv and linear records share after their dims: zero points, clamp, sparse spec, scales, bias, weights. */
+function writeMatmulTail(wr: Writer, n: Extract<GraphNode, { kind: 'conv' | 'linear' }>): void {
+  wr.i8(n.inZp); wr.i8(n.rq.outZp); wr.i8(n.rq.qmin); wr.i8(n.rq.qmax);
+  writeSparse(wr, n.sparse);
+  wr.f32s(n.wScale); wr.f32s(n.rq.mult); wr.i32s(n.bias);
+  writeTensor(wr, n.w);
+}
+
 /** Writes one node (not its children); returns its byte count. */
 function writeNode(wr: Writer, n: GraphNode): number {
   const start = wr.p;
@@ -100,17 +108,11 @@ function writeNode(wr: Writer, n: GraphNode): number {
     case 'conv':
       [n.oc, n.kh, n.kw, n.cg, n.groups, n.stride[0], n.stride[1], n.dilation[0], n.dilation[1]].forEach((v) => wr.u16(v));
       pad4(n.padding, wr);
-      wr.i8(n.inZp); wr.i8(n.rq.outZp); wr.i8(n.rq.qmin); wr.i8(n.rq.qmax);
-      writeSparse(wr, n.sparse);
-      wr.f32s(n.wScale); wr.f32s(n.rq.mult); wr.i32s(n.bias);
-      writeTensor(wr, n.w);
+      writeMatmulTail(wr, n);
       break;
     case 'linear':
       wr.u32(n.k); wr.u32(n.n);
-      wr.i8(n.inZp); wr.i8(n.rq.outZp); wr.i8(n.rq.qmin); wr.i8(n.rq.qmax);
-      writeSparse(wr, n.sparse);
-      wr.f32s(n.wScale); wr.f32s(n.rq.mult); wr.i32s(n.bias);
-      writeTensor(wr, n.w);
+      writeMatmulTail(wr, n);
       break;
     case 'lowrank':
       wr.u32(n.k); wr.u32(n.r); wr.u32(n.n);
