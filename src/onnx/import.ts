@@ -17,9 +17,9 @@ import {
 } from '../nn/layers.js';
 import { InitRng } from '../util/rng.js';
 import { QwasmError, describe } from '../errors.js';
+import { asBytes } from './protobuf.js';
 import { buildModule, layerKind, layerTypes, pointwiseByOnnxOp, type LayerKind } from '../nn/registry.js';
 import '../nn/layer-spec.js';
-import { asBytes } from './protobuf.js';
 import { DataType, dataTypeName, decodeModel, type OnnxAttribute, type OnnxModel, type OnnxNode, type OnnxTensor } from './onnx-proto.js';
 
 export class OnnxImportError extends QwasmError {

@@ -9,8 +9,8 @@ import { BatchIterator } from '../data/batch.js';
 import type { Dataset } from '../data/dataset.js';
 import { argmaxRows } from '../kernels/eltwise_f32.js';
 import { checkInt, QwasmError } from '../errors.js';
-import { evalForward } from './eval-loop.js';
 import { DataParallel } from './data-parallel.js';
+import { evalForward } from './eval-loop.js';
 
 export interface StepInfo {
   epoch: number; step: number; stepsPerEpoch: number; totalSteps: number;
