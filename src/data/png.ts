@@ -16,6 +16,7 @@ export function isPng(bytes: Uint8Array): boolean {
 }
 
 /** Decodes a PNG to interleaved uint8 (channels: 1 grey, 2 grey+alpha, 3 RGB, 4 RGBA; palette → 3 or 4). */
+// Long (~100 lines): a format decoder read top to bottom like the PNG spec (chunks, inflate, unfilter, expand).
 export function decodePng(bytes: Uint8Array, what = 'PNG'): Image {
   const fail = (msg: string): never => { throw new QwasmError(`${what}: ${msg}`); };
   if (!isPng(bytes)) fail('not a PNG file (bad signature)');
