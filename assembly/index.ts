@@ -20,4 +20,5 @@ export { add_f32, sub_f32, mul_f32, add_f32_ref, sub_f32_ref, mul_f32_ref, add_b
 export { exp_f32, exp_f32_ref, log_f32, log_f32_ref, xent_f32, xent_f32_ref, softmax_f32, softmax_f32_ref, log_softmax_f32_fwd, log_softmax_f32_fwd_ref, log_softmax_f32_bwd, log_softmax_f32_bwd_ref, kl_distill_f32, kl_distill_f32_ref, mse_f32, mse_f32_ref } from './loss_f32';
 export { sgd_f32, sgd_f32_ref, adam_f32, adam_f32_ref } from './optim_f32';
 // pure-WASM .qwm runner (docs/QWM.md; no JS host needed): load, run, queries, bundle entry points
-export { qwm_load, qwm_error_offset, qwm_run, qwm_run_f32, qwm_input_size, qwm_output_size, qwm_input_scale, qwm_input_zp, qwm_output_scale, qwm_output_zp, qwm_free, qwm_work_bytes, qwm_model_bytes, qwm_decode_bytes, qwm_embed_init, qwm_main, qwm_out, qwm_out_count } from './qwm_run';
+export { qwm_load, qwm_error_offset, qwm_run, qwm_run_f32, qwm_input_size, qwm_output_size, qwm_input_scale, qwm_input_zp, qwm_output_scale, qwm_output_zp, qwm_free, qwm_work_bytes, qwm_model_bytes, qwm_decode_bytes } from './qwm_run';
+export { qwm_embed_init, qwm_main, qwm_out, qwm_out_count } from './qwm/bundle';
