@@ -304,4 +304,17 @@ export interface KernelExports {
   /** Output code i of the last qwm_main run (sample i / classes, class i % classes), or -1000 when there is none. */
   qwm_out(i: number): number;
   qwm_out_count(): number;
+
+  // assembly/hardswish_f32.ts
+  /** y = hardswish(x), n floats (y may alias x). */
+  hardswish_f32_fwd(x: number, y: number, n: number): void;
+  hardswish_f32_fwd_ref(x: number, y: number, n: number): void;
+  /** dx (+)= dy · hardswish'(x) (x = the forward input; dx may alias dy). */
+  hardswish_f32_bwd(x: number, dy: number, dx: number, n: number, accumulate: number): void;
+  hardswish_f32_bwd_ref(x: number, dy: number, dx: number, n: number, accumulate: number): void;
+
+  // assembly/lut_s8.ts
+  /** y[i] = table[x[i] + 128], n bytes (y may alias x). */
+  lut_s8(x: number, table: number, y: number, n: number): void;
+  lut_s8_ref(x: number, table: number, y: number, n: number): void;
 }

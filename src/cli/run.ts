@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { init } from '../index.js';
 import { loadDataset } from '../data/registry.js';
-import { BatchIterator } from '../data/batch.js';
+import { datasetBatches } from '../train/eval-loop.js';
 import { decodeImage } from '../data/folder.js';
 import { resize, toChannels } from '../data/image.js';
 import { loadModel, type QwmModel } from '../runtime-entry.js';
@@ -71,15 +71,13 @@ async function run(argv: string[]): Promise<number> {
     if (test.height !== h || test.width !== w || test.channels !== c) throw new QwasmError(`${flags.data} images are ${test.height}×${test.width}×${test.channels}, the model takes ${h}×${w}×${c}`);
     const total = test.labels.length, count = flags.count !== undefined ? Math.min(num(flags.count, 'count', 1), total) : total;
     const bs = flags.batch !== undefined ? num(flags.batch, 'batch', 1) : 250;
-    const it = new BatchIterator(test, { batchSize: bs, shuffle: false, dropLast: false, indices: Array.from({ length: count }, (_, i) => i) });
-    const xs = new Float32Array(bs * it.sampleSize), ys = new Int32Array(bs);
     let correct = 0, seen = 0;
     const t0 = performance.now();
-    for (let nb = it.next(xs, ys); nb > 0; nb = it.next(xs, ys)) {
-      const res = model.classify(xs.subarray(0, nb * it.sampleSize), nb);
+    datasetBatches(test, { batchSize: bs, indices: Array.from({ length: count }, (_, i) => i) }, (xs, ys, nb) => {
+      const res = model.classify(xs, nb);
       for (let i = 0; i < nb; i++) if (res[i].index === ys[i]) correct++;
       seen += nb;
-    }
+    });
     const seconds = (performance.now() - t0) / 1000, accuracy = correct / seen;
     if (flags.json) console.log(JSON.stringify({ model: file, data: flags.data, build: q.build, count: seen, correct, accuracy, seconds, imagesPerSecond: seen / seconds }));
     else console.log(`${file} on ${flags.data}: accuracy ${(accuracy * 100).toFixed(2)}% (${correct}/${seen} test images, ${(seen / seconds).toFixed(0)} images/s, build ${q.build})`);

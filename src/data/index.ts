@@ -3,7 +3,7 @@
 export { createDataset, computeNorm, classCounts, subset, indicesByClass, stratifiedSubset, stratifiedSplit, selectClasses,
   type Dataset, type DatasetSplits, type DatasetInit, type Labels, type Normalization, type StratifiedOptions } from './dataset.js';
 export { BatchIterator, batches, type BatchOptions } from './batch.js';
-export { Rng, hash32 } from './rng.js';
+export { Rng, hash32 } from '../util/rng.js';
 export { parseIdx, encodeIdx, loadIdxDataset, findIdxSplits, type IdxArray, type IdxDType, type IdxDatasetOptions } from './idx.js';
 export { decodePng, isPng, PNG_MAX_PIXELS } from './png.js';
 export { decodePnm, isPnm } from './pnm.js';

@@ -6,7 +6,7 @@
 //   lowrank → LowRankS8;  max / avg / global-average pool → pool_s8;  residual joins → add_s8;  flatten → nothing
 // The graph is validated (src/deploy/validate.ts) before any handle is created; a failure frees what was built.
 import type { Runtime } from '../runtime.js';
-import type { ResolvedRequant } from '../quant.js';
+import type { ResolvedRequant } from '../kernels/requant.js';
 import { QwasmError, checkInt, describe } from '../errors.js';
 import { PackedGemmS8 } from '../kernels/gemm_s8.js';
 import { SparseMatrixS8 } from '../kernels/sparse.js';
@@ -34,6 +34,8 @@ interface Op {
   /** A conv handle's geometry for this op's (fixed) input size, resolved once at compile time. */
   convGeo?: Geometry;
   body?: Op[]; shortcut?: Op[] | null;
+  /** lut: the 256-entry table in WASM memory. */
+  table?: number;
 }
 
 
@@ -193,6 +195,13 @@ export class Int8Runner {
           op.geo = windowGeometry(h, w, node.kh, node.kw, node.stride, [1, 1], node.padding)!;
           break;
         }
+        case 'lut': {
+          const t = rt.alloc(256);
+          rt.i8(t, 256).set(node.table);
+          this.handles.push({ dispose: () => rt.free(t) });
+          op.table = t;
+          break;
+        }
         case 'residual':
           op.body = this.compile(node.body, ins, outs);
           op.shortcut = node.shortcut ? this.compile(node.shortcut, ins, outs) : null;
@@ -344,6 +353,7 @@ export class Int8Runner {
         }
         case 'gap': y = alloc(); e.global_avgpool_s8(n, s[0], s[1]!, s[2]!, x, nd.inZp, y, nd.ratio, nd.outZp, nd.qmin, nd.qmax); break;
         case 'flatten': y = x; break;
+        case 'lut': y = alloc(); e.lut_s8(x, o.table!, y, n * o.outBytes); break;
         case 'residual': {
           const a = this.exec(o.body!, x, n, bufs, trace);
           const b = o.shortcut ? this.exec(o.shortcut, x, n, bufs, trace) : x;

@@ -2,7 +2,7 @@
 // layers, and plain typed-array calls for people who just want C = A·B.
 import type { Runtime } from '../runtime.js';
 import { checkArray, checkInt, QwasmError } from '../errors.js';
-import { resolveRequant, type RequantParams, type ResolvedRequant } from '../quant.js';
+import { resolveRequant, type RequantParams, type ResolvedRequant } from './requant.js';
 
 /** `mode` of gemm_s8 / gemm_s8_ref / sparse_gemm_s8_*: exact int32 output (the same constant as assembly/requant.ts's OUT_I32, a wasm global). */
 export const OUT_I32 = 0;

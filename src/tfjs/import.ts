@@ -15,7 +15,7 @@ import { Module } from '../nn/module.js';
 import {
   AvgPool2d, BatchNorm2d, Conv2d, Dropout, Flatten, GlobalAvgPool, Linear, MaxPool2d, ReLU, ReLU6, Residual, Sequential,
 } from '../nn/layers.js';
-import { Rng } from '../nn/random.js';
+import { InitRng } from '../util/rng.js';
 import { describe } from '../errors.js';
 import type { Normalization } from '../data/dataset.js';
 import { TfjsImportError, decodeWeights, readModelFolder, readNsfwjs, type DecodedWeight, type TfjsArtifacts } from './artifacts.js';
@@ -130,13 +130,13 @@ class Importer {
   readonly done = new Set<string>();
   readonly made: Module[] = [];
   readonly kerasOf = new Map<Module, string>();
-  readonly rng: Rng;
+  readonly rng: InitRng;
   droppedActivation: string | null = null;
   stopped = false;
 
   constructor(readonly E: Engine, layers: KLayer[], readonly weights: Map<string, DecodedWeight>, readonly output: string,
     readonly cut: string | null, seed: number) {
-    this.rng = new Rng(seed);
+    this.rng = new InitRng(seed);
     for (const l of layers) {
       if (this.byName.has(l.name)) fail(l, 'the name is used twice');
       this.byName.set(l.name, l);
@@ -445,7 +445,7 @@ export function importTfjs(engine: Engine, source: string | TfjsArtifacts, opts:
       // the new head: features → GlobalAvgPool → Linear(classes)
       const k = end.kind === 'map' ? end.c : end.k;
       if (end.kind === 'map' && (end.h > 1 || end.w > 1 || modules.length === 0)) modules.push(new GlobalAvgPool(engine));
-      const head = new Linear(engine, k, opts.classes!, new Rng(opts.seed ?? 1));
+      const head = new Linear(engine, k, opts.classes!, new InitRng(opts.seed ?? 1));
       imp.made.push(head);
       modules.push(head);
       classes = opts.classes!;
@@ -457,7 +457,7 @@ export function importTfjs(engine: Engine, source: string | TfjsArtifacts, opts:
         const li = modules.map((m, i) => [m, i] as [Module, number]).reverse().find(([m]) => m instanceof Linear);
         if (!li) throw new TfjsImportError(`${art.source}: no Dense layer to replace for classes = ${opts.classes}`);
         const old = li[0] as Linear;
-        const head = new Linear(engine, old.inFeatures, opts.classes, new Rng(opts.seed ?? 1));
+        const head = new Linear(engine, old.inFeatures, opts.classes, new InitRng(opts.seed ?? 1));
         imp.made.push(head);
         imp.kerasOf.set(head, imp.kerasOf.get(old)!);
         modules[li[1]] = head;

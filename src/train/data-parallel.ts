@@ -103,7 +103,10 @@ export class DataParallel {
     const per = x.size / B, L = this.layout;
     for (const e of [...L.params, ...L.buffers]) this.state.set(rt.f32(e.t.ptr, e.t.size), e.off);
     const trainable = L.params.map((e) => e.t.requiresGrad);
-    const modes = model.modules().map(([, m]) => m.training);
+    // a module's effective mode: a frozen BatchNorm2d (transfer/finetune setFrozen) normalises with its running
+    // statistics like an eval-mode one, and its buffers must come back unchanged
+    const mods = model.modules(), modes = mods.map(([, m]) => m.training && !(m as { frozen?: boolean }).frozen);
+    const live = new Set(mods.filter((_, i) => modes[i]).map(([name]) => name));
     const msgs = this.parts.slice(1).map((p, i) => {
       const s = this.shared[i];
       new Float32Array(s.x, 0, p.count * per).set(rt.f32(x.ptr + 4 * p.start * per, p.count * per));
@@ -127,6 +130,7 @@ export class DataParallel {
       }
     }
     for (const e of L.buffers) {
+      if (!live.has(e.name.slice(0, Math.max(0, e.name.lastIndexOf('.'))))) continue;   // not updated by any thread
       const bv = rt.f32(e.t.ptr, e.t.size), w0 = Math.fround(p0.count / B);
       for (let j = 0; j < bv.length; j++) bv[j] *= w0;
       this.shared.forEach((s, i) => {
