@@ -1,9 +1,9 @@
 // Runs a loaded model's node records on the int8 kernels (the second half of assembly/qwm_run.ts's qwm_run).
-import { K_AVGPOOL, K_CONV, K_FLATTEN, K_GAP, K_LINEAR, K_LOWRANK, K_MAXPOOL, K_RESIDUAL, align16 } from './format';
+import { K_AVGPOOL, K_CONV, K_FLATTEN, K_GAP, K_LINEAR, K_LOWRANK, K_LUT, K_MAXPOOL, K_RESIDUAL, align16 } from './format';
 import { CONV_DH, CONV_DW, CONV_GROUPS, CONV_KH, CONV_KW, CONV_OC, CONV_PACKED, CONV_PL, CONV_PT, CONV_SH, CONV_SW,
   F_IC, F_IH, F_IN_ZP, F_IW, F_KIND, F_OC, F_OH, F_OUT_ZP, F_OW, F_QMAX, F_QMIN, GAP_RATIO, LINEAR_BIAS,
   LINEAR_CSTART, LINEAR_K, LINEAR_KIDX, LINEAR_KVAL, LINEAR_N, LINEAR_PACKED, LINEAR_SCALE, LINEAR_SPARSE,
-  LOWRANK_K, LOWRANK_MID_ZP, LOWRANK_N, LOWRANK_PACKED_P, LOWRANK_PACKED_Q, LOWRANK_RANK, LOWRANK_SCALE_P,
+  LOWRANK_K, LUT_TABLE, LOWRANK_MID_ZP, LOWRANK_N, LOWRANK_PACKED_P, LOWRANK_PACKED_Q, LOWRANK_RANK, LOWRANK_SCALE_P,
   LOWRANK_SCALE_Q, POOL_KH, POOL_KW, POOL_PL, POOL_PT, POOL_RATIO, POOL_SH, POOL_SW, RES_BODY,
   RES_BODY_E, RES_BODY_S, RES_BODY_S0, RES_BODY_S1, RES_HAS_SHORTCUT, RES_MA, RES_MB, RES_SC_S0, RES_SC_S1,
   RES_SHORTCUT, RES_ZA, RES_ZB, getF32, getPtr, getf } from './record';
@@ -13,6 +13,7 @@ import { add_s8 } from '../add_s8';
 import { CONV_DESC_S8_BYTES, setConvDescS8 } from '../conv_desc';
 import { conv2d_s8 } from '../conv_s8';
 import { gemm_s8 } from '../gemm_s8';
+import { lut_s8 } from '../lut_s8';
 import { maxpool2d_s8, avgpool2d_s8, global_avgpool_s8 } from '../pool_s8';
 import { OUT_S8, requant_i32 } from '../requant';
 
@@ -86,6 +87,8 @@ export function execList(count: i32, x: usize, base: usize, s0: u64, s1: u64): u
                    getf(r, POOL_PT), getf(r, POOL_PL), oh, ow, y, getF32(r, POOL_RATIO), outZp, qmin, qmax);
     } else if (kind == K_GAP) {
       global_avgpool_s8(n, ih, iw, ic, x, inZp, y, getF32(r, GAP_RATIO), outZp, qmin, qmax);
+    } else if (kind == K_LUT) {
+      lut_s8(x, getPtr(r, LUT_TABLE), y, n * oh * ow * oc);
     } else if (kind == K_RESIDUAL) {
       let bodyE = <u64><u32>getf(r, RES_BODY_E), bodyS = <u64><u32>getf(r, RES_BODY_S);
       let a = execList(getf(r, RES_BODY), x, child, <u64><u32>getf(r, RES_BODY_S0), <u64><u32>getf(r, RES_BODY_S1));

@@ -1,14 +1,14 @@
 // One reader per node kind: validates its fields against docs/QWM.md (as src/deploy/validate.ts does), chains the
 // activation shape, counts bytes (pass 1) and, in pass 2, packs the weights and fills the node's record (record.ts).
 import { E_FIELD, E_NODES, E_SHAPE, E_TENSOR, K_AVGPOOL, K_CONV, K_FLATTEN, K_GAP, K_LINEAR, K_LOWRANK, K_MAXPOOL,
-  K_RESIDUAL, MAX_ACT, MAX_DEPTH, MAX_TENSOR, MAX_U32_DIM } from './format';
+  K_LUT, K_RESIDUAL, MAX_ACT, MAX_DEPTH, MAX_TENSOR, MAX_U32_DIM } from './format';
 import { CONV_DH, CONV_DW, CONV_GROUPS, CONV_KH, CONV_KW, CONV_OC, CONV_PACKED, CONV_PL, CONV_PT, CONV_SH, CONV_SW,
   F_IC, F_IH, F_IN_ZP, F_IW, F_KIND, F_OC, F_OH, F_OW, GAP_RATIO, LINEAR_BIAS, LINEAR_CSTART, LINEAR_K,
-  LINEAR_KIDX, LINEAR_KVAL, LINEAR_N, LINEAR_PACKED, LINEAR_SCALE, LINEAR_SPARSE, LOWRANK_K, LOWRANK_MID_ZP,
+  LINEAR_KIDX, LINEAR_KVAL, LINEAR_N, LINEAR_PACKED, LINEAR_SCALE, LINEAR_SPARSE, LOWRANK_K, LUT_TABLE, LOWRANK_MID_ZP,
   LOWRANK_N, LOWRANK_PACKED_P, LOWRANK_PACKED_Q, LOWRANK_RANK, LOWRANK_SCALE_P, LOWRANK_SCALE_Q, POOL_KH, POOL_KW,
   POOL_PL, POOL_PT, POOL_RATIO, POOL_SH, POOL_SW, RES_BODY, RES_HAS_SHORTCUT, RES_MA, RES_MB,
   RES_SHORTCUT, RES_ZA, RES_ZB, setF32, setf } from './record';
-import { building, countBuffer, errCode, fail, i32Array, lastOutScale, lastOutZp, mAlloc, macs, nodeCount,
+import { building, rd, rdEnd, take, countBuffer, errCode, fail, i32Array, lastOutScale, lastOutZp, mAlloc, macs, nodeCount,
   nodeOutZp, nodesSeen, paddedScales, posF32, posF32Array, rdPos, readClamp, readName, nodeRecord, ri8, ru16, ru8, sC,
   sH, sRank, sW, setShape, shapeElems, u16In, u32In } from './reader';
 import { cIdx, cStart, cVal, cWide, checkStructure, readSparse, readTensor, spA, spB, spFmt, sparseSmaller } from './tensor';
@@ -218,13 +218,30 @@ export function readResidual(rec: usize, at: u32, depth: i32): void {
   setf(rec, RES_ZA, za); setf(rec, RES_ZB, zb); setF32(rec, RES_MA, ma); setF32(rec, RES_MB, mb);
 }
 
+// lut: the op (the function's name: non-empty UTF-8 of at most MAX_NAME bytes, as validate.ts requires) and a
+// 256-entry int8 table, y = table[x + 128] (any codes); the activation passes through with its shape.
+export function readLut(rec: usize): void {
+  let opAt = rdPos;
+  if (rdEnd - rdPos >= 2 && load<u16>(rd + rdPos) == 0) { fail(E_FIELD, opAt); return; }
+  readName();
+  if (!take(256)) return;
+  let src = rd + rdPos;
+  rdPos += 256;
+  macs += shapeElems();
+  let table = mAlloc(256);
+  countBuffer(shapeElems());
+  if (!building) return;
+  for (let i: usize = 0; i < 256; i += 8) store<u64>(table + i, load<u64>(src + i));
+  setf(rec, LUT_TABLE, <i32>table);
+}
+
 export function readNode(depth: i32): void {
   let at = rdPos;
   if (nodesSeen >= nodeCount) { fail(E_NODES, at); return; }
   let rec = nodeRecord(<i32>nodesSeen);
   nodesSeen++;
   let kind = <i32>ru8();
-  if (errCode == 0 && (kind < K_CONV || kind > K_RESIDUAL)) { fail(E_FIELD, at); return; }
+  if (errCode == 0 && (kind < K_CONV || kind > K_LUT)) { fail(E_FIELD, at); return; }
   readName();
   let oScale = posF32();
   let outZp = ri8();
@@ -244,6 +261,7 @@ export function readNode(depth: i32): void {
     case K_GAP: readGap(rec, at); break;
     case K_FLATTEN: setShape(1, 1, shapeElems(), 2, at); break;
     case K_RESIDUAL: readResidual(rec, at, depth); break;
+    case K_LUT: readLut(rec); break;
   }
   if (errCode == 0 && macs > (<u64>1 << 32)) fail(E_SHAPE, at);
   if (building) { setf(rec, F_OH, sH); setf(rec, F_OW, sW); setf(rec, F_OC, sC); }

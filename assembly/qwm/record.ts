@@ -31,6 +31,9 @@ export const POOL_KH = 12, POOL_KW = 13, POOL_SH = 15, POOL_SW = 16, POOL_PT = 1
 // global average pool: the ratio (f32)
 export const GAP_RATIO = 26;
 
+// lut: the 256-entry int8 table (copied into the model region)
+export const LUT_TABLE = 7;
+
 // residual: child counts, the join's (zero point, multiplier) per branch (body a = F_IN_ZP's slot, shortcut b),
 // and the activation plan of its body and shortcut lists (plan.ts): slot sizes s0, s1 and the frame's peak
 // elements E and buffer count S, per sample
