@@ -167,40 +167,31 @@ export function maxPool2dF32Grad(rt: Runtime, dy: Float32Array, idx: Int32Array,
 
 export function avgPool2dF32(rt: Runtime, x: Float32Array, params: Pool2dF32Params, opts: ConvF32RunOptions = {}): Float32Array {
   const s = pool2dF32Shape(params);
-  checkArray('x', x, Float32Array, s.xLength);
-  return rt.scoped((sc) => {
-    const xp = sc.put(x), yp = sc.alloc(s.yLength * 4);
-    avgPool2dF32Forward(rt, s, xp, yp, opts);
-    return rt.f32(yp, s.yLength).slice();
-  });
+  return viaPointers(rt, 'x', x, s.xLength, s.yLength, (xp, yp) => avgPool2dF32Forward(rt, s, xp, yp, opts));
 }
 
 export function avgPool2dF32Grad(rt: Runtime, dy: Float32Array, params: Pool2dF32Params, opts: ConvF32RunOptions = {}): Float32Array {
   const s = pool2dF32Shape(params);
-  checkArray('dy', dy, Float32Array, s.yLength);
-  return rt.scoped((sc) => {
-    const gp = sc.put(dy), dxp = sc.alloc(s.xLength * 4);
-    avgPool2dF32Backward(rt, s, gp, dxp, opts);
-    return rt.f32(dxp, s.xLength).slice();
-  });
+  return viaPointers(rt, 'dy', dy, s.yLength, s.xLength, (gp, dxp) => avgPool2dF32Backward(rt, s, gp, dxp, opts));
 }
 
 export function globalAvgPoolF32(rt: Runtime, x: Float32Array, shape: GlobalPoolF32Shape, opts: ConvF32RunOptions = {}): Float32Array {
   const s = globalPoolF32Shape(shape);
-  checkArray('x', x, Float32Array, s.xLength);
-  return rt.scoped((sc) => {
-    const xp = sc.put(x), yp = sc.alloc(s.yLength * 4);
-    globalAvgPoolF32Forward(rt, s, xp, yp, opts);
-    return rt.f32(yp, s.yLength).slice();
-  });
+  return viaPointers(rt, 'x', x, s.xLength, s.yLength, (xp, yp) => globalAvgPoolF32Forward(rt, s, xp, yp, opts));
 }
 
 export function globalAvgPoolF32Grad(rt: Runtime, dy: Float32Array, shape: GlobalPoolF32Shape, opts: ConvF32RunOptions = {}): Float32Array {
   const s = globalPoolF32Shape(shape);
-  checkArray('dy', dy, Float32Array, s.yLength);
+  return viaPointers(rt, 'dy', dy, s.yLength, s.xLength, (gp, dxp) => globalAvgPoolF32Backward(rt, s, gp, dxp, opts));
+}
+
+/** Typed-array form of a pointer-level pass: copies `input` (checked: `inLength` floats) in, runs it, returns its `outLength` floats. */
+function viaPointers(rt: Runtime, name: string, input: Float32Array, inLength: number, outLength: number,
+                     pass: (inPtr: number, outPtr: number) => void): Float32Array {
+  checkArray(name, input, Float32Array, inLength);
   return rt.scoped((sc) => {
-    const gp = sc.put(dy), dxp = sc.alloc(s.xLength * 4);
-    globalAvgPoolF32Backward(rt, s, gp, dxp, opts);
-    return rt.f32(dxp, s.xLength).slice();
+    const ip = sc.put(input), op = sc.alloc(outLength * 4);
+    pass(ip, op);
+    return rt.f32(op, outLength).slice();
   });
 }
