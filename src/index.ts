@@ -30,7 +30,7 @@ export { EltwiseF32, type Activation as ActivationF32 } from './kernels/eltwise_
 export { LossF32, type LossResult } from './kernels/loss_f32.js';
 export { OptimF32, type SgdOptions, type AdamOptions, type GradBuffer } from './kernels/optim_f32.js';
 // datasets (loaders, splits, seeded float32 batching) and checkpoints (src/data/, src/checkpoint/)
-export { loadDataset, DATASET_NAMES, loadMnist, loadFashionMnist, loadFashionMnistJson, loadQuickDraw, quickdrawCategories, loadDigits, findDigitsCsv, MNIST_NORM, FASHION_MNIST_NORM, FASHION_MNIST_CLASSES, loadIdxDataset, parseIdx, encodeIdx, findIdxSplits, loadImageFolder, listClassFolders, decodeImage, decodePng, isPng, decodePnm, isPnm, resize as resizeImage, toChannels, invert as invertImage, centreLikeMnist, createDataset, computeNorm, classCounts, subset, indicesByClass, stratifiedSubset, stratifiedSplit, selectClasses, BatchIterator, batches, Rng, hash32, type Dataset, type DatasetSplits, type DatasetInit, type Labels, type Normalization, type StratifiedOptions, type BatchOptions, type Image, type ImageFolderOptions, type IdxArray, type IdxDType, type LoadDatasetOptions, type QuickDrawOptions, type DigitsOptions, type DirOptions } from './data/index.js';
+export { loadDataset, DATASET_NAMES, loadMnist, loadFashionMnist, loadFashionMnistJson, loadQuickDraw, quickdrawCategories, loadDigits, findDigitsCsv, MNIST_NORM, FASHION_MNIST_NORM, FASHION_MNIST_CLASSES, loadIdxDataset, parseIdx, encodeIdx, findIdxSplits, loadImageFolder, loadUnlabelledFolder, loadImageFiles, listImageFiles, UNLABELLED, listClassFolders, decodeImage, decodePng, isPng, decodePnm, isPnm, resize as resizeImage, toChannels, invert as invertImage, centreLikeMnist, createDataset, computeNorm, classCounts, subset, indicesByClass, stratifiedSubset, stratifiedSplit, selectClasses, BatchIterator, batches, Rng, hash32, type Dataset, type DatasetSplits, type DatasetInit, type Labels, type Normalization, type StratifiedOptions, type BatchOptions, type Image, type ImageFolderOptions, type IdxArray, type IdxDType, type LoadDatasetOptions, type QuickDrawOptions, type DigitsOptions, type DirOptions } from './data/index.js';
 export { saveCheckpoint, loadCheckpoint, encodeCheckpoint, decodeCheckpoint, CheckpointError, CHECKPOINT_MAGIC, CHECKPOINT_VERSION, crc32, type Checkpoint, type CheckpointMeta, type CheckpointTensor, type LoadedCheckpoint, type LoadedTensor, type TensorDType, type TensorData, type SaveOptions } from './checkpoint/index.js';
 // --- training engine ---
 export { Engine, Tensor, sizeOf, type Shape } from './autograd/tensor.js';
@@ -83,6 +83,7 @@ export * as opsExtra from './autograd/ops-extra.js';
 export { gradReverse, matmul, meanRows, covariance, coralLoss, type MatmulOptions } from './autograd/ops-extra.js';
 export { adapt, dannLambda, dannLr, splitSequential, domainClassifier, ADAPT_METHODS, type AdaptMethod, type AdaptOptions, type AdaptResult, type AdaptStepInfo, type SplitModel } from './transfer/adapt.js';
 export { runAdaptation, resolveRecipe, summarise, withoutLabels, score, ADAPT_RECIPE, type AdaptRecipe, type AdaptRunOptions, type AdaptRunResult, type AdaptRunRow, type AdaptMethodSummary, type Scored } from './transfer/adapt-run.js';
+export { NATURAL_SUPERCLASSES, QUICKDRAW_NATURAL, TUXPAINT_NATURAL, TUXPAINT_STAMPS_DIR, loadQuickDrawNatural, loadTuxPaintNatural, tuxPaintNaturalFiles } from './data/sketch-photo.js';
 export { wilson, spread, tQuantile975, type Interval, type Spread } from './train/intervals.js';
 // --- end domain adaptation ---
 // --- ONNX import / export (src/onnx/) and generic layer descriptions (src/nn/layer-spec.ts) ---
@@ -94,6 +95,12 @@ export { registerLayer, layerKind, layerTypes, kindOf, LayerAspect, describeModu
 export { lutTable, lutS8, lutS8Array } from './kernels/lut_s8.js';
 export { hardswishForward, hardswishBackward } from './kernels/hardswish_f32.js';
 // --- end ONNX ---
+// --- TF.js layers-model import (src/tfjs/) and RGB photo folders (src/data/photos.ts) ---
+export { importTfjs, readTfjsSource, NORMALIZATIONS, type TfjsImportOptions, type TfjsImportedModel } from './tfjs/import.js';
+export { TfjsImportError, readNsfwjs, readModelFolder, decodeWeights as decodeTfjsWeights, parseJsLiteral, type TfjsArtifacts, type WeightSpec as TfjsWeightSpec } from './tfjs/artifacts.js';
+export { loadPhotoFolder, decodePhoto, loadSharp, PHOTO_EXTENSIONS, IMAGENET_NORM, type PhotoFolderOptions, type PhotoDataset, type PhotoPreprocess } from './data/photos.js';
+export { centreCropBox, rgbaToRgb } from './deploy/preprocess.js';
+// --- end TF.js / photos ---
 // --- pure-WASM deployment: standalone .wasm bundles (src/deploy/wasm-bundle.ts, assembly/qwm_run.ts) ---
 export { bundleWasm, bundleChecksum, qwmWasmError, QWM_WASM_ERRORS, type BundleOptions, type WasmBundle } from './deploy/wasm-bundle.js';
 // --- end pure-WASM deployment ---

@@ -7,7 +7,7 @@ import type { Command } from './main.js';
 import { DEFAULT_SETTINGS, METHODS, METHOD_HELP, SHIPPED_SOURCES, type Method, type PipelineSettings } from '../pipeline/defaults.js';
 import { runPipeline } from '../pipeline/run.js';
 import { buildInfo, reportJson, writeReport } from '../pipeline/write-report.js';
-import { targetValue } from '../pipeline/report-md.js';
+import { adaptationTable, targetValue } from '../pipeline/report-md.js';
 
 const D = DEFAULT_SETTINGS;
 const usage = `usage: qwasm pipeline [flags]
@@ -42,6 +42,13 @@ training from scratch → compression three ways → int8 models on the int8 ker
   --seed N                default ${D.seed}
   --latency-rounds N      interleaved latency rounds (default ${D.latencyRounds})
   --latency-runs N        batch-1 runs per round (default ${D.latencyRuns})
+  --adapt A,B             domain adaptation variants, dann and/or coral (with --unlabeled): the teacher trained on
+                          the target while adapting to unlabelled images of the same classes from another domain,
+                          beside source-only (same loop, no adaptation term); the report scores each on the target
+                          test set and on the unlabelled domain's held-out labelled images, if it has labels
+                          (used only to score: never for training or choosing)
+  --unlabeled NAME|PATH   the unlabelled domain: a dataset name, a folder of class sub-folders, or a flat folder
+  --adapt-steps N         adaptation steps (default: epochs × ⌊train images / batch⌋)
   --out DIR               report directory (default ./${D.outDir}); the int8 models are written there too (.qwm)
   --no-models             do not write the .qwm files
   --build NAME            auto (default), scalar, simd, relaxed
@@ -55,7 +62,7 @@ const FLAGS = {
   'test-per-class': 'string', methods: 'string', epochs: 'string', 'compress-epochs': 'string', 'source-epochs': 'string',
   'source-per-class': 'string', 'head-epochs': 'string', batch: 'string', lr: 'string', 'lr-factor': 'string', 'compress-lr': 'string',
   shift: 'string', sparsity: 'string', temperature: 'string', alpha: 'string', seed: 'string', 'latency-rounds': 'string',
-  'latency-runs': 'string', out: 'string', 'no-models': 'boolean', build: 'string', json: 'boolean', quiet: 'boolean', help: 'boolean', h: 'boolean',
+  'latency-runs': 'string', adapt: 'string', unlabeled: 'string', unlabelled: 'string', 'adapt-steps': 'string', out: 'string', 'no-models': 'boolean', build: 'string', json: 'boolean', quiet: 'boolean', help: 'boolean', h: 'boolean',
 } as const;
 
 /** Shell-quotes one argument (for the recorded command line). */
@@ -80,6 +87,16 @@ export function settingsFromFlags(flags: Record<string, string | boolean>): Part
     for (const m of list) if (!(METHODS as readonly string[]).includes(m)) throw new UsageError(`unknown method '${m}' (one of ${METHODS.join(', ')})`);
     o.methods = list as Method[];
   }
+  if (flags.adapt) {
+    const list = String(flags.adapt).split(',').map((m) => m.trim().toLowerCase()).filter(Boolean);
+    for (const m of list) if (m !== 'dann' && m !== 'coral') throw new UsageError(`unknown method '${m}' for --adapt (dann, coral)`);
+    o.adapt = [...new Set(list)] as ('dann' | 'coral')[];
+  }
+  const unl = flags.unlabeled ?? flags.unlabelled;
+  if (unl) o.unlabeled = String(unl);
+  if (o.adapt?.length && !o.unlabeled) throw new UsageError('--adapt needs --unlabeled (the unlabelled images to adapt to)');
+  if (o.unlabeled && !o.adapt?.length) throw new UsageError('--unlabeled needs --adapt dann,coral');
+  if (flags['adapt-steps'] !== undefined) o.adaptSteps = num(flags, 'adapt-steps', 0, true);
   if (flags.out) o.outDir = String(flags.out);
   if (flags['no-models']) o.saveModels = false;
   return o;
@@ -108,6 +125,11 @@ async function run(argv: string[]): Promise<number> {
   console.log(`qwasm pipeline: ${result.variants.length} variants in ${((performance.now() - t0) / 1000).toFixed(1)} s (build ${result.build})`);
   for (const v of result.variants) {
     console.log(`  ${v.name.padEnd(44)} ${(100 * v.accuracy).toFixed(2).padStart(6)} %  ${String(v.bytes).padStart(8)} B  ${v.latencyMs.toFixed(3).padStart(8)} ms`);
+  }
+  const ad = adaptationTable(result);
+  if (ad) {
+    console.log(`domain adaptation (${ad.note})`);
+    for (const row of ad.rows) console.log(`  ${row[0].padEnd(44)} target ${row[1].padStart(6)} %  unlabelled domain ${row[2]}  gain ${row[3]}`);
   }
   console.log('targets:');
   for (const t of result.targets) console.log(`  ${t.name.padEnd(44)} ${targetValue(t).padStart(14)}  ${t.goal}${t.met === null ? '' : t.met ? '  met' : '  NOT met'}`);
