@@ -23,7 +23,8 @@ export { sgd_f32, sgd_f32_ref, adam_f32, adam_f32_ref } from './optim_f32';
 export { sigmoid_f32_fwd, sigmoid_f32_bwd, silu_f32_fwd, silu_f32_bwd, hardsigmoid_f32_fwd, hardsigmoid_f32_fwd_ref, hardsigmoid_f32_bwd, hardsigmoid_f32_bwd_ref, clip_f32_fwd, clip_f32_fwd_ref, clip_f32_bwd, clip_f32_bwd_ref } from './act_f32';
 export { chanmul_f32_fwd, chanmul_f32_bwd, copy_rows_f32 } from './merge_f32';
 // pure-WASM .qwm runner (docs/QWM.md; no JS host needed): load, run, queries, bundle entry points
-export { qwm_load, qwm_error_offset, qwm_run, qwm_run_f32, qwm_input_size, qwm_output_size, qwm_input_scale, qwm_input_zp, qwm_output_scale, qwm_output_zp, qwm_free, qwm_work_bytes, qwm_model_bytes, qwm_decode_bytes, qwm_embed_init, qwm_main, qwm_out, qwm_out_count } from './qwm_run';
+export { qwm_load, qwm_error_offset, qwm_run, qwm_run_f32, qwm_input_size, qwm_output_size, qwm_input_scale, qwm_input_zp, qwm_output_scale, qwm_output_zp, qwm_free, qwm_work_bytes, qwm_model_bytes, qwm_decode_bytes } from './qwm_run';
+export { qwm_embed_init, qwm_main, qwm_out, qwm_out_count } from './qwm/bundle';
 // element-wise activations with their own family (hardswish_f32.ts) and the int8 table lookup (lut_s8.ts)
 export { hardswish_f32_fwd, hardswish_f32_fwd_ref, hardswish_f32_bwd, hardswish_f32_bwd_ref } from './hardswish_f32';
 export { lut_s8, lut_s8_ref } from './lut_s8';

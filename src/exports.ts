@@ -312,6 +312,8 @@ export interface KernelExports {
    * dense-spec linears; sparse linears need none); 0 when nothing was decoded, E_NOMODEL without a model.
    */
   qwm_decode_bytes(): number;
+
+  // assembly/qwm/bundle.ts
   /** The bundle's start function (see the file header). Harmless anywhere else: without the descriptor it does nothing. */
   qwm_embed_init(): void;
   /**
