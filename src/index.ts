@@ -9,7 +9,7 @@ export async function init(opts: InitOptions = {}): Promise<Qwasm> {
 export { Qwasm } from './qwasm.js';
 export { Runtime, Scope, detect, chooseBuild, BUILDS, type BuildName, type InitOptions, type EngineSupport } from './runtime.js';
 export { QwasmError } from './errors.js';
-export { resolveRequant, activationRange, requantize, type RequantParams, type Activation } from './quant.js';
+export { resolveRequant, activationRange, requantize, type RequantParams, type Activation } from './kernels/requant.js';
 export { PackedGemmS8, type GemmS8Options } from './kernels/gemm_s8.js';
 export { gemmF32Ptr, PackedGemmF32, type GemmF32Options, type GemmF32PtrOptions, type PackGemmF32Options } from './kernels/gemm_f32.js';
 export { SparseMatrixF32, SparseMatrixS8, nmMask, blockMask, magnitudeMask, type SparseFormat, type SparseOptions, type SparseF32Options, type SparseS8Options } from './kernels/sparse.js';
@@ -38,12 +38,12 @@ export * as ops from './autograd/ops.js';
 export { Module, type ParamInfo } from './nn/module.js';
 export * as layers from './nn/layers.js';
 export { buildModel, MODEL_NAMES, type ModelOptions, type ModelName } from './nn/models.js';
-export { Rng as InitRng } from './nn/random.js';
+export { InitRng, RandomSource } from './util/rng.js';
 export { Optimizer, type OptimizerSpec } from './optim/optimizer.js';
 export { makeSchedule, type Schedule, type ScheduleSpec } from './optim/schedule.js';
 export { fit, evaluate, type FitOptions, type FitResult, type StepInfo, type EpochInfo, type EvalResult, type LossHook } from './train/index.js';
 // --- end training engine ---
-export { saveModel, loadModel, checkpointOf, type ModelRecord, type LoadedModel } from './train/model-file.js';
+export { saveModel, loadModelCheckpoint, loadModel, checkpointOf, type ModelRecord, type LoadedModel } from './train/model-file.js';
 // --- quantisation: fake quant, QAT, PTQ, int8 deployment (src/quant/, src/deploy/) ---
 export { fakeQuant, fakeQuantChannel, expScale, MinMaxObserver, PerChannelMinMaxObserver, affineQParams, symmetricScales, weightLayout, lsqGrad, lsqGradScale, quantizeArray, dequantizeArray, quantizeChannels, rne, type QParams, type ChannelLayout, type ObserverMode, type ObserverOptions } from './quant/fakequant.js';
 export { prepareQAT, QATModel, QATSchedule, ActQuant, WeightQuant, foldBatchNorm, bnFactor, type QATOptions, type QATScheduleOptions, type QuantState, type Unit as QuantUnit, type FusedActivation } from './quant/qat.js';
@@ -64,13 +64,14 @@ export { tapModules, type ModuleTaps } from './nn/layers.js';
 // --- pruning / low-rank (src/compress/prune.ts, lowrank.ts, svd.ts) ---
 export { Pruner, PolynomialDecay, ConstantSparsity, prunedWeights, weightSparsity, removePrunedChannels, type PruneMode, type PruneScope, type PruneOptions, type PolynomialDecaySpec, type PruningSchedule, type LayerSparsity, type SparsityReport, type PrunedWeight, type PrunedFormat } from './compress/prune.js';
 export { LowRankLinear } from './nn/lowrank-linear.js';
+export { HardSwish, hardswish } from './nn/hardswish.js';
 export { copyModel } from './nn/copy.js';
 export { factorize, factorizeLinear, factorizeConv, type RankOptions, type FactorizeOptions, type FactorReport, type ConvFactorMode } from './compress/lowrank.js';
 export { svd, svdReconstruct, rankForEnergy, type SVDResult, type SVDOptions } from './compress/svd.js';
 // --- end pruning / low-rank ---
-// --- compression entry point, joint objective, report rows (src/compress/joint.ts, report.ts) ---
-export { compressModel, COMPRESS_METHODS, type CompressMethod, type CompressOptions, type WeightOnlyCompressOptions, type CompressResult, type CompressProgress, type CompressHistory, type StepRecord, type StepTerms, type DistillTerm, type QatTerm, type PruneTerm, type LowRankTerm } from './compress/joint.js';
-export { reportRow, formatReport, floatLatencyMs, layerLatencyUs, type ReportRow, type ReportOptions, type LayerTiming } from './compress/report.js';
+// --- compression entry point, joint objective, report rows (src/pipeline/compress-model.ts, src/deploy/report.ts) ---
+export { compressModel, COMPRESS_METHODS, type CompressMethod, type CompressOptions, type WeightOnlyCompressOptions, type CompressResult, type CompressProgress, type CompressHistory, type StepRecord, type StepTerms, type DistillTerm, type QatTerm, type PruneTerm, type LowRankTerm } from './pipeline/compress-model.js';
+export { reportRow, formatReport, floatLatencyMs, layerLatencyUs, type ReportRow, type ReportOptions, type LayerTiming } from './deploy/report.js';
 // --- end compression entry point ---
 // --- transfer learning (src/transfer/finetune.ts, features.ts) ---
 export { replaceHead, headIndex, transferRecord, transferModel, loadPretrained, layerGroups, setFrozen, freeze, unfreeze, isFrozen, freezeBackbone, trainableParameters, GradualUnfreezer, discriminativeGroups, transferOptimizer, fineTune, type ReplaceHeadOptions, type LayerGroup, type FreezeOptions, type UnfreezeScheduleOptions, type FineTuneStrategy, type FineTuneOptions } from './transfer/finetune.js';
@@ -90,7 +91,16 @@ export { importOnnx, OnnxImportError, type ImportOptions as OnnxImportOptions, t
 export { int8GraphToOnnx, type OnnxExportOptions } from './onnx/export.js';
 export { decodeModel as decodeOnnx, encodeModel as encodeOnnx, type OnnxModel, type OnnxGraph, type OnnxNode, type OnnxTensor } from './onnx/onnx-proto.js';
 export { describeLayers, buildLayers, type LayerSpec } from './nn/layer-spec.js';
+export { registerLayer, layerKind, layerTypes, kindOf, LayerAspect, describeModule, buildModule, cloneModule, type LayerKind, type PointwiseInfo, type BuildContext } from './nn/registry.js';
+export { lutTable, lutS8, lutS8Array } from './kernels/lut_s8.js';
+export { hardswishForward, hardswishBackward } from './kernels/hardswish_f32.js';
 // --- end ONNX ---
+// --- TF.js layers-model import (src/tfjs/) and RGB photo folders (src/data/photos.ts) ---
+export { importTfjs, readTfjsSource, NORMALIZATIONS, type TfjsImportOptions, type TfjsImportedModel } from './tfjs/import.js';
+export { TfjsImportError, readNsfwjs, readModelFolder, decodeWeights as decodeTfjsWeights, parseJsLiteral, type TfjsArtifacts, type WeightSpec as TfjsWeightSpec } from './tfjs/artifacts.js';
+export { loadPhotoFolder, decodePhoto, loadSharp, PHOTO_EXTENSIONS, IMAGENET_NORM, type PhotoFolderOptions, type PhotoDataset, type PhotoPreprocess } from './data/photos.js';
+export { centreCropBox, rgbaToRgb } from './deploy/preprocess.js';
+// --- end TF.js / photos ---
 // --- pure-WASM deployment: standalone .wasm bundles (src/deploy/wasm-bundle.ts, assembly/qwm_run.ts) ---
 export { bundleWasm, bundleChecksum, qwmWasmError, QWM_WASM_ERRORS, type BundleOptions, type WasmBundle } from './deploy/wasm-bundle.js';
 // --- end pure-WASM deployment ---

@@ -136,7 +136,7 @@ function bareImports() {
     }
   };
   for (const entry of ['dist/index.js', 'dist/runtime-entry.js']) visit(join(ROOT, entry));
-  return bad.length ? `\nstatic imports a browser cannot resolve (make them lazy: src/data/node.ts): ${bad.join('; ')}` : '';
+  return bad.length ? `\nstatic imports a browser cannot resolve (make them lazy: src/util/node.ts): ${bad.join('; ')}` : '';
 }
 
 /**

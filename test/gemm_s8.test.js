@@ -2,6 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { builds, rng, eq } from './helpers.js';
 import { requantize } from '../dist/index.js';
+import { OUT_I32, OUT_S8 } from '../dist/kernels/gemm_s8.js';
 
 const shapes = [
   [1, 1, 1], [1, 16, 8], [1, 1024, 3], [2, 3, 5], [3, 5, 7], [4, 8, 8], [5, 17, 9], [7, 31, 15],
@@ -90,6 +91,77 @@ test('memory does not grow over 10^5 calls of the same size', async () => {
     const before = q.rt.memoryBytes();
     for (let i = 0; i < 100000; i++) q.gemmS8(a, b, 4, 8, 4);
     assert.is(q.rt.memoryBytes(), before, q.build);
+  }
+});
+
+// Strided operands, as XNNPACK's generated gemm tests run them: A rows lda > k apart, C rows ldc > n apart
+// (a column slice of a wider matrix, written into a wider one). Sizes sit around the 4x8c2 tile (MR = 4,
+// NR = 8, k in pairs): below, at and past each edge. Fast path (packed) and reference twin both run on the
+// same strided buffers and must equal plain JS; the bytes between rows of C must stay untouched.
+test('strided A and C (lda ≠ k, ldc ≠ n): fast path and reference twin equal plain JS, C padding untouched (every build)', async () => {
+  const r = rng(23);
+  const SENTINEL = 0x5a;
+  for (const q of await builds()) {
+    const rt = q.rt, e = rt.exports;
+    for (const m of [1, 2, 3, 4, 5, 7, 8, 9]) for (const n of [1, 7, 8, 9, 15, 16, 17]) for (const k of [1, 2, 3, 7, 8, 9, 16, 17]) {
+      const lda = k + 1 + (k % 5), ldc = n + 2 + (n % 3);
+      const zpA = r.int(-128, 127);
+      const a = r.i8(m * lda), b = r.i8(k * n, -127, 127);
+      const bias = Int32Array.from({ length: n }, () => r.int(-50000, 50000));
+      const scale = Float32Array.from({ length: n }, (_, j) => (j % 3 === 0 ? 0.5 : r.float() * 0.002 + 1e-5));
+      const opts = { aZeroPoint: zpA, bias, scale, outZeroPoint: r.int(-20, 20), activation: 'relu' };
+      const acc = new Int32Array(m * n);
+      for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) {
+        let s = bias[j];
+        for (let p = 0; p < k; p++) s += (a[i * lda + p] - zpA) * b[p * n + j];
+        acc[i * n + j] = s;
+      }
+      const packed = q.packGemmS8(b, k, n, opts);
+      const rq = packed.requant;
+      const label = `${q.build} m${m} n${n} k${k} lda${lda} ldc${ldc}`;
+      try {
+        rt.scoped((sc) => {
+          const ap = sc.put(a), bp = sc.put(b), biasp = sc.put(bias);
+          for (const [mode, esz] of [[OUT_I32, 4], [OUT_S8, 1]]) {
+            const cBytes = m * ldc * esz;
+            const check = (what, cp) => {
+              const c = mode === OUT_I32 ? rt.i32(cp, m * ldc) : rt.i8(cp, m * ldc);
+              const raw = rt.u8(cp, cBytes);
+              for (let i = 0; i < m; i++) {
+                for (let j = 0; j < n; j++) {
+                  const want = mode === OUT_I32 ? acc[i * n + j] : requantize(acc[i * n + j], rq.scale[j], rq.zp, rq.qmin, rq.qmax);
+                  if (c[i * ldc + j] !== want) assert.unreachable(`${label} ${what} mode ${mode}: C[${i}][${j}] = ${c[i * ldc + j]}, want ${want}`);
+                }
+                for (let x = (i * ldc + n) * esz; x < Math.min((i + 1) * ldc * esz, cBytes); x++) {
+                  if (raw[x] !== SENTINEL) assert.unreachable(`${label} ${what} mode ${mode}: wrote byte ${x} between rows of C`);
+                }
+              }
+            };
+            const fast = sc.alloc(cBytes), ref = sc.alloc(cBytes);
+            rt.u8(fast, cBytes).fill(SENTINEL);
+            rt.u8(ref, cBytes).fill(SENTINEL);
+            if (mode === OUT_I32) packed.runInt32(ap, m, fast, lda, ldc); else packed.runInt8(ap, m, fast, lda, ldc);
+            check('gemm_s8', fast);
+            e.gemm_s8_ref(m, k, n, ap, lda, zpA, bp, n, biasp, ref, ldc, mode, mode === OUT_S8 ? packed.scalePtr : 0,
+              rq.zp, rq.qmin, rq.qmax);
+            check('gemm_s8_ref', ref);
+          }
+        });
+      } finally {
+        packed.dispose();
+      }
+    }
+  }
+});
+
+test('strides below the row length are refused, naming them', async () => {
+  const [q] = await builds();
+  const p = q.packGemmS8(new Int8Array(12), 4, 3, { scale: 0.5 });
+  try {
+    assert.throws(() => p.runInt32(16, 2, 64, 3), /lda must be in \[4,/);
+    assert.throws(() => p.runInt8(16, 2, 64, 4, 2), /ldc must be in \[3,/);
+  } finally {
+    p.dispose();
   }
 });
 

@@ -26,7 +26,7 @@ import {
   LowRankLinear, bundleWasm, bundleChecksum, qwmWasmError, QwasmError, quantizeInput, prunedWeights, Pruner,
 } from '../dist/index.js';
 import { builds, needs, rng } from './helpers.js';
-import { crc32 } from '../dist/checkpoint/crc32.js';
+import { crc32 } from '../dist/util/crc32.js';
 
 const SCALAR = fileURLToPath(new URL('../build/qwasm.scalar.wasm', import.meta.url));
 const FIXTURES = fileURLToPath(new URL('./fixtures/', import.meta.url));

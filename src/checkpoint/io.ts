@@ -1,7 +1,7 @@
 // Checkpoint files: atomic save (temporary file in the same folder, fsync, rename, fsync the folder), so a
 // crash or error mid-save leaves the previous checkpoint intact; load validates everything (format.ts).
 import { CheckpointError, decodeCheckpoint, encodeCheckpoint, type Checkpoint, type LoadedCheckpoint } from './format.js';
-import { fs, path } from '../data/node.js';
+import { fs, path } from '../util/node.js';
 
 export interface SaveOptions {
   /** Called after the temporary file is written and fsynced, before the rename (tests use it to simulate a crash). */

@@ -1,6 +1,6 @@
 // `qwasm compress`: compresses a trained checkpoint (QAT, PTQ, pruning, low rank, distillation or all at once,
-// src/compress/joint.ts), converts it to the all-int8 model, measures it against the float model on the test
-// split (src/compress/report.ts) and writes the int8 model (.qwm) and, for same-architecture methods, the float
+// src/pipeline/compress-model.ts), converts it to the all-int8 model, measures it against the float model on the test
+// split (src/deploy/report.ts) and writes the int8 model (.qwm) and, for same-architecture methods, the float
 // checkpoint. --json prints the report rows; otherwise a progress bar and a Markdown table.
 import { writeFileSync, renameSync } from 'node:fs';
 import { init } from '../index.js';
@@ -10,8 +10,8 @@ import { subset } from '../data/dataset.js';
 import { loadModel, saveModel } from '../train/model-file.js';
 import { describeLayers } from '../nn/layer-spec.js';
 import { QATModel } from '../quant/qat.js';
-import { compressModel, COMPRESS_METHODS, type CompressMethod, type CompressOptions, type CompressResult, type PruneTerm, type WeightOnlyCompressOptions } from '../compress/joint.js';
-import { formatReport, layerLatencyUs } from '../compress/report.js';
+import { compressModel, COMPRESS_METHODS, type CompressMethod, type CompressOptions, type CompressResult, type PruneTerm, type WeightOnlyCompressOptions } from '../pipeline/compress-model.js';
+import { formatReport, layerLatencyUs } from '../deploy/report.js';
 import type { HintSpec } from '../compress/distill.js';
 import type { Int8Model } from '../deploy/int8-model.js';
 import type { Module } from '../nn/module.js';

@@ -5,6 +5,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { init } from '../index.js';
 import { Engine } from '../autograd/tensor.js';
 import { loadDataset } from '../data/registry.js';
+import { loadPhotoFolder } from '../data/photos.js';
+import { stratifiedSplit, type Dataset, type Normalization } from '../data/dataset.js';
 import { loadModel } from '../train/model-file.js';
 import { quantizeStatic } from '../quant/ptq.js';
 import { buildInt8Graph, Int8Model } from '../deploy/int8-model.js';
@@ -61,7 +63,7 @@ async function run(argv: string[]): Promise<number> {
   try { bytes = readFileSync(file); } catch (e) { throw new QwasmError(`${file}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`); }
 
   const q = await init({ build: (flags.build as 'auto') ?? 'auto' });
-  let graph: Int8Graph, source: string, dataName: string | null = null;
+  let graph: Int8Graph, source: string, dataName: string | null = null, photoTest: Dataset | null = null;
   if (isQwm(bytes)) {
     graph = decodeQwm(bytes, file);
     source = 'qwm';
@@ -69,9 +71,18 @@ async function run(argv: string[]): Promise<number> {
     const engine = new Engine(q.rt);
     const { model, record, meta } = loadModel(engine, file);
     dataName = (flags.data as string | undefined) ?? (typeof meta.dataset === 'string' ? meta.dataset : 'mnist');
-    const { train } = loadDataset(dataName);
+    // an imported photo model (qwasm import --from, meta.normalization): calibrate on photos decoded the way
+    // it was trained (src/data/photos.ts), and record that preprocessing in the .qwm
+    const norm = meta.normalization as Normalization | undefined;
+    let train: Dataset, preprocess: unknown;
+    if (norm && record.options.input?.[2] === 3) {
+      const photos = await loadPhotoFolder(dataName, { size: record.options.input[0], norm });
+      ({ train, test: photoTest } = stratifiedSplit(photos, { testFraction: 0.2, seed: 0 }));
+      preprocess = photos.preprocess;
+    } else ({ train } = loadDataset(dataName));
     const gm: GraphMeta = {
       labels: [...train.classes], source: `${file} (${record.name})`, dataset: dataName, model: { name: record.name, options: record.options },
+      ...(preprocess ? { preprocess } : {}),
     };
     const c = train.channels;
     if (c === 1) { gm.mean = train.norm.mean[0]; gm.std = train.norm.std[0]; } else { gm.mean = train.norm.mean as unknown as number; gm.std = train.norm.std as unknown as number; }
@@ -85,7 +96,7 @@ async function run(argv: string[]): Promise<number> {
   let accuracy: number | undefined;
   if (evalN) {
     const name = dataName ?? (flags.data as string | undefined) ?? (typeof graph.meta.dataset === 'string' ? graph.meta.dataset : 'mnist');
-    const { test } = loadDataset(name);
+    const test = photoTest ?? loadDataset(name).test;
     const m = Int8Model.fromGraph(q.rt, graph);
     try { accuracy = m.evaluate(test, { indices: Array.from({ length: Math.min(evalN, test.labels.length) }, (_, i) => i) }).accuracy; } finally { m.dispose(); }
   }

@@ -10,6 +10,7 @@ import { describeLayers } from '../nn/layer-spec.js';
 import { saveModel } from '../train/model-file.js';
 import { parseArgs, UsageError } from './args.js';
 import type { Command } from './main.js';
+import { runTfjsImport, tfjsUsage } from './import-tfjs.js';
 
 const usage = `usage: qwasm import MODEL.onnx -o FILE [--json] [--build NAME]
 
@@ -21,11 +22,20 @@ The imported model takes NHWC input ([H, W, C] from the ONNX input's [N, C, H, W
 layouts are converted so it computes what the ONNX model computes.
   -o, --out FILE   the checkpoint to write (required)
   --json           print a JSON summary
-  --build NAME     WASM build (auto, scalar, simd, relaxed)`;
+  --build NAME     WASM build (auto, scalar, simd, relaxed)
+${tfjsUsage}`;
 
 async function run(argv: string[]): Promise<number> {
-  const { flags, positional } = parseArgs(argv, { o: 'string', out: 'string', json: 'boolean', build: 'string', help: 'boolean', h: 'boolean' });
+  const { flags, positional } = parseArgs(argv, { o: 'string', out: 'string', json: 'boolean', build: 'string', help: 'boolean', h: 'boolean', from: 'string', cut: 'string', classes: 'string', 'input-size': 'string', norm: 'string' });
   if (flags.help || flags.h) { console.log(usage); return 0; }
+  if (flags.from !== undefined || flags.cut !== undefined || flags.classes !== undefined || flags['input-size'] !== undefined || flags.norm !== undefined) {
+    if (flags.from === undefined) throw new UsageError('--cut, --classes, --input-size and --norm apply to TF.js models: give --from SOURCE');
+    if (positional.length) throw new UsageError(`give either --from SOURCE or an ONNX file, not both (got '${positional[0]}')`);
+    const out = (flags.o ?? flags.out) as string | undefined;
+    if (flags.o && flags.out && flags.o !== flags.out) throw new UsageError('give the output once (-o or --out)');
+    if (!out) throw new UsageError('-o FILE (the checkpoint to write) is required');
+    return runTfjsImport(flags, out, argv);
+  }
   if (positional.length !== 1) throw new UsageError(positional.length ? `expected one ONNX file, got ${positional.length} arguments` : 'the ONNX model file is required');
   if (flags.o && flags.out && flags.o !== flags.out) throw new UsageError('give the output once (-o or --out)');
   const out = (flags.o ?? flags.out) as string | undefined;
@@ -48,4 +58,4 @@ async function run(argv: string[]): Promise<number> {
   return 0;
 }
 
-export const command: Command = { summary: 'import a float ONNX model as a qwasm checkpoint', usage, run };
+export const command: Command = { summary: 'import a float ONNX or TF.js (Keras) model as a qwasm checkpoint', usage, run };

@@ -2,8 +2,11 @@
 import { readFileSync } from 'node:fs';
 import { init } from '../index.js';
 import { loadDataset } from '../data/registry.js';
-import { BatchIterator } from '../data/batch.js';
+import { datasetBatches } from '../train/eval-loop.js';
 import { decodeImage } from '../data/folder.js';
+import { decodePhoto } from '../data/photos.js';
+import { isPng } from '../data/png.js';
+import { isPnm } from '../data/pnm.js';
 import { resize, toChannels } from '../data/image.js';
 import { loadModel, type QwmModel } from '../runtime-entry.js';
 import { QwasmError } from '../errors.js';
@@ -14,8 +17,10 @@ const usage = `usage: qwasm run MODEL.qwm IMAGE... [flags]
        qwasm run MODEL.qwm --data NAME [--count N] [flags]
 
 Runs an int8 .qwm model (from 'qwasm export') on the int8 kernels.
-IMAGE files (PNG, PGM, PPM) are converted to the model's channels, resized to its input size and normalised
-with the mean / std stored in the file; each prints its top classes. With --data, the model runs on the
+IMAGE files (JPEG, PNG, WebP, PGM, PPM) are converted to the model's channels, resized to its input size and
+normalised with the mean / std stored in the file; each prints its top classes. Photos (JPEG / WebP, or any
+image for a model whose meta records preprocess: shorter side + centre crop) go through sharp: EXIF
+orientation applied, the shorter side resized and the centre cropped (docs/IMPORT.md). With --data, the model runs on the
 test split of a dataset (normalised with the dataset's statistics) and prints the accuracy.
 
 flags:
@@ -37,11 +42,18 @@ function readFile(file: string): Uint8Array {
 }
 
 /** Pixels of an image file in the model's input layout (h × w × c, 0..255). */
-function imagePixels(model: QwmModel, file: string): Uint8Array {
+async function imagePixels(model: QwmModel, file: string): Promise<Uint8Array> {
   const [h, w, c] = model.inputShape;
   if (c !== 1 && c !== 3) throw new QwasmError(`the model takes ${c} channels: image files can feed 1- or 3-channel models only`);
-  const img = resize(toChannels(decodeImage(readFile(file), file), c), h, w);
-  return img.data;
+  const bytes = readFile(file);
+  const pre = model.graph.meta.preprocess as { crop?: unknown; background?: [number, number, number] } | undefined;
+  if (pre?.crop === 'centre' || !(isPng(bytes) || isPnm(bytes))) {
+    // a photo: the same decoding as training on a photo folder (src/data/photos.ts)
+    if (h !== w) throw new QwasmError(`the model takes ${h}×${w} input: photos are centre-cropped to squares`);
+    const rgb = await decodePhoto(bytes, h, { what: file, background: pre?.background });
+    return c === 3 ? rgb : toChannels({ width: w, height: h, channels: 3, data: rgb }, 1).data;
+  }
+  return resize(toChannels(decodeImage(bytes, file), c), h, w).data;
 }
 
 async function run(argv: string[]): Promise<number> {
@@ -56,12 +68,13 @@ async function run(argv: string[]): Promise<number> {
   const model = await loadModel(readFile(file), { runtime: q.rt });
   try {
     if (images.length) {
-      const results = images.map((img) => {
-        const logits = model.predict(model.normalize(imagePixels(model, img)), 1);
+      const results = [];
+      for (const img of images) {
+        const logits = model.predict(model.normalize(await imagePixels(model, img)), 1);
         const order = Array.from(logits.keys()).sort((a, b) => logits[b] - logits[a] || a - b).slice(0, Math.min(top, logits.length));
         const labels = model.labels;
-        return { file: img, top: order.map((i) => ({ index: i, label: labels ? labels[i] : String(i), logit: logits[i] })) };
-      });
+        results.push({ file: img, top: order.map((i) => ({ index: i, label: labels ? labels[i] : String(i), logit: logits[i] })) });
+      }
       if (flags.json) console.log(JSON.stringify({ model: file, build: q.build, predictions: results }));
       else for (const r of results) console.log(`${r.file}: ${r.top.map((t) => `${t.label} (${t.logit.toFixed(3)})`).join(', ')}`);
       return 0;
@@ -71,15 +84,13 @@ async function run(argv: string[]): Promise<number> {
     if (test.height !== h || test.width !== w || test.channels !== c) throw new QwasmError(`${flags.data} images are ${test.height}×${test.width}×${test.channels}, the model takes ${h}×${w}×${c}`);
     const total = test.labels.length, count = flags.count !== undefined ? Math.min(num(flags.count, 'count', 1), total) : total;
     const bs = flags.batch !== undefined ? num(flags.batch, 'batch', 1) : 250;
-    const it = new BatchIterator(test, { batchSize: bs, shuffle: false, dropLast: false, indices: Array.from({ length: count }, (_, i) => i) });
-    const xs = new Float32Array(bs * it.sampleSize), ys = new Int32Array(bs);
     let correct = 0, seen = 0;
     const t0 = performance.now();
-    for (let nb = it.next(xs, ys); nb > 0; nb = it.next(xs, ys)) {
-      const res = model.classify(xs.subarray(0, nb * it.sampleSize), nb);
+    datasetBatches(test, { batchSize: bs, indices: Array.from({ length: count }, (_, i) => i) }, (xs, ys, nb) => {
+      const res = model.classify(xs, nb);
       for (let i = 0; i < nb; i++) if (res[i].index === ys[i]) correct++;
       seen += nb;
-    }
+    });
     const seconds = (performance.now() - t0) / 1000, accuracy = correct / seen;
     if (flags.json) console.log(JSON.stringify({ model: file, data: flags.data, build: q.build, count: seen, correct, accuracy, seconds, imagesPerSecond: seen / seconds }));
     else console.log(`${file} on ${flags.data}: accuracy ${(accuracy * 100).toFixed(2)}% (${correct}/${seen} test images, ${(seen / seconds).toFixed(0)} images/s, build ${q.build})`);

@@ -7,7 +7,7 @@
 //     r → oc with the bias. mode 'spatial': the matrix [(kh, cin), (kw, oc)] ≈ P·Q → a kh×1 conv with r outputs
 //     followed by a 1×kw conv (vertical stride / padding / dilation on the first, horizontal on the second).
 //   - the rank: explicit, or the smallest keeping a fraction `energy` of Σσ², or the largest giving a target
-//     parameter compression `ratio` (weights only: in·out / (r·(in + out))).
+//     parameter `compression` (weights only: in·out / (r·(in + out))); the CLI flag is --compression too.
 // factorize(model, opts) returns a new model (copies of every other layer; the original is untouched):
 // Linear → LowRankLinear under the same name; Conv2d → two convs spliced into the parent list as `${name}a`,
 // `${name}b` (so a following ReLU still fuses with the second conv in the int8 conversion).
@@ -15,7 +15,7 @@ import { Module } from '../nn/module.js';
 import { Conv2d, Linear, Sequential } from '../nn/layers.js';
 import { LowRankLinear } from '../nn/lowrank-linear.js';
 import { rebuild } from '../nn/copy.js';
-import { Rng } from '../nn/random.js';
+import { InitRng } from '../util/rng.js';
 import { pair, padding4 } from '../kernels/conv_f32.js';
 import { checkInt, describe, QwasmError } from '../errors.js';
 import { svd, rankForEnergy, type SVDResult } from './svd.js';
@@ -25,8 +25,8 @@ export interface RankOptions {
   rank?: number | Record<string, number>;
   /** Keep this fraction of Σσ² (0 < energy ≤ 1). */
   energy?: number;
-  /** Target weight compression ratio (> 1): the largest r with in·out / (r·(in + out)) ≥ ratio. */
-  ratio?: number;
+  /** Target weight compression (> 1): the largest r with in·out / (r·(in + out)) ≥ compression. */
+  compression?: number;
 }
 
 export type ConvFactorMode = 'channel' | 'spatial';
@@ -54,10 +54,11 @@ interface Factors { p: Float32Array; q: Float32Array; rank: number; energy: numb
 
 function checkRankOpts(o: RankOptions): void {
   if (o === null || typeof o !== 'object') throw new TypeError(`opts must be an object, got ${describe(o)}`);
-  const given = (['rank', 'energy', 'ratio'] as const).filter((k) => o[k] !== undefined);
-  if (given.length !== 1) throw new QwasmError(`give exactly one of rank, energy, ratio (got ${given.length ? given.join(', ') : 'none'})`);
+  if ((o as { ratio?: unknown }).ratio !== undefined) throw new QwasmError('the low-rank option `ratio` is now called `compression` (as the CLI flag --compression)');
+  const given = (['rank', 'energy', 'compression'] as const).filter((k) => o[k] !== undefined);
+  if (given.length !== 1) throw new QwasmError(`give exactly one of rank, energy, compression (got ${given.length ? given.join(', ') : 'none'})`);
   if (o.energy !== undefined && (typeof o.energy !== 'number' || !(o.energy > 0 && o.energy <= 1))) throw new RangeError(`energy must be in (0, 1], got ${describe(o.energy)}`);
-  if (o.ratio !== undefined && (typeof o.ratio !== 'number' || !(o.ratio > 1) || !Number.isFinite(o.ratio))) throw new RangeError(`ratio must be a finite number > 1, got ${describe(o.ratio)}`);
+  if (o.compression !== undefined && (typeof o.compression !== 'number' || !(o.compression > 1) || !Number.isFinite(o.compression))) throw new RangeError(`compression must be a finite number > 1, got ${describe(o.compression)}`);
   if (o.rank !== undefined && typeof o.rank !== 'number' && (typeof o.rank !== 'object' || o.rank === null)) throw new TypeError(`rank must be an integer or a { layerName: rank } object, got ${describe(o.rank)}`);
 }
 
@@ -69,7 +70,7 @@ function chooseRank(o: RankOptions, name: string, s: Float64Array, rows: number,
     return checkInt(typeof o.rank === 'number' ? 'rank' : `rank['${name}']`, r, 1, kmax);
   }
   if (o.energy !== undefined) return rankForEnergy(s, o.energy);
-  return Math.max(1, Math.min(kmax, Math.floor((rows * cols) / (o.ratio! * (rows + cols)))));
+  return Math.max(1, Math.min(kmax, Math.floor((rows * cols) / (o.compression! * (rows + cols)))));
 }
 
 /** W [rows, cols] row-major ≈ P [rows, r] · Q [r, cols] with P = U√S, Q = √S·Vᵀ. */
@@ -95,7 +96,7 @@ export function factorizeLinear(layer: Linear, opts: RankOptions): LowRankLinear
 }
 
 function linearFromFactors(layer: Linear, f: Factors): LowRankLinear {
-  const m = new LowRankLinear(layer.engine, layer.inFeatures, layer.outFeatures, f.rank, new Rng(1), !!layer.bias);
+  const m = new LowRankLinear(layer.engine, layer.inFeatures, layer.outFeatures, f.rank, new InitRng(1), !!layer.bias);
   m.p.write(f.p);
   m.q.write(f.q);
   if (layer.bias) m.bias!.write(layer.bias.data());
@@ -144,7 +145,7 @@ function factorConv(conv: Conv2d, mode: ConvFactorMode, o: RankOptions, name: st
 }
 
 function convFromFactors(conv: Conv2d, mode: ConvFactorMode, f: Factors): [Conv2d, Conv2d] {
-  const E = conv.engine, rng = new Rng(1), r = f.rank;
+  const E = conv.engine, rng = new InitRng(1), r = f.rank;
   const [oc, kh, kw, cin] = conv.weight.shape;
   const g = convGeometry(conv);
   let first: Conv2d, second: Conv2d;

@@ -3,7 +3,7 @@
 import { QwasmError } from '../errors.js';
 import { createDataset, type Dataset, type Normalization } from './dataset.js';
 import { centreLikeMnist, invert, resize, toChannels, type Image } from './image.js';
-import { fs, path } from './node.js';
+import { fs, path } from '../util/node.js';
 import { decodePng, isPng } from './png.js';
 import { decodePnm, isPnm } from './pnm.js';
 

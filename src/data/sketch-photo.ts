@@ -14,7 +14,7 @@
 import { QwasmError } from '../errors.js';
 import { createDataset, stratifiedSplit, type Dataset, type DatasetSplits } from './dataset.js';
 import { listImageFiles, loadImageFiles, type ImageFolderOptions } from './folder.js';
-import { exists, fs, path } from './node.js';
+import { exists, fs, path } from '../util/node.js';
 import { loadQuickDraw, withTrainNorm } from './sources.js';
 
 export const NATURAL_SUPERCLASSES = ['birds', 'fish', 'flowers', 'fruit', 'insects', 'mammals', 'vegetables'] as const;

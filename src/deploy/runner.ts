@@ -6,7 +6,7 @@
 //   lowrank → LowRankS8;  max / avg / global-average pool → pool_s8;  residual joins → add_s8;  flatten → nothing
 // The graph is validated (src/deploy/validate.ts) before any handle is created; a failure frees what was built.
 import type { Runtime } from '../runtime.js';
-import type { ResolvedRequant } from '../quant.js';
+import type { ResolvedRequant } from '../kernels/requant.js';
 import { QwasmError, checkInt, describe } from '../errors.js';
 import { PackedGemmS8 } from '../kernels/gemm_s8.js';
 import { SparseMatrixS8 } from '../kernels/sparse.js';
@@ -34,6 +34,8 @@ interface Op {
   /** A conv handle's geometry for this op's (fixed) input size, resolved once at compile time. */
   convGeo?: Geometry;
   body?: Op[]; shortcut?: Op[] | null;
+  /** lut: the 256-entry table in WASM memory. */
+  table?: number;
 }
 
 
@@ -193,6 +195,13 @@ export class Int8Runner {
           op.geo = windowGeometry(h, w, node.kh, node.kw, node.stride, [1, 1], node.padding)!;
           break;
         }
+        case 'lut': {
+          const t = rt.alloc(256);
+          rt.i8(t, 256).set(node.table);
+          this.handles.push({ dispose: () => rt.free(t) });
+          op.table = t;
+          break;
+        }
         case 'residual':
           op.body = this.compile(node.body, ins, outs);
           op.shortcut = node.shortcut ? this.compile(node.shortcut, ins, outs) : null;
@@ -265,7 +274,7 @@ export class Int8Runner {
   }
 
   /**
-   * Runs a batch: int8 codes, or a float batch quantised inside WASM (quantize_f32_s8, the same rule as
+   * Runs a batch: int8 codes, or a float batch quantised inside WASM (quantize_f32, the same rule as
    * quantizeInput, when the loaded build has it).
    */
   private run(input: Int8Array | Float32Array, n: number, trace: Map<string, TraceEntry> | null): Int8Array {
@@ -274,7 +283,7 @@ export class Int8Runner {
       const len = input.length;
       const inPtr = rt.alloc(len); bufs.push(inPtr);
       // every build exports it; a hand-supplied older .wasm may not: then the same rule in JS
-      const quantize: ((x: number, n: number, scale: number, zp: number, out: number) => void) | undefined = rt.exports.quantize_f32_s8;
+      const quantize: ((x: number, n: number, scale: number, zp: number, out: number) => void) | undefined = rt.exports.quantize_f32;
       if (input instanceof Int8Array) rt.i8(inPtr, len).set(input);
       else if (typeof quantize === 'function') {
         const fp = rt.alloc(4 * len); bufs.push(fp);
@@ -338,12 +347,13 @@ export class Int8Runner {
           const [h, w, c] = s.length === 3 ? s : [1, 1, s[0]];
           const g = o.geo!;
           y = alloc();
-          if (nd.kind === 'maxpool') e.max_pool_s8(n, h, w, c, x, nd.kh, nd.kw, g.sh, g.sw, g.pt, g.pl, g.oh, g.ow, y, -128, 127);
-          else e.avg_pool_s8(n, h, w, c, x, nd.inZp, nd.kh, nd.kw, g.sh, g.sw, g.pt, g.pl, g.oh, g.ow, y, nd.ratio, nd.outZp, nd.qmin, nd.qmax);
+          if (nd.kind === 'maxpool') e.maxpool2d_s8(n, h, w, c, x, nd.kh, nd.kw, g.sh, g.sw, g.pt, g.pl, g.oh, g.ow, y, -128, 127);
+          else e.avgpool2d_s8(n, h, w, c, x, nd.inZp, nd.kh, nd.kw, g.sh, g.sw, g.pt, g.pl, g.oh, g.ow, y, nd.ratio, nd.outZp, nd.qmin, nd.qmax);
           break;
         }
-        case 'gap': y = alloc(); e.global_avg_pool_s8(n, s[0], s[1]!, s[2]!, x, nd.inZp, y, nd.ratio, nd.outZp, nd.qmin, nd.qmax); break;
+        case 'gap': y = alloc(); e.global_avgpool_s8(n, s[0], s[1]!, s[2]!, x, nd.inZp, y, nd.ratio, nd.outZp, nd.qmin, nd.qmax); break;
         case 'flatten': y = x; break;
+        case 'lut': y = alloc(); e.lut_s8(x, o.table!, y, n * o.outBytes); break;
         case 'residual': {
           const a = this.exec(o.body!, x, n, bufs, trace);
           const b = o.shortcut ? this.exec(o.shortcut, x, n, bufs, trace) : x;

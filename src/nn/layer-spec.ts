@@ -9,6 +9,7 @@ import type { Engine } from '../autograd/tensor.js';
 import type { Module } from './module.js';
 import './layers.js';
 import './lowrank-linear.js';
+import './hardswish.js';
 import { buildModule, describeModule, type LayerSpec } from './registry.js';
 
 export type { LayerSpec };

@@ -3,7 +3,7 @@
 import type { Engine, Tensor } from '../autograd/tensor.js';
 import * as ops from '../autograd/ops.js';
 import { Module } from './module.js';
-import { Rng } from './random.js';
+import { InitRng } from '../util/rng.js';
 import { defaultBias, defaultWeight } from './init.js';
 import { checkInt, checkFinite, QwasmError } from '../errors.js';
 import { registerLayer, type LayerSpec } from './registry.js';
@@ -13,7 +13,7 @@ const poolOptions = (s: Record<string, unknown>): ops.PoolOptions => { const { t
 export class Linear extends Module {
   readonly weight: Tensor;
   readonly bias: Tensor | null;
-  constructor(engine: Engine, readonly inFeatures: number, readonly outFeatures: number, rng: Rng, bias = true) {
+  constructor(engine: Engine, readonly inFeatures: number, readonly outFeatures: number, rng: InitRng, bias = true) {
     super(engine);
     checkInt('inFeatures', inFeatures, 1);
     checkInt('outFeatures', outFeatures, 1);
@@ -34,7 +34,7 @@ export class Conv2d extends Module {
   readonly weight: Tensor;
   readonly bias: Tensor | null;
   readonly kh: number; readonly kw: number;
-  constructor(engine: Engine, readonly spec: Conv2dSpec, rng: Rng) {
+  constructor(engine: Engine, readonly spec: Conv2dSpec, rng: InitRng) {
     super(engine);
     const groups = checkInt('groups', spec.groups ?? 1, 1);
     checkInt('inChannels', spec.inChannels, 1);

@@ -4,7 +4,7 @@
 import type { Engine, Tensor } from '../autograd/tensor.js';
 import { Module } from './module.js';
 import { Linear } from './layers.js';
-import { Rng } from './random.js';
+import { InitRng } from '../util/rng.js';
 import { checkInt } from '../errors.js';
 import { registerLayer } from './registry.js';
 
@@ -12,7 +12,7 @@ import { registerLayer } from './registry.js';
 export class LowRankLinear extends Module {
   readonly P: Linear;
   readonly Q: Linear;
-  constructor(engine: Engine, readonly inFeatures: number, readonly outFeatures: number, readonly rank: number, rng: Rng = new Rng(1), bias = true) {
+  constructor(engine: Engine, readonly inFeatures: number, readonly outFeatures: number, readonly rank: number, rng: InitRng = new InitRng(1), bias = true) {
     super(engine);
     checkInt('inFeatures', inFeatures, 1);
     checkInt('outFeatures', outFeatures, 1);

@@ -27,7 +27,7 @@
 // compress, deploy and onnx (test/layering.test.js checks it).
 import type { Engine } from '../autograd/tensor.js';
 import { Module } from './module.js';
-import { Rng } from './random.js';
+import { InitRng } from '../util/rng.js';
 import { QwasmError, describe } from '../errors.js';
 
 /** A JSON description of a module: its config() fields (containers: their children's descriptions). */
@@ -39,7 +39,7 @@ export type LayerSpec =
 export interface BuildContext {
   engine: Engine;
   /** Initialisation stream (the weights are usually overwritten by a state dict). */
-  rng: Rng;
+  rng: InitRng;
   /** Where in the description we are (for errors: 'layers.3.body'). */
   where: string;
   /** Builds a child description. */
@@ -135,7 +135,7 @@ const num = (where: string) => (spec: Record<string, unknown>, key: string): num
 };
 
 /** The module tree a description stands for (fresh weights: load the state dict after). */
-export function buildModule(engine: Engine, spec: unknown, where = 'layers', rng = new Rng(1)): Module {
+export function buildModule(engine: Engine, spec: unknown, where = 'layers', rng = new InitRng(1)): Module {
   if (!spec || typeof spec !== 'object') throw new QwasmError(`${where} must be a layer description object, got ${describe(spec)}`);
   const s = spec as Record<string, unknown>;
   const k = typeof s.type === 'string' ? kinds.get(s.type) : undefined;

@@ -4,7 +4,7 @@
 import { loadDataset, DATASET_NAMES } from '../data/registry.js';
 import { listClassFolders, loadUnlabelledFolder } from '../data/folder.js';
 import { findIdxSplits } from '../data/idx.js';
-import { exists, fs, path } from '../data/node.js';
+import { exists, fs, path } from '../util/node.js';
 import { selectClasses, stratifiedSubset, type Dataset, type DatasetSplits } from '../data/dataset.js';
 import { quickdrawCategories } from '../data/sources.js';
 import type { CheckpointMeta } from '../checkpoint/index.js';

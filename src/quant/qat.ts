@@ -25,6 +25,7 @@ import {
   MinMaxObserver, PerChannelMinMaxObserver, fakeQuant, fakeQuantChannel, weightLayout, expScale, type ObserverMode, type QParams,
   type ChannelLayout, ACT_QMIN, ACT_QMAX, W_QMIN, W_QMAX,
 } from './fakequant.js';
+import { record } from '../autograd/record.js';
 
 export interface QATOptions {
   /** Fake-quantise activations (default true; false = weight-only quantisation). */
@@ -51,13 +52,6 @@ export type { ConvUnit, LinearUnit, LowRankUnit, PoolUnit, GapUnit, ActUnit, Poi
 
 // ---------------------------------------------------------------------------------------------------------
 // Channel ops with constant per-channel factors (BN folding inside the QAT graph).
-
-function record(y: Tensor, op: string, parents: (Tensor | null)[], backward: () => void): Tensor {
-  const ps = parents.filter((p): p is Tensor => !!p && p.requiresGrad);
-  if (!y.engine.gradEnabled || ps.length === 0) return y;
-  y.requiresGrad = true; y.op = op; y.parents = ps; y.backwardFn = backward;
-  return y;
-}
 
 /** y = x · v[c] over `layout` (v constant). */
 function mulChannel(x: Tensor, v: Float32Array, l: ChannelLayout): Tensor {

@@ -4,7 +4,7 @@
 // (parseJsLiteral below reads the minified literal syntax: unquoted keys, !0 / !1, .5). Weights are decoded as
 // tfjs-core's io.decodeWeights does: float32 as is, uint8 / uint16 as q·scale + min in float32, float16 widened.
 import { QwasmError, describe } from '../errors.js';
-import { exists, fs, packageDir, path } from '../data/node.js';
+import { exists, fs, packageDir, path } from '../util/node.js';
 
 export class TfjsImportError extends QwasmError {
   constructor(message: string) { super(message); this.name = 'TfjsImportError'; }

@@ -10,6 +10,7 @@ import type { Dataset } from '../data/dataset.js';
 import { argmaxRows } from '../kernels/eltwise_f32.js';
 import { checkInt, QwasmError } from '../errors.js';
 import { DataParallel } from './data-parallel.js';
+import { evalForward } from './eval-loop.js';
 
 export interface StepInfo {
   epoch: number; step: number; stepsPerEpoch: number; totalSteps: number;
@@ -159,35 +160,21 @@ export interface EvalResult { accuracy: number; loss: number; count: number; sec
 /** Accuracy and mean loss on a dataset (eval mode, no graph). */
 export function evaluate(model: Module, ds: Dataset, batchSize = 250, indices?: ArrayLike<number>): EvalResult {
   const engine: Engine = model.engine, rt = engine.rt;
-  const it = new BatchIterator(ds, { batchSize, shuffle: false, dropLast: false, indices });
-  const per = it.sampleSize;
-  const xs = new Float32Array(batchSize * per), ys = new Int32Array(batchSize);
   const labelsPtr = rt.alloc(batchSize * 4), predPtr = rt.alloc(batchSize * 4);
   const t0 = performance.now();
   let correct = 0, count = 0, lossSum = 0;
-  const wasTraining = model.training;
-  model.eval();
   try {
-    engine.noGrad(() => {
-      for (;;) {
-        const nb = it.next(xs, ys);
-        if (nb === 0) break;
-        const x = engine.empty([nb, it.outHeight, it.outWidth, it.channels], false);
-        rt.f32(x.ptr, nb * per).set(xs.subarray(0, nb * per));
-        rt.i32(labelsPtr, nb).set(ys.subarray(0, nb));
-        const logits = model.forward(x);
-        lossSum += ops.crossEntropy(logits, labelsPtr).item() * nb;
-        argmaxRows(rt, logits.ptr, nb, logits.shape[1], predPtr);
-        const pred = rt.i32(predPtr, nb);
-        for (let i = 0; i < nb; i++) if (pred[i] === ys[i]) correct++;
-        count += nb;
-        engine.endStep();
-      }
+    evalForward(engine, [model], ds, { batchSize, indices }, (x, ys, nb) => {
+      rt.i32(labelsPtr, nb).set(ys);
+      const logits = model.forward(x);
+      lossSum += ops.crossEntropy(logits, labelsPtr).item() * nb;
+      argmaxRows(rt, logits.ptr, nb, logits.shape[1], predPtr);
+      const pred = rt.i32(predPtr, nb);
+      for (let i = 0; i < nb; i++) if (pred[i] === ys[i]) correct++;
+      count += nb;
     });
   } finally {
-    engine.endStep();
     rt.free(labelsPtr); rt.free(predPtr);
-    model.train(wasTraining);
   }
   return { accuracy: correct / Math.max(1, count), loss: lossSum / Math.max(1, count), count, seconds: (performance.now() - t0) / 1000 };
 }
