@@ -3,6 +3,7 @@ import * as assert from 'uvu/assert';
 import { builds, rng, eq } from './helpers.js';
 import { requantize } from '../dist/index.js';
 import { OUT_I32, OUT_S8 } from '../dist/kernels/gemm_s8.js';
+import { packCache } from '../dist/kernels/pack-cache.js';
 
 const shapes = [
   [1, 1, 1], [1, 16, 8], [1, 1024, 3], [2, 3, 5], [3, 5, 7], [4, 8, 8], [5, 17, 9], [7, 31, 15],
@@ -163,6 +164,47 @@ test('strides below the row length are refused, naming them', async () => {
   } finally {
     p.dispose();
   }
+});
+
+test('the packed-weight cache never returns a stale result: b mutated in place, other options, eviction', async () => {
+  const [q] = (await builds()).slice(-1);
+  const r = rng(21), m = 3, k = 37, n = 19;
+  const a = r.i8(m * k), b = r.i8(k * n, -127, 127);
+  q.clearPackCache();
+  assert.is(eq(q.gemmS8(a, b, m, k, n), q.gemmS8Reference(a, b, m, k, n)), null);
+  const cached = packCache(q.rt);
+  assert.is(cached.size, 1, 'b packed once and kept');
+  assert.is(eq(q.gemmS8(a, b, m, k, n), q.gemmS8Reference(a, b, m, k, n)), null);
+  assert.is(cached.size, 1, 'the second call reused it');
+  for (const i of [0, 400, b.length - 1]) {
+    b[i] = b[i] === 5 ? -5 : 5; // in place: same object, new content
+    assert.is(eq(q.gemmS8(a, b, m, k, n), q.gemmS8Reference(a, b, m, k, n)), null, `after b[${i}] changed`);
+  }
+  const opts = { scale: 0.01, aZeroPoint: 3, bias: new Int32Array(n).fill(7), outZeroPoint: -2 };
+  assert.is(eq(q.gemmS8Requant(a, b, m, k, n, opts), q.gemmS8Reference(a, b, m, k, n, opts)), null);
+  opts.bias[4] = -900; // the options are compared by value too
+  assert.is(eq(q.gemmS8Requant(a, b, m, k, n, opts), q.gemmS8Reference(a, b, m, k, n, opts)), null, 'after bias changed');
+  // a subarray view over the same memory is another key, and sees its own bytes
+  const big = r.i8(2 * k * n, -127, 127), view = big.subarray(k * n);
+  assert.is(eq(q.gemmS8(a, view, m, k, n), q.gemmS8Reference(a, view, m, k, n)), null);
+  big.copyWithin(k * n, 0, k * n);
+  assert.is(eq(q.gemmS8(a, view, m, k, n), q.gemmS8Reference(a, view, m, k, n)), null, 'after the viewed memory changed');
+  for (let i = 0; i < 40; i++) q.gemmS8(a, r.i8(k * n, -127, 127), m, k, n);
+  assert.ok(cached.size <= cached.maxEntries, `at most ${cached.maxEntries} entries (${cached.size})`);
+  q.clearPackCache();
+  assert.is(cached.size, 0);
+});
+
+test('conv2dS8 reuses packed weights only while they are unchanged', async () => {
+  const [q] = (await builds()).slice(-1);
+  const r = rng(5), shape = [2, 6, 6, 8], wShape = [5, 3, 3, 8];
+  const x = r.i8(2 * 6 * 6 * 8), w = r.i8(5 * 9 * 8, -127, 127);
+  const opts = { padding: 1, scale: 0.02, inZeroPoint: 1, outZeroPoint: 0 };
+  const ref = () => q.conv2dS8Reference(x, shape, w, wShape, opts).data;
+  assert.is(eq(q.conv2dS8(x, shape, w, wShape, opts).data, ref()), null);
+  w[17] = w[17] === 9 ? -9 : 9;
+  assert.is(eq(q.conv2dS8(x, shape, w, wShape, opts).data, ref()), null, 'after a weight changed');
+  assert.is(eq(q.conv2dS8(x, shape, w, wShape, { ...opts, stride: 2 }).data, q.conv2dS8Reference(x, shape, w, wShape, { ...opts, stride: 2 }).data), null, 'other options');
 });
 
 test.run();

@@ -11,7 +11,8 @@
 //   5  train                                fit / evaluate, model files, the eval-mode batch loop
 //   6  quant, compress, transfer            QAT / PTQ; pruning, low-rank, distillation; transfer learning
 //   7  deploy                               int8 graph, .qwm, int8 runner, float / int8 reports
-//   8  onnx, pipeline, runtime-entry.ts     ONNX import / export; end-to-end jobs (compressModel, qwasm pipeline);
+//   8  onnx, tfjs, pipeline,                ONNX import / export, TF.js (Keras) import; end-to-end jobs
+//      runtime-entry.ts                     (compressModel, qwasm pipeline);
 //                                           the lightweight 'qwasm/runtime' entry
 //   9  index.ts                             the library entry
 //  10  cli                                  the `qwasm` command
@@ -32,7 +33,7 @@ export const LAYERS = {
   train: 5,
   quant: 6, compress: 6, transfer: 6,
   deploy: 7,
-  onnx: 8, pipeline: 8, 'runtime-entry.ts': 8,
+  onnx: 8, tfjs: 8, pipeline: 8, 'runtime-entry.ts': 8,
   'index.ts': 9,
   cli: 10,
 };

@@ -8,11 +8,13 @@ import { describeLayers } from '../nn/layer-spec.js';
 import { saveModel } from '../train/model-file.js';
 import { UsageError } from './args.js';
 
-export const tfjsUsage = `       qwasm import --from SOURCE -o FILE [--cut LAYER --classes N] [--input-size PX] [--norm NAME]
+export const tfjsUsage = `
+       qwasm import --from SOURCE -o FILE [--cut LAYER --classes N] [--input-size PX] [--norm NAME]
 
 TF.js layers models (Keras: Conv2D, DepthwiseConv2D, BatchNormalization, ReLU / ReLU6, Add, ZeroPadding2D,
 pooling, Dense, Dropout, Flatten; docs/IMPORT.md). SOURCE: nsfwjs:mobilenet_v2 (the Keras MobileNetV2 in the
-installed nsfwjs package), nsfwjs:inception_v3, or a model.json / its folder (weight shards beside it).
+installed nsfwjs package) or a model.json / its folder (weight shards beside it). Concatenate (InceptionV3)
+is not supported yet.
   --from SOURCE      the TF.js model to import
   --cut LAYER        keep the model up to this Keras layer (e.g. block_13_expand_relu) and add a new head
                      (global average pool + linear); needs --classes

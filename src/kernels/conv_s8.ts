@@ -1,5 +1,6 @@
 // int8 conv2d (assembly/conv_s8.ts), NHWC activations and OHWI weights, TFLite semantics: a persistent
 // packed-weights handle for layers of whole int8 models, plain typed-array calls, and the reference twin.
+import { withPacked } from './pack-cache.js';
 import type { Runtime } from '../runtime.js';
 import { checkArray, checkInt, describe, QwasmError } from '../errors.js';
 import { resolveRequant, type RequantParams, type ResolvedRequant } from './requant.js';
@@ -259,12 +260,9 @@ export function conv2dS8(rt: Runtime, input: Int8Array, inShape: Shape4, weights
   const s = checkInput(p, input, inShape);
   const g = resolveGeometry(s[1], s[2], p.kh, p.kw, opts.stride, opts.padding, opts.dilation);
   checkOutSize(s[0], g, p.oc);
-  const packed = new PackedConv2dS8(rt, weights, wShape, opts);
-  try {
-    return packed.apply(input, s);
-  } finally {
-    packed.dispose();
-  }
+  // the packed weights are cached while `weights` is unchanged (src/kernels/pack-cache.ts)
+  return withPacked(rt, weights, ['conv2d_s8', wShape, opts], () => new PackedConv2dS8(rt, weights, wShape, opts), (h) => h.bytes,
+    (packed) => packed.apply(input, s));
 }
 
 /** The plain-loop reference (unpacked weights, no SIMD): same semantics as conv2dS8. */

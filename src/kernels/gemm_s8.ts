@@ -3,6 +3,7 @@
 import type { Runtime } from '../runtime.js';
 import { checkArray, checkInt, QwasmError } from '../errors.js';
 import { resolveRequant, type RequantParams, type ResolvedRequant } from './requant.js';
+import { withPacked } from './pack-cache.js';
 
 /** `mode` of gemm_s8 / gemm_s8_ref / sparse_gemm_s8_*: exact int32 output (the same constant as assembly/requant.ts's OUT_I32, a wasm global). */
 export const OUT_I32 = 0;
@@ -89,20 +90,25 @@ export class PackedGemmS8 {
   }
 }
 
-/** C = A·B in exact int32 (A m×k, B k×n, both row-major int8; B in [-127, 127]). */
+/** B packed for these options: the runtime's pack cache (src/kernels/pack-cache.ts) when b is unchanged. */
+function withPackedB<R>(rt: Runtime, b: Int8Array, k: number, n: number, opts: GemmS8Options | undefined, fn: (p: PackedGemmS8) => R): R {
+  checkArray('b', b, Int8Array, k * n);
+  return withPacked(rt, b, ['gemm_s8', k, n, opts], () => new PackedGemmS8(rt, b, k, n, opts), (p) => p.bytes, fn);
+}
+
+/**
+ * C = A·B in exact int32 (A m×k, B k×n, both row-major int8; B in [-127, 127]). A convenience: B's packed
+ * form is cached between calls and reused only while b's bytes are unchanged (a compare per call, about the
+ * cost of one M = 1 GEMM); a layer should hold a PackedGemmS8 (q.packGemmS8) instead.
+ */
 export function gemmS8(rt: Runtime, a: Int8Array, b: Int8Array, m: number, k: number, n: number): Int32Array {
   checkDims(m, k, n);
   checkArray('a', a, Int8Array, m * k);
-  const packed = new PackedGemmS8(rt, b, k, n);
-  try {
-    return rt.scoped((s) => {
-      const ap = s.put(a), cp = s.alloc(m * n * 4);
-      packed.runInt32(ap, m, cp);
-      return rt.i32(cp, m * n).slice();
-    });
-  } finally {
-    packed.dispose();
-  }
+  return withPackedB(rt, b, k, n, undefined, (packed) => rt.scoped((s) => {
+    const ap = s.put(a), cp = s.alloc(m * n * 4);
+    packed.runInt32(ap, m, cp);
+    return rt.i32(cp, m * n).slice();
+  }));
 }
 
 /** Requantised int8 GEMM: out = requant(bias + (A − zpA)·B). */
@@ -110,16 +116,11 @@ export function gemmS8Requant(rt: Runtime, a: Int8Array, b: Int8Array, m: number
   checkDims(m, k, n);
   checkArray('a', a, Int8Array, m * k);
   if (!opts || opts.scale === undefined) throw new TypeError('opts.scale is required for a requantised GEMM');
-  const packed = new PackedGemmS8(rt, b, k, n, opts);
-  try {
-    return rt.scoped((s) => {
-      const ap = s.put(a), cp = s.alloc(m * n);
-      packed.runInt8(ap, m, cp);
-      return rt.i8(cp, m * n).slice();
-    });
-  } finally {
-    packed.dispose();
-  }
+  return withPackedB(rt, b, k, n, opts, (packed) => rt.scoped((s) => {
+    const ap = s.put(a), cp = s.alloc(m * n);
+    packed.runInt8(ap, m, cp);
+    return rt.i8(cp, m * n).slice();
+  }));
 }
 
 /** The plain-loop reference (ruy's idea): same semantics as gemmS8 / gemmS8Requant, no packing, no SIMD. */
