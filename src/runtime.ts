@@ -6,7 +6,7 @@
 // a browser import dist/index.js as it is (docs/BROWSER.md). In Node the .wasm is read from disk; elsewhere it
 // is fetched from `new URL('../build/qwasm.<build>.wasm', import.meta.url)` or taken from init({ wasm }).
 import { relaxedWorks, simdWorks } from './probes.js';
-import { QwasmError, describe } from './errors.js';
+import { QwasmError, checkInt, describe } from './errors.js';
 import type { KernelExports } from './exports.js';
 
 export type BuildName = 'scalar' | 'simd' | 'relaxed';
@@ -21,6 +21,8 @@ export interface InitOptions {
    * it holds in `build` ('auto' assumes the one this engine would choose).
    */
   wasm?: BufferSource | WebAssembly.Module | Response | Promise<Response> | URL | string;
+  /** Threads for the kernels: a positive integer; 1 (default) is the single-threaded path. */
+  threads?: number;
 }
 
 const isNode = typeof process !== 'undefined' && !!process.versions?.node;
@@ -218,6 +220,8 @@ export class Scope {
 }
 
 export async function loadRuntime(opts: InitOptions = {}): Promise<Runtime> {
+  const threads = checkInt('threads', opts.threads ?? 1, 1, 256);
+  if (threads > 1) throw new QwasmError(`threads: ${threads} requested, but this build of qwasm runs its kernels on one thread (threads: 1)`);
   const build = await chooseBuild(opts.build ?? 'auto');
   const source = opts.wasm !== undefined ? await resolveSource(opts.wasm) : await readBuild(build);
   return new Runtime(build, await instantiateBuild(source));

@@ -1,6 +1,6 @@
 // A dataset from a folder with one sub-folder per class (class names = sub-folder names, sorted), holding
 // PNG or Netpbm (PGM / PPM / PBM / PNM) images, converted to grey or RGB and resized to one size.
-import { QwasmError } from '../errors.js';
+import { QwasmError, toBytes } from '../errors.js';
 import { createDataset, type Dataset, type Normalization } from './dataset.js';
 import { centreLikeMnist, invert, resize, toChannels, type Image } from './image.js';
 import { fs, path } from './node.js';
@@ -10,7 +10,8 @@ import { decodePnm, isPnm } from './pnm.js';
 export const IMAGE_EXTENSIONS = ['.png', '.pgm', '.ppm', '.pbm', '.pnm'];
 
 /** Decodes PNG or Netpbm bytes (chosen by content). */
-export function decodeImage(bytes: Uint8Array, what = 'image'): Image {
+export function decodeImage(input: Uint8Array | ArrayBuffer, what = 'image'): Image {
+  const bytes = toBytes(what, input);
   if (isPng(bytes)) return decodePng(bytes, what);
   if (isPnm(bytes)) return decodePnm(bytes, what);
   throw new QwasmError(`${what}: not a PNG or Netpbm (PGM/PPM) image`);
@@ -54,6 +55,8 @@ export function loadImageFolder(dir: string, opts: ImageFolderOptions = {}): Dat
     const sub = path().join(dir, cls);
     if (!fs().existsSync(sub)) throw new QwasmError(`${dir}: no sub-folder for class ${JSON.stringify(cls)}`);
     const files = fs().readdirSync(sub).filter((f) => IMAGE_EXTENSIONS.includes(path().extname(f).toLowerCase())).sort();
+    // an empty class would still be a class (an output no example teaches): refuse it
+    if (files.length === 0) throw new QwasmError(`${sub}: the class folder '${cls}' holds no images (${IMAGE_EXTENSIONS.join(' ')}); add images or remove the folder`);
     for (const f of files) {
       const file = path().join(sub, f);
       let img = toChannels(decodeImage(fs().readFileSync(file), file), channels, background);
@@ -62,7 +65,7 @@ export function loadImageFolder(dir: string, opts: ImageFolderOptions = {}): Dat
       if (fixed) img = resize(img, h, w);
       else if (!h) { h = img.height; w = img.width; }
       if (img.height !== h || img.width !== w) {
-        throw new QwasmError(`${file} is ${img.width}×${img.height}, the first image was ${w}×${h}: pass size to resize them all`);
+        throw new QwasmError(`${file} is ${img.width}×${img.height}, the first image was ${w}×${h}: the images of a folder dataset must all have one size (resize them; the API's loadImageFolder(dir, { size }) does it on load)`);
       }
       items.push({ label, img });
     }

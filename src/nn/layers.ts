@@ -99,7 +99,8 @@ export class Flatten extends Module {
 }
 
 export class Dropout extends Module {
-  private calls = 0;
+  /** Training-mode forward calls so far (the mask's seed); fit({ startStep }) restores it on resume. */
+  calls = 0;
   constructor(engine: Engine, readonly p: number, readonly seed = 1) {
     super(engine);
     checkFinite('p', p);

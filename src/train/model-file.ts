@@ -5,7 +5,7 @@ import type { Module } from '../nn/module.js';
 import { buildModel, type ModelOptions } from '../nn/models.js';
 import { buildLayers, describeLayers, type LayerSpec } from '../nn/layer-spec.js';
 import type { Optimizer } from '../optim/optimizer.js';
-import { saveCheckpoint, loadCheckpoint, type Checkpoint, type CheckpointMeta } from '../checkpoint/index.js';
+import { saveCheckpoint, loadCheckpoint, decodeCheckpoint, type Checkpoint, type CheckpointMeta, type LoadedCheckpoint } from '../checkpoint/index.js';
 import { QwasmError } from '../errors.js';
 
 /**
@@ -33,7 +33,15 @@ export function saveModel(file: string, model: Module, rec: ModelRecord, meta: C
 export interface LoadedModel { model: Module; record: ModelRecord; meta: CheckpointMeta; optimizerState: Record<string, { shape: number[]; data: Float32Array }> }
 
 export function loadModel(engine: Engine, file: string): LoadedModel {
-  const ck = loadCheckpoint(file);
+  return modelFromCheckpoint(engine, loadCheckpoint(file), file);
+}
+
+/** loadModel from the bytes of a checkpoint (a Buffer / Uint8Array at any offset, or an ArrayBuffer). */
+export function loadModelBytes(engine: Engine, bytes: Uint8Array | ArrayBuffer, what = 'checkpoint'): LoadedModel {
+  return modelFromCheckpoint(engine, decodeCheckpoint(bytes, what), what);
+}
+
+function modelFromCheckpoint(engine: Engine, ck: LoadedCheckpoint, file: string): LoadedModel {
   const m = ck.meta.model;
   if (!m || typeof m.name !== 'string') throw new QwasmError(`${file}: checkpoint has no model description (meta.model.name)`);
   const record: ModelRecord = { name: m.name, options: (m.config ?? {}) as ModelOptions };
