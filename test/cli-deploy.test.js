@@ -136,7 +136,7 @@ test('export --format wasm: a standalone .wasm (scalar build + model) that runs 
 
 test('bad invocations: usage errors exit 2, bad files exit 1 with the reason', async () => {
   for (const [args, code, msg] of [
-    [['export', ckpt], 2, /--out FILE \(-o, the file to write\) is required/],
+    [['export', ckpt], 2, /-o FILE is required/],
     [['export', ckpt, '-o', 'x.qwm', '--format', 'tflite'], 2, /--format must be qwm, onnx or wasm/],
     [['export', join(dir, 'missing.ckpt'), '-o', join(dir, 'x.qwm')], 1, /cannot read \(ENOENT\)/],
     [['run', join(dir, 'refcnn.qwm')], 2, /give IMAGE files or --data/],

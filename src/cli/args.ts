@@ -185,7 +185,7 @@ export function parseCommand(spec: CommandSpec, argv: readonly string[]): Args {
     const v = r.values[n];
     if (typeof v !== 'string') continue;
     if (v === '') throw new UsageError(`flag --${n} needs a value`);
-    if (d.choices && !d.choices.includes(v)) throw new UsageError(`--${n} must be ${d.choices.join(', ')}; got '${v}'`);
+    if (d.choices && !d.choices.includes(v)) throw new UsageError(`--${n} must be ${d.choices.slice(0, -1).join(', ')} or ${d.choices[d.choices.length - 1]}, got '${v}'`);
     if (d.num) r.num(n);
   }
   return r;

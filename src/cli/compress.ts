@@ -10,7 +10,7 @@ import { saveModel, type LoadedModel } from '../train/model-file.js';
 import { describeLayers } from '../nn/layer-spec.js';
 import { QATModel } from '../quant/qat.js';
 import { compressModel, COMPRESS_METHODS, type CompressOptions, type CompressResult, type WeightOnlyCompressOptions } from '../compress/joint.js';
-import { formatReport, layerLatencyUs } from '../compress/report.js';
+import { formatReport, layerLatencyUs, reportRow } from '../compress/report.js';
 import type { Int8Model } from '../deploy/int8-model.js';
 import type { Module } from '../nn/module.js';
 import { writeFileAtomic } from '../checkpoint/index.js';
@@ -145,7 +145,7 @@ async function run(args: Args, argv: string[]): Promise<number> {
   }
   const limit = args.num('limit'), evalLimit = args.num('eval-limit');
   if (limit !== undefined) opts.indices = firstIndices(limit, train.length);
-  opts.evalData = evalLimit !== undefined ? subset(test, firstIndices(evalLimit, test.length)) : test;
+  const evalData = evalLimit !== undefined ? subset(test, firstIndices(evalLimit, test.length)) : test;
   if (opts.ptq?.method !== 'dynamic') (opts as CompressOptions).convert = { meta: { labels: [...train.classes], mean: train.norm.mean[0], std: train.norm.std[0], source: modelFile, dataset: dataName, method, command } };
   const [bar, onProgress] = progressBar(method, quiet);
   opts.onProgress = onProgress;
@@ -159,10 +159,15 @@ async function run(args: Args, argv: string[]): Promise<number> {
     bar.done();
   }
   try {
-    // the results are written first: nothing after this point can lose them
+    // the results are written before the evaluation: an interrupt or a failure there loses nothing
     const written: Written = {};
     if (outFile && res.int8) { written.out = outFile; written.qwmBytes = writeFileAtomic(outFile, (res.int8 as Int8Model).qwm()); }
     if (ckFile) { saveCompressedCheckpoint(ckFile, res, loaded, { dataset: dataName, seed: opts.seed, build: q.build, compressed: method, command }); written.checkpoint = ckFile; }
+    if (!quiet) console.error(`${[written.out, written.checkpoint].filter(Boolean).map((f) => `${f} written; `).join('')}evaluating on the test split…`);
+    // the rows compressModel would measure with evalData (the input model, then the compressed one)
+    res.rows = [reportRow('float', loaded.model, null, evalData), reportRow(method, res.model, res.int8, evalData, {
+      fakeQuant: res.model instanceof QATModel ? null : res.quantized, weightOnly: opts.ptq?.method === 'dynamic',
+    })];
     const layerLatency = res.history.terms.lowrank && res.int8 ? await lowRankTimings(loaded.model, train, res as CompressResult, opts.seed ?? 1) : undefined;
     if (json) console.log(reportJson(res, { model: modelFile, data: dataName, method, build: q.build }, written, layerLatency));
     else printReport(res, method, q.build, written, layerLatency);

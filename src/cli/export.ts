@@ -53,7 +53,8 @@ function outputFormat(out: string, given: string | undefined): string {
 
 async function run(args: Args): Promise<number> {
   if (args.positional.length !== 1) throw new UsageError('give one MODEL file (a checkpoint or a .qwm)');
-  const out = args.need('out', 'FILE (-o, the file to write)');
+  const out = args.str('out');
+  if (!out) throw new UsageError('-o FILE is required (the file to write; --out FILE works too)');
   const format = outputFormat(out, args.str('format'));
   checkOutputFile('-o/--out', out);
   const file = args.positional[0];

@@ -27,7 +27,8 @@ layouts are converted so it computes what the ONNX model computes.`,
 
 async function run(args: Args, argv: string[]): Promise<number> {
   if (args.positional.length !== 1) throw new UsageError(args.positional.length ? `expected one ONNX file, got ${args.positional.length} arguments` : 'the ONNX model file is required');
-  const out = args.need('out', 'FILE (-o, the checkpoint to write)');
+  const out = args.str('out');
+  if (!out) throw new UsageError('-o FILE is required (the checkpoint to write; --out FILE works too)');
   const src = args.positional[0];
   checkOutputFile('-o/--out', out);
   const bytes = readInput('MODEL', src);

@@ -136,6 +136,9 @@ export async function trainFromFlags(args: Args, ro: TrainRunOptions = {}): Prom
   if (resumed) {
     opt.loadStateDict(resumed.optimizerState);
     startStep = Number(resumed.meta.step ?? 0);
+    // a run stopped mid-epoch (--max-steps) recorded that epoch in part; the resumed run records it again
+    const spe = Math.floor(examples / batch), last = history[history.length - 1];
+    if (last && last.step % spe !== 0) history.pop();
   }
   const trainFlags = Object.fromEntries(Object.entries(s).filter(([, v]) => v !== undefined));
   const save = (steps: number, epochsDone: number) => {
@@ -166,6 +169,7 @@ export async function trainFromFlags(args: Args, ro: TrainRunOptions = {}): Prom
   bar.done();
   // the finished run is saved before the test evaluation: an interrupt there loses nothing
   save(res.steps, history.length ? history[history.length - 1].epoch : 0);
+  if (!quiet) console.error(`${out ? `checkpoint written to ${out}; ` : ''}evaluating on the test split…`);
   const ev = evaluate(model, test);
   const last = history[history.length - 1];
   const result = {
