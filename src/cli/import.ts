@@ -35,7 +35,8 @@ async function run(args: Args, argv: string[]): Promise<number> {
   expectKind('import', src, bytes, ['other']);
   const q = await startQwasm(args);
   const engine = new Engine(q.rt);
-  const r = importOnnx(engine, bytes);
+  // a fresh, aligned copy: importOnnx views initializers in place (its Buffer-offset fix lands with the ONNX work)
+  const r = importOnnx(engine, new Uint8Array(bytes));
   try {
     const layers = describeLayers(r.model);
     const size = saveModel(out, r.model, { name: 'onnx', options: { input: r.inputShape, classes: r.classes }, layers }, {
