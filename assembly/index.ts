@@ -21,3 +21,6 @@ export { f32_exp, f32_exp_ref, f32_log, f32_log_ref, f32_xent, f32_xent_ref, f32
 export { f32_sgd, f32_sgd_ref, f32_adam, f32_adam_ref } from './optim_f32';
 // pure-WASM .qwm runner (docs/QWM.md; no JS host needed): load, run, queries, bundle entry points
 export { qwm_load, qwm_error_offset, qwm_run, qwm_run_f32, qwm_input_size, qwm_output_size, qwm_input_scale, qwm_input_zp, qwm_output_scale, qwm_output_zp, qwm_free, qwm_work_bytes, qwm_model_bytes, qwm_decode_bytes, qwm_embed_init, qwm_main, qwm_out, qwm_out_count } from './qwm_run';
+// element-wise activations with their own family (hardswish_f32.ts) and the int8 table lookup (lut_s8.ts)
+export { hardswish_f32_fwd, hardswish_f32_fwd_ref, hardswish_f32_bwd, hardswish_f32_bwd_ref } from './hardswish_f32';
+export { lut_s8, lut_s8_ref } from './lut_s8';

@@ -153,4 +153,10 @@ export interface KernelExports {
   f32_adam_ref(p: P, g: P, m: P, v: P, mask: P, n: I, beta1: number, beta2: number, eps: number, wd: number, decay: number,
                stepSize: number, bc2sqrt: number, gscale: number): void;
   // end f32 training eltwise / loss / optim
+
+  // hardswish_f32.ts (forward / backward, each with its _ref twin)
+  hardswish_f32_fwd(x: P, y: P, n: I): void; hardswish_f32_fwd_ref(x: P, y: P, n: I): void;
+  hardswish_f32_bwd(x: P, dy: P, dx: P, n: I, accumulate: I): void; hardswish_f32_bwd_ref(x: P, dy: P, dx: P, n: I, accumulate: I): void;
+  // lut_s8.ts: y[i] = table[x[i] + 128]
+  lut_s8(x: P, table: P, y: P, n: I): void; lut_s8_ref(x: P, table: P, y: P, n: I): void;
 }

@@ -9,7 +9,7 @@ export async function init(opts: InitOptions = {}): Promise<Qwasm> {
 export { Qwasm } from './qwasm.js';
 export { Runtime, Scope, detect, chooseBuild, BUILDS, type BuildName, type InitOptions, type EngineSupport } from './runtime.js';
 export { QwasmError } from './errors.js';
-export { resolveRequant, activationRange, requantize, type RequantParams, type Activation } from './quant.js';
+export { resolveRequant, activationRange, requantize, type RequantParams, type Activation } from './kernels/requant.js';
 export { PackedGemmS8, type GemmS8Options } from './kernels/gemm_s8.js';
 export { gemmF32Ptr, PackedGemmF32, type GemmF32Options, type GemmF32PtrOptions, type PackGemmF32Options } from './kernels/gemm_f32.js';
 export { SparseMatrixF32, SparseMatrixS8, nmMask, blockMask, magnitudeMask, type SparseFormat, type SparseOptions, type SparseF32Options, type SparseS8Options } from './kernels/sparse.js';
@@ -38,12 +38,12 @@ export * as ops from './autograd/ops.js';
 export { Module, type ParamInfo } from './nn/module.js';
 export * as layers from './nn/layers.js';
 export { buildModel, MODEL_NAMES, type ModelOptions, type ModelName } from './nn/models.js';
-export { Rng as InitRng } from './nn/random.js';
+export { InitRng, RandomSource } from './util/rng.js';
 export { Optimizer, type OptimizerSpec } from './optim/optimizer.js';
 export { makeSchedule, type Schedule, type ScheduleSpec } from './optim/schedule.js';
 export { fit, evaluate, type FitOptions, type FitResult, type StepInfo, type EpochInfo, type EvalResult, type LossHook } from './train/index.js';
 // --- end training engine ---
-export { saveModel, loadModel, loadModelBytes, checkpointOf, type ModelRecord, type LoadedModel } from './train/model-file.js';
+export { saveModel, loadModelCheckpoint, loadModel, loadModelBytes, checkpointOf, type ModelRecord, type LoadedModel } from './train/model-file.js';
 // --- quantisation: fake quant, QAT, PTQ, int8 deployment (src/quant/, src/deploy/) ---
 export { fakeQuant, fakeQuantChannel, expScale, MinMaxObserver, PerChannelMinMaxObserver, affineQParams, symmetricScales, weightLayout, lsqGrad, lsqGradScale, quantizeArray, dequantizeArray, quantizeChannels, rne, type QParams, type ChannelLayout, type ObserverMode, type ObserverOptions } from './quant/fakequant.js';
 export { prepareQAT, QATModel, QATSchedule, ActQuant, WeightQuant, foldBatchNorm, bnFactor, type QATOptions, type QATScheduleOptions, type QuantState, type Unit as QuantUnit, type FusedActivation } from './quant/qat.js';
@@ -63,12 +63,15 @@ export { tapModules, type ModuleTaps } from './nn/layers.js';
 // --- end distillation ---
 // --- pruning / low-rank (src/compress/prune.ts, lowrank.ts, svd.ts) ---
 export { Pruner, PolynomialDecay, ConstantSparsity, prunedWeights, weightSparsity, removePrunedChannels, type PruneMode, type PruneScope, type PruneOptions, type PolynomialDecaySpec, type PruningSchedule, type LayerSparsity, type SparsityReport, type PrunedWeight, type PrunedFormat } from './compress/prune.js';
-export { LowRankLinear, factorize, factorizeLinear, factorizeConv, copyModel, type RankOptions, type FactorizeOptions, type FactorReport, type ConvFactorMode } from './compress/lowrank.js';
+export { LowRankLinear } from './nn/lowrank-linear.js';
+export { HardSwish, hardswish } from './nn/hardswish.js';
+export { copyModel } from './nn/copy.js';
+export { factorize, factorizeLinear, factorizeConv, type RankOptions, type FactorizeOptions, type FactorReport, type ConvFactorMode } from './compress/lowrank.js';
 export { svd, svdReconstruct, rankForEnergy, type SVDResult, type SVDOptions } from './compress/svd.js';
 // --- end pruning / low-rank ---
-// --- compression entry point, joint objective, report rows (src/compress/joint.ts, report.ts) ---
-export { compressModel, COMPRESS_METHODS, type CompressMethod, type CompressOptions, type WeightOnlyCompressOptions, type CompressResult, type CompressProgress, type CompressHistory, type StepRecord, type StepTerms, type DistillTerm, type QatTerm, type PruneTerm, type LowRankTerm } from './compress/joint.js';
-export { reportRow, formatReport, floatLatencyMs, layerLatencyUs, type ReportRow, type ReportOptions, type LayerTiming } from './compress/report.js';
+// --- compression entry point, joint objective, report rows (src/pipeline/compress-model.ts, src/deploy/report.ts) ---
+export { compressModel, COMPRESS_METHODS, type CompressMethod, type CompressOptions, type WeightOnlyCompressOptions, type CompressResult, type CompressProgress, type CompressHistory, type StepRecord, type StepTerms, type DistillTerm, type QatTerm, type PruneTerm, type LowRankTerm } from './pipeline/compress-model.js';
+export { reportRow, formatReport, floatLatencyMs, layerLatencyUs, type ReportRow, type ReportOptions, type LayerTiming } from './deploy/report.js';
 // --- end compression entry point ---
 // --- transfer learning (src/transfer/finetune.ts, features.ts) ---
 export { replaceHead, headIndex, transferRecord, transferModel, loadPretrained, layerGroups, setFrozen, freeze, unfreeze, isFrozen, freezeBackbone, trainableParameters, GradualUnfreezer, discriminativeGroups, transferOptimizer, fineTune, type ReplaceHeadOptions, type LayerGroup, type FreezeOptions, type UnfreezeScheduleOptions, type FineTuneStrategy, type FineTuneOptions } from './transfer/finetune.js';
@@ -79,12 +82,17 @@ export type { ParamGroup } from './optim/optimizer.js';
 export * as opsExtra from './autograd/ops-extra.js';
 export { gradReverse, matmul, meanRows, covariance, coralLoss, type MatmulOptions } from './autograd/ops-extra.js';
 export { adapt, dannLambda, dannLr, splitSequential, domainClassifier, ADAPT_METHODS, type AdaptMethod, type AdaptOptions, type AdaptResult, type AdaptStepInfo, type SplitModel } from './transfer/adapt.js';
+export { runAdaptation, resolveRecipe, summarise, withoutLabels, score, ADAPT_RECIPE, type AdaptRecipe, type AdaptRunOptions, type AdaptRunResult, type AdaptRunRow, type AdaptMethodSummary, type Scored } from './transfer/adapt-run.js';
+export { wilson, spread, tQuantile975, type Interval, type Spread } from './train/intervals.js';
 // --- end domain adaptation ---
 // --- ONNX import / export (src/onnx/) and generic layer descriptions (src/nn/layer-spec.ts) ---
 export { importOnnx, OnnxImportError, type ImportOptions as OnnxImportOptions, type ImportedModel as OnnxImportedModel } from './onnx/import.js';
 export { int8GraphToOnnx, type OnnxExportOptions } from './onnx/export.js';
 export { decodeModel as decodeOnnx, encodeModel as encodeOnnx, type OnnxModel, type OnnxGraph, type OnnxNode, type OnnxTensor } from './onnx/onnx-proto.js';
 export { describeLayers, buildLayers, type LayerSpec } from './nn/layer-spec.js';
+export { registerLayer, layerKind, layerTypes, kindOf, LayerAspect, describeModule, buildModule, cloneModule, type LayerKind, type PointwiseInfo, type BuildContext } from './nn/registry.js';
+export { lutTable, lutS8, lutS8Array } from './kernels/lut_s8.js';
+export { hardswishForward, hardswishBackward } from './kernels/hardswish_f32.js';
 // --- end ONNX ---
 // --- pure-WASM deployment: standalone .wasm bundles (src/deploy/wasm-bundle.ts, assembly/qwm_run.ts) ---
 export { bundleWasm, bundleChecksum, qwmWasmError, QWM_WASM_ERRORS, type BundleOptions, type WasmBundle } from './deploy/wasm-bundle.js';

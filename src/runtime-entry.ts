@@ -1,7 +1,7 @@
 // `qwasm/runtime`: the deployment-only entry. Loads a .qwm model file (docs/QWM.md) and runs it on the int8
 // kernels; it imports the runtime, the kernels and src/deploy only — no autograd, layers, training or dataset
 // code — so a bundle of this entry stays small (scripts/size.mjs measures it).
-//   const model = await loadModel(bytes);      // Uint8Array | ArrayBuffer of a .qwm file
+//   const model = await loadQwm(bytes);           // Uint8Array | ArrayBuffer of a .qwm file
 //   model.classify(pixels)                     // [{ index, label, logit }] per sample
 import { loadRuntime, type InitOptions, type Runtime } from './runtime.js';
 import { QwasmError, checkInt, describe, toBytes } from './errors.js';
@@ -105,7 +105,7 @@ export class QwmModel {
 }
 
 /** Decodes and validates a .qwm file, loads the kernels (or uses opts.runtime) and packs the model. */
-export async function loadModel(bytes: Uint8Array | ArrayBuffer, opts: LoadModelOptions = {}): Promise<QwmModel> {
+export async function loadQwm(bytes: Uint8Array | ArrayBuffer, opts: LoadModelOptions = {}): Promise<QwmModel> {
   const b = toBytes('bytes', bytes);
   const graph = decodeQwm(b);
   const rt = opts.runtime ?? await loadRuntime(opts);
@@ -127,3 +127,6 @@ export { loadRuntime, Runtime, type InitOptions, type BuildName } from './runtim
 export { QwasmError } from './errors.js';
 export type { Int8Graph, GraphNode, GraphMeta, QParams } from './deploy/graph.js';
 export type { Int8LayerSummary } from './deploy/runner.js';
+
+/** @deprecated the old name of loadQwm (kept: README and docs/BROWSER.md show it; src/cli/run.ts uses it). */
+export const loadModel = loadQwm;

@@ -6,7 +6,7 @@
 // a browser import dist/index.js as it is (docs/BROWSER.md). In Node the .wasm is read from disk; elsewhere it
 // is fetched from `new URL('../build/qwasm.<build>.wasm', import.meta.url)` or taken from init({ wasm }).
 import { relaxedWorks, simdWorks } from './probes.js';
-import { QwasmError, checkInt, describe } from './errors.js';
+import { QwasmError, describe } from './errors.js';
 import type { KernelExports } from './exports.js';
 
 export type BuildName = 'scalar' | 'simd' | 'relaxed';
@@ -21,7 +21,11 @@ export interface InitOptions {
    * it holds in `build` ('auto' assumes the one this engine would choose).
    */
   wasm?: BufferSource | WebAssembly.Module | Response | Promise<Response> | URL | string;
-  /** Threads for the kernels: a positive integer; 1 (default) is the single-threaded path. */
+  /**
+   * Threads for batch-parallel int8 inference and data-parallel training (docs/THREADS.md): default every core
+   * where worker threads and SharedArrayBuffer exist (Node), else 1, silently; env QWASM_THREADS overrides the
+   * default. 1 keeps today's single-thread path. Workers start on first use, each with its own instance.
+   */
   threads?: number;
 }
 
@@ -127,13 +131,14 @@ async function resolveSource(wasm: NonNullable<InitOptions['wasm']>): Promise<Bu
   throw new TypeError(`wasm must be a URL, bytes, a WebAssembly.Module or a Response, got ${describe(wasm)}`);
 }
 
-/** Instantiates a build; every export is used as it is (see the header). */
-async function instantiateBuild(source: BufferSource | WebAssembly.Module): Promise<KernelExports> {
-  let instance: WebAssembly.Instance;
+/** Compiles (if needed) and instantiates a build; every export is used as it is (see the header). */
+export async function instantiateBuild(source: BufferSource | WebAssembly.Module): Promise<{ exports: KernelExports; module: WebAssembly.Module }> {
+  let instance: WebAssembly.Instance, module: WebAssembly.Module;
   try {
-    instance = source instanceof WebAssembly.Module
-      ? await WebAssembly.instantiate(source, {})
-      : (await WebAssembly.instantiate(source, {})).instance;
+    if (source instanceof WebAssembly.Module) {
+      module = source;
+      instance = await WebAssembly.instantiate(source, {});
+    } else ({ module, instance } = await WebAssembly.instantiate(source, {}));
   } catch (e) {
     throw new QwasmError(`cannot instantiate the wasm module: ${(e as Error).message}`);
   }
@@ -155,18 +160,25 @@ async function instantiateBuild(source: BufferSource | WebAssembly.Module): Prom
     }
     ex = wrapped;
   }
-  return ex as unknown as KernelExports;
+  return { exports: ex as unknown as KernelExports, module };
 }
 
 export class Runtime {
   readonly build: BuildName;
   readonly exports: KernelExports;
   readonly memory: WebAssembly.Memory;
+  /** Threads the parallel paths may use (1: none); `threading` holds what the worker pool needs. */
+  readonly threads: number;
+  readonly threading: Threading | null;
+  /** The worker pool (src/threads/pool.ts), created on first parallel call. */
+  pool: unknown = null;
 
-  constructor(build: BuildName, exports: KernelExports) {
+  constructor(build: BuildName, exports: KernelExports, threading: Threading | null = null) {
     this.build = build;
     this.exports = exports;
     this.memory = exports.memory;
+    this.threading = threading;
+    this.threads = threading?.threads ?? 1;
   }
 
   /** Allocates `bytes` (16-byte aligned). Throws when linear memory cannot grow that far. */
@@ -219,10 +231,38 @@ export class Scope {
   release(): void { for (const p of this.ptrs) this.rt.free(p); this.ptrs.length = 0; }
 }
 
+/** What a worker pool needs: the thread count, the compiled module (each worker instantiates it) and Node's worker API. */
+export interface Threading { threads: number; module: WebAssembly.Module; build: BuildName; workers: typeof import('node:worker_threads') }
+
+/**
+ * The thread count init() settles on: `threads` if given (an integer ≥ 1), else QWASM_THREADS, else every core;
+ * 1 where worker_threads or SharedArrayBuffer are missing (browsers: docs/THREADS.md).
+ */
+export async function resolveThreads(threads: number | undefined): Promise<{ threads: number; workers: typeof import('node:worker_threads') | null }> {
+  if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1 && threads <= 256)) {
+    throw new RangeError(`threads must be an integer in [1, 256], got ${describe(threads)}`);
+  }
+  let want = threads;
+  const env = isNode ? process.env.QWASM_THREADS : undefined;
+  if (want === undefined && env) {
+    const v = Number(env);
+    if (!(Number.isInteger(v) && v >= 1 && v <= 256)) throw new QwasmError(`QWASM_THREADS must be an integer in [1, 256], got '${env}'`);
+    want = v;
+  }
+  if (want === 1 || !isNode || typeof SharedArrayBuffer !== 'function' || typeof Atomics !== 'object') return { threads: 1, workers: null };
+  try {
+    const [workers, os] = await Promise.all([import('node:worker_threads'), import('node:os')]);
+    const cores = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
+    return { threads: Math.max(1, want ?? cores), workers };
+  } catch {
+    return { threads: 1, workers: null };
+  }
+}
+
 export async function loadRuntime(opts: InitOptions = {}): Promise<Runtime> {
-  const threads = checkInt('threads', opts.threads ?? 1, 1, 256);
-  if (threads > 1) throw new QwasmError(`threads: ${threads} requested, but this build of qwasm runs its kernels on one thread (threads: 1)`);
   const build = await chooseBuild(opts.build ?? 'auto');
+  const t = await resolveThreads(opts.threads);
   const source = opts.wasm !== undefined ? await resolveSource(opts.wasm) : await readBuild(build);
-  return new Runtime(build, await instantiateBuild(source));
+  const { exports, module } = await instantiateBuild(source);
+  return new Runtime(build, exports, t.threads > 1 && t.workers ? { threads: t.threads, module, build, workers: t.workers } : null);
 }

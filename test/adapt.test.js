@@ -3,7 +3,7 @@
 // (flat memory), argument errors.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { builds, rng } from './helpers.js';
+import { builds, needs, rng } from './helpers.js';
 import {
   Engine, ops, opsExtra, buildModel, loadDataset, subset, adapt, dannLambda, dannLr, splitSequential, domainClassifier,
 } from '../dist/index.js';
@@ -178,7 +178,7 @@ function fakeSet(n, size) {
     classes: [...'0123456789'], norm: { mean: [0.5], std: [0.3] }, flipSafe: false };
 }
 
-test('tiny MNIST → digits runs (source-only, DANN, CORAL): finite, seeded, memory flat', async () => {
+needs(test, 'digits')('tiny MNIST → digits runs (source-only, DANN, CORAL): finite, seeded, memory flat', async () => {
   const [q] = (await builds()).slice(-1);
   const mnist = loadDataset('mnist'), digits = loadDataset('digits', { centre: true });
   const src = subset(mnist.train, Int32Array.from({ length: 640 }, (_, i) => i));

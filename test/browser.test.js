@@ -10,11 +10,12 @@
 //   (d) the .qwm file of Node's int8 model, loaded in the page by the deployment-only entry 'qwasm/runtime'
 //       (loadModel), gives Node's output codes and logits — imported from dist/ and as a minified esbuild bundle.
 // Shared pipeline code: test/browser-page/scenario.js (runs on both sides). Data crosses with test/wire.js.
-// Chromium missing is a failure with a message (bash .ci/run installs it), never a skip.
+// Without Chromium the page tests skip with a loud line; .ci/run installs it and sets QWASM_REQUIRE_ENGINES=1, which
+// makes a missing Chromium a failure (test/helpers.js `needs`).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as qw from '../dist/index.js';
-import { rng } from './helpers.js';
+import { needs, rng } from './helpers.js';
 import { encode, decode, runBattery } from './wire.js';
 import { openQwasmPage, ROOT } from './chromium.js';
 import { existsSync, readFileSync } from 'node:fs';
@@ -135,7 +136,7 @@ function bareImports() {
     }
   };
   for (const entry of ['dist/index.js', 'dist/runtime-entry.js']) visit(join(ROOT, entry));
-  return bad.length ? `\nstatic imports a browser cannot resolve (make them lazy: src/data/node.ts): ${bad.join('; ')}` : '';
+  return bad.length ? `\nstatic imports a browser cannot resolve (make them lazy: src/util/node.ts): ${bad.join('; ')}` : '';
 }
 
 /**
@@ -180,7 +181,9 @@ async function inPage(name, args, encodedBattery = null) {
   return name === 'battery' ? res.ok : decode(res.ok);
 }
 
-test('the page imports qwasm without a bundler; auto picks relaxed where its probe passes', async () => {
+const withChromium = needs(test, 'chromium');
+
+withChromium('the page imports qwasm without a bundler; auto picks relaxed where its probe passes', async () => {
   await open();
   const d = support;
   assert.ok(d.simd, 'Chromium runs SIMD128');
@@ -215,7 +218,7 @@ test('init({ wasm }) in Node: a file URL (object or string), bytes, a Module; ba
   assert.match(await msg(Promise.reject(new Error('offline'))), /^QwasmError: wasm: the promise given was rejected \(offline\)/);
 });
 
-test('(a) int8 kernels in the page equal Node bit for bit (scalar, simd, relaxed)', async () => {
+withChromium('(a) int8 kernels in the page equal Node bit for bit (scalar, simd, relaxed)', async () => {
   await open();
   const nodeRes = {};
   for (const build of ['scalar', 'simd']) nodeRes[build] = await runBattery(await qw.init({ build }), battery0);
@@ -232,7 +235,7 @@ test('(a) int8 kernels in the page equal Node bit for bit (scalar, simd, relaxed
   }
 });
 
-test('(b, c, d) training in the page: losses fall; int8 codes equal Node\'s; Node\'s .qwm runs identically under qwasm/runtime', async () => {
+withChromium('(b, c, d) training in the page: losses fall; int8 codes equal Node\'s; Node\'s .qwm runs identically under qwasm/runtime', async () => {
   await open();
   const { sample, probe } = data;
   const nodeRuns = {};

@@ -5,7 +5,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { cli, message } from './cli-run.js';
 
-const COMMANDS = ['bench', 'train', 'eval', 'pretrain', 'export', 'run', 'info', 'import', 'pipeline', 'compress'];
+const COMMANDS = ['bench', 'train', 'eval', 'pretrain', 'export', 'run', 'info', 'import', 'pipeline', 'compress', 'adapt'];
 
 test('every command takes --build and --threads, documented in its generated --help', () => {
   for (const c of COMMANDS) {
@@ -13,7 +13,7 @@ test('every command takes --build and --threads, documented in its generated --h
     assert.is(r.status, 0, c);
     assert.match(r.stdout, /^usage: qwasm /, c);
     assert.match(r.stdout, /--build NAME/, c);
-    assert.match(r.stdout, /--threads N\s+threads for the kernels/, `${c}: the shared help line`);
+    assert.match(r.stdout, /--threads N\s+threads for batch-parallel int8 inference/, `${c}: the shared help line`);
   }
   assert.equal(cli('help', 'eval').stdout, cli('eval', '-h').stdout, 'qwasm help eval = qwasm eval -h');
   for (const c of ['train', 'compress', 'export', 'import']) assert.match(cli(c, '--help').stdout, /-o, --out FILE/, `${c} takes -o and --out`);

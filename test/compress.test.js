@@ -315,7 +315,7 @@ test('LowRankLinear / factorised convs at full rank reproduce the original layer
   assert.is(r8.rank, 8);
   assert.ok(maxRel(forward(r8, [5, 40]), forward(lin, [5, 40])) > 1e-3, 'rank 8 of a random matrix is an approximation');
   assert.is(factorizeLinear(lin, { energy: 1 }).rank, 24);
-  assert.is(factorizeLinear(lin, { ratio: 2 }).rank, Math.floor(40 * 24 / (2 * 64)));
+  assert.is(factorizeLinear(lin, { compression: 2 }).rank, Math.floor(40 * 24 / (2 * 64)));
   // convs with stride, padding, dilation: both factorisations
   const conv = new layers.Conv2d(e, { inChannels: 3, outChannels: 8, kernel: [3, 5], stride: [2, 1], padding: [1, 2, 0, 1], dilation: [1, 2] }, R);
   const y = forward(conv, [2, 9, 11, 3]);
@@ -327,8 +327,9 @@ test('LowRankLinear / factorised convs at full rank reproduce the original layer
   const [sa, sb] = factorizeConv(conv, { rank: 2, mode: 'spatial' });
   assert.equal([sa.weight.shape, sb.weight.shape], [[2, 3, 1, 3], [8, 1, 5, 2]]);
   assert.throws(() => factorizeLinear(lin, { rank: 25 }), /rank must be in \[1, 24\]/);
-  assert.throws(() => factorizeLinear(lin, { rank: 4, energy: 0.9 }), /exactly one of rank, energy, ratio \(got rank, energy\)/);
-  assert.throws(() => factorizeLinear(lin, { ratio: 0.5 }), /ratio must be a finite number > 1/);
+  assert.throws(() => factorizeLinear(lin, { rank: 4, energy: 0.9 }), /exactly one of rank, energy, compression \(got rank, energy\)/);
+  assert.throws(() => factorizeLinear(lin, { compression: 0.5 }), /compression must be a finite number > 1/);
+  assert.throws(() => factorizeLinear(lin, { ratio: 2 }), /now called `compression`/);
   assert.throws(() => factorizeConv(conv, { rank: 2, mode: 'diagonal' }), /mode must be 'channel' or 'spatial'/);
   assert.throws(() => factorizeLinear(conv, { rank: 2 }), /layer must be a Linear/);
 });

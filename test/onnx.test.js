@@ -1,12 +1,12 @@
 // ONNX bridge: import of PyTorch-exported float models (test/fixtures/*.onnx, made by
 // scripts/make-onnx-fixtures.py with /usr/bin/python3 + Debian's python3-torch) — same outputs as PyTorch,
 // trainable, quantisable — the protobuf reader / writer, import errors, `qwasm import`; export of int8 graphs
-// as QDQ ONNX run by onnxruntime-node against our own int8 runs.
+// as QDQ ONNX run by onnxruntime-web (its WebAssembly CPU backend, in Node, one thread) against our own int8 runs.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, sep } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { builds, rng } from './helpers.js';
@@ -17,8 +17,12 @@ import {
   InitRng, LowRankLinear, factorize,
 } from '../dist/index.js';
 
-// onnxruntime-node (devDependency, installed with its linux-x64 CPU binary inside the package)
-const ort = createRequire(import.meta.url)('onnxruntime-node');
+// onnxruntime-web (devDependency; pure JS + WASM, so `npm ci` needs no download): its Node entry runs the CPU
+// (plain SIMD wasm) backend; the .wasm files sit next to the entry, one thread keeps it deterministic and light.
+const ort = await import('onnxruntime-web');
+ort.env.wasm.wasmPaths = dirname(createRequire(import.meta.url).resolve('onnxruntime-web')) + sep;
+ort.env.wasm.numThreads = 1;
+ort.env.logLevel = 'error';
 
 const fixture = (name) => new Uint8Array(readFileSync(new URL(`./fixtures/${name}.onnx`, import.meta.url)));
 const expected = (name) => JSON.parse(readFileSync(new URL(`./fixtures/${name}.expected.json`, import.meta.url), 'utf8'));
@@ -151,6 +155,32 @@ test('protobuf: decode → encode → decode round trip keeps the model; corrupt
   assert.throws(() => decodeOnnx('x'), TypeError);
 });
 
+test('bytes: a Node Buffer at an odd byteOffset, a Uint8Array view and an ArrayBuffer all import the same model', async () => {
+  const e = new Engine((await simd()).rt);
+  for (const name of FIXTURES) {
+    const file = readFileSync(new URL(`./fixtures/${name}.onnx`, import.meta.url));
+    const ex = expected(name);
+    const [n, c, h, w] = ex.inputShape;
+    const x = toNhwc(Float32Array.from(ex.input), ex.inputShape);
+    // the file placed at byte offsets 1..3 of a larger buffer: every tensor's raw_data is unaligned
+    for (const off of [1, 2, 3]) {
+      const pool = Buffer.alloc(file.length + 7, 0xab);
+      file.copy(pool, off);
+      const views = [pool.subarray(off, off + file.length), new Uint8Array(pool.buffer, pool.byteOffset + off, file.length)];
+      for (const v of views) {
+        assert.is(v.byteOffset % 4 !== 0 || off % 4 !== 0, true);
+        const y = forward(e, importOnnx(e, v).model, x, [n, h, w, c]);
+        const d = maxAbsDiff(y, ex.output);
+        assert.ok(d < 1e-4, `${name} at offset ${off} (${v.constructor.name}): max |Δ| = ${d}`);
+      }
+    }
+    const ab = file.buffer.slice(file.byteOffset, file.byteOffset + file.length);
+    const y = forward(e, importOnnx(e, ab).model, x, [n, h, w, c]);
+    assert.ok(maxAbsDiff(y, ex.output) < 1e-4, `${name} from an ArrayBuffer`);
+    assert.equal(decodeOnnx(ab).graph.nodes.length, decodeOnnx(file).graph.nodes.length);
+  }
+});
+
 test('import: unsupported ops, attributes and graphs are errors naming the node and op', async () => {
   const e = new Engine((await simd()).rt);
   const edit = (name, fn) => { const m = decodeOnnx(fixture(name)); fn(m.graph); return encodeOnnx(m); };
@@ -230,7 +260,7 @@ test('qwasm import writes a checkpoint loadModel rebuilds (layers record); descr
 });
 
 // ---------------------------------------------------------------------------------------------------------
-// Export: Int8Graph → QDQ ONNX → onnxruntime-node.
+// Export: Int8Graph → QDQ ONNX → onnxruntime-web.
 
 const range = (a, n) => Int32Array.from({ length: n }, (_, i) => a + i);
 const argmax = (v, off, n) => { let b = 0; for (let j = 1; j < n; j++) if (v[off + j] > v[off + b]) b = j; return b; };
@@ -277,7 +307,7 @@ async function compare(i8, bytes, batches) {
   return { count, agreement: agree / count, ours: okOurs / count, ort: okOrt / count, maxSteps, exact: exact / values };
 }
 
-test('export: int8 refcnn (MNIST QAT) → QDQ ONNX runs in onnxruntime-node within 0.2 accuracy points of ours', async () => {
+test('export: int8 refcnn (MNIST QAT) → QDQ ONNX runs in onnxruntime (web, WASM) within 0.2 accuracy points of ours', async () => {
   const q = await simd(), e = new Engine(q.rt);
   const { train, test: testSet } = loadDataset('mnist');
   const m = buildModel(e, 'refcnn', { seed: 3 });

@@ -337,14 +337,8 @@ test('pluggable backends: pruned layers on SparseMatrixS8, a factorised layer on
   }
   m.loadStateDict(shared.state);
 
-  // a factorised layer: src/compress's LowRankLinear (Linear P without bias, then Linear Q), or a stand-in
-  // with the same interface while that module is absent
-  class StandIn extends Module {
-    constructor(engine, k, n, rank, rg) { super(engine); this.p = this.child('p', new layers.Linear(engine, k, rank, rg, false)); this.q = this.child('q', new layers.Linear(engine, rank, n, rg)); }
-    forward(x) { return this.q.forward(this.p.forward(x)); }
-    config() { return { type: 'LowRankLinear' }; }
-  }
-  const LowRankLinear = (await import('../dist/compress/lowrank.js').catch(() => ({}))).LowRankLinear ?? StandIn;
+  // a factorised layer (LowRankLinear: Linear P without bias, then Linear Q)
+  const { LowRankLinear } = await import('../dist/nn/lowrank-linear.js');
   const rg = new InitRng(5);
   const net = new layers.Sequential(e, [new layers.Flatten(e), new LowRankLinear(e, 784, 64, 16, rg), new layers.ReLU(e), new layers.Linear(e, 64, 10, rg)]);
   const qn = prepareQAT(net);

@@ -5,12 +5,13 @@
 // (inputs generated here, sent encoded by test/wire.js; handles such as packed conv weights or sparse matrices
 // are built and then called) runs in the page on the relaxed build, then on the simd build, and every integer
 // result must equal, bit for bit, the same call on the scalar build in Node (f32 results: see `generators`).
-// Chromium missing is a failure with a message, not a skip (.ci/run installs it: apt-get install chromium).
+// Without Chromium these tests skip with a loud line; .ci/run installs it and sets QWASM_REQUIRE_ENGINES=1, which
+// makes a missing Chromium a failure (test/helpers.js `needs`).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as mod from '../dist/index.js';
 import { init } from '../dist/index.js';
-import { rng } from './helpers.js';
+import { needs, rng } from './helpers.js';
 import { encode, decode, runBattery } from './wire.js';
 import { openQwasmPage } from './chromium.js';
 
@@ -229,7 +230,9 @@ function describeDiff(a, b) {
   return `${JSON.stringify(a).slice(0, 200)} != ${JSON.stringify(b).slice(0, 200)}`;
 }
 
-test('relaxed build in headless Chromium: init picks relaxed; every battery call equals the scalar build in Node bit for bit', async () => {
+const withChromium = needs(test, 'chromium');
+
+withChromium('relaxed build in headless Chromium: init picks relaxed; every battery call equals the scalar build in Node bit for bit', async () => {
   const t0 = Date.now();
   const scalar = await init({ build: 'scalar' });
   const { battery, skipped, uncovered } = makeBattery(scalar, mod);
@@ -290,7 +293,7 @@ test('relaxed build in headless Chromium: init picks relaxed; every battery call
   }
 });
 
-test('bad arguments throw the same errors in Chromium as in Node', async () => {
+withChromium('bad arguments throw the same errors in Chromium as in Node', async () => {
   const bad = [
     { method: 'gemmS8', args: encode([new Int8Array(5), new Int8Array(6), 2, 3, 2]) },
     { method: 'gemmS8', args: encode([new Int8Array(6), Int8Array.of(0, 0, -128, 0, 0, 0), 2, 3, 2]) },

@@ -6,16 +6,7 @@ import type { Tensor, Engine } from './tensor.js';
 import { QwasmError, checkFinite, describe } from '../errors.js';
 import { gemmF32Ptr } from '../kernels/gemm_f32.js';
 import * as el from '../kernels/eltwise_f32.js';
-
-function record(y: Tensor, op: string, parents: Tensor[], backward: () => void): Tensor {
-  const ps = parents.filter((p) => p.requiresGrad);
-  if (!y.engine.gradEnabled || ps.length === 0) return y;
-  y.requiresGrad = true;
-  y.op = op;
-  y.parents = ps;
-  y.backwardFn = backward;
-  return y;
-}
+import { record } from './record.js';
 
 function checkTensor(name: string, t: unknown): Tensor {
   if (!t || typeof t !== 'object' || typeof (t as Tensor).ptr !== 'number' || !Array.isArray((t as Tensor).shape)) {

@@ -12,19 +12,10 @@ import {
 import { batchNormF32ForwardTrain, batchNormF32ForwardEval, batchNormF32Backward } from '../kernels/bn_f32.js';
 import * as el from '../kernels/eltwise_f32.js';
 import * as loss from '../kernels/loss_f32.js';
+import { record } from './record.js';
 
 const needsGrad = (e: Engine, ...ts: (Tensor | null | undefined)[]): boolean =>
   e.gradEnabled && ts.some((t) => t?.requiresGrad);
-
-function record(y: Tensor, op: string, parents: (Tensor | null | undefined)[], backward: () => void): Tensor {
-  const ps = parents.filter((p): p is Tensor => !!p && p.requiresGrad);
-  if (!y.engine.gradEnabled || ps.length === 0) return y;
-  y.requiresGrad = true;
-  y.op = op;
-  y.parents = ps;
-  y.backwardFn = backward;
-  return y;
-}
 
 function expectRank(name: string, t: Tensor, rank: number): void {
   if (t.shape.length !== rank) throw new QwasmError(`${name} must have rank ${rank}, got shape [${t.shape}]`);

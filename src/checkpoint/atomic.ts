@@ -3,7 +3,7 @@
 // a crash or error mid-write leaves the previous file intact. A process killed mid-write (SIGKILL) cannot
 // remove its temporary file, so every write first removes stale ones of the same target: those whose
 // writer process is gone.
-import { fs, path } from '../data/node.js';
+import { fs, path } from '../util/node.js';
 
 export interface SaveOptions {
   /** Called after the temporary file is written and fsynced, before the rename (tests use it to simulate a crash). */

@@ -20,7 +20,7 @@
 // length cannot cause a huge allocation or an out-of-range read), checks the CRC, then that every tensor
 // lies inside the data area, does not overlap another, is aligned, and has shape × dtype size = byte size.
 import { QwasmError, toBytes } from '../errors.js';
-import { crc32 } from './crc32.js';
+import { crc32 } from '../util/crc32.js';
 
 export const CHECKPOINT_MAGIC = Uint8Array.of(0x51, 0x57, 0x43, 0x4b, 0x50, 0x54, 0x0d, 0x0a);
 export const CHECKPOINT_VERSION = 1;

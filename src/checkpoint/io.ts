@@ -2,7 +2,7 @@
 // so a crash or error mid-save leaves the previous checkpoint intact; load validates everything (format.ts).
 import { CheckpointError, decodeCheckpoint, encodeCheckpoint, type Checkpoint, type LoadedCheckpoint } from './format.js';
 import { writeFileAtomic, type SaveOptions } from './atomic.js';
-import { fs } from '../data/node.js';
+import { fs } from '../util/node.js';
 
 export type { SaveOptions };
 

@@ -34,7 +34,7 @@ const int = (min: number, max?: number): NumSpec => ({ int: true, min, ...(max !
 export const FLAGS = {
   help: { type: 'boolean', short: 'h', help: 'this help' },
   build: { type: 'string', value: 'NAME', help: 'WASM build: auto (default), scalar, simd, relaxed', choices: ['auto', 'scalar', 'simd', 'relaxed'] },
-  threads: { type: 'string', value: 'N', help: 'threads for the kernels (default 1: the single-threaded path)', num: int(1, 256) },
+  threads: { type: 'string', value: 'N', help: 'threads for batch-parallel int8 inference and data-parallel training\n(default: every core, or env QWASM_THREADS; 1 = one thread)', num: int(1, 256) },
   json: { type: 'boolean', help: 'print one JSON object on stdout' },
   quiet: { type: 'boolean', help: 'no progress output' },
   out: { type: 'string', short: 'o', value: 'FILE', help: 'the file to write (atomic; checked before any work)' },

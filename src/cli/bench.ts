@@ -32,7 +32,7 @@ async function run(args: Args): Promise<number> {
   if (!k) throw new UsageError(`unknown kernel '${kernel}' (one of ${Object.keys(KERNELS).join(', ')})`);
   const shape = args.str('shape', k.defaultShape);
   const seconds = args.num('time', 1);
-  const threads = args.num('threads', 1);
+  const threads = args.num('threads');
   const want = args.str('build', 'auto');
   let builds: ('auto' | BuildName)[];
   if (want === 'all') {

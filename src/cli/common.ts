@@ -11,7 +11,7 @@ import { expectKind, readInput } from './files.js';
 
 /** init() with the shared --build and --threads flags. */
 export function startQwasm(args: Args): Promise<Qwasm> {
-  return init({ build: (args.str('build') ?? 'auto') as 'auto', threads: args.num('threads', 1) });
+  return init({ build: (args.str('build') ?? 'auto') as 'auto', threads: args.num('threads') });
 }
 
 /** Loads the float checkpoint named by `flag` (e.g. '--model'); a .qwm there says which command takes it. */

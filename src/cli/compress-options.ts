@@ -1,8 +1,8 @@
-// `qwasm compress` flags → compressModel options (src/compress/joint.ts). The CLI checks only what is its own
+// `qwasm compress` flags → compressModel options (src/pipeline/compress-model.ts). The CLI checks only what is its own
 // vocabulary: which flags belong to which method, and their syntax (numbers, N:M, BKxBN, hints). The ranges and
 // the rules between options are checked once, by the library, in its option names; LIBRARY_FLAGS maps those
 // names back to the flags, so the user reads the same rule in flag words (libraryError).
-import { COMPRESS_METHODS, type CompressMethod, type CompressOptions, type PruneTerm, type WeightOnlyCompressOptions } from '../compress/joint.js';
+import { COMPRESS_METHODS, type CompressMethod, type CompressOptions, type PruneTerm, type WeightOnlyCompressOptions } from '../pipeline/compress-model.js';
 import type { HintSpec } from '../compress/distill.js';
 import { FLAGS, UsageError, type Args, type FlagTable } from './args.js';
 

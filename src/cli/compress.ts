@@ -1,16 +1,16 @@
 // `qwasm compress`: compresses a trained checkpoint (QAT, PTQ, pruning, low rank, distillation or all at once,
-// src/compress/joint.ts), converts it to the all-int8 model, measures it against the float model on the test
-// split (src/compress/report.ts) and writes the int8 model (.qwm) and, for same-architecture methods, the float
-// checkpoint — both before the low-rank timings and the report. --json prints the report rows; otherwise a
-// progress bar and a Markdown table. Flags → options: compress-options.ts.
+// src/pipeline/compress-model.ts), converts it to the all-int8 model, measures it against the float model on the
+// test split (src/deploy/report.ts) and writes the int8 model (.qwm) and, for same-architecture methods, the float
+// checkpoint — both before the evaluation, the low-rank timings and the report. --json prints the report rows;
+// otherwise a progress bar and a Markdown table. Flags → options: compress-options.ts.
 import { Engine } from '../autograd/tensor.js';
 import { loadDataset } from '../data/registry.js';
 import { subset, type Dataset } from '../data/dataset.js';
 import { saveModel, type LoadedModel } from '../train/model-file.js';
 import { describeLayers } from '../nn/layer-spec.js';
 import { QATModel } from '../quant/qat.js';
-import { compressModel, COMPRESS_METHODS, type CompressOptions, type CompressResult, type WeightOnlyCompressOptions } from '../compress/joint.js';
-import { formatReport, layerLatencyUs, reportRow } from '../compress/report.js';
+import { compressModel, COMPRESS_METHODS, type CompressOptions, type CompressResult } from '../pipeline/compress-model.js';
+import { formatReport, layerLatencyUs, reportRow } from '../deploy/report.js';
 import type { Int8Model } from '../deploy/int8-model.js';
 import type { Module } from '../nn/module.js';
 import { writeFileAtomic } from '../checkpoint/index.js';

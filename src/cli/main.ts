@@ -23,6 +23,7 @@ export const COMMANDS: Record<string, () => Promise<Command>> = {
   import: async () => (await import('./import.js')).command,
   pipeline: async () => (await import('./pipeline.js')).command,
   compress: async () => (await import('./compress.js')).command,
+  adapt: async () => (await import('./adapt.js')).command,
 };
 
 function version(): string {

@@ -94,7 +94,7 @@ async function run(args: Args, argv: string[]): Promise<number> {
   const log = (s: string) => { if (!quiet) process.stderr.write(`${s}\n`); };
   const t0 = performance.now();
   const result = await runPipeline(over, {
-    build: (args.str('build') ?? 'auto') as 'auto', threads: args.num('threads', 1),
+    build: (args.str('build') ?? 'auto') as 'auto', threads: args.num('threads'),
     onStage: (name, i, n) => { bar?.done(); log(`[${i}/${n}] ${name}`); bar = new Progress(`  ${name}`, quiet); },
     onProgress: (_stage, p) => bar?.update(p.step, p.total, p.fields, p.seconds),
     onStageDone: (_name, summary, secs) => { bar?.done(); bar = null; log(`  → ${summary} (${secs.toFixed(1)} s)`); },

@@ -1,9 +1,9 @@
 // `qwasm run`: predictions of a .qwm model on image files (PNG / PGM / PPM) or on a dataset's test split.
 import { loadDataset } from '../data/registry.js';
-import { BatchIterator } from '../data/batch.js';
+import { datasetBatches } from '../train/eval-loop.js';
 import { decodeImage } from '../data/folder.js';
 import { resize, toChannels } from '../data/image.js';
-import { loadModel, type QwmModel } from '../runtime-entry.js';
+import { loadQwm, type QwmModel } from '../runtime-entry.js';
 import { QwasmError } from '../errors.js';
 import { FLAGS, UsageError, flag, type Args, type CommandSpec } from './args.js';
 import { checkModelFitsData, startQwasm } from './common.js';
@@ -50,7 +50,7 @@ async function run(args: Args): Promise<number> {
   const bytes = readInput('MODEL', file);
   expectKind('run', file, bytes, ['qwm', 'other']);
   const q = await startQwasm(args);
-  const model = await loadModel(bytes, { runtime: q.rt });
+  const model = await loadQwm(bytes, { runtime: q.rt });
   try {
     if (images.length) {
       const results = images.map((img) => {
@@ -67,15 +67,13 @@ async function run(args: Args): Promise<number> {
     checkModelFitsData(file, model.inputShape, model.classes, dataName!, test);
     const total = test.labels.length, count = Math.min(args.num('limit') ?? args.num('count') ?? total, total);
     const bs = args.num('batch', 250);
-    const it = new BatchIterator(test, { batchSize: bs, shuffle: false, dropLast: false, indices: Array.from({ length: count }, (_, i) => i) });
-    const xs = new Float32Array(bs * it.sampleSize), ys = new Int32Array(bs);
     let correct = 0, seen = 0;
     const t0 = performance.now();
-    for (let nb = it.next(xs, ys); nb > 0; nb = it.next(xs, ys)) {
-      const res = model.classify(xs.subarray(0, nb * it.sampleSize), nb);
+    datasetBatches(test, { batchSize: bs, indices: Array.from({ length: count }, (_, i) => i) }, (xs, ys, nb) => {
+      const res = model.classify(xs, nb);
       for (let i = 0; i < nb; i++) if (res[i].index === ys[i]) correct++;
       seen += nb;
-    }
+    });
     const seconds = (performance.now() - t0) / 1000, accuracy = correct / seen;
     if (args.bool('json')) console.log(JSON.stringify({ model: file, data: dataName, build: q.build, count: seen, correct, accuracy, seconds, imagesPerSecond: seen / seconds }));
     else console.log(`${file} on ${dataName}: accuracy ${(accuracy * 100).toFixed(2)}% (${correct}/${seen} test images, ${(seen / seconds).toFixed(0)} images/s, build ${q.build})`);

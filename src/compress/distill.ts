@@ -13,10 +13,10 @@ import type { Engine, Tensor } from '../autograd/tensor.js';
 import * as ops from '../autograd/ops.js';
 import { Module, type ParamInfo } from '../nn/module.js';
 import { tapModules, type ModuleTaps } from '../nn/layers.js';
-import { Rng } from '../nn/random.js';
+import { InitRng } from '../util/rng.js';
 import { defaultBias, defaultWeight } from '../nn/init.js';
 import type { LossHook } from '../train/trainer.js';
-import { BatchIterator } from '../data/batch.js';
+import { evalForward } from '../train/eval-loop.js';
 import type { Dataset } from '../data/dataset.js';
 import { argmaxRows } from '../kernels/eltwise_f32.js';
 import { QwasmError, checkInt, describe } from '../errors.js';
@@ -60,7 +60,7 @@ export type DistillHook = LossHook & {
 export class HintAdapter extends Module {
   readonly weight: Tensor;
   readonly bias: Tensor;
-  constructor(engine: Engine, readonly inFeatures: number, readonly outFeatures: number, rng: Rng) {
+  constructor(engine: Engine, readonly inFeatures: number, readonly outFeatures: number, rng: InitRng) {
     super(engine);
     this.weight = this.param('weight', [inFeatures, outFeatures], defaultWeight(rng, inFeatures * outFeatures, inFeatures), true);
     this.bias = this.param('bias', [outFeatures], defaultBias(rng, outFeatures, inFeatures), false);
@@ -140,7 +140,7 @@ export class Distiller {
     const sNames = this.hints.map((h) => h.student), tNames = this.hints.map((h) => h.teacher);
     // size the adapters from one probe example (eval mode, no graph)
     const sShapes = this.probe(student!, sNames, inputShape), tShapes = this.probe(teacher, tNames, inputShape);
-    const rng = new Rng(o.seed ?? 1);
+    const rng = new InitRng(o.seed ?? 1);
     this.hints.forEach((h, i) => {
       const s = sShapes[i], t = tShapes[i];
       if (s.length !== t.length || s.slice(0, -1).some((d, k) => d !== t[k])) {
@@ -242,36 +242,22 @@ export function evaluateDistillation(student: Module, teacher: Module, ds: Datas
   const bs = checkInt('batchSize', o.batchSize ?? 250, 1, 65536);
   const e = student.engine, rt = e.rt;
   if (teacher.engine !== e) throw new RangeError('teacher and student must share one Engine');
-  const it = new BatchIterator(ds, { batchSize: bs, shuffle: false, dropLast: false, indices: o.indices });
-  const per = it.sampleSize;
-  const xs = new Float32Array(bs * per), ys = new Int32Array(bs);
   const pA = rt.alloc(bs * 4), pB = rt.alloc(bs * 4);
-  const modes = [student.training, teacher.training];
-  student.eval(); teacher.eval();
   let kd = 0, agree = 0, count = 0;
   try {
-    e.noGrad(() => {
-      for (;;) {
-        const nb = it.next(xs, ys);
-        if (nb === 0) break;
-        const x = e.empty([nb, it.outHeight, it.outWidth, it.channels], false);
-        rt.f32(x.ptr, nb * per).set(xs.subarray(0, nb * per));
-        const s = student.forward(x), t = teacher.forward(x);
-        if (s.size !== t.size) throw new RangeError(`teacher logits [${t.shape}] do not match student logits [${s.shape}]`);
-        kd += ops.distillKL(s, t, T).item() * nb;
-        const n = s.shape[1];
-        argmaxRows(rt, s.ptr, nb, n, pA);
-        argmaxRows(rt, t.ptr, nb, n, pB);
-        const a = rt.i32(pA, nb), b = rt.i32(pB, nb);
-        for (let i = 0; i < nb; i++) if (a[i] === b[i]) agree++;
-        count += nb;
-        e.endStep();
-      }
+    evalForward(e, [student, teacher], ds, { batchSize: bs, indices: o.indices }, (x, _ys, nb) => {
+      const s = student.forward(x), t = teacher.forward(x);
+      if (s.size !== t.size) throw new RangeError(`teacher logits [${t.shape}] do not match student logits [${s.shape}]`);
+      kd += ops.distillKL(s, t, T).item() * nb;
+      const n = s.shape[1];
+      argmaxRows(rt, s.ptr, nb, n, pA);
+      argmaxRows(rt, t.ptr, nb, n, pB);
+      const a = rt.i32(pA, nb), b = rt.i32(pB, nb);
+      for (let i = 0; i < nb; i++) if (a[i] === b[i]) agree++;
+      count += nb;
     });
   } finally {
-    e.endStep();
     rt.free(pA); rt.free(pB);
-    student.train(modes[0]); teacher.train(modes[1]);
   }
   return { kd: kd / Math.max(1, count), agreement: agree / Math.max(1, count), count };
 }

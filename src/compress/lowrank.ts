@@ -7,49 +7,26 @@
 //     r → oc with the bias. mode 'spatial': the matrix [(kh, cin), (kw, oc)] ≈ P·Q → a kh×1 conv with r outputs
 //     followed by a 1×kw conv (vertical stride / padding / dilation on the first, horizontal on the second).
 //   - the rank: explicit, or the smallest keeping a fraction `energy` of Σσ², or the largest giving a target
-//     parameter compression `ratio` (weights only: in·out / (r·(in + out))).
+//     parameter `compression` (weights only: in·out / (r·(in + out))); the CLI flag is --compression too.
 // factorize(model, opts) returns a new model (copies of every other layer; the original is untouched):
 // Linear → LowRankLinear under the same name; Conv2d → two convs spliced into the parent list as `${name}a`,
 // `${name}b` (so a following ReLU still fuses with the second conv in the int8 conversion).
-import type { Engine, Tensor } from '../autograd/tensor.js';
 import { Module } from '../nn/module.js';
-import {
-  AvgPool2d, BatchNorm2d, Conv2d, Dropout, Flatten, GlobalAvgPool, Linear, MaxPool2d, ReLU, ReLU6, Residual, Sequential,
-  type Conv2dSpec,
-} from '../nn/layers.js';
-import { Rng } from '../nn/random.js';
+import { Conv2d, Linear, Sequential } from '../nn/layers.js';
+import { LowRankLinear } from '../nn/lowrank-linear.js';
+import { rebuild } from '../nn/copy.js';
+import { InitRng } from '../util/rng.js';
 import { pair, padding4 } from '../kernels/conv_f32.js';
 import { checkInt, describe, QwasmError } from '../errors.js';
 import { svd, rankForEnergy, type SVDResult } from './svd.js';
-
-/** y = (x·P)·Q + bias: a linear layer of rank ≤ r. Children P = Linear(in, r, no bias), Q = Linear(r, out). */
-export class LowRankLinear extends Module {
-  readonly P: Linear;
-  readonly Q: Linear;
-  constructor(engine: Engine, readonly inFeatures: number, readonly outFeatures: number, readonly rank: number, rng: Rng = new Rng(1), bias = true) {
-    super(engine);
-    checkInt('inFeatures', inFeatures, 1);
-    checkInt('outFeatures', outFeatures, 1);
-    checkInt('rank', rank, 1, Math.min(inFeatures, outFeatures));
-    this.P = this.child('P', new Linear(engine, inFeatures, rank, rng, false));
-    this.Q = this.child('Q', new Linear(engine, rank, outFeatures, rng, bias));
-  }
-  /** [in, r] factor. */
-  get p(): Tensor { return this.P.weight; }
-  /** [r, out] factor. */
-  get q(): Tensor { return this.Q.weight; }
-  get bias(): Tensor | null { return this.Q.bias; }
-  forward(x: Tensor): Tensor { return this.Q.forward(this.P.forward(x)); }
-  config() { return { type: 'LowRankLinear', in: this.inFeatures, out: this.outFeatures, rank: this.rank, bias: !!this.Q.bias }; }
-}
 
 export interface RankOptions {
   /** Explicit rank (a number, or per layer name). */
   rank?: number | Record<string, number>;
   /** Keep this fraction of Σσ² (0 < energy ≤ 1). */
   energy?: number;
-  /** Target weight compression ratio (> 1): the largest r with in·out / (r·(in + out)) ≥ ratio. */
-  ratio?: number;
+  /** Target weight compression (> 1): the largest r with in·out / (r·(in + out)) ≥ compression. */
+  compression?: number;
 }
 
 export type ConvFactorMode = 'channel' | 'spatial';
@@ -77,10 +54,11 @@ interface Factors { p: Float32Array; q: Float32Array; rank: number; energy: numb
 
 function checkRankOpts(o: RankOptions): void {
   if (o === null || typeof o !== 'object') throw new TypeError(`opts must be an object, got ${describe(o)}`);
-  const given = (['rank', 'energy', 'ratio'] as const).filter((k) => o[k] !== undefined);
-  if (given.length !== 1) throw new QwasmError(`give exactly one of rank, energy, ratio (got ${given.length ? given.join(', ') : 'none'})`);
+  if ((o as { ratio?: unknown }).ratio !== undefined) throw new QwasmError('the low-rank option `ratio` is now called `compression` (as the CLI flag --compression)');
+  const given = (['rank', 'energy', 'compression'] as const).filter((k) => o[k] !== undefined);
+  if (given.length !== 1) throw new QwasmError(`give exactly one of rank, energy, compression (got ${given.length ? given.join(', ') : 'none'})`);
   if (o.energy !== undefined && (typeof o.energy !== 'number' || !(o.energy > 0 && o.energy <= 1))) throw new RangeError(`energy must be in (0, 1], got ${describe(o.energy)}`);
-  if (o.ratio !== undefined && (typeof o.ratio !== 'number' || !(o.ratio > 1) || !Number.isFinite(o.ratio))) throw new RangeError(`ratio must be a finite number > 1, got ${describe(o.ratio)}`);
+  if (o.compression !== undefined && (typeof o.compression !== 'number' || !(o.compression > 1) || !Number.isFinite(o.compression))) throw new RangeError(`compression must be a finite number > 1, got ${describe(o.compression)}`);
   if (o.rank !== undefined && typeof o.rank !== 'number' && (typeof o.rank !== 'object' || o.rank === null)) throw new TypeError(`rank must be an integer or a { layerName: rank } object, got ${describe(o.rank)}`);
 }
 
@@ -92,7 +70,7 @@ function chooseRank(o: RankOptions, name: string, s: Float64Array, rows: number,
     return checkInt(typeof o.rank === 'number' ? 'rank' : `rank['${name}']`, r, 1, kmax);
   }
   if (o.energy !== undefined) return rankForEnergy(s, o.energy);
-  return Math.max(1, Math.min(kmax, Math.floor((rows * cols) / (o.ratio! * (rows + cols)))));
+  return Math.max(1, Math.min(kmax, Math.floor((rows * cols) / (o.compression! * (rows + cols)))));
 }
 
 /** W [rows, cols] row-major ≈ P [rows, r] · Q [r, cols] with P = U√S, Q = √S·Vᵀ. */
@@ -118,7 +96,7 @@ export function factorizeLinear(layer: Linear, opts: RankOptions): LowRankLinear
 }
 
 function linearFromFactors(layer: Linear, f: Factors): LowRankLinear {
-  const m = new LowRankLinear(layer.engine, layer.inFeatures, layer.outFeatures, f.rank, new Rng(1), !!layer.bias);
+  const m = new LowRankLinear(layer.engine, layer.inFeatures, layer.outFeatures, f.rank, new InitRng(1), !!layer.bias);
   m.p.write(f.p);
   m.q.write(f.q);
   if (layer.bias) m.bias!.write(layer.bias.data());
@@ -167,7 +145,7 @@ function factorConv(conv: Conv2d, mode: ConvFactorMode, o: RankOptions, name: st
 }
 
 function convFromFactors(conv: Conv2d, mode: ConvFactorMode, f: Factors): [Conv2d, Conv2d] {
-  const E = conv.engine, rng = new Rng(1), r = f.rank;
+  const E = conv.engine, rng = new InitRng(1), r = f.rank;
   const [oc, kh, kw, cin] = conv.weight.shape;
   const g = convGeometry(conv);
   let first: Conv2d, second: Conv2d;
@@ -250,86 +228,4 @@ export function factorize(model: Module, opts: FactorizeOptions): { model: Seque
   const out = rebuild(model, '', replace) as Sequential;
   out.train(model.training);
   return { model: out, report };
-}
-
-// ------------------------------------------------------------------ model copies (shared with prune.ts)
-
-/** A replacement for the module at `name` (an array is spliced into the parent Sequential), or null to copy it. */
-export type Replacer = (m: Module, name: string) => Module | Module[] | null;
-
-const join = (prefix: string, n: string) => (prefix ? `${prefix}.${n}` : n);
-
-/** A deep copy of a model: fresh parameter / buffer tensors with the same values, same structure and names. */
-export function copyModel<M extends Module>(model: M): M {
-  if (!model || typeof (model as Module).modules !== 'function') throw new TypeError(`model must be a Module, got ${describe(model)}`);
-  return rebuild(model, '') as M;
-}
-
-/** A deep copy of a module tree (fresh parameter tensors with the same values), with optional replacements. */
-export function rebuild(m: Module, name: string, replace?: Replacer): Module {
-  const E = m.engine;
-  if (m instanceof Sequential) {
-    const items: [string, Module][] = [];
-    for (const [n, k] of m.children()) {
-      const full = join(name, n);
-      const r = replace?.(k, full) ?? null;
-      if (Array.isArray(r)) r.forEach((x, i) => items.push([`${n}${String.fromCharCode(97 + i)}`, x]));
-      else items.push([n, r ?? rebuild(k, full, replace)]);
-    }
-    const s = new Sequential(E, items);
-    s.train(m.training);
-    return s;
-  }
-  if (m instanceof Residual) {
-    const sub = (k: Module | null, n: string): Module | null => {
-      if (!k) return null;
-      const full = join(name, n);
-      const r = replace?.(k, full) ?? null;
-      if (Array.isArray(r)) return new Sequential(E, r);
-      return r ?? rebuild(k, full, replace);
-    };
-    const res = new Residual(E, sub(m.body, 'body')!, sub(m.shortcut, 'shortcut'), sub(m.post, 'post'));
-    res.train(m.training);
-    return res;
-  }
-  const c = cloneLeaf(m);
-  c.train(m.training);
-  return c;
-}
-
-function copyInto(dst: Tensor, src: Tensor): void { dst.write(src.data()); }
-
-function cloneLeaf(m: Module): Module {
-  const E = m.engine, rng = new Rng(1);
-  if (m instanceof Linear) {
-    const c = new Linear(E, m.inFeatures, m.outFeatures, rng, !!m.bias);
-    copyInto(c.weight, m.weight); if (m.bias) copyInto(c.bias!, m.bias);
-    return c;
-  }
-  if (m instanceof Conv2d) {
-    const c = new Conv2d(E, { ...m.spec } as Conv2dSpec, rng);
-    copyInto(c.weight, m.weight); if (m.bias) copyInto(c.bias!, m.bias);
-    return c;
-  }
-  if (m instanceof BatchNorm2d) {
-    const c = new BatchNorm2d(E, m.channels, m.momentum, m.eps);
-    copyInto(c.gamma, m.gamma); copyInto(c.beta, m.beta); copyInto(c.runMean, m.runMean); copyInto(c.runVar, m.runVar);
-    c.frozen = m.frozen;
-    return c;
-  }
-  if (m instanceof LowRankLinear) {
-    const c = new LowRankLinear(E, m.inFeatures, m.outFeatures, m.rank, rng, !!m.bias);
-    copyInto(c.p, m.p); copyInto(c.q, m.q); if (m.bias) copyInto(c.bias!, m.bias);
-    return c;
-  }
-  if (m instanceof ReLU6) return new ReLU6(E);
-  if (m instanceof ReLU) return new ReLU(E);
-  if (m instanceof MaxPool2d) return new MaxPool2d(E, { ...m.opts });
-  if (m instanceof AvgPool2d) return new AvgPool2d(E, { ...m.opts });
-  if (m instanceof GlobalAvgPool) return new GlobalAvgPool(E);
-  if (m instanceof Flatten) return new Flatten(E);
-  if (m instanceof Dropout) return new Dropout(E, m.p, m.seed);
-  // stateless modules of other types are shared between the copies (nothing to free or train)
-  if (m.namedParameters().length === 0 && m.namedBuffers().length === 0 && m.children().length === 0) return m;
-  throw new QwasmError(`cannot copy a module of type '${String(m.config().type)}' (supported: Sequential, Residual, Linear, Conv2d, BatchNorm2d, LowRankLinear and the parameter-free layers)`);
 }

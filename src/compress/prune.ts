@@ -28,13 +28,13 @@ import type { Module } from '../nn/module.js';
 import {
   AvgPool2d, BatchNorm2d, Conv2d, Dropout, Flatten, GlobalAvgPool, Linear, MaxPool2d, ReLU, ReLU6, Residual, Sequential,
 } from '../nn/layers.js';
-import { Rng } from '../nn/random.js';
+import { InitRng } from '../util/rng.js';
 import { Optimizer } from '../optim/optimizer.js';
 import type { FitOptions } from '../train/trainer.js';
 import { mulMask } from '../kernels/eltwise_f32.js';
 import { nmMask } from '../kernels/sparse.js';
 import { checkFinite, checkInt, describe, QwasmError } from '../errors.js';
-import { rebuild } from './lowrank.js';
+import { rebuild } from '../nn/copy.js';
 
 export type PruneMode = 'unstructured' | 'nm' | 'block' | 'channel';
 export type PruneScope = 'layer' | 'global';
@@ -709,7 +709,7 @@ export function removePrunedChannels(model: Module, pruner?: Pruner): { model: S
   const replace = (m: Module): Module | null => {
     const ok = outKeep.get(m), ik = inKeep.get(m);
     if (!ok && !ik) return null;
-    const E = m.engine, rng = new Rng(1);
+    const E = m.engine, rng = new InitRng(1);
     if (m instanceof BatchNorm2d) {
       const c = new BatchNorm2d(E, ok!.length, m.momentum, m.eps);
       c.frozen = m.frozen;

@@ -6,7 +6,7 @@
 // reproduces the same batches.
 import { QwasmError, checkInt, describe } from '../errors.js';
 import type { Dataset, Normalization } from './dataset.js';
-import { Rng, hash32 } from './rng.js';
+import { Rng, hash32 } from '../util/rng.js';
 
 export interface BatchOptions {
   batchSize: number;

@@ -2,7 +2,7 @@
 // Uint8Array or Int32Array, class names and per-channel normalisation defaults. Images stay uint8 until
 // batching (src/data/batch.ts) turns a batch into float32 NHWC.
 import { QwasmError, checkInt, describe } from '../errors.js';
-import { Rng, hash32 } from './rng.js';
+import { Rng, hash32 } from '../util/rng.js';
 
 export type Labels = Uint8Array | Int32Array;
 

@@ -2,7 +2,7 @@
 // (big-endian for multi-byte types). Optionally gzipped (detected by content, not by name).
 import { QwasmError, toBytes } from '../errors.js';
 import { createDataset, type Dataset, type Normalization } from './dataset.js';
-import { exists, path, readMaybeGz } from './node.js';
+import { exists, path, readMaybeGz } from '../util/node.js';
 
 export type IdxDType = 'u8' | 'i8' | 'i16' | 'i32' | 'f32' | 'f64';
 const CODES: Record<number, [IdxDType, number]> = {

@@ -3,12 +3,12 @@
 export { createDataset, computeNorm, classCounts, subset, indicesByClass, stratifiedSubset, stratifiedSplit, selectClasses,
   type Dataset, type DatasetSplits, type DatasetInit, type Labels, type Normalization, type StratifiedOptions } from './dataset.js';
 export { BatchIterator, batches, type BatchOptions } from './batch.js';
-export { Rng, hash32 } from './rng.js';
+export { Rng, hash32 } from '../util/rng.js';
 export { parseIdx, encodeIdx, loadIdxDataset, findIdxSplits, type IdxArray, type IdxDType, type IdxDatasetOptions } from './idx.js';
 export { decodePng, isPng, PNG_MAX_PIXELS } from './png.js';
 export { decodePnm, isPnm } from './pnm.js';
 export { resize, toChannels, invert, centreLikeMnist, type Image } from './image.js';
-export { decodeImage, loadImageFolder, listClassFolders, IMAGE_EXTENSIONS, type ImageFolderOptions } from './folder.js';
+export { decodeImage, loadImageFolder, loadUnlabelledFolder, loadImageFiles, listImageFiles, listClassFolders, UNLABELLED, IMAGE_EXTENSIONS, type ImageFolderOptions } from './folder.js';
 export { loadMnist, loadFashionMnist, loadFashionMnistJson, loadQuickDraw, quickdrawCategories, loadDigits, findDigitsCsv,
   MNIST_NORM, FASHION_MNIST_NORM, FASHION_MNIST_CLASSES, type DirOptions, type QuickDrawOptions, type DigitsOptions } from './sources.js';
 export { loadDataset, DATASET_NAMES, type LoadDatasetOptions } from './registry.js';

@@ -3,9 +3,9 @@
 // Every chunk's CRC is checked and the inflated size is bounded by the header, so a forged file fails
 // with a QwasmError instead of allocating or reading out of range.
 import { QwasmError, toBytes } from '../errors.js';
-import { crc32 } from '../checkpoint/crc32.js';
+import { crc32 } from '../util/crc32.js';
 import type { Image } from './image.js';
-import { zlib } from './node.js';
+import { zlib } from '../util/node.js';
 
 const SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 /** Largest decoded image accepted (pixels): guards against forged dimensions. */

@@ -3,7 +3,7 @@ import { QwasmError } from '../errors.js';
 import { stratifiedSplit, type DatasetSplits, type Normalization } from './dataset.js';
 import { listClassFolders, loadImageFolder, type ImageFolderOptions } from './folder.js';
 import { findIdxSplits, loadIdxDataset } from './idx.js';
-import { exists, fs, path } from './node.js';
+import { exists, fs, path } from '../util/node.js';
 import { loadDigits, loadFashionMnist, loadMnist, loadQuickDraw, type DigitsOptions, type QuickDrawOptions } from './sources.js';
 
 export interface LoadDatasetOptions extends QuickDrawOptions, Omit<DigitsOptions, 'size'>, Omit<ImageFolderOptions, 'name'> {

@@ -10,7 +10,7 @@ import { QwasmError } from '../errors.js';
 import { computeNorm, createDataset, stratifiedSplit, type Dataset, type DatasetSplits } from './dataset.js';
 import { findIdxSplits, loadIdxDataset } from './idx.js';
 import { centreLikeMnist, invert, resize, type Image } from './image.js';
-import { builtin, env, exists, fs, packageDir, path, readMaybeGz } from './node.js';
+import { builtin, env, exists, fs, packageDir, path, readMaybeGz } from '../util/node.js';
 
 export const MNIST_NORM = { mean: [0.1307], std: [0.3081] };
 export const FASHION_MNIST_NORM = { mean: [0.2860], std: [0.3530] };

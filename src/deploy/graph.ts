@@ -87,7 +87,14 @@ export interface ResidualNode extends NodeBase {
   za: number; ma: number; zb: number; mb: number; outZp: number; qmin: number; qmax: number;
 }
 
-export type GraphNode = ConvNode | LinearNode | LowRankNode | MaxPoolNode | AvgPoolNode | GapNode | FlattenNode | ResidualNode;
+/**
+ * An element-wise activation as a 256-entry int8 table (lut_s8): y = table[x + 128]. The table is the real
+ * function at every input code, requantised to `out` (src/kernels/lut_s8.ts lutTable). `op` is the layer type
+ * of the function ('HardSwish'), which the ONNX exporter maps to its op.
+ */
+export interface LutNode extends NodeBase { kind: 'lut'; op: string; table: Int8Array }
+
+export type GraphNode = ConvNode | LinearNode | LowRankNode | MaxPoolNode | AvgPoolNode | GapNode | FlattenNode | ResidualNode | LutNode;
 
 export interface Int8Graph {
   /** Quantisation of the float input (NHWC, normalised as in training). */

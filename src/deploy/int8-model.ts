@@ -9,12 +9,14 @@ import type { Runtime } from '../runtime.js';
 import type { Module } from '../nn/module.js';
 import type { Tensor } from '../autograd/tensor.js';
 import type { Dataset } from '../data/dataset.js';
-import { BatchIterator } from '../data/batch.js';
+import { datasetBatches } from '../train/eval-loop.js';
 import { QwasmError, checkArray, checkInt, describe } from '../errors.js';
-import { activationRange } from '../quant.js';
+import { activationRange } from '../kernels/requant.js';
 import type { SparseOptions } from '../kernels/sparse.js';
 import { padding4 } from '../kernels/conv_f32.js';
 import { QATModel, foldBatchNorm, type QuantState, type Unit } from '../quant/qat.js';
+import type { ActUnit, ConvUnit, GapUnit, LinearUnit, LowRankUnit, PointwiseUnit, PoolUnit, ResidualUnit } from '../quant/qat-units.js';
+import { lutTable } from '../kernels/lut_s8.js';
 import { quantizeChannels, symmetricScales, type QParams } from '../quant/fakequant.js';
 import type { GraphMeta, GraphNode, Int8Graph, SparseSpec } from './graph.js';
 import { Int8Runner } from './runner.js';
@@ -93,14 +95,10 @@ export class Int8Model extends Int8Runner {
   evaluate(ds: Dataset, opts: { batchSize?: number; indices?: ArrayLike<number> } = {}): { accuracy: number; count: number; seconds: number } {
     this.live();
     const bs = checkInt('batchSize', opts.batchSize ?? 250, 1, 65536);
-    const it = new BatchIterator(ds, { batchSize: bs, shuffle: false, dropLast: false, indices: opts.indices });
-    const xs = new Float32Array(bs * it.sampleSize), ys = new Int32Array(bs);
     const t0 = performance.now();
     let correct = 0, count = 0;
-    for (;;) {
-      const nb = it.next(xs, ys);
-      if (nb === 0) break;
-      const logits = this.predict(xs.subarray(0, nb * it.sampleSize), nb);
+    datasetBatches(ds, { batchSize: bs, indices: opts.indices }, (xs, ys, nb) => {
+      const logits = this.predict(xs, nb);
       const classes = logits.length / nb;
       for (let i = 0; i < nb; i++) {
         let best = 0;
@@ -108,13 +106,15 @@ export class Int8Model extends Int8Runner {
         if (best === ys[i]) correct++;
       }
       count += nb;
-    }
+    });
     return { accuracy: correct / Math.max(1, count), count, seconds: (performance.now() - t0) / 1000 };
   }
 }
 
 // ---------------------------------------------------------------------------------------------------------
 // Conversion: QAT units → graph nodes.
+
+interface Lowered { nodes: GraphNode[]; out: QParams }
 
 class GraphBuilder {
   constructor(readonly state: QuantState, readonly o: ConvertOptions) {}
@@ -195,121 +195,144 @@ class GraphBuilder {
     return { spec, mask };
   }
 
-  convert(units: Unit[], cur: QParams): { nodes: GraphNode[]; out: QParams } {
+  /** The int8 nodes of a list of QAT units, `cur` the quantisation of their input. */
+  convert(units: Unit[], cur: QParams): Lowered {
     const nodes: GraphNode[] = [];
     for (const u of units) {
-      switch (u.kind) {
-        case 'conv': {
-          const { conv, bn } = u, oc = conv.spec.outChannels;
-          const { weight: wf, bias: bf } = bn ? foldBatchNorm(conv, bn)
-            : { weight: conv.weight.toArray(), bias: conv.bias ? conv.bias.toArray() : new Float32Array(oc) };
-          const inner = wf.length / oc;
-          const sW = this.wScales(u.name, wf, 1, oc, inner);
-          const qw = quantizeChannels(wf, sW, { outer: 1, c: oc, inner });
-          const out = this.outQ(u.name);
-          const [kh, kw, cg] = [conv.kh, conv.kw, conv.weight.shape[3]];
-          const s = conv.spec, groups = s.groups ?? 1;
-          const padding = padding4('padding', s.padding), stride = pairOf(s.stride, [1, 1]), dilation = pairOf(s.dilation, [1, 1]);
-          const pointwise = kh === 1 && kw === 1 && groups === 1 && padding.every((p) => p === 0) && stride[0] === 1 && stride[1] === 1 && dilation[0] === 1 && dilation[1] === 1;
-          const k = kh * kw * cg;
-          const info: LayerInfo = { name: u.name, kind: 'conv', k, n: oc, density: density(qw), pointwise, groups };
-          const pruned = groups === 1 ? this.prunedOf(conv.weight, k, oc) : undefined;
-          const backend = this.backend(info, !!this.o.masks?.[u.name], pruned);
-          let sparse: SparseSpec | null = null;
-          if (backend === 'sparse') {
-            const sp = this.sparseSpec(u.name, k, oc, pruned);
-            sparse = sp.spec;
-            // mask is K×N [k][o] with k = (ky·kw + kx)·cg + c; weights are OHWI [o][ky][kx][c] = [o][k]
-            if (sp.mask) for (let o = 0; o < oc; o++) for (let kk = 0; kk < k; kk++) if (!sp.mask[kk * oc + o]) qw[o * k + kk] = 0;
-          }
-          const { qmin, qmax } = activationRange(u.act, out.zeroPoint, out.scale);
-          nodes.push({
-            kind: 'conv', name: u.name, out, w: qw, oc, kh, kw, cg, groups, stride, dilation, padding, inZp: cur.zeroPoint,
-            bias: biasInt32(bf, cur.scale, sW), wScale: sW,
-            rq: { mult: Float32Array.from(sW, (v) => cur.scale * v / out.scale), outZp: out.zeroPoint, qmin, qmax }, sparse,
-          });
-          cur = out;
-          break;
-        }
-        case 'linear': {
-          const { linear } = u, k = linear.inFeatures, n = linear.outFeatures;
-          const w = linear.weight.toArray(), b = linear.bias ? linear.bias.toArray() : new Float32Array(n);
-          const sW = this.wScales(u.name, w, k, n, 1);
-          const qw = quantizeChannels(w, sW, { outer: k, c: n, inner: 1 });
-          const out = this.outQ(u.name);
-          const info: LayerInfo = { name: u.name, kind: 'linear', k, n, density: density(qw), pointwise: false, groups: 1 };
-          const pruned = this.prunedOf(linear.weight, k, n);
-          const backend = this.backend(info, !!this.o.masks?.[u.name], pruned);
-          let sparse: SparseSpec | null = null;
-          if (backend === 'sparse') {
-            const sp = this.sparseSpec(u.name, k, n, pruned);
-            sparse = sp.spec;
-            if (sp.mask) for (let i = 0; i < qw.length; i++) if (!sp.mask[i]) qw[i] = 0;
-          }
-          const { qmin, qmax } = activationRange(u.act, out.zeroPoint, out.scale);
-          nodes.push({
-            kind: 'linear', name: u.name, out, w: qw, k, n, inZp: cur.zeroPoint, bias: biasInt32(b, cur.scale, sW), wScale: sW,
-            rq: { mult: Float32Array.from(sW, (v) => cur.scale * v / out.scale), outZp: out.zeroPoint, qmin, qmax }, sparse,
-          });
-          cur = out;
-          break;
-        }
-        case 'lowrank': {
-          const [k, r] = u.p.shape, n = u.q.shape[1];
-          const p = u.p.toArray(), q = u.q.toArray(), b = u.bias ? u.bias.toArray() : new Float32Array(n);
-          const sP = this.wScales(u.name, p, k, r, 1), sQ = this.wScales(u.name, q, r, n, 1, 'weightScales2');
-          const qp = quantizeChannels(p, sP, { outer: k, c: r, inner: 1 }), qq = quantizeChannels(q, sQ, { outer: r, c: n, inner: 1 });
-          const mid = this.outQ(u.name, 'mid'), out = this.outQ(u.name);
-          const info: LayerInfo = { name: u.name, kind: 'lowrank', k, n, density: (density(qp) * qp.length + density(qq) * qq.length) / (qp.length + qq.length), pointwise: false, groups: 1 };
-          const backend = this.backend(info, false);
-          if (backend !== 'lowrank') throw new QwasmError(`a factorised layer ('${u.name}') runs on the 'lowrank' backend, got '${backend}'`);
-          const { qmin, qmax } = activationRange(u.act, out.zeroPoint, out.scale);
-          nodes.push({
-            kind: 'lowrank', name: u.name, out, p: qp, q: qq, k, r, n, inZp: cur.zeroPoint, pScale: sP, qScale: sQ,
-            midRq: { mult: Float32Array.from(sP, (v) => cur.scale * v / mid.scale), outZp: mid.zeroPoint, qmin: -128, qmax: 127 }, mid,
-            bias: biasInt32(b, mid.scale, sQ), rq: { mult: Float32Array.from(sQ, (v) => mid.scale * v / out.scale), outZp: out.zeroPoint, qmin, qmax },
-          });
-          cur = out;
-          break;
-        }
-        case 'maxpool': case 'avgpool': {
-          const po = u.module.opts;
-          const [kh, kw] = typeof po.kernel === 'number' ? [po.kernel, po.kernel] : po.kernel;
-          const padding = padding4('padding', po.padding ?? 0), stride = pairOf(po.stride, [kh, kw]);
-          if (u.kind === 'maxpool') { nodes.push({ kind: 'maxpool', name: u.name, kh, kw, stride, padding, out: cur }); break; }
-          const out = this.outQ(u.name);
-          const { qmin, qmax } = activationRange('none', out.zeroPoint, out.scale);
-          nodes.push({ kind: 'avgpool', name: u.name, kh, kw, stride, padding, inZp: cur.zeroPoint, ratio: f32(cur.scale / out.scale), outZp: out.zeroPoint, qmin, qmax, out });
-          cur = out;
-          break;
-        }
-        case 'gap': case 'act': {
-          const out = this.outQ(u.name);
-          const { qmin, qmax } = activationRange(u.kind === 'act' ? u.act : 'none', out.zeroPoint, out.scale);
-          const q = { inZp: cur.zeroPoint, ratio: f32(cur.scale / out.scale), outZp: out.zeroPoint, qmin, qmax, out };
-          if (u.kind === 'gap') nodes.push({ kind: 'gap', name: u.name, ...q });
-          // a standalone activation: a 1×1 average pool requantises and clamps
-          else nodes.push({ kind: 'avgpool', name: u.name, kh: 1, kw: 1, stride: [1, 1], padding: [0, 0, 0, 0], ...q });
-          cur = out;
-          break;
-        }
-        case 'flatten': nodes.push({ kind: 'flatten', name: u.name, out: cur }); break;
-        case 'dropout': break;
-        case 'residual': {
-          const a = this.convert(u.body, cur);
-          const b = u.shortcut ? this.convert(u.shortcut, cur) : { nodes: null, out: cur };
-          const out = this.outQ(u.name);
-          const { qmin, qmax } = activationRange(u.act, out.zeroPoint, out.scale);
-          nodes.push({
-            kind: 'residual', name: u.name, body: a.nodes, shortcut: b.nodes, za: a.out.zeroPoint, ma: f32(a.out.scale / out.scale),
-            zb: b.out.zeroPoint, mb: f32(b.out.scale / out.scale), outZp: out.zeroPoint, qmin, qmax, out,
-          });
-          cur = out;
-          break;
-        }
-      }
+      const r = this.lower(u, cur);
+      nodes.push(...r.nodes);
+      cur = r.out;
     }
     return { nodes, out: cur };
+  }
+
+  /** One unit's int8 lowering (one method per unit kind). */
+  private lower(u: Unit, cur: QParams): Lowered {
+    switch (u.kind) {
+      case 'conv': return this.lowerConv(u, cur);
+      case 'linear': return this.lowerLinear(u, cur);
+      case 'lowrank': return this.lowerLowRank(u, cur);
+      case 'maxpool': case 'avgpool': return this.lowerPool(u, cur);
+      case 'gap': case 'act': return this.lowerRequant(u, cur);
+      case 'pointwise': return this.lowerPointwise(u, cur);
+      case 'flatten': return { nodes: [{ kind: 'flatten', name: u.name, out: cur }], out: cur };
+      case 'dropout': return { nodes: [], out: cur };
+      case 'residual': return this.lowerResidual(u, cur);
+    }
+  }
+
+  /** Matmul backend and (for 'sparse') the spec, with the weights outside the mask zeroed in `qw` (K×N view `at`). */
+  private sparsify(info: LayerInfo, w: Tensor | null, qw: Int8Array, at: (kk: number, o: number) => number): SparseSpec | null {
+    const pruned = w ? this.prunedOf(w, info.k, info.n) : undefined;
+    if (this.backend(info, !!this.o.masks?.[info.name], pruned) !== 'sparse') return null;
+    const sp = this.sparseSpec(info.name, info.k, info.n, pruned);
+    if (sp.mask) for (let kk = 0; kk < info.k; kk++) for (let o = 0; o < info.n; o++) if (!sp.mask[kk * info.n + o]) qw[at(kk, o)] = 0;
+    return sp.spec;
+  }
+
+  private lowerConv(u: ConvUnit, cur: QParams): Lowered {
+    const { conv, bn } = u, oc = conv.spec.outChannels;
+    const { weight: wf, bias: bf } = bn ? foldBatchNorm(conv, bn)
+      : { weight: conv.weight.toArray(), bias: conv.bias ? conv.bias.toArray() : new Float32Array(oc) };
+    const inner = wf.length / oc;
+    const sW = this.wScales(u.name, wf, 1, oc, inner);
+    const qw = quantizeChannels(wf, sW, { outer: 1, c: oc, inner });
+    const out = this.outQ(u.name);
+    const [kh, kw, cg] = [conv.kh, conv.kw, conv.weight.shape[3]];
+    const s = conv.spec, groups = s.groups ?? 1;
+    const padding = padding4('padding', s.padding), stride = pairOf(s.stride, [1, 1]), dilation = pairOf(s.dilation, [1, 1]);
+    const pointwise = kh === 1 && kw === 1 && groups === 1 && padding.every((p) => p === 0) && stride[0] === 1 && stride[1] === 1 && dilation[0] === 1 && dilation[1] === 1;
+    const k = kh * kw * cg;
+    const info: LayerInfo = { name: u.name, kind: 'conv', k, n: oc, density: density(qw), pointwise, groups };
+    // mask is K×N [k][o] with k = (ky·kw + kx)·cg + c; weights are OHWI [o][ky][kx][c] = [o][k]
+    const sparse = this.sparsify(info, groups === 1 ? conv.weight : null, qw, (kk, o) => o * k + kk);
+    const { qmin, qmax } = activationRange(u.act, out.zeroPoint, out.scale);
+    return {
+      nodes: [{
+        kind: 'conv', name: u.name, out, w: qw, oc, kh, kw, cg, groups, stride, dilation, padding, inZp: cur.zeroPoint,
+        bias: biasInt32(bf, cur.scale, sW), wScale: sW,
+        rq: { mult: Float32Array.from(sW, (v) => cur.scale * v / out.scale), outZp: out.zeroPoint, qmin, qmax }, sparse,
+      }],
+      out,
+    };
+  }
+
+  private lowerLinear(u: LinearUnit, cur: QParams): Lowered {
+    const { linear } = u, k = linear.inFeatures, n = linear.outFeatures;
+    const w = linear.weight.toArray(), b = linear.bias ? linear.bias.toArray() : new Float32Array(n);
+    const sW = this.wScales(u.name, w, k, n, 1);
+    const qw = quantizeChannels(w, sW, { outer: k, c: n, inner: 1 });
+    const out = this.outQ(u.name);
+    const info: LayerInfo = { name: u.name, kind: 'linear', k, n, density: density(qw), pointwise: false, groups: 1 };
+    const sparse = this.sparsify(info, linear.weight, qw, (kk, o) => kk * n + o);
+    const { qmin, qmax } = activationRange(u.act, out.zeroPoint, out.scale);
+    return {
+      nodes: [{
+        kind: 'linear', name: u.name, out, w: qw, k, n, inZp: cur.zeroPoint, bias: biasInt32(b, cur.scale, sW), wScale: sW,
+        rq: { mult: Float32Array.from(sW, (v) => cur.scale * v / out.scale), outZp: out.zeroPoint, qmin, qmax }, sparse,
+      }],
+      out,
+    };
+  }
+
+  private lowerLowRank(u: LowRankUnit, cur: QParams): Lowered {
+    const [k, r] = u.p.shape, n = u.q.shape[1];
+    const p = u.p.toArray(), q = u.q.toArray(), b = u.bias ? u.bias.toArray() : new Float32Array(n);
+    const sP = this.wScales(u.name, p, k, r, 1), sQ = this.wScales(u.name, q, r, n, 1, 'weightScales2');
+    const qp = quantizeChannels(p, sP, { outer: k, c: r, inner: 1 }), qq = quantizeChannels(q, sQ, { outer: r, c: n, inner: 1 });
+    const mid = this.outQ(u.name, 'mid'), out = this.outQ(u.name);
+    const info: LayerInfo = { name: u.name, kind: 'lowrank', k, n, density: (density(qp) * qp.length + density(qq) * qq.length) / (qp.length + qq.length), pointwise: false, groups: 1 };
+    const backend = this.backend(info, false);
+    if (backend !== 'lowrank') throw new QwasmError(`a factorised layer ('${u.name}') runs on the 'lowrank' backend, got '${backend}'`);
+    const { qmin, qmax } = activationRange(u.act, out.zeroPoint, out.scale);
+    return {
+      nodes: [{
+        kind: 'lowrank', name: u.name, out, p: qp, q: qq, k, r, n, inZp: cur.zeroPoint, pScale: sP, qScale: sQ,
+        midRq: { mult: Float32Array.from(sP, (v) => cur.scale * v / mid.scale), outZp: mid.zeroPoint, qmin: -128, qmax: 127 }, mid,
+        bias: biasInt32(b, mid.scale, sQ), rq: { mult: Float32Array.from(sQ, (v) => mid.scale * v / out.scale), outZp: out.zeroPoint, qmin, qmax },
+      }],
+      out,
+    };
+  }
+
+  private lowerPool(u: PoolUnit, cur: QParams): Lowered {
+    const po = u.module.opts;
+    const [kh, kw] = typeof po.kernel === 'number' ? [po.kernel, po.kernel] : po.kernel;
+    const padding = padding4('padding', po.padding ?? 0), stride = pairOf(po.stride, [kh, kw]);
+    if (u.kind === 'maxpool') return { nodes: [{ kind: 'maxpool', name: u.name, kh, kw, stride, padding, out: cur }], out: cur };
+    const out = this.outQ(u.name);
+    const { qmin, qmax } = activationRange('none', out.zeroPoint, out.scale);
+    return { nodes: [{ kind: 'avgpool', name: u.name, kh, kw, stride, padding, inZp: cur.zeroPoint, ratio: f32(cur.scale / out.scale), outZp: out.zeroPoint, qmin, qmax, out }], out };
+  }
+
+  /** Global average pool, or a standalone ReLU / ReLU6: a 1×1 average pool requantises and clamps. */
+  private lowerRequant(u: GapUnit | ActUnit, cur: QParams): Lowered {
+    const out = this.outQ(u.name);
+    const { qmin, qmax } = activationRange(u.kind === 'act' ? u.act : 'none', out.zeroPoint, out.scale);
+    const q = { inZp: cur.zeroPoint, ratio: f32(cur.scale / out.scale), outZp: out.zeroPoint, qmin, qmax, out };
+    if (u.kind === 'gap') return { nodes: [{ kind: 'gap', name: u.name, ...q }], out };
+    return { nodes: [{ kind: 'avgpool', name: u.name, kh: 1, kw: 1, stride: [1, 1], padding: [0, 0, 0, 0], ...q }], out };
+  }
+
+  /** An element-wise activation registered with `pointwise`: its 256-entry int8 table. */
+  private lowerPointwise(u: PointwiseUnit, cur: QParams): Lowered {
+    const out = this.outQ(u.name);
+    const table = lutTable(u.fn.f, cur.scale, cur.zeroPoint, out.scale, out.zeroPoint);
+    return { nodes: [{ kind: 'lut', name: u.name, op: u.type, table, out }], out };
+  }
+
+  private lowerResidual(u: ResidualUnit, cur: QParams): Lowered {
+    const a = this.convert(u.body, cur);
+    const b = u.shortcut ? this.convert(u.shortcut, cur) : { nodes: null, out: cur };
+    const out = this.outQ(u.name);
+    const { qmin, qmax } = activationRange(u.act, out.zeroPoint, out.scale);
+    return {
+      nodes: [{
+        kind: 'residual', name: u.name, body: a.nodes, shortcut: b.nodes, za: a.out.zeroPoint, ma: f32(a.out.scale / out.scale),
+        zb: b.out.zeroPoint, mb: f32(b.out.scale / out.scale), outZp: out.zeroPoint, qmin, qmax, out,
+      }],
+      out,
+    };
   }
 }
 

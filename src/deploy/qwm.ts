@@ -4,10 +4,12 @@
 // activation shape (src/deploy/validate.ts) while the weight tensors are still unexpanded byte ranges, and only
 // then materialises them. A file is either returned as a complete, valid graph or rejected with a QwasmError
 // naming the node, the field and the byte offset.
+// Lookup-table nodes (kind 9, element-wise activations such as HardSwish) were added without a version bump too:
+// a reader that predates them rejects kind 9 as unknown. The pure-WASM runner (assembly/qwm_run.ts) does not run them yet.
 // Sparse specs on k×k (non-pointwise) ungrouped convs were added without a version bump: readers written before
 // rejected them at the spec byte (as a field out of range) and never misread them, and nothing else changed.
 import { QwasmError, toBytes } from '../errors.js';
-import { crc32 } from '../checkpoint/crc32.js';
+import { crc32 } from '../util/crc32.js';
 import type { GraphMeta, GraphNode, Int8Graph, QParams, SparseSpec } from './graph.js';
 import { QWM_LIMITS, validateGraph } from './validate.js';
 
@@ -15,8 +17,8 @@ export const QWM_MAGIC = Uint8Array.of(0x51, 0x57, 0x4d, 0x00);
 export const QWM_VERSION = 1;
 const HEADER = 32;
 
-const KIND_CODE: Record<GraphNode['kind'], number> = { conv: 1, linear: 2, lowrank: 3, maxpool: 4, avgpool: 5, gap: 6, flatten: 7, residual: 8 };
-const CODE_KIND = ['', 'conv', 'linear', 'lowrank', 'maxpool', 'avgpool', 'gap', 'flatten', 'residual'] as const;
+const KIND_CODE: Record<GraphNode['kind'], number> = { conv: 1, linear: 2, lowrank: 3, maxpool: 4, avgpool: 5, gap: 6, flatten: 7, residual: 8, lut: 9 };
+const CODE_KIND = ['', 'conv', 'linear', 'lowrank', 'maxpool', 'avgpool', 'gap', 'flatten', 'residual', 'lut'] as const;
 const SPARSE_CODE = { csr: 1, block: 2, nm: 3 } as const;
 
 /** Quick check: do these bytes start like a .qwm file? */
@@ -125,6 +127,7 @@ function writeNode(wr: Writer, n: GraphNode): number {
       break;
     case 'gap': wr.i8(n.inZp); wr.f32(n.ratio); wr.i8(n.outZp); wr.i8(n.qmin); wr.i8(n.qmax); break;
     case 'flatten': break;
+    case 'lut': wr.str(n.op); wr.bytes(new Uint8Array(n.table.buffer, n.table.byteOffset, 256)); break;
     case 'residual':
       wr.u8(n.shortcut ? 1 : 0); wr.u16(n.body.length); wr.u16(n.shortcut ? n.shortcut.length : 0);
       wr.i8(n.za); wr.f32(n.ma); wr.i8(n.zb); wr.f32(n.mb); wr.i8(n.outZp); wr.i8(n.qmin); wr.i8(n.qmax);
@@ -279,7 +282,7 @@ export function decodeQwm(src: Uint8Array | ArrayBuffer, what = 'qwm'): Int8Grap
       const start = p;
       cur = { node: null, index: count++, fields: {} };
       const code = u8('kind');
-      if (code < 1 || code > 8) fail(`unknown node kind ${code}`, start);
+      if (code < 1 || code >= CODE_KIND.length) fail(`unknown node kind ${code}`, start);
       const kind = CODE_KIND[code];
       const name = str('name', QWM_LIMITS.nameBytes);
       const out = qp('out');
@@ -347,6 +350,15 @@ export function decodeQwm(src: Uint8Array | ArrayBuffer, what = 'qwm'): Int8Grap
           break;
         }
         case 'flatten': node = named({ kind, ...base }); break;
+        case 'lut': {
+          const nd = named({ kind, ...base } as GraphNode) as Extract<GraphNode, { kind: 'lut' }>;
+          nd.op = str('op', QWM_LIMITS.nameBytes);
+          need(256, 'table'); mark('table');
+          nd.table = Int8Array.from(bytes.subarray(p, p + 256), (b) => (b << 24) >> 24);
+          p += 256;
+          node = nd;
+          break;
+        }
         case 'residual': {
           const nd = named({ kind, ...base } as GraphNode) as Extract<GraphNode, { kind: 'residual' }>;
           const has = u8('hasShortcut');

@@ -6,7 +6,7 @@
 //   lowrank → LowRankS8;  max / avg / global-average pool → pool_s8;  residual joins → add_s8;  flatten → nothing
 // The graph is validated (src/deploy/validate.ts) before any handle is created; a failure frees what was built.
 import type { Runtime } from '../runtime.js';
-import type { ResolvedRequant } from '../quant.js';
+import type { ResolvedRequant } from '../kernels/requant.js';
 import { QwasmError, checkInt, describe } from '../errors.js';
 import { PackedGemmS8 } from '../kernels/gemm_s8.js';
 import { SparseMatrixS8 } from '../kernels/sparse.js';
@@ -15,6 +15,7 @@ import { PackedConv2dS8, SparseConv2dS8, type Geometry } from '../kernels/conv_s
 import type { GraphNode, Int8Graph, QParams, Requant, SparseSpec } from './graph.js';
 import { validateGraph, windowGeometry, type SampleShape, type WindowGeometry } from './validate.js';
 import { encodeQwm, qwmNodeBytes } from './qwm.js';
+import { ThreadPool, shards } from '../threads/pool.js';
 
 export interface Int8LayerSummary { name: string; kind: string; backend?: string; bytes: number; scale: number; zeroPoint: number }
 export type TraceEntry = { data: Int8Array; shape: number[]; qparams: QParams };
@@ -33,6 +34,8 @@ interface Op {
   /** A conv handle's geometry for this op's (fixed) input size, resolved once at compile time. */
   convGeo?: Geometry;
   body?: Op[]; shortcut?: Op[] | null;
+  /** lut: the 256-entry table in WASM memory. */
+  table?: number;
 }
 
 
@@ -96,6 +99,16 @@ export class Int8Runner {
   private readonly maxActivation: number;
   private encoded: Uint8Array | null = null;
   private disposed = false;
+  /** Multiply-accumulates of one sample (validateGraph's count). */
+  private readonly macs: number;
+  /** Id of this graph's replicas in the pool threads (loaded on the first parallel batch), and that pool. */
+  private replicas: { pool: ThreadPool; id: number } | null = null;
+
+  /**
+   * Batch-parallel inference (docs/THREADS.md) splits a batch over the runtime's threads only when each
+   * thread gets at least this many multiply-accumulates (below it, messages cost more than they save).
+   */
+  static parallelMinMacs = 1 << 20;
 
   /** Validates `graph` and packs its weights into kernel handles. */
   constructor(readonly rt: Runtime, graph: Int8Graph) {
@@ -108,6 +121,7 @@ export class Int8Runner {
     let maxAct = size(this.inputShape);
     for (const s of shapes.shapes.values()) maxAct = Math.max(maxAct, size(s));
     this.maxActivation = maxAct;
+    this.macs = shapes.macs;
     try {
       this.ops = this.compile(graph.nodes, shapes.inputs, shapes.shapes);
     } catch (e) {
@@ -179,6 +193,13 @@ export class Int8Runner {
         case 'maxpool': case 'avgpool': {
           const [h, w] = op.inS.length === 3 ? op.inS : [1, 1];
           op.geo = windowGeometry(h, w, node.kh, node.kw, node.stride, [1, 1], node.padding)!;
+          break;
+        }
+        case 'lut': {
+          const t = rt.alloc(256);
+          rt.i8(t, 256).set(node.table);
+          this.handles.push({ dispose: () => rt.free(t) });
+          op.table = t;
           break;
         }
         case 'residual':
@@ -270,11 +291,43 @@ export class Int8Runner {
         quantize(fp, len, Math.fround(this.input.scale), this.input.zeroPoint, inPtr);
       } else rt.i8(inPtr, len).set(quantizeInput(input, this.input));
       if (trace) trace.set('input', { data: rt.i8(inPtr, len).slice(), shape: [n, ...this.inputShape], qparams: this.input });
+      const pool = trace ? null : this.parallelPool(n);
+      if (pool) return this.execParallel(pool, inPtr, n, bufs);
       const out = this.exec(this.ops, inPtr, n, bufs, trace);
       return rt.i8(out, n * this.classes).slice();
     } finally {
       for (const p of bufs) rt.free(p);
     }
+  }
+
+  /** The pool to split this batch over, or null (one thread, a batch too small, or too little work per thread). */
+  private parallelPool(n: number): ThreadPool | null {
+    const t = this.rt.threads;
+    if (t < 2 || n < 2 || (n / Math.min(t, n)) * this.macs < Int8Runner.parallelMinMacs) return null;
+    return ThreadPool.of(this.rt);
+  }
+
+  /**
+   * Batch-parallel run: shard 0 on this thread, shard i on pool thread i, each on its own replica of the graph
+   * (the same .qwm, decoded in the thread): samples never interact, so the codes are bit-identical to one thread.
+   */
+  private execParallel(pool: ThreadPool, inPtr: number, n: number, bufs: number[]): Int8Array {
+    const rt = this.rt, per = size(this.inputShape), parts = shards(n, pool.threads);
+    if (!this.replicas || this.replicas.pool !== pool) {
+      const id = pool.newId();
+      pool.broadcast({ task: 'infer.load', id, qwm: this.qwm() });
+      this.replicas = { pool, id };
+    }
+    const id = this.replicas.id;
+    const msgs = parts.slice(1).map((p) => ({ task: 'infer.run', id, n: p.count, codes: rt.i8(inPtr + p.start * per, p.count * per).slice() }));
+    const { own, replies } = pool.run(msgs, () => {
+      const y = this.exec(this.ops, inPtr, parts[0].count, bufs, null);
+      return rt.i8(y, parts[0].count * this.classes).slice();
+    });
+    const out = new Int8Array(n * this.classes);
+    out.set(own, 0);
+    replies.forEach((r, i) => out.set(r.codes as Int8Array, parts[i + 1].start * this.classes));
+    return out;
   }
 
   private exec(ops: Op[], x: number, n: number, bufs: number[], trace: Map<string, TraceEntry> | null): number {
@@ -300,6 +353,7 @@ export class Int8Runner {
         }
         case 'gap': y = alloc(); e.global_avg_pool_s8(n, s[0], s[1]!, s[2]!, x, nd.inZp, y, nd.ratio, nd.outZp, nd.qmin, nd.qmax); break;
         case 'flatten': y = x; break;
+        case 'lut': y = alloc(); e.lut_s8(x, o.table!, y, n * o.outBytes); break;
         case 'residual': {
           const a = this.exec(o.body!, x, n, bufs, trace);
           const b = o.shortcut ? this.exec(o.shortcut, x, n, bufs, trace) : x;
@@ -335,6 +389,11 @@ export class Int8Runner {
     if (this.disposed) return;
     this.disposed = true;
     for (const h of this.handles) h.dispose();
+    if (this.replicas) {
+      const { pool, id } = this.replicas;
+      this.replicas = null;
+      pool.broadcast({ task: 'infer.free', id });
+    }
   }
 
   protected live(): void {

@@ -282,6 +282,12 @@ export function validateGraph(g: Int8Graph, opts: ValidateOptions = {}): GraphSh
           break;
         }
         case 'flatten': y = [size(x)]; break;
+        case 'lut':
+          if (typeof node.op !== 'string' || !node.op || new TextEncoder().encode(node.op).length > QWM_LIMITS.nameBytes) fail('op', 'op must be a non-empty string (the function, e.g. HardSwish)');
+          if (!(node.table instanceof Int8Array) || node.table.length !== 256) fail('table', 'table must be an Int8Array of 256 entries');
+          y = x;
+          macs += size(x);
+          break;
         case 'residual': {
           if (depth + 1 > QWM_LIMITS.depth) fail('kind', `residual nesting deeper than ${QWM_LIMITS.depth}`);
           int('za', node.za, -128, 127); pos('ma', node.ma);

@@ -13,7 +13,7 @@
 // qwm_main() loads the embedded model, runs the embedded input and returns FNV-1a 32 of the output codes >>> 1
 // (bundleChecksum computes the same in JS) or a negative error code (QWM_WASM_ERRORS); qwm_out(i) is output code i.
 import { QwasmError, checkInt, describe } from '../errors.js';
-import { crc32 } from '../checkpoint/crc32.js';
+import { crc32 } from '../util/crc32.js';
 import { decodeQwm } from './qwm.js';
 import { quantizeInput } from './runner.js';
 

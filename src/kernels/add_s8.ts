@@ -4,7 +4,7 @@
 //   y  = clamp(rne(f32(f32(a − aZeroPoint) · ma) + f32(f32(b − bZeroPoint) · mb)), qmin − zo, qmax − zo) + zo
 import type { Runtime } from '../runtime.js';
 import { checkArray, checkFinite, checkInt, describe } from '../errors.js';
-import { activationRange, type Activation } from '../quant.js';
+import { activationRange, type Activation } from './requant.js';
 
 export interface AddS8Options {
   /** Scale of input a (> 0, required). */

@@ -2,7 +2,7 @@
 // packed-weights handle for layers of whole int8 models, plain typed-array calls, and the reference twin.
 import type { Runtime } from '../runtime.js';
 import { checkArray, checkInt, describe, QwasmError } from '../errors.js';
-import { resolveRequant, type RequantParams, type ResolvedRequant } from '../quant.js';
+import { resolveRequant, type RequantParams, type ResolvedRequant } from './requant.js';
 import { SparseMatrixS8, type SparseOptions } from './sparse.js';
 
 /** A pair of per-axis values, or one number for both (height, width). */

@@ -2,7 +2,7 @@
 // layers, and plain typed-array calls for people who just want C = A·B.
 import type { Runtime } from '../runtime.js';
 import { checkArray, checkInt, QwasmError } from '../errors.js';
-import { resolveRequant, type RequantParams, type ResolvedRequant } from '../quant.js';
+import { resolveRequant, type RequantParams, type ResolvedRequant } from './requant.js';
 
 export const OUT_INT32 = 0;
 export const OUT_INT8 = 1;

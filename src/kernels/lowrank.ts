@@ -6,7 +6,7 @@
 //   f32:  t = x·P, y = t·Q + bias with gemm_f32 (assembly/gemm_f32.ts).
 import type { Runtime } from '../runtime.js';
 import { checkArray, checkInt, describe, QwasmError } from '../errors.js';
-import { resolveRequant as resolve, type RequantParams } from '../quant.js';
+import { resolveRequant as resolve, type RequantParams } from './requant.js';
 import { PackedGemmS8 } from './gemm_s8.js';
 
 function checkRank(k: number, r: number, n: number): void {

@@ -1,7 +1,7 @@
 // int8 pooling (assembly/pool_s8.ts), NHWC, TFLite semantics: padded pixels are ignored (not counted).
 import type { Runtime } from '../runtime.js';
 import { checkArray, checkFinite, checkInt, describe } from '../errors.js';
-import { activationRange, type Activation } from '../quant.js';
+import { activationRange, type Activation } from './requant.js';
 import { checkPair, checkShape4, resolveGeometry, type Geometry, type Padding, type Pair, type Shape4, type Tensor4S8 } from './conv_s8.js';
 
 export interface MaxPool2dS8Options {

@@ -12,7 +12,7 @@
 // Each handle owns one WASM allocation holding its whole format (`bytes`); free it with dispose().
 import type { Runtime } from '../runtime.js';
 import { checkArray, checkInt, describe, QwasmError } from '../errors.js';
-import { resolveRequant, type RequantParams, type ResolvedRequant } from '../quant.js';
+import { resolveRequant, type RequantParams, type ResolvedRequant } from './requant.js';
 
 export type SparseFormat = 'csr' | 'block' | 'nm';
 

@@ -1,16 +1,19 @@
-// Layers: thin modules over the differentiable ops. Weights: Linear [in, out]; Conv2d OHWI
+// Layers: thin modules over the differentiable ops, each registered (src/nn/registry.ts) right after its class. Weights: Linear [in, out]; Conv2d OHWI
 // [out, kh, kw, in/groups] — the same layouts the int8 kernels pack for deployment.
 import type { Engine, Tensor } from '../autograd/tensor.js';
 import * as ops from '../autograd/ops.js';
 import { Module } from './module.js';
-import { Rng } from './random.js';
+import { InitRng } from '../util/rng.js';
 import { defaultBias, defaultWeight } from './init.js';
-import { checkInt, checkFinite } from '../errors.js';
+import { checkInt, checkFinite, QwasmError } from '../errors.js';
+import { registerLayer, type LayerSpec } from './registry.js';
+
+const poolOptions = (s: Record<string, unknown>): ops.PoolOptions => { const { type: _t, ...o } = s; return o as unknown as ops.PoolOptions; };
 
 export class Linear extends Module {
   readonly weight: Tensor;
   readonly bias: Tensor | null;
-  constructor(engine: Engine, readonly inFeatures: number, readonly outFeatures: number, rng: Rng, bias = true) {
+  constructor(engine: Engine, readonly inFeatures: number, readonly outFeatures: number, rng: InitRng, bias = true) {
     super(engine);
     checkInt('inFeatures', inFeatures, 1);
     checkInt('outFeatures', outFeatures, 1);
@@ -20,6 +23,8 @@ export class Linear extends Module {
   forward(x: Tensor): Tensor { return ops.linear(x.shape.length === 2 ? x : ops.flatten(x), this.weight, this.bias); }
   config() { return { type: 'Linear', in: this.inFeatures, out: this.outFeatures, bias: !!this.bias }; }
 }
+registerLayer({ type: 'Linear', cls: Linear, build: (s, c) => new Linear(c.engine, c.num(s, 'in'), c.num(s, 'out'), c.rng, s.bias !== false) });
+
 
 export interface Conv2dSpec extends ops.ConvOptions {
   inChannels: number; outChannels: number; kernel: number | [number, number]; bias?: boolean;
@@ -29,7 +34,7 @@ export class Conv2d extends Module {
   readonly weight: Tensor;
   readonly bias: Tensor | null;
   readonly kh: number; readonly kw: number;
-  constructor(engine: Engine, readonly spec: Conv2dSpec, rng: Rng) {
+  constructor(engine: Engine, readonly spec: Conv2dSpec, rng: InitRng) {
     super(engine);
     const groups = checkInt('groups', spec.groups ?? 1, 1);
     checkInt('inChannels', spec.inChannels, 1);
@@ -46,6 +51,11 @@ export class Conv2d extends Module {
   }
   config() { return { type: 'Conv2d', ...this.spec, bias: !!this.bias }; }
 }
+registerLayer({
+  type: 'Conv2d', cls: Conv2d,
+  build: (s, c) => { const { type: _t, ...rest } = s; return new Conv2d(c.engine, rest as unknown as Conv2dSpec, c.rng); },
+});
+
 
 export class BatchNorm2d extends Module {
   readonly gamma: Tensor; readonly beta: Tensor; readonly runMean: Tensor; readonly runVar: Tensor;
@@ -65,43 +75,61 @@ export class BatchNorm2d extends Module {
   }
   config() { return { type: 'BatchNorm2d', channels: this.channels, momentum: this.momentum, eps: this.eps }; }
 }
+registerLayer({
+  type: 'BatchNorm2d', cls: BatchNorm2d,
+  build: (s, c) => new BatchNorm2d(c.engine, c.num(s, 'channels'), c.num(s, 'momentum'), c.num(s, 'eps')),
+  copyExtra: (src, dst) => { dst.frozen = src.frozen; },
+});
+
 
 export class ReLU extends Module {
   forward(x: Tensor): Tensor { return ops.relu(x); }
   config() { return { type: 'ReLU' }; }
 }
+registerLayer({ type: 'ReLU', cls: ReLU, build: (_s, c) => new ReLU(c.engine) });
+
 
 export class ReLU6 extends Module {
   forward(x: Tensor): Tensor { return ops.relu6(x); }
   config() { return { type: 'ReLU6' }; }
 }
+registerLayer({ type: 'ReLU6', cls: ReLU6, build: (_s, c) => new ReLU6(c.engine) });
+
 
 export class MaxPool2d extends Module {
   constructor(engine: Engine, readonly opts: ops.PoolOptions) { super(engine); }
   forward(x: Tensor): Tensor { return ops.maxPool2d(x, this.opts); }
   config() { return { type: 'MaxPool2d', ...this.opts }; }
 }
+registerLayer({ type: 'MaxPool2d', cls: MaxPool2d, build: (s, c) => new MaxPool2d(c.engine, poolOptions(s)) });
+
 
 export class AvgPool2d extends Module {
   constructor(engine: Engine, readonly opts: ops.PoolOptions) { super(engine); }
   forward(x: Tensor): Tensor { return ops.avgPool2d(x, this.opts); }
   config() { return { type: 'AvgPool2d', ...this.opts }; }
 }
+registerLayer({ type: 'AvgPool2d', cls: AvgPool2d, build: (s, c) => new AvgPool2d(c.engine, poolOptions(s)) });
+
 
 export class GlobalAvgPool extends Module {
   forward(x: Tensor): Tensor { return ops.globalAvgPool(x); }
   config() { return { type: 'GlobalAvgPool' }; }
 }
+registerLayer({ type: 'GlobalAvgPool', cls: GlobalAvgPool, build: (_s, c) => new GlobalAvgPool(c.engine) });
+
 
 export class Flatten extends Module {
   forward(x: Tensor): Tensor { return ops.flatten(x); }
   config() { return { type: 'Flatten' }; }
 }
+registerLayer({ type: 'Flatten', cls: Flatten, build: (_s, c) => new Flatten(c.engine) });
+
 
 export class Dropout extends Module {
   /** Training-mode forward calls so far (the mask's seed); fit({ startStep }) restores it on resume. */
   calls = 0;
-  constructor(engine: Engine, readonly p: number, readonly seed = 1) {
+  constructor(engine: Engine, readonly p: number, public seed = 1) {
     super(engine);
     checkFinite('p', p);
     if (p < 0 || p >= 1) throw new RangeError(`dropout p must be in [0, 1), got ${p}`);
@@ -113,6 +141,13 @@ export class Dropout extends Module {
   }
   config() { return { type: 'Dropout', p: this.p }; }
 }
+registerLayer({
+  type: 'Dropout', cls: Dropout,
+  build: (s, c) => new Dropout(c.engine, c.num(s, 'p')),
+  // the mask seed is not part of the description (checkpoints record p only); a clone keeps it
+  copyExtra: (src, dst) => { dst.seed = src.seed; },
+});
+
 
 export class Sequential extends Module {
   readonly layers: Module[];
@@ -134,6 +169,19 @@ export class Sequential extends Module {
   }
   config() { return { type: 'Sequential', layers: this.layers.map((l) => l.config()) }; }
 }
+registerLayer({
+  type: 'Sequential', cls: Sequential,
+  describe: (m, c) => ({ type: 'Sequential', layers: m.children().map(([name, k]) => ({ name, module: c.describe(k) })) }),
+  build: (s, c) => {
+    if (!Array.isArray(s.layers)) throw new QwasmError(`${c.where}.layers must be an array`);
+    return new Sequential(c.engine, s.layers.map((l: unknown, i: number) => {
+      const e = l as { name?: unknown; module?: unknown };
+      if (!e || typeof e.name !== 'string') throw new QwasmError(`${c.where}.layers[${i}] must be { name, module }`);
+      return [e.name, c.build(e.module, `${c.where}.${e.name}`)] as [string, Module];
+    }));
+  },
+});
+
 
 /** y = relu?(body(x) + shortcut(x)): a residual block's join. */
 export class Residual extends Module {
@@ -149,6 +197,13 @@ export class Residual extends Module {
   }
   config() { return { type: 'Residual', body: this.body.config(), shortcut: this.shortcut?.config() ?? null, post: this.post?.config() ?? null }; }
 }
+registerLayer({
+  type: 'Residual', cls: Residual,
+  describe: (m, c): LayerSpec => ({ type: 'Residual', body: c.describe(m.body), shortcut: m.shortcut ? c.describe(m.shortcut) : null, post: m.post ? c.describe(m.post) : null }),
+  build: (s, c) => new Residual(c.engine, c.build(s.body, `${c.where}.body`), s.shortcut ? c.build(s.shortcut, `${c.where}.shortcut`) : null,
+    s.post ? c.build(s.post, `${c.where}.post`) : null),
+});
+
 
 /** Forward taps installed on sub-modules: `outputs` holds each one's latest output (a step temporary). */
 export interface ModuleTaps { readonly outputs: Map<string, Tensor>; remove(): void }

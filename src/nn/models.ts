@@ -2,7 +2,7 @@
 // checkpoints record (plus the tensors).
 import type { Engine } from '../autograd/tensor.js';
 import { Module } from './module.js';
-import { Rng } from './random.js';
+import { InitRng } from '../util/rng.js';
 import {
   BatchNorm2d, Conv2d, Dropout, Flatten, GlobalAvgPool, Linear, MaxPool2d, ReLU, ReLU6, Residual, Sequential,
 } from './layers.js';
@@ -29,7 +29,7 @@ export type ModelName = typeof MODEL_NAMES[number];
 export function buildModel(engine: Engine, name: string, o: ModelOptions = {}): Sequential {
   const [h, w, c] = o.input ?? [28, 28, 1];
   const classes = o.classes ?? 10;
-  const rng = new Rng(o.seed ?? 1);
+  const rng = new InitRng(o.seed ?? 1);
   const E = engine;
   switch (name) {
     case 'mlp': {

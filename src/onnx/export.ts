@@ -1,4 +1,4 @@
-// Int8Graph → ONNX (QDQ format, opset 13): the int8 model as a graph that onnxruntime (or any ONNX runtime)
+// Int8Graph → ONNX (QDQ format, opset 13, or the opset a registered activation needs): the int8 model as a graph that onnxruntime (or any ONNX runtime)
 // runs, with our int8 weights, int32 biases and quantisation parameters as they are.
 //   input  'input': float [batch, H, W, C], NHWC and normalised exactly like the data qwasm was trained on
 //          (meta.mean / meta.std are recorded in the metadata); a Transpose makes it NCHW for ONNX's Conv
@@ -10,6 +10,7 @@
 //   maxpool  DQ → MaxPool → Q (same qparams); avgpool / gap: DQ → AveragePool (count_include_pad 0) /
 //            GlobalAveragePool → [act] → Q(out); a 1×1 avgpool (qwasm's standalone activation) is only [act] → Q
 //   residual DQ(body) + DQ(shortcut or input) → Add → [act] → Q(out)
+//   lut      DQ → the activation's ONNX op (layer registry: pointwise.onnx, e.g. HardSwish, opset 14) → Q(out)
 //   flatten  Flatten on the int8 tensor; ONNX flattens NCHW (c·H·W + h·W + w) where qwasm flattens NHWC, so the
 //            rows of the linear that reads the features are permuted to match (no runtime cost)
 //   output 'logits': DequantizeLinear of the last node → float [batch, classes].
@@ -21,6 +22,8 @@
 import type { GraphNode, Int8Graph, QParams } from '../deploy/graph.js';
 import { validateGraph } from '../deploy/validate.js';
 import { QwasmError, describe } from '../errors.js';
+import { layerKind } from '../nn/registry.js';
+import '../nn/layer-spec.js';
 import { DataType, attr, encodeModel, type OnnxNode, type OnnxTensor, type OnnxModel } from './onnx-proto.js';
 
 type Shape = { kind: 'map'; c: number; h: number; w: number } | { kind: 'flat'; k: number; perm: Int32Array | null; pooled4d: boolean };
@@ -108,6 +111,8 @@ function checkQ(where: string, q: QParams): QParams {
 
 class Exporter {
   readonly b = new Builder();
+  /** Default-domain opset: 13 (per-axis QDQ), raised by ops that need a later one (HardSwish: 14). */
+  opset = 13;
 
   /** Makes `cur` a [batch, features] tensor for a matmul; returns it and the NCHW → NHWC row permutation. */
   private flat(cur: Cur, node: string): { cur: Cur; perm: Int32Array | null; k: number } {
@@ -203,6 +208,15 @@ class Exporter {
           cur = { ...f.cur, shape: { kind: 'flat', k: f.k, perm: f.perm, pooled4d: false } };
           break;
         }
+        case 'lut': {
+          // an element-wise activation: its registered ONNX op between DQ and Q (a runtime may fuse it back into a table)
+          const onnx = layerKind(n.op)?.pointwise?.onnx;
+          if (!onnx) throw new QwasmError(`lut '${base}': the function '${n.op}' has no ONNX op (its layer kind registers none)`);
+          this.opset = Math.max(this.opset, onnx.opset);
+          const y = b.node(onnx.op, [b.dequantize(cur.name, cur.q, base)], `${base}.${onnx.op.toLowerCase()}`);
+          cur = { name: b.quantize(y, out, base), q: out, shape: cur.shape };
+          break;
+        }
         case 'residual': {
           const a = this.run(n.body, cur);
           const s = n.shortcut ? this.run(n.shortcut, cur) : cur;
@@ -272,7 +286,7 @@ export function int8GraphToOnnx(graph: Int8Graph, opts: OnnxExportOptions = {}):
   const [s, z] = b.scalarQ('output', checkQ('graph.output', last.q));
   b.nodes.push({ name: 'output.dq', opType: 'DequantizeLinear', domain: '', inputs: [last.name, s, z], outputs: ['logits'], attributes: [] });
   const model: OnnxModel = {
-    irVersion: 8, opsets: [{ domain: '', version: 13 }], producerName: 'qwasm', producerVersion: '1',
+    irVersion: 8, opsets: [{ domain: '', version: ex.opset }], producerName: 'qwasm', producerVersion: '1',
     docString: 'int8 model exported by qwasm (QDQ): input NHWC float, normalised as in training; output logits',
     graph: {
       name: opts.name ?? 'qwasm_int8', nodes: b.nodes, initializers: b.inits,

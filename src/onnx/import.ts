@@ -2,7 +2,9 @@
 // Supported ops (default domain, opset 7+): Conv, BatchNormalization, Relu, Clip (as ReLU / ReLU6), MaxPool,
 // AveragePool, GlobalAveragePool, Flatten, Reshape (a flatten to [batch, features] or a no-op), Gemm, MatMul
 // (+ a constant Add as its bias), Add of two branches from one value (→ Residual), Pad (zeros only, or folded
-// into the following Conv), Identity, Dropout, Constant. Anything else is an error naming the node and op.
+// into the following Conv), Identity, Dropout, Constant, and every element-wise activation the layer registry
+// maps to an ONNX op (pointwise.onnx in src/nn/registry.ts: HardSwish from opset 14). Anything else is an
+// error naming the node and op.
 // Layout: ONNX is NCHW with OIHW conv weights; qwasm is NHWC with OHWI weights, and its Linear weight is
 // [in, out] (Gemm's B is [out, in] when transB = 1). A flatten of an NCHW map orders features c·H·W + h·W + w,
 // qwasm's NHWC flatten (h·W + w)·C + c: the importer tracks that permutation through the graph and applies it
@@ -13,8 +15,11 @@ import { Module } from '../nn/module.js';
 import {
   AvgPool2d, BatchNorm2d, Conv2d, Dropout, Flatten, GlobalAvgPool, Linear, MaxPool2d, ReLU, ReLU6, Residual, Sequential,
 } from '../nn/layers.js';
-import { Rng } from '../nn/random.js';
+import { InitRng } from '../util/rng.js';
 import { QwasmError, describe } from '../errors.js';
+import { asBytes } from './protobuf.js';
+import { buildModule, layerKind, layerTypes, pointwiseByOnnxOp, type LayerKind } from '../nn/registry.js';
+import '../nn/layer-spec.js';
 import { DataType, dataTypeName, decodeModel, type OnnxAttribute, type OnnxModel, type OnnxNode, type OnnxTensor } from './onnx-proto.js';
 
 export class OnnxImportError extends QwasmError {
@@ -51,6 +56,14 @@ type Val =
 const SUPPORTED = ['Conv', 'BatchNormalization', 'Relu', 'Clip', 'MaxPool', 'AveragePool', 'GlobalAveragePool', 'Flatten', 'Reshape',
   'Gemm', 'MatMul', 'Add', 'Pad', 'Identity', 'Dropout', 'Constant'];
 
+/** The layer kind of an element-wise ONNX op registered with pointwise.onnx, when the model's opset has the op. */
+function onnxPointwise(op: string, opset: number): LayerKind | undefined {
+  const k = pointwiseByOnnxOp(op);
+  return k && opset >= k.pointwise!.onnx!.opset ? k : undefined;
+}
+
+const supportedOps = (): string[] => [...SUPPORTED, ...layerTypes().flatMap((t) => layerKind(t)?.pointwise?.onnx?.op ?? [])];
+
 function fail(n: OnnxNode, msg: string): never {
   throw new OnnxImportError(`ONNX node '${n.name}' (${n.opType}): ${msg}`);
 }
@@ -79,14 +92,14 @@ class Importer {
   readonly consts = new Map<string, OnnxTensor>();
   readonly consumers = new Map<string, OnnxNode[]>();
   readonly done = new Set<OnnxNode>();
-  readonly rng: Rng;
+  readonly rng: InitRng;
   readonly outputName: string;
   /** Every layer built (disposed when the import fails half-way). */
   readonly made: Module[] = [];
 
   constructor(readonly E: Engine, readonly m: OnnxModel, readonly opset: number) {
     // the layers' initial weights are all overwritten by the ONNX initializers
-    this.rng = new Rng(1);
+    this.rng = new InitRng(1);
     const g = m.graph;
     for (const t of g.initializers) this.consts.set(t.name, t);
     for (const n of g.nodes) {
@@ -101,7 +114,7 @@ class Importer {
     }
     for (const n of g.nodes) {
       if (n.opType === 'Constant') continue;
-      if (!SUPPORTED.includes(n.opType)) fail(n, `op '${n.opType}' is not supported (supported: ${SUPPORTED.join(', ')})`);
+      if (!SUPPORTED.includes(n.opType) && !onnxPointwise(n.opType, this.opset)) fail(n, `op '${n.opType}' is not supported (supported: ${supportedOps().join(', ')})`);
       for (const i of n.inputs) {
         if (!i || this.consts.has(i)) continue;
         let l = this.consumers.get(i);
@@ -211,6 +224,12 @@ class Importer {
       if (x.kind !== 'map' || x.pooled) fail(n, `${what} needs a 4-D NCHW feature map, got ${show(x)}`);
       return x;
     };
+    const pw = onnxPointwise(n.opType, this.opset);
+    if (pw) {
+      // an element-wise activation registered with pointwise.onnx (src/nn/registry.ts): no attributes, any shape
+      onlyAttrs(n, []);
+      return { modules: [buildModule(E, { type: pw.type }, n.name, this.rng)], out: { ...x, name: y } };
+    }
     switch (n.opType) {
       case 'Identity': case 'Dropout': {
         if (n.outputs.length > 1 && n.outputs[1] && (this.consumers.get(n.outputs[1])?.length || n.outputs[1] === this.outputName)) fail(n, 'its mask output is used');
@@ -463,9 +482,10 @@ function pushMerged(list: Module[], add: Module[]): void {
  * Imports an ONNX model (bytes of a .onnx file) as a qwasm Sequential on `engine`: see the file header for
  * the supported ops and the layout conversion. The model is in training mode, ready for fit().
  */
-export function importOnnx(engine: Engine, bytes: Uint8Array, opts: ImportOptions = {}): ImportedModel {
+export function importOnnx(engine: Engine, input: Uint8Array | ArrayBuffer, opts: ImportOptions = {}): ImportedModel {
   if (!engine || typeof engine !== 'object' || typeof (engine as Engine).persistent !== 'function') throw new TypeError(`engine must be an Engine, got ${describe(engine)}`);
-  if (!(bytes instanceof Uint8Array)) throw new TypeError(`bytes must be a Uint8Array (the .onnx file), got ${describe(bytes)}`);
+  if (!(input instanceof Uint8Array) && !(input instanceof ArrayBuffer)) throw new TypeError(`bytes must be a Uint8Array, Buffer or ArrayBuffer (the .onnx file), got ${describe(input)}`);
+  const bytes = asBytes('bytes', input);
   if (!opts || typeof opts !== 'object') throw new TypeError(`opts must be an object, got ${describe(opts)}`);
   const m = decodeModel(bytes);
   const opset = m.opsets.find((o) => o.domain === '' || o.domain === 'ai.onnx')?.version ?? 0;

@@ -2,7 +2,7 @@
 // that the importer reads and the exporter writes, as plain objects, over the wire format of protobuf.ts.
 // Field numbers are onnx.proto's (IR version 3+). Tensors: FLOAT, DOUBLE, INT8, UINT8, INT32, INT64 from
 // raw_data or the typed repeated fields (BOOL as Uint8Array); external data (data_location = EXTERNAL) is refused with an error.
-import { Message, ProtoError, Writer } from './protobuf.js';
+import { Message, ProtoError, Writer, asBytes, ownBuffer } from './protobuf.js';
 
 export const DataType = { FLOAT: 1, UINT8: 2, INT8: 3, INT32: 6, INT64: 7, BOOL: 9, DOUBLE: 11 } as const;
 const TYPE_NAMES: Record<number, string> = {
@@ -56,7 +56,7 @@ function decodeTensor(m: Message): OnnxTensor {
   const raw = m.bytesField(9);
   const fromRaw = <T>(size: number, make: (buf: ArrayBuffer) => T): T => {
     if (raw!.length !== n * size) throw new ProtoError(`${where}: raw_data has ${raw!.length} bytes, dims [${dims}] of ${dataTypeName(dataType)} need ${n * size}`);
-    return make(raw!.slice().buffer);
+    return make(ownBuffer(raw!));
   };
   const checkLen = (len: number) => { if (len !== n) throw new ProtoError(`${where}: holds ${len} values, dims [${dims}] need ${n}`); };
   let data: TensorData;
@@ -133,8 +133,8 @@ function decodeGraph(m: Message): OnnxGraph {
 }
 
 /** Parses an ONNX model file (ModelProto bytes). Throws a ProtoError naming what is malformed. */
-export function decodeModel(bytes: Uint8Array): OnnxModel {
-  if (!(bytes instanceof Uint8Array)) throw new TypeError(`bytes must be a Uint8Array`);
+export function decodeModel(input: Uint8Array | ArrayBuffer): OnnxModel {
+  const bytes = asBytes('bytes', input);
   if (bytes.length === 0) throw new ProtoError('the ONNX file is empty');
   const m = new Message(bytes, 'ModelProto');
   const g = m.message(7, 'graph');

@@ -2,7 +2,7 @@
 // writer that builds one. No schema and no code generation: src/onnx/onnx-proto.ts maps field numbers to the
 // ONNX messages. Integers: varints (int32 / int64 / enums / bool) are decoded exactly (int64 beyond 2^53 is an
 // error, never a silently rounded number); negative int64 is the 10-byte two's complement form.
-import { QwasmError } from '../errors.js';
+import { QwasmError, describe } from '../errors.js';
 
 /** Wire types. */
 export const Wire = { Varint: 0, Fixed64: 1, Bytes: 2, Fixed32: 5 } as const;
@@ -18,6 +18,24 @@ export class ProtoError extends QwasmError {
 }
 
 const TWO64 = 2n ** 64n;
+
+/**
+ * The bytes of a protobuf file as a plain Uint8Array view (no copy): a Node Buffer (often a slice of a shared
+ * pool at an odd byteOffset), any Uint8Array view, or an ArrayBuffer. A Buffer is re-viewed because its
+ * slice() shares memory (a later `.slice().buffer` would be the whole pool, not a copy).
+ */
+export function asBytes(name: string, b: unknown): Uint8Array {
+  if (b instanceof ArrayBuffer) return new Uint8Array(b);
+  if (b instanceof Uint8Array) return Object.getPrototypeOf(b) === Uint8Array.prototype ? b : new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+  throw new TypeError(`${name} must be a Uint8Array, a Node Buffer or an ArrayBuffer, got ${describe(b)}`);
+}
+
+/** A fresh, 8-byte-aligned copy of `b` as an ArrayBuffer of exactly b.length bytes (typed-array views over tensor data). */
+export function ownBuffer(b: Uint8Array): ArrayBuffer {
+  const out = new ArrayBuffer(b.length);
+  new Uint8Array(out).set(b);
+  return out;
+}
 
 /** Reads a varint at `pos`; returns [value as a signed 64-bit safe integer, next position]. */
 export function readVarint(buf: Uint8Array, pos: number, what: string): [number, number] {

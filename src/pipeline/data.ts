@@ -1,7 +1,10 @@
 // The pipeline's datasets: the few-shot target (held-out classes of a dataset, optionally k shots per class) and,
 // for method (1), a class-balanced subset of the source data the source nets were pretrained on (read from the
 // teacher checkpoint's metadata, which `qwasm pretrain` writes).
-import { loadDataset } from '../data/registry.js';
+import { loadDataset, DATASET_NAMES } from '../data/registry.js';
+import { listClassFolders, loadUnlabelledFolder } from '../data/folder.js';
+import { findIdxSplits } from '../data/idx.js';
+import { exists, fs, path } from '../util/node.js';
 import { selectClasses, stratifiedSubset, type Dataset, type DatasetSplits } from '../data/dataset.js';
 import { quickdrawCategories } from '../data/sources.js';
 import type { CheckpointMeta } from '../checkpoint/index.js';
@@ -69,4 +72,58 @@ export function loadSourceSubset(meta: CheckpointMeta, perClass: number, seed: n
     train = Array.isArray(src?.classes) ? selectClasses(full, src!.classes) : full;
   }
   return stratifiedSubset(train, { perClass, seed, allowFewer: true });
+}
+
+/** Domain adaptation's target: the images adaptation sees and, when the source had labels, a test set to score on. */
+export interface UnlabelledTarget {
+  name: string;
+  /** The images adaptation trains on (its labels, if any, are dropped before training: see withoutLabels). */
+  adaptation: Dataset;
+  /** Whether `adaptation` carries real labels (then it is also scored afterwards, transductively). */
+  labelled: boolean;
+  /** Labelled target images held out from adaptation (null: none, nothing is scored on the target). */
+  test: Dataset | null;
+  /** How the target was read, for the report. */
+  description: string;
+}
+
+export interface UnlabelledTargetOptions {
+  /** Image size and channels of the model input. */
+  input: [number, number, number];
+  /** The source's class names: labelled target classes are matched to them by name. */
+  classes: readonly string[];
+  /** MNIST framing of the target images (20×20 ink box, centred by mass; grey only). */
+  centre?: boolean;
+  invert?: boolean;
+  seed?: number;
+}
+
+/**
+ * Reads the unlabelled target of domain adaptation: a built-in dataset name (its training split is the adaptation
+ * set, its test split is held out for scoring), a labelled folder (IDX files or class sub-folders: split the same
+ * way, classes matched to the source's by name), or a folder of images with no class sub-folders (no labels at
+ * all: nothing to score on).
+ */
+export function loadUnlabelledTarget(spec: string, o: UnlabelledTargetOptions): UnlabelledTarget {
+  const [h, w, c] = o.input;
+  const opts = { size: [h, w] as [number, number], channels: (c === 3 ? 3 : 1) as 1 | 3, centre: o.centre, invert: o.invert, seed: o.seed ?? 0 };
+  const isName = DATASET_NAMES.includes(spec.toLowerCase()) || !exists(spec);
+  if (!isName && fs().statSync(spec).isDirectory() && !findIdxSplits(spec) && listClassFolders(spec).length === 0) {
+    const ds = loadUnlabelledFolder(spec, { ...opts, name: path().basename(path().resolve(spec)) });
+    return { name: spec, adaptation: ds, labelled: false, test: null, description: `${ds.length} images of ${spec} (no labels: nothing is scored on the target)` };
+  }
+  const s = loadDataset(spec, opts);
+  const missing = o.classes.filter((k) => !s.train.classes.includes(k));
+  const extra = s.train.classes.filter((k) => !o.classes.includes(k));
+  if (missing.length || extra.length) {
+    throw new QwasmError(`the target ${spec} has classes ${s.train.classes.join(', ')} but the source has ${o.classes.join(', ')}: domain adaptation needs the same classes`);
+  }
+  const train = selectClasses(s.train, o.classes), test = selectClasses(s.test, o.classes);
+  if (train.channels !== c || train.height !== h || train.width !== w) {
+    throw new QwasmError(`the target ${spec} has ${train.height}×${train.width}×${train.channels} images, the model takes ${h}×${w}×${c}`);
+  }
+  return {
+    name: spec, adaptation: train, labelled: true, test,
+    description: `${train.length} images of ${spec} for adaptation (labels dropped), ${test.length} held-out labelled images for scoring only`,
+  };
 }

@@ -4,7 +4,7 @@
 // three ways of combining compression with transfer, int8 evaluation, a report — within ~10 minutes on 2 cores.
 import { DEFAULT_HOLDOUT } from './split.js';
 import { QwasmError, checkFinite, checkInt, describe } from '../errors.js';
-import { exists, path } from '../data/node.js';
+import { exists, path } from '../util/node.js';
 
 /** Pipeline stages that can be switched on and off (--methods). */
 export const METHODS = ['scratch', 'finetune', 'features', 'ptq', 'compress-transfer', 'transfer-compress', 'joint', 'joint-channel'] as const;

@@ -8,7 +8,7 @@ import type { Int8Model } from '../deploy/int8-model.js';
 import { encodeCheckpoint } from '../checkpoint/index.js';
 import { checkpointOf, type ModelRecord } from '../train/model-file.js';
 import { evaluate } from '../train/trainer.js';
-import { floatLatencyMs } from '../compress/report.js';
+import { floatLatencyMs } from '../deploy/report.js';
 import { weightSparsity } from '../compress/prune.js';
 import { QwasmError, checkInt } from '../errors.js';
 

@@ -1,10 +1,10 @@
 // runPipeline: the end-to-end job behind `qwasm pipeline` — shipped source nets → few-shot target → transfer
-// (fine-tune, feature extraction) vs training from scratch → compression three ways (src/compress/joint.ts) →
+// (fine-tune, feature extraction) vs training from scratch → compression three ways (src/pipeline/compress-model.ts) →
 // int8 models evaluated on the int8 kernels → interleaved latency → a result object the reports are made from.
 import { loadRuntime } from '../runtime.js';
 import { Engine } from '../autograd/tensor.js';
 import { Sequential } from '../nn/layers.js';
-import { loadModel } from '../train/model-file.js';
+import { loadModelCheckpoint } from '../train/model-file.js';
 import { loadTarget, loadSourceSubset } from './data.js';
 import { resolveSettings, METHODS, type Method, type PipelineSettings } from './defaults.js';
 import { measureLatencies, type Variant } from './measure.js';
@@ -13,7 +13,7 @@ import {
   type SourceNet, type StageContext, type StageOutput, type StageProgress,
 } from './stages.js';
 import { QwasmError } from '../errors.js';
-import { fs, path } from '../data/node.js';
+import { fs, path } from '../util/node.js';
 
 export interface PipelineHooks {
   /** A stage starts (index from 1 of `count`). */
@@ -24,7 +24,7 @@ export interface PipelineHooks {
   onStageDone?: (name: string, summary: string, seconds: number) => void;
   /** Build to run on (default 'auto'). */
   build?: 'auto' | 'scalar' | 'simd' | 'relaxed';
-  /** Kernel threads (init's `threads`; default 1). */
+  /** Threads (init's `threads`; default: init's default). */
   threads?: number;
 }
 
@@ -100,7 +100,7 @@ function cpuSecondsSince(c0: { user: number; system: number }): number {
 }
 
 function loadSourceNet(engine: Engine, role: 'teacher' | 'student', file: string): SourceNet {
-  const { model, record, meta } = loadModel(engine, file);
+  const { model, record, meta } = loadModelCheckpoint(engine, file);
   if (!(model instanceof Sequential)) { model.dispose(); throw new QwasmError(`${file}: not a Sequential model`); }
   const state = model.stateDict() as SourceNet['state'];
   return { role, file, record, state, meta: meta as Record<string, unknown>, model };
@@ -119,7 +119,7 @@ export async function runPipeline(over: Partial<PipelineSettings> = {}, hooks: P
   const settings = resolveSettings(over);
   const t0 = performance.now(), cpu0 = process.cpuUsage();
   const startedAt = new Date().toISOString();
-  const rt = await loadRuntime({ build: hooks.build ?? 'auto', threads: hooks.threads ?? 1 });
+  const rt = await loadRuntime({ build: hooks.build ?? 'auto', threads: hooks.threads });
   const engine = new Engine(rt);
   const owned: { dispose(): void }[] = [];
   const outputs: StageOutput[] = [];

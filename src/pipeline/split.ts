@@ -2,7 +2,7 @@
 // shuffle (the target), the rest (the source). `qwasm pretrain --holdout N --holdout-seed S` pretrains on the
 // source side and `qwasm pipeline` takes the held-out side as its target, so the two never share a class —
 // the shipped source nets have never seen a target category.
-import { Rng, hash32 } from '../data/rng.js';
+import { Rng, hash32 } from '../util/rng.js';
 import { checkInt, QwasmError } from '../errors.js';
 
 /** The default split: 20 of the 345 QuickDraw categories held out with this seed. */

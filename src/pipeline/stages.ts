@@ -1,19 +1,19 @@
 // The pipeline's stages, one function each: transfer (fine-tune, feature extraction), training from scratch,
 // post-training int8 quantisation, and the three ways of combining compression with transfer. Every stage
 // returns the variants it made (measured, except latency: see measure.ts) together with the models they run on.
-// Compression itself is src/compress/joint.ts's compressModel; transfer is src/transfer/.
+// Compression itself is src/pipeline/compress-model.ts's compressModel; transfer is src/transfer/.
 import type { Engine } from '../autograd/tensor.js';
 import type { Module } from '../nn/module.js';
 import { Linear, type Sequential } from '../nn/layers.js';
-import { Rng } from '../nn/random.js';
+import { InitRng } from '../util/rng.js';
 import { buildModel, type ModelOptions } from '../nn/models.js';
 import type { Dataset } from '../data/dataset.js';
 import { fit, type EpochInfo, type StepInfo } from '../train/trainer.js';
 import type { ModelRecord } from '../train/model-file.js';
 import { fineTune, replaceHead, transferModel, transferRecord } from '../transfer/finetune.js';
 import { cacheFeatures, trainLinearHead, NearestClassMean } from '../transfer/features.js';
-import { compressModel, type CompressOptions, type CompressResult } from '../compress/joint.js';
-import { reportRow } from '../compress/report.js';
+import { compressModel, type CompressOptions, type CompressResult } from './compress-model.js';
+import { reportRow } from '../deploy/report.js';
 import { removePrunedChannels } from '../compress/prune.js';
 import type { Int8Model } from '../deploy/int8-model.js';
 import { floatAccuracy, floatBytes, floatProbe, int8Probe, sparsityOf, type CurvePoint, type LatencyProbe, type Variant } from './measure.js';
@@ -140,7 +140,7 @@ export function featureStages(src: SourceNet, ctx: StageContext): StageOutput[] 
     const ncmAcc = ncm.accuracy(cache.test);
     const b = transferred(src, ctx, s.seed);
     try {
-      const lin = new Linear(ctx.engine, ncm.dim, ctx.classes, new Rng(s.seed));
+      const lin = new Linear(ctx.engine, ncm.dim, ctx.classes, new InitRng(s.seed));
       const w = new Float32Array(ncm.dim * ctx.classes);
       for (let c = 0; c < ctx.classes; c++) for (let k = 0; k < ncm.dim; k++) w[k * ctx.classes + c] = ncm.means[c * ncm.dim + k];
       lin.weight.write(w);

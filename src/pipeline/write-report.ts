@@ -1,6 +1,6 @@
 // Writes a pipeline result as report.md, report.html and report.json into a directory (created if needed; each
 // file written to a temporary name and renamed, so a reader never sees half a report).
-import { fs, path } from '../data/node.js';
+import { fs, path } from '../util/node.js';
 import { packageRoot } from './defaults.js';
 import { renderMarkdown, type ReportMeta } from './report-md.js';
 import { renderHtml } from './report-html.js';

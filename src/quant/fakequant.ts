@@ -9,6 +9,7 @@
 import type { Engine, Tensor } from '../autograd/tensor.js';
 import * as el from '../kernels/eltwise_f32.js';
 import { QwasmError, checkFinite, checkInt, describe } from '../errors.js';
+import { record } from '../autograd/record.js';
 
 /** Per-tensor affine quantisation parameters: real = scale · (q − zeroPoint). */
 export interface QParams { scale: number; zeroPoint: number }
@@ -19,11 +20,9 @@ export interface ChannelLayout { outer: number; c: number; inner: number }
 export const ACT_QMIN = -128, ACT_QMAX = 127, W_QMIN = -127, W_QMAX = 127;
 const EPS_SCALE = 1e-8;
 
-/** Round half to even (the kernels' `nearest`). */
-export function rne(v: number): number {
-  const r = Math.round(v);
-  return Math.abs(v - Math.trunc(v)) === 0.5 ? 2 * Math.round(v / 2) : r;
-}
+import { rne } from '../kernels/requant.js';
+
+export { rne };
 
 /** Asymmetric int8 parameters covering [min, max] ∪ {0} (so real 0 is exactly representable). */
 export function affineQParams(min: number, max: number, qmin = ACT_QMIN, qmax = ACT_QMAX): QParams {
@@ -48,16 +47,6 @@ export function symmetricScales(absmax: ArrayLike<number>, qmax = W_QMAX): Float
 
 // ---------------------------------------------------------------------------------------------------------
 // Autograd plumbing (same contract as src/autograd/ops.ts: backward closures accumulate into .grad).
-
-function record(y: Tensor, op: string, parents: (Tensor | null | undefined)[], backward: () => void): Tensor {
-  const ps = parents.filter((p): p is Tensor => !!p && p.requiresGrad);
-  if (!y.engine.gradEnabled || ps.length === 0) return y;
-  y.requiresGrad = true;
-  y.op = op;
-  y.parents = ps;
-  y.backwardFn = backward;
-  return y;
-}
 
 function checkLayout(t: Tensor, l: ChannelLayout): void {
   if (!l || typeof l !== 'object') throw new TypeError(`layout must be { outer, c, inner }, got ${describe(l)}`);

@@ -5,7 +5,7 @@
 //   - dynamic / weight-only: weights int8 per channel, activations and compute f32 (dequantised weights).
 import type { Module } from '../nn/module.js';
 import type { Dataset } from '../data/dataset.js';
-import { BatchIterator } from '../data/batch.js';
+import { evalForward } from '../train/eval-loop.js';
 import { QwasmError, checkFinite, checkInt, describe } from '../errors.js';
 import { QATModel, type QATOptions } from './qat.js';
 
@@ -44,31 +44,19 @@ export function calibrate(qat: QATModel, data: Dataset, opts: { batches?: number
   if (!(qat instanceof QATModel)) throw new TypeError(`qat must be a QATModel, got ${describe(qat)}`);
   const batches = checkInt('batches', opts.batches ?? 8, 1);
   const bs = checkInt('batchSize', opts.batchSize ?? 64, 1, 65536);
-  const e = qat.engine, rt = e.rt;
-  const it = new BatchIterator(data, { batchSize: bs, shuffle: true, seed: opts.seed ?? 1, indices: opts.indices });
-  const xs = new Float32Array(bs * it.sampleSize), ys = new Int32Array(bs);
-  const was = qat.training;
-  qat.eval();
+  const e = qat.engine;
   qat.calibrating = true;
   const frozen = qat.observersFrozen;
   qat.observersFrozen = false;
   let done = 0;
   try {
-    e.noGrad(() => {
-      for (; done < batches; done++) {
-        const nb = it.next(xs, ys);
-        if (nb === 0) break;
-        const x = e.empty([nb, it.outHeight, it.outWidth, it.channels], false);
-        rt.f32(x.ptr, nb * it.sampleSize).set(xs.subarray(0, nb * it.sampleSize));
-        qat.forward(x);
-        e.endStep();
-      }
+    evalForward(e, [qat], data, { batchSize: bs, shuffle: true, seed: opts.seed ?? 1, indices: opts.indices }, (x) => {
+      qat.forward(x);
+      return ++done < batches;
     });
   } finally {
-    e.endStep();
     qat.calibrating = false;
     qat.observersFrozen = frozen;
-    qat.train(was);
   }
   if (done === 0) throw new QwasmError('calibration saw no data (empty dataset or indices)');
 }

@@ -15,16 +15,17 @@ import type { Tensor } from '../autograd/tensor.js';
 import * as ops from '../autograd/ops.js';
 import * as el from '../kernels/eltwise_f32.js';
 import { Module } from '../nn/module.js';
-import {
-  AvgPool2d, BatchNorm2d, Conv2d, Dropout, Flatten, GlobalAvgPool, Linear, MaxPool2d, ReLU, ReLU6, Residual, Sequential,
-} from '../nn/layers.js';
+import { BatchNorm2d, Conv2d, Sequential } from '../nn/layers.js';
+import '../nn/lowrank-linear.js';
+import { kindOf, type PointwiseInfo } from '../nn/registry.js';
+import { qatCompilers, type FusedActivation, type QatCompileContext, type Unit } from './qat-units.js';
+import { activationOf } from './qat-kinds.js';
 import { QwasmError, checkFinite, checkInt, describe } from '../errors.js';
 import {
   MinMaxObserver, PerChannelMinMaxObserver, fakeQuant, fakeQuantChannel, weightLayout, expScale, type ObserverMode, type QParams,
   type ChannelLayout, ACT_QMIN, ACT_QMAX, W_QMIN, W_QMAX,
 } from './fakequant.js';
-
-export type FusedActivation = 'none' | 'relu' | 'relu6';
+import { record } from '../autograd/record.js';
 
 export interface QATOptions {
   /** Fake-quantise activations (default true; false = weight-only quantisation). */
@@ -46,15 +47,11 @@ export interface QATOptions {
   lsq?: boolean | { weights?: boolean; activations?: boolean };
 }
 
+export type { FusedActivation, Unit } from './qat-units.js';
+export type { ConvUnit, LinearUnit, LowRankUnit, PoolUnit, GapUnit, ActUnit, PointwiseUnit, PassUnit, ResidualUnit } from './qat-units.js';
+
 // ---------------------------------------------------------------------------------------------------------
 // Channel ops with constant per-channel factors (BN folding inside the QAT graph).
-
-function record(y: Tensor, op: string, parents: (Tensor | null)[], backward: () => void): Tensor {
-  const ps = parents.filter((p): p is Tensor => !!p && p.requiresGrad);
-  if (!y.engine.gradEnabled || ps.length === 0) return y;
-  y.requiresGrad = true; y.op = op; y.parents = ps; y.backwardFn = backward;
-  return y;
-}
 
 /** y = x · v[c] over `layout` (v constant). */
 function mulChannel(x: Tensor, v: Float32Array, l: ChannelLayout): Tensor {
@@ -198,23 +195,6 @@ export class WeightQuant {
   }
 }
 
-// ---------------------------------------------------------------------------------------------------------
-// The plan.
-
-export interface ConvUnit { kind: 'conv'; name: string; conv: Conv2d; bn: BatchNorm2d | null; act: FusedActivation; wq: WeightQuant; out: ActQuant }
-export interface LinearUnit { kind: 'linear'; name: string; linear: Linear; act: FusedActivation; wq: WeightQuant; out: ActQuant }
-/** Low-rank factorised linear: y = act((x·P)·Q + b), the intermediate t = x·P quantised by `mid`. */
-export interface LowRankUnit {
-  kind: 'lowrank'; name: string; module: Module; p: Tensor; q: Tensor; bias: Tensor | null; act: FusedActivation;
-  wqP: WeightQuant; wqQ: WeightQuant; mid: ActQuant; out: ActQuant;
-}
-export interface PoolUnit { kind: 'maxpool' | 'avgpool'; name: string; module: MaxPool2d | AvgPool2d; out: ActQuant | null }
-export interface GapUnit { kind: 'gap'; name: string; out: ActQuant }
-export interface ActUnit { kind: 'act'; name: string; act: FusedActivation; out: ActQuant }
-export interface PassUnit { kind: 'flatten' | 'dropout'; name: string; module: Module }
-export interface ResidualUnit { kind: 'residual'; name: string; body: Unit[]; shortcut: Unit[] | null; act: FusedActivation; out: ActQuant }
-export type Unit = ConvUnit | LinearUnit | LowRankUnit | PoolUnit | GapUnit | ActUnit | PassUnit | ResidualUnit;
-
 /** Per-unit quantisation parameters: what a conversion (or an export) needs besides the float weights. */
 export interface QuantState {
   version: 1;
@@ -224,31 +204,13 @@ export interface QuantState {
   units: Record<string, { weightScales?: number[]; weightScales2?: number[]; out?: QParams; mid?: QParams }>;
 }
 
-const actOf = (m: Module | undefined): FusedActivation | null => (m instanceof ReLU6 ? 'relu6' : m instanceof ReLU ? 'relu' : null);
-
 function applyAct(x: Tensor, a: FusedActivation): Tensor {
   return a === 'relu' ? ops.relu(x) : a === 'relu6' ? ops.relu6(x) : x;
 }
 
-/** Duck-typed low-rank layer (src/compress: LowRankLinear): two [in, r] / [r, out] factors, optional bias. */
-function lowRankParts(m: Module): { p: Tensor; q: Tensor; bias: Tensor | null } | null {
-  const cfg = m.config() as { type?: string };
-  if (cfg.type !== 'LowRankLinear') return null;
-  const anyM = m as unknown as Record<string, unknown>;
-  // accept either two Linear children (P has no bias) or direct factor tensors
-  const kids = m.children().map(([, k]) => k).filter((k): k is Linear => k instanceof Linear);
-  if (kids.length === 2 && !kids[0].bias) return { p: kids[0].weight, q: kids[1].weight, bias: kids[1].bias };
-  for (const [pn, qn] of [['p', 'q'], ['P', 'Q'], ['first', 'second'], ['u', 'v']]) {
-    const p = anyM[pn], q = anyM[qn];
-    const asT = (t: unknown): Tensor | null => (t instanceof Linear ? t.weight : t && typeof t === 'object' && 'ptr' in t && 'shape' in t ? (t as Tensor) : null);
-    const pt = asT(p), qt = asT(q);
-    if (pt && qt && pt.shape.length === 2 && qt.shape.length === 2 && pt.shape[1] === qt.shape[0]) {
-      const b = anyM.bias ?? (q instanceof Linear ? q.bias : null);
-      return { p: pt, q: qt, bias: b && typeof b === 'object' && 'ptr' in b ? (b as Tensor) : null };
-    }
-  }
-  throw new QwasmError(`cannot read the factors of LowRankLinear (expected Linear children P (no bias), Q or tensors p, q)`);
-}
+/** The unit of an element-wise activation registered with `pointwise`: its own forward, a quantised output. */
+const pointwiseUnit = (type: string, fn: PointwiseInfo) => (c: QatCompileContext): Unit =>
+  ({ kind: 'pointwise', name: c.name, type, module: c.module, fn, out: c.actQuant(c.name) });
 
 /** The model being quantised: a Module whose forward runs the compiled plan with fake quantisation. */
 export class QATModel extends Module {
@@ -309,52 +271,23 @@ export class QATModel extends Module {
     const out: Unit[] = [];
     for (let i = 0; i < list.length; i++) {
       const [name, m] = list[i];
-      const next = list[i + 1]?.[1];
-      if (m instanceof Conv2d) {
-        let bn: BatchNorm2d | null = null;
-        if (next instanceof BatchNorm2d) { bn = next; i++; }
-        const a = actOf(list[i + 1]?.[1]);
-        if (a) i++;
-        out.push({ kind: 'conv', name, conv: m, bn, act: a ?? 'none', wq: this.weightQuant(name, m.spec.outChannels), out: this.actQuant(name) });
-      } else if (m instanceof Linear) {
-        const a = actOf(next);
-        if (a) i++;
-        out.push({ kind: 'linear', name, linear: m, act: a ?? 'none', wq: this.weightQuant(name, m.outFeatures), out: this.actQuant(name) });
-      } else if (m instanceof Sequential) {
-        out.push(...this.compile(m, name));
-      } else if (m instanceof Residual) {
-        const post = m.post ? actOf(m.post) : 'none';
-        if (!post) throw new QwasmError(`cannot quantise residual '${name}': its post module must be ReLU, ReLU6 or none, got ${m.post!.config().type}`);
-        out.push({
-          kind: 'residual', name, body: this.compile(m.body, `${name}.body`),
-          shortcut: m.shortcut ? this.compile(m.shortcut, `${name}.shortcut`) : null, act: post, out: this.actQuant(name),
-        });
-      } else if (m instanceof MaxPool2d) {
-        out.push({ kind: 'maxpool', name, module: m, out: null });
-      } else if (m instanceof AvgPool2d) {
-        out.push({ kind: 'avgpool', name, module: m, out: this.actQuant(name) });
-      } else if (m instanceof GlobalAvgPool) {
-        out.push({ kind: 'gap', name, out: this.actQuant(name) });
-      } else if (m instanceof Flatten) {
-        out.push({ kind: 'flatten', name, module: m });
-      } else if (m instanceof Dropout) {
-        out.push({ kind: 'dropout', name, module: m });
-      } else if (actOf(m)) {
-        out.push({ kind: 'act', name, act: actOf(m)!, out: this.actQuant(name) });
-      } else {
-        const lr = lowRankParts(m);
-        if (!lr) {
-          const what = m instanceof BatchNorm2d ? 'a BatchNorm2d that does not follow a Conv2d' : `module type '${String(m.config().type)}'`;
-          throw new QwasmError(`prepareQAT: cannot quantise '${name}': ${what} is not supported`);
-        }
-        const a = actOf(next);
-        if (a) i++;
-        out.push({
-          kind: 'lowrank', name, module: m, p: lr.p, q: lr.q, bias: lr.bias, act: a ?? 'none',
-          wqP: this.weightQuant(`${name}.p`, lr.p.shape[1]), wqQ: this.weightQuant(`${name}.q`, lr.q.shape[1]),
-          mid: this.actQuant(`${name}.mid`), out: this.actQuant(name),
-        });
+      const kind = kindOf(m);
+      const compiler = kind && (qatCompilers.get(kind.type) ?? (kind.pointwise ? pointwiseUnit(kind.type, kind.pointwise) : undefined));
+      if (!compiler) {
+        const what = m instanceof BatchNorm2d ? 'a BatchNorm2d that does not follow a Conv2d' : `module type '${String(m.config().type)}'`;
+        throw new QwasmError(`prepareQAT: cannot quantise '${name}': ${what} is not supported`);
       }
+      const ctx: QatCompileContext = {
+        name, module: m,
+        next: () => list[i + 1]?.[1],
+        take: () => { i++; },
+        fuseActivation: () => { const a = activationOf(list[i + 1]?.[1]); if (a) i++; return a ?? 'none'; },
+        actQuant: (n) => this.actQuant(n),
+        weightQuant: (n, c) => this.weightQuant(n, c),
+        compile: (k, n) => this.compile(k, n),
+      };
+      const u = compiler(ctx);
+      if (Array.isArray(u)) out.push(...u); else out.push(u);
     }
     return out;
   }
@@ -408,6 +341,7 @@ export class QATModel extends Module {
       case 'avgpool': return this.q(u.out!, u.module.forward(x), upd);
       case 'gap': return this.q(u.out, ops.globalAvgPool(x), upd);
       case 'act': return this.q(u.out, applyAct(x, u.act), upd);
+      case 'pointwise': return this.q(u.out, u.module.forward(x), upd);
       case 'flatten': return ops.flatten(x);
       case 'dropout': return u.module.forward(x);
       case 'residual': {
@@ -469,7 +403,7 @@ export class QATModel extends Module {
       switch (u.kind) {
         case 'conv': case 'linear': units[u.name] = { weightScales: ws(u.wq), out: qp(u.out) }; break;
         case 'lowrank': units[u.name] = { weightScales: ws(u.wqP), weightScales2: ws(u.wqQ), mid: qp(u.mid), out: qp(u.out) }; break;
-        case 'avgpool': case 'gap': case 'act': case 'residual': units[u.name] = { out: qp(u.out) }; break;
+        case 'avgpool': case 'gap': case 'act': case 'pointwise': case 'residual': units[u.name] = { out: qp(u.out) }; break;
         default: break;
       }
     }

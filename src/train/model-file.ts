@@ -10,7 +10,7 @@ import { QwasmError } from '../errors.js';
 
 /**
  * name / options rebuild a built-in model; `layers` (describeLayers(model), src/nn/layer-spec.ts), when present,
- * describes any other architecture (an imported ONNX model, a factorised one) and is what loadModel rebuilds.
+ * describes any other architecture (an imported ONNX model, a factorised one) and is what loadModelCheckpoint rebuilds.
  * checkpointOf / saveModel record the saved model's own layer tree whenever rec.layers is set, so a record
  * reused after changing the architecture (factorize, channel pruning) still describes the tensors saved.
  */
@@ -32,11 +32,12 @@ export function saveModel(file: string, model: Module, rec: ModelRecord, meta: C
 
 export interface LoadedModel { model: Module; record: ModelRecord; meta: CheckpointMeta; optimizerState: Record<string, { shape: number[]; data: Float32Array }> }
 
-export function loadModel(engine: Engine, file: string): LoadedModel {
+/** Loads a model checkpoint (.qck, saved by saveModel): rebuilds the architecture and loads its tensors. */
+export function loadModelCheckpoint(engine: Engine, file: string): LoadedModel {
   return modelFromCheckpoint(engine, loadCheckpoint(file), file);
 }
 
-/** loadModel from the bytes of a checkpoint (a Buffer / Uint8Array at any offset, or an ArrayBuffer). */
+/** loadModelCheckpoint from the bytes of a checkpoint (a Buffer / Uint8Array at any offset, or an ArrayBuffer). */
 export function loadModelBytes(engine: Engine, bytes: Uint8Array | ArrayBuffer, what = 'checkpoint'): LoadedModel {
   return modelFromCheckpoint(engine, decodeCheckpoint(bytes, what), what);
 }
@@ -66,3 +67,6 @@ function modelFromCheckpoint(engine: Engine, ck: LoadedCheckpoint, file: string)
   }
   return { model, record, meta: ck.meta, optimizerState };
 }
+
+/** @deprecated the old name of loadModelCheckpoint (kept: README's API example and src/cli use it). */
+export const loadModel = loadModelCheckpoint;

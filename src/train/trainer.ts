@@ -10,6 +10,8 @@ import type { Dataset } from '../data/dataset.js';
 import { argmaxRows } from '../kernels/eltwise_f32.js';
 import { checkInt, QwasmError } from '../errors.js';
 import { Dropout } from '../nn/layers.js';
+import { DataParallel } from './data-parallel.js';
+import { evalForward } from './eval-loop.js';
 
 export interface StepInfo {
   epoch: number; step: number; stepsPerEpoch: number; totalSteps: number;
@@ -97,7 +99,11 @@ export function fit(model: Module, train: Dataset, o: FitOptions): FitResult {
   const t0 = performance.now();
   let step = start, lastLoss = NaN;
   model.train();
+  // threads (init({ threads })): each step's batch split over replicas (src/train/data-parallel.ts); null when
+  // the runtime has one thread, extra loss terms need the whole batch, or the model cannot be replicated
+  let dp: DataParallel | null = null;
   try {
+    dp = o.extraLoss ? null : DataParallel.create(model, B, [it.outHeight, it.outWidth, it.channels], o.labelSmoothing ?? 0);
     for (let ep = Math.floor(start / spe); ep < o.epochs && step < total; ep++) {
       it.seek(ep, (step - ep * spe) * B); // position in examples
       const te = performance.now();
@@ -109,13 +115,25 @@ export function fit(model: Module, train: Dataset, o: FitOptions): FitResult {
         if (nb === 0) break;
         rt.i32(labelsPtr, B).set(ys);
         o.beforeStep?.(step);
-        const logits = model.forward(x);
-        const task = ops.crossEntropy(logits, labelsPtr, o.labelSmoothing ?? 0);
-        const extra = o.extraLoss ? o.extraLoss({ x, logits, labelsPtr, step, taskLoss: task }) : [];
-        const lossT = extra.length ? ops.weightedSum([[task, o.taskWeight ?? 1], ...extra]) : task;
-        const lv = lossT.item();
-        if (!Number.isFinite(lv)) throw new QwasmError(`training stopped: the loss became ${lv} at step ${step} (epoch ${ep + 1}); lower the learning rate or clip gradients`);
-        lossT.backward();
+        const lossError = (lv: number) => new QwasmError(`training stopped: the loss became ${lv} at step ${step} (epoch ${ep + 1}); lower the learning rate or clip gradients`);
+        let lv: number;
+        if (dp) {
+          const r = dp.step(x, ys, labelsPtr);
+          lv = r.loss;
+          if (!Number.isFinite(lv)) throw lossError(lv);
+          correct += r.correct;
+        } else {
+          const logits = model.forward(x);
+          const task = ops.crossEntropy(logits, labelsPtr, o.labelSmoothing ?? 0);
+          const extra = o.extraLoss ? o.extraLoss({ x, logits, labelsPtr, step, taskLoss: task }) : [];
+          const lossT = extra.length ? ops.weightedSum([[task, o.taskWeight ?? 1], ...extra]) : task;
+          lv = lossT.item();
+          if (!Number.isFinite(lv)) throw lossError(lv);
+          lossT.backward();
+          argmaxRows(rt, logits.ptr, B, logits.shape[1], predPtr);
+          const pred = rt.i32(predPtr, B);
+          for (let i = 0; i < B; i++) if (pred[i] === ys[i]) correct++;
+        }
         const lr = schedule(Math.floor(step / acc));
         if ((step + 1) % acc === 0 || step + 1 === total) {
           if (acc > 1) opt.scaleGrads(1 / (((step % acc) + 1)));
@@ -123,9 +141,6 @@ export function fit(model: Module, train: Dataset, o: FitOptions): FitResult {
           opt.step(lr);
           opt.zeroGrad();
         }
-        argmaxRows(rt, logits.ptr, B, logits.shape[1], predPtr);
-        const pred = rt.i32(predPtr, B);
-        for (let i = 0; i < B; i++) if (pred[i] === ys[i]) correct++;
         engine.endStep();
         o.afterStep?.(step);
         lossSum += lv * B; seen += B; step++; lastLoss = lv;
@@ -141,6 +156,7 @@ export function fit(model: Module, train: Dataset, o: FitOptions): FitResult {
     }
   } finally {
     engine.endStep();
+    dp?.dispose();
     rt.free(labelsPtr); rt.free(predPtr);
   }
   const seconds = (performance.now() - t0) / 1000;
@@ -153,35 +169,21 @@ export interface EvalResult { accuracy: number; loss: number; count: number; sec
 /** Accuracy and mean loss on a dataset (eval mode, no graph). */
 export function evaluate(model: Module, ds: Dataset, batchSize = 250, indices?: ArrayLike<number>): EvalResult {
   const engine: Engine = model.engine, rt = engine.rt;
-  const it = new BatchIterator(ds, { batchSize, shuffle: false, dropLast: false, indices });
-  const per = it.sampleSize;
-  const xs = new Float32Array(batchSize * per), ys = new Int32Array(batchSize);
   const labelsPtr = rt.alloc(batchSize * 4), predPtr = rt.alloc(batchSize * 4);
   const t0 = performance.now();
   let correct = 0, count = 0, lossSum = 0;
-  const wasTraining = model.training;
-  model.eval();
   try {
-    engine.noGrad(() => {
-      for (;;) {
-        const nb = it.next(xs, ys);
-        if (nb === 0) break;
-        const x = engine.empty([nb, it.outHeight, it.outWidth, it.channels], false);
-        rt.f32(x.ptr, nb * per).set(xs.subarray(0, nb * per));
-        rt.i32(labelsPtr, nb).set(ys.subarray(0, nb));
-        const logits = model.forward(x);
-        lossSum += ops.crossEntropy(logits, labelsPtr).item() * nb;
-        argmaxRows(rt, logits.ptr, nb, logits.shape[1], predPtr);
-        const pred = rt.i32(predPtr, nb);
-        for (let i = 0; i < nb; i++) if (pred[i] === ys[i]) correct++;
-        count += nb;
-        engine.endStep();
-      }
+    evalForward(engine, [model], ds, { batchSize, indices }, (x, ys, nb) => {
+      rt.i32(labelsPtr, nb).set(ys);
+      const logits = model.forward(x);
+      lossSum += ops.crossEntropy(logits, labelsPtr).item() * nb;
+      argmaxRows(rt, logits.ptr, nb, logits.shape[1], predPtr);
+      const pred = rt.i32(predPtr, nb);
+      for (let i = 0; i < nb; i++) if (pred[i] === ys[i]) correct++;
+      count += nb;
     });
   } finally {
-    engine.endStep();
     rt.free(labelsPtr); rt.free(predPtr);
-    model.train(wasTraining);
   }
   return { accuracy: correct / Math.max(1, count), loss: lossSum / Math.max(1, count), count, seconds: (performance.now() - t0) / 1000 };
 }

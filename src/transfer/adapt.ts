@@ -12,7 +12,7 @@ import * as ops from '../autograd/ops.js';
 import { gradReverse, coralLoss } from '../autograd/ops-extra.js';
 import { Sequential, Linear, ReLU } from '../nn/layers.js';
 import type { Module } from '../nn/module.js';
-import { Rng } from '../nn/random.js';
+import { InitRng } from '../util/rng.js';
 import { Optimizer, type OptimizerSpec } from '../optim/optimizer.js';
 import { BatchIterator } from '../data/batch.js';
 import type { Dataset } from '../data/dataset.js';
@@ -61,7 +61,7 @@ export function domainClassifier(engine: Engine, inFeatures: number, hidden: rea
   checkInt('inFeatures', inFeatures, 1);
   if (!Array.isArray(hidden)) throw new TypeError(`domainHidden must be an array of layer sizes, got ${describe(hidden)}`);
   hidden.forEach((h, i) => checkInt(`domainHidden[${i}]`, h, 1));
-  const rng = new Rng(seed);
+  const rng = new InitRng(seed);
   const layers: Module[] = [];
   let cin = inFeatures;
   for (const h of hidden) { layers.push(new Linear(engine, cin, h, rng), new ReLU(engine)); cin = h; }

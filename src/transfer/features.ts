@@ -6,12 +6,12 @@
 import { Tensor, type Engine } from '../autograd/tensor.js';
 import * as ops from '../autograd/ops.js';
 import { Linear, type Sequential } from '../nn/layers.js';
-import { Rng } from '../nn/random.js';
+import { InitRng } from '../util/rng.js';
 import { Optimizer, type OptimizerSpec } from '../optim/optimizer.js';
 import { makeSchedule } from '../optim/schedule.js';
-import { BatchIterator } from '../data/batch.js';
+import { evalForward } from '../train/eval-loop.js';
 import type { Dataset } from '../data/dataset.js';
-import { Rng as DataRng, hash32 } from '../data/rng.js';
+import { Rng as DataRng, hash32 } from '../util/rng.js';
 import { argmaxRows } from '../kernels/eltwise_f32.js';
 import { headIndex } from './finetune.js';
 import { saveCheckpoint, loadCheckpoint, type CheckpointMeta } from '../checkpoint/index.js';
@@ -41,33 +41,14 @@ export function extractFeatures(model: Sequential, ds: Dataset, o: ExtractOption
   const upTo = o.upTo ?? headIndex(model);
   checkInt('upTo', upTo, 1, model.layers.length);
   const B = checkInt('batchSize', o.batchSize ?? 200, 1, 65536);
-  const engine = model.engine, rt = engine.rt;
-  const it = new BatchIterator(ds, { batchSize: B, shuffle: false, dropLast: false, indices: o.indices });
-  const per = it.sampleSize;
-  const xs = new Float32Array(B * per), ys = new Int32Array(B);
-  const labels = new Int32Array(it.size);
-  let data: Float32Array | null = null, dim = 0, count = 0;
-  const wasTraining = model.training;
-  model.eval();
-  try {
-    engine.noGrad(() => {
-      for (;;) {
-        const nb = it.next(xs, ys);
-        if (nb === 0) break;
-        let x = engine.empty([nb, it.outHeight, it.outWidth, it.channels], false);
-        rt.f32(x.ptr, nb * per).set(xs.subarray(0, nb * per));
-        for (let i = 0; i < upTo; i++) x = model.layers[i].forward(x);
-        if (!data) { dim = x.size / nb; data = new Float32Array(it.size * dim); }
-        data.set(x.data(), count * dim);
-        labels.set(ys.subarray(0, nb), count);
-        count += nb;
-        engine.endStep();
-      }
-    });
-  } finally {
-    engine.endStep();
-    model.train(wasTraining);
-  }
+  let data: Float32Array | null = null, labels = new Int32Array(0), dim = 0, count = 0;
+  evalForward(model.engine, [model], ds, { batchSize: B, indices: o.indices }, (x, ys, nb, it) => {
+    for (let i = 0; i < upTo; i++) x = model.layers[i].forward(x);
+    if (!data) { dim = x.size / nb; data = new Float32Array(it.size * dim); labels = new Int32Array(it.size); }
+    data.set(x.data(), count * dim);
+    labels.set(ys, count);
+    count += nb;
+  });
   return { data: data ?? new Float32Array(0), labels, count, dim, classes: ds.classes.length };
 }
 
@@ -150,7 +131,7 @@ export function trainLinearHead(engine: Engine, feats: Features, o: LinearHeadOp
   const B = Math.min(checkInt('batchSize', o.batchSize ?? 32, 1, 65536), f.count);
   if (f.count < 1) throw new QwasmError('no features to train on');
   const seed = o.seed ?? 1;
-  const head = new Linear(engine, f.dim, f.classes, new Rng(seed));
+  const head = new Linear(engine, f.dim, f.classes, new InitRng(seed));
   const opt = new Optimizer(engine, head.namedParameters(), o.optimizer ?? { kind: 'adam' });
   const spe = Math.floor(f.count / B), total = epochs * spe;
   const schedule = makeSchedule({ kind: o.schedule ?? 'constant', lr: checkFinite('lr', o.lr ?? 1e-2), totalSteps: total });

@@ -12,12 +12,12 @@
 import type { Engine } from '../autograd/tensor.js';
 import type { Module, ParamInfo } from '../nn/module.js';
 import { BatchNorm2d, Linear, Sequential } from '../nn/layers.js';
-import { Rng } from '../nn/random.js';
+import { InitRng } from '../util/rng.js';
 import { buildModel } from '../nn/models.js';
 import { Optimizer, type OptimizerSpec, type ParamGroup } from '../optim/optimizer.js';
 import { fit, type FitOptions, type FitResult } from '../train/trainer.js';
 import type { Dataset } from '../data/dataset.js';
-import { loadModel, type ModelRecord } from '../train/model-file.js';
+import { loadModelCheckpoint, type ModelRecord } from '../train/model-file.js';
 import type { CheckpointMeta } from '../checkpoint/index.js';
 import { checkFinite, checkInt, describe, QwasmError } from '../errors.js';
 
@@ -46,13 +46,13 @@ export interface ReplaceHeadOptions {
  * Replaces the model's classification head (its last Linear) by a new Linear(in → classes), in place; every
  * other layer (and its weights) is kept. Returns the new head. A model built by buildModel(name, options)
  * stays the same architecture as buildModel(name, { ...options, classes }), so it saves and reloads with
- * saveModel / loadModel under that record (see transferRecord).
+ * saveModel / loadModelCheckpoint under that record (see transferRecord).
  */
 export function replaceHead(model: Sequential, classes: number, o: ReplaceHeadOptions = {}): Linear {
   const i = headIndex(model);
   checkInt('classes', classes, 1);
   const old = model.layers[i] as Linear;
-  const head = o.head ?? new Linear(model.engine, old.inFeatures, classes, new Rng(o.seed ?? 1), !!old.bias);
+  const head = o.head ?? new Linear(model.engine, old.inFeatures, classes, new InitRng(o.seed ?? 1), !!old.bias);
   if (!(head instanceof Linear)) throw new TypeError(`head must be a Linear, got ${describe(head)}`);
   if (head.inFeatures !== old.inFeatures) throw new RangeError(`the new head takes ${head.inFeatures} features, the model gives ${old.inFeatures}`);
   if (head.outFeatures !== classes) throw new RangeError(`the new head has ${head.outFeatures} outputs, expected ${classes}`);
@@ -92,7 +92,7 @@ export function transferModel(engine: Engine, rec: ModelRecord, state: Record<st
  * (meta.command / meta.source say how it was trained).
  */
 export function loadPretrained(engine: Engine, file: string, classes: number, o: ReplaceHeadOptions = {}): { model: Sequential; record: ModelRecord; meta: CheckpointMeta } {
-  const { model, record, meta } = loadModel(engine, file);
+  const { model, record, meta } = loadModelCheckpoint(engine, file);
   if (!(model instanceof Sequential)) { model.dispose(); throw new QwasmError(`${file}: not a Sequential model`); }
   try { replaceHead(model, classes, o); } catch (e) { model.dispose(); throw e; }
   return { model, record: transferRecord(record, classes), meta };

@@ -30,7 +30,7 @@ function weightsOf(model) {
  * weights, the quantisation state and the int8 codes of every layer.
  */
 export async function trainCalibrateConvert(qw, { build, sample, steps, batchSize, calib, probe }) {
-  const q = await qw.init({ build });
+  const q = await qw.init({ build, threads: 1 }); // one thread on both sides: data-parallel training sums gradients per shard (docs/THREADS.md)
   const ds = dataset(qw, sample);
   const engine = new qw.Engine(q.rt);
   const model = qw.buildModel(engine, 'refcnn', { seed: SEED, input: IMAGE });
@@ -61,7 +61,7 @@ export async function trainCalibrateConvert(qw, { build, sample, steps, batchSiz
  * refcnn loads the weights, is converted with that state, and traces the probe batch.
  */
 export async function convertGiven(qw, { build, weights, quantState, probe }) {
-  const q = await qw.init({ build });
+  const q = await qw.init({ build, threads: 1 }); // one thread on both sides: data-parallel training sums gradients per shard (docs/THREADS.md)
   const engine = new qw.Engine(q.rt);
   const model = qw.buildModel(engine, 'refcnn', { seed: SEED + 1, input: IMAGE }); // other init: every weight must come from `weights`
   model.loadStateDict(weights);

@@ -33,10 +33,11 @@ import { prepareQAT, QATSchedule, type QATModel, type QATOptions, type Unit as Q
 import { quantizeStatic, quantizeDynamic } from '../quant/ptq.js';
 import { DEFAULT_PERCENTILE } from '../quant/fakequant.js';
 import { convertToInt8, type ConvertOptions, type Int8Model } from '../deploy/int8-model.js';
-import { Distiller, type HintSpec } from './distill.js';
-import { Pruner, prunedWeights, removePrunedChannels, type PruneOptions } from './prune.js';
-import { factorize, copyModel, type FactorReport } from './lowrank.js';
-import { reportRow, type ReportRow } from './report.js';
+import { Distiller, type HintSpec } from '../compress/distill.js';
+import { Pruner, prunedWeights, removePrunedChannels, type PruneOptions } from '../compress/prune.js';
+import { factorize, type FactorReport } from '../compress/lowrank.js';
+import { copyModel } from '../nn/copy.js';
+import { reportRow, type ReportRow } from '../deploy/report.js';
 import { QwasmError, checkFinite, checkInt, describe } from '../errors.js';
 
 /** PTQ calibration batches (of 64 images) when opts.ptq.batches is not given. */
@@ -384,7 +385,7 @@ export async function compressModel(model: Module, train: Dataset, opts: Compres
     const lo = opts.lowrank;
     if (!isObj(lo)) throw new TypeError(`lowrank must be an object, got ${describe(lo)}`);
     checkKeys('lowrank', lo as Record<string, unknown>, ['rank', 'energy', 'compression', 'layers', 'conv']);
-    const f = factorize(model, { rank: lo.rank, energy: lo.energy, ratio: lo.compression, layers: lo.layers, conv: lo.conv } as Parameters<typeof factorize>[1]);
+    const f = factorize(model, { rank: lo.rank, energy: lo.energy, compression: lo.compression, layers: lo.layers, conv: lo.conv } as Parameters<typeof factorize>[1]);
     student = f.model;
     lowrankReport = f.report;
     if (!f.report.length) { student.dispose(); throw new QwasmError('lowrank: no layer was factorised (the rank does not shrink any layer; name layers explicitly)'); }

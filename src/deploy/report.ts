@@ -10,10 +10,10 @@ import type { Dataset } from '../data/dataset.js';
 import { evaluate } from '../train/trainer.js';
 import { QATModel } from '../quant/qat.js';
 import { weightOnlyBytes } from '../quant/ptq.js';
-import { Int8Model } from '../deploy/int8-model.js';
-import { Int8Runner } from '../deploy/runner.js';
-import { walkGraph, type GraphNode, type LinearNode, type LowRankNode, type Int8Graph } from '../deploy/graph.js';
-import { weightSparsity } from './prune.js';
+import { Int8Model } from './int8-model.js';
+import { Int8Runner } from './runner.js';
+import { walkGraph, type GraphNode, type LinearNode, type LowRankNode, type Int8Graph } from './graph.js';
+import { weightSparsity } from '../compress/prune.js';
 import { QwasmError, checkInt, describe } from '../errors.js';
 
 export interface ReportRow {

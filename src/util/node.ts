@@ -38,6 +38,8 @@ export function packageDir(pkg: string): string | null {
   try {
     return path().dirname(req.resolve(`${pkg}/package.json`));
   } catch {
+    // a package whose "exports" map hides package.json (nsfwjs): look in the node_modules folders Node searches
+    for (const dir of req.resolve.paths(pkg) ?? []) if (exists(path().join(dir, pkg, 'package.json'))) return path().join(dir, pkg);
     return null;
   }
 }

@@ -1,7 +1,7 @@
 // Requantisation parameters in the TFLite int8 scheme, resolved into what the kernels take:
 // per-channel f32 multipliers (padded to a multiple of 8 channels for the 8-wide microkernels), the output
 // zero point and the fused-activation clamp [qmin, qmax].
-import { checkFinite, checkInt, checkScales } from './errors.js';
+import { checkFinite, checkInt, checkScales } from '../errors.js';
 
 export type Activation = 'none' | 'relu' | 'relu6';
 
@@ -52,7 +52,11 @@ export function activationRange(act: Activation, zp: number, outScale: number | 
 export function requantize(acc: number, scale: number, zp: number, qmin: number, qmax: number): number {
   let f = Math.fround(Math.fround(acc) * Math.fround(scale));
   f = Math.min(Math.max(f, qmin - zp), qmax - zp);
-  const r = Math.round(f);
-  const rne = Math.abs(f - Math.trunc(f)) === 0.5 ? 2 * Math.round(f / 2) : r;
-  return rne + zp;
+  return rne(f) + zp;
+}
+
+/** Round half to even (the kernels' `nearest`). */
+export function rne(v: number): number {
+  const r = Math.round(v);
+  return Math.abs(v - Math.trunc(v)) === 0.5 ? 2 * Math.round(v / 2) : r;
 }

@@ -1,0 +1,229 @@
+// `qwasm adapt`: unsupervised domain adaptation from the command line — labelled source images, unlabelled target
+// images of the same classes; source-only vs DANN vs Deep CORAL under one fixed recipe over several seeds
+// (src/transfer/adapt-run.ts), scored on the target's labels only when it has some.
+import { loadRuntime } from '../runtime.js';
+import type { Engine } from '../autograd/tensor.js';
+import { Sequential } from '../nn/layers.js';
+import { buildModel, MODEL_NAMES, type ModelOptions } from '../nn/models.js';
+import { loadDataset } from '../data/registry.js';
+import { stratifiedSubset, subset, type Dataset } from '../data/dataset.js';
+import { saveModel, type ModelRecord } from '../train/model-file.js';
+import { decodeCheckpoint } from '../checkpoint/index.js';
+import { loadPretrained } from '../transfer/finetune.js';
+import { ADAPT_METHODS, type AdaptMethod } from '../transfer/adapt.js';
+import { ADAPT_RECIPE, runAdaptation, type AdaptRunResult, type Scored } from '../transfer/adapt-run.js';
+import type { Spread } from '../train/intervals.js';
+import { loadUnlabelledTarget, type UnlabelledTarget } from '../pipeline/data.js';
+import { FLAGS, UsageError, flag, type Args, type CommandSpec, type FlagDef } from './args.js';
+import { checkOutputFile, expectKind, readInput } from './files.js';
+import { Progress } from './progress.js';
+import type { Command } from './main.js';
+
+const R = ADAPT_RECIPE;
+const int = (value: string, help: string, min: number, max?: number): FlagDef => ({ type: 'string', value, help, num: { int: true, min, ...(max !== undefined ? { max } : {}) } });
+
+const spec: CommandSpec = {
+  name: 'adapt',
+  summary: 'domain adaptation: labelled source + unlabelled target images (source-only vs DANN vs Deep CORAL)',
+  synopsis: ['qwasm adapt --source NAME|PATH --unlabeled NAME|PATH [flags]'],
+  about: `Unsupervised domain adaptation: a model learns the classes from labelled source images while adapting to
+unlabelled target images of the same classes from another domain (other scanner, sketches vs photos…).
+Runs source-only (the baseline) and the chosen methods with the same model, batches, optimiser and steps, for
+each seed, and prints target accuracy per method: mean ± sd, min/max over seeds, 95 % intervals, the gain
+over source-only per seed.
+
+Target labels are never used for training or for choosing anything: the recipe is fixed in advance and the
+model of the last step is kept. If the target has labels (a built-in dataset, a folder of class sub-folders),
+they only score the finished models, on held-out target images (and on the adaptation images afterwards).`,
+  sections: [['', {
+    source: { type: 'string', value: 'NAME|PATH', help: 'labelled source: mnist, fashion-mnist, quickdraw, digits, quickdraw-natural, or a folder\n(IDX files or class sub-folders)' },
+    unlabeled: { type: 'string', value: 'NAME|PATH', help: 'target images: a dataset name (its train split is used without labels, its test split\nscores), a folder of class sub-folders (same), or a folder of images (no labels)' },
+    unlabelled: { type: 'string', value: 'NAME|PATH', help: 'the same as --unlabeled' },
+    target: { type: 'string', value: 'NAME|PATH', help: 'the same as --unlabeled' },
+    'target-test': { type: 'string', value: 'NAME|PATH', help: 'labelled target images to score on (their test split), e.g. when --unlabeled has no labels' },
+    method: { type: 'string', value: 'A,B,...', help: `any of ${ADAPT_METHODS.join(', ')} (default dann,coral; source-only always runs)` },
+    methods: { type: 'string', value: 'A,B,...', help: 'the same as --method' },
+    model: { type: 'string', value: 'NAME', help: `${MODEL_NAMES.join(', ')} (default refcnn), trained from random weights` },
+    init: { type: 'string', value: 'FILE', help: 'start from a pretrained checkpoint (qwasm pretrain / train --out) with a new head instead' },
+    width: int('N', 'resnet / mobilenet width (default 16)', 1, 4096),
+    size: int('N', 'image size (default: the --init model\'s input, else 28)', 8, 1024),
+    channels: { type: 'string', value: 'C', help: 'image channels: 1 or 3 (default: the --init model\'s, else 1)', choices: ['1', '3'] },
+    seeds: { type: 'string', value: 'N|A,B,...', help: 'N seeds 1..N, or a list (default 1)' },
+    steps: int('N', `optimiser steps, each one source and one target batch (default ${R.steps})`, 1),
+    batch: flag('batch', `per-domain batch (default ${R.batchSize})`),
+    lr: flag('lr', `SGD momentum 0.9, annealed lr/(1+10p)^0.75 (default ${R.lr})`),
+    'dann-weight': { type: 'string', value: 'X', help: `maximum of DANN's gradient-reversal factor λ_p = X·(2/(1+e^(−10p)) − 1) (default ${R.dannWeight})`, num: { min: 0 } },
+    'coral-weight': { type: 'string', value: 'X', help: `Deep CORAL weight (default ${R.coralWeight})`, num: { min: 0 } },
+    shift: flag('shift', `random shifts of ±N pixels (default ${R.shift})`),
+    centre: { type: 'boolean', help: 'frame the target images like MNIST (ink in a 20×20 box, centred by mass; grey only)' },
+    center: { type: 'boolean', help: 'the same as --centre' },
+    invert: { type: 'boolean', help: 'invert the target images (dark ink on light → light on dark)' },
+    'source-limit': int('K', 'at most K source training images per class', 1),
+    'target-limit': int('K', 'at most K target images per class for adaptation (labelled targets) or K in all', 1),
+    'source-test': int('N', 'score the first N source test images too (default 2000; 0 = no)', 0),
+    out: flag('out', 'save the trained model (first seed) of the adaptation method: FILE with one method,\nFILE with .METHOD before the extension with several (checked before any work)'),
+    build: FLAGS.build, threads: FLAGS.threads,
+    json: { ...FLAGS.json, help: 'print one JSON object (settings, per-run rows, per-method summary)' }, quiet: FLAGS.quiet,
+  }]],
+};
+
+/** --seeds: "5" → 1..5, "3,7" → [3, 7]. */
+export function parseSeeds(v: string | undefined): number[] {
+  if (v === undefined) return [1];
+  const parts = v.split(',').map((s) => s.trim()).filter(Boolean);
+  const nums = parts.map(Number);
+  if (!nums.length || nums.some((n) => !Number.isInteger(n) || n < 0)) throw new UsageError(`--seeds must be a count or a list of integers, got '${v}'`);
+  if (parts.length === 1) {
+    if (nums[0] < 1 || nums[0] > 1000) throw new UsageError(`--seeds must be a count in [1, 1000] or a list, got '${v}'`);
+    return Array.from({ length: nums[0] }, (_, i) => i + 1);
+  }
+  if (new Set(nums).size !== nums.length) throw new UsageError(`--seeds lists a seed twice: '${v}'`);
+  return nums;
+}
+
+/** --method: the baseline first, then the methods in the order given. */
+export function parseMethods(v: string | undefined): AdaptMethod[] {
+  const list = (v ?? 'dann,coral').split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
+  for (const m of list) if (!(ADAPT_METHODS as readonly string[]).includes(m)) throw new UsageError(`unknown method '${m}' for --method (one of ${ADAPT_METHODS.join(', ')})`);
+  return ['source-only', ...new Set(list.filter((m) => m !== 'source-only'))] as AdaptMethod[];
+}
+
+const pct = (v: number) => (100 * v).toFixed(2);
+const spreadText = (s: Spread | null) => (s ? `${pct(s.mean)} ± ${pct(s.sd)} [${pct(s.min)}, ${pct(s.max)}]` : '–');
+const ciText = (s: Spread | null) => (s?.ci ? `${pct(s.ci.lo)}–${pct(s.ci.hi)}` : '–');
+const scoredText = (s: Scored | null) => (s ? `${pct(s.accuracy)} (${pct(s.ci.lo)}–${pct(s.ci.hi)})` : '–');
+
+/** The command's result table (Markdown, as pasted in docs/ADAPTATION.md). */
+export function renderAdaptTable(r: AdaptRunResult, target: UnlabelledTarget): string {
+  const L: string[] = [];
+  const n = r.seeds.length;
+  if (!target.test) {
+    L.push('The target has no labels: the models were trained but nothing is scored on the target.', '');
+    L.push('| method | seeds | source test % mean ± sd [min, max] | final loss (mean) |', '|---|---:|---|---:|');
+    for (const s of r.summary) {
+      const rs = r.rows.filter((x) => x.method === s.method);
+      L.push(`| ${s.method} | ${n} | ${spreadText(s.sourceTest)} | ${(rs.reduce((a, x) => a + x.finalLoss, 0) / rs.length).toFixed(4)} |`);
+    }
+    return L.join('\n');
+  }
+  L.push(`| method | target test % mean ± sd [min, max] over ${n} seed(s) | 95 % CI of the mean (seeds) | pooled test images % (95 % Wilson) | gain over source-only, points: mean [min, max] | wins | adaptation set % (transductive) | source test % |`);
+  L.push('|---|---|---|---|---|---:|---|---|');
+  for (const s of r.summary) {
+    const gain = s.gain ? `${s.gain.mean >= 0 ? '+' : ''}${pct(s.gain.mean)} [${pct(s.gain.min)}, ${pct(s.gain.max)}]` : '—';
+    L.push(`| ${s.method} | ${spreadText(s.targetTest)} | ${ciText(s.targetTest)} | ${scoredText(s.pooled)} | ${gain} | ${s.wins === null ? '—' : `${s.wins}/${n}`} | ${spreadText(s.adaptationSet)} | ${spreadText(s.sourceTest)} |`);
+  }
+  L.push('', 'Per seed, target test % (95 % Wilson over its test images):', '');
+  L.push(`| seed | ${r.methods.join(' | ')} |`, `|---:|${r.methods.map(() => '---').join('|')}|`);
+  for (const seed of r.seeds) {
+    L.push(`| ${seed} | ${r.methods.map((m) => scoredText(r.rows.find((x) => x.seed === seed && x.method === m)?.targetTest ?? null)).join(' | ')} |`);
+  }
+  return L.join('\n');
+}
+
+/** With several methods, FILE.qck → FILE.METHOD.qck. */
+export const outFileFor = (file: string, method: string, several: boolean): string => {
+  if (!several) return file;
+  const dot = file.lastIndexOf('.');
+  return dot > file.lastIndexOf('/') ? `${file.slice(0, dot)}.${method}${file.slice(dot)}` : `${file}.${method}`;
+};
+
+const limitPerClass = (ds: Dataset, k: number, seed: number): Dataset => (k ? stratifiedSubset(ds, { perClass: k, seed, allowFewer: true }) : ds);
+
+async function run(args: Args): Promise<number> {
+  const sourceName = args.str('source');
+  const given = ['unlabeled', 'unlabelled', 'target'].map((f) => args.str(f)).filter((v) => v !== undefined) as string[];
+  if (!sourceName) throw new UsageError('--source is required (labelled source images: a dataset name or a folder)');
+  if (!given.length) throw new UsageError('--unlabeled is required (target images: a dataset name or a folder)');
+  if (given.length > 1) throw new UsageError('give the target once: --unlabeled or --target');
+  const targetName = given[0];
+  if (args.has('method') && args.has('methods')) throw new UsageError('give --method once (--methods is the same flag)');
+  const methods = parseMethods(args.str('method') ?? args.str('methods'));
+  const seeds = parseSeeds(args.str('seeds'));
+  const modelName = args.str('model', 'refcnn');
+  if (!(MODEL_NAMES as readonly string[]).includes(modelName)) throw new UsageError(`unknown model '${modelName}' for --model (one of ${MODEL_NAMES.join(', ')})`);
+  const init = args.str('init');
+  if (init && args.has('model')) throw new UsageError('--init brings its own architecture: leave out --model');
+  const recipe = {
+    steps: args.num('steps', R.steps), batchSize: args.num('batch', R.batchSize), lr: args.num('lr', R.lr),
+    dannWeight: args.num('dann-weight', R.dannWeight), coralWeight: args.num('coral-weight', R.coralWeight), shift: args.num('shift', R.shift),
+  };
+  const sourceLimit = args.num('source-limit', 0), targetLimit = args.num('target-limit', 0), sourceTestN = args.num('source-test', 2000);
+  const width = args.num('width', 16);
+  const out = args.str('out');
+  if (out) checkOutputFile('--out', out);
+  const centre = args.bool('centre') || args.bool('center'), invert = args.bool('invert');
+  const json = args.bool('json'), quiet = json || args.bool('quiet');
+  const log = (s: string) => { if (!quiet) process.stderr.write(`${s}\n`); };
+
+  const rt = await loadRuntime({ build: (args.str('build') ?? 'auto') as 'auto', threads: args.num('threads') });
+  // the input comes from --init's checkpoint or the source images; built-in datasets are 28×28 grey
+  type InitModel = { name: string; config?: ModelOptions };
+  let initModel: InitModel | null = null;
+  if (init) {
+    const bytes = readInput('--init', init);
+    expectKind('adapt --init', init, bytes, ['checkpoint', 'other']);
+    initModel = (decodeCheckpoint(bytes, init).meta.model ?? null) as InitModel | null;
+    if (!initModel || typeof initModel.name !== 'string') throw new UsageError(`--init ${init}: the checkpoint has no model description (save it with qwasm train --out or qwasm pretrain)`);
+  }
+  const input0 = (initModel?.config?.input ?? [28, 28, 1]) as [number, number, number];
+  const size = args.num('size', input0[0]), channels = Number(args.str('channels', String(input0[2]))) as 1 | 3;
+  const src = loadDataset(sourceName, { size: [size, size], channels });
+  const input: [number, number, number] = [src.train.height, src.train.width, src.train.channels];
+  const source = limitPerClass(src.train, sourceLimit, 1);
+  const sourceTest = sourceTestN ? subset(src.test, Int32Array.from({ length: Math.min(sourceTestN, src.test.length) }, (_, i) => i)) : null;
+  const target = loadUnlabelledTarget(targetName, { input, classes: source.classes, centre, invert });
+  if (targetLimit) target.adaptation = target.labelled ? limitPerClass(target.adaptation, targetLimit, 1) : subset(target.adaptation, Int32Array.from({ length: Math.min(targetLimit, target.adaptation.length) }, (_, i) => i));
+  const targetTest = args.str('target-test');
+  if (targetTest) {
+    const t = loadUnlabelledTarget(targetTest, { input, classes: source.classes, centre, invert });
+    if (!t.test) throw new UsageError(`--target-test ${targetTest} has no labels: give a dataset name or a folder of class sub-folders`);
+    target.test = t.test;
+    target.description += `; scored on the ${t.test.length} held-out labelled images of ${targetTest}`;
+  }
+  log(`source: ${sourceName}, ${source.length} labelled images, ${source.classes.length} classes (${source.classes.join(', ')})`);
+  log(`target: ${target.description}`);
+  log(`target labels: ${target.test ? 'used only to score the finished models, never for training or selection' : 'none'}`);
+
+  const records = new Map<number, ModelRecord>();
+  const makeModel = (engine: Engine, seed: number): Sequential => {
+    if (init) {
+      const { model, record } = loadPretrained(engine, init, source.classes.length, { seed });
+      records.set(seed, record);
+      return model;
+    }
+    const options: ModelOptions = { input, classes: source.classes.length, seed, ...(modelName === 'resnet' || modelName === 'mobilenet' ? { width } : {}) };
+    records.set(seed, { name: modelName, options });
+    return buildModel(engine, modelName, options);
+  };
+  let bar: Progress | null = null;
+  const adaptMethods = methods.filter((m) => m !== 'source-only');
+  const saved: string[] = [];
+  const res = runAdaptation({
+    rt, source, target: target.adaptation, targetTest: target.test, targetLabelled: target.labelled, sourceTest, methods, seeds, recipe, makeModel,
+    onRunStart: (m, seed, i, count) => { bar = new Progress(`[${i}/${count}] ${m} seed ${seed}`, quiet); },
+    onStep: (s) => bar?.update(s.step, s.totalSteps, { loss: s.loss.toFixed(3), task: s.taskLoss.toFixed(3), λ: s.lambda.toFixed(2), ...(s.domainAccuracy !== undefined ? { 'domain acc': s.domainAccuracy.toFixed(2) } : {}) }, s.seconds),
+    onRunDone: (row) => { bar?.done(`${row.method} seed ${row.seed}: target test ${row.targetTest ? `${pct(row.targetTest.accuracy)} %` : '– (no labels)'}${row.sourceTest ? `, source test ${pct(row.sourceTest.accuracy)} %` : ''} (${row.seconds.toFixed(1)} s)`); },
+    keep: (method, seed, model) => {
+      if (!out || seed !== seeds[0] || !(method === 'source-only' ? !adaptMethods.length : true)) return false;
+      const file = outFileFor(out, method, adaptMethods.length > 1);
+      saveModel(file, model, records.get(seed)!, { adapt: { method, seed, source: sourceName, target: targetName, recipe: { ...R, ...recipe } } });
+      saved.push(file);
+      return false;
+    },
+  });
+  const settings = { source: sourceName, target: targetName, model: initModel ? `${initModel.name} from ${init}` : modelName, input, recipe: res.recipe,
+    sourceImages: source.length, targetImages: target.adaptation.length, targetTestImages: target.test?.length ?? 0, targetLabels: target.test ? 'scoring only' : 'none' };
+  if (json) {
+    console.log(JSON.stringify({ command: 'adapt', build: rt.build, settings, methods: res.methods, seeds: res.seeds, summary: res.summary, rows: res.rows, seconds: res.seconds, saved }));
+    return 0;
+  }
+  console.log(`qwasm adapt: ${sourceName} → ${targetName}, ${settings.model}, ${res.seeds.length} seed(s), ${recipe.steps} steps × (${recipe.batchSize} source + ${recipe.batchSize} target), build ${rt.build}, ${res.seconds.toFixed(1)} s`);
+  console.log(`target: ${target.description}`);
+  console.log(`target labels: ${target.test ? 'used only to score the finished models (never for training or for choosing anything)' : 'none'}`);
+  console.log('');
+  console.log(renderAdaptTable(res, target));
+  for (const f of saved) console.log(`model written to ${f}`);
+  return 0;
+}
+
+export const command: Command = { spec, run };

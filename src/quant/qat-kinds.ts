@@ -1,0 +1,53 @@
+// Which QAT unit each built-in layer kind becomes (the 'QAT compiler' aspect of the layer registry, see
+// src/nn/registry.ts and src/quant/qat-units.ts). Fusion follows TFLite: Conv2d [+ BatchNorm2d] [+ ReLU | ReLU6]
+// and Linear / LowRankLinear [+ ReLU | ReLU6] are one unit each.
+import { BatchNorm2d, ReLU, ReLU6, type AvgPool2d, type Conv2d, type Linear, type MaxPool2d, type Residual, type Sequential } from '../nn/layers.js';
+import type { LowRankLinear } from '../nn/lowrank-linear.js';
+import type { Module } from '../nn/module.js';
+import { QwasmError } from '../errors.js';
+import { qatCompilers, type FusedActivation } from './qat-units.js';
+
+/** 'relu' / 'relu6' for a ReLU / ReLU6 module, else null. */
+export const activationOf = (m: Module | undefined | null): FusedActivation | null => (m instanceof ReLU6 ? 'relu6' : m instanceof ReLU ? 'relu' : null);
+
+qatCompilers.register('Sequential', (c) => c.compile(c.module as Sequential, c.name));
+
+qatCompilers.register('Conv2d', (c) => {
+  const conv = c.module as Conv2d;
+  let bn: BatchNorm2d | null = null;
+  const n = c.next();
+  if (n instanceof BatchNorm2d) { bn = n; c.take(); }
+  const act = c.fuseActivation();
+  return { kind: 'conv', name: c.name, conv, bn, act, wq: c.weightQuant(c.name, conv.spec.outChannels), out: c.actQuant(c.name) };
+});
+
+qatCompilers.register('Linear', (c) => {
+  const linear = c.module as Linear, act = c.fuseActivation();
+  return { kind: 'linear', name: c.name, linear, act, wq: c.weightQuant(c.name, linear.outFeatures), out: c.actQuant(c.name) };
+});
+
+qatCompilers.register('LowRankLinear', (c) => {
+  const m = c.module as LowRankLinear, act = c.fuseActivation();
+  return {
+    kind: 'lowrank', name: c.name, module: m, p: m.p, q: m.q, bias: m.bias, act,
+    wqP: c.weightQuant(`${c.name}.p`, m.p.shape[1]), wqQ: c.weightQuant(`${c.name}.q`, m.q.shape[1]),
+    mid: c.actQuant(`${c.name}.mid`), out: c.actQuant(c.name),
+  };
+});
+
+qatCompilers.register('Residual', (c) => {
+  const m = c.module as Residual;
+  const post = m.post ? activationOf(m.post) : 'none';
+  if (!post) throw new QwasmError(`cannot quantise residual '${c.name}': its post module must be ReLU, ReLU6 or none, got ${m.post!.config().type}`);
+  const body = c.compile(m.body, `${c.name}.body`);
+  const shortcut = m.shortcut ? c.compile(m.shortcut, `${c.name}.shortcut`) : null;
+  return { kind: 'residual', name: c.name, body, shortcut, act: post, out: c.actQuant(c.name) };
+});
+
+qatCompilers.register('MaxPool2d', (c) => ({ kind: 'maxpool', name: c.name, module: c.module as MaxPool2d, out: null }));
+qatCompilers.register('AvgPool2d', (c) => ({ kind: 'avgpool', name: c.name, module: c.module as AvgPool2d, out: c.actQuant(c.name) }));
+qatCompilers.register('GlobalAvgPool', (c) => ({ kind: 'gap', name: c.name, out: c.actQuant(c.name) }));
+qatCompilers.register('Flatten', (c) => ({ kind: 'flatten', name: c.name, module: c.module }));
+qatCompilers.register('Dropout', (c) => ({ kind: 'dropout', name: c.name, module: c.module }));
+qatCompilers.register('ReLU', (c) => ({ kind: 'act', name: c.name, act: 'relu', out: c.actQuant(c.name) }));
+qatCompilers.register('ReLU6', (c) => ({ kind: 'act', name: c.name, act: 'relu6', out: c.actQuant(c.name) }));

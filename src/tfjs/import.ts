@@ -1,0 +1,484 @@
+// TF.js layers model (Keras Functional / Sequential) → a trainable qwasm Sequential (+ Residual for the Add
+// joins of residual blocks). Keras is NHWC like qwasm, so maps need no permutation; kernels are converted:
+// Conv2D [kh, kw, cin, cout] → OHWI [cout, kh, kw, cin]; DepthwiseConv2D [kh, kw, c, mult] → a grouped conv
+// (groups = c) with output channel c·mult + m, OHWI [c·mult, kh, kw, 1]; Dense [in, out] as is.
+// ZeroPadding2D is folded into the padding of the conv that reads it (Keras MobileNetV2 pads (0, 1) then runs
+// a 'valid' stride-2 conv: qwasm's conv takes the asymmetric [top, left, bottom, right] directly, so the
+// result is exact), and 'same' padding is TF's (the odd pixel goes at the bottom / right).
+// Supported layers: InputLayer, Conv2D, DepthwiseConv2D, BatchNormalization, ReLU (max_value none or 6),
+// Activation (linear, relu, relu6, softmax at the output), Add (residual joins of a two-way fork), ZeroPadding2D,
+// MaxPooling2D, AveragePooling2D, GlobalAveragePooling2D, Dense (linear / relu / softmax), Dropout, Flatten,
+// Reshape to [features]. A softmax at the output is dropped: qwasm models output logits. Anything else is an
+// error naming the layer. Concatenate (InceptionV3) needs a DAG container qwasm's layer tree does not have yet.
+import type { Engine } from '../autograd/tensor.js';
+import { Module } from '../nn/module.js';
+import {
+  AvgPool2d, BatchNorm2d, Conv2d, Dropout, Flatten, GlobalAvgPool, Linear, MaxPool2d, ReLU, ReLU6, Residual, Sequential,
+} from '../nn/layers.js';
+import { InitRng } from '../util/rng.js';
+import { describe } from '../errors.js';
+import type { Normalization } from '../data/dataset.js';
+import { TfjsImportError, decodeWeights, readModelFolder, readNsfwjs, type DecodedWeight, type TfjsArtifacts } from './artifacts.js';
+
+/** Input normalisations of well-known sources, in qwasm's (x/255 − mean) / std form. */
+export const NORMALIZATIONS: Record<string, Normalization> = {
+  /** Keras applications' 'tf' mode (MobileNet, MobileNetV2, InceptionV3): x/127.5 − 1, i.e. [-1, 1]. */
+  keras: { mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5] },
+  /** torchvision / Keras 'torch' mode. */
+  imagenet: { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] },
+  /** x/255 ([0, 1]): what nsfwjs feeds its models. */
+  unit: { mean: [0, 0, 0], std: [1, 1, 1] },
+};
+
+export interface TfjsImportOptions {
+  /** Keep the model up to this layer's output (a Keras layer name) and add a new head (GlobalAvgPool + Linear). */
+  cut?: string;
+  /** Outputs of the new head (required with cut); without cut, replaces the last Dense when it differs. */
+  classes?: number;
+  /** Input height = width (default: the model's own); convolutions run at any size. */
+  inputSize?: number;
+  /** Normalisation preset (keras, imagenet, unit) or values; default: the source's (nsfwjs: unit, else keras). */
+  norm?: string | Normalization;
+  /** Seed of the new head's initial weights. */
+  seed?: number;
+}
+
+export interface TfjsImportedModel {
+  model: Sequential;
+  /** NHWC [h, w, c] of one sample. */
+  inputShape: [number, number, number];
+  classes: number;
+  /** The input normalisation the model expects. */
+  norm: Normalization;
+  normName: string | null;
+  source: string;
+  /** Keras layer name → qwasm module name (dotted, as in model.modules()), for the layers that made a module. */
+  layerNames: Record<string, string>;
+  /** Keras layers saved with trainable = false (nsfwjs: the ImageNet-frozen backbone up to block_10). */
+  frozen: string[];
+  /** Activation dropped from the output (qwasm outputs logits), or null. */
+  droppedActivation: string | null;
+  /** The layer the model was cut after, or null. */
+  cut: string | null;
+  kerasVersion: string | null;
+}
+
+interface KLayer { name: string; cls: string; config: Record<string, unknown>; inputs: string[] }
+
+type Val =
+  | { name: string; kind: 'map'; h: number; w: number; c: number; pad: [number, number, number, number] | null }
+  | { name: string; kind: 'flat'; k: number };
+
+function fail(l: KLayer, msg: string): never {
+  throw new TfjsImportError(`Keras layer '${l.name}' (${l.cls}): ${msg}`);
+}
+
+const pair = (v: unknown, l: KLayer, what: string): [number, number] => {
+  const a = typeof v === 'number' ? [v, v] : v;
+  if (!Array.isArray(a) || a.length !== 2 || !a.every((x) => Number.isInteger(x) && x >= 0)) fail(l, `${what} must be two integers, got ${describe(v)}`);
+  return [a[0], a[1]];
+};
+
+/** Layers of a Functional / Sequential config, each with the names of the layers it reads. */
+function kerasLayers(topo: Record<string, unknown>, source: string): { layers: KLayer[]; inputs: string[]; outputs: string[]; kerasVersion: string | null } {
+  const mc = (topo.model_config ?? topo) as { class_name?: unknown; config?: unknown };
+  const cls = String(mc.class_name);
+  const kerasVersion = typeof topo.keras_version === 'string' ? topo.keras_version : null;
+  const raw = Array.isArray(mc.config) ? mc.config : (mc.config as { layers?: unknown })?.layers;
+  if (!Array.isArray(raw)) throw new TfjsImportError(`${source}: modelTopology has no layer list (model class ${cls})`);
+  const layers: KLayer[] = raw.map((r: { class_name?: unknown; name?: unknown; config?: Record<string, unknown>; inbound_nodes?: unknown }, i: number) => {
+    const name = String(r.name ?? r.config?.name ?? `layer_${i}`);
+    const l: KLayer = { name, cls: String(r.class_name), config: r.config ?? {}, inputs: [] };
+    if (['Model', 'Functional', 'Sequential'].includes(l.cls)) fail(l, 'nested models are not supported');
+    const nodes = r.inbound_nodes;
+    if (Array.isArray(nodes)) {
+      if (nodes.length > 1) fail(l, `is applied ${nodes.length} times (shared layers are not supported)`);
+      const n = nodes[0] as unknown;
+      // Keras 2: [[name, nodeIndex, tensorIndex, kwargs], …]; Keras 3: { args: [{ config: { keras_history } }] }
+      if (Array.isArray(n)) l.inputs = n.map((e: unknown) => String((e as unknown[])[0]));
+      else if (n && typeof n === 'object') {
+        const hist: string[] = [];
+        const visit = (v: unknown) => {
+          if (!v || typeof v !== 'object') return;
+          const kh = (v as { config?: { keras_history?: unknown } }).config?.keras_history;
+          if (Array.isArray(kh)) { hist.push(String(kh[0])); return; }
+          for (const x of Object.values(v as Record<string, unknown>)) visit(x);
+        };
+        visit((n as { args?: unknown }).args);
+        l.inputs = hist;
+      }
+    }
+    return l;
+  });
+  if (cls === 'Sequential') {
+    // a chain: an InputLayer first (or batch_input_shape on the first layer)
+    const first = layers[0];
+    const shape = first?.config.batch_input_shape ?? first?.config.batch_shape;
+    const chain: KLayer[] = first?.cls === 'InputLayer' ? [] : [{ name: '__input__', cls: 'InputLayer', config: { batch_input_shape: shape }, inputs: [] }];
+    chain.push(...layers);
+    for (let i = 1; i < chain.length; i++) chain[i].inputs = [chain[i - 1].name];
+    return { layers: chain, inputs: [chain[0].name], outputs: [chain[chain.length - 1].name], kerasVersion };
+  }
+  const cfg = mc.config as { input_layers?: unknown; output_layers?: unknown };
+  const names = (v: unknown): string[] => (Array.isArray(v) ? v.map((e) => String(Array.isArray(e) ? e[0] : e)) : []);
+  return { layers, inputs: names(cfg.input_layers), outputs: names(cfg.output_layers), kerasVersion };
+}
+
+class Importer {
+  readonly byName = new Map<string, KLayer>();
+  readonly consumers = new Map<string, KLayer[]>();
+  readonly done = new Set<string>();
+  readonly made: Module[] = [];
+  readonly kerasOf = new Map<Module, string>();
+  readonly rng: InitRng;
+  droppedActivation: string | null = null;
+  stopped = false;
+
+  constructor(readonly E: Engine, layers: KLayer[], readonly weights: Map<string, DecodedWeight>, readonly output: string,
+    readonly cut: string | null, seed: number) {
+    this.rng = new InitRng(seed);
+    for (const l of layers) {
+      if (this.byName.has(l.name)) fail(l, 'the name is used twice');
+      this.byName.set(l.name, l);
+    }
+    for (const l of layers) for (const i of l.inputs) {
+      if (!this.byName.has(i)) fail(l, `reads '${i}', which is not a layer of the model`);
+      let c = this.consumers.get(i);
+      if (!c) this.consumers.set(i, (c = []));
+      c.push(l);
+    }
+  }
+
+  weight(l: KLayer, what: string, shape?: number[]): Float32Array {
+    let w = this.weights.get(`${l.name}/${what}`);
+    if (!w) {
+      // converters may prefix the model name (model_1/Conv1/kernel) or suffix ':0'
+      for (const [k, v] of this.weights) if (k.endsWith(`/${l.name}/${what}`) || k === `${l.name}/${what}:0`) { w = v; break; }
+    }
+    if (!w) fail(l, `its weight '${l.name}/${what}' is not in the weights manifest`);
+    if (shape && (w.shape.length !== shape.length || w.shape.some((d, i) => d !== shape[i]))) fail(l, `weight ${what} has shape [${w.shape}], expected [${shape}]`);
+    return w.data;
+  }
+
+  isJoin(l: KLayer): boolean { return l.cls === 'Add' && l.inputs.length === 2; }
+
+  keep<M extends Module>(l: KLayer, m: M): M { this.made.push(m); this.kerasOf.set(m, l.name); return m; }
+
+  /** Follows the chain from v to the output, the cut, or an Add joining it with a sibling branch. */
+  walk(v: Val, inBranch: boolean): { modules: Module[]; end: Val; join: KLayer | null } {
+    const modules: Module[] = [];
+    for (;;) {
+      if (this.stopped) return { modules, end: v, join: null };
+      const cons = (this.consumers.get(v.name) ?? []).filter((l) => !this.done.has(l.name));
+      if (v.name === this.output) return { modules, end: v, join: null };
+      if (cons.length === 0) throw new TfjsImportError(`layer '${v.name}' feeds nothing and is not the model output '${this.output}'`);
+      if (cons.length === 1) {
+        const l = cons[0];
+        if (this.isJoin(l)) return { modules, end: v, join: l };
+        v = this.step(l, v, modules, inBranch);
+        continue;
+      }
+      if (cons.length > 2) fail(cons[2], `'${v.name}' feeds ${cons.length} layers (${cons.map((c) => c.name).join(', ')}); only two-way forks joined by an Add (residual blocks) are supported`);
+      const branches = cons.map((l) => (this.isJoin(l) ? { modules: [] as Module[], end: v, join: l as KLayer | null } : this.branch(l, v)));
+      const [a, b] = branches;
+      if (!a.join || a.join !== b.join) {
+        throw new TfjsImportError(`the branches from '${v.name}' (${cons.map((c) => c.name).join(', ')}) do not meet at one Add: only residual blocks are supported (Concatenate and other DAGs need a graph container)`);
+      }
+      const add = a.join;
+      const [body, short] = a.modules.length >= b.modules.length ? [a, b] : [b, a];
+      if (!sameVal(body.end, short.end)) fail(add, `adds values of different shapes (${show(body.end)} and ${show(short.end)})`);
+      this.done.add(add.name);
+      let out: Val = { ...body.end, name: add.name };
+      let post: Module | null = null;
+      const next = this.consumers.get(add.name);
+      if (add.name !== this.cut && add.name !== this.output && next?.length === 1 && !this.isJoin(next[0])) {
+        const act = this.activationOf(next[0]);
+        if (act) { post = this.keep(next[0], act); this.done.add(next[0].name); out = { ...out, name: next[0].name }; }
+      }
+      const res = new Residual(this.E, new Sequential(this.E, body.modules), short.modules.length ? new Sequential(this.E, short.modules) : null, post);
+      this.kerasOf.set(res, add.name);
+      modules.push(res);
+      if (out.name === this.cut) this.stopped = true;
+      v = out;
+    }
+  }
+
+  branch(first: KLayer, v: Val): { modules: Module[]; end: Val; join: KLayer | null } {
+    const modules: Module[] = [];
+    const x = this.step(first, v, modules, true);
+    const rest = this.walk(x, true);
+    modules.push(...rest.modules);
+    if (!rest.join) throw new TfjsImportError(`the branch starting at layer '${first.name}' reaches the output without joining its sibling branch`);
+    return { modules, end: rest.end, join: rest.join };
+  }
+
+  step(l: KLayer, v: Val, modules: Module[], inBranch: boolean): Val {
+    if (l.inputs.length !== 1) fail(l, `has ${l.inputs.length} inputs; only the Add of a residual block may have two`);
+    this.done.add(l.name);
+    const r = this.convert(l, v);
+    for (const m of r.modules) this.keep(l, m);
+    modules.push(...r.modules);
+    if (l.name === this.cut) {
+      if (inBranch) fail(l, 'lies inside a residual block: cut at the block\'s Add (block_N_add) or before the block');
+      this.stopped = true;
+    }
+    return r.out;
+  }
+
+  /** ReLU / ReLU6 module of an activation layer, or null (not one). */
+  activationOf(l: KLayer): Module | null {
+    if (l.cls === 'ReLU') {
+      const mx = l.config.max_value, slope = l.config.negative_slope ?? 0, thr = l.config.threshold ?? 0;
+      if (slope !== 0 || thr !== 0) return null;
+      if (mx === null || mx === undefined) return new ReLU(this.E);
+      return mx === 6 ? new ReLU6(this.E) : null;
+    }
+    if (l.cls === 'Activation') {
+      const a = l.config.activation;
+      return a === 'relu' ? new ReLU(this.E) : a === 'relu6' ? new ReLU6(this.E) : null;
+    }
+    return null;
+  }
+
+  /** Modules for a fused `activation` config field (Conv2D, Dense); 'softmax' only at the output. */
+  fusedActivation(l: KLayer): Module[] {
+    const a = l.config.activation ?? 'linear';
+    if (a === 'linear') return [];
+    if (a === 'relu') return [new ReLU(this.E)];
+    if (a === 'relu6') return [new ReLU6(this.E)];
+    if (a === 'softmax' && l.name === this.output && !this.cut) { this.droppedActivation = 'softmax'; return []; }
+    fail(l, `activation '${String(a)}' is not supported (linear, relu, relu6; softmax at the output)`);
+  }
+
+  convert(l: KLayer, x: Val): { modules: Module[]; out: Val } {
+    const E = this.E, c = l.config, y = l.name;
+    const map = () => (x.kind === 'map' ? x : fail(l, `needs a feature map, got ${show(x)}`));
+    if (x.kind === 'map' && x.pad && !['Conv2D', 'DepthwiseConv2D'].includes(l.cls)) fail(l, 'reads a ZeroPadding2D output: padding is supported only right before a convolution (folded into it)');
+    if (c.data_format !== undefined && c.data_format !== 'channels_last') fail(l, `data_format '${String(c.data_format)}' is not supported (channels_last only)`);
+    switch (l.cls) {
+      case 'Dropout': {
+        const rate = Number(c.rate ?? 0);
+        if (c.noise_shape) fail(l, 'noise_shape is not supported');
+        return { modules: rate > 0 ? [new Dropout(E, rate, this.rng.u32())] : [], out: { ...x, name: y } };
+      }
+      case 'ReLU': case 'Activation': {
+        if (l.cls === 'Activation' && c.activation === 'linear') return { modules: [], out: { ...x, name: y } };
+        if (l.cls === 'Activation' && c.activation === 'softmax' && y === this.output && !this.cut) { this.droppedActivation = 'softmax'; return { modules: [], out: { ...x, name: y } }; }
+        const act = this.activationOf(l);
+        if (!act) fail(l, `only ReLU (max_value none or 6, no slope or threshold) and Activation relu / relu6 / linear are supported (config ${JSON.stringify({ activation: c.activation, max_value: c.max_value, negative_slope: c.negative_slope, threshold: c.threshold })})`);
+        return { modules: [act], out: { ...x, name: y } };
+      }
+      case 'ZeroPadding2D': {
+        const s = map();
+        const p = c.padding;
+        let t: number, b: number, le: number, r: number;
+        if (typeof p === 'number') t = b = le = r = p;
+        else if (Array.isArray(p) && p.length === 2 && typeof p[0] === 'number') { [t, le] = pair(p, l, 'padding'); b = t; r = le; } else if (Array.isArray(p) && p.length === 2) {
+          [t, b] = pair(p[0], l, 'padding[0]'); [le, r] = pair(p[1], l, 'padding[1]');
+        } else fail(l, `padding ${describe(p)} is not supported`);
+        const prev = s.pad ?? [0, 0, 0, 0];
+        return { modules: [], out: { name: y, kind: 'map', h: s.h + t! + b!, w: s.w + le! + r!, c: s.c, pad: [prev[0] + t!, prev[1] + le!, prev[2] + b!, prev[3] + r!] } };
+      }
+      case 'Conv2D': case 'DepthwiseConv2D': {
+        const s = map();
+        const depth = l.cls === 'DepthwiseConv2D';
+        const [kh, kw] = pair(c.kernel_size, l, 'kernel_size'), [sh, sw] = pair(c.strides ?? 1, l, 'strides'), [dh, dw] = pair(c.dilation_rate ?? 1, l, 'dilation_rate');
+        if ((c.groups ?? 1) !== 1) fail(l, 'grouped Conv2D (groups > 1) is not supported');
+        const ekh = dh * (kh - 1) + 1, ekw = dw * (kw - 1) + 1;
+        const pads = samePads(l, String(c.padding ?? 'valid'), s.h, s.w, ekh, ekw, sh, sw);
+        if (s.pad) for (let i = 0; i < 4; i++) pads[i] += s.pad[i];
+        const inH = s.h - (s.pad ? s.pad[0] + s.pad[2] : 0), inW = s.w - (s.pad ? s.pad[1] + s.pad[3] : 0);
+        const mult = depth ? Number(c.depth_multiplier ?? 1) : 0;
+        const oc = depth ? s.c * mult : Number(c.filters);
+        if (!Number.isInteger(oc) || oc < 1) fail(l, `output channels ${oc} are not a positive integer`);
+        const bias = c.use_bias !== false;
+        const conv = new Conv2d(E, { inChannels: s.c, outChannels: oc, kernel: [kh, kw], stride: [sh, sw], padding: pads, dilation: [dh, dw], groups: depth ? s.c : 1, bias }, this.rng);
+        const k = this.weight(l, depth ? 'depthwise_kernel' : 'kernel', depth ? [kh, kw, s.c, mult] : [kh, kw, s.c, oc]);
+        const wt = new Float32Array(k.length);
+        if (depth) {
+          // [kh, kw, c, mult] → [c·mult + m, kh, kw, 1]
+          for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) for (let ch = 0; ch < s.c; ch++) for (let m = 0; m < mult; m++) {
+            wt[((ch * mult + m) * kh + i) * kw + j] = k[((i * kw + j) * s.c + ch) * mult + m];
+          }
+        } else {
+          // [kh, kw, cin, cout] → [cout, kh, kw, cin]
+          for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) for (let ci = 0; ci < s.c; ci++) for (let o = 0; o < oc; o++) {
+            wt[((o * kh + i) * kw + j) * s.c + ci] = k[((i * kw + j) * s.c + ci) * oc + o];
+          }
+        }
+        conv.weight.write(wt);
+        if (bias) conv.bias!.write(this.weight(l, 'bias', [oc]));
+        const oh = Math.floor((inH + pads[0] + pads[2] - ekh) / sh) + 1, ow = Math.floor((inW + pads[1] + pads[3] - ekw) / sw) + 1;
+        if (oh < 1 || ow < 1) fail(l, `output would be ${oh}×${ow} (input ${inH}×${inW}): the input is too small`);
+        return { modules: [conv, ...this.fusedActivation(l)], out: { name: y, kind: 'map', h: oh, w: ow, c: oc, pad: null } };
+      }
+      case 'BatchNormalization': {
+        const s = x.kind === 'map' ? x.c : x.k;
+        const axis = c.axis;
+        if (!(axis === -1 || axis === 3 || (Array.isArray(axis) && axis.length === 1 && (axis[0] === -1 || axis[0] === 3)) || (x.kind === 'flat' && (axis === 1 || (Array.isArray(axis) && axis[0] === 1))))) fail(l, `axis ${JSON.stringify(axis)} is not supported (channels: -1)`);
+        if (x.kind === 'flat') fail(l, 'BatchNormalization of flat features is not supported');
+        const bn = new BatchNorm2d(E, s, Math.round((1 - Number(c.momentum ?? 0.99)) * 1e6) / 1e6, Number(c.epsilon ?? 1e-3));
+        bn.gamma.write(c.scale === false ? new Float32Array(s).fill(1) : this.weight(l, 'gamma', [s]));
+        bn.beta.write(c.center === false ? new Float32Array(s) : this.weight(l, 'beta', [s]));
+        bn.runMean.write(this.weight(l, 'moving_mean', [s]));
+        bn.runVar.write(this.weight(l, 'moving_variance', [s]));
+        return { modules: [bn], out: { ...x, name: y } };
+      }
+      case 'MaxPooling2D': case 'AveragePooling2D': {
+        const s = map();
+        const [kh, kw] = pair(c.pool_size ?? 2, l, 'pool_size'), [sh, sw] = pair(c.strides ?? c.pool_size ?? 2, l, 'strides');
+        // Keras MobileNetV2 heads (nsfwjs) pool 7×7 over the whole 7×7 map of a 224-px input: a global average
+        // pool. A 'valid' average pool at least as large as its input map is imported as one, which is exact at
+        // the model's own input size and keeps it running at smaller inputs (--input-size 96: a 3×3 map)
+        if (l.cls === 'AveragePooling2D' && c.padding !== 'same' && kh >= s.h && kw >= s.w) {
+          return { modules: [new GlobalAvgPool(E)], out: { name: y, kind: 'map', h: 1, w: 1, c: s.c, pad: null } };
+        }
+        const pads = samePads(l, String(c.padding ?? 'valid'), s.h, s.w, kh, kw, sh, sw);
+        if (pads[0] !== pads[2] || pads[1] !== pads[3]) fail(l, `'same' padding here is asymmetric [${pads}], which qwasm pools do not support`);
+        const opts = { kernel: [kh, kw] as [number, number], stride: [sh, sw] as [number, number], padding: [pads[0], pads[1]] as [number, number] };
+        const oh = Math.floor((s.h + 2 * pads[0] - kh) / sh) + 1, ow = Math.floor((s.w + 2 * pads[1] - kw) / sw) + 1;
+        if (oh < 1 || ow < 1) fail(l, `output would be ${oh}×${ow} (input ${s.h}×${s.w})`);
+        return { modules: [l.cls === 'MaxPooling2D' ? new MaxPool2d(E, opts) : new AvgPool2d(E, opts)], out: { name: y, kind: 'map', h: oh, w: ow, c: s.c, pad: null } };
+      }
+      case 'GlobalAveragePooling2D': {
+        const s = map();
+        if (c.keepdims) fail(l, 'keepdims = true is not supported');
+        return { modules: [new GlobalAvgPool(E)], out: { name: y, kind: 'flat', k: s.c } };
+      }
+      case 'Flatten': {
+        if (x.kind === 'flat') return { modules: [], out: { ...x, name: y } };
+        // NHWC flatten: the same order in Keras and qwasm; a 1×1 map is already [n, c] after GlobalAvgPool
+        const k = x.h * x.w * x.c;
+        return { modules: x.h * x.w === 1 ? [] : [new Flatten(E)], out: { name: y, kind: 'flat', k } };
+      }
+      case 'Reshape': {
+        const t = c.target_shape;
+        const k = x.kind === 'flat' ? x.k : x.h * x.w * x.c;
+        if (Array.isArray(t) && t.length === 1 && (t[0] === k || t[0] === -1)) return { modules: x.kind === 'map' && x.h * x.w > 1 ? [new Flatten(E)] : [], out: { name: y, kind: 'flat', k } };
+        if (Array.isArray(t) && t.length === 3 && x.kind === 'map' && t[0] === x.h && t[1] === x.w && t[2] === x.c) return { modules: [], out: { ...x, name: y } };
+        fail(l, `reshaping ${show(x)} to [${String(t)}] is not supported (only to [features] or a no-op)`);
+      }
+      case 'Dense': {
+        const k = x.kind === 'flat' ? x.k : x.h * x.w === 1 ? x.c : fail(l, `needs [batch, features] input, got ${show(x)} (Flatten it first)`);
+        const units = Number(c.units);
+        const bias = c.use_bias !== false;
+        const lin = new Linear(E, k, units, this.rng, bias);
+        lin.weight.write(this.weight(l, 'kernel', [k, units]));
+        if (bias) lin.bias!.write(this.weight(l, 'bias', [units]));
+        return { modules: [lin, ...this.fusedActivation(l)], out: { name: y, kind: 'flat', k: units } };
+      }
+      case 'Add':
+        fail(l, 'only the Add of two branches from one value (a residual join) is supported');
+      case 'Concatenate':
+        fail(l, 'Concatenate is not supported yet: qwasm\'s layer tree has Sequential and Residual only (InceptionV3 needs a graph container)');
+      default:
+        fail(l, `layer class '${l.cls}' is not supported (supported: Conv2D, DepthwiseConv2D, BatchNormalization, ReLU, Activation, Add, ZeroPadding2D, MaxPooling2D, AveragePooling2D, GlobalAveragePooling2D, Dense, Dropout, Flatten, Reshape)`);
+    }
+  }
+}
+
+/** TF 'same' / 'valid' padding as [top, left, bottom, right] (the odd pixel at the bottom / right). */
+function samePads(l: KLayer, mode: string, h: number, w: number, ekh: number, ekw: number, sh: number, sw: number): [number, number, number, number] {
+  if (mode === 'valid') return [0, 0, 0, 0];
+  if (mode !== 'same') fail(l, `padding '${mode}' is not supported (valid, same)`);
+  const th = Math.max((Math.ceil(h / sh) - 1) * sh + ekh - h, 0), tw = Math.max((Math.ceil(w / sw) - 1) * sw + ekw - w, 0);
+  return [Math.floor(th / 2), Math.floor(tw / 2), th - Math.floor(th / 2), tw - Math.floor(tw / 2)];
+}
+
+function show(v: Val): string { return v.kind === 'map' ? `a ${v.h}×${v.w}×${v.c} map` : `[batch, ${v.k}]`; }
+function sameVal(a: Val, b: Val): boolean {
+  if (a.kind === 'map' && b.kind === 'map') return a.h === b.h && a.w === b.w && a.c === b.c && !a.pad && !b.pad;
+  return a.kind === 'flat' && b.kind === 'flat' && a.k === b.k;
+}
+
+/** Reads `source`: 'nsfwjs:NAME', a model.json or its folder, or artefacts already in memory. */
+export function readTfjsSource(source: string | TfjsArtifacts): TfjsArtifacts {
+  if (typeof source !== 'string') {
+    if (!source || typeof source !== 'object' || !source.modelTopology || !(source.weightData instanceof Uint8Array)) throw new TypeError(`source must be 'nsfwjs:NAME', a model.json path or TfjsArtifacts, got ${describe(source)}`);
+    return source;
+  }
+  if (source.startsWith('nsfwjs:')) return readNsfwjs(source.slice(7));
+  return readModelFolder(source);
+}
+
+/**
+ * Imports a TF.js layers model as a trainable qwasm Sequential (see the file header); with `cut`, keeps it up to
+ * that layer and adds GlobalAvgPool + Linear(classes). The model is in training mode.
+ */
+export function importTfjs(engine: Engine, source: string | TfjsArtifacts, opts: TfjsImportOptions = {}): TfjsImportedModel {
+  if (!engine || typeof engine !== 'object' || typeof (engine as Engine).persistent !== 'function') throw new TypeError(`engine must be an Engine, got ${describe(engine)}`);
+  if (!opts || typeof opts !== 'object') throw new TypeError(`opts must be an object, got ${describe(opts)}`);
+  if (opts.classes !== undefined && (!Number.isInteger(opts.classes) || opts.classes < 1)) throw new RangeError(`classes must be a positive integer, got ${describe(opts.classes)}`);
+  if (opts.inputSize !== undefined && (!Number.isInteger(opts.inputSize) || opts.inputSize < 8 || opts.inputSize > 4096)) throw new RangeError(`inputSize must be an integer in [8, 4096], got ${describe(opts.inputSize)}`);
+  if (opts.cut !== undefined && (typeof opts.cut !== 'string' || !opts.cut)) throw new TypeError(`cut must be a layer name, got ${describe(opts.cut)}`);
+  if (opts.cut && opts.classes === undefined) throw new RangeError('cut needs classes (the outputs of the new head)');
+  let normName: string | null = null, norm: Normalization;
+  const art = readTfjsSource(source);
+  if (opts.norm === undefined || typeof opts.norm === 'string') {
+    normName = (opts.norm as string | undefined) ?? (art.source.startsWith('nsfwjs:') ? 'unit' : 'keras');
+    if (!NORMALIZATIONS[normName]) throw new RangeError(`unknown normalisation '${normName}' (${Object.keys(NORMALIZATIONS).join(', ')})`);
+    norm = NORMALIZATIONS[normName];
+  } else norm = opts.norm;
+
+  const { layers, inputs, outputs, kerasVersion } = kerasLayers(art.modelTopology, art.source);
+  if (inputs.length !== 1 || outputs.length !== 1) throw new TfjsImportError(`${art.source}: the model has ${inputs.length} inputs and ${outputs.length} outputs; one of each is supported`);
+  const inLayer = layers.find((l) => l.name === inputs[0]);
+  if (!inLayer) throw new TfjsImportError(`${art.source}: input layer '${inputs[0]}' is not in the layer list`);
+  const shape = (inLayer.config.batch_input_shape ?? inLayer.config.batch_shape) as unknown[] | undefined;
+  if (!Array.isArray(shape) || shape.length !== 4) throw new TfjsImportError(`${art.source}: input '${inLayer.name}' has shape ${JSON.stringify(shape)}; [batch, h, w, c] images are supported`);
+  const [, nh, nw, ch] = shape as (number | null)[];
+  if (typeof ch !== 'number') throw new TfjsImportError(`${art.source}: input '${inLayer.name}' has no fixed channel count`);
+  const h = opts.inputSize ?? nh, w = opts.inputSize ?? nw;
+  if (typeof h !== 'number' || typeof w !== 'number') throw new TfjsImportError(`${art.source}: the input size is not fixed in the model: pass inputSize`);
+  if (opts.cut && !layers.some((l) => l.name === opts.cut)) {
+    throw new TfjsImportError(`${art.source}: no layer named '${opts.cut}' to cut at (layers: ${layers.filter((l) => /(_relu|_add|_BN|_project)$/.test(l.name)).slice(-12).map((l) => l.name).join(', ')}, …)`);
+  }
+  const weights = decodeWeights(art.weightSpecs, art.weightData, art.source);
+  const imp = new Importer(engine, layers, weights, outputs[0], opts.cut ?? null, opts.seed ?? 1);
+  try {
+    imp.done.add(inLayer.name);
+    const r = imp.walk({ name: inLayer.name, kind: 'map', h, w, c: ch, pad: null }, false);
+    if (r.join) throw new TfjsImportError(`${art.source}: Add layer '${r.join.name}' joins '${r.end.name}' with a value that does not branch from it: only residual blocks are supported`);
+    const modules = r.modules;
+    let end = r.end, classes: number;
+    if (opts.cut) {
+      // the new head: features → GlobalAvgPool → Linear(classes)
+      const k = end.kind === 'map' ? end.c : end.k;
+      if (end.kind === 'map' && (end.h > 1 || end.w > 1 || modules.length === 0)) modules.push(new GlobalAvgPool(engine));
+      const head = new Linear(engine, k, opts.classes!, new InitRng(opts.seed ?? 1));
+      imp.made.push(head);
+      modules.push(head);
+      classes = opts.classes!;
+    } else {
+      if (end.kind === 'map') throw new TfjsImportError(`${art.source}: the model output '${end.name}' is ${show(end)}; models ending in [batch, features] are supported (or pass cut and classes)`);
+      classes = end.k;
+      if (opts.classes !== undefined && opts.classes !== classes) {
+        // a new last Dense with the requested outputs
+        const li = modules.map((m, i) => [m, i] as [Module, number]).reverse().find(([m]) => m instanceof Linear);
+        if (!li) throw new TfjsImportError(`${art.source}: no Dense layer to replace for classes = ${opts.classes}`);
+        const old = li[0] as Linear;
+        const head = new Linear(engine, old.inFeatures, opts.classes, new InitRng(opts.seed ?? 1));
+        imp.made.push(head);
+        imp.kerasOf.set(head, imp.kerasOf.get(old)!);
+        modules[li[1]] = head;
+        old.dispose();
+        classes = opts.classes;
+      }
+    }
+    const model = new Sequential(engine, modules);
+    const layerNames: Record<string, string> = {};
+    for (const [n, m] of model.modules()) {
+      const k = imp.kerasOf.get(m);
+      if (k && n) layerNames[k] ??= n;
+    }
+    return {
+      model, inputShape: [h, w, ch], classes, norm: { mean: [...norm.mean], std: [...norm.std] }, normName, source: art.source, layerNames,
+      frozen: layers.filter((l) => l.config.trainable === false && l.cls !== 'InputLayer').map((l) => l.name),
+      droppedActivation: imp.droppedActivation, cut: opts.cut ?? null, kerasVersion,
+    };
+  } catch (e) {
+    for (const m of imp.made) m.dispose();
+    throw e;
+  }
+}
+

@@ -1,0 +1,106 @@
+// Threads (src/threads/, docs/THREADS.md): batch-parallel int8 inference is bit-identical to one thread on
+// random graphs of every node kind; data-parallel training gives the one-thread gradients (no BN: up to float
+// summation order) and is bit-identical run to run for a given thread count (with BN).
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { init, Int8Runner, Engine, buildModel, fit, loadDataset } from '../dist/index.js';
+import { rng, eq } from './helpers.js';
+import { randomGraph, smallConverted } from './qwm-graphs.js';
+
+const one = await init({ build: 'simd', threads: 1 });
+const two = await init({ build: 'simd', threads: 2 });
+const three = await init({ build: 'scalar', threads: 3 });
+
+test('init({ threads }) checks its argument; 1 thread starts no pool', async () => {
+  assert.is(one.rt.threads, 1);
+  assert.is(two.rt.threads, 2);
+  await assert.rejects?.(init({ threads: 0 }), /threads must be an integer in \[1, 256\], got 0/);
+  let err = null;
+  try { await init({ threads: 1.5 }); } catch (e) { err = e; }
+  assert.match(String(err), /threads must be an integer/);
+});
+
+test('batch-parallel int8 inference is bit-identical to one thread (random graphs, 2 and 3 threads)', () => {
+  const saved = Int8Runner.parallelMinMacs;
+  Int8Runner.parallelMinMacs = 0; // split every batch, however small the graph
+  try {
+    const r = rng(7);
+    for (let g = 0; g < 12; g++) {
+      const graph = randomGraph(r);
+      for (const q of [two, three]) {
+        // int8 results are bit-identical across builds too, so the one-thread SIMD run is the reference for both
+        const ref = new Int8Runner(one.rt, graph);
+        const par = new Int8Runner(q.rt, graph);
+        for (const n of [1, 2, 5, 8]) {
+          const per = graph.inputShape.reduce((a, b) => a * b, 1);
+          const codes = r.i8(n * per);
+          const d = eq(par.predictCodes(codes, n), ref.predictCodes(codes, n));
+          assert.is(d, null, `graph ${g}, ${q.rt.threads} threads, n=${n}: ${d}`);
+        }
+        assert.ok(q.rt.pool, 'the pool was started');
+        par.dispose(); ref.dispose();
+      }
+    }
+  } finally {
+    Int8Runner.parallelMinMacs = saved;
+  }
+});
+
+test('a converted model predicts the same logits with 2 threads; a bad batch fails the same way', () => {
+  const saved = Int8Runner.parallelMinMacs;
+  Int8Runner.parallelMinMacs = 0;
+  try {
+    const a = smallConverted(one, 'refcnn'), b = smallConverted(two, 'refcnn');
+    const x = rng(3).f32(64 * 144);
+    assert.is(eq(b.i8.predict(x, 64), a.i8.predict(x, 64)), null);
+    assert.throws(() => b.i8.predict(x, 63), /x must hold n × 12×12×1/);
+    a.i8.dispose(); b.i8.dispose();
+  } finally {
+    Int8Runner.parallelMinMacs = saved;
+  }
+});
+
+const { train } = loadDataset('mnist');
+const first = (n) => Int32Array.from({ length: n }, (_, i) => i);
+
+function trained(q, name, opts, fitOpts) {
+  const m = buildModel(new Engine(q.rt), name, { seed: 4, ...opts });
+  const r = fit(m, train, { epochs: 1, lr: 1e-2, indices: first(192), seed: 2, ...fitOpts });
+  const s = m.stateDict();
+  m.dispose(); r.optimizer.dispose();
+  return { state: s, loss: r.finalTrainLoss, acc: r.epochs[0].trainAccuracy };
+}
+
+test('data-parallel training (no BN) follows the one-thread run up to float summation order', () => {
+  const fo = { batchSize: 32, optimizer: { kind: 'sgd', momentum: 0.9 }, maxSteps: 4 };
+  const a = trained(one, 'mlp', { hidden: [48] }, fo), b = trained(two, 'mlp', { hidden: [48] }, fo);
+  let worst = 0, moved = 0;
+  const m0 = buildModel(new Engine(one.rt), 'mlp', { hidden: [48], seed: 4 });
+  const init0 = { state: m0.stateDict() };
+  m0.dispose();
+  for (const k of Object.keys(a.state)) {
+    for (let i = 0; i < a.state[k].data.length; i++) {
+      worst = Math.max(worst, Math.abs(a.state[k].data[i] - b.state[k].data[i]));
+      moved = Math.max(moved, Math.abs(a.state[k].data[i] - init0.state[k].data[i]));
+    }
+  }
+  assert.ok(moved > 1e-3, `the weights moved (${moved})`);
+  assert.ok(worst < 1e-5, `2 threads vs 1: max weight difference ${worst}`);
+  assert.ok(Math.abs(a.loss - b.loss) < 1e-5, `loss ${a.loss} vs ${b.loss}`);
+  assert.is(a.acc, b.acc);
+});
+
+test('data-parallel training with BN is bit-identical run to run for a thread count, and learns', () => {
+  const fo = { batchSize: 16, maxSteps: 6, lr: 1e-3, shift: 1 };
+  const run = () => trained(two, 'mobilenet', { width: 8 }, fo);
+  const s1 = run(), s2 = run();
+  for (const k of Object.keys(s1.state)) assert.is(eq(s1.state[k].data, s2.state[k].data), null, k);
+  assert.ok(Number.isFinite(s1.loss));
+  // BN statistics are per shard: the one-thread run differs, but only a little after 6 steps
+  const s0 = trained(one, 'mobilenet', { width: 8 }, fo);
+  const k = Object.keys(s0.state).find((n) => n.endsWith('running_mean'));
+  assert.ok(k, 'the model has BN running means');
+  assert.is.not(eq(s0.state[k].data, s1.state[k].data), null);
+});
+
+test.run();
