@@ -3,7 +3,9 @@
 // the command's own --help.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { readFileSync } from 'node:fs';
 import { cli, message } from './cli-run.js';
+import { cliDoc } from '../scripts/cli-docs.mjs';
 
 const COMMANDS = ['bench', 'train', 'eval', 'pretrain', 'export', 'run', 'info', 'import', 'pipeline', 'compress', 'adapt'];
 
@@ -94,6 +96,12 @@ test('--threads 1 is today\'s path', () => {
   const r = cli('train', '--model', 'mlp', '--hidden', '8', '--data', 'mnist', '--limit', '64', '--threads', '1', '--json');
   assert.is(r.status, 0, r.stderr);
   assert.is(JSON.parse(r.stdout).steps, 1);
+});
+
+test('docs/CLI.md is generated from the same tables (node scripts/cli-docs.mjs)', async () => {
+  const doc = readFileSync(new URL('../docs/CLI.md', import.meta.url), 'utf8');
+  assert.ok(doc === await cliDoc(), 'docs/CLI.md is out of date: run node scripts/cli-docs.mjs');
+  for (const c of COMMANDS) assert.ok(doc.includes(`### qwasm ${c}\n`), c);
 });
 
 test.run();
