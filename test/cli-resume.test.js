@@ -8,8 +8,10 @@ import { decodeCheckpoint } from '../dist/index.js';
 import { cli, cliWatch, message, tmp } from './cli-run.js';
 
 const dir = tmp('resume');
-// 1280 examples / batch 32 = 40 steps per epoch; dropout and shifts make the run depend on restored RNG state
-const run = ['--model', 'mlp', '--hidden', '32', '--dropout', '0.2', '--data', 'mnist', '--limit', '1280', '--batch', '32', '--epochs', '3', '--shift', '1'];
+// 1280 examples / batch 32 = 40 steps per epoch; shifts (and dropout, on one thread) make the run depend on
+// restored RNG state; without --threads the run is data-parallel over every core (its thread count is recorded)
+const run = ['--model', 'mlp', '--hidden', '32', '--data', 'mnist', '--limit', '1280', '--batch', '32', '--epochs', '3', '--shift', '1'];
+const dropout = ['--dropout', '0.2', '--threads', '1'];
 
 const params = (file) => {
   const { tensors } = decodeCheckpoint(readFileSync(file));
@@ -27,9 +29,9 @@ const firstDiff = (a, b) => {
 };
 const json = (r) => { assert.is(r.status, 0, r.stderr); return JSON.parse(r.stdout); };
 
-test('stopped mid-epoch (--max-steps), resumed: the same weights and results as the uninterrupted run', () => {
-  const full = json(cli('train', ...run, '--schedule', 'constant', '--out', join(dir, 'full.qck'), '--json'));
-  const part = json(cli('train', ...run, '--schedule', 'constant', '--max-steps', '50', '--out', join(dir, 'part.qck'), '--json'));
+test('stopped mid-epoch (--max-steps), resumed: the same weights and results as the uninterrupted run (dropout, one thread)', () => {
+  const full = json(cli('train', ...run, ...dropout, '--schedule', 'constant', '--out', join(dir, 'full.qck'), '--json'));
+  const part = json(cli('train', ...run, ...dropout, '--schedule', 'constant', '--max-steps', '50', '--out', join(dir, 'part.qck'), '--json'));
   assert.is(part.steps, 50);
   const res = json(cli('train', '--resume', join(dir, 'part.qck'), '--max-steps', '120', '--out', join(dir, 'part.qck'), '--json'));
   assert.equal(res.resumedFrom, { file: join(dir, 'part.qck'), step: 50 });
@@ -40,7 +42,7 @@ test('stopped mid-epoch (--max-steps), resumed: the same weights and results as 
   assert.equal(res.perEpoch.map((e) => [e.epoch, e.step]), [[1, 40], [2, 80], [3, 120]]);
 });
 
-test('killed (SIGKILL) after a --save-every checkpoint, resumed: the same weights as the uninterrupted cosine run', async () => {
+test('killed (SIGKILL) after a --save-every checkpoint, resumed: the same weights as the uninterrupted cosine run (default threads)', async () => {
   const full = json(cli('train', ...run, '--schedule', 'cosine', '--out', join(dir, 'cos-full.qck'), '--json'));
   const out = join(dir, 'cos.qck');
   const killed = await cliWatch(['train', ...run, '--schedule', 'cosine', '--save-every', '1', '--out', out], (err, child) => {

@@ -14,8 +14,11 @@ import { saveModel, type LoadedModel, type ModelRecord } from '../train/model-fi
 import { trainingMemory } from '../train/memory.js';
 import { QwasmError } from '../errors.js';
 import { FLAGS, UsageError, flag, parseIntList, type Args, type CommandSpec, type FlagTable } from './args.js';
-import { checkModelFitsData, firstIndices, loadCheckpointFlag, startQwasm } from './common.js';
-import { checkOutputFile } from './files.js';
+import { checkModelFitsData, firstIndices } from './common.js';
+import { init } from '../index.js';
+import { decodeCheckpoint } from '../checkpoint/index.js';
+import { loadModelBytes } from '../train/model-file.js';
+import { checkOutputFile, expectKind, readInput } from './files.js';
 import { Progress } from './progress.js';
 import type { Command } from './main.js';
 
@@ -95,11 +98,15 @@ export async function trainFromFlags(args: Args, ro: TrainRunOptions = {}): Prom
   if (saveEvery !== undefined && !out) throw new UsageError('--save-every N writes the checkpoint given by --out FILE: give --out');
   if (out) checkOutputFile('--out', out);
 
-  const q = await startQwasm(args);
+  // a resumed run keeps its thread count (data-parallel sums depend on it) unless --threads is given
+  const resumeBytes = resumeFile ? readInput('--resume', resumeFile) : null;
+  if (resumeBytes) expectKind('train --resume', resumeFile!, resumeBytes, ['checkpoint', 'other']);
+  const savedThreads = resumeBytes ? (decodeCheckpoint(resumeBytes, resumeFile).meta.trainFlags as { threads?: string } | undefined)?.threads : undefined;
+  const q = await init({ build: args.str('build', 'auto') as 'auto', threads: args.num('threads') ?? (savedThreads !== undefined ? Number(savedThreads) : undefined) });
   const engine = new Engine(q.rt);
   let resumed: LoadedModel | null = null;
   if (resumeFile) {
-    resumed = loadCheckpointFlag('train --resume', engine, '--resume', resumeFile);
+    resumed = loadModelBytes(engine, resumeBytes!, resumeFile);
     if (!resumed.meta.trainFlags || !resumed.optimizerState.steps) throw new QwasmError(`--resume ${resumeFile}: the checkpoint holds no optimiser state and training flags (write it with 'qwasm train --out', or 'qwasm pretrain --with-optimizer')`);
     if (modelName && modelName !== resumed.record.name) throw new UsageError(`--model ${modelName}: ${resumeFile} holds a ${resumed.record.name} model`);
   }
@@ -140,7 +147,7 @@ export async function trainFromFlags(args: Args, ro: TrainRunOptions = {}): Prom
     const spe = Math.floor(examples / batch), last = history[history.length - 1];
     if (last && last.step % spe !== 0) history.pop();
   }
-  const trainFlags = Object.fromEntries(Object.entries(s).filter(([, v]) => v !== undefined));
+  const trainFlags = { ...Object.fromEntries(Object.entries(s).filter(([, v]) => v !== undefined)), threads: String(q.rt.threads) };
   const save = (steps: number, epochsDone: number) => {
     if (!out) return;
     saveModel(out, model, record, {
