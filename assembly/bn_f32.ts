@@ -118,7 +118,7 @@ function updateRunning(c: i32, m: i32, mean: usize, varD: usize, runMean: usize,
 
 // ---------------------------------------------------------------------------------------------------------
 
-export function bn_f32_fwd_train_ref(m: i32, c: i32, x: usize, gamma: usize, beta: usize, y: usize,
+export function batchnorm_f32_fwd_train_ref(m: i32, c: i32, x: usize, gamma: usize, beta: usize, y: usize,
                                      mean: usize, invstd: usize, runMean: usize, runVar: usize,
                                      momentum: f32, eps: f32): void {
   let varD = heap.alloc(<usize>c << 3);
@@ -138,7 +138,7 @@ export function bn_f32_fwd_train_ref(m: i32, c: i32, x: usize, gamma: usize, bet
   heap.free(varD);
 }
 
-export function bn_f32_fwd_train(m: i32, c: i32, x: usize, gamma: usize, beta: usize, y: usize,
+export function batchnorm_f32_fwd_train(m: i32, c: i32, x: usize, gamma: usize, beta: usize, y: usize,
                                  mean: usize, invstd: usize, runMean: usize, runVar: usize,
                                  momentum: f32, eps: f32): void {
   let cb = (<usize>c << 2) + 16;
@@ -162,7 +162,7 @@ export function bn_f32_fwd_train(m: i32, c: i32, x: usize, gamma: usize, beta: u
   heap.free(tot);
 }
 
-export function bn_f32_fwd_eval_ref(m: i32, c: i32, x: usize, gamma: usize, beta: usize, y: usize,
+export function batchnorm_f32_fwd_eval_ref(m: i32, c: i32, x: usize, gamma: usize, beta: usize, y: usize,
                                     runMean: usize, runVar: usize, eps: f32, mean: usize, invstd: usize): void {
   for (let ch = 0; ch < c; ch++) {
     let is = <f32>(1.0 / Math.sqrt(<f64>f(runVar, ch) + <f64>eps));
@@ -178,7 +178,7 @@ export function bn_f32_fwd_eval_ref(m: i32, c: i32, x: usize, gamma: usize, beta
   }
 }
 
-export function bn_f32_fwd_eval(m: i32, c: i32, x: usize, gamma: usize, beta: usize, y: usize,
+export function batchnorm_f32_fwd_eval(m: i32, c: i32, x: usize, gamma: usize, beta: usize, y: usize,
                                 runMean: usize, runVar: usize, eps: f32, mean: usize, invstd: usize): void {
   let cb = (<usize>c << 2) + 16;
   let mu = heap.alloc(cb), sc = heap.alloc(cb), sh = heap.alloc(cb);
@@ -194,7 +194,7 @@ export function bn_f32_fwd_eval(m: i32, c: i32, x: usize, gamma: usize, beta: us
   heap.free(sh); heap.free(sc); heap.free(mu);
 }
 
-export function bn_f32_bwd_ref(m: i32, c: i32, x: usize, dy: usize, mean: usize, invstd: usize, gamma: usize,
+export function batchnorm_f32_bwd_ref(m: i32, c: i32, x: usize, dy: usize, mean: usize, invstd: usize, gamma: usize,
                                dx: usize, dgamma: usize, dbeta: usize, training: i32, acc: f32): void {
   for (let ch = 0; ch < c; ch++) {
     let mu = f(mean, ch), is = f(invstd, ch);
@@ -218,7 +218,7 @@ export function bn_f32_bwd_ref(m: i32, c: i32, x: usize, dy: usize, mean: usize,
   }
 }
 
-export function bn_f32_bwd(m: i32, c: i32, x: usize, dy: usize, mean: usize, invstd: usize, gamma: usize,
+export function batchnorm_f32_bwd(m: i32, c: i32, x: usize, dy: usize, mean: usize, invstd: usize, gamma: usize,
                            dx: usize, dgamma: usize, dbeta: usize, training: i32, acc: f32): void {
   let cb = (<usize>c << 2) + 16;
   let t1 = heap.alloc(<usize>c << 3), t2 = heap.alloc(<usize>c << 3);

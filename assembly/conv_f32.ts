@@ -3,8 +3,8 @@
 //   OH = (H + padT + padB - dilH·(KH-1) - 1) / strideH + 1   (floor; likewise OW).
 // Channel group g owns input channels [g·Cg, (g+1)·Cg) and output channels [g·OCg, (g+1)·OCg).
 //
-// Every function takes a descriptor: 18 int32 at `desc` (byte offset), in the order of the D_* constants
-// below (src/kernels/conv_f32.ts writes and validates it; the kernels trust it).
+// Every function takes a descriptor: the 18 geometry int32 of assembly/conv_desc.ts at `desc` (byte offset;
+// src/kernels/conv_f32.ts writes and validates it; the kernels trust it).
 //
 // Fast paths (im2col + the f32 GEMM of gemm_f32.ts, in bounded row chunks so scratch stays ~256 KB):
 //   forward        y[M×OCg]   = cols[M×Kg] · W_gᵀ + b       (M = N·OH·OW rows, Kg = KH·KW·Cg)
@@ -21,15 +21,11 @@
 // The *_ref functions are plain direct loops (no im2col, no GEMM, no SIMD) in every build.
 
 import { gemm_f32 } from './gemm_f32';
-
-const D_N = 0, D_H = 1, D_W = 2, D_C = 3, D_OC = 4, D_KH = 5, D_KW = 6, D_SH = 7, D_SW = 8;
-const D_PT = 9, D_PL = 10, D_PB = 11, D_PR = 12, D_DH = 13, D_DW = 14, D_G = 15, D_OH = 16, D_OW = 17;
+import { D_N, D_H, D_W, D_C, D_OC, D_KH, D_KW, D_SH, D_SW, D_PT, D_PL, D_PB, D_PR, D_DH, D_DW, D_G, D_OH, D_OW, dget } from './conv_desc';
 
 // Target size of one im2col chunk, in floats (256 KB).
 const CHUNK_FLOATS: i32 = 1 << 16;
 
-// @ts-ignore: decorator
-@inline function dget(desc: usize, i: i32): i32 { return load<i32>(desc + (<usize>i << 2)); }
 // @ts-ignore: decorator
 @inline function f(p: usize, i: usize): f32 { return load<f32>(p + (i << 2)); }
 // @ts-ignore: decorator

@@ -6,7 +6,7 @@
 //   i.e. they contribute 0. requant is requant1/requant4 (requant.ts) with per-OC scale, zpOut, [qmin, qmax].
 // The output size (oh, ow) is given by the caller (bottom/right padding only decides it).
 //
-// Packed weights (conv_s8_pack, identical in every build) hold everything a layer needs:
+// Packed weights (conv2d_s8_pack, identical in every build) hold everything a layer needs:
 //   f32 scale region, then either
 //   * "gemm" kind (Cg > 1): per group, gemm_s8_pack's layout of B[K][OCg] with K = KH·KW·Cg,
 //     k = (kh·KW + kw)·Cg + c (the OHWI order), bias pre-adjusted for zpIn by gemm_s8_pack. Scales: per group
@@ -19,13 +19,16 @@
 //     taps of 4 channels, then one 16-byte i8x16.swizzle table per 8-channel block mapping output lane i (an
 //     int16) to input channel (oc0+i)/CM − oc0/CM. The SIMD kernel reads padded taps from a buffer holding zpIn
 //     (x − zpIn = 0), so every pixel runs the same tap-pair loop.
-// conv_s8 picks the path: depthwise kernel (Cg == 1 with groups > 1; a 1-channel input with groups == 1, like a
+// conv2d_s8 picks the path: depthwise kernel (Cg == 1 with groups > 1; a 1-channel input with groups == 1, like a
 // first conv on grey images, goes through im2col + GEMM, ~5× faster than the depthwise loop at multiplier OC); 1×1 stride 1 unpadded → gemm_s8 straight on the NHWC input
 // (M = N·H·W, lda = C); otherwise im2col into bounded chunks of output rows (padding written as zpIn) and
 // gemm_s8 per group.
 
 import { narrow16, requant1, requant4 } from './requant';
 import { gemm_s8, gemm_s8_pack, gemm_s8_packed_size } from './gemm_s8';
+import { D_N, D_H, D_W, D_C, D_OC, D_KH, D_KW, D_SH, D_SW, D_PT, D_PL, D_DH, D_DW, D_G, D_OH, D_OW, D_ZP_IN, D_ZP_OUT,
+  D_QMIN, D_QMAX, dget } from './conv_desc';
+import { OUT_S8 } from './requant';
 
 // @ts-ignore: decorator
 @inline function ceil8(v: i32): i32 { return (v + 7) & ~7; }
@@ -40,7 +43,7 @@ function scaleBytes(oc: i32, cg: i32, groups: i32): usize {
   return (<usize>groups * ceil16(oc / groups)) << 2;
 }
 
-export function conv_s8_packed_size(oc: i32, kh: i32, kw: i32, cg: i32, groups: i32): usize {
+export function conv2d_s8_packed_size(oc: i32, kh: i32, kw: i32, cg: i32, groups: i32): usize {
   let s = scaleBytes(oc, cg, groups);
   if (cg == 1 && groups > 1) {
     let ocp = <usize>ceil8(oc);
@@ -51,7 +54,7 @@ export function conv_s8_packed_size(oc: i32, kh: i32, kw: i32, cg: i32, groups: 
 }
 
 // Packs OHWI weights w (int8), bias (int32[OC] or 0), scale (f32[OC]) for activations with zero point zpIn.
-export function conv_s8_pack(oc: i32, kh: i32, kw: i32, cg: i32, groups: i32, w: usize, bias: usize,
+export function conv2d_s8_pack(oc: i32, kh: i32, kw: i32, cg: i32, groups: i32, w: usize, bias: usize,
                              zpIn: i32, scale: usize, out: usize): void {
   let sb = scaleBytes(oc, cg, groups);
   let k = kh * kw * cg;
@@ -112,11 +115,13 @@ export function conv_s8_pack(oc: i32, kh: i32, kw: i32, cg: i32, groups: i32, w:
   heap.free(tmp);
 }
 
-// Reference path: plain loops over the unpacked OHWI weights, no SIMD, no packing.
-export function conv2d_s8_ref(n: i32, h: i32, w: i32, c: i32, x: usize, zpIn: i32,
-                              oc: i32, kh: i32, kw: i32, groups: i32, wts: usize, bias: usize,
-                              sh: i32, sw: i32, pt: i32, pl: i32, dh: i32, dw: i32, oh: i32, ow: i32,
-                              y: usize, scale: usize, zpOut: i32, qmin: i32, qmax: i32): void {
+// Reference path: plain loops over the unpacked OHWI weights wts, bias (int32[OC] or 0) and scale (f32[OC]), no
+// SIMD, no packing. desc: the 22-field int8 conv descriptor of conv_desc.ts.
+export function conv2d_s8_ref(desc: usize, x: usize, wts: usize, bias: usize, scale: usize, y: usize): void {
+  let n = dget(desc, D_N), h = dget(desc, D_H), w = dget(desc, D_W), c = dget(desc, D_C), oc = dget(desc, D_OC);
+  let kh = dget(desc, D_KH), kw = dget(desc, D_KW), groups = dget(desc, D_G), oh = dget(desc, D_OH), ow = dget(desc, D_OW);
+  let sh = dget(desc, D_SH), sw = dget(desc, D_SW), pt = dget(desc, D_PT), pl = dget(desc, D_PL), dh = dget(desc, D_DH), dw = dget(desc, D_DW);
+  let zpIn = dget(desc, D_ZP_IN), zpOut = dget(desc, D_ZP_OUT), qmin = dget(desc, D_QMIN), qmax = dget(desc, D_QMAX);
   let cg = c / groups, ocg = oc / groups;
   let lo = <f32>(qmin - zpOut), hi = <f32>(qmax - zpOut);
   for (let b = 0; b < n; b++) {
@@ -210,9 +215,12 @@ function im2col(p0: i32, rows: i32, h: i32, w: i32, c: i32, x: usize, zpIn: i32,
 // k = (ky·KW + kx)·C + c is the OHWI order, i.e. the K of the sparse K×N view W[k][o] = w[o][ky][kx][c]. Taps
 // outside the image hold zpIn, so after the GEMM's zero-point correction they add exactly 0, as in conv2d_s8_ref.
 // Pure byte copies / fills: every build writes the same bytes.
-export function im2col_s8(p0: i32, rows: i32, h: i32, w: i32, c: i32, x: usize, zpIn: i32, kh: i32, kw: i32,
-                          sh: i32, sw: i32, pt: i32, pl: i32, dh: i32, dw: i32, oh: i32, ow: i32, a: usize): void {
-  im2col(p0, rows, h, w, c, x, zpIn, kh, kw, c, 0, sh, sw, pt, pl, dh, dw, oh, ow, a);
+// desc: the int8 conv descriptor (its G, OC, output zero point and clamp are not read).
+export function im2col_s8(desc: usize, p0: i32, rows: i32, x: usize, a: usize): void {
+  let c = dget(desc, D_C);
+  im2col(p0, rows, dget(desc, D_H), dget(desc, D_W), c, x, dget(desc, D_ZP_IN), dget(desc, D_KH), dget(desc, D_KW), c, 0,
+         dget(desc, D_SH), dget(desc, D_SW), dget(desc, D_PT), dget(desc, D_PL), dget(desc, D_DH), dget(desc, D_DW),
+         dget(desc, D_OH), dget(desc, D_OW), a);
 }
 
 // Loads the last len (< 8) int8 channels at p as int16 lanes (zeros after), never reading past them.
@@ -381,11 +389,13 @@ function depthwise(packed: usize, n: i32, h: i32, w: i32, c: i32, x: usize, zpIn
   }
 }
 
-// Fast path over packed weights (conv_s8_pack with the same oc, kh, kw, C/groups, groups and zpIn).
-export function conv_s8(packed: usize, n: i32, h: i32, w: i32, c: i32, x: usize, zpIn: i32,
-                        oc: i32, kh: i32, kw: i32, groups: i32,
-                        sh: i32, sw: i32, pt: i32, pl: i32, dh: i32, dw: i32, oh: i32, ow: i32,
-                        y: usize, zpOut: i32, qmin: i32, qmax: i32): void {
+// Fast path over packed weights (conv2d_s8_pack with the same oc, kh, kw, C/groups, groups and zpIn).
+// desc: the 22-field int8 conv descriptor of conv_desc.ts.
+export function conv2d_s8(desc: usize, packed: usize, x: usize, y: usize): void {
+  let n = dget(desc, D_N), h = dget(desc, D_H), w = dget(desc, D_W), c = dget(desc, D_C), oc = dget(desc, D_OC);
+  let kh = dget(desc, D_KH), kw = dget(desc, D_KW), groups = dget(desc, D_G), oh = dget(desc, D_OH), ow = dget(desc, D_OW);
+  let sh = dget(desc, D_SH), sw = dget(desc, D_SW), pt = dget(desc, D_PT), pl = dget(desc, D_PL), dh = dget(desc, D_DH), dw = dget(desc, D_DW);
+  let zpIn = dget(desc, D_ZP_IN), zpOut = dget(desc, D_ZP_OUT), qmin = dget(desc, D_QMIN), qmax = dget(desc, D_QMAX);
   let cg = c / groups;
   let ocg = oc / groups;
   if (cg == 1 && groups > 1) {
@@ -399,7 +409,7 @@ export function conv_s8(packed: usize, n: i32, h: i32, w: i32, c: i32, x: usize,
   if (kh == 1 && kw == 1 && sh == 1 && sw == 1 && pt == 0 && pl == 0 && oh == h && ow == w) {
     let m = n * h * w;
     for (let g = 0; g < groups; g++) {
-      gemm_s8(m, cg, ocg, x + <usize>g * cg, c, wbase + <usize>g * gsize, y + <usize>g * ocg, oc, 1,
+      gemm_s8(m, cg, ocg, x + <usize>g * cg, c, wbase + <usize>g * gsize, y + <usize>g * ocg, oc, OUT_S8,
               packed + ((<usize>g * sg) << 2), zpOut, qmin, qmax);
     }
     return;
@@ -413,7 +423,7 @@ export function conv_s8(packed: usize, n: i32, h: i32, w: i32, c: i32, x: usize,
     let r = min(rows, total - p0);
     for (let g = 0; g < groups; g++) {
       im2col(p0, r, h, w, c, x, zpIn, kh, kw, cg, g, sh, sw, pt, pl, dh, dw, oh, ow, a);
-      gemm_s8(r, k, ocg, a, k, wbase + <usize>g * gsize, y + <usize>p0 * oc + <usize>g * ocg, oc, 1,
+      gemm_s8(r, k, ocg, a, k, wbase + <usize>g * gsize, y + <usize>p0 * oc + <usize>g * ocg, oc, OUT_S8,
               packed + ((<usize>g * sg) << 2), zpOut, qmin, qmax);
     }
   }

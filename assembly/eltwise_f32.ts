@@ -55,12 +55,12 @@
   }
 }
 
-export function f32_add(a: usize, b: usize, y: usize, n: i32): void { binary(0, a, b, y, n); }
-export function f32_sub(a: usize, b: usize, y: usize, n: i32): void { binary(1, a, b, y, n); }
-export function f32_mul(a: usize, b: usize, y: usize, n: i32): void { binary(2, a, b, y, n); }
-export function f32_add_ref(a: usize, b: usize, y: usize, n: i32): void { binaryRef(0, a, b, y, n); }
-export function f32_sub_ref(a: usize, b: usize, y: usize, n: i32): void { binaryRef(1, a, b, y, n); }
-export function f32_mul_ref(a: usize, b: usize, y: usize, n: i32): void { binaryRef(2, a, b, y, n); }
+export function add_f32(a: usize, b: usize, y: usize, n: i32): void { binary(0, a, b, y, n); }
+export function sub_f32(a: usize, b: usize, y: usize, n: i32): void { binary(1, a, b, y, n); }
+export function mul_f32(a: usize, b: usize, y: usize, n: i32): void { binary(2, a, b, y, n); }
+export function add_f32_ref(a: usize, b: usize, y: usize, n: i32): void { binaryRef(0, a, b, y, n); }
+export function sub_f32_ref(a: usize, b: usize, y: usize, n: i32): void { binaryRef(1, a, b, y, n); }
+export function mul_f32_ref(a: usize, b: usize, y: usize, n: i32): void { binaryRef(2, a, b, y, n); }
 
 // ---------------------------------------------------------------------------------------------------------
 // Channel broadcast: y[o,j,i] = x[o,j,i] (op) v[j]. op 0 add (bias), 2 mul (per-channel scale).
@@ -118,15 +118,15 @@ export function f32_mul_ref(a: usize, b: usize, y: usize, n: i32): void { binary
   }
 }
 
-export function f32_add_bcast(x: usize, v: usize, y: usize, outer: i32, c: i32, inner: i32): void { bcast(0, x, v, y, outer, c, inner); }
-export function f32_mul_bcast(x: usize, v: usize, y: usize, outer: i32, c: i32, inner: i32): void { bcast(2, x, v, y, outer, c, inner); }
-export function f32_add_bcast_ref(x: usize, v: usize, y: usize, outer: i32, c: i32, inner: i32): void { bcastRef(0, x, v, y, outer, c, inner); }
-export function f32_mul_bcast_ref(x: usize, v: usize, y: usize, outer: i32, c: i32, inner: i32): void { bcastRef(2, x, v, y, outer, c, inner); }
+export function add_bcast_f32(x: usize, v: usize, y: usize, outer: i32, c: i32, inner: i32): void { bcast(0, x, v, y, outer, c, inner); }
+export function mul_bcast_f32(x: usize, v: usize, y: usize, outer: i32, c: i32, inner: i32): void { bcast(2, x, v, y, outer, c, inner); }
+export function add_bcast_f32_ref(x: usize, v: usize, y: usize, outer: i32, c: i32, inner: i32): void { bcastRef(0, x, v, y, outer, c, inner); }
+export function mul_bcast_f32_ref(x: usize, v: usize, y: usize, outer: i32, c: i32, inner: i32): void { bcastRef(2, x, v, y, outer, c, inner); }
 
 // Channel sum (bias gradient): out[j] (+)= Σ_o Σ_i x[o,j,i]; accumulate != 0 adds to out.
 // inner == 1 ([M×N] → [N]): rows are added in order in both paths (bit-exact). inner > 1: "order" (the fast
 // path keeps 4 lane partial sums per channel).
-export function f32_sum_bcast(x: usize, out: usize, outer: i32, c: i32, inner: i32, accumulate: i32): void {
+export function sum_bcast_f32(x: usize, out: usize, outer: i32, c: i32, inner: i32, accumulate: i32): void {
   if (ASC_FEATURE_SIMD) {
     if (inner == 1) {
       let j = 0;
@@ -174,11 +174,11 @@ export function f32_sum_bcast(x: usize, out: usize, outer: i32, c: i32, inner: i
       store<f32>(q, accumulate ? load<f32>(q) + t : t);
     }
   } else {
-    f32_sum_bcast_ref(x, out, outer, c, inner, accumulate);
+    sum_bcast_f32_ref(x, out, outer, c, inner, accumulate);
   }
 }
 
-export function f32_sum_bcast_ref(x: usize, out: usize, outer: i32, c: i32, inner: i32, accumulate: i32): void {
+export function sum_bcast_f32_ref(x: usize, out: usize, outer: i32, c: i32, inner: i32, accumulate: i32): void {
   for (let j = 0; j < c; j++) {
     let q = out + (<usize>j << 2);
     let s: f32 = accumulate ? load<f32>(q) : 0;
@@ -199,7 +199,7 @@ export function f32_sum_bcast_ref(x: usize, out: usize, outer: i32, c: i32, inne
 // ---------------------------------------------------------------------------------------------------------
 // axpy: y += alpha·x.  scale: y = alpha·x (gradient scaling, in place allowed).  fill, copy.
 
-export function f32_axpy(alpha: f32, x: usize, y: usize, n: i32): void {
+export function axpy_f32(alpha: f32, x: usize, y: usize, n: i32): void {
   let i = 0;
   if (ASC_FEATURE_SIMD) {
     let va = f32x4.splat(alpha);
@@ -222,14 +222,14 @@ export function f32_axpy(alpha: f32, x: usize, y: usize, n: i32): void {
   }
 }
 
-export function f32_axpy_ref(alpha: f32, x: usize, y: usize, n: i32): void {
+export function axpy_f32_ref(alpha: f32, x: usize, y: usize, n: i32): void {
   for (let i = 0; i < n; i++) {
     let o = <usize>i << 2;
     store<f32>(y + o, load<f32>(y + o) + alpha * load<f32>(x + o));
   }
 }
 
-export function f32_scale(alpha: f32, x: usize, y: usize, n: i32): void {
+export function scale_f32(alpha: f32, x: usize, y: usize, n: i32): void {
   let i = 0;
   if (ASC_FEATURE_SIMD) {
     let va = f32x4.splat(alpha);
@@ -250,14 +250,14 @@ export function f32_scale(alpha: f32, x: usize, y: usize, n: i32): void {
   }
 }
 
-export function f32_scale_ref(alpha: f32, x: usize, y: usize, n: i32): void {
+export function scale_f32_ref(alpha: f32, x: usize, y: usize, n: i32): void {
   for (let i = 0; i < n; i++) {
     let o = <usize>i << 2;
     store<f32>(y + o, alpha * load<f32>(x + o));
   }
 }
 
-export function f32_fill(y: usize, value: f32, n: i32): void {
+export function fill_f32(y: usize, value: f32, n: i32): void {
   let i = 0;
   if (ASC_FEATURE_SIMD) {
     let v = f32x4.splat(value);
@@ -270,11 +270,11 @@ export function f32_fill(y: usize, value: f32, n: i32): void {
   for (; i < n; i++) store<f32>(y + (<usize>i << 2), value);
 }
 
-export function f32_fill_ref(y: usize, value: f32, n: i32): void {
+export function fill_f32_ref(y: usize, value: f32, n: i32): void {
   for (let i = 0; i < n; i++) store<f32>(y + (<usize>i << 2), value);
 }
 
-export function f32_copy(x: usize, y: usize, n: i32): void {
+export function copy_f32(x: usize, y: usize, n: i32): void {
   let i = 0;
   if (ASC_FEATURE_SIMD) {
     for (; i + 16 <= n; i += 16) {
@@ -287,7 +287,7 @@ export function f32_copy(x: usize, y: usize, n: i32): void {
   for (; i < n; i++) store<f32>(y + (<usize>i << 2), load<f32>(x + (<usize>i << 2)));
 }
 
-export function f32_copy_ref(x: usize, y: usize, n: i32): void {
+export function copy_f32_ref(x: usize, y: usize, n: i32): void {
   for (let i = 0; i < n; i++) store<f32>(y + (<usize>i << 2), load<f32>(x + (<usize>i << 2)));
 }
 
@@ -378,26 +378,26 @@ export function f32_copy_ref(x: usize, y: usize, n: i32): void {
 }
 
 // Dispatch on kind outside the loops: each kind gets its own specialised loop.
-export function f32_act(kind: i32, x: usize, y: usize, n: i32, alpha: f32): void {
+export function act_f32_fwd(kind: i32, x: usize, y: usize, n: i32, alpha: f32): void {
   if (kind == 0) actFwd(0, x, y, n, alpha);
   else if (kind == 1) actFwd(1, x, y, n, alpha);
   else actFwd(2, x, y, n, alpha);
 }
 
-export function f32_act_ref(kind: i32, x: usize, y: usize, n: i32, alpha: f32): void {
+export function act_f32_fwd_ref(kind: i32, x: usize, y: usize, n: i32, alpha: f32): void {
   for (let i = 0; i < n; i++) {
     let o = <usize>i << 2;
     store<f32>(y + o, act1(kind, load<f32>(x + o), alpha));
   }
 }
 
-export function f32_act_bwd(kind: i32, t: usize, dy: usize, dx: usize, n: i32, alpha: f32, accumulate: i32): void {
+export function act_f32_bwd(kind: i32, t: usize, dy: usize, dx: usize, n: i32, alpha: f32, accumulate: i32): void {
   if (kind == 0) actBwd(0, t, dy, dx, n, alpha, accumulate);
   else if (kind == 1) actBwd(1, t, dy, dx, n, alpha, accumulate);
   else actBwd(2, t, dy, dx, n, alpha, accumulate);
 }
 
-export function f32_act_bwd_ref(kind: i32, t: usize, dy: usize, dx: usize, n: i32, alpha: f32, accumulate: i32): void {
+export function act_f32_bwd_ref(kind: i32, t: usize, dy: usize, dx: usize, n: i32, alpha: f32, accumulate: i32): void {
   for (let i = 0; i < n; i++) {
     let o = <usize>i << 2;
     let g = dact1(kind, load<f32>(t + o), load<f32>(dy + o), alpha);
@@ -409,7 +409,7 @@ export function f32_act_bwd_ref(kind: i32, t: usize, dy: usize, dx: usize, n: i3
 // Masks (u8, 0 = drop/pruned, anything else = keep).
 // mul_mask: y = mask ? x·scale : 0. Dropout backward (scale 1/(1−p)), pruning (scale 1), in place allowed.
 
-export function f32_mul_mask(x: usize, mask: usize, y: usize, n: i32, scale: f32): void {
+export function mul_mask_f32(x: usize, mask: usize, y: usize, n: i32, scale: f32): void {
   let i = 0;
   if (ASC_FEATURE_SIMD) {
     let vs = f32x4.splat(scale);
@@ -431,7 +431,7 @@ export function f32_mul_mask(x: usize, mask: usize, y: usize, n: i32, scale: f32
   }
 }
 
-export function f32_mul_mask_ref(x: usize, mask: usize, y: usize, n: i32, scale: f32): void {
+export function mul_mask_f32_ref(x: usize, mask: usize, y: usize, n: i32, scale: f32): void {
   for (let i = 0; i < n; i++) {
     let o = <usize>i << 2;
     store<f32>(y + o, load<u8>(mask + i) ? load<f32>(x + o) * scale : 0);
@@ -469,7 +469,7 @@ export function f32_mul_mask_ref(x: usize, mask: usize, y: usize, n: i32, scale:
 
 // Dropout forward: writes mask[i] ∈ {0, 1} and y = mask ? x / (1 − p) : 0 (y = 0 everywhere when p = 1).
 // p in [0, 1]; seed any 32-bit value (use a fresh one per step).
-export function f32_dropout(x: usize, y: usize, mask: usize, n: i32, p: f32, seed: u32): void {
+export function dropout_f32(x: usize, y: usize, mask: usize, n: i32, p: f32, seed: u32): void {
   let thr = <u32>nearest<f64>(<f64>p * 16777216.0);
   let scale: f32 = p < 1 ? <f32>(1.0 / (1.0 - <f64>p)) : 0;
   let k1 = key1(seed), k2 = key2(seed);
@@ -501,7 +501,7 @@ export function f32_dropout(x: usize, y: usize, mask: usize, n: i32, p: f32, see
   }
 }
 
-export function f32_dropout_ref(x: usize, y: usize, mask: usize, n: i32, p: f32, seed: u32): void {
+export function dropout_f32_ref(x: usize, y: usize, mask: usize, n: i32, p: f32, seed: u32): void {
   let thr = <u32>nearest<f64>(<f64>p * 16777216.0);
   let scale: f32 = p < 1 ? <f32>(1.0 / (1.0 - <f64>p)) : 0;
   let k1 = key1(seed), k2 = key2(seed);
@@ -517,7 +517,7 @@ export function f32_dropout_ref(x: usize, y: usize, mask: usize, n: i32, p: f32,
 // Reductions. sum and sum of squares accumulate in f64 ("order": the fast path keeps 4 f64 lanes);
 // max and the min/max observers are exact in any order.
 
-export function f32_sum(x: usize, n: i32): f64 {
+export function sum_f32(x: usize, n: i32): f64 {
   let i = 0;
   let s: f64 = 0;
   if (ASC_FEATURE_SIMD) {
@@ -534,13 +534,13 @@ export function f32_sum(x: usize, n: i32): f64 {
   return s;
 }
 
-export function f32_sum_ref(x: usize, n: i32): f64 {
+export function sum_f32_ref(x: usize, n: i32): f64 {
   let s: f64 = 0;
   for (let i = 0; i < n; i++) s += <f64>load<f32>(x + (<usize>i << 2));
   return s;
 }
 
-export function f32_sumsq(x: usize, n: i32): f64 {
+export function sumsq_f32(x: usize, n: i32): f64 {
   let i = 0;
   let s: f64 = 0;
   if (ASC_FEATURE_SIMD) {
@@ -558,13 +558,13 @@ export function f32_sumsq(x: usize, n: i32): f64 {
   return s;
 }
 
-export function f32_sumsq_ref(x: usize, n: i32): f64 {
+export function sumsq_f32_ref(x: usize, n: i32): f64 {
   let s: f64 = 0;
   for (let i = 0; i < n; i++) { let v = <f64>load<f32>(x + (<usize>i << 2)); s += v * v; }
   return s;
 }
 
-export function f32_max(x: usize, n: i32): f32 {
+export function max_f32(x: usize, n: i32): f32 {
   let i = 0;
   let m: f32 = -Infinity;
   if (ASC_FEATURE_SIMD) {
@@ -577,14 +577,14 @@ export function f32_max(x: usize, n: i32): f32 {
   return m;
 }
 
-export function f32_max_ref(x: usize, n: i32): f32 {
+export function max_f32_ref(x: usize, n: i32): f32 {
   let m: f32 = -Infinity;
   for (let i = 0; i < n; i++) m = max<f32>(m, load<f32>(x + (<usize>i << 2)));
   return m;
 }
 
 // Min/max observer over the whole tensor: out[0] = min, out[1] = max (accumulate != 0: merged with out).
-export function f32_minmax(x: usize, n: i32, out: usize, accumulate: i32): void {
+export function minmax_f32(x: usize, n: i32, out: usize, accumulate: i32): void {
   let lo: f32 = accumulate ? load<f32>(out) : Infinity;
   let hi: f32 = accumulate ? load<f32>(out, 4) : -Infinity;
   let i = 0;
@@ -603,7 +603,7 @@ export function f32_minmax(x: usize, n: i32, out: usize, accumulate: i32): void 
   store<f32>(out, lo); store<f32>(out, hi, 4);
 }
 
-export function f32_minmax_ref(x: usize, n: i32, out: usize, accumulate: i32): void {
+export function minmax_f32_ref(x: usize, n: i32, out: usize, accumulate: i32): void {
   let lo: f32 = accumulate ? load<f32>(out) : Infinity;
   let hi: f32 = accumulate ? load<f32>(out, 4) : -Infinity;
   for (let i = 0; i < n; i++) { let v = load<f32>(x + (<usize>i << 2)); lo = min<f32>(lo, v); hi = max<f32>(hi, v); }
@@ -611,7 +611,7 @@ export function f32_minmax_ref(x: usize, n: i32, out: usize, accumulate: i32): v
 }
 
 // Per-channel min/max observer: mins[j], maxs[j] over x[o,j,i] (accumulate != 0: merged).
-export function f32_minmax_channel(x: usize, outer: i32, c: i32, inner: i32, mins: usize, maxs: usize, accumulate: i32): void {
+export function minmax_channel_f32(x: usize, outer: i32, c: i32, inner: i32, mins: usize, maxs: usize, accumulate: i32): void {
   if (ASC_FEATURE_SIMD) {
     if (inner == 1) {
       let j = 0;
@@ -651,11 +651,11 @@ export function f32_minmax_channel(x: usize, outer: i32, c: i32, inner: i32, min
       store<f32>(mins + q, lo); store<f32>(maxs + q, hi);
     }
   } else {
-    f32_minmax_channel_ref(x, outer, c, inner, mins, maxs, accumulate);
+    minmax_channel_f32_ref(x, outer, c, inner, mins, maxs, accumulate);
   }
 }
 
-export function f32_minmax_channel_ref(x: usize, outer: i32, c: i32, inner: i32, mins: usize, maxs: usize, accumulate: i32): void {
+export function minmax_channel_f32_ref(x: usize, outer: i32, c: i32, inner: i32, mins: usize, maxs: usize, accumulate: i32): void {
   for (let j = 0; j < c; j++) {
     let q = <usize>j << 2;
     let lo: f32 = accumulate ? load<f32>(mins + q) : Infinity;
@@ -670,7 +670,7 @@ export function f32_minmax_channel_ref(x: usize, outer: i32, c: i32, inner: i32,
 
 // Argmax of each row of x[m×n] into out (int32[m]): the first index of the row maximum (NaN never wins unless
 // it is the first element, as in the reference loop).
-export function f32_argmax_rows(x: usize, m: i32, n: i32, out: usize): void {
+export function argmax_rows_f32(x: usize, m: i32, n: i32, out: usize): void {
   if (ASC_FEATURE_SIMD) {
     for (let r = 0; r < m; r++) {
       let row = x + (<usize>r * n << 2);
@@ -678,7 +678,7 @@ export function f32_argmax_rows(x: usize, m: i32, n: i32, out: usize): void {
       store<i32>(out + (<usize>r << 2), best);
     }
   } else {
-    f32_argmax_rows_ref(x, m, n, out);
+    argmax_rows_f32_ref(x, m, n, out);
   }
 }
 
@@ -707,7 +707,7 @@ function rowArgmaxRef(row: usize, n: i32): i32 {
   return bi;
 }
 
-export function f32_argmax_rows_ref(x: usize, m: i32, n: i32, out: usize): void {
+export function argmax_rows_f32_ref(x: usize, m: i32, n: i32, out: usize): void {
   for (let r = 0; r < m; r++) store<i32>(out + (<usize>r << 2), rowArgmaxRef(x + (<usize>r * n << 2), n));
 }
 
@@ -742,7 +742,7 @@ export function f32_argmax_rows_ref(x: usize, m: i32, n: i32, out: usize): void 
   return v128.and(dy, v128.and(f32x4.ge(t, lo), f32x4.le(t, hi)));
 }
 
-export function f32_fq(x: usize, y: usize, n: i32, scale: f32, zp: i32, qmin: i32, qmax: i32): void {
+export function fake_quant_f32_fwd(x: usize, y: usize, n: i32, scale: f32, zp: i32, qmin: i32, qmax: i32): void {
   let lo = <f32>(qmin - zp), hi = <f32>(qmax - zp);
   let i = 0;
   if (ASC_FEATURE_SIMD) {
@@ -758,7 +758,7 @@ export function f32_fq(x: usize, y: usize, n: i32, scale: f32, zp: i32, qmin: i3
   }
 }
 
-export function f32_fq_ref(x: usize, y: usize, n: i32, scale: f32, zp: i32, qmin: i32, qmax: i32): void {
+export function fake_quant_f32_fwd_ref(x: usize, y: usize, n: i32, scale: f32, zp: i32, qmin: i32, qmax: i32): void {
   let lo = <f32>(qmin - zp), hi = <f32>(qmax - zp);
   for (let i = 0; i < n; i++) {
     let o = <usize>i << 2;
@@ -766,7 +766,7 @@ export function f32_fq_ref(x: usize, y: usize, n: i32, scale: f32, zp: i32, qmin
   }
 }
 
-export function f32_fq_bwd(x: usize, dy: usize, dx: usize, n: i32, scale: f32, zp: i32, qmin: i32, qmax: i32, accumulate: i32): void {
+export function fake_quant_f32_bwd(x: usize, dy: usize, dx: usize, n: i32, scale: f32, zp: i32, qmin: i32, qmax: i32, accumulate: i32): void {
   let lo = <f32>(qmin - zp), hi = <f32>(qmax - zp);
   let i = 0;
   if (ASC_FEATURE_SIMD) {
@@ -784,7 +784,7 @@ export function f32_fq_bwd(x: usize, dy: usize, dx: usize, n: i32, scale: f32, z
   }
 }
 
-export function f32_fq_bwd_ref(x: usize, dy: usize, dx: usize, n: i32, scale: f32, zp: i32, qmin: i32, qmax: i32, accumulate: i32): void {
+export function fake_quant_f32_bwd_ref(x: usize, dy: usize, dx: usize, n: i32, scale: f32, zp: i32, qmin: i32, qmax: i32, accumulate: i32): void {
   let lo = <f32>(qmin - zp), hi = <f32>(qmax - zp);
   for (let i = 0; i < n; i++) {
     let o = <usize>i << 2;
@@ -793,7 +793,7 @@ export function f32_fq_bwd_ref(x: usize, dy: usize, dx: usize, n: i32, scale: f3
   }
 }
 
-export function f32_fq_channel(x: usize, y: usize, outer: i32, c: i32, inner: i32, scales: usize, qmin: i32, qmax: i32): void {
+export function fake_quant_channel_f32_fwd(x: usize, y: usize, outer: i32, c: i32, inner: i32, scales: usize, qmin: i32, qmax: i32): void {
   let lo = <f32>qmin, hi = <f32>qmax;
   if (ASC_FEATURE_SIMD) {
     let vl = f32x4.splat(lo), vh = f32x4.splat(hi);
@@ -827,11 +827,11 @@ export function f32_fq_channel(x: usize, y: usize, outer: i32, c: i32, inner: i3
       }
     }
   } else {
-    f32_fq_channel_ref(x, y, outer, c, inner, scales, qmin, qmax);
+    fake_quant_channel_f32_fwd_ref(x, y, outer, c, inner, scales, qmin, qmax);
   }
 }
 
-export function f32_fq_channel_ref(x: usize, y: usize, outer: i32, c: i32, inner: i32, scales: usize, qmin: i32, qmax: i32): void {
+export function fake_quant_channel_f32_fwd_ref(x: usize, y: usize, outer: i32, c: i32, inner: i32, scales: usize, qmin: i32, qmax: i32): void {
   let lo = <f32>qmin, hi = <f32>qmax;
   for (let o = 0; o < outer; o++) {
     for (let j = 0; j < c; j++) {
@@ -845,7 +845,7 @@ export function f32_fq_channel_ref(x: usize, y: usize, outer: i32, c: i32, inner
   }
 }
 
-export function f32_fq_channel_bwd(x: usize, dy: usize, dx: usize, outer: i32, c: i32, inner: i32, scales: usize,
+export function fake_quant_channel_f32_bwd(x: usize, dy: usize, dx: usize, outer: i32, c: i32, inner: i32, scales: usize,
                                    qmin: i32, qmax: i32, accumulate: i32): void {
   let lo = <f32>qmin, hi = <f32>qmax;
   if (ASC_FEATURE_SIMD) {
@@ -884,11 +884,11 @@ export function f32_fq_channel_bwd(x: usize, dy: usize, dx: usize, outer: i32, c
       }
     }
   } else {
-    f32_fq_channel_bwd_ref(x, dy, dx, outer, c, inner, scales, qmin, qmax, accumulate);
+    fake_quant_channel_f32_bwd_ref(x, dy, dx, outer, c, inner, scales, qmin, qmax, accumulate);
   }
 }
 
-export function f32_fq_channel_bwd_ref(x: usize, dy: usize, dx: usize, outer: i32, c: i32, inner: i32, scales: usize,
+export function fake_quant_channel_f32_bwd_ref(x: usize, dy: usize, dx: usize, outer: i32, c: i32, inner: i32, scales: usize,
                                        qmin: i32, qmax: i32, accumulate: i32): void {
   let lo = <f32>qmin, hi = <f32>qmax;
   for (let o = 0; o < outer; o++) {

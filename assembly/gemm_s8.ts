@@ -9,7 +9,7 @@
 // adds two MACs into each of 4 column accumulators. Activations are packed per call into int16 pairs.
 // The scalar build reads the same layout with plain loops, so a packed buffer is identical in every build.
 
-import { requant1, requant4 } from './requant';
+import { OUT_I32, requant1, requant4 } from './requant';
 
 const NR: i32 = 8;
 const MR: i32 = 4;
@@ -55,7 +55,7 @@ export function gemm_s8_pack(k: i32, n: i32, b: usize, ldb: i32, bias: usize, zp
 }
 
 // Reference path (plain loops over the unpacked operands): what every fast path is tested against.
-// mode 0: c is int32 (ldc in elements); mode 1: c is int8 requantised with scale[N], zp, [qmin, qmax].
+// mode OUT_I32: c is int32 (ldc in elements); OUT_S8: c is int8 requantised with scale[N], zp, [qmin, qmax].
 export function gemm_s8_ref(m: i32, k: i32, n: i32, a: usize, lda: i32, zpA: i32, b: usize, ldb: i32, bias: usize,
                             c: usize, ldc: i32, mode: i32, scale: usize, zp: i32, qmin: i32, qmax: i32): void {
   let lo = <f32>(qmin - zp), hi = <f32>(qmax - zp);
@@ -65,7 +65,7 @@ export function gemm_s8_ref(m: i32, k: i32, n: i32, a: usize, lda: i32, zpA: i32
       for (let kk = 0; kk < k; kk++) {
         acc += (<i32>load<i8>(a + <usize>i * lda + kk) - zpA) * <i32>load<i8>(b + <usize>kk * ldb + j);
       }
-      if (mode == 0) store<i32>(c + ((<usize>i * ldc + j) << 2), acc);
+      if (mode == OUT_I32) store<i32>(c + ((<usize>i * ldc + j) << 2), acc);
       else store<i8>(c + <usize>i * ldc + j, requant1(acc, load<f32>(scale + (<usize>j << 2)), zp, lo, hi));
     }
   }
@@ -125,7 +125,7 @@ function packTail(src: usize, kk: i32, k: i32, dst: usize, step: usize): void {
 @inline
 export function storeRow(v0: v128, v1: v128, c: usize, cols: i32, mode: i32, scale: usize,
                   vz: v128, vlo: v128, vhi: v128): void {
-  if (mode == 0) {
+  if (mode == OUT_I32) {
     if (cols == 8) { v128.store(c, v0); v128.store(c, v1, 16); return; }
     let tmp = memory.data(32, 16);
     v128.store(tmp, v0); v128.store(tmp, v1, 16);
@@ -147,7 +147,7 @@ export function gemm_s8(m: i32, k: i32, n: i32, a: usize, lda: i32, packed: usiz
                         c: usize, ldc: i32, mode: i32, scale: usize, zp: i32, qmin: i32, qmax: i32): void {
   let kp2 = kpad(k) >> 1;
   let blockBytes = <usize>NR * 4 + <usize>kp2 * NR * 2;
-  let esz: usize = mode == 0 ? 4 : 1;
+  let esz: usize = mode == OUT_I32 ? 4 : 1;
   let apack = heap.alloc(<usize>MR * kp2 * 4);
   if (ASC_FEATURE_SIMD) {
     let vz = i32x4.splat(zp), vlo = f32x4.splat(<f32>(qmin - zp)), vhi = f32x4.splat(<f32>(qmax - zp));
@@ -255,7 +255,7 @@ export function gemm_s8(m: i32, k: i32, n: i32, a: usize, lda: i32, packed: usiz
         for (let j = 0; j < cols; j++) {
           let acc = load<i32>(tmp + (<usize>j << 2));
           let col = n0 + j;
-          if (mode == 0) store<i32>(c + ((<usize>i * ldc + col) << 2), acc);
+          if (mode == OUT_I32) store<i32>(c + ((<usize>i * ldc + col) << 2), acc);
           else store<i8>(c + <usize>i * ldc + col, requant1(acc, load<f32>(scale + (<usize>col << 2)), zp, lo, hi));
         }
       }

@@ -118,24 +118,24 @@ const TWO23: f32 = 8388608.0;
 }
 
 // Elementwise y = exp(x), y = log(x) (in place allowed).
-export function f32_exp(x: usize, y: usize, n: i32): void {
+export function exp_f32(x: usize, y: usize, n: i32): void {
   let i = 0;
   if (ASC_FEATURE_SIMD) {
     for (; i + 4 <= n; i += 4) { let o = <usize>i << 2; v128.store(y + o, exp4(v128.load(x + o))); }
   }
   for (; i < n; i++) { let o = <usize>i << 2; store<f32>(y + o, exp1(load<f32>(x + o))); }
 }
-export function f32_exp_ref(x: usize, y: usize, n: i32): void {
+export function exp_f32_ref(x: usize, y: usize, n: i32): void {
   for (let i = 0; i < n; i++) { let o = <usize>i << 2; store<f32>(y + o, exp1(load<f32>(x + o))); }
 }
-export function f32_log(x: usize, y: usize, n: i32): void {
+export function log_f32(x: usize, y: usize, n: i32): void {
   let i = 0;
   if (ASC_FEATURE_SIMD) {
     for (; i + 4 <= n; i += 4) { let o = <usize>i << 2; v128.store(y + o, log4(v128.load(x + o))); }
   }
   for (; i < n; i++) { let o = <usize>i << 2; store<f32>(y + o, log1(load<f32>(x + o))); }
 }
-export function f32_log_ref(x: usize, y: usize, n: i32): void {
+export function log_f32_ref(x: usize, y: usize, n: i32): void {
   for (let i = 0; i < n; i++) { let o = <usize>i << 2; store<f32>(y + o, log1(load<f32>(x + o))); }
 }
 
@@ -282,10 +282,10 @@ function rowSumRef(row: usize, n: i32): f32 {
   return total / <f64>m;
 }
 
-export function f32_xent(logits: usize, labels: usize, m: i32, n: i32, eps: f32, dlogits: usize, gscale: f32): f64 {
+export function xent_f32(logits: usize, labels: usize, m: i32, n: i32, eps: f32, dlogits: usize, gscale: f32): f64 {
   return xent(true, logits, labels, m, n, eps, dlogits, gscale);
 }
-export function f32_xent_ref(logits: usize, labels: usize, m: i32, n: i32, eps: f32, dlogits: usize, gscale: f32): f64 {
+export function xent_f32_ref(logits: usize, labels: usize, m: i32, n: i32, eps: f32, dlogits: usize, gscale: f32): f64 {
   return xent(false, logits, labels, m, n, eps, dlogits, gscale);
 }
 
@@ -323,10 +323,10 @@ export function f32_xent_ref(logits: usize, labels: usize, m: i32, n: i32, eps: 
   }
 }
 
-export function f32_softmax(x: usize, y: usize, m: i32, n: i32): void { softmaxRows(true, false, x, y, m, n); }
-export function f32_softmax_ref(x: usize, y: usize, m: i32, n: i32): void { softmaxRows(false, false, x, y, m, n); }
-export function f32_log_softmax(x: usize, y: usize, m: i32, n: i32): void { softmaxRows(true, true, x, y, m, n); }
-export function f32_log_softmax_ref(x: usize, y: usize, m: i32, n: i32): void { softmaxRows(false, true, x, y, m, n); }
+export function softmax_f32(x: usize, y: usize, m: i32, n: i32): void { softmaxRows(true, false, x, y, m, n); }
+export function softmax_f32_ref(x: usize, y: usize, m: i32, n: i32): void { softmaxRows(false, false, x, y, m, n); }
+export function log_softmax_f32_fwd(x: usize, y: usize, m: i32, n: i32): void { softmaxRows(true, true, x, y, m, n); }
+export function log_softmax_f32_fwd_ref(x: usize, y: usize, m: i32, n: i32): void { softmaxRows(false, true, x, y, m, n); }
 
 // Log-softmax backward from its output y: dx = dy − exp(y) · Σ_j dy_j (dx may alias dy).
 // @ts-ignore: decorator
@@ -350,8 +350,8 @@ export function f32_log_softmax_ref(x: usize, y: usize, m: i32, n: i32): void { 
     }
   }
 }
-export function f32_log_softmax_bwd(y: usize, dy: usize, dx: usize, m: i32, n: i32): void { logSoftmaxBwd(true, y, dy, dx, m, n); }
-export function f32_log_softmax_bwd_ref(y: usize, dy: usize, dx: usize, m: i32, n: i32): void { logSoftmaxBwd(false, y, dy, dx, m, n); }
+export function log_softmax_f32_bwd(y: usize, dy: usize, dx: usize, m: i32, n: i32): void { logSoftmaxBwd(true, y, dy, dx, m, n); }
+export function log_softmax_f32_bwd_ref(y: usize, dy: usize, dx: usize, m: i32, n: i32): void { logSoftmaxBwd(false, y, dy, dx, m, n); }
 
 // ---------------------------------------------------------------------------------------------------------
 // Knowledge distillation (Hinton et al.): with temperature T, p = softmax(student/T), q = softmax(teacher/T),
@@ -411,17 +411,17 @@ export function f32_log_softmax_bwd_ref(y: usize, dy: usize, dx: usize, m: i32, 
   return total * <f64>T * <f64>T / <f64>m;
 }
 
-export function f32_kl_distill(student: usize, teacher: usize, m: i32, n: i32, T: f32, dstudent: usize, gscale: f32, accumulate: i32): f64 {
+export function kl_distill_f32(student: usize, teacher: usize, m: i32, n: i32, T: f32, dstudent: usize, gscale: f32, accumulate: i32): f64 {
   return klDistill(true, student, teacher, m, n, T, dstudent, gscale, accumulate);
 }
-export function f32_kl_distill_ref(student: usize, teacher: usize, m: i32, n: i32, T: f32, dstudent: usize, gscale: f32, accumulate: i32): f64 {
+export function kl_distill_f32_ref(student: usize, teacher: usize, m: i32, n: i32, T: f32, dstudent: usize, gscale: f32, accumulate: i32): f64 {
   return klDistill(false, student, teacher, m, n, T, dstudent, gscale, accumulate);
 }
 
 // ---------------------------------------------------------------------------------------------------------
 // Mean squared error: loss = (1/n) Σ (a − b)² (f64 accumulation); if da != 0, da (+)= gscale · 2(a − b)/n
 // (accumulate != 0 adds to da; da may alias a).
-export function f32_mse(a: usize, b: usize, n: i32, da: usize, gscale: f32, accumulate: i32): f64 {
+export function mse_f32(a: usize, b: usize, n: i32, da: usize, gscale: f32, accumulate: i32): f64 {
   let k = gscale * 2 / <f32>n;
   let i = 0;
   let s: f64 = 0;
@@ -447,7 +447,7 @@ export function f32_mse(a: usize, b: usize, n: i32, da: usize, gscale: f32, accu
   return s / <f64>n;
 }
 
-export function f32_mse_ref(a: usize, b: usize, n: i32, da: usize, gscale: f32, accumulate: i32): f64 {
+export function mse_f32_ref(a: usize, b: usize, n: i32, da: usize, gscale: f32, accumulate: i32): f64 {
   let k = gscale * 2 / <f32>n;
   let s: f64 = 0;
   for (let i = 0; i < n; i++) {

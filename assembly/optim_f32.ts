@@ -65,11 +65,11 @@
   }
 }
 
-export function f32_sgd(p: usize, g: usize, buf: usize, mask: usize, n: i32, lr: f32, momentum: f32, dampening: f64,
+export function sgd_f32(p: usize, g: usize, buf: usize, mask: usize, n: i32, lr: f32, momentum: f32, dampening: f64,
                         wd: f32, nesterov: i32, first: i32, gscale: f32): void {
   sgdBody(true, p, g, buf, mask, n, lr, momentum, dampening, wd, nesterov, first, gscale);
 }
-export function f32_sgd_ref(p: usize, g: usize, buf: usize, mask: usize, n: i32, lr: f32, momentum: f32, dampening: f64,
+export function sgd_f32_ref(p: usize, g: usize, buf: usize, mask: usize, n: i32, lr: f32, momentum: f32, dampening: f64,
                             wd: f32, nesterov: i32, first: i32, gscale: f32): void {
   sgdBody(false, p, g, buf, mask, n, lr, momentum, dampening, wd, nesterov, first, gscale);
 }
@@ -139,11 +139,11 @@ export function f32_sgd_ref(p: usize, g: usize, buf: usize, mask: usize, n: i32,
   }
 }
 
-export function f32_adam(p: usize, g: usize, m: usize, v: usize, mask: usize, n: i32, beta1: f64, beta2: f64, eps: f32,
+export function adam_f32(p: usize, g: usize, m: usize, v: usize, mask: usize, n: i32, beta1: f64, beta2: f64, eps: f32,
                          wd: f32, decay: f32, stepSize: f32, bc2sqrt: f32, gscale: f32): void {
   adamBody(true, p, g, m, v, mask, n, beta1, beta2, eps, wd, decay, stepSize, bc2sqrt, gscale);
 }
-export function f32_adam_ref(p: usize, g: usize, m: usize, v: usize, mask: usize, n: i32, beta1: f64, beta2: f64, eps: f32,
+export function adam_f32_ref(p: usize, g: usize, m: usize, v: usize, mask: usize, n: i32, beta1: f64, beta2: f64, eps: f32,
                              wd: f32, decay: f32, stepSize: f32, bc2sqrt: f32, gscale: f32): void {
   adamBody(false, p, g, m, v, mask, n, beta1, beta2, eps, wd, decay, stepSize, bc2sqrt, gscale);
 }

@@ -313,7 +313,7 @@ export function avgpool2d_f32_bwd(desc: usize, dy: usize, dx: usize, beta: f32):
 // ---------------------------------------------------------------------------------------------------------
 // Global average pool: x[N][HW][C] → y[N][C].
 
-export function gavgpool_f32_fwd_ref(n: i32, hw: i32, c: i32, x: usize, y: usize): void {
+export function global_avgpool_f32_fwd_ref(n: i32, hw: i32, c: i32, x: usize, y: usize): void {
   for (let ni = 0; ni < n; ni++) {
     for (let ch = 0; ch < c; ch++) {
       let s: f32 = 0;
@@ -323,7 +323,7 @@ export function gavgpool_f32_fwd_ref(n: i32, hw: i32, c: i32, x: usize, y: usize
   }
 }
 
-export function gavgpool_f32_fwd(n: i32, hw: i32, c: i32, x: usize, y: usize): void {
+export function global_avgpool_f32_fwd(n: i32, hw: i32, c: i32, x: usize, y: usize): void {
   let acc = heap.alloc((<usize>c << 2) + 16);
   let blk = heap.alloc((<usize>c << 2) + 16);
   let inv: f32 = <f32>hw;
@@ -351,7 +351,7 @@ export function gavgpool_f32_fwd(n: i32, hw: i32, c: i32, x: usize, y: usize): v
   heap.free(acc);
 }
 
-export function gavgpool_f32_bwd_ref(n: i32, hw: i32, c: i32, dy: usize, dx: usize, beta: f32): void {
+export function global_avgpool_f32_bwd_ref(n: i32, hw: i32, c: i32, dy: usize, dx: usize, beta: f32): void {
   for (let ni = 0; ni < n; ni++) {
     for (let p = 0; p < hw; p++) {
       for (let ch = 0; ch < c; ch++) {
@@ -363,7 +363,7 @@ export function gavgpool_f32_bwd_ref(n: i32, hw: i32, c: i32, dy: usize, dx: usi
   }
 }
 
-export function gavgpool_f32_bwd(n: i32, hw: i32, c: i32, dy: usize, dx: usize, beta: f32): void {
+export function global_avgpool_f32_bwd(n: i32, hw: i32, c: i32, dy: usize, dx: usize, beta: f32): void {
   let gs = heap.alloc((<usize>c << 2) + 16);
   let fh: f32 = <f32>hw;
   for (let ni = 0; ni < n; ni++) {

@@ -16,7 +16,7 @@
 // @ts-ignore: decorator
 @inline function tapHi(i0: i32, k: i32, size: i32): i32 { return i0 + k > size ? size - i0 : k; }
 
-export function max_pool_s8_ref(n: i32, h: i32, w: i32, c: i32, x: usize, kh: i32, kw: i32, sh: i32, sw: i32,
+export function maxpool2d_s8_ref(n: i32, h: i32, w: i32, c: i32, x: usize, kh: i32, kw: i32, sh: i32, sw: i32,
                                 pt: i32, pl: i32, oh: i32, ow: i32, y: usize, qmin: i32, qmax: i32): void {
   for (let b = 0; b < n; b++) for (let oy = 0; oy < oh; oy++) for (let ox = 0; ox < ow; ox++) {
     for (let ch = 0; ch < c; ch++) {
@@ -38,7 +38,7 @@ export function max_pool_s8_ref(n: i32, h: i32, w: i32, c: i32, x: usize, kh: i3
   }
 }
 
-export function avg_pool_s8_ref(n: i32, h: i32, w: i32, c: i32, x: usize, zpIn: i32, kh: i32, kw: i32,
+export function avgpool2d_s8_ref(n: i32, h: i32, w: i32, c: i32, x: usize, zpIn: i32, kh: i32, kw: i32,
                                 sh: i32, sw: i32, pt: i32, pl: i32, oh: i32, ow: i32, y: usize,
                                 ratio: f32, zpOut: i32, qmin: i32, qmax: i32): void {
   let lo = <f32>(qmin - zpOut), hi = <f32>(qmax - zpOut);
@@ -62,7 +62,7 @@ export function avg_pool_s8_ref(n: i32, h: i32, w: i32, c: i32, x: usize, zpIn: 
   }
 }
 
-export function max_pool_s8(n: i32, h: i32, w: i32, c: i32, x: usize, kh: i32, kw: i32, sh: i32, sw: i32,
+export function maxpool2d_s8(n: i32, h: i32, w: i32, c: i32, x: usize, kh: i32, kw: i32, sh: i32, sw: i32,
                             pt: i32, pl: i32, oh: i32, ow: i32, y: usize, qmin: i32, qmax: i32): void {
   for (let b = 0; b < n; b++) {
     let img = x + <usize>b * h * w * c;
@@ -109,7 +109,7 @@ export function max_pool_s8(n: i32, h: i32, w: i32, c: i32, x: usize, kh: i32, k
   }
 }
 
-export function avg_pool_s8(n: i32, h: i32, w: i32, c: i32, x: usize, zpIn: i32, kh: i32, kw: i32,
+export function avgpool2d_s8(n: i32, h: i32, w: i32, c: i32, x: usize, zpIn: i32, kh: i32, kw: i32,
                             sh: i32, sw: i32, pt: i32, pl: i32, oh: i32, ow: i32, y: usize,
                             ratio: f32, zpOut: i32, qmin: i32, qmax: i32): void {
   let lo = <f32>(qmin - zpOut), hi = <f32>(qmax - zpOut);
@@ -166,12 +166,12 @@ export function avg_pool_s8(n: i32, h: i32, w: i32, c: i32, x: usize, zpIn: i32,
 }
 
 // Global average pool: y [N][1][1][C] (avg pool with the whole H×W image as window).
-export function global_avg_pool_s8(n: i32, h: i32, w: i32, c: i32, x: usize, zpIn: i32, y: usize,
+export function global_avgpool_s8(n: i32, h: i32, w: i32, c: i32, x: usize, zpIn: i32, y: usize,
                                    ratio: f32, zpOut: i32, qmin: i32, qmax: i32): void {
-  avg_pool_s8(n, h, w, c, x, zpIn, h, w, 1, 1, 0, 0, 1, 1, y, ratio, zpOut, qmin, qmax);
+  avgpool2d_s8(n, h, w, c, x, zpIn, h, w, 1, 1, 0, 0, 1, 1, y, ratio, zpOut, qmin, qmax);
 }
 
-export function global_avg_pool_s8_ref(n: i32, h: i32, w: i32, c: i32, x: usize, zpIn: i32, y: usize,
+export function global_avgpool_s8_ref(n: i32, h: i32, w: i32, c: i32, x: usize, zpIn: i32, y: usize,
                                        ratio: f32, zpOut: i32, qmin: i32, qmax: i32): void {
-  avg_pool_s8_ref(n, h, w, c, x, zpIn, h, w, 1, 1, 0, 0, 1, 1, y, ratio, zpOut, qmin, qmax);
+  avgpool2d_s8_ref(n, h, w, c, x, zpIn, h, w, 1, 1, 0, 0, 1, 1, y, ratio, zpOut, qmin, qmax);
 }

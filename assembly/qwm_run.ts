@@ -3,7 +3,7 @@
 // build (no SIMD, no bulk memory) and compiles in all three.
 //
 //   qwm_load(ptr, len)          parse + validate every field (CRC-32 included), chain every shape, then pack the
-//                               weights with the kernels' own packing (gemm_s8_pack / conv_s8_pack). 0 or an error
+//                               weights with the kernels' own packing (gemm_s8_pack / conv2d_s8_pack). 0 or an error
 //                               code below; qwm_error_offset() = byte offset of the first problem.
 //   qwm_run(in, n, out)         n int8 input samples (quantised codes, NHWC) → n × classes int8 output codes
 //   qwm_run_f32(in, n, out)     f32 input quantised as src/quant/fakequant.ts quantizeArray (f32 division, round
@@ -19,7 +19,7 @@
 // those lists would take more bytes than the packed dense weights (dense layers, 2:4: then it runs dense). Its
 // int32 accumulators are gemm_s8's exactly and its requantisation is requant.ts's, so its outputs equal the dense
 // path's and the JS runner's bit for bit. Every other layer runs on the dense kernels: sparse-coded tensors are
-// decoded to dense (a pruned conv of any kernel back into its OHWI layout, packed by conv_s8_pack — convs stay
+// decoded to dense (a pruned conv of any kernel back into its OHWI layout, packed by conv2d_s8_pack — convs stay
 // dense here, sparse spec or not) and a pruned layer's kept entries are its nonzeros, so the int32 accumulators —
 // and the int8 outputs — equal the sparse kernels' (JS runner: im2col + sparse GEMM) bit for bit. Low-rank layers
 // run as two GEMMs exactly as src/kernels/lowrank.ts composes them.
@@ -54,10 +54,14 @@
 // u32 input samples · u32 CRC-32 of the 24 bytes before it · u32 0.
 
 import { gemm_s8, gemm_s8_pack, gemm_s8_packed_size } from './gemm_s8';
-import { conv_s8, conv_s8_pack, conv_s8_packed_size } from './conv_s8';
-import { max_pool_s8, avg_pool_s8, global_avg_pool_s8 } from './pool_s8';
+import { conv2d_s8, conv2d_s8_pack, conv2d_s8_packed_size } from './conv_s8';
+import { maxpool2d_s8, avgpool2d_s8, global_avgpool_s8 } from './pool_s8';
 import { add_s8 } from './add_s8';
-import { requant_row } from './requant';
+import { OUT_S8, requant_i32 } from './requant';
+import { CONV_DESC_S8_BYTES, setConvDescS8 } from './conv_desc';
+
+// The int8 conv descriptor every conv call of a run fills (static: runs never nest).
+const convDesc = memory.data(CONV_DESC_S8_BYTES, 16);
 
 // ---------------------------------------------------------------------------------------------- error codes
 // (mirrored by QWM_WASM_ERRORS in src/deploy/wasm-bundle.ts)
@@ -427,7 +431,7 @@ function readTensor(count: u64, cols: i32): usize {
 //   f32 scale[ceil8(N)]             the requant multipliers (paddedScales)
 // 3 bytes per kept weight (u16 rows) instead of the packed dense K × N, and the load needs no dense decode buffer.
 // acc[j] = bias'[j] + Σ_p x[kidx[p]] · kval[p] is gemm_s8's accumulator exactly (int32 sums wrap the same in any
-// order; the dense sum only adds the zeros' zero products), and requant_row requantises it with requant.ts's
+// order; the dense sum only adds the zeros' zero products), and requant_i32 requantises it with requant.ts's
 // rule — the code gemm_s8 uses (requant1 in the scalar build; requant4 in SIMD builds, which equals it) — so the
 // int8 outputs are the dense path's and the JS runner's bit for bit.
 
@@ -550,10 +554,10 @@ function readConv(rec: usize, at: u32): void {
   spFmt = fmt;
   let kk = kh * kw * cg;                        // OHWI [o][ky][kx][c] seen as K × N, k = (ky·kw + kx)·cg + c
   checkStructure(w, kk, oc, 1, kk, spAt);
-  let packed = mAlloc(<u64>conv_s8_packed_size(oc, kh, kw, cg, groups));
+  let packed = mAlloc(<u64>conv2d_s8_packed_size(oc, kh, kw, cg, groups));
   countBuffer(shapeElems());
   if (!building || errCode != 0) return;
-  conv_s8_pack(oc, kh, kw, cg, groups, w, bias, inZp, mult, packed);
+  conv2d_s8_pack(oc, kh, kw, cg, groups, w, bias, inZp, mult, packed);
   setf(rec, F_P0, <i32>packed);
   setf(rec, A_0, oc); setf(rec, A_1, kh); setf(rec, A_2, kw); setf(rec, A_3, groups);
   setf(rec, A_SH, sh); setf(rec, A_SW, sw); setf(rec, A_PT, pt); setf(rec, A_PL, pl); setf(rec, A_DH, dh); setf(rec, A_DW, dw);
@@ -885,7 +889,7 @@ function planList(count: i32): void {
 @inline function frameBytes(n: i32, e: u64, s: u64): u64 { return <u64>n * e + 16 * s; }
 
 // A sparse linear on its column lists (see "sparse linears"): m samples of k codes → m × n codes. One plain
-// scalar loop per output column (no SIMD, no bulk memory); the int32 row goes through requant_row.
+// scalar loop per output column (no SIMD, no bulk memory); the int32 row goes through requant_i32.
 function linearSparse(m: i32, k: i32, n: i32, x: usize, cs: usize, ki: usize, wide: bool, kv: usize, bias: usize,
                       scale: usize, y: usize, zp: i32, qmin: i32, qmax: i32): void {
   let acc = heap.alloc(<usize>n << 2);
@@ -902,7 +906,7 @@ function linearSparse(m: i32, k: i32, n: i32, x: usize, cs: usize, ki: usize, wi
       }
       store<i32>(acc + (<usize>j << 2), s);
     }
-    requant_row(acc, scale, n, zp, qmin, qmax, y + <usize>i * n);
+    requant_i32(acc, scale, n, zp, qmin, qmax, y + <usize>i * n);
   }
   heap.free(acc);
 }
@@ -928,27 +932,28 @@ function execList(count: i32, x: usize, base: usize, s0: u64, s1: u64): usize {
     let oh = getf(r, F_OH), ow = getf(r, F_OW), oc = getf(r, F_OC);
     let outZp = getf(r, A_OUTZP), qmin = getf(r, A_QMIN), qmax = getf(r, A_QMAX), inZp = getf(r, A_INZP);
     if (kind == K_CONV) {
-      conv_s8(<usize>getf(r, F_P0), n, ih, iw, ic, x, inZp, getf(r, A_0), getf(r, A_1), getf(r, A_2), getf(r, A_3),
-              getf(r, A_SH), getf(r, A_SW), getf(r, A_PT), getf(r, A_PL), getf(r, A_DH), getf(r, A_DW), oh, ow,
-              y, outZp, qmin, qmax);
+      setConvDescS8(convDesc, n, ih, iw, ic, getf(r, A_0), getf(r, A_1), getf(r, A_2), getf(r, A_3),
+                    getf(r, A_SH), getf(r, A_SW), getf(r, A_PT), getf(r, A_PL), getf(r, A_DH), getf(r, A_DW), oh, ow,
+                    inZp, outZp, qmin, qmax);
+      conv2d_s8(convDesc, <usize>getf(r, F_P0), x, y);
     } else if (kind == K_LINEAR && getf(r, F_SPARSE) != 0) {
       linearSparse(n, getf(r, A_0), getf(r, A_1), x, <usize>getf(r, F_P0), <usize>getf(r, F_P2), getf(r, F_SPARSE) == 2,
                    <usize>getf(r, F_P3), <usize>getf(r, F_P4), <usize>getf(r, F_P1), y, outZp, qmin, qmax);
     } else if (kind == K_LINEAR) {
       let k = getf(r, A_0), nn = getf(r, A_1);
-      gemm_s8(n, k, nn, x, k, <usize>getf(r, F_P0), y, nn, 1, <usize>getf(r, F_P1), outZp, qmin, qmax);
+      gemm_s8(n, k, nn, x, k, <usize>getf(r, F_P0), y, nn, OUT_S8, <usize>getf(r, F_P1), outZp, qmin, qmax);
     } else if (kind == K_LOWRANK) {
       let k = getf(r, A_0), nn = getf(r, A_1), rk = getf(r, A_2);
-      gemm_s8(n, k, rk, x, k, <usize>getf(r, F_P0), child, rk, 1, <usize>getf(r, F_P1), getf(r, A_ZB), -128, 127);
-      gemm_s8(n, rk, nn, child, rk, <usize>getf(r, F_P2), y, nn, 1, <usize>getf(r, F_P3), outZp, qmin, qmax);
+      gemm_s8(n, k, rk, x, k, <usize>getf(r, F_P0), child, rk, OUT_S8, <usize>getf(r, F_P1), getf(r, A_ZB), -128, 127);
+      gemm_s8(n, rk, nn, child, rk, <usize>getf(r, F_P2), y, nn, OUT_S8, <usize>getf(r, F_P3), outZp, qmin, qmax);
     } else if (kind == K_MAXPOOL) {
-      max_pool_s8(n, ih, iw, ic, x, getf(r, A_1), getf(r, A_2), getf(r, A_SH), getf(r, A_SW), getf(r, A_PT), getf(r, A_PL),
+      maxpool2d_s8(n, ih, iw, ic, x, getf(r, A_1), getf(r, A_2), getf(r, A_SH), getf(r, A_SW), getf(r, A_PT), getf(r, A_PL),
                   oh, ow, y, -128, 127);
     } else if (kind == K_AVGPOOL) {
-      avg_pool_s8(n, ih, iw, ic, x, inZp, getf(r, A_1), getf(r, A_2), getf(r, A_SH), getf(r, A_SW), getf(r, A_PT), getf(r, A_PL),
+      avgpool2d_s8(n, ih, iw, ic, x, inZp, getf(r, A_1), getf(r, A_2), getf(r, A_SH), getf(r, A_SW), getf(r, A_PT), getf(r, A_PL),
                   oh, ow, y, reinterpret<f32>(getf(r, A_MA)), outZp, qmin, qmax);
     } else if (kind == K_GAP) {
-      global_avg_pool_s8(n, ih, iw, ic, x, inZp, y, reinterpret<f32>(getf(r, A_MA)), outZp, qmin, qmax);
+      global_avgpool_s8(n, ih, iw, ic, x, inZp, y, reinterpret<f32>(getf(r, A_MA)), outZp, qmin, qmax);
     } else if (kind == K_RESIDUAL) {
       let bodyE = <u64><u32>getf(r, F_B_E), bodyS = <u64><u32>getf(r, F_B_S);
       let a = execList(getf(r, A_0), x, child, <u64><u32>getf(r, F_B_S0), <u64><u32>getf(r, F_B_S1));

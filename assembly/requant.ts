@@ -7,6 +7,14 @@
 // Every step is an exactly specified IEEE operation, so the scalar, SIMD128 and relaxed builds agree bit for
 // bit (relaxed builds use no relaxed op here: relaxed madd is not exact).
 
+// What an int8 GEMM-like kernel (gemm_s8, gemm_s8_ref, sparse_gemm_s8_*) writes, chosen by its `mode`
+// argument. Exported as wasm globals so a host can read them; src/kernels/gemm_s8.ts has the same two names.
+
+/** mode: C is exact int32 (ldc counted in int32 elements). */
+export const OUT_I32: i32 = 0;
+/** mode: C is int8, requantised with scale[N], zp, [qmin, qmax] (ldc counted in bytes). */
+export const OUT_S8: i32 = 1;
+
 // @ts-ignore: decorator
 @inline
 export function requant1(acc: i32, scale: f32, zp: i32, lo: f32, hi: f32): i8 {
@@ -39,7 +47,7 @@ export function narrow16(a: v128, b: v128, c: v128, d: v128): v128 {
 }
 
 // Requantises n int32 values of one row: out[j] = requant(acc[j] with channel j's scale).
-export function requant_row(acc: usize, scale: usize, n: i32, zp: i32, qmin: i32, qmax: i32, out: usize): void {
+export function requant_i32(acc: usize, scale: usize, n: i32, zp: i32, qmin: i32, qmax: i32, out: usize): void {
   let lo = <f32>(qmin - zp), hi = <f32>(qmax - zp);
   let j = 0;
   if (ASC_FEATURE_SIMD) {
@@ -63,7 +71,7 @@ export function requant_row(acc: usize, scale: usize, n: i32, zp: i32, qmin: i32
 //   q = clamp(roundTiesToEven(f32(x / scale)), −128 − zp, 127 − zp) + zp,  NaN → 0
 // exactly as src/deploy/runner.ts's quantizeInput does in JS (an f32 quotient is correctly rounded either way;
 // JS stores NaN + zp into an Int8Array as 0). SIMD lanes use requant4's add-1.5·2^23 rounding after the clamp.
-export function quantize_f32_s8(x: usize, n: i32, scale: f32, zp: i32, out: usize): void {
+export function quantize_f32(x: usize, n: i32, scale: f32, zp: i32, out: usize): void {
   let lo = <f32>(-zp - 128), hi = <f32>(-zp + 127);
   let j = 0;
   if (ASC_FEATURE_SIMD) {

@@ -19,7 +19,9 @@
 // Scales are padded with 1.0 to a multiple of 8 channels, as the fast kernels read them 8 at a time.
 
 import { gemm_s8_packed_size, gemm_s8_pack, gemm_s8_ref, gemm_s8 } from './gemm_s8';
-import { conv_s8_packed_size, conv_s8_pack, conv2d_s8_ref, conv_s8 } from './conv_s8';
+import { OUT_I32, OUT_S8 } from './requant';
+import { CONV_DESC_S8_BYTES, setConvDescS8 } from './conv_desc';
+import { conv2d_s8_packed_size, conv2d_s8_pack, conv2d_s8_ref, conv2d_s8 } from './conv_s8';
 
 const FNV_BASIS: u32 = 0x811c9dc5;
 const FNV_PRIME: u32 = 0x01000193;
@@ -106,11 +108,11 @@ export function selftest_gemm_s8(m: i32, k: i32, n: i32, seed: u32, mode: i32): 
   let cbytes = <usize>m * n * (q ? 1 : 4);
   let c = heap.alloc(cbytes);
   if (ref) {
-    gemm_s8_ref(m, k, n, a, k, zpA, b, n, bias, c, n, q ? 1 : 0, scale, zp, qmin, qmax);
+    gemm_s8_ref(m, k, n, a, k, zpA, b, n, bias, c, n, q ? OUT_S8 : OUT_I32, scale, zp, qmin, qmax);
   } else {
     let packed = heap.alloc(gemm_s8_packed_size(k, n));
     gemm_s8_pack(k, n, b, n, bias, zpA, packed);
-    gemm_s8(m, k, n, a, k, packed, c, n, q ? 1 : 0, scale, zp, qmin, qmax);
+    gemm_s8(m, k, n, a, k, packed, c, n, q ? OUT_S8 : OUT_I32, scale, zp, qmin, qmax);
     heap.free(packed);
   }
   let h = fnv1a(FNV_BASIS, c, cbytes);
@@ -176,15 +178,17 @@ export function selftest_conv2d_s8(n: i32, h: i32, w: i32, c: i32, oc: i32, kh: 
   fillWeights(wt, <i32>wbytes);
   fillBias(bias, oc);
   fillScales(scale, oc);
+  let desc = heap.alloc(CONV_DESC_S8_BYTES);
+  setConvDescS8(desc, n, h, w, c, oc, kh, kw, groups, sh, sw, pt, pl, dh, dw, oh, ow, zpIn, zp, qmin, qmax);
   if ((mode & 16) != 0) {
-    conv2d_s8_ref(n, h, w, c, x, zpIn, oc, kh, kw, groups, wt, bias, sh, sw, pt, pl, dh, dw, oh, ow,
-                  y, scale, zp, qmin, qmax);
+    conv2d_s8_ref(desc, x, wt, bias, scale, y);
   } else {
-    let packed = heap.alloc(conv_s8_packed_size(oc, kh, kw, cg, groups));
-    conv_s8_pack(oc, kh, kw, cg, groups, wt, bias, zpIn, scale, packed);
-    conv_s8(packed, n, h, w, c, x, zpIn, oc, kh, kw, groups, sh, sw, pt, pl, dh, dw, oh, ow, y, zp, qmin, qmax);
+    let packed = heap.alloc(conv2d_s8_packed_size(oc, kh, kw, cg, groups));
+    conv2d_s8_pack(oc, kh, kw, cg, groups, wt, bias, zpIn, scale, packed);
+    conv2d_s8(desc, packed, x, y);
     heap.free(packed);
   }
+  heap.free(desc);
   let hsh = fnv1a(FNV_BASIS, y, ybytes);
   heap.free(y);
   heap.free(scale);

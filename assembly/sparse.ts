@@ -22,17 +22,17 @@
 //    gemm_s8 (w[ka][j], w[kb][j], …) so one i32x4.dot_i16x8_s of the broadcast pair (x[ka], x[kb]) adds two
 //    MACs into 4 columns; with even bk every pair is (k, k+1), read by one 2-byte splat load.
 // int8: x has zero point zpA, weights in [-127, 127]; the int32 bias stored with the format already holds
-// bias[j] − zpA·Σ(kept w[k][j]). Output mode 0 = exact int32, mode 1 = int8 via requant1/requant4
+// bias[j] − zpA·Σ(kept w[k][j]). Output mode OUT_I32 = exact int32, OUT_S8 = int8 via requant1/requant4
 // (scale padded to a multiple of 8 floats).
 // f32 sums run over each column's kept k in increasing order from the bias, as the reference does, so the
 // results equal the reference bit for bit (padding adds exact zeros; inputs must be finite).
 
-import { requant1, requant4 } from './requant';
+import { OUT_I32, requant1, requant4 } from './requant';
 
 // ---------------------------------------------------------------- references (dense masked matrix)
 
 // y = x·(W∘mask) + bias in f32; mask: u8[K×N], 0 = pruned (a 0 pointer keeps everything).
-export function sparse_f32_ref(m: i32, k: i32, n: i32, x: usize, ldx: i32, w: usize, mask: usize,
+export function sparse_gemm_f32_ref(m: i32, k: i32, n: i32, x: usize, ldx: i32, w: usize, mask: usize,
                                bias: usize, y: usize, ldy: i32): void {
   for (let i = 0; i < m; i++) {
     for (let j = 0; j < n; j++) {
@@ -47,8 +47,8 @@ export function sparse_f32_ref(m: i32, k: i32, n: i32, x: usize, ldx: i32, w: us
   }
 }
 
-// int8: acc = bias + Σ kept (x − zpA)·w; mode 0 int32, mode 1 requantised int8.
-export function sparse_s8_ref(m: i32, k: i32, n: i32, x: usize, ldx: i32, zpA: i32, w: usize, mask: usize,
+// int8: acc = bias + Σ kept (x − zpA)·w; mode OUT_I32 int32, OUT_S8 requantised int8.
+export function sparse_gemm_s8_ref(m: i32, k: i32, n: i32, x: usize, ldx: i32, zpA: i32, w: usize, mask: usize,
                               bias: usize, y: usize, ldy: i32, mode: i32, scale: usize, zp: i32, qmin: i32, qmax: i32): void {
   let lo = <f32>(qmin - zp), hi = <f32>(qmax - zp);
   for (let i = 0; i < m; i++) {
@@ -59,7 +59,7 @@ export function sparse_s8_ref(m: i32, k: i32, n: i32, x: usize, ldx: i32, zpA: i
         if (mask && load<u8>(mask + e) == 0) continue;
         acc += (<i32>load<i8>(x + <usize>i * ldx + kk) - zpA) * <i32>load<i8>(w + e);
       }
-      if (mode == 0) store<i32>(y + ((<usize>i * ldy + j) << 2), acc);
+      if (mode == OUT_I32) store<i32>(y + ((<usize>i * ldy + j) << 2), acc);
       else store<i8>(y + <usize>i * ldy + j, requant1(acc, load<f32>(scale + (<usize>j << 2)), zp, lo, hi));
     }
   }
@@ -76,11 +76,11 @@ export function sparse_s8_ref(m: i32, k: i32, n: i32, x: usize, ldx: i32, zpA: i
   if (cols > 2) v128.store32_lane(p, v, 2, 8);
 }
 
-// Writes one quad of int32 accumulators (columns n0 .. n0+cols-1 of row pointer yr) in mode 0 or 1.
+// Writes one quad of int32 accumulators (columns n0 .. n0+cols-1 of row pointer yr) in mode OUT_I32 or OUT_S8.
 // @ts-ignore: decorator
 @inline function storeQuadS8(yr: usize, n0: i32, cols: i32, acc: v128, mode: i32, scale: usize,
                              vz: v128, vlo: v128, vhi: v128): void {
-  if (mode == 0) {
+  if (mode == OUT_I32) {
     store4(yr + (<usize>n0 << 2), acc, cols);
   } else {
     let r = requant4(acc, v128.load(scale + (<usize>n0 << 2)), vz, vlo, vhi);
@@ -96,7 +96,7 @@ export function sparse_s8_ref(m: i32, k: i32, n: i32, x: usize, ldx: i32, zpA: i
 // Scalar twin: one accumulator for column col.
 // @ts-ignore: decorator
 @inline function store1S8(yr: usize, col: i32, acc: i32, mode: i32, scale: usize, zp: i32, lo: f32, hi: f32): void {
-  if (mode == 0) store<i32>(yr + (<usize>col << 2), acc);
+  if (mode == OUT_I32) store<i32>(yr + (<usize>col << 2), acc);
   else store<i8>(yr + <usize>col, requant1(acc, load<f32>(scale + (<usize>col << 2)), zp, lo, hi));
 }
 
@@ -181,7 +181,7 @@ function csrF32<T>(m: i32, k: i32, n: i32, x: usize, ldx: i32, cstart: usize, id
 }
 
 // bias: f32[N] (zeros for none).
-export function sparse_f32_csr(m: i32, k: i32, n: i32, x: usize, ldx: i32, cstart: usize, idx: usize, idx16: i32,
+export function sparse_gemm_f32_csr(m: i32, k: i32, n: i32, x: usize, ldx: i32, cstart: usize, idx: usize, idx16: i32,
                                vals: usize, bias: usize, y: usize, ldy: i32): void {
   if (idx16) csrF32<u16>(m, k, n, x, ldx, cstart, idx, vals, bias, y, ldy);
   else csrF32<u32>(m, k, n, x, ldx, cstart, idx, vals, bias, y, ldy);
@@ -238,7 +238,7 @@ function rowsF32<T>(m: i32, k: i32, n: i32, g: i32, x: usize, ldx: i32, gstart: 
 }
 
 // bias: f32, padded with zeros to a multiple of g.
-export function sparse_f32_rows(m: i32, k: i32, n: i32, g: i32, x: usize, ldx: i32, gstart: usize, idx: usize,
+export function sparse_gemm_f32_rows(m: i32, k: i32, n: i32, g: i32, x: usize, ldx: i32, gstart: usize, idx: usize,
                                 idx16: i32, vals: usize, bias: usize, y: usize, ldy: i32): void {
   if (idx16) rowsF32<u16>(m, k, n, g, x, ldx, gstart, idx, vals, bias, y, ldy);
   else rowsF32<u32>(m, k, n, g, x, ldx, gstart, idx, vals, bias, y, ldy);
@@ -248,7 +248,7 @@ export function sparse_f32_rows(m: i32, k: i32, n: i32, g: i32, x: usize, ldx: i
 
 // qstart: u32 per quad + 1 (step index); kst: u32 per step (window start, in elements; ≤ K − 4 when K ≥ 4);
 // steps: 32 bytes each: 16 swizzle bytes (lane j: 4·off .. 4·off+3) then 4 f32 weights. bias padded to 4.
-export function sparse_f32_steps(m: i32, k: i32, n: i32, x: usize, ldx: i32, qstart: usize, kst: usize,
+export function sparse_gemm_f32_steps(m: i32, k: i32, n: i32, x: usize, ldx: i32, qstart: usize, kst: usize,
                                  steps: usize, bias: usize, y: usize, ldy: i32): void {
   let nq = (n + 3) >> 2;
   let pad = memory.data(16, 16);
@@ -310,11 +310,11 @@ export function sparse_f32_steps(m: i32, k: i32, n: i32, x: usize, ldx: i32, qst
 
 // qstart: u32 per quad + 1 (step index); kst: u32 per step (window start in bytes of x, ≤ K − 16 when
 // K ≥ 16); steps: 32 bytes each: 16 swizzle indices (< 16) then 16 int8 weights; qbias: 4 i32 per quad.
-export function sparse_s8_steps(m: i32, k: i32, n: i32, x: usize, ldx: i32, qstart: usize, kst: usize,
+export function sparse_gemm_s8_steps(m: i32, k: i32, n: i32, x: usize, ldx: i32, qstart: usize, kst: usize,
                                 steps: usize, qbias: usize, y: usize, ldy: i32,
                                 mode: i32, scale: usize, zp: i32, qmin: i32, qmax: i32): void {
   let nq = (n + 3) >> 2;
-  let esz: usize = mode == 0 ? 4 : 1;
+  let esz: usize = mode == OUT_I32 ? 4 : 1;
   let lo = <f32>(qmin - zp), hi = <f32>(qmax - zp);
   // K < 16: rows are copied into zero-padded 16-byte windows so the window loads stay inside the copy
   let small = k < 16;
@@ -430,7 +430,7 @@ export function sparse_s8_steps(m: i32, k: i32, n: i32, x: usize, ldx: i32, qsta
 // Stores 4 rows (lanes) of one column: y[(r)·ldy + col] for rows r0 .. r0+3 of row pointer yc.
 // @ts-ignore: decorator
 @inline function storeColS8(yc: usize, ys: usize, acc: v128, mode: i32, sc: v128, vz: v128, vlo: v128, vhi: v128): void {
-  if (mode == 0) {
+  if (mode == OUT_I32) {
     v128.store32_lane(yc, acc, 0);
     v128.store32_lane(yc + ys, acc, 1);
     v128.store32_lane(yc + 2 * ys, acc, 2);
@@ -491,7 +491,7 @@ function transposeRows(x: usize, ldx: i32, k: i32, rows: i32, xt: usize): void {
 function pairsS8<T>(m: i32, k: i32, n: i32, x: usize, ldx: i32, cstart: usize, pidx: usize, wpair: usize,
                     cbias: usize, y: usize, ldy: i32, mode: i32, scale: usize, zp: i32, qmin: i32, qmax: i32): void {
   let sz = <usize>sizeof<T>();
-  let esz: usize = mode == 0 ? 4 : 1;
+  let esz: usize = mode == OUT_I32 ? 4 : 1;
   let ys = <usize>ldy * esz;
   let lo = <f32>(qmin - zp), hi = <f32>(qmax - zp);
   if (ASC_FEATURE_SIMD) {
@@ -519,7 +519,7 @@ function pairsS8<T>(m: i32, k: i32, n: i32, x: usize, ldx: i32, cstart: usize, p
           ip += 2 * sz; wp += 2;
         }
         let yc = yr + <usize>j * esz;
-        let sc = mode == 0 ? c0 : v128.load32_splat(scale + (<usize>j << 2));
+        let sc = mode == OUT_I32 ? c0 : v128.load32_splat(scale + (<usize>j << 2));
         storeColS8(yc, ys, c0, mode, sc, vz, vlo, vhi);
         storeColS8(yc + 4 * ys, ys, c1, mode, sc, vz, vlo, vhi);
         storeColS8(yc + 8 * ys, ys, c2, mode, sc, vz, vlo, vhi);
@@ -543,7 +543,7 @@ function pairsS8<T>(m: i32, k: i32, n: i32, x: usize, ldx: i32, cstart: usize, p
           ip += 2 * sz; wp += 2;
         }
         let yc = yr + <usize>j * esz;
-        let sc = mode == 0 ? c0 : v128.load32_splat(scale + (<usize>j << 2));
+        let sc = mode == OUT_I32 ? c0 : v128.load32_splat(scale + (<usize>j << 2));
         storeColS8(yc, ys, c0, mode, sc, vz, vlo, vhi);
         storeColS8(yc + 4 * ys, ys, c1, mode, sc, vz, vlo, vhi);
       }
@@ -571,7 +571,7 @@ function pairsS8<T>(m: i32, k: i32, n: i32, x: usize, ldx: i32, cstart: usize, p
 // in pairs: pidx (ka, kb), wpair two int8 (w[ka][j], w[kb][j]) per pair (splat and sign-extended to int16); x rows are
 // transposed per call to 16 (then 8) int16 lanes per k, so one dot_i16x8_s of the interleaved x pairs against the
 // broadcast weight pair adds two MACs into 4 rows. cbias: i32 per column (folded).
-export function sparse_s8_pairs(m: i32, k: i32, n: i32, x: usize, ldx: i32, cstart: usize, pidx: usize, idx16: i32,
+export function sparse_gemm_s8_pairs(m: i32, k: i32, n: i32, x: usize, ldx: i32, cstart: usize, pidx: usize, idx16: i32,
                                 wpair: usize, cbias: usize, y: usize, ldy: i32,
                                 mode: i32, scale: usize, zp: i32, qmin: i32, qmax: i32): void {
   let m8 = m & ~7;
@@ -599,7 +599,7 @@ function rowsS8<T, C>(m: i32, k: i32, n: i32, g: i32, x: usize, ldx: i32, gstart
                    gbias: usize, y: usize, ldy: i32, mode: i32, scale: usize, zp: i32, qmin: i32, qmax: i32): void {
   let sz = <usize>sizeof<T>();
   let ng = (n + g - 1) / g;
-  let esz: usize = mode == 0 ? 4 : 1;
+  let esz: usize = mode == OUT_I32 ? 4 : 1;
   let wstride = <usize>g << 1;
   let lo = <f32>(qmin - zp), hi = <f32>(qmax - zp);
   let i = 0;
@@ -718,7 +718,7 @@ function rowsS8<T, C>(m: i32, k: i32, n: i32, g: i32, x: usize, ldx: i32, gstart
 // gstart: u32 per group + 1 (pair index); pidx: 2 indices per pair; wts: 2g bytes per pair
 // (w[ka][0], w[kb][0], w[ka][1], …); gbias: i32 per column, padded to a multiple of g.
 // consec = 1: every pair is (k, k+1) with k+1 < K.
-export function sparse_s8_rows(m: i32, k: i32, n: i32, g: i32, x: usize, ldx: i32, gstart: usize, pidx: usize,
+export function sparse_gemm_s8_rows(m: i32, k: i32, n: i32, g: i32, x: usize, ldx: i32, gstart: usize, pidx: usize,
                                idx16: i32, consec: i32, wts: usize, gbias: usize, y: usize, ldy: i32,
                                mode: i32, scale: usize, zp: i32, qmin: i32, qmax: i32): void {
   if (consec) {

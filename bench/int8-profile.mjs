@@ -76,10 +76,13 @@ wrap(SparseMatrixS8.prototype, 'runInt8', (self, a) => `sparse m${a[1]} ${self.k
 const ex = int8.rt.exports;
 const wex = Object.create(null);
 for (const k of Object.keys(ex)) wex[k] = ex[k];
-for (const k of ['max_pool_s8', 'avg_pool_s8', 'global_avg_pool_s8', 'add_s8', 'quantize_f32_s8']) if (wex[k]) wrap(wex, k, () => k);
+for (const k of ['maxpool2d_s8', 'avgpool2d_s8', 'global_avgpool_s8', 'add_s8', 'quantize_f32']) if (wex[k]) wrap(wex, k, () => k);
 // convs are timed at the export (PackedConv2dS8.run and the runner's direct call both go through rt.exports;
-// args: packed, n, h, w, c, x, zp, oc, kh, kw, groups, sh, …)
-wrap(wex, 'conv_s8', (self, a) => `conv ${a[8]}x${a[9]} ${a[4]}->${a[7]} g${a[10]} in ${a[2]}x${a[3]} s${a[11]}`);
+// args: desc, packed, x, y; desc is assembly/conv_desc.ts's: n h w c oc kh kw sh sw … groups at 15)
+wrap(wex, 'conv2d_s8', (self, a) => {
+  const d = int8.rt.i32(a[0], 16);
+  return `conv ${d[5]}x${d[6]} ${d[3]}->${d[4]} g${d[15]} in ${d[1]}x${d[2]} s${d[7]}`;
+});
 Object.defineProperty(int8.rt, 'exports', { value: wex, configurable: true });
 const N = 1000;
 const x = new Float32Array(784).map((_, i) => Math.sin(i));

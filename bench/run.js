@@ -29,6 +29,7 @@ const USAGE = `usage: node bench/run.js [--quick] [--kernel a,b] [--build a,b] [
   --build      scalar, simd, relaxed (default: every build this engine runs)
   --rounds     interleaved rounds per shape (default 5, quick 2)
   --time       benchmark.js maxTime per measurement in seconds (default 0.4, quick 0.15)
+  --threads    N for the peers' multi-threaded rows (ORT intraOpNumThreads; default: every core; 1: none)
   --no-write   print only; leave bench/results.json and README.md alone
   --readme-only  re-render the README table from bench/results.json (no measuring)`;
 
@@ -48,6 +49,7 @@ function parseFlags(argv) {
       case '--rounds': o.rounds = Number(val()); break;
       case '--time': o.time = Number(val()); break;
       case '--no-write': o.write = false; break;
+      case '--threads': o.threads = Number(val()); break;
       case '--readme-only': o.readmeOnly = true; break;
       case '--help': case '-h': console.log(USAGE); process.exit(0); break;
       default: fail(`unknown argument '${argv[i]}'`);
@@ -57,6 +59,7 @@ function parseFlags(argv) {
   for (const b of o.builds ?? []) if (!['scalar', 'simd', 'relaxed'].includes(b)) fail(`unknown build '${b}'`);
   if (o.rounds !== null && !(Number.isInteger(o.rounds) && o.rounds >= 1)) fail('--rounds must be a positive integer');
   if (o.time !== null && !(o.time > 0)) fail('--time must be a positive number of seconds');
+  if (o.threads !== undefined && !(Number.isInteger(o.threads) && o.threads >= 1)) fail('--threads must be a positive integer');
   return o;
 }
 function fail(msg) { console.error(`bench: ${msg}\n${USAGE}`); process.exit(2); }
@@ -64,6 +67,7 @@ function fail(msg) { console.error(`bench: ${msg}\n${USAGE}`); process.exit(2); 
 const opt = parseFlags(process.argv.slice(2));
 const ROUNDS = opt.rounds ?? (opt.quick ? 2 : 5);
 const MAX_TIME = opt.time ?? (opt.quick ? 0.15 : 0.4);
+const THREADS = opt.threads ?? (os.availableParallelism?.() ?? os.cpus().length);
 Benchmark.support.decompilation = false; // call our closures as they are (no source re-compilation)
 
 // ------------------------------------------------------------------ shapes
@@ -86,7 +90,9 @@ async function loadOrt() {
   if (ort) return ort;
   const main = require.resolve('onnxruntime-web');               // dist/ort.node.min.js
   ort = await import('onnxruntime-web');                         // Node entry: plain (non-JSEP) SIMD wasm
-  ort.env.wasm.numThreads = 1;
+  // the pool holds THREADS threads; each session asks for 1 or THREADS (intraOpNumThreads), so both rows run in
+  // this process, interleaved
+  ort.env.wasm.numThreads = THREADS;
   ort.env.wasm.wasmPaths = path.dirname(main) + path.sep;        // node_modules/onnxruntime-web/dist/
   ort.env.logLevel = 'error';
   ortVersion = pkgVersion(main, '..');
@@ -112,9 +118,9 @@ async function loadTf() {
 const u8 = (n, seed) => { let s = seed; return Uint8Array.from({ length: n }, () => (s = (s * 1103515245 + 12345) >>> 0) >>> 24); };
 const s8w = (n, seed) => { let s = seed; return Int8Array.from({ length: n }, () => ((s = (s * 1103515245 + 12345) >>> 0) >>> 24) % 255 - 127); };
 
-async function ortContestant(name, bytes, inputName, data, dims, ops) {
+async function ortContestant(name, bytes, inputName, data, dims, ops, threads = 1) {
   const o = await loadOrt();
-  const session = await o.InferenceSession.create(bytes, { executionProviders: ['wasm'], graphOptimizationLevel: 'all' });
+  const session = await o.InferenceSession.create(bytes, { executionProviders: ['wasm'], graphOptimizationLevel: 'all', intraOpNumThreads: threads });
   const feeds = { [inputName]: new o.Tensor('uint8', data, dims) };
   await session.run(feeds);
   return {
@@ -129,6 +135,7 @@ async function gemmPeers(m, k, n) {
   const b = s8w(k * n, 7), a = u8(m * k, 3), ops = 2 * m * k * n;
   out.push(await ortContestant('ORT QLinearMatMul', qlinearMatMulModel(m, k, n, b), 'a', a, [m, k], ops));
   out.push(await ortContestant('ORT MatMulInteger', matMulIntegerModel(m, k, n, b), 'a', a, [m, k], ops));
+  if (THREADS > 1) out.push(await ortContestant(`ORT MatMulInteger ×${THREADS}`, matMulIntegerModel(m, k, n, b), 'a', a, [m, k], ops, THREADS));
   const t = await loadTf();
   const ta = t.randomUniform([m, k], -1, 1), tb = t.randomUniform([k, n], -1, 1);
   t.matMul(ta, tb).dispose();
@@ -143,7 +150,9 @@ async function gemmPeers(m, k, n) {
 async function convPeers([n, h, w, c, oc, kh, kw]) {
   const pad = (kh - 1) >> 1, ops = 2 * n * h * w * oc * kh * kw * c;
   const bytes = qlinearConvModel({ n, c, h, w, oc, kh, kw, pad }, s8w(oc * c * kh * kw, 11));
-  return [await ortContestant('ORT QLinearConv', bytes, 'x', u8(n * c * h * w, 5), [n, c, h, w], ops)];
+  const out = [await ortContestant('ORT QLinearConv', bytes, 'x', u8(n * c * h * w, 5), [n, c, h, w], ops)];
+  if (THREADS > 1) out.push(await ortContestant(`ORT QLinearConv ×${THREADS}`, bytes, 'x', u8(n * c * h * w, 5), [n, c, h, w], ops, THREADS));
+  return out;
 }
 
 // ------------------------------------------------------------------ ours
@@ -219,6 +228,7 @@ const support = await detect();
 const buildNames = (opt.builds ?? ['scalar', 'simd', 'relaxed']).filter((b) =>
   b === 'scalar' || (b === 'simd' && support.simd) || (b === 'relaxed' && support.relaxed));
 const notes = new Set();
+if (THREADS > 1) notes.add(`peers also run with ${THREADS} threads (ORT intraOpNumThreads, rows "×${THREADS}"); tfjs-backend-wasm's thread count is fixed per process (setThreadsCount before the backend starts), so its rows stay 1 thread; our kernel calls are single-threaded (our threads split batches: bench/threads.js)`);
 if (!support.relaxed && (!opt.builds || opt.builds.includes('relaxed'))) notes.add('relaxed build not measured: this Node does not pass the relaxed-SIMD probe (it runs in Chromium)');
 const qs = [];
 for (const b of buildNames) qs.push(await init({ build: b }));
@@ -250,7 +260,7 @@ const report = {
     loadavg1m: { before: +loadBefore[0].toFixed(2), after: +os.loadavg()[0].toFixed(2) } },
   node: process.version,
   peers: { 'onnxruntime-web': ortVersion, '@tensorflow/tfjs-backend-wasm': tfVersion },
-  settings: { rounds: ROUNDS, maxTime: MAX_TIME, quick: opt.quick, threads: 1 },
+  settings: { rounds: ROUNDS, maxTime: MAX_TIME, quick: opt.quick, threads: 1, peerThreads: THREADS },
   notes: [...notes],
   results,
 };
@@ -303,7 +313,7 @@ function writeReadme(rep) {
   const shapesOf = (rows) => [...new Set(rows.map((r) => r.shape))];
   const parts = [
     `Single thread, ${rep.machine.cpu} (${rep.machine.cores} cores, shared; 1-min load ${rep.machine.loadavg1m?.before ?? '?'} → ${rep.machine.loadavg1m?.after ?? '?'}), Node ${rep.node}, ${rep.date.slice(0, 10)}. ` +
-    `Peers: onnxruntime-web ${rep.peers['onnxruntime-web'] ?? '–'} (plain SIMD wasm, 1 thread), ` +
+    `Peers: onnxruntime-web ${rep.peers['onnxruntime-web'] ?? '–'} (plain SIMD wasm, 1 thread; rows marked ×N: N threads), ` +
     `@tensorflow/tfjs-backend-wasm ${rep.peers['@tensorflow/tfjs-backend-wasm'] ?? '–'} (XNNPACK, 1 thread). ` +
     `GOPS = 2·MACs/s of the dense problem, median over ${rep.settings.rounds} interleaved rounds (best also shown); ` +
     `"× peer" = median of peer time ÷ our time measured in the same round (> 1: we are faster). ` +
@@ -315,11 +325,12 @@ function writeReadme(rep) {
   ];
   if (gemm.length) {
     parts.push('\n**GEMM** (M×K×N; int8 peers take u8 activations × s8 weights)\n');
-    parts.push(table(sortRows(gemm, shapesOf(gemm)), ['ORT QLinearMatMul', 'ORT MatMulInteger', 'tfjs matMul f32'], true));
+    const nt = rep.settings.peerThreads > 1 ? [`ORT MatMulInteger ×${rep.settings.peerThreads}`] : [];
+    parts.push(table(sortRows(gemm, shapesOf(gemm)), ['ORT QLinearMatMul', 'ORT MatMulInteger', ...nt, 'tfjs matMul f32'], true));
   }
   if (conv.length) {
     parts.push('\n**int8 conv2d** (N×H×W×C : OC×KH×KW, stride 1, pad 1; ORT runs NCHW QLinearConv)\n');
-    parts.push(table(sortRows(conv, shapesOf(conv)), ['ORT QLinearConv'], false));
+    parts.push(table(sortRows(conv, shapesOf(conv)), ['ORT QLinearConv', ...(rep.settings.peerThreads > 1 ? [`ORT QLinearConv ×${rep.settings.peerThreads}`] : [])], false));
   }
   if (rep.notes.length) parts.push('\n' + rep.notes.map((n) => `- ${n}`).join('\n'));
   const body = parts.join('\n');

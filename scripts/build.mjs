@@ -1,7 +1,7 @@
 // Builds the three WASM modules (scalar / simd / relaxed) from assembly/ with asc, optimises each with
 // binaryen's wasm-opt (the one shipped in the `binaryen` npm package: the `wasm-opt` npm package cannot
 // download its binary offline), checks each validates with exactly the features it claims, then
-// compiles src/ with tsc into dist/.
+// writes src/exports.ts from assembly/ (scripts/wasm-api.mjs) and compiles src/ with tsc into dist/.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -49,6 +49,8 @@ try {
     renameSync(tmp, out);
     console.log(`built build/qwasm.${name}.wasm (${statSync(out).size} bytes)`);
   }
+  // src/exports.ts (the TS type of every build's exports) is generated from the AssemblyScript sources
+  run(join(root, 'scripts', 'wasm-api.mjs'), []);
   if (!process.argv.includes('--wasm-only')) {
     run(tsc, ['-p', 'tsconfig.json']);
     console.log('built dist/ from src/');

@@ -94,6 +94,12 @@ export { registerLayer, layerKind, layerTypes, kindOf, LayerAspect, describeModu
 export { lutTable, lutS8, lutS8Array } from './kernels/lut_s8.js';
 export { hardswishForward, hardswishBackward } from './kernels/hardswish_f32.js';
 // --- end ONNX ---
+// --- TF.js layers-model import (src/tfjs/) and RGB photo folders (src/data/photos.ts) ---
+export { importTfjs, readTfjsSource, NORMALIZATIONS, type TfjsImportOptions, type TfjsImportedModel } from './tfjs/import.js';
+export { TfjsImportError, readNsfwjs, readModelFolder, decodeWeights as decodeTfjsWeights, parseJsLiteral, type TfjsArtifacts, type WeightSpec as TfjsWeightSpec } from './tfjs/artifacts.js';
+export { loadPhotoFolder, decodePhoto, loadSharp, PHOTO_EXTENSIONS, IMAGENET_NORM, type PhotoFolderOptions, type PhotoDataset, type PhotoPreprocess } from './data/photos.js';
+export { centreCropBox, rgbaToRgb } from './deploy/preprocess.js';
+// --- end TF.js / photos ---
 // --- pure-WASM deployment: standalone .wasm bundles (src/deploy/wasm-bundle.ts, assembly/qwm_run.ts) ---
 export { bundleWasm, bundleChecksum, qwmWasmError, QWM_WASM_ERRORS, type BundleOptions, type WasmBundle } from './deploy/wasm-bundle.js';
 // --- end pure-WASM deployment ---

@@ -2,6 +2,7 @@
 // layer of every kernel family. Each method delegates to src/kernels/<family>.ts.
 import type { Runtime, BuildName } from './runtime.js';
 import * as gemm from './kernels/gemm_s8.js';
+import { packCache } from './kernels/pack-cache.js';
 import * as gemmf32 from './kernels/gemm_f32.js';
 import * as sparse from './kernels/sparse.js';
 import * as lowrank from './kernels/lowrank.js';
@@ -21,6 +22,10 @@ export class Qwasm {
   get kernels() { return this.rt.exports; }
 
   // --- int8 GEMM (src/kernels/gemm_s8.ts) ---
+  /**
+   * C = A·B (int32). A convenience: layers should hold packGemmS8(b) and call runInt32 / runInt8. B's packed
+   * form is cached and reused only while b's bytes are unchanged (src/kernels/pack-cache.ts).
+   */
   gemmS8(a: Int8Array, b: Int8Array, m: number, k: number, n: number): Int32Array {
     return gemm.gemmS8(this.rt, a, b, m, k, n);
   }
@@ -33,6 +38,8 @@ export class Qwasm {
   packGemmS8(b: Int8Array, k: number, n: number, opts?: gemm.GemmS8Options): gemm.PackedGemmS8 {
     return new gemm.PackedGemmS8(this.rt, b, k, n, opts);
   }
+  /** Frees the packed weights gemmS8 / gemmS8Requant / conv2dS8 keep between calls (LRU, 64 MB budget). */
+  clearPackCache(): void { packCache(this.rt).clear(); }
   // --- end int8 GEMM ---
 
   // --- f32 GEMM (src/kernels/gemm_f32.ts) ---
@@ -88,7 +95,8 @@ export class Qwasm {
   /**
    * int8 conv2d, NHWC input [n, h, w, c] (zero point opts.inZeroPoint), OHWI weights [oc, kh, kw, c / groups]
    * in [-127, 127], int32 bias, requantised per output channel (opts.scale, outZeroPoint, activation).
-   * Returns NHWC [n, oh, ow, oc]. Packs the weights for this call: use packConv2dS8 for layers.
+   * Returns NHWC [n, oh, ow, oc]. A convenience: the packed weights are cached and reused only while `weights`
+   * is unchanged (a byte compare per call); layers should hold packConv2dS8.
    */
   conv2dS8(input: Int8Array, inShape: conv.Shape4, weights: Int8Array, wShape: conv.Shape4, opts: conv.Conv2dS8Options): conv.Tensor4S8 {
     return conv.conv2dS8(this.rt, input, inShape, weights, wShape, opts);

@@ -121,6 +121,7 @@ export function argmax(logits: Float32Array, classes: number, i = 0): number {
 }
 
 export { decodeQwm, encodeQwm, isQwm } from './deploy/qwm.js';
+export { centreCropBox, rgbaToRgb } from './deploy/preprocess.js';
 export { Int8Runner, quantizeInput } from './deploy/runner.js';
 export { validateGraph, QWM_LIMITS } from './deploy/validate.js';
 export { loadRuntime, Runtime, type InitOptions, type BuildName } from './runtime.js';

@@ -209,6 +209,8 @@ export class Runtime {
   i16(ptr: number, n: number): Int16Array { return new Int16Array(this.memory.buffer, ptr, n); }
   i32(ptr: number, n: number): Int32Array { return new Int32Array(this.memory.buffer, ptr, n); }
   f32(ptr: number, n: number): Float32Array { return new Float32Array(this.memory.buffer, ptr, n); }
+  /** Zeroes `bytes` bytes at ptr (through a byte view: V8 fills those with memset, ~20× a Float32Array fill). */
+  zero(ptr: number, bytes: number): void { new Uint8Array(this.memory.buffer, ptr, bytes).fill(0); }
 
   /** Runs fn with an allocator whose blocks are all freed afterwards, even when fn throws. */
   scoped<T>(fn: (s: Scope) => T): T {

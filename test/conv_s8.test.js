@@ -199,7 +199,7 @@ test('bad arguments throw errors naming the argument', async () => {
   p.dispose();
 });
 
-test('SIMD requantisation (requant_row) equals requantize() on ties, clamps, ±0 and overflowing products (every build)', async () => {
+test('SIMD requantisation (requant_i32) equals requantize() on ties, clamps, ±0 and overflowing products (every build)', async () => {
   const r = rng(5);
   const accs = [], scales = [];
   // ties: acc · 2^-s lands on x.5 often; large accumulators; tiny scales (products underflow to ±0 or denormals);
@@ -215,7 +215,7 @@ test('SIMD requantisation (requant_row) equals requantize() on ties, clamps, ±0
     for (const [zp, qmin, qmax] of [[0, -128, 127], [-128, -128, 127], [127, -128, 127], [5, 5, 127], [-3, -3, 40], [100, 100, 127]]) {
       const got = q.rt.scoped((sc) => {
         const a = sc.put(Int32Array.from(accs)), sp = sc.put(Float32Array.from(scales)), o = sc.alloc(n);
-        q.rt.exports.requant_row(a, sp, n, zp, qmin, qmax, o);
+        q.rt.exports.requant_i32(a, sp, n, zp, qmin, qmax, o);
         return q.rt.i8(o, n).slice();
       });
       for (let i = 0; i < n; i++) {
@@ -226,7 +226,7 @@ test('SIMD requantisation (requant_row) equals requantize() on ties, clamps, ±0
   }
 });
 
-test('input quantiser quantize_f32_s8 (Int8Runner.predict) equals quantizeInput: ties, clamps, NaN, ±inf, ±0 (every build)', async () => {
+test('input quantiser quantize_f32 (Int8Runner.predict) equals quantizeInput: ties, clamps, NaN, ±inf, ±0 (every build)', async () => {
   const r = rng(8);
   const vals = [NaN, Infinity, -Infinity, 0, -0, 0.5, -0.5, 1.5, -1.5, 2.5, -2.5, 1e-45, -1e-45, 3.4e38, -3.4e38];
   for (let i = 0; i < 600; i++) vals.push(i < 300 ? (r.int(0, 2000) - 1000) / 8 : (r.float() * 2 - 1) * 40);
@@ -238,7 +238,7 @@ test('input quantiser quantize_f32_s8 (Int8Runner.predict) equals quantizeInput:
         const xs = x.subarray(0, len);
         const got = q.rt.scoped((sc) => {
           const xp = sc.put(xs), o = sc.alloc(len);
-          q.rt.exports.quantize_f32_s8(xp, len, qp.scale, zeroPoint, o);
+          q.rt.exports.quantize_f32(xp, len, qp.scale, zeroPoint, o);
           return q.rt.i8(o, len).slice();
         });
         assert.is(eq(got, quantizeInput(xs, qp)), null, `${q.build} scale ${scale} zp ${zeroPoint} n ${len}`);

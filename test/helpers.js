@@ -7,6 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { accessSync, constants as fsConstants, existsSync } from 'node:fs';
 import { delimiter, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
 
 export function rng(seed = 1) {
   let s = seed >>> 0 || 1;
@@ -46,6 +47,7 @@ const onPath = (cmd) => (process.env.PATH ?? '').split(delimiter).some((d) => {
   if (!d) return false;
   try { accessSync(join(d, cmd), fsConstants.X_OK); return true; } catch { return false; }
 });
+const npmHas = (pkg) => { try { createRequire(import.meta.url).resolve(pkg); return true; } catch { return false; } };
 const pythonHas = (mods) => spawnSync(PYTHON, ['-c', mods.map((m) => `import ${m}`).join('; ')], { stdio: 'ignore', timeout: 60000 }).status === 0;
 
 /** The Python that tests comparing against PyTorch run (Debian's, where python3-torch installs). */
@@ -59,6 +61,8 @@ export const EXTERNAL = {
   'fashion-mnist': { what: `Fashion-MNIST IDX files (${FASHION_MNIST_DEBIAN_DIR})`, available: () => existsSync(join(FASHION_MNIST_DEBIAN_DIR, 'train-images-idx3-ubyte.gz')), install: 'apt-get install dataset-fashion-mnist' },
   digits: { what: "the UCI digits (python3-sklearn's digits.csv.gz)", available: () => [process.env.QWASM_DIGITS_CSV, ...DIGITS_CSV_PATHS].some((p) => p && existsSync(p)), install: 'apt-get install python3-sklearn, or set QWASM_DIGITS_CSV (.ci/run unpacks just that file)' },
   'tuxpaint-stamps': { what: 'Tux Paint stamps (/usr/share/tuxpaint/stamps)', available: () => existsSync('/usr/share/tuxpaint/stamps'), install: 'apt-get install tuxpaint-stamps-default' },
+  sharp: { what: 'sharp (JPEG / PNG / WebP decoding, an optional dependency)', available: () => npmHas('sharp'), install: 'npm install sharp' },
+  nsfwjs: { what: "nsfwjs's bundled Keras models", available: () => npmHas('nsfwjs') && npmHas('@tensorflow/tfjs-layers'), install: 'npm install nsfwjs @tensorflow/tfjs-layers' },
 };
 
 const checked = new Map();

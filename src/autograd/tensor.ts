@@ -78,7 +78,7 @@ export class Tensor {
   /** A copy of the data in JS. */
   toArray(): Float32Array { return this.data().slice(); }
   write(src: ArrayLike<number>): void { this.data().set(src); }
-  zero(): void { this.data().fill(0); }
+  zero(): void { this.alive(); this.rt.zero(this.ptr, this.size * 4); }
   item(): number { if (this.size !== 1) throw new QwasmError(`item() needs a 1-element tensor, shape is [${this.shape}]`); return this.data()[0]; }
 
   /** Gradient buffer, created zeroed on first use (temporary unless the tensor is persistent). */

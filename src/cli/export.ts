@@ -4,6 +4,8 @@
 import { readFileSync } from 'node:fs';
 import { Engine } from '../autograd/tensor.js';
 import { loadDataset } from '../data/registry.js';
+import { loadPhotoFolder } from '../data/photos.js';
+import { stratifiedSplit, type Dataset, type Normalization } from '../data/dataset.js';
 import { loadModelBytes } from '../train/model-file.js';
 import { writeFileAtomic } from '../checkpoint/index.js';
 import { quantizeStatic } from '../quant/ptq.js';
@@ -63,7 +65,7 @@ async function run(args: Args): Promise<number> {
   const bytes = readInput('MODEL', file);
   expectKind('export', file, bytes, ['checkpoint', 'qwm']);
   const q = await startQwasm(args);
-  let graph: Int8Graph, source: string, dataName: string | null = null;
+  let graph: Int8Graph, source: string, dataName: string | null = null, photoTest: Dataset | null = null;
   if (isQwm(bytes)) {
     graph = decodeQwm(bytes, file);
     source = 'qwm';
@@ -71,10 +73,19 @@ async function run(args: Args): Promise<number> {
     const engine = new Engine(q.rt);
     const { model, record, meta } = loadModelBytes(engine, bytes, file);
     dataName = args.str('data') ?? (typeof meta.dataset === 'string' ? meta.dataset : 'mnist');
-    const { train } = loadDataset(dataName);
+    // an imported photo model (qwasm import --from, meta.normalization): calibrate on photos decoded the way
+    // it was trained (src/data/photos.ts), and record that preprocessing in the .qwm
+    const norm = meta.normalization as Normalization | undefined;
+    let train: Dataset, preprocess: unknown;
+    if (norm && record.options.input?.[2] === 3) {
+      const photos = await loadPhotoFolder(dataName, { size: record.options.input[0], norm });
+      ({ train, test: photoTest } = stratifiedSplit(photos, { testFraction: 0.2, seed: 0 }));
+      preprocess = photos.preprocess;
+    } else ({ train } = loadDataset(dataName));
     checkModelFitsData(`${file} (${record.name})`, record.options.input ?? [28, 28, 1], record.options.classes ?? 10, dataName, train);
     const gm: GraphMeta = {
       labels: [...train.classes], source: `${file} (${record.name})`, dataset: dataName, model: { name: record.name, options: record.options },
+      ...(preprocess ? { preprocess } : {}),
     };
     const c = train.channels;
     if (c === 1) { gm.mean = train.norm.mean[0]; gm.std = train.norm.std[0]; } else { gm.mean = train.norm.mean as unknown as number; gm.std = train.norm.std as unknown as number; }
@@ -88,7 +99,7 @@ async function run(args: Args): Promise<number> {
   let accuracy: number | undefined;
   if (evalN) {
     const name = dataName ?? args.str('data') ?? (typeof graph.meta.dataset === 'string' ? graph.meta.dataset : 'mnist');
-    const { test } = loadDataset(name);
+    const test = photoTest ?? loadDataset(name).test;
     checkModelFitsData(file, graph.inputShape, graph.classes, name, test);
     const m = Int8Model.fromGraph(q.rt, graph);
     try { accuracy = m.evaluate(test, { indices: Array.from({ length: Math.min(evalN, test.labels.length) }, (_, i) => i) }).accuracy; } finally { m.dispose(); }

@@ -2,6 +2,9 @@
 import { loadDataset } from '../data/registry.js';
 import { datasetBatches } from '../train/eval-loop.js';
 import { decodeImage } from '../data/folder.js';
+import { decodePhoto } from '../data/photos.js';
+import { isPng } from '../data/png.js';
+import { isPnm } from '../data/pnm.js';
 import { resize, toChannels } from '../data/image.js';
 import { loadQwm, type QwmModel } from '../runtime-entry.js';
 import { QwasmError } from '../errors.js';
@@ -15,8 +18,10 @@ const spec: CommandSpec = {
   summary: 'run an int8 .qwm model on images or a dataset',
   synopsis: ['qwasm run MODEL.qwm IMAGE... [flags]', 'qwasm run MODEL.qwm --data NAME [--limit N] [flags]'],
   about: `Runs an int8 .qwm model (from 'qwasm export' or 'qwasm compress --out') on the int8 kernels.
-IMAGE files (PNG, PGM, PPM) are converted to the model's channels, resized to its input size and normalised
-with the mean / std stored in the file; each prints its top classes. With --data, the model runs on the
+IMAGE files (JPEG, PNG, WebP, PGM, PPM) are converted to the model's channels, resized to its input size and
+normalised with the mean / std stored in the file; each prints its top classes. Photos (JPEG / WebP, or any
+image for a model whose meta records preprocess: shorter side + centre crop) go through sharp: EXIF
+orientation applied, the shorter side resized and the centre cropped (docs/IMPORT.md). With --data, the model runs on the
 test split of a dataset (normalised with the dataset's statistics) and prints the accuracy.
 (A float checkpoint .qck is evaluated with 'qwasm eval --model FILE --data NAME'.)`,
   positionals: true,
@@ -32,11 +37,18 @@ test split of a dataset (normalised with the dataset's statistics) and prints th
 
 
 /** Pixels of an image file in the model's input layout (h × w × c, 0..255). */
-function imagePixels(model: QwmModel, file: string): Uint8Array {
+async function imagePixels(model: QwmModel, file: string): Promise<Uint8Array> {
   const [h, w, c] = model.inputShape;
   if (c !== 1 && c !== 3) throw new QwasmError(`the model takes ${c} channels: image files can feed 1- or 3-channel models only`);
-  const img = resize(toChannels(decodeImage(readInput('image', file), file), c), h, w);
-  return img.data;
+  const bytes = readInput('image', file);
+  const pre = model.graph.meta.preprocess as { crop?: unknown; background?: [number, number, number] } | undefined;
+  if (pre?.crop === 'centre' || !(isPng(bytes) || isPnm(bytes))) {
+    // a photo: the same decoding as training on a photo folder (src/data/photos.ts)
+    if (h !== w) throw new QwasmError(`the model takes ${h}×${w} input: photos are centre-cropped to squares`);
+    const rgb = await decodePhoto(bytes, h, { what: file, background: pre?.background });
+    return c === 3 ? rgb : toChannels({ width: w, height: h, channels: 3, data: rgb }, 1).data;
+  }
+  return resize(toChannels(decodeImage(bytes, file), c), h, w).data;
 }
 
 async function run(args: Args): Promise<number> {
@@ -53,12 +65,13 @@ async function run(args: Args): Promise<number> {
   const model = await loadQwm(bytes, { runtime: q.rt });
   try {
     if (images.length) {
-      const results = images.map((img) => {
-        const logits = model.predict(model.normalize(imagePixels(model, img)), 1);
+      const results = [];
+      for (const img of images) {
+        const logits = model.predict(model.normalize(await imagePixels(model, img)), 1);
         const order = Array.from(logits.keys()).sort((a, b) => logits[b] - logits[a] || a - b).slice(0, Math.min(top, logits.length));
         const labels = model.labels;
-        return { file: img, top: order.map((i) => ({ index: i, label: labels ? labels[i] : String(i), logit: logits[i] })) };
-      });
+        results.push({ file: img, top: order.map((i) => ({ index: i, label: labels ? labels[i] : String(i), logit: logits[i] })) });
+      }
       if (args.bool('json')) console.log(JSON.stringify({ model: file, build: q.build, predictions: results }));
       else for (const r of results) console.log(`${r.file}: ${r.top.map((t) => `${t.label} (${t.logit.toFixed(3)})`).join(', ')}`);
       return 0;

@@ -12,3 +12,4 @@ export { decodeImage, loadImageFolder, loadUnlabelledFolder, loadImageFiles, lis
 export { loadMnist, loadFashionMnist, loadFashionMnistJson, loadQuickDraw, quickdrawCategories, loadDigits, findDigitsCsv,
   MNIST_NORM, FASHION_MNIST_NORM, FASHION_MNIST_CLASSES, type DirOptions, type QuickDrawOptions, type DigitsOptions } from './sources.js';
 export { loadDataset, DATASET_NAMES, type LoadDatasetOptions } from './registry.js';
+export { loadPhotoFolder, decodePhoto, loadSharp, PHOTO_EXTENSIONS, IMAGENET_NORM, type PhotoFolderOptions, type PhotoDataset, type PhotoPreprocess, type DecodePhotoOptions } from './photos.js';

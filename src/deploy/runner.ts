@@ -274,7 +274,7 @@ export class Int8Runner {
   }
 
   /**
-   * Runs a batch: int8 codes, or a float batch quantised inside WASM (quantize_f32_s8, the same rule as
+   * Runs a batch: int8 codes, or a float batch quantised inside WASM (quantize_f32, the same rule as
    * quantizeInput, when the loaded build has it).
    */
   private run(input: Int8Array | Float32Array, n: number, trace: Map<string, TraceEntry> | null): Int8Array {
@@ -283,7 +283,7 @@ export class Int8Runner {
       const len = input.length;
       const inPtr = rt.alloc(len); bufs.push(inPtr);
       // every build exports it; a hand-supplied older .wasm may not: then the same rule in JS
-      const quantize: ((x: number, n: number, scale: number, zp: number, out: number) => void) | undefined = rt.exports.quantize_f32_s8;
+      const quantize: ((x: number, n: number, scale: number, zp: number, out: number) => void) | undefined = rt.exports.quantize_f32;
       if (input instanceof Int8Array) rt.i8(inPtr, len).set(input);
       else if (typeof quantize === 'function') {
         const fp = rt.alloc(4 * len); bufs.push(fp);
@@ -347,11 +347,11 @@ export class Int8Runner {
           const [h, w, c] = s.length === 3 ? s : [1, 1, s[0]];
           const g = o.geo!;
           y = alloc();
-          if (nd.kind === 'maxpool') e.max_pool_s8(n, h, w, c, x, nd.kh, nd.kw, g.sh, g.sw, g.pt, g.pl, g.oh, g.ow, y, -128, 127);
-          else e.avg_pool_s8(n, h, w, c, x, nd.inZp, nd.kh, nd.kw, g.sh, g.sw, g.pt, g.pl, g.oh, g.ow, y, nd.ratio, nd.outZp, nd.qmin, nd.qmax);
+          if (nd.kind === 'maxpool') e.maxpool2d_s8(n, h, w, c, x, nd.kh, nd.kw, g.sh, g.sw, g.pt, g.pl, g.oh, g.ow, y, -128, 127);
+          else e.avgpool2d_s8(n, h, w, c, x, nd.inZp, nd.kh, nd.kw, g.sh, g.sw, g.pt, g.pl, g.oh, g.ow, y, nd.ratio, nd.outZp, nd.qmin, nd.qmax);
           break;
         }
-        case 'gap': y = alloc(); e.global_avg_pool_s8(n, s[0], s[1]!, s[2]!, x, nd.inZp, y, nd.ratio, nd.outZp, nd.qmin, nd.qmax); break;
+        case 'gap': y = alloc(); e.global_avgpool_s8(n, s[0], s[1]!, s[2]!, x, nd.inZp, y, nd.ratio, nd.outZp, nd.qmin, nd.qmax); break;
         case 'flatten': y = x; break;
         case 'lut': y = alloc(); e.lut_s8(x, o.table!, y, n * o.outBytes); break;
         case 'residual': {

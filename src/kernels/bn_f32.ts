@@ -74,7 +74,7 @@ export function batchNormF32ForwardTrain(rt: Runtime, params: BatchNormF32Params
   const gamma = checkPtr(rt, 'gamma', q.gamma ?? 0, c, true), beta = checkPtr(rt, 'beta', q.beta ?? 0, c, true);
   const rm = checkPtr(rt, 'runMean', q.runMean ?? 0, c, true), rv = checkPtr(rt, 'runVar', q.runVar ?? 0, c, true);
   const e = rt.exports;
-  (opts.reference ? e.bn_f32_fwd_train_ref : e.bn_f32_fwd_train)(m, c, x, gamma, beta, y, mean, invstd, rm, rv, momentum, eps);
+  (opts.reference ? e.batchnorm_f32_fwd_train_ref : e.batchnorm_f32_fwd_train)(m, c, x, gamma, beta, y, mean, invstd, rm, rv, momentum, eps);
 }
 
 export function batchNormF32ForwardEval(rt: Runtime, params: BatchNormF32Params, p: BatchNormF32EvalPtrs,
@@ -86,7 +86,7 @@ export function batchNormF32ForwardEval(rt: Runtime, params: BatchNormF32Params,
   const gamma = checkPtr(rt, 'gamma', q.gamma ?? 0, c, true), beta = checkPtr(rt, 'beta', q.beta ?? 0, c, true);
   const mean = checkPtr(rt, 'mean', q.mean ?? 0, c, true), invstd = checkPtr(rt, 'invstd', q.invstd ?? 0, c, true);
   const e = rt.exports;
-  (opts.reference ? e.bn_f32_fwd_eval_ref : e.bn_f32_fwd_eval)(m, c, x, gamma, beta, y, rm, rv, eps, mean, invstd);
+  (opts.reference ? e.batchnorm_f32_fwd_eval_ref : e.batchnorm_f32_fwd_eval)(m, c, x, gamma, beta, y, rm, rv, eps, mean, invstd);
 }
 
 export function batchNormF32Backward(rt: Runtime, params: BatchNormF32Params, p: BatchNormF32BackwardPtrs,
@@ -100,7 +100,7 @@ export function batchNormF32Backward(rt: Runtime, params: BatchNormF32Params, p:
   const acc = checkBeta(opts.beta);
   const training = opts.training === undefined ? 1 : opts.training ? 1 : 0;
   const e = rt.exports;
-  (opts.reference ? e.bn_f32_bwd_ref : e.bn_f32_bwd)(m, c, x, dy, mean, invstd, gamma, dx, dgamma, dbeta, training, acc);
+  (opts.reference ? e.batchnorm_f32_bwd_ref : e.batchnorm_f32_bwd)(m, c, x, dy, mean, invstd, gamma, dx, dgamma, dbeta, training, acc);
 }
 
 // ----- typed arrays -----

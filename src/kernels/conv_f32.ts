@@ -10,6 +10,7 @@
 // *_ref kernels instead of the fast paths.
 import type { Runtime } from '../runtime.js';
 import { checkArray, checkFinite, checkInt, describe, QwasmError } from '../errors.js';
+import { convDescriptor } from './descriptor.js';
 
 /** Largest number of elements of one tensor (its byte size must fit in 2 GiB and int32 flat indices). */
 export const MAX_ELEMENTS = 1 << 29;
@@ -130,19 +131,9 @@ export function checkBeta(v: unknown): number {
   return v === undefined ? 0 : checkFinite('beta', v);
 }
 
-// One descriptor block (32 int32) per runtime, written before each call.
-const descs = new WeakMap<Runtime, number>();
-export function descriptor(rt: Runtime, values: readonly number[]): number {
-  let p = descs.get(rt);
-  if (p === undefined) { p = rt.alloc(128); descs.set(rt, p); }
-  if (values.length > 32) throw new QwasmError('descriptor too long');
-  rt.i32(p, values.length).set(values);
-  return p;
-}
-
 function convDesc(rt: Runtime, s: Conv2dF32Shape): number {
-  return descriptor(rt, [s.n, s.h, s.w, s.c, s.oc, s.kh, s.kw, s.strideH, s.strideW, s.padT, s.padL, s.padB, s.padR,
-    s.dilationH, s.dilationW, s.groups, s.oh, s.ow]);
+  return convDescriptor(rt, { n: s.n, h: s.h, w: s.w, c: s.c, oc: s.oc, kh: s.kh, kw: s.kw, sh: s.strideH, sw: s.strideW,
+    pt: s.padT, pl: s.padL, pb: s.padB, pr: s.padR, dh: s.dilationH, dw: s.dilationW, groups: s.groups, oh: s.oh, ow: s.ow });
 }
 
 /** y = conv(x, w) + bias. bias may be 0 (none). Returns the resolved shape. */

@@ -1,9 +1,11 @@
 // int8 conv2d (assembly/conv_s8.ts), NHWC activations and OHWI weights, TFLite semantics: a persistent
 // packed-weights handle for layers of whole int8 models, plain typed-array calls, and the reference twin.
+import { withPacked } from './pack-cache.js';
 import type { Runtime } from '../runtime.js';
 import { checkArray, checkInt, describe, QwasmError } from '../errors.js';
 import { resolveRequant, type RequantParams, type ResolvedRequant } from './requant.js';
 import { SparseMatrixS8, type SparseOptions } from './sparse.js';
+import { convDescriptor } from './descriptor.js';
 
 /** A pair of per-axis values, or one number for both (height, width). */
 export type Pair = number | [number, number];
@@ -150,6 +152,12 @@ abstract class Conv2dS8Layer {
     return resolveGeometry(h, w, this.kh, this.kw, this.opts.stride, this.opts.padding, this.opts.dilation);
   }
 
+  /** The int8 conv descriptor (assembly/conv_desc.ts) of one call, in the runtime's descriptor block. */
+  protected descriptor(n: number, h: number, w: number, g: Geometry, r: ResolvedRequant): number {
+    return convDescriptor(this.rt, { n, h, w, c: this.c, oc: this.oc, kh: this.kh, kw: this.kw, groups: this.groups, ...g },
+      { zpIn: this.inZeroPoint, zpOut: r.zp, qmin: r.qmin, qmax: r.qmax });
+  }
+
   /** Output shape [n, oh, ow, oc] for an input [n, h, w, c]. */
   outputShape(n: number, h: number, w: number): Shape4 {
     checkInt('n', n, 1, MAX_ELEMS);
@@ -224,12 +232,12 @@ export class PackedConv2dS8 extends Conv2dS8Layer {
     super(rt, p, opts, 'PackedConv2dS8');
     this.cPerGroup = p.cg; this.requant = p.requant;
     const e = rt.exports;
-    this.bytes = e.conv_s8_packed_size(p.oc, p.kh, p.kw, p.cg, p.groups);
+    this.bytes = e.conv2d_s8_packed_size(p.oc, p.kh, p.kw, p.cg, p.groups);
     this.ptr = rt.alloc(this.bytes);
     try {
       rt.scoped((s) => {
         const wp = s.put(weights), bp = opts.bias ? s.put(opts.bias) : 0, sp = s.put(p.requant.scale);
-        e.conv_s8_pack(p.oc, p.kh, p.kw, p.cg, p.groups, wp, bp, p.zpIn, sp, this.ptr);
+        e.conv2d_s8_pack(p.oc, p.kh, p.kw, p.cg, p.groups, wp, bp, p.zpIn, sp, this.ptr);
       });
     } catch (err) {
       rt.free(this.ptr);
@@ -239,8 +247,7 @@ export class PackedConv2dS8 extends Conv2dS8Layer {
 
   runResolved(inputPtr: number, n: number, h: number, w: number, g: Geometry, outPtr: number): void {
     const r = this.requant;
-    this.rt.exports.conv_s8(this.ptr, n, h, w, this.c, inputPtr, this.inZeroPoint, this.oc, this.kh, this.kw, this.groups,
-      g.sh, g.sw, g.pt, g.pl, g.dh, g.dw, g.oh, g.ow, outPtr, r.zp, r.qmin, r.qmax);
+    this.rt.exports.conv2d_s8(this.descriptor(n, h, w, g, r), this.ptr, inputPtr, outPtr);
   }
 
   protected release(): void { this.rt.free(this.ptr); }
@@ -253,12 +260,9 @@ export function conv2dS8(rt: Runtime, input: Int8Array, inShape: Shape4, weights
   const s = checkInput(p, input, inShape);
   const g = resolveGeometry(s[1], s[2], p.kh, p.kw, opts.stride, opts.padding, opts.dilation);
   checkOutSize(s[0], g, p.oc);
-  const packed = new PackedConv2dS8(rt, weights, wShape, opts);
-  try {
-    return packed.apply(input, s);
-  } finally {
-    packed.dispose();
-  }
+  // the packed weights are cached while `weights` is unchanged (src/kernels/pack-cache.ts)
+  return withPacked(rt, weights, ['conv2d_s8', wShape, opts], () => new PackedConv2dS8(rt, weights, wShape, opts), (h) => h.bytes,
+    (packed) => packed.apply(input, s));
 }
 
 /** The plain-loop reference (unpacked weights, no SIMD): same semantics as conv2dS8. */
@@ -274,8 +278,9 @@ export function conv2dS8Reference(rt: Runtime, input: Int8Array, inShape: Shape4
   return rt.scoped((sc) => {
     const ip = sc.put(input), wp = sc.put(weights), bp = opts.bias ? sc.put(opts.bias) : 0, sp = sc.put(r.scale);
     const op = sc.alloc(len);
-    rt.exports.conv2d_s8_ref(s[0], s[1], s[2], s[3], ip, p.zpIn, p.oc, p.kh, p.kw, p.groups, wp, bp,
-      g.sh, g.sw, g.pt, g.pl, g.dh, g.dw, g.oh, g.ow, op, sp, r.zp, r.qmin, r.qmax);
+    const desc = convDescriptor(rt, { n: s[0], h: s[1], w: s[2], c: s[3], oc: p.oc, kh: p.kh, kw: p.kw, groups: p.groups, ...g },
+      { zpIn: p.zpIn, zpOut: r.zp, qmin: r.qmin, qmax: r.qmax });
+    rt.exports.conv2d_s8_ref(desc, ip, wp, bp, sp, op);
     return { data: rt.i8(op, len).slice(), shape };
   });
 }
@@ -331,10 +336,11 @@ export class SparseConv2dS8 extends Conv2dS8Layer {
     const e = this.rt.exports;
     // kernel memory may grow inside these calls: only pointers are held across them, no ArrayBuffer views
     const a = this.rt.alloc(rows * k);
+    const desc = this.descriptor(n, h, w, g, this.requant);
     try {
       for (let p0 = 0; p0 < total; p0 += rows) {
         const r = Math.min(rows, total - p0);
-        e.im2col_s8(p0, r, h, w, this.c, inputPtr, this.inZeroPoint, this.kh, this.kw, g.sh, g.sw, g.pt, g.pl, g.dh, g.dw, g.oh, g.ow, a);
+        e.im2col_s8(desc, p0, r, inputPtr, a);
         m.runInt8(a, r, outPtr + p0 * oc);
       }
     } finally {
@@ -360,7 +366,9 @@ export function im2colS8(rt: Runtime, input: Int8Array, inShape: Shape4, kernel:
   if (rows * k > MAX_ELEMS) throw new RangeError(`the patch matrix ${rows}×${k} has more than 2^30 elements`);
   return rt.scoped((sc) => {
     const ip = sc.put(input), ap = sc.alloc(rows * k);
-    rt.exports.im2col_s8(0, rows, s[1], s[2], s[3], ip, zp, kh, kw, g.sh, g.sw, g.pt, g.pl, g.dh, g.dw, g.oh, g.ow, ap);
+    const desc = convDescriptor(rt, { n: s[0], h: s[1], w: s[2], c: s[3], oc: 1, kh, kw, groups: 1, ...g },
+      { zpIn: zp, zpOut: 0, qmin: -128, qmax: 127 });
+    rt.exports.im2col_s8(desc, 0, rows, ip, ap);
     return { data: rt.i8(ap, rows * k).slice(), rows, k };
   });
 }

@@ -57,70 +57,70 @@ function actKind(kind: unknown): number {
   return ACT_KIND[kind as Activation];
 }
 
-function binary(rt: Runtime, fn: 'f32_add' | 'f32_sub' | 'f32_mul', a: number, b: number, y: number, n: number, ref: boolean): void {
+function binary(rt: Runtime, fn: 'add_f32' | 'sub_f32' | 'mul_f32', a: number, b: number, y: number, n: number, ref: boolean): void {
   checkCount('n', n);
   checkPtr(rt, 'a', a, n); checkPtr(rt, 'b', b, n); checkPtr(rt, 'y', y, n);
   rt.exports[(ref ? `${fn}_ref` : fn) as typeof fn](a, b, y, n);
 }
 
 /** y = a + b (n floats; y may alias a or b). */
-export function add(rt: Runtime, a: number, b: number, y: number, n: number, ref = false): void { binary(rt, 'f32_add', a, b, y, n, ref); }
+export function add(rt: Runtime, a: number, b: number, y: number, n: number, ref = false): void { binary(rt, 'add_f32', a, b, y, n, ref); }
 /** y = a − b. */
-export function sub(rt: Runtime, a: number, b: number, y: number, n: number, ref = false): void { binary(rt, 'f32_sub', a, b, y, n, ref); }
+export function sub(rt: Runtime, a: number, b: number, y: number, n: number, ref = false): void { binary(rt, 'sub_f32', a, b, y, n, ref); }
 /** y = a · b. */
-export function mul(rt: Runtime, a: number, b: number, y: number, n: number, ref = false): void { binary(rt, 'f32_mul', a, b, y, n, ref); }
+export function mul(rt: Runtime, a: number, b: number, y: number, n: number, ref = false): void { binary(rt, 'mul_f32', a, b, y, n, ref); }
 
-function bcast(rt: Runtime, fn: 'f32_add_bcast' | 'f32_mul_bcast', x: number, v: number, y: number, outer: number, c: number, inner: number, ref: boolean): void {
+function bcast(rt: Runtime, fn: 'add_bcast_f32' | 'mul_bcast_f32', x: number, v: number, y: number, outer: number, c: number, inner: number, ref: boolean): void {
   const total = checkLayout(outer, c, inner);
   checkPtr(rt, 'x', x, total); checkPtr(rt, 'v', v, c); checkPtr(rt, 'y', y, total);
   rt.exports[(ref ? `${fn}_ref` : fn) as typeof fn](x, v, y, outer, c, inner);
 }
 /** y[o,j,i] = x[o,j,i] + v[j] (bias add; y may alias x). */
 export function addBcast(rt: Runtime, x: number, v: number, y: number, outer: number, c: number, inner: number, ref = false): void {
-  bcast(rt, 'f32_add_bcast', x, v, y, outer, c, inner, ref);
+  bcast(rt, 'add_bcast_f32', x, v, y, outer, c, inner, ref);
 }
 /** y[o,j,i] = x[o,j,i] · v[j]. */
 export function mulBcast(rt: Runtime, x: number, v: number, y: number, outer: number, c: number, inner: number, ref = false): void {
-  bcast(rt, 'f32_mul_bcast', x, v, y, outer, c, inner, ref);
+  bcast(rt, 'mul_bcast_f32', x, v, y, outer, c, inner, ref);
 }
 
 /** out[j] (+)= Σ_o Σ_i x[o,j,i] (bias gradient; accumulate adds to out). */
 export function sumBcast(rt: Runtime, x: number, out: number, outer: number, c: number, inner: number, accumulate = false, ref = false): void {
   const total = checkLayout(outer, c, inner);
   checkPtr(rt, 'x', x, total); checkPtr(rt, 'out', out, c); checkBool('accumulate', accumulate);
-  rt.exports[ref ? 'f32_sum_bcast_ref' : 'f32_sum_bcast'](x, out, outer, c, inner, accumulate ? 1 : 0);
+  rt.exports[ref ? 'sum_bcast_f32_ref' : 'sum_bcast_f32'](x, out, outer, c, inner, accumulate ? 1 : 0);
 }
 
 /** y += alpha · x. */
 export function axpy(rt: Runtime, alpha: number, x: number, y: number, n: number, ref = false): void {
   checkFinite('alpha', alpha); checkCount('n', n); checkPtr(rt, 'x', x, n); checkPtr(rt, 'y', y, n);
-  rt.exports[ref ? 'f32_axpy_ref' : 'f32_axpy'](alpha, x, y, n);
+  rt.exports[ref ? 'axpy_f32_ref' : 'axpy_f32'](alpha, x, y, n);
 }
 
 /** y = alpha · x (y may alias x: gradient scaling). */
 export function scale(rt: Runtime, alpha: number, x: number, y: number, n: number, ref = false): void {
   checkFinite('alpha', alpha); checkCount('n', n); checkPtr(rt, 'x', x, n); checkPtr(rt, 'y', y, n);
-  rt.exports[ref ? 'f32_scale_ref' : 'f32_scale'](alpha, x, y, n);
+  rt.exports[ref ? 'scale_f32_ref' : 'scale_f32'](alpha, x, y, n);
 }
 
 /** y[0..n) = value. */
 export function fill(rt: Runtime, y: number, value: number, n: number, ref = false): void {
   if (typeof value !== 'number') throw new TypeError(`value must be a number, got ${describe(value)}`);
   checkCount('n', n); checkPtr(rt, 'y', y, n);
-  rt.exports[ref ? 'f32_fill_ref' : 'f32_fill'](y, value, n);
+  rt.exports[ref ? 'fill_f32_ref' : 'fill_f32'](y, value, n);
 }
 
 /** y = x (n floats; must not overlap unless equal). */
 export function copy(rt: Runtime, x: number, y: number, n: number, ref = false): void {
   checkCount('n', n); checkPtr(rt, 'x', x, n); checkPtr(rt, 'y', y, n);
-  rt.exports[ref ? 'f32_copy_ref' : 'f32_copy'](x, y, n);
+  rt.exports[ref ? 'copy_f32_ref' : 'copy_f32'](x, y, n);
 }
 
 /** y = f(x): relu, relu6, or leaky relu with negative slope alpha (y may alias x). */
 export function activation(rt: Runtime, kind: Activation, x: number, y: number, n: number, alpha = 0.01, ref = false): void {
   const k = actKind(kind);
   checkFinite('alpha', alpha); checkCount('n', n); checkPtr(rt, 'x', x, n); checkPtr(rt, 'y', y, n);
-  rt.exports[ref ? 'f32_act_ref' : 'f32_act'](k, x, y, n, alpha);
+  rt.exports[ref ? 'act_f32_fwd_ref' : 'act_f32_fwd'](k, x, y, n, alpha);
 }
 
 /**
@@ -132,14 +132,14 @@ export function activationBackward(rt: Runtime, kind: Activation, t: number, dy:
   const k = actKind(kind);
   checkFinite('alpha', alpha); checkCount('n', n);
   checkPtr(rt, 't', t, n); checkPtr(rt, 'dy', dy, n); checkPtr(rt, 'dx', dx, n); checkBool('accumulate', accumulate);
-  rt.exports[ref ? 'f32_act_bwd_ref' : 'f32_act_bwd'](k, t, dy, dx, n, alpha, accumulate ? 1 : 0);
+  rt.exports[ref ? 'act_f32_bwd_ref' : 'act_f32_bwd'](k, t, dy, dx, n, alpha, accumulate ? 1 : 0);
 }
 
 /** y = mask ? x·scale : 0 (mask u8[n]; dropout backward with scale 1/(1−p), pruning with scale 1). */
 export function mulMask(rt: Runtime, x: number, mask: number, y: number, n: number, scaleBy = 1, ref = false): void {
   checkFinite('scale', scaleBy); checkCount('n', n);
   checkPtr(rt, 'x', x, n); checkPtr(rt, 'mask', mask, n, 1); checkPtr(rt, 'y', y, n);
-  rt.exports[ref ? 'f32_mul_mask_ref' : 'f32_mul_mask'](x, mask, y, n, scaleBy);
+  rt.exports[ref ? 'mul_mask_f32_ref' : 'mul_mask_f32'](x, mask, y, n, scaleBy);
 }
 
 /**
@@ -151,42 +151,42 @@ export function dropout(rt: Runtime, x: number, y: number, mask: number, n: numb
   if (p < 0 || p > 1) throw new RangeError(`p must be in [0, 1], got ${p}`);
   checkInt('seed', seed, 0, 0xffffffff);
   checkCount('n', n); checkPtr(rt, 'x', x, n); checkPtr(rt, 'y', y, n); checkPtr(rt, 'mask', mask, n, 1);
-  rt.exports[ref ? 'f32_dropout_ref' : 'f32_dropout'](x, y, mask, n, p, seed | 0);
+  rt.exports[ref ? 'dropout_f32_ref' : 'dropout_f32'](x, y, mask, n, p, seed | 0);
 }
 
 /** Σ x (accumulated in f64). */
 export function sum(rt: Runtime, x: number, n: number, ref = false): number {
   checkCount('n', n); checkPtr(rt, 'x', x, n);
-  return rt.exports[ref ? 'f32_sum_ref' : 'f32_sum'](x, n);
+  return rt.exports[ref ? 'sum_f32_ref' : 'sum_f32'](x, n);
 }
 /** Σ x² (f64; √ of it is the L2 norm, for clipping by global norm). */
 export function sumSquares(rt: Runtime, x: number, n: number, ref = false): number {
   checkCount('n', n); checkPtr(rt, 'x', x, n);
-  return rt.exports[ref ? 'f32_sumsq_ref' : 'f32_sumsq'](x, n);
+  return rt.exports[ref ? 'sumsq_f32_ref' : 'sumsq_f32'](x, n);
 }
 /** max x. */
 export function max(rt: Runtime, x: number, n: number, ref = false): number {
   checkCount('n', n); checkPtr(rt, 'x', x, n);
-  return rt.exports[ref ? 'f32_max_ref' : 'f32_max'](x, n);
+  return rt.exports[ref ? 'max_f32_ref' : 'max_f32'](x, n);
 }
 /** Observer: out[0] = min x, out[1] = max x (accumulate: merged with out's values). */
 export function minmax(rt: Runtime, x: number, n: number, out: number, accumulate = false, ref = false): void {
   checkCount('n', n); checkPtr(rt, 'x', x, n); checkPtr(rt, 'out', out, 2); checkBool('accumulate', accumulate);
-  rt.exports[ref ? 'f32_minmax_ref' : 'f32_minmax'](x, n, out, accumulate ? 1 : 0);
+  rt.exports[ref ? 'minmax_f32_ref' : 'minmax_f32'](x, n, out, accumulate ? 1 : 0);
 }
 /** Per-channel observer: mins[j], maxs[j] over x[o,j,i]. */
 export function minmaxChannel(rt: Runtime, x: number, outer: number, c: number, inner: number, mins: number, maxs: number,
                               accumulate = false, ref = false): void {
   const total = checkLayout(outer, c, inner);
   checkPtr(rt, 'x', x, total); checkPtr(rt, 'mins', mins, c); checkPtr(rt, 'maxs', maxs, c); checkBool('accumulate', accumulate);
-  rt.exports[ref ? 'f32_minmax_channel_ref' : 'f32_minmax_channel'](x, outer, c, inner, mins, maxs, accumulate ? 1 : 0);
+  rt.exports[ref ? 'minmax_channel_f32_ref' : 'minmax_channel_f32'](x, outer, c, inner, mins, maxs, accumulate ? 1 : 0);
 }
 /** out[r] = first index of the maximum of row r of x[m×n] (int32[m]). */
 export function argmaxRows(rt: Runtime, x: number, m: number, n: number, out: number, ref = false): void {
   checkCount('m', m); checkCount('n', n);
   if (m * n > 1 << 28) throw new RangeError(`m×n = ${m}×${n} is too large for one call`);
   checkPtr(rt, 'x', x, m * n); checkPtr(rt, 'out', out, m);
-  rt.exports[ref ? 'f32_argmax_rows_ref' : 'f32_argmax_rows'](x, m, n, out);
+  rt.exports[ref ? 'argmax_rows_f32_ref' : 'argmax_rows_f32'](x, m, n, out);
 }
 
 /** Quantisation grid of a fake-quant op. */
@@ -210,14 +210,14 @@ function checkZp(zp: unknown, qmin: number, qmax: number): void {
 export function fakeQuant(rt: Runtime, x: number, y: number, n: number, scaleV: number, zeroPoint: number, qmin: number, qmax: number, ref = false): void {
   checkScale('scale', scaleV); checkRange(qmin, qmax); checkZp(zeroPoint, qmin, qmax);
   checkCount('n', n); checkPtr(rt, 'x', x, n); checkPtr(rt, 'y', y, n);
-  rt.exports[ref ? 'f32_fq_ref' : 'f32_fq'](x, y, n, scaleV, zeroPoint, qmin, qmax);
+  rt.exports[ref ? 'fake_quant_f32_fwd_ref' : 'fake_quant_f32_fwd'](x, y, n, scaleV, zeroPoint, qmin, qmax);
 }
 /** Straight-through estimator: dx (+)= dy where qmin ≤ round_half_even(x/s) + zp ≤ qmax, else 0. */
 export function fakeQuantBackward(rt: Runtime, x: number, dy: number, dx: number, n: number, scaleV: number, zeroPoint: number,
                                   qmin: number, qmax: number, accumulate = false, ref = false): void {
   checkScale('scale', scaleV); checkRange(qmin, qmax); checkZp(zeroPoint, qmin, qmax);
   checkCount('n', n); checkPtr(rt, 'x', x, n); checkPtr(rt, 'dy', dy, n); checkPtr(rt, 'dx', dx, n); checkBool('accumulate', accumulate);
-  rt.exports[ref ? 'f32_fq_bwd_ref' : 'f32_fq_bwd'](x, dy, dx, n, scaleV, zeroPoint, qmin, qmax, accumulate ? 1 : 0);
+  rt.exports[ref ? 'fake_quant_f32_bwd_ref' : 'fake_quant_f32_bwd'](x, dy, dx, n, scaleV, zeroPoint, qmin, qmax, accumulate ? 1 : 0);
 }
 
 function checkScalesPtr(rt: Runtime, scales: number, c: number): void {
@@ -233,7 +233,7 @@ export function fakeQuantChannel(rt: Runtime, x: number, y: number, outer: numbe
                                  qmin: number, qmax: number, ref = false): void {
   const total = checkLayout(outer, c, inner);
   checkRange(qmin, qmax); checkPtr(rt, 'x', x, total); checkPtr(rt, 'y', y, total); checkScalesPtr(rt, scales, c);
-  rt.exports[ref ? 'f32_fq_channel_ref' : 'f32_fq_channel'](x, y, outer, c, inner, scales, qmin, qmax);
+  rt.exports[ref ? 'fake_quant_channel_f32_fwd_ref' : 'fake_quant_channel_f32_fwd'](x, y, outer, c, inner, scales, qmin, qmax);
 }
 /** STE backward of fakeQuantChannel. */
 export function fakeQuantChannelBackward(rt: Runtime, x: number, dy: number, dx: number, outer: number, c: number, inner: number,
@@ -241,7 +241,7 @@ export function fakeQuantChannelBackward(rt: Runtime, x: number, dy: number, dx:
   const total = checkLayout(outer, c, inner);
   checkRange(qmin, qmax); checkPtr(rt, 'x', x, total); checkPtr(rt, 'dy', dy, total); checkPtr(rt, 'dx', dx, total);
   checkScalesPtr(rt, scales, c); checkBool('accumulate', accumulate);
-  rt.exports[ref ? 'f32_fq_channel_bwd_ref' : 'f32_fq_channel_bwd'](x, dy, dx, outer, c, inner, scales, qmin, qmax, accumulate ? 1 : 0);
+  rt.exports[ref ? 'fake_quant_channel_f32_bwd_ref' : 'fake_quant_channel_f32_bwd'](x, dy, dx, outer, c, inner, scales, qmin, qmax, accumulate ? 1 : 0);
 }
 
 // ---------------------------------------------------------------------------------------------------------

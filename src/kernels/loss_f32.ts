@@ -17,12 +17,12 @@ function checkRows(m: unknown, n: unknown): number {
 /** y = exp(x) (vectorised; y may alias x). */
 export function exp(rt: Runtime, x: number, y: number, n: number, ref = false): void {
   checkCount('n', n); checkPtr(rt, 'x', x, n); checkPtr(rt, 'y', y, n);
-  rt.exports[ref ? 'f32_exp_ref' : 'f32_exp'](x, y, n);
+  rt.exports[ref ? 'exp_f32_ref' : 'exp_f32'](x, y, n);
 }
 /** y = log(x). */
 export function log(rt: Runtime, x: number, y: number, n: number, ref = false): void {
   checkCount('n', n); checkPtr(rt, 'x', x, n); checkPtr(rt, 'y', y, n);
-  rt.exports[ref ? 'f32_log_ref' : 'f32_log'](x, y, n);
+  rt.exports[ref ? 'log_f32_ref' : 'log_f32'](x, y, n);
 }
 
 /**
@@ -41,26 +41,26 @@ export function softmaxCrossEntropy(rt: Runtime, logits: number, labels: number,
   for (let i = 0; i < m; i++) {
     if (!(lab[i] >= 0 && lab[i] < n)) throw new RangeError(`labels[${i}] must be in [0, ${n - 1}], got ${lab[i]}`);
   }
-  return rt.exports[ref ? 'f32_xent_ref' : 'f32_xent'](logits, labels, m, n, smoothing, dlogits, gradScale);
+  return rt.exports[ref ? 'xent_f32_ref' : 'xent_f32'](logits, labels, m, n, smoothing, dlogits, gradScale);
 }
 
 /** Row softmax of x [m×n] (y may alias x). */
 export function softmax(rt: Runtime, x: number, y: number, m: number, n: number, ref = false): void {
   const total = checkRows(m, n);
   checkPtr(rt, 'x', x, total); checkPtr(rt, 'y', y, total);
-  rt.exports[ref ? 'f32_softmax_ref' : 'f32_softmax'](x, y, m, n);
+  rt.exports[ref ? 'softmax_f32_ref' : 'softmax_f32'](x, y, m, n);
 }
 /** Row log-softmax of x [m×n] (y may alias x). */
 export function logSoftmax(rt: Runtime, x: number, y: number, m: number, n: number, ref = false): void {
   const total = checkRows(m, n);
   checkPtr(rt, 'x', x, total); checkPtr(rt, 'y', y, total);
-  rt.exports[ref ? 'f32_log_softmax_ref' : 'f32_log_softmax'](x, y, m, n);
+  rt.exports[ref ? 'log_softmax_f32_fwd_ref' : 'log_softmax_f32_fwd'](x, y, m, n);
 }
 /** Log-softmax backward from its output y: dx = dy − exp(y)·Σ_row dy (dx may alias dy). */
 export function logSoftmaxBackward(rt: Runtime, y: number, dy: number, dx: number, m: number, n: number, ref = false): void {
   const total = checkRows(m, n);
   checkPtr(rt, 'y', y, total); checkPtr(rt, 'dy', dy, total); checkPtr(rt, 'dx', dx, total);
-  rt.exports[ref ? 'f32_log_softmax_bwd_ref' : 'f32_log_softmax_bwd'](y, dy, dx, m, n);
+  rt.exports[ref ? 'log_softmax_f32_bwd_ref' : 'log_softmax_f32_bwd'](y, dy, dx, m, n);
 }
 
 /**
@@ -75,14 +75,14 @@ export function klDistill(rt: Runtime, student: number, teacher: number, m: numb
   checkFinite('temperature', temperature);
   if (!(temperature > 0)) throw new RangeError(`temperature must be positive, got ${temperature}`);
   checkFinite('gradScale', gradScale); checkBool('accumulate', accumulate);
-  return rt.exports[ref ? 'f32_kl_distill_ref' : 'f32_kl_distill'](student, teacher, m, n, temperature, dstudent, gradScale, accumulate ? 1 : 0);
+  return rt.exports[ref ? 'kl_distill_f32_ref' : 'kl_distill_f32'](student, teacher, m, n, temperature, dstudent, gradScale, accumulate ? 1 : 0);
 }
 
 /** Mean squared error mean((a − b)²); when da is non-zero it receives (accumulate: += ) gradScale·2(a − b)/n (may alias a). */
 export function mse(rt: Runtime, a: number, b: number, n: number, da = 0, gradScale = 1, accumulate = false, ref = false): number {
   checkCount('n', n); checkPtr(rt, 'a', a, n); checkPtr(rt, 'b', b, n); checkPtr(rt, 'da', da, n, 4, true);
   checkFinite('gradScale', gradScale); checkBool('accumulate', accumulate);
-  return rt.exports[ref ? 'f32_mse_ref' : 'f32_mse'](a, b, n, da, gradScale, accumulate ? 1 : 0);
+  return rt.exports[ref ? 'mse_f32_ref' : 'mse_f32'](a, b, n, da, gradScale, accumulate ? 1 : 0);
 }
 
 // ---------------------------------------------------------------------------------------------------------

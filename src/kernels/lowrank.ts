@@ -205,8 +205,8 @@ export function lowRankF32Reference(rt: Runtime, p: Float32Array, q: Float32Arra
   return rt.scoped((s) => {
     const xp = s.put(x), pp = s.put(p), qp = s.put(q), bp = opts.bias ? s.put(opts.bias) : 0;
     const tp = s.alloc(m * r * 4), yp = s.alloc(m * n * 4);
-    rt.exports.sparse_f32_ref(m, k, r, xp, k, pp, 0, 0, tp, r);
-    rt.exports.sparse_f32_ref(m, r, n, tp, r, qp, 0, bp, yp, n);
+    rt.exports.sparse_gemm_f32_ref(m, k, r, xp, k, pp, 0, 0, tp, r);
+    rt.exports.sparse_gemm_f32_ref(m, r, n, tp, r, qp, 0, bp, yp, n);
     return rt.f32(yp, m * n).slice();
   });
 }

@@ -79,7 +79,7 @@ export function sgdStep(rt: Runtime, p: number, g: number, buf: number, mask: nu
   checkCount('n', n);
   checkPtr(rt, 'p', p, n); checkPtr(rt, 'g', g, n); checkPtr(rt, 'buf', buf, n, 4, h.momentum === 0);
   checkPtr(rt, 'mask', mask, n, 1, true); checkBool('first', first);
-  rt.exports[ref ? 'f32_sgd_ref' : 'f32_sgd'](p, g, buf, mask, n, h.lr, h.momentum, h.dampening, h.weightDecay, h.nesterov ? 1 : 0, first ? 1 : 0, h.gradScale);
+  rt.exports[ref ? 'sgd_f32_ref' : 'sgd_f32'](p, g, buf, mask, n, h.lr, h.momentum, h.dampening, h.weightDecay, h.nesterov ? 1 : 0, first ? 1 : 0, h.gradScale);
 }
 
 /**
@@ -97,7 +97,7 @@ export function adamStep(rt: Runtime, p: number, g: number, m: number, v: number
   const stepSize = h.lr / bc1, bc2sqrt = Math.sqrt(bc2);
   const wd = h.decoupled ? 0 : h.weightDecay;
   const decay = h.decoupled ? 1 - h.lr * h.weightDecay : 1;
-  rt.exports[ref ? 'f32_adam_ref' : 'f32_adam'](p, g, m, v, mask, n, h.beta1, h.beta2, h.eps, wd, decay, stepSize, bc2sqrt, h.gradScale);
+  rt.exports[ref ? 'adam_f32_ref' : 'adam_f32'](p, g, m, v, mask, n, h.beta1, h.beta2, h.eps, wd, decay, stepSize, bc2sqrt, h.gradScale);
 }
 
 /** A gradient buffer in WASM memory. */

@@ -6,7 +6,8 @@
 // globalAvgPoolF32, globalAvgPoolF32Grad. Backward `beta`: 0 overwrites dx, 1 accumulates, else scales first.
 import type { Runtime } from '../runtime.js';
 import { checkArray, checkInt, describe } from '../errors.js';
-import { checkBeta, checkElements, checkPtr, descriptor, pair, padding4, type ConvF32GradOptions, type ConvF32RunOptions } from './conv_f32.js';
+import { checkBeta, checkElements, checkPtr, pair, padding4, type ConvF32GradOptions, type ConvF32RunOptions } from './conv_f32.js';
+import { descriptor } from './descriptor.js';
 
 export interface Pool2dF32Params {
   n: number; h: number; w: number; c: number;
@@ -122,8 +123,8 @@ export function globalAvgPoolF32Forward(rt: Runtime, shape: GlobalPoolF32Shape, 
   const s = globalPoolF32Shape(shape);
   checkPtr(rt, 'x', x, s.xLength);
   checkPtr(rt, 'y', y, s.yLength);
-  if (opts.reference) rt.exports.gavgpool_f32_fwd_ref(s.n, s.h * s.w, s.c, x, y);
-  else rt.exports.gavgpool_f32_fwd(s.n, s.h * s.w, s.c, x, y);
+  if (opts.reference) rt.exports.global_avgpool_f32_fwd_ref(s.n, s.h * s.w, s.c, x, y);
+  else rt.exports.global_avgpool_f32_fwd(s.n, s.h * s.w, s.c, x, y);
 }
 
 export function globalAvgPoolF32Backward(rt: Runtime, shape: GlobalPoolF32Shape, dy: number, dx: number,
@@ -132,8 +133,8 @@ export function globalAvgPoolF32Backward(rt: Runtime, shape: GlobalPoolF32Shape,
   checkPtr(rt, 'dy', dy, s.yLength);
   checkPtr(rt, 'dx', dx, s.xLength);
   const beta = checkBeta(opts.beta);
-  if (opts.reference) rt.exports.gavgpool_f32_bwd_ref(s.n, s.h * s.w, s.c, dy, dx, beta);
-  else rt.exports.gavgpool_f32_bwd(s.n, s.h * s.w, s.c, dy, dx, beta);
+  if (opts.reference) rt.exports.global_avgpool_f32_bwd_ref(s.n, s.h * s.w, s.c, dy, dx, beta);
+  else rt.exports.global_avgpool_f32_bwd(s.n, s.h * s.w, s.c, dy, dx, beta);
 }
 
 // ----- typed arrays -----

@@ -79,7 +79,7 @@ function maxPool(rt: Runtime, ref: boolean, input: Int8Array, inShape: Shape4, o
   const len = shape[0] * shape[1] * shape[2] * shape[3];
   return rt.scoped((sc) => {
     const ip = sc.put(input), op = sc.alloc(len);
-    const f = ref ? rt.exports.max_pool_s8_ref : rt.exports.max_pool_s8;
+    const f = ref ? rt.exports.maxpool2d_s8_ref : rt.exports.maxpool2d_s8;
     f(s[0], s[1], s[2], s[3], ip, kh, kw, g.sh, g.sw, g.pt, g.pl, g.oh, g.ow, op, qmin, qmax);
     return { data: rt.i8(op, len).slice(), shape };
   });
@@ -92,7 +92,7 @@ function avgPool(rt: Runtime, ref: boolean, input: Int8Array, inShape: Shape4, o
   const len = shape[0] * shape[1] * shape[2] * shape[3];
   return rt.scoped((sc) => {
     const ip = sc.put(input), op = sc.alloc(len);
-    const f = ref ? rt.exports.avg_pool_s8_ref : rt.exports.avg_pool_s8;
+    const f = ref ? rt.exports.avgpool2d_s8_ref : rt.exports.avgpool2d_s8;
     f(s[0], s[1], s[2], s[3], ip, q.zpIn, kh, kw, g.sh, g.sw, g.pt, g.pl, g.oh, g.ow, op, q.ratio, q.zpOut, q.qmin, q.qmax);
     return { data: rt.i8(op, len).slice(), shape };
   });
@@ -107,7 +107,7 @@ function globalAvg(rt: Runtime, ref: boolean, input: Int8Array, inShape: Shape4,
   const len = s[0] * s[3];
   return rt.scoped((sc) => {
     const ip = sc.put(input), op = sc.alloc(len);
-    const f = ref ? rt.exports.global_avg_pool_s8_ref : rt.exports.global_avg_pool_s8;
+    const f = ref ? rt.exports.global_avgpool_s8_ref : rt.exports.global_avgpool_s8;
     f(s[0], s[1], s[2], s[3], ip, q.zpIn, op, q.ratio, q.zpOut, q.qmin, q.qmax);
     return { data: rt.i8(op, len).slice(), shape };
   });

@@ -13,6 +13,7 @@
 import type { Runtime } from '../runtime.js';
 import { checkArray, checkInt, describe, QwasmError } from '../errors.js';
 import { resolveRequant, type RequantParams, type ResolvedRequant } from './requant.js';
+import { OUT_I32, OUT_S8 } from './gemm_s8.js';
 
 export type SparseFormat = 'csr' | 'block' | 'nm';
 
@@ -37,9 +38,6 @@ export interface SparseS8Options extends SparseOptions, Partial<RequantParams> {
   /** int32 bias per output column (accumulator units). */
   bias?: Int32Array;
 }
-
-const OUT_INT32 = 0;
-const OUT_INT8 = 1;
 
 // ------------------------------------------------------------------ masks
 
@@ -344,9 +342,9 @@ export class SparseMatrixF32 extends SparseBase {
   runPtr(xPtr: number, m: number, yPtr: number, ldx = this.k, ldy = this.n): void {
     this.live();
     const e = this.rt.exports, k = this.k, n = this.n, i16 = k <= 65535 ? 1 : 0;
-    if (this.kind === 'csr') e.sparse_f32_csr(m, k, n, xPtr, ldx, this.p('cstart'), this.p('idx'), i16, this.p('vals'), this.p('bias'), yPtr, ldy);
-    else if (this.kind === 'rows') e.sparse_f32_rows(m, k, n, this.g, xPtr, ldx, this.p('gstart'), this.p('idx'), i16, this.p('vals'), this.p('bias'), yPtr, ldy);
-    else e.sparse_f32_steps(m, k, n, xPtr, ldx, this.p('qstart'), this.p('kst'), this.p('steps'), this.p('bias'), yPtr, ldy);
+    if (this.kind === 'csr') e.sparse_gemm_f32_csr(m, k, n, xPtr, ldx, this.p('cstart'), this.p('idx'), i16, this.p('vals'), this.p('bias'), yPtr, ldy);
+    else if (this.kind === 'rows') e.sparse_gemm_f32_rows(m, k, n, this.g, xPtr, ldx, this.p('gstart'), this.p('idx'), i16, this.p('vals'), this.p('bias'), yPtr, ldy);
+    else e.sparse_gemm_f32_steps(m, k, n, xPtr, ldx, this.p('qstart'), this.p('kst'), this.p('steps'), this.p('bias'), yPtr, ldy);
   }
 
   matmul(x: Float32Array, m: number): Float32Array {
@@ -468,21 +466,21 @@ export class SparseMatrixS8 extends SparseBase {
 
   private run(xPtr: number, m: number, yPtr: number, ldx: number, ldy: number, mode: number): void {
     const e = this.rt.exports, k = this.k, n = this.n, r = this.requant;
-    const sp = mode === OUT_INT8 ? this.scalePtr : 0, zp = mode === OUT_INT8 ? r!.zp : 0;
-    const qmin = mode === OUT_INT8 ? r!.qmin : 0, qmax = mode === OUT_INT8 ? r!.qmax : 0;
+    const sp = mode === OUT_S8 ? this.scalePtr : 0, zp = mode === OUT_S8 ? r!.zp : 0;
+    const qmin = mode === OUT_S8 ? r!.qmin : 0, qmax = mode === OUT_S8 ? r!.qmax : 0;
     if (this.kind === 'rows') {
-      e.sparse_s8_rows(m, k, n, this.g, xPtr, ldx, this.p('gstart'), this.p('idx'), k <= 65535 ? 1 : 0, this.consec, this.p('wts'), this.p('bias'),
+      e.sparse_gemm_s8_rows(m, k, n, this.g, xPtr, ldx, this.p('gstart'), this.p('idx'), k <= 65535 ? 1 : 0, this.consec, this.p('wts'), this.p('bias'),
         yPtr, ldy, mode, sp, zp, qmin, qmax);
     } else {
       // M ≥ 8: blocks of 8 rows on the column pairs, the last m mod 8 rows on the steps
       const m8 = m >= 8 ? m & ~7 : 0;
       if (m8) {
-        e.sparse_s8_pairs(m8, k, n, xPtr, ldx, this.p('cstart'), this.p('pidx'), k <= 65535 ? 1 : 0, this.p('wpair'), this.p('bias'),
+        e.sparse_gemm_s8_pairs(m8, k, n, xPtr, ldx, this.p('cstart'), this.p('pidx'), k <= 65535 ? 1 : 0, this.p('wpair'), this.p('bias'),
           yPtr, ldy, mode, sp, zp, qmin, qmax);
       }
       if (m > m8) {
-        e.sparse_s8_steps(m - m8, k, n, xPtr + m8 * ldx, ldx, this.p('qstart'), this.p('kst'), this.p('steps'), this.p('bias'),
-          yPtr + m8 * ldy * (mode === OUT_INT32 ? 4 : 1), ldy, mode, sp, zp, qmin, qmax);
+        e.sparse_gemm_s8_steps(m - m8, k, n, xPtr + m8 * ldx, ldx, this.p('qstart'), this.p('kst'), this.p('steps'), this.p('bias'),
+          yPtr + m8 * ldy * (mode === OUT_I32 ? 4 : 1), ldy, mode, sp, zp, qmin, qmax);
       }
     }
   }
@@ -490,14 +488,14 @@ export class SparseMatrixS8 extends SparseBase {
   /** y (int32, m×n, row stride ldy) for x at xPtr (int8, m×k, row stride ldx). */
   runInt32(xPtr: number, m: number, yPtr: number, ldx = this.k, ldy = this.n): void {
     this.live();
-    this.run(xPtr, m, yPtr, ldx, ldy, OUT_INT32);
+    this.run(xPtr, m, yPtr, ldx, ldy, OUT_I32);
   }
 
   /** y (int8, requantised) for x at xPtr. */
   runInt8(xPtr: number, m: number, yPtr: number, ldx = this.k, ldy = this.n): void {
     this.live();
     if (!this.requant) throw new QwasmError('this SparseMatrixS8 was built without requantisation parameters (scale)');
-    this.run(xPtr, m, yPtr, ldx, ldy, OUT_INT8);
+    this.run(xPtr, m, yPtr, ldx, ldy, OUT_S8);
   }
 
   /** runInt8 when built with requantisation parameters (scale), else runInt32. */
@@ -548,7 +546,7 @@ export function sparseF32Reference(rt: Runtime, w: Float32Array, k: number, n: n
   resolveStructure(opts, kept, k, n);
   return rt.scoped((s) => {
     const xp = s.put(x), wp = s.put(w), mp = s.put(kept), bp = opts.bias ? s.put(opts.bias) : 0, yp = s.alloc(m * n * 4);
-    rt.exports.sparse_f32_ref(m, k, n, xp, k, wp, mp, bp, yp, n);
+    rt.exports.sparse_gemm_f32_ref(m, k, n, xp, k, wp, mp, bp, yp, n);
     return rt.f32(yp, m * n).slice();
   });
 }
@@ -568,7 +566,7 @@ export function sparseS8Reference(rt: Runtime, w: Int8Array, k: number, n: numbe
   return rt.scoped((s) => {
     const xp = s.put(x), wp = s.put(w), mp = s.put(kept), bp = opts.bias ? s.put(opts.bias) : 0;
     const yp = s.alloc(m * n * (r ? 1 : 4)), sp = r ? s.put(r.scale) : 0;
-    rt.exports.sparse_s8_ref(m, k, n, xp, k, zpA, wp, mp, bp, yp, n, r ? OUT_INT8 : OUT_INT32, sp, r?.zp ?? 0, r?.qmin ?? 0, r?.qmax ?? 0);
+    rt.exports.sparse_gemm_s8_ref(m, k, n, xp, k, zpA, wp, mp, bp, yp, n, r ? OUT_S8 : OUT_I32, sp, r?.zp ?? 0, r?.qmin ?? 0, r?.qmax ?? 0);
     return r ? rt.i8(yp, m * n).slice() : rt.i32(yp, m * n).slice();
   });
 }

@@ -13,9 +13,10 @@
 import type { Engine } from '../autograd/tensor.js';
 import { Module } from '../nn/module.js';
 import {
-  AvgPool2d, BatchNorm2d, Conv2d, Dropout, Flatten, GlobalAvgPool, Linear, MaxPool2d, ReLU, ReLU6, Residual, Sequential,
+  AvgPool2d, BatchNorm2d, Conv2d, Dropout, Flatten, GlobalAvgPool, Linear, MaxPool2d, Residual, Sequential,
 } from '../nn/layers.js';
 import { InitRng } from '../util/rng.js';
+import { buildModule, layerKind, layerTypes } from '../nn/registry.js';
 import { describe } from '../errors.js';
 import type { Normalization } from '../data/dataset.js';
 import { TfjsImportError, decodeWeights, readModelFolder, readNsfwjs, type DecodedWeight, type TfjsArtifacts } from './artifacts.js';
@@ -68,6 +69,15 @@ interface KLayer { name: string; cls: string; config: Record<string, unknown>; i
 type Val =
   | { name: string; kind: 'map'; h: number; w: number; c: number; pad: [number, number, number, number] | null }
   | { name: string; kind: 'flat'; k: number };
+
+/**
+ * Keras activation names → the layer kind of the registry (src/nn/registry.ts) that computes them. A kind not
+ * registered in this build (e.g. Sigmoid before the ONNX helper's kinds land) is an error naming it.
+ */
+const KERAS_ACTIVATIONS: Record<string, string> = { relu: 'ReLU', relu6: 'ReLU6', sigmoid: 'Sigmoid', swish: 'SiLU', silu: 'SiLU', tanh: 'Tanh' };
+
+const SUPPORTED = ['InputLayer', 'Conv2D', 'DepthwiseConv2D', 'BatchNormalization', 'ReLU', 'Activation', 'Add', 'ZeroPadding2D',
+  'MaxPooling2D', 'AveragePooling2D', 'GlobalAveragePooling2D', 'Dense', 'Dropout', 'Flatten', 'Reshape'];
 
 function fail(l: KLayer, msg: string): never {
   throw new TfjsImportError(`Keras layer '${l.name}' (${l.cls}): ${msg}`);
@@ -138,6 +148,9 @@ class Importer {
     readonly cut: string | null, seed: number) {
     this.rng = new InitRng(seed);
     for (const l of layers) {
+      // an unsupported layer anywhere is reported as itself, not as the graph shape it causes
+      if (l.cls === 'Concatenate') fail(l, 'Concatenate is not supported yet: qwasm\'s layer tree has Sequential and Residual only (InceptionV3 needs a graph container)');
+      if (!SUPPORTED.includes(l.cls)) fail(l, `layer class '${l.cls}' is not supported (supported: ${SUPPORTED.join(', ')})`);
       if (this.byName.has(l.name)) fail(l, 'the name is used twice');
       this.byName.set(l.name, l);
     }
@@ -225,29 +238,34 @@ class Importer {
     return r.out;
   }
 
-  /** ReLU / ReLU6 module of an activation layer, or null (not one). */
+  /** The registry's module for a Keras activation name; null for a name qwasm does not map. */
+  activationModule(l: KLayer, name: string): Module | null {
+    const type = KERAS_ACTIVATIONS[name];
+    if (!type) return null;
+    if (!layerKind(type)) fail(l, `activation '${name}' needs the layer kind '${type}', which this qwasm does not have (kinds: ${layerTypes().join(', ')})`);
+    return buildModule(this.E, { type }, l.name);
+  }
+
+  /** The module of a ReLU / Activation layer, or null (not one qwasm computes). */
   activationOf(l: KLayer): Module | null {
     if (l.cls === 'ReLU') {
       const mx = l.config.max_value, slope = l.config.negative_slope ?? 0, thr = l.config.threshold ?? 0;
       if (slope !== 0 || thr !== 0) return null;
-      if (mx === null || mx === undefined) return new ReLU(this.E);
-      return mx === 6 ? new ReLU6(this.E) : null;
+      if (mx === null || mx === undefined) return this.activationModule(l, 'relu');
+      return mx === 6 ? this.activationModule(l, 'relu6') : null;
     }
-    if (l.cls === 'Activation') {
-      const a = l.config.activation;
-      return a === 'relu' ? new ReLU(this.E) : a === 'relu6' ? new ReLU6(this.E) : null;
-    }
+    if (l.cls === 'Activation') return this.activationModule(l, String(l.config.activation));
     return null;
   }
 
   /** Modules for a fused `activation` config field (Conv2D, Dense); 'softmax' only at the output. */
   fusedActivation(l: KLayer): Module[] {
-    const a = l.config.activation ?? 'linear';
+    const a = String(l.config.activation ?? 'linear');
     if (a === 'linear') return [];
-    if (a === 'relu') return [new ReLU(this.E)];
-    if (a === 'relu6') return [new ReLU6(this.E)];
     if (a === 'softmax' && l.name === this.output && !this.cut) { this.droppedActivation = 'softmax'; return []; }
-    fail(l, `activation '${String(a)}' is not supported (linear, relu, relu6; softmax at the output)`);
+    const m = this.activationModule(l, a);
+    if (!m) fail(l, `activation '${a}' is not supported (linear, ${Object.keys(KERAS_ACTIVATIONS).join(', ')}; softmax at the output)`);
+    return [m];
   }
 
   convert(l: KLayer, x: Val): { modules: Module[]; out: Val } {
@@ -265,7 +283,7 @@ class Importer {
         if (l.cls === 'Activation' && c.activation === 'linear') return { modules: [], out: { ...x, name: y } };
         if (l.cls === 'Activation' && c.activation === 'softmax' && y === this.output && !this.cut) { this.droppedActivation = 'softmax'; return { modules: [], out: { ...x, name: y } }; }
         const act = this.activationOf(l);
-        if (!act) fail(l, `only ReLU (max_value none or 6, no slope or threshold) and Activation relu / relu6 / linear are supported (config ${JSON.stringify({ activation: c.activation, max_value: c.max_value, negative_slope: c.negative_slope, threshold: c.threshold })})`);
+        if (!act) fail(l, `only ReLU (max_value none or 6, no slope or threshold) and Activation ${Object.keys(KERAS_ACTIVATIONS).join(' / ')} / linear are supported (config ${JSON.stringify({ activation: c.activation, max_value: c.max_value, negative_slope: c.negative_slope, threshold: c.threshold })})`);
         return { modules: [act], out: { ...x, name: y } };
       }
       case 'ZeroPadding2D': {
@@ -369,10 +387,8 @@ class Importer {
       }
       case 'Add':
         fail(l, 'only the Add of two branches from one value (a residual join) is supported');
-      case 'Concatenate':
-        fail(l, 'Concatenate is not supported yet: qwasm\'s layer tree has Sequential and Residual only (InceptionV3 needs a graph container)');
       default:
-        fail(l, `layer class '${l.cls}' is not supported (supported: Conv2D, DepthwiseConv2D, BatchNormalization, ReLU, Activation, Add, ZeroPadding2D, MaxPooling2D, AveragePooling2D, GlobalAveragePooling2D, Dense, Dropout, Flatten, Reshape)`);
+        fail(l, `layer class '${l.cls}' is not supported (supported: ${SUPPORTED.join(', ')})`);
     }
   }
 }
