@@ -106,11 +106,11 @@ export function renderAdaptTable(r: AdaptRunResult, target: UnlabelledTarget): s
     }
     return L.join('\n');
   }
-  L.push(`| method | target test % mean ± sd [min, max] over ${n} seed(s) | 95 % CI of the mean (seeds) | pooled test images % (95 % Wilson) | gain over source-only, points: mean [min, max] | wins | adaptation set % (transductive) | source test % |`);
+  L.push(`| method | target test % mean ± sd [min, max] over ${n} seed(s) | 95 % CI of the mean (seeds) | mean, 95 % Wilson over the test images | gain over source-only, points: mean [min, max] | wins | adaptation set % (transductive) | source test % |`);
   L.push('|---|---|---|---|---|---:|---|---|');
   for (const s of r.summary) {
     const gain = s.gain ? `${s.gain.mean >= 0 ? '+' : ''}${pct(s.gain.mean)} [${pct(s.gain.min)}, ${pct(s.gain.max)}]` : '—';
-    L.push(`| ${s.method} | ${spreadText(s.targetTest)} | ${ciText(s.targetTest)} | ${scoredText(s.pooled)} | ${gain} | ${s.wins === null ? '—' : `${s.wins}/${n}`} | ${spreadText(s.adaptationSet)} | ${spreadText(s.sourceTest)} |`);
+    L.push(`| ${s.method} | ${spreadText(s.targetTest)} | ${ciText(s.targetTest)} | ${scoredText(s.meanScore)} | ${gain} | ${s.wins === null ? '—' : `${s.wins}/${n}`} | ${spreadText(s.adaptationSet)} | ${spreadText(s.sourceTest)} |`);
   }
   L.push('', 'Per seed, target test % (95 % Wilson over its test images):', '');
   L.push(`| seed | ${r.methods.join(' | ')} |`, `|---:|${r.methods.map(() => '---').join('|')}|`);

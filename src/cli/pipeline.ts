@@ -7,7 +7,7 @@ import type { Command } from './main.js';
 import { DEFAULT_SETTINGS, METHODS, METHOD_HELP, SHIPPED_SOURCES, type Method, type PipelineSettings } from '../pipeline/defaults.js';
 import { runPipeline } from '../pipeline/run.js';
 import { buildInfo, reportJson, writeReport } from '../pipeline/write-report.js';
-import { targetValue } from '../pipeline/report-md.js';
+import { adaptationTable, targetValue } from '../pipeline/report-md.js';
 
 const D = DEFAULT_SETTINGS;
 const n = (help: string, min = 0): FlagDef => ({ type: 'string', value: 'N', help, num: { int: true, min } });
@@ -47,6 +47,10 @@ training from scratch → compression three ways → int8 models on the int8 ker
     seed: flag('seed', `random seed (default ${D.seed})`),
     'latency-rounds': n(`interleaved latency rounds (default ${D.latencyRounds})`, 1),
     'latency-runs': n(`batch-1 runs per round (default ${D.latencyRuns})`, 1),
+    adapt: { type: 'string', value: 'A,B', help: 'domain adaptation variants, dann and/or coral (with --unlabeled): the teacher trained on\nthe target while adapting to unlabelled images of the same classes from another domain,\nbeside source-only (same loop, no adaptation term); the report scores each on the target\ntest set and on the unlabelled domain\'s held-out labelled images, if it has labels' },
+    unlabeled: { type: 'string', value: 'NAME|PATH', help: 'the unlabelled domain: a dataset name, a folder of class sub-folders, or a flat folder' },
+    unlabelled: { type: 'string', value: 'NAME|PATH', help: 'the same as --unlabeled' },
+    'adapt-steps': n('adaptation steps (default: epochs × ⌊train images / batch⌋)', 1),
     out: { ...FLAGS.out, value: 'DIR', help: `report directory (default ./${D.outDir}); the int8 models are written there too (.qwm)` },
     'no-models': { type: 'boolean', help: 'do not write the .qwm files' },
     build: FLAGS.build, threads: FLAGS.threads,
@@ -79,6 +83,17 @@ export function settingsFromFlags(args: Args): Partial<PipelineSettings> {
     for (const m of list) if (!(METHODS as readonly string[]).includes(m)) throw new UsageError(`--methods: unknown method '${m}' (one of ${METHODS.join(', ')})`);
     o.methods = list as Method[];
   }
+  const adapt = args.str('adapt');
+  if (adapt) {
+    const list = adapt.split(',').map((m) => m.trim().toLowerCase()).filter(Boolean);
+    for (const m of list) if (m !== 'dann' && m !== 'coral') throw new UsageError(`unknown method '${m}' for --adapt (dann, coral)`);
+    o.adapt = [...new Set(list)] as ('dann' | 'coral')[];
+  }
+  const unl = args.str('unlabeled') ?? args.str('unlabelled');
+  if (unl) o.unlabeled = unl;
+  if (o.adapt?.length && !o.unlabeled) throw new UsageError('--adapt needs --unlabeled (the unlabelled images to adapt to)');
+  if (o.unlabeled && !o.adapt?.length) throw new UsageError('--unlabeled needs --adapt dann,coral');
+  if (args.has('adapt-steps')) o.adaptSteps = args.num('adapt-steps', 0);
   const out = args.str('out');
   if (out) o.outDir = out;
   if (args.bool('no-models')) o.saveModels = false;
@@ -106,6 +121,11 @@ async function run(args: Args, argv: string[]): Promise<number> {
   console.log(`qwasm pipeline: ${result.variants.length} variants in ${((performance.now() - t0) / 1000).toFixed(1)} s (build ${result.build})`);
   for (const v of result.variants) {
     console.log(`  ${v.name.padEnd(44)} ${(100 * v.accuracy).toFixed(2).padStart(6)} %  ${String(v.bytes).padStart(8)} B  ${v.latencyMs.toFixed(3).padStart(8)} ms`);
+  }
+  const ad = adaptationTable(result);
+  if (ad) {
+    console.log(`domain adaptation (${ad.note})`);
+    for (const row of ad.rows) console.log(`  ${row[0].padEnd(44)} target ${row[1].padStart(6)} %  unlabelled domain ${row[2]}  gain ${row[3]}`);
   }
   console.log('targets:');
   for (const t of result.targets) console.log(`  ${t.name.padEnd(44)} ${targetValue(t).padStart(14)}  ${t.goal}${t.met === null ? '' : t.met ? '  met' : '  NOT met'}`);
