@@ -1,6 +1,6 @@
 // `qwasm pipeline`: the end-to-end transfer + compression job (src/pipeline/) with progress bars, a report
 // directory (report.md, report.html, report.json) and, with --json, one JSON object on stdout.
-import { FLAGS, UsageError, flag, type Args, type CommandSpec, type FlagDef } from './args.js';
+import { Args, FLAGS, UsageError, flag, type CommandSpec, type FlagDef, type FlagValues } from './args.js';
 import { checkOutputDir } from './files.js';
 import { Progress } from './progress.js';
 import type { Command } from './main.js';
@@ -64,7 +64,9 @@ training from scratch → compression three ways → int8 models on the int8 ker
 const quote = (a: string): string => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`);
 
 /** Settings overrides from the flags. */
-export function settingsFromFlags(args: Args): Partial<PipelineSettings> {
+export function settingsFromFlags(flags: Args | FlagValues): Partial<PipelineSettings> {
+  // a plain record of flag values (as parsed) is accepted too, e.g. by tests
+  const args = flags instanceof Args ? flags : new Args(spec, flags, []);
   const o: Partial<PipelineSettings> = {};
   const source = args.str('source'), teacher = args.str('teacher'), student = args.str('student'), target = args.str('target');
   if (source) o.source = source;
