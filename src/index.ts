@@ -47,7 +47,7 @@ export { Optimizer, type OptimizerSpec } from './optim/optimizer.js';
 export { makeSchedule, type Schedule, type ScheduleSpec } from './optim/schedule.js';
 export { fit, evaluate, type FitOptions, type FitResult, type StepInfo, type EpochInfo, type EvalResult, type LossHook } from './train/index.js';
 // --- end training engine ---
-export { saveModel, loadModelCheckpoint, loadModel, checkpointOf, type ModelRecord, type LoadedModel } from './train/model-file.js';
+export { saveModel, loadModelCheckpoint, loadModel, loadModelBytes, checkpointOf, type ModelRecord, type LoadedModel } from './train/model-file.js';
 // --- quantisation: fake quant, QAT, PTQ, int8 deployment (src/quant/, src/deploy/) ---
 export { fakeQuant, fakeQuantChannel, expScale, MinMaxObserver, PerChannelMinMaxObserver, affineQParams, symmetricScales, weightLayout, lsqGrad, lsqGradScale, quantizeArray, dequantizeArray, quantizeChannels, rne, type QParams, type ChannelLayout, type ObserverMode, type ObserverOptions } from './quant/fakequant.js';
 export { prepareQAT, QATModel, QATSchedule, ActQuant, WeightQuant, foldBatchNorm, bnFactor, type QATOptions, type QATScheduleOptions, type QuantState, type Unit as QuantUnit, type FusedActivation } from './quant/qat.js';

@@ -8,7 +8,7 @@
 // a reader that predates them rejects kind 9 as unknown. The pure-WASM runner (assembly/qwm_run.ts) does not run them yet.
 // Sparse specs on k×k (non-pointwise) ungrouped convs were added without a version bump: readers written before
 // rejected them at the spec byte (as a field out of range) and never misread them, and nothing else changed.
-import { QwasmError } from '../errors.js';
+import { QwasmError, toBytes } from '../errors.js';
 import { crc32 } from '../util/crc32.js';
 import type { GraphMeta, GraphNode, Int8Graph, QParams, SparseSpec } from './graph.js';
 import { QWM_LIMITS, validateGraph } from './validate.js';
@@ -22,8 +22,9 @@ const CODE_KIND = ['', 'conv', 'linear', 'lowrank', 'maxpool', 'avgpool', 'gap',
 const SPARSE_CODE = { csr: 1, block: 2, nm: 3 } as const;
 
 /** Quick check: do these bytes start like a .qwm file? */
-export function isQwm(bytes: Uint8Array): boolean {
-  return bytes instanceof Uint8Array && bytes.length >= 4 && QWM_MAGIC.every((b, i) => bytes[i] === b);
+export function isQwm(input: Uint8Array | ArrayBuffer): boolean {
+  const bytes = ArrayBuffer.isView(input) || input instanceof ArrayBuffer ? toBytes('bytes', input) : null;
+  return !!bytes && bytes.length >= 4 && QWM_MAGIC.every((b, i) => bytes[i] === b);
 }
 
 // ------------------------------------------------------------------------------------------------- writing
@@ -191,8 +192,8 @@ interface LazyTensor { node: GraphNode; field: 'w' | 'p' | 'q'; at: number; coun
  */
 // Long (~225 lines, readNodes ~105): one parser whose field readers close over the cursor and the per-field
 // byte offsets that every error message reports; split into functions, each would need that whole state.
-export function decodeQwm(bytes: Uint8Array, what = 'qwm'): Int8Graph {
-  if (!(bytes instanceof Uint8Array)) throw new TypeError(`${what}: bytes must be a Uint8Array`);
+export function decodeQwm(src: Uint8Array | ArrayBuffer, what = 'qwm'): Int8Graph {
+  const bytes = toBytes(`${what}: bytes`, src);
   const len = bytes.length;
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const offsets = new Map<GraphNode | null, Record<string, number>>();

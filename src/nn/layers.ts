@@ -127,7 +127,8 @@ for (const [type, cls] of [['ReLU', ReLU], ['ReLU6', ReLU6], ['Flatten', Flatten
 }
 
 export class Dropout extends Module {
-  private calls = 0;
+  /** Training-mode forward calls so far (the mask's seed); fit({ startStep }) restores it on resume. */
+  calls = 0;
   constructor(engine: Engine, readonly p: number, public seed = 1) {
     super(engine);
     checkFinite('p', p);

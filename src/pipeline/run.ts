@@ -24,6 +24,8 @@ export interface PipelineHooks {
   onStageDone?: (name: string, summary: string, seconds: number) => void;
   /** Build to run on (default 'auto'). */
   build?: 'auto' | 'scalar' | 'simd' | 'relaxed';
+  /** Threads (init's `threads`; default: init's default). */
+  threads?: number;
 }
 
 export interface SourceInfo { role: 'teacher' | 'student'; file: string; model: string; options: Record<string, unknown>; params: number; command?: string; dataset?: string; classes?: number; accuracy?: number }
@@ -120,7 +122,7 @@ export async function runPipeline(over: Partial<PipelineSettings> = {}, hooks: P
   const settings = resolveSettings(over);
   const t0 = performance.now(), cpu0 = process.cpuUsage();
   const startedAt = new Date().toISOString();
-  const rt = await loadRuntime({ build: hooks.build ?? 'auto' });
+  const rt = await loadRuntime({ build: hooks.build ?? 'auto', threads: hooks.threads });
   const engine = new Engine(rt);
   const owned: { dispose(): void }[] = [];
   const outputs: StageOutput[] = [];
