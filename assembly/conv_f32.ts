@@ -20,6 +20,7 @@
 // (gradient accumulation); any other value scales the old contents first.
 // The *_ref functions are plain direct loops (no im2col, no GEMM, no SIMD) in every build.
 
+import { betaScale, betaScaleRef } from './beta_f32';
 import { gemm_f32 } from './gemm_f32';
 import { D_N, D_H, D_W, D_C, D_OC, D_KH, D_KW, D_SH, D_SW, D_PT, D_PL, D_PB, D_PR, D_DH, D_DW, D_G, D_OH, D_OW, dget } from './conv_desc';
 
@@ -70,23 +71,13 @@ export function conv2d_f32_fwd_ref(desc: usize, x: usize, w: usize, bias: usize,
   }
 }
 
-// Scales (β ≠ 1) or clears (β = 0) count floats at p.
-function scaleBuf(p: usize, count: usize, beta: f32): void {
-  if (beta == 1) return;
-  if (beta == 0) {
-    for (let i: usize = 0; i < count; i++) fset(p, i, 0);
-  } else {
-    for (let i: usize = 0; i < count; i++) fset(p, i, beta * f(p, i));
-  }
-}
-
 export function conv2d_f32_bwd_data_ref(desc: usize, dy: usize, w: usize, dx: usize, beta: f32): void {
   let n = dget(desc, D_N), h = dget(desc, D_H), wd = dget(desc, D_W), c = dget(desc, D_C), oc = dget(desc, D_OC);
   let kh = dget(desc, D_KH), kw = dget(desc, D_KW), sh = dget(desc, D_SH), sw = dget(desc, D_SW);
   let pt = dget(desc, D_PT), pl = dget(desc, D_PL), dh = dget(desc, D_DH), dw = dget(desc, D_DW);
   let groups = dget(desc, D_G), oh = dget(desc, D_OH), ow = dget(desc, D_OW);
   let cg = c / groups, ocg = oc / groups;
-  scaleBuf(dx, <usize>n * h * wd * c, beta);
+  betaScaleRef(dx, <usize>n * h * wd * c, beta);
   for (let ni = 0; ni < n; ni++) {
     for (let oy = 0; oy < oh; oy++) {
       for (let ox = 0; ox < ow; ox++) {
@@ -196,19 +187,6 @@ export function conv2d_f32_bwd_filter_ref(desc: usize, x: usize, dy: usize, dwt:
   }
 }
 
-// β-scaling of a whole buffer (SIMD where available): 0 clears, 1 keeps, else multiplies.
-function scaleFast(p: usize, count: usize, beta: f32): void {
-  if (beta == 1) return;
-  let i: usize = 0;
-  if (ASC_FEATURE_SIMD) {
-    let vb = f32x4.splat(beta), z = f32x4.splat(0);
-    if (beta == 0) for (; i + 4 <= count; i += 4) v128.store(p + (i << 2), z);
-    else for (; i + 4 <= count; i += 4) v128.store(p + (i << 2), f32x4.mul(vb, v128.load(p + (i << 2))));
-  }
-  if (beta == 0) for (; i < count; i++) fset(p, i, 0);
-  else for (; i < count; i++) fset(p, i, beta * f(p, i));
-}
-
 // out[j] = β·out[j] + Σ_r a[r·lda + j] over `rows` rows, j < cols. Two-level sums (blocks of 256 rows) keep
 // the rounding error of long columns small.
 export function colsum_f32(rows: i32, cols: i32, a: usize, lda: i32, out: usize, beta: f32): void {
@@ -235,9 +213,10 @@ export function colsum_f32(rows: i32, cols: i32, a: usize, lda: i32, out: usize,
   return min(m, max(24, CHUNK_FLOATS / kg));
 }
 
-// cols[i][(ki·KW + kj)·Cg + ci] = x[n][iy][ix][g·Cg + ci] (0 outside the image) for output rows
-// r = m0 .. m0+mc-1 (r = (n·OH + oy)·OW + ox).
-function im2col(desc: usize, x: usize, g: i32, m0: i32, mc: i32, cols: usize): void {
+// im2col (adjoint = false): cols[i][(ki·KW + kj)·Cg + ci] = x[n][iy][ix][g·Cg + ci] (0 outside the image) for
+// output rows r = m0 .. m0+mc-1 (r = (n·OH + oy)·OW + ox). col2im (adjoint = true), its adjoint:
+// x[n][iy][ix][g·Cg + ci] += cols[i][(ki·KW + kj)·Cg + ci] (taps outside the image add nothing).
+function im2colWalk(desc: usize, x: usize, g: i32, m0: i32, mc: i32, cols: usize, adjoint: bool): void {
   let h = dget(desc, D_H), wd = dget(desc, D_W), c = dget(desc, D_C);
   let kh = dget(desc, D_KH), kw = dget(desc, D_KW), sh = dget(desc, D_SH), sw = dget(desc, D_SW);
   let pt = dget(desc, D_PT), pl = dget(desc, D_PL), dh = dget(desc, D_DH), dw = dget(desc, D_DW);
@@ -246,72 +225,49 @@ function im2col(desc: usize, x: usize, g: i32, m0: i32, mc: i32, cols: usize): v
   let kg = kh * kw * cg;
   let ox = m0 % ow, t = m0 / ow;
   let oy = t % oh, ni = t / oh;
-  let dst = cols;
+  let col = cols;
   let runs = groups == 1 && dw == 1;   // the KW taps of one kernel row are contiguous in x
   for (let i = 0; i < mc; i++) {
     let iy0 = oy * sh - pt, ix0 = ox * sw - pl;
     let img = x + ((<usize>ni * h * wd * c + <usize>g * cg) << 2);
-    let d = dst;
+    let d = col;
     for (let ki = 0; ki < kh; ki++) {
       let iy = iy0 + ki * dh;
-      if (iy < 0 || iy >= h) { zeroF(d, kw * cg); d += <usize>(kw * cg) << 2; continue; }
+      if (iy < 0 || iy >= h) {
+        if (!adjoint) zeroF(d, kw * cg);
+        d += <usize>(kw * cg) << 2;
+        continue;
+      }
       let row = img + ((<usize>iy * wd * c) << 2);
       if (runs && ix0 >= 0 && ix0 + kw <= wd) {
-        copyF(d, row + ((<usize>ix0 * c) << 2), kw * c);
+        let p = row + ((<usize>ix0 * c) << 2);
+        if (adjoint) addF(p, d, kw * c); else copyF(d, p, kw * c);
         d += <usize>(kw * c) << 2;
         continue;
       }
       for (let kj = 0; kj < kw; kj++) {
         let ix = ix0 + kj * dw;
-        if (ix < 0 || ix >= wd) zeroF(d, cg);
-        else if (cg == 1) store<f32>(d, load<f32>(row + ((<usize>ix * c) << 2)));
-        else copyF(d, row + ((<usize>ix * c) << 2), cg);
+        let p = row + ((<usize>ix * c) << 2);
+        if (ix < 0 || ix >= wd) { if (!adjoint) zeroF(d, cg); }
+        else if (adjoint) { if (cg == 1) store<f32>(p, load<f32>(p) + load<f32>(d)); else addF(p, d, cg); }
+        else if (cg == 1) store<f32>(d, load<f32>(p));
+        else copyF(d, p, cg);
         d += <usize>cg << 2;
       }
     }
-    dst += <usize>kg << 2;
+    col += <usize>kg << 2;
     if (++ox == ow) { ox = 0; if (++oy == oh) { oy = 0; ni++; } }
   }
 }
 
-// The adjoint of im2col: dx[n][iy][ix][g·Cg + ci] += dcols[i][(ki·KW + kj)·Cg + ci].
-function col2im(desc: usize, dcols: usize, g: i32, m0: i32, mc: i32, dx: usize): void {
-  let h = dget(desc, D_H), wd = dget(desc, D_W), c = dget(desc, D_C);
-  let kh = dget(desc, D_KH), kw = dget(desc, D_KW), sh = dget(desc, D_SH), sw = dget(desc, D_SW);
-  let pt = dget(desc, D_PT), pl = dget(desc, D_PL), dh = dget(desc, D_DH), dw = dget(desc, D_DW);
-  let groups = dget(desc, D_G), oh = dget(desc, D_OH), ow = dget(desc, D_OW);
-  let cg = c / groups;
-  let kg = kh * kw * cg;
-  let ox = m0 % ow, t = m0 / ow;
-  let oy = t % oh, ni = t / oh;
-  let src = dcols;
-  let runs = groups == 1 && dw == 1;
-  for (let i = 0; i < mc; i++) {
-    let iy0 = oy * sh - pt, ix0 = ox * sw - pl;
-    let img = dx + ((<usize>ni * h * wd * c + <usize>g * cg) << 2);
-    let s = src;
-    for (let ki = 0; ki < kh; ki++) {
-      let iy = iy0 + ki * dh;
-      if (iy < 0 || iy >= h) { s += <usize>(kw * cg) << 2; continue; }
-      let row = img + ((<usize>iy * wd * c) << 2);
-      if (runs && ix0 >= 0 && ix0 + kw <= wd) {
-        addF(row + ((<usize>ix0 * c) << 2), s, kw * c);
-        s += <usize>(kw * c) << 2;
-        continue;
-      }
-      for (let kj = 0; kj < kw; kj++) {
-        let ix = ix0 + kj * dw;
-        if (ix >= 0 && ix < wd) {
-          let p = row + ((<usize>ix * c) << 2);
-          if (cg == 1) store<f32>(p, load<f32>(p) + load<f32>(s));
-          else addF(p, s, cg);
-        }
-        s += <usize>cg << 2;
-      }
-    }
-    src += <usize>kg << 2;
-    if (++ox == ow) { ox = 0; if (++oy == oh) { oy = 0; ni++; } }
-  }
+// @ts-ignore: decorator
+@inline function im2col(desc: usize, x: usize, g: i32, m0: i32, mc: i32, cols: usize): void {
+  im2colWalk(desc, x, g, m0, mc, cols, false);
+}
+
+// @ts-ignore: decorator
+@inline function col2im(desc: usize, dcols: usize, g: i32, m0: i32, mc: i32, dx: usize): void {
+  im2colWalk(desc, dx, g, m0, mc, dcols, true);
 }
 
 // @ts-ignore: decorator
@@ -344,156 +300,131 @@ function transposeTaps(w: usize, c: i32, taps: i32, wt: usize): void {
 // ---------------------------------------------------------------------------------------------------------
 // Depthwise (C = OC = groups): vectorised over channels.
 
-function dwFwd(desc: usize, x: usize, w: usize, bias: usize, y: usize): void {
+// The three depthwise passes walk the same (output pixel, tap) pairs over an input-side tensor (x, or dx) and a
+// per-tap, per-channel buffer (the weights transposed to [tap][C], or dW's accumulator); `pix` is the output
+// pixel's row of y (forward) or dy (backward). mode: DW_FWD, DW_BWD_DATA, DW_BWD_FILTER.
+const DW_FWD = 0, DW_BWD_DATA = 1, DW_BWD_FILTER = 2;
+
+function dwWalk(mode: i32, desc: usize, spatial: usize, pixels: usize, perTap: usize, bias: usize): void {
   let n = dget(desc, D_N), h = dget(desc, D_H), wd = dget(desc, D_W), c = dget(desc, D_C);
   let kh = dget(desc, D_KH), kw = dget(desc, D_KW), sh = dget(desc, D_SH), sw = dget(desc, D_SW);
   let pt = dget(desc, D_PT), pl = dget(desc, D_PL), dh = dget(desc, D_DH), dw = dget(desc, D_DW);
   let oh = dget(desc, D_OH), ow = dget(desc, D_OW);
-  let taps = kh * kw;
-  let wt = heap.alloc(<usize>taps * c * 4 + 16);
-  transposeTaps(w, c, taps, wt);
   let cs = <usize>c << 2;
   for (let ni = 0; ni < n; ni++) {
-    let img = x + <usize>ni * h * wd * cs;
+    let img = spatial + <usize>ni * h * wd * cs;
     for (let oy = 0; oy < oh; oy++) {
       let iy0 = oy * sh - pt;
       let k0 = tapLo(iy0, dh), k1 = tapHi(iy0, dh, h, kh);
       for (let ox = 0; ox < ow; ox++) {
         let ix0 = ox * sw - pl;
         let j0 = tapLo(ix0, dw), j1 = tapHi(ix0, dw, wd, kw);
-        let out = y + (<usize>(ni * oh + oy) * ow + ox) * cs;
-        let ch = 0;
-        if (ASC_FEATURE_SIMD) {
-          for (; ch + 8 <= c; ch += 8) {
-            let o = <usize>ch << 2;
-            let a0 = f32x4.splat(0), a1 = a0;
-            if (bias) { a0 = v128.load(bias + o); a1 = v128.load(bias + o, 16); }
-            for (let ki = k0; ki < k1; ki++) {
-              let row = img + <usize>(iy0 + ki * dh) * wd * cs + o;
-              let wr = wt + <usize>(ki * kw) * cs + o;
-              for (let kj = j0; kj < j1; kj++) {
-                let xp = row + <usize>(ix0 + kj * dw) * cs;
-                let wp = wr + <usize>kj * cs;
-                a0 = madd(v128.load(xp), v128.load(wp), a0);
-                a1 = madd(v128.load(xp, 16), v128.load(wp, 16), a1);
-              }
-            }
-            v128.store(out + o, a0);
-            v128.store(out + o, a1, 16);
-          }
-          for (; ch + 4 <= c; ch += 4) {
-            let o = <usize>ch << 2;
-            let a0 = bias ? v128.load(bias + o) : f32x4.splat(0);
-            for (let ki = k0; ki < k1; ki++) {
-              let row = img + <usize>(iy0 + ki * dh) * wd * cs + o;
-              let wr = wt + <usize>(ki * kw) * cs + o;
-              for (let kj = j0; kj < j1; kj++) {
-                a0 = madd(v128.load(row + <usize>(ix0 + kj * dw) * cs), v128.load(wr + <usize>kj * cs), a0);
-              }
-            }
-            v128.store(out + o, a0);
-          }
-        }
-        for (; ch < c; ch++) {
-          let o = <usize>ch << 2;
-          let a: f32 = bias ? load<f32>(bias + o) : 0;
-          for (let ki = k0; ki < k1; ki++) {
-            let row = img + <usize>(iy0 + ki * dh) * wd * cs + o;
-            let wr = wt + <usize>(ki * kw) * cs + o;
-            for (let kj = j0; kj < j1; kj++) a += load<f32>(row + <usize>(ix0 + kj * dw) * cs) * load<f32>(wr + <usize>kj * cs);
-          }
-          store<f32>(out + o, a);
-        }
+        let pix = pixels + (<usize>(ni * oh + oy) * ow + ox) * cs;
+        if (mode == DW_FWD) dwPixelFwd(img, iy0, ix0, dh, dw, wd, perTap, kw, k0, k1, j0, j1, c, bias, pix);
+        else dwPixelBwd(img, iy0, ix0, dh, dw, wd, perTap, kw, k0, k1, j0, j1, c, pix, mode == DW_BWD_FILTER);
       }
     }
   }
+}
+
+// out[ch] = bias[ch] + Σ taps x·w over the window's taps inside the image, per channel.
+// @ts-ignore: decorator
+@inline function dwPixelFwd(img: usize, iy0: i32, ix0: i32, dh: i32, dw: i32, wd: i32, wt: usize, kw: i32,
+                            k0: i32, k1: i32, j0: i32, j1: i32, c: i32, bias: usize, out: usize): void {
+  let cs = <usize>c << 2;
+  let ch = 0;
+  if (ASC_FEATURE_SIMD) {
+    for (; ch + 8 <= c; ch += 8) {
+      let o = <usize>ch << 2;
+      let a0 = f32x4.splat(0), a1 = a0;
+      if (bias) { a0 = v128.load(bias + o); a1 = v128.load(bias + o, 16); }
+      for (let ki = k0; ki < k1; ki++) {
+        let row = img + <usize>(iy0 + ki * dh) * wd * cs + o;
+        let wr = wt + <usize>(ki * kw) * cs + o;
+        for (let kj = j0; kj < j1; kj++) {
+          let xp = row + <usize>(ix0 + kj * dw) * cs;
+          let wp = wr + <usize>kj * cs;
+          a0 = madd(v128.load(xp), v128.load(wp), a0);
+          a1 = madd(v128.load(xp, 16), v128.load(wp, 16), a1);
+        }
+      }
+      v128.store(out + o, a0);
+      v128.store(out + o, a1, 16);
+    }
+    for (; ch + 4 <= c; ch += 4) {
+      let o = <usize>ch << 2;
+      let a0 = bias ? v128.load(bias + o) : f32x4.splat(0);
+      for (let ki = k0; ki < k1; ki++) {
+        let row = img + <usize>(iy0 + ki * dh) * wd * cs + o;
+        let wr = wt + <usize>(ki * kw) * cs + o;
+        for (let kj = j0; kj < j1; kj++) a0 = madd(v128.load(row + <usize>(ix0 + kj * dw) * cs), v128.load(wr + <usize>kj * cs), a0);
+      }
+      v128.store(out + o, a0);
+    }
+  }
+  for (; ch < c; ch++) {
+    let o = <usize>ch << 2;
+    let a: f32 = bias ? load<f32>(bias + o) : 0;
+    for (let ki = k0; ki < k1; ki++) {
+      let row = img + <usize>(iy0 + ki * dh) * wd * cs + o;
+      let wr = wt + <usize>(ki * kw) * cs + o;
+      for (let kj = j0; kj < j1; kj++) a += load<f32>(row + <usize>(ix0 + kj * dw) * cs) * load<f32>(wr + <usize>kj * cs);
+    }
+    store<f32>(out + o, a);
+  }
+}
+
+// Backward at one output pixel, g = dy there: backward data adds g·k into the input-side row under each tap,
+// backward filter (intoTaps) adds g·x into the tap's accumulator row (per channel, target + g·source; fused in
+// the relaxed build).
+// @ts-ignore: decorator
+@inline function dwPixelBwd(img: usize, iy0: i32, ix0: i32, dh: i32, dw: i32, wd: i32, perTap: usize, kw: i32,
+                            k0: i32, k1: i32, j0: i32, j1: i32, c: i32, g: usize, intoTaps: bool): void {
+  let cs = <usize>c << 2;
+  for (let ki = k0; ki < k1; ki++) {
+    let row = img + <usize>(iy0 + ki * dh) * wd * cs;
+    let kr = perTap + <usize>(ki * kw) * cs;
+    for (let kj = j0; kj < j1; kj++) {
+      let sp = row + <usize>(ix0 + kj * dw) * cs;
+      let kp = kr + <usize>kj * cs;
+      let dst = intoTaps ? kp : sp, src = intoTaps ? sp : kp;
+      let ch = 0;
+      if (ASC_FEATURE_SIMD) {
+        for (; ch + 4 <= c; ch += 4) {
+          let o = <usize>ch << 2;
+          v128.store(dst + o, madd(v128.load(g + o), v128.load(src + o), v128.load(dst + o)));
+        }
+      }
+      for (; ch < c; ch++) {
+        let o = <usize>ch << 2;
+        store<f32>(dst + o, load<f32>(dst + o) + load<f32>(g + o) * load<f32>(src + o));
+      }
+    }
+  }
+}
+
+function dwFwd(desc: usize, x: usize, w: usize, bias: usize, y: usize): void {
+  let c = dget(desc, D_C), taps = dget(desc, D_KH) * dget(desc, D_KW);
+  let wt = heap.alloc(<usize>taps * c * 4 + 16);
+  transposeTaps(w, c, taps, wt);
+  dwWalk(DW_FWD, desc, x, y, wt, bias);
   heap.free(wt);
 }
 
 function dwBwdData(desc: usize, dy: usize, w: usize, dx: usize, beta: f32): void {
-  let n = dget(desc, D_N), h = dget(desc, D_H), wd = dget(desc, D_W), c = dget(desc, D_C);
-  let kh = dget(desc, D_KH), kw = dget(desc, D_KW), sh = dget(desc, D_SH), sw = dget(desc, D_SW);
-  let pt = dget(desc, D_PT), pl = dget(desc, D_PL), dh = dget(desc, D_DH), dw = dget(desc, D_DW);
-  let oh = dget(desc, D_OH), ow = dget(desc, D_OW);
-  let taps = kh * kw;
+  let c = dget(desc, D_C), taps = dget(desc, D_KH) * dget(desc, D_KW);
   let wt = heap.alloc(<usize>taps * c * 4 + 16);
   transposeTaps(w, c, taps, wt);
-  scaleFast(dx, <usize>n * h * wd * c, beta);
-  let cs = <usize>c << 2;
-  for (let ni = 0; ni < n; ni++) {
-    let img = dx + <usize>ni * h * wd * cs;
-    for (let oy = 0; oy < oh; oy++) {
-      let iy0 = oy * sh - pt;
-      let k0 = tapLo(iy0, dh), k1 = tapHi(iy0, dh, h, kh);
-      for (let ox = 0; ox < ow; ox++) {
-        let ix0 = ox * sw - pl;
-        let j0 = tapLo(ix0, dw), j1 = tapHi(ix0, dw, wd, kw);
-        let g = dy + (<usize>(ni * oh + oy) * ow + ox) * cs;
-        for (let ki = k0; ki < k1; ki++) {
-          let row = img + <usize>(iy0 + ki * dh) * wd * cs;
-          let wr = wt + <usize>(ki * kw) * cs;
-          for (let kj = j0; kj < j1; kj++) {
-            let xp = row + <usize>(ix0 + kj * dw) * cs;
-            let wp = wr + <usize>kj * cs;
-            let ch = 0;
-            if (ASC_FEATURE_SIMD) {
-              for (; ch + 4 <= c; ch += 4) {
-                let o = <usize>ch << 2;
-                v128.store(xp + o, madd(v128.load(g + o), v128.load(wp + o), v128.load(xp + o)));
-              }
-            }
-            for (; ch < c; ch++) {
-              let o = <usize>ch << 2;
-              store<f32>(xp + o, load<f32>(xp + o) + load<f32>(g + o) * load<f32>(wp + o));
-            }
-          }
-        }
-      }
-    }
-  }
+  betaScale(dx, <usize>dget(desc, D_N) * dget(desc, D_H) * dget(desc, D_W) * c, beta);
+  dwWalk(DW_BWD_DATA, desc, dx, dy, wt, 0);
   heap.free(wt);
 }
 
 function dwBwdFilter(desc: usize, x: usize, dy: usize, dwt: usize, beta: f32): void {
-  let n = dget(desc, D_N), h = dget(desc, D_H), wd = dget(desc, D_W), c = dget(desc, D_C);
-  let kh = dget(desc, D_KH), kw = dget(desc, D_KW), sh = dget(desc, D_SH), sw = dget(desc, D_SW);
-  let pt = dget(desc, D_PT), pl = dget(desc, D_PL), dh = dget(desc, D_DH), dw = dget(desc, D_DW);
-  let oh = dget(desc, D_OH), ow = dget(desc, D_OW);
-  let taps = kh * kw;
+  let c = dget(desc, D_C), taps = dget(desc, D_KH) * dget(desc, D_KW);
   let acc = heap.alloc(<usize>taps * c * 4 + 16);
   zeroF(acc, taps * c);
-  let cs = <usize>c << 2;
-  for (let ni = 0; ni < n; ni++) {
-    let img = x + <usize>ni * h * wd * cs;
-    for (let oy = 0; oy < oh; oy++) {
-      let iy0 = oy * sh - pt;
-      let k0 = tapLo(iy0, dh), k1 = tapHi(iy0, dh, h, kh);
-      for (let ox = 0; ox < ow; ox++) {
-        let ix0 = ox * sw - pl;
-        let j0 = tapLo(ix0, dw), j1 = tapHi(ix0, dw, wd, kw);
-        let g = dy + (<usize>(ni * oh + oy) * ow + ox) * cs;
-        for (let ki = k0; ki < k1; ki++) {
-          let row = img + <usize>(iy0 + ki * dh) * wd * cs;
-          let ar = acc + <usize>(ki * kw) * cs;
-          for (let kj = j0; kj < j1; kj++) {
-            let xp = row + <usize>(ix0 + kj * dw) * cs;
-            let ap = ar + <usize>kj * cs;
-            let ch = 0;
-            if (ASC_FEATURE_SIMD) {
-              for (; ch + 4 <= c; ch += 4) {
-                let o = <usize>ch << 2;
-                v128.store(ap + o, madd(v128.load(g + o), v128.load(xp + o), v128.load(ap + o)));
-              }
-            }
-            for (; ch < c; ch++) {
-              let o = <usize>ch << 2;
-              store<f32>(ap + o, load<f32>(ap + o) + load<f32>(g + o) * load<f32>(xp + o));
-            }
-          }
-        }
-      }
-    }
-  }
+  dwWalk(DW_BWD_FILTER, desc, x, dy, acc, 0);
   for (let ch = 0; ch < c; ch++) {
     for (let t = 0; t < taps; t++) {
       let i = <usize>ch * taps + t;
@@ -761,7 +692,7 @@ export function conv2d_f32_bwd_data(desc: usize, dy: usize, w: usize, dx: usize,
     }
     return;
   }
-  scaleFast(dx, <usize>n * h * wd * c, beta);
+  betaScale(dx, <usize>n * h * wd * c, beta);
   let mcMax = chunkRows(kg, m);
   let cols = heap.alloc(<usize>mcMax * kg * 4);
   for (let m0 = 0; m0 < m; m0 += mcMax) {

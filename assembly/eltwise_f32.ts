@@ -199,63 +199,41 @@ export function sum_bcast_f32_ref(x: usize, out: usize, outer: i32, c: i32, inne
 // ---------------------------------------------------------------------------------------------------------
 // axpy: y += alpha·x.  scale: y = alpha·x (gradient scaling, in place allowed).  fill, copy.
 
-export function axpy_f32(alpha: f32, x: usize, y: usize, n: i32): void {
+// y = y + alpha·x (acc) or alpha·x (not acc; y may alias x), 16 floats per step in the fast path.
+// @ts-ignore: decorator
+@inline function axpyOrScale(acc: bool, fast: bool, alpha: f32, x: usize, y: usize, n: i32): void {
   let i = 0;
   if (ASC_FEATURE_SIMD) {
-    let va = f32x4.splat(alpha);
-    for (; i + 16 <= n; i += 16) {
-      let o = <usize>i << 2;
-      let r0 = f32x4.add(v128.load(y + o), f32x4.mul(va, v128.load(x + o)));
-      let r1 = f32x4.add(v128.load(y + o, 16), f32x4.mul(va, v128.load(x + o, 16)));
-      let r2 = f32x4.add(v128.load(y + o, 32), f32x4.mul(va, v128.load(x + o, 32)));
-      let r3 = f32x4.add(v128.load(y + o, 48), f32x4.mul(va, v128.load(x + o, 48)));
-      v128.store(y + o, r0); v128.store(y + o, r1, 16); v128.store(y + o, r2, 32); v128.store(y + o, r3, 48);
-    }
-    for (; i + 4 <= n; i += 4) {
-      let o = <usize>i << 2;
-      v128.store(y + o, f32x4.add(v128.load(y + o), f32x4.mul(va, v128.load(x + o))));
+    if (fast) {
+      let va = f32x4.splat(alpha);
+      for (; i + 16 <= n; i += 16) {
+        let o = <usize>i << 2;
+        let r0 = f32x4.mul(va, v128.load(x + o)), r1 = f32x4.mul(va, v128.load(x + o, 16));
+        let r2 = f32x4.mul(va, v128.load(x + o, 32)), r3 = f32x4.mul(va, v128.load(x + o, 48));
+        if (acc) {
+          r0 = f32x4.add(v128.load(y + o), r0); r1 = f32x4.add(v128.load(y + o, 16), r1);
+          r2 = f32x4.add(v128.load(y + o, 32), r2); r3 = f32x4.add(v128.load(y + o, 48), r3);
+        }
+        v128.store(y + o, r0); v128.store(y + o, r1, 16); v128.store(y + o, r2, 32); v128.store(y + o, r3, 48);
+      }
+      for (; i + 4 <= n; i += 4) {
+        let o = <usize>i << 2;
+        let r = f32x4.mul(va, v128.load(x + o));
+        v128.store(y + o, acc ? f32x4.add(v128.load(y + o), r) : r);
+      }
     }
   }
   for (; i < n; i++) {
     let o = <usize>i << 2;
-    store<f32>(y + o, load<f32>(y + o) + alpha * load<f32>(x + o));
+    let r = alpha * load<f32>(x + o);
+    store<f32>(y + o, acc ? load<f32>(y + o) + r : r);
   }
 }
 
-export function axpy_f32_ref(alpha: f32, x: usize, y: usize, n: i32): void {
-  for (let i = 0; i < n; i++) {
-    let o = <usize>i << 2;
-    store<f32>(y + o, load<f32>(y + o) + alpha * load<f32>(x + o));
-  }
-}
-
-export function scale_f32(alpha: f32, x: usize, y: usize, n: i32): void {
-  let i = 0;
-  if (ASC_FEATURE_SIMD) {
-    let va = f32x4.splat(alpha);
-    for (; i + 16 <= n; i += 16) {
-      let o = <usize>i << 2;
-      let r0 = f32x4.mul(va, v128.load(x + o)), r1 = f32x4.mul(va, v128.load(x + o, 16));
-      let r2 = f32x4.mul(va, v128.load(x + o, 32)), r3 = f32x4.mul(va, v128.load(x + o, 48));
-      v128.store(y + o, r0); v128.store(y + o, r1, 16); v128.store(y + o, r2, 32); v128.store(y + o, r3, 48);
-    }
-    for (; i + 4 <= n; i += 4) {
-      let o = <usize>i << 2;
-      v128.store(y + o, f32x4.mul(va, v128.load(x + o)));
-    }
-  }
-  for (; i < n; i++) {
-    let o = <usize>i << 2;
-    store<f32>(y + o, alpha * load<f32>(x + o));
-  }
-}
-
-export function scale_f32_ref(alpha: f32, x: usize, y: usize, n: i32): void {
-  for (let i = 0; i < n; i++) {
-    let o = <usize>i << 2;
-    store<f32>(y + o, alpha * load<f32>(x + o));
-  }
-}
+export function axpy_f32(alpha: f32, x: usize, y: usize, n: i32): void { axpyOrScale(true, true, alpha, x, y, n); }
+export function axpy_f32_ref(alpha: f32, x: usize, y: usize, n: i32): void { axpyOrScale(true, false, alpha, x, y, n); }
+export function scale_f32(alpha: f32, x: usize, y: usize, n: i32): void { axpyOrScale(false, true, alpha, x, y, n); }
+export function scale_f32_ref(alpha: f32, x: usize, y: usize, n: i32): void { axpyOrScale(false, false, alpha, x, y, n); }
 
 export function fill_f32(y: usize, value: f32, n: i32): void {
   let i = 0;
@@ -517,52 +495,32 @@ export function dropout_f32_ref(x: usize, y: usize, mask: usize, n: i32, p: f32,
 // Reductions. sum and sum of squares accumulate in f64 ("order": the fast path keeps 4 f64 lanes);
 // max and the min/max observers are exact in any order.
 
-export function sum_f32(x: usize, n: i32): f64 {
+// Σ x (sq = false) or Σ x² (sq = true) in f64; fast: 4 f64 lanes then the tail, ref: in order.
+// @ts-ignore: decorator
+@inline function sumPow(x: usize, n: i32, sq: bool, fast: bool): f64 {
   let i = 0;
   let s: f64 = 0;
   if (ASC_FEATURE_SIMD) {
-    let a0 = f64x2.splat(0), a1 = f64x2.splat(0);
-    for (; i + 4 <= n; i += 4) {
-      let v = v128.load(x + (<usize>i << 2));
-      a0 = f64x2.add(a0, f64x2.promote_low_f32x4(v));
-      a1 = f64x2.add(a1, f64x2.promote_low_f32x4(f32x4.shuffle(v, v, 2, 3, 2, 3)));
+    if (fast) {
+      let a0 = f64x2.splat(0), a1 = f64x2.splat(0);
+      for (; i + 4 <= n; i += 4) {
+        let v = v128.load(x + (<usize>i << 2));
+        let l = f64x2.promote_low_f32x4(v), h = f64x2.promote_low_f32x4(f32x4.shuffle(v, v, 2, 3, 2, 3));
+        a0 = f64x2.add(a0, sq ? f64x2.mul(l, l) : l);
+        a1 = f64x2.add(a1, sq ? f64x2.mul(h, h) : h);
+      }
+      a0 = f64x2.add(a0, a1);
+      s = f64x2.extract_lane(a0, 0) + f64x2.extract_lane(a0, 1);
     }
-    a0 = f64x2.add(a0, a1);
-    s = f64x2.extract_lane(a0, 0) + f64x2.extract_lane(a0, 1);
   }
-  for (; i < n; i++) s += <f64>load<f32>(x + (<usize>i << 2));
+  for (; i < n; i++) { let v = <f64>load<f32>(x + (<usize>i << 2)); s += sq ? v * v : v; }
   return s;
 }
 
-export function sum_f32_ref(x: usize, n: i32): f64 {
-  let s: f64 = 0;
-  for (let i = 0; i < n; i++) s += <f64>load<f32>(x + (<usize>i << 2));
-  return s;
-}
-
-export function sumsq_f32(x: usize, n: i32): f64 {
-  let i = 0;
-  let s: f64 = 0;
-  if (ASC_FEATURE_SIMD) {
-    let a0 = f64x2.splat(0), a1 = f64x2.splat(0);
-    for (; i + 4 <= n; i += 4) {
-      let v = v128.load(x + (<usize>i << 2));
-      let l = f64x2.promote_low_f32x4(v), h = f64x2.promote_low_f32x4(f32x4.shuffle(v, v, 2, 3, 2, 3));
-      a0 = f64x2.add(a0, f64x2.mul(l, l));
-      a1 = f64x2.add(a1, f64x2.mul(h, h));
-    }
-    a0 = f64x2.add(a0, a1);
-    s = f64x2.extract_lane(a0, 0) + f64x2.extract_lane(a0, 1);
-  }
-  for (; i < n; i++) { let v = <f64>load<f32>(x + (<usize>i << 2)); s += v * v; }
-  return s;
-}
-
-export function sumsq_f32_ref(x: usize, n: i32): f64 {
-  let s: f64 = 0;
-  for (let i = 0; i < n; i++) { let v = <f64>load<f32>(x + (<usize>i << 2)); s += v * v; }
-  return s;
-}
+export function sum_f32(x: usize, n: i32): f64 { return sumPow(x, n, false, true); }
+export function sum_f32_ref(x: usize, n: i32): f64 { return sumPow(x, n, false, false); }
+export function sumsq_f32(x: usize, n: i32): f64 { return sumPow(x, n, true, true); }
+export function sumsq_f32_ref(x: usize, n: i32): f64 { return sumPow(x, n, true, false); }
 
 export function max_f32(x: usize, n: i32): f32 {
   let i = 0;
@@ -793,113 +751,77 @@ export function fake_quant_f32_bwd_ref(x: usize, dy: usize, dx: usize, n: i32, s
   }
 }
 
-export function fake_quant_channel_f32_fwd(x: usize, y: usize, outer: i32, c: i32, inner: i32, scales: usize, qmin: i32, qmax: i32): void {
+// Per-channel fake quantisation, forward (y = fq(x)) and backward (dx (+)= ste(x, dy)): one walk over
+// [outer][c][inner] for both, specialised at compile time (bwd is a constant after inlining).
+// @ts-ignore: decorator
+@inline function fqOut4(bwd: bool, x: usize, dy: usize, y: usize, q: usize, s: v128, vl: v128, vh: v128, accumulate: i32): void {
+  if (!bwd) { v128.store(y + q, fq4(v128.load(x + q), s, vl, vh)); return; }
+  let g = ste4(v128.load(x + q), v128.load(dy + q), s, vl, vh);
+  v128.store(y + q, accumulate ? f32x4.add(v128.load(y + q), g) : g);
+}
+
+// @ts-ignore: decorator
+@inline function fqOut1(bwd: bool, x: usize, dy: usize, y: usize, q: usize, s: f32, lo: f32, hi: f32, accumulate: i32): void {
+  if (!bwd) { store<f32>(y + q, fq1(load<f32>(x + q), s, lo, hi)); return; }
+  let g = ste1(load<f32>(x + q), load<f32>(dy + q), s, lo, hi);
+  store<f32>(y + q, accumulate ? load<f32>(y + q) + g : g);
+}
+
+// @ts-ignore: decorator
+@inline function fqChannelRef(bwd: bool, x: usize, dy: usize, y: usize, outer: i32, c: i32, inner: i32, scales: usize,
+                              qmin: i32, qmax: i32, accumulate: i32): void {
   let lo = <f32>qmin, hi = <f32>qmax;
+  for (let o = 0; o < outer; o++) {
+    for (let j = 0; j < c; j++) {
+      let s = load<f32>(scales + (<usize>j << 2));
+      let base = (<usize>o * c + j) * inner << 2;
+      for (let i = 0; i < inner; i++) fqOut1(bwd, x, dy, y, base + (<usize>i << 2), s, lo, hi, accumulate);
+    }
+  }
+}
+
+// @ts-ignore: decorator
+@inline function fqChannel(bwd: bool, x: usize, dy: usize, y: usize, outer: i32, c: i32, inner: i32, scales: usize,
+                           qmin: i32, qmax: i32, accumulate: i32): void {
   if (ASC_FEATURE_SIMD) {
+    let lo = <f32>qmin, hi = <f32>qmax;
     let vl = f32x4.splat(lo), vh = f32x4.splat(hi);
     for (let o = 0; o < outer; o++) {
       if (inner == 1) {
         let row = <usize>o * c << 2;
         let j = 0;
-        for (; j + 4 <= c; j += 4) {
-          let q = <usize>j << 2;
-          v128.store(y + row + q, fq4(v128.load(x + row + q), v128.load(scales + q), vl, vh));
-        }
-        for (; j < c; j++) {
-          let q = <usize>j << 2;
-          store<f32>(y + row + q, fq1(load<f32>(x + row + q), load<f32>(scales + q), lo, hi));
-        }
+        for (; j + 4 <= c; j += 4) fqOut4(bwd, x, dy, y, row + (<usize>j << 2), v128.load(scales + (<usize>j << 2)), vl, vh, accumulate);
+        for (; j < c; j++) fqOut1(bwd, x, dy, y, row + (<usize>j << 2), load<f32>(scales + (<usize>j << 2)), lo, hi, accumulate);
       } else {
         for (let j = 0; j < c; j++) {
           let s = load<f32>(scales + (<usize>j << 2));
           let vs = f32x4.splat(s);
           let base = (<usize>o * c + j) * inner << 2;
           let i = 0;
-          for (; i + 4 <= inner; i += 4) {
-            let q = base + (<usize>i << 2);
-            v128.store(y + q, fq4(v128.load(x + q), vs, vl, vh));
-          }
-          for (; i < inner; i++) {
-            let q = base + (<usize>i << 2);
-            store<f32>(y + q, fq1(load<f32>(x + q), s, lo, hi));
-          }
+          for (; i + 4 <= inner; i += 4) fqOut4(bwd, x, dy, y, base + (<usize>i << 2), vs, vl, vh, accumulate);
+          for (; i < inner; i++) fqOut1(bwd, x, dy, y, base + (<usize>i << 2), s, lo, hi, accumulate);
         }
       }
     }
   } else {
-    fake_quant_channel_f32_fwd_ref(x, y, outer, c, inner, scales, qmin, qmax);
+    fqChannelRef(bwd, x, dy, y, outer, c, inner, scales, qmin, qmax, accumulate);
   }
+}
+
+export function fake_quant_channel_f32_fwd(x: usize, y: usize, outer: i32, c: i32, inner: i32, scales: usize, qmin: i32, qmax: i32): void {
+  fqChannel(false, x, 0, y, outer, c, inner, scales, qmin, qmax, 0);
 }
 
 export function fake_quant_channel_f32_fwd_ref(x: usize, y: usize, outer: i32, c: i32, inner: i32, scales: usize, qmin: i32, qmax: i32): void {
-  let lo = <f32>qmin, hi = <f32>qmax;
-  for (let o = 0; o < outer; o++) {
-    for (let j = 0; j < c; j++) {
-      let s = load<f32>(scales + (<usize>j << 2));
-      let base = (<usize>o * c + j) * inner << 2;
-      for (let i = 0; i < inner; i++) {
-        let q = base + (<usize>i << 2);
-        store<f32>(y + q, fq1(load<f32>(x + q), s, lo, hi));
-      }
-    }
-  }
+  fqChannelRef(false, x, 0, y, outer, c, inner, scales, qmin, qmax, 0);
 }
 
 export function fake_quant_channel_f32_bwd(x: usize, dy: usize, dx: usize, outer: i32, c: i32, inner: i32, scales: usize,
-                                   qmin: i32, qmax: i32, accumulate: i32): void {
-  let lo = <f32>qmin, hi = <f32>qmax;
-  if (ASC_FEATURE_SIMD) {
-    let vl = f32x4.splat(lo), vh = f32x4.splat(hi);
-    for (let o = 0; o < outer; o++) {
-      if (inner == 1) {
-        let row = <usize>o * c << 2;
-        let j = 0;
-        for (; j + 4 <= c; j += 4) {
-          let q = row + (<usize>j << 2);
-          let g = ste4(v128.load(x + q), v128.load(dy + q), v128.load(scales + (<usize>j << 2)), vl, vh);
-          v128.store(dx + q, accumulate ? f32x4.add(v128.load(dx + q), g) : g);
-        }
-        for (; j < c; j++) {
-          let q = row + (<usize>j << 2);
-          let g = ste1(load<f32>(x + q), load<f32>(dy + q), load<f32>(scales + (<usize>j << 2)), lo, hi);
-          store<f32>(dx + q, accumulate ? load<f32>(dx + q) + g : g);
-        }
-      } else {
-        for (let j = 0; j < c; j++) {
-          let s = load<f32>(scales + (<usize>j << 2));
-          let vs = f32x4.splat(s);
-          let base = (<usize>o * c + j) * inner << 2;
-          let i = 0;
-          for (; i + 4 <= inner; i += 4) {
-            let q = base + (<usize>i << 2);
-            let g = ste4(v128.load(x + q), v128.load(dy + q), vs, vl, vh);
-            v128.store(dx + q, accumulate ? f32x4.add(v128.load(dx + q), g) : g);
-          }
-          for (; i < inner; i++) {
-            let q = base + (<usize>i << 2);
-            let g = ste1(load<f32>(x + q), load<f32>(dy + q), s, lo, hi);
-            store<f32>(dx + q, accumulate ? load<f32>(dx + q) + g : g);
-          }
-        }
-      }
-    }
-  } else {
-    fake_quant_channel_f32_bwd_ref(x, dy, dx, outer, c, inner, scales, qmin, qmax, accumulate);
-  }
+                                           qmin: i32, qmax: i32, accumulate: i32): void {
+  fqChannel(true, x, dy, dx, outer, c, inner, scales, qmin, qmax, accumulate);
 }
 
 export function fake_quant_channel_f32_bwd_ref(x: usize, dy: usize, dx: usize, outer: i32, c: i32, inner: i32, scales: usize,
-                                       qmin: i32, qmax: i32, accumulate: i32): void {
-  let lo = <f32>qmin, hi = <f32>qmax;
-  for (let o = 0; o < outer; o++) {
-    for (let j = 0; j < c; j++) {
-      let s = load<f32>(scales + (<usize>j << 2));
-      let base = (<usize>o * c + j) * inner << 2;
-      for (let i = 0; i < inner; i++) {
-        let q = base + (<usize>i << 2);
-        let g = ste1(load<f32>(x + q), load<f32>(dy + q), s, lo, hi);
-        store<f32>(dx + q, accumulate ? load<f32>(dx + q) + g : g);
-      }
-    }
-  }
+                                               qmin: i32, qmax: i32, accumulate: i32): void {
+  fqChannelRef(true, x, dy, dx, outer, c, inner, scales, qmin, qmax, accumulate);
 }

@@ -141,6 +141,24 @@ export function storeRow(v0: v128, v1: v128, c: usize, cols: i32, mode: i32, sca
   }
 }
 
+// Stores a 4×8 tile of accumulators (row r: cr0 columns n0 … n0+3, cr1 n0+4 … n0+7) into C at row m0, column
+// n0: its first `rows` rows and the columns below n (shared with bench/relaxed-dot's experimental kernel).
+// @ts-ignore: decorator
+@inline
+export function storeTile4x8(c00: v128, c01: v128, c10: v128, c11: v128, c20: v128, c21: v128, c30: v128, c31: v128,
+                             c: usize, ldc: i32, m0: i32, n0: i32, rows: i32, n: i32, mode: i32, scale: usize,
+                             vz: v128, vlo: v128, vhi: v128): void {
+  let esz: usize = mode == OUT_I32 ? 4 : 1;
+  let rs = <usize>ldc * esz;
+  let cols = min(NR, n - n0);
+  let sc = scale + (<usize>n0 << 2);
+  let cp = c + (<usize>m0 * ldc + n0) * esz;
+  storeRow(c00, c01, cp, cols, mode, sc, vz, vlo, vhi);
+  if (rows > 1) storeRow(c10, c11, cp + rs, cols, mode, sc, vz, vlo, vhi);
+  if (rows > 2) storeRow(c20, c21, cp + 2 * rs, cols, mode, sc, vz, vlo, vhi);
+  if (rows > 3) storeRow(c30, c31, cp + 3 * rs, cols, mode, sc, vz, vlo, vhi);
+}
+
 // Fast path over packed B. scale must hold N (padded reads stay inside NR-rounded blocks: callers size scale
 // to a multiple of 8 floats; see src/kernels/gemm.ts).
 export function gemm_s8(m: i32, k: i32, n: i32, a: usize, lda: i32, packed: usize,
@@ -151,7 +169,6 @@ export function gemm_s8(m: i32, k: i32, n: i32, a: usize, lda: i32, packed: usiz
   let apack = heap.alloc(<usize>MR * kp2 * 4);
   if (ASC_FEATURE_SIMD) {
     let vz = i32x4.splat(zp), vlo = f32x4.splat(<f32>(qmin - zp)), vhi = f32x4.splat(<f32>(qmax - zp));
-    let rs = <usize>ldc * esz;
     let m0 = 0;
     for (; m0 + 1 < m; m0 += MR) {
       let rows = min(MR, m - m0);
@@ -178,13 +195,7 @@ export function gemm_s8(m: i32, k: i32, n: i32, a: usize, lda: i32, packed: usiz
           c31 = i32x4.add(c31, i32x4.dot_i16x8_s(x3, b1));
           w += 16; ap += 16;
         }
-        let cols = min(NR, n - n0);
-        let sc = scale + (<usize>n0 << 2);
-        let cp = c + (<usize>m0 * ldc + n0) * esz;
-        storeRow(c00, c01, cp, cols, mode, sc, vz, vlo, vhi);
-        if (rows > 1) storeRow(c10, c11, cp + rs, cols, mode, sc, vz, vlo, vhi);
-        if (rows > 2) storeRow(c20, c21, cp + 2 * rs, cols, mode, sc, vz, vlo, vhi);
-        if (rows > 3) storeRow(c30, c31, cp + 3 * rs, cols, mode, sc, vz, vlo, vhi);
+        storeTile4x8(c00, c01, c10, c11, c20, c21, c30, c31, c, ldc, m0, n0, rows, n, mode, scale, vz, vlo, vhi);
       }
     }
     if (m0 < m) {

@@ -11,6 +11,34 @@
 // weights stay exactly zero (their optimiser state is updated normally and never used).
 // Fast and `*_ref` paths perform the same IEEE operations per element (no FMA) and agree bit for bit.
 
+// The gradient a step starts from, d = g·gscale + wd·p, on 4 lanes and on one element.
+// @ts-ignore: decorator
+@inline function grad4(g: usize, o: usize, vp: v128, gscale: f32, vgs: v128, wd: f32, vwd: v128): v128 {
+  let d = v128.load(g + o);
+  if (gscale != 1) d = f32x4.mul(d, vgs);
+  if (wd != 0) d = f32x4.add(d, f32x4.mul(vwd, vp));
+  return d;
+}
+// @ts-ignore: decorator
+@inline function grad1(g: usize, o: usize, vp: f32, gscale: f32, wd: f32): f32 {
+  let d = load<f32>(g + o);
+  if (gscale != 1) d = d * gscale;
+  if (wd != 0) d = d + wd * vp;
+  return d;
+}
+
+// Stores the stepped parameters, zeroed where mask[i] == 0 (4 lanes from element i / one element).
+// @ts-ignore: decorator
+@inline function storeMasked4(p: usize, o: usize, vp: v128, mask: usize, i: i32, z8: v128): void {
+  if (mask) vp = v128.and(vp, i32x4.ne(i32x4.extend_low_i16x8_u(i16x8.extend_low_i8x16_u(v128.load32_zero(mask + i))), z8));
+  v128.store(p + o, vp);
+}
+// @ts-ignore: decorator
+@inline function storeMasked1(p: usize, o: usize, vp: f32, mask: usize, i: i32): void {
+  if (mask) { if (!load<u8>(mask + i)) vp = 0; }
+  store<f32>(p + o, vp);
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // SGD:   d = g·gscale + wd·p                            (wd != 0)
 //        buf = first ? d : momentum·buf + (1 − dampening)·d        (momentum != 0)
@@ -25,43 +53,33 @@
   let i = 0;
   if (ASC_FEATURE_SIMD) {
     if (fast) {
-      let vlr = f32x4.splat(lr), vm = f32x4.splat(momentum), vd1 = f32x4.splat(damp1), vwd = f32x4.splat(wd);
-      let z8 = i32x4.splat(0);
-      let vgs = f32x4.splat(gscale);
+      let vgs = f32x4.splat(gscale), vwd = f32x4.splat(wd), z8 = i32x4.splat(0);   // grad4, storeMasked4
+      let vlr = f32x4.splat(lr), vm = f32x4.splat(momentum), vd1 = f32x4.splat(damp1);
       for (; i + 4 <= n; i += 4) {
         let o = <usize>i << 2;
         let vp = v128.load(p + o);
-        let d = v128.load(g + o);
-        if (gscale != 1) d = f32x4.mul(d, vgs);
-        if (wd != 0) d = f32x4.add(d, f32x4.mul(vwd, vp));
+        let d = grad4(g, o, vp, gscale, vgs, wd, vwd);
         if (momentum != 0) {
           let b = first ? d : f32x4.add(f32x4.mul(vm, v128.load(buf + o)), f32x4.mul(vd1, d));
           v128.store(buf + o, b);
           d = nesterov ? f32x4.add(d, f32x4.mul(vm, b)) : b;
         }
         vp = f32x4.sub(vp, f32x4.mul(vlr, d));
-        if (mask) {
-          let mk = i32x4.ne(i32x4.extend_low_i16x8_u(i16x8.extend_low_i8x16_u(v128.load32_zero(mask + i))), z8);
-          vp = v128.and(vp, mk);
-        }
-        v128.store(p + o, vp);
+        storeMasked4(p, o, vp, mask, i, z8);
       }
     }
   }
   for (; i < n; i++) {
     let o = <usize>i << 2;
     let vp = load<f32>(p + o);
-    let d = load<f32>(g + o);
-    if (gscale != 1) d = d * gscale;
-    if (wd != 0) d = d + wd * vp;
+    let d = grad1(g, o, vp, gscale, wd);
     if (momentum != 0) {
       let b = first ? d : momentum * load<f32>(buf + o) + damp1 * d;
       store<f32>(buf + o, b);
       d = nesterov ? d + momentum * b : b;
     }
     vp = vp - lr * d;
-    if (mask) { if (!load<u8>(mask + i)) vp = 0; }
-    store<f32>(p + o, vp);
+    storeMasked1(p, o, vp, mask, i);
   }
 }
 
@@ -93,17 +111,13 @@ export function sgd_f32_ref(p: usize, g: usize, buf: usize, mask: usize, n: i32,
   let i = 0;
   if (ASC_FEATURE_SIMD) {
     if (fast) {
+      let vgs = f32x4.splat(gscale), vwd = f32x4.splat(wd), z8 = i32x4.splat(0);   // grad4, storeMasked4
       let vw = f32x4.splat(w), vw1 = f32x4.splat(w1), vb2 = f32x4.splat(b2), vb2c = f32x4.splat(b2c);
-      let ve = f32x4.splat(eps), vwd = f32x4.splat(wd), vdec = f32x4.splat(decay);
-      let vss = f32x4.splat(stepSize), vbc = f32x4.splat(bc2sqrt);
-      let z8 = i32x4.splat(0);
-      let vgs = f32x4.splat(gscale);
+      let ve = f32x4.splat(eps), vdec = f32x4.splat(decay), vss = f32x4.splat(stepSize), vbc = f32x4.splat(bc2sqrt);
       for (; i + 4 <= n; i += 4) {
         let o = <usize>i << 2;
         let vp = v128.load(p + o);
-        let d = v128.load(g + o);
-        if (gscale != 1) d = f32x4.mul(d, vgs);
-        if (wd != 0) d = f32x4.add(d, f32x4.mul(vwd, vp));
+        let d = grad4(g, o, vp, gscale, vgs, wd, vwd);
         if (decay != 1) vp = f32x4.mul(vp, vdec);
         let vm = v128.load(m + o);
         let diff = f32x4.sub(d, vm);
@@ -112,20 +126,14 @@ export function sgd_f32_ref(p: usize, g: usize, buf: usize, mask: usize, n: i32,
         v128.store(m + o, vm); v128.store(v + o, vv);
         let den = f32x4.add(f32x4.div(f32x4.sqrt(vv), vbc), ve);
         vp = f32x4.sub(vp, f32x4.mul(vss, f32x4.div(vm, den)));
-        if (mask) {
-          let mk = i32x4.ne(i32x4.extend_low_i16x8_u(i16x8.extend_low_i8x16_u(v128.load32_zero(mask + i))), z8);
-          vp = v128.and(vp, mk);
-        }
-        v128.store(p + o, vp);
+        storeMasked4(p, o, vp, mask, i, z8);
       }
     }
   }
   for (; i < n; i++) {
     let o = <usize>i << 2;
     let vp = load<f32>(p + o);
-    let d = load<f32>(g + o);
-    if (gscale != 1) d = d * gscale;
-    if (wd != 0) d = d + wd * vp;
+    let d = grad1(g, o, vp, gscale, wd);
     if (decay != 1) vp = vp * decay;
     let vm = load<f32>(m + o);
     let diff = d - vm;
@@ -134,8 +142,7 @@ export function sgd_f32_ref(p: usize, g: usize, buf: usize, mask: usize, n: i32,
     store<f32>(m + o, vm); store<f32>(v + o, vv);
     let den = sqrt<f32>(vv) / bc2sqrt + eps;
     vp = vp - stepSize * (vm / den);
-    if (mask) { if (!load<u8>(mask + i)) vp = 0; }
-    store<f32>(p + o, vp);
+    storeMasked1(p, o, vp, mask, i);
   }
 }
 

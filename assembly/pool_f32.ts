@@ -13,31 +13,15 @@
 // Backward passes take β: 0 overwrites dx (never reads it), 1 accumulates, other values scale first.
 // *_ref functions are plain loops in every build; the fast paths vectorise over channels.
 
+import { betaScale, betaScaleRef } from './beta_f32';
+import { dget } from './conv_desc';
 const P_N = 0, P_H = 1, P_W = 2, P_C = 3, P_KH = 4, P_KW = 5, P_SH = 6, P_SW = 7;
 const P_PT = 8, P_PL = 9, P_OH = 12, P_OW = 13;
 
 // @ts-ignore: decorator
-@inline function dget(desc: usize, i: i32): i32 { return load<i32>(desc + (<usize>i << 2)); }
-// @ts-ignore: decorator
 @inline function f(p: usize, i: usize): f32 { return load<f32>(p + (i << 2)); }
 // @ts-ignore: decorator
 @inline function fset(p: usize, i: usize, v: f32): void { store<f32>(p + (i << 2), v); }
-
-function scaleRef(p: usize, count: usize, beta: f32): void {
-  if (beta == 1) return;
-  for (let i: usize = 0; i < count; i++) fset(p, i, beta == 0 ? 0 : beta * f(p, i));
-}
-
-function scaleFast(p: usize, count: usize, beta: f32): void {
-  if (beta == 1) return;
-  let i: usize = 0;
-  if (ASC_FEATURE_SIMD) {
-    let vb = f32x4.splat(beta), z = f32x4.splat(0);
-    if (beta == 0) for (; i + 4 <= count; i += 4) v128.store(p + (i << 2), z);
-    else for (; i + 4 <= count; i += 4) v128.store(p + (i << 2), f32x4.mul(vb, v128.load(p + (i << 2))));
-  }
-  for (; i < count; i++) fset(p, i, beta == 0 ? 0 : beta * f(p, i));
-}
 
 // @ts-ignore: decorator
 @inline function tapLo(i0: i32): i32 { return i0 >= 0 ? 0 : -i0; }
@@ -77,69 +61,12 @@ export function maxpool2d_f32_fwd_ref(desc: usize, x: usize, y: usize, idx: usiz
 }
 
 export function maxpool2d_f32_fwd(desc: usize, x: usize, y: usize, idx: usize): void {
-  let n = dget(desc, P_N), h = dget(desc, P_H), w = dget(desc, P_W), c = dget(desc, P_C);
-  let kh = dget(desc, P_KH), kw = dget(desc, P_KW), sh = dget(desc, P_SH), sw = dget(desc, P_SW);
-  let pt = dget(desc, P_PT), pl = dget(desc, P_PL), oh = dget(desc, P_OH), ow = dget(desc, P_OW);
-  let ib = heap.alloc((<usize>c << 2) + 16);
-  for (let ni = 0; ni < n; ni++) {
-    for (let oy = 0; oy < oh; oy++) {
-      let iy0 = oy * sh - pt;
-      let k0 = tapLo(iy0), k1 = tapHi(iy0, h, kh);
-      for (let ox = 0; ox < ow; ox++) {
-        let ix0 = ox * sw - pl;
-        let j0 = tapLo(ix0), j1 = tapHi(ix0, w, kw);
-        let o = (<usize>(ni * oh + oy) * ow + ox) * c;
-        let first = ((ni * h + iy0 + k0) * w + ix0 + j0) * c;   // flat index of the window's first element
-        let ch = 0;
-        if (ASC_FEATURE_SIMD) {
-          let lanes = i32x4(0, 1, 2, 3);
-          for (; ch + 4 <= c; ch += 4) {
-            let best = v128.load(x + ((<usize>first + ch) << 2));
-            let bi = i32x4.add(i32x4.splat(first + ch), lanes);
-            for (let ki = k0; ki < k1; ki++) {
-              for (let kj = j0; kj < j1; kj++) {
-                let i = ((ni * h + iy0 + ki) * w + ix0 + kj) * c + ch;
-                let v = v128.load(x + (<usize>i << 2));
-                let gt = f32x4.gt(v, best);
-                best = v128.bitselect(v, best, gt);
-                bi = v128.bitselect(i32x4.add(i32x4.splat(i), lanes), bi, gt);
-              }
-            }
-            v128.store(y + ((o + ch) << 2), best);
-            if (idx) v128.store(idx + ((o + ch) << 2), bi);
-          }
-        }
-        if (ch < c) {
-          // remaining channels (all of them in the scalar build): first tap, then each further tap streams over
-          // the channels, keeping the running max in y and its index in idx (or the scratch row `ib`)
-          let ir = idx ? idx + (o << 2) : ib;
-          let yr = y + (o << 2);
-          for (let j = ch; j < c; j++) { fset(yr, j, f(x, first + j)); store<i32>(ir + (<usize>j << 2), first + j); }
-          for (let ki = k0; ki < k1; ki++) {
-            for (let kj = j0; kj < j1; kj++) {
-              if (ki == k0 && kj == j0) continue;
-              let t = ((ni * h + iy0 + ki) * w + ix0 + kj) * c;
-              let xr = x + (<usize>t << 2);
-              for (let j = ch; j < c; j++) {
-                let v = load<f32>(xr + (<usize>j << 2));
-                let best = load<f32>(yr + (<usize>j << 2));
-                if (v > best) {
-                  store<f32>(yr + (<usize>j << 2), v);
-                  store<i32>(ir + (<usize>j << 2), t + j);
-                }
-              }
-            }
-          }
-        }
-      }
-    }
-  }
-  heap.free(ib);
+  poolWalk(POOL_MAX, desc, x, y, idx);
 }
 
 // dx (n·H·W·C floats) = β·dx, then dx[idx[o]] += dy[o] for every output element o (count of them).
 export function maxpool2d_f32_bwd_ref(count: i32, dy: usize, idx: usize, dxCount: i32, dx: usize, beta: f32): void {
-  scaleRef(dx, dxCount, beta);
+  betaScaleRef(dx, dxCount, beta);
   for (let o = 0; o < count; o++) {
     let i = <usize>load<i32>(idx + (<usize>o << 2));
     fset(dx, i, f(dx, i) + f(dy, o));
@@ -147,7 +74,7 @@ export function maxpool2d_f32_bwd_ref(count: i32, dy: usize, idx: usize, dxCount
 }
 
 export function maxpool2d_f32_bwd(count: i32, dy: usize, idx: usize, dxCount: i32, dx: usize, beta: f32): void {
-  scaleFast(dx, dxCount, beta);
+  betaScale(dx, dxCount, beta);
   let o = 0;
   for (; o + 4 <= count; o += 4) {
     let ip = idx + (<usize>o << 2), gp = dy + (<usize>o << 2);
@@ -194,51 +121,14 @@ export function avgpool2d_f32_fwd_ref(desc: usize, x: usize, y: usize): void {
 }
 
 export function avgpool2d_f32_fwd(desc: usize, x: usize, y: usize): void {
-  let n = dget(desc, P_N), h = dget(desc, P_H), w = dget(desc, P_W), c = dget(desc, P_C);
-  let kh = dget(desc, P_KH), kw = dget(desc, P_KW), sh = dget(desc, P_SH), sw = dget(desc, P_SW);
-  let pt = dget(desc, P_PT), pl = dget(desc, P_PL), oh = dget(desc, P_OH), ow = dget(desc, P_OW);
-  let cs = <usize>c << 2;
-  for (let ni = 0; ni < n; ni++) {
-    for (let oy = 0; oy < oh; oy++) {
-      let iy0 = oy * sh - pt;
-      let k0 = tapLo(iy0), k1 = tapHi(iy0, h, kh);
-      for (let ox = 0; ox < ow; ox++) {
-        let ix0 = ox * sw - pl;
-        let j0 = tapLo(ix0), j1 = tapHi(ix0, w, kw);
-        let cnt = <f32>((k1 - k0) * (j1 - j0));
-        let out = y + (<usize>(ni * oh + oy) * ow + ox) * cs;
-        let ch = 0;
-        if (ASC_FEATURE_SIMD) {
-          let vc = f32x4.splat(cnt);
-          for (; ch + 4 <= c; ch += 4) {
-            let o = <usize>ch << 2;
-            let s = f32x4.splat(0);
-            for (let ki = k0; ki < k1; ki++) {
-              let row = x + <usize>((ni * h + iy0 + ki) * w) * cs + o;
-              for (let kj = j0; kj < j1; kj++) s = f32x4.add(s, v128.load(row + <usize>(ix0 + kj) * cs));
-            }
-            v128.store(out + o, f32x4.div(s, vc));
-          }
-        }
-        for (; ch < c; ch++) {
-          let o = <usize>ch << 2;
-          let s: f32 = 0;
-          for (let ki = k0; ki < k1; ki++) {
-            let row = x + <usize>((ni * h + iy0 + ki) * w) * cs + o;
-            for (let kj = j0; kj < j1; kj++) s += load<f32>(row + <usize>(ix0 + kj) * cs);
-          }
-          store<f32>(out + o, s / cnt);
-        }
-      }
-    }
-  }
+  poolWalk(POOL_AVG, desc, x, y, 0);
 }
 
 export function avgpool2d_f32_bwd_ref(desc: usize, dy: usize, dx: usize, beta: f32): void {
   let n = dget(desc, P_N), h = dget(desc, P_H), w = dget(desc, P_W), c = dget(desc, P_C);
   let kh = dget(desc, P_KH), kw = dget(desc, P_KW), sh = dget(desc, P_SH), sw = dget(desc, P_SW);
   let pt = dget(desc, P_PT), pl = dget(desc, P_PL), oh = dget(desc, P_OH), ow = dget(desc, P_OW);
-  scaleRef(dx, <usize>n * h * w * c, beta);
+  betaScaleRef(dx, <usize>n * h * w * c, beta);
   for (let ni = 0; ni < n; ni++) {
     for (let oy = 0; oy < oh; oy++) {
       for (let ox = 0; ox < ow; ox++) {
@@ -269,12 +159,22 @@ export function avgpool2d_f32_bwd_ref(desc: usize, dy: usize, dx: usize, beta: f
 }
 
 export function avgpool2d_f32_bwd(desc: usize, dy: usize, dx: usize, beta: f32): void {
+  betaScale(dx, <usize>dget(desc, P_N) * dget(desc, P_H) * dget(desc, P_W) * dget(desc, P_C), beta);
+  poolWalk(POOL_AVG_BWD, desc, dx, dy, 0);
+}
+
+// The fast paths' walk over output pixels (o: the pixel's flat index / C). The window's valid taps are rows
+// k0 … k1−1, columns j0 … j1−1 (padding never counts); its first valid element has flat index `first`.
+//   POOL_MAX      x → y (max; idx receives the winners' flat indices when not 0)
+//   POOL_AVG      x → y (mean)
+//   POOL_AVG_BWD  spreads y = dy / count over the window in x = dx
+const POOL_MAX = 0, POOL_AVG = 1, POOL_AVG_BWD = 2;
+
+function poolWalk(mode: i32, desc: usize, x: usize, y: usize, idx: usize): void {
   let n = dget(desc, P_N), h = dget(desc, P_H), w = dget(desc, P_W), c = dget(desc, P_C);
   let kh = dget(desc, P_KH), kw = dget(desc, P_KW), sh = dget(desc, P_SH), sw = dget(desc, P_SW);
   let pt = dget(desc, P_PT), pl = dget(desc, P_PL), oh = dget(desc, P_OH), ow = dget(desc, P_OW);
-  scaleFast(dx, <usize>n * h * w * c, beta);
-  let cs = <usize>c << 2;
-  let gs = heap.alloc(cs + 16);   // dy / count of one output pixel
+  let scratch = heap.alloc((<usize>c << 2) + 16);   // max: the winners' indices without idx; avg bwd: dy / count
   for (let ni = 0; ni < n; ni++) {
     for (let oy = 0; oy < oh; oy++) {
       let iy0 = oy * sh - pt;
@@ -282,32 +182,113 @@ export function avgpool2d_f32_bwd(desc: usize, dy: usize, dx: usize, beta: f32):
       for (let ox = 0; ox < ow; ox++) {
         let ix0 = ox * sw - pl;
         let j0 = tapLo(ix0), j1 = tapHi(ix0, w, kw);
-        let cnt = <f32>((k1 - k0) * (j1 - j0));
-        let g = dy + (<usize>(ni * oh + oy) * ow + ox) * cs;
-        let ch = 0;
-        if (ASC_FEATURE_SIMD) {
-          let vc = f32x4.splat(cnt);
-          for (; ch + 4 <= c; ch += 4) v128.store(gs + (<usize>ch << 2), f32x4.div(v128.load(g + (<usize>ch << 2)), vc));
+        let o = (<usize>(ni * oh + oy) * ow + ox) * c;
+        let first = ((ni * h + iy0 + k0) * w + ix0 + j0) * c;   // flat index of the window's first element
+        if (mode == POOL_MAX) maxPixel(x, y, idx, scratch, o, first, k1 - k0, j1 - j0, w, c);
+        else avgPixel(mode == POOL_AVG_BWD, x, y, scratch, o, first, k1 - k0, j1 - j0, w, c);
+      }
+    }
+  }
+  heap.free(scratch);
+}
+
+// Max over the window (rows × cols valid taps from flat index `first`, rows w·c apart) into y[o …], the
+// winners' flat indices into idx[o …] (or ib): the first one wins ties.
+// @ts-ignore: decorator
+@inline function maxPixel(x: usize, y: usize, idx: usize, ib: usize, o: usize, first: i32, rows: i32, cols: i32, w: i32, c: i32): void {
+  let ch = 0;
+  if (ASC_FEATURE_SIMD) {
+    let lanes = i32x4(0, 1, 2, 3);
+    for (; ch + 4 <= c; ch += 4) {
+      let best = v128.load(x + ((<usize>first + ch) << 2));
+      let bi = i32x4.add(i32x4.splat(first + ch), lanes);
+      for (let ki = 0; ki < rows; ki++) {
+        for (let kj = 0; kj < cols; kj++) {
+          let i = first + (ki * w + kj) * c + ch;
+          let v = v128.load(x + (<usize>i << 2));
+          let gt = f32x4.gt(v, best);
+          best = v128.bitselect(v, best, gt);
+          bi = v128.bitselect(i32x4.add(i32x4.splat(i), lanes), bi, gt);
         }
-        for (; ch < c; ch++) fset(gs, ch, f(g, ch) / cnt);
-        for (let ki = k0; ki < k1; ki++) {
-          let row = dx + <usize>((ni * h + iy0 + ki) * w) * cs;
-          for (let kj = j0; kj < j1; kj++) {
-            let p = row + <usize>(ix0 + kj) * cs;
-            let j = 0;
-            if (ASC_FEATURE_SIMD) {
-              for (; j + 4 <= c; j += 4) {
-                let o = <usize>j << 2;
-                v128.store(p + o, f32x4.add(v128.load(p + o), v128.load(gs + o)));
-              }
-            }
-            for (; j < c; j++) fset(p, j, f(p, j) + f(gs, j));
+      }
+      v128.store(y + ((o + ch) << 2), best);
+      if (idx) v128.store(idx + ((o + ch) << 2), bi);
+    }
+  }
+  if (ch < c) {
+    // remaining channels (all of them in the scalar build): first tap, then each further tap streams over
+    // the channels, keeping the running max in y and its index in idx (or the scratch row `ib`)
+    let ir = idx ? idx + (o << 2) : ib;
+    let yr = y + (o << 2);
+    for (let j = ch; j < c; j++) { fset(yr, j, f(x, first + j)); store<i32>(ir + (<usize>j << 2), first + j); }
+    for (let ki = 0; ki < rows; ki++) {
+      for (let kj = 0; kj < cols; kj++) {
+        if (ki == 0 && kj == 0) continue;
+        let t = first + (ki * w + kj) * c;
+        let xr = x + (<usize>t << 2);
+        for (let j = ch; j < c; j++) {
+          let v = load<f32>(xr + (<usize>j << 2));
+          let best = load<f32>(yr + (<usize>j << 2));
+          if (v > best) {
+            store<f32>(yr + (<usize>j << 2), v);
+            store<i32>(ir + (<usize>j << 2), t + j);
           }
         }
       }
     }
   }
-  heap.free(gs);
+}
+
+// Mean over the window into y[o …] (bwd = false), or (bwd) gs = y[o …] / count added to every window element of x.
+// @ts-ignore: decorator
+@inline function avgPixel(bwd: bool, x: usize, y: usize, gs: usize, o: usize, first: i32, rows: i32, cols: i32, w: i32, c: i32): void {
+  let cs = <usize>c << 2, rs = <usize>w * cs;
+  let cnt = <f32>(rows * cols);
+  let win = x + (<usize>first << 2);
+  let out = y + (o << 2);
+  let ch = 0;
+  if (bwd) {
+    if (ASC_FEATURE_SIMD) {
+      let vc = f32x4.splat(cnt);
+      for (; ch + 4 <= c; ch += 4) v128.store(gs + (<usize>ch << 2), f32x4.div(v128.load(out + (<usize>ch << 2)), vc));
+    }
+    for (; ch < c; ch++) fset(gs, ch, f(out, ch) / cnt);
+    for (let ki = 0; ki < rows; ki++) {
+      for (let kj = 0; kj < cols; kj++) {
+        let p = win + <usize>ki * rs + <usize>kj * cs;
+        let j = 0;
+        if (ASC_FEATURE_SIMD) {
+          for (; j + 4 <= c; j += 4) {
+            let q = <usize>j << 2;
+            v128.store(p + q, f32x4.add(v128.load(p + q), v128.load(gs + q)));
+          }
+        }
+        for (; j < c; j++) fset(p, j, f(p, j) + f(gs, j));
+      }
+    }
+    return;
+  }
+  if (ASC_FEATURE_SIMD) {
+    let vc = f32x4.splat(cnt);
+    for (; ch + 4 <= c; ch += 4) {
+      let q = <usize>ch << 2;
+      let s = f32x4.splat(0);
+      for (let ki = 0; ki < rows; ki++) {
+        let row = win + <usize>ki * rs + q;
+        for (let kj = 0; kj < cols; kj++) s = f32x4.add(s, v128.load(row + <usize>kj * cs));
+      }
+      v128.store(out + q, f32x4.div(s, vc));
+    }
+  }
+  for (; ch < c; ch++) {
+    let q = <usize>ch << 2;
+    let s: f32 = 0;
+    for (let ki = 0; ki < rows; ki++) {
+      let row = win + <usize>ki * rs + q;
+      for (let kj = 0; kj < cols; kj++) s += load<f32>(row + <usize>kj * cs);
+    }
+    store<f32>(out + q, s / cnt);
+  }
 }
 
 // ---------------------------------------------------------------------------------------------------------

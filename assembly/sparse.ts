@@ -308,6 +308,26 @@ export function sparse_gemm_f32_steps(m: i32, k: i32, n: i32, x: usize, ldx: i32
   return i32x4.add(i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(g), wlo), i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(g), whi));
 }
 
+// One step's contribution to column j of its quad (scalar build): column j owns index / weight bytes 2j, 2j+1,
+// 8+2j, 9+2j (weights 16 bytes after their indices).
+// @ts-ignore: decorator
+@inline function stepCol(xw: usize, sp: usize, j: usize): i32 {
+  let b = sp + (j << 1);
+  return <i32>load<i8>(xw + <usize>load<u8>(b)) * <i32>load<i8>(b, 16)
+       + <i32>load<i8>(xw + <usize>load<u8>(b, 1)) * <i32>load<i8>(b, 17)
+       + <i32>load<i8>(xw + <usize>load<u8>(b, 8)) * <i32>load<i8>(b, 24)
+       + <i32>load<i8>(xw + <usize>load<u8>(b, 9)) * <i32>load<i8>(b, 25);
+}
+
+// Row i of x for the steps kernels: itself, or (K < 16, `small`) copied into the 16-byte pad with zeros after K,
+// as each step gathers from a whole 16-byte window.
+// @ts-ignore: decorator
+@inline function stepsRow(xr: usize, k: i32, small: bool, pad: usize): usize {
+  if (!small) return xr;
+  for (let j = 0; j < 16; j++) store<i8>(pad + j, j < k ? load<i8>(xr + j) : 0);
+  return pad;
+}
+
 // qstart: u32 per quad + 1 (step index); kst: u32 per step (window start in bytes of x, ≤ K − 16 when
 // K ≥ 16); steps: 32 bytes each: 16 swizzle indices (< 16) then 16 int8 weights; qbias: 4 i32 per quad.
 export function sparse_gemm_s8_steps(m: i32, k: i32, n: i32, x: usize, ldx: i32, qstart: usize, kst: usize,
@@ -354,11 +374,7 @@ export function sparse_gemm_s8_steps(m: i32, k: i32, n: i32, x: usize, ldx: i32,
       }
     }
     for (; i < m; i++) {
-      let xr = x + <usize>i * ldx;
-      if (small) {
-        for (let j = 0; j < 16; j++) store<i8>(pad + j, j < k ? load<i8>(xr + j) : 0);
-        xr = pad;
-      }
+      let xr = stepsRow(x + <usize>i * ldx, k, small, pad);
       let yr = y + <usize>i * ldy * esz;
       for (let q = 0; q < nq; q++) {
         let n0 = q << 2, cols = min(4, n - n0);
@@ -382,11 +398,7 @@ export function sparse_gemm_s8_steps(m: i32, k: i32, n: i32, x: usize, ldx: i32,
     }
   } else {
     for (; i < m; i++) {
-      let xr = x + <usize>i * ldx;
-      if (small) {
-        for (let j = 0; j < 16; j++) store<i8>(pad + j, j < k ? load<i8>(xr + j) : 0);
-        xr = pad;
-      }
+      let xr = stepsRow(x + <usize>i * ldx, k, small, pad);
       let yr = y + <usize>i * ldy * esz;
       for (let q = 0; q < nq; q++) {
         let n0 = q << 2, cols = min(4, n - n0);
@@ -396,23 +408,7 @@ export function sparse_gemm_s8_steps(m: i32, k: i32, n: i32, x: usize, ldx: i32,
         let a0 = load<i32>(bq), a1 = load<i32>(bq, 4), a2 = load<i32>(bq, 8), a3 = load<i32>(bq, 12);
         while (sp < se) {
           let xw = xr + <usize>load<u32>(kp);
-          // column j owns bytes 2j, 2j+1, 8+2j, 9+2j
-          a0 += <i32>load<i8>(xw + <usize>load<u8>(sp, 0)) * <i32>load<i8>(sp, 16)
-              + <i32>load<i8>(xw + <usize>load<u8>(sp, 1)) * <i32>load<i8>(sp, 17)
-              + <i32>load<i8>(xw + <usize>load<u8>(sp, 8)) * <i32>load<i8>(sp, 24)
-              + <i32>load<i8>(xw + <usize>load<u8>(sp, 9)) * <i32>load<i8>(sp, 25);
-          a1 += <i32>load<i8>(xw + <usize>load<u8>(sp, 2)) * <i32>load<i8>(sp, 18)
-              + <i32>load<i8>(xw + <usize>load<u8>(sp, 3)) * <i32>load<i8>(sp, 19)
-              + <i32>load<i8>(xw + <usize>load<u8>(sp, 10)) * <i32>load<i8>(sp, 26)
-              + <i32>load<i8>(xw + <usize>load<u8>(sp, 11)) * <i32>load<i8>(sp, 27);
-          a2 += <i32>load<i8>(xw + <usize>load<u8>(sp, 4)) * <i32>load<i8>(sp, 20)
-              + <i32>load<i8>(xw + <usize>load<u8>(sp, 5)) * <i32>load<i8>(sp, 21)
-              + <i32>load<i8>(xw + <usize>load<u8>(sp, 12)) * <i32>load<i8>(sp, 28)
-              + <i32>load<i8>(xw + <usize>load<u8>(sp, 13)) * <i32>load<i8>(sp, 29);
-          a3 += <i32>load<i8>(xw + <usize>load<u8>(sp, 6)) * <i32>load<i8>(sp, 22)
-              + <i32>load<i8>(xw + <usize>load<u8>(sp, 7)) * <i32>load<i8>(sp, 23)
-              + <i32>load<i8>(xw + <usize>load<u8>(sp, 14)) * <i32>load<i8>(sp, 30)
-              + <i32>load<i8>(xw + <usize>load<u8>(sp, 15)) * <i32>load<i8>(sp, 31);
+          a0 += stepCol(xw, sp, 0); a1 += stepCol(xw, sp, 1); a2 += stepCol(xw, sp, 2); a3 += stepCol(xw, sp, 3);
           sp += 32; kp += 4;
         }
         store1S8(yr, n0, a0, mode, scale, zp, lo, hi);

@@ -10,7 +10,7 @@
 // 4. (c) channel pruning (50 % of the outputs of conv1, conv2, fc1), fine-tuned, then removed (smaller model)
 import { existsSync, writeFileSync } from 'node:fs';
 import {
-  init, Engine, buildModel, fit, evaluate, loadDataset, saveModel, loadModel, BatchIterator,
+  init, Engine, buildModel, fit, evaluate, loadDataset, saveModel, loadModel,
   Pruner, prunedWeights, removePrunedChannels, factorize, copyModel, quantizeStatic, convertToInt8,
   PackedGemmF32, LowRankF32, PackedGemmS8, LowRankS8, SparseMatrixS8,
 } from '../dist/index.js';
@@ -46,22 +46,8 @@ function int8Of(model, label, sparse) {
     const qat = quantizeStatic(model, train, { batches: 16, batchSize: 64 });
     // every pruned weight (convs too: a dense conv kernel runs them, the .qwm stores them gap-coded)
     const im = convertToInt8(qat, undefined, { pruned: prunedWeights(model), ...(sparse ? { sparse } : {}) });
-    const it = new BatchIterator(test, { batchSize: 500, shuffle: false });
-    const xs = new Float32Array(500 * it.sampleSize), ys = new Int32Array(500);
-    let ok = 0, n = 0;
-    for (;;) {
-      const nb = it.next(xs, ys);
-      if (!nb) break;
-      const logits = im.predict(xs.subarray(0, nb * it.sampleSize), nb);
-      const c = logits.length / nb;
-      for (let i = 0; i < nb; i++) {
-        let best = 0;
-        for (let j = 1; j < c; j++) if (logits[i * c + j] > logits[i * c + best]) best = j;
-        if (best === ys[i]) ok++;
-      }
-      n += nb;
-    }
-    const res = { accuracy: +(100 * ok / n).toFixed(2), bytes: im.bytes(), layers: im.layers().filter((l) => l.backend).map((l) => `${l.name}:${l.backend}:${l.bytes}`) };
+    const { accuracy } = im.evaluate(test, { batchSize: 500 });
+    const res = { accuracy: +(100 * accuracy).toFixed(2), bytes: im.bytes(), layers: im.layers().filter((l) => l.backend).map((l) => `${l.name}:${l.backend}:${l.bytes}`) };
     im.dispose();
     log(`${label} int8 (static PTQ): ${res.accuracy} %, ${res.bytes} bytes (${(out.floatBytes / res.bytes).toFixed(1)}× smaller than f32) [${res.layers.join(' ')}]`);
     return res;

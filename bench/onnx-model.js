@@ -1,81 +1,35 @@
-// A minimal protobuf writer for the few ONNX messages the benchmarks need (ModelProto, GraphProto, NodeProto,
-// AttributeProto, TensorProto, ValueInfoProto), so peers' models are built in JS with no extra dependency.
-// Field numbers are those of onnx/onnx.proto. Weights go in as initializers (constant), which is what lets
-// ONNX Runtime prepack them once at session creation.
+// The few ONNX models the benchmarks give their peers (QLinearMatMul, MatMulInteger, QLinearConv), built as
+// plain objects and serialised by the library's own ONNX writer (src/onnx/onnx-proto.ts encodeModel, over
+// src/onnx/protobuf.ts): one protobuf writer in the repository. Weights go in as initializers (constant), which
+// is what lets ONNX Runtime prepack them once at session creation. Needs dist/ (npm run build).
+import { DataType, attr, encodeModel } from '../dist/onnx/onnx-proto.js';
 
-const enc = new TextEncoder();
+export { DataType };
 
-// ---- wire format
-function varint(out, v) {
-  let x = BigInt.asUintN(64, BigInt(v));
-  while (x >= 0x80n) { out.push(Number(x & 0x7fn) | 0x80); x >>= 7n; }
-  out.push(Number(x));
-}
-const key = (out, field, wire) => varint(out, (field << 3) | wire);
-
-class Msg {
-  constructor() { this.b = []; }
-  int(field, v) { key(this.b, field, 0); varint(this.b, v); return this; }
-  ints(field, vs) { for (const v of vs) this.int(field, v); return this; }
-  float(field, v) { key(this.b, field, 5); const f = new Uint8Array(new Float32Array([v]).buffer); this.b.push(...f); return this; }
-  bytes(field, u8) { key(this.b, field, 2); varint(this.b, u8.length); for (let i = 0; i < u8.length; i++) this.b.push(u8[i]); return this; }
-  str(field, s) { return this.bytes(field, enc.encode(s)); }
-  msg(field, m) { return this.bytes(field, m.toBytes()); }
-  toBytes() { return Uint8Array.from(this.b); }
-}
-
-// ---- ONNX
-export const DataType = { FLOAT: 1, UINT8: 2, INT8: 3, INT32: 6, INT64: 7 };
-const AttrType = { FLOAT: 1, INT: 2, STRING: 3, INTS: 7 };
-
-/** TensorProto: dims 1, data_type 2, name 8, raw_data 9 (little-endian bytes). */
+/** TensorProto (raw little-endian data). */
 export function tensor(name, dataType, dims, data) {
-  const raw = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-  return new Msg().ints(1, dims).int(2, dataType).str(8, name).bytes(9, raw);
+  return { name, dims, dataType, data };
 }
 
-/** ValueInfoProto name 1, type 2 → TypeProto.tensor_type 1 → elem_type 1, shape 2 → dim 1 → dim_value 1. */
+/** ValueInfoProto of a tensor with fixed dims. */
 export function valueInfo(name, elemType, dims) {
-  const shape = new Msg();
-  for (const d of dims) shape.msg(1, new Msg().int(1, d));
-  const tt = new Msg().int(1, elemType).msg(2, shape);
-  return new Msg().str(1, name).msg(2, new Msg().msg(1, tt));
+  return { name, elemType, dims };
 }
 
-/** AttributeProto: name 1, f 2, i 3, s 4, ints 8, type 20. */
-function attribute(name, v) {
-  const a = new Msg().str(1, name);
-  if (Array.isArray(v)) return a.ints(8, v).int(20, AttrType.INTS);
-  if (typeof v === 'string') return a.str(4, v).int(20, AttrType.STRING);
-  if (Number.isInteger(v)) return a.int(3, v).int(20, AttrType.INT);
-  return a.float(2, v).int(20, AttrType.FLOAT);
-}
-
-/** NodeProto: input 1, output 2, name 3, op_type 4, attribute 5, domain 7. */
+/** NodeProto; attrs: { name: int | float | string | int[] }. */
 export function node(opType, inputs, outputs, attrs = {}, domain = '') {
-  const n = new Msg();
-  for (const i of inputs) n.str(1, i);
-  for (const o of outputs) n.str(2, o);
-  n.str(3, `${opType}_0`).str(4, opType);
-  for (const [k, v] of Object.entries(attrs)) n.msg(5, attribute(k, v));
-  if (domain) n.str(7, domain);
-  return n;
+  const attributes = Object.entries(attrs).map(([k, v]) => Array.isArray(v) ? attr.ints(k, v)
+    : typeof v === 'string' ? attr.string(k, v) : Number.isInteger(v) ? attr.int(k, v) : attr.float(k, v));
+  return { name: `${opType}_0`, opType, domain, inputs, outputs, attributes };
 }
 
-/**
- * ModelProto bytes: ir_version 1, producer_name 2, graph 7, opset_import 8 (domain 1, version 2).
- * GraphProto: node 1, name 2, initializer 5, input 11, output 12.
- */
+/** ModelProto bytes (IR version 8, opset 13 by default, plus any extra domains). */
 export function model({ nodes, initializers = [], inputs, outputs, opset = 13, extraOpsets = {} }) {
-  const g = new Msg();
-  for (const n of nodes) g.msg(1, n);
-  g.str(2, 'qwasm_bench');
-  for (const t of initializers) g.msg(5, t);
-  for (const i of inputs) g.msg(11, i);
-  for (const o of outputs) g.msg(12, o);
-  const m = new Msg().int(1, 8).str(2, 'qwasm-bench').msg(7, g).msg(8, new Msg().str(1, '').int(2, opset));
-  for (const [domain, version] of Object.entries(extraOpsets)) m.msg(8, new Msg().str(1, domain).int(2, version));
-  return m.toBytes();
+  return encodeModel({
+    irVersion: 8, producerName: 'qwasm-bench', producerVersion: '', metadata: {},
+    opsets: [{ domain: '', version: opset }, ...Object.entries(extraOpsets).map(([domain, version]) => ({ domain, version }))],
+    graph: { name: 'qwasm_bench', nodes, initializers, inputs, outputs, valueInfo: [] },
+  });
 }
 
 const scalar = (name, type, v) => tensor(name, type, [], type === DataType.FLOAT ? Float32Array.of(v)

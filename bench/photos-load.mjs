@@ -10,7 +10,7 @@ import { parseArgs } from 'node:util';
 import { execSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { loadPhotoFolder } from '../dist/data/photos.js';
-import { Rng } from '../dist/data/rng.js';
+import { Rng } from '../dist/util/rng.js';
 
 const { values: o } = parseArgs({ options: { count: { type: 'string', default: '1000' }, dir: { type: 'string', default: '/tmp/qwasm-photos-1000' }, keep: { type: 'boolean', default: false } } });
 const N = Number(o.count), root = '/usr/share/tuxpaint/stamps';

@@ -68,10 +68,12 @@ if (!skip.includes('check')) {
 }
 
 // 3. forward throughput, batch 16, one thread
+await tfReady(); // first: tfReady() selects the cpu backend once, which must not undo the switch below
 setWasmPaths(new URL('../node_modules/@tensorflow/tfjs-backend-wasm/dist/', import.meta.url).href.replace('file://', ''));
 setThreadsCount(1);
 if (!(await tf.setBackend('wasm'))) throw new Error('tfjs-backend-wasm did not initialise');
 await tf.ready();
+const checkBackend = () => { if (tf.getBackend() !== 'wasm') throw new Error(`the peer runs on '${tf.getBackend()}', not wasm`); };
 console.log(`peer: tfjs-backend-wasm ${tf.version_core}, backend '${tf.getBackend()}', ${tf.env().getBool('WASM_HAS_SIMD_SUPPORT') ? 'SIMD' : 'no SIMD'}, 1 thread`);
 const BS = 16;
 for (const size of [96, 224]) {
@@ -83,6 +85,7 @@ for (const size of [96, 224]) {
   // at 96 px the 7×7 head pool does not fit: both sides get the global pool qwasm imports it as
   if (size !== 224) for (const l of refTopo.model_config.config.layers) if (l.class_name === 'AveragePooling2D') l.config.pool_size = l.config.strides = [size / 32, size / 32];
   const ref = await referenceModel({ ...art, modelTopology: refTopo });
+  checkBackend();
   const x = Float32Array.from({ length: BS * size * size * 3 }, (_, i) => ((i * 7919) % 255) / 255);
   const xt = engine.persistent([BS, size, size, 3], x, false), xs = tf.tensor4d(x, [BS, size, size, 3]);
   const run = {

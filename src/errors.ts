@@ -50,3 +50,15 @@ export function describe(v: unknown): string {
   if (typeof v === 'number') return String(v);
   return typeof v;
 }
+
+/**
+ * Bytes as every public API takes them: a Uint8Array (a Node Buffer included, at any byteOffset), any other
+ * ArrayBuffer view, or an ArrayBuffer → a Uint8Array over the same bytes (no copy). Readers must not assume
+ * the view is aligned: they read through DataView or copy before viewing as wider types.
+ */
+export function toBytes(name: string, v: unknown): Uint8Array {
+  if (v instanceof Uint8Array) return v;
+  if (ArrayBuffer.isView(v)) return new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
+  if (v instanceof ArrayBuffer || (typeof SharedArrayBuffer !== 'undefined' && v instanceof SharedArrayBuffer)) return new Uint8Array(v);
+  throw new TypeError(`${name} must be a Uint8Array, Buffer or ArrayBuffer, got ${describe(v)}`);
+}

@@ -267,6 +267,26 @@ export interface KernelExports {
   adam_f32(p: number, g: number, m: number, v: number, mask: number, n: number, beta1: number, beta2: number, eps: number, wd: number, decay: number, stepSize: number, bc2sqrt: number, gscale: number): void;
   adam_f32_ref(p: number, g: number, m: number, v: number, mask: number, n: number, beta1: number, beta2: number, eps: number, wd: number, decay: number, stepSize: number, bc2sqrt: number, gscale: number): void;
 
+  // assembly/act_f32.ts
+  sigmoid_f32_fwd(x: number, y: number, n: number): void;
+  sigmoid_f32_bwd(y: number, dy: number, dx: number, n: number, accumulate: number): void;
+  silu_f32_fwd(x: number, y: number, n: number): void;
+  silu_f32_bwd(x: number, dy: number, dx: number, n: number, accumulate: number): void;
+  hardsigmoid_f32_fwd(x: number, y: number, n: number, alpha: number, beta: number): void;
+  hardsigmoid_f32_fwd_ref(x: number, y: number, n: number, alpha: number, beta: number): void;
+  hardsigmoid_f32_bwd(x: number, dy: number, dx: number, n: number, alpha: number, beta: number, accumulate: number): void;
+  hardsigmoid_f32_bwd_ref(x: number, dy: number, dx: number, n: number, alpha: number, beta: number, accumulate: number): void;
+  clip_f32_fwd(x: number, y: number, n: number, lo: number, hi: number): void;
+  clip_f32_fwd_ref(x: number, y: number, n: number, lo: number, hi: number): void;
+  clip_f32_bwd(x: number, dy: number, dx: number, n: number, lo: number, hi: number, accumulate: number): void;
+  clip_f32_bwd_ref(x: number, dy: number, dx: number, n: number, lo: number, hi: number, accumulate: number): void;
+
+  // assembly/merge_f32.ts
+  chanmul_f32_fwd(x: number, s: number, y: number, n: number, hw: number, c: number): void;
+  /** dx += dy·s (skipped when dx = 0); ds[b,j] += Σ_p dy[b,p,j]·x[b,p,j] (skipped when ds = 0). */
+  chanmul_f32_bwd(x: number, s: number, dy: number, dx: number, ds: number, n: number, hw: number, c: number): void;
+  copy_rows_f32(src: number, srcStride: number, dst: number, dstStride: number, rows: number, width: number, accumulate: number): void;
+
   // assembly/qwm_run.ts
   qwm_load(ptr: number, len: number): number;
   qwm_error_offset(): number;
@@ -292,6 +312,8 @@ export interface KernelExports {
    * dense-spec linears; sparse linears need none); 0 when nothing was decoded, E_NOMODEL without a model.
    */
   qwm_decode_bytes(): number;
+
+  // assembly/qwm/bundle.ts
   /** The bundle's start function (see the file header). Harmless anywhere else: without the descriptor it does nothing. */
   qwm_embed_init(): void;
   /**

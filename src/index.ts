@@ -30,20 +30,24 @@ export { EltwiseF32, type Activation as ActivationF32 } from './kernels/eltwise_
 export { LossF32, type LossResult } from './kernels/loss_f32.js';
 export { OptimF32, type SgdOptions, type AdamOptions, type GradBuffer } from './kernels/optim_f32.js';
 // datasets (loaders, splits, seeded float32 batching) and checkpoints (src/data/, src/checkpoint/)
-export { loadDataset, DATASET_NAMES, loadMnist, loadFashionMnist, loadFashionMnistJson, loadQuickDraw, quickdrawCategories, loadDigits, findDigitsCsv, MNIST_NORM, FASHION_MNIST_NORM, FASHION_MNIST_CLASSES, loadIdxDataset, parseIdx, encodeIdx, findIdxSplits, loadImageFolder, listClassFolders, decodeImage, decodePng, isPng, decodePnm, isPnm, resize as resizeImage, toChannels, invert as invertImage, centreLikeMnist, createDataset, computeNorm, classCounts, subset, indicesByClass, stratifiedSubset, stratifiedSplit, selectClasses, BatchIterator, batches, Rng, hash32, type Dataset, type DatasetSplits, type DatasetInit, type Labels, type Normalization, type StratifiedOptions, type BatchOptions, type Image, type ImageFolderOptions, type IdxArray, type IdxDType, type LoadDatasetOptions, type QuickDrawOptions, type DigitsOptions, type DirOptions } from './data/index.js';
+export { loadDataset, DATASET_NAMES, loadMnist, loadFashionMnist, loadFashionMnistJson, loadQuickDraw, quickdrawCategories, loadDigits, findDigitsCsv, MNIST_NORM, FASHION_MNIST_NORM, FASHION_MNIST_CLASSES, loadIdxDataset, parseIdx, encodeIdx, findIdxSplits, loadImageFolder, loadUnlabelledFolder, loadImageFiles, listImageFiles, UNLABELLED, listClassFolders, decodeImage, decodePng, isPng, decodePnm, isPnm, resize as resizeImage, toChannels, invert as invertImage, centreLikeMnist, createDataset, computeNorm, classCounts, subset, indicesByClass, stratifiedSubset, stratifiedSplit, selectClasses, BatchIterator, batches, Rng, hash32, type Dataset, type DatasetSplits, type DatasetInit, type Labels, type Normalization, type StratifiedOptions, type BatchOptions, type Image, type ImageFolderOptions, type IdxArray, type IdxDType, type LoadDatasetOptions, type QuickDrawOptions, type DigitsOptions, type DirOptions } from './data/index.js';
 export { saveCheckpoint, loadCheckpoint, encodeCheckpoint, decodeCheckpoint, CheckpointError, CHECKPOINT_MAGIC, CHECKPOINT_VERSION, crc32, type Checkpoint, type CheckpointMeta, type CheckpointTensor, type LoadedCheckpoint, type LoadedTensor, type TensorDType, type TensorData, type SaveOptions } from './checkpoint/index.js';
 // --- training engine ---
 export { Engine, Tensor, sizeOf, type Shape } from './autograd/tensor.js';
 export * as ops from './autograd/ops.js';
 export { Module, type ParamInfo } from './nn/module.js';
 export * as layers from './nn/layers.js';
+export { Graph, GRAPH_INPUT, GRAPH_MERGES, type GraphMerge, type GraphNode as ModelGraphNode, type GraphNodeSpec } from './nn/graph.js';
+// graph ops (imported MobileNetV3 / EfficientNet / SqueezeNet): sigmoid, hard sigmoid, SiLU, clip, mul, SE gate, concat
+export * as opsGraph from './autograd/ops-graph.js';
+export { Sigmoid, HardSigmoid, SiLU, Clip } from './nn/activations.js';
 export { buildModel, MODEL_NAMES, type ModelOptions, type ModelName } from './nn/models.js';
 export { InitRng, RandomSource } from './util/rng.js';
 export { Optimizer, type OptimizerSpec } from './optim/optimizer.js';
 export { makeSchedule, type Schedule, type ScheduleSpec } from './optim/schedule.js';
 export { fit, evaluate, type FitOptions, type FitResult, type StepInfo, type EpochInfo, type EvalResult, type LossHook } from './train/index.js';
 // --- end training engine ---
-export { saveModel, loadModelCheckpoint, loadModel, checkpointOf, type ModelRecord, type LoadedModel } from './train/model-file.js';
+export { saveModel, loadModelCheckpoint, loadModel, loadModelBytes, checkpointOf, type ModelRecord, type LoadedModel } from './train/model-file.js';
 // --- quantisation: fake quant, QAT, PTQ, int8 deployment (src/quant/, src/deploy/) ---
 export { fakeQuant, fakeQuantChannel, expScale, MinMaxObserver, PerChannelMinMaxObserver, affineQParams, symmetricScales, weightLayout, lsqGrad, lsqGradScale, quantizeArray, dequantizeArray, quantizeChannels, rne, type QParams, type ChannelLayout, type ObserverMode, type ObserverOptions } from './quant/fakequant.js';
 export { prepareQAT, QATModel, QATSchedule, ActQuant, WeightQuant, foldBatchNorm, bnFactor, type QATOptions, type QATScheduleOptions, type QuantState, type Unit as QuantUnit, type FusedActivation } from './quant/qat.js';
@@ -83,6 +87,7 @@ export * as opsExtra from './autograd/ops-extra.js';
 export { gradReverse, matmul, meanRows, covariance, coralLoss, type MatmulOptions } from './autograd/ops-extra.js';
 export { adapt, dannLambda, dannLr, splitSequential, domainClassifier, ADAPT_METHODS, type AdaptMethod, type AdaptOptions, type AdaptResult, type AdaptStepInfo, type SplitModel } from './transfer/adapt.js';
 export { runAdaptation, resolveRecipe, summarise, withoutLabels, score, ADAPT_RECIPE, type AdaptRecipe, type AdaptRunOptions, type AdaptRunResult, type AdaptRunRow, type AdaptMethodSummary, type Scored } from './transfer/adapt-run.js';
+export { NATURAL_SUPERCLASSES, QUICKDRAW_NATURAL, TUXPAINT_NATURAL, TUXPAINT_STAMPS_DIR, loadQuickDrawNatural, loadTuxPaintNatural, tuxPaintNaturalFiles } from './data/sketch-photo.js';
 export { wilson, spread, tQuantile975, type Interval, type Spread } from './train/intervals.js';
 // --- end domain adaptation ---
 // --- ONNX import / export (src/onnx/) and generic layer descriptions (src/nn/layer-spec.ts) ---

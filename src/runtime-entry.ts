@@ -4,7 +4,7 @@
 //   const model = await loadQwm(bytes);           // Uint8Array | ArrayBuffer of a .qwm file
 //   model.classify(pixels)                     // [{ index, label, logit }] per sample
 import { loadRuntime, type InitOptions, type Runtime } from './runtime.js';
-import { QwasmError, checkInt, describe } from './errors.js';
+import { QwasmError, checkInt, describe, toBytes } from './errors.js';
 import { decodeQwm } from './deploy/qwm.js';
 import { Int8Runner, type Int8LayerSummary } from './deploy/runner.js';
 import { walkGraph, type GraphMeta, type Int8Graph, type QParams } from './deploy/graph.js';
@@ -106,8 +106,7 @@ export class QwmModel {
 
 /** Decodes and validates a .qwm file, loads the kernels (or uses opts.runtime) and packs the model. */
 export async function loadQwm(bytes: Uint8Array | ArrayBuffer, opts: LoadModelOptions = {}): Promise<QwmModel> {
-  const b = bytes instanceof ArrayBuffer ? new Uint8Array(bytes) : bytes;
-  if (!(b instanceof Uint8Array)) throw new TypeError(`bytes must be a Uint8Array or an ArrayBuffer, got ${describe(bytes)}`);
+  const b = toBytes('bytes', bytes);
   const graph = decodeQwm(b);
   const rt = opts.runtime ?? await loadRuntime(opts);
   return new QwmModel(new Int8Runner(rt, graph), b.length);

@@ -234,7 +234,11 @@ export class Scope {
 }
 
 /** What a worker pool needs: the thread count, the compiled module (each worker instantiates it) and Node's worker API. */
-export interface Threading { threads: number; module: WebAssembly.Module; build: BuildName; workers: typeof import('node:worker_threads') }
+export interface Threading {
+  threads: number; module: WebAssembly.Module; build: BuildName; workers: typeof import('node:worker_threads');
+  /** Runtimes of the shipped build files share one pool per build and thread count; a custom init({ wasm }) gets its own (null). */
+  shareKey: string | null;
+}
 
 /**
  * The thread count init() settles on: `threads` if given (an integer ≥ 1), else QWASM_THREADS, else every core;
@@ -266,5 +270,6 @@ export async function loadRuntime(opts: InitOptions = {}): Promise<Runtime> {
   const t = await resolveThreads(opts.threads);
   const source = opts.wasm !== undefined ? await resolveSource(opts.wasm) : await readBuild(build);
   const { exports, module } = await instantiateBuild(source);
-  return new Runtime(build, exports, t.threads > 1 && t.workers ? { threads: t.threads, module, build, workers: t.workers } : null);
+  const shareKey = opts.wasm === undefined ? `${build}:${t.threads}` : null;
+  return new Runtime(build, exports, t.threads > 1 && t.workers ? { threads: t.threads, module, build, workers: t.workers, shareKey } : null);
 }

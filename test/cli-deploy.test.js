@@ -136,13 +136,13 @@ test('export --format wasm: a standalone .wasm (scalar build + model) that runs 
 
 test('bad invocations: usage errors exit 2, bad files exit 1 with the reason', async () => {
   for (const [args, code, msg] of [
-    [['export', ckpt], 2, /-o OUT is required/],
+    [['export', ckpt], 2, /-o FILE is required/],
     [['export', ckpt, '-o', 'x.qwm', '--format', 'tflite'], 2, /--format must be qwm, onnx or wasm/],
     [['export', join(dir, 'missing.ckpt'), '-o', join(dir, 'x.qwm')], 1, /cannot read \(ENOENT\)/],
     [['run', join(dir, 'refcnn.qwm')], 2, /give IMAGE files or --data/],
     [['run'], 2, /MODEL\.qwm is required/],
     [['info'], 2, /give one MODEL\.qwm/],
-    [['info', ckpt], 1, /not a \.qwm file \(bad magic\)/],
+    [['info', ckpt], 1, /is a float checkpoint \(\.qck\).*'qwasm info' takes a \.qwm model/],
   ]) {
     const r = await cli(...args);
     assert.is(r.code, code, `${args.join(' ')}: ${r.err}`);

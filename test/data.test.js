@@ -461,7 +461,7 @@ test('image folders: one sub-folder per class, PNG + PGM, grey / RGB, resize, sp
   assert.ok(ds.images.subarray(5 * 64, 6 * 64).every((v) => v === 200), 'the PGM, resized, stays constant');
   const rgb = loadImageFolder(dir, { size: [6, 7], channels: 3 });
   assert.equal(rgb.shape, [12, 6, 7, 3]);
-  throwsQ(() => loadImageFolder(dir), /pass size/);
+  throwsQ(() => loadImageFolder(dir), /must all have one size/);
   const { train, test: t } = loadDataset(dir, { size: 8, testFraction: 0.5, seed: 2 });
   assert.equal([train.length, t.length], [6, 6]);
   const split = join(tmp, 'split');

@@ -296,7 +296,7 @@ test('compressModel: bad options are errors naming them', async () => {
   await bad({ method: 'qat', lr: 0, indices: idx }, /lr must be > 0/);
   await bad({ method: 'qat', epochs: 1, batchSize: 64, indices: first(10) }, /smaller than one batch/);
   await bad({ method: 'qat', speed: 2 }, /unknown option 'speed'/);
-  await bad({ method: 'lowrank', lowrank: { rank: 8, energy: 0.9 }, indices: idx }, /exactly one of rank, energy, ratio/);
+  await bad({ method: 'lowrank', lowrank: { rank: 8, energy: 0.9 }, indices: idx }, /exactly one of rank, energy, compression/);
   await bad({ method: 'prune', prune: { sparsity: 0.5, initialSparsity: 0.7 }, indices: idx }, /prune\.initialSparsity must be in \[0, prune\.sparsity/);
   await bad({ method: 'prune', prune: { sparsity: 0.5, schedule: 'oneshot', beginStep: 2 }, indices: idx }, /prune\.beginStep is a polynomial-schedule option/);
   await bad({ method: 'prune', prune: { structure: 'nm', frequency: 2 }, indices: idx }, /prune\.frequency is a polynomial-schedule option/);

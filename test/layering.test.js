@@ -4,15 +4,16 @@
 //
 //   0  util, errors.ts                      general helpers (CRC, RNG, node builtins), error types
 //   1  kernels, runtime.ts, exports.ts,     TS wrappers of the WASM kernels, the module loader, the typed
-//      probes.ts, qwasm.ts                  exports, build probes, init()
+//      probes.ts, qwasm.ts, threads         exports, build probes, init(), the worker pool
 //   2  autograd                             tensors in WASM memory, differentiable ops
 //   3  nn, data, checkpoint                 layers + the layer registry; datasets; the .qck container
 //   4  optim                                optimisers and schedules
 //   5  train                                fit / evaluate, model files, the eval-mode batch loop
 //   6  quant, compress, transfer            QAT / PTQ; pruning, low-rank, distillation; transfer learning
 //   7  deploy                               int8 graph, .qwm, int8 runner, float / int8 reports
-//   8  onnx, pipeline, runtime-entry.ts     ONNX import / export; end-to-end jobs (compressModel, qwasm pipeline);
-//                                           the lightweight 'qwasm/runtime' entry
+//   8  onnx, tfjs, pipeline,                ONNX / TF.js import and export; end-to-end jobs (compressModel, qwasm
+//      runtime-entry.ts,                    pipeline); the lightweight 'qwasm/runtime' entry; the worker thread's
+//      threads/worker.ts                    entry (it runs train's and deploy's per-thread jobs)
 //   9  index.ts                             the library entry
 //  10  cli                                  the `qwasm` command
 import { test } from 'uvu';
@@ -25,20 +26,23 @@ const SRC = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'src');
 
 export const LAYERS = {
   util: 0, 'errors.ts': 0,
-  kernels: 1, 'runtime.ts': 1, 'exports.ts': 1, 'probes.ts': 1, 'qwasm.ts': 1,
+  kernels: 1, 'runtime.ts': 1, 'exports.ts': 1, 'probes.ts': 1, 'qwasm.ts': 1, threads: 1,
   autograd: 2,
   nn: 3, data: 3, checkpoint: 3,
   optim: 4,
   train: 5,
   quant: 6, compress: 6, transfer: 6,
   deploy: 7,
-  onnx: 8, pipeline: 8, 'runtime-entry.ts': 8,
+  onnx: 8, tfjs: 8, pipeline: 8, 'runtime-entry.ts': 8, 'threads/worker.ts': 8,
   'index.ts': 9,
   cli: 10,
 };
 
-/** The unit a src file belongs to: its top folder, or the file itself at the root of src/. */
-const unitOf = (file) => relative(SRC, file).split(/[\\/]/)[0];
+/** The unit a src file belongs to: a file with its own entry in LAYERS, else its top folder (or itself at the root). */
+const unitOf = (file) => {
+  const rel = relative(SRC, file).split(/[\\/]/).join('/');
+  return rel in LAYERS ? rel : rel.split('/')[0];
+};
 
 function files(dir) {
   return readdirSync(dir).flatMap((n) => {

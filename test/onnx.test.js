@@ -14,7 +14,7 @@ import { createRequire } from 'node:module';
 import {
   Engine, importOnnx, OnnxImportError, decodeOnnx, encodeOnnx, createDataset, fit, evaluate, quantizeStatic, convertToInt8,
   loadModel, saveModel, describeLayers, QwasmError, int8GraphToOnnx, buildModel, prepareQAT, loadDataset, BatchIterator, layers,
-  InitRng, LowRankLinear, factorize,
+  InitRng, LowRankLinear, factorize, HardSwish, HardSigmoid, SiLU, Sigmoid, Clip,
 } from '../dist/index.js';
 
 // onnxruntime-web (devDependency; pure JS + WASM, so `npm ci` needs no download): its Node entry runs the CPU
@@ -181,12 +181,73 @@ test('bytes: a Node Buffer at an odd byteOffset, a Uint8Array view and an ArrayB
   }
 });
 
+test('import: a Clip with bounds other than ReLU / ReLU6 becomes a Clip layer (same outputs as PyTorch)', async () => {
+  const e = new Engine((await simd()).rt);
+  const m = decodeOnnx(fixture('small-cnn'));
+  // Relu then Clip(0, 6) in PyTorch's export; Clip(−1e30, 6) after the Relu computes the same function but is no ReLU6
+  const clip = m.graph.nodes.find((n) => n.opType === 'Clip');
+  const minNode = m.graph.nodes.find((n) => n.outputs[0] === clip.inputs[1]);
+  minNode.attributes[0].t.data = Float32Array.of(-1e30);
+  const r = importOnnx(e, encodeOnnx(m));
+  const types = describeLayers(r.model).layers.map((l) => l.module.type);
+  assert.ok(types.includes('Clip'), `layers: ${types}`);
+  const ex = expected('small-cnn');
+  const [n, c, h, w] = ex.inputShape;
+  const y = forward(e, r.model, toNhwc(Float32Array.from(ex.input), ex.inputShape), [n, h, w, c]);
+  assert.ok(maxAbsDiff(y, ex.output) < 1e-4, `max |Δ| = ${maxAbsDiff(y, ex.output)}`);
+  r.model.dispose();
+});
+
+test('import: ReduceMean over H, W (keepdims 1 or 0) is a global average pool (same outputs as PyTorch)', async () => {
+  const e = new Engine((await simd()).rt);
+  const ex = expected('tiny-resnet');
+  const [n, c, h, w] = ex.inputShape;
+  for (const keep of [1, 0]) {
+    const m = decodeOnnx(fixture('tiny-resnet'));
+    const gap = m.graph.nodes.find((nd) => nd.opType === 'GlobalAveragePool');
+    gap.opType = 'ReduceMean';
+    gap.attributes = [{ name: 'axes', type: 7, ints: [-1, 2] }, { name: 'keepdims', type: 2, i: keep }];
+    const r = importOnnx(e, encodeOnnx(m));
+    const y = forward(e, r.model, toNhwc(Float32Array.from(ex.input), ex.inputShape), [n, h, w, c]);
+    assert.ok(maxAbsDiff(y, ex.output) < 1e-4, `keepdims ${keep}: max |Δ| = ${maxAbsDiff(y, ex.output)}`);
+    r.model.dispose();
+  }
+  const m = decodeOnnx(fixture('tiny-resnet'));
+  const gap = m.graph.nodes.find((nd) => nd.opType === 'GlobalAveragePool');
+  gap.opType = 'ReduceMean'; gap.attributes = [{ name: 'axes', type: 7, ints: [1] }];
+  assert.throws(() => importOnnx(e, encodeOnnx(m)), /\(ReduceMean\): only the mean over H and W \(axes \[2, 3\]\) is supported, got axes \[1\]/);
+});
+
+test('int8: SiLU / Sigmoid / HardSwish lower to int8 lookup tables; Clip and HardSigmoid are refused naming the layer', async () => {
+  const q = await simd(), e = new Engine(q.rt), rg = new InitRng(4), r = rng(6);
+  const images = Uint8Array.from({ length: 16 * 6 * 6 }, () => r.int(0, 255)), labels = Uint8Array.from({ length: 16 }, (_, i) => i % 2);
+  const ds = createDataset({ name: 'noise', images, labels, height: 6, width: 6, channels: 1, classes: ['a', 'b'] });
+  const xs = Float32Array.from(images, (v) => (v / 255 - ds.norm.mean[0]) / ds.norm.std[0]);
+  for (const Act of [HardSwish, SiLU, Sigmoid]) {
+    const m = new layers.Sequential(e, [new layers.Conv2d(e, { inChannels: 1, outChannels: 4, kernel: 3 }, rg), new Act(e), new layers.GlobalAvgPool(e), new layers.Linear(e, 4, 2, rg)]);
+    const qat = quantizeStatic(m, ds, { batches: 2, batchSize: 8 });
+    qat.eval();
+    const i8 = convertToInt8(qat, undefined, { inputShape: [6, 6, 1] });
+    const yi = i8.predict(xs, 16), yf = forward(e, m, xs, [16, 6, 6, 1]);
+    const range = Math.max(...yf) - Math.min(...yf), d = maxAbsDiff(yi, yf);
+    assert.ok(d < 0.15 * range, `${Act.name}: int8 vs float max diff ${d} (logit range ${range})`);
+    m.dispose();
+  }
+  for (const [act, type] of [[new Clip(e, -1, 1), 'Clip'], [new HardSigmoid(e, 0.2, 0.5), 'HardSigmoid']]) {
+    const m = new layers.Sequential(e, [new layers.Conv2d(e, { inChannels: 1, outChannels: 2, kernel: 3 }, rg), act]);
+    assert.throws(() => prepareQAT(m), new RegExp(`cannot quantise '1': module type '${type}' is not supported`));
+    m.dispose();
+  }
+});
+
 test('import: unsupported ops, attributes and graphs are errors naming the node and op', async () => {
   const e = new Engine((await simd()).rt);
   const edit = (name, fn) => { const m = decodeOnnx(fixture(name)); fn(m.graph); return encodeOnnx(m); };
   const cases = [
-    [edit('small-cnn', (g) => { g.nodes.find((n) => n.opType === 'Relu').opType = 'Sigmoid'; }), /node '\/Relu_output_0'|node '.*Relu.*' \(Sigmoid\): op 'Sigmoid' is not supported/],
-    [edit('small-cnn', (g) => { g.nodes.find((n) => n.opType === 'MaxPool').attributes.find((a) => a.name === 'ceil_mode').i = 1; }), /\(MaxPool\): ceil_mode = 1 is not supported/],
+    [edit('small-cnn', (g) => { g.nodes.find((n) => n.opType === 'Relu').opType = 'Tanh'; }), /node '.*Relu.*' \(Tanh\): op 'Tanh' is not supported/],
+    [edit('small-cnn', (g) => { const a = g.nodes.find((n) => n.opType === 'AveragePool').attributes; a.splice(0, a.length, ...a.filter((t) => t.name !== 'ceil_mode'), { name: 'ceil_mode', type: 2, i: 1 }); }), /\(AveragePool\): ceil_mode = 1 is only supported for MaxPool/],
+    [edit('small-cnn', (g) => { const r = g.nodes.find((n) => n.opType === 'Relu'); r.opType = 'Mul'; r.inputs.push(g.initializers[0].name); }), /\(Mul\): Mul with a constant operand is not supported/],
+    [edit('small-cnn', (g) => { const c = g.nodes.find((n) => n.opType === 'Clip'); c.opType = 'Concat'; c.inputs = [c.inputs[0], c.inputs[0]]; c.attributes = [{ name: 'axis', type: 2, i: 2 }]; }), /\(Concat\): only the channel axis \(1\) of NCHW maps is supported, got axis 2/],
     [edit('small-cnn', (g) => { g.nodes.find((n) => n.opType === 'Conv').attributes.push({ name: 'frobnicate', type: 2, i: 1 }); }), /\(Conv\): attribute 'frobnicate' is not supported/],
     [edit('small-cnn', (g) => { g.nodes.find((n) => n.opType === 'Flatten').attributes[0].i = 2; }), /\(Flatten\): axis 2 is not supported/],
     [edit('tiny-resnet', (g) => { const c = g.nodes.find((n) => n.opType === 'Constant' && g.nodes.some((r) => r.opType === 'Reshape' && r.inputs[1] === n.outputs[0])); c.attributes[0].t.data = [-1, 3, 4]; c.attributes[0].t.dims = [3]; }), /\(Reshape\): reshaping .* to \[-1,3,4\] is not supported/],
@@ -202,7 +263,7 @@ test('import: unsupported ops, attributes and graphs are errors naming the node 
   // a failed import frees what it built: memory does not grow over repeated failures (the Reshape case fails
   // after every conv of the resnet, ~14 KB of weights, so 600 leaking imports would need 8 MB more)
   const mem = () => e.rt.memory.buffer.byteLength, grown = mem();
-  for (let i = 0; i < 600; i++) assert.throws(() => importOnnx(e, cases[4][0]), /Reshape/);
+  for (let i = 0; i < 600; i++) assert.throws(() => importOnnx(e, cases[6][0]), /Reshape/);
   assert.is(mem(), grown, 'WASM memory grew over 600 failed imports');
   assert.throws(() => importOnnx(e, 'model.onnx'), TypeError);
   assert.throws(() => importOnnx({}, fixture('small-cnn')), TypeError);

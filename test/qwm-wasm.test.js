@@ -307,6 +307,67 @@ test('100 random graphs (flat pools, empty branches, nested residuals, clamps): 
   assert.ok(branches >= 10 && nested >= 10, `residuals with both branches: ${branches}, nested: ${nested}`);
 });
 
+// lut nodes (an element-wise activation as a 256-entry int8 table, e.g. HardSwish): inserted after random nodes of
+// random graphs, at the top level and inside residual branches, with the quantisation of the node before them.
+function withLuts(r, g) {
+  const insert = (nodes, q0) => {
+    const out = [];
+    let q = q0;
+    for (const nd of nodes) {
+      if (nd.kind === 'residual') { insert(nd.body, q); if (nd.shortcut) insert(nd.shortcut, q); }
+      out.push(nd);
+      q = nd.out;
+      if (r.float() < 0.4) out.push({ kind: 'lut', name: `lut${out.length}`, out: { ...q }, op: 'HardSwish', table: r.i8(256) });
+    }
+    nodes.splice(0, nodes.length, ...out);
+  };
+  insert(g.nodes, g.input);
+  const last = g.nodes[g.nodes.length - 1];
+  g.output = { ...last.out };
+  return g;
+}
+
+test('lut nodes (HardSwish tables) at the top level and in residual branches: WASM reader equals Int8Runner; an empty op is refused by both readers', async () => {
+  const { q } = await models();
+  const r = rng(77);
+  let luts = 0;
+  for (let t = 0; t < 30; t++) {
+    const g = withLuts(r, randomGraph(r));
+    JSON.stringify(g, (k, v) => { if (k === 'kind' && v === 'lut') luts++; return ArrayBuffer.isView(v) ? undefined : v; });
+    const bytes = encodeQwm(g);
+    const runner = new Int8Runner(q.rt, g);
+    const n = r.int(1, 3), per = g.inputShape[0] * g.inputShape[1] * g.inputShape[2];
+    const codes = r.i8(n * per);
+    const want = runner.predictCodes(codes, n);
+    runner.dispose();
+    const res = load(q, bytes);
+    assert.is(res, 0, `graph ${t}: qwm_load returned ${qwmWasmError(res)} at byte ${q.kernels.qwm_error_offset()}`);
+    assert.is(firstDiff(runCodes(q, codes, n, g.classes), want), null, `graph ${t}`);
+  }
+  assert.ok(luts >= 20, `only ${luts} lut nodes`);
+  // the op names the function: an empty one is a malformed file for both readers
+  const g = withLuts(rng(5), randomGraph(rng(5)));
+  const lut = (function find(nodes) { for (const nd of nodes) { if (nd.kind === 'lut') return nd; if (nd.kind === 'residual') { const f = find(nd.body) ?? (nd.shortcut && find(nd.shortcut)); if (f) return f; } } return null; })(g.nodes);
+  assert.ok(lut, 'the seed-5 graph has a lut node');
+  const marker = 'qwasm-lut-op-marker';
+  lut.op = marker;
+  const bytes = encodeQwm(g);
+  // patch the op to an empty one: drop its bytes and zero its u16 length, then fix the file length and the CRC
+  const at = findBytes(bytes, [marker.length, 0, ...new TextEncoder().encode(marker)]);
+  const bad = new Uint8Array(bytes.length - marker.length);
+  bad.set(bytes.subarray(0, at)); bad.set(bytes.subarray(at + 2 + marker.length), at + 2);
+  new DataView(bad.buffer).setUint32(8, bad.length, true);
+  new DataView(bad.buffer).setUint32(12, crc32(bad.subarray(16)), true);
+  assert.throws(() => decodeQwm(bad), /op/);
+  assert.ok(load(q, bad) < 0, 'qwm_load accepted a lut node with an empty op');
+});
+
+/** Offset of the first occurrence of `pat` in `bytes` (the test's own patching helper). */
+function findBytes(bytes, pat) {
+  for (let i = 0; i + pat.length <= bytes.length; i++) if (pat.every((b, j) => bytes[i + j] === b)) return i;
+  throw new Error(`pattern ${pat} not found`);
+}
+
 // ------------------------------------------------------------------------------------------------ sparse linears
 
 /** The same graph with every linear's sparse spec dropped: qwm_run.ts then decodes and packs it dense. */
@@ -655,7 +716,7 @@ test('error codes and qwm_error_offset point at the bad field', async () => {
   check('meta length', (d) => d.setUint32(20, good.length, true), -4, 20);
   check('reserved', (d) => d.setUint8(29, 1), -4, 29);
   check('input dim', (d) => d.setUint16(34, 5000, true), -7, 32);
-  check('node kind', (d) => d.setUint8(node, 9), -7, node);
+  check('node kind', (d) => d.setUint8(node, 10), -7, node);   // 9 is lut, the last kind
   check('mult = 0', (d) => d.setFloat32(mult + 4, 0, true), -7, mult + 4);
   check('mult NaN', (d) => d.setFloat32(mult, NaN, true), -7, mult);
   check('weight -128', (d) => d.setInt8(weights + 5, -128), -9, weights + 5);

@@ -114,8 +114,8 @@ test('corrupt files are rejected with the node, the field and the byte offset', 
   assert.throws(() => decodeQwm(magic), /bad magic/);
   const ver = good.slice(); dv(ver).setUint16(4, 2, true);
   assert.throws(() => decodeQwm(ver), /version 2/);
-  const kind = good.slice(); kind[52] = 9;
-  assert.throws(() => decodeQwm(reseal(kind)), /node 0: unknown node kind 9 at byte 52/);
+  const kind = good.slice(); kind[52] = 10;   // 9 is lut, the last kind
+  assert.throws(() => decodeQwm(reseal(kind)), /node 0: unknown node kind 10 at byte 52/);
   const cls = good.slice(); dv(cls).setUint32(48, 11, true);
   assert.throws(() => decodeQwm(reseal(cls)), /classes = 11 but the last node outputs 10/);
   const scale = good.slice(); dv(scale).setFloat32(56, -1, true);

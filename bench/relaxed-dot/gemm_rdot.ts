@@ -3,9 +3,14 @@
 // whose error Σwn is folded into the bias: acc = rdot(a, wp) + rdot(~a, wn) + Σwn. 16 relaxed dots per
 // 4×8×4 tile step, against 16 i32x4.dot_i16x8_s + 16 adds for 4×8×2 in the shipped SIMD128 kernel.
 // bench/relaxed-dot/run.js compiles it with the shipped kernel and times both in Chromium.
-import { storeRow } from '../../assembly/gemm_s8';
+import { storeTile4x8 } from '../../assembly/gemm_s8';
 const NR: i32 = 8;
 const MR: i32 = 4;
+// acc + dot(x, p) + dot(y, q), p and q in [0, 127]
+// @ts-ignore: decorator
+@inline function rdotPair(x: v128, y: v128, p: v128, q: v128, acc: v128): v128 {
+  return i32x4.relaxed_dot_i8x16_i7x16_add_s(y, q, i32x4.relaxed_dot_i8x16_i7x16_add_s(x, p, acc));
+}
 // @ts-ignore: decorator
 @inline function kpad4(k: i32): i32 { return (k + 3) & ~3; }
 
@@ -69,10 +74,8 @@ export function rdot_gemm(m: i32, k: i32, n: i32, a: usize, lda: i32, packed: us
                           c: usize, ldc: i32, mode: i32, scale: usize, zp: i32, qmin: i32, qmax: i32): void {
   let kq = kpad4(k) >> 2;
   let blockBytes = <usize>NR * 4 + <usize>kq * 64;
-  let esz: usize = mode == 0 ? 4 : 1;
   let apack = heap.alloc(<usize>MR * kq * 8);
   let vz = i32x4.splat(zp), vlo = f32x4.splat(<f32>(qmin - zp)), vhi = f32x4.splat(<f32>(qmax - zp));
-  let rs = <usize>ldc * esz;
   for (let m0 = 0; m0 < m; m0 += MR) {
     let rows = min(MR, m - m0);
     packA4(rows, k, a + <usize>m0 * lda, lda, apack, MR);
@@ -84,35 +87,18 @@ export function rdot_gemm(m: i32, k: i32, n: i32, a: usize, lda: i32, packed: us
       let ap = apack;
       for (let q = 0; q < kq; q++) {
         let p0 = v128.load(w), p1 = v128.load(w, 16), n0v = v128.load(w, 32), n1v = v128.load(w, 48);
+        // row r: x = its 4 activations, y = their complements (~a), against the wp / wn halves
         let x = v128.load32_splat(ap), y = v128.load32_splat(ap, 4);
-        c00 = i32x4.relaxed_dot_i8x16_i7x16_add_s(x, p0, c00);
-        c01 = i32x4.relaxed_dot_i8x16_i7x16_add_s(x, p1, c01);
-        c00 = i32x4.relaxed_dot_i8x16_i7x16_add_s(y, n0v, c00);
-        c01 = i32x4.relaxed_dot_i8x16_i7x16_add_s(y, n1v, c01);
+        c00 = rdotPair(x, y, p0, n0v, c00); c01 = rdotPair(x, y, p1, n1v, c01);
         x = v128.load32_splat(ap, 8); y = v128.load32_splat(ap, 12);
-        c10 = i32x4.relaxed_dot_i8x16_i7x16_add_s(x, p0, c10);
-        c11 = i32x4.relaxed_dot_i8x16_i7x16_add_s(x, p1, c11);
-        c10 = i32x4.relaxed_dot_i8x16_i7x16_add_s(y, n0v, c10);
-        c11 = i32x4.relaxed_dot_i8x16_i7x16_add_s(y, n1v, c11);
+        c10 = rdotPair(x, y, p0, n0v, c10); c11 = rdotPair(x, y, p1, n1v, c11);
         x = v128.load32_splat(ap, 16); y = v128.load32_splat(ap, 20);
-        c20 = i32x4.relaxed_dot_i8x16_i7x16_add_s(x, p0, c20);
-        c21 = i32x4.relaxed_dot_i8x16_i7x16_add_s(x, p1, c21);
-        c20 = i32x4.relaxed_dot_i8x16_i7x16_add_s(y, n0v, c20);
-        c21 = i32x4.relaxed_dot_i8x16_i7x16_add_s(y, n1v, c21);
+        c20 = rdotPair(x, y, p0, n0v, c20); c21 = rdotPair(x, y, p1, n1v, c21);
         x = v128.load32_splat(ap, 24); y = v128.load32_splat(ap, 28);
-        c30 = i32x4.relaxed_dot_i8x16_i7x16_add_s(x, p0, c30);
-        c31 = i32x4.relaxed_dot_i8x16_i7x16_add_s(x, p1, c31);
-        c30 = i32x4.relaxed_dot_i8x16_i7x16_add_s(y, n0v, c30);
-        c31 = i32x4.relaxed_dot_i8x16_i7x16_add_s(y, n1v, c31);
+        c30 = rdotPair(x, y, p0, n0v, c30); c31 = rdotPair(x, y, p1, n1v, c31);
         w += 64; ap += 32;
       }
-      let cols = min(NR, n - n0);
-      let sc = scale + (<usize>n0 << 2);
-      let cp = c + (<usize>m0 * ldc + n0) * esz;
-      storeRow(c00, c01, cp, cols, mode, sc, vz, vlo, vhi);
-      if (rows > 1) storeRow(c10, c11, cp + rs, cols, mode, sc, vz, vlo, vhi);
-      if (rows > 2) storeRow(c20, c21, cp + 2 * rs, cols, mode, sc, vz, vlo, vhi);
-      if (rows > 3) storeRow(c30, c31, cp + 3 * rs, cols, mode, sc, vz, vlo, vhi);
+      storeTile4x8(c00, c01, c10, c11, c20, c21, c30, c31, c, ldc, m0, n0, rows, n, mode, scale, vz, vlo, vhi);
     }
   }
   heap.free(apack);

@@ -79,7 +79,7 @@ function act(kind: el.Activation, x: Tensor): Tensor {
 export const relu = (x: Tensor): Tensor => act('relu', x);
 export const relu6 = (x: Tensor): Tensor => act('relu6', x);
 
-export interface PoolOptions { kernel: number | [number, number]; stride?: number | [number, number]; padding?: number | [number, number] }
+export interface PoolOptions { kernel: number | [number, number]; stride?: number | [number, number]; padding?: number | [number, number] | [number, number, number, number] }
 
 function poolShape(x: Tensor, o: PoolOptions) {
   expectRank('pool input', x, 4);

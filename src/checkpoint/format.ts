@@ -19,7 +19,7 @@
 // decodeCheckpoint validates every field against the actual byte length before it trusts it (so a forged
 // length cannot cause a huge allocation or an out-of-range read), checks the CRC, then that every tensor
 // lies inside the data area, does not overlap another, is aligned, and has shape × dtype size = byte size.
-import { QwasmError } from '../errors.js';
+import { QwasmError, toBytes } from '../errors.js';
 import { crc32 } from '../util/crc32.js';
 
 export const CHECKPOINT_MAGIC = Uint8Array.of(0x51, 0x57, 0x43, 0x4b, 0x50, 0x54, 0x0d, 0x0a);
@@ -147,9 +147,9 @@ function setU64(dv: DataView, at: number, v: number): void {
 }
 
 /** Parses and fully validates checkpoint bytes; throws a CheckpointError naming the first problem. */
-export function decodeCheckpoint(bytes: Uint8Array, what = 'checkpoint'): LoadedCheckpoint {
+export function decodeCheckpoint(input: Uint8Array | ArrayBuffer, what = 'checkpoint'): LoadedCheckpoint {
   const fail = (msg: string): never => { throw new CheckpointError(`${what}: ${msg}`); };
-  if (!(bytes instanceof Uint8Array)) throw new TypeError('checkpoint bytes must be a Uint8Array');
+  const bytes = toBytes('checkpoint bytes', input);
   const n = bytes.length;
   if (n < HEADER + 4) fail(`truncated or not a checkpoint (${n} bytes, the header alone is ${HEADER})`);
   for (let i = 0; i < 8; i++) if (bytes[i] !== CHECKPOINT_MAGIC[i]) fail('not a qwasm checkpoint (bad magic)');

@@ -8,21 +8,25 @@ import { buildModel, MODEL_NAMES, type ModelOptions } from '../nn/models.js';
 import { loadDataset } from '../data/registry.js';
 import { stratifiedSubset, subset, type Dataset } from '../data/dataset.js';
 import { saveModel, type ModelRecord } from '../train/model-file.js';
-import { loadCheckpoint } from '../checkpoint/index.js';
+import { decodeCheckpoint } from '../checkpoint/index.js';
 import { loadPretrained } from '../transfer/finetune.js';
 import { ADAPT_METHODS, type AdaptMethod } from '../transfer/adapt.js';
 import { ADAPT_RECIPE, runAdaptation, type AdaptRunResult, type Scored } from '../transfer/adapt-run.js';
 import type { Spread } from '../train/intervals.js';
 import { loadUnlabelledTarget, type UnlabelledTarget } from '../pipeline/data.js';
-import { parseArgs, UsageError, type FlagTable } from './args.js';
-import { num } from './train.js';
+import { FLAGS, UsageError, flag, type Args, type CommandSpec, type FlagDef } from './args.js';
+import { checkOutputFile, expectKind, readInput } from './files.js';
 import { Progress } from './progress.js';
 import type { Command } from './main.js';
 
 const R = ADAPT_RECIPE;
-const usage = `usage: qwasm adapt --source NAME|PATH --unlabeled NAME|PATH [flags]
+const int = (value: string, help: string, min: number, max?: number): FlagDef => ({ type: 'string', value, help, num: { int: true, min, ...(max !== undefined ? { max } : {}) } });
 
-Unsupervised domain adaptation: a model learns the classes from labelled source images while adapting to
+const spec: CommandSpec = {
+  name: 'adapt',
+  summary: 'domain adaptation: labelled source + unlabelled target images (source-only vs DANN vs Deep CORAL)',
+  synopsis: ['qwasm adapt --source NAME|PATH --unlabeled NAME|PATH [flags]'],
+  about: `Unsupervised domain adaptation: a model learns the classes from labelled source images while adapting to
 unlabelled target images of the same classes from another domain (other scanner, sketches vs photos…).
 Runs source-only (the baseline) and the chosen methods with the same model, batches, optimiser and steps, for
 each seed, and prints target accuracy per method: mean ± sd, min/max over seeds, 95 % intervals, the gain
@@ -30,41 +34,37 @@ over source-only per seed.
 
 Target labels are never used for training or for choosing anything: the recipe is fixed in advance and the
 model of the last step is kept. If the target has labels (a built-in dataset, a folder of class sub-folders),
-they only score the finished models, on held-out target images (and on the adaptation images afterwards).
-  --source NAME|PATH      labelled source: mnist, fashion-mnist, quickdraw, digits, quickdraw-natural, or a folder
-                          (IDX files or class sub-folders)
-  --unlabeled NAME|PATH   target images: a dataset name (its train split is used without labels, its test split
-                          scores), a folder of class sub-folders (same), or a folder of images (no labels)
-  --target NAME|PATH      the same as --unlabeled
-  --target-test NAME|PATH labelled target images to score on (their test split), e.g. when --unlabeled has no labels
-  --method A,B,...        any of dann, coral, source-only (default dann,coral; source-only always runs)
-  --model NAME            ${MODEL_NAMES.join(', ')} (default refcnn), trained from random weights
-  --init FILE             start from a pretrained checkpoint (qwasm pretrain / train --out) with a new head instead
-  --width N               resnet / mobilenet width (default 16)
-  --size N, --channels C  image size and channels (default: the --init model's input, else 28 and 1)
-  --seeds N|A,B,...       N seeds 1..N, or a list (default 1)
-  --steps N               optimiser steps, each one source and one target batch (default ${R.steps})
-  --batch N               per-domain batch (default ${R.batchSize})
-  --lr X                  SGD momentum 0.9, annealed lr/(1+10p)^0.75 (default ${R.lr})
-  --dann-weight X         maximum of DANN's gradient-reversal factor λ_p = X·(2/(1+e^(−10p)) − 1) (default ${R.dannWeight})
-  --coral-weight X        Deep CORAL weight (default ${R.coralWeight})
-  --shift N               random shifts of ±N pixels (default ${R.shift})
-  --centre                frame the target images like MNIST (ink in a 20×20 box, centred by mass; grey only)
-  --invert                invert the target images (dark ink on light → light on dark)
-  --source-limit K        at most K source training images per class
-  --target-limit K        at most K target images per class for adaptation (labelled targets) or K in all
-  --source-test N         score the first N source test images too (default 2000; 0 = no)
-  -o, --out FILE          save the trained model (first seed) of the adaptation method: FILE with one method,
-                          FILE with .METHOD before the extension with several
-  --build NAME            auto (default), scalar, simd, relaxed
-  --json                  print one JSON object (settings, per-run rows, per-method summary)
-  --quiet                 no progress output`;
-
-const FLAGS: FlagTable = {
-  source: 'string', unlabeled: 'string', unlabelled: 'string', target: 'string', 'target-test': 'string', method: 'string', methods: 'string',
-  model: 'string', init: 'string', width: 'string', seeds: 'string', steps: 'string', batch: 'string', lr: 'string', 'dann-weight': 'string',
-  'coral-weight': 'string', shift: 'string', centre: 'boolean', center: 'boolean', invert: 'boolean', 'source-limit': 'string', 'target-limit': 'string',
-  'source-test': 'string', size: 'string', channels: 'string', out: 'string', o: 'string', build: 'string', json: 'boolean', quiet: 'boolean', help: 'boolean', h: 'boolean',
+they only score the finished models, on held-out target images (and on the adaptation images afterwards).`,
+  sections: [['', {
+    source: { type: 'string', value: 'NAME|PATH', help: 'labelled source: mnist, fashion-mnist, quickdraw, digits, quickdraw-natural, or a folder\n(IDX files or class sub-folders)' },
+    unlabeled: { type: 'string', value: 'NAME|PATH', help: 'target images: a dataset name (its train split is used without labels, its test split\nscores), a folder of class sub-folders (same), or a folder of images (no labels)' },
+    unlabelled: { type: 'string', value: 'NAME|PATH', help: 'the same as --unlabeled' },
+    target: { type: 'string', value: 'NAME|PATH', help: 'the same as --unlabeled' },
+    'target-test': { type: 'string', value: 'NAME|PATH', help: 'labelled target images to score on (their test split), e.g. when --unlabeled has no labels' },
+    method: { type: 'string', value: 'A,B,...', help: `any of ${ADAPT_METHODS.join(', ')} (default dann,coral; source-only always runs)` },
+    methods: { type: 'string', value: 'A,B,...', help: 'the same as --method' },
+    model: { type: 'string', value: 'NAME', help: `${MODEL_NAMES.join(', ')} (default refcnn), trained from random weights` },
+    init: { type: 'string', value: 'FILE', help: 'start from a pretrained checkpoint (qwasm pretrain / train --out) with a new head instead' },
+    width: int('N', 'resnet / mobilenet width (default 16)', 1, 4096),
+    size: int('N', 'image size (default: the --init model\'s input, else 28)', 8, 1024),
+    channels: { type: 'string', value: 'C', help: 'image channels: 1 or 3 (default: the --init model\'s, else 1)', choices: ['1', '3'] },
+    seeds: { type: 'string', value: 'N|A,B,...', help: 'N seeds 1..N, or a list (default 1)' },
+    steps: int('N', `optimiser steps, each one source and one target batch (default ${R.steps})`, 1),
+    batch: flag('batch', `per-domain batch (default ${R.batchSize})`),
+    lr: flag('lr', `SGD momentum 0.9, annealed lr/(1+10p)^0.75 (default ${R.lr})`),
+    'dann-weight': { type: 'string', value: 'X', help: `maximum of DANN's gradient-reversal factor λ_p = X·(2/(1+e^(−10p)) − 1) (default ${R.dannWeight})`, num: { min: 0 } },
+    'coral-weight': { type: 'string', value: 'X', help: `Deep CORAL weight (default ${R.coralWeight})`, num: { min: 0 } },
+    shift: flag('shift', `random shifts of ±N pixels (default ${R.shift})`),
+    centre: { type: 'boolean', help: 'frame the target images like MNIST (ink in a 20×20 box, centred by mass; grey only)' },
+    center: { type: 'boolean', help: 'the same as --centre' },
+    invert: { type: 'boolean', help: 'invert the target images (dark ink on light → light on dark)' },
+    'source-limit': int('K', 'at most K source training images per class', 1),
+    'target-limit': int('K', 'at most K target images per class for adaptation (labelled targets) or K in all', 1),
+    'source-test': int('N', 'score the first N source test images too (default 2000; 0 = no)', 0),
+    out: flag('out', 'save the trained model (first seed) of the adaptation method: FILE with one method,\nFILE with .METHOD before the extension with several (checked before any work)'),
+    build: FLAGS.build, threads: FLAGS.threads,
+    json: { ...FLAGS.json, help: 'print one JSON object (settings, per-run rows, per-method summary)' }, quiet: FLAGS.quiet,
+  }]],
 };
 
 /** --seeds: "5" → 1..5, "3,7" → [3, 7]. */
@@ -106,11 +106,11 @@ export function renderAdaptTable(r: AdaptRunResult, target: UnlabelledTarget): s
     }
     return L.join('\n');
   }
-  L.push(`| method | target test % mean ± sd [min, max] over ${n} seed(s) | 95 % CI of the mean (seeds) | pooled test images % (95 % Wilson) | gain over source-only, points: mean [min, max] | wins | adaptation set % (transductive) | source test % |`);
+  L.push(`| method | target test % mean ± sd [min, max] over ${n} seed(s) | 95 % CI of the mean (seeds) | mean, 95 % Wilson over the test images | gain over source-only, points: mean [min, max] | wins | adaptation set % (transductive) | source test % |`);
   L.push('|---|---|---|---|---|---:|---|---|');
   for (const s of r.summary) {
     const gain = s.gain ? `${s.gain.mean >= 0 ? '+' : ''}${pct(s.gain.mean)} [${pct(s.gain.min)}, ${pct(s.gain.max)}]` : '—';
-    L.push(`| ${s.method} | ${spreadText(s.targetTest)} | ${ciText(s.targetTest)} | ${scoredText(s.pooled)} | ${gain} | ${s.wins === null ? '—' : `${s.wins}/${n}`} | ${spreadText(s.adaptationSet)} | ${spreadText(s.sourceTest)} |`);
+    L.push(`| ${s.method} | ${spreadText(s.targetTest)} | ${ciText(s.targetTest)} | ${scoredText(s.meanScore)} | ${gain} | ${s.wins === null ? '—' : `${s.wins}/${n}`} | ${spreadText(s.adaptationSet)} | ${spreadText(s.sourceTest)} |`);
   }
   L.push('', 'Per seed, target test % (95 % Wilson over its test images):', '');
   L.push(`| seed | ${r.methods.join(' | ')} |`, `|---:|${r.methods.map(() => '---').join('|')}|`);
@@ -129,58 +129,56 @@ export const outFileFor = (file: string, method: string, several: boolean): stri
 
 const limitPerClass = (ds: Dataset, k: number, seed: number): Dataset => (k ? stratifiedSubset(ds, { perClass: k, seed, allowFewer: true }) : ds);
 
-async function run(argv: string[]): Promise<number> {
-  const { flags, positional } = parseArgs(argv, FLAGS);
-  if (flags.help || flags.h) { console.log(usage); return 0; }
-  if (positional.length) throw new UsageError(`unexpected argument '${positional[0]}'`);
-  const sourceName = flags.source as string | undefined;
-  const given = [flags.unlabeled, flags.unlabelled, flags.target].filter((v) => v !== undefined) as string[];
+async function run(args: Args): Promise<number> {
+  const sourceName = args.str('source');
+  const given = ['unlabeled', 'unlabelled', 'target'].map((f) => args.str(f)).filter((v) => v !== undefined) as string[];
   if (!sourceName) throw new UsageError('--source is required (labelled source images: a dataset name or a folder)');
   if (!given.length) throw new UsageError('--unlabeled is required (target images: a dataset name or a folder)');
   if (given.length > 1) throw new UsageError('give the target once: --unlabeled or --target');
   const targetName = given[0];
-  const methods = parseMethods((flags.method ?? flags.methods) as string | undefined);
-  const seeds = parseSeeds(flags.seeds as string | undefined);
-  const modelName = (flags.model as string | undefined) ?? 'refcnn';
+  if (args.has('method') && args.has('methods')) throw new UsageError('give --method once (--methods is the same flag)');
+  const methods = parseMethods(args.str('method') ?? args.str('methods'));
+  const seeds = parseSeeds(args.str('seeds'));
+  const modelName = args.str('model', 'refcnn');
   if (!(MODEL_NAMES as readonly string[]).includes(modelName)) throw new UsageError(`unknown model '${modelName}' for --model (one of ${MODEL_NAMES.join(', ')})`);
-  if (flags.init && flags.model) throw new UsageError('--init brings its own architecture: leave out --model');
+  const init = args.str('init');
+  if (init && args.has('model')) throw new UsageError('--init brings its own architecture: leave out --model');
   const recipe = {
-    steps: num(flags, 'steps', R.steps, true), batchSize: num(flags, 'batch', R.batchSize, true), lr: num(flags, 'lr', R.lr),
-    dannWeight: num(flags, 'dann-weight', R.dannWeight), coralWeight: num(flags, 'coral-weight', R.coralWeight), shift: num(flags, 'shift', R.shift, true),
+    steps: args.num('steps', R.steps), batchSize: args.num('batch', R.batchSize), lr: args.num('lr', R.lr),
+    dannWeight: args.num('dann-weight', R.dannWeight), coralWeight: args.num('coral-weight', R.coralWeight), shift: args.num('shift', R.shift),
   };
-  if (recipe.steps < 1) throw new UsageError('--steps must be ≥ 1');
-  if (recipe.batchSize < 2) throw new UsageError('--batch must be ≥ 2');
-  if (!(recipe.lr > 0)) throw new UsageError('--lr must be > 0');
-  if (recipe.dannWeight < 0 || recipe.coralWeight < 0) throw new UsageError('--dann-weight and --coral-weight must be ≥ 0');
-  const sourceLimit = num(flags, 'source-limit', 0, true), targetLimit = num(flags, 'target-limit', 0, true), sourceTestN = num(flags, 'source-test', 2000, true);
-  const width = num(flags, 'width', 16, true);
-  const out = (flags.out ?? flags.o) as string | undefined;
-  const json = !!flags.json, quiet = json || !!flags.quiet;
+  const sourceLimit = args.num('source-limit', 0), targetLimit = args.num('target-limit', 0), sourceTestN = args.num('source-test', 2000);
+  const width = args.num('width', 16);
+  const out = args.str('out');
+  if (out) checkOutputFile('--out', out);
+  const centre = args.bool('centre') || args.bool('center'), invert = args.bool('invert');
+  const json = args.bool('json'), quiet = json || args.bool('quiet');
   const log = (s: string) => { if (!quiet) process.stderr.write(`${s}\n`); };
 
-  const rt = await loadRuntime({ build: (flags.build as 'auto') ?? 'auto' });
+  const rt = await loadRuntime({ build: (args.str('build') ?? 'auto') as 'auto', threads: args.num('threads') });
   // the input comes from --init's checkpoint or the source images; built-in datasets are 28×28 grey
   type InitModel = { name: string; config?: ModelOptions };
   let initModel: InitModel | null = null;
-  if (flags.init) {
-    initModel = (loadCheckpoint(String(flags.init)).meta.model ?? null) as InitModel | null;
-    if (!initModel || typeof initModel.name !== 'string') throw new UsageError(`--init ${flags.init}: the checkpoint has no model description (save it with qwasm train --out or qwasm pretrain)`);
+  if (init) {
+    const bytes = readInput('--init', init);
+    expectKind('adapt --init', init, bytes, ['checkpoint', 'other']);
+    initModel = (decodeCheckpoint(bytes, init).meta.model ?? null) as InitModel | null;
+    if (!initModel || typeof initModel.name !== 'string') throw new UsageError(`--init ${init}: the checkpoint has no model description (save it with qwasm train --out or qwasm pretrain)`);
   }
   const input0 = (initModel?.config?.input ?? [28, 28, 1]) as [number, number, number];
-  const size = num(flags, 'size', input0[0], true), channels = num(flags, 'channels', input0[2], true);
-  if (size < 8 || size > 1024) throw new UsageError(`--size must be in [8, 1024], got ${size}`);
-  if (channels !== 1 && channels !== 3) throw new UsageError(`--channels must be 1 or 3, got ${channels}`);
+  const size = args.num('size', input0[0]), channels = Number(args.str('channels', String(input0[2]))) as 1 | 3;
   const src = loadDataset(sourceName, { size: [size, size], channels });
   const input: [number, number, number] = [src.train.height, src.train.width, src.train.channels];
   const source = limitPerClass(src.train, sourceLimit, 1);
   const sourceTest = sourceTestN ? subset(src.test, Int32Array.from({ length: Math.min(sourceTestN, src.test.length) }, (_, i) => i)) : null;
-  const target = loadUnlabelledTarget(targetName, { input, classes: source.classes, centre: !!(flags.centre || flags.center), invert: !!flags.invert });
+  const target = loadUnlabelledTarget(targetName, { input, classes: source.classes, centre, invert });
   if (targetLimit) target.adaptation = target.labelled ? limitPerClass(target.adaptation, targetLimit, 1) : subset(target.adaptation, Int32Array.from({ length: Math.min(targetLimit, target.adaptation.length) }, (_, i) => i));
-  if (flags['target-test']) {
-    const t = loadUnlabelledTarget(String(flags['target-test']), { input, classes: source.classes, centre: !!(flags.centre || flags.center), invert: !!flags.invert });
-    if (!t.test) throw new UsageError(`--target-test ${flags['target-test']} has no labels: give a dataset name or a folder of class sub-folders`);
+  const targetTest = args.str('target-test');
+  if (targetTest) {
+    const t = loadUnlabelledTarget(targetTest, { input, classes: source.classes, centre, invert });
+    if (!t.test) throw new UsageError(`--target-test ${targetTest} has no labels: give a dataset name or a folder of class sub-folders`);
     target.test = t.test;
-    target.description += `; scored on the ${t.test.length} held-out labelled images of ${flags['target-test']}`;
+    target.description += `; scored on the ${t.test.length} held-out labelled images of ${targetTest}`;
   }
   log(`source: ${sourceName}, ${source.length} labelled images, ${source.classes.length} classes (${source.classes.join(', ')})`);
   log(`target: ${target.description}`);
@@ -188,8 +186,8 @@ async function run(argv: string[]): Promise<number> {
 
   const records = new Map<number, ModelRecord>();
   const makeModel = (engine: Engine, seed: number): Sequential => {
-    if (flags.init) {
-      const { model, record } = loadPretrained(engine, String(flags.init), source.classes.length, { seed });
+    if (init) {
+      const { model, record } = loadPretrained(engine, init, source.classes.length, { seed });
       records.set(seed, record);
       return model;
     }
@@ -213,7 +211,7 @@ async function run(argv: string[]): Promise<number> {
       return false;
     },
   });
-  const settings = { source: sourceName, target: targetName, model: initModel ? `${initModel.name} from ${flags.init}` : modelName, input, recipe: res.recipe,
+  const settings = { source: sourceName, target: targetName, model: initModel ? `${initModel.name} from ${init}` : modelName, input, recipe: res.recipe,
     sourceImages: source.length, targetImages: target.adaptation.length, targetTestImages: target.test?.length ?? 0, targetLabels: target.test ? 'scoring only' : 'none' };
   if (json) {
     console.log(JSON.stringify({ command: 'adapt', build: rt.build, settings, methods: res.methods, seeds: res.seeds, summary: res.summary, rows: res.rows, seconds: res.seconds, saved }));
@@ -228,4 +226,4 @@ async function run(argv: string[]): Promise<number> {
   return 0;
 }
 
-export const command: Command = { summary: 'domain adaptation: labelled source + unlabelled target images (source-only vs DANN vs Deep CORAL)', usage, run };
+export const command: Command = { spec, run };

@@ -1,31 +1,35 @@
 // `qwasm eval`: scores a checkpoint on a dataset's test split.
-import { init } from '../index.js';
 import { Engine } from '../autograd/tensor.js';
 import { loadDataset } from '../data/registry.js';
 import { evaluate } from '../train/trainer.js';
-import { loadModel } from '../train/model-file.js';
-import { parseArgs, UsageError } from './args.js';
+import { FLAGS, flag, type Args, type CommandSpec } from './args.js';
+import { checkModelFitsData, firstIndices, loadCheckpointFlag, startQwasm } from './common.js';
 import type { Command } from './main.js';
 
-const usage = `usage: qwasm eval --model FILE --data NAME [--build NAME] [--json]
+const spec: CommandSpec = {
+  name: 'eval',
+  summary: 'evaluate a checkpoint on a dataset',
+  synopsis: ['qwasm eval --model FILE --data NAME [flags]'],
+  about: "Evaluates a float checkpoint (.qck, from 'qwasm train --out FILE', compress --checkpoint or import) on the\ntest split of a dataset. (An int8 .qwm model runs with 'qwasm run MODEL.qwm --data NAME'.)",
+  sections: [['', {
+    model: FLAGS.model, data: FLAGS.data, limit: flag('limit', 'evaluate on the first N test images only (N ≥ 1)'),
+    batch: flag('batch', 'evaluation batch size (default 250)'), build: FLAGS.build, threads: FLAGS.threads, json: FLAGS.json,
+  }]],
+};
 
-Evaluates a checkpoint written by 'qwasm train --out FILE' on the test split of a dataset.`;
-
-async function run(argv: string[]): Promise<number> {
-  const { flags, positional } = parseArgs(argv, { model: 'string', data: 'string', build: 'string', json: 'boolean', help: 'boolean', h: 'boolean' });
-  if (flags.help || flags.h) { console.log(usage); return 0; }
-  if (positional.length) throw new UsageError(`unexpected argument '${positional[0]}'`);
-  if (!flags.model) throw new UsageError('--model FILE is required');
-  if (!flags.data) throw new UsageError('--data is required');
-  const q = await init({ build: (flags.build as 'auto') ?? 'auto' });
+async function run(args: Args): Promise<number> {
+  const file = args.need('model', 'FILE'), dataName = args.need('data');
+  const q = await startQwasm(args);
   const engine = new Engine(q.rt);
-  const { model, record } = loadModel(engine, flags.model as string);
-  const { test } = loadDataset(flags.data as string);
-  const ev = evaluate(model, test);
-  const result = { model: record.name, checkpoint: flags.model, data: flags.data, build: q.build, testAccuracy: ev.accuracy, testLoss: ev.loss, count: ev.count, seconds: ev.seconds };
-  if (flags.json) console.log(JSON.stringify(result));
-  else console.log(`${record.name} on ${flags.data}: test accuracy ${(ev.accuracy * 100).toFixed(2)}% (loss ${ev.loss.toFixed(4)}, ${ev.count} images, build ${q.build})`);
+  const { model, record } = loadCheckpointFlag('eval', engine, '--model', file);
+  const { test } = loadDataset(dataName);
+  checkModelFitsData(`${file} (${record.name})`, record.options.input ?? [28, 28, 1], record.options.classes ?? 10, dataName, test);
+  const limit = args.num('limit');
+  const ev = evaluate(model, test, args.num('batch', 250), limit !== undefined ? firstIndices(limit, test.length) : undefined);
+  const result = { model: record.name, checkpoint: file, data: dataName, build: q.build, testAccuracy: ev.accuracy, testLoss: ev.loss, count: ev.count, seconds: ev.seconds };
+  if (args.bool('json')) console.log(JSON.stringify(result));
+  else console.log(`${record.name} on ${dataName}: test accuracy ${(ev.accuracy * 100).toFixed(2)}% (loss ${ev.loss.toFixed(4)}, ${ev.count} images, build ${q.build})`);
   return 0;
 }
 
-export const command: Command = { summary: 'evaluate a checkpoint on a dataset', usage, run };
+export const command: Command = { spec, run };

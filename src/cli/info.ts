@@ -1,16 +1,21 @@
 // `qwasm info`: what a .qwm file holds — layers, kinds, shapes, bytes, quantisation, sparsity — without running it.
-import { readFileSync } from 'node:fs';
 import { decodeQwm, qwmNodeBytes } from '../deploy/qwm.js';
 import { validateGraph } from '../deploy/validate.js';
 import type { GraphNode, Int8Graph } from '../deploy/graph.js';
-import { QwasmError } from '../errors.js';
-import { parseArgs, UsageError } from './args.js';
+import { FLAGS, UsageError, type Args, type CommandSpec } from './args.js';
+import { expectKind, readInput } from './files.js';
 import type { Command } from './main.js';
 
-const usage = `usage: qwasm info MODEL.qwm [--json]
-
-Prints the layers of an int8 .qwm model: kind, kernel (dense / sparse format / low-rank), output shape,
-weights and their density, bytes in the file, output scale and zero point, and the file's metadata.`;
+const spec: CommandSpec = {
+  name: 'info',
+  summary: 'show the layers, sizes, quantisation and sparsity of a .qwm model',
+  synopsis: ['qwasm info MODEL.qwm [flags]'],
+  about: `Prints the layers of an int8 .qwm model: kind, kernel (dense / sparse format / low-rank), output shape,
+weights and their density, bytes in the file, output scale and zero point, and the file's metadata.`,
+  positionals: true,
+  // --build / --threads: accepted like everywhere (info reads the file without running a kernel)
+  sections: [['', { build: FLAGS.build, threads: FLAGS.threads, json: FLAGS.json }]],
+};
 
 export interface LayerReport {
   name: string; kind: string; depth: number;
@@ -60,15 +65,13 @@ export function describeGraph(g: Int8Graph, fileBytes: number) {
   };
 }
 
-async function run(argv: string[]): Promise<number> {
-  const { flags, positional } = parseArgs(argv, { json: 'boolean', help: 'boolean', h: 'boolean' });
-  if (flags.help || flags.h) { console.log(usage); return 0; }
-  if (positional.length !== 1) throw new UsageError('give one MODEL.qwm file');
-  const file = positional[0];
-  let bytes: Uint8Array;
-  try { bytes = readFileSync(file); } catch (e) { throw new QwasmError(`${file}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`); }
+async function run(args: Args): Promise<number> {
+  if (args.positional.length !== 1) throw new UsageError('give one MODEL.qwm file');
+  const file = args.positional[0];
+  const bytes = readInput('MODEL', file);
+  expectKind('info', file, bytes, ['qwm', 'other']);
   const d = describeGraph(decodeQwm(bytes, file), bytes.length);
-  if (flags.json) { console.log(JSON.stringify({ file, ...d })); return 0; }
+  if (args.bool('json')) { console.log(JSON.stringify({ file, ...d })); return 0; }
   const meta = d.meta as Record<string, unknown>;
   console.log(`${file}: .qwm v1, ${d.bytes} bytes, ${d.nodes} nodes, ${d.weights} int8 weights (${(d.sparsity * 100).toFixed(1)} % zero), ${d.macs} MACs per sample`);
   console.log(`input ${d.inputShape.join('×')} (scale ${d.input.scale.toPrecision(6)}, zero point ${d.input.zeroPoint}) → ${d.classes} classes (scale ${d.output.scale.toPrecision(6)}, zero point ${d.output.zeroPoint})`);
@@ -84,4 +87,4 @@ async function run(argv: string[]): Promise<number> {
   return 0;
 }
 
-export const command: Command = { summary: 'show the layers, sizes, quantisation and sparsity of a .qwm model', usage, run };
+export const command: Command = { spec, run };

@@ -1,102 +1,117 @@
 // `qwasm pipeline`: the end-to-end transfer + compression job (src/pipeline/) with progress bars, a report
 // directory (report.md, report.html, report.json) and, with --json, one JSON object on stdout.
-import { parseArgs, UsageError } from './args.js';
-import { num } from './train.js';
+import { Args, FLAGS, UsageError, flag, type CommandSpec, type FlagDef, type FlagValues } from './args.js';
+import { checkOutputDir } from './files.js';
 import { Progress } from './progress.js';
 import type { Command } from './main.js';
 import { DEFAULT_SETTINGS, METHODS, METHOD_HELP, SHIPPED_SOURCES, type Method, type PipelineSettings } from '../pipeline/defaults.js';
 import { runPipeline } from '../pipeline/run.js';
 import { buildInfo, reportJson, writeReport } from '../pipeline/write-report.js';
-import { targetValue } from '../pipeline/report-md.js';
+import { adaptationTable, targetValue } from '../pipeline/report-md.js';
 
 const D = DEFAULT_SETTINGS;
-const usage = `usage: qwasm pipeline [flags]
+const n = (help: string, min = 0): FlagDef => ({ type: 'string', value: 'N', help, num: { int: true, min } });
+const x = (help: string): FlagDef => ({ type: 'string', value: 'X', help, num: { above: 0 } });
 
-Runs transfer learning + compression end to end and writes a report. With no flags: the shipped source nets
+const spec: CommandSpec = {
+  name: 'pipeline',
+  summary: 'transfer learning + compression end to end, with a report (the main job)',
+  synopsis: ['qwasm pipeline [flags]'],
+  about: `Runs transfer learning + compression end to end and writes a report. With no flags: the shipped source nets
 (pretrained on the ${345 - D.holdout} QuickDraw categories the target does not use) → a few-shot target of ${D.holdout} held-out
 QuickDraw categories (seed ${D.holdoutSeed}, 80 train / 20 test sketches each) → fine-tuning and feature extraction vs
-training from scratch → compression three ways → int8 models on the int8 kernels → ${D.outDir}/report.{md,html,json}.
-  --source NAME           shipped source nets: ${Object.keys(SHIPPED_SOURCES).join(', ')} (default ${D.source})
-  --teacher FILE          a teacher checkpoint instead (qwasm pretrain); needs --student too
-  --student FILE          a student checkpoint instead
-  --target NAME|PATH      target dataset: quickdraw, mnist, fashion-mnist, digits, a folder of IDX files or of class
-                          folders (default ${D.target})
-  --holdout N             use N classes of the target dataset held out by seed (default ${D.holdout} for quickdraw, else 0 = all)
-  --holdout-seed S        default ${D.holdoutSeed}
-  --shots K               training images per target class (default: all the split gives)
-  --test-per-class K      test images per class (default: all)
-  --methods A,B,...       any of ${METHODS.join(', ')} (default all)
-  --epochs N              fine-tune / from-scratch epochs (default ${D.epochs})
-  --compress-epochs N     compression epochs on the target (default ${D.compressEpochs})
-  --source-epochs N       method 1: compression epochs on the source data (default ${D.sourceEpochs})
-  --source-per-class K    method 1: source images per class (default ${D.sourcePerClass})
-  --head-epochs N         linear head on cached features (default ${D.headEpochs})
-  --batch N               default ${D.batch}
-  --lr X                  fine-tune / scratch / joint learning rate (default ${D.lr})
-  --lr-factor X           discriminative LR factor between layer groups when fine-tuning (default ${D.lrFactor})
-  --compress-lr X         learning rate of compression after transfer (default ${D.compressLr})
-  --shift N               random shifts of ±N pixels (default ${D.shift})
-  --sparsity X            target sparsity of the student's pruned layers (default ${D.sparsity}; 0 = no pruning)
-  --temperature X         distillation temperature (default ${D.temperature})
-  --alpha X               distillation weight (default ${D.alpha})
-  --seed N                default ${D.seed}
-  --latency-rounds N      interleaved latency rounds (default ${D.latencyRounds})
-  --latency-runs N        batch-1 runs per round (default ${D.latencyRuns})
-  --out DIR               report directory (default ./${D.outDir}); the int8 models are written there too (.qwm)
-  --no-models             do not write the .qwm files
-  --build NAME            auto (default), scalar, simd, relaxed
-  --json                  print one JSON object (settings, variants [{ name, accuracy, bytes, latencyMs, … }], targets)
-  --quiet                 no progress output
-Methods:
-${METHODS.map((m) => `  ${m.padEnd(18)} ${METHOD_HELP[m]}`).join('\n')}`;
-
-const FLAGS = {
-  source: 'string', teacher: 'string', student: 'string', target: 'string', holdout: 'string', 'holdout-seed': 'string', shots: 'string',
-  'test-per-class': 'string', methods: 'string', epochs: 'string', 'compress-epochs': 'string', 'source-epochs': 'string',
-  'source-per-class': 'string', 'head-epochs': 'string', batch: 'string', lr: 'string', 'lr-factor': 'string', 'compress-lr': 'string',
-  shift: 'string', sparsity: 'string', temperature: 'string', alpha: 'string', seed: 'string', 'latency-rounds': 'string',
-  'latency-runs': 'string', out: 'string', 'no-models': 'boolean', build: 'string', json: 'boolean', quiet: 'boolean', help: 'boolean', h: 'boolean',
-} as const;
+training from scratch → compression three ways → int8 models on the int8 kernels → ${D.outDir}/report.{md,html,json}.`,
+  sections: [['', {
+    source: { type: 'string', value: 'NAME', help: `shipped source nets: ${Object.keys(SHIPPED_SOURCES).join(', ')} (default ${D.source})` },
+    teacher: flag('teacher', 'a teacher checkpoint instead (qwasm pretrain); needs --student too'),
+    student: { type: 'string', value: 'FILE', help: 'a student checkpoint instead' },
+    target: { type: 'string', value: 'NAME|PATH', help: `target dataset: quickdraw, mnist, fashion-mnist, digits, a folder of IDX files or of class\nfolders (default ${D.target})` },
+    holdout: n(`use N classes of the target dataset held out by seed (default ${D.holdout} for quickdraw, else 0 = all)`),
+    'holdout-seed': { ...n(`default ${D.holdoutSeed}`), value: 'S' },
+    shots: { ...n('training images per target class (default: all the split gives)', 1), value: 'K' },
+    'test-per-class': { ...n('test images per class (default: all)', 1), value: 'K' },
+    methods: { type: 'string', value: 'A,B,...', help: `any of ${METHODS.join(', ')} (default all)` },
+    epochs: flag('epochs', `fine-tune / from-scratch epochs (default ${D.epochs})`),
+    'compress-epochs': n(`compression epochs on the target (default ${D.compressEpochs})`),
+    'source-epochs': n(`method 1: compression epochs on the source data (default ${D.sourceEpochs})`),
+    'source-per-class': { ...n(`method 1: source images per class (default ${D.sourcePerClass})`, 1), value: 'K' },
+    'head-epochs': n(`linear head on cached features (default ${D.headEpochs})`),
+    batch: flag('batch', `batch size (default ${D.batch})`),
+    lr: flag('lr', `fine-tune / scratch / joint learning rate (default ${D.lr})`),
+    'lr-factor': x(`discriminative LR factor between layer groups when fine-tuning (default ${D.lrFactor})`),
+    'compress-lr': x(`learning rate of compression after transfer (default ${D.compressLr})`),
+    shift: flag('shift', `random shifts of ±N pixels (default ${D.shift})`),
+    sparsity: flag('sparsity', `target sparsity of the student's pruned layers (default ${D.sparsity}; 0 = no pruning)`),
+    temperature: flag('temperature', `distillation temperature (default ${D.temperature})`),
+    alpha: flag('alpha', `distillation weight (default ${D.alpha})`),
+    seed: flag('seed', `random seed (default ${D.seed})`),
+    'latency-rounds': n(`interleaved latency rounds (default ${D.latencyRounds})`, 1),
+    'latency-runs': n(`batch-1 runs per round (default ${D.latencyRuns})`, 1),
+    adapt: { type: 'string', value: 'A,B', help: 'domain adaptation variants, dann and/or coral (with --unlabeled): the teacher trained on\nthe target while adapting to unlabelled images of the same classes from another domain,\nbeside source-only (same loop, no adaptation term); the report scores each on the target\ntest set and on the unlabelled domain\'s held-out labelled images, if it has labels' },
+    unlabeled: { type: 'string', value: 'NAME|PATH', help: 'the unlabelled domain: a dataset name, a folder of class sub-folders, or a flat folder' },
+    unlabelled: { type: 'string', value: 'NAME|PATH', help: 'the same as --unlabeled' },
+    'adapt-steps': n('adaptation steps (default: epochs × ⌊train images / batch⌋)', 1),
+    out: { ...FLAGS.out, value: 'DIR', help: `report directory (default ./${D.outDir}); the int8 models are written there too (.qwm)` },
+    'no-models': { type: 'boolean', help: 'do not write the .qwm files' },
+    build: FLAGS.build, threads: FLAGS.threads,
+    json: { ...FLAGS.json, help: 'print one JSON object (settings, variants [{ name, accuracy, bytes, latencyMs, … }], targets)' },
+    quiet: FLAGS.quiet,
+  }]],
+  footer: `Methods:\n${METHODS.map((m) => `  ${m.padEnd(18)} ${METHOD_HELP[m]}`).join('\n')}`,
+};
 
 /** Shell-quotes one argument (for the recorded command line). */
 const quote = (a: string): string => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`);
 
 /** Settings overrides from the flags. */
-export function settingsFromFlags(flags: Record<string, string | boolean>): Partial<PipelineSettings> {
+export function settingsFromFlags(flags: Args | FlagValues): Partial<PipelineSettings> {
+  // a plain record of flag values (as parsed) is accepted too, e.g. by tests
+  const args = flags instanceof Args ? flags : new Args(spec, flags, []);
   const o: Partial<PipelineSettings> = {};
-  if (flags.source) o.source = String(flags.source);
-  if (!!flags.teacher !== !!flags.student) throw new UsageError('--teacher and --student go together');
-  if (flags.teacher) { o.teacherFile = String(flags.teacher); o.studentFile = String(flags.student); if (!flags.source) o.source = 'custom'; }
-  if (flags.target) o.target = String(flags.target);
-  if (flags.target && String(flags.target).toLowerCase() !== 'quickdraw' && flags.holdout === undefined) o.holdout = 0;
-  const ints: [string, keyof PipelineSettings][] = [['holdout', 'holdout'], ['holdout-seed', 'holdoutSeed'], ['shots', 'shots'], ['test-per-class', 'testPerClass'],
+  const source = args.str('source'), teacher = args.str('teacher'), student = args.str('student'), target = args.str('target');
+  if (source) o.source = source;
+  if (!!teacher !== !!student) throw new UsageError('--teacher and --student go together');
+  if (teacher) { o.teacherFile = teacher; o.studentFile = student; if (!source) o.source = 'custom'; }
+  if (target) o.target = target;
+  if (target && target.toLowerCase() !== 'quickdraw' && !args.has('holdout')) o.holdout = 0;
+  const nums: [string, keyof PipelineSettings][] = [['holdout', 'holdout'], ['holdout-seed', 'holdoutSeed'], ['shots', 'shots'], ['test-per-class', 'testPerClass'],
     ['epochs', 'epochs'], ['compress-epochs', 'compressEpochs'], ['source-epochs', 'sourceEpochs'], ['source-per-class', 'sourcePerClass'],
-    ['head-epochs', 'headEpochs'], ['batch', 'batch'], ['shift', 'shift'], ['seed', 'seed'], ['latency-rounds', 'latencyRounds'], ['latency-runs', 'latencyRuns']];
-  for (const [f, k] of ints) if (flags[f] !== undefined) (o as Record<string, number>)[k] = num(flags, f, 0, true);
-  const floats: [string, keyof PipelineSettings][] = [['lr', 'lr'], ['lr-factor', 'lrFactor'], ['compress-lr', 'compressLr'], ['sparsity', 'sparsity'], ['temperature', 'temperature'], ['alpha', 'alpha']];
-  for (const [f, k] of floats) if (flags[f] !== undefined) (o as Record<string, number>)[k] = num(flags, f, 0);
-  if (flags.methods) {
-    const list = String(flags.methods).split(',').map((s) => s.trim()).filter(Boolean);
-    for (const m of list) if (!(METHODS as readonly string[]).includes(m)) throw new UsageError(`unknown method '${m}' (one of ${METHODS.join(', ')})`);
+    ['head-epochs', 'headEpochs'], ['batch', 'batch'], ['shift', 'shift'], ['seed', 'seed'], ['latency-rounds', 'latencyRounds'], ['latency-runs', 'latencyRuns'],
+    ['lr', 'lr'], ['lr-factor', 'lrFactor'], ['compress-lr', 'compressLr'], ['sparsity', 'sparsity'], ['temperature', 'temperature'], ['alpha', 'alpha']];
+  for (const [f, k] of nums) if (args.has(f)) (o as Record<string, number>)[k] = args.num(f, 0);
+  const methods = args.str('methods');
+  if (methods) {
+    const list = methods.split(',').map((s) => s.trim()).filter(Boolean);
+    for (const m of list) if (!(METHODS as readonly string[]).includes(m)) throw new UsageError(`--methods: unknown method '${m}' (one of ${METHODS.join(', ')})`);
     o.methods = list as Method[];
   }
-  if (flags.out) o.outDir = String(flags.out);
-  if (flags['no-models']) o.saveModels = false;
+  const adapt = args.str('adapt');
+  if (adapt) {
+    const list = adapt.split(',').map((m) => m.trim().toLowerCase()).filter(Boolean);
+    for (const m of list) if (m !== 'dann' && m !== 'coral') throw new UsageError(`unknown method '${m}' for --adapt (dann, coral)`);
+    o.adapt = [...new Set(list)] as ('dann' | 'coral')[];
+  }
+  const unl = args.str('unlabeled') ?? args.str('unlabelled');
+  if (unl) o.unlabeled = unl;
+  if (o.adapt?.length && !o.unlabeled) throw new UsageError('--adapt needs --unlabeled (the unlabelled images to adapt to)');
+  if (o.unlabeled && !o.adapt?.length) throw new UsageError('--unlabeled needs --adapt dann,coral');
+  if (args.has('adapt-steps')) o.adaptSteps = args.num('adapt-steps', 0);
+  const out = args.str('out');
+  if (out) o.outDir = out;
+  if (args.bool('no-models')) o.saveModels = false;
   return o;
 }
 
-async function run(argv: string[]): Promise<number> {
-  const { flags, positional } = parseArgs(argv, FLAGS);
-  if (flags.help || flags.h) { console.log(usage); return 0; }
-  if (positional.length) throw new UsageError(`unexpected argument '${positional[0]}'`);
-  const over = settingsFromFlags(flags);
-  const json = !!flags.json, quiet = json || !!flags.quiet;
+async function run(args: Args, argv: string[]): Promise<number> {
+  const over = settingsFromFlags(args);
+  checkOutputDir('--out', over.outDir ?? D.outDir);
+  const json = args.bool('json'), quiet = json || args.bool('quiet');
   const command = ['qwasm', 'pipeline', ...argv].map(quote).join(' ');
   let bar: Progress | null = null;
   const log = (s: string) => { if (!quiet) process.stderr.write(`${s}\n`); };
   const t0 = performance.now();
   const result = await runPipeline(over, {
-    build: (flags.build as 'auto') ?? 'auto',
+    build: (args.str('build') ?? 'auto') as 'auto', threads: args.num('threads'),
     onStage: (name, i, n) => { bar?.done(); log(`[${i}/${n}] ${name}`); bar = new Progress(`  ${name}`, quiet); },
     onProgress: (_stage, p) => bar?.update(p.step, p.total, p.fields, p.seconds),
     onStageDone: (_name, summary, secs) => { bar?.done(); bar = null; log(`  → ${summary} (${secs.toFixed(1)} s)`); },
@@ -109,10 +124,15 @@ async function run(argv: string[]): Promise<number> {
   for (const v of result.variants) {
     console.log(`  ${v.name.padEnd(44)} ${(100 * v.accuracy).toFixed(2).padStart(6)} %  ${String(v.bytes).padStart(8)} B  ${v.latencyMs.toFixed(3).padStart(8)} ms`);
   }
+  const ad = adaptationTable(result);
+  if (ad) {
+    console.log(`domain adaptation (${ad.note})`);
+    for (const row of ad.rows) console.log(`  ${row[0].padEnd(44)} target ${row[1].padStart(6)} %  unlabelled domain ${row[2]}  gain ${row[3]}`);
+  }
   console.log('targets:');
   for (const t of result.targets) console.log(`  ${t.name.padEnd(44)} ${targetValue(t).padStart(14)}  ${t.goal}${t.met === null ? '' : t.met ? '  met' : '  NOT met'}`);
   console.log(`report: ${files.markdown}, ${files.html}, ${files.json}`);
   return 0;
 }
 
-export const command: Command = { summary: 'transfer learning + compression end to end, with a report (the main job)', usage, run };
+export const command: Command = { spec, run };

@@ -6,26 +6,29 @@ import { loadDataset } from '../data/registry.js';
 import { selectClasses, type DatasetSplits } from '../data/dataset.js';
 import { quickdrawCategories } from '../data/sources.js';
 import { holdoutSplit, DEFAULT_HOLDOUT } from '../pipeline/split.js';
-import { parseArgs, UsageError } from './args.js';
-import { TRAIN_FLAGS, trainFromFlags, num } from './train.js';
+import { Args, UsageError, flag, type CommandSpec } from './args.js';
+import { TRAIN_FLAGS, trainFromFlags } from './train.js';
 import type { Command } from './main.js';
 
-const usage = `usage: qwasm pretrain --model NAME --out FILE [--data NAME] [--categories N|A,B,...] [--offset K] [train flags]
-
-Pretrains a source network for transfer learning and writes its checkpoint (atomic). The checkpoint's
+const spec: CommandSpec = {
+  name: 'pretrain',
+  summary: 'pretrain a source model for transfer learning (checkpoint records the command)',
+  synopsis: ['qwasm pretrain --model NAME --out FILE [--data NAME] [--categories N|A,B,...] [--offset K] [train flags]'],
+  about: `Pretrains a source network for transfer learning and writes its checkpoint (atomic). The checkpoint's
 metadata records the exact command ("command", "argv"), the source dataset and class names ("source"),
-so the file can be shipped and reproduced.
-  --data NAME         source dataset (default quickdraw): quickdraw, mnist, fashion-mnist, digits, or a folder
-  --categories N      the N classes starting at --offset (QuickDraw: in the package's category order;
-                      default 10), or a comma-separated list of class names
-  --offset K          first class of the slice (default 0)
-  --holdout N         instead: every class but N held out by a seeded shuffle (the few-shot target of
-                      'qwasm pipeline --holdout N --holdout-seed S'; its default is 20 with seed ${DEFAULT_HOLDOUT.seed})
-  --holdout-seed S    seed of the held-out draw (default ${DEFAULT_HOLDOUT.seed})
-  --out FILE          the checkpoint (required); weights only unless --with-optimizer
-  --with-optimizer    also save the optimiser state (to resume training)
-Every flag of 'qwasm train' is accepted too (--epochs, --batch, --lr, --optimizer, --shift, --seed, --json, …);
-see 'qwasm train --help'.`;
+so the file can be shipped and reproduced.`,
+  sections: [
+    ['source', {
+      data: flag('data', 'source dataset (default quickdraw): quickdraw, mnist, fashion-mnist, digits, or a folder'),
+      categories: { type: 'string', value: 'N|A,B', help: 'the N classes starting at --offset (QuickDraw: in the package\'s category order;\ndefault 10), or a comma-separated list of class names' },
+      offset: { type: 'string', value: 'K', help: 'first class of the slice (default 0)', num: { int: true, min: 0 } },
+      holdout: { type: 'string', value: 'N', help: `instead: every class but N held out by a seeded shuffle (the few-shot target of\n'qwasm pipeline --holdout N --holdout-seed S'; its default is 20 with seed ${DEFAULT_HOLDOUT.seed})`, num: { int: true, min: 1 } },
+      'holdout-seed': { type: 'string', value: 'S', help: `seed of the held-out draw (default ${DEFAULT_HOLDOUT.seed})`, num: { int: true, min: 0 } },
+      'with-optimizer': { type: 'boolean', help: 'also save the optimiser state (to resume training with train --resume)' },
+    }],
+    ['training (as qwasm train)', { ...TRAIN_FLAGS, out: flag('out', 'the checkpoint (required); weights only unless --with-optimizer') }],
+  ],
+};
 
 /** Shell-quotes one argument (for the recorded command line). */
 const quote = (a: string): string => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`);
@@ -77,27 +80,24 @@ export function loadSource(dataName: string, categories: string | undefined, off
   return { splits, source: { dataset: dataName, classes: [...splits.train.classes], ...(names ? {} : { offset, count: pick.length }) } };
 }
 
-async function run(argv: string[]): Promise<number> {
-  const { flags, positional } = parseArgs(argv, { ...TRAIN_FLAGS, categories: 'string', offset: 'string', holdout: 'string', 'holdout-seed': 'string', 'with-optimizer': 'boolean' });
-  if (flags.help || flags.h) { console.log(usage); return 0; }
-  if (positional.length) throw new UsageError(`unexpected argument '${positional[0]}'`);
-  if (!flags.out) throw new UsageError('--out FILE is required (pretrain writes a checkpoint)');
-  if (!flags.model) throw new UsageError('--model is required');
-  const dataName = (flags.data as string | undefined) ?? 'quickdraw';
-  const offset = num(flags, 'offset', 0, true);
-  if (offset < 0) throw new UsageError(`--offset must be ≥ 0, got ${offset}`);
-  const categories = flags.categories as string | undefined;
-  if (flags['holdout-seed'] !== undefined && flags.holdout === undefined) throw new UsageError('--holdout-seed needs --holdout N');
-  const holdout = flags.holdout !== undefined ? { count: num(flags, 'holdout', 0, true), seed: num(flags, 'holdout-seed', DEFAULT_HOLDOUT.seed, true) } : undefined;
-  if (holdout && holdout.seed < 0) throw new UsageError(`--holdout-seed must be ≥ 0, got ${holdout.seed}`);
+async function run(args: Args, argv: string[]): Promise<number> {
+  if (!args.has('out')) throw new UsageError('--out FILE is required (pretrain writes a checkpoint)');
+  if (!args.has('model')) throw new UsageError('--model is required');
+  if (args.has('resume')) throw new UsageError("--resume continues a run with 'qwasm train --resume FILE'");
+  const dataName = args.str('data', 'quickdraw');
+  const offset = args.num('offset', 0);
+  const categories = args.str('categories');
+  if (args.has('holdout-seed') && !args.has('holdout')) throw new UsageError('--holdout-seed needs --holdout N');
+  const holdout = args.has('holdout') ? { count: args.num('holdout', 0), seed: args.num('holdout-seed', DEFAULT_HOLDOUT.seed) } : undefined;
   let source: SourceSelection | undefined;
   const command = ['qwasm', 'pretrain', ...argv].map(quote).join(' ');
-  return trainFromFlags({ ...flags, data: dataName }, {
+  const withData = new Args(args.spec, { ...args.values, data: dataName }, args.positional);
+  return trainFromFlags(withData, {
     label: 'pretrain',
-    saveOptimizer: !!flags['with-optimizer'],
+    saveOptimizer: args.bool('with-optimizer'),
     load: (name) => { const r = loadSource(name, categories, offset, holdout); source = r.source; return r.splits; },
     get meta() { return { command, argv: ['pretrain', ...argv], pretrained: true, ...(source ? { source } : {}) }; },
   });
 }
 
-export const command: Command = { summary: 'pretrain a source model for transfer learning (checkpoint records the command)', usage, run };
+export const command: Command = { spec, run };

@@ -476,6 +476,8 @@ export class Pruner {
   }
 
   /** Units (single weights, blocks or channels) scored; the lowest-scored are pruned to reach `sparsity`. */
+  // Long (~105 lines) on purpose: one ranking pass shared by the three unit shapes and both scopes; split up, the
+  // per-layer caps and the global ranking would have to pass half a dozen arrays between the pieces.
   private maskByScore(sparsity: number): void {
     const rt = this.model.engine.rt;
     const [bk, bn] = this.block;
@@ -664,6 +666,8 @@ export function weightSparsity(model: Module): SparsityReport {
  * which channels go; without one, a channel goes when its weights, bias and following BN / depthwise parameters
  * are all exactly 0. The original model is left untouched.
  */
+// Long (~90 lines): one walk over the Sequential that carries the kept-channel list from a layer to its consumers
+// (BN, depthwise conv, next conv / linear); the state passed between steps is what keeps it in one function.
 export function removePrunedChannels(model: Module, pruner?: Pruner): { model: Sequential; removed: Record<string, number[]> } {
   if (!(model instanceof Sequential)) throw new TypeError(`model must be a Sequential, got ${describe(model)}`);
   if (pruner !== undefined && !(pruner instanceof Pruner)) throw new TypeError(`pruner must be a Pruner, got ${describe(pruner)}`);

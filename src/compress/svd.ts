@@ -44,6 +44,8 @@ export function svd(a: ArrayLike<number>, m: number, n: number, opts: SVDOptions
 // Columns of the (rows × cols) working matrix W, where W = A (transposed = false) or W = Aᵀ (true).
 // Tall matrices (rows ≥ 2·cols) are first reduced by a Householder QR, W = Q·R, and the Jacobi sweeps run on
 // the cols×cols R (U = Q·U_R): several times faster for 1600×128, and just as accurate (QR is backward stable).
+// Long (~100 lines): a numerical kernel (QR reduction, one-sided Jacobi sweeps, sorting) kept as one loop nest
+// over shared scratch arrays, the way LAPACK-style routines read best.
 function jacobi(a: ArrayLike<number>, rows: number, cols: number, transposed: boolean, maxSweeps: number, tol: number): SVDResult {
   let cs: Float64Array[] = [];
   for (let j = 0; j < cols; j++) {

@@ -1,6 +1,6 @@
 // A dataset from a folder with one sub-folder per class (class names = sub-folder names, sorted), holding
 // PNG or Netpbm (PGM / PPM / PBM / PNM) images, converted to grey or RGB and resized to one size.
-import { QwasmError } from '../errors.js';
+import { QwasmError, toBytes } from '../errors.js';
 import { createDataset, type Dataset, type Normalization } from './dataset.js';
 import { centreLikeMnist, invert, resize, toChannels, type Image } from './image.js';
 import { fs, path } from '../util/node.js';
@@ -10,7 +10,8 @@ import { decodePnm, isPnm } from './pnm.js';
 export const IMAGE_EXTENSIONS = ['.png', '.pgm', '.ppm', '.pbm', '.pnm'];
 
 /** Decodes PNG or Netpbm bytes (chosen by content). */
-export function decodeImage(bytes: Uint8Array, what = 'image'): Image {
+export function decodeImage(input: Uint8Array | ArrayBuffer, what = 'image'): Image {
+  const bytes = toBytes(what, input);
   if (isPng(bytes)) return decodePng(bytes, what);
   if (isPnm(bytes)) return decodePnm(bytes, what);
   throw new QwasmError(`${what}: not a PNG or Netpbm (PGM/PPM) image`);
@@ -51,7 +52,10 @@ export function loadImageFolder(dir: string, opts: ImageFolderOptions = {}): Dat
   classes.forEach((cls, label) => {
     const sub = path().join(dir, cls);
     if (!fs().existsSync(sub)) throw new QwasmError(`${dir}: no sub-folder for class ${JSON.stringify(cls)}`);
-    for (const file of listImageFiles(sub)) files.push({ file, label });
+    const found = listImageFiles(sub);
+    // an empty class would still be a class (an output no example teaches): refuse it
+    if (found.length === 0) throw new QwasmError(`${sub}: the class folder '${cls}' holds no images (${IMAGE_EXTENSIONS.join(' ')}); add images or remove the folder`);
+    for (const file of found) files.push({ file, label });
   });
   if (files.length === 0) throw new QwasmError(`${dir}: no images (${IMAGE_EXTENSIONS.join(' ')}) in the class sub-folders`);
   return loadImageFiles(files, classes, { ...opts, name: opts.name ?? path().basename(dir) });
@@ -88,7 +92,7 @@ export function loadImageFiles(files: readonly { file: string; label: number }[]
     if (fixed) img = resize(img, h, w);
     else if (!h) { h = img.height; w = img.width; }
     if (img.height !== h || img.width !== w) {
-      throw new QwasmError(`${file} is ${img.width}×${img.height}, the first image was ${w}×${h}: pass size to resize them all`);
+      throw new QwasmError(`${file} is ${img.width}×${img.height}, the first image was ${w}×${h}: the images of a folder dataset must all have one size (resize them; the API's loadImageFolder(dir, { size }) does it on load)`);
     }
     items.push({ label, img });
   }

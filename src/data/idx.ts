@@ -1,6 +1,6 @@
 // IDX files (the MNIST container): magic 00 00 <type> <ndim>, ndim big-endian u32 dims, then the data
 // (big-endian for multi-byte types). Optionally gzipped (detected by content, not by name).
-import { QwasmError } from '../errors.js';
+import { QwasmError, toBytes } from '../errors.js';
 import { createDataset, type Dataset, type Normalization } from './dataset.js';
 import { exists, path, readMaybeGz } from '../util/node.js';
 
@@ -16,7 +16,8 @@ export interface IdxArray {
 }
 
 /** Parses an IDX file's bytes. u8 / i8 data is a view into `bytes` (no copy). */
-export function parseIdx(bytes: Uint8Array, what = 'IDX data'): IdxArray {
+export function parseIdx(input: Uint8Array | ArrayBuffer, what = 'IDX data'): IdxArray {
+  const bytes = toBytes(what, input);
   if (bytes.length < 4) throw new QwasmError(`${what}: ${bytes.length} bytes, too short for an IDX header`);
   if (bytes[0] !== 0 || bytes[1] !== 0) throw new QwasmError(`${what}: not an IDX file (magic must start with 00 00)`);
   const code = CODES[bytes[2]];

@@ -2,7 +2,7 @@
 // RGBA; bit depths 1/2/4/8 (grey, palette) and 8/16 (others; 16-bit keeps the high byte); no interlacing.
 // Every chunk's CRC is checked and the inflated size is bounded by the header, so a forged file fails
 // with a QwasmError instead of allocating or reading out of range.
-import { QwasmError } from '../errors.js';
+import { QwasmError, toBytes } from '../errors.js';
 import { crc32 } from '../util/crc32.js';
 import type { Image } from './image.js';
 import { zlib } from '../util/node.js';
@@ -11,12 +11,15 @@ const SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 /** Largest decoded image accepted (pixels): guards against forged dimensions. */
 export const PNG_MAX_PIXELS = 1 << 26;
 
-export function isPng(bytes: Uint8Array): boolean {
+export function isPng(input: Uint8Array | ArrayBuffer): boolean {
+  const bytes = toBytes('bytes', input);
   return bytes.length >= 8 && SIGNATURE.every((b, i) => bytes[i] === b);
 }
 
 /** Decodes a PNG to interleaved uint8 (channels: 1 grey, 2 grey+alpha, 3 RGB, 4 RGBA; palette → 3 or 4). */
-export function decodePng(bytes: Uint8Array, what = 'PNG'): Image {
+// Long (~100 lines): a format decoder read top to bottom like the PNG spec (chunks, inflate, unfilter, expand).
+export function decodePng(input: Uint8Array | ArrayBuffer, what = 'PNG'): Image {
+  const bytes = toBytes(what, input);
   const fail = (msg: string): never => { throw new QwasmError(`${what}: ${msg}`); };
   if (!isPng(bytes)) fail('not a PNG file (bad signature)');
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);

@@ -1,14 +1,16 @@
 // Netpbm images: P2/P5 (grey) and P3/P6 (RGB), ASCII or binary, maxval up to 65535 (scaled to 0..255),
 // comments allowed in the header. P1/P4 (bitmaps) are accepted too (1 = black, so they map to 0).
-import { QwasmError } from '../errors.js';
+import { QwasmError, toBytes } from '../errors.js';
 import type { Image } from './image.js';
 import { PNG_MAX_PIXELS } from './png.js';
 
-export function isPnm(bytes: Uint8Array): boolean {
+export function isPnm(input: Uint8Array | ArrayBuffer): boolean {
+  const bytes = toBytes('bytes', input);
   return bytes.length >= 2 && bytes[0] === 0x50 && bytes[1] >= 0x31 && bytes[1] <= 0x36;
 }
 
-export function decodePnm(bytes: Uint8Array, what = 'PNM'): Image {
+export function decodePnm(input: Uint8Array | ArrayBuffer, what = 'PNM'): Image {
+  const bytes = toBytes(what, input);
   const fail = (msg: string): never => { throw new QwasmError(`${what}: ${msg}`); };
   if (!isPnm(bytes)) fail('not a Netpbm file (expected P1..P6)');
   const kind = bytes[1] - 0x30;

@@ -4,6 +4,7 @@ import { stratifiedSplit, type DatasetSplits, type Normalization } from './datas
 import { listClassFolders, loadImageFolder, type ImageFolderOptions } from './folder.js';
 import { findIdxSplits, loadIdxDataset } from './idx.js';
 import { exists, fs, path } from '../util/node.js';
+import { loadQuickDrawNatural, loadTuxPaintNatural } from './sketch-photo.js';
 import { loadDigits, loadFashionMnist, loadMnist, loadQuickDraw, type DigitsOptions, type QuickDrawOptions } from './sources.js';
 
 export interface LoadDatasetOptions extends QuickDrawOptions, Omit<DigitsOptions, 'size'>, Omit<ImageFolderOptions, 'name'> {
@@ -17,6 +18,8 @@ const LOADERS: Record<string, (o: LoadDatasetOptions) => DatasetSplits> = {
   'fashion-mnist': (o) => loadFashionMnist({ dir: o.dir }),
   quickdraw: (o) => loadQuickDraw(o),
   digits: (o) => loadDigits({ ...o, size: typeof o.size === 'number' ? o.size : o.size?.[0] }),
+  'quickdraw-natural': (o) => loadQuickDrawNatural({ dir: o.dir, seed: o.seed }),
+  'tuxpaint-natural': (o) => loadTuxPaintNatural(o),
 };
 const ALIASES: Record<string, string> = { fashion: 'fashion-mnist', fashion_mnist: 'fashion-mnist', fmnist: 'fashion-mnist',
   'uci-digits': 'digits', optdigits: 'digits' };

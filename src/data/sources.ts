@@ -195,7 +195,8 @@ function fromJson(line: Uint8Array, file: string): Uint8Array | null {
   return img;
 }
 
-function withTrainNorm(s: DatasetSplits): DatasetSplits {
+/** The splits with the training split's per-channel mean / std as the normalisation of both. */
+export function withTrainNorm(s: DatasetSplits): DatasetSplits {
   const norm = computeNorm(s.train.images, s.train.channels);
   return { train: { ...s.train, norm }, test: { ...s.test, norm } };
 }

@@ -8,7 +8,7 @@
 // a reader that predates them rejects kind 9 as unknown. The pure-WASM runner (assembly/qwm_run.ts) does not run them yet.
 // Sparse specs on k×k (non-pointwise) ungrouped convs were added without a version bump: readers written before
 // rejected them at the spec byte (as a field out of range) and never misread them, and nothing else changed.
-import { QwasmError } from '../errors.js';
+import { QwasmError, toBytes } from '../errors.js';
 import { crc32 } from '../util/crc32.js';
 import type { GraphMeta, GraphNode, Int8Graph, QParams, SparseSpec } from './graph.js';
 import { QWM_LIMITS, validateGraph } from './validate.js';
@@ -22,8 +22,9 @@ const CODE_KIND = ['', 'conv', 'linear', 'lowrank', 'maxpool', 'avgpool', 'gap',
 const SPARSE_CODE = { csr: 1, block: 2, nm: 3 } as const;
 
 /** Quick check: do these bytes start like a .qwm file? */
-export function isQwm(bytes: Uint8Array): boolean {
-  return bytes instanceof Uint8Array && bytes.length >= 4 && QWM_MAGIC.every((b, i) => bytes[i] === b);
+export function isQwm(input: Uint8Array | ArrayBuffer): boolean {
+  const bytes = ArrayBuffer.isView(input) || input instanceof ArrayBuffer ? toBytes('bytes', input) : null;
+  return !!bytes && bytes.length >= 4 && QWM_MAGIC.every((b, i) => bytes[i] === b);
 }
 
 // ------------------------------------------------------------------------------------------------- writing
@@ -92,6 +93,14 @@ function writeSparse(wr: Writer, s: SparseSpec | null): void {
 
 const pad4 = (p: [number, number, number, number], wr: Writer) => p.forEach((v) => wr.u16(v));
 
+/** What conv and linear records share after their dims: zero points, clamp, sparse spec, scales, bias, weights. */
+function writeMatmulTail(wr: Writer, n: Extract<GraphNode, { kind: 'conv' | 'linear' }>): void {
+  wr.i8(n.inZp); wr.i8(n.rq.outZp); wr.i8(n.rq.qmin); wr.i8(n.rq.qmax);
+  writeSparse(wr, n.sparse);
+  wr.f32s(n.wScale); wr.f32s(n.rq.mult); wr.i32s(n.bias);
+  writeTensor(wr, n.w);
+}
+
 /** Writes one node (not its children); returns its byte count. */
 function writeNode(wr: Writer, n: GraphNode): number {
   const start = wr.p;
@@ -100,17 +109,11 @@ function writeNode(wr: Writer, n: GraphNode): number {
     case 'conv':
       [n.oc, n.kh, n.kw, n.cg, n.groups, n.stride[0], n.stride[1], n.dilation[0], n.dilation[1]].forEach((v) => wr.u16(v));
       pad4(n.padding, wr);
-      wr.i8(n.inZp); wr.i8(n.rq.outZp); wr.i8(n.rq.qmin); wr.i8(n.rq.qmax);
-      writeSparse(wr, n.sparse);
-      wr.f32s(n.wScale); wr.f32s(n.rq.mult); wr.i32s(n.bias);
-      writeTensor(wr, n.w);
+      writeMatmulTail(wr, n);
       break;
     case 'linear':
       wr.u32(n.k); wr.u32(n.n);
-      wr.i8(n.inZp); wr.i8(n.rq.outZp); wr.i8(n.rq.qmin); wr.i8(n.rq.qmax);
-      writeSparse(wr, n.sparse);
-      wr.f32s(n.wScale); wr.f32s(n.rq.mult); wr.i32s(n.bias);
-      writeTensor(wr, n.w);
+      writeMatmulTail(wr, n);
       break;
     case 'lowrank':
       wr.u32(n.k); wr.u32(n.r); wr.u32(n.n);
@@ -187,8 +190,10 @@ interface LazyTensor { node: GraphNode; field: 'w' | 'p' | 'q'; at: number; coun
  * Parses and fully validates .qwm bytes; throws a QwasmError naming the first problem (node, field, byte offset).
  * Nothing larger than the file is allocated before every dimension and activation shape has been checked.
  */
-export function decodeQwm(bytes: Uint8Array, what = 'qwm'): Int8Graph {
-  if (!(bytes instanceof Uint8Array)) throw new TypeError(`${what}: bytes must be a Uint8Array`);
+// Long (~225 lines, readNodes ~105): one parser whose field readers close over the cursor and the per-field
+// byte offsets that every error message reports; split into functions, each would need that whole state.
+export function decodeQwm(src: Uint8Array | ArrayBuffer, what = 'qwm'): Int8Graph {
+  const bytes = toBytes(`${what}: bytes`, src);
   const len = bytes.length;
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const offsets = new Map<GraphNode | null, Record<string, number>>();

@@ -81,6 +81,8 @@ export function weightCounts(n: GraphNode): number[] {
  * Checks every field of `g` and chains the activation shapes; throws a QwasmError naming the node, the field and
  * (through opts.locate) its byte offset. Returns the shapes.
  */
+// Long (~250 lines, chain ~140): one switch over node kinds inside closures over `fail` / `current`, so every
+// message names the node, field and byte offset; the per-kind cases are short.
 export function validateGraph(g: Int8Graph, opts: ValidateOptions = {}): GraphShapes {
   const what = opts.what ?? 'graph', withTensors = opts.tensors !== false;
   const locate = opts.locate ?? (() => '');

@@ -15,6 +15,7 @@
 import { QwasmError, checkInt, describe } from '../errors.js';
 import { crc32 } from '../util/crc32.js';
 import { decodeQwm } from './qwm.js';
+import { walkGraph } from './graph.js';
 import { quantizeInput } from './runner.js';
 
 /** Error codes of assembly/qwm_run.ts (qwm_load / qwm_run / qwm_main return them). */
@@ -146,11 +147,18 @@ export function bundleChecksum(codes: Int8Array): number {
  * JavaScript (see the file header). The model is validated first (decodeQwm: a bad file is a QwasmError here,
  * not in the device).
  */
+// Long (~125 lines): a single pass over the module's sections (read, patch the data segment and memory limits,
+// re-emit) whose offsets depend on each other.
 export function bundleWasm(scalarWasm: Uint8Array, qwm: Uint8Array, opts: BundleOptions = {}): WasmBundle {
   if (!(scalarWasm instanceof Uint8Array)) throw new TypeError(`scalarWasm must be a Uint8Array, got ${describe(scalarWasm)}`);
   if (!(qwm instanceof Uint8Array)) throw new TypeError(`qwm must be a Uint8Array, got ${describe(qwm)}`);
   if (!opts || typeof opts !== 'object') throw new TypeError(`opts must be an object, got ${describe(opts)}`);
   const graph = decodeQwm(qwm, 'bundleWasm: qwm');
+  // lookup-table nodes (element-wise activations such as HardSwish) run in JS (Int8Runner) but not yet in
+  // assembly/qwm_run.ts, which would reject them at load time on the device: refuse here, naming the node
+  walkGraph(graph.nodes, (n) => {
+    if (n.kind === 'lut') throw new QwasmError(`bundleWasm: node '${n.name}' (${n.op}, an int8 lookup table) is not supported by the pure-WASM runner yet; run this model with the JS runtime (qwasm/runtime)`);
+  });
   const per = graph.inputShape[0] * graph.inputShape[1] * graph.inputShape[2];
   let codes: Int8Array = new Int8Array(0);
   if (opts.input !== undefined) {

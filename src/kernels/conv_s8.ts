@@ -253,14 +253,19 @@ export class PackedConv2dS8 extends Conv2dS8Layer {
   protected release(): void { this.rt.free(this.ptr); }
 }
 
-/** int8 conv2d through the fast paths (packs the weights for this one call). */
-export function conv2dS8(rt: Runtime, input: Int8Array, inShape: Shape4, weights: Int8Array, wShape: Shape4,
-                         opts: Conv2dS8Options): Tensor4S8 {
+/** What both whole-call forms check before any work: weights and options, the input, the geometry, the output size. */
+function checkCall(input: Int8Array, inShape: Shape4, weights: Int8Array, wShape: Shape4, opts: Conv2dS8Options) {
   const p = checkConvParams(weights, wShape, opts);
   const s = checkInput(p, input, inShape);
   const g = resolveGeometry(s[1], s[2], p.kh, p.kw, opts.stride, opts.padding, opts.dilation);
   checkOutSize(s[0], g, p.oc);
-  // the packed weights are cached while `weights` is unchanged (src/kernels/pack-cache.ts)
+  return { p, s, g };
+}
+
+/** int8 conv2d through the fast paths (the packed weights are cached while `weights` is unchanged: src/kernels/pack-cache.ts). */
+export function conv2dS8(rt: Runtime, input: Int8Array, inShape: Shape4, weights: Int8Array, wShape: Shape4,
+                         opts: Conv2dS8Options): Tensor4S8 {
+  const { s } = checkCall(input, inShape, weights, wShape, opts);
   return withPacked(rt, weights, ['conv2d_s8', wShape, opts], () => new PackedConv2dS8(rt, weights, wShape, opts), (h) => h.bytes,
     (packed) => packed.apply(input, s));
 }
@@ -268,10 +273,7 @@ export function conv2dS8(rt: Runtime, input: Int8Array, inShape: Shape4, weights
 /** The plain-loop reference (unpacked weights, no SIMD): same semantics as conv2dS8. */
 export function conv2dS8Reference(rt: Runtime, input: Int8Array, inShape: Shape4, weights: Int8Array, wShape: Shape4,
                                   opts: Conv2dS8Options): Tensor4S8 {
-  const p = checkConvParams(weights, wShape, opts);
-  const s = checkInput(p, input, inShape);
-  const g = resolveGeometry(s[1], s[2], p.kh, p.kw, opts.stride, opts.padding, opts.dilation);
-  checkOutSize(s[0], g, p.oc);
+  const { p, s, g } = checkCall(input, inShape, weights, wShape, opts);
   const shape: Shape4 = [s[0], g.oh, g.ow, p.oc];
   const len = s[0] * g.oh * g.ow * p.oc;
   const r = p.requant;

@@ -4,6 +4,7 @@
 //   int8: t = requant_mid(x·P) (int8, own scale / zero point) → y = requant(t·Q + bias) — two PackedGemmS8,
 //         the intermediate's zero point folded into the second stage's bias like any activation zero point.
 //   f32:  t = x·P, y = t·Q + bias with gemm_f32 (assembly/gemm_f32.ts).
+import { int32Result, int8Result } from './int8-matmul-arrays.js';
 import type { Runtime } from '../runtime.js';
 import { checkArray, checkInt, describe, QwasmError } from '../errors.js';
 import { resolveRequant as resolve, type RequantParams } from './requant.js';
@@ -164,22 +165,14 @@ export class LowRankS8 {
   matmulInt32(x: Int8Array, m: number): Int32Array {
     this.live();
     checkX(this.k, x, m, Int8Array);
-    return this.rt.scoped((s) => {
-      const xp = s.put(x), yp = s.alloc(m * this.n * 4);
-      this.runInt32(xp, m, yp);
-      return this.rt.i32(yp, m * this.n).slice();
-    });
+    return int32Result(this.rt, x, m, this.n, (xp, mm, yp) => this.runInt32(xp, mm, yp));
   }
 
   matmul(x: Int8Array, m: number): Int8Array {
     this.live();
     checkX(this.k, x, m, Int8Array);
     if (!this.second.requant) throw new QwasmError('this LowRankS8 was built without output requantisation parameters (scale); use matmulInt32');
-    return this.rt.scoped((s) => {
-      const xp = s.put(x), yp = s.alloc(m * this.n);
-      this.runInt8(xp, m, yp);
-      return this.rt.i8(yp, m * this.n).slice();
-    });
+    return int8Result(this.rt, x, m, this.n, (xp, mm, yp) => this.runInt8(xp, mm, yp));
   }
 
   dispose(): void {

@@ -139,6 +139,16 @@ export function globalAvgPoolF32Backward(rt: Runtime, shape: GlobalPoolF32Shape,
 
 // ----- typed arrays -----
 
+/** A one-input kernel on typed arrays: `input` (inLength floats) in, `outLength` floats out (temporaries freed). */
+function throughMemory(rt: Runtime, name: string, input: Float32Array, inLength: number, outLength: number, run: (inPtr: number, outPtr: number) => void): Float32Array {
+  checkArray(name, input, Float32Array, inLength);
+  return rt.scoped((sc) => {
+    const ip = sc.put(input), op = sc.alloc(outLength * 4);
+    run(ip, op);
+    return rt.f32(op, outLength).slice();
+  });
+}
+
 export function maxPool2dF32(rt: Runtime, x: Float32Array, params: Pool2dF32Params,
                              opts: ConvF32RunOptions = {}): { y: Float32Array; idx: Int32Array } {
   const s = pool2dF32Shape(params);
@@ -167,40 +177,20 @@ export function maxPool2dF32Grad(rt: Runtime, dy: Float32Array, idx: Int32Array,
 
 export function avgPool2dF32(rt: Runtime, x: Float32Array, params: Pool2dF32Params, opts: ConvF32RunOptions = {}): Float32Array {
   const s = pool2dF32Shape(params);
-  checkArray('x', x, Float32Array, s.xLength);
-  return rt.scoped((sc) => {
-    const xp = sc.put(x), yp = sc.alloc(s.yLength * 4);
-    avgPool2dF32Forward(rt, s, xp, yp, opts);
-    return rt.f32(yp, s.yLength).slice();
-  });
+  return throughMemory(rt, 'x', x, s.xLength, s.yLength, (ip, op) => avgPool2dF32Forward(rt, s, ip, op, opts));
 }
 
 export function avgPool2dF32Grad(rt: Runtime, dy: Float32Array, params: Pool2dF32Params, opts: ConvF32RunOptions = {}): Float32Array {
   const s = pool2dF32Shape(params);
-  checkArray('dy', dy, Float32Array, s.yLength);
-  return rt.scoped((sc) => {
-    const gp = sc.put(dy), dxp = sc.alloc(s.xLength * 4);
-    avgPool2dF32Backward(rt, s, gp, dxp, opts);
-    return rt.f32(dxp, s.xLength).slice();
-  });
+  return throughMemory(rt, 'dy', dy, s.yLength, s.xLength, (ip, op) => avgPool2dF32Backward(rt, s, ip, op, opts));
 }
 
 export function globalAvgPoolF32(rt: Runtime, x: Float32Array, shape: GlobalPoolF32Shape, opts: ConvF32RunOptions = {}): Float32Array {
   const s = globalPoolF32Shape(shape);
-  checkArray('x', x, Float32Array, s.xLength);
-  return rt.scoped((sc) => {
-    const xp = sc.put(x), yp = sc.alloc(s.yLength * 4);
-    globalAvgPoolF32Forward(rt, s, xp, yp, opts);
-    return rt.f32(yp, s.yLength).slice();
-  });
+  return throughMemory(rt, 'x', x, s.xLength, s.yLength, (ip, op) => globalAvgPoolF32Forward(rt, s, ip, op, opts));
 }
 
 export function globalAvgPoolF32Grad(rt: Runtime, dy: Float32Array, shape: GlobalPoolF32Shape, opts: ConvF32RunOptions = {}): Float32Array {
   const s = globalPoolF32Shape(shape);
-  checkArray('dy', dy, Float32Array, s.yLength);
-  return rt.scoped((sc) => {
-    const gp = sc.put(dy), dxp = sc.alloc(s.xLength * 4);
-    globalAvgPoolF32Backward(rt, s, gp, dxp, opts);
-    return rt.f32(dxp, s.xLength).slice();
-  });
+  return throughMemory(rt, 'dy', dy, s.yLength, s.xLength, (ip, op) => globalAvgPoolF32Backward(rt, s, ip, op, opts));
 }

@@ -10,6 +10,7 @@
 //                    column (2:4, 1:4, …). int8: the same two representations as 'csr', but every step is full. f32 with
 //                    group ≤ 4: a one-float-per-column swizzle gather; f32 with group > 4 falls back to 'csr'.
 // Each handle owns one WASM allocation holding its whole format (`bytes`); free it with dispose().
+import { int32Result, int8Result } from './int8-matmul-arrays.js';
 import type { Runtime } from '../runtime.js';
 import { checkArray, checkInt, describe, QwasmError } from '../errors.js';
 import { resolveRequant, type RequantParams, type ResolvedRequant } from './requant.js';
@@ -366,6 +367,8 @@ export class SparseMatrixS8 extends SparseBase {
   private readonly g: number;
   private readonly consec: number;
 
+  // Long (~95 lines): checks every option, then encodes one of three sparse layouts into WASM memory with the
+  // frees on failure in one place.
   constructor(rt: Runtime, w: Int8Array, k: number, n: number, opts: SparseS8Options = {}) {
     checkInt('k', k, 1, 1 << 24);
     checkInt('n', n, 1, 1 << 24);
@@ -507,22 +510,14 @@ export class SparseMatrixS8 extends SparseBase {
   matmulInt32(x: Int8Array, m: number): Int32Array {
     this.live();
     checkMatmulArgs(this.k, x, m, Int8Array);
-    return this.rt.scoped((s) => {
-      const xp = s.put(x), yp = s.alloc(m * this.n * 4);
-      this.runInt32(xp, m, yp);
-      return this.rt.i32(yp, m * this.n).slice();
-    });
+    return int32Result(this.rt, x, m, this.n, (xp, mm, yp) => this.runInt32(xp, mm, yp));
   }
 
   matmul(x: Int8Array, m: number): Int8Array {
     this.live();
     checkMatmulArgs(this.k, x, m, Int8Array);
     if (!this.requant) throw new QwasmError('this SparseMatrixS8 was built without requantisation parameters (scale); use matmulInt32');
-    return this.rt.scoped((s) => {
-      const xp = s.put(x), yp = s.alloc(m * this.n);
-      this.runInt8(xp, m, yp);
-      return this.rt.i8(yp, m * this.n).slice();
-    });
+    return int8Result(this.rt, x, m, this.n, (xp, mm, yp) => this.runInt8(xp, mm, yp));
   }
 
   override dispose(): void {

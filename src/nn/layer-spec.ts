@@ -10,6 +10,8 @@ import type { Module } from './module.js';
 import './layers.js';
 import './lowrank-linear.js';
 import './hardswish.js';
+import './activations.js';
+import './graph.js';
 import { buildModule, describeModule, type LayerSpec } from './registry.js';
 
 export type { LayerSpec };

@@ -25,7 +25,6 @@ export class Linear extends Module {
 }
 registerLayer({ type: 'Linear', cls: Linear, build: (s, c) => new Linear(c.engine, c.num(s, 'in'), c.num(s, 'out'), c.rng, s.bias !== false) });
 
-
 export interface Conv2dSpec extends ops.ConvOptions {
   inChannels: number; outChannels: number; kernel: number | [number, number]; bias?: boolean;
 }
@@ -56,7 +55,6 @@ registerLayer({
   build: (s, c) => { const { type: _t, ...rest } = s; return new Conv2d(c.engine, rest as unknown as Conv2dSpec, c.rng); },
 });
 
-
 export class BatchNorm2d extends Module {
   readonly gamma: Tensor; readonly beta: Tensor; readonly runMean: Tensor; readonly runVar: Tensor;
   /** Frozen BN (QAT's BN freezing, transfer learning): always uses running statistics. */
@@ -81,20 +79,15 @@ registerLayer({
   copyExtra: (src, dst) => { dst.frozen = src.frozen; },
 });
 
-
 export class ReLU extends Module {
   forward(x: Tensor): Tensor { return ops.relu(x); }
   config() { return { type: 'ReLU' }; }
 }
-registerLayer({ type: 'ReLU', cls: ReLU, build: (_s, c) => new ReLU(c.engine) });
-
 
 export class ReLU6 extends Module {
   forward(x: Tensor): Tensor { return ops.relu6(x); }
   config() { return { type: 'ReLU6' }; }
 }
-registerLayer({ type: 'ReLU6', cls: ReLU6, build: (_s, c) => new ReLU6(c.engine) });
-
 
 export class MaxPool2d extends Module {
   constructor(engine: Engine, readonly opts: ops.PoolOptions) { super(engine); }
@@ -103,7 +96,6 @@ export class MaxPool2d extends Module {
 }
 registerLayer({ type: 'MaxPool2d', cls: MaxPool2d, build: (s, c) => new MaxPool2d(c.engine, poolOptions(s)) });
 
-
 export class AvgPool2d extends Module {
   constructor(engine: Engine, readonly opts: ops.PoolOptions) { super(engine); }
   forward(x: Tensor): Tensor { return ops.avgPool2d(x, this.opts); }
@@ -111,23 +103,32 @@ export class AvgPool2d extends Module {
 }
 registerLayer({ type: 'AvgPool2d', cls: AvgPool2d, build: (s, c) => new AvgPool2d(c.engine, poolOptions(s)) });
 
-
 export class GlobalAvgPool extends Module {
-  forward(x: Tensor): Tensor { return ops.globalAvgPool(x); }
-  config() { return { type: 'GlobalAvgPool' }; }
+  /** keepDims: [n, 1, 1, c] (a map a 1×1 conv can read: squeeze-excite) instead of [n, c]. */
+  constructor(engine: Engine, readonly keepDims = false) { super(engine); }
+  forward(x: Tensor): Tensor {
+    const y = ops.globalAvgPool(x);
+    return this.keepDims ? y.reshape([x.shape[0], 1, 1, x.shape[3]]) : y;
+  }
+  config() { return this.keepDims ? { type: 'GlobalAvgPool', keepDims: true } : { type: 'GlobalAvgPool' }; }
 }
-registerLayer({ type: 'GlobalAvgPool', cls: GlobalAvgPool, build: (_s, c) => new GlobalAvgPool(c.engine) });
+
+registerLayer({ type: 'GlobalAvgPool', cls: GlobalAvgPool, build: (s, c) => new GlobalAvgPool(c.engine, s.keepDims === true) });
 
 
 export class Flatten extends Module {
   forward(x: Tensor): Tensor { return ops.flatten(x); }
   config() { return { type: 'Flatten' }; }
 }
-registerLayer({ type: 'Flatten', cls: Flatten, build: (_s, c) => new Flatten(c.engine) });
 
+// the parameter-free kinds above: built from their type alone
+for (const [type, cls] of [['ReLU', ReLU], ['ReLU6', ReLU6], ['Flatten', Flatten]] as const) {
+  registerLayer<Module>({ type, cls, build: (_s, c) => new cls(c.engine) });
+}
 
 export class Dropout extends Module {
-  private calls = 0;
+  /** Training-mode forward calls so far (the mask's seed); fit({ startStep }) restores it on resume. */
+  calls = 0;
   constructor(engine: Engine, readonly p: number, public seed = 1) {
     super(engine);
     checkFinite('p', p);
@@ -146,7 +147,6 @@ registerLayer({
   // the mask seed is not part of the description (checkpoints record p only); a clone keeps it
   copyExtra: (src, dst) => { dst.seed = src.seed; },
 });
-
 
 export class Sequential extends Module {
   readonly layers: Module[];
@@ -181,7 +181,6 @@ registerLayer({
   },
 });
 
-
 /** y = relu?(body(x) + shortcut(x)): a residual block's join. */
 export class Residual extends Module {
   constructor(engine: Engine, readonly body: Module, readonly shortcut: Module | null, readonly post: Module | null) {
@@ -202,7 +201,6 @@ registerLayer({
   build: (s, c) => new Residual(c.engine, c.build(s.body, `${c.where}.body`), s.shortcut ? c.build(s.shortcut, `${c.where}.shortcut`) : null,
     s.post ? c.build(s.post, `${c.where}.post`) : null),
 });
-
 
 /** Forward taps installed on sub-modules: `outputs` holds each one's latest output (a step temporary). */
 export interface ModuleTaps { readonly outputs: Map<string, Tensor>; remove(): void }

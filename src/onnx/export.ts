@@ -126,6 +126,8 @@ class Exporter {
     return { cur: { ...cur, name, shape: { kind: 'flat', k, perm: null, pooled4d: false } }, perm: nchwPerm(s), k };
   }
 
+  // Long (~105 lines): one switch over int8 node kinds, each case a few lines of DQ → op → Q; the cases share
+  // the running `cur` (name, qparams, shape).
   run(nodes: GraphNode[], cur: Cur): Cur {
     const b = this.b;
     for (const n of nodes) {

@@ -1,10 +1,15 @@
-// ONNX → qwasm: a float ONNX model (as PyTorch's torch.onnx.export writes it) becomes a trainable Sequential.
-// Supported ops (default domain, opset 7+): Conv, BatchNormalization, Relu, Clip (as ReLU / ReLU6), MaxPool,
-// AveragePool, GlobalAveragePool, Flatten, Reshape (a flatten to [batch, features] or a no-op), Gemm, MatMul
-// (+ a constant Add as its bias), Add of two branches from one value (→ Residual), Pad (zeros only, or folded
-// into the following Conv), Identity, Dropout, Constant, and every element-wise activation the layer registry
-// maps to an ONNX op (pointwise.onnx in src/nn/registry.ts: HardSwish from opset 14). Anything else is an
-// error naming the node and op.
+// ONNX → qwasm: a float ONNX model (as PyTorch's torch.onnx.export writes it) becomes a trainable model: a
+// Sequential (with Residual blocks) when the graph is a chain with residual joins — what int8 deploy, QAT,
+// pruning and checkpoints understand — else a Graph (src/nn/graph.ts: named nodes, each a module chain or an
+// add / mul / concat merge) for squeeze-excite gates (MobileNetV3, EfficientNet) and concatenations (SqueezeNet).
+// Supported ops (default domain, opset 7+): Conv, BatchNormalization, Relu, Clip (ReLU / ReLU6 / Clip), Sigmoid,
+// HardSigmoid, HardSwish, Mul (x·Sigmoid(x) → SiLU, x·HardSigmoid(x) → HardSwish, a [N,C,1,1] gate × a map,
+// or same shapes), Concat (channels), MaxPool (ceil_mode too), AveragePool, GlobalAveragePool, ReduceMean
+// over H, W, Flatten, Reshape (a flatten to [batch, features] or a no-op), Gemm, MatMul (+ a constant Add as
+// its bias), Add of two computed values, Pad (zeros only, or folded into the following Conv), Identity
+// (also of a weight), Dropout, Constant, and every element-wise activation the layer registry maps to an ONNX
+// op (pointwise.onnx in src/nn/registry.ts: Sigmoid, HardSwish from opset 14). Anything else is an error naming
+// the node and op.
 // Layout: ONNX is NCHW with OIHW conv weights; qwasm is NHWC with OHWI weights, and its Linear weight is
 // [in, out] (Gemm's B is [out, in] when transB = 1). A flatten of an NCHW map orders features c·H·W + h·W + w,
 // qwasm's NHWC flatten (h·W + w)·C + c: the importer tracks that permutation through the graph and applies it
@@ -13,8 +18,11 @@
 import type { Engine } from '../autograd/tensor.js';
 import { Module } from '../nn/module.js';
 import {
-  AvgPool2d, BatchNorm2d, Conv2d, Dropout, Flatten, GlobalAvgPool, Linear, MaxPool2d, ReLU, ReLU6, Residual, Sequential,
+  AvgPool2d, BatchNorm2d, Conv2d, Flatten, GlobalAvgPool, Linear, MaxPool2d, ReLU, ReLU6, Residual, Sequential,
 } from '../nn/layers.js';
+import { Clip, HardSigmoid, SiLU } from '../nn/activations.js';
+import { HardSwish } from '../nn/hardswish.js';
+import { Graph, GRAPH_INPUT, type GraphMerge, type GraphNodeSpec } from '../nn/graph.js';
 import { InitRng } from '../util/rng.js';
 import { QwasmError, describe } from '../errors.js';
 import { asBytes } from './protobuf.js';
@@ -26,13 +34,17 @@ export class OnnxImportError extends QwasmError {
   constructor(message: string) { super(message); this.name = 'OnnxImportError'; }
 }
 
+/** The graph is not a chain with residual joins: the importer then builds a Graph instead of a Sequential. */
+class NotAChain extends OnnxImportError {}
+
 export interface ImportOptions {
   /** Input [h, w, c] when the ONNX input's C / H / W dims are symbolic. */
   inputShape?: [number, number, number];
 }
 
 export interface ImportedModel {
-  model: Sequential;
+  /** A Sequential (chains with residual blocks) or a Graph (squeeze-excite gates, concatenations). */
+  model: Sequential | Graph;
   /** NHWC [h, w, c] of one sample. */
   inputShape: [number, number, number];
   /** Features of the output (logits per sample). */
@@ -53,8 +65,13 @@ type Val =
   | { name: string; kind: 'map'; c: number; h: number; w: number; pooled: boolean }
   | { name: string; kind: 'flat'; k: number; perm: Int32Array | null };
 
-const SUPPORTED = ['Conv', 'BatchNormalization', 'Relu', 'Clip', 'MaxPool', 'AveragePool', 'GlobalAveragePool', 'Flatten', 'Reshape',
-  'Gemm', 'MatMul', 'Add', 'Pad', 'Identity', 'Dropout', 'Constant'];
+const SUPPORTED = ['Conv', 'BatchNormalization', 'Relu', 'Clip', 'HardSigmoid', 'MaxPool', 'AveragePool',
+  'GlobalAveragePool', 'ReduceMean', 'Flatten', 'Reshape', 'Gemm', 'MatMul', 'Add', 'Mul', 'Concat', 'Pad', 'Identity', 'Dropout', 'Constant'];
+
+/** Internal ops of a fused x·Sigmoid(x) (ONNX has no SiLU before opset 22's Swish) and x·HardSigmoid(x)
+ * (PyTorch's Hardswish below opset 14, which has no HardSwish op). */
+const FUSED_SILU = 'qwasm.SiLU', FUSED_HARDSWISH = 'qwasm.HardSwish';
+const MERGES: Record<string, GraphMerge> = { Add: 'add', Mul: 'mul', Concat: 'concat' };
 
 /** The layer kind of an element-wise ONNX op registered with pointwise.onnx, when the model's opset has the op. */
 function onnxPointwise(op: string, opset: number): LayerKind | undefined {
@@ -97,7 +114,11 @@ class Importer {
   /** Every layer built (disposed when the import fails half-way). */
   readonly made: Module[] = [];
 
-  constructor(readonly E: Engine, readonly m: OnnxModel, readonly opset: number) {
+  /** The nodes, with x·Sigmoid(x) and x·HardSigmoid(x) (PyTorch's SiLU / Hardswish at opset < 14) fused. */
+  readonly nodes: OnnxNode[];
+
+  /** graphMode: GlobalAveragePool keeps [n, 1, 1, c] (a squeeze-excite gate a 1×1 conv reads). */
+  constructor(readonly E: Engine, readonly m: OnnxModel, readonly opset: number, readonly graphMode = false) {
     // the layers' initial weights are all overwritten by the ONNX initializers
     this.rng = new InitRng(1);
     const g = m.graph;
@@ -110,11 +131,15 @@ class Importer {
         if (!t) fail(n, 'only the tensor form (attribute value) is supported');
         this.consts.set(n.outputs[0], { ...t, name: n.outputs[0] });
         this.done.add(n);
+      } else if (n.opType === 'Identity' && this.consts.has(n.inputs[0])) {
+        // PyTorch writes a weight shared by two layers (equal tensors are deduplicated) as Identity(initializer)
+        this.consts.set(n.outputs[0], { ...this.consts.get(n.inputs[0])!, name: n.outputs[0] });
+        this.done.add(n);
       }
     }
-    for (const n of g.nodes) {
-      if (n.opType === 'Constant') continue;
-      if (!SUPPORTED.includes(n.opType) && !onnxPointwise(n.opType, this.opset)) fail(n, `op '${n.opType}' is not supported (supported: ${supportedOps().join(', ')})`);
+    this.nodes = fuseGatedActivations(g.nodes.filter((n) => !this.done.has(n)));
+    for (const n of this.nodes) {
+      if (!SUPPORTED.includes(n.opType) && n.opType !== FUSED_SILU && n.opType !== FUSED_HARDSWISH && !onnxPointwise(n.opType, this.opset)) fail(n, `op '${n.opType}' is not supported (supported: ${supportedOps().join(', ')})`);
       for (const i of n.inputs) {
         if (!i || this.consts.has(i)) continue;
         let l = this.consumers.get(i);
@@ -148,6 +173,9 @@ class Importer {
     return n.opType === 'Add' && n.inputs.length === 2 && n.inputs.every((i) => !this.consts.has(i));
   }
 
+  /** Computed (non-constant) inputs of a node. */
+  dataInputs(n: OnnxNode): string[] { return n.inputs.filter((i) => i && !this.consts.has(i)); }
+
   /** Follows the chain from `v` until the graph output or an Add joining it with another branch. */
   walk(v: Val): { modules: Module[]; end: Val; join: OnnxNode | null } {
     const modules: Module[] = [];
@@ -167,11 +195,11 @@ class Importer {
         v = r.out;
         continue;
       }
-      if (cons.length > 2) fail(cons[2], `'${v.name}' feeds ${cons.length} nodes (${cons.map((c) => c.name).join(', ')}); only two-way forks joined by an Add (residual blocks) are supported`);
+      if (cons.length > 2) throw new NotAChain(`'${v.name}' feeds ${cons.length} nodes`);
       const branches = cons.map((n) => (this.isJoin(n) ? { modules: [] as Module[], end: v, join: n as OnnxNode | null } : this.branch(n, v)));
       const [a, b] = branches;
       if (!a.join || a.join !== b.join) {
-        throw new OnnxImportError(`the two branches from '${v.name}' (${cons.map((c) => `${c.name} (${c.opType})`).join(', ')}) do not meet at one Add: only residual blocks are supported`);
+        throw new NotAChain(`the two branches from '${v.name}' do not meet at one Add`);
       }
       const add = a.join;
       if (add.inputs.filter((i) => i === v.name).length === 2) fail(add, 'adds a value to itself');
@@ -197,13 +225,12 @@ class Importer {
     const rest = this.walk(r.out);
     const modules = [...r.modules];
     pushMerged(modules, rest.modules);
-    if (!rest.join) throw new OnnxImportError(`the branch starting at node '${first.name}' (${first.opType}) reaches the graph output without joining its sibling branch`);
+    if (!rest.join) throw new NotAChain(`the branch starting at node '${first.name}' (${first.opType}) reaches the graph output without joining its sibling branch`);
     return { modules, end: rest.end, join: rest.join };
   }
 
-  /** Relu → ReLU, Clip(0, 6) → ReLU6, Clip(0, ∞) → ReLU; null for another Clip. */
-  activation(n: OnnxNode): Module | null {
-    if (n.opType === 'Relu') { onlyAttrs(n, []); return new ReLU(this.E); }
+  /** A Clip's [min, max] (±Infinity when absent). */
+  clipBounds(n: OnnxNode): [number, number] {
     onlyAttrs(n, ['min', 'max']);
     let lo = -Infinity, hi = Infinity;
     if (this.opset < 11) { lo = attrFloat(n, 'min', -Infinity); hi = attrFloat(n, 'max', Infinity); } else {
@@ -211,6 +238,14 @@ class Importer {
       if (mn) lo = f32of(mn)[0];
       if (mx) hi = f32of(mx)[0];
     }
+    if (Number.isNaN(lo) || Number.isNaN(hi) || lo > hi) fail(n, `bounds [${lo}, ${hi}] are not a range`);
+    return [lo, hi];
+  }
+
+  /** Relu → ReLU, Clip(0, 6) → ReLU6, Clip(0, ∞) → ReLU; null for another Clip. */
+  activation(n: OnnxNode): Module | null {
+    if (n.opType === 'Relu') { onlyAttrs(n, []); return new ReLU(this.E); }
+    const [lo, hi] = this.clipBounds(n);
     if (lo === 0 && hi === 6) return new ReLU6(this.E);
     if (lo === 0 && hi === Infinity) return new ReLU(this.E);
     return null;
@@ -221,6 +256,8 @@ class Importer {
     const E = this.E, y = n.outputs[0];
     if (n.inputs[0] !== x.name) fail(n, `its data input must be the first input (got '${n.inputs[0]}', expected '${x.name}')`);
     const map = (what: string) => {
+      // a pooled [n, c] value read as a map (squeeze-excite's 1×1 convs) is held [n, 1, 1, c] in a Graph
+      if (x.kind === 'map' && x.pooled && !this.graphMode) throw new NotAChain(`${what} reads a pooled value`);
       if (x.kind !== 'map' || x.pooled) fail(n, `${what} needs a 4-D NCHW feature map, got ${show(x)}`);
       return x;
     };
@@ -237,9 +274,27 @@ class Importer {
         return { modules: [], out: { ...x, name: y } };
       }
       case 'Relu': case 'Clip': {
-        const act = this.activation(n);
-        if (!act) fail(n, 'only Clip(min = 0, max = 6) (ReLU6) and Clip(min = 0) (ReLU) are supported');
+        // Clip(0, 6) / Clip(0, ∞) are ReLU6 / ReLU (what int8 fuses); other bounds a Clip layer
+        const act = this.activation(n) ?? new Clip(E, ...this.clipBounds(n));
         return { modules: [act], out: { ...x, name: y } };
+      }
+      case FUSED_SILU: return { modules: [new SiLU(E)], out: { ...x, name: y } };
+      case FUSED_HARDSWISH: return { modules: [new HardSwish(E)], out: { ...x, name: y } };
+      case 'HardSigmoid': {
+        onlyAttrs(n, ['alpha', 'beta']);
+        return { modules: [new HardSigmoid(E, attrFloat(n, 'alpha', 0.2), attrFloat(n, 'beta', 0.5))], out: { ...x, name: y } };
+      }
+      case 'Mul': case 'Concat':
+        if (this.dataInputs(n).length < 2) fail(n, `${n.opType} with a constant operand is not supported (only of computed values)`);
+        throw new NotAChain(`${n.opType} node '${n.name}'`);
+      case 'ReduceMean': {
+        const s = map('ReduceMean');
+        onlyAttrs(n, ['axes', 'keepdims']);
+        const axes = (attrInts(n, 'axes') ?? (n.inputs[1] ? intsOf(this.konst(n, 1, 'axes')) : [])).map((a) => (a < 0 ? a + 4 : a)).sort();
+        if (axes.length !== 2 || axes[0] !== 2 || axes[1] !== 3) fail(n, `only the mean over H and W (axes [2, 3]) is supported, got axes [${axes}]`);
+        const keep = attrInt(n, 'keepdims', 1) === 1;
+        if (!keep) return { modules: [new GlobalAvgPool(E)], out: { name: y, kind: 'flat', k: s.c, perm: null } };
+        return this.globalPool(s.c, y);
       }
       case 'Conv': {
         const s = map('Conv');
@@ -301,27 +356,40 @@ class Importer {
         onlyAttrs(n, ['auto_pad', 'ceil_mode', 'kernel_shape', 'pads', 'strides', ...(isMax ? ['dilations', 'storage_order'] : ['count_include_pad'])]);
         const ks = attrInts(n, 'kernel_shape');
         if (!ks || ks.length !== 2) fail(n, `kernel_shape must have 2 entries, got ${describe(ks)}`);
-        if (attrInt(n, 'ceil_mode', 0) !== 0) fail(n, 'ceil_mode = 1 is not supported (qwasm pools floor the output size)');
+        const ceil = attrInt(n, 'ceil_mode', 0) !== 0;
+        if (ceil && !isMax) fail(n, 'ceil_mode = 1 is only supported for MaxPool (qwasm average pools floor the output size)');
         if (isMax && (attrInts(n, 'dilations') ?? [1, 1]).some((d) => d !== 1)) fail(n, 'dilated max pooling is not supported');
         if (isMax && attrInt(n, 'storage_order', 0) !== 0) fail(n, 'storage_order = 1 is not supported');
         if (isMax && n.outputs[1] && (this.consumers.get(n.outputs[1])?.length || n.outputs[1] === this.outputName)) fail(n, 'its Indices output is used');
         const [kh, kw] = ks;
         const [sh, sw] = pairAttr(n, 'strides');
         const pads = this.padsOf(n, s, kh, kw, sh, sw);
-        if (pads[0] !== pads[2] || pads[1] !== pads[3]) fail(n, `asymmetric pads [${pads}] are not supported for pooling`);
-        if (pads[0] >= kh || pads[1] >= kw) fail(n, `pads [${pads}] must be smaller than the window ${kh}×${kw}`);
+        if (!isMax && (pads[0] !== pads[2] || pads[1] !== pads[3])) fail(n, `asymmetric pads [${pads}] are not supported for average pooling`);
+        if (ceil) {
+          // ceil mode = extra bottom / right padding (max pooling ignores padded cells); as PyTorch, the last
+          // window must start inside the input or its top / left padding
+          const extra = (len: number, p0: number, p1: number, k: number, st: number) => {
+            let o = Math.ceil((len + p0 + p1 - k) / st) + 1;
+            if ((o - 1) * st >= len + p0) o--;
+            return Math.max(0, (o - 1) * st + k - (len + p0 + p1));
+          };
+          pads[2] += extra(s.h, pads[0], pads[2], kh, sh);
+          pads[3] += extra(s.w, pads[1], pads[3], kw, sw);
+        }
+        if (Math.max(pads[0], pads[2]) >= kh || Math.max(pads[1], pads[3]) >= kw) fail(n, `pads [${pads}] must be smaller than the window ${kh}×${kw}`);
         if (!isMax && attrInt(n, 'count_include_pad', 0) !== 0 && pads.some((p) => p > 0)) {
           fail(n, 'count_include_pad = 1 with padding is not supported (qwasm averages over the real elements only); use AvgPool2d(count_include_pad=False) or no padding');
         }
-        const opts = { kernel: [kh, kw] as [number, number], stride: [sh, sw] as [number, number], padding: [pads[0], pads[1]] as [number, number] };
-        const oh = Math.floor((s.h + 2 * pads[0] - kh) / sh) + 1, ow = Math.floor((s.w + 2 * pads[1] - kw) / sw) + 1;
+        const sym = pads[0] === pads[2] && pads[1] === pads[3];
+        const opts = { kernel: [kh, kw] as [number, number], stride: [sh, sw] as [number, number], padding: sym ? [pads[0], pads[1]] as [number, number] : pads };
+        const oh = Math.floor((s.h + pads[0] + pads[2] - kh) / sh) + 1, ow = Math.floor((s.w + pads[1] + pads[3] - kw) / sw) + 1;
         if (oh < 1 || ow < 1) fail(n, `output would be ${oh}×${ow}`);
         return { modules: [isMax ? new MaxPool2d(E, opts) : new AvgPool2d(E, opts)], out: { name: y, kind: 'map', c: s.c, h: oh, w: ow, pooled: false } };
       }
       case 'GlobalAveragePool': {
         const s = map('GlobalAveragePool');
         onlyAttrs(n, []);
-        return { modules: [new GlobalAvgPool(E)], out: { name: y, kind: 'map', c: s.c, h: 1, w: 1, pooled: true } };
+        return this.globalPool(s.c, y);
       }
       case 'Flatten': {
         onlyAttrs(n, ['axis']);
@@ -382,10 +450,17 @@ class Importer {
         return { modules: [lin], out: { name: out, kind: 'flat', k: N, perm: null } };
       }
       case 'Add':
-        fail(n, 'only the Add of two branches from one value (a residual join) or a bias Add after MatMul is supported');
+        if (this.isJoin(n)) throw new NotAChain(`Add node '${n.name}' outside a residual block`);
+        fail(n, 'only the Add of two computed values (a residual join) or a bias Add after MatMul is supported');
       default:
         fail(n, `op '${n.opType}' is not supported`);
     }
+  }
+
+  /** GlobalAveragePool / ReduceMean(keepdims): [n, c] as a 'pooled' map, or [n, 1, 1, c] in a Graph (a 1×1 conv may read it). */
+  globalPool(c: number, y: string): { modules: Module[]; out: Val } {
+    if (this.graphMode) return { modules: [new GlobalAvgPool(this.E, true)], out: { name: y, kind: 'map', c, h: 1, w: 1, pooled: false } };
+    return { modules: [new GlobalAvgPool(this.E)], out: { name: y, kind: 'map', c, h: 1, w: 1, pooled: true } };
   }
 
   /** [batch, features] from a map (NHWC order: records the permutation) or a flat value (no-op). */
@@ -439,7 +514,7 @@ class Importer {
 
   /** Extra padding of a Conv whose input comes from a non-zero Pad node (folded there). */
   takePad(input: string): [number, number, number, number] {
-    const pad = this.m.graph.nodes.find((p) => p.opType === 'Pad' && p.outputs[0] === input);
+    const pad = this.nodes.find((p) => p.opType === 'Pad' && p.outputs[0] === input);
     return pad ? this.padAmounts(pad) : [0, 0, 0, 0];
   }
 }
@@ -520,23 +595,142 @@ export function importOnnx(engine: Engine, input: Uint8Array | ArrayBuffer, opts
   } else {
     throw new OnnxImportError(`input '${inp.name}' has ${d ? `rank ${d.length}` : 'no shape'}; [batch, C, H, W] or [batch, features] is supported`);
   }
-  const imp = new Importer(engine, m, opset);
-  try {
-    const r = imp.walk(x);
-    if (r.join) throw new OnnxImportError(`Add node '${r.join.name}' joins '${r.end.name}' with a value that does not branch from it: only residual blocks are supported`);
-    const end = r.end;
+  const producer = `${m.producerName} ${m.producerVersion}`.trim();
+  const finish = (imp: Importer, end: Val, model: Sequential | Graph): ImportedModel => {
     if (end.kind === 'map' && !end.pooled) throw new OnnxImportError(`the graph output '${end.name}' is a feature map ${show(end)}; models ending in [batch, features] (logits) are supported`);
     if (end.kind === 'flat' && end.perm) throw new OnnxImportError(`the graph output '${end.name}' is an NCHW-ordered flatten, which qwasm (NHWC) cannot reproduce; end the model with a Gemm / MatMul`);
-    const unused = g.nodes.filter((n) => !imp.done.has(n));
+    const unused = imp.nodes.filter((n) => !imp.done.has(n));
     if (unused.length) throw new OnnxImportError(`node '${unused[0].name}' (${unused[0].opType}) does not lie on the path from the input to the output`);
-    const model = new Sequential(engine, r.modules);
-    return {
-      model, inputShape, classes: end.kind === 'flat' ? end.k : end.c, inputName: inp.name, outputName: imp.outputName, opset,
-      producer: `${m.producerName} ${m.producerVersion}`.trim(),
-    };
+    return { model, inputShape, classes: end.kind === 'flat' ? end.k : end.c, inputName: inp.name, outputName: imp.outputName, opset, producer };
+  };
+  // a chain with residual joins → Sequential; anything else (NotAChain) → Graph
+  let imp = new Importer(engine, m, opset);
+  try {
+    const r = imp.walk(x);
+    if (r.join) throw new NotAChain(`Add node '${r.join.name}' joins '${r.end.name}' with a value that does not branch from it`);
+    return finish(imp, r.end, new Sequential(engine, r.modules));
   } catch (e) {
     // free the WASM memory of the layers built so far (nothing reachable from the caller holds them)
     for (const mod of imp.made) mod.dispose();
+    if (!(e instanceof NotAChain)) throw e;
+  }
+  imp = new Importer(engine, m, opset, true);
+  try {
+    const r = buildGraph(imp, x);
+    return finish(imp, r.end, r.graph);
+  } catch (e) {
+    for (const mod of imp.made) mod.dispose();
     throw e;
   }
+}
+
+interface GraphSpec { name: string; inputs: string[]; modules?: Module[]; merge?: GraphMerge }
+/** Where an ONNX value lives in the Graph being built: the node computing it; `open` = a module chain may grow from it. */
+interface Entry { node: GraphSpec | null; val: Val; open: boolean }
+
+/**
+ * The ONNX graph as a qwasm Graph: chains of single-input ops become one node each (a Sequential when
+ * longer than one module); Add / Mul / Concat of computed values become merge nodes.
+ */
+function buildGraph(imp: Importer, input: Val): { graph: Graph; end: Val } {
+  const specs: GraphSpec[] = [];
+  const vals = new Map<string, Entry>();
+  const single = (v: string) => (imp.consumers.get(v)?.length ?? 0) === 1 && v !== imp.outputName;
+  const nodeName = (e: Entry) => (e.node ? e.node.name : GRAPH_INPUT);
+  vals.set(input.name, { node: null, val: input, open: false });
+  for (const n of imp.nodes) {
+    if (imp.done.has(n)) continue;
+    const ins = imp.dataInputs(n);
+    if (ins.length === 0) fail(n, 'reads no computed value (a constant subgraph is not supported)');
+    const missing = ins.find((i) => !vals.has(i));
+    if (missing) fail(n, `input '${missing}' is not computed by an earlier node (the graph is not topologically sorted or reads an unsupported value)`);
+    if (ins.length >= 2) {
+      const kind = MERGES[n.opType];
+      if (!kind) fail(n, `${n.opType} of ${ins.length} computed values is not supported`);
+      imp.done.add(n);
+      const es = ins.map((i) => vals.get(i)!);
+      const spec: GraphSpec = { name: String(specs.length), inputs: es.map(nodeName), merge: kind };
+      specs.push(spec);
+      vals.set(n.outputs[0], { node: spec, val: { ...mergedVal(n, kind, es.map((e) => e.val)), name: n.outputs[0] }, open: false });
+      continue;
+    }
+    const src = vals.get(ins[0])!;
+    const r = imp.convert(n, src.val);
+    imp.made.push(...r.modules);
+    if (r.modules.length === 0) { vals.set(r.out.name, { node: src.node, val: r.out, open: src.open && single(r.out.name) }); continue; }
+    let spec = src.node;
+    if (spec && src.open && spec.modules) pushMerged(spec.modules, r.modules);
+    else { spec = { name: String(specs.length), inputs: [nodeName(src)], modules: [...r.modules] }; specs.push(spec); }
+    vals.set(r.out.name, { node: spec, val: r.out, open: single(r.out.name) });
+  }
+  const end = vals.get(imp.outputName);
+  if (!end) throw new OnnxImportError(`the graph output '${imp.outputName}' is not computed by any supported node`);
+  if (!end.node) throw new OnnxImportError(`the graph output '${imp.outputName}' is the input itself`);
+  // every node must feed the output (a dead branch would be computed for nothing)
+  const live = new Set<string>([end.node.name]);
+  for (let i = specs.length - 1; i >= 0; i--) if (live.has(specs[i].name)) for (const inp of specs[i].inputs) live.add(inp);
+  const dead = specs.find((sp) => !live.has(sp.name));
+  if (dead) throw new OnnxImportError(`graph node ${dead.name} (${dead.merge ?? dead.modules!.map((m) => m.config().type).join(' → ')}) does not lie on the path from the input to the output '${imp.outputName}'`);
+  const E = imp.E;
+  const nodes: GraphNodeSpec[] = specs.map((sp) => (sp.merge
+    ? { name: sp.name, inputs: sp.inputs, merge: sp.merge }
+    : { name: sp.name, inputs: sp.inputs, module: sp.modules!.length === 1 ? sp.modules![0] : new Sequential(E, sp.modules!) }));
+  return { graph: new Graph(E, nodes, end.node.name), end: end.val };
+}
+
+/** The value an Add / Mul / Concat of computed values yields, or an error naming the node. */
+function mergedVal(n: OnnxNode, kind: GraphMerge, vs: Val[]): Val {
+  if (kind === 'concat') {
+    onlyAttrs(n, ['axis']);
+    const axis = attrInt(n, 'axis', 1);
+    if (vs.every((v) => v.kind === 'map' && !v.pooled)) {
+      if (axis !== 1 && axis !== -3) fail(n, `only the channel axis (1) of NCHW maps is supported, got axis ${axis}`);
+      const ms = vs as Extract<Val, { kind: 'map' }>[];
+      if (ms.some((v) => v.h !== ms[0].h || v.w !== ms[0].w)) fail(n, `inputs ${ms.map(show).join(', ')} differ in H or W`);
+      return { ...ms[0], c: ms.reduce((a, v) => a + v.c, 0) };
+    }
+    if (vs.every((v) => v.kind === 'flat' && !v.perm)) {
+      if (axis !== 1 && axis !== -1) fail(n, `only axis 1 of [batch, features] values is supported, got axis ${axis}`);
+      return { name: '', kind: 'flat', k: vs.reduce((a, v) => a + (v as { k: number }).k, 0), perm: null };
+    }
+    fail(n, `concatenating ${vs.map(show).join(', ')} is not supported (NCHW maps along channels, or [batch, features] values)`);
+  }
+  onlyAttrs(n, []);
+  const [a, b] = vs;
+  if (sameVal(a, b)) return a;
+  if (kind === 'mul' && a.kind === 'map' && b.kind === 'map' && a.c === b.c) {
+    // squeeze-excite: [N, C, 1, 1] gate × [N, C, H, W] map
+    if (b.h === 1 && b.w === 1) return a;
+    if (a.h === 1 && a.w === 1) return b;
+  }
+  fail(n, `${n.opType === 'Mul' ? 'multiplies' : 'adds'} values of shapes ${show(a)} and ${show(b)}: only equal shapes${kind === 'mul' ? ' or a [batch, C, 1, 1] gate times a map' : ''} are supported`);
+}
+
+/**
+ * Fuses x·Sigmoid(x) into one SiLU node and x·HardSigmoid(x) (alpha 1/6, beta 1/2: PyTorch's Hardswish below
+ * opset 14) into HardSwish, when the activation's output feeds only that Mul.
+ */
+function fuseGatedActivations(nodes: OnnxNode[]): OnnxNode[] {
+  const producer = new Map<string, OnnxNode>(), uses = new Map<string, number>();
+  for (const n of nodes) {
+    for (const o of n.outputs) producer.set(o, n);
+    for (const i of n.inputs) uses.set(i, (uses.get(i) ?? 0) + 1);
+  }
+  const drop = new Set<OnnxNode>(), swap = new Map<OnnxNode, OnnxNode>();
+  for (const m of nodes) {
+    if (m.opType !== 'Mul' || m.inputs.length !== 2) continue;
+    for (const k of [0, 1]) {
+      const act = producer.get(m.inputs[k]), x = m.inputs[1 - k];
+      if (!act || act.inputs[0] !== x || uses.get(m.inputs[k]) !== 1 || drop.has(act)) continue;
+      let op: string | null = null;
+      if (act.opType === 'Sigmoid' && act.attributes.length === 0) op = FUSED_SILU;
+      else if (act.opType === 'HardSigmoid' && act.attributes.every((a) => a.name === 'alpha' || a.name === 'beta')
+        && Math.abs(attrFloat(act, 'alpha', 0.2) - 1 / 6) < 1e-6 && attrFloat(act, 'beta', 0.5) === 0.5) op = FUSED_HARDSWISH;
+      if (!op) continue;
+      drop.add(act);
+      swap.set(m, { name: m.name, opType: op, domain: '', inputs: [x], outputs: [m.outputs[0]], attributes: [] });
+      break;
+    }
+  }
+  return nodes.filter((n) => !drop.has(n)).map((n) => swap.get(n) ?? n);
 }

@@ -307,12 +307,22 @@ function keptChannels(src: QATModel, dst: QATModel, removed: Record<string, numb
   return out;
 }
 
-/** Compresses a copy of `model` (see the file header); resolves to the compressed, fake-quant and int8 models. */
-export function compressModel(model: Module, train: Dataset, opts: CompressOptions): Promise<CompressResult>;
-/** Dynamic (weight-only) PTQ: no all-int8 model (`int8` is null). */
-export function compressModel(model: Module, train: Dataset, opts: WeightOnlyCompressOptions): Promise<CompressResult<null>>;
-export function compressModel(model: Module, train: Dataset, opts: CompressOptions | WeightOnlyCompressOptions): Promise<CompressResult<Int8Model | null>>;
-export async function compressModel(model: Module, train: Dataset, opts: CompressOptions | WeightOnlyCompressOptions): Promise<CompressResult<Int8Model | null>> {
+// ------------------------------------------------------------------ the job, one unit per stage
+
+/** The options after validation, defaults filled in. */
+interface Settings {
+  method: CompressMethod;
+  on: ReturnType<typeof termsOf>;
+  epochs: number; batchSize: number; lr: number; seed: number; lrSchedule: 'constant' | 'cosine' | 'step'; totalSteps: number;
+  ptq: { method: 'minmax' | 'percentile' | 'dynamic'; percentile?: number; batches?: number };
+  /** dynamic (weight-only) PTQ: no all-int8 model */
+  weightOnly: boolean;
+  dt: DistillTerm; qt: QatTerm;
+  qerrWeight: number; prune: PruneOptions | null; alpha: number; taskWeight: number;
+}
+
+/** Validation of everything but the term objects' contents: the method, the loop settings, the stray terms. */
+function checkTopLevel(model: Module, train: Dataset, opts: CompressOptions | WeightOnlyCompressOptions): CompressMethod {
   checkModuleArg('model', model);
   checkDataset('train', train);
   if (!isObj(opts)) throw new TypeError(`opts must be an object, got ${describe(opts)}`);
@@ -328,16 +338,13 @@ export async function compressModel(model: Module, train: Dataset, opts: Compres
   if (method === 'distill' && !opts.teacher) throw new QwasmError(`method 'distill' needs opts.teacher (a trained model with the same number of classes)`);
   if (method === 'prune' && !opts.prune) throw new QwasmError(`method 'prune' needs opts.prune ({ sparsity, structure, schedule })`);
   if (method === 'lowrank' && !opts.lowrank) throw new QwasmError(`method 'lowrank' needs opts.lowrank ({ rank | energy | compression, layers })`);
-  const epochs = checkInt('epochs', opts.epochs ?? 1, on.train ? 1 : 0, 100000);
-  const batchSize = checkInt('batchSize', opts.batchSize ?? 64, 2, 65536);
-  const lr = checkFinite('lr', opts.lr ?? (method === 'qat' ? 1e-4 : 1e-3));
-  if (!(lr > 0)) throw new RangeError(`lr must be > 0, got ${lr}`);
-  const seed = checkInt('seed', opts.seed ?? 1, 0);
-  const lrSchedule = opts.lrSchedule ?? 'cosine';
-  if (!['constant', 'cosine', 'step'].includes(lrSchedule)) throw new TypeError(`lrSchedule must be 'constant', 'cosine' or 'step', got ${describe(lrSchedule)}`);
   if (opts.maxSteps !== undefined) checkInt('maxSteps', opts.maxSteps, 1);
   if (opts.onProgress !== undefined && typeof opts.onProgress !== 'function') throw new TypeError(`onProgress must be a function, got ${describe(opts.onProgress)}`);
   if (opts.evalData !== undefined) checkDataset('evalData', opts.evalData);
+  return method;
+}
+
+function resolvePtq(opts: CompressOptions | WeightOnlyCompressOptions, on: Settings['on']): Pick<Settings, 'ptq' | 'weightOnly'> {
   const pq = (opts.ptq ?? {}) as { method?: unknown; percentile?: unknown; batches?: unknown };
   if (!isObj(pq)) throw new TypeError(`ptq must be an object, got ${describe(pq)}`);
   checkKeys('ptq', pq, ['method', 'percentile', 'batches']);
@@ -354,11 +361,24 @@ export async function compressModel(model: Module, train: Dataset, opts: Compres
   }
   const weightOnly = ptqMethod === 'dynamic' && !on.qat;
   if (weightOnly && opts.convert !== undefined) throw new QwasmError(`opts.convert is not used with ptq.method 'dynamic' (weight-only: there is no int8 model to convert)`);
+  return { ptq: { method: ptqMethod, percentile: pq.percentile as number | undefined, batches: pq.batches as number | undefined }, weightOnly };
+}
+
+/** Validates opts (errors name the option) and fills in the defaults. */
+function resolveSettings(model: Module, train: Dataset, opts: CompressOptions | WeightOnlyCompressOptions): Settings {
+  const method = checkTopLevel(model, train, opts), on = termsOf(method);
+  const epochs = checkInt('epochs', opts.epochs ?? 1, on.train ? 1 : 0, 100000);
+  const batchSize = checkInt('batchSize', opts.batchSize ?? 64, 2, 65536);
+  const lr = checkFinite('lr', opts.lr ?? (method === 'qat' ? 1e-4 : 1e-3));
+  if (!(lr > 0)) throw new RangeError(`lr must be > 0, got ${lr}`);
+  const seed = checkInt('seed', opts.seed ?? 1, 0);
+  const lrSchedule = opts.lrSchedule ?? 'cosine';
+  if (!['constant', 'cosine', 'step'].includes(lrSchedule)) throw new TypeError(`lrSchedule must be 'constant', 'cosine' or 'step', got ${describe(lrSchedule)}`);
+  const { ptq, weightOnly } = resolvePtq(opts, on);
   const size = opts.indices ? opts.indices.length : train.length;
   const spe = Math.floor(size / batchSize);
   if (on.train && spe < 1) throw new QwasmError(`the training set (${size} examples) is smaller than one batch of ${batchSize}`);
   const totalSteps = on.train ? Math.min(epochs * spe, opts.maxSteps ?? Infinity) : 0;
-
   const dt = opts.distill ?? {};
   if (!isObj(dt)) throw new TypeError(`distill must be an object, got ${describe(dt)}`);
   checkKeys('distill', dt as Record<string, unknown>, ['temperature', 'alpha', 'hint']);
@@ -372,189 +392,222 @@ export async function compressModel(model: Module, train: Dataset, opts: Compres
   const alpha = on.distill ? checkWeight('distill.alpha', dt.alpha ?? 0.5) : 0;
   if (alpha > 1) throw new RangeError(`distill.alpha must be in [0, 1], got ${alpha}`);
   const taskWeight = checkWeight('taskWeight', opts.taskWeight ?? (on.distill ? 1 - alpha : 1));
+  return { method, on, epochs, batchSize, lr, seed, lrSchedule, totalSteps, ptq, weightOnly, dt, qt, qerrWeight, prune, alpha, taskWeight };
+}
 
+/** The student: a copy of the model, or its low-rank factorisation (the caller's model stays untouched). */
+function makeStudent(model: Module, s: Settings, opts: CompressOptions | WeightOnlyCompressOptions): { student: Module; lowrank: FactorReport[] | null } {
+  if (!s.on.lowrank || !opts.lowrank) return { student: copyModel(model), lowrank: null };
+  const lo = opts.lowrank;
+  if (!isObj(lo)) throw new TypeError(`lowrank must be an object, got ${describe(lo)}`);
+  checkKeys('lowrank', lo as Record<string, unknown>, ['rank', 'energy', 'compression', 'layers', 'conv']);
+  const f = factorize(model, { rank: lo.rank, energy: lo.energy, compression: lo.compression, layers: lo.layers, conv: lo.conv } as Parameters<typeof factorize>[1]);
+  if (!f.report.length) { f.model.dispose(); throw new QwasmError('lowrank: no layer was factorised (the rank does not shrink any layer; name layers explicitly)'); }
+  return { student: f.model, lowrank: f.report };
+}
+
+/** What the stages share; `owned` is freed when the job ends (the student too, when it fails). */
+interface Job {
+  s: Settings;
+  opts: CompressOptions | WeightOnlyCompressOptions;
+  model: Module; train: Dataset;
+  student: Module; qat: QATModel | null; distiller: Distiller | null; pruner: Pruner | null; opt: Optimizer | null;
+  owned: { dispose(): void }[];
+  steps: StepRecord[]; epochs: EpochInfo[];
+  report(p: Partial<CompressProgress> & { phase: CompressProgress['phase'] }): void;
+}
+
+/** The distillation term (teacher, temperature, hints); α = 0 without hints switches it off (no teacher forward). */
+function makeDistiller(job: Job): Distiller | null {
+  const { s, opts, student, qat, train } = job, hints = hintList(s.dt.hint);
+  if (!s.on.distill || !(s.alpha > 0 || hints.length > 0)) return null;
+  const teacher = opts.teacher ?? job.model;
+  if (teacher === student) throw new QwasmError('the teacher must not be the student');
+  if (qat) {
+    // under QAT, Conv2d / Linear (+ BN, ReLU) run fused inside QAT units, so their forward hooks never fire
+    const mods = new Map(student.modules());
+    for (const h of hints) {
+      const m = mods.get(h.student);
+      if (m instanceof Conv2d || m instanceof Linear || m instanceof BatchNorm2d || m instanceof ReLU || m instanceof ReLU6) {
+        throw new QwasmError(`distill.hint: student layer '${h.student}' is fused into a QAT unit and cannot be tapped; tap the pooling / flatten module after it`);
+      }
+    }
+  }
+  return new Distiller(hints.length ? student : null, teacher, {
+    temperature: s.dt.temperature ?? 4, alpha: s.alpha, hints, inputShape: [train.height, train.width, train.channels], seed: s.seed,
+  });
+}
+
+/** The joint objective's extra terms for fit's extraLoss (distillation, w_q penalty); `terms` holds the last step's. */
+function extraLossOf(job: Job): { hook: LossHook; terms: () => StepTerms } {
+  const { distiller, qat } = job, qerrWeight = job.s.qerrWeight;
+  let terms: StepTerms = { task: NaN };
+  const hook: LossHook = (ctx) => {
+    const out: [Tensor, number][] = [];
+    terms = { task: ctx.taskLoss.item() };
+    if (distiller) {
+      out.push(...distiller.hook(ctx));
+      terms.kd = distiller.last.kd;
+      if (distiller.hints.length) terms.hints = [...distiller.last.hints];
+    }
+    if (qat && qerrWeight > 0) {
+      const p = qat.quantizationPenalty();
+      terms.qerr = p.item();
+      out.push([p, qerrWeight]);
+    }
+    return out;
+  };
+  return { hook, terms: () => terms };
+}
+
+/** Training: one fit() loop with the optimiser, the pruner's masks, QAT freezing and the extra loss terms wired in. */
+function trainStudent(job: Job): void {
+  const { s, qat, distiller, pruner, opts } = job, trainee: Module = qat ?? job.student;
+  const extraParams: [string, ParamInfo][] = distiller ? distiller.namedParameters() : [];
+  const opt = job.opt = new Optimizer(trainee.engine, [...trainee.namedParameters(), ...extraParams], { kind: 'adam' });
+  pruner?.attach(opt);
+  const ph = pruner?.hooks();
+  const sched = qat ? new QATSchedule(qat, {
+    freezeObserversAt: s.qt.freezeObserversAt ?? Math.max(1, Math.round(0.7 * s.totalSteps)),
+    freezeBnAt: s.qt.freezeBnAt ?? Math.round(0.3 * s.totalSteps),
+  }) : null;
+  const extra = extraLossOf(job);
+  const res = fit(trainee, job.train, {
+    epochs: s.epochs, batchSize: s.batchSize, lr: s.lr, seed: s.seed, schedule: s.lrSchedule, indices: opts.indices, shift: opts.shift, maxSteps: opts.maxSteps,
+    optimizerInstance: opt, taskWeight: s.taskWeight, extraLoss: extra.hook,
+    beforeStep: (st) => { ph?.beforeStep(st); sched?.beforeStep(st); },
+    afterStep: (st) => { ph?.afterStep(st); },
+    onStep: (st) => {
+      const sp = pruner ? pruner.current : 0, terms = extra.terms();
+      job.steps.push({ step: st.step, loss: st.loss, lr: st.lr, sparsity: sp, ...terms });
+      job.report({ phase: 'train', step: st.step, totalSteps: st.totalSteps, epoch: st.epoch, loss: st.loss, accuracy: st.accuracy, lr: st.lr, sparsity: sp, terms, imagesPerSecond: st.imagesPerSecond });
+    },
+  });
+  job.epochs = res.epochs;
+}
+
+/**
+ * Channel pruning: removes the pruned channels (a narrower model, not zeros). Under QAT the narrower fake-quant
+ * model keeps the trained grid: a removed channel outputs exactly 0 (a representable code), so the same observers
+ * / step sizes (sliced per channel) compute the same function.
+ */
+function removeChannels(job: Job): CompressHistory['channels'] {
+  const { student, pruner } = job;
+  if (!(student instanceof Sequential)) throw new QwasmError('channel removal needs a Sequential model');
+  job.opt?.dispose(); // its moments belong to the full-width tensors
+  job.opt = null;
+  const paramsBefore = student.numParameters();
+  const cut = removePrunedChannels(student, pruner!);
+  const slim = cut.model;
+  pruner!.dispose();
+  job.owned.splice(job.owned.indexOf(pruner!), 1);
+  job.pruner = null;
+  if (job.qat) {
+    try {
+      const sq = prepareQAT(slim, job.s.qt.options ?? {});
+      const keep = keptChannels(job.qat, sq, cut.removed);
+      sq.copyQuantizersFrom(job.qat, (n) => keep.get(n));
+      job.qat.dispose(); // the full-width student and its LSQ step sizes
+      job.qat = sq;
+    } catch (err) { slim.dispose(); throw err; }
+  } else student.dispose();
+  job.student = slim;
+  return { removed: cut.removed, paramsBefore, paramsAfter: slim.numParameters() };
+}
+
+/** int8: a QAT model as it is; float methods through static PTQ (or dynamic weight-only PTQ: no all-int8 model). */
+function quantizeStudent(job: Job): QATModel {
+  const { s } = job;
+  if (job.qat) return job.qat;
+  if (s.weightOnly) return quantizeDynamic(job.student);
+  job.report({ phase: 'calibrate' });
+  return quantizeStatic(job.student, job.train, {
+    method: s.ptq.method as 'minmax' | 'percentile', percentile: s.ptq.percentile, batches: s.ptq.batches ?? CALIB_BATCHES, batchSize: 64, seed: s.seed, indices: job.opts.indices,
+  });
+}
+
+/** The all-int8 model of the quantised student (pruned weights run on the sparse kernels). */
+function convertStudent(job: Job, quantized: QATModel): Int8Model | null {
+  if (job.s.weightOnly) return null;
+  job.report({ phase: 'convert' });
+  const pruned = prunedWeights(job.student);
+  const co = (job.opts as CompressOptions).convert, t = job.train;
+  return convertToInt8(quantized, undefined, { ...co, pruned, inputShape: co?.inputShape ?? [t.height, t.width, t.channels] });
+}
+
+/** Report rows on opts.evalData: the float input model, then the compressed one. */
+function reportRows(job: Job, quantized: QATModel, int8: Int8Model | null): ReportRow[] {
+  const { opts, s } = job, rows: ReportRow[] = [];
+  if (!opts.evalData) return rows;
+  job.report({ phase: 'evaluate' });
+  try {
+    if (opts.baselineRow ?? true) rows.push(reportRow('float', job.model, null, opts.evalData, { indices: opts.evalIndices }));
+    rows.push(reportRow(s.method, job.qat ?? job.student, int8, opts.evalData, { indices: opts.evalIndices, fakeQuant: job.qat ? null : quantized, weightOnly: s.weightOnly }));
+  } catch (err) { int8?.dispose(); throw err; }
+  return rows;
+}
+
+/** The terms as used (defaults filled in), for the history. */
+function termsRecord(job: Job, lowrank: FactorReport[] | null): CompressHistory['terms'] {
+  const { s, qat, distiller } = job, ptq = s.ptq;
+  return {
+    task: s.taskWeight, distill: distiller ? { alpha: s.alpha, temperature: distiller.temperature, hints: distiller.hints.length } : null,
+    qat: !!qat, lsq: !!qat && !!s.qt.options?.lsq, qerrWeight: s.qerrWeight, prune: s.prune, lowrank, ptq: qat ? null : ptq.method,
+    calibration: qat || s.weightOnly ? null : {
+      method: ptq.method as 'minmax' | 'percentile',
+      ...(ptq.method === 'percentile' ? { percentile: ptq.percentile ?? DEFAULT_PERCENTILE } : {}),
+      batches: ptq.batches ?? CALIB_BATCHES,
+    },
+  };
+}
+
+/** Compresses a copy of `model` (see the file header); resolves to the compressed, fake-quant and int8 models. */
+export function compressModel(model: Module, train: Dataset, opts: CompressOptions): Promise<CompressResult>;
+/** Dynamic (weight-only) PTQ: no all-int8 model (`int8` is null). */
+export function compressModel(model: Module, train: Dataset, opts: WeightOnlyCompressOptions): Promise<CompressResult<null>>;
+export function compressModel(model: Module, train: Dataset, opts: CompressOptions | WeightOnlyCompressOptions): Promise<CompressResult<Int8Model | null>>;
+export async function compressModel(model: Module, train: Dataset, opts: CompressOptions | WeightOnlyCompressOptions): Promise<CompressResult<Int8Model | null>> {
+  const s = resolveSettings(model, train, opts);
   const t0 = performance.now();
   const report = (p: Partial<CompressProgress> & { phase: CompressProgress['phase'] }) => opts.onProgress?.({
-    step: 0, totalSteps, epoch: 0, loss: NaN, accuracy: NaN, lr: 0, sparsity: 0, terms: { task: NaN }, seconds: (performance.now() - t0) / 1000, imagesPerSecond: 0, ...p,
+    step: 0, totalSteps: s.totalSteps, epoch: 0, loss: NaN, accuracy: NaN, lr: 0, sparsity: 0, terms: { task: NaN }, seconds: (performance.now() - t0) / 1000, imagesPerSecond: 0, ...p,
   });
-
-  // ---- the student: a copy (the caller's model stays untouched and may be the teacher)
-  let lowrankReport: FactorReport[] | null = null;
-  let student: Module;
-  if (on.lowrank && opts.lowrank) {
-    const lo = opts.lowrank;
-    if (!isObj(lo)) throw new TypeError(`lowrank must be an object, got ${describe(lo)}`);
-    checkKeys('lowrank', lo as Record<string, unknown>, ['rank', 'energy', 'compression', 'layers', 'conv']);
-    const f = factorize(model, { rank: lo.rank, energy: lo.energy, compression: lo.compression, layers: lo.layers, conv: lo.conv } as Parameters<typeof factorize>[1]);
-    student = f.model;
-    lowrankReport = f.report;
-    if (!f.report.length) { student.dispose(); throw new QwasmError('lowrank: no layer was factorised (the rank does not shrink any layer; name layers explicitly)'); }
-  } else student = copyModel(model);
-
-  const owned: { dispose(): void }[] = [];
-  let teacher: Module | null = null;
-  let qat: QATModel | null = null;
-  let distiller: Distiller | null = null;
-  let pruner: Pruner | null = null;
-  let opt: Optimizer | null = null;
-  const steps: StepRecord[] = [];
-  let epochsInfo: EpochInfo[] = [];
+  const { student, lowrank } = makeStudent(model, s, opts);
+  const job: Job = { s, opts, model, train, student, qat: null, distiller: null, pruner: null, opt: null, owned: [], steps: [], epochs: [], report };
   try {
-    student.train(true);
-    if (on.qat) qat = prepareQAT(student, qt.options ?? {});
-    const trainee: Module = qat ?? student;
-
-    const hints = hintList(dt.hint);
-    // α = 0 without hints switches distillation off (no teacher forward at all)
-    if (on.distill && (alpha > 0 || hints.length > 0)) {
-      teacher = opts.teacher ?? model;
-      if (teacher === student) throw new QwasmError('the teacher must not be the student');
-      if (qat) {
-        // under QAT, Conv2d / Linear (+ BN, ReLU) run fused inside QAT units, so their forward hooks never fire
-        const mods = new Map(student.modules());
-        for (const h of hints) {
-          const m = mods.get(h.student);
-          if (m instanceof Conv2d || m instanceof Linear || m instanceof BatchNorm2d || m instanceof ReLU || m instanceof ReLU6) {
-            throw new QwasmError(`distill.hint: student layer '${h.student}' is fused into a QAT unit and cannot be tapped; tap the pooling / flatten module after it`);
-          }
-        }
-      }
-      distiller = new Distiller(hints.length ? student : null, teacher, {
-        temperature: dt.temperature ?? 4, alpha, hints,
-        inputShape: [train.height, train.width, train.channels], seed,
-      });
-      owned.push(distiller);
-    }
-    if (prune) { pruner = new Pruner(student, prune); owned.push(pruner); }
-
-    let history: CompressHistory['sparsity'];
-    if (on.train) {
-      const extraParams: [string, ParamInfo][] = distiller ? distiller.namedParameters() : [];
-      opt = new Optimizer(trainee.engine, [...trainee.namedParameters(), ...extraParams], { kind: 'adam' });
-      pruner?.attach(opt);
-      const ph = pruner?.hooks();
-      const sched = qat ? new QATSchedule(qat, {
-        freezeObserversAt: qt.freezeObserversAt ?? Math.max(1, Math.round(0.7 * totalSteps)),
-        freezeBnAt: qt.freezeBnAt ?? Math.round(0.3 * totalSteps),
-      }) : null;
-      let terms: StepTerms = { task: NaN };
-      const extraLoss: LossHook = (ctx) => {
-        const out: [Tensor, number][] = [];
-        terms = { task: ctx.taskLoss.item() };
-        if (distiller) {
-          out.push(...distiller.hook(ctx));
-          terms.kd = distiller.last.kd;
-          if (distiller.hints.length) terms.hints = [...distiller.last.hints];
-        }
-        if (qat && qerrWeight > 0) {
-          const p = qat.quantizationPenalty();
-          terms.qerr = p.item();
-          out.push([p, qerrWeight]);
-        }
-        return out;
-      };
-      const res = fit(trainee, train, {
-        epochs, batchSize, lr, seed, schedule: lrSchedule, indices: opts.indices, shift: opts.shift, maxSteps: opts.maxSteps,
-        optimizerInstance: opt, taskWeight, extraLoss,
-        beforeStep: (s) => { ph?.beforeStep(s); sched?.beforeStep(s); },
-        afterStep: (s) => { ph?.afterStep(s); },
-        onStep: (s) => {
-          const sp = pruner ? pruner.current : 0;
-          steps.push({ step: s.step, loss: s.loss, lr: s.lr, sparsity: sp, ...terms });
-          report({ phase: 'train', step: s.step, totalSteps: s.totalSteps, epoch: s.epoch, loss: s.loss, accuracy: s.accuracy, lr: s.lr, sparsity: sp, terms, imagesPerSecond: s.imagesPerSecond });
-        },
-      });
-      epochsInfo = res.epochs;
-    }
-    if (pruner) {
-      const r = pruner.sparsity();
-      history = { global: r.global, layers: r.layers.map((l) => ({ name: l.name, sparsity: l.sparsity })) };
-    }
-
-    // ---- channel pruning: remove the pruned channels (a narrower model, not zeros)
-    let channels: CompressHistory['channels'];
-    if (pruner && prune?.mode === 'channel' && (opts.prune?.removeChannels ?? true)) {
-      if (!(student instanceof Sequential)) throw new QwasmError('channel removal needs a Sequential model');
-      opt?.dispose(); // its moments belong to the full-width tensors
-      opt = null;
-      const paramsBefore = student.numParameters();
-      const cut = removePrunedChannels(student, pruner);
-      const slim = cut.model;
-      pruner.dispose();
-      owned.splice(owned.indexOf(pruner), 1);
-      pruner = null;
-      if (qat) {
-        // keep the trained QAT grid: a removed channel outputs exactly 0 (a representable code), so the narrower
-        // fake-quant model with the same observers / step sizes (sliced per channel) computes the same function
-        try {
-          const sq = prepareQAT(slim, qt.options ?? {});
-          const keep = keptChannels(qat, sq, cut.removed);
-          sq.copyQuantizersFrom(qat, (n) => keep.get(n));
-          qat.dispose(); // the full-width student and its LSQ step sizes
-          qat = sq;
-        } catch (err) { slim.dispose(); throw err; }
-      } else student.dispose();
-      student = slim;
-      channels = { removed: cut.removed, paramsBefore, paramsAfter: slim.numParameters() };
-    }
-
-    // ---- int8: QAT models convert directly; float methods go through static PTQ first (or dynamic weight-only
-    // PTQ, which has no all-int8 model)
-    let quantized: QATModel;
-    if (qat) quantized = qat;
-    else if (weightOnly) quantized = quantizeDynamic(student);
-    else {
-      report({ phase: 'calibrate' });
-      quantized = quantizeStatic(student, train, {
-        method: ptqMethod as 'minmax' | 'percentile', percentile: pq.percentile as number | undefined, batches: (pq.batches as number | undefined) ?? CALIB_BATCHES, batchSize: 64, seed, indices: opts.indices,
-      });
-    }
+    job.student.train(true);
+    if (s.on.qat) job.qat = prepareQAT(job.student, s.qt.options ?? {});
+    job.distiller = makeDistiller(job);
+    if (job.distiller) job.owned.push(job.distiller);
+    if (s.prune) { job.pruner = new Pruner(job.student, s.prune); job.owned.push(job.pruner); }
+    if (s.on.train) trainStudent(job);
+    const r = job.pruner?.sparsity();
+    const sparsity: CompressHistory['sparsity'] = r ? { global: r.global, layers: r.layers.map((l) => ({ name: l.name, sparsity: l.sparsity })) } : undefined;
+    const channels = job.pruner && s.prune?.mode === 'channel' && (opts.prune?.removeChannels ?? true) ? removeChannels(job) : undefined;
+    const quantized = quantizeStudent(job);
     quantized.eval();
-    let int8: Int8Model | null = null;
-    if (!weightOnly) {
-      report({ phase: 'convert' });
-      const pruned = prunedWeights(student);
-      const co = (opts as CompressOptions).convert;
-      int8 = convertToInt8(quantized, undefined, { ...co, pruned, inputShape: co?.inputShape ?? [train.height, train.width, train.channels] });
-    }
-    student.eval();
-
-    const rows: ReportRow[] = [];
-    if (opts.evalData) {
-      report({ phase: 'evaluate' });
-      try {
-        if (opts.baselineRow ?? true) rows.push(reportRow('float', model, null, opts.evalData, { indices: opts.evalIndices }));
-        rows.push(reportRow(method, qat ?? student, int8, opts.evalData, { indices: opts.evalIndices, fakeQuant: qat ? null : quantized, weightOnly }));
-      } catch (err) { int8?.dispose(); throw err; }
-    }
-    const out: CompressResult<Int8Model | null> = {
-      model: qat ?? student, floatModel: student, quantized, int8, rows,
+    const int8 = convertStudent(job, quantized);
+    job.student.eval();
+    const rows = reportRows(job, quantized, int8);
+    return {
+      model: job.qat ?? job.student, floatModel: job.student, quantized, int8, rows,
       history: {
-        method, steps, epochs: epochsInfo, totalSteps, seconds: (performance.now() - t0) / 1000,
-        terms: {
-          task: taskWeight, distill: distiller ? { alpha, temperature: distiller.temperature, hints: distiller.hints.length } : null,
-          qat: !!qat, lsq: !!qat && !!qt.options?.lsq, qerrWeight, prune, lowrank: lowrankReport, ptq: qat ? null : ptqMethod,
-          calibration: qat || weightOnly ? null : {
-            method: ptqMethod as 'minmax' | 'percentile',
-            ...(ptqMethod === 'percentile' ? { percentile: (pq.percentile as number | undefined) ?? DEFAULT_PERCENTILE } : {}),
-            batches: (pq.batches as number | undefined) ?? CALIB_BATCHES,
-          },
-        },
-        ...(history ? { sparsity: history } : {}),
+        method: s.method, steps: job.steps, epochs: job.epochs, totalSteps: s.totalSteps, seconds: (performance.now() - t0) / 1000,
+        terms: termsRecord(job, lowrank),
+        ...(sparsity ? { sparsity } : {}),
         ...(channels ? { channels } : {}),
       },
     };
-    return out;
   } catch (err) {
     // the compressed copy is ours to free on failure (the caller's model and teacher are left alone)
-    for (const o of owned) o.dispose();
-    owned.length = 0;
-    opt?.dispose();
-    opt = null;
-    student.dispose();
+    for (const o of job.owned) o.dispose();
+    job.owned.length = 0;
+    job.opt?.dispose();
+    job.opt = null;
+    job.student.dispose();
     throw err;
   } finally {
-    for (const o of owned) o.dispose();
-    opt?.dispose();
+    for (const o of job.owned) o.dispose();
+    job.opt?.dispose();
   }
 }

@@ -72,6 +72,15 @@ export interface PipelineSettings {
   outDir: string;
   /** Write every int8 variant's model (.qwm) into outDir, next to the report. */
   saveModels: boolean;
+  /**
+   * Domain adaptation variants (empty: none): the teacher trained on the labelled target data while adapting to
+   * `unlabeled` images of the same classes from another domain, beside a source-only run of the same loop.
+   */
+  adapt: ('dann' | 'coral')[];
+  /** The unlabelled domain: a dataset name or a folder (class sub-folders: their labels only score; flat: no labels). */
+  unlabeled: string;
+  /** Adaptation steps (0: as many as the fine-tuning epochs make, epochs × ⌊train / batch⌋). */
+  adaptSteps: number;
 }
 
 /** The package's root (dist/pipeline/ → ../..): shipped files resolve from here, never from the cwd. */
@@ -86,7 +95,7 @@ export const DEFAULT_SETTINGS: Readonly<Omit<PipelineSettings, 'teacherFile' | '
   source: 'quickdraw', target: 'quickdraw', holdout: DEFAULT_HOLDOUT.count, holdoutSeed: DEFAULT_HOLDOUT.seed, shots: 0, testPerClass: 0,
   methods: [...METHODS], epochs: 12, compressEpochs: 10, sourceEpochs: 1, sourcePerClass: 20, headEpochs: 40,
   batch: 32, lr: 2e-3, lrFactor: 2, compressLr: 1e-3, shift: 2, sparsity: 0.5, temperature: 4, alpha: 0.5, seed: 1,
-  latencyRounds: 5, latencyRuns: 20, outDir: 'qwasm-report', saveModels: true,
+  latencyRounds: 5, latencyRuns: 20, outDir: 'qwasm-report', saveModels: true, adapt: [], unlabeled: '', adaptSteps: 0,
 });
 
 /** The default settings with the overrides applied and checked; resolves the source checkpoints. */
@@ -118,5 +127,9 @@ export function resolveSettings(over: Partial<PipelineSettings> = {}): PipelineS
   if (!(checkFinite('sparsity', s.sparsity) >= 0 && s.sparsity < 1)) throw new RangeError(`sparsity must be in [0, 1), got ${s.sparsity}`);
   if (!(checkFinite('alpha', s.alpha) >= 0 && s.alpha <= 1)) throw new RangeError(`alpha must be in [0, 1], got ${s.alpha}`);
   if (typeof s.outDir !== 'string' || !s.outDir) throw new TypeError('outDir must be a path');
+  if (!Array.isArray(s.adapt) || s.adapt.some((m) => m !== 'dann' && m !== 'coral')) throw new QwasmError(`adapt must list 'dann' and/or 'coral', got ${describe(s.adapt)}`);
+  if (s.adapt.length && !s.unlabeled) throw new QwasmError('adaptation variants need unlabeled images (unlabeled: a dataset name or a folder)');
+  if (!s.adapt.length && s.unlabeled) throw new QwasmError('unlabeled images given but no adaptation method (adapt: dann, coral)');
+  checkInt('adaptSteps', s.adaptSteps, 0);
   return s;
 }

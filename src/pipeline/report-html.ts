@@ -3,7 +3,7 @@
 // external files.
 import type { PipelineResult } from './run.js';
 import { esc, lineChart, scatterChart, PALETTE, type ScatterPoint, type Series } from './svg.js';
-import { kb, ms, pct, referenceOf, settingsRows, targetValue, type ReportMeta } from './report-md.js';
+import { adaptationTable, kb, ms, pct, referenceOf, settingsRows, targetValue, type ReportMeta } from './report-md.js';
 
 const table = (head: string[], rows: string[][], numeric: boolean[] = []): string =>
   `<table><thead><tr>${head.map((h, i) => `<th${numeric[i] ? ' class="n"' : ''}>${esc(h)}</th>`).join('')}</tr></thead><tbody>${
@@ -37,6 +37,8 @@ export function renderHtml(r: PipelineResult, meta: ReportMeta): string {
   const int8Table = int8s.length ? table(['variant', 'float %', 'fake-quant %', 'int8 %'], int8s.map((v) => [
     esc(v.name), pct(v.details.accuracyFloat as number), pct(v.details.accuracyFakeQuant as number | null), pct(v.details.accuracyInt8 as number),
   ]), [false, true, true, true]) : '';
+  const ad = adaptationTable(r);
+  const adaptation = ad ? `<h2>Domain adaptation</h2>\n<p>${esc(ad.note)}</p>\n${table(ad.head, ad.rows.map((row) => row.map(esc)), ad.head.map((_, i) => i > 0))}` : '';
   const settings = table(['setting', 'value'], settingsRows(r).map(([k, v]) => [esc(k), esc(v)]));
   const sources = table(['role', 'model', 'params', 'pretrained on', 'command'], r.sources.map((s) => [
     s.role, esc(`${s.model} ${JSON.stringify(s.options)}`), String(s.params), esc(`${s.dataset ?? '?'}${s.classes ? ` (${s.classes} classes)` : ''}`), s.command ? `<code>${esc(s.command)}</code>` : '–',
@@ -68,6 +70,7 @@ ${r.finalVariant ? `<p>The final int8 + pruned student (the fastest of methods (
 ${variants}
 ${int8Table}
 <div class="plots">${accPlot}${latPlot}</div>
+${adaptation}
 <h2>Training curves</h2>
 <div class="plots">
 ${testSeries.length ? lineChart({ title: 'Test accuracy per epoch (dashed: from scratch)', xLabel: 'epoch', yLabel: 'test accuracy %', series: testSeries }) : ''}

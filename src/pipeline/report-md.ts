@@ -34,7 +34,28 @@ export function settingsRows(r: PipelineResult): [string, string][] {
     ['method 1 on the source', `${s.sourceEpochs} epoch(s) on ${s.sourcePerClass} images per source class`],
     ['latency', `batch 1, ${s.latencyRounds} interleaved rounds × ${s.latencyRuns} runs, median`],
     ['seed', String(s.seed)],
+    ...(s.adapt.length ? [['domain adaptation', `${s.adapt.join(', ')} vs source-only to ${s.unlabeled}, ${s.adaptSteps || 'epochs × ⌊train / batch⌋'} steps, SGD momentum 0.9 lr 0.02 annealed, DANN λ max 0.3, CORAL weight 1`] as [string, string]] : []),
   ];
+}
+
+/**
+ * The adaptation variants beside source-only: accuracy on the target test set, on the unlabelled domain's
+ * held-out labelled images (95 % Wilson) and the gain there. Null when no adaptation ran.
+ */
+export function adaptationTable(r: PipelineResult): { note: string; head: string[]; rows: string[][] } | null {
+  if (!r.adaptation) return null;
+  type A = { unlabeledTest: { accuracy: number; count: number; ci: { lo: number; hi: number } } | null; gainOverSourceOnly: number | null; steps: number; unlabeledAdaptationSet: { accuracy: number } | null };
+  const vs = r.variants.filter((v) => v.method.startsWith('adapt-'));
+  const note = `Unlabelled domain: ${r.adaptation.description}. Its labels ${r.adaptation.scored ? 'are used only to score the finished models' : 'do not exist: only the target test set scores'}; `
+    + `training and every choice (a fixed schedule, the last step's model) never see them.`;
+  const rows = vs.map((v) => {
+    const a = v.details.adapt as A;
+    const u = a.unlabeledTest;
+    return [v.name, pct(v.accuracy), u ? `${pct(u.accuracy)} (${pct(u.ci.lo)}–${pct(u.ci.hi)}, n = ${u.count})` : '–',
+      a.gainOverSourceOnly === null || v.method === 'adapt-source-only' ? '—' : `${a.gainOverSourceOnly >= 0 ? '+' : ''}${pct(a.gainOverSourceOnly)}`,
+      pct(a.unlabeledAdaptationSet?.accuracy), String(a.steps)];
+  });
+  return { note, head: ['variant', 'target test %', 'unlabelled domain, held-out % (95 % Wilson)', 'gain over source-only, points', 'unlabelled images themselves % (transductive)', 'steps'], rows };
 }
 
 export function renderMarkdown(r: PipelineResult, meta: ReportMeta): string {
@@ -66,6 +87,13 @@ export function renderMarkdown(r: PipelineResult, meta: ReportMeta): string {
     for (const v of int8s) L.push(`| ${cell(v.name)} | ${pct(v.details.accuracyFloat as number)} | ${pct(v.details.accuracyFakeQuant as number | null)} | ${pct(v.details.accuracyInt8 as number)} |`);
   }
   L.push('');
+
+  const ad = adaptationTable(r);
+  if (ad) {
+    L.push('## Domain adaptation', '', ad.note, '', `| ${ad.head.join(' | ')} |`, `|${ad.head.map((_, i) => (i ? '---:' : '---')).join('|')}|`);
+    for (const row of ad.rows) L.push(`| ${row.map(cell).join(' | ')} |`);
+    L.push('');
+  }
 
   L.push('## Training curves', '', 'Per epoch: training loss, and test accuracy % where it was measured during training (fine-tune, scratch, linear head).', '');
   for (const v of r.variants) {

@@ -5,11 +5,11 @@ import { loadRuntime } from '../runtime.js';
 import { Engine } from '../autograd/tensor.js';
 import { Sequential } from '../nn/layers.js';
 import { loadModelCheckpoint } from '../train/model-file.js';
-import { loadTarget, loadSourceSubset } from './data.js';
+import { loadTarget, loadSourceSubset, loadUnlabelledTarget, type UnlabelledTarget } from './data.js';
 import { resolveSettings, METHODS, type Method, type PipelineSettings } from './defaults.js';
 import { measureLatencies, type Variant } from './measure.js';
 import {
-  compressThenTransferStage, featureStages, fineTuneStage, jointStage, jointChannelStage, ptqStage, scratchStage, transferThenCompressStage,
+  adaptStage, compressThenTransferStage, featureStages, fineTuneStage, jointStage, jointChannelStage, ptqStage, scratchStage, transferThenCompressStage,
   type SourceNet, type StageContext, type StageOutput, type StageProgress,
 } from './stages.js';
 import { QwasmError } from '../errors.js';
@@ -24,6 +24,8 @@ export interface PipelineHooks {
   onStageDone?: (name: string, summary: string, seconds: number) => void;
   /** Build to run on (default 'auto'). */
   build?: 'auto' | 'scalar' | 'simd' | 'relaxed';
+  /** Threads (init's `threads`; default: init's default). */
+  threads?: number;
 }
 
 export interface SourceInfo { role: 'teacher' | 'student'; file: string; model: string; options: Record<string, unknown>; params: number; command?: string; dataset?: string; classes?: number; accuracy?: number }
@@ -47,6 +49,8 @@ export interface PipelineResult {
   targets: TargetCheck[];
   /** The variant the size / accuracy / speed targets are checked on (see checkTargets). */
   finalVariant: string | null;
+  /** The unlabelled domain of the adaptation variants (null: none ran). */
+  adaptation: { unlabeled: string; description: string; scored: boolean } | null;
 }
 
 const STAGE_NAMES: Record<string, string> = {
@@ -54,11 +58,11 @@ const STAGE_NAMES: Record<string, string> = {
   'teacher-scratch': 'teacher: from scratch', 'student-scratch': 'student: from scratch', 'teacher-features': 'teacher: feature extraction',
   'teacher-ptq': 'teacher: int8 post-training quantisation', 'student-ptq': 'student: int8 post-training quantisation',
   'compress-transfer': '(1) compress source → transfer', 'transfer-compress': '(2) transfer → compress', joint: '(3) joint loop',
-  'joint-channel': '(3) joint loop, channel pruning', latency: 'latency (interleaved, batch 1)',
+  'joint-channel': '(3) joint loop, channel pruning', adapt: 'teacher: domain adaptation to the unlabelled images', latency: 'latency (interleaved, batch 1)',
 };
 
 /** The ordered stage list for a set of methods. */
-export function planStages(methods: readonly Method[]): string[] {
+export function planStages(methods: readonly Method[], adapt = false): string[] {
   const has = (m: Method) => methods.includes(m);
   const needTeacherFT = has('finetune') || has('ptq') || has('transfer-compress') || has('joint') || has('joint-channel');
   const needStudentFT = has('finetune') || has('ptq') || has('transfer-compress');
@@ -73,6 +77,7 @@ export function planStages(methods: readonly Method[]): string[] {
   if (has('transfer-compress')) out.push('transfer-compress');
   if (has('joint')) out.push('joint');
   if (has('joint-channel')) out.push('joint-channel');
+  if (adapt) out.push('adapt');
   out.push('latency');
   return out;
 }
@@ -117,7 +122,7 @@ export async function runPipeline(over: Partial<PipelineSettings> = {}, hooks: P
   const settings = resolveSettings(over);
   const t0 = performance.now(), cpu0 = process.cpuUsage();
   const startedAt = new Date().toISOString();
-  const rt = await loadRuntime({ build: hooks.build ?? 'auto' });
+  const rt = await loadRuntime({ build: hooks.build ?? 'auto', threads: hooks.threads });
   const engine = new Engine(rt);
   const owned: { dispose(): void }[] = [];
   const outputs: StageOutput[] = [];
@@ -130,8 +135,11 @@ export async function runPipeline(over: Partial<PipelineSettings> = {}, hooks: P
     if (sIn[2] !== input[2]) throw new QwasmError(`the teacher takes ${input[2]} channel(s), the student ${sIn[2]}`);
     const target = loadTarget(settings, input);
     const tgtInput: [number, number, number] = [target.train.height, target.train.width, target.train.channels];
+    // read before any training, so a bad --unlabeled fails at once
+    const unlabeled: UnlabelledTarget | null = settings.adapt.length
+      ? loadUnlabelledTarget(settings.unlabeled, { input: tgtInput, classes: target.classes, seed: settings.seed }) : null;
 
-    const plan = planStages(settings.methods);
+    const plan = planStages(settings.methods, settings.adapt.length > 0);
     let current = '';
     const ctx: StageContext = {
       engine, settings, train: target.train, test: target.test, classes: target.classes.length, input: tgtInput,
@@ -167,6 +175,7 @@ export async function runPipeline(over: Partial<PipelineSettings> = {}, hooks: P
         case 'transfer-compress': await run(key, () => transferThenCompressStage(student, studentFT!.model!, teacherFT!.model!, ctx)); break;
         case 'joint': await run(key, () => jointStage(student, teacherFT!.model!, ctx)); break;
         case 'joint-channel': await run(key, () => jointChannelStage(student, teacherFT!.model!, ctx)); break;
+        case 'adapt': await run(key, () => adaptStage(teacher, unlabeled!, ctx)); break;
         case 'latency': {
           current = STAGE_NAMES.latency;
           hooks.onStage?.(current, plan.length, plan.length);
@@ -188,6 +197,7 @@ export async function runPipeline(over: Partial<PipelineSettings> = {}, hooks: P
       settings, build: rt.build, node: process.version, startedAt, seconds: (performance.now() - t0) / 1000, cpuSeconds: cpuSecondsSince(cpu0),
       target: { name: target.name, classes: target.classes, selection: target.selection, train: target.train.length, test: target.test.length },
       sources: [sourceInfo(teacher), sourceInfo(student)], variants, stages, targets: checks, finalVariant: final?.name ?? null,
+      adaptation: unlabeled ? { unlabeled: unlabeled.name, description: unlabeled.description, scored: !!unlabeled.test } : null,
     };
   } finally {
     for (const o of outputs) o.dispose();

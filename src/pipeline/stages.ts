@@ -18,6 +18,8 @@ import { removePrunedChannels } from '../compress/prune.js';
 import type { Int8Model } from '../deploy/int8-model.js';
 import { floatAccuracy, floatBytes, floatProbe, int8Probe, sparsityOf, type CurvePoint, type LatencyProbe, type Variant } from './measure.js';
 import type { PipelineSettings } from './defaults.js';
+import { runAdaptation } from '../transfer/adapt-run.js';
+import type { UnlabelledTarget } from './data.js';
 import { QwasmError } from '../errors.js';
 
 type State = Record<string, { shape: readonly number[]; data: Float32Array }>;
@@ -305,4 +307,42 @@ export async function jointChannelStage(student: SourceNet, teacherFT: Sequentia
       r.int8.dispose(); r.quantized.dispose(); r.floatModel.dispose();
     }
   } finally { model.dispose(); slim?.dispose(); }
+}
+
+/**
+ * Domain adaptation: the pretrained teacher with a new head, trained on the labelled target data while adapting
+ * to the unlabelled images of another domain — source-only (the same loop without an adaptation term) and each
+ * of settings.adapt — under ADAPT_RECIPE's fixed schedule (lr, momentum, λ) with the pipeline's batch, shifts and
+ * seed. The variant's accuracy is on the labelled target test set like every other variant; the unlabelled
+ * domain's held-out labelled images (when there are any) are scored afterwards, into details.adapt.
+ */
+export function adaptStage(src: SourceNet, unlabeled: UnlabelledTarget, ctx: StageContext): StageOutput[] {
+  const s = ctx.settings;
+  const steps = s.adaptSteps || s.epochs * Math.max(1, Math.floor(ctx.train.length / s.batch));
+  const records = new Map<string, ModelRecord>();
+  const kept: { method: string; model: Sequential }[] = [];
+  const t0 = performance.now();
+  try {
+    const res = runAdaptation({
+      rt: ctx.engine.rt, source: ctx.train, target: unlabeled.adaptation, targetTest: unlabeled.test, targetLabelled: unlabeled.labelled,
+      methods: ['source-only', ...s.adapt], seeds: [s.seed], recipe: { steps, batchSize: s.batch, shift: s.shift },
+      makeModel: (engine, seed) => { const t = transferred(src, { ...ctx, engine }, seed); records.set('last', t.record); return t.model; },
+      onStep: (st) => ctx.progress({ step: st.step, total: st.totalSteps, seconds: (performance.now() - t0) / 1000,
+        fields: { loss: st.loss.toFixed(3), task: st.taskLoss.toFixed(3), λ: st.lambda.toFixed(2) } }),
+      keep: (method, _seed, model) => { kept.push({ method, model }); return true; },
+    });
+    return kept.map(({ method, model }) => {
+      const row = res.rows.find((r) => r.method === method)!;
+      const base = res.rows.find((r) => r.method === 'source-only')!;
+      return floatVariant(`${src.role} · adapt: ${method}`, src, `adapt-${method}`, model, records.get('last')!, ctx, row.seconds, [], {
+        adapt: {
+          method, unlabeled: unlabeled.name, steps, recipe: res.recipe, unlabeledTest: row.targetTest, unlabeledAdaptationSet: row.adaptationSet,
+          gainOverSourceOnly: row.targetTest && base.targetTest ? row.targetTest.accuracy - base.targetTest.accuracy : null,
+        },
+      });
+    });
+  } catch (e) {
+    for (const k of kept) k.model.dispose();
+    throw e;
+  }
 }

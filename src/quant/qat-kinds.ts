@@ -1,7 +1,7 @@
 // Which QAT unit each built-in layer kind becomes (the 'QAT compiler' aspect of the layer registry, see
 // src/nn/registry.ts and src/quant/qat-units.ts). Fusion follows TFLite: Conv2d [+ BatchNorm2d] [+ ReLU | ReLU6]
 // and Linear / LowRankLinear [+ ReLU | ReLU6] are one unit each.
-import { BatchNorm2d, ReLU, ReLU6, type AvgPool2d, type Conv2d, type Linear, type MaxPool2d, type Residual, type Sequential } from '../nn/layers.js';
+import { BatchNorm2d, ReLU, ReLU6, type AvgPool2d, type Conv2d, type GlobalAvgPool, type Linear, type MaxPool2d, type Residual, type Sequential } from '../nn/layers.js';
 import type { LowRankLinear } from '../nn/lowrank-linear.js';
 import type { Module } from '../nn/module.js';
 import { QwasmError } from '../errors.js';
@@ -46,7 +46,10 @@ qatCompilers.register('Residual', (c) => {
 
 qatCompilers.register('MaxPool2d', (c) => ({ kind: 'maxpool', name: c.name, module: c.module as MaxPool2d, out: null }));
 qatCompilers.register('AvgPool2d', (c) => ({ kind: 'avgpool', name: c.name, module: c.module as AvgPool2d, out: c.actQuant(c.name) }));
-qatCompilers.register('GlobalAvgPool', (c) => ({ kind: 'gap', name: c.name, out: c.actQuant(c.name) }));
+qatCompilers.register('GlobalAvgPool', (c) => {
+  if ((c.module as GlobalAvgPool).keepDims) throw new QwasmError(`prepareQAT: cannot quantise '${c.name}': a GlobalAvgPool with keepDims (a squeeze-excite gate) has no int8 lowering`);
+  return { kind: 'gap', name: c.name, out: c.actQuant(c.name) };
+});
 qatCompilers.register('Flatten', (c) => ({ kind: 'flatten', name: c.name, module: c.module }));
 qatCompilers.register('Dropout', (c) => ({ kind: 'dropout', name: c.name, module: c.module }));
 qatCompilers.register('ReLU', (c) => ({ kind: 'act', name: c.name, act: 'relu', out: c.actQuant(c.name) }));

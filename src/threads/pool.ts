@@ -78,6 +78,8 @@ class WorkerHandle {
   terminate(): void { void this.worker.terminate(); }
 }
 
+const SHARED = new Map<string, ThreadPool>();
+
 export class ThreadPool {
   /** Worker threads (the caller's thread is thread 0 and not counted here). */
   readonly workers: WorkerHandle[] = [];
@@ -93,11 +95,19 @@ export class ThreadPool {
     }
   }
 
-  /** The runtime's pool (started on first use), or null when the runtime runs one thread. */
+  /**
+   * The runtime's pool (started on first use), or null when the runtime runs one thread. Runtimes of the same
+   * shipped build and thread count share one pool (tasks key their state by a pool-wide id), so a process that
+   * calls init() many times does not start workers for each.
+   */
   static of(rt: Runtime): ThreadPool | null {
     const t = rt.threading;
     if (!t || t.threads < 2) return null;
-    if (!rt.pool) rt.pool = new ThreadPool(t.workers, t.threads, t.module, t.build);
+    if (!rt.pool) {
+      const shared = t.shareKey ? SHARED.get(t.shareKey) : undefined;
+      rt.pool = shared ?? new ThreadPool(t.workers, t.threads, t.module, t.build);
+      if (t.shareKey && !shared) SHARED.set(t.shareKey, rt.pool as ThreadPool);
+    }
     return rt.pool as ThreadPool;
   }
 

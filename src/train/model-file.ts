@@ -5,7 +5,7 @@ import type { Module } from '../nn/module.js';
 import { buildModel, type ModelOptions } from '../nn/models.js';
 import { buildLayers, describeLayers, type LayerSpec } from '../nn/layer-spec.js';
 import type { Optimizer } from '../optim/optimizer.js';
-import { saveCheckpoint, loadCheckpoint, type Checkpoint, type CheckpointMeta } from '../checkpoint/index.js';
+import { saveCheckpoint, loadCheckpoint, decodeCheckpoint, type Checkpoint, type CheckpointMeta, type LoadedCheckpoint } from '../checkpoint/index.js';
 import { QwasmError } from '../errors.js';
 
 /**
@@ -34,7 +34,15 @@ export interface LoadedModel { model: Module; record: ModelRecord; meta: Checkpo
 
 /** Loads a model checkpoint (.qck, saved by saveModel): rebuilds the architecture and loads its tensors. */
 export function loadModelCheckpoint(engine: Engine, file: string): LoadedModel {
-  const ck = loadCheckpoint(file);
+  return modelFromCheckpoint(engine, loadCheckpoint(file), file);
+}
+
+/** loadModelCheckpoint from the bytes of a checkpoint (a Buffer / Uint8Array at any offset, or an ArrayBuffer). */
+export function loadModelBytes(engine: Engine, bytes: Uint8Array | ArrayBuffer, what = 'checkpoint'): LoadedModel {
+  return modelFromCheckpoint(engine, decodeCheckpoint(bytes, what), what);
+}
+
+function modelFromCheckpoint(engine: Engine, ck: LoadedCheckpoint, file: string): LoadedModel {
   const m = ck.meta.model;
   if (!m || typeof m.name !== 'string') throw new QwasmError(`${file}: checkpoint has no model description (meta.model.name)`);
   const record: ModelRecord = { name: m.name, options: (m.config ?? {}) as ModelOptions };

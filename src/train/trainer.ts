@@ -9,6 +9,7 @@ import { BatchIterator } from '../data/batch.js';
 import type { Dataset } from '../data/dataset.js';
 import { argmaxRows } from '../kernels/eltwise_f32.js';
 import { checkInt, QwasmError } from '../errors.js';
+import { Dropout } from '../nn/layers.js';
 import { DataParallel } from './data-parallel.js';
 import { evalForward } from './eval-loop.js';
 
@@ -17,7 +18,7 @@ export interface StepInfo {
   loss: number; accuracy: number; lr: number; imagesPerSecond: number; seconds: number;
 }
 
-export interface EpochInfo { epoch: number; trainLoss: number; trainAccuracy: number; testAccuracy?: number; testLoss?: number; seconds: number; evalSeconds?: number }
+export interface EpochInfo { epoch: number; /** optimiser steps done at the end of this epoch */ step: number; trainLoss: number; trainAccuracy: number; testAccuracy?: number; testLoss?: number; seconds: number; evalSeconds?: number }
 
 /** Extra terms of the objective (distillation, hint losses, QAT penalties…): return weighted scalar tensors. */
 export type LossHook = (ctx: { x: Tensor; logits: Tensor; labelsPtr: number; step: number; taskLoss: Tensor }) => [Tensor, number][];
@@ -56,6 +57,12 @@ export interface FitOptions {
   /** examples only from these indices of the training set */
   indices?: ArrayLike<number>;
   optimizerInstance?: Optimizer;
+  /**
+   * Resume at this optimiser step (of the same run: same options and seed), with the model and
+   * optimizerInstance restored from its checkpoint: batches, augmentation, dropout masks and the learning-rate
+   * schedule continue exactly where the run stopped, so the result equals the uninterrupted run's.
+   */
+  startStep?: number;
   /** more trainable parameters optimised with the model's (e.g. distillation hint adapters) */
   extraParameters?: [string, ParamInfo][];
 }
@@ -77,6 +84,8 @@ export function fit(model: Module, train: Dataset, o: FitOptions): FitResult {
   const spe = it.batchesPerEpoch;
   if (spe < 1) throw new QwasmError(`the training set (${it.size} examples) is smaller than one batch of ${B}`);
   const total = Math.min(o.epochs * spe, o.maxSteps ?? Infinity);
+  const start = checkInt('startStep', o.startStep ?? 0, 0, total);
+  if (start) for (const [, m] of model.modules()) if (m instanceof Dropout) m.calls = start;
   const schedule: Schedule = makeSchedule({
     kind: o.schedule ?? 'constant', lr: o.lr, warmupSteps: o.warmupSteps ?? 0,
     stepSize: (o.stepEpochs ?? 1) * spe, gamma: o.gamma ?? 0.1, totalSteps: total,
@@ -88,15 +97,15 @@ export function fit(model: Module, train: Dataset, o: FitOptions): FitResult {
   const ys = new Int32Array(B);
   const epochs: EpochInfo[] = [];
   const t0 = performance.now();
-  let step = 0, lastLoss = NaN;
+  let step = start, lastLoss = NaN;
   model.train();
   // threads (init({ threads })): each step's batch split over replicas (src/train/data-parallel.ts); null when
   // the runtime has one thread, extra loss terms need the whole batch, or the model cannot be replicated
   let dp: DataParallel | null = null;
   try {
     dp = o.extraLoss ? null : DataParallel.create(model, B, [it.outHeight, it.outWidth, it.channels], o.labelSmoothing ?? 0);
-    for (let ep = 0; ep < o.epochs && step < total; ep++) {
-      it.seek(ep, 0);
+    for (let ep = Math.floor(start / spe); ep < o.epochs && step < total; ep++) {
+      it.seek(ep, (step - ep * spe) * B); // position in examples
       const te = performance.now();
       let lossSum = 0, correct = 0, seen = 0;
       while (step < total) {
@@ -137,10 +146,10 @@ export function fit(model: Module, train: Dataset, o: FitOptions): FitResult {
         lossSum += lv * B; seen += B; step++; lastLoss = lv;
         if (o.onStep) {
           const secs = (performance.now() - t0) / 1000;
-          o.onStep({ epoch: ep, step, stepsPerEpoch: spe, totalSteps: total, loss: lv, accuracy: correct / seen, lr, imagesPerSecond: step * B / secs, seconds: secs });
+          o.onStep({ epoch: ep, step, stepsPerEpoch: spe, totalSteps: total, loss: lv, accuracy: correct / seen, lr, imagesPerSecond: (step - start) * B / secs, seconds: secs });
         }
       }
-      const info: EpochInfo = { epoch: ep + 1, trainLoss: lossSum / Math.max(1, seen), trainAccuracy: correct / Math.max(1, seen), seconds: (performance.now() - te) / 1000 };
+      const info: EpochInfo = { epoch: ep + 1, step, trainLoss: lossSum / Math.max(1, seen), trainAccuracy: correct / Math.max(1, seen), seconds: (performance.now() - te) / 1000 };
       if (o.test) { const r = evaluate(model, o.test); info.testAccuracy = r.accuracy; info.testLoss = r.loss; info.evalSeconds = r.seconds; }
       epochs.push(info);
       o.onEpoch?.(info);
@@ -152,7 +161,7 @@ export function fit(model: Module, train: Dataset, o: FitOptions): FitResult {
   }
   const seconds = (performance.now() - t0) / 1000;
   const evalSecs = epochs.reduce((a, e) => a + (e.evalSeconds ?? 0), 0);
-  return { epochs, steps: step, seconds, imagesPerSecond: step * B / Math.max(1e-9, seconds - evalSecs), finalTrainLoss: lastLoss, optimizer: opt };
+  return { epochs, steps: step, seconds, imagesPerSecond: (step - start) * B / Math.max(1e-9, seconds - evalSecs), finalTrainLoss: lastLoss, optimizer: opt };
 }
 
 export interface EvalResult { accuracy: number; loss: number; count: number; seconds: number }

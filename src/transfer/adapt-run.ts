@@ -82,8 +82,8 @@ export interface AdaptMethodSummary {
   gain: Spread | null;
   /** Seeds where the method beat source-only on the target test set. */
   wins: number | null;
-  /** Every seed's target test images pooled (Σ correct / Σ count, Wilson): an interval over test images. */
-  pooled: Scored | null;
+  /** The seed-averaged target test accuracy with a Wilson 95 % interval over its n test images. */
+  meanScore: Scored | null;
 }
 
 export interface AdaptRunResult { methods: AdaptMethod[]; seeds: number[]; recipe: AdaptRecipe; rows: AdaptRunRow[]; summary: AdaptMethodSummary[]; seconds: number }
@@ -174,11 +174,13 @@ export function runAdaptation(o: AdaptRunOptions): AdaptRunResult {
   return { methods, seeds, recipe, rows, summary: summarise(methods, rows), seconds: (performance.now() - t0) / 1000 };
 }
 
-function pooledOf(rows: AdaptRunRow[]): Scored | null {
+/** The seed-averaged accuracy with its Wilson interval over the n test images (the test-sampling uncertainty). */
+function meanScoreOf(rows: AdaptRunRow[]): Scored | null {
   const s = rows.map((r) => r.targetTest).filter((x): x is Scored => !!x);
-  if (!s.length) return null;
-  const correct = s.reduce((a, x) => a + x.correct, 0), count = s.reduce((a, x) => a + x.count, 0);
-  return { accuracy: correct / count, correct, count, ci: wilson(correct, count) };
+  if (!s.length || s.some((x) => x.count !== s[0].count)) return null;
+  const count = s[0].count, correct = s.reduce((a, x) => a + x.correct, 0) / s.length;
+  const w = wilson(Math.round(correct), count);
+  return { accuracy: correct / count, correct, count, ci: w };
 }
 
 /** Mean / sd / min / max / t-interval per method over seeds, and the paired per-seed gain over source-only. */
@@ -195,7 +197,7 @@ export function summarise(methods: readonly AdaptMethod[], rows: readonly AdaptR
       adaptationSet: sp(rs.map((r) => r.adaptationSet?.accuracy)),
       sourceTest: sp(rs.map((r) => r.sourceTest?.accuracy)),
       gain, wins: gain ? gains.filter((g) => g! > 0).length : null,
-      pooled: pooledOf(rs),
+      meanScore: meanScoreOf(rs),
     };
   });
 }

@@ -133,6 +133,8 @@ export interface AdaptResult {
  * Trains `model` on labelled `source` batches while adapting it to unlabelled `target` batches (one of each
  * per step; both iterators reshuffle at their epoch ends). Every step's temporaries are freed at its end.
  */
+// Long (~140 lines): option checks, then one training loop whose step interleaves the source and target
+// batches and the adaptation loss; its state (iterators, taps, optimiser) is local to the loop.
 export function adapt(model: Sequential, source: Dataset, target: Dataset, o: AdaptOptions): AdaptResult {
   if (!o || typeof o !== 'object') throw new TypeError(`options must be an object, got ${describe(o)}`);
   if (!ADAPT_METHODS.includes(o.method)) throw new TypeError(`method must be one of ${ADAPT_METHODS.map((m) => `'${m}'`).join(', ')}, got ${describe(o.method)}`);

@@ -1,0 +1,74 @@
+// f32 mobile-net activations (assembly/act_f32.ts): sigmoid, hard sigmoid, SiLU, clip (hard swish: hardswish_f32.ts) — forward and
+// backward at pointer level (Runtime, byte pointers into WASM memory, sizes; every argument checked, errors
+// name it). Backward `accumulate` adds dy·f' to dx instead of overwriting it. `ref` selects the plain-loop
+// twin of the hard kernels (sigmoid and SiLU have one path in every build).
+import type { Runtime } from '../runtime.js';
+import { checkFinite } from '../errors.js';
+import { checkBool, checkCount, checkPtr } from './eltwise_f32.js';
+
+/** Hard sigmoid parameters: y = max(0, min(1, alpha·x + beta)); ONNX's defaults are 0.2 / 0.5, PyTorch's 1/6 / 0.5. */
+export interface HardSigmoidParams { alpha: number; beta: number }
+
+function unary(rt: Runtime, x: number, y: number, n: number): void {
+  checkCount('n', n); checkPtr(rt, 'x', x, n); checkPtr(rt, 'y', y, n);
+}
+function backward(rt: Runtime, t: number, tName: string, dy: number, dx: number, n: number, accumulate: boolean): number {
+  checkCount('n', n); checkPtr(rt, tName, t, n); checkPtr(rt, 'dy', dy, n); checkPtr(rt, 'dx', dx, n); checkBool('accumulate', accumulate);
+  return accumulate ? 1 : 0;
+}
+function hsParams(p: HardSigmoidParams): void {
+  checkFinite('alpha', p.alpha); checkFinite('beta', p.beta);
+}
+
+/** y = 1 / (1 + e^−x). */
+export function sigmoidForward(rt: Runtime, x: number, y: number, n: number): void {
+  unary(rt, x, y, n);
+  rt.exports.sigmoid_f32_fwd(x, y, n);
+}
+/** dx (+)= dy · y·(1 − y), y the forward output. */
+export function sigmoidBackward(rt: Runtime, y: number, dy: number, dx: number, n: number, accumulate = false): void {
+  const acc = backward(rt, y, 'y', dy, dx, n, accumulate);
+  rt.exports.sigmoid_f32_bwd(y, dy, dx, n, acc);
+}
+
+/** y = x · sigmoid(x). */
+export function siluForward(rt: Runtime, x: number, y: number, n: number): void {
+  unary(rt, x, y, n);
+  rt.exports.silu_f32_fwd(x, y, n);
+}
+/** dx (+)= dy · s·(1 + x·(1 − s)), s = sigmoid(x), x the forward input. */
+export function siluBackward(rt: Runtime, x: number, dy: number, dx: number, n: number, accumulate = false): void {
+  const acc = backward(rt, x, 'x', dy, dx, n, accumulate);
+  rt.exports.silu_f32_bwd(x, dy, dx, n, acc);
+}
+
+/** y = max(0, min(1, alpha·x + beta)). */
+export function hardSigmoidForward(rt: Runtime, p: HardSigmoidParams, x: number, y: number, n: number, ref = false): void {
+  hsParams(p); unary(rt, x, y, n);
+  rt.exports[ref ? 'hardsigmoid_f32_fwd_ref' : 'hardsigmoid_f32_fwd'](x, y, n, p.alpha, p.beta);
+}
+/** dx (+)= dy·alpha where 0 < alpha·x + beta < 1. */
+export function hardSigmoidBackward(rt: Runtime, p: HardSigmoidParams, x: number, dy: number, dx: number, n: number, accumulate = false, ref = false): void {
+  hsParams(p);
+  const acc = backward(rt, x, 'x', dy, dx, n, accumulate);
+  rt.exports[ref ? 'hardsigmoid_f32_bwd_ref' : 'hardsigmoid_f32_bwd'](x, dy, dx, n, p.alpha, p.beta, acc);
+}
+
+/** Clip bounds (±Infinity for none); lo ≤ hi. */
+export interface ClipParams { lo: number; hi: number }
+function clipParams(p: ClipParams): void {
+  for (const k of ['lo', 'hi'] as const) if (typeof p[k] !== 'number' || Number.isNaN(p[k])) throw new TypeError(`${k} must be a number (±Infinity for none), got ${p[k]}`);
+  if (p.lo > p.hi) throw new RangeError(`lo (${p.lo}) must not exceed hi (${p.hi})`);
+}
+
+/** y = min(max(x, lo), hi). */
+export function clipForward(rt: Runtime, p: ClipParams, x: number, y: number, n: number, ref = false): void {
+  clipParams(p); unary(rt, x, y, n);
+  rt.exports[ref ? 'clip_f32_fwd_ref' : 'clip_f32_fwd'](x, y, n, p.lo, p.hi);
+}
+/** dx (+)= dy where lo ≤ x ≤ hi (PyTorch's clamp gradient). */
+export function clipBackward(rt: Runtime, p: ClipParams, x: number, dy: number, dx: number, n: number, accumulate = false, ref = false): void {
+  clipParams(p);
+  const acc = backward(rt, x, 'x', dy, dx, n, accumulate);
+  rt.exports[ref ? 'clip_f32_bwd_ref' : 'clip_f32_bwd'](x, dy, dx, n, p.lo, p.hi, acc);
+}
