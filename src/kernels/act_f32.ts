@@ -5,6 +5,7 @@
 import type { Runtime } from '../runtime.js';
 import { checkFinite } from '../errors.js';
 import { checkBool, checkCount, checkPtr } from './eltwise_f32.js';
+import { variant } from './variant.js';
 
 /** Hard sigmoid parameters: y = max(0, min(1, alpha·x + beta)); ONNX's defaults are 0.2 / 0.5, PyTorch's 1/6 / 0.5. */
 export interface HardSigmoidParams { alpha: number; beta: number }
@@ -15,6 +16,16 @@ function unary(rt: Runtime, x: number, y: number, n: number): void {
 function backward(rt: Runtime, t: number, tName: string, dy: number, dx: number, n: number, accumulate: boolean): number {
   checkCount('n', n); checkPtr(rt, tName, t, n); checkPtr(rt, 'dy', dy, n); checkPtr(rt, 'dx', dx, n); checkBool('accumulate', accumulate);
   return accumulate ? 1 : 0;
+}
+/** The kernels with two scalar parameters (a, b) and a plain-loop twin; forward and backward share one argument order. */
+type TwoParam = 'hardsigmoid_f32' | 'clip_f32';
+function forward2(rt: Runtime, k: TwoParam, x: number, y: number, n: number, a: number, b: number, ref: boolean): void {
+  unary(rt, x, y, n);
+  variant(rt, `${k}_fwd`, ref)(x, y, n, a, b);
+}
+function backward2(rt: Runtime, k: TwoParam, x: number, dy: number, dx: number, n: number, a: number, b: number, accumulate: boolean, ref: boolean): void {
+  const acc = backward(rt, x, 'x', dy, dx, n, accumulate);
+  variant(rt, `${k}_bwd`, ref)(x, dy, dx, n, a, b, acc);
 }
 function hsParams(p: HardSigmoidParams): void {
   checkFinite('alpha', p.alpha); checkFinite('beta', p.beta);
@@ -44,14 +55,11 @@ export function siluBackward(rt: Runtime, x: number, dy: number, dx: number, n: 
 
 /** y = max(0, min(1, alpha·x + beta)). */
 export function hardSigmoidForward(rt: Runtime, p: HardSigmoidParams, x: number, y: number, n: number, ref = false): void {
-  hsParams(p); unary(rt, x, y, n);
-  rt.exports[ref ? 'hardsigmoid_f32_fwd_ref' : 'hardsigmoid_f32_fwd'](x, y, n, p.alpha, p.beta);
+  hsParams(p); forward2(rt, 'hardsigmoid_f32', x, y, n, p.alpha, p.beta, ref);
 }
 /** dx (+)= dy·alpha where 0 < alpha·x + beta < 1. */
 export function hardSigmoidBackward(rt: Runtime, p: HardSigmoidParams, x: number, dy: number, dx: number, n: number, accumulate = false, ref = false): void {
-  hsParams(p);
-  const acc = backward(rt, x, 'x', dy, dx, n, accumulate);
-  rt.exports[ref ? 'hardsigmoid_f32_bwd_ref' : 'hardsigmoid_f32_bwd'](x, dy, dx, n, p.alpha, p.beta, acc);
+  hsParams(p); backward2(rt, 'hardsigmoid_f32', x, dy, dx, n, p.alpha, p.beta, accumulate, ref);
 }
 
 /** Clip bounds (±Infinity for none); lo ≤ hi. */
@@ -63,12 +71,9 @@ function clipParams(p: ClipParams): void {
 
 /** y = min(max(x, lo), hi). */
 export function clipForward(rt: Runtime, p: ClipParams, x: number, y: number, n: number, ref = false): void {
-  clipParams(p); unary(rt, x, y, n);
-  rt.exports[ref ? 'clip_f32_fwd_ref' : 'clip_f32_fwd'](x, y, n, p.lo, p.hi);
+  clipParams(p); forward2(rt, 'clip_f32', x, y, n, p.lo, p.hi, ref);
 }
 /** dx (+)= dy where lo ≤ x ≤ hi (PyTorch's clamp gradient). */
 export function clipBackward(rt: Runtime, p: ClipParams, x: number, dy: number, dx: number, n: number, accumulate = false, ref = false): void {
-  clipParams(p);
-  const acc = backward(rt, x, 'x', dy, dx, n, accumulate);
-  rt.exports[ref ? 'clip_f32_bwd_ref' : 'clip_f32_bwd'](x, dy, dx, n, p.lo, p.hi, acc);
+  clipParams(p); backward2(rt, 'clip_f32', x, dy, dx, n, p.lo, p.hi, accumulate, ref);
 }

@@ -8,6 +8,7 @@
 import type { Runtime } from '../runtime.js';
 import { checkArray, checkFinite, checkInt, describe } from '../errors.js';
 import { checkBeta, checkElements, checkPtr, type ConvF32RunOptions } from './conv_f32.js';
+import { variant } from './variant.js';
 
 export interface BatchNormF32Params {
   /** rows (N·H·W for NHWC) and channels */
@@ -59,48 +60,42 @@ function resolve(p: BatchNormF32Params): { m: number; c: number; eps: number; mo
   return { m, c, eps, momentum };
 }
 
-function ptrs(o: unknown): Record<string, unknown> {
+/**
+ * Checks the pointer object: `rows` buffers hold m·c floats, `channels` c floats, `optional` c floats or 0 (absent
+ * means 0), in that order (the first bad one is named). Returns the pointers by name.
+ */
+function checked(rt: Runtime, o: unknown, m: number, c: number, rows: readonly string[], channels: readonly string[],
+                 optional: readonly string[]): Record<string, number> {
   if (o === null || typeof o !== 'object') throw new TypeError(`pointers must be an object, got ${describe(o)}`);
-  return o as Record<string, unknown>;
+  const q = o as Record<string, unknown>, r: Record<string, number> = {};
+  for (const k of rows) r[k] = checkPtr(rt, k, q[k], m * c);
+  for (const k of channels) r[k] = checkPtr(rt, k, q[k], c);
+  for (const k of optional) r[k] = checkPtr(rt, k, q[k] ?? 0, c, true);
+  return r;
 }
 
 export function batchNormF32ForwardTrain(rt: Runtime, params: BatchNormF32Params, p: BatchNormF32TrainPtrs,
                                          opts: ConvF32RunOptions = {}): void {
   const { m, c, eps, momentum } = resolve(params);
   if (m < 2) throw new RangeError(`m must be ≥ 2 in training mode (one value per channel has no variance), got ${m}`);
-  const q = ptrs(p);
-  const x = checkPtr(rt, 'x', q.x, m * c), y = checkPtr(rt, 'y', q.y, m * c);
-  const mean = checkPtr(rt, 'mean', q.mean, c), invstd = checkPtr(rt, 'invstd', q.invstd, c);
-  const gamma = checkPtr(rt, 'gamma', q.gamma ?? 0, c, true), beta = checkPtr(rt, 'beta', q.beta ?? 0, c, true);
-  const rm = checkPtr(rt, 'runMean', q.runMean ?? 0, c, true), rv = checkPtr(rt, 'runVar', q.runVar ?? 0, c, true);
-  const e = rt.exports;
-  (opts.reference ? e.batchnorm_f32_fwd_train_ref : e.batchnorm_f32_fwd_train)(m, c, x, gamma, beta, y, mean, invstd, rm, rv, momentum, eps);
+  const q = checked(rt, p, m, c, ['x', 'y'], ['mean', 'invstd'], ['gamma', 'beta', 'runMean', 'runVar']);
+  variant(rt, 'batchnorm_f32_fwd_train', opts.reference)(m, c, q.x, q.gamma, q.beta, q.y, q.mean, q.invstd, q.runMean, q.runVar, momentum, eps);
 }
 
 export function batchNormF32ForwardEval(rt: Runtime, params: BatchNormF32Params, p: BatchNormF32EvalPtrs,
                                         opts: ConvF32RunOptions = {}): void {
   const { m, c, eps } = resolve(params);
-  const q = ptrs(p);
-  const x = checkPtr(rt, 'x', q.x, m * c), y = checkPtr(rt, 'y', q.y, m * c);
-  const rm = checkPtr(rt, 'runMean', q.runMean, c), rv = checkPtr(rt, 'runVar', q.runVar, c);
-  const gamma = checkPtr(rt, 'gamma', q.gamma ?? 0, c, true), beta = checkPtr(rt, 'beta', q.beta ?? 0, c, true);
-  const mean = checkPtr(rt, 'mean', q.mean ?? 0, c, true), invstd = checkPtr(rt, 'invstd', q.invstd ?? 0, c, true);
-  const e = rt.exports;
-  (opts.reference ? e.batchnorm_f32_fwd_eval_ref : e.batchnorm_f32_fwd_eval)(m, c, x, gamma, beta, y, rm, rv, eps, mean, invstd);
+  const q = checked(rt, p, m, c, ['x', 'y'], ['runMean', 'runVar'], ['gamma', 'beta', 'mean', 'invstd']);
+  variant(rt, 'batchnorm_f32_fwd_eval', opts.reference)(m, c, q.x, q.gamma, q.beta, q.y, q.runMean, q.runVar, eps, q.mean, q.invstd);
 }
 
 export function batchNormF32Backward(rt: Runtime, params: BatchNormF32Params, p: BatchNormF32BackwardPtrs,
                                      opts: BatchNormF32GradOptions = {}): void {
   const { m, c } = resolve(params);
-  const q = ptrs(p);
-  const x = checkPtr(rt, 'x', q.x, m * c), dy = checkPtr(rt, 'dy', q.dy, m * c), dx = checkPtr(rt, 'dx', q.dx, m * c);
-  const mean = checkPtr(rt, 'mean', q.mean, c), invstd = checkPtr(rt, 'invstd', q.invstd, c);
-  const gamma = checkPtr(rt, 'gamma', q.gamma ?? 0, c, true);
-  const dgamma = checkPtr(rt, 'dgamma', q.dgamma ?? 0, c, true), dbeta = checkPtr(rt, 'dbeta', q.dbeta ?? 0, c, true);
+  const q = checked(rt, p, m, c, ['x', 'dy', 'dx'], ['mean', 'invstd'], ['gamma', 'dgamma', 'dbeta']);
   const acc = checkBeta(opts.beta);
   const training = opts.training === undefined ? 1 : opts.training ? 1 : 0;
-  const e = rt.exports;
-  (opts.reference ? e.batchnorm_f32_bwd_ref : e.batchnorm_f32_bwd)(m, c, x, dy, mean, invstd, gamma, dx, dgamma, dbeta, training, acc);
+  variant(rt, 'batchnorm_f32_bwd', opts.reference)(m, c, q.x, q.dy, q.mean, q.invstd, q.gamma, q.dx, q.dgamma, q.dbeta, training, acc);
 }
 
 // ----- typed arrays -----

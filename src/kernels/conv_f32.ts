@@ -11,6 +11,7 @@
 import type { Runtime } from '../runtime.js';
 import { checkArray, checkFinite, checkInt, describe, QwasmError } from '../errors.js';
 import { convDescriptor } from './descriptor.js';
+import { variant } from './variant.js';
 
 /** Largest number of elements of one tensor (its byte size must fit in 2 GiB and int32 flat indices). */
 export const MAX_ELEMENTS = 1 << 29;
@@ -127,6 +128,11 @@ export function checkPtr(rt: Runtime, name: string, ptr: unknown, count: number,
   return ptr;
 }
 
+/** checkPtr over [name, ptr, count, optional?] entries, in order (the wrappers' argument checks in one line). */
+export function checkPtrs(rt: Runtime, ...bufs: [string, unknown, number, boolean?][]): void {
+  for (const [name, ptr, count, optional] of bufs) checkPtr(rt, name, ptr, count, optional);
+}
+
 export function checkBeta(v: unknown): number {
   return v === undefined ? 0 : checkFinite('beta', v);
 }
@@ -140,13 +146,9 @@ function convDesc(rt: Runtime, s: Conv2dF32Shape): number {
 export function conv2dF32Forward(rt: Runtime, shape: Conv2dF32Params | Conv2dF32Shape, x: number, w: number,
                                  bias: number, y: number, opts: ConvF32RunOptions = {}): Conv2dF32Shape {
   const s = conv2dF32Shape(shape);
-  checkPtr(rt, 'x', x, s.xLength);
-  checkPtr(rt, 'w', w, s.wLength);
-  checkPtr(rt, 'bias', bias, s.bLength, true);
-  checkPtr(rt, 'y', y, s.yLength);
+  checkPtrs(rt, ['x', x, s.xLength], ['w', w, s.wLength], ['bias', bias, s.bLength, true], ['y', y, s.yLength]);
   const d = convDesc(rt, s);
-  if (opts.reference) rt.exports.conv2d_f32_fwd_ref(d, x, w, bias, y);
-  else rt.exports.conv2d_f32_fwd(d, x, w, bias, y);
+  variant(rt, 'conv2d_f32_fwd', opts.reference)(d, x, w, bias, y);
   return s;
 }
 
@@ -154,13 +156,10 @@ export function conv2dF32Forward(rt: Runtime, shape: Conv2dF32Params | Conv2dF32
 export function conv2dF32BackwardData(rt: Runtime, shape: Conv2dF32Params | Conv2dF32Shape, dy: number, w: number,
                                       dx: number, opts: ConvF32GradOptions = {}): Conv2dF32Shape {
   const s = conv2dF32Shape(shape);
-  checkPtr(rt, 'dy', dy, s.yLength);
-  checkPtr(rt, 'w', w, s.wLength);
-  checkPtr(rt, 'dx', dx, s.xLength);
+  checkPtrs(rt, ['dy', dy, s.yLength], ['w', w, s.wLength], ['dx', dx, s.xLength]);
   const beta = checkBeta(opts.beta);
   const d = convDesc(rt, s);
-  if (opts.reference) rt.exports.conv2d_f32_bwd_data_ref(d, dy, w, dx, beta);
-  else rt.exports.conv2d_f32_bwd_data(d, dy, w, dx, beta);
+  variant(rt, 'conv2d_f32_bwd_data', opts.reference)(d, dy, w, dx, beta);
   return s;
 }
 
@@ -168,14 +167,10 @@ export function conv2dF32BackwardData(rt: Runtime, shape: Conv2dF32Params | Conv
 export function conv2dF32BackwardFilter(rt: Runtime, shape: Conv2dF32Params | Conv2dF32Shape, x: number, dy: number,
                                         dw: number, db: number, opts: ConvF32GradOptions = {}): Conv2dF32Shape {
   const s = conv2dF32Shape(shape);
-  checkPtr(rt, 'x', x, s.xLength);
-  checkPtr(rt, 'dy', dy, s.yLength);
-  checkPtr(rt, 'dw', dw, s.wLength);
-  checkPtr(rt, 'db', db, s.bLength, true);
+  checkPtrs(rt, ['x', x, s.xLength], ['dy', dy, s.yLength], ['dw', dw, s.wLength], ['db', db, s.bLength, true]);
   const beta = checkBeta(opts.beta);
   const d = convDesc(rt, s);
-  if (opts.reference) rt.exports.conv2d_f32_bwd_filter_ref(d, x, dy, dw, db, beta);
-  else rt.exports.conv2d_f32_bwd_filter(d, x, dy, dw, db, beta);
+  variant(rt, 'conv2d_f32_bwd_filter', opts.reference)(d, x, dy, dw, db, beta);
   return s;
 }
 

@@ -6,8 +6,9 @@
 // globalAvgPoolF32, globalAvgPoolF32Grad. Backward `beta`: 0 overwrites dx, 1 accumulates, else scales first.
 import type { Runtime } from '../runtime.js';
 import { checkArray, checkInt, describe } from '../errors.js';
-import { checkBeta, checkElements, checkPtr, pair, padding4, type ConvF32GradOptions, type ConvF32RunOptions } from './conv_f32.js';
+import { checkBeta, checkElements, checkPtrs, pair, padding4, type ConvF32GradOptions, type ConvF32RunOptions } from './conv_f32.js';
 import { descriptor } from './descriptor.js';
+import { variant } from './variant.js';
 
 export interface Pool2dF32Params {
   n: number; h: number; w: number; c: number;
@@ -68,12 +69,9 @@ export function globalPoolF32Shape(p: GlobalPoolF32Shape): GlobalPoolF32Shape & 
 export function maxPool2dF32Forward(rt: Runtime, shape: Pool2dF32Params | Pool2dF32Shape, x: number, y: number,
                                     idx: number, opts: ConvF32RunOptions = {}): Pool2dF32Shape {
   const s = pool2dF32Shape(shape);
-  checkPtr(rt, 'x', x, s.xLength);
-  checkPtr(rt, 'y', y, s.yLength);
-  checkPtr(rt, 'idx', idx, s.yLength, true);
+  checkPtrs(rt, ['x', x, s.xLength], ['y', y, s.yLength], ['idx', idx, s.yLength, true]);
   const d = poolDesc(rt, s);
-  if (opts.reference) rt.exports.maxpool2d_f32_fwd_ref(d, x, y, idx);
-  else rt.exports.maxpool2d_f32_fwd(d, x, y, idx);
+  variant(rt, 'maxpool2d_f32_fwd', opts.reference)(d, x, y, idx);
   return s;
 }
 
@@ -84,12 +82,9 @@ export function maxPool2dF32Forward(rt: Runtime, shape: Pool2dF32Params | Pool2d
 export function maxPool2dF32Backward(rt: Runtime, shape: Pool2dF32Params | Pool2dF32Shape, dy: number, idx: number,
                                      dx: number, opts: ConvF32GradOptions = {}): Pool2dF32Shape {
   const s = pool2dF32Shape(shape);
-  checkPtr(rt, 'dy', dy, s.yLength);
-  checkPtr(rt, 'idx', idx, s.yLength);
-  checkPtr(rt, 'dx', dx, s.xLength);
+  checkPtrs(rt, ['dy', dy, s.yLength], ['idx', idx, s.yLength], ['dx', dx, s.xLength]);
   const beta = checkBeta(opts.beta);
-  if (opts.reference) rt.exports.maxpool2d_f32_bwd_ref(s.yLength, dy, idx, s.xLength, dx, beta);
-  else rt.exports.maxpool2d_f32_bwd(s.yLength, dy, idx, s.xLength, dx, beta);
+  variant(rt, 'maxpool2d_f32_bwd', opts.reference)(s.yLength, dy, idx, s.xLength, dx, beta);
   return s;
 }
 
@@ -97,23 +92,19 @@ export function maxPool2dF32Backward(rt: Runtime, shape: Pool2dF32Params | Pool2
 export function avgPool2dF32Forward(rt: Runtime, shape: Pool2dF32Params | Pool2dF32Shape, x: number, y: number,
                                     opts: ConvF32RunOptions = {}): Pool2dF32Shape {
   const s = pool2dF32Shape(shape);
-  checkPtr(rt, 'x', x, s.xLength);
-  checkPtr(rt, 'y', y, s.yLength);
+  checkPtrs(rt, ['x', x, s.xLength], ['y', y, s.yLength]);
   const d = poolDesc(rt, s);
-  if (opts.reference) rt.exports.avgpool2d_f32_fwd_ref(d, x, y);
-  else rt.exports.avgpool2d_f32_fwd(d, x, y);
+  variant(rt, 'avgpool2d_f32_fwd', opts.reference)(d, x, y);
   return s;
 }
 
 export function avgPool2dF32Backward(rt: Runtime, shape: Pool2dF32Params | Pool2dF32Shape, dy: number, dx: number,
                                      opts: ConvF32GradOptions = {}): Pool2dF32Shape {
   const s = pool2dF32Shape(shape);
-  checkPtr(rt, 'dy', dy, s.yLength);
-  checkPtr(rt, 'dx', dx, s.xLength);
+  checkPtrs(rt, ['dy', dy, s.yLength], ['dx', dx, s.xLength]);
   const beta = checkBeta(opts.beta);
   const d = poolDesc(rt, s);
-  if (opts.reference) rt.exports.avgpool2d_f32_bwd_ref(d, dy, dx, beta);
-  else rt.exports.avgpool2d_f32_bwd(d, dy, dx, beta);
+  variant(rt, 'avgpool2d_f32_bwd', opts.reference)(d, dy, dx, beta);
   return s;
 }
 
@@ -121,20 +112,16 @@ export function avgPool2dF32Backward(rt: Runtime, shape: Pool2dF32Params | Pool2
 export function globalAvgPoolF32Forward(rt: Runtime, shape: GlobalPoolF32Shape, x: number, y: number,
                                         opts: ConvF32RunOptions = {}): void {
   const s = globalPoolF32Shape(shape);
-  checkPtr(rt, 'x', x, s.xLength);
-  checkPtr(rt, 'y', y, s.yLength);
-  if (opts.reference) rt.exports.global_avgpool_f32_fwd_ref(s.n, s.h * s.w, s.c, x, y);
-  else rt.exports.global_avgpool_f32_fwd(s.n, s.h * s.w, s.c, x, y);
+  checkPtrs(rt, ['x', x, s.xLength], ['y', y, s.yLength]);
+  variant(rt, 'global_avgpool_f32_fwd', opts.reference)(s.n, s.h * s.w, s.c, x, y);
 }
 
 export function globalAvgPoolF32Backward(rt: Runtime, shape: GlobalPoolF32Shape, dy: number, dx: number,
                                          opts: ConvF32GradOptions = {}): void {
   const s = globalPoolF32Shape(shape);
-  checkPtr(rt, 'dy', dy, s.yLength);
-  checkPtr(rt, 'dx', dx, s.xLength);
+  checkPtrs(rt, ['dy', dy, s.yLength], ['dx', dx, s.xLength]);
   const beta = checkBeta(opts.beta);
-  if (opts.reference) rt.exports.global_avgpool_f32_bwd_ref(s.n, s.h * s.w, s.c, dy, dx, beta);
-  else rt.exports.global_avgpool_f32_bwd(s.n, s.h * s.w, s.c, dy, dx, beta);
+  variant(rt, 'global_avgpool_f32_bwd', opts.reference)(s.n, s.h * s.w, s.c, dy, dx, beta);
 }
 
 // ----- typed arrays -----
