@@ -2,6 +2,7 @@
 // Typed-array calls for users, and a pointer-level call for tensor code that keeps operands in WASM memory.
 import type { Runtime } from '../runtime.js';
 import { checkArray, checkFinite, checkInt, describe, QwasmError } from '../errors.js';
+import { f32Result } from './int8-matmul-arrays.js';
 
 export interface GemmF32Options {
   /** Use Aᵀ: `a` holds op(A)ᵀ, i.e. K×M row-major. Default false (A is M×K). */
@@ -178,11 +179,7 @@ export class PackedGemmF32 {
     checkInt('m', m, 1);
     if (m * this.n > 0x10000000 || m * this.k > 0x10000000) throw new RangeError(`m = ${m} is too large`);
     checkArray('a', a, Float32Array, m * this.k);
-    return this.rt.scoped((s) => {
-      const ap = s.put(a), cp = s.alloc(m * this.n * 4);
-      this.runPtr(ap, m, cp, { transA: opts.transA, alpha: opts.alpha });
-      return this.rt.f32(cp, m * this.n).slice();
-    });
+    return f32Result(this.rt, a, m, this.n, (ap, mm, cp) => this.runPtr(ap, mm, cp, { transA: opts.transA, alpha: opts.alpha }));
   }
 
   dispose(): void {

@@ -4,7 +4,7 @@
 //   int8: t = requant_mid(x·P) (int8, own scale / zero point) → y = requant(t·Q + bias) — two PackedGemmS8,
 //         the intermediate's zero point folded into the second stage's bias like any activation zero point.
 //   f32:  t = x·P, y = t·Q + bias with gemm_f32 (assembly/gemm_f32.ts).
-import { int32Result, int8Result } from './int8-matmul-arrays.js';
+import { checkMatmulX, f32Result, s8Matmul, s8MatmulInt32, s8Run } from './int8-matmul-arrays.js';
 import type { Runtime } from '../runtime.js';
 import { checkArray, checkInt, describe, QwasmError } from '../errors.js';
 import { resolveRequant as resolve, type RequantParams } from './requant.js';
@@ -16,11 +16,6 @@ function checkRank(k: number, r: number, n: number): void {
   checkInt('n', n, 1, 1 << 24);
 }
 
-function checkX(k: number, x: unknown, m: number, ctor: Float32ArrayConstructor | Int8ArrayConstructor): void {
-  checkInt('m', m, 1, 1 << 24);
-  if (m * k > 0x40000000) throw new RangeError(`m×k = ${m}×${k} is too large for one call`);
-  checkArray('x', x, ctor, m * k);
-}
 
 export interface LowRankF32Options {
   bias?: Float32Array;
@@ -62,12 +57,8 @@ export class LowRankF32 {
 
   matmul(x: Float32Array, m: number): Float32Array {
     this.live();
-    checkX(this.k, x, m, Float32Array);
-    return this.rt.scoped((s) => {
-      const xp = s.put(x), yp = s.alloc(m * this.n * 4);
-      this.runPtr(xp, m, yp);
-      return this.rt.f32(yp, m * this.n).slice();
-    });
+    checkMatmulX(this.k, x, m, Float32Array);
+    return f32Result(this.rt, x, m, this.n, (xp, mm, yp) => this.runPtr(xp, mm, yp));
   }
 
   dispose(): void {
@@ -134,23 +125,23 @@ export class LowRankS8 {
   /** Exact int32 output (second stage not requantised) for x at xPtr (int8 m×k). */
   runInt32(xPtr: number, m: number, yPtr: number, ldx = this.k, ldy = this.n): void {
     this.live();
-    const t = this.rt.alloc(m * this.r);
-    try {
-      this.first.runInt8(xPtr, m, t, ldx, this.r);
-      this.second.runInt32(t, m, yPtr, this.r, ldy);
-    } finally {
-      this.rt.free(t);
-    }
+    this.stages(xPtr, m, yPtr, ldx, ldy, false);
   }
 
   /** Requantised int8 output for x at xPtr. */
   runInt8(xPtr: number, m: number, yPtr: number, ldx = this.k, ldy = this.n): void {
     this.live();
     if (!this.second.requant) throw new QwasmError('this LowRankS8 was built without output requantisation parameters (scale)');
+    this.stages(xPtr, m, yPtr, ldx, ldy, true);
+  }
+
+  /** x → int8 m×r temporary (first stage) → second stage, int8 or int32 out; the temporary is freed. */
+  private stages(xPtr: number, m: number, yPtr: number, ldx: number, ldy: number, int8: boolean): void {
     const t = this.rt.alloc(m * this.r);
     try {
       this.first.runInt8(xPtr, m, t, ldx, this.r);
-      this.second.runInt8(t, m, yPtr, this.r, ldy);
+      if (int8) this.second.runInt8(t, m, yPtr, this.r, ldy);
+      else this.second.runInt32(t, m, yPtr, this.r, ldy);
     } finally {
       this.rt.free(t);
     }
@@ -158,21 +149,17 @@ export class LowRankS8 {
 
   /** runInt8 when built with output requantisation parameters (scale), else runInt32. */
   runPtr(xPtr: number, m: number, yPtr: number, ldx = this.k, ldy = this.n): void {
-    if (this.second.requant) this.runInt8(xPtr, m, yPtr, ldx, ldy);
-    else this.runInt32(xPtr, m, yPtr, ldx, ldy);
+    s8Run(this, !!this.second.requant, xPtr, m, yPtr, ldx, ldy);
   }
 
   matmulInt32(x: Int8Array, m: number): Int32Array {
     this.live();
-    checkX(this.k, x, m, Int8Array);
-    return int32Result(this.rt, x, m, this.n, (xp, mm, yp) => this.runInt32(xp, mm, yp));
+    return s8MatmulInt32(this, x, m);
   }
 
   matmul(x: Int8Array, m: number): Int8Array {
     this.live();
-    checkX(this.k, x, m, Int8Array);
-    if (!this.second.requant) throw new QwasmError('this LowRankS8 was built without output requantisation parameters (scale); use matmulInt32');
-    return int8Result(this.rt, x, m, this.n, (xp, mm, yp) => this.runInt8(xp, mm, yp));
+    return s8Matmul(this, !!this.second.requant, 'this LowRankS8 was built without output requantisation parameters (scale); use matmulInt32', x, m);
   }
 
   dispose(): void {
@@ -193,7 +180,7 @@ export function lowRankF32Reference(rt: Runtime, p: Float32Array, q: Float32Arra
   checkRank(k, r, n);
   checkArray('p', p, Float32Array, k * r);
   checkArray('q', q, Float32Array, r * n);
-  checkX(k, x, m, Float32Array);
+  checkMatmulX(k, x, m, Float32Array);
   if (opts.bias !== undefined) checkArray('bias', opts.bias, Float32Array, n);
   return rt.scoped((s) => {
     const xp = s.put(x), pp = s.put(p), qp = s.put(q), bp = opts.bias ? s.put(opts.bias) : 0;
@@ -211,7 +198,7 @@ export function lowRankS8Reference(rt: Runtime, p: Int8Array, q: Int8Array, k: n
   const mid = checkMid(opts);
   checkArray('p', p, Int8Array, k * r);
   checkArray('q', q, Int8Array, r * n);
-  checkX(k, x, m, Int8Array);
+  checkMatmulX(k, x, m, Int8Array);
   const zpA = checkInt('aZeroPoint', opts.aZeroPoint ?? 0, -128, 127);
   const midZp = checkInt('mid.outZeroPoint', mid.outZeroPoint ?? 0, -128, 127);
   if (opts.bias !== undefined) checkArray('bias', opts.bias, Int32Array, n);

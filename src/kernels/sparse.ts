@@ -10,7 +10,7 @@
 //                    column (2:4, 1:4, …). int8: the same two representations as 'csr', but every step is full. f32 with
 //                    group ≤ 4: a one-float-per-column swizzle gather; f32 with group > 4 falls back to 'csr'.
 // Each handle owns one WASM allocation holding its whole format (`bytes`); free it with dispose().
-import { int32Result, int8Result } from './int8-matmul-arrays.js';
+import { checkMatmulX, f32Result, s8Matmul, s8MatmulInt32, s8Run } from './int8-matmul-arrays.js';
 import type { Runtime } from '../runtime.js';
 import { checkArray, checkInt, describe, QwasmError } from '../errors.js';
 import { resolveRequant, type RequantParams, type ResolvedRequant } from './requant.js';
@@ -192,6 +192,18 @@ function groupRows(kept: Uint8Array, k: number, n: number, n0: number, g: number
   return rows;
 }
 
+/**
+ * Block layout: the kept rows of each block of g columns, and gstart[q] = where block q's entries start when a
+ * block of r rows takes per(r) entries (rows for f32, row pairs for int8); total = all entries.
+ */
+function blockRows(kept: Uint8Array, k: number, n: number, g: number, per: (rows: number) => number): { all: number[][]; gstart: Uint32Array; total: number } {
+  const ng = Math.ceil(n / g), gstart = new Uint32Array(ng + 1), all: number[][] = [];
+  let total = 0;
+  for (let q = 0; q < ng; q++) { const r = groupRows(kept, k, n, q * g, g); all.push(r); gstart[q] = total; total += per(r.length); }
+  gstart[ng] = total;
+  return { all, gstart, total };
+}
+
 // int8 / f32 "steps" over 4-column quads. win = 16 (int8, 4 slots per column per step) or 4 (f32, 1 slot).
 // Returns qstart, kst and the step bytes (idx part filled; weights via the callback).
 function buildSteps(kept: Uint8Array, k: number, n: number, win: number, slots: number, bytesPerStep: number,
@@ -243,10 +255,12 @@ const S8_POS = [0, 1, 8, 9];
 
 // ------------------------------------------------------------------ handles
 
-function checkMatmulArgs(k: number, x: unknown, m: number, ctor: Float32ArrayConstructor | Int8ArrayConstructor): void {
-  checkInt('m', m, 1, 1 << 24);
-  if (m * k > 0x40000000) throw new RangeError(`m×k = ${m}×${k} is too large for one call`);
-  checkArray('x', x, ctor, m * k);
+
+/** w holds k × n weights of `ctor`, k and n in [1, 2^24] (the handles and references). */
+function checkMatrix(w: unknown, k: number, n: number, ctor: Float32ArrayConstructor | Int8ArrayConstructor): void {
+  checkInt('k', k, 1, 1 << 24);
+  checkInt('n', n, 1, 1 << 24);
+  checkArray('w', w, ctor, k * n);
 }
 
 abstract class SparseBase {
@@ -286,9 +300,7 @@ export class SparseMatrixF32 extends SparseBase {
   private readonly g: number;
 
   constructor(rt: Runtime, w: Float32Array, k: number, n: number, opts: SparseF32Options = {}) {
-    checkInt('k', k, 1, 1 << 24);
-    checkInt('n', n, 1, 1 << 24);
-    checkArray('w', w, Float32Array, k * n);
+    checkMatrix(w, k, n, Float32Array);
     if (opts === null || typeof opts !== 'object') throw new TypeError(`opts must be an object, got ${describe(opts)}`);
     if (opts.bias !== undefined) checkArray('bias', opts.bias, Float32Array, n);
     const kept = resolveMask(w, k, n, opts.mask);
@@ -300,12 +312,7 @@ export class SparseMatrixF32 extends SparseBase {
     const biasPadded = (mult: number) => { const b = new Float32Array(Math.ceil(n / mult) * mult + 8); if (opts.bias) b.set(opts.bias); return b; };
     if (st.format === 'block') {
       kind = 'rows'; g = st.bn;
-      const ng = Math.ceil(n / g);
-      const gstart = new Uint32Array(ng + 1);
-      const all: number[][] = [];
-      let total = 0;
-      for (let q = 0; q < ng; q++) { const r = groupRows(kept, k, n, q * g, g); all.push(r); gstart[q] = total; total += r.length; }
-      gstart[ng] = total;
+      const { all, gstart, total } = blockRows(kept, k, n, g, (rows) => rows), ng = all.length;
       const idx = idxArray(k, Math.max(1, total)), vals = new Float32Array(Math.max(1, total) * g);
       let t = 0;
       for (let q = 0; q < ng; q++) {
@@ -350,12 +357,8 @@ export class SparseMatrixF32 extends SparseBase {
 
   matmul(x: Float32Array, m: number): Float32Array {
     this.live();
-    checkMatmulArgs(this.k, x, m, Float32Array);
-    return this.rt.scoped((s) => {
-      const xp = s.put(x), yp = s.alloc(m * this.n * 4);
-      this.runPtr(xp, m, yp);
-      return this.rt.f32(yp, m * this.n).slice();
-    });
+    checkMatmulX(this.k, x, m, Float32Array);
+    return f32Result(this.rt, x, m, this.n, (xp, mm, yp) => this.runPtr(xp, mm, yp));
   }
 }
 
@@ -370,9 +373,7 @@ export class SparseMatrixS8 extends SparseBase {
   // Long (~95 lines): checks every option, then encodes one of three sparse layouts into WASM memory with the
   // frees on failure in one place.
   constructor(rt: Runtime, w: Int8Array, k: number, n: number, opts: SparseS8Options = {}) {
-    checkInt('k', k, 1, 1 << 24);
-    checkInt('n', n, 1, 1 << 24);
-    checkArray('w', w, Int8Array, k * n);
+    checkMatrix(w, k, n, Int8Array);
     if (opts === null || typeof opts !== 'object') throw new TypeError(`opts must be an object, got ${describe(opts)}`);
     for (let i = 0; i < w.length; i++) {
       if (w[i] === -128) throw new RangeError(`w[${i}] is -128: int8 weights must lie in [-127, 127] (TFLite symmetric)`);
@@ -398,12 +399,7 @@ export class SparseMatrixS8 extends SparseBase {
     let g = 0, consec = 0;
     if (st.format === 'block') {
       kind = 'rows'; g = st.bn;
-      const ng = Math.ceil(n / g);
-      const gstart = new Uint32Array(ng + 1);
-      const all: number[][] = [];
-      let pairs = 0;
-      for (let q = 0; q < ng; q++) { const r = groupRows(kept, k, n, q * g, g); all.push(r); gstart[q] = pairs; pairs += Math.ceil(r.length / 2); }
-      gstart[ng] = pairs;
+      const { all, gstart, total: pairs } = blockRows(kept, k, n, g, (rows) => Math.ceil(rows / 2)), ng = all.length;
       const pidx = idxArray(k, Math.max(2, 2 * pairs)), wts = new Int8Array(Math.max(1, pairs) * 2 * g);
       let t = 0;
       consec = 1;
@@ -503,21 +499,17 @@ export class SparseMatrixS8 extends SparseBase {
 
   /** runInt8 when built with requantisation parameters (scale), else runInt32. */
   runPtr(xPtr: number, m: number, yPtr: number, ldx = this.k, ldy = this.n): void {
-    if (this.requant) this.runInt8(xPtr, m, yPtr, ldx, ldy);
-    else this.runInt32(xPtr, m, yPtr, ldx, ldy);
+    s8Run(this, !!this.requant, xPtr, m, yPtr, ldx, ldy);
   }
 
   matmulInt32(x: Int8Array, m: number): Int32Array {
     this.live();
-    checkMatmulArgs(this.k, x, m, Int8Array);
-    return int32Result(this.rt, x, m, this.n, (xp, mm, yp) => this.runInt32(xp, mm, yp));
+    return s8MatmulInt32(this, x, m);
   }
 
   matmul(x: Int8Array, m: number): Int8Array {
     this.live();
-    checkMatmulArgs(this.k, x, m, Int8Array);
-    if (!this.requant) throw new QwasmError('this SparseMatrixS8 was built without requantisation parameters (scale); use matmulInt32');
-    return int8Result(this.rt, x, m, this.n, (xp, mm, yp) => this.runInt8(xp, mm, yp));
+    return s8Matmul(this, !!this.requant, 'this SparseMatrixS8 was built without requantisation parameters (scale); use matmulInt32', x, m);
   }
 
   override dispose(): void {
@@ -532,10 +524,8 @@ export class SparseMatrixS8 extends SparseBase {
 /** y = x·(W∘mask) + bias with the plain-loop kernel (mask default: nonzeros of W; the structure is checked too). */
 export function sparseF32Reference(rt: Runtime, w: Float32Array, k: number, n: number, x: Float32Array, m: number,
                                    opts: SparseF32Options = {}): Float32Array {
-  checkInt('k', k, 1, 1 << 24);
-  checkInt('n', n, 1, 1 << 24);
-  checkArray('w', w, Float32Array, k * n);
-  checkMatmulArgs(k, x, m, Float32Array);
+  checkMatrix(w, k, n, Float32Array);
+  checkMatmulX(k, x, m, Float32Array);
   if (opts.bias !== undefined) checkArray('bias', opts.bias, Float32Array, n);
   const kept = resolveMask(w, k, n, opts.mask);
   resolveStructure(opts, kept, k, n);
@@ -549,10 +539,8 @@ export function sparseF32Reference(rt: Runtime, w: Float32Array, k: number, n: n
 /** int8 reference: int32 without opts.scale, requantised int8 with it. */
 export function sparseS8Reference(rt: Runtime, w: Int8Array, k: number, n: number, x: Int8Array, m: number,
                                   opts: SparseS8Options = {}): Int32Array | Int8Array {
-  checkInt('k', k, 1, 1 << 24);
-  checkInt('n', n, 1, 1 << 24);
-  checkArray('w', w, Int8Array, k * n);
-  checkMatmulArgs(k, x, m, Int8Array);
+  checkMatrix(w, k, n, Int8Array);
+  checkMatmulX(k, x, m, Int8Array);
   const zpA = checkInt('aZeroPoint', opts.aZeroPoint ?? 0, -128, 127);
   if (opts.bias !== undefined) checkArray('bias', opts.bias, Int32Array, n);
   const r = opts.scale !== undefined ? resolveRequant(opts as RequantParams, n) : null;
