@@ -55,59 +55,53 @@ const has = (q: Qwasm, method: string): boolean => typeof (q as any)[method] ===
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 const call = (q: Qwasm, method: string, ...args: unknown[]): any => (q as any)[method](...args);
 
-function gemmS8(requant: boolean): KernelSpec {
+type Buffers = ReturnType<typeof buffers>;
+/** What a matmul-shaped set-up returns: the call, and the handle to dispose besides the buffers. */
+interface MatmulRun { run(): void; handle?: { dispose(): void } }
+
+/**
+ * A kernel benchmarked at an M×K×N matmul shape (default 256³; ops = 2·M·K·N, dense-equivalent). `setup` builds
+ * the operands from rng(seed) into `buf`; `needs` names the Qwasm method whose absence means this build lacks it.
+ */
+function matmulSpec(kernel: string, about: string, seed: number, needs: string | null,
+                    setup: (q: Qwasm, m: number, k: number, n: number, r: () => number, buf: Buffers) => MatmulRun): KernelSpec {
   return {
     syntax: 'MxKxN',
     defaultShape: '256x256x256',
-    about: requant ? 'int8 GEMM, requantised int8 output (packed weights)' : 'int8 GEMM, exact int32 output (packed weights)',
+    about,
     make(q, shape) {
+      if (needs !== null && !has(q, needs)) return null;
       const [m, k, n] = dims(shape, 3, 'MxKxN');
-      const r = rng(1), buf = buffers(q);
-      const packed = q.packGemmS8(randI8(k * n, r), k, n, requant
-        ? { aZeroPoint: -3, scale: 0.004, outZeroPoint: 1, bias: Int32Array.from({ length: n }, () => r() % 2000 - 1000) }
-        : { aZeroPoint: -3 });
-      const a = buf.put(randI8(m * k, r, -128, 127)), c = buf.alloc(m * n * (requant ? 1 : 4));
-      return {
-        kernel: requant ? 'gemm_s8_requant' : 'gemm_s8', shape: `${m}x${k}x${n}`, ops: 2 * m * k * n,
-        run: requant ? () => packed.runInt8(a, m, c) : () => packed.runInt32(a, m, c),
-        dispose: () => { packed.dispose(); buf.free(); },
-      };
+      const buf = buffers(q);
+      const { run, handle } = setup(q, m, k, n, rng(seed), buf);
+      return { kernel, shape: `${m}x${k}x${n}`, ops: 2 * m * k * n, run, dispose: () => { handle?.dispose(); buf.free(); } };
     },
   };
+}
+
+function gemmS8(requant: boolean): KernelSpec {
+  const about = requant ? 'int8 GEMM, requantised int8 output (packed weights)' : 'int8 GEMM, exact int32 output (packed weights)';
+  return matmulSpec(requant ? 'gemm_s8_requant' : 'gemm_s8', about, 1, null, (q, m, k, n, r, buf) => {
+    const packed = q.packGemmS8(randI8(k * n, r), k, n, requant
+      ? { aZeroPoint: -3, scale: 0.004, outZeroPoint: 1, bias: Int32Array.from({ length: n }, () => r() % 2000 - 1000) }
+      : { aZeroPoint: -3 });
+    const a = buf.put(randI8(m * k, r, -128, 127)), c = buf.alloc(m * n * (requant ? 1 : 4));
+    return { run: requant ? () => packed.runInt8(a, m, c) : () => packed.runInt32(a, m, c), handle: packed };
+  });
 }
 
 export const KERNELS: Record<string, KernelSpec> = {
   gemm_s8: gemmS8(false),
   gemm_s8_requant: gemmS8(true),
-  gemm_f32: {
-    syntax: 'MxKxN',
-    defaultShape: '256x256x256',
-    about: 'f32 GEMM C = A·B (SIMD128 4×8 register tile) on prepacked B (packGemmF32)',
-    make(q, shape) {
-      const [m, k, n] = dims(shape, 3, 'MxKxN');
-      const r = rng(2), buf = buffers(q);
-      const packed = q.packGemmF32(randF32(k * n, r), k, n);
-      const a = buf.put(randF32(m * k, r)), c = buf.alloc(m * n * 4);
-      return {
-        kernel: 'gemm_f32', shape: `${m}x${k}x${n}`, ops: 2 * m * k * n,
-        run: () => packed.runPtr(a, m, c), dispose: () => { packed.dispose(); buf.free(); },
-      };
-    },
-  },
-  gemm_f32_unpacked: {
-    syntax: 'MxKxN',
-    defaultShape: '256x256x256',
-    about: 'f32 GEMM C = A·B with B packed inside every call (gemmF32Ptr)',
-    make(q, shape) {
-      const [m, k, n] = dims(shape, 3, 'MxKxN');
-      const r = rng(2), buf = buffers(q);
-      const a = buf.put(randF32(m * k, r)), b = buf.put(randF32(k * n, r)), c = buf.alloc(m * n * 4);
-      return {
-        kernel: 'gemm_f32_unpacked', shape: `${m}x${k}x${n}`, ops: 2 * m * k * n,
-        run: () => q.gemmF32Ptr(m, k, n, a, b, c), dispose: () => buf.free(),
-      };
-    },
-  },
+  gemm_f32: matmulSpec('gemm_f32', 'f32 GEMM C = A·B (SIMD128 4×8 register tile) on prepacked B (packGemmF32)', 2, null, (q, m, k, n, r, buf) => {
+    const packed = q.packGemmF32(randF32(k * n, r), k, n);
+    const a = buf.put(randF32(m * k, r)), c = buf.alloc(m * n * 4);
+    return { run: () => packed.runPtr(a, m, c), handle: packed };
+  }),
+  gemm_f32_unpacked: matmulSpec('gemm_f32_unpacked', 'f32 GEMM C = A·B with B packed inside every call (gemmF32Ptr)', 2, null, (q, m, k, n, r, buf) => {
+    const a = buf.put(randF32(m * k, r)), b = buf.put(randF32(k * n, r)), c = buf.alloc(m * n * 4);
+    return { run: () => q.gemmF32Ptr(m, k, n, a, b, c) };
+  }),
   conv_s8: {
     syntax: 'NxHxWxC[:OCxKHxKW]',
     defaultShape: '1x32x32x64:64x3x3',
@@ -130,57 +124,26 @@ export const KERNELS: Record<string, KernelSpec> = {
       };
     },
   },
-  sparse_s8: {
-    syntax: 'MxKxN',
-    defaultShape: '256x256x256',
-    about: 'int8 sparse matmul, 90 % unstructured sparsity (csr), int32 output; GOPS = dense-equivalent',
-    make(q, shape) {
-      if (!has(q, 'sparseS8')) return null;
-      const [m, k, n] = dims(shape, 3, 'MxKxN');
-      const r = rng(4), buf = buffers(q);
-      const w = randI8(k * n, r);
-      for (let i = 0; i < w.length; i++) if (r() % 10 !== 0) w[i] = 0;
-      const sp = call(q, 'sparseS8', w, k, n, { format: 'csr', aZeroPoint: -3 });
-      const x = buf.put(randI8(m * k, r, -128, 127)), y = buf.alloc(m * n * 4);
-      const run = typeof sp.runPtr === 'function' ? () => sp.runPtr(x, m, y) : () => sp.runInt32(x, m, y);
-      return { kernel: 'sparse_s8', shape: `${m}x${k}x${n}`, ops: 2 * m * k * n, run, dispose: () => { sp.dispose(); buf.free(); } };
-    },
-  },
-  lowrank_s8: {
-    syntax: 'MxKxN',
-    defaultShape: '256x256x256',
-    about: 'int8 low-rank x·P·Q with r = N/8, requantised; GOPS = dense-equivalent',
-    make(q, shape) {
-      if (!has(q, 'lowRankS8')) return null;
-      const [m, k, n] = dims(shape, 3, 'MxKxN');
-      const rank = Math.max(1, Math.floor(n / 8));
-      const r = rng(5), buf = buffers(q);
-      const lr = call(q, 'lowRankS8', randI8(k * rank, r), randI8(rank * n, r), k, rank, n,
-        { aZeroPoint: -3, mid: { scale: 0.004, outZeroPoint: 0 }, scale: 0.004, outZeroPoint: 1 });
-      const x = buf.put(randI8(m * k, r, -128, 127)), y = buf.alloc(m * n);
-      return {
-        kernel: 'lowrank_s8', shape: `${m}x${k}x${n}`, ops: 2 * m * k * n,
-        run: () => lr.runInt8(x, m, y), dispose: () => { lr.dispose(); buf.free(); },
-      };
-    },
-  },
-  lowrank_f32: {
-    syntax: 'MxKxN',
-    defaultShape: '256x256x256',
-    about: 'f32 low-rank x·P·Q with r = N/8; GOPS = dense-equivalent',
-    make(q, shape) {
-      if (!has(q, 'lowRankF32')) return null;
-      const [m, k, n] = dims(shape, 3, 'MxKxN');
-      const rank = Math.max(1, Math.floor(n / 8));
-      const r = rng(6), buf = buffers(q);
-      const lr = call(q, 'lowRankF32', randF32(k * rank, r), randF32(rank * n, r), k, rank, n);
-      const x = buf.put(randF32(m * k, r)), y = buf.alloc(m * n * 4);
-      return {
-        kernel: 'lowrank_f32', shape: `${m}x${k}x${n}`, ops: 2 * m * k * n,
-        run: () => lr.runPtr(x, m, y), dispose: () => { lr.dispose(); buf.free(); },
-      };
-    },
-  },
+  sparse_s8: matmulSpec('sparse_s8', 'int8 sparse matmul, 90 % unstructured sparsity (csr), int32 output; GOPS = dense-equivalent', 4, 'sparseS8', (q, m, k, n, r, buf) => {
+    const w = randI8(k * n, r);
+    for (let i = 0; i < w.length; i++) if (r() % 10 !== 0) w[i] = 0;
+    const sp = call(q, 'sparseS8', w, k, n, { format: 'csr', aZeroPoint: -3 });
+    const x = buf.put(randI8(m * k, r, -128, 127)), y = buf.alloc(m * n * 4);
+    return { run: typeof sp.runPtr === 'function' ? () => sp.runPtr(x, m, y) : () => sp.runInt32(x, m, y), handle: sp };
+  }),
+  lowrank_s8: matmulSpec('lowrank_s8', 'int8 low-rank x·P·Q with r = N/8, requantised; GOPS = dense-equivalent', 5, 'lowRankS8', (q, m, k, n, r, buf) => {
+    const rank = Math.max(1, Math.floor(n / 8));
+    const lr = call(q, 'lowRankS8', randI8(k * rank, r), randI8(rank * n, r), k, rank, n,
+      { aZeroPoint: -3, mid: { scale: 0.004, outZeroPoint: 0 }, scale: 0.004, outZeroPoint: 1 });
+    const x = buf.put(randI8(m * k, r, -128, 127)), y = buf.alloc(m * n);
+    return { run: () => lr.runInt8(x, m, y), handle: lr };
+  }),
+  lowrank_f32: matmulSpec('lowrank_f32', 'f32 low-rank x·P·Q with r = N/8; GOPS = dense-equivalent', 6, 'lowRankF32', (q, m, k, n, r, buf) => {
+    const rank = Math.max(1, Math.floor(n / 8));
+    const lr = call(q, 'lowRankF32', randF32(k * rank, r), randF32(rank * n, r), k, rank, n);
+    const x = buf.put(randF32(m * k, r)), y = buf.alloc(m * n * 4);
+    return { run: () => lr.runPtr(x, m, y), handle: lr };
+  }),
 };
 
 export interface Timing {
