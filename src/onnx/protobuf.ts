@@ -149,25 +149,19 @@ export class Message {
   }
 
   /** A repeated float field, packed or not. */
-  floats(f: number): number[] {
-    const out: number[] = [];
-    for (const v of this.fields.get(f) ?? []) {
-      if (v.wire !== Wire.Fixed32 && v.wire !== Wire.Bytes) throw new ProtoError(`${this.what}: field ${f} should hold floats`);
-      if (v.b.length % 4) throw new ProtoError(`${this.what}: packed float field ${f} has ${v.b.length} bytes`);
-      const dv = new DataView(v.b.buffer, v.b.byteOffset, v.b.length);
-      for (let p = 0; p < v.b.length; p += 4) out.push(dv.getFloat32(p, true));
-    }
-    return out;
-  }
+  floats(f: number): number[] { return this.fixedWidth(f, Wire.Fixed32, 'float'); }
 
   /** A repeated double field, packed or not. */
-  doubles(f: number): number[] {
-    const out: number[] = [];
+  doubles(f: number): number[] { return this.fixedWidth(f, Wire.Fixed64, 'double'); }
+
+  /** A repeated little-endian float (Fixed32, 4 bytes) or double (Fixed64, 8 bytes) field, packed or not. */
+  private fixedWidth(f: number, wire: typeof Wire.Fixed32 | typeof Wire.Fixed64, kind: 'float' | 'double'): number[] {
+    const out: number[] = [], size = kind === 'float' ? 4 : 8;
     for (const v of this.fields.get(f) ?? []) {
-      if (v.wire !== Wire.Fixed64 && v.wire !== Wire.Bytes) throw new ProtoError(`${this.what}: field ${f} should hold doubles`);
-      if (v.b.length % 8) throw new ProtoError(`${this.what}: packed double field ${f} has ${v.b.length} bytes`);
+      if (v.wire === Wire.Varint || (v.wire !== wire && v.wire !== Wire.Bytes)) throw new ProtoError(`${this.what}: field ${f} should hold ${kind}s`);
+      if (v.b.length % size) throw new ProtoError(`${this.what}: packed ${kind} field ${f} has ${v.b.length} bytes`);
       const dv = new DataView(v.b.buffer, v.b.byteOffset, v.b.length);
-      for (let p = 0; p < v.b.length; p += 8) out.push(dv.getFloat64(p, true));
+      for (let p = 0; p < v.b.length; p += size) out.push(size === 4 ? dv.getFloat32(p, true) : dv.getFloat64(p, true));
     }
     return out;
   }
