@@ -17,6 +17,16 @@ function backward(rt: Runtime, t: number, tName: string, dy: number, dx: number,
   checkCount('n', n); checkPtr(rt, tName, t, n); checkPtr(rt, 'dy', dy, n); checkPtr(rt, 'dx', dx, n); checkBool('accumulate', accumulate);
   return accumulate ? 1 : 0;
 }
+/** The kernels without parameters (one path in every build); backward reads t, the forward input or output. */
+type NoParam = 'sigmoid_f32' | 'silu_f32';
+function forward0(rt: Runtime, k: NoParam, x: number, y: number, n: number): void {
+  unary(rt, x, y, n);
+  rt.exports[`${k}_fwd`](x, y, n);
+}
+function backward0(rt: Runtime, k: NoParam, t: number, tName: string, dy: number, dx: number, n: number, accumulate: boolean): void {
+  const acc = backward(rt, t, tName, dy, dx, n, accumulate);
+  rt.exports[`${k}_bwd`](t, dy, dx, n, acc);
+}
 /** The kernels with two scalar parameters (a, b) and a plain-loop twin; forward and backward share one argument order. */
 type TwoParam = 'hardsigmoid_f32' | 'clip_f32';
 function forward2(rt: Runtime, k: TwoParam, x: number, y: number, n: number, a: number, b: number, ref: boolean): void {
@@ -33,24 +43,20 @@ function hsParams(p: HardSigmoidParams): void {
 
 /** y = 1 / (1 + e^−x). */
 export function sigmoidForward(rt: Runtime, x: number, y: number, n: number): void {
-  unary(rt, x, y, n);
-  rt.exports.sigmoid_f32_fwd(x, y, n);
+  forward0(rt, 'sigmoid_f32', x, y, n);
 }
 /** dx (+)= dy · y·(1 − y), y the forward output. */
 export function sigmoidBackward(rt: Runtime, y: number, dy: number, dx: number, n: number, accumulate = false): void {
-  const acc = backward(rt, y, 'y', dy, dx, n, accumulate);
-  rt.exports.sigmoid_f32_bwd(y, dy, dx, n, acc);
+  backward0(rt, 'sigmoid_f32', y, 'y', dy, dx, n, accumulate);
 }
 
 /** y = x · sigmoid(x). */
 export function siluForward(rt: Runtime, x: number, y: number, n: number): void {
-  unary(rt, x, y, n);
-  rt.exports.silu_f32_fwd(x, y, n);
+  forward0(rt, 'silu_f32', x, y, n);
 }
 /** dx (+)= dy · s·(1 + x·(1 − s)), s = sigmoid(x), x the forward input. */
 export function siluBackward(rt: Runtime, x: number, dy: number, dx: number, n: number, accumulate = false): void {
-  const acc = backward(rt, x, 'x', dy, dx, n, accumulate);
-  rt.exports.silu_f32_bwd(x, dy, dx, n, acc);
+  backward0(rt, 'silu_f32', x, 'x', dy, dx, n, accumulate);
 }
 
 /** y = max(0, min(1, alpha·x + beta)). */
