@@ -126,12 +126,18 @@ export function globalAvgPoolF32Backward(rt: Runtime, shape: GlobalPoolF32Shape,
 
 // ----- typed arrays -----
 
-/** A one-input kernel on typed arrays: `input` (inLength floats) in, `outLength` floats out (temporaries freed). */
-function throughMemory(rt: Runtime, name: string, input: Float32Array, inLength: number, outLength: number, run: (inPtr: number, outPtr: number) => void): Float32Array {
+/**
+ * A one-input pool kernel on typed arrays: forward ('x': x [xLength] in, y [yLength] out) or backward ('dy':
+ * dy [yLength] in, dx [xLength] out) through `run` at pointer level; temporaries freed.
+ */
+function throughMemory<S extends { xLength: number; yLength: number }>(
+  rt: Runtime, s: S, name: 'x' | 'dy', input: Float32Array, opts: ConvF32RunOptions,
+  run: (rt: Runtime, s: S, inPtr: number, outPtr: number, opts: ConvF32RunOptions) => unknown): Float32Array {
+  const [inLength, outLength] = name === 'x' ? [s.xLength, s.yLength] : [s.yLength, s.xLength];
   checkArray(name, input, Float32Array, inLength);
   return rt.scoped((sc) => {
     const ip = sc.put(input), op = sc.alloc(outLength * 4);
-    run(ip, op);
+    run(rt, s, ip, op, opts);
     return rt.f32(op, outLength).slice();
   });
 }
@@ -163,21 +169,17 @@ export function maxPool2dF32Grad(rt: Runtime, dy: Float32Array, idx: Int32Array,
 }
 
 export function avgPool2dF32(rt: Runtime, x: Float32Array, params: Pool2dF32Params, opts: ConvF32RunOptions = {}): Float32Array {
-  const s = pool2dF32Shape(params);
-  return throughMemory(rt, 'x', x, s.xLength, s.yLength, (ip, op) => avgPool2dF32Forward(rt, s, ip, op, opts));
+  return throughMemory(rt, pool2dF32Shape(params), 'x', x, opts, avgPool2dF32Forward);
 }
 
 export function avgPool2dF32Grad(rt: Runtime, dy: Float32Array, params: Pool2dF32Params, opts: ConvF32RunOptions = {}): Float32Array {
-  const s = pool2dF32Shape(params);
-  return throughMemory(rt, 'dy', dy, s.yLength, s.xLength, (ip, op) => avgPool2dF32Backward(rt, s, ip, op, opts));
+  return throughMemory(rt, pool2dF32Shape(params), 'dy', dy, opts, avgPool2dF32Backward);
 }
 
 export function globalAvgPoolF32(rt: Runtime, x: Float32Array, shape: GlobalPoolF32Shape, opts: ConvF32RunOptions = {}): Float32Array {
-  const s = globalPoolF32Shape(shape);
-  return throughMemory(rt, 'x', x, s.xLength, s.yLength, (ip, op) => globalAvgPoolF32Forward(rt, s, ip, op, opts));
+  return throughMemory(rt, globalPoolF32Shape(shape), 'x', x, opts, globalAvgPoolF32Forward);
 }
 
 export function globalAvgPoolF32Grad(rt: Runtime, dy: Float32Array, shape: GlobalPoolF32Shape, opts: ConvF32RunOptions = {}): Float32Array {
-  const s = globalPoolF32Shape(shape);
-  return throughMemory(rt, 'dy', dy, s.yLength, s.xLength, (ip, op) => globalAvgPoolF32Backward(rt, s, ip, op, opts));
+  return throughMemory(rt, globalPoolF32Shape(shape), 'dy', dy, opts, globalAvgPoolF32Backward);
 }
