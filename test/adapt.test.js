@@ -4,43 +4,11 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { builds, needs, rng } from './helpers.js';
+import { gradCheck, param } from './gradcheck.js';
 import {
   Engine, ops, opsExtra, buildModel, loadDataset, subset, adapt, dannLambda, dannLr, splitSequential, domainClassifier,
 } from '../dist/index.js';
 
-// d mse(f(inputs), target) / d input: analytic vs central differences on sampled coordinates (as autograd.test.js)
-function gradCheck(q, name, makeInputs, f, { eps = 1e-2, tol = 2e-2, samples = 12, seed = 1, gradScale = 1 } = {}) {
-  const e = new Engine(q.rt);
-  const r = rng(seed);
-  const inputs = makeInputs(e, r);
-  const probe = e.noGrad(() => f(...inputs));
-  const target = e.persistent(probe.shape, Float32Array.from({ length: probe.size }, () => r.float() * 2 - 1));
-  e.endStep();
-  const lossAt = () => e.noGrad(() => { const v = ops.mse(f(...inputs), target).item(); e.endStep(); return v; });
-  const L = ops.mse(f(...inputs), target);
-  L.backward();
-  const grads = inputs.map((t) => (t.requiresGrad ? t.grad.toArray() : null));
-  e.endStep();
-  inputs.forEach((t, ti) => {
-    if (!t.requiresGrad) return;
-    for (let s = 0; s < samples; s++) {
-      const i = r.int(0, t.size - 1);
-      const d = t.data(); const old = d[i];
-      d[i] = old + eps; const lp = lossAt();
-      t.data()[i] = old - eps; const lm = lossAt();
-      t.data()[i] = old;
-      // gradScale: the expected analytic/numeric ratio (−λ for gradient reversal, 1 for true gradients)
-      const num = (Array.isArray(gradScale) ? gradScale[ti] : gradScale) * (lp - lm) / (2 * eps), ana = grads[ti][i];
-      const err = Math.abs(num - ana) / Math.max(1e-3, Math.abs(num) + Math.abs(ana));
-      assert.ok(err < tol, `${q.build} ${name}: input ${ti}[${i}] analytic ${ana} vs numeric ${num}`);
-    }
-  });
-  for (const t of inputs) t.dispose();
-  target.dispose();
-  assert.is(e.live, 0);
-}
-
-const param = (e, r, shape, scale = 1) => e.persistent(shape, Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => (r.float() * 2 - 1) * scale), true);
 const X = opsExtra;
 
 test('gradient checks: matmul (all transposes, shared operand), meanRows, sub, scaleBy, sumSquares', async () => {
