@@ -65,64 +65,66 @@ const ADAM_CONFIGS = [
   { lr: 1e-3, decoupled: true, gradScale: 0.25 },
 ];
 
-test('SGD (momentum, dampening, Nesterov, weight decay) = PyTorch formulas in f32 over 6 steps; fast = reference', async () => {
-  const r = rng(21);
+/**
+ * Runs `check(q, n, o, mask, p0, what)` on every build × size × config, unmasked and with a mask keeping about 3/4
+ * of the weights (drawn from r before p0); `check` returns the fast path's p, whose pruned weights must stay 0.
+ */
+async function eachCase(r, optimizer, configs, check) {
   for (const q of await builds()) {
-    const O = q.optimF32, R = O.reference;
     for (const n of SIZES) {
-      for (const o of SGD_CONFIGS) {
+      for (const o of configs) {
         for (const masked of [false, true]) {
           const mask = masked ? Uint8Array.from({ length: n }, () => r.int(0, 3) ? 1 : 0) : undefined;
           const p0 = r.f32(n, 1);
-          const pa = p0.slice(), pb = p0.slice(), pj = p0.slice();
-          const ba = o.momentum ? new Float32Array(n) : null, bb = o.momentum ? new Float32Array(n) : null, bj = new Float32Array(n);
-          for (let s = 0; s < 6; s++) {
-            const g = r.f32(n, 1);
-            O.sgdStep(pa, g, ba, o, s === 0, mask);
-            R.sgdStep(pb, g, bb, o, s === 0, mask);
-            sgdJs(pj, g, bj, o, s === 0, mask);
-          }
-          const what = `${q.build} sgd n=${n} ${JSON.stringify(o)} masked=${masked}`;
-          assert.is(eq(pa, pb), null, `${what}: fast vs ref`);
-          if (ba) assert.is(eq(ba, bb), null, `${what}: buf fast vs ref`);
-          assert.is(eq(pa, pj), null, `${what}: vs JS`);
-          if (ba) assert.is(eq(ba, bj), null, `${what}: buf vs JS`);
-          if (mask) for (let i = 0; i < n; i++) if (!mask[i]) assert.is(pa[i], 0, `${what}: pruned weight stays 0`);
+          const what = `${q.build} ${optimizer} n=${n} ${JSON.stringify(o)} masked=${masked}`;
+          const p = check(q, n, o, mask, p0, what);
+          if (mask) for (let i = 0; i < n; i++) if (!mask[i]) assert.is(p[i], 0, `${what}: pruned weight stays 0`);
         }
       }
     }
   }
+}
+
+test('SGD (momentum, dampening, Nesterov, weight decay) = PyTorch formulas in f32 over 6 steps; fast = reference', async () => {
+  const r = rng(21);
+  await eachCase(r, 'sgd', SGD_CONFIGS, (q, n, o, mask, p0, what) => {
+    const O = q.optimF32, R = O.reference;
+    const pa = p0.slice(), pb = p0.slice(), pj = p0.slice();
+    const ba = o.momentum ? new Float32Array(n) : null, bb = o.momentum ? new Float32Array(n) : null, bj = new Float32Array(n);
+    for (let s = 0; s < 6; s++) {
+      const g = r.f32(n, 1);
+      O.sgdStep(pa, g, ba, o, s === 0, mask);
+      R.sgdStep(pb, g, bb, o, s === 0, mask);
+      sgdJs(pj, g, bj, o, s === 0, mask);
+    }
+    assert.is(eq(pa, pb), null, `${what}: fast vs ref`);
+    if (ba) assert.is(eq(ba, bb), null, `${what}: buf fast vs ref`);
+    assert.is(eq(pa, pj), null, `${what}: vs JS`);
+    if (ba) assert.is(eq(ba, bj), null, `${what}: buf vs JS`);
+    return pa;
+  });
 });
 
 test('Adam and AdamW = PyTorch formulas in f32 over 8 steps (bias correction, eps, coupled / decoupled decay); fast = reference', async () => {
   const r = rng(22);
-  for (const q of await builds()) {
+  await eachCase(r, 'adam', ADAM_CONFIGS, (q, n, o, mask, p0, what) => {
     const O = q.optimF32, R = O.reference;
-    for (const n of SIZES) {
-      for (const o of ADAM_CONFIGS) {
-        for (const masked of [false, true]) {
-          const mask = masked ? Uint8Array.from({ length: n }, () => r.int(0, 3) ? 1 : 0) : undefined;
-          const p0 = r.f32(n, 1);
-          const st = () => ({ p: p0.slice(), m: new Float32Array(n), v: new Float32Array(n) });
-          const a = st(), b = st(), j = st();
-          for (let s = 1; s <= 8; s++) {
-            const g = r.f32(n, s === 3 ? 1e-6 : 1);   // one step of tiny gradients: eps matters
-            O.adamStep(a.p, g, a.m, a.v, o, s, mask);
-            R.adamStep(b.p, g, b.m, b.v, o, s, mask);
-            adamJs(j.p, g, j.m, j.v, o, s, mask);
-          }
-          const what = `${q.build} adam n=${n} ${JSON.stringify(o)} masked=${masked}`;
-          assert.is(eq(a.p, b.p), null, `${what}: p fast vs ref`);
-          assert.is(eq(a.m, b.m), null, `${what}: m fast vs ref`);
-          assert.is(eq(a.v, b.v), null, `${what}: v fast vs ref`);
-          assert.is(eq(a.p, j.p), null, `${what}: p vs JS`);
-          assert.is(eq(a.m, j.m), null, `${what}: m vs JS`);
-          assert.is(eq(a.v, j.v), null, `${what}: v vs JS`);
-          if (mask) for (let i = 0; i < n; i++) if (!mask[i]) assert.is(a.p[i], 0, `${what}: pruned weight stays 0`);
-        }
-      }
+    const st = () => ({ p: p0.slice(), m: new Float32Array(n), v: new Float32Array(n) });
+    const a = st(), b = st(), j = st();
+    for (let s = 1; s <= 8; s++) {
+      const g = r.f32(n, s === 3 ? 1e-6 : 1);   // one step of tiny gradients: eps matters
+      O.adamStep(a.p, g, a.m, a.v, o, s, mask);
+      R.adamStep(b.p, g, b.m, b.v, o, s, mask);
+      adamJs(j.p, g, j.m, j.v, o, s, mask);
     }
-  }
+    assert.is(eq(a.p, b.p), null, `${what}: p fast vs ref`);
+    assert.is(eq(a.m, b.m), null, `${what}: m fast vs ref`);
+    assert.is(eq(a.v, b.v), null, `${what}: v fast vs ref`);
+    assert.is(eq(a.p, j.p), null, `${what}: p vs JS`);
+    assert.is(eq(a.m, j.m), null, `${what}: m vs JS`);
+    assert.is(eq(a.v, j.v), null, `${what}: v vs JS`);
+    return a.p;
+  });
 });
 
 test('Adam first step moves each weight by about lr (bias correction); SGD without momentum needs no buffer', async () => {
