@@ -85,37 +85,41 @@ test('exp and log: fast = reference bit for bit, accuracy ≤ 1.5 ulp, special v
   }
 });
 
-test('softmax cross-entropy: loss and gradient vs float64 JS, label smoothing, fast vs reference', async () => {
-  const r = rng(11);
-  for (const q of await builds()) {
-    const L = q.lossF32, R = L.reference;
-    for (const [m, n] of SHAPES) {
-      for (const eps of [0, 0.1]) {
-        for (const scale of [3, 100]) {
-          const x = r.f32(m * n, scale);
-          const labels = Int32Array.from({ length: m }, () => r.int(0, n - 1));
-          const a = L.softmaxCrossEntropy(x, labels, m, n, eps), b = R.softmaxCrossEntropy(x, labels, m, n, eps);
-          const want = xentJs(x, labels, m, n, eps);
-          assert.ok(Number.isFinite(a.loss) && a.grad.every(Number.isFinite), `${q.build} finite`);
-          near(a.loss, want.loss, 2e-6, 1e-6, `${q.build} xent ${m}x${n} eps=${eps} scale=${scale} loss`);
-          near(a.loss, b.loss, 2e-6, 1e-6, `${q.build} xent fast vs ref`);
-          close(a.grad, want.grad, 1e-5, 1e-7, `${q.build} xent grad ${m}x${n} eps=${eps} scale=${scale}`);
-          close(a.grad, b.grad, 1e-5, 1e-8, `${q.build} xent grad fast vs ref`);
-        }
+/** A test over every build, with its fast (L) and plain-loop (R) loss kernels and one rng(seed) drawn across builds. */
+function lossTest(name, seed, body) {
+  test(name, async () => {
+    const r = rng(seed);
+    for (const q of await builds()) body(q, q.lossF32, q.lossF32.reference, r);
+  });
+}
+
+lossTest('softmax cross-entropy: loss and gradient vs float64 JS, label smoothing, fast vs reference', 11, (q, L, R, r) => {
+  for (const [m, n] of SHAPES) {
+    for (const eps of [0, 0.1]) {
+      for (const scale of [3, 100]) {
+        const x = r.f32(m * n, scale);
+        const labels = Int32Array.from({ length: m }, () => r.int(0, n - 1));
+        const a = L.softmaxCrossEntropy(x, labels, m, n, eps), b = R.softmaxCrossEntropy(x, labels, m, n, eps);
+        const want = xentJs(x, labels, m, n, eps);
+        assert.ok(Number.isFinite(a.loss) && a.grad.every(Number.isFinite), `${q.build} finite`);
+        near(a.loss, want.loss, 2e-6, 1e-6, `${q.build} xent ${m}x${n} eps=${eps} scale=${scale} loss`);
+        near(a.loss, b.loss, 2e-6, 1e-6, `${q.build} xent fast vs ref`);
+        close(a.grad, want.grad, 1e-5, 1e-7, `${q.build} xent grad ${m}x${n} eps=${eps} scale=${scale}`);
+        close(a.grad, b.grad, 1e-5, 1e-8, `${q.build} xent grad fast vs ref`);
       }
     }
-    // extreme logits: one-hot ±100 rows, confident right and wrong
-    const m = 4, n = 10, x = new Float32Array(m * n).fill(-100);
-    x[3] = 100; x[10 + 5] = 100; x[20 + 0] = 100; x[30 + 9] = 100;
-    const labels = Int32Array.of(3, 4, 0, 0);
-    for (const eps of [0, 0.2]) {
-      const a = L.softmaxCrossEntropy(x, labels, m, n, eps), want = xentJs(x, labels, m, n, eps);
-      assert.ok(Number.isFinite(a.loss) && a.grad.every(Number.isFinite), `${q.build} extreme finite`);
-      near(a.loss, want.loss, 1e-6, 1e-6, `${q.build} extreme logits loss (eps ${eps})`);
-      close(a.grad, want.grad, 1e-6, 1e-7, `${q.build} extreme logits grad (eps ${eps})`);
-    }
-    assert.is(L.softmaxCrossEntropy(x, labels, m, n).loss, 100, 'two of four rows 200 off, two exact');
   }
+  // extreme logits: one-hot ±100 rows, confident right and wrong
+  const m = 4, n = 10, x = new Float32Array(m * n).fill(-100);
+  x[3] = 100; x[10 + 5] = 100; x[20 + 0] = 100; x[30 + 9] = 100;
+  const labels = Int32Array.of(3, 4, 0, 0);
+  for (const eps of [0, 0.2]) {
+    const a = L.softmaxCrossEntropy(x, labels, m, n, eps), want = xentJs(x, labels, m, n, eps);
+    assert.ok(Number.isFinite(a.loss) && a.grad.every(Number.isFinite), `${q.build} extreme finite`);
+    near(a.loss, want.loss, 1e-6, 1e-6, `${q.build} extreme logits loss (eps ${eps})`);
+    close(a.grad, want.grad, 1e-6, 1e-7, `${q.build} extreme logits grad (eps ${eps})`);
+  }
+  assert.is(L.softmaxCrossEntropy(x, labels, m, n).loss, 100, 'two of four rows 200 off, two exact');
 });
 
 test('cross-entropy gradient: finite differences of the kernel loss; gradScale; in place', async () => {
@@ -146,94 +150,82 @@ test('cross-entropy gradient: finite differences of the kernel loss; gradScale; 
   }
 });
 
-test('softmax, log-softmax and its backward (finite differences)', async () => {
-  const r = rng(13);
-  for (const q of await builds()) {
-    const L = q.lossF32, R = L.reference;
-    for (const [m, n] of SHAPES) {
-      for (const scale of [4, 100]) {
-        const x = r.f32(m * n, scale);
-        const ls = L.logSoftmax(x, m, n), want = logSoftmaxJs(x, m, n);
-        close(ls, want, 1e-6, 2e-6, `${q.build} logSoftmax ${m}x${n} scale=${scale}`);
-        close(ls, R.logSoftmax(x, m, n), 1e-6, 1e-6, `${q.build} logSoftmax fast vs ref`);
-        close(L.softmax(x, m, n), Array.from(want, Math.exp), 4e-6, 1e-9, `${q.build} softmax ${m}x${n}`);
-        close(L.softmax(x, m, n), R.softmax(x, m, n), 4e-6, 1e-9, `${q.build} softmax fast vs ref`);
-        assert.ok(ls.every(Number.isFinite), `${q.build} logSoftmax finite`);
-        const dy = r.f32(m * n, 1);
-        const dx = L.logSoftmaxBackward(ls, dy, m, n);
-        close(dx, R.logSoftmaxBackward(ls, dy, m, n), 1e-5, 1e-6, `${q.build} logSoftmaxBackward fast vs ref`);
-        if (scale === 4 && m * n <= 80) {
-          // d/dx Σ dy·logSoftmax(x)
-          const obj = (z) => { const y = L.logSoftmax(z, m, n); let s = 0; for (let k = 0; k < m * n; k++) s += dy[k] * y[k]; return s; };
-          for (let k = 0; k < m * n; k++) {
-            const h = 1e-2, xp = x.slice(), xm = x.slice();
-            xp[k] += h; xm[k] -= h;
-            near(dx[k], (obj(xp) - obj(xm)) / (xp[k] - xm[k]), 3e-3, 3e-4, `${q.build} logSoftmax FD [${k}]`);
-          }
+lossTest('softmax, log-softmax and its backward (finite differences)', 13, (q, L, R, r) => {
+  for (const [m, n] of SHAPES) {
+    for (const scale of [4, 100]) {
+      const x = r.f32(m * n, scale);
+      const ls = L.logSoftmax(x, m, n), want = logSoftmaxJs(x, m, n);
+      close(ls, want, 1e-6, 2e-6, `${q.build} logSoftmax ${m}x${n} scale=${scale}`);
+      close(ls, R.logSoftmax(x, m, n), 1e-6, 1e-6, `${q.build} logSoftmax fast vs ref`);
+      close(L.softmax(x, m, n), Array.from(want, Math.exp), 4e-6, 1e-9, `${q.build} softmax ${m}x${n}`);
+      close(L.softmax(x, m, n), R.softmax(x, m, n), 4e-6, 1e-9, `${q.build} softmax fast vs ref`);
+      assert.ok(ls.every(Number.isFinite), `${q.build} logSoftmax finite`);
+      const dy = r.f32(m * n, 1);
+      const dx = L.logSoftmaxBackward(ls, dy, m, n);
+      close(dx, R.logSoftmaxBackward(ls, dy, m, n), 1e-5, 1e-6, `${q.build} logSoftmaxBackward fast vs ref`);
+      if (scale === 4 && m * n <= 80) {
+        // d/dx Σ dy·logSoftmax(x)
+        const obj = (z) => { const y = L.logSoftmax(z, m, n); let s = 0; for (let k = 0; k < m * n; k++) s += dy[k] * y[k]; return s; };
+        for (let k = 0; k < m * n; k++) {
+          const h = 1e-2, xp = x.slice(), xm = x.slice();
+          xp[k] += h; xm[k] -= h;
+          near(dx[k], (obj(xp) - obj(xm)) / (xp[k] - xm[k]), 3e-3, 3e-4, `${q.build} logSoftmax FD [${k}]`);
         }
       }
     }
   }
 });
 
-test('distillation KL with temperature: vs float64 JS, T² scaling, zero for identical logits, FD gradient', async () => {
-  const r = rng(14);
-  for (const q of await builds()) {
-    const L = q.lossF32, R = L.reference;
-    for (const [m, n] of SHAPES) {
-      for (const T of [1, 2, 4.5]) {
-        for (const scale of [3, 100]) {
-          const s = r.f32(m * n, scale), t = r.f32(m * n, scale);
-          const a = L.klDistill(s, t, m, n, T), b = R.klDistill(s, t, m, n, T), want = klJs(s, t, m, n, T);
-          assert.ok(Number.isFinite(a.loss) && a.grad.every(Number.isFinite), `${q.build} KL finite`);
-          near(a.loss, want.loss, 1e-5, 1e-5 * T * T, `${q.build} KL ${m}x${n} T=${T} scale=${scale}`);
-          near(a.loss, b.loss, 1e-5, 1e-5 * T * T, `${q.build} KL fast vs ref`);
-          close(a.grad, want.grad, 1e-5, 1e-7 * T, `${q.build} KL grad ${m}x${n} T=${T}`);
-          close(a.grad, b.grad, 1e-5, 1e-7 * T, `${q.build} KL grad fast vs ref`);
-          const acc = r.f32(m * n, 1), withAcc = L.klDistill(s, t, m, n, T, 1, acc);
-          assert.is(withAcc.loss, a.loss);
-          assert.is(eq(withAcc.grad, Float32Array.from(acc, (v, k) => Math.fround(v + a.grad[k]))), null, `${q.build} KL accumulate`);
-          const same = L.klDistill(s, s, m, n, T);
-          assert.is(same.loss, 0, `${q.build} KL(p‖p) = 0`);
-          assert.ok(same.grad.every((v) => v === 0), `${q.build} zero gradient at p = q`);
-        }
+lossTest('distillation KL with temperature: vs float64 JS, T² scaling, zero for identical logits, FD gradient', 14, (q, L, R, r) => {
+  for (const [m, n] of SHAPES) {
+    for (const T of [1, 2, 4.5]) {
+      for (const scale of [3, 100]) {
+        const s = r.f32(m * n, scale), t = r.f32(m * n, scale);
+        const a = L.klDistill(s, t, m, n, T), b = R.klDistill(s, t, m, n, T), want = klJs(s, t, m, n, T);
+        assert.ok(Number.isFinite(a.loss) && a.grad.every(Number.isFinite), `${q.build} KL finite`);
+        near(a.loss, want.loss, 1e-5, 1e-5 * T * T, `${q.build} KL ${m}x${n} T=${T} scale=${scale}`);
+        near(a.loss, b.loss, 1e-5, 1e-5 * T * T, `${q.build} KL fast vs ref`);
+        close(a.grad, want.grad, 1e-5, 1e-7 * T, `${q.build} KL grad ${m}x${n} T=${T}`);
+        close(a.grad, b.grad, 1e-5, 1e-7 * T, `${q.build} KL grad fast vs ref`);
+        const acc = r.f32(m * n, 1), withAcc = L.klDistill(s, t, m, n, T, 1, acc);
+        assert.is(withAcc.loss, a.loss);
+        assert.is(eq(withAcc.grad, Float32Array.from(acc, (v, k) => Math.fround(v + a.grad[k]))), null, `${q.build} KL accumulate`);
+        const same = L.klDistill(s, s, m, n, T);
+        assert.is(same.loss, 0, `${q.build} KL(p‖p) = 0`);
+        assert.ok(same.grad.every((v) => v === 0), `${q.build} zero gradient at p = q`);
       }
     }
-    for (const T of [1, 3]) {
-      const m = 2, n = 6, s = r.f32(m * n, 2), t = r.f32(m * n, 2);
-      const { grad } = L.klDistill(s, t, m, n, T, 0.5);
-      for (let k = 0; k < m * n; k++) {
-        const h = 1e-2, sp = s.slice(), sm = s.slice();
-        sp[k] += h; sm[k] -= h;
-        const fd = 0.5 * (L.klDistill(sp, t, m, n, T).loss - L.klDistill(sm, t, m, n, T).loss) / (sp[k] - sm[k]);
-        near(grad[k], fd, 3e-3, 3e-5, `${q.build} KL FD T=${T} [${k}]`);
-      }
+  }
+  for (const T of [1, 3]) {
+    const m = 2, n = 6, s = r.f32(m * n, 2), t = r.f32(m * n, 2);
+    const { grad } = L.klDistill(s, t, m, n, T, 0.5);
+    for (let k = 0; k < m * n; k++) {
+      const h = 1e-2, sp = s.slice(), sm = s.slice();
+      sp[k] += h; sm[k] -= h;
+      const fd = 0.5 * (L.klDistill(sp, t, m, n, T).loss - L.klDistill(sm, t, m, n, T).loss) / (sp[k] - sm[k]);
+      near(grad[k], fd, 3e-3, 3e-5, `${q.build} KL FD T=${T} [${k}]`);
     }
   }
 });
 
-test('MSE: loss vs float64 JS, gradient exact in every path and by finite differences', async () => {
-  const r = rng(15);
-  for (const q of await builds()) {
-    const L = q.lossF32, R = L.reference;
-    for (const n of [1, 3, 4, 17, 100, 1000, 1023]) {
-      const a = r.f32(n, 3), b = r.f32(n, 3);
-      let s = 0;
-      for (let i = 0; i < n; i++) { const d = Math.fround(a[i] - b[i]); s += d * d; }
-      const x = L.mse(a, b, 0.5), y = R.mse(a, b, 0.5);
-      near(x.loss, s / n, 1e-12, 0, `${q.build} mse n=${n}`);
-      near(y.loss, s / n, 1e-12, 0, `${q.build} mse ref n=${n}`);
-      assert.is(eq(x.grad, y.grad), null, `${q.build} mse grad fast vs ref`);
-      const acc = r.f32(n, 1);
-      assert.is(eq(L.mse(a, b, 0.5, acc).grad, Float32Array.from(acc, (v, k) => Math.fround(v + x.grad[k]))), null, `${q.build} mse accumulate`);
-      assert.is(eq(R.mse(a, b, 0.5, acc).grad, Float32Array.from(acc, (v, k) => Math.fround(v + x.grad[k]))), null, `${q.build} mse accumulate ref`);
-      close(x.grad, Array.from(a, (v, i) => 0.5 * 2 * (v - b[i]) / n), 1e-6, 0, `${q.build} mse grad JS`);
-      if (n <= 17) {
-        for (let k = 0; k < n; k++) {
-          const h = 1e-2, ap = a.slice(), am = a.slice();
-          ap[k] += h; am[k] -= h;
-          near(x.grad[k], 0.5 * (L.mse(ap, b).loss - L.mse(am, b).loss) / (ap[k] - am[k]), 1e-3, 1e-6, `${q.build} mse FD [${k}]`);
-        }
+lossTest('MSE: loss vs float64 JS, gradient exact in every path and by finite differences', 15, (q, L, R, r) => {
+  for (const n of [1, 3, 4, 17, 100, 1000, 1023]) {
+    const a = r.f32(n, 3), b = r.f32(n, 3);
+    let s = 0;
+    for (let i = 0; i < n; i++) { const d = Math.fround(a[i] - b[i]); s += d * d; }
+    const x = L.mse(a, b, 0.5), y = R.mse(a, b, 0.5);
+    near(x.loss, s / n, 1e-12, 0, `${q.build} mse n=${n}`);
+    near(y.loss, s / n, 1e-12, 0, `${q.build} mse ref n=${n}`);
+    assert.is(eq(x.grad, y.grad), null, `${q.build} mse grad fast vs ref`);
+    const acc = r.f32(n, 1);
+    assert.is(eq(L.mse(a, b, 0.5, acc).grad, Float32Array.from(acc, (v, k) => Math.fround(v + x.grad[k]))), null, `${q.build} mse accumulate`);
+    assert.is(eq(R.mse(a, b, 0.5, acc).grad, Float32Array.from(acc, (v, k) => Math.fround(v + x.grad[k]))), null, `${q.build} mse accumulate ref`);
+    close(x.grad, Array.from(a, (v, i) => 0.5 * 2 * (v - b[i]) / n), 1e-6, 0, `${q.build} mse grad JS`);
+    if (n <= 17) {
+      for (let k = 0; k < n; k++) {
+        const h = 1e-2, ap = a.slice(), am = a.slice();
+        ap[k] += h; am[k] -= h;
+        near(x.grad[k], 0.5 * (L.mse(ap, b).loss - L.mse(am, b).loss) / (ap[k] - am[k]), 1e-3, 1e-6, `${q.build} mse FD [${k}]`);
       }
     }
   }
