@@ -117,27 +117,30 @@ const TWO23: f32 = 8388608.0;
   return v128.bitselect(x, y, f32x4.eq(x, f32x4.splat(Infinity)));
 }
 
+// The elementwise exp / log loop. `isLog` and `simd` are constants after inlining: each export keeps its own
+// loop (f32x4 while 4 remain in the fast SIMD path, then f32; the _ref twins f32 only).
+// @ts-ignore: decorator
+@inline function expLogMap(isLog: bool, simd: bool, x: usize, y: usize, n: i32): void {
+  let i = 0;
+  if (ASC_FEATURE_SIMD && simd) {
+    for (; i + 4 <= n; i += 4) {
+      let o = <usize>i << 2;
+      if (isLog) v128.store(y + o, log4(v128.load(x + o)));
+      else v128.store(y + o, exp4(v128.load(x + o)));
+    }
+  }
+  for (; i < n; i++) {
+    let o = <usize>i << 2;
+    if (isLog) store<f32>(y + o, log1(load<f32>(x + o)));
+    else store<f32>(y + o, exp1(load<f32>(x + o)));
+  }
+}
+
 // Elementwise y = exp(x), y = log(x) (in place allowed).
-export function exp_f32(x: usize, y: usize, n: i32): void {
-  let i = 0;
-  if (ASC_FEATURE_SIMD) {
-    for (; i + 4 <= n; i += 4) { let o = <usize>i << 2; v128.store(y + o, exp4(v128.load(x + o))); }
-  }
-  for (; i < n; i++) { let o = <usize>i << 2; store<f32>(y + o, exp1(load<f32>(x + o))); }
-}
-export function exp_f32_ref(x: usize, y: usize, n: i32): void {
-  for (let i = 0; i < n; i++) { let o = <usize>i << 2; store<f32>(y + o, exp1(load<f32>(x + o))); }
-}
-export function log_f32(x: usize, y: usize, n: i32): void {
-  let i = 0;
-  if (ASC_FEATURE_SIMD) {
-    for (; i + 4 <= n; i += 4) { let o = <usize>i << 2; v128.store(y + o, log4(v128.load(x + o))); }
-  }
-  for (; i < n; i++) { let o = <usize>i << 2; store<f32>(y + o, log1(load<f32>(x + o))); }
-}
-export function log_f32_ref(x: usize, y: usize, n: i32): void {
-  for (let i = 0; i < n; i++) { let o = <usize>i << 2; store<f32>(y + o, log1(load<f32>(x + o))); }
-}
+export function exp_f32(x: usize, y: usize, n: i32): void { expLogMap(false, true, x, y, n); }
+export function exp_f32_ref(x: usize, y: usize, n: i32): void { expLogMap(false, false, x, y, n); }
+export function log_f32(x: usize, y: usize, n: i32): void { expLogMap(true, true, x, y, n); }
+export function log_f32_ref(x: usize, y: usize, n: i32): void { expLogMap(true, false, x, y, n); }
 
 // ---------------------------------------------------------------------------------------------------------
 // Row helpers (fast: SIMD with a scalar tail; ref: plain loops). `sc` divides the row first (temperature):
