@@ -701,54 +701,33 @@ export function argmax_rows_f32_ref(x: usize, m: i32, n: i32, out: usize): void 
 }
 
 export function fake_quant_f32_fwd(x: usize, y: usize, n: i32, scale: f32, zp: i32, qmin: i32, qmax: i32): void {
-  let lo = <f32>(qmin - zp), hi = <f32>(qmax - zp);
-  let i = 0;
-  if (ASC_FEATURE_SIMD) {
-    let vs = f32x4.splat(scale), vl = f32x4.splat(lo), vh = f32x4.splat(hi);
-    for (; i + 4 <= n; i += 4) {
-      let o = <usize>i << 2;
-      v128.store(y + o, fq4(v128.load(x + o), vs, vl, vh));
-    }
-  }
-  for (; i < n; i++) {
-    let o = <usize>i << 2;
-    store<f32>(y + o, fq1(load<f32>(x + o), scale, lo, hi));
-  }
+  fqTensor(false, true, x, 0, y, n, scale, zp, qmin, qmax, 0);
 }
 
 export function fake_quant_f32_fwd_ref(x: usize, y: usize, n: i32, scale: f32, zp: i32, qmin: i32, qmax: i32): void {
-  let lo = <f32>(qmin - zp), hi = <f32>(qmax - zp);
-  for (let i = 0; i < n; i++) {
-    let o = <usize>i << 2;
-    store<f32>(y + o, fq1(load<f32>(x + o), scale, lo, hi));
-  }
+  fqTensor(false, false, x, 0, y, n, scale, zp, qmin, qmax, 0);
 }
 
 export function fake_quant_f32_bwd(x: usize, dy: usize, dx: usize, n: i32, scale: f32, zp: i32, qmin: i32, qmax: i32, accumulate: i32): void {
-  let lo = <f32>(qmin - zp), hi = <f32>(qmax - zp);
-  let i = 0;
-  if (ASC_FEATURE_SIMD) {
-    let vs = f32x4.splat(scale), vl = f32x4.splat(lo), vh = f32x4.splat(hi);
-    for (; i + 4 <= n; i += 4) {
-      let o = <usize>i << 2;
-      let g = ste4(v128.load(x + o), v128.load(dy + o), vs, vl, vh);
-      v128.store(dx + o, accumulate ? f32x4.add(v128.load(dx + o), g) : g);
-    }
-  }
-  for (; i < n; i++) {
-    let o = <usize>i << 2;
-    let g = ste1(load<f32>(x + o), load<f32>(dy + o), scale, lo, hi);
-    store<f32>(dx + o, accumulate ? load<f32>(dx + o) + g : g);
-  }
+  fqTensor(true, true, x, dy, dx, n, scale, zp, qmin, qmax, accumulate);
 }
 
 export function fake_quant_f32_bwd_ref(x: usize, dy: usize, dx: usize, n: i32, scale: f32, zp: i32, qmin: i32, qmax: i32, accumulate: i32): void {
+  fqTensor(true, false, x, dy, dx, n, scale, zp, qmin, qmax, accumulate);
+}
+
+// Per-tensor fake quantisation over n floats, forward (y = fq(x)) or backward (y = dx (+)= ste(x, dy)), on the
+// integer grid [qmin − zp, qmax − zp]. `bwd` and `simd` are constants after inlining: the fast paths run f32x4
+// while 4 remain, then f32; the _ref twins (simd = false) one plain f32 loop.
+// @ts-ignore: decorator
+@inline function fqTensor(bwd: bool, simd: bool, x: usize, dy: usize, y: usize, n: i32, scale: f32, zp: i32, qmin: i32, qmax: i32, accumulate: i32): void {
   let lo = <f32>(qmin - zp), hi = <f32>(qmax - zp);
-  for (let i = 0; i < n; i++) {
-    let o = <usize>i << 2;
-    let g = ste1(load<f32>(x + o), load<f32>(dy + o), scale, lo, hi);
-    store<f32>(dx + o, accumulate ? load<f32>(dx + o) + g : g);
+  let i = 0;
+  if (ASC_FEATURE_SIMD && simd) {
+    let vs = f32x4.splat(scale), vl = f32x4.splat(lo), vh = f32x4.splat(hi);
+    for (; i + 4 <= n; i += 4) fqOut4(bwd, x, dy, y, <usize>i << 2, vs, vl, vh, accumulate);
   }
+  for (; i < n; i++) fqOut1(bwd, x, dy, y, <usize>i << 2, scale, lo, hi, accumulate);
 }
 
 // Per-channel fake quantisation, forward (y = fq(x)) and backward (dx (+)= ste(x, dy)): one walk over
