@@ -21,6 +21,7 @@
 // The *_ref functions are plain direct loops (no im2col, no GEMM, no SIMD) in every build.
 
 import { betaScale, betaScaleRef } from './beta_f32';
+import { addF } from './vec_f32';
 import { gemm_f32 } from './gemm_f32';
 import { D_N, D_H, D_W, D_C, D_OC, D_KH, D_KW, D_SH, D_SW, D_PT, D_PL, D_PB, D_PR, D_DH, D_DW, D_G, D_OH, D_OW, dget } from './conv_desc';
 
@@ -166,26 +167,6 @@ export function conv2d_f32_bwd_filter_ref(desc: usize, x: usize, dy: usize, dwt:
   for (; i < count; i++) store<f32>(dst + (<usize>i << 2), 0);
 }
 
-// dst[i] += src[i]
-// @ts-ignore: decorator
-@inline function addF(dst: usize, src: usize, count: i32): void {
-  let i = 0;
-  if (ASC_FEATURE_SIMD) {
-    for (; i + 8 <= count; i += 8) {
-      let o = <usize>i << 2;
-      v128.store(dst + o, f32x4.add(v128.load(dst + o), v128.load(src + o)));
-      v128.store(dst + o, f32x4.add(v128.load(dst + o, 16), v128.load(src + o, 16)), 16);
-    }
-    for (; i + 4 <= count; i += 4) {
-      let o = <usize>i << 2;
-      v128.store(dst + o, f32x4.add(v128.load(dst + o), v128.load(src + o)));
-    }
-  }
-  for (; i < count; i++) {
-    let o = <usize>i << 2;
-    store<f32>(dst + o, load<f32>(dst + o) + load<f32>(src + o));
-  }
-}
 
 // out[j] = β·out[j] + Σ_r a[r·lda + j] over `rows` rows, j < cols. Two-level sums (blocks of 256 rows) keep
 // the rounding error of long columns small.

@@ -15,6 +15,7 @@
 
 import { betaScale, betaScaleRef } from './beta_f32';
 import { dget } from './conv_desc';
+import { addF } from './vec_f32';
 const P_N = 0, P_H = 1, P_W = 2, P_C = 3, P_KH = 4, P_KW = 5, P_SH = 6, P_SW = 7;
 const P_PT = 8, P_PL = 9, P_OH = 12, P_OW = 13;
 
@@ -255,15 +256,7 @@ function poolWalk(mode: i32, desc: usize, x: usize, y: usize, idx: usize): void 
     for (; ch < c; ch++) fset(gs, ch, f(out, ch) / cnt);
     for (let ki = 0; ki < rows; ki++) {
       for (let kj = 0; kj < cols; kj++) {
-        let p = win + <usize>ki * rs + <usize>kj * cs;
-        let j = 0;
-        if (ASC_FEATURE_SIMD) {
-          for (; j + 4 <= c; j += 4) {
-            let q = <usize>j << 2;
-            v128.store(p + q, f32x4.add(v128.load(p + q), v128.load(gs + q)));
-          }
-        }
-        for (; j < c; j++) fset(p, j, f(p, j) + f(gs, j));
+        addF(win + <usize>ki * rs + <usize>kj * cs, gs, c);
       }
     }
     return;
@@ -314,15 +307,7 @@ export function global_avgpool_f32_fwd(n: i32, hw: i32, c: i32, x: usize, y: usi
       let p1 = min(hw, p0 + 64);
       for (let j = 0; j < c; j++) fset(blk, j, 0);
       for (let p = p0; p < p1; p++) {
-        let row = x + ((<usize>ni * hw + p) * c << 2);
-        let j = 0;
-        if (ASC_FEATURE_SIMD) {
-          for (; j + 4 <= c; j += 4) {
-            let o = <usize>j << 2;
-            v128.store(blk + o, f32x4.add(v128.load(blk + o), v128.load(row + o)));
-          }
-        }
-        for (; j < c; j++) fset(blk, j, f(blk, j) + f(row, j));
+        addF(blk, x + ((<usize>ni * hw + p) * c << 2), c);
       }
       for (let j = 0; j < c; j++) fset(acc, j, f(acc, j) + f(blk, j));
     }
