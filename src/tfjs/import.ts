@@ -537,7 +537,7 @@ export function importTfjs(engine: Engine, source: string | TfjsArtifacts, opts:
   const h = opts.inputSize ?? nh, w = opts.inputSize ?? nw;
   if (typeof h !== 'number' || typeof w !== 'number') throw new TfjsImportError(`${art.source}: the input size is not fixed in the model: pass inputSize`);
   if (opts.cut && !layers.some((l) => l.name === opts.cut)) {
-    throw new TfjsImportError(`${art.source}: no layer named '${opts.cut}' to cut at (layers: ${layers.filter((l) => /(_relu|_add|_BN|_project)$/.test(l.name)).slice(-12).map((l) => l.name).join(', ')}, …)`);
+    throw new TfjsImportError(`${art.source}: no layer named '${opts.cut}' to cut at (layers: ${layers.filter((l) => /(_relu|_add|_BN|_project)$|^mixed\d+$/.test(l.name)).slice(-12).map((l) => l.name).join(', ')}, …)`);
   }
   const weights = decodeWeights(art.weightSpecs, art.weightData, art.source);
   const start: Val = { name: inLayer.name, kind: 'map', h, w, c: ch, pad: null };
