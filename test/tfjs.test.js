@@ -209,6 +209,33 @@ test('errors name the layer: cut inside a residual block, unknown cut, unsupport
   assert.throws(() => importTfjs(engine, { ...art, weightData: art.weightData.subarray(8) }), /memory: the weight files hold/);
 });
 
+test('a Keras Concatenate model cut at a merge trains through the Graph (the loss falls, the first conv moves)', async () => {
+  const art = await savedKeras(inceptionLike, 9);
+  const lastConcat = art.modelTopology.config.layers.filter((l) => l.class_name === 'Concatenate').at(-1).name;
+  const r = importTfjs(engine, art, { cut: lastConcat, classes: 2 });
+  assert.equal(r.model.config().layers.map((l) => l.type), ['Graph', 'GlobalAvgPool', 'Linear']);
+  const n = 6, x = rng(5).f32(n * 15 * 15 * 3, 2), rt = engine.rt;
+  const labels = rt.alloc(n * 4);
+  rt.i32().set([0, 1, 0, 1, 0, 1], labels >> 2);
+  const opt = new Optimizer(engine, r.model.namedParameters(), { kind: 'adam' });
+  const first = r.model.namedParameters()[0][1].tensor.toArray();
+  const losses = [];
+  r.model.train();
+  for (let s = 0; s < 15; s++) {
+    const t = engine.persistent([n, 15, 15, 3], x, false);
+    const loss = crossEntropy(r.model.forward(t), labels);
+    losses.push(loss.toArray()[0]);
+    r.model.zeroGrad();
+    loss.backward();
+    opt.step(1e-2);
+    t.dispose(); engine.endStep();
+  }
+  rt.free(labels);
+  assert.ok(losses.every(Number.isFinite) && losses[14] < losses[0] * 0.7, `losses ${losses.map((l) => l.toFixed(3))}`);
+  assert.not.equal(Array.from(r.model.namedParameters()[0][1].tensor.toArray()), Array.from(first), 'gradients reach the first conv through the concat');
+  opt.dispose?.(); r.model.dispose();
+});
+
 withNsfwjs('nsfwjs models are read from the package without running their JS; the graph model gives a clear error', () => {
   const art = readNsfwjs('mobilenet_v2');
   assert.is(art.weightSpecs.length, 266);
