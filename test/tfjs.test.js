@@ -1,6 +1,7 @@
 // TF.js layers-model import (src/tfjs/): the JS-literal reader, weight decoding (vs tfjs-core), small Keras
 // models built with tfjs-layers covering every supported layer (vs tfjs-layers' own forward pass), the nsfwjs
-// MobileNetV2 on real photos (features at a cut and logits vs TF.js, ≤ 1e-4), training through the import,
+// MobileNetV2 and InceptionV3 (a Graph: Concatenate blocks) on real photos (features at a cut and logits vs
+// TF.js, ≤ 1e-4), training through the import (Sequential and Graph),
 // the CLI and the errors.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -209,31 +210,40 @@ test('errors name the layer: cut inside a residual block, unknown cut, unsupport
   assert.throws(() => importTfjs(engine, { ...art, weightData: art.weightData.subarray(8) }), /memory: the weight files hold/);
 });
 
+/**
+ * `steps` Adam steps of cross-entropy on x (alternating labels 0, 1); asserts the loss falls by 30 % and the
+ * first parameter (the first, pretrained conv) moved: gradients reach the bottom of the model.
+ */
+function trainsDown(model, x, shape, steps, lr) {
+  const n = shape[0], rt = engine.rt;
+  const labels = rt.alloc(n * 4);
+  rt.i32().set(Array.from({ length: n }, (_, i) => i % 2), labels >> 2);
+  const opt = new Optimizer(engine, model.namedParameters(), { kind: 'adam' });
+  const first = model.namedParameters()[0][1].tensor.toArray();
+  const losses = [];
+  model.train();
+  for (let s = 0; s < steps; s++) {
+    const t = engine.persistent(shape, x, false);
+    const loss = crossEntropy(model.forward(t), labels);
+    losses.push(loss.toArray()[0]);
+    model.zeroGrad();
+    loss.backward();
+    opt.step(lr);
+    t.dispose(); engine.endStep();
+  }
+  rt.free(labels);
+  assert.ok(losses.every(Number.isFinite) && losses[steps - 1] < losses[0] * 0.7, `losses ${losses.map((l) => l.toFixed(3))}`);
+  assert.not.equal(Array.from(model.namedParameters()[0][1].tensor.toArray()), Array.from(first), 'the first (pretrained) conv is trained too');
+  opt.dispose?.();
+}
+
 test('a Keras Concatenate model cut at a merge trains through the Graph (the loss falls, the first conv moves)', async () => {
   const art = await savedKeras(inceptionLike, 9);
   const lastConcat = art.modelTopology.config.layers.filter((l) => l.class_name === 'Concatenate').at(-1).name;
   const r = importTfjs(engine, art, { cut: lastConcat, classes: 2 });
   assert.equal(r.model.config().layers.map((l) => l.type), ['Graph', 'GlobalAvgPool', 'Linear']);
-  const n = 6, x = rng(5).f32(n * 15 * 15 * 3, 2), rt = engine.rt;
-  const labels = rt.alloc(n * 4);
-  rt.i32().set([0, 1, 0, 1, 0, 1], labels >> 2);
-  const opt = new Optimizer(engine, r.model.namedParameters(), { kind: 'adam' });
-  const first = r.model.namedParameters()[0][1].tensor.toArray();
-  const losses = [];
-  r.model.train();
-  for (let s = 0; s < 15; s++) {
-    const t = engine.persistent([n, 15, 15, 3], x, false);
-    const loss = crossEntropy(r.model.forward(t), labels);
-    losses.push(loss.toArray()[0]);
-    r.model.zeroGrad();
-    loss.backward();
-    opt.step(1e-2);
-    t.dispose(); engine.endStep();
-  }
-  rt.free(labels);
-  assert.ok(losses.every(Number.isFinite) && losses[14] < losses[0] * 0.7, `losses ${losses.map((l) => l.toFixed(3))}`);
-  assert.not.equal(Array.from(r.model.namedParameters()[0][1].tensor.toArray()), Array.from(first), 'gradients reach the first conv through the concat');
-  opt.dispose?.(); r.model.dispose();
+  trainsDown(r.model, rng(5).f32(6 * 15 * 15 * 3, 2), [6, 15, 15, 3], 15, 1e-2);
+  r.model.dispose();
 });
 
 withNsfwjs('nsfwjs models are read from the package without running their JS; the graph model gives a clear error', () => {
@@ -279,27 +289,8 @@ withPhotos('nsfwjs MobileNetV2 on real photos: block_13_expand_relu features and
 withPhotos('the cut MobileNetV2 trains at 96 px (autograd through every layer: the loss falls)', async () => {
   const r = importTfjs(engine, 'nsfwjs:mobilenet_v2', { cut: 'block_13_expand_relu', classes: 2, inputSize: 96 });
   assert.equal(r.inputShape, [96, 96, 3]);
-  const n = 4, x = await tuxPhotos(n, 96), rt = engine.rt;
-  const labels = rt.alloc(n * 4);
-  rt.i32().set([0, 1, 0, 1], labels >> 2);
-  const opt = new Optimizer(engine, r.model.namedParameters(), { kind: 'adam' });
-  const first = r.model.namedParameters()[0][1].tensor.toArray();
-  const losses = [];
-  r.model.train();
-  for (let s = 0; s < 6; s++) {
-    const t = engine.persistent([n, 96, 96, 3], x, false);
-    const loss = crossEntropy(r.model.forward(t), labels);
-    losses.push(loss.toArray()[0]);
-    r.model.zeroGrad();
-    loss.backward();
-    opt.step(1e-3);
-    t.dispose(); engine.endStep();
-  }
-  rt.free(labels);
-  assert.ok(losses.every(Number.isFinite), `losses ${losses}`);
-  assert.ok(losses[5] < losses[0] * 0.7, `losses ${losses.map((l) => l.toFixed(3))}`);
-  assert.not.equal(Array.from(r.model.namedParameters()[0][1].tensor.toArray()), Array.from(first), 'the first (pretrained) conv is trained too');
-  opt.dispose?.(); r.model.dispose();
+  trainsDown(r.model, await tuxPhotos(4, 96), [4, 96, 96, 3], 6, 1e-3);
+  r.model.dispose();
 });
 
 withNsfwjs('qwasm import --from nsfwjs:mobilenet_v2 --cut … writes a checkpoint that loads and records the normalisation', async () => {
