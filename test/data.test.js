@@ -126,7 +126,7 @@ needs(test, 'digits')('digits: 1797 UCI 8×8 digits from python3-sklearn, resize
 test('loadDataset: unknown names list the known ones; missing paths are named', () => {
   const e = throwsQ(() => loadDataset('cifar-1000'), /unknown dataset/);
   for (const n of DATASET_NAMES) assert.ok(e.message.includes(n));
-  assert.equal(DATASET_NAMES, ['mnist', 'fashion-mnist', 'quickdraw', 'digits']);
+  assert.equal(DATASET_NAMES, ['mnist', 'fashion-mnist', 'quickdraw', 'digits', 'quickdraw-natural', 'tuxpaint-natural']);
   throwsQ(() => loadDataset(join(tmp, 'nowhere')), /not found/);
 });
 

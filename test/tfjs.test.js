@@ -1,6 +1,7 @@
 // TF.js layers-model import (src/tfjs/): the JS-literal reader, weight decoding (vs tfjs-core), small Keras
 // models built with tfjs-layers covering every supported layer (vs tfjs-layers' own forward pass), the nsfwjs
-// MobileNetV2 on real photos (features at a cut and logits vs TF.js, ≤ 1e-4), training through the import,
+// MobileNetV2 and InceptionV3 (a Graph: Concatenate blocks) on real photos (features at a cut and logits vs
+// TF.js, ≤ 1e-4), training through the import (Sequential and Graph),
 // the CLI and the errors.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -129,13 +130,40 @@ const flatLike = (tfl) => tfl.sequential({ layers: [
   tfl.layers.activation({ activation: 'softmax' }),
 ] });
 
-for (const [name, build, shape] of [['functional (MobileNetV2-like)', mobileLike, [3, 13, 12, 3]], ['sequential (flatten)', flatLike, [3, 9, 9, 2]]]) {
+// InceptionV3-style: Conv2D without bias + BatchNormalization(scale = false), 'valid' max pools, blocks of
+// parallel branches (1×1; 1×1 → 3×3; 3×3 'same' average pool, count_include_pad = false → 1×1; max pool)
+// joined by Concatenate, a nested Concatenate (mixed9-like), an Add of two branches, then Flatten + Dense
+const inceptionLike = (tfl) => {
+  const cbr = (x, filters, k, strides = 1, padding = 'same') => {
+    let y = tfl.layers.conv2d({ filters, kernelSize: k, strides, padding, useBias: false }).apply(x);
+    y = tfl.layers.batchNormalization({ scale: false, epsilon: 1e-3 }).apply(y);
+    return tfl.layers.activation({ activation: 'relu' }).apply(y);
+  };
+  const x = tfl.input({ shape: [15, 15, 3] });
+  let y = cbr(x, 6, 3, 1, 'valid');
+  y = tfl.layers.maxPooling2d({ poolSize: 3, strides: 2, padding: 'valid' }).apply(y);
+  const b1 = cbr(y, 4, 1), b2 = cbr(cbr(y, 3, 1), 5, 3);
+  const b3 = cbr(tfl.layers.averagePooling2d({ poolSize: 3, strides: 1, padding: 'same' }).apply(y), 2, 1);
+  y = tfl.layers.concatenate({ axis: -1 }).apply([b1, b2, b3, y]);
+  const c0 = cbr(y, 3, 1);
+  const inner = tfl.layers.concatenate().apply([cbr(c0, 2, [1, 3]), cbr(c0, 2, [3, 1])]);
+  const sum = tfl.layers.add().apply([cbr(y, 4, 1), cbr(y, 4, 3)]);
+  y = tfl.layers.concatenate().apply([inner, sum]);
+  y = tfl.layers.averagePooling2d({ poolSize: 6, strides: 6, padding: 'valid' }).apply(y);
+  y = tfl.layers.flatten().apply(y);
+  y = tfl.layers.dense({ units: 3, activation: 'softmax' }).apply(y);
+  return tfl.model({ inputs: x, outputs: y });
+};
+
+for (const [name, build, shape] of [['functional (MobileNetV2-like)', mobileLike, [3, 13, 12, 3]], ['sequential (flatten)', flatLike, [3, 9, 9, 2]],
+  ['functional with Concatenate (InceptionV3-like, a Graph)', inceptionLike, [3, 15, 15, 3]]]) {
   test(`a Keras ${name} model imports and computes what tfjs-layers computes (float32, uint8, uint16 weights)`, async () => {
     const art = await savedKeras(build, 7);
     const x = rng(11).f32(shape.reduce((a, b) => a * b, 1), 2);
     for (const a of [art, quantised(art, 'uint8'), quantised(art, 'uint16')]) {
       const r = importTfjs(engine, a);
       assert.is(r.droppedActivation, 'softmax');
+      assert.is(r.model.config().layers[0].type === 'Graph', build === inceptionLike, 'a Graph only where the model is not a chain');
       const ref = runReference(await referenceModel(a), x, shape)[0];
       const ours = forward(r.model, x, shape);
       const d = maxAbsDiff(ours, ref);
@@ -176,12 +204,49 @@ test('errors name the layer: cut inside a residual block, unknown cut, unsupport
   bad.config.layers.find((l) => l.class_name === 'Dense').config.activation = 'elu';
   assert.throws(() => importTfjs(engine, { ...art, modelTopology: bad }), /Keras layer '\w+' \(Dense\): activation 'elu' is not supported/);
   const concat = JSON.parse(JSON.stringify(art.modelTopology));
+  concat.config.layers.find((l) => l.class_name === 'Add').config.axis = 1;
   concat.config.layers.find((l) => l.class_name === 'Add').class_name = 'Concatenate';
-  assert.throws(() => importTfjs(engine, { ...art, modelTopology: concat }), /\(Concatenate\): Concatenate is not supported yet/);
+  assert.throws(() => importTfjs(engine, { ...art, modelTopology: concat }), /\(Concatenate\): only the channel axis/);
   assert.throws(() => importTfjs(engine, { ...art, weightData: art.weightData.subarray(8) }), /memory: the weight files hold/);
 });
 
-withNsfwjs('nsfwjs models are read from the package without running their JS; the graph model and InceptionV3 give clear errors', () => {
+/**
+ * `steps` Adam steps of cross-entropy on x (alternating labels 0, 1); asserts the loss falls by 30 % and the
+ * first parameter (the first, pretrained conv) moved: gradients reach the bottom of the model.
+ */
+function trainsDown(model, x, shape, steps, lr) {
+  const n = shape[0], rt = engine.rt;
+  const labels = rt.alloc(n * 4);
+  rt.i32().set(Array.from({ length: n }, (_, i) => i % 2), labels >> 2);
+  const opt = new Optimizer(engine, model.namedParameters(), { kind: 'adam' });
+  const first = model.namedParameters()[0][1].tensor.toArray();
+  const losses = [];
+  model.train();
+  for (let s = 0; s < steps; s++) {
+    const t = engine.persistent(shape, x, false);
+    const loss = crossEntropy(model.forward(t), labels);
+    losses.push(loss.toArray()[0]);
+    model.zeroGrad();
+    loss.backward();
+    opt.step(lr);
+    t.dispose(); engine.endStep();
+  }
+  rt.free(labels);
+  assert.ok(losses.every(Number.isFinite) && losses[steps - 1] < losses[0] * 0.7, `losses ${losses.map((l) => l.toFixed(3))}`);
+  assert.not.equal(Array.from(model.namedParameters()[0][1].tensor.toArray()), Array.from(first), 'the first (pretrained) conv is trained too');
+  opt.dispose?.();
+}
+
+test('a Keras Concatenate model cut at a merge trains through the Graph (the loss falls, the first conv moves)', async () => {
+  const art = await savedKeras(inceptionLike, 9);
+  const lastConcat = art.modelTopology.config.layers.filter((l) => l.class_name === 'Concatenate').at(-1).name;
+  const r = importTfjs(engine, art, { cut: lastConcat, classes: 2 });
+  assert.equal(r.model.config().layers.map((l) => l.type), ['Graph', 'GlobalAvgPool', 'Linear']);
+  trainsDown(r.model, rng(5).f32(6 * 15 * 15 * 3, 2), [6, 15, 15, 3], 15, 1e-2);
+  r.model.dispose();
+});
+
+withNsfwjs('nsfwjs models are read from the package without running their JS; the graph model gives a clear error', () => {
   const art = readNsfwjs('mobilenet_v2');
   assert.is(art.weightSpecs.length, 266);
   assert.ok(art.weightSpecs.every((s) => s.quantization?.dtype === 'uint8'));
@@ -193,7 +258,6 @@ withNsfwjs('nsfwjs models are read from the package without running their JS; th
   assert.ok(r.frozen.includes('block_10_project_BN') && !r.frozen.includes('block_11_expand'), 'nsfwjs froze the ImageNet layers up to block_10');
   r.model.dispose();
   assert.throws(() => importTfjs(engine, 'nsfwjs:mobilenet_v2_mid'), /graph model/);
-  assert.throws(() => importTfjs(engine, 'nsfwjs:inception_v3'), /'mixed0' \(Concatenate\)/);
   assert.throws(() => importTfjs(engine, 'nsfwjs:nope'), /nsfwjs has no model 'nope' \(models: .*mobilenet_v2/);
 });
 
@@ -225,27 +289,8 @@ withPhotos('nsfwjs MobileNetV2 on real photos: block_13_expand_relu features and
 withPhotos('the cut MobileNetV2 trains at 96 px (autograd through every layer: the loss falls)', async () => {
   const r = importTfjs(engine, 'nsfwjs:mobilenet_v2', { cut: 'block_13_expand_relu', classes: 2, inputSize: 96 });
   assert.equal(r.inputShape, [96, 96, 3]);
-  const n = 4, x = await tuxPhotos(n, 96), rt = engine.rt;
-  const labels = rt.alloc(n * 4);
-  rt.i32().set([0, 1, 0, 1], labels >> 2);
-  const opt = new Optimizer(engine, r.model.namedParameters(), { kind: 'adam' });
-  const first = r.model.namedParameters()[0][1].tensor.toArray();
-  const losses = [];
-  r.model.train();
-  for (let s = 0; s < 6; s++) {
-    const t = engine.persistent([n, 96, 96, 3], x, false);
-    const loss = crossEntropy(r.model.forward(t), labels);
-    losses.push(loss.toArray()[0]);
-    r.model.zeroGrad();
-    loss.backward();
-    opt.step(1e-3);
-    t.dispose(); engine.endStep();
-  }
-  rt.free(labels);
-  assert.ok(losses.every(Number.isFinite), `losses ${losses}`);
-  assert.ok(losses[5] < losses[0] * 0.7, `losses ${losses.map((l) => l.toFixed(3))}`);
-  assert.not.equal(Array.from(r.model.namedParameters()[0][1].tensor.toArray()), Array.from(first), 'the first (pretrained) conv is trained too');
-  opt.dispose?.(); r.model.dispose();
+  trainsDown(r.model, await tuxPhotos(4, 96), [4, 96, 96, 3], 6, 1e-3);
+  r.model.dispose();
 });
 
 withNsfwjs('qwasm import --from nsfwjs:mobilenet_v2 --cut … writes a checkpoint that loads and records the normalisation', async () => {
@@ -273,6 +318,56 @@ withNsfwjs('qwasm import --from nsfwjs:mobilenet_v2 --cut … writes a checkpoin
   } finally { console.error = e0; }
   assert.match(err.join('\n'), /--cut needs --classes/);
   assert.match(err.join('\n'), /give --from SOURCE/);
+});
+
+withNsfwjs('nsfwjs InceptionV3 imports as a Graph (Concatenate blocks) and cuts at a named layer', () => {
+  const r = importTfjs(engine, 'nsfwjs:inception_v3');
+  assert.equal(r.inputShape, [299, 299, 3]);
+  assert.is(r.classes, 5);
+  const g = r.model.config().layers[0];
+  assert.is(g.type, 'Graph');
+  assert.is(g.nodes.filter((n) => n.merge === 'concat').length, 15);
+  assert.is(r.model.numParameters(), 22_343_653); // Keras' 22 360 869 holds BN moving mean / var, not the fixed γ = 1 (scale = False)
+  r.model.dispose();
+  const cut = importTfjs(engine, 'nsfwjs:inception_v3', { cut: 'mixed7', classes: 2, inputSize: 139 });
+  assert.equal(cut.model.config().layers.map((l) => l.type), ['Graph', 'GlobalAvgPool', 'Linear']);
+  assert.is(cut.model.config().layers[0].output, 'mixed7');
+  assert.ok(!cut.model.config().layers[0].nodes.some((n) => n.name === 'mixed8'), 'nothing past the cut');
+  assert.is(forward(cut.model, new Float32Array(139 * 139 * 3).fill(0.5), [1, 139, 139, 3]).length, 2);
+  cut.model.dispose();
+});
+
+withPhotos('nsfwjs InceptionV3 on 2 real photos (299 px): mixed7 features and logits match TF.js (max |Δ| ≤ 1e-4)', async () => {
+  const art = readNsfwjs('inception_v3');
+  const n = 2, shape = [n, 299, 299, 3], x = await tuxPhotos(n, 299);
+  const full = importTfjs(engine, art), cut = importTfjs(engine, art, { cut: 'mixed7', classes: 2 });
+  const logits = forward(full.model, x, shape);
+  const graph = cut.model.children()[0][1]; // the Graph ending at mixed7, before the new head
+  const feats = forward(graph, x, shape);
+  full.model.dispose(); cut.model.dispose();
+  const [refLogits, refFeats] = runReference(await referenceModel(art, { outputs: ['mixed7'] }), x, shape);
+  assert.is(feats.length, n * 17 * 17 * 768);
+  const df = maxAbsDiff(feats, refFeats), dl = maxAbsDiff(logits, refLogits);
+  console.log(`InceptionV3: mixed7 features max |Δ| ${df.toExponential(2)}, logits max |Δ| ${dl.toExponential(2)}`);
+  assert.ok(df <= 1e-4 && dl <= 1e-4, `features max |Δ| ${df}, logits max |Δ| ${dl}`);
+});
+
+withNsfwjs('qwasm import --from nsfwjs:inception_v3 --cut mixed7 writes a Graph checkpoint that loads and computes the same', async () => {
+  const out = join(dir, 'incep.qck');
+  const logs = [];
+  const log = console.log;
+  console.log = (s) => logs.push(String(s));
+  let code;
+  try { code = await main(['import', '--from', 'nsfwjs:inception_v3', '--cut', 'mixed7', '--classes', '3', '--input-size', '139', '-o', out, '--json']); } finally { console.log = log; }
+  assert.is(code, 0);
+  const s = JSON.parse(logs.at(-1));
+  assert.equal(s.input, [139, 139, 3]);
+  const m = loadModel(engine, out);
+  assert.is(m.model.numParameters(), s.parameters);
+  const again = importTfjs(engine, 'nsfwjs:inception_v3', { cut: 'mixed7', classes: 3, inputSize: 139 });
+  const x = rng(4).f32(139 * 139 * 3), shape = [1, 139, 139, 3];
+  assert.ok(maxAbsDiff(forward(m.model, x, shape), forward(again.model, x, shape)) === 0, 'the checkpoint computes what the import computes');
+  m.model.dispose(); again.model.dispose();
 });
 
 test.run();

@@ -8,13 +8,18 @@
 // Supported layers: InputLayer, Conv2D, DepthwiseConv2D, BatchNormalization, ReLU (max_value none or 6),
 // Activation (linear, relu, relu6, softmax at the output), Add (residual joins of a two-way fork), ZeroPadding2D,
 // MaxPooling2D, AveragePooling2D, GlobalAveragePooling2D, Dense (linear / relu / softmax), Dropout, Flatten,
-// Reshape to [features]. A softmax at the output is dropped: qwasm models output logits. Anything else is an
-// error naming the layer. Concatenate (InceptionV3) needs a DAG container qwasm's layer tree does not have yet.
+// Reshape to [features], Concatenate (channels) and Add of any two equal-shaped values. A softmax at the output is
+// dropped: qwasm models output logits. Anything else is an error naming the layer.
+// A chain with residual joins (MobileNetV2) becomes a Sequential with Residual blocks — what int8 deploy, QAT and
+// pruning understand; any other DAG (InceptionV3's Concatenate blocks) becomes a Graph (src/nn/graph.ts) inside
+// the Sequential: each run of single-input layers is one node named after its first Keras layer, each
+// Concatenate / Add one merge node named after the Keras layer.
 import type { Engine } from '../autograd/tensor.js';
 import { Module } from '../nn/module.js';
 import {
   AvgPool2d, BatchNorm2d, Conv2d, Dropout, Flatten, GlobalAvgPool, Linear, MaxPool2d, Residual, Sequential,
 } from '../nn/layers.js';
+import { Graph, GRAPH_INPUT, type GraphMerge, type GraphNodeSpec } from '../nn/graph.js';
 import { InitRng } from '../util/rng.js';
 import { buildModule, layerKind, layerTypes } from '../nn/registry.js';
 import { describe } from '../errors.js';
@@ -76,8 +81,13 @@ type Val =
  */
 const KERAS_ACTIVATIONS: Record<string, string> = { relu: 'ReLU', relu6: 'ReLU6', sigmoid: 'Sigmoid', swish: 'SiLU', silu: 'SiLU', tanh: 'Tanh' };
 
-const SUPPORTED = ['InputLayer', 'Conv2D', 'DepthwiseConv2D', 'BatchNormalization', 'ReLU', 'Activation', 'Add', 'ZeroPadding2D',
+const SUPPORTED = ['InputLayer', 'Conv2D', 'DepthwiseConv2D', 'BatchNormalization', 'ReLU', 'Activation', 'Add', 'Concatenate', 'ZeroPadding2D',
   'MaxPooling2D', 'AveragePooling2D', 'GlobalAveragePooling2D', 'Dense', 'Dropout', 'Flatten', 'Reshape'];
+/** Keras merge layers → Graph merge kinds. */
+const MERGES: Record<string, GraphMerge> = { Add: 'add', Concatenate: 'concat' };
+
+/** The Keras graph is not a chain with residual joins: the importer then builds a Graph instead. */
+class NotAChain extends TfjsImportError {}
 
 function fail(l: KLayer, msg: string): never {
   throw new TfjsImportError(`Keras layer '${l.name}' (${l.cls}): ${msg}`);
@@ -149,7 +159,6 @@ class Importer {
     this.rng = new InitRng(seed);
     for (const l of layers) {
       // an unsupported layer anywhere is reported as itself, not as the graph shape it causes
-      if (l.cls === 'Concatenate') fail(l, 'Concatenate is not supported yet: qwasm\'s layer tree has Sequential and Residual only (InceptionV3 needs a graph container)');
       if (!SUPPORTED.includes(l.cls)) fail(l, `layer class '${l.cls}' is not supported (supported: ${SUPPORTED.join(', ')})`);
       if (this.byName.has(l.name)) fail(l, 'the name is used twice');
       this.byName.set(l.name, l);
@@ -191,11 +200,11 @@ class Importer {
         v = this.step(l, v, modules, inBranch);
         continue;
       }
-      if (cons.length > 2) fail(cons[2], `'${v.name}' feeds ${cons.length} layers (${cons.map((c) => c.name).join(', ')}); only two-way forks joined by an Add (residual blocks) are supported`);
+      if (cons.length > 2) throw new NotAChain(`'${v.name}' feeds ${cons.length} layers (${cons.map((c) => c.name).join(', ')})`);
       const branches = cons.map((l) => (this.isJoin(l) ? { modules: [] as Module[], end: v, join: l as KLayer | null } : this.branch(l, v)));
       const [a, b] = branches;
       if (!a.join || a.join !== b.join) {
-        throw new TfjsImportError(`the branches from '${v.name}' (${cons.map((c) => c.name).join(', ')}) do not meet at one Add: only residual blocks are supported (Concatenate and other DAGs need a graph container)`);
+        throw new NotAChain(`the branches from '${v.name}' (${cons.map((c) => c.name).join(', ')}) do not meet at one Add`);
       }
       const add = a.join;
       const [body, short] = a.modules.length >= b.modules.length ? [a, b] : [b, a];
@@ -221,12 +230,12 @@ class Importer {
     const x = this.step(first, v, modules, true);
     const rest = this.walk(x, true);
     modules.push(...rest.modules);
-    if (!rest.join) throw new TfjsImportError(`the branch starting at layer '${first.name}' reaches the output without joining its sibling branch`);
+    if (!rest.join) throw new NotAChain(`the branch starting at layer '${first.name}' reaches the output without joining its sibling branch`);
     return { modules, end: rest.end, join: rest.join };
   }
 
   step(l: KLayer, v: Val, modules: Module[], inBranch: boolean): Val {
-    if (l.inputs.length !== 1) fail(l, `has ${l.inputs.length} inputs; only the Add of a residual block may have two`);
+    if (l.inputs.length !== 1) throw new NotAChain(`layer '${l.name}' (${l.cls}) has ${l.inputs.length} inputs`);
     this.done.add(l.name);
     const r = this.convert(l, v);
     for (const m of r.modules) this.keep(l, m);
@@ -385,12 +394,93 @@ class Importer {
         if (bias) lin.bias!.write(this.weight(l, 'bias', [units]));
         return { modules: [lin, ...this.fusedActivation(l)], out: { name: y, kind: 'flat', k: units } };
       }
-      case 'Add':
-        fail(l, 'only the Add of two branches from one value (a residual join) is supported');
+      case 'Add': case 'Concatenate':
+        fail(l, `merges ${l.inputs.length} input(s); it needs two or more`);
       default:
         fail(l, `layer class '${l.cls}' is not supported (supported: ${SUPPORTED.join(', ')})`);
     }
   }
+}
+
+interface GraphSpec { name: string; inputs: string[]; modules?: Module[]; merge?: GraphMerge }
+/** Where a Keras layer's value lives in the Graph being built: the node computing it; `open` = a chain may grow from it. */
+interface Entry { node: GraphSpec | null; val: Val; open: boolean }
+
+/**
+ * The Keras layers (topologically ordered, as Keras saves them) as Graph nodes, up to the cut or the output:
+ * runs of single-input layers become one module node each, Concatenate / Add merge nodes. With a cut, nodes the
+ * cut does not read are dropped; without one, a layer that does not feed the output is an error.
+ */
+function buildGraph(imp: Importer, input: Val, layers: KLayer[]): { specs: GraphSpec[]; end: Val; output: string } {
+  let specs: GraphSpec[] = [];
+  const vals = new Map<string, Entry>();
+  const stop = imp.cut ?? imp.output;
+  const single = (v: string) => (imp.consumers.get(v)?.length ?? 0) === 1 && v !== stop;
+  const nodeName = (e: Entry) => (e.node ? e.node.name : GRAPH_INPUT);
+  const fresh = (n: string) => { let s = n === GRAPH_INPUT ? `${n}_` : n; while (specs.some((p) => p.name === s)) s += '_'; return s; };
+  vals.set(input.name, { node: null, val: input, open: false });
+  for (const l of layers) {
+    if (vals.has(stop)) break;
+    if (imp.done.has(l.name)) continue;
+    const missing = l.inputs.find((i) => !vals.has(i));
+    if (l.inputs.length === 0 || missing) fail(l, l.inputs.length ? `reads '${missing}', which no earlier layer computes (the layer list is not in topological order)` : 'reads no layer (a second input is not supported)');
+    imp.done.add(l.name);
+    if (l.inputs.length >= 2) {
+      const kind = MERGES[l.cls];
+      if (!kind) fail(l, `has ${l.inputs.length} inputs; only ${Object.keys(MERGES).join(' and ')} merge values`);
+      const es = l.inputs.map((i) => vals.get(i)!);
+      const spec: GraphSpec = { name: fresh(l.name), inputs: es.map(nodeName), merge: kind };
+      specs.push(spec);
+      vals.set(l.name, { node: spec, val: mergedVal(l, kind, es.map((e) => e.val)), open: false });
+      continue;
+    }
+    const src = vals.get(l.inputs[0])!;
+    const r = imp.convert(l, src.val);
+    for (const m of r.modules) imp.keep(l, m);
+    if (r.modules.length === 0) { vals.set(l.name, { node: src.node, val: r.out, open: src.open && single(l.name) }); continue; }
+    let spec = src.node;
+    if (spec && src.open && spec.modules) spec.modules.push(...r.modules);
+    else { spec = { name: fresh(l.name), inputs: [nodeName(src)], modules: [...r.modules] }; specs.push(spec); }
+    vals.set(l.name, { node: spec, val: r.out, open: single(l.name) });
+  }
+  const end = vals.get(stop);
+  if (!end) throw new TfjsImportError(`layer '${stop}' is not computed from the input`);
+  if (!end.node) throw new TfjsImportError(`layer '${stop}' is the input itself`);
+  // every node must feed the output (a dead branch would be computed for nothing); a cut drops what it does not read
+  const live = new Set<string>([end.node.name]);
+  for (let i = specs.length - 1; i >= 0; i--) if (live.has(specs[i].name)) for (const inp of specs[i].inputs) live.add(inp);
+  const dead = specs.filter((sp) => !live.has(sp.name));
+  if (dead.length && !imp.cut) throw new TfjsImportError(`graph node '${dead[0].name}' does not lie on the path from the input to the output '${stop}'`);
+  for (const sp of dead) for (const m of sp.modules ?? []) { m.dispose(); imp.made.splice(imp.made.indexOf(m), 1); }
+  specs = specs.filter((sp) => live.has(sp.name));
+  return { specs, end: end.val, output: end.node.name };
+}
+
+function graphNodes(E: Engine, specs: GraphSpec[]): GraphNodeSpec[] {
+  return specs.map((sp) => (sp.merge
+    ? { name: sp.name, inputs: sp.inputs, merge: sp.merge }
+    : { name: sp.name, inputs: sp.inputs, module: sp.modules!.length === 1 ? sp.modules![0] : new Sequential(E, sp.modules!) }));
+}
+
+/** The value a Concatenate / Add of computed values yields, or an error naming the layer. */
+function mergedVal(l: KLayer, kind: GraphMerge, vs: Val[]): Val {
+  if (vs.some((v) => v.kind === 'map' && v.pad)) fail(l, 'reads a ZeroPadding2D output: padding is supported only right before a convolution');
+  if (kind === 'concat') {
+    const axis = l.config.axis ?? -1;
+    if (vs.every((v) => v.kind === 'map')) {
+      if (axis !== -1 && axis !== 3) fail(l, `only the channel axis (-1) of NHWC maps is supported, got axis ${String(axis)}`);
+      const ms = vs as Extract<Val, { kind: 'map' }>[];
+      if (ms.some((v) => v.h !== ms[0].h || v.w !== ms[0].w)) fail(l, `inputs ${ms.map(show).join(', ')} differ in height or width`);
+      return { name: l.name, kind: 'map', h: ms[0].h, w: ms[0].w, c: ms.reduce((a, v) => a + v.c, 0), pad: null };
+    }
+    if (vs.every((v) => v.kind === 'flat')) {
+      if (axis !== -1 && axis !== 1) fail(l, `only axis -1 of [batch, features] values is supported, got axis ${String(axis)}`);
+      return { name: l.name, kind: 'flat', k: vs.reduce((a, v) => a + (v as { k: number }).k, 0) };
+    }
+    fail(l, `concatenating ${vs.map(show).join(', ')} is not supported`);
+  }
+  if (vs.length !== 2 || !sameVal(vs[0], vs[1])) fail(l, `adds ${vs.map(show).join(', ')}: only two values of one shape are supported`);
+  return { ...vs[0], name: l.name };
 }
 
 /** TF 'same' / 'valid' padding as [top, left, bottom, right] (the odd pixel at the bottom / right). */
@@ -447,17 +537,36 @@ export function importTfjs(engine: Engine, source: string | TfjsArtifacts, opts:
   const h = opts.inputSize ?? nh, w = opts.inputSize ?? nw;
   if (typeof h !== 'number' || typeof w !== 'number') throw new TfjsImportError(`${art.source}: the input size is not fixed in the model: pass inputSize`);
   if (opts.cut && !layers.some((l) => l.name === opts.cut)) {
-    throw new TfjsImportError(`${art.source}: no layer named '${opts.cut}' to cut at (layers: ${layers.filter((l) => /(_relu|_add|_BN|_project)$/.test(l.name)).slice(-12).map((l) => l.name).join(', ')}, …)`);
+    throw new TfjsImportError(`${art.source}: no layer named '${opts.cut}' to cut at (layers: ${layers.filter((l) => /(_relu|_add|_BN|_project)$|^mixed\d+$/.test(l.name)).slice(-12).map((l) => l.name).join(', ')}, …)`);
   }
   const weights = decodeWeights(art.weightSpecs, art.weightData, art.source);
-  const imp = new Importer(engine, layers, weights, outputs[0], opts.cut ?? null, opts.seed ?? 1);
+  const start: Val = { name: inLayer.name, kind: 'map', h, w, c: ch, pad: null };
+  // a chain with residual joins → Sequential; any other DAG (NotAChain) → a Graph inside the Sequential
+  let imp = new Importer(engine, layers, weights, outputs[0], opts.cut ?? null, opts.seed ?? 1);
+  let built: { modules: Module[]; end: Val; specs: GraphSpec[] | null; output: string };
   try {
     imp.done.add(inLayer.name);
-    const r = imp.walk({ name: inLayer.name, kind: 'map', h, w, c: ch, pad: null }, false);
-    if (r.join) throw new TfjsImportError(`${art.source}: Add layer '${r.join.name}' joins '${r.end.name}' with a value that does not branch from it: only residual blocks are supported`);
-    const modules = r.modules;
-    let end = r.end, classes: number;
+    const r = imp.walk(start, false);
+    if (r.join) throw new NotAChain(`Add layer '${r.join.name}' joins '${r.end.name}' with a value that does not branch from it`);
+    built = { modules: r.modules, end: r.end, specs: null, output: '' };
+  } catch (e) {
+    for (const m of imp.made) m.dispose();
+    if (!(e instanceof NotAChain)) throw e;
+    imp = new Importer(engine, layers, weights, outputs[0], opts.cut ?? null, opts.seed ?? 1);
+    try {
+      imp.done.add(inLayer.name);
+      const g = buildGraph(imp, start, layers);
+      built = { modules: [], end: g.end, specs: g.specs, output: g.output };
+    } catch (e2) {
+      for (const m of imp.made) m.dispose();
+      throw e2;
+    }
+  }
+  try {
+    const modules = built.modules;
+    let end = built.end, classes: number;
     if (opts.cut) {
+      if (built.specs) modules.push(new Graph(engine, graphNodes(engine, built.specs), built.output));
       // the new head: features → GlobalAvgPool → Linear(classes)
       const k = end.kind === 'map' ? end.c : end.k;
       if (end.kind === 'map' && (end.h > 1 || end.w > 1 || modules.length === 0)) modules.push(new GlobalAvgPool(engine));
@@ -469,17 +578,19 @@ export function importTfjs(engine: Engine, source: string | TfjsArtifacts, opts:
       if (end.kind === 'map') throw new TfjsImportError(`${art.source}: the model output '${end.name}' is ${show(end)}; models ending in [batch, features] are supported (or pass cut and classes)`);
       classes = end.k;
       if (opts.classes !== undefined && opts.classes !== classes) {
-        // a new last Dense with the requested outputs
-        const li = modules.map((m, i) => [m, i] as [Module, number]).reverse().find(([m]) => m instanceof Linear);
+        // a new last Dense with the requested outputs (in a Graph: in the node computing the output)
+        const where = built.specs ? built.specs.find((sp) => sp.name === built.output)!.modules ?? [] : modules;
+        const li = where.map((m, i) => [m, i] as [Module, number]).reverse().find(([m]) => m instanceof Linear);
         if (!li) throw new TfjsImportError(`${art.source}: no Dense layer to replace for classes = ${opts.classes}`);
         const old = li[0] as Linear;
         const head = new Linear(engine, old.inFeatures, opts.classes, new InitRng(opts.seed ?? 1));
         imp.made.push(head);
         imp.kerasOf.set(head, imp.kerasOf.get(old)!);
-        modules[li[1]] = head;
+        where[li[1]] = head;
         old.dispose();
         classes = opts.classes;
       }
+      if (built.specs) modules.push(new Graph(engine, graphNodes(engine, built.specs), built.output));
     }
     const model = new Sequential(engine, modules);
     const layerNames: Record<string, string> = {};
