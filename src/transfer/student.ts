@@ -1,0 +1,79 @@
+// A student that keeps pretrained weights (transfer-assisted compression): the teacher's first layers (a
+// truncated network, e.g. MobileNetV2 up to block_10_expand_relu), then narrowed — in every layer whose output
+// channels can go (a block's expansion conv with its BN and depthwise conv, the stem…), the channels of lowest
+// filter L1 norm removed for real (src/compress/prune.ts: Pruner 'channel' + removePrunedChannels) — then
+// GlobalAvgPool + a new Linear head. Kept channels keep the teacher's weights exactly; only the head is new.
+import type { Module } from '../nn/module.js';
+import { GlobalAvgPool, Linear, Sequential } from '../nn/layers.js';
+import { InitRng } from '../util/rng.js';
+import { copyModel } from '../nn/copy.js';
+import { Pruner, removePrunedChannels } from '../compress/prune.js';
+import { checkInt, checkFinite, describe, QwasmError } from '../errors.js';
+
+export interface StudentOptions {
+  /** Keep the teacher's top-level layers [0, upTo). */
+  upTo: number;
+  classes: number;
+  /** Fraction of the output channels kept in each narrowable layer (1 = truncation only). */
+  keep?: number;
+  /** Sample input [h, w, c], to find the width of the truncated output. */
+  input: [number, number, number];
+  seed?: number;
+  /** Layers not to narrow (names in the truncated model, e.g. '0' the stem). */
+  exclude?: string[];
+}
+
+export interface Student {
+  model: Sequential;
+  /** Kept output channels of each narrowed layer (name in `model` before narrowing → indices in the teacher). */
+  kept: Record<string, number[]>;
+  /** Output channels of the truncated trunk (the head's inputs). */
+  features: number;
+}
+
+/** Output channels of layers [0, upTo) on a zero input of shape `input` (one sample, eval mode, no graph). */
+function trunkChannels(layers: readonly Module[], input: [number, number, number]): number {
+  const E = layers[0].engine;
+  const modes = layers.map((l) => l.training);
+  let c = 0;
+  try {
+    E.noGrad(() => {
+      let x = E.empty([1, ...input], false);
+      x.write(new Float32Array(x.size));
+      for (const l of layers) { l.eval(); x = l.forward(x); }
+      c = x.shape[x.shape.length - 1];
+    });
+  } finally { E.endStep(); layers.forEach((l, i) => l.train(modes[i])); }
+  return c;
+}
+
+/** Builds the student (see the file header); the teacher is not modified. */
+export function buildStudent(teacher: Sequential, o: StudentOptions): Student {
+  if (!(teacher instanceof Sequential)) throw new TypeError(`teacher must be a Sequential, got ${describe(teacher)}`);
+  checkInt('upTo', o.upTo, 1, teacher.layers.length);
+  checkInt('classes', o.classes, 1);
+  const keep = checkFinite('keep', o.keep ?? 1);
+  if (!(keep > 0 && keep <= 1)) throw new RangeError(`keep must be in (0, 1], got ${keep}`);
+  const E = teacher.engine;
+  const trunkLayers = teacher.children().slice(0, o.upTo) as [string, Module][];
+  const features = trunkChannels(trunkLayers.map(([, m]) => m), o.input);
+  // a view over the teacher's modules, deep-copied (never disposed itself: it shares the teacher's tensors)
+  const view = new Sequential(E, trunkLayers);
+  const trunk = copyModel(view);
+  const head = new Linear(E, features, o.classes, new InitRng(o.seed ?? 1));
+  const truncated = new Sequential(E, [...(trunk.children() as [string, Module][]), ['pool', new GlobalAvgPool(E)], ['head', head]]);
+  truncated.train(teacher.training);
+  if (keep === 1) return { model: truncated, kept: {}, features };
+  let pruner: Pruner | null = null;
+  try {
+    pruner = new Pruner(truncated, { mode: 'channel', scope: 'layer', sparsity: 1 - keep, channelScore: 'l1', exclude: ['head', ...(o.exclude ?? [])] });
+    const kept: Record<string, number[]> = {};
+    for (const [n] of truncated.modules()) { const k = pruner.keptChannels(n); if (k) kept[n] = k; }
+    if (!Object.keys(kept).length) throw new QwasmError('buildStudent: no layer of the truncated network can be narrowed');
+    const narrow = removePrunedChannels(truncated, pruner).model;
+    return { model: narrow, kept, features };
+  } finally {
+    pruner?.dispose();
+    truncated.dispose();
+  }
+}
