@@ -58,7 +58,7 @@ training from scratch → compression three ways → int8 models on the int8 ker
     'input-size': { ...n(`mobilenetv2: input px (default ${M.inputSize})`, 32), value: 'PX' },
     cut: { type: 'string', value: 'LAYER', help: `mobilenetv2: the teacher's Keras cut layer (default ${M.cut})` },
     'student-cut': { type: 'string', value: 'LAYER', help: `mobilenetv2: the student keeps the teacher's layers up to this one (default ${M.studentCut})` },
-    'student-keep': { type: 'string', value: 'F,G', help: `mobilenetv2: student channel fractions kept by filter L1 norm; validation picks (default ${M.studentKeep.join(',')})` },
+    'student-keep': { type: 'string', value: 'F,G', help: `mobilenetv2: student channel fractions kept by filter L1 norm; validation picks the\nnarrowest within 2 points of the teacher (default ${M.studentKeep.join(',')})` },
     folds: n(`mobilenetv2: cross-validation folds (default ${M.folds}; 0 = one fixed split; Fashion-MNIST: fixed)`),
     repeats: n(`mobilenetv2: cross-validation repeats (default ${M.repeats})`, 1),
     'scratch-epochs': n(`mobilenetv2: from-scratch epochs (default ${M.scratchEpochs})`, 1),

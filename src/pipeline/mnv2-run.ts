@@ -22,7 +22,7 @@ import { createDataset, subset, type Dataset } from '../data/dataset.js';
 import { cachePrefix, suffixView } from '../transfer/cache.js';
 import { extractFeatures, trainLinearHead, headPredict, type Features } from '../transfer/features.js';
 import { fineTune } from '../transfer/finetune.js';
-import { buildStudent } from '../transfer/student.js';
+import { buildStudent, setBatchNormMomentum } from '../transfer/student.js';
 import { fit, evaluate } from '../train/trainer.js';
 import { wilson, type Interval } from '../train/intervals.js';
 import { compressModel, type CompressResult } from './compress-model.js';
@@ -276,7 +276,11 @@ export async function runMobilenetV2Pipeline(over: Partial<Mnv2Settings> = {}, h
         head.weight.write(featRes.heads[k].weight); head.bias!.write(featRes.heads[k].bias);
         const es = bestOnValidation(view, cache.all, sp, 250);
         const base = doneSteps;
+        // BN stays in inference mode (ImageNet running statistics, as Keras recommends for fine-tuning on small
+        // data): batch statistics of 16 cached maps would differ from the running ones used at test time
+        for (const [, m] of view.modules()) if (m instanceof BatchNorm2d) m.frozen = true;
         const res = fineTune(view, cache.all, {
+          freeze: { batchNorm: false },
           strategy: 'full', lrFactor: s.lrFactor, epochs: s.epochs, batchSize: s.batch, lr: s.lr, schedule: 'cosine', seed: s.seed + k,
           indices: withFlips(sp.train, N, s.flipCopies),
           onStep: (st) => { doneSteps = base + st.step; progress(doneSteps, totalSteps, { split: `${k + 1}/${target.splits.length}`, epoch: `${st.epoch + 1}`, loss: st.loss.toFixed(3), 'img/s': st.imagesPerSecond.toFixed(0) }, since(ts)); },
@@ -311,6 +315,7 @@ export async function runMobilenetV2Pipeline(over: Partial<Mnv2Settings> = {}, h
         const model = fresh.model;
         try {
           reinitialize(model, s.seed + 100 + k);
+          setBatchNormMomentum(model, 0.1);
           const es = bestOnValidation(model, target.pool, sp, 64);
           const res = fit(model, target.pool, {
             epochs: s.scratchEpochs, batchSize: s.batch, lr: s.scratchLr, schedule: 'cosine', seed: s.seed + k, shift, flip: true, indices: sp.train,
@@ -337,6 +342,7 @@ export async function runMobilenetV2Pipeline(over: Partial<Mnv2Settings> = {}, h
       const per: Parameters<typeof poolScore>[0] = [];
       const candVals = s.studentKeep.map(() => [] as number[]);
       let chosen = 0, params = 0, bytes = 0, details: Record<string, unknown> = {};
+      const chosenPerSplit: { split: string; keep: number; val: number; teacherVal: number }[] = [];
       const S = s.inputSize;
       for (let k = 0; k < nStudent; k++) {
         const sp = target.splits[k];
@@ -357,10 +363,14 @@ export async function runMobilenetV2Pipeline(over: Partial<Mnv2Settings> = {}, h
             results.push({ keep, r, val });
           } finally { st.model.dispose(); }
         }
-        // which student: the best int8 validation accuracy (ties: the smaller)
-        let bi = 0;
-        results.forEach((c, i) => { if (c.val > results[bi].val || (c.val === results[bi].val && c.keep < results[bi].keep)) bi = i; });
+        // which student (the deployment choice, on validation): the narrowest whose int8 validation accuracy is
+        // within 2 points of the final teacher's on this split; none is: the most accurate (ties: the narrower)
+        const teacherVal = (finalTeacher === 'finetune' ? ftRes.score : featRes.score).perSplit[k].val;
+        const order = results.map((_, i) => i).sort((a, b) => results[a].keep - results[b].keep);
+        let bi = order.find((i) => results[i].val >= teacherVal - 0.02 - 1e-12) ?? -1;
+        if (bi < 0) { bi = order[0]; for (const i of order) if (results[i].val > results[bi].val) bi = i; }
         const win = results[bi];
+        chosenPerSplit.push({ split: sp.name, keep: win.keep, val: win.val, teacherVal });
         const te = win.r.int8.evaluate(target.pool, { indices: sp.test });
         per.push({ split: sp.name, correct: Math.round(te.accuracy * te.count), count: te.count, val: win.val, testIdx: sp.test });
         if (k === 0) {
@@ -374,7 +384,7 @@ export async function runMobilenetV2Pipeline(over: Partial<Mnv2Settings> = {}, h
       }
       const score = poolScore(per);
       const candidates = s.studentKeep.map((keep, i) => ({ keep, val: candVals[i].reduce((a, b) => a + b, 0) / Math.max(1, candVals[i].length) }));
-      return [{ score, keep: chosen, candidates, params, bytes, seconds: since(ts), details },
+      return [{ score, keep: chosen, candidates, params, bytes, seconds: since(ts), details: { ...details, chosenPerSplit } },
         `int8 ${pct(score.accuracy)} (${pct(score.ci.lo)}–${pct(score.ci.hi)}) over ${score.splits} split(s); keep ${chosen}, ${params} parameters, ${bytes} B .qwm`];
     }
     if (keepInt8) owned.push({ dispose: () => { const r = keepInt8!; r.int8.dispose(); r.quantized.dispose?.(); r.floatModel.dispose(); } });

@@ -4,11 +4,28 @@
 // filter L1 norm removed for real (src/compress/prune.ts: Pruner 'channel' + removePrunedChannels) — then
 // GlobalAvgPool + a new Linear head. Kept channels keep the teacher's weights exactly; only the head is new.
 import type { Module } from '../nn/module.js';
-import { GlobalAvgPool, Linear, Sequential } from '../nn/layers.js';
+import { BatchNorm2d, GlobalAvgPool, Linear, Sequential } from '../nn/layers.js';
 import { InitRng } from '../util/rng.js';
 import { copyModel } from '../nn/copy.js';
 import { Pruner, removePrunedChannels } from '../compress/prune.js';
 import { checkInt, checkFinite, describe, QwasmError } from '../errors.js';
+
+/**
+ * Sets the running-statistics momentum of every BatchNorm2d. Keras' MobileNetV2 BN momentum 0.999 imports as
+ * qwasm's 0.001 (the weight of the new batch): right for a network that keeps ImageNet statistics, far too slow
+ * for one whose activations change — a narrowed student (fewer channels summed into each projection) or random
+ * weights — where a few hundred steps would leave the running statistics at their old values.
+ */
+export function setBatchNormMomentum(model: Module, momentum: number): void {
+  if (!(checkFinite('momentum', momentum) > 0 && momentum <= 1)) throw new RangeError(`momentum must be in (0, 1], got ${momentum}`);
+  for (const [, m] of model.modules()) if (m instanceof BatchNorm2d) (m as { momentum: number }).momentum = momentum;
+}
+
+/** A trainable student: every BN back on batch statistics (the teacher's prefix may have been frozen) at `momentum`. */
+function trainableBatchNorm(model: Module, momentum: number): void {
+  setBatchNormMomentum(model, momentum);
+  for (const [, m] of model.modules()) if (m instanceof BatchNorm2d) m.frozen = false;
+}
 
 export interface StudentOptions {
   /** Keep the teacher's top-level layers [0, upTo). */
@@ -21,6 +38,8 @@ export interface StudentOptions {
   seed?: number;
   /** Layers not to narrow (names in the truncated model, e.g. '0' the stem). */
   exclude?: string[];
+  /** BatchNorm momentum of the student (default 0.1: see setBatchNormMomentum). */
+  bnMomentum?: number;
 }
 
 export interface Student {
@@ -63,7 +82,7 @@ export function buildStudent(teacher: Sequential, o: StudentOptions): Student {
   const head = new Linear(E, features, o.classes, new InitRng(o.seed ?? 1));
   const truncated = new Sequential(E, [...(trunk.children() as [string, Module][]), ['pool', new GlobalAvgPool(E)], ['head', head]]);
   truncated.train(teacher.training);
-  if (keep === 1) return { model: truncated, kept: {}, features };
+  if (keep === 1) { trainableBatchNorm(truncated, o.bnMomentum ?? 0.1); return { model: truncated, kept: {}, features }; }
   let pruner: Pruner | null = null;
   try {
     pruner = new Pruner(truncated, { mode: 'channel', scope: 'layer', sparsity: 1 - keep, channelScore: 'l1', exclude: ['head', ...(o.exclude ?? [])] });
@@ -71,6 +90,7 @@ export function buildStudent(teacher: Sequential, o: StudentOptions): Student {
     for (const [n] of truncated.modules()) { const k = pruner.keptChannels(n); if (k) kept[n] = k; }
     if (!Object.keys(kept).length) throw new QwasmError('buildStudent: no layer of the truncated network can be narrowed');
     const narrow = removePrunedChannels(truncated, pruner).model;
+    trainableBatchNorm(narrow, o.bnMomentum ?? 0.1);
     return { model: narrow, kept, features };
   } finally {
     pruner?.dispose();
