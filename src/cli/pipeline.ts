@@ -45,7 +45,7 @@ training from scratch → compression three ways → int8 models on the int8 ker
     'lr-factor': x(`discriminative LR factor between layer groups when fine-tuning (default ${D.lrFactor})`),
     'compress-lr': x(`learning rate of compression after transfer (default ${D.compressLr})`),
     shift: flag('shift', `random shifts of ±N pixels (default ${D.shift})`),
-    sparsity: flag('sparsity', `target sparsity of the student's pruned layers (default ${D.sparsity}; 0 = no pruning)`),
+    sparsity: flag('sparsity', `target sparsity of the student's pruned layers (default ${D.sparsity}; 0 = no pruning;\nmobilenetv2: channel pruning during QAT on top of the L1 narrowing, default ${M.sparsity})`),
     temperature: flag('temperature', `distillation temperature (default ${D.temperature})`),
     alpha: flag('alpha', `distillation weight (default ${D.alpha})`),
     seed: flag('seed', `random seed (default ${D.seed})`),

@@ -22,7 +22,7 @@ import { createDataset, subset, type Dataset } from '../data/dataset.js';
 import { cachePrefix, suffixView } from '../transfer/cache.js';
 import { extractFeatures, trainLinearHead, headPredict, type Features } from '../transfer/features.js';
 import { fineTune } from '../transfer/finetune.js';
-import { buildStudent, setBatchNormMomentum } from '../transfer/student.js';
+import { buildStudent, recalibrateBatchNorm, setBatchNormMomentum } from '../transfer/student.js';
 import { fit, evaluate } from '../train/trainer.js';
 import { wilson, type Interval } from '../train/intervals.js';
 import { compressModel, type CompressResult } from './compress-model.js';
@@ -155,6 +155,19 @@ const withFlips = (idx: Int32Array, n: number, flips: boolean): Int32Array => (f
 type State = Record<string, { shape: number[]; data: Float32Array }>;
 
 /**
+ * A linear probe with its epoch chosen on validation: trained for up to `epochs` (constant LR) scoring `val`
+ * after each, then retrained from scratch for exactly the best epoch count (the same seeded run, stopped there).
+ */
+function probeHead(engine: Engine, tr: Features, va: Features, o: { epochs: number; batch: number; lr: number; seed: number }): { head: Linear; epoch: number; val: number } {
+  const probe = trainLinearHead(engine, tr, { epochs: o.epochs, batchSize: o.batch, lr: o.lr, seed: o.seed, test: va });
+  let best = 0;
+  probe.epochs.forEach((e, i) => { if ((e.testAccuracy ?? 0) > (probe.epochs[best].testAccuracy ?? 0)) best = i; });
+  probe.head.dispose();
+  const fin = trainLinearHead(engine, tr, { epochs: best + 1, batchSize: o.batch, lr: o.lr, seed: o.seed });
+  return { head: fin.head, epoch: best + 1, val: probe.epochs[best].testAccuracy ?? 0 };
+}
+
+/**
  * Early stopping by validation: after every epoch the model is scored on the split's validation indices and the
  * best epoch's weights kept; finish() restores them and scores the test indices (the only time they are read).
  */
@@ -230,7 +243,8 @@ export async function runMobilenetV2Pipeline(over: Partial<Mnv2Settings> = {}, h
       if (s.flipCopies) sets.flipped = flipped(target.pool);
       const c = cachePrefix(teacher, L, sets, { batchSize: 32, onProgress: (p) => progress(p.done, p.total, { images: `${p.done}/${p.total}`, 'img/s': (p.done / Math.max(1e-9, p.seconds)).toFixed(1) }, since(ts)) });
       const all = s.flipCopies ? catDatasets(c.sets.pool, c.sets.flipped) : c.sets.pool;
-      return [{ ...c, all }, `${c.images} images through layers 0–${L - 1} (up to ${cacheAt}) in ${c.seconds.toFixed(1)} s: ${c.shape.join('×')} uint8 maps, ${c.bytesPerImage} B per image`];
+      const imageSet = s.flipCopies ? catDatasets(target.pool, sets.flipped) : target.pool;
+      return [{ ...c, all, imageSet }, `${c.images} images through layers 0–${L - 1} (up to ${cacheAt}) in ${c.seconds.toFixed(1)} s: ${c.shape.join('×')} uint8 maps, ${c.bytesPerImage} B per image`];
     });
     const view = suffixView(teacher, L);
     const pretrained: State = view.stateDict();
@@ -245,18 +259,12 @@ export async function runMobilenetV2Pipeline(over: Partial<Mnv2Settings> = {}, h
       const heads: { weight: Float32Array; bias: Float32Array }[] = [];
       target.splits.forEach((sp, k) => {
         const tr = rowsOf(feats, withFlips(sp.train, N, s.flipCopies)), va = rowsOf(feats, sp.val), te = rowsOf(feats, sp.test);
-        // the epoch is chosen on validation, then the head retrained for exactly that many epochs (constant LR:
-        // the same seeded run, stopped there)
-        const probe = trainLinearHead(engine, tr, { epochs: s.headEpochs, batchSize: s.batch, lr: s.headLr, seed: s.seed + k, test: va });
-        let best = 0;
-        probe.epochs.forEach((e, i) => { if ((e.testAccuracy ?? 0) > (probe.epochs[best].testAccuracy ?? 0)) best = i; });
-        probe.head.dispose();
-        const fin = trainLinearHead(engine, tr, { epochs: best + 1, batchSize: s.batch, lr: s.headLr, seed: s.seed + k });
+        const fin = probeHead(engine, tr, va, { epochs: s.headEpochs, batch: s.batch, lr: s.headLr, seed: s.seed + k });
         const pred = headPredict(fin.head, te);
-        per.push({ split: sp.name, correct: correctOf(pred, te.labels), count: te.count, val: probe.epochs[best].testAccuracy ?? 0, epoch: best + 1, testIdx: sp.test });
+        per.push({ split: sp.name, correct: correctOf(pred, te.labels), count: te.count, val: fin.val, epoch: fin.epoch, testIdx: sp.test });
         heads.push({ weight: fin.head.weight.toArray(), bias: fin.head.bias!.toArray() });
         fin.head.dispose();
-        progress(k + 1, target.splits.length, { split: `${k + 1}/${target.splits.length}`, val: pct(probe.epochs[best].testAccuracy ?? 0) }, since(ts));
+        progress(k + 1, target.splits.length, { split: `${k + 1}/${target.splits.length}`, val: pct(fin.val) }, since(ts));
       });
       const score = poolScore(per);
       return [{ score, heads, seconds: since(ts), dim: feats.dim }, `${pct(score.accuracy)} (${pct(score.ci.lo)}–${pct(score.ci.hi)}) over ${score.splits} split(s), validation ${pct(score.valAccuracy)}`];
@@ -342,16 +350,24 @@ export async function runMobilenetV2Pipeline(over: Partial<Mnv2Settings> = {}, h
       const per: Parameters<typeof poolScore>[0] = [];
       const candVals = s.studentKeep.map(() => [] as number[]);
       let chosen = 0, params = 0, bytes = 0, details: Record<string, unknown> = {};
-      const chosenPerSplit: { split: string; keep: number; val: number; teacherVal: number }[] = [];
+      const chosenPerSplit: { split: string; keep: number; val: number; floatProbeVal: number; teacherVal: number }[] = [];
       const S = s.inputSize;
       for (let k = 0; k < nStudent; k++) {
         const sp = target.splits[k];
         loadFinal(k);
         teacher.eval();
-        const results: { keep: number; r: CompressResult; val: number }[] = [];
+        const results: { keep: number; r: CompressResult; val: number; probeVal: number }[] = [];
         for (const [ci, keep] of s.studentKeep.entries()) {
           const st = buildStudent(teacher, { upTo: studentUpTo, classes: C, keep, input: [S, S, 3], seed: s.seed + k });
           try {
+            // BN statistics of the narrowed trunk re-estimated on the training images, then its head a linear probe
+            // on its own features (epoch chosen on validation) before the joint QAT + distillation run (LP-FT)
+            recalibrateBatchNorm(st.model, target.pool, { indices: sp.train, batchSize: s.batch });
+            const sf = extractFeatures(st.model, cache.imageSet, { batchSize: 64 });
+            const lp = probeHead(engine, rowsOf(sf, withFlips(sp.train, N, s.flipCopies)), rowsOf(sf, sp.val), { epochs: s.headEpochs, batch: s.batch, lr: s.headLr, seed: s.seed + k });
+            const sh = st.model.layers[st.model.layers.length - 1] as Linear;
+            sh.weight.write(lp.head.weight.toArray()); sh.bias!.write(lp.head.bias!.toArray());
+            lp.head.dispose();
             const r = await compressModel(st.model, target.pool, {
               method: 'joint', teacher, epochs: s.studentEpochs, batchSize: s.batch, lr: s.studentLr, seed: s.seed + k, indices: sp.train, shift: Math.max(1, Math.round(S / 24)),
               distill: { temperature: s.temperature, alpha: s.alpha },
@@ -360,7 +376,7 @@ export async function runMobilenetV2Pipeline(over: Partial<Mnv2Settings> = {}, h
             });
             const val = r.int8.evaluate(target.pool, { indices: sp.val }).accuracy;
             candVals[ci].push(val);
-            results.push({ keep, r, val });
+            results.push({ keep, r, val, probeVal: lp.val });
           } finally { st.model.dispose(); }
         }
         // which student (the deployment choice, on validation): the narrowest whose int8 validation accuracy is
@@ -370,7 +386,7 @@ export async function runMobilenetV2Pipeline(over: Partial<Mnv2Settings> = {}, h
         let bi = order.find((i) => results[i].val >= teacherVal - 0.02 - 1e-12) ?? -1;
         if (bi < 0) { bi = order[0]; for (const i of order) if (results[i].val > results[bi].val) bi = i; }
         const win = results[bi];
-        chosenPerSplit.push({ split: sp.name, keep: win.keep, val: win.val, teacherVal });
+        chosenPerSplit.push({ split: sp.name, keep: win.keep, val: win.val, floatProbeVal: win.probeVal, teacherVal });
         const te = win.r.int8.evaluate(target.pool, { indices: sp.test });
         per.push({ split: sp.name, correct: Math.round(te.accuracy * te.count), count: te.count, val: win.val, testIdx: sp.test });
         if (k === 0) {

@@ -47,11 +47,11 @@ export interface Mnv2Settings {
 }
 
 export const MNV2_DEFAULTS: Readonly<Mnv2Settings> = Object.freeze({
-  target: 'tuxpaint-natural', inputSize: 96, cut: 'block_13_expand_relu', studentCut: 'block_10_expand_relu', studentKeep: [0.5, 0.75, 1],
+  target: 'tuxpaint-natural', inputSize: 96, cut: 'block_13_expand_relu', studentCut: 'block_10_expand_relu', studentKeep: [0.75, 1],
   shots: 0, testPerClass: 0, folds: 5, repeats: 2, valFraction: 0.15,
   epochs: 10, headEpochs: 60, scratchEpochs: 20, studentEpochs: 12,
-  batch: 16, lr: 1e-3, headLr: 1e-2, lrFactor: 2.6, scratchLr: 2e-3, studentLr: 1e-3,
-  sparsity: 0.25, temperature: 4, alpha: 0.7, scratchSplits: 3, studentSplits: 2, flipCopies: true, seed: 1,
+  batch: 16, lr: 1e-3, headLr: 1e-2, lrFactor: 2.6, scratchLr: 2e-3, studentLr: 1e-4,
+  sparsity: 0, temperature: 4, alpha: 0.7, scratchSplits: 3, studentSplits: 2, flipCopies: true, seed: 1,
   latencyRounds: 5, latencyRuns: 10, outDir: 'qwasm-report-mobilenetv2', saveModels: true,
 });
 

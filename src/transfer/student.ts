@@ -8,6 +8,8 @@ import { BatchNorm2d, GlobalAvgPool, Linear, Sequential } from '../nn/layers.js'
 import { InitRng } from '../util/rng.js';
 import { copyModel } from '../nn/copy.js';
 import { Pruner, removePrunedChannels } from '../compress/prune.js';
+import { datasetBatches } from '../train/eval-loop.js';
+import type { Dataset } from '../data/dataset.js';
 import { checkInt, checkFinite, describe, QwasmError } from '../errors.js';
 
 /**
@@ -96,4 +98,29 @@ export function buildStudent(teacher: Sequential, o: StudentOptions): Student {
     pruner?.dispose();
     truncated.dispose();
   }
+}
+
+/**
+ * Re-estimates every BatchNorm2d's running statistics on `ds` (forward passes in training mode, no graph, no
+ * weight change): after narrowing, the sums feeding each BN change and the teacher's statistics no longer fit.
+ * `passes` over the images at the BN's momentum (0.1: 4 passes of ≥ 8 batches bring them within a few % of the
+ * data's). Frozen BNs are left as they are.
+ */
+export function recalibrateBatchNorm(model: Module, ds: Dataset, o: { indices?: ArrayLike<number>; batchSize?: number; passes?: number } = {}): void {
+  const E = model.engine, rt = E.rt;
+  const passes = checkInt('passes', o.passes ?? 4, 1, 1000);
+  const was = model.training;
+  model.train(true);
+  try {
+    E.noGrad(() => {
+      for (let p = 0; p < passes; p++) {
+        datasetBatches(ds, { batchSize: o.batchSize ?? 16, indices: o.indices, shuffle: true, seed: p + 1, dropLast: true }, (xs, _ys, nb, it) => {
+          const x = E.empty([nb, it.outHeight, it.outWidth, it.channels], false);
+          rt.f32(x.ptr, xs.length).set(xs);
+          model.forward(x);
+          E.endStep();
+        });
+      }
+    });
+  } finally { E.endStep(); model.train(was); }
 }
