@@ -196,7 +196,7 @@ export async function runMobilenetV2Pipeline(over: Partial<Mnv2Settings> = {}, h
   const plan = ['load', 'cache', 'features', 'finetune', 'scratch', 'student', 'latency'];
   const NAMES: Record<string, string> = {
     load: 'load MobileNetV2 and the target', cache: 'frozen prefix: computed once per image', features: '(a) features + linear head',
-    finetune: '(b) fine-tune the top blocks on the cache', scratch: '(c) same architecture from scratch', student: '(d) student: truncated + narrowed, distilled, QAT int8 + pruning',
+    finetune: '(b) fine-tune the top blocks on the cache', scratch: '(c) same architecture from scratch', student: '(d) student: truncated + narrowed (L1 filter pruning), distilled, QAT int8',
     latency: 'latency (interleaved, batch 1)',
   };
   let current = '';
@@ -433,7 +433,7 @@ export async function runMobilenetV2Pipeline(over: Partial<Mnv2Settings> = {}, h
       { key: 'features', name: 'teacher · (a) features + linear head', role: 'teacher', precision: 'f32', score: featRes.score, params: tParams, bytes: teacherBytes, latencyMs: finalTeacher === 'features' ? lat[0] : null, seconds: featRes.seconds, details: { featureDim: featRes.dim } },
       { key: 'finetune', name: 'teacher · (b) fine-tune top blocks on the cache', role: 'teacher', precision: 'f32', score: ftRes.score, params: tParams, bytes: teacherBytes, latencyMs: finalTeacher === 'finetune' ? lat[0] : null, seconds: ftRes.seconds, details: { imagesPerSecond: ftRes.imagesPerSecond } },
       { key: 'scratch', name: 'teacher architecture · (c) from scratch', role: 'teacher', precision: 'f32', score: scratchRes.score, params: tParams, bytes: teacherBytes, latencyMs: null, seconds: scratchRes.seconds, details: { imagesPerSecond: scratchRes.imagesPerSecond } },
-      { key: 'student', name: `student · (d) ${s.studentCut}, ${studentRes.keep} width, distilled + QAT + pruning · int8`, role: 'student', precision: 'int8', score: studentRes.score, params: studentRes.params, bytes: studentRes.bytes, latencyMs: lat[1] ?? null, seconds: studentRes.seconds, details: { ...studentRes.details, candidates: studentRes.candidates } },
+      { key: 'student', name: `student · (d) up to ${s.studentCut}, ${studentRes.keep < 1 ? `${studentRes.keep} width (L1 filter pruning)` : 'full width'}, distilled + QAT${s.sparsity > 0 ? ` + channel pruning ${s.sparsity}` : ''} · int8`, role: 'student', precision: 'int8', score: studentRes.score, params: studentRes.params, bytes: studentRes.bytes, latencyMs: lat[1] ?? null, seconds: studentRes.seconds, details: { ...studentRes.details, candidates: studentRes.candidates } },
     ];
     const comparisons: Comparison[] = [];
     const gainTarget = /fashion/i.test(s.target) ? 8 : 15;

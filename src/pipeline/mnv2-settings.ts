@@ -47,7 +47,7 @@ export interface Mnv2Settings {
 }
 
 export const MNV2_DEFAULTS: Readonly<Mnv2Settings> = Object.freeze({
-  target: 'tuxpaint-natural', inputSize: 96, cut: 'block_13_expand_relu', studentCut: 'block_10_expand_relu', studentKeep: [0.75, 1],
+  target: 'tuxpaint-natural', inputSize: 96, cut: 'block_13_expand_relu', studentCut: 'block_10_expand_relu', studentKeep: [0.75, 0.9],
   shots: 0, testPerClass: 0, folds: 5, repeats: 2, valFraction: 0.15,
   epochs: 10, headEpochs: 60, scratchEpochs: 20, studentEpochs: 12,
   batch: 16, lr: 1e-3, headLr: 1e-2, lrFactor: 2.6, scratchLr: 2e-3, studentLr: 1e-4,
