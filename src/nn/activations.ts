@@ -14,7 +14,7 @@ export class Sigmoid extends Module {
   forward(x: Tensor): Tensor { return gops.sigmoid(x); }
   config() { return { type: 'Sigmoid' }; }
 }
-registerLayer({ type: 'Sigmoid', cls: Sigmoid, build: (_s, c) => new Sigmoid(c.engine), pointwise: { f: sigmoidF, onnx: { op: 'Sigmoid', opset: 6 } } });
+registerLayer({ type: 'Sigmoid', cls: Sigmoid, build: (_s, c) => new Sigmoid(c.engine), pointwise: { f: sigmoidF, onnx: { op: 'Sigmoid', opset: 6 }, keras: ['sigmoid'] } });
 
 /** max(0, min(1, alpha·x + beta)); PyTorch's nn.Hardsigmoid is alpha 1/6, beta 1/2 (the defaults here). */
 export class HardSigmoid extends Module {
@@ -33,7 +33,7 @@ export class SiLU extends Module {
   forward(x: Tensor): Tensor { return gops.silu(x); }
   config() { return { type: 'SiLU' }; }
 }
-registerLayer({ type: 'SiLU', cls: SiLU, build: (_s, c) => new SiLU(c.engine), pointwise: { f: (x) => x * sigmoidF(x) } });
+registerLayer({ type: 'SiLU', cls: SiLU, build: (_s, c) => new SiLU(c.engine), pointwise: { f: (x) => x * sigmoidF(x), keras: ['swish', 'silu'] } });
 
 /** min(max(x, lo), hi): ONNX Clip with bounds other than ReLU's (0, ∞) and ReLU6's (0, 6). Infinite bounds are
  * recorded as null in the description (JSON has no Infinity). */

@@ -1,10 +1,9 @@
 // TF.js layers model (Keras Functional / Sequential) → a trainable qwasm Sequential (+ Residual for the Add
-// joins of residual blocks). Keras is NHWC like qwasm, so maps need no permutation; kernels are converted:
-// Conv2D [kh, kw, cin, cout] → OHWI [cout, kh, kw, cin]; DepthwiseConv2D [kh, kw, c, mult] → a grouped conv
-// (groups = c) with output channel c·mult + m, OHWI [c·mult, kh, kw, 1]; Dense [in, out] as is.
-// ZeroPadding2D is folded into the padding of the conv that reads it (Keras MobileNetV2 pads (0, 1) then runs
-// a 'valid' stride-2 conv: qwasm's conv takes the asymmetric [top, left, bottom, right] directly, so the
-// result is exact), and 'same' padding is TF's (the odd pixel goes at the bottom / right).
+// joins of residual blocks). What each Keras layer class becomes (weights converted to qwasm's layouts) is its
+// entry in src/tfjs/keras-kinds.ts (the Keras aspect of the layer registry); this file reads the topology,
+// walks the graph and structures it. ZeroPadding2D is folded into the padding of the conv that reads it (Keras
+// MobileNetV2 pads (0, 1) then runs a 'valid' stride-2 conv: qwasm's conv takes the asymmetric [top, left,
+// bottom, right] directly, so the result is exact), and 'same' padding is TF's (the odd pixel at the bottom / right).
 // Supported layers: InputLayer, Conv2D, DepthwiseConv2D, BatchNormalization, ReLU (max_value none or 6),
 // Activation (linear, relu, relu6, softmax at the output), Add (residual joins of a two-way fork), ZeroPadding2D,
 // MaxPooling2D, AveragePooling2D, GlobalAveragePooling2D, Dense (linear / relu / softmax), Dropout, Flatten,
@@ -16,15 +15,14 @@
 // Concatenate / Add one merge node named after the Keras layer.
 import type { Engine } from '../autograd/tensor.js';
 import { Module } from '../nn/module.js';
-import {
-  AvgPool2d, BatchNorm2d, Conv2d, Dropout, Flatten, GlobalAvgPool, Linear, MaxPool2d, Residual, Sequential,
-} from '../nn/layers.js';
+import { GlobalAvgPool, Linear, Residual, Sequential } from '../nn/layers.js';
 import { Graph, GRAPH_INPUT, type GraphMerge, type GraphNodeSpec } from '../nn/graph.js';
 import { InitRng } from '../util/rng.js';
-import { buildModule, layerKind, layerTypes } from '../nn/registry.js';
 import { describe } from '../errors.js';
 import type { Normalization } from '../data/dataset.js';
 import { TfjsImportError, decodeWeights, readModelFolder, readNsfwjs, type DecodedWeight, type TfjsArtifacts } from './artifacts.js';
+import { NotAChain, fail, show, type Converted, type KLayer, type KerasContext, type Val } from './keras-util.js';
+import { kerasActivationOf, kerasImporters } from './keras-kinds.js';
 
 /** Input normalisations of well-known sources, in qwasm's (x/255 − mean) / std form. */
 export const NORMALIZATIONS: Record<string, Normalization> = {
@@ -69,35 +67,10 @@ export interface TfjsImportedModel {
   kerasVersion: string | null;
 }
 
-interface KLayer { name: string; cls: string; config: Record<string, unknown>; inputs: string[] }
-
-type Val =
-  | { name: string; kind: 'map'; h: number; w: number; c: number; pad: [number, number, number, number] | null }
-  | { name: string; kind: 'flat'; k: number };
-
-/**
- * Keras activation names → the layer kind of the registry (src/nn/registry.ts) that computes them. A kind not
- * registered in this build (e.g. Sigmoid before the ONNX helper's kinds land) is an error naming it.
- */
-const KERAS_ACTIVATIONS: Record<string, string> = { relu: 'ReLU', relu6: 'ReLU6', sigmoid: 'Sigmoid', swish: 'SiLU', silu: 'SiLU', tanh: 'Tanh' };
-
-const SUPPORTED = ['InputLayer', 'Conv2D', 'DepthwiseConv2D', 'BatchNormalization', 'ReLU', 'Activation', 'Add', 'Concatenate', 'ZeroPadding2D',
-  'MaxPooling2D', 'AveragePooling2D', 'GlobalAveragePooling2D', 'Dense', 'Dropout', 'Flatten', 'Reshape'];
+/** Keras layer classes this importer reads: InputLayer and the per-class table (src/tfjs/keras-kinds.ts). */
+const supportedClasses = (): string[] => ['InputLayer', ...kerasImporters.keys()];
 /** Keras merge layers → Graph merge kinds. */
 const MERGES: Record<string, GraphMerge> = { Add: 'add', Concatenate: 'concat' };
-
-/** The Keras graph is not a chain with residual joins: the importer then builds a Graph instead. */
-class NotAChain extends TfjsImportError {}
-
-function fail(l: KLayer, msg: string): never {
-  throw new TfjsImportError(`Keras layer '${l.name}' (${l.cls}): ${msg}`);
-}
-
-const pair = (v: unknown, l: KLayer, what: string): [number, number] => {
-  const a = typeof v === 'number' ? [v, v] : v;
-  if (!Array.isArray(a) || a.length !== 2 || !a.every((x) => Number.isInteger(x) && x >= 0)) fail(l, `${what} must be two integers, got ${describe(v)}`);
-  return [a[0], a[1]];
-};
 
 /** Layers of a Functional / Sequential config, each with the names of the layers it reads. */
 function kerasLayers(topo: Record<string, unknown>, source: string): { layers: KLayer[]; inputs: string[]; outputs: string[]; kerasVersion: string | null } {
@@ -144,7 +117,7 @@ function kerasLayers(topo: Record<string, unknown>, source: string): { layers: K
   return { layers, inputs: names(cfg.input_layers), outputs: names(cfg.output_layers), kerasVersion };
 }
 
-class Importer {
+class Importer implements KerasContext {
   readonly byName = new Map<string, KLayer>();
   readonly consumers = new Map<string, KLayer[]>();
   readonly done = new Set<string>();
@@ -159,7 +132,7 @@ class Importer {
     this.rng = new InitRng(seed);
     for (const l of layers) {
       // an unsupported layer anywhere is reported as itself, not as the graph shape it causes
-      if (!SUPPORTED.includes(l.cls)) fail(l, `layer class '${l.cls}' is not supported (supported: ${SUPPORTED.join(', ')})`);
+      if (!supportedClasses().includes(l.cls)) fail(l, `layer class '${l.cls}' is not supported (supported: ${supportedClasses().join(', ')})`);
       if (this.byName.has(l.name)) fail(l, 'the name is used twice');
       this.byName.set(l.name, l);
     }
@@ -214,7 +187,7 @@ class Importer {
       let post: Module | null = null;
       const next = this.consumers.get(add.name);
       if (add.name !== this.cut && add.name !== this.output && next?.length === 1 && !this.isJoin(next[0])) {
-        const act = this.activationOf(next[0]);
+        const act = kerasActivationOf(this, next[0]);
         if (act) { post = this.keep(next[0], act); this.done.add(next[0].name); out = { ...out, name: next[0].name }; }
       }
       const res = new Residual(this.E, new Sequential(this.E, body.modules), short.modules.length ? new Sequential(this.E, short.modules) : null, post);
@@ -247,158 +220,14 @@ class Importer {
     return r.out;
   }
 
-  /** The registry's module for a Keras activation name; null for a name qwasm does not map. */
-  activationModule(l: KLayer, name: string): Module | null {
-    const type = KERAS_ACTIVATIONS[name];
-    if (!type) return null;
-    if (!layerKind(type)) fail(l, `activation '${name}' needs the layer kind '${type}', which this qwasm does not have (kinds: ${layerTypes().join(', ')})`);
-    return buildModule(this.E, { type }, l.name);
-  }
-
-  /** The module of a ReLU / Activation layer, or null (not one qwasm computes). */
-  activationOf(l: KLayer): Module | null {
-    if (l.cls === 'ReLU') {
-      const mx = l.config.max_value, slope = l.config.negative_slope ?? 0, thr = l.config.threshold ?? 0;
-      if (slope !== 0 || thr !== 0) return null;
-      if (mx === null || mx === undefined) return this.activationModule(l, 'relu');
-      return mx === 6 ? this.activationModule(l, 'relu6') : null;
-    }
-    if (l.cls === 'Activation') return this.activationModule(l, String(l.config.activation));
-    return null;
-  }
-
-  /** Modules for a fused `activation` config field (Conv2D, Dense); 'softmax' only at the output. */
-  fusedActivation(l: KLayer): Module[] {
-    const a = String(l.config.activation ?? 'linear');
-    if (a === 'linear') return [];
-    if (a === 'softmax' && l.name === this.output && !this.cut) { this.droppedActivation = 'softmax'; return []; }
-    const m = this.activationModule(l, a);
-    if (!m) fail(l, `activation '${a}' is not supported (linear, ${Object.keys(KERAS_ACTIVATIONS).join(', ')}; softmax at the output)`);
-    return [m];
-  }
-
-  convert(l: KLayer, x: Val): { modules: Module[]; out: Val } {
-    const E = this.E, c = l.config, y = l.name;
-    const map = () => (x.kind === 'map' ? x : fail(l, `needs a feature map, got ${show(x)}`));
+  /** One single-input layer reading x: checks every class shares, then its entry in src/tfjs/keras-kinds.ts. */
+  convert(l: KLayer, x: Val): Converted {
+    const c = l.config;
     if (x.kind === 'map' && x.pad && !['Conv2D', 'DepthwiseConv2D'].includes(l.cls)) fail(l, 'reads a ZeroPadding2D output: padding is supported only right before a convolution (folded into it)');
     if (c.data_format !== undefined && c.data_format !== 'channels_last') fail(l, `data_format '${String(c.data_format)}' is not supported (channels_last only)`);
-    switch (l.cls) {
-      case 'Dropout': {
-        const rate = Number(c.rate ?? 0);
-        if (c.noise_shape) fail(l, 'noise_shape is not supported');
-        return { modules: rate > 0 ? [new Dropout(E, rate, this.rng.u32())] : [], out: { ...x, name: y } };
-      }
-      case 'ReLU': case 'Activation': {
-        if (l.cls === 'Activation' && c.activation === 'linear') return { modules: [], out: { ...x, name: y } };
-        if (l.cls === 'Activation' && c.activation === 'softmax' && y === this.output && !this.cut) { this.droppedActivation = 'softmax'; return { modules: [], out: { ...x, name: y } }; }
-        const act = this.activationOf(l);
-        if (!act) fail(l, `only ReLU (max_value none or 6, no slope or threshold) and Activation ${Object.keys(KERAS_ACTIVATIONS).join(' / ')} / linear are supported (config ${JSON.stringify({ activation: c.activation, max_value: c.max_value, negative_slope: c.negative_slope, threshold: c.threshold })})`);
-        return { modules: [act], out: { ...x, name: y } };
-      }
-      case 'ZeroPadding2D': {
-        const s = map();
-        const p = c.padding;
-        let t: number, b: number, le: number, r: number;
-        if (typeof p === 'number') t = b = le = r = p;
-        else if (Array.isArray(p) && p.length === 2 && typeof p[0] === 'number') { [t, le] = pair(p, l, 'padding'); b = t; r = le; } else if (Array.isArray(p) && p.length === 2) {
-          [t, b] = pair(p[0], l, 'padding[0]'); [le, r] = pair(p[1], l, 'padding[1]');
-        } else fail(l, `padding ${describe(p)} is not supported`);
-        const prev = s.pad ?? [0, 0, 0, 0];
-        return { modules: [], out: { name: y, kind: 'map', h: s.h + t! + b!, w: s.w + le! + r!, c: s.c, pad: [prev[0] + t!, prev[1] + le!, prev[2] + b!, prev[3] + r!] } };
-      }
-      case 'Conv2D': case 'DepthwiseConv2D': {
-        const s = map();
-        const depth = l.cls === 'DepthwiseConv2D';
-        const [kh, kw] = pair(c.kernel_size, l, 'kernel_size'), [sh, sw] = pair(c.strides ?? 1, l, 'strides'), [dh, dw] = pair(c.dilation_rate ?? 1, l, 'dilation_rate');
-        if ((c.groups ?? 1) !== 1) fail(l, 'grouped Conv2D (groups > 1) is not supported');
-        const ekh = dh * (kh - 1) + 1, ekw = dw * (kw - 1) + 1;
-        const pads = samePads(l, String(c.padding ?? 'valid'), s.h, s.w, ekh, ekw, sh, sw);
-        if (s.pad) for (let i = 0; i < 4; i++) pads[i] += s.pad[i];
-        const inH = s.h - (s.pad ? s.pad[0] + s.pad[2] : 0), inW = s.w - (s.pad ? s.pad[1] + s.pad[3] : 0);
-        const mult = depth ? Number(c.depth_multiplier ?? 1) : 0;
-        const oc = depth ? s.c * mult : Number(c.filters);
-        if (!Number.isInteger(oc) || oc < 1) fail(l, `output channels ${oc} are not a positive integer`);
-        const bias = c.use_bias !== false;
-        const conv = new Conv2d(E, { inChannels: s.c, outChannels: oc, kernel: [kh, kw], stride: [sh, sw], padding: pads, dilation: [dh, dw], groups: depth ? s.c : 1, bias }, this.rng);
-        const k = this.weight(l, depth ? 'depthwise_kernel' : 'kernel', depth ? [kh, kw, s.c, mult] : [kh, kw, s.c, oc]);
-        const wt = new Float32Array(k.length);
-        if (depth) {
-          // [kh, kw, c, mult] → [c·mult + m, kh, kw, 1]
-          for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) for (let ch = 0; ch < s.c; ch++) for (let m = 0; m < mult; m++) {
-            wt[((ch * mult + m) * kh + i) * kw + j] = k[((i * kw + j) * s.c + ch) * mult + m];
-          }
-        } else {
-          // [kh, kw, cin, cout] → [cout, kh, kw, cin]
-          for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) for (let ci = 0; ci < s.c; ci++) for (let o = 0; o < oc; o++) {
-            wt[((o * kh + i) * kw + j) * s.c + ci] = k[((i * kw + j) * s.c + ci) * oc + o];
-          }
-        }
-        conv.weight.write(wt);
-        if (bias) conv.bias!.write(this.weight(l, 'bias', [oc]));
-        const oh = Math.floor((inH + pads[0] + pads[2] - ekh) / sh) + 1, ow = Math.floor((inW + pads[1] + pads[3] - ekw) / sw) + 1;
-        if (oh < 1 || ow < 1) fail(l, `output would be ${oh}×${ow} (input ${inH}×${inW}): the input is too small`);
-        return { modules: [conv, ...this.fusedActivation(l)], out: { name: y, kind: 'map', h: oh, w: ow, c: oc, pad: null } };
-      }
-      case 'BatchNormalization': {
-        const s = x.kind === 'map' ? x.c : x.k;
-        const axis = c.axis;
-        if (!(axis === -1 || axis === 3 || (Array.isArray(axis) && axis.length === 1 && (axis[0] === -1 || axis[0] === 3)) || (x.kind === 'flat' && (axis === 1 || (Array.isArray(axis) && axis[0] === 1))))) fail(l, `axis ${JSON.stringify(axis)} is not supported (channels: -1)`);
-        if (x.kind === 'flat') fail(l, 'BatchNormalization of flat features is not supported');
-        const bn = new BatchNorm2d(E, s, Math.round((1 - Number(c.momentum ?? 0.99)) * 1e6) / 1e6, Number(c.epsilon ?? 1e-3));
-        bn.gamma.write(c.scale === false ? new Float32Array(s).fill(1) : this.weight(l, 'gamma', [s]));
-        bn.beta.write(c.center === false ? new Float32Array(s) : this.weight(l, 'beta', [s]));
-        bn.runMean.write(this.weight(l, 'moving_mean', [s]));
-        bn.runVar.write(this.weight(l, 'moving_variance', [s]));
-        return { modules: [bn], out: { ...x, name: y } };
-      }
-      case 'MaxPooling2D': case 'AveragePooling2D': {
-        const s = map();
-        const [kh, kw] = pair(c.pool_size ?? 2, l, 'pool_size'), [sh, sw] = pair(c.strides ?? c.pool_size ?? 2, l, 'strides');
-        // Keras MobileNetV2 heads (nsfwjs) pool 7×7 over the whole 7×7 map of a 224-px input: a global average
-        // pool. A 'valid' average pool at least as large as its input map is imported as one, which is exact at
-        // the model's own input size and keeps it running at smaller inputs (--input-size 96: a 3×3 map)
-        if (l.cls === 'AveragePooling2D' && c.padding !== 'same' && kh >= s.h && kw >= s.w) {
-          return { modules: [new GlobalAvgPool(E)], out: { name: y, kind: 'map', h: 1, w: 1, c: s.c, pad: null } };
-        }
-        const pads = samePads(l, String(c.padding ?? 'valid'), s.h, s.w, kh, kw, sh, sw);
-        if (pads[0] !== pads[2] || pads[1] !== pads[3]) fail(l, `'same' padding here is asymmetric [${pads}], which qwasm pools do not support`);
-        const opts = { kernel: [kh, kw] as [number, number], stride: [sh, sw] as [number, number], padding: [pads[0], pads[1]] as [number, number] };
-        const oh = Math.floor((s.h + 2 * pads[0] - kh) / sh) + 1, ow = Math.floor((s.w + 2 * pads[1] - kw) / sw) + 1;
-        if (oh < 1 || ow < 1) fail(l, `output would be ${oh}×${ow} (input ${s.h}×${s.w})`);
-        return { modules: [l.cls === 'MaxPooling2D' ? new MaxPool2d(E, opts) : new AvgPool2d(E, opts)], out: { name: y, kind: 'map', h: oh, w: ow, c: s.c, pad: null } };
-      }
-      case 'GlobalAveragePooling2D': {
-        const s = map();
-        if (c.keepdims) fail(l, 'keepdims = true is not supported');
-        return { modules: [new GlobalAvgPool(E)], out: { name: y, kind: 'flat', k: s.c } };
-      }
-      case 'Flatten': {
-        if (x.kind === 'flat') return { modules: [], out: { ...x, name: y } };
-        // NHWC flatten: the same order in Keras and qwasm; a 1×1 map is already [n, c] after GlobalAvgPool
-        const k = x.h * x.w * x.c;
-        return { modules: x.h * x.w === 1 ? [] : [new Flatten(E)], out: { name: y, kind: 'flat', k } };
-      }
-      case 'Reshape': {
-        const t = c.target_shape;
-        const k = x.kind === 'flat' ? x.k : x.h * x.w * x.c;
-        if (Array.isArray(t) && t.length === 1 && (t[0] === k || t[0] === -1)) return { modules: x.kind === 'map' && x.h * x.w > 1 ? [new Flatten(E)] : [], out: { name: y, kind: 'flat', k } };
-        if (Array.isArray(t) && t.length === 3 && x.kind === 'map' && t[0] === x.h && t[1] === x.w && t[2] === x.c) return { modules: [], out: { ...x, name: y } };
-        fail(l, `reshaping ${show(x)} to [${String(t)}] is not supported (only to [features] or a no-op)`);
-      }
-      case 'Dense': {
-        const k = x.kind === 'flat' ? x.k : x.h * x.w === 1 ? x.c : fail(l, `needs [batch, features] input, got ${show(x)} (Flatten it first)`);
-        const units = Number(c.units);
-        const bias = c.use_bias !== false;
-        const lin = new Linear(E, k, units, this.rng, bias);
-        lin.weight.write(this.weight(l, 'kernel', [k, units]));
-        if (bias) lin.bias!.write(this.weight(l, 'bias', [units]));
-        return { modules: [lin, ...this.fusedActivation(l)], out: { name: y, kind: 'flat', k: units } };
-      }
-      case 'Add': case 'Concatenate':
-        fail(l, `merges ${l.inputs.length} input(s); it needs two or more`);
-      default:
-        fail(l, `layer class '${l.cls}' is not supported (supported: ${SUPPORTED.join(', ')})`);
-    }
+    const convert = kerasImporters.get(l.cls);
+    if (!convert) fail(l, `layer class '${l.cls}' is not supported (supported: ${supportedClasses().join(', ')})`);
+    return convert(this, l, x);
   }
 }
 
@@ -483,15 +312,6 @@ function mergedVal(l: KLayer, kind: GraphMerge, vs: Val[]): Val {
   return { ...vs[0], name: l.name };
 }
 
-/** TF 'same' / 'valid' padding as [top, left, bottom, right] (the odd pixel at the bottom / right). */
-function samePads(l: KLayer, mode: string, h: number, w: number, ekh: number, ekw: number, sh: number, sw: number): [number, number, number, number] {
-  if (mode === 'valid') return [0, 0, 0, 0];
-  if (mode !== 'same') fail(l, `padding '${mode}' is not supported (valid, same)`);
-  const th = Math.max((Math.ceil(h / sh) - 1) * sh + ekh - h, 0), tw = Math.max((Math.ceil(w / sw) - 1) * sw + ekw - w, 0);
-  return [Math.floor(th / 2), Math.floor(tw / 2), th - Math.floor(th / 2), tw - Math.floor(tw / 2)];
-}
-
-function show(v: Val): string { return v.kind === 'map' ? `a ${v.h}×${v.w}×${v.c} map` : `[batch, ${v.k}]`; }
 function sameVal(a: Val, b: Val): boolean {
   if (a.kind === 'map' && b.kind === 'map') return a.h === b.h && a.w === b.w && a.c === b.c && !a.pad && !b.pad;
   return a.kind === 'flat' && b.kind === 'flat' && a.k === b.k;
