@@ -19,7 +19,8 @@
 import type { Engine } from '../autograd/tensor.js';
 import { Module } from '../nn/module.js';
 import { ReLU, ReLU6, Residual, Sequential } from '../nn/layers.js';
-import { Graph, GRAPH_INPUT, type GraphMerge, type GraphNodeSpec } from '../nn/graph.js';
+import type { Graph, GraphMerge } from '../nn/graph.js';
+import { GraphAssembler, assembledGraph } from '../nn/graph-assembler.js';
 import { InitRng } from '../util/rng.js';
 import { describe } from '../errors.js';
 import { asBytes } from './protobuf.js';
@@ -283,58 +284,38 @@ export function importOnnx(engine: Engine, input: Uint8Array | ArrayBuffer, opts
   }
 }
 
-interface GraphSpec { name: string; inputs: string[]; modules?: Module[]; merge?: GraphMerge }
-/** Where an ONNX value lives in the Graph being built: the node computing it; `open` = a module chain may grow from it. */
-interface Entry { node: GraphSpec | null; val: Val; open: boolean }
-
 /**
- * The ONNX graph as a qwasm Graph: chains of single-input ops become one node each (a Sequential when
- * longer than one module); Add / Mul / Concat of computed values become merge nodes.
+ * The ONNX graph as a qwasm Graph (src/nn/graph-assembler.ts): chains of single-input ops become one node each
+ * (a Sequential when longer than one module); Add / Mul / Concat of computed values become merge nodes.
  */
 function buildGraph(imp: Importer, input: Val): { graph: Graph; end: Val } {
-  const specs: GraphSpec[] = [];
-  const vals = new Map<string, Entry>();
-  const single = (v: string) => (imp.consumers.get(v)?.length ?? 0) === 1 && v !== imp.outputName;
-  const nodeName = (e: Entry) => (e.node ? e.node.name : GRAPH_INPUT);
-  vals.set(input.name, { node: null, val: input, open: false });
+  const g = new GraphAssembler<Val>(input.name, input, {
+    single: (v) => (imp.consumers.get(v)?.length ?? 0) === 1 && v !== imp.outputName, names: 'index', append: pushMerged,
+  });
   for (const n of imp.nodes) {
     if (imp.done.has(n)) continue;
     const ins = imp.dataInputs(n);
     if (ins.length === 0) fail(n, 'reads no computed value (a constant subgraph is not supported)');
-    const missing = ins.find((i) => !vals.has(i));
+    const missing = ins.find((i) => !g.has(i));
     if (missing) fail(n, `input '${missing}' is not computed by an earlier node (the graph is not topologically sorted or reads an unsupported value)`);
     if (ins.length >= 2) {
       const kind = MERGES[n.opType];
       if (!kind) fail(n, `${n.opType} of ${ins.length} computed values is not supported`);
       imp.done.add(n);
-      const es = ins.map((i) => vals.get(i)!);
-      const spec: GraphSpec = { name: String(specs.length), inputs: es.map(nodeName), merge: kind };
-      specs.push(spec);
-      vals.set(n.outputs[0], { node: spec, val: { ...mergedVal(n, kind, es.map((e) => e.val)), name: n.outputs[0] }, open: false });
+      g.merge(n.outputs[0], ins, kind, { ...mergedVal(n, kind, ins.map((i) => g.val(i)!)), name: n.outputs[0] }, n.name);
       continue;
     }
-    const src = vals.get(ins[0])!;
-    const r = imp.convert(n, src.val);
+    const r = imp.convert(n, g.val(ins[0])!);
     imp.made.push(...r.modules);
-    if (r.modules.length === 0) { vals.set(r.out.name, { node: src.node, val: r.out, open: src.open && single(r.out.name) }); continue; }
-    let spec = src.node;
-    if (spec && src.open && spec.modules) pushMerged(spec.modules, r.modules);
-    else { spec = { name: String(specs.length), inputs: [nodeName(src)], modules: [...r.modules] }; specs.push(spec); }
-    vals.set(r.out.name, { node: spec, val: r.out, open: single(r.out.name) });
+    g.chain(r.out.name, ins[0], r.modules, r.out, n.name);
   }
-  const end = vals.get(imp.outputName);
-  if (!end) throw new OnnxImportError(`the graph output '${imp.outputName}' is not computed by any supported node`);
-  if (!end.node) throw new OnnxImportError(`the graph output '${imp.outputName}' is the input itself`);
+  const endNode = g.nodeOf(imp.outputName);
+  if (endNode === undefined) throw new OnnxImportError(`the graph output '${imp.outputName}' is not computed by any supported node`);
+  if (endNode === null) throw new OnnxImportError(`the graph output '${imp.outputName}' is the input itself`);
   // every node must feed the output (a dead branch would be computed for nothing)
-  const live = new Set<string>([end.node.name]);
-  for (let i = specs.length - 1; i >= 0; i--) if (live.has(specs[i].name)) for (const inp of specs[i].inputs) live.add(inp);
-  const dead = specs.find((sp) => !live.has(sp.name));
+  const dead = g.liveness(endNode).dead[0];
   if (dead) throw new OnnxImportError(`graph node ${dead.name} (${dead.merge ?? dead.modules!.map((m) => m.config().type).join(' → ')}) does not lie on the path from the input to the output '${imp.outputName}'`);
-  const E = imp.E;
-  const nodes: GraphNodeSpec[] = specs.map((sp) => (sp.merge
-    ? { name: sp.name, inputs: sp.inputs, merge: sp.merge }
-    : { name: sp.name, inputs: sp.inputs, module: sp.modules!.length === 1 ? sp.modules![0] : new Sequential(E, sp.modules!) }));
-  return { graph: new Graph(E, nodes, end.node.name), end: end.val };
+  return { graph: assembledGraph(imp.E, g.nodes, endNode), end: g.val(imp.outputName)! };
 }
 
 /** The value an Add / Mul / Concat of computed values yields, or an error naming the node. */

@@ -16,7 +16,8 @@
 import type { Engine } from '../autograd/tensor.js';
 import { Module } from '../nn/module.js';
 import { GlobalAvgPool, Linear, Residual, Sequential } from '../nn/layers.js';
-import { Graph, GRAPH_INPUT, type GraphMerge, type GraphNodeSpec } from '../nn/graph.js';
+import type { GraphMerge } from '../nn/graph.js';
+import { GraphAssembler, assembledGraph, type AssembledNode } from '../nn/graph-assembler.js';
 import { InitRng } from '../util/rng.js';
 import { describe } from '../errors.js';
 import type { Normalization } from '../data/dataset.js';
@@ -231,64 +232,38 @@ class Importer implements KerasContext {
   }
 }
 
-interface GraphSpec { name: string; inputs: string[]; modules?: Module[]; merge?: GraphMerge }
-/** Where a Keras layer's value lives in the Graph being built: the node computing it; `open` = a chain may grow from it. */
-interface Entry { node: GraphSpec | null; val: Val; open: boolean }
-
 /**
- * The Keras layers (topologically ordered, as Keras saves them) as Graph nodes, up to the cut or the output:
- * runs of single-input layers become one module node each, Concatenate / Add merge nodes. With a cut, nodes the
- * cut does not read are dropped; without one, a layer that does not feed the output is an error.
+ * The Keras layers (topologically ordered, as Keras saves them) as Graph nodes (src/nn/graph-assembler.ts), up to
+ * the cut or the output: runs of single-input layers become one module node each, Concatenate / Add merge nodes.
+ * With a cut, nodes the cut does not read are dropped; without one, a layer that does not feed the output is an error.
  */
-function buildGraph(imp: Importer, input: Val, layers: KLayer[]): { specs: GraphSpec[]; end: Val; output: string } {
-  let specs: GraphSpec[] = [];
-  const vals = new Map<string, Entry>();
+function buildGraph(imp: Importer, input: Val, layers: KLayer[]): { specs: AssembledNode[]; end: Val; output: string } {
   const stop = imp.cut ?? imp.output;
-  const single = (v: string) => (imp.consumers.get(v)?.length ?? 0) === 1 && v !== stop;
-  const nodeName = (e: Entry) => (e.node ? e.node.name : GRAPH_INPUT);
-  const fresh = (n: string) => { let s = n === GRAPH_INPUT ? `${n}_` : n; while (specs.some((p) => p.name === s)) s += '_'; return s; };
-  vals.set(input.name, { node: null, val: input, open: false });
+  const g = new GraphAssembler<Val>(input.name, input, { single: (v) => (imp.consumers.get(v)?.length ?? 0) === 1 && v !== stop, names: 'hint' });
   for (const l of layers) {
-    if (vals.has(stop)) break;
+    if (g.has(stop)) break;
     if (imp.done.has(l.name)) continue;
-    const missing = l.inputs.find((i) => !vals.has(i));
+    const missing = l.inputs.find((i) => !g.has(i));
     if (l.inputs.length === 0 || missing) fail(l, l.inputs.length ? `reads '${missing}', which no earlier layer computes (the layer list is not in topological order)` : 'reads no layer (a second input is not supported)');
     imp.done.add(l.name);
     if (l.inputs.length >= 2) {
       const kind = MERGES[l.cls];
       if (!kind) fail(l, `has ${l.inputs.length} inputs; only ${Object.keys(MERGES).join(' and ')} merge values`);
-      const es = l.inputs.map((i) => vals.get(i)!);
-      const spec: GraphSpec = { name: fresh(l.name), inputs: es.map(nodeName), merge: kind };
-      specs.push(spec);
-      vals.set(l.name, { node: spec, val: mergedVal(l, kind, es.map((e) => e.val)), open: false });
+      g.merge(l.name, l.inputs, kind, mergedVal(l, kind, l.inputs.map((i) => g.val(i)!)), l.name);
       continue;
     }
-    const src = vals.get(l.inputs[0])!;
-    const r = imp.convert(l, src.val);
+    const r = imp.convert(l, g.val(l.inputs[0])!);
     for (const m of r.modules) imp.keep(l, m);
-    if (r.modules.length === 0) { vals.set(l.name, { node: src.node, val: r.out, open: src.open && single(l.name) }); continue; }
-    let spec = src.node;
-    if (spec && src.open && spec.modules) spec.modules.push(...r.modules);
-    else { spec = { name: fresh(l.name), inputs: [nodeName(src)], modules: [...r.modules] }; specs.push(spec); }
-    vals.set(l.name, { node: spec, val: r.out, open: single(l.name) });
+    g.chain(l.name, l.inputs[0], r.modules, r.out, l.name);
   }
-  const end = vals.get(stop);
-  if (!end) throw new TfjsImportError(`layer '${stop}' is not computed from the input`);
-  if (!end.node) throw new TfjsImportError(`layer '${stop}' is the input itself`);
+  const endNode = g.nodeOf(stop);
+  if (endNode === undefined) throw new TfjsImportError(`layer '${stop}' is not computed from the input`);
+  if (endNode === null) throw new TfjsImportError(`layer '${stop}' is the input itself`);
   // every node must feed the output (a dead branch would be computed for nothing); a cut drops what it does not read
-  const live = new Set<string>([end.node.name]);
-  for (let i = specs.length - 1; i >= 0; i--) if (live.has(specs[i].name)) for (const inp of specs[i].inputs) live.add(inp);
-  const dead = specs.filter((sp) => !live.has(sp.name));
+  const { live, dead } = g.liveness(endNode);
   if (dead.length && !imp.cut) throw new TfjsImportError(`graph node '${dead[0].name}' does not lie on the path from the input to the output '${stop}'`);
   for (const sp of dead) for (const m of sp.modules ?? []) { m.dispose(); imp.made.splice(imp.made.indexOf(m), 1); }
-  specs = specs.filter((sp) => live.has(sp.name));
-  return { specs, end: end.val, output: end.node.name };
-}
-
-function graphNodes(E: Engine, specs: GraphSpec[]): GraphNodeSpec[] {
-  return specs.map((sp) => (sp.merge
-    ? { name: sp.name, inputs: sp.inputs, merge: sp.merge }
-    : { name: sp.name, inputs: sp.inputs, module: sp.modules!.length === 1 ? sp.modules![0] : new Sequential(E, sp.modules!) }));
+  return { specs: live, end: g.val(stop)!, output: endNode };
 }
 
 /** The value a Concatenate / Add of computed values yields, or an error naming the layer. */
@@ -327,35 +302,49 @@ export function readTfjsSource(source: string | TfjsArtifacts): TfjsArtifacts {
   return readModelFolder(source);
 }
 
+/** The option checks of importTfjs (errors name the option). */
+function checkImportOptions(opts: TfjsImportOptions): void {
+  if (!opts || typeof opts !== 'object') throw new TypeError(`opts must be an object, got ${describe(opts)}`);
+  if (opts.classes !== undefined && (!Number.isInteger(opts.classes) || opts.classes < 1)) throw new RangeError(`classes must be a positive integer, got ${describe(opts.classes)}`);
+  if (opts.inputSize !== undefined && (!Number.isInteger(opts.inputSize) || opts.inputSize < 8 || opts.inputSize > 4096)) throw new RangeError(`inputSize must be an integer in [8, 4096], got ${describe(opts.inputSize)}`);
+  if (opts.cut !== undefined && (typeof opts.cut !== 'string' || !opts.cut)) throw new TypeError(`cut must be a layer name, got ${describe(opts.cut)}`);
+  if (opts.cut && opts.classes === undefined) throw new RangeError('cut needs classes (the outputs of the new head)');
+}
+
+/** The input normalisation: opts.norm (a preset name or values), else the source's (nsfwjs: unit, else keras). */
+function normalizationOf(opts: TfjsImportOptions, source: string): { norm: Normalization; normName: string | null } {
+  if (opts.norm !== undefined && typeof opts.norm !== 'string') return { norm: opts.norm, normName: null };
+  const normName = opts.norm ?? (source.startsWith('nsfwjs:') ? 'unit' : 'keras');
+  if (!NORMALIZATIONS[normName]) throw new RangeError(`unknown normalisation '${normName}' (${Object.keys(NORMALIZATIONS).join(', ')})`);
+  return { norm: NORMALIZATIONS[normName], normName };
+}
+
+/** The input layer and the NHWC input size (inputSize overrides the model's own height and width). */
+function inputOf(layers: KLayer[], name: string, inputSize: number | undefined, source: string): { inLayer: KLayer; h: number; w: number; ch: number } {
+  const inLayer = layers.find((l) => l.name === name);
+  if (!inLayer) throw new TfjsImportError(`${source}: input layer '${name}' is not in the layer list`);
+  const shape = (inLayer.config.batch_input_shape ?? inLayer.config.batch_shape) as unknown[] | undefined;
+  if (!Array.isArray(shape) || shape.length !== 4) throw new TfjsImportError(`${source}: input '${inLayer.name}' has shape ${JSON.stringify(shape)}; [batch, h, w, c] images are supported`);
+  const [, nh, nw, ch] = shape as (number | null)[];
+  if (typeof ch !== 'number') throw new TfjsImportError(`${source}: input '${inLayer.name}' has no fixed channel count`);
+  const h = inputSize ?? nh, w = inputSize ?? nw;
+  if (typeof h !== 'number' || typeof w !== 'number') throw new TfjsImportError(`${source}: the input size is not fixed in the model: pass inputSize`);
+  return { inLayer, h, w, ch };
+}
+
 /**
  * Imports a TF.js layers model as a trainable qwasm Sequential (see the file header); with `cut`, keeps it up to
  * that layer and adds GlobalAvgPool + Linear(classes). The model is in training mode.
  */
 export function importTfjs(engine: Engine, source: string | TfjsArtifacts, opts: TfjsImportOptions = {}): TfjsImportedModel {
   if (!engine || typeof engine !== 'object' || typeof (engine as Engine).persistent !== 'function') throw new TypeError(`engine must be an Engine, got ${describe(engine)}`);
-  if (!opts || typeof opts !== 'object') throw new TypeError(`opts must be an object, got ${describe(opts)}`);
-  if (opts.classes !== undefined && (!Number.isInteger(opts.classes) || opts.classes < 1)) throw new RangeError(`classes must be a positive integer, got ${describe(opts.classes)}`);
-  if (opts.inputSize !== undefined && (!Number.isInteger(opts.inputSize) || opts.inputSize < 8 || opts.inputSize > 4096)) throw new RangeError(`inputSize must be an integer in [8, 4096], got ${describe(opts.inputSize)}`);
-  if (opts.cut !== undefined && (typeof opts.cut !== 'string' || !opts.cut)) throw new TypeError(`cut must be a layer name, got ${describe(opts.cut)}`);
-  if (opts.cut && opts.classes === undefined) throw new RangeError('cut needs classes (the outputs of the new head)');
-  let normName: string | null = null, norm: Normalization;
+  checkImportOptions(opts);
   const art = readTfjsSource(source);
-  if (opts.norm === undefined || typeof opts.norm === 'string') {
-    normName = (opts.norm as string | undefined) ?? (art.source.startsWith('nsfwjs:') ? 'unit' : 'keras');
-    if (!NORMALIZATIONS[normName]) throw new RangeError(`unknown normalisation '${normName}' (${Object.keys(NORMALIZATIONS).join(', ')})`);
-    norm = NORMALIZATIONS[normName];
-  } else norm = opts.norm;
+  const { norm, normName } = normalizationOf(opts, art.source);
 
   const { layers, inputs, outputs, kerasVersion } = kerasLayers(art.modelTopology, art.source);
   if (inputs.length !== 1 || outputs.length !== 1) throw new TfjsImportError(`${art.source}: the model has ${inputs.length} inputs and ${outputs.length} outputs; one of each is supported`);
-  const inLayer = layers.find((l) => l.name === inputs[0]);
-  if (!inLayer) throw new TfjsImportError(`${art.source}: input layer '${inputs[0]}' is not in the layer list`);
-  const shape = (inLayer.config.batch_input_shape ?? inLayer.config.batch_shape) as unknown[] | undefined;
-  if (!Array.isArray(shape) || shape.length !== 4) throw new TfjsImportError(`${art.source}: input '${inLayer.name}' has shape ${JSON.stringify(shape)}; [batch, h, w, c] images are supported`);
-  const [, nh, nw, ch] = shape as (number | null)[];
-  if (typeof ch !== 'number') throw new TfjsImportError(`${art.source}: input '${inLayer.name}' has no fixed channel count`);
-  const h = opts.inputSize ?? nh, w = opts.inputSize ?? nw;
-  if (typeof h !== 'number' || typeof w !== 'number') throw new TfjsImportError(`${art.source}: the input size is not fixed in the model: pass inputSize`);
+  const { inLayer, h, w, ch } = inputOf(layers, inputs[0], opts.inputSize, art.source);
   if (opts.cut && !layers.some((l) => l.name === opts.cut)) {
     throw new TfjsImportError(`${art.source}: no layer named '${opts.cut}' to cut at (layers: ${layers.filter((l) => /(_relu|_add|_BN|_project)$|^mixed\d+$/.test(l.name)).slice(-12).map((l) => l.name).join(', ')}, …)`);
   }
@@ -363,7 +352,7 @@ export function importTfjs(engine: Engine, source: string | TfjsArtifacts, opts:
   const start: Val = { name: inLayer.name, kind: 'map', h, w, c: ch, pad: null };
   // a chain with residual joins → Sequential; any other DAG (NotAChain) → a Graph inside the Sequential
   let imp = new Importer(engine, layers, weights, outputs[0], opts.cut ?? null, opts.seed ?? 1);
-  let built: { modules: Module[]; end: Val; specs: GraphSpec[] | null; output: string };
+  let built: { modules: Module[]; end: Val; specs: AssembledNode[] | null; output: string };
   try {
     imp.done.add(inLayer.name);
     const r = imp.walk(start, false);
@@ -386,7 +375,7 @@ export function importTfjs(engine: Engine, source: string | TfjsArtifacts, opts:
     const modules = built.modules;
     let end = built.end, classes: number;
     if (opts.cut) {
-      if (built.specs) modules.push(new Graph(engine, graphNodes(engine, built.specs), built.output));
+      if (built.specs) modules.push(assembledGraph(engine, built.specs, built.output));
       // the new head: features → GlobalAvgPool → Linear(classes)
       const k = end.kind === 'map' ? end.c : end.k;
       if (end.kind === 'map' && (end.h > 1 || end.w > 1 || modules.length === 0)) modules.push(new GlobalAvgPool(engine));
@@ -410,7 +399,7 @@ export function importTfjs(engine: Engine, source: string | TfjsArtifacts, opts:
         old.dispose();
         classes = opts.classes;
       }
-      if (built.specs) modules.push(new Graph(engine, graphNodes(engine, built.specs), built.output));
+      if (built.specs) modules.push(assembledGraph(engine, built.specs, built.output));
     }
     const model = new Sequential(engine, modules);
     const layerNames: Record<string, string> = {};
