@@ -8,7 +8,7 @@
 // over H, W, Flatten, Reshape (a flatten to [batch, features] or a no-op), Gemm, MatMul (+ a constant Add as
 // its bias), Add of two computed values, Pad (zeros only, or folded into the following Conv), Identity
 // (also of a weight), Dropout, Constant, and every element-wise activation the layer registry maps to an ONNX
-// op (pointwise.onnx in src/nn/registry.ts: Sigmoid, HardSwish from opset 14). Anything else is an error naming
+// op (pointwise.onnx in src/nn/registry.ts: Sigmoid, Tanh, HardSwish from opset 14). Anything else is an error naming
 // the node and op. This file walks the graph and structures it; what each op becomes is its layer kind's entry
 // in src/onnx/onnx-kinds.ts (the ONNX aspect of the layer registry).
 // Layout: ONNX is NCHW with OIHW conv weights; qwasm is NHWC with OHWI weights, and its Linear weight is

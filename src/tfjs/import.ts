@@ -5,7 +5,7 @@
 // MobileNetV2 pads (0, 1) then runs a 'valid' stride-2 conv: qwasm's conv takes the asymmetric [top, left,
 // bottom, right] directly, so the result is exact), and 'same' padding is TF's (the odd pixel at the bottom / right).
 // Supported layers: InputLayer, Conv2D, DepthwiseConv2D, BatchNormalization, ReLU (max_value none or 6),
-// Activation (linear, relu, relu6, softmax at the output), Add (residual joins of a two-way fork), ZeroPadding2D,
+// Activation (linear, relu, relu6, the registry's pointwise.keras names, softmax at the output), Add (residual joins of a two-way fork), ZeroPadding2D,
 // MaxPooling2D, AveragePooling2D, GlobalAveragePooling2D, Dense (linear / relu / softmax), Dropout, Flatten,
 // Reshape to [features], Concatenate (channels) and Add of any two equal-shaped values. A softmax at the output is
 // dropped: qwasm models output logits. Anything else is an error naming the layer.
