@@ -7,7 +7,7 @@ import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { builds, rng } from './helpers.js';
-import { ort, checkRegistryRoundTrip, quantisedMlp, int8AgainstFakeQuant, onnxAgainstOurs } from './kind-checks.js';
+import { ort, checkRegistryRoundTrip, int8OfPointwiseMlp, checkOnnxExport } from './kind-checks.js';
 import {
   Engine, layers, InitRng, HardSwish, hardswish, hardswishForward, hardswishBackward, lutTable, lutS8Array, describeLayers, buildLayers,
   copyModel, layerKind, prepareQAT, fit, loadDataset, buildInt8Graph, convertToInt8, encodeQwm, decodeQwm, int8GraphToOnnx, decodeOnnx,
@@ -76,12 +76,7 @@ test('HardSwish is a registry kind: describe / build / clone, a pointwise entry 
 test('QAT → int8: HardSwish becomes a lut node; int8 logits track the fake-quant model; .qwm and ONNX (opset 14) round trips', async () => {
   const [q] = await builds();
   const e = new Engine(q.rt);
-  const { net, qat } = quantisedMlp(e, new HardSwish(e));
-  assert.is(qat.units[2].kind, 'pointwise');
-  const graph = buildInt8Graph(qat, undefined, { inputShape: [28, 28, 1] });
-  const lut = graph.nodes.find((n) => n.kind === 'lut');
-  assert.ok(lut && lut.op === 'HardSwish' && lut.table.length === 256);
-  const n = 200, { i8, xs, ours, step } = int8AgainstFakeQuant(q.rt, e, qat, graph, n);
+  const r = int8OfPointwiseMlp(q.rt, e, new HardSwish(e), 'HardSwish'), { graph, lut } = r;
   // .qwm: the lut node survives a round trip byte for byte
   const bytes = encodeQwm(graph);
   const again = decodeQwm(bytes);
@@ -91,12 +86,8 @@ test('QAT → int8: HardSwish becomes a lut node; int8 logits track the fake-qua
   const scalar = readFileSync(fileURLToPath(new URL('../build/qwasm.scalar.wasm', import.meta.url)));
   assert.throws(() => bundleWasm(scalar, bytes), /node '2' \(HardSwish, an int8 lookup table\) is not supported by the pure-WASM runner/);
   // ONNX: DQ → HardSwish → Q at opset 14, run by onnxruntime against our int8 run
-  const onnx = int8GraphToOnnx(graph);
-  const m = decodeOnnx(onnx);
-  assert.is(m.opsets[0].version, 14);
-  assert.ok(m.graph.nodes.some((nd) => nd.opType === 'HardSwish'));
-  await onnxAgainstOurs(onnx, xs, n, ours, step);
-  i8.dispose(); qat.dispose(); net.dispose();
+  await checkOnnxExport(r, 'HardSwish', 14);
+  r.dispose();
 });
 
 // a float ONNX model: Conv 3→5 (3×3, pad 1) → HardSwish → GlobalAveragePool → Flatten → Gemm 5→2

@@ -1,11 +1,12 @@
 // What the per-kind tests (test/hardswish.test.js, test/tanh.test.js: the docs/ARCHITECTURE.md recipe) share:
 // onnxruntime-web set up as test/onnx.test.js uses it (its WASM CPU backend in Node, one thread: deterministic and
-// light), the registry round trip, a small QAT-trained MLP around the kind, and its int8 / ONNX agreement checks.
+// light), the registry round trip, and the int8 / ONNX-export checks of a small QAT-trained MLP around the kind.
 import * as assert from 'uvu/assert';
 import { createRequire } from 'node:module';
 import { dirname, sep } from 'node:path';
 import {
-  BatchIterator, InitRng, Int8Model, buildLayers, copyModel, describeLayers, fit, layers, loadDataset, prepareQAT,
+  BatchIterator, InitRng, Int8Model, buildInt8Graph, buildLayers, copyModel, decodeOnnx, describeLayers, fit, int8GraphToOnnx, layers,
+  loadDataset, prepareQAT,
 } from '../dist/index.js';
 
 export const ort = await import('onnxruntime-web');
@@ -50,25 +51,25 @@ export function checkRegistryRoundTrip(e, module, type, Cls) {
   for (const m of [net, back, copy]) m.dispose();
 }
 
-/** Flatten → Linear 784→48 → `act` → Linear 48→10, trained a little on MNIST, then QAT-trained: { net, qat }. */
-export function quantisedMlp(e, act) {
-  const { train } = loadDataset('mnist');
+/**
+ * The int8 path of a pointwise kind: Flatten → Linear 784→48 → `act` → Linear 48→10 trained a little on MNIST, then
+ * QAT-trained (the activation a 'pointwise' unit); its int8 graph has a 256-entry lut node for `op`, and the int8
+ * model tracks the fake-quant one on the first n MNIST test images (top-1 ≥ 97 %, logits within 3 output steps).
+ */
+export function int8OfPointwiseMlp(rt, e, act, op, n = 200) {
+  const { train, test } = loadDataset('mnist');
   const R = new InitRng(5);
   const net = new layers.Sequential(e, [new layers.Flatten(e), new layers.Linear(e, 784, 48, R), act, new layers.Linear(e, 48, 10, R)]);
   const idx = Int32Array.from({ length: 640 }, (_, i) => i);
   fit(net, train, { epochs: 1, batchSize: 32, lr: 2e-3, indices: idx }).optimizer.dispose();
   const qat = prepareQAT(net);
+  assert.is(qat.units[2].kind, 'pointwise');
   fit(qat, train, { epochs: 1, batchSize: 32, lr: 1e-3, indices: idx }).optimizer.dispose();
-  return { net, qat };
-}
-
-/**
- * The int8 model of `graph` against the fake-quant model `qat` on the first n MNIST test images (top-1 agreement
- * ≥ 97 %, logits within 3 output steps): { i8, xs, ours, step }.
- */
-export function int8AgainstFakeQuant(rt, e, qat, graph, n = 200) {
+  const graph = buildInt8Graph(qat, undefined, { inputShape: [28, 28, 1] });
+  const lut = graph.nodes.find((nd) => nd.kind === 'lut');
+  assert.ok(lut && lut.op === op && lut.table.length === 256, `a lut node for ${op}`);
   const i8 = Int8Model.fromGraph(rt, graph);
-  const { xs } = firstBatch(loadDataset('mnist').test, n);
+  const { xs } = firstBatch(test, n);
   qat.eval();
   const x = e.persistent([n, 28, 28, 1], xs, false);
   const fq = e.noGrad(() => qat.forward(x).toArray());
@@ -77,14 +78,18 @@ export function int8AgainstFakeQuant(rt, e, qat, graph, n = 200) {
   const { agree, maxSteps } = compareLogits(ours, fq, n, 10, step);
   assert.ok(agree >= 0.97 * n, `int8 vs fake-quant top-1 agreement ${agree}/${n}`);
   assert.ok(maxSteps <= 3, `int8 vs fake-quant logits differ by up to ${maxSteps} output steps`);
-  return { i8, xs, ours, step };
+  return { graph, lut, xs, ours, step, n, dispose: () => { i8.dispose(); qat.dispose(); net.dispose(); } };
 }
 
-/** An exported QDQ model (input NHWC [n, 28, 28, 1]) run by onnxruntime against our int8 logits: ≥ 98 % top-1, ≤ 2 steps. */
-export async function onnxAgainstOurs(onnx, xs, n, ours, step) {
+/** The QDQ export of that int8 graph: opset `opset`, a node of `op`, run by onnxruntime against our logits (≥ 98 % top-1, ≤ 2 steps). */
+export async function checkOnnxExport(r, op, opset) {
+  const onnx = int8GraphToOnnx(r.graph);
+  const m = decodeOnnx(onnx);
+  assert.is(m.opsets[0].version, opset);
+  assert.ok(m.graph.nodes.some((nd) => nd.opType === op), `an ${op} node`);
   const session = await ort.InferenceSession.create(onnx, { intraOpNumThreads: 1 });
-  const theirs = (await session.run({ input: new ort.Tensor('float32', xs, [n, 28, 28, 1]) })).logits.data;
-  const { agree, maxSteps } = compareLogits(ours, theirs, n, 10, step);
-  assert.ok(agree >= 0.98 * n, `onnxruntime vs ours top-1 agreement ${agree}/${n}`);
+  const theirs = (await session.run({ input: new ort.Tensor('float32', r.xs, [r.n, 28, 28, 1]) })).logits.data;
+  const { agree, maxSteps } = compareLogits(r.ours, theirs, r.n, 10, r.step);
+  assert.ok(agree >= 0.98 * r.n, `onnxruntime vs ours top-1 agreement ${agree}/${r.n}`);
   assert.ok(maxSteps <= 2, `onnxruntime vs ours logits differ by up to ${maxSteps} steps`);
 }

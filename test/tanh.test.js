@@ -5,10 +5,10 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { builds, rng } from './helpers.js';
-import { ort, checkRegistryRoundTrip, quantisedMlp, int8AgainstFakeQuant, onnxAgainstOurs } from './kind-checks.js';
+import { ort, checkRegistryRoundTrip, int8OfPointwiseMlp, checkOnnxExport } from './kind-checks.js';
 import { tfReady, referenceModel, runReference, maxAbsDiff } from './tfjs-reference.js';
 import {
-  Engine, Tanh, tanh, layerKind, buildInt8Graph, int8GraphToOnnx, decodeOnnx, encodeOnnx, importOnnx, importTfjs,
+  Engine, Tanh, tanh, layerKind, encodeOnnx, importOnnx, importTfjs,
 } from '../dist/index.js';
 import { tanhForward, tanhBackward } from '../dist/kernels/act_f32.js';
 
@@ -52,18 +52,9 @@ test('Tanh is a registry kind: describe / build / clone; pointwise with ONNX Tan
 test('QAT → int8: Tanh becomes a lut node tracking the fake-quant model; ONNX export (DQ → Tanh → Q) runs in onnxruntime', async () => {
   const [q] = await builds();
   const e = new Engine(q.rt);
-  const { net, qat } = quantisedMlp(e, new Tanh(e));
-  assert.is(qat.units[2].kind, 'pointwise');
-  const graph = buildInt8Graph(qat, undefined, { inputShape: [28, 28, 1] });
-  const lut = graph.nodes.find((n) => n.kind === 'lut');
-  assert.ok(lut && lut.op === 'Tanh' && lut.table.length === 256);
-  const n = 200, { i8, xs, ours, step } = int8AgainstFakeQuant(q.rt, e, qat, graph, n);
-  const onnx = int8GraphToOnnx(graph);
-  const m = decodeOnnx(onnx);
-  assert.is(m.opsets[0].version, 13);
-  assert.ok(m.graph.nodes.some((nd) => nd.opType === 'Tanh'));
-  await onnxAgainstOurs(onnx, xs, n, ours, step);
-  i8.dispose(); qat.dispose(); net.dispose();
+  const r = int8OfPointwiseMlp(q.rt, e, new Tanh(e), 'Tanh');
+  await checkOnnxExport(r, 'Tanh', 13);
+  r.dispose();
 });
 
 test('ONNX import: Tanh becomes the registry layer and matches onnxruntime', async () => {
