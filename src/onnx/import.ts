@@ -18,9 +18,10 @@
 // function on NHWC input. The model's input is NHWC: inputShape [h, w, c] (from the ONNX input's C, H, W).
 import type { Engine } from '../autograd/tensor.js';
 import { Module } from '../nn/module.js';
-import { ReLU, ReLU6, Residual, Sequential } from '../nn/layers.js';
+import { ReLU, ReLU6, Sequential } from '../nn/layers.js';
 import type { Graph, GraphMerge } from '../nn/graph.js';
 import { GraphAssembler, assembledGraph } from '../nn/graph-assembler.js';
+import { ResidualChains, type Chain, type ChainSource } from '../nn/residual-chain.js';
 import { InitRng } from '../util/rng.js';
 import { describe } from '../errors.js';
 import { asBytes } from './protobuf.js';
@@ -63,7 +64,7 @@ const supportedOps = (): string[] => [
   ...layerTypes().flatMap((t) => layerKind(t)?.pointwise?.onnx?.op ?? []),
 ];
 
-class Importer implements ImportContext {
+class Importer implements ImportContext, ChainSource<OnnxNode, Val> {
   readonly consts = new Map<string, OnnxTensor>();
   readonly consumers = new Map<string, OnnxNode[]>();
   readonly done = new Set<OnnxNode>();
@@ -134,58 +135,41 @@ class Importer implements ImportContext {
   /** Computed (non-constant) inputs of a node. */
   dataInputs(n: OnnxNode): string[] { return n.inputs.filter((i) => i && !this.consts.has(i)); }
 
-  /** Follows the chain from `v` until the graph output or an Add joining it with another branch. */
-  walk(v: Val): { modules: Module[]; end: Val; join: OnnxNode | null } {
-    const modules: Module[] = [];
-    for (;;) {
-      const cons = (this.consumers.get(v.name) ?? []).filter((n) => !this.done.has(n));
-      if (v.name === this.outputName) {
-        if (cons.length) fail(cons[0], `reads the graph output '${v.name}', which is not supported`);
-        return { modules, end: v, join: null };
-      }
-      if (cons.length === 0) throw new OnnxImportError(`value '${v.name}' is not used by any node and is not the graph output '${this.outputName}'`);
-      if (cons.length === 1) {
-        const n = cons[0];
-        if (this.isJoin(n)) return { modules, end: v, join: n };
-        const r = this.convert(n, v);
-        this.made.push(...r.modules);
-        pushMerged(modules, r.modules);
-        v = r.out;
-        continue;
-      }
-      if (cons.length > 2) throw new NotAChain(`'${v.name}' feeds ${cons.length} nodes`);
-      const branches = cons.map((n) => (this.isJoin(n) ? { modules: [] as Module[], end: v, join: n as OnnxNode | null } : this.branch(n, v)));
-      const [a, b] = branches;
-      if (!a.join || a.join !== b.join) {
-        throw new NotAChain(`the two branches from '${v.name}' do not meet at one Add`);
-      }
-      const add = a.join;
-      if (add.inputs.filter((i) => i === v.name).length === 2) fail(add, 'adds a value to itself');
-      const [body, short] = a.modules.length >= b.modules.length ? [a, b] : [b, a];
-      if (!sameVal(body.end, short.end)) fail(add, `adds values of different shapes (${show(body.end)} and ${show(short.end)})`);
-      this.done.add(add);
-      let out: Val = { ...body.end, name: add.outputs[0] };
-      // a ReLU / ReLU6 right after the join becomes the residual's post activation (what int8 fuses)
-      let post: Module | null = null;
-      const next = this.soleConsumer(out.name);
-      if (next && (next.opType === 'Relu' || next.opType === 'Clip')) {
-        const act = reluOf(this, next);
-        if (act) { post = act; this.done.add(next); out = { ...out, name: next.outputs[0] }; this.made.push(act); }
-      }
-      modules.push(new Residual(this.E, new Sequential(this.E, body.modules), short.modules.length ? new Sequential(this.E, short.modules) : null, post));
-      v = out;
-    }
+  // ---- ChainSource (src/nn/residual-chain.ts): the graph as a chain with residual joins
+
+  pending(v: Val): OnnxNode[] { return (this.consumers.get(v.name) ?? []).filter((n) => !this.done.has(n)); }
+
+  atEnd(v: Val, readers: OnnxNode[]): boolean {
+    if (v.name !== this.outputName) return false;
+    if (readers.length) fail(readers[0], `reads the graph output '${v.name}', which is not supported`);
+    return true;
   }
 
-  branch(first: OnnxNode, v: Val): { modules: Module[]; end: Val; join: OnnxNode | null } {
-    const r = this.convert(first, v);
+  deadEnd(v: Val): Error { return new OnnxImportError(`value '${v.name}' is not used by any node and is not the graph output '${this.outputName}'`); }
+
+  step(n: OnnxNode, v: Val, modules: Module[]): Val {
+    const r = this.convert(n, v);
     this.made.push(...r.modules);
-    const rest = this.walk(r.out);
-    const modules = [...r.modules];
-    pushMerged(modules, rest.modules);
-    if (!rest.join) throw new NotAChain(`the branch starting at node '${first.name}' (${first.opType}) reaches the graph output without joining its sibling branch`);
-    return { modules, end: rest.end, join: rest.join };
+    pushMerged(modules, r.modules);
+    return r.out;
   }
+
+  join(add: OnnxNode, from: Val, body: Chain<OnnxNode, Val>, short: Chain<OnnxNode, Val>): { out: Val; post: Module | null } {
+    if (add.inputs.filter((i) => i === from.name).length === 2) fail(add, 'adds a value to itself');
+    if (!sameVal(body.end, short.end)) fail(add, `adds values of different shapes (${show(body.end)} and ${show(short.end)})`);
+    this.done.add(add);
+    const out: Val = { ...body.end, name: add.outputs[0] };
+    // a ReLU / ReLU6 right after the join becomes the residual's post activation (what int8 fuses)
+    const next = this.soleConsumer(out.name);
+    const act = next && (next.opType === 'Relu' || next.opType === 'Clip') ? reluOf(this, next) : null;
+    if (!act) return { out, post: null };
+    this.done.add(next!); this.made.push(act);
+    return { out: { ...out, name: next!.outputs[0] }, post: act };
+  }
+
+  label(n: OnnxNode): string { return `node '${n.name}' (${n.opType})`; }
+  notAChain(message: string): Error { return new NotAChain(message); }
+  append(chain: Module[], add: Module[]): void { pushMerged(chain, add); }
 
   /** One node reading x: the registry's pointwise kinds first, then the per-op table (src/onnx/onnx-kinds.ts). */
   convert(n: OnnxNode, x: Val): Converted {
@@ -266,7 +250,7 @@ export function importOnnx(engine: Engine, input: Uint8Array | ArrayBuffer, opts
   // a chain with residual joins → Sequential; anything else (NotAChain) → Graph
   let imp = new Importer(engine, m, opset);
   try {
-    const r = imp.walk(x);
+    const r = new ResidualChains(engine, imp).walk(x);
     if (r.join) throw new NotAChain(`Add node '${r.join.name}' joins '${r.end.name}' with a value that does not branch from it`);
     return finish(imp, r.end, new Sequential(engine, r.modules));
   } catch (e) {

@@ -18,6 +18,7 @@ import { Module } from '../nn/module.js';
 import { GlobalAvgPool, Linear, Residual, Sequential } from '../nn/layers.js';
 import type { GraphMerge } from '../nn/graph.js';
 import { GraphAssembler, assembledGraph, type AssembledNode } from '../nn/graph-assembler.js';
+import { ResidualChains, type Chain, type ChainSource } from '../nn/residual-chain.js';
 import { InitRng } from '../util/rng.js';
 import { describe } from '../errors.js';
 import type { Normalization } from '../data/dataset.js';
@@ -118,7 +119,7 @@ function kerasLayers(topo: Record<string, unknown>, source: string): { layers: K
   return { layers, inputs: names(cfg.input_layers), outputs: names(cfg.output_layers), kerasVersion };
 }
 
-class Importer implements KerasContext {
+class Importer implements KerasContext, ChainSource<KLayer, Val> {
   readonly byName = new Map<string, KLayer>();
   readonly consumers = new Map<string, KLayer[]>();
   readonly done = new Set<string>();
@@ -160,53 +161,35 @@ class Importer implements KerasContext {
 
   keep<M extends Module>(l: KLayer, m: M): M { this.made.push(m); this.kerasOf.set(m, l.name); return m; }
 
-  /** Follows the chain from v to the output, the cut, or an Add joining it with a sibling branch. */
-  walk(v: Val, inBranch: boolean): { modules: Module[]; end: Val; join: KLayer | null } {
-    const modules: Module[] = [];
-    for (;;) {
-      if (this.stopped) return { modules, end: v, join: null };
-      const cons = (this.consumers.get(v.name) ?? []).filter((l) => !this.done.has(l.name));
-      if (v.name === this.output) return { modules, end: v, join: null };
-      if (cons.length === 0) throw new TfjsImportError(`layer '${v.name}' feeds nothing and is not the model output '${this.output}'`);
-      if (cons.length === 1) {
-        const l = cons[0];
-        if (this.isJoin(l)) return { modules, end: v, join: l };
-        v = this.step(l, v, modules, inBranch);
-        continue;
-      }
-      if (cons.length > 2) throw new NotAChain(`'${v.name}' feeds ${cons.length} layers (${cons.map((c) => c.name).join(', ')})`);
-      const branches = cons.map((l) => (this.isJoin(l) ? { modules: [] as Module[], end: v, join: l as KLayer | null } : this.branch(l, v)));
-      const [a, b] = branches;
-      if (!a.join || a.join !== b.join) {
-        throw new NotAChain(`the branches from '${v.name}' (${cons.map((c) => c.name).join(', ')}) do not meet at one Add`);
-      }
-      const add = a.join;
-      const [body, short] = a.modules.length >= b.modules.length ? [a, b] : [b, a];
-      if (!sameVal(body.end, short.end)) fail(add, `adds values of different shapes (${show(body.end)} and ${show(short.end)})`);
-      this.done.add(add.name);
-      let out: Val = { ...body.end, name: add.name };
-      let post: Module | null = null;
-      const next = this.consumers.get(add.name);
-      if (add.name !== this.cut && add.name !== this.output && next?.length === 1 && !this.isJoin(next[0])) {
-        const act = kerasActivationOf(this, next[0]);
-        if (act) { post = this.keep(next[0], act); this.done.add(next[0].name); out = { ...out, name: next[0].name }; }
-      }
-      const res = new Residual(this.E, new Sequential(this.E, body.modules), short.modules.length ? new Sequential(this.E, short.modules) : null, post);
-      this.kerasOf.set(res, add.name);
-      modules.push(res);
-      if (out.name === this.cut) this.stopped = true;
-      v = out;
-    }
+  // ---- ChainSource (src/nn/residual-chain.ts): the Keras graph as a chain with residual joins
+
+  pending(v: Val): KLayer[] { return (this.consumers.get(v.name) ?? []).filter((l) => !this.done.has(l.name)); }
+
+  /** The output, or the cut once it has been passed. */
+  atEnd(v: Val): boolean { return this.stopped || v.name === this.output; }
+
+  deadEnd(v: Val): Error { return new TfjsImportError(`layer '${v.name}' feeds nothing and is not the model output '${this.output}'`); }
+
+  join(add: KLayer, _from: Val, body: Chain<KLayer, Val>, short: Chain<KLayer, Val>): { out: Val; post: Module | null } {
+    if (!sameVal(body.end, short.end)) fail(add, `adds values of different shapes (${show(body.end)} and ${show(short.end)})`);
+    this.done.add(add.name);
+    const out: Val = { ...body.end, name: add.name };
+    // a ReLU / ReLU6 right after the join becomes the residual's post activation (what int8 fuses)
+    const next = this.consumers.get(add.name);
+    if (add.name === this.cut || add.name === this.output || next?.length !== 1 || this.isJoin(next[0])) return { out, post: null };
+    const act = kerasActivationOf(this, next[0]);
+    if (!act) return { out, post: null };
+    this.done.add(next[0].name);
+    return { out: { ...out, name: next[0].name }, post: this.keep(next[0], act) };
   }
 
-  branch(first: KLayer, v: Val): { modules: Module[]; end: Val; join: KLayer | null } {
-    const modules: Module[] = [];
-    const x = this.step(first, v, modules, true);
-    const rest = this.walk(x, true);
-    modules.push(...rest.modules);
-    if (!rest.join) throw new NotAChain(`the branch starting at layer '${first.name}' reaches the output without joining its sibling branch`);
-    return { modules, end: rest.end, join: rest.join };
+  onResidual(res: Residual, add: KLayer, out: Val): void {
+    this.kerasOf.set(res, add.name);
+    if (out.name === this.cut) this.stopped = true;
   }
+
+  label(l: KLayer): string { return `layer '${l.name}'`; }
+  notAChain(message: string): Error { return new NotAChain(message); }
 
   step(l: KLayer, v: Val, modules: Module[], inBranch: boolean): Val {
     if (l.inputs.length !== 1) throw new NotAChain(`layer '${l.name}' (${l.cls}) has ${l.inputs.length} inputs`);
@@ -355,7 +338,7 @@ export function importTfjs(engine: Engine, source: string | TfjsArtifacts, opts:
   let built: { modules: Module[]; end: Val; specs: AssembledNode[] | null; output: string };
   try {
     imp.done.add(inLayer.name);
-    const r = imp.walk(start, false);
+    const r = new ResidualChains(engine, imp).walk(start);
     if (r.join) throw new NotAChain(`Add layer '${r.join.name}' joins '${r.end.name}' with a value that does not branch from it`);
     built = { modules: r.modules, end: r.end, specs: null, output: '' };
   } catch (e) {
