@@ -9,9 +9,10 @@
 //   3. depthwise 3×3 alone at MobileNetV2's shapes: int8 (qwasm PackedConv2dS8 groups = C vs ORT-web
 //      QLinearConv group = C, the faster of its uint8 / int8 activations) and f32 (qwasm conv2d_f32 vs
 //      tfjs-wasm depthwiseConv2d);
-//   4. (--profile) where the int8 network's time goes: per node kind (1×1 convs = GEMMs, depthwise, the other
+//   4. pruning 50 % of the hidden (expand) channels of every inverted residual block: parameters, bytes, int8 speed;
+//   5. where the int8 network's time goes: per node kind (1×1 convs = GEMMs, depthwise, the other
 //      convs, residual adds, pool + head), median over rounds.
-// usage: node bench/mobilenetv2.mjs [--rounds 7] [--sizes 96,128,224] [--photos 100] [--skip net,train,dw,profile] [--write]
+// usage: node bench/mobilenetv2.mjs [--rounds 7] [--sizes 96,128,224] [--photos 100] [--skip net,train,dw,prune,profile] [--write]
 //   --write: also writes docs/BENCHMARKS-MOBILENETV2.md (the figures, date, CPU, load average, command).
 import os from 'node:os';
 import { execSync } from 'node:child_process';
@@ -23,7 +24,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { setWasmPaths, setThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import * as ort from 'onnxruntime-web';
 import {
-  init, Engine, importTfjs, quantizeStatic, convertToInt8, int8GraphToOnnx, createDataset, loadPhotoFolder,
+  init, Engine, importTfjs, quantizeStatic, convertToInt8, int8GraphToOnnx, createDataset, loadPhotoFolder, Pruner, removePrunedChannels,
 } from '../dist/index.js';
 import { conv2dF32Forward } from '../dist/kernels/conv_f32.js';
 import { readNsfwjs } from '../dist/tfjs/artifacts.js';
@@ -190,7 +191,9 @@ if (!skip.has('dw')) {
   say();
   say('int8: qwasm `PackedConv2dS8` (groups = C, NHWC) vs onnxruntime-web `QLinearConv` group = C (NCHW, the faster of ' +
     'uint8 / int8 activations; per-channel weights). f32: qwasm `conv2d_f32` (groups = C) vs tfjs-wasm `depthwiseConv2d`. ' +
-    'Stride 2 uses Keras MobileNetV2\'s padding (bottom / right only), stride 1 pads 1 on every side.');
+    'Stride 2 uses Keras MobileNetV2\'s padding (bottom / right only), stride 1 pads 1 on every side. ORT-web\'s time is ' +
+    'session.run on a one-node model (graph optimisation \'all\'), including whatever layout work it does for the NCHW ' +
+    'model; tfjs\' op is timed without reading the result back (dataSync copies cost more than the op here).');
   say();
   say('| input H×W×C, stride | int8 qwasm (µs) | ORT-web (µs) | **× ORT-web** | int8 GMAC/s | f32 qwasm (µs) | tfjs-wasm (µs) | **× tfjs-wasm** |');
   say('|---|---|---|---|---|---|---|---|');
@@ -233,7 +236,43 @@ if (!skip.has('dw')) {
   say();
 }
 
-// ------------------------------------------------------------------ 4. per-layer profile
+// ------------------------------------------------------------------ 4. hidden-channel pruning, made real
+if (!skip.has('prune')) {
+  const size = 224, per = size * size * 3;
+  const r = importTfjs(engine, 'nsfwjs:mobilenet_v2', { inputSize: size });
+  const expand = Object.entries(r.layerNames).filter(([k]) => /^block_\d+_expand$/.test(k)).map(([, v]) => v);
+  const pruner = new Pruner(r.model, { mode: 'channel', sparsity: 0.5, layers: expand });
+  const ds = createDataset({ name: 'synthetic', images: synthetic(16, size), labels: new Uint8Array(16), height: size, width: size, channels: 3, classes: ['x'], norm: r.norm });
+  const x = new Float32Array(4 * per);
+  for (let i = 0; i < x.length; i++) { const c = i % 3; x[i] = (ds.images[i] / 255 - r.norm.mean[c]) / r.norm.std[c]; }
+  const fwd = (m) => { m.eval(); const out = engine.noGrad(() => { const t = engine.empty([4, size, size, 3]); t.write(x); return m.forward(t).toArray(); }); engine.endStep(); return out; };
+  const masked = fwd(r.model);
+  const { model: shrunk } = removePrunedChannels(r.model, pruner);
+  const got = fwd(shrunk);
+  let err = 0, top = 0;
+  for (let i = 0; i < got.length; i++) { err = Math.max(err, Math.abs(got[i] - masked[i])); top = Math.max(top, Math.abs(masked[i])); }
+  const params = (m) => m.parameters().reduce((t, w) => t + w.size, 0);
+  const int8 = (m) => convertToInt8(quantizeStatic(m, ds, { batches: 1, batchSize: 16 }), undefined, { inputShape: r.inputShape });
+  const a = int8(r.model), b = int8(shrunk);
+  const x1 = x.subarray(0, per);
+  const { ms, t } = await race({ full: () => a.predict(x1, 1), pruned: () => b.predict(x1, 1) }, { minMs: 300 });
+  say('## Pruning 50 % of the hidden (expand) channels of every inverted residual block');
+  say();
+  say('`new Pruner(model, { mode: \'channel\', sparsity: 0.5, layers: <the 16 block_N_expand convs> })` then ' +
+    '`removePrunedChannels`: each expand conv loses half its outputs, with its BN, the depthwise conv + BN and the project ' +
+    'conv\'s inputs; block outputs (tied by the residual adds) are kept. No fine-tuning here (structure and speed only).');
+  say();
+  say('| | parameters | float32 bytes | int8 .qwm bytes | int8 224 px batch 1 (ms) |');
+  say('|---|---|---|---|---|');
+  say(`| whole MobileNetV2 | ${params(r.model)} | ${4 * params(r.model)} | ${a.bytes()} | ${ms.full.toFixed(2)} |`);
+  say(`| 50 % hidden channels removed | ${params(shrunk)} | ${4 * params(shrunk)} | ${b.bytes()} | ${ms.pruned.toFixed(2)} (${ratio(t, 'pruned', 'full').toFixed(2)}× faster) |`);
+  say();
+  say(`Shrunk vs masked network (float, 4 synthetic 224 px images): max |Δ logit| / max |logit| = ${(err / top).toExponential(2)}.`);
+  say();
+  a.dispose(); b.dispose(); pruner.dispose(); shrunk.dispose(); r.model.dispose();
+}
+
+// ------------------------------------------------------------------ 5. per-layer profile
 if (profiles.length) {
   say('## Where the int8 network\'s time goes (qwasm, batch 1)');
   say();
