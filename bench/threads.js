@@ -10,6 +10,9 @@
 //   torch       Debian PyTorch's reference CNN with 1 and N threads (subprocess; --skip-torch to leave out)
 //   int8-refcnn batch-64 predict() of the reference CNN converted to int8, alternating per call
 //   int8-mnet96 batch-64 predict() of an int8 MobileNet (built-in 'mobilenet', width 32, 96×96×3), per call
+//   ort-*       the same two int8 graphs exported to ONNX (int8GraphToOnnx, QDQ) in onnxruntime-web, sessions with
+//               intraOpNumThreads 1 and N (env.wasm.numThreads = N: ORT starts its pthread pool in Node);
+//               --skip-ort to leave out. tfjs-backend-wasm has no threads in Node (docs/BENCHMARKS-THREADS.md).
 // Each pair reports, per round, the ratio of median times and of fastest times (the fastest call is the one
 // that had its cores); the summary is the median over rounds. Writes bench/threads-results.json with the CPU,
 // cores, 1-minute load before / after and per round.
@@ -21,13 +24,14 @@ import { createRequire } from 'node:module';
 import { parseArgs } from 'node:util';
 import {
   init, Engine, buildModel, fit, loadDataset, quantizeStatic, convertToInt8, Int8Model, prepareQAT, importTfjs, createDataset,
+  int8GraphToOnnx,
 } from '../dist/index.js';
 import { parallelCapacity } from './parallel-capacity.js';
 
 const { values: a } = parseArgs({ options: {
   steps: { type: 'string', default: '10' }, rounds: { type: 'string', default: '5' }, calls: { type: 'string', default: '20' },
   threads: { type: 'string', default: String(os.availableParallelism?.() ?? os.cpus().length) },
-  'skip-torch': { type: 'boolean', default: false }, 'skip-mnv2': { type: 'boolean', default: false },
+  'skip-torch': { type: 'boolean', default: false }, 'skip-mnv2': { type: 'boolean', default: false }, 'skip-ort': { type: 'boolean', default: false },
   'no-write': { type: 'boolean', default: false },
 } });
 const steps = +a.steps, rounds = +a.rounds, calls = +a.calls, N = +a.threads;
@@ -101,6 +105,12 @@ function torchPair() {
   return out;
 }
 
+async function alternateAsync(count, fn) {
+  const out = { 1: [], [N]: [] };
+  for (let i = 0; i < count; i++) for (const t of i % 2 ? [N, 1] : [1, N]) { const t0 = performance.now(); await fn(t); out[t].push((performance.now() - t0) / 1000); }
+  return out;
+}
+
 /** An int8 model in each runtime (built on one thread), checked bit-identical between 1 and N threads. */
 function int8Pair(graph, batch, count) {
   const m = Object.fromEntries(T.map((t) => [t, Int8Model.fromGraph(qs[t].rt, graph)]));
@@ -108,6 +118,23 @@ function int8Pair(graph, batch, count) {
   const p1 = m[1].predict(x, batch), pN = m[N].predict(x, batch);
   if (p1.some((v, i) => v !== pN[i])) throw new Error('int8 logits differ between 1 and N threads');
   return () => alternate(count, (t) => m[t].predict(x, batch));
+}
+
+let ort = null;
+/** The same int8 graph in onnxruntime-web (QDQ export), one session per thread count. */
+async function ortPair(graph, batch, count) {
+  if (!ort) {
+    ort = await import('onnxruntime-web');
+    ort.env.wasm.numThreads = N;
+    ort.env.wasm.wasmPaths = path.dirname(require.resolve('onnxruntime-web')) + path.sep;
+    ort.env.logLevel = 'error';
+  }
+  const bytes = int8GraphToOnnx(graph);
+  const sess = {};
+  for (const t of T) sess[t] = await ort.InferenceSession.create(bytes, { executionProviders: ['wasm'], graphOptimizationLevel: 'all', intraOpNumThreads: t });
+  const feeds = { [sess[1].inputNames[0]]: new ort.Tensor('float32', rnd(batch * graph.inputShape.reduce((p, q) => p * q, 1)), [batch, ...graph.inputShape]) };
+  for (const t of T) await sess[t].run(feeds);
+  return () => alternateAsync(count, (t) => sess[t].run(feeds));
 }
 
 const pairs = [];
@@ -125,7 +152,9 @@ if (!a['skip-torch']) pairs.push({ name: 'torch', what: 'PyTorch refcnn training
 {
   const m = buildModel(new Engine(qs[1].rt), 'refcnn', { seed: 1 });
   fit(m, train, { epochs: 1, batchSize: 64, lr: 1e-3, maxSteps: 20, seed: 1 }).optimizer.dispose();
-  pairs.push({ name: 'int8-refcnn', what: 'int8 refcnn predict, batch 64', images: 64, run: int8Pair(convertToInt8(quantizeStatic(m, train, { batches: 4, batchSize: 64 })).graph, 64, calls) });
+  const graph = convertToInt8(quantizeStatic(m, train, { batches: 4, batchSize: 64 })).graph;
+  pairs.push({ name: 'int8-refcnn', what: 'int8 refcnn predict, batch 64', images: 64, run: int8Pair(graph, 64, calls) });
+  if (!a['skip-ort']) pairs.push({ name: 'ort-refcnn', what: 'the same int8 refcnn in onnxruntime-web, batch 64', images: 64, run: await ortPair(graph, 64, calls) });
 }
 {
   const S = 96, E = new Engine(qs[1].rt);
@@ -135,7 +164,10 @@ if (!a['skip-torch']) pairs.push({ name: 'torch', what: 'PyTorch refcnn training
   qat.eval();
   const graph = convertToInt8(qat, undefined, { inputShape: [S, S, 3] }).graph;
   pairs.push({ name: 'int8-mnet96', what: 'int8 MobileNet (width 32) 96×96×3 predict, batch 64', images: 64, run: int8Pair(graph, 64, Math.max(2, calls >> 2)) });
+  if (!a['skip-ort']) pairs.push({ name: 'ort-mnet96', what: 'the same int8 MobileNet in onnxruntime-web, batch 64', images: 64, run: await ortPair(graph, 64, Math.max(2, calls >> 2)) });
 }
+// same-round speed ratios against a peer (its time ÷ ours), with 1 thread each and N threads each
+const versus = [['refcnn', 'torch'], ['int8-refcnn', 'ort-refcnn'], ['int8-mnet96', 'ort-mnet96']];
 
 // ------------------------------------------------------------------ rounds
 const rows = [];
@@ -143,7 +175,7 @@ for (let r = 0; r < rounds; r++) {
   const row = { load: null };
   for (let i = 0; i < pairs.length; i++) {
     const p = pairs[(i + r) % pairs.length];
-    const v = p.run();
+    const v = await p.run();
     if (!v) continue;
     const m1 = med(v[1]), mN = med(v[N]), b1 = min(v[1]), bN = min(v[N]);
     row[p.name] = { median: m1 / mN, fastest: b1 / bN, sec1: m1, secN: mN };
@@ -167,6 +199,11 @@ const summary = {
       ...(p.images ? { imagesPerSecond1: f(p.images / s1, 0), [`imagesPerSecond${N}`]: f(p.images / sN, 0) } : {}),
       perRound: rs.map((x) => f(x.median)),
     }];
+  })),
+  'qwasm vs peer (peer time ÷ ours, same round)': Object.fromEntries(versus.flatMap(([ours, peer]) => {
+    const rs = rows.filter((r) => r[ours] && r[peer]);
+    if (!rs.length) return [];
+    return [[`${ours} vs ${peer}`, { '1 thread each': f(med(rs.map((r) => r[peer].sec1 / r[ours].sec1))), [`${N} threads each`]: f(med(rs.map((r) => r[peer].secN / r[ours].secN))) }]];
   })),
 };
 console.log(JSON.stringify(summary, null, 1));
