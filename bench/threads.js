@@ -1,17 +1,18 @@
 // Threads: 1 vs N threads of qwasm (init({ threads })) in one process, interleaved, with the machine's parallel
 // capacity measured in the same rounds (bench/parallel-capacity.js: the same pure integer work on 1 vs N worker
 // threads — what ANY N-thread program could get at that moment on a shared machine).
-//   node bench/threads.js [--steps N] [--rounds N] [--threads N] [--calls N] [--skip-torch] [--skip-mnv2] [--no-write]
+//   node bench/threads.js [--steps N] [--rounds N] [--threads N] [--calls N] [--skip-torch] [--skip-mnv2] [--skip-ort] [--no-write]
 // Pairs (each round runs every pair once, order rotated; inside a pair 1 and N threads alternate):
 //   capacity    the spin reference (per call alternating, --calls calls of ~10 ms each)
 //   refcnn      training the reference CNN (Adam 1e-3, batch 64, MNIST), --steps timed steps per round
 //   mnv2-96     training MobileNetV2 (nsfwjs's Keras weights, cut at block_6_project_BN, 7 classes) on 96×96×3
 //               inputs, batch 32, --steps timed steps per round
 //   torch       Debian PyTorch's reference CNN with 1 and N threads (subprocess; --skip-torch to leave out)
-//   int8-refcnn batch-64 predict() of the reference CNN converted to int8, alternating per call
-//   int8-mnet96 batch-64 predict() of an int8 MobileNet (built-in 'mobilenet', width 32, 96×96×3), per call
+//   int8-refcnn batch-64 predict() of the reference CNN converted to int8, alternating per call (--calls calls)
+//   int8-mnet96 batch-64 predict() of an int8 MobileNet (built-in 'mobilenet', width 32, 96×96×3), --calls / 10 calls
 //   ort-*       the same two int8 graphs exported to ONNX (int8GraphToOnnx, QDQ) in onnxruntime-web, sessions with
-//               intraOpNumThreads 1 and N (env.wasm.numThreads = N: ORT starts its pthread pool in Node);
+//               intraOpNumThreads 1 and N (env.wasm.numThreads = N: ORT starts its pthread pool in Node); as many
+//               calls as ours for refcnn, 2 for the MobileNet (~3 s a call);
 //               --skip-ort to leave out. tfjs-backend-wasm has no threads in Node (docs/BENCHMARKS-THREADS.md).
 // Each pair reports, per round, the ratio of median times and of fastest times (the fastest call is the one
 // that had its cores); the summary is the median over rounds. Writes bench/threads-results.json with the CPU,
@@ -29,7 +30,7 @@ import {
 import { parallelCapacity } from './parallel-capacity.js';
 
 const { values: a } = parseArgs({ options: {
-  steps: { type: 'string', default: '10' }, rounds: { type: 'string', default: '5' }, calls: { type: 'string', default: '20' },
+  steps: { type: 'string', default: '10' }, rounds: { type: 'string', default: '5' }, calls: { type: 'string', default: '100' },
   threads: { type: 'string', default: String(os.availableParallelism?.() ?? os.cpus().length) },
   'skip-torch': { type: 'boolean', default: false }, 'skip-mnv2': { type: 'boolean', default: false }, 'skip-ort': { type: 'boolean', default: false },
   'no-write': { type: 'boolean', default: false },
@@ -163,8 +164,8 @@ if (!a['skip-torch']) pairs.push({ name: 'torch', what: 'PyTorch refcnn training
   for (let i = 0; i < 2; i++) { E.noGrad(() => qat.forward(E.persistent([8, S, S, 3], rnd(8 * S * S * 3)))); E.endStep(); }
   qat.eval();
   const graph = convertToInt8(qat, undefined, { inputShape: [S, S, 3] }).graph;
-  pairs.push({ name: 'int8-mnet96', what: 'int8 MobileNet (width 32) 96×96×3 predict, batch 64', images: 64, run: int8Pair(graph, 64, Math.max(2, calls >> 2)) });
-  if (!a['skip-ort']) pairs.push({ name: 'ort-mnet96', what: 'the same int8 MobileNet in onnxruntime-web, batch 64', images: 64, run: await ortPair(graph, 64, Math.max(2, calls >> 2)) });
+  pairs.push({ name: 'int8-mnet96', what: 'int8 MobileNet (width 32) 96×96×3 predict, batch 64', images: 64, run: int8Pair(graph, 64, Math.max(4, Math.round(calls / 10))) });
+  if (!a['skip-ort']) pairs.push({ name: 'ort-mnet96', what: 'the same int8 MobileNet in onnxruntime-web, batch 64', images: 64, run: await ortPair(graph, 64, 2) });
 }
 // same-round speed ratios against a peer (its time ÷ ours), with 1 thread each and N threads each
 const versus = [['refcnn', 'torch'], ['int8-refcnn', 'ort-refcnn'], ['int8-mnet96', 'ort-mnet96']];
