@@ -112,6 +112,13 @@ export class Int8Runner {
    */
   static parallelMinMacs = 1 << 20;
 
+  /**
+   * Chunks per thread a parallel batch is cut into (claimed by whichever thread is free): a late thread costs at
+   * most 1/8 of its share; a chunk of 4 refcnn samples runs as fast per sample as the whole batch. 4, 8 and 16
+   * measured within the noise of a shared machine (bench/threads-ab.js --per-thread 4,8,16).
+   */
+  static chunksPerThread = 8;
+
   /** Validates `graph` and packs its weights into kernel handles. */
   constructor(readonly rt: Runtime, graph: Int8Graph) {
     if (!rt || typeof rt !== 'object' || typeof (rt as Runtime).alloc !== 'function') throw new TypeError(`rt must be a Runtime, got ${describe(rt)}`);
@@ -323,7 +330,7 @@ export class Int8Runner {
       this.replicas = { pool, id, io: null };
     }
     const minSamples = Math.ceil(Int8Runner.parallelMinMacs / 4 / Math.max(1, this.macs));
-    const batch = SharedBatch.open(this.replicas.io, n, per, classes, chunkSize(n, pool.threads, minSamples));
+    const batch = SharedBatch.open(this.replicas.io, n, per, classes, chunkSize(n, pool.threads, minSamples, Int8Runner.chunksPerThread));
     this.replicas.io = batch.spec.buf;
     batch.input(0, n).set(rt.i8(inPtr, n * per));
     const msg = { task: 'infer.chunks', id: this.replicas.id, batch: batch.spec };

@@ -56,11 +56,10 @@ export class SharedBatch {
 }
 
 /**
- * Samples per chunk for n samples on `threads` threads: about 8 chunks per thread (a late or slow thread costs at
- * most a chunk; int8 refcnn batch 64 on 2 threads: 1.75× with 8 per thread vs 1.65–1.69× with 4 or 16, best of
- * 300 interleaved calls), but never fewer than `minSamples` per chunk (below it, per-call overhead outweighs balance).
+ * Samples per chunk for n samples on `threads` threads: about `perThread` chunks per thread (a late or slow thread
+ * costs at most a chunk), but never fewer than `minSamples` per chunk (below it, per-call overhead outweighs balance).
  */
-export function chunkSize(n: number, threads: number, minSamples: number): number {
+export function chunkSize(n: number, threads: number, minSamples: number, perThread: number): number {
   const even = Math.ceil(n / threads);
-  return Math.max(1, Math.min(even, Math.max(Math.ceil(n / (8 * threads)), minSamples)));
+  return Math.max(1, Math.min(even, Math.max(Math.ceil(n / (perThread * threads)), minSamples)));
 }
