@@ -15,7 +15,8 @@ import { PackedConv2dS8, SparseConv2dS8, type Geometry } from '../kernels/conv_s
 import type { GraphNode, Int8Graph, QParams, Requant, SparseSpec } from './graph.js';
 import { validateGraph, windowGeometry, type SampleShape, type WindowGeometry } from './validate.js';
 import { encodeQwm, qwmNodeBytes } from './qwm.js';
-import { ThreadPool, shards } from '../threads/pool.js';
+import { ThreadPool } from '../threads/pool.js';
+import { SharedBatch, chunkSize } from '../threads/shared-batch.js';
 
 export interface Int8LayerSummary { name: string; kind: string; backend?: string; bytes: number; scale: number; zeroPoint: number }
 export type TraceEntry = { data: Int8Array; shape: number[]; qparams: QParams };
@@ -104,14 +105,22 @@ export class Int8Runner {
   private disposed = false;
   /** Multiply-accumulates of one sample (validateGraph's count). */
   private readonly macs: number;
-  /** Id of this graph's replicas in the pool threads (loaded on the first parallel batch), and that pool. */
-  private replicas: { pool: ThreadPool; id: number } | null = null;
+  /** Id of this graph's replicas in the pool threads (loaded on the first parallel batch), that pool, and the
+   *  SharedArrayBuffer of the last parallel batch (reused while large enough). */
+  private replicas: { pool: ThreadPool; id: number; io: SharedArrayBuffer | null } | null = null;
 
   /**
    * Batch-parallel inference (docs/THREADS.md) splits a batch over the runtime's threads only when each
    * thread gets at least this many multiply-accumulates (below it, messages cost more than they save).
    */
   static parallelMinMacs = 1 << 20;
+
+  /**
+   * Chunks per thread a parallel batch is cut into (claimed by whichever thread is free): a late thread costs at
+   * most 1/8 of its share; a chunk of 4 refcnn samples runs as fast per sample as the whole batch. 4, 8 and 16
+   * measured within the noise of a shared machine (bench/threads-ab.js --per-thread 4,8,16).
+   */
+  static chunksPerThread = 8;
 
   /** Validates `graph` and packs its weights into kernel handles. */
   constructor(readonly rt: Runtime, graph: Int8Graph) {
@@ -295,7 +304,7 @@ export class Int8Runner {
       } else rt.i8(inPtr, len).set(quantizeInput(input, this.input));
       if (trace) trace.set('input', { data: rt.i8(inPtr, len).slice(), shape: [n, ...this.inputShape], qparams: this.input });
       const pool = trace ? null : this.parallelPool(n);
-      if (pool) return this.execParallel(pool, inPtr, n, bufs);
+      if (pool) return this.execParallel(pool, inPtr, n);
       const out = this.exec(this.ops, inPtr, n, bufs, trace);
       return rt.i8(out, n * this.classes).slice();
     } finally {
@@ -311,26 +320,33 @@ export class Int8Runner {
   }
 
   /**
-   * Batch-parallel run: shard 0 on this thread, shard i on pool thread i, each on its own replica of the graph
-   * (the same .qwm, decoded in the thread): samples never interact, so the codes are bit-identical to one thread.
+   * Batch-parallel run (docs/THREADS.md): the quantised batch goes into a SharedArrayBuffer once; this thread
+   * and every pool thread (each with its own replica of the graph, decoded once from the same .qwm) claim
+   * chunks of it until none is left. Samples never interact in an int8 graph, so the codes are bit-identical
+   * to one thread whoever runs which chunk.
    */
-  private execParallel(pool: ThreadPool, inPtr: number, n: number, bufs: number[]): Int8Array {
-    const rt = this.rt, per = size(this.inputShape), parts = shards(n, pool.threads);
+  private execParallel(pool: ThreadPool, inPtr: number, n: number): Int8Array {
+    const rt = this.rt, per = size(this.inputShape), classes = this.classes;
     if (!this.replicas || this.replicas.pool !== pool) {
       const id = pool.newId();
       pool.broadcast({ task: 'infer.load', id, qwm: this.qwm() });
-      this.replicas = { pool, id };
+      this.replicas = { pool, id, io: null };
     }
-    const id = this.replicas.id;
-    const msgs = parts.slice(1).map((p) => ({ task: 'infer.run', id, n: p.count, codes: rt.i8(inPtr + p.start * per, p.count * per).slice() }));
-    const { own, replies } = pool.run(msgs, () => {
-      const y = this.exec(this.ops, inPtr, parts[0].count, bufs, null);
-      return rt.i8(y, parts[0].count * this.classes).slice();
-    });
-    const out = new Int8Array(n * this.classes);
-    out.set(own, 0);
-    replies.forEach((r, i) => out.set(r.codes as Int8Array, parts[i + 1].start * this.classes));
-    return out;
+    const minSamples = Math.ceil(Int8Runner.parallelMinMacs / 4 / Math.max(1, this.macs));
+    const batch = SharedBatch.open(this.replicas.io, n, per, classes, chunkSize(n, pool.threads, minSamples, Int8Runner.chunksPerThread));
+    this.replicas.io = batch.spec.buf;
+    batch.input(0, n).set(rt.i8(inPtr, n * per));
+    const msg = { task: 'infer.chunks', id: this.replicas.id, batch: batch.spec };
+    pool.run(pool.workers.map(() => msg), () => batch.drain((start, count) => {
+      const bufs: number[] = [];
+      try {
+        const y = this.exec(this.ops, inPtr + start * per, count, bufs, null);
+        batch.output(start, count).set(rt.i8(y, count * classes));
+      } finally {
+        for (const p of bufs) rt.free(p);
+      }
+    }));
+    return batch.output(0, n).slice();
   }
 
   private exec(ops: Op[], x: number, n: number, bufs: number[], trace: Map<string, TraceEntry> | null, times?: Map<Op, number>): number {
