@@ -129,6 +129,9 @@ export interface PruneOptions {
   layers?: string[];
   /** Layers to leave dense. */
   exclude?: string[];
+  /** 'channel' mode: how a channel is scored, RMS of its weights (default) or their L1 norm (filter pruning,
+   *  Li et al. 2017: what selects the kept channels of a narrowed pretrained student). */
+  channelScore?: 'rms' | 'l1';
 }
 
 export interface LayerSparsity {
@@ -246,6 +249,7 @@ export class Pruner {
   readonly schedule: PruningSchedule | null;
   readonly nm: [number, number];
   readonly block: [number, number];
+  readonly channelScore: 'rms' | 'l1';
   /** Training steps seen through the hooks (the schedule's step; continues across fit calls). */
   step = 0;
   /** Sparsity of the last mask update. */
@@ -262,6 +266,9 @@ export class Pruner {
     const scope = opts.scope ?? 'layer';
     if (scope !== 'layer' && scope !== 'global') throw new TypeError(`scope must be 'layer' or 'global', got ${describe(scope)}`);
     this.mode = mode; this.scope = scope;
+    const cs = opts.channelScore ?? 'rms';
+    if (cs !== 'rms' && cs !== 'l1') throw new TypeError(`channelScore must be 'rms' or 'l1', got ${describe(cs)}`);
+    this.channelScore = cs;
     const nm = opts.nm ?? [2, 4];
     if (!Array.isArray(nm) || nm.length !== 2) throw new TypeError(`nm must be [keep, group], got ${describe(nm)}`);
     checkInt('nm[1] (group)', nm[1], 2, 16);
@@ -499,12 +506,12 @@ export class Pruner {
         }
         return { t, scores: s, sizes: sz };
       }
-      // channel: RMS of the output channel's weights
-      const s = new Float32Array(t.n), sz = new Uint32Array(t.n).fill(t.k);
+      // channel: RMS (or L1 norm) of the output channel's weights
+      const s = new Float32Array(t.n), sz = new Uint32Array(t.n).fill(t.k), l1 = this.channelScore === 'l1';
       for (let j = 0; j < t.n; j++) {
         let sum = 0;
-        for (let kk = 0; kk < t.k; kk++) { const v = w[knIndex(t, kk, j)]; sum += v * v; }
-        s[j] = Math.sqrt(sum / t.k);
+        for (let kk = 0; kk < t.k; kk++) { const v = w[knIndex(t, kk, j)]; sum += l1 ? Math.abs(v) : v * v; }
+        s[j] = l1 ? sum : Math.sqrt(sum / t.k);
       }
       return { t, scores: s, sizes: sz };
     });

@@ -46,7 +46,8 @@ export function createDataset(init: DatasetInit): Dataset {
   const { name, images, labels, classes } = init;
   const height = checkInt('height', init.height, 1, 1 << 16);
   const width = checkInt('width', init.width, 1, 1 << 16);
-  const channels = checkInt('channels', init.channels, 1, 4);
+  // up to 4 for images; cached activation maps (src/transfer/cache.ts) are datasets of many channels
+  const channels = checkInt('channels', init.channels, 1, 1 << 16);
   if (!(images instanceof Uint8Array)) throw new TypeError(`images must be a Uint8Array, got ${describe(images)}`);
   if (!(labels instanceof Uint8Array) && !(labels instanceof Int32Array)) {
     throw new TypeError(`labels must be a Uint8Array or an Int32Array, got ${describe(labels)}`);

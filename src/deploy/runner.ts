@@ -89,6 +89,9 @@ export function quantizeInput(x: ArrayLike<number>, q: QParams, out = new Int8Ar
 }
 
 /** An int8 graph ready to run. Free its WASM memory with dispose(). */
+/** One node's share of a run (Int8Runner.profile). */
+export interface NodeTiming { name: string; kind: string; group: string; us: number }
+
 export class Int8Runner {
   readonly graph: Int8Graph;
   readonly input: QParams;
@@ -346,10 +349,11 @@ export class Int8Runner {
     return batch.output(0, n).slice();
   }
 
-  private exec(ops: Op[], x: number, n: number, bufs: number[], trace: Map<string, TraceEntry> | null): number {
+  private exec(ops: Op[], x: number, n: number, bufs: number[], trace: Map<string, TraceEntry> | null, times?: Map<Op, number>): number {
     const rt = this.rt, e = rt.exports;
     for (const o of ops) {
       const nd = o.node, s = o.inS;
+      let t0 = times ? performance.now() : 0;
       const alloc = () => { const p = rt.alloc(n * o.outBytes); bufs.push(p); return p; };
       let y: number;
       switch (nd.kind) {
@@ -371,13 +375,15 @@ export class Int8Runner {
         case 'flatten': y = x; break;
         case 'lut': y = alloc(); e.lut_s8(x, o.table!, y, n * o.outBytes); break;
         case 'residual': {
-          const a = this.exec(o.body!, x, n, bufs, trace);
-          const b = o.shortcut ? this.exec(o.shortcut, x, n, bufs, trace) : x;
+          const a = this.exec(o.body!, x, n, bufs, trace, times);
+          const b = o.shortcut ? this.exec(o.shortcut, x, n, bufs, trace, times) : x;
+          if (times) t0 = performance.now(); // the residual node's own time: the add
           y = alloc();
           e.add_s8(n * o.outBytes, a, nd.za, nd.ma, b, nd.zb, nd.mb, y, nd.outZp, nd.qmin, nd.qmax);
           break;
         }
       }
+      if (times) times.set(o, (times.get(o) ?? 0) + performance.now() - t0);
       if (trace && nd.kind !== 'flatten' && nd.kind !== 'maxpool') {
         trace.set(nd.name, { data: rt.i8(y, n * o.outBytes).slice(), shape: [n, ...o.outS], qparams: nd.out });
       }
@@ -399,6 +405,39 @@ export class Int8Runner {
     for (let i = 0; i < runs; i++) { const t = performance.now(); this.predict(x, batch); times.push(performance.now() - t); }
     times.sort((a, b) => a - b);
     return times[times.length >> 1];
+  }
+
+  /**
+   * Where a run's time goes: each node's median µs over `rounds` runs of a normalised float batch (one thread;
+   * a residual node's time is its add, its body's nodes are listed on their own), in execution order, with a
+   * `group` naming the kernel family (1×1 convs are GEMMs over the pixels).
+   */
+  profile(x: Float32Array, n?: number, rounds = 7): NodeTiming[] {
+    if (!(x instanceof Float32Array)) throw new TypeError(`x must be a Float32Array, got ${describe(x)}`);
+    const m = this.batchOf('x', x.length, n);
+    checkInt('rounds', rounds, 1, 100000);
+    const rt = this.rt, per = size(this.inputShape), samples = new Map<Op, number[]>();
+    for (let r = -1; r < rounds; r++) { // round −1 warms up
+      const bufs: number[] = [], times = new Map<Op, number>();
+      try {
+        const inPtr = rt.alloc(m * per); bufs.push(inPtr);
+        rt.i8(inPtr, m * per).set(quantizeInput(x, this.input));
+        this.exec(this.ops, inPtr, m, bufs, null, times);
+      } finally { for (const p of bufs) rt.free(p); }
+      if (r >= 0) for (const [o, t] of times) { if (!samples.has(o)) samples.set(o, []); samples.get(o)!.push(t * 1000); }
+    }
+    const out: NodeTiming[] = [];
+    const walk = (ops: Op[]) => {
+      for (const o of ops) {
+        if (o.body) { walk(o.body); if (o.shortcut) walk(o.shortcut); }
+        const t = samples.get(o)!.sort((a, b) => a - b), nd = o.node;
+        const group = nd.kind === 'conv' ? (nd.groups > 1 && nd.groups === nd.oc ? `depthwise ${nd.kh}×${nd.kw}` : nd.kh === 1 && nd.kw === 1 ? 'conv 1×1 (GEMM)' : `conv ${nd.kh}×${nd.kw}`)
+          : nd.kind === 'residual' ? 'residual add' : nd.kind === 'linear' || nd.kind === 'lowrank' || nd.kind === 'gap' || nd.kind === 'flatten' ? 'pool + head' : nd.kind;
+        out.push({ name: nd.name, kind: nd.kind, group, us: t[t.length >> 1] });
+      }
+    };
+    walk(this.ops);
+    return out;
   }
 
   dispose(): void {

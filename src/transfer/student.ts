@@ -1,0 +1,126 @@
+// A student that keeps pretrained weights (transfer-assisted compression): the teacher's first layers (a
+// truncated network, e.g. MobileNetV2 up to block_10_expand_relu), then narrowed — in every layer whose output
+// channels can go (a block's expansion conv with its BN and depthwise conv, the stem…), the channels of lowest
+// filter L1 norm removed for real (src/compress/prune.ts: Pruner 'channel' + removePrunedChannels) — then
+// GlobalAvgPool + a new Linear head. Kept channels keep the teacher's weights exactly; only the head is new.
+import type { Module } from '../nn/module.js';
+import { BatchNorm2d, GlobalAvgPool, Linear, Sequential } from '../nn/layers.js';
+import { InitRng } from '../util/rng.js';
+import { copyModel } from '../nn/copy.js';
+import { Pruner, removePrunedChannels } from '../compress/prune.js';
+import { datasetBatches } from '../train/eval-loop.js';
+import type { Dataset } from '../data/dataset.js';
+import { checkInt, checkFinite, describe, QwasmError } from '../errors.js';
+
+/**
+ * Sets the running-statistics momentum of every BatchNorm2d. Keras' MobileNetV2 BN momentum 0.999 imports as
+ * qwasm's 0.001 (the weight of the new batch): right for a network that keeps ImageNet statistics, far too slow
+ * for one whose activations change — a narrowed student (fewer channels summed into each projection) or random
+ * weights — where a few hundred steps would leave the running statistics at their old values.
+ */
+export function setBatchNormMomentum(model: Module, momentum: number): void {
+  if (!(checkFinite('momentum', momentum) > 0 && momentum <= 1)) throw new RangeError(`momentum must be in (0, 1], got ${momentum}`);
+  for (const [, m] of model.modules()) if (m instanceof BatchNorm2d) (m as { momentum: number }).momentum = momentum;
+}
+
+/** A trainable student: every BN back on batch statistics (the teacher's prefix may have been frozen) at `momentum`. */
+function trainableBatchNorm(model: Module, momentum: number): void {
+  setBatchNormMomentum(model, momentum);
+  for (const [, m] of model.modules()) if (m instanceof BatchNorm2d) m.frozen = false;
+}
+
+export interface StudentOptions {
+  /** Keep the teacher's top-level layers [0, upTo). */
+  upTo: number;
+  classes: number;
+  /** Fraction of the output channels kept in each narrowable layer (1 = truncation only). */
+  keep?: number;
+  /** Sample input [h, w, c], to find the width of the truncated output. */
+  input: [number, number, number];
+  seed?: number;
+  /** Layers not to narrow (names in the truncated model, e.g. '0' the stem). */
+  exclude?: string[];
+  /** BatchNorm momentum of the student (default 0.1: see setBatchNormMomentum). */
+  bnMomentum?: number;
+}
+
+export interface Student {
+  model: Sequential;
+  /** Kept output channels of each narrowed layer (name in `model` before narrowing → indices in the teacher). */
+  kept: Record<string, number[]>;
+  /** Output channels of the truncated trunk (the head's inputs). */
+  features: number;
+}
+
+/** Output channels of layers [0, upTo) on a zero input of shape `input` (one sample, eval mode, no graph). */
+function trunkChannels(layers: readonly Module[], input: [number, number, number]): number {
+  const E = layers[0].engine;
+  const modes = layers.map((l) => l.training);
+  let c = 0;
+  try {
+    E.noGrad(() => {
+      let x = E.empty([1, ...input], false);
+      x.write(new Float32Array(x.size));
+      for (const l of layers) { l.eval(); x = l.forward(x); }
+      c = x.shape[x.shape.length - 1];
+    });
+  } finally { E.endStep(); layers.forEach((l, i) => l.train(modes[i])); }
+  return c;
+}
+
+/** Builds the student (see the file header); the teacher is not modified. */
+export function buildStudent(teacher: Sequential, o: StudentOptions): Student {
+  if (!(teacher instanceof Sequential)) throw new TypeError(`teacher must be a Sequential, got ${describe(teacher)}`);
+  checkInt('upTo', o.upTo, 1, teacher.layers.length);
+  checkInt('classes', o.classes, 1);
+  const keep = checkFinite('keep', o.keep ?? 1);
+  if (!(keep > 0 && keep <= 1)) throw new RangeError(`keep must be in (0, 1], got ${keep}`);
+  const E = teacher.engine;
+  const trunkLayers = teacher.children().slice(0, o.upTo) as [string, Module][];
+  const features = trunkChannels(trunkLayers.map(([, m]) => m), o.input);
+  // a view over the teacher's modules, deep-copied (never disposed itself: it shares the teacher's tensors)
+  const view = new Sequential(E, trunkLayers);
+  const trunk = copyModel(view);
+  const head = new Linear(E, features, o.classes, new InitRng(o.seed ?? 1));
+  const truncated = new Sequential(E, [...(trunk.children() as [string, Module][]), ['pool', new GlobalAvgPool(E)], ['head', head]]);
+  truncated.train(teacher.training);
+  if (keep === 1) { trainableBatchNorm(truncated, o.bnMomentum ?? 0.1); return { model: truncated, kept: {}, features }; }
+  let pruner: Pruner | null = null;
+  try {
+    pruner = new Pruner(truncated, { mode: 'channel', scope: 'layer', sparsity: 1 - keep, channelScore: 'l1', exclude: ['head', ...(o.exclude ?? [])] });
+    const kept: Record<string, number[]> = {};
+    for (const [n] of truncated.modules()) { const k = pruner.keptChannels(n); if (k) kept[n] = k; }
+    if (!Object.keys(kept).length) throw new QwasmError('buildStudent: no layer of the truncated network can be narrowed');
+    const narrow = removePrunedChannels(truncated, pruner).model;
+    trainableBatchNorm(narrow, o.bnMomentum ?? 0.1);
+    return { model: narrow, kept, features };
+  } finally {
+    pruner?.dispose();
+    truncated.dispose();
+  }
+}
+
+/**
+ * Re-estimates every BatchNorm2d's running statistics on `ds` (forward passes in training mode, no graph, no
+ * weight change): after narrowing, the sums feeding each BN change and the teacher's statistics no longer fit.
+ * `passes` over the images at the BN's momentum (0.1: 4 passes of ≥ 8 batches bring them within a few % of the
+ * data's). Frozen BNs are left as they are.
+ */
+export function recalibrateBatchNorm(model: Module, ds: Dataset, o: { indices?: ArrayLike<number>; batchSize?: number; passes?: number } = {}): void {
+  const E = model.engine, rt = E.rt;
+  const passes = checkInt('passes', o.passes ?? 4, 1, 1000);
+  const was = model.training;
+  model.train(true);
+  try {
+    E.noGrad(() => {
+      for (let p = 0; p < passes; p++) {
+        datasetBatches(ds, { batchSize: o.batchSize ?? 16, indices: o.indices, shuffle: true, seed: p + 1, dropLast: true }, (xs, _ys, nb, it) => {
+          const x = E.empty([nb, it.outHeight, it.outWidth, it.channels], false);
+          rt.f32(x.ptr, xs.length).set(xs);
+          model.forward(x);
+          E.endStep();
+        });
+      }
+    });
+  } finally { E.endStep(); model.train(was); }
+}

@@ -1,0 +1,173 @@
+// `qwasm pipeline --source mobilenetv2` and its parts: frozen-prefix caching (same logits as the uncached
+// forward), the student builder (truncated + narrowed by filter L1 norm, the teacher's weights kept), the
+// evaluation splits (train / validation / test disjoint) and the command end to end on a tiny setting (32 px,
+// 2 folds, 1 epoch). Needs nsfwjs (the pretrained MobileNetV2) and, for the data, the Tux Paint stamps.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { init } from '../dist/index.js';
+import { Engine } from '../dist/autograd/tensor.js';
+import { importTfjs } from '../dist/tfjs/import.js';
+import { createDataset } from '../dist/data/dataset.js';
+import { cachePrefix, prefixOutputs, suffixView, frozenPrefixLength } from '../dist/transfer/cache.js';
+import { buildStudent } from '../dist/transfer/student.js';
+import { kFoldSplits, loadTargetPool, checkDisjoint } from '../dist/pipeline/mnv2-data.js';
+import { evalForward } from '../dist/train/eval-loop.js';
+import { needs, rng } from './helpers.js';
+import { cli, tmp } from './cli-run.js';
+
+const withNsfwjs = needs(test, 'nsfwjs');
+const withTux = needs(needs(test, 'nsfwjs'), 'tuxpaint-stamps');
+const withFashion = needs(test, 'fashion-mnist');
+const S = 32;
+let engine;
+test.before(async () => { engine = new Engine((await init({ build: 'simd', threads: 1 })).rt); });
+
+function randomImages(n, classes = 3) {
+  const r = rng(7);
+  const images = new Uint8Array(n * S * S * 3).map(() => r.int(0, 255));
+  const labels = new Uint8Array(n).map((_, i) => i % classes);
+  return createDataset({ name: 'random', images, labels, height: S, width: S, channels: 3, classes: ['a', 'b', 'c'].slice(0, classes), norm: { mean: [0, 0, 0], std: [1, 1, 1] } });
+}
+
+/** Logits of a Sequential (eval) over a dataset, row-major. */
+function logitsOf(model, ds) {
+  const out = [];
+  evalForward(engine, [model], ds, { batchSize: 8 }, (x) => { out.push(...model.forward(x).data()); });
+  return Float32Array.from(out);
+}
+
+const maxDiff = (a, b) => a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0);
+
+withNsfwjs('frozen-prefix cache: the suffix on cached maps gives the uncached logits (f32 exactly, uint8 within its step)', () => {
+  const r = importTfjs(engine, 'nsfwjs:mobilenet_v2', { cut: 'block_13_expand_relu', classes: 3, inputSize: S });
+  try {
+    const m = r.model;
+    const L = Number(r.layerNames.block_10_project_BN.split('.')[0]) + 1;
+    for (const l of m.layers.slice(0, L)) for (const [, p] of l.namedParameters()) p.tensor.requiresGrad = false;
+    assert.is(frozenPrefixLength(m), L);
+    const ds = randomImages(6);
+    const full = logitsOf(m, ds);
+    // f32: the prefix output fed to the suffix reproduces the full forward
+    const pre = prefixOutputs(m, L, ds, 4);
+    const f32 = createDataset({ name: 'f', images: new Uint8Array(0), labels: new Uint8Array(0), height: pre.shape[0], width: pre.shape[1], channels: pre.shape[2], classes: ['a'], norm: { mean: Array(pre.shape[2]).fill(0), std: Array(pre.shape[2]).fill(1) } });
+    assert.ok(f32.channels > 4, 'a dataset of many channels');
+    const view = suffixView(m, L);
+    const viaF32 = [];
+    engine.noGrad(() => {
+      m.eval();
+      const x = engine.empty([ds.length, ...pre.shape], false);
+      x.write(pre.data);
+      viaF32.push(...view.forward(x).data());
+      engine.endStep();
+    });
+    assert.ok(maxDiff(full, viaF32) < 1e-5, `f32 cache: max |Δ| ${maxDiff(full, viaF32)}`);
+    // uint8 cache as a Dataset: close to the uncached logits, and exactly what its dequantised maps give
+    const c = cachePrefix(m, L, { train: ds });
+    assert.is(c.storage, 'uint8');
+    assert.is(c.bytesPerImage, pre.shape[0] * pre.shape[1] * pre.shape[2]);
+    assert.ok(c.maxAbsError > 0 && c.maxAbsError < 0.05, `dequantisation error ${c.maxAbsError}`);
+    const viaU8 = logitsOf(view, c.sets.train);
+    const scale = Math.max(...full.map(Math.abs));
+    assert.ok(maxDiff(full, viaU8) < 0.05 * scale + 0.05, `uint8 cache: max |Δ| ${maxDiff(full, viaU8)} (logit scale ${scale})`);
+    assert.throws(() => view.dispose(), /shares the model/);
+    assert.throws(() => cachePrefix(m, L + 1, { train: ds }), /trainable parameters/);
+  } finally { r.model.dispose(); }
+});
+
+withNsfwjs('student builder: truncated + narrowed by filter L1 norm, kept channels keep the teacher weights', () => {
+  const r = importTfjs(engine, 'nsfwjs:mobilenet_v2', { cut: 'block_13_expand_relu', classes: 3, inputSize: S });
+  try {
+    const upTo = Number(r.layerNames.block_10_expand_relu.split('.')[0]) + 1;
+    const st = buildStudent(r.model, { upTo, classes: 3, keep: 0.5, input: [S, S, 3] });
+    try {
+      const tMods = new Map(r.model.modules()), sMods = new Map(st.model.modules());
+      assert.ok(st.model.numParameters() < 0.5 * r.model.numParameters());
+      assert.ok(Object.keys(st.kept).length >= 5, 'several layers narrowed');
+      // block_7's expansion conv (inside a residual body) and block_10's (the last trunk layer)
+      for (const name of [r.layerNames.block_7_expand_relu.replace(/\.2$/, '.0'), String(upTo - 3)]) {
+        const tw = tMods.get(name).weight, sw = sMods.get(name).weight, kept = st.kept[name];
+        assert.ok(kept, `${name} narrowed`);
+        assert.is(sw.shape[0], kept.length);
+        assert.is(kept.length, Math.round(tw.shape[0] * 0.5));
+        const per = tw.size / tw.shape[0], td = tw.data(), sd = sw.data();
+        // kept = the channels of largest L1 norm
+        const l1 = Array.from({ length: tw.shape[0] }, (_, j) => td.subarray(j * per, (j + 1) * per).reduce((a, v) => a + Math.abs(v), 0));
+        const minKept = Math.min(...kept.map((j) => l1[j])), maxDropped = Math.max(...l1.filter((_, j) => !kept.includes(j)));
+        assert.ok(minKept >= maxDropped, `${name}: L1 of kept ≥ dropped`);
+        // in-channels of an expansion conv are its block's input (not narrowed inside a residual): rows equal
+        if (sw.shape[3] === tw.shape[3]) kept.forEach((j, i) => assert.equal(Array.from(sd.subarray(i * per, (i + 1) * per)), Array.from(td.subarray(j * per, (j + 1) * per))));
+        else assert.ok(sw.shape[3] < tw.shape[3]);
+      }
+      // the trunk's BN after a narrowed conv keeps the teacher's statistics of the kept channels
+      const bnName = String(upTo - 2), tb = tMods.get(bnName), sb = sMods.get(bnName), kept = st.kept[String(upTo - 3)];
+      assert.equal(Array.from(sb.runMean.data()), kept.map((j) => tb.runMean.data()[j]));
+      assert.equal(Array.from(sb.gamma.data()), kept.map((j) => tb.gamma.data()[j]));
+      assert.is(st.model.layers[st.model.layers.length - 1].inFeatures, kept.length);
+    } finally { st.model.dispose(); }
+  } finally { r.model.dispose(); }
+});
+
+test('evaluation splits: repeated stratified k-fold, train / validation / test disjoint, each image tested once per repeat', () => {
+  const ds = randomImages(45);
+  const splits = kFoldSplits(ds, 5, 2, 0.2, 3);
+  assert.is(splits.length, 10);
+  for (const sp of splits) {
+    checkDisjoint(sp);
+    const seen = new Set([...sp.train, ...sp.val, ...sp.test]);
+    assert.is(seen.size, ds.length, `${sp.name}: every image in exactly one part`);
+    assert.ok(sp.val.length >= 3, 'validation from every class');
+  }
+  for (const r of [0, 1]) {
+    const tested = splits.slice(5 * r, 5 * r + 5).flatMap((sp) => Array.from(sp.test)).sort((a, b) => a - b);
+    assert.equal(tested, Array.from({ length: ds.length }, (_, i) => i));
+  }
+  assert.not.equal(Array.from(splits[0].test), Array.from(splits[5].test), 'repeats reshuffle');
+  assert.throws(() => checkDisjoint({ name: 'bad', train: Int32Array.of(1, 2), val: Int32Array.of(3), test: Int32Array.of(2) }), /both train and test/);
+});
+
+withFashion('Fashion-MNIST for MobileNetV2: k shots, resized and replicated to RGB, one fixed split', async () => {
+  const t = await loadTargetPool({ target: 'fashion-mnist', size: S, norm: { mean: [0, 0, 0], std: [1, 1, 1] }, shots: 4, testPerClass: 2, folds: 5, repeats: 2, valFraction: 0.25, seed: 1 });
+  assert.is(t.mode, 'fixed');
+  assert.is(t.pool.length, 60);
+  assert.equal([t.pool.height, t.pool.width, t.pool.channels], [S, S, 3]);
+  const px = t.pool.images;
+  for (let i = 0; i < px.length; i += 3) if (px[i] !== px[i + 1] || px[i] !== px[i + 2]) assert.unreachable('grey replicated to RGB');
+  const [sp] = t.splits;
+  assert.equal([sp.train.length, sp.val.length, sp.test.length], [30, 10, 20]);
+  assert.ok(Array.from(sp.test).every((i) => i >= 40), 'test images come from the test split');
+});
+
+withTux('qwasm pipeline --source mobilenetv2: tiny end-to-end run writes a report with every variant and its interval', () => {
+  const dir = tmp('mnv2');
+  try {
+    const r = cli('pipeline', '--source', 'mobilenetv2', '--target', 'tuxpaint-natural', '--input-size', String(S), '--folds', '2', '--repeats', '1',
+      '--epochs', '1', '--head-epochs', '2', '--scratch-epochs', '1', '--student-epochs', '1', '--scratch-splits', '1', '--latency-rounds', '1', '--latency-runs', '1',
+      '--threads', '1', '--out', dir, '--json');
+    assert.is(r.status, 0, r.stderr);
+    const rep = JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8'));
+    assert.equal(rep.variants.map((v) => v.key), ['features', 'finetune', 'scratch', 'student']);
+    for (const v of rep.variants) {
+      const { accuracy, ci } = v.score;
+      assert.ok(ci.lo <= accuracy && accuracy <= ci.hi && ci.lo >= 0 && ci.hi <= 1, `${v.name}: ${accuracy} in [${ci.lo}, ${ci.hi}]`);
+      assert.ok(v.score.splits >= 1 && v.score.perSplit.length === v.score.splits);
+    }
+    assert.is(rep.variants[0].score.splits, 2);
+    assert.is(rep.variants[2].score.splits, 1, '--scratch-splits');
+    assert.is(rep.variants[3].precision, 'int8');
+    assert.ok(rep.variants[3].bytes < rep.variants[1].bytes);
+    assert.ok(['features', 'finetune'].includes(rep.finalTeacher));
+    for (const sp of rep.target.splits) assert.ok(sp.train > 0 && sp.val > 0 && sp.test > 0);
+    assert.is(rep.target.splits.reduce((a, sp) => a + sp.test, 0), rep.target.images, 'each image tested once');
+    assert.is(rep.comparisons.length, 4);
+    assert.ok(readFileSync(join(dir, 'report.md'), 'utf8').includes('95 % interval'));
+    assert.ok(readFileSync(join(dir, 'report.html'), 'utf8').includes('<table>'));
+    assert.ok(readFileSync(join(dir, 'student-int8.qwm')).length === rep.variants[3].bytes);
+    // flags of the other pipeline are refused, and vice versa
+    assert.match(cli('pipeline', '--source', 'mobilenetv2', '--methods', 'scratch').stderr, /--methods does not apply to --source mobilenetv2/);
+    assert.match(cli('pipeline', '--input-size', '96').stderr, /--input-size needs --source mobilenetv2/);
+  } finally { rmSync(dir, { recursive: true, force: true }); }
+});
+
+test.run();
