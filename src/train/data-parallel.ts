@@ -244,7 +244,6 @@ export const workerTasks: Record<string, (rt: Runtime, msg: Record<string, unkno
     }
     const batchSize = m.batchSize as number, parts = m.parts as Part[];
     const sh: Shared = { state: m.state, slots: m.slots, x: m.x, y: m.y, ctrl: m.ctrl, results: m.results } as Shared;
-    replicas.get(m.id as number)?.model.dispose();
     replicas.set(m.id as number, {
       model, layout, labelsPtr: rt.alloc(4 * batchSize), predPtr: rt.alloc(4 * parts[0].count), sample: m.sample as number[],
       smoothing: m.smoothing as number, parts, batchSize, sh,
