@@ -3,11 +3,13 @@
 //   sigmoid        y = 1 / (1 + e^−x)                                   (EfficientNet squeeze-excite gate)
 //   hard sigmoid   y = max(0, min(1, α·x + β))                          (ONNX HardSigmoid; PyTorch: α = 1/6, β = 1/2)
 //   SiLU (swish)   y = x · sigmoid(x)                                   (EfficientNet)
-// Backward kernels write dx = dy · f'(x) (or add it to dx when accumulate ≠ 0); sigmoid's reads the forward
-// output y (f' = y·(1 − y)), the others the forward input x. Hard sigmoid's derivative is α where
+//   tanh           y = tanh(x)                                          (Keras / ONNX Tanh; RNN-style heads)
+// Backward kernels write dx = dy · f'(x) (or add it to dx when accumulate ≠ 0); sigmoid's and tanh's read the
+// forward output y (f' = y·(1 − y), 1 − y²), the others the forward input x. Hard sigmoid's derivative is α where
 // 0 < α·x + β < 1 and 0 elsewhere (PyTorch: α strictly inside (−3, 3) for its α, β).
 // The hard sigmoid kernels have a SIMD path with a plain-loop `*_ref` twin doing the same IEEE operations per element
-// (bit-identical). Sigmoid and SiLU call Mathf.exp per element in every build (no SIMD exp), so they have no twin.
+// (bit-identical). Sigmoid, SiLU and tanh call Mathf.exp / Mathf.tanh per element in every build (no SIMD
+// exp), so they have no twin.
 // y may alias x (in place) in forward; dx may alias dy in backward.
 
 // ---------------------------------------------------------------------------------------------------------
@@ -48,6 +50,25 @@ export function silu_f32_bwd(x: usize, dy: usize, dx: usize, n: i32, accumulate:
     let o = <usize>i << 2;
     let v = load<f32>(x + o), s = sigm(v);
     let g = load<f32>(dy + o) * (s * (<f32>1 + v * (<f32>1 - s)));
+    store<f32>(dx + o, accumulate ? load<f32>(dx + o) + g : g);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Tanh.
+
+export function tanh_f32_fwd(x: usize, y: usize, n: i32): void {
+  for (let i = 0; i < n; i++) {
+    let o = <usize>i << 2;
+    store<f32>(y + o, Mathf.tanh(load<f32>(x + o)));
+  }
+}
+
+export function tanh_f32_bwd(y: usize, dy: usize, dx: usize, n: i32, accumulate: i32): void {
+  for (let i = 0; i < n; i++) {
+    let o = <usize>i << 2;
+    let t = load<f32>(y + o);
+    let g = load<f32>(dy + o) * (<f32>1 - t * t);
     store<f32>(dx + o, accumulate ? load<f32>(dx + o) + g : g);
   }
 }

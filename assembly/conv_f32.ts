@@ -315,6 +315,29 @@ function dwWalk(mode: i32, desc: usize, spatial: usize, pixels: usize, perTap: u
   let cs = <usize>c << 2;
   let ch = 0;
   if (ASC_FEATURE_SIMD) {
+    // 16 channels a step (four accumulators), tap pointers stepped rather than recomputed; per channel the same
+    // bias + taps in (ki, kj) order as the 8- and 4-channel steps, so the sums are theirs
+    let xs = <usize>dw * cs;
+    for (; ch + 16 <= c; ch += 16) {
+      let o = <usize>ch << 2;
+      let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0;
+      if (bias) { a0 = v128.load(bias + o); a1 = v128.load(bias + o, 16); a2 = v128.load(bias + o, 32); a3 = v128.load(bias + o, 48); }
+      for (let ki = k0; ki < k1; ki++) {
+        let xp = img + <usize>(iy0 + ki * dh) * wd * cs + <usize>(ix0 + j0 * dw) * cs + o;
+        let wp = wt + <usize>(ki * kw + j0) * cs + o;
+        for (let kj = j0; kj < j1; kj++) {
+          a0 = madd(v128.load(xp), v128.load(wp), a0);
+          a1 = madd(v128.load(xp, 16), v128.load(wp, 16), a1);
+          a2 = madd(v128.load(xp, 32), v128.load(wp, 32), a2);
+          a3 = madd(v128.load(xp, 48), v128.load(wp, 48), a3);
+          xp += xs; wp += cs;
+        }
+      }
+      v128.store(out + o, a0);
+      v128.store(out + o, a1, 16);
+      v128.store(out + o, a2, 32);
+      v128.store(out + o, a3, 48);
+    }
     for (; ch + 8 <= c; ch += 8) {
       let o = <usize>ch << 2;
       let a0 = f32x4.splat(0), a1 = a0;

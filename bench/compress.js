@@ -10,7 +10,7 @@
 // 4. (c) channel pruning (50 % of the outputs of conv1, conv2, fc1), fine-tuned, then removed (smaller model)
 import { existsSync, writeFileSync } from 'node:fs';
 import {
-  init, Engine, buildModel, fit, evaluate, loadDataset, saveModel, loadModel,
+  init, Engine, buildModel, fit, evaluate, loadDataset, saveModel, loadModelCheckpoint,
   Pruner, prunedWeights, removePrunedChannels, factorize, copyModel, quantizeStatic, convertToInt8,
   PackedGemmF32, LowRankF32, PackedGemmS8, LowRankS8, SparseMatrixS8,
 } from '../dist/index.js';
@@ -29,7 +29,7 @@ const acc = (m) => +(evaluate(m, test).accuracy * 100).toFixed(2);
 const steps = +arg('steps', 937), ftSteps = +arg('ft-steps', 600);
 const baseFile = arg('base', '/tmp/qwasm-refcnn-base.qck');
 let base;
-if (existsSync(baseFile)) base = loadModel(e, baseFile).model;
+if (existsSync(baseFile)) base = loadModelCheckpoint(e, baseFile).model;
 else {
   base = buildModel(e, 'refcnn', { seed: 1 });
   const r = fit(base, train, { epochs: 1, batchSize: 64, lr: 2e-3, seed: 1, maxSteps: steps });

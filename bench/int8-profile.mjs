@@ -12,7 +12,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
-  init, Engine, loadModel, replaceHead, prepareQAT, convertToInt8, floatLatencyMs, decodeQwm, Int8Runner,
+  init, Engine, loadModelCheckpoint, replaceHead, prepareQAT, convertToInt8, floatLatencyMs, decodeQwm, Int8Runner,
   PackedGemmS8, SparseMatrixS8,
 } from '../dist/index.js';
 
@@ -25,14 +25,14 @@ const qwmFile = args.find((a) => a.endsWith('.qwm'));
 const q = await init({ build: process.env.QWASM_BUILD ?? 'auto' });
 const engine = new Engine(q.rt);
 const models = path.join(here, '..', 'models');
-const teacher = loadModel(engine, path.join(models, 'quickdraw325-resnet16.qck')).model;
+const teacher = loadModelCheckpoint(engine, path.join(models, 'quickdraw325-resnet16.qck')).model;
 replaceHead(teacher, 20, { seed: 1 });
 
 let int8;
 if (qwmFile) {
   int8 = Int8Runner.fromGraph(q.rt, decodeQwm(fs.readFileSync(qwmFile)));
 } else {
-  const student = loadModel(engine, path.join(models, 'quickdraw325-mobilenet16.qck')).model;
+  const student = loadModelCheckpoint(engine, path.join(models, 'quickdraw325-mobilenet16.qck')).model;
   replaceHead(student, 20, { seed: 1 });
   const qat = prepareQAT(student);
   let s = 7;

@@ -60,23 +60,26 @@ export function matMulIntegerModel(m, k, n, bWeights) {
 }
 
 /**
- * QLinearConv, NCHW u8 input [n, c, h, w] × s8 weights [oc, c, kh, kw] (per-channel scales, int32 bias),
- * stride 1, `pad` on every side.
+ * QLinearConv, NCHW input [n, c, h, w] × s8 weights [oc, c / group, kh, kw] (per-channel scales, int32 bias).
+ * pad: one number for every side or [top, left, bottom, right]; stride ≥ 1; group = c = oc is depthwise;
+ * act: the activation type, 'uint8' (default) or 'int8'.
  */
-export function qlinearConvModel({ n, c, h, w, oc, kh, kw, pad }, weights) {
-  const oh = h + 2 * pad - kh + 1, ow = w + 2 * pad - kw + 1;
+export function qlinearConvModel({ n, c, h, w, oc, kh, kw, pad, stride = 1, group = 1, act = 'uint8' }, weights) {
+  const [pt, pl, pb, pr] = typeof pad === 'number' ? [pad, pad, pad, pad] : pad;
+  const oh = Math.floor((h + pt + pb - kh) / stride) + 1, ow = Math.floor((w + pl + pr - kw) / stride) + 1;
   const wScale = Float32Array.from({ length: oc }, (_, i) => 0.01 + 0.0001 * i);
+  const A = act === 'int8' ? DataType.INT8 : DataType.UINT8, zp = act === 'int8' ? 0 : 128;
   return model({
     nodes: [node('QLinearConv', ['x', 'x_scale', 'x_zp', 'w', 'w_scale', 'w_zp', 'y_scale', 'y_zp', 'bias'], ['y'],
-      { kernel_shape: [kh, kw], pads: [pad, pad, pad, pad], strides: [1, 1], dilations: [1, 1], group: 1 })],
+      { kernel_shape: [kh, kw], pads: [pt, pl, pb, pr], strides: [stride, stride], dilations: [1, 1], group })],
     initializers: [
-      scalar('x_scale', DataType.FLOAT, 0.02), scalar('x_zp', DataType.UINT8, 128),
-      tensor('w', DataType.INT8, [oc, c, kh, kw], weights), tensor('w_scale', DataType.FLOAT, [oc], wScale),
+      scalar('x_scale', DataType.FLOAT, 0.02), scalar('x_zp', A, zp),
+      tensor('w', DataType.INT8, [oc, c / group, kh, kw], weights), tensor('w_scale', DataType.FLOAT, [oc], wScale),
       tensor('w_zp', DataType.INT8, [oc], new Int8Array(oc)),
-      scalar('y_scale', DataType.FLOAT, 0.05 * Math.sqrt(c * kh * kw)), scalar('y_zp', DataType.UINT8, 128),
+      scalar('y_scale', DataType.FLOAT, 0.05 * Math.sqrt((c / group) * kh * kw)), scalar('y_zp', A, zp),
       tensor('bias', DataType.INT32, [oc], Int32Array.from({ length: oc }, (_, i) => (i * 37) % 200 - 100)),
     ],
-    inputs: [valueInfo('x', DataType.UINT8, [n, c, h, w])],
-    outputs: [valueInfo('y', DataType.UINT8, [n, oc, oh, ow])],
+    inputs: [valueInfo('x', A, [n, c, h, w])],
+    outputs: [valueInfo('y', A, [n, oc, oh, ow])],
   });
 }

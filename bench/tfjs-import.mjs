@@ -17,8 +17,7 @@ import { Engine } from '../dist/autograd/tensor.js';
 import { importTfjs } from '../dist/tfjs/import.js';
 import { readNsfwjs } from '../dist/tfjs/artifacts.js';
 import { decodePhoto } from '../dist/data/photos.js';
-import { crossEntropy } from '../dist/autograd/ops.js';
-import { Optimizer } from '../dist/optim/optimizer.js';
+import { trainStep } from './train-step.mjs';
 import { tfReady, referenceModel, runReference, maxAbsDiff } from '../test/tfjs-reference.js';
 
 const { values: o } = parseArgs({ options: { images: { type: 'string', default: '100' }, rounds: { type: 'string', default: '3' }, build: { type: 'string', default: 'simd' }, skip: { type: 'string', default: '' } } });
@@ -103,17 +102,7 @@ for (const size of [96, 224]) {
 // 4. fine-tuning throughput at 96 px
 if (!skip.includes('train')) {
   const m = importTfjs(engine, 'nsfwjs:mobilenet_v2', { cut: 'block_13_expand_relu', classes: 7, inputSize: 96 });
-  const x = Float32Array.from({ length: BS * 96 * 96 * 3 }, (_, i) => ((i * 7919) % 255) / 255);
-  const labels = q.rt.alloc(BS * 4);
-  q.rt.i32().set(Array.from({ length: BS }, (_, i) => i % 7), labels >> 2);
-  const opt = new Optimizer(engine, m.model.namedParameters(), { kind: 'adam' });
-  m.model.train();
-  const step = () => {
-    const t = engine.persistent([BS, 96, 96, 3], x, false);
-    const loss = crossEntropy(m.model.forward(t), labels);
-    m.model.zeroGrad(); loss.backward(); opt.step(1e-4);
-    t.dispose(); engine.endStep();
-  };
+  const { step } = trainStep(engine, m.model, { batch: BS, size: 96, classes: 7 });
   step();
   const ts = [];
   for (let r = 0; r < ROUNDS; r++) { const t0 = performance.now(); step(); ts.push(performance.now() - t0); }

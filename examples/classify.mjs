@@ -9,13 +9,13 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadModel, quantizeInput } from 'qwasm/runtime';      // what a deployed app imports
+import { loadQwm, quantizeInput } from 'qwasm/runtime';        // what a deployed app imports
 import { loadDataset, bundleWasm, bundleChecksum } from 'qwasm'; // the sample digits and the no-JS bundle
 
 const [file, outDir = '.'] = process.argv.slice(2);
 if (!file) { console.error('usage: node examples/classify.mjs MODEL.qwm [OUTDIR]'); process.exit(2); }
 const bytes = new Uint8Array(readFileSync(file));
-const model = await loadModel(bytes);
+const model = await loadQwm(bytes);
 const n = 8, { test } = loadDataset('mnist');
 const pixels = test.images.slice(0, n * 28 * 28);
 

@@ -272,6 +272,8 @@ export interface KernelExports {
   sigmoid_f32_bwd(y: number, dy: number, dx: number, n: number, accumulate: number): void;
   silu_f32_fwd(x: number, y: number, n: number): void;
   silu_f32_bwd(x: number, dy: number, dx: number, n: number, accumulate: number): void;
+  tanh_f32_fwd(x: number, y: number, n: number): void;
+  tanh_f32_bwd(y: number, dy: number, dx: number, n: number, accumulate: number): void;
   hardsigmoid_f32_fwd(x: number, y: number, n: number, alpha: number, beta: number): void;
   hardsigmoid_f32_fwd_ref(x: number, y: number, n: number, alpha: number, beta: number): void;
   hardsigmoid_f32_bwd(x: number, dy: number, dx: number, n: number, alpha: number, beta: number, accumulate: number): void;

@@ -40,7 +40,7 @@ export * as layers from './nn/layers.js';
 export { Graph, GRAPH_INPUT, GRAPH_MERGES, type GraphMerge, type GraphNode as ModelGraphNode, type GraphNodeSpec } from './nn/graph.js';
 // graph ops (imported MobileNetV3 / EfficientNet / SqueezeNet): sigmoid, hard sigmoid, SiLU, clip, mul, SE gate, concat
 export * as opsGraph from './autograd/ops-graph.js';
-export { Sigmoid, HardSigmoid, SiLU, Clip } from './nn/activations.js';
+export * from './nn/activations.js'; // Sigmoid, HardSigmoid, SiLU, Tanh (+ its op tanh), Clip: every activation kind
 export { buildModel, MODEL_NAMES, type ModelOptions, type ModelName } from './nn/models.js';
 export { InitRng, RandomSource } from './util/rng.js';
 export { Optimizer, type OptimizerSpec } from './optim/optimizer.js';

@@ -129,5 +129,5 @@ export { QwasmError } from './errors.js';
 export type { Int8Graph, GraphNode, GraphMeta, QParams } from './deploy/graph.js';
 export type { Int8LayerSummary } from './deploy/runner.js';
 
-/** @deprecated the old name of loadQwm (kept: README and docs/BROWSER.md show it; src/cli/run.ts uses it). */
+/** @deprecated the old name of loadQwm, kept for code written against qwasm 0.1 (docs/API.md: Deprecated names). */
 export const loadModel = loadQwm;

@@ -8,7 +8,7 @@
 //       the int8 model Node converts from the same float weights and quantisation state, and vice versa; in the
 //       scalar and simd builds the whole run (losses, weights, quantisation, codes, .qwm bytes) equals Node's;
 //   (d) the .qwm file of Node's int8 model, loaded in the page by the deployment-only entry 'qwasm/runtime'
-//       (loadModel), gives Node's output codes and logits — imported from dist/ and as a minified esbuild bundle.
+//       (loadQwm), gives Node's output codes and logits — imported from dist/ and as a minified esbuild bundle.
 // Shared pipeline code: test/browser-page/scenario.js (runs on both sides). Data crosses with test/wire.js.
 // Without Chromium the page tests skip with a loud line; .ci/run installs it and sets QWASM_REQUIRE_ENGINES=1, which
 // makes a missing Chromium a failure (test/helpers.js `needs`).

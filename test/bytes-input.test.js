@@ -9,7 +9,7 @@ import {
   decodePng, decodePnm, decodeImage, isPng, crc32,
 } from '../dist/index.js';
 import { decodeQwm, isQwm } from '../dist/deploy/qwm.js';
-import { loadModel as loadQwm } from '../dist/runtime-entry.js';
+import { loadQwm } from '../dist/runtime-entry.js';
 
 /** The same bytes as a Buffer at byteOffset ≡ 1, 3 (mod 8), a Uint8Array at offset 5, and an ArrayBuffer. */
 function forms(bytes) {
@@ -37,7 +37,7 @@ test('checkpoints: decodeCheckpoint and loadModelBytes', async () => {
   assert.throws(() => decodeCheckpoint('nope'), /checkpoint bytes must be a Uint8Array, Buffer or ArrayBuffer/);
 });
 
-test('.qwm: decodeQwm, isQwm and the runtime loadModel', async () => {
+test('.qwm: decodeQwm, isQwm and the runtime loadQwm', async () => {
   const bytes = new Uint8Array(readFileSync(new URL('./fixtures/refcnn.qwm', import.meta.url)));
   const ref = decodeQwm(bytes);
   const q = await init({ build: 'scalar' });

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main } from '../dist/cli/main.js';
 import { Engine, buildModel, saveModel, decodeQwm, encodeQwm, buildInt8Graph, quantizeStatic, loadDataset, Int8Model } from '../dist/index.js';
-import { loadModel } from '../dist/runtime-entry.js';
+import { loadQwm } from '../dist/runtime-entry.js';
 import { builds } from './helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'qwasm-deploy-'));
@@ -86,7 +86,7 @@ test('run: image files and a dataset (accuracy equals Int8Model.evaluate)', asyn
   assert.is(r.code, 0, r.err);
   const p = JSON.parse(r.out).predictions[0];
   assert.is(p.top.length, 2);
-  const model = await loadModel(readFileSync(file), { runtime: q.rt });
+  const model = await loadQwm(readFileSync(file), { runtime: q.rt });
   const logits = model.predict(px);
   assert.is(p.top[0].logit, Math.max(...logits));
   assert.is(model.classify(px)[0].index, p.top[0].index);

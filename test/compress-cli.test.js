@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { init, Engine, loadModel, loadCheckpoint, weightSparsity, loadDataset, subset, evaluate } from '../dist/index.js';
+import { init, Engine, loadModelCheckpoint, loadCheckpoint, weightSparsity, loadDataset, subset, evaluate } from '../dist/index.js';
 import { decodeQwm, qwmNodeBytes } from '../dist/deploy/qwm.js';
 
 const bin = fileURLToPath(new URL('../bin/qwasm.js', import.meta.url));
@@ -49,7 +49,7 @@ test('--method prune --json: sparsity reached, int8 smaller than dense int8, acc
   assert.is(g.meta.labels.length, 10);
   // the float checkpoint reloads (built-in architecture) with its pruned zeros
   const q = await init({ build: 'simd' });
-  const { model } = loadModel(new Engine(q.rt), ck);
+  const { model } = loadModelCheckpoint(new Engine(q.rt), ck);
   assert.ok(Math.abs(weightSparsity(model).global - 0.85) < 2e-3);
   model.dispose();
 });
@@ -97,7 +97,7 @@ test('--structure channel: the pruned channels are removed (params, bytes) and t
   assert.ok(p.accuracy > 0.5, `int8 accuracy ${p.accuracy}`);
   assert.is(decodeQwm(new Uint8Array(readFileSync(qwm))).nodes.find((n) => n.name === '7').k, 800);
   const q = await init({ build: 'simd' });
-  const { model } = loadModel(new Engine(q.rt), ck);
+  const { model } = loadModelCheckpoint(new Engine(q.rt), ck);
   assert.is(model.numParameters(), slim);
   model.dispose();
 });
@@ -149,7 +149,7 @@ test('method flags: --calib dynamic / percentile, --percentile, polynomial sched
   assert.is(lr.rows[1].params, factored);
   // the factorised checkpoint rebuilds its 3×1 / 1×3 pair (layers record) and scores the row's float accuracy
   const q = await init({ build: 'simd' });
-  const { model } = loadModel(new Engine(q.rt), lrck);
+  const { model } = loadModelCheckpoint(new Engine(q.rt), lrck);
   assert.is(model.numParameters(), factored);
   const kernels = model.modules().map(([, m]) => m.config()).filter((c) => c.type === 'Conv2d').map((c) => JSON.stringify(c.kernel));
   assert.ok(kernels.includes('[3,1]') && kernels.includes('[1,3]'), `conv kernels ${kernels}`);

@@ -31,6 +31,9 @@ const shapes = [
   [1, 9, 9, 2, 64, 3, 3, 1, 1, 1, 2],            // grouped, dW computed transposed
   [1, 2, 3, 4, 4, 1, 1, 2, 1, 1, 4],             // depthwise 1×1 padded: some outputs see only padding
   [1, 3, 3, 6, 6, 3, 3, 1, 2, 1, 6],             // depthwise, padding 2: corner windows have one real tap
+  [1, 9, 9, 40, 40, 3, 3, 1, 1, 1, 40],          // depthwise: 16-, 16-, 8-channel steps (MobileNetV2-like widths)
+  [1, 10, 10, 36, 36, 3, 3, 2, [0, 0, 1, 1], 1, 36], // depthwise, Keras' stride-2 padding, 16 + 16 + 4 channels
+  [2, 9, 8, 21, 21, 3, 3, 1, 2, 2, 21],          // depthwise, dilated, 16 + 4 + 1 channels
   [2, 9, 17, 2, 13, 3, 3, 2, [1, 2, 0, 1], [1, 2], 1], // small-K direct path (Kg = 18): stride, dilation, padding, OC % 8 ≠ 0
   [1, 12, 12, 1, 16, 5, 5, 1, 2, 1, 1],          // small-K direct path, 5×5 padded
   [3, 6, 11, 3, 8, 3, 3, 1, 0, 1, 1],            // small-K direct path, RGB, valid

@@ -40,6 +40,11 @@ const cases = [
   [1, 14, 14, 64, 64, 3, 3, 64, 2, 1, 1],
   [1, 7, 7, 64, 128, 1, 1, 1, 1, 0, 1],
   [1, 6, 5, 48, 48, 5, 5, 48, 1, 2, 1],          // depthwise with odd tap count, no interior column
+  // MobileNetV2's depthwise 3×3 (the unrolled interior path): Keras' stride-2 padding (bottom / right only),
+  // 16-channel steps plus an 8-channel tail, dilation 2
+  [1, 12, 12, 96, 96, 3, 3, 96, 2, [0, 0, 1, 1], 1],
+  [2, 7, 9, 40, 40, 3, 3, 40, 1, 1, 1],
+  [1, 11, 10, 32, 32, 3, 3, 32, 1, 2, 2],
 ];
 
 function wShapeOf([, , , c, oc, kh, kw, groups]) { return [oc, kh, kw, c / groups]; }

@@ -4,22 +4,16 @@
 // ONNX export run by onnxruntime-web, ONNX import against onnxruntime-web.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createRequire } from 'node:module';
-import { dirname, sep } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { builds, rng } from './helpers.js';
+import { ort, checkRegistryRoundTrip, int8OfPointwiseMlp, checkOnnxExport } from './kind-checks.js';
 import {
   Engine, layers, InitRng, HardSwish, hardswish, hardswishForward, hardswishBackward, lutTable, lutS8Array, describeLayers, buildLayers,
   copyModel, layerKind, prepareQAT, fit, loadDataset, buildInt8Graph, convertToInt8, encodeQwm, decodeQwm, int8GraphToOnnx, decodeOnnx,
-  encodeOnnx, importOnnx, Int8Model, BatchIterator, bundleWasm,
+  encodeOnnx, importOnnx, Int8Model, bundleWasm,
 } from '../dist/index.js';
 
-// onnxruntime-web (devDependency, its WASM CPU backend in Node, one thread), as test/onnx.test.js uses it
-const ort = await import('onnxruntime-web');
-ort.env.wasm.wasmPaths = dirname(createRequire(import.meta.url).resolve('onnxruntime-web')) + sep;
-ort.env.wasm.numThreads = 1;
-ort.env.logLevel = 'error';
 const f = Math.fround;
 const hsJs = (x) => x * Math.min(Math.max(x + 3, 0), 6) / 6;
 const dhsJs = (x) => (x < -3 ? 0 : x <= 3 ? x / 3 + 0.5 : 1);
@@ -74,71 +68,15 @@ test('lut_s8 (SIMD swizzle path and scalar twin) is table[x + 128]; lutTable is 
 
 test('HardSwish is a registry kind: describe / build / clone, a pointwise entry with its ONNX op', async () => {
   const [q] = await builds();
-  const e = new Engine(q.rt), R = new InitRng(2);
-  const net = new layers.Sequential(e, [new layers.Linear(e, 6, 4, R), new HardSwish(e), new layers.Linear(e, 4, 3, R)]);
-  const spec = describeLayers(net);
-  assert.equal(spec.layers[1], { name: '1', module: { type: 'HardSwish' } });
-  const back = buildLayers(e, spec);
-  assert.ok(back.layers[1] instanceof HardSwish);
-  const kind = layerKind('HardSwish');
-  assert.equal(kind.pointwise.onnx, { op: 'HardSwish', opset: 14 });
-  const copy = copyModel(net);
-  const x = e.persistent([2, 6], rng(4).f32(12, 3), false);
-  assert.equal(copy.forward(x).toArray(), net.forward(x).toArray());
-  e.endStep();
-  for (const m of [net, back, copy]) m.dispose();
+  const e = new Engine(q.rt);
+  checkRegistryRoundTrip(e, new HardSwish(e), 'HardSwish', HardSwish);
+  assert.equal(layerKind('HardSwish').pointwise.onnx, { op: 'HardSwish', opset: 14 });
 });
-
-/** Top-1 agreement and the largest logit difference (in output steps) of two [n, classes] logit arrays. */
-function compareLogits(a, b, n, classes, step) {
-  const argmax = (v, off) => { let k = 0; for (let j = 1; j < classes; j++) if (v[off + j] > v[off + k]) k = j; return k; };
-  let agree = 0, maxSteps = 0;
-  for (let i = 0; i < n; i++) {
-    if (argmax(a, i * classes) === argmax(b, i * classes)) agree++;
-    for (let j = 0; j < classes; j++) maxSteps = Math.max(maxSteps, Math.round(Math.abs(a[i * classes + j] - b[i * classes + j]) / step));
-  }
-  return { agree, maxSteps };
-}
-
-// a small MLP with a HardSwish between two linears, QAT-trained a little on MNIST
-async function quantisedMlp(e) {
-  const { train } = loadDataset('mnist');
-  const R = new InitRng(5);
-  const net = new layers.Sequential(e, [new layers.Flatten(e), new layers.Linear(e, 784, 48, R), new HardSwish(e), new layers.Linear(e, 48, 10, R)]);
-  const idx = Int32Array.from({ length: 640 }, (_, i) => i);
-  fit(net, train, { epochs: 1, batchSize: 32, lr: 2e-3, indices: idx }).optimizer.dispose();
-  const qat = prepareQAT(net);
-  fit(qat, train, { epochs: 1, batchSize: 32, lr: 1e-3, indices: idx }).optimizer.dispose();
-  return { net, qat };
-}
-
-function batch(ds, n) {
-  const it = new BatchIterator(ds, { batchSize: n, shuffle: false, dropLast: false });
-  const xs = new Float32Array(n * it.sampleSize), ys = new Int32Array(n);
-  it.next(xs, ys);
-  return { xs, ys };
-}
 
 test('QAT → int8: HardSwish becomes a lut node; int8 logits track the fake-quant model; .qwm and ONNX (opset 14) round trips', async () => {
   const [q] = await builds();
   const e = new Engine(q.rt);
-  const { net, qat } = await quantisedMlp(e);
-  assert.is(qat.units[2].kind, 'pointwise');
-  const graph = buildInt8Graph(qat, undefined, { inputShape: [28, 28, 1] });
-  const lut = graph.nodes.find((n) => n.kind === 'lut');
-  assert.ok(lut && lut.op === 'HardSwish' && lut.table.length === 256);
-  const i8 = Int8Model.fromGraph(q.rt, graph);
-  const { test: testSet } = loadDataset('mnist');
-  const n = 200, { xs } = batch(testSet, n);
-  // the fake-quant model's logits on the same inputs
-  qat.eval();
-  const x = e.persistent([n, 28, 28, 1], xs, false);
-  const fq = e.noGrad(() => qat.forward(x).toArray());
-  e.endStep(); x.dispose();
-  const ours = i8.predict(xs, n), step = i8.output.scale;
-  const { agree, maxSteps } = compareLogits(ours, fq, n, 10, step);
-  assert.ok(agree >= 0.97 * n, `int8 vs fake-quant top-1 agreement ${agree}/${n}`);
-  assert.ok(maxSteps <= 3, `int8 vs fake-quant logits differ by up to ${maxSteps} output steps`);
+  const r = int8OfPointwiseMlp(q.rt, e, new HardSwish(e), 'HardSwish'), { graph, lut } = r;
   // .qwm: the lut node survives a round trip byte for byte
   const bytes = encodeQwm(graph);
   const again = decodeQwm(bytes);
@@ -148,16 +86,8 @@ test('QAT → int8: HardSwish becomes a lut node; int8 logits track the fake-qua
   const scalar = readFileSync(fileURLToPath(new URL('../build/qwasm.scalar.wasm', import.meta.url)));
   assert.throws(() => bundleWasm(scalar, bytes), /node '2' \(HardSwish, an int8 lookup table\) is not supported by the pure-WASM runner/);
   // ONNX: DQ → HardSwish → Q at opset 14, run by onnxruntime against our int8 run
-  const onnx = int8GraphToOnnx(graph);
-  const m = decodeOnnx(onnx);
-  assert.is(m.opsets[0].version, 14);
-  assert.ok(m.graph.nodes.some((nd) => nd.opType === 'HardSwish'));
-  const session = await ort.InferenceSession.create(onnx, { intraOpNumThreads: 1 });
-  const theirs = (await session.run({ input: new ort.Tensor('float32', xs, [n, 28, 28, 1]) })).logits.data;
-  const { agree: ortAgree, maxSteps: ortSteps } = compareLogits(ours, theirs, n, 10, step);
-  assert.ok(ortAgree >= 0.98 * n, `onnxruntime vs ours top-1 agreement ${ortAgree}/${n}`);
-  assert.ok(ortSteps <= 2, `onnxruntime vs ours logits differ by up to ${ortSteps} steps`);
-  i8.dispose(); qat.dispose(); net.dispose();
+  await checkOnnxExport(r, 'HardSwish', 14);
+  r.dispose();
 });
 
 // a float ONNX model: Conv 3→5 (3×3, pad 1) → HardSwish → GlobalAveragePool → Flatten → Gemm 5→2

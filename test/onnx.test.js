@@ -13,7 +13,7 @@ import { builds, rng } from './helpers.js';
 import { createRequire } from 'node:module';
 import {
   Engine, importOnnx, OnnxImportError, decodeOnnx, encodeOnnx, createDataset, fit, evaluate, quantizeStatic, convertToInt8,
-  loadModel, saveModel, describeLayers, QwasmError, int8GraphToOnnx, buildModel, prepareQAT, loadDataset, BatchIterator, layers,
+  loadModelCheckpoint, saveModel, describeLayers, QwasmError, int8GraphToOnnx, buildModel, prepareQAT, loadDataset, BatchIterator, layers,
   InitRng, LowRankLinear, factorize, HardSwish, HardSigmoid, SiLU, Sigmoid, Clip,
 } from '../dist/index.js';
 
@@ -244,7 +244,7 @@ test('import: unsupported ops, attributes and graphs are errors naming the node 
   const e = new Engine((await simd()).rt);
   const edit = (name, fn) => { const m = decodeOnnx(fixture(name)); fn(m.graph); return encodeOnnx(m); };
   const cases = [
-    [edit('small-cnn', (g) => { g.nodes.find((n) => n.opType === 'Relu').opType = 'Tanh'; }), /node '.*Relu.*' \(Tanh\): op 'Tanh' is not supported/],
+    [edit('small-cnn', (g) => { g.nodes.find((n) => n.opType === 'Relu').opType = 'Elu'; }), /node '.*Relu.*' \(Elu\): op 'Elu' is not supported/],
     [edit('small-cnn', (g) => { const a = g.nodes.find((n) => n.opType === 'AveragePool').attributes; a.splice(0, a.length, ...a.filter((t) => t.name !== 'ceil_mode'), { name: 'ceil_mode', type: 2, i: 1 }); }), /\(AveragePool\): ceil_mode = 1 is only supported for MaxPool/],
     [edit('small-cnn', (g) => { const r = g.nodes.find((n) => n.opType === 'Relu'); r.opType = 'Mul'; r.inputs.push(g.initializers[0].name); }), /\(Mul\): Mul with a constant operand is not supported/],
     [edit('small-cnn', (g) => { const c = g.nodes.find((n) => n.opType === 'Clip'); c.opType = 'Concat'; c.inputs = [c.inputs[0], c.inputs[0]]; c.attributes = [{ name: 'axis', type: 2, i: 2 }]; }), /\(Concat\): only the channel axis \(1\) of NCHW maps is supported, got axis 2/],
@@ -269,7 +269,7 @@ test('import: unsupported ops, attributes and graphs are errors naming the node 
   assert.throws(() => importOnnx({}, fixture('small-cnn')), TypeError);
 });
 
-test('qwasm import writes a checkpoint loadModel rebuilds (layers record); describeLayers round trip', async () => {
+test('qwasm import writes a checkpoint loadModelCheckpoint rebuilds (layers record); describeLayers round trip', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'qwasm-onnx-'));
   try {
     const bin = fileURLToPath(new URL('../bin/qwasm.js', import.meta.url));
@@ -281,7 +281,7 @@ test('qwasm import writes a checkpoint loadModel rebuilds (layers record); descr
     assert.equal(summary.input, [8, 8, 3]);
     assert.is(summary.classes, 5);
     const e = new Engine((await simd()).rt);
-    const { model, record, meta } = loadModel(e, out);
+    const { model, record, meta } = loadModelCheckpoint(e, out);
     assert.is(record.name, 'onnx');
     assert.is(meta.source.onnx, 'tiny-resnet.onnx');
     const ex = expected('tiny-resnet');
@@ -291,11 +291,11 @@ test('qwasm import writes a checkpoint loadModel rebuilds (layers record); descr
     // saving again with the same record keeps the layers; every fixture survives save → load in-process
     const again = join(dir, 'again.qwasm');
     saveModel(again, model, record);
-    assert.equal(describeLayers(loadModel(e, again).model), describeLayers(model));
+    assert.equal(describeLayers(loadModelCheckpoint(e, again).model), describeLayers(model));
     for (const name of FIXTURES) {
       const imp = importOnnx(e, fixture(name)), f = join(dir, `${name}.qwasm`);
       saveModel(f, imp.model, { name: 'onnx', options: { input: imp.inputShape, classes: imp.classes }, layers: describeLayers(imp.model) });
-      const back = loadModel(e, f).model, ex2 = expected(name), [n2, c2, h2, w2] = ex2.inputShape;
+      const back = loadModelCheckpoint(e, f).model, ex2 = expected(name), [n2, c2, h2, w2] = ex2.inputShape;
       const x2 = toNhwc(Float32Array.from(ex2.input), ex2.inputShape);
       assert.equal(forward(e, back, x2, [n2, h2, w2, c2]), forward(e, imp.model, x2, [n2, h2, w2, c2]), name);
       imp.model.dispose(); back.dispose();
@@ -306,7 +306,7 @@ test('qwasm import writes a checkpoint loadModel rebuilds (layers record); descr
     const { model: fac } = factorize(imp.model, { rank: 2, layers: ['0', '8'] });
     const f = join(dir, 'factorised.qwasm');
     saveModel(f, fac, { name: 'onnx', options: {}, layers: describeLayers(imp.model) });
-    const back = loadModel(e, f).model;
+    const back = loadModelCheckpoint(e, f).model;
     assert.ok(back.layers.some((l) => l instanceof LowRankLinear));
     const ex3 = expected('small-cnn'), [n3, c3, h3, w3] = ex3.inputShape, x3 = toNhwc(Float32Array.from(ex3.input), ex3.inputShape);
     assert.equal(forward(e, back, x3, [n3, h3, w3, c3]), forward(e, fac, x3, [n3, h3, w3, c3]));

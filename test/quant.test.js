@@ -293,6 +293,12 @@ test('resnet / mobilenet: QAT with frozen BN converts to int8 (residual adds, de
     for (let i = 0; i < 100; i++) if (am(a, i) === am(b, i)) agree++;
     assert.ok(agree >= 97, `${name}: int8 and fake-quant agree on ${agree}/100`);
     assert.ok(Math.abs(i8.evaluate(testSet, { indices: range(0, 200), batchSize: 100 }).accuracy - fqAcc.accuracy) <= 0.02);
+    // profile(): one timing per node (a residual's is its add), grouped by kernel family
+    const prof = i8.profile(xs.subarray(0, 2 * 784), 2, 2);
+    assert.equal(prof.map((p) => p.name).sort(), i8.layers().map((l) => l.name).sort());
+    assert.ok(prof.every((p) => p.us >= 0 && Number.isFinite(p.us)));
+    const groups = new Set(prof.map((p) => p.group));
+    for (const g of name === 'resnet' ? ['residual add', 'conv 3×3'] : ['depthwise 3×3', 'conv 1×1 (GEMM)']) assert.ok(groups.has(g), `${name}: no '${g}' in ${[...groups]}`);
     if (name === 'mobilenet') {
       // pointwise convs on the sparse kernels compute exactly what the packed conv computes
       const sp = convertToInt8(qat, undefined, { backend: (info) => (info.pointwise ? 'sparse' : undefined) });

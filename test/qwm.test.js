@@ -146,13 +146,14 @@ test('predict / predictCodes argument checks', async () => {
   model.dispose();
 });
 
-test('qwasm/runtime: loadModel → predict (floats or pixels), predictCodes, classify, info', async () => {
+test('qwasm/runtime: loadQwm → predict (floats or pixels), predictCodes, classify, info', async () => {
   const [q] = (await builds()).slice(-1);
-  const { loadModel, QwmModel } = await import('../dist/runtime-entry.js');
+  const { loadQwm, loadModel, QwmModel } = await import('../dist/runtime-entry.js');
+  assert.is(loadModel, loadQwm, 'the deprecated name loadModel stays an alias of loadQwm');
   const file = new URL('mixed.qwm', fixtures);
   if (!existsSync(file)) return;
   const bytes = new Uint8Array(readFileSync(file)), exp = JSON.parse(readFileSync(new URL('mixed.qwm.json', fixtures), 'utf8'));
-  const m = await loadModel(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length), { runtime: q.rt });
+  const m = await loadQwm(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length), { runtime: q.rt });
   assert.ok(m instanceof QwmModel);
   assert.equal(Array.from(m.predictCodes(Int8Array.from(exp.inputCodes))), exp.outputCodes);
   const px = Uint8Array.from({ length: 2 * 144 }, (_, i) => (i * 37) & 255);
@@ -169,9 +170,9 @@ test('qwasm/runtime: loadModel → predict (floats or pixels), predictCodes, cla
   assert.ok(l10.density > 0.05 && l10.density <= 0.11, `density ${l10.density}`);
   m.dispose();
   assert.throws(() => m.predict(px), /after dispose/);
-  try { await loadModel(bytes.slice(0, 100), { runtime: q.rt }); assert.unreachable(); } catch (e) { assert.match(e.message, /qwm: .*truncated/); }
+  try { await loadQwm(bytes.slice(0, 100), { runtime: q.rt }); assert.unreachable(); } catch (e) { assert.match(e.message, /qwm: .*truncated/); }
   // the default path loads its own runtime
-  const own = await loadModel(bytes);
+  const own = await loadQwm(bytes);
   assert.equal(Array.from(own.predictCodes(Int8Array.from(exp.inputCodes))), exp.outputCodes);
   own.dispose();
 });

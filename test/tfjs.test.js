@@ -13,7 +13,7 @@ import { Engine } from '../dist/autograd/tensor.js';
 import { importTfjs, NORMALIZATIONS } from '../dist/tfjs/import.js';
 import { decodeWeights, parseJsLiteral, readNsfwjs } from '../dist/tfjs/artifacts.js';
 import { decodePhoto } from '../dist/data/photos.js';
-import { loadModel } from '../dist/train/model-file.js';
+import { loadModelCheckpoint } from '../dist/train/model-file.js';
 import { crossEntropy } from '../dist/autograd/ops.js';
 import { Optimizer } from '../dist/optim/optimizer.js';
 import { main } from '../dist/cli/main.js';
@@ -304,7 +304,7 @@ withNsfwjs('qwasm import --from nsfwjs:mobilenet_v2 --cut … writes a checkpoin
   const s = JSON.parse(logs.at(-1));
   assert.equal(s.input, [96, 96, 3]);
   assert.is(s.classes, 7);
-  const m = loadModel(engine, out);
+  const m = loadModelCheckpoint(engine, out);
   assert.equal(m.meta.normalization, { ...NORMALIZATIONS.keras, name: 'keras' });
   assert.is(m.meta.layerNames.block_13_expand_relu, m.model.config().layers.length - 3 + '');
   assert.is(m.model.numParameters(), s.parameters);
@@ -362,7 +362,7 @@ withNsfwjs('qwasm import --from nsfwjs:inception_v3 --cut mixed7 writes a Graph 
   assert.is(code, 0);
   const s = JSON.parse(logs.at(-1));
   assert.equal(s.input, [139, 139, 3]);
-  const m = loadModel(engine, out);
+  const m = loadModelCheckpoint(engine, out);
   assert.is(m.model.numParameters(), s.parameters);
   const again = importTfjs(engine, 'nsfwjs:inception_v3', { cut: 'mixed7', classes: 3, inputSize: 139 });
   const x = rng(4).f32(139 * 139 * 3), shape = [1, 139, 139, 3];

@@ -6,6 +6,7 @@ import * as assert from 'uvu/assert';
 import { init, Int8Runner, Engine, buildModel, fit, loadDataset } from '../dist/index.js';
 import { rng, eq } from './helpers.js';
 import { randomGraph, smallConverted } from './qwm-graphs.js';
+import { DataParallel } from '../dist/train/data-parallel.js';
 
 const one = await init({ build: 'simd', threads: 1 });
 const two = await init({ build: 'simd', threads: 2 });
@@ -31,7 +32,7 @@ test('batch-parallel int8 inference is bit-identical to one thread (random graph
         // int8 results are bit-identical across builds too, so the one-thread SIMD run is the reference for both
         const ref = new Int8Runner(one.rt, graph);
         const par = new Int8Runner(q.rt, graph);
-        for (const n of [1, 2, 5, 8]) {
+        for (const n of [1, 2, 5, 8, 3]) { // growing, then a smaller batch in the reused shared buffer
           const per = graph.inputShape.reduce((a, b) => a * b, 1);
           const codes = r.i8(n * per);
           const d = eq(par.predictCodes(codes, n), ref.predictCodes(codes, n));
@@ -101,6 +102,22 @@ test('data-parallel training with BN is bit-identical run to run for a thread co
   const k = Object.keys(s0.state).find((n) => n.endsWith('running_mean'));
   assert.ok(k, 'the model has BN running means');
   assert.is.not(eq(s0.state[k].data, s1.state[k].data), null);
+});
+
+test('data-parallel training: the result does not depend on which thread runs which chunk (dropout, BN, accumulation)', () => {
+  const cases = [
+    ['mlp', { hidden: [40], dropout: 0.2 }, { batchSize: 15, maxSteps: 4, accumulateSteps: 2, optimizer: { kind: 'sgd', momentum: 0.9 } }],
+    ['mobilenet', { width: 8 }, { batchSize: 15, maxSteps: 3, lr: 1e-3 }],
+  ];
+  for (const [name, opts, fo] of cases) {
+    const spread = trained(three, name, opts, fo);   // chunks 1 and 2 go to whichever thread claims them
+    DataParallel.callerRunsAll = true;
+    let caller;
+    try { caller = trained(three, name, opts, fo); } finally { DataParallel.callerRunsAll = false; }
+    for (const k of Object.keys(spread.state)) assert.is(eq(spread.state[k].data, caller.state[k].data), null, `${name} ${k}`);
+    assert.is(spread.loss, caller.loss);
+    assert.is(spread.acc, caller.acc);
+  }
 });
 
 test.run();

@@ -6,7 +6,7 @@ import { mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { builds } from './helpers.js';
-import { Engine, buildModel, fit, evaluate, loadDataset, saveModel, loadModel } from '../dist/index.js';
+import { Engine, buildModel, fit, evaluate, loadDataset, saveModel, loadModelCheckpoint, loadModel } from '../dist/index.js';
 
 const { train, test: testSet } = loadDataset('mnist');
 const first = (n) => Int32Array.from({ length: n }, (_, i) => i);
@@ -69,13 +69,14 @@ test('checkpoint round trip reproduces the evaluation; a corrupt file is a clear
   const file = join(dir, 'm.qck');
   saveModel(file, m, { name: 'refcnn', options: { seed: 2 } }, { step: r.steps }, r.optimizer);
   const before = evaluate(m, testSet, 250, first(500));
-  const back = loadModel(e, file);
+  const back = loadModelCheckpoint(e, file);
+  assert.is(loadModel, loadModelCheckpoint, 'the deprecated name loadModel stays an alias of loadModelCheckpoint');
   const after = evaluate(back.model, testSet, 250, first(500));
   assert.is(after.accuracy, before.accuracy);
   assert.ok(Object.keys(back.optimizerState).length > 0);
   const bytes = readFileSync(file);
   writeFileSync(file, bytes.subarray(0, bytes.length - 7));
-  assert.throws(() => loadModel(e, file), /truncated|length|checksum|CRC|corrupt/i);
+  assert.throws(() => loadModelCheckpoint(e, file), /truncated|length|checksum|CRC|corrupt/i);
   m.dispose(); back.model.dispose(); r.optimizer.dispose();
 });
 

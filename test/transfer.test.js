@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { builds } from './helpers.js';
 import {
-  Engine, Optimizer, buildModel, fit, evaluate, loadDataset, quickdrawCategories, stratifiedSubset, loadCheckpoint, loadModel, ops,
+  Engine, Optimizer, buildModel, fit, evaluate, loadDataset, quickdrawCategories, stratifiedSubset, loadCheckpoint, loadModelCheckpoint, ops,
   replaceHead, headIndex, layerGroups, freezeBackbone, setFrozen, isFrozen, GradualUnfreezer, discriminativeGroups, transferOptimizer,
   fineTune, transferRecord, saveModel, loadPretrained, cacheFeatures, extractFeatures, saveFeatures, loadFeatures, trainLinearHead, headAccuracy, NearestClassMean, layers,
 } from '../dist/index.js';
@@ -44,7 +44,7 @@ test('replaceHead: new head for the target classes, backbone weights kept, saves
   const dir = mkdtempSync(join(tmpdir(), 'qwasm-tl-'));
   const rec = transferRecord({ name: 'refcnn', options: { seed: 4, classes: 10 } }, 5);
   saveModel(join(dir, 't.qck'), m, rec);
-  const back = loadModel(e, join(dir, 't.qck'));
+  const back = loadModelCheckpoint(e, join(dir, 't.qck'));
   assert.is(evaluate(back.model, target.test).accuracy, evaluate(m, target.test).accuracy);
   assert.throws(() => replaceHead(buildModel(e, 'refcnn'), 0), /classes/);
   back.model.dispose(); m.dispose();

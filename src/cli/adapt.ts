@@ -129,6 +129,40 @@ export const outFileFor = (file: string, method: string, several: boolean): stri
 
 const limitPerClass = (ds: Dataset, k: number, seed: number): Dataset => (k ? stratifiedSubset(ds, { perClass: k, seed, allowFewer: true }) : ds);
 
+type InitModel = { name: string; config?: ModelOptions };
+
+/** The model description in --init's checkpoint (its architecture and input). */
+function readInitModel(init: string): InitModel {
+  const bytes = readInput('--init', init);
+  expectKind('adapt --init', init, bytes, ['checkpoint', 'other']);
+  const m = (decodeCheckpoint(bytes, init).meta.model ?? null) as InitModel | null;
+  if (!m || typeof m.name !== 'string') throw new UsageError(`--init ${init}: the checkpoint has no model description (save it with qwasm train --out or qwasm pretrain)`);
+  return m;
+}
+
+/** The labelled source (train, limited per class; test) and the unlabelled target (+ --target-test), at one input size. */
+function loadAdaptData(args: Args, sourceName: string, targetName: string, initModel: InitModel | null) {
+  const sourceLimit = args.num('source-limit', 0), targetLimit = args.num('target-limit', 0), sourceTestN = args.num('source-test', 2000);
+  const centre = args.bool('centre') || args.bool('center'), invert = args.bool('invert');
+  const input0 = (initModel?.config?.input ?? [28, 28, 1]) as [number, number, number];
+  const size = args.num('size', input0[0]), channels = Number(args.str('channels', String(input0[2]))) as 1 | 3;
+  const src = loadDataset(sourceName, { size: [size, size], channels });
+  const input: [number, number, number] = [src.train.height, src.train.width, src.train.channels];
+  const source = limitPerClass(src.train, sourceLimit, 1);
+  const first = (ds: Dataset, n: number) => subset(ds, Int32Array.from({ length: Math.min(n, ds.length) }, (_, i) => i));
+  const sourceTest = sourceTestN ? first(src.test, sourceTestN) : null;
+  const target = loadUnlabelledTarget(targetName, { input, classes: source.classes, centre, invert });
+  if (targetLimit) target.adaptation = target.labelled ? limitPerClass(target.adaptation, targetLimit, 1) : first(target.adaptation, targetLimit);
+  const targetTest = args.str('target-test');
+  if (targetTest) {
+    const t = loadUnlabelledTarget(targetTest, { input, classes: source.classes, centre, invert });
+    if (!t.test) throw new UsageError(`--target-test ${targetTest} has no labels: give a dataset name or a folder of class sub-folders`);
+    target.test = t.test;
+    target.description += `; scored on the ${t.test.length} held-out labelled images of ${targetTest}`;
+  }
+  return { input, source, sourceTest, target };
+}
+
 async function run(args: Args): Promise<number> {
   const sourceName = args.str('source');
   const given = ['unlabeled', 'unlabelled', 'target'].map((f) => args.str(f)).filter((v) => v !== undefined) as string[];
@@ -147,39 +181,16 @@ async function run(args: Args): Promise<number> {
     steps: args.num('steps', R.steps), batchSize: args.num('batch', R.batchSize), lr: args.num('lr', R.lr),
     dannWeight: args.num('dann-weight', R.dannWeight), coralWeight: args.num('coral-weight', R.coralWeight), shift: args.num('shift', R.shift),
   };
-  const sourceLimit = args.num('source-limit', 0), targetLimit = args.num('target-limit', 0), sourceTestN = args.num('source-test', 2000);
   const width = args.num('width', 16);
   const out = args.str('out');
   if (out) checkOutputFile('--out', out);
-  const centre = args.bool('centre') || args.bool('center'), invert = args.bool('invert');
   const json = args.bool('json'), quiet = json || args.bool('quiet');
   const log = (s: string) => { if (!quiet) process.stderr.write(`${s}\n`); };
 
   const rt = await loadRuntime({ build: (args.str('build') ?? 'auto') as 'auto', threads: args.num('threads') });
   // the input comes from --init's checkpoint or the source images; built-in datasets are 28×28 grey
-  type InitModel = { name: string; config?: ModelOptions };
-  let initModel: InitModel | null = null;
-  if (init) {
-    const bytes = readInput('--init', init);
-    expectKind('adapt --init', init, bytes, ['checkpoint', 'other']);
-    initModel = (decodeCheckpoint(bytes, init).meta.model ?? null) as InitModel | null;
-    if (!initModel || typeof initModel.name !== 'string') throw new UsageError(`--init ${init}: the checkpoint has no model description (save it with qwasm train --out or qwasm pretrain)`);
-  }
-  const input0 = (initModel?.config?.input ?? [28, 28, 1]) as [number, number, number];
-  const size = args.num('size', input0[0]), channels = Number(args.str('channels', String(input0[2]))) as 1 | 3;
-  const src = loadDataset(sourceName, { size: [size, size], channels });
-  const input: [number, number, number] = [src.train.height, src.train.width, src.train.channels];
-  const source = limitPerClass(src.train, sourceLimit, 1);
-  const sourceTest = sourceTestN ? subset(src.test, Int32Array.from({ length: Math.min(sourceTestN, src.test.length) }, (_, i) => i)) : null;
-  const target = loadUnlabelledTarget(targetName, { input, classes: source.classes, centre, invert });
-  if (targetLimit) target.adaptation = target.labelled ? limitPerClass(target.adaptation, targetLimit, 1) : subset(target.adaptation, Int32Array.from({ length: Math.min(targetLimit, target.adaptation.length) }, (_, i) => i));
-  const targetTest = args.str('target-test');
-  if (targetTest) {
-    const t = loadUnlabelledTarget(targetTest, { input, classes: source.classes, centre, invert });
-    if (!t.test) throw new UsageError(`--target-test ${targetTest} has no labels: give a dataset name or a folder of class sub-folders`);
-    target.test = t.test;
-    target.description += `; scored on the ${t.test.length} held-out labelled images of ${targetTest}`;
-  }
+  const initModel = init ? readInitModel(init) : null;
+  const { input, source, sourceTest, target } = loadAdaptData(args, sourceName, targetName, initModel);
   log(`source: ${sourceName}, ${source.length} labelled images, ${source.classes.length} classes (${source.classes.join(', ')})`);
   log(`target: ${target.description}`);
   log(`target labels: ${target.test ? 'used only to score the finished models, never for training or selection' : 'none'}`);

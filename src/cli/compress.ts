@@ -35,7 +35,7 @@ const spec: CommandSpec = {
       checkpoint: { type: 'string', value: 'FILE', help: `write the compressed float weights as a checkpoint; after qat / joint its meta holds
 the trained quantisation grid ('quantState'), so 'qwasm export' converts it with the
 QAT grid; after --structure channel or a low-rank term it describes its layers (the
-narrower or factorised ones), so loadModel / 'qwasm export' rebuild them` },
+narrower or factorised ones), so loadModelCheckpoint / 'qwasm export' rebuild them` },
     }],
     ['training', {
       epochs: FLAGS.epochs, batch: FLAGS.batch, lr: flag('lr', 'learning rate (default 1e-4 with qat, 1e-3 otherwise)'),
@@ -83,7 +83,7 @@ async function lowRankTimings(original: Module, train: Dataset, res: CompressRes
 /** Writes the compressed float model as a checkpoint (describing its layers when their shapes changed). */
 function saveCompressedCheckpoint(file: string, res: CompressResult | Awaited<ReturnType<typeof compressModel>>, loaded: LoadedModel, meta: Record<string, unknown>): void {
   // channel removal changed the layer widths and factorisation the layer types: such a checkpoint describes
-  // its layers (loadModel rebuilds them); QAT methods keep their trained grid so 'qwasm export' converts
+  // its layers (loadModelCheckpoint rebuilds them); QAT methods keep their trained grid so 'qwasm export' converts
   // with it instead of re-calibrating
   const reshaped = res.history.channels || res.history.terms.lowrank;
   const record = reshaped ? { ...loaded.record, layers: describeLayers(res.floatModel) } : loaded.record;

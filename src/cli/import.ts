@@ -17,7 +17,7 @@ const spec: CommandSpec = {
   summary: 'import a float ONNX or TF.js (Keras) model as a qwasm checkpoint',
   synopsis: ['qwasm import MODEL.onnx -o FILE [flags]', 'qwasm import --from SOURCE -o FILE [--cut LAYER --classes N] [--input-size PX] [--norm NAME]'],
   about: `Imports a float ONNX model as a qwasm checkpoint (written atomically) that 'qwasm eval', 'qwasm compress'
-and the API's loadModel read. Supported ops: Conv, BatchNormalization, Relu, Clip (ReLU / ReLU6), MaxPool,
+and the API's loadModelCheckpoint read. Supported ops: Conv, BatchNormalization, Relu, Clip (ReLU / ReLU6), MaxPool,
 AveragePool, GlobalAveragePool, Flatten, Reshape (to [batch, features]), Gemm, MatMul (+ bias Add), Add
 (residual joins), Pad (zeros), Identity, Dropout, Constant; anything else is an error naming the node.
 The imported model takes NHWC input ([H, W, C] from the ONNX input's [N, C, H, W]); flatten orders and weight

@@ -7,7 +7,7 @@ import { buildLayers } from '../nn/layer-spec.js';
 import type { Module } from '../nn/module.js';
 import { Optimizer, type OptimizerSpec } from '../optim/optimizer.js';
 import { loadDataset } from '../data/registry.js';
-import type { DatasetSplits } from '../data/dataset.js';
+import type { Dataset, DatasetSplits } from '../data/dataset.js';
 import type { CheckpointMeta } from '../checkpoint/index.js';
 import { fit, evaluate, type EpochInfo } from '../train/trainer.js';
 import { saveModel, type LoadedModel, type ModelRecord } from '../train/model-file.js';
@@ -83,8 +83,8 @@ function runSettings(args: Args, resumed: LoadedModel | null): Record<string, st
   return out;
 }
 
-/** The body of `qwasm train` after flag parsing: check, build, fit, save, evaluate, report. */
-export async function trainFromFlags(args: Args, ro: TrainRunOptions = {}): Promise<number> {
+/** The model / resume / output flags, checked before any work (errors name the flag). */
+function checkRunFlags(args: Args) {
   const resumeFile = args.str('resume');
   if (resumeFile) for (const f of MODEL_FLAGS) if (f !== 'model' && args.has(f)) throw new UsageError(`--${f} shapes the model, which --resume takes from ${resumeFile}`);
   const modelName = args.str('model');
@@ -97,8 +97,12 @@ export async function trainFromFlags(args: Args, ro: TrainRunOptions = {}): Prom
   const saveEvery = args.num('save-every');
   if (saveEvery !== undefined && !out) throw new UsageError('--save-every N writes the checkpoint given by --out FILE: give --out');
   if (out) checkOutputFile('--out', out);
+  return { resumeFile, modelName, hidden, out, saveEvery };
+}
 
-  // a resumed run keeps its thread count (data-parallel sums depend on it) unless --threads is given
+/** The runtime and engine of a run, and the --resume checkpoint loaded into it (a resumed run keeps its thread
+ * count, which data-parallel sums depend on, unless --threads is given). */
+async function openRun(args: Args, resumeFile: string | undefined, modelName: string | undefined) {
   const resumeBytes = resumeFile ? readInput('--resume', resumeFile) : null;
   if (resumeBytes) expectKind('train --resume', resumeFile!, resumeBytes, ['checkpoint', 'other']);
   const savedThreads = resumeBytes ? (decodeCheckpoint(resumeBytes, resumeFile).meta.trainFlags as { threads?: string } | undefined)?.threads : undefined;
@@ -110,6 +114,36 @@ export async function trainFromFlags(args: Args, ro: TrainRunOptions = {}): Prom
     if (!resumed.meta.trainFlags || !resumed.optimizerState.steps) throw new QwasmError(`--resume ${resumeFile}: the checkpoint holds no optimiser state and training flags (write it with 'qwasm train --out', or 'qwasm pretrain --with-optimizer')`);
     if (modelName && modelName !== resumed.record.name) throw new UsageError(`--model ${modelName}: ${resumeFile} holds a ${resumed.record.name} model`);
   }
+  return { q, engine, resumed };
+}
+
+/** The training examples used (--limit), after checking --batch against them and against WASM memory. */
+function checkBatch(engine: Engine, make: () => Module, train: Dataset, batch: number, limit: number | undefined): number {
+  const examples = Math.min(limit ?? train.length, train.length);
+  if (batch > examples) throw new UsageError(`--batch ${batch} is larger than the ${examples} training examples${limit !== undefined ? ' (--limit)' : ''}`);
+  const mem = trainingMemory(engine, make, [train.height, train.width, train.channels]);
+  if (batch > mem.maxBatch) {
+    throw new UsageError(`--batch ${batch} needs about ${(mem.bytesAt(batch) / 2 ** 30).toFixed(1)} GiB of WASM memory (a wasm32 module addresses 4 GiB); the largest batch that fits is ${mem.maxBatch}`);
+  }
+  return examples;
+}
+
+/** A resumed run's optimiser state, step and epoch history (a fresh run: step 0, no history). */
+function resumeState(resumed: LoadedModel | null, opt: Optimizer, stepsPerEpoch: number): { startStep: number; history: EpochInfo[] } {
+  const history: EpochInfo[] = resumed && Array.isArray(resumed.meta.history) ? [...resumed.meta.history as EpochInfo[]] : [];
+  if (!resumed) return { startStep: 0, history };
+  opt.loadStateDict(resumed.optimizerState);
+  // a run stopped mid-epoch (--max-steps) recorded that epoch in part; the resumed run records it again
+  const last = history[history.length - 1];
+  if (last && last.step % stepsPerEpoch !== 0) history.pop();
+  return { startStep: Number(resumed.meta.step ?? 0), history };
+}
+
+/** The body of `qwasm train` after flag parsing: check, build, fit, save, evaluate, report. */
+export async function trainFromFlags(args: Args, ro: TrainRunOptions = {}): Promise<number> {
+  const { resumeFile, modelName, hidden, out, saveEvery } = checkRunFlags(args);
+
+  const { q, engine, resumed } = await openRun(args, resumeFile, modelName);
   const s = runSettings(args, resumed);
   const dataName = s.data as string | undefined;
   if (!dataName) throw new UsageError('--data is required');
@@ -129,24 +163,11 @@ export async function trainFromFlags(args: Args, ro: TrainRunOptions = {}): Prom
   const model = resumed ? resumed.model : make();
   if (resumed) checkModelFitsData(`the model in ${resumeFile}`, record.options.input ?? [28, 28, 1], record.options.classes ?? 10, dataName, train);
   const limit = s.limit === undefined ? undefined : Number(s.limit);
-  const examples = Math.min(limit ?? train.length, train.length);
-  if (batch > examples) throw new UsageError(`--batch ${batch} is larger than the ${examples} training examples${limit !== undefined ? ' (--limit)' : ''}`);
-  const mem = trainingMemory(engine, make, [train.height, train.width, train.channels]);
-  if (batch > mem.maxBatch) {
-    throw new UsageError(`--batch ${batch} needs about ${(mem.bytesAt(batch) / 2 ** 30).toFixed(1)} GiB of WASM memory (a wasm32 module addresses 4 GiB); the largest batch that fits is ${mem.maxBatch}`);
-  }
+  const examples = checkBatch(engine, make, train, batch, limit);
 
   const optSpec: OptimizerSpec = { kind: optKind, momentum: num('momentum', optKind === 'sgd' ? 0.9 : 0), nesterov: !!s.nesterov, weightDecay: num('weight-decay', 0) };
   const opt = new Optimizer(engine, model.namedParameters(), optSpec);
-  let startStep = 0;
-  const history: EpochInfo[] = resumed && Array.isArray(resumed.meta.history) ? [...resumed.meta.history as EpochInfo[]] : [];
-  if (resumed) {
-    opt.loadStateDict(resumed.optimizerState);
-    startStep = Number(resumed.meta.step ?? 0);
-    // a run stopped mid-epoch (--max-steps) recorded that epoch in part; the resumed run records it again
-    const spe = Math.floor(examples / batch), last = history[history.length - 1];
-    if (last && last.step % spe !== 0) history.pop();
-  }
+  const { startStep, history } = resumeState(resumed, opt, Math.floor(examples / batch));
   const trainFlags = { ...Object.fromEntries(Object.entries(s).filter(([, v]) => v !== undefined)), threads: String(q.rt.threads) };
   const save = (steps: number, epochsDone: number) => {
     if (!out) return;

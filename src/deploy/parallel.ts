@@ -1,10 +1,12 @@
 // Pool-thread side of batch-parallel int8 inference (src/deploy/runner.ts execParallel, docs/THREADS.md):
-// each thread keeps a replica Int8Runner per graph id, built from the .qwm bytes the caller encoded.
+// each thread keeps a replica Int8Runner per graph id, built once from the .qwm bytes the caller encoded, and
+// claims chunks of the caller's SharedBatch until none is left.
 import type { Runtime } from '../runtime.js';
 import type { TaskReply } from '../threads/pool.js';
 import { Int8Runner } from './runner.js';
 import { decodeQwm } from './qwm.js';
 import { QwasmError } from '../errors.js';
+import { SharedBatch, type SharedBatchSpec } from '../threads/shared-batch.js';
 
 const replicas = new Map<number, Int8Runner>();
 
@@ -20,7 +22,11 @@ export const workerTasks: Record<string, (rt: Runtime, msg: Record<string, unkno
     replicas.set(m.id as number, new Int8Runner(rt, decodeQwm(m.qwm as Uint8Array, 'the graph sent to a thread')));
     return {};
   },
-  'infer.run': (_rt, m) => ({ codes: replica(m.id).predictCodes(m.codes as Int8Array, m.n as number) }),
+  'infer.chunks': (_rt, m) => {
+    const r = replica(m.id), batch = new SharedBatch(m.batch as SharedBatchSpec);
+    const samples = batch.drain((start, count) => batch.output(start, count).set(r.predictCodes(batch.input(start, count), count)));
+    return { samples };
+  },
   'infer.free': (_rt, m) => {
     replicas.get(m.id as number)?.dispose();
     replicas.delete(m.id as number);

@@ -15,7 +15,8 @@ import { PackedConv2dS8, SparseConv2dS8, type Geometry } from '../kernels/conv_s
 import type { GraphNode, Int8Graph, QParams, Requant, SparseSpec } from './graph.js';
 import { validateGraph, windowGeometry, type SampleShape, type WindowGeometry } from './validate.js';
 import { encodeQwm, qwmNodeBytes } from './qwm.js';
-import { ThreadPool, shards } from '../threads/pool.js';
+import { ThreadPool } from '../threads/pool.js';
+import { SharedBatch, chunkSize } from '../threads/shared-batch.js';
 
 export interface Int8LayerSummary { name: string; kind: string; backend?: string; bytes: number; scale: number; zeroPoint: number }
 export type TraceEntry = { data: Int8Array; shape: number[]; qparams: QParams };
@@ -88,6 +89,9 @@ export function quantizeInput(x: ArrayLike<number>, q: QParams, out = new Int8Ar
 }
 
 /** An int8 graph ready to run. Free its WASM memory with dispose(). */
+/** One node's share of a run (Int8Runner.profile). */
+export interface NodeTiming { name: string; kind: string; group: string; us: number }
+
 export class Int8Runner {
   readonly graph: Int8Graph;
   readonly input: QParams;
@@ -101,14 +105,22 @@ export class Int8Runner {
   private disposed = false;
   /** Multiply-accumulates of one sample (validateGraph's count). */
   private readonly macs: number;
-  /** Id of this graph's replicas in the pool threads (loaded on the first parallel batch), and that pool. */
-  private replicas: { pool: ThreadPool; id: number } | null = null;
+  /** Id of this graph's replicas in the pool threads (loaded on the first parallel batch), that pool, and the
+   *  SharedArrayBuffer of the last parallel batch (reused while large enough). */
+  private replicas: { pool: ThreadPool; id: number; io: SharedArrayBuffer | null } | null = null;
 
   /**
    * Batch-parallel inference (docs/THREADS.md) splits a batch over the runtime's threads only when each
    * thread gets at least this many multiply-accumulates (below it, messages cost more than they save).
    */
   static parallelMinMacs = 1 << 20;
+
+  /**
+   * Chunks per thread a parallel batch is cut into (claimed by whichever thread is free): a late thread costs at
+   * most 1/8 of its share; a chunk of 4 refcnn samples runs as fast per sample as the whole batch. 4, 8 and 16
+   * measured within the noise of a shared machine (bench/threads-ab.js --per-thread 4,8,16).
+   */
+  static chunksPerThread = 8;
 
   /** Validates `graph` and packs its weights into kernel handles. */
   constructor(readonly rt: Runtime, graph: Int8Graph) {
@@ -292,7 +304,7 @@ export class Int8Runner {
       } else rt.i8(inPtr, len).set(quantizeInput(input, this.input));
       if (trace) trace.set('input', { data: rt.i8(inPtr, len).slice(), shape: [n, ...this.inputShape], qparams: this.input });
       const pool = trace ? null : this.parallelPool(n);
-      if (pool) return this.execParallel(pool, inPtr, n, bufs);
+      if (pool) return this.execParallel(pool, inPtr, n);
       const out = this.exec(this.ops, inPtr, n, bufs, trace);
       return rt.i8(out, n * this.classes).slice();
     } finally {
@@ -308,32 +320,40 @@ export class Int8Runner {
   }
 
   /**
-   * Batch-parallel run: shard 0 on this thread, shard i on pool thread i, each on its own replica of the graph
-   * (the same .qwm, decoded in the thread): samples never interact, so the codes are bit-identical to one thread.
+   * Batch-parallel run (docs/THREADS.md): the quantised batch goes into a SharedArrayBuffer once; this thread
+   * and every pool thread (each with its own replica of the graph, decoded once from the same .qwm) claim
+   * chunks of it until none is left. Samples never interact in an int8 graph, so the codes are bit-identical
+   * to one thread whoever runs which chunk.
    */
-  private execParallel(pool: ThreadPool, inPtr: number, n: number, bufs: number[]): Int8Array {
-    const rt = this.rt, per = size(this.inputShape), parts = shards(n, pool.threads);
+  private execParallel(pool: ThreadPool, inPtr: number, n: number): Int8Array {
+    const rt = this.rt, per = size(this.inputShape), classes = this.classes;
     if (!this.replicas || this.replicas.pool !== pool) {
       const id = pool.newId();
       pool.broadcast({ task: 'infer.load', id, qwm: this.qwm() });
-      this.replicas = { pool, id };
+      this.replicas = { pool, id, io: null };
     }
-    const id = this.replicas.id;
-    const msgs = parts.slice(1).map((p) => ({ task: 'infer.run', id, n: p.count, codes: rt.i8(inPtr + p.start * per, p.count * per).slice() }));
-    const { own, replies } = pool.run(msgs, () => {
-      const y = this.exec(this.ops, inPtr, parts[0].count, bufs, null);
-      return rt.i8(y, parts[0].count * this.classes).slice();
-    });
-    const out = new Int8Array(n * this.classes);
-    out.set(own, 0);
-    replies.forEach((r, i) => out.set(r.codes as Int8Array, parts[i + 1].start * this.classes));
-    return out;
+    const minSamples = Math.ceil(Int8Runner.parallelMinMacs / 4 / Math.max(1, this.macs));
+    const batch = SharedBatch.open(this.replicas.io, n, per, classes, chunkSize(n, pool.threads, minSamples, Int8Runner.chunksPerThread));
+    this.replicas.io = batch.spec.buf;
+    batch.input(0, n).set(rt.i8(inPtr, n * per));
+    const msg = { task: 'infer.chunks', id: this.replicas.id, batch: batch.spec };
+    pool.run(pool.workers.map(() => msg), () => batch.drain((start, count) => {
+      const bufs: number[] = [];
+      try {
+        const y = this.exec(this.ops, inPtr + start * per, count, bufs, null);
+        batch.output(start, count).set(rt.i8(y, count * classes));
+      } finally {
+        for (const p of bufs) rt.free(p);
+      }
+    }));
+    return batch.output(0, n).slice();
   }
 
-  private exec(ops: Op[], x: number, n: number, bufs: number[], trace: Map<string, TraceEntry> | null): number {
+  private exec(ops: Op[], x: number, n: number, bufs: number[], trace: Map<string, TraceEntry> | null, times?: Map<Op, number>): number {
     const rt = this.rt, e = rt.exports;
     for (const o of ops) {
       const nd = o.node, s = o.inS;
+      let t0 = times ? performance.now() : 0;
       const alloc = () => { const p = rt.alloc(n * o.outBytes); bufs.push(p); return p; };
       let y: number;
       switch (nd.kind) {
@@ -355,13 +375,15 @@ export class Int8Runner {
         case 'flatten': y = x; break;
         case 'lut': y = alloc(); e.lut_s8(x, o.table!, y, n * o.outBytes); break;
         case 'residual': {
-          const a = this.exec(o.body!, x, n, bufs, trace);
-          const b = o.shortcut ? this.exec(o.shortcut, x, n, bufs, trace) : x;
+          const a = this.exec(o.body!, x, n, bufs, trace, times);
+          const b = o.shortcut ? this.exec(o.shortcut, x, n, bufs, trace, times) : x;
+          if (times) t0 = performance.now(); // the residual node's own time: the add
           y = alloc();
           e.add_s8(n * o.outBytes, a, nd.za, nd.ma, b, nd.zb, nd.mb, y, nd.outZp, nd.qmin, nd.qmax);
           break;
         }
       }
+      if (times) times.set(o, (times.get(o) ?? 0) + performance.now() - t0);
       if (trace && nd.kind !== 'flatten' && nd.kind !== 'maxpool') {
         trace.set(nd.name, { data: rt.i8(y, n * o.outBytes).slice(), shape: [n, ...o.outS], qparams: nd.out });
       }
@@ -383,6 +405,39 @@ export class Int8Runner {
     for (let i = 0; i < runs; i++) { const t = performance.now(); this.predict(x, batch); times.push(performance.now() - t); }
     times.sort((a, b) => a - b);
     return times[times.length >> 1];
+  }
+
+  /**
+   * Where a run's time goes: each node's median µs over `rounds` runs of a normalised float batch (one thread;
+   * a residual node's time is its add, its body's nodes are listed on their own), in execution order, with a
+   * `group` naming the kernel family (1×1 convs are GEMMs over the pixels).
+   */
+  profile(x: Float32Array, n?: number, rounds = 7): NodeTiming[] {
+    if (!(x instanceof Float32Array)) throw new TypeError(`x must be a Float32Array, got ${describe(x)}`);
+    const m = this.batchOf('x', x.length, n);
+    checkInt('rounds', rounds, 1, 100000);
+    const rt = this.rt, per = size(this.inputShape), samples = new Map<Op, number[]>();
+    for (let r = -1; r < rounds; r++) { // round −1 warms up
+      const bufs: number[] = [], times = new Map<Op, number>();
+      try {
+        const inPtr = rt.alloc(m * per); bufs.push(inPtr);
+        rt.i8(inPtr, m * per).set(quantizeInput(x, this.input));
+        this.exec(this.ops, inPtr, m, bufs, null, times);
+      } finally { for (const p of bufs) rt.free(p); }
+      if (r >= 0) for (const [o, t] of times) { if (!samples.has(o)) samples.set(o, []); samples.get(o)!.push(t * 1000); }
+    }
+    const out: NodeTiming[] = [];
+    const walk = (ops: Op[]) => {
+      for (const o of ops) {
+        if (o.body) { walk(o.body); if (o.shortcut) walk(o.shortcut); }
+        const t = samples.get(o)!.sort((a, b) => a - b), nd = o.node;
+        const group = nd.kind === 'conv' ? (nd.groups > 1 && nd.groups === nd.oc ? `depthwise ${nd.kh}×${nd.kw}` : nd.kh === 1 && nd.kw === 1 ? 'conv 1×1 (GEMM)' : `conv ${nd.kh}×${nd.kw}`)
+          : nd.kind === 'residual' ? 'residual add' : nd.kind === 'linear' || nd.kind === 'lowrank' || nd.kind === 'gap' || nd.kind === 'flatten' ? 'pool + head' : nd.kind;
+        out.push({ name: nd.name, kind: nd.kind, group, us: t[t.length >> 1] });
+      }
+    };
+    walk(this.ops);
+    return out;
   }
 
   dispose(): void {

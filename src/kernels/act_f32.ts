@@ -1,7 +1,7 @@
-// f32 mobile-net activations (assembly/act_f32.ts): sigmoid, hard sigmoid, SiLU, clip (hard swish: hardswish_f32.ts) — forward and
+// f32 mobile-net activations (assembly/act_f32.ts): sigmoid, hard sigmoid, SiLU, tanh, clip (hard swish: hardswish_f32.ts) — forward and
 // backward at pointer level (Runtime, byte pointers into WASM memory, sizes; every argument checked, errors
 // name it). Backward `accumulate` adds dy·f' to dx instead of overwriting it. `ref` selects the plain-loop
-// twin of the hard kernels (sigmoid and SiLU have one path in every build).
+// twin of the hard kernels (sigmoid, SiLU and tanh have one path in every build).
 import type { Runtime } from '../runtime.js';
 import { checkFinite } from '../errors.js';
 import { checkBool, checkCount, checkPtr } from './eltwise_f32.js';
@@ -18,7 +18,7 @@ function backward(rt: Runtime, t: number, tName: string, dy: number, dx: number,
   return accumulate ? 1 : 0;
 }
 /** The kernels without parameters (one path in every build); backward reads t, the forward input or output. */
-type NoParam = 'sigmoid_f32' | 'silu_f32';
+type NoParam = 'sigmoid_f32' | 'silu_f32' | 'tanh_f32';
 function forward0(rt: Runtime, k: NoParam, x: number, y: number, n: number): void {
   unary(rt, x, y, n);
   rt.exports[`${k}_fwd`](x, y, n);
@@ -48,6 +48,15 @@ export function sigmoidForward(rt: Runtime, x: number, y: number, n: number): vo
 /** dx (+)= dy · y·(1 − y), y the forward output. */
 export function sigmoidBackward(rt: Runtime, y: number, dy: number, dx: number, n: number, accumulate = false): void {
   backward0(rt, 'sigmoid_f32', y, 'y', dy, dx, n, accumulate);
+}
+
+/** y = tanh(x). */
+export function tanhForward(rt: Runtime, x: number, y: number, n: number): void {
+  forward0(rt, 'tanh_f32', x, y, n);
+}
+/** dx (+)= dy · (1 − y²), y the forward output. */
+export function tanhBackward(rt: Runtime, y: number, dy: number, dx: number, n: number, accumulate = false): void {
+  backward0(rt, 'tanh_f32', y, 'y', dy, dx, n, accumulate);
 }
 
 /** y = x · sigmoid(x). */

@@ -11,7 +11,7 @@
 import type { Runtime } from '../runtime.js';
 import { checkArray, checkFinite, checkInt, describe, QwasmError } from '../errors.js';
 import { convDescriptor } from './descriptor.js';
-import { variant } from './variant.js';
+import { variant, type WithRef } from './variant.js';
 
 /** Largest number of elements of one tensor (its byte size must fit in 2 GiB and int32 flat indices). */
 export const MAX_ELEMENTS = 1 << 29;
@@ -137,6 +137,22 @@ export function checkBeta(v: unknown): number {
   return v === undefined ? 0 : checkFinite('beta', v);
 }
 
+/** A pointer argument of a kernel call: [name for errors, byte offset, f32 elements, may be 0]. */
+export type PtrArg = [string, number, number, boolean?];
+
+/**
+ * The one sequence of every descriptor-driven f32 kernel call (conv and pool, forward and backward): check the
+ * pointers (errors name them), check `beta` when `grad`, write the geometry descriptor, then call the fast kernel
+ * or its `_ref` twin as name(descriptor, ...pointers in the order given[, beta]).
+ */
+export function callWithDescriptor(rt: Runtime, name: WithRef, desc: (rt: Runtime) => number, ptrs: PtrArg[],
+                                   opts: ConvF32GradOptions, grad: boolean): void {
+  checkPtrs(rt, ...ptrs);
+  const beta = grad ? [checkBeta(opts.beta)] : [];
+  const d = desc(rt);
+  (variant(rt, name, opts.reference) as (...args: number[]) => void)(d, ...ptrs.map((p) => p[1]), ...beta);
+}
+
 function convDesc(rt: Runtime, s: Conv2dF32Shape): number {
   return convDescriptor(rt, { n: s.n, h: s.h, w: s.w, c: s.c, oc: s.oc, kh: s.kh, kw: s.kw, sh: s.strideH, sw: s.strideW,
     pt: s.padT, pl: s.padL, pb: s.padB, pr: s.padR, dh: s.dilationH, dw: s.dilationW, groups: s.groups, oh: s.oh, ow: s.ow });
@@ -146,9 +162,7 @@ function convDesc(rt: Runtime, s: Conv2dF32Shape): number {
 export function conv2dF32Forward(rt: Runtime, shape: Conv2dF32Params | Conv2dF32Shape, x: number, w: number,
                                  bias: number, y: number, opts: ConvF32RunOptions = {}): Conv2dF32Shape {
   const s = conv2dF32Shape(shape);
-  checkPtrs(rt, ['x', x, s.xLength], ['w', w, s.wLength], ['bias', bias, s.bLength, true], ['y', y, s.yLength]);
-  const d = convDesc(rt, s);
-  variant(rt, 'conv2d_f32_fwd', opts.reference)(d, x, w, bias, y);
+  callWithDescriptor(rt, 'conv2d_f32_fwd', (r) => convDesc(r, s), [['x', x, s.xLength], ['w', w, s.wLength], ['bias', bias, s.bLength, true], ['y', y, s.yLength]], opts, false);
   return s;
 }
 
@@ -156,10 +170,7 @@ export function conv2dF32Forward(rt: Runtime, shape: Conv2dF32Params | Conv2dF32
 export function conv2dF32BackwardData(rt: Runtime, shape: Conv2dF32Params | Conv2dF32Shape, dy: number, w: number,
                                       dx: number, opts: ConvF32GradOptions = {}): Conv2dF32Shape {
   const s = conv2dF32Shape(shape);
-  checkPtrs(rt, ['dy', dy, s.yLength], ['w', w, s.wLength], ['dx', dx, s.xLength]);
-  const beta = checkBeta(opts.beta);
-  const d = convDesc(rt, s);
-  variant(rt, 'conv2d_f32_bwd_data', opts.reference)(d, dy, w, dx, beta);
+  callWithDescriptor(rt, 'conv2d_f32_bwd_data', (r) => convDesc(r, s), [['dy', dy, s.yLength], ['w', w, s.wLength], ['dx', dx, s.xLength]], opts, true);
   return s;
 }
 
@@ -167,10 +178,7 @@ export function conv2dF32BackwardData(rt: Runtime, shape: Conv2dF32Params | Conv
 export function conv2dF32BackwardFilter(rt: Runtime, shape: Conv2dF32Params | Conv2dF32Shape, x: number, dy: number,
                                         dw: number, db: number, opts: ConvF32GradOptions = {}): Conv2dF32Shape {
   const s = conv2dF32Shape(shape);
-  checkPtrs(rt, ['x', x, s.xLength], ['dy', dy, s.yLength], ['dw', dw, s.wLength], ['db', db, s.bLength, true]);
-  const beta = checkBeta(opts.beta);
-  const d = convDesc(rt, s);
-  variant(rt, 'conv2d_f32_bwd_filter', opts.reference)(d, x, dy, dw, db, beta);
+  callWithDescriptor(rt, 'conv2d_f32_bwd_filter', (r) => convDesc(r, s), [['x', x, s.xLength], ['dy', dy, s.yLength], ['dw', dw, s.wLength], ['db', db, s.bLength, true]], opts, true);
   return s;
 }
 

@@ -6,7 +6,7 @@
 // globalAvgPoolF32, globalAvgPoolF32Grad. Backward `beta`: 0 overwrites dx, 1 accumulates, else scales first.
 import type { Runtime } from '../runtime.js';
 import { checkArray, checkInt, describe } from '../errors.js';
-import { checkBeta, checkElements, checkPtrs, pair, padding4, type ConvF32GradOptions, type ConvF32RunOptions } from './conv_f32.js';
+import { callWithDescriptor, checkBeta, checkElements, checkPtrs, pair, padding4, type ConvF32GradOptions, type ConvF32RunOptions } from './conv_f32.js';
 import { descriptor } from './descriptor.js';
 import { variant } from './variant.js';
 
@@ -69,9 +69,7 @@ export function globalPoolF32Shape(p: GlobalPoolF32Shape): GlobalPoolF32Shape & 
 export function maxPool2dF32Forward(rt: Runtime, shape: Pool2dF32Params | Pool2dF32Shape, x: number, y: number,
                                     idx: number, opts: ConvF32RunOptions = {}): Pool2dF32Shape {
   const s = pool2dF32Shape(shape);
-  checkPtrs(rt, ['x', x, s.xLength], ['y', y, s.yLength], ['idx', idx, s.yLength, true]);
-  const d = poolDesc(rt, s);
-  variant(rt, 'maxpool2d_f32_fwd', opts.reference)(d, x, y, idx);
+  callWithDescriptor(rt, 'maxpool2d_f32_fwd', (r) => poolDesc(r, s), [['x', x, s.xLength], ['y', y, s.yLength], ['idx', idx, s.yLength, true]], opts, false);
   return s;
 }
 
@@ -92,19 +90,14 @@ export function maxPool2dF32Backward(rt: Runtime, shape: Pool2dF32Params | Pool2
 export function avgPool2dF32Forward(rt: Runtime, shape: Pool2dF32Params | Pool2dF32Shape, x: number, y: number,
                                     opts: ConvF32RunOptions = {}): Pool2dF32Shape {
   const s = pool2dF32Shape(shape);
-  checkPtrs(rt, ['x', x, s.xLength], ['y', y, s.yLength]);
-  const d = poolDesc(rt, s);
-  variant(rt, 'avgpool2d_f32_fwd', opts.reference)(d, x, y);
+  callWithDescriptor(rt, 'avgpool2d_f32_fwd', (r) => poolDesc(r, s), [['x', x, s.xLength], ['y', y, s.yLength]], opts, false);
   return s;
 }
 
 export function avgPool2dF32Backward(rt: Runtime, shape: Pool2dF32Params | Pool2dF32Shape, dy: number, dx: number,
                                      opts: ConvF32GradOptions = {}): Pool2dF32Shape {
   const s = pool2dF32Shape(shape);
-  checkPtrs(rt, ['dy', dy, s.yLength], ['dx', dx, s.xLength]);
-  const beta = checkBeta(opts.beta);
-  const d = poolDesc(rt, s);
-  variant(rt, 'avgpool2d_f32_bwd', opts.reference)(d, dy, dx, beta);
+  callWithDescriptor(rt, 'avgpool2d_f32_bwd', (r) => poolDesc(r, s), [['dy', dy, s.yLength], ['dx', dx, s.xLength]], opts, true);
   return s;
 }
 

@@ -13,7 +13,7 @@
 //       - copyExtra(src, dst): state a clone must carry that is neither in the description nor a tensor
 //         (BatchNorm2d.frozen, Dropout's seed).
 //       - pointwise: for an element-wise activation, its real function f(x) (f64, the reference the int8
-//         lookup table is built from) and its ONNX op. Higher layers handle every pointwise kind generically
+//         lookup table is built from), its ONNX op and its Keras activation names. Higher layers handle every pointwise kind generically
 //         (QAT: fake-quantised output; deploy: a 256-entry int8 table; ONNX: the op), so a new activation
 //         is one registry entry plus its autograd op.
 //   new LayerAspect<T>(name) … aspect.register(type, impl)
@@ -56,6 +56,8 @@ export interface PointwiseInfo {
   f(x: number): number;
   /** ONNX op and the first default-domain opset that has it. */
   onnx?: { op: string; opset: number };
+  /** Keras activation names (`activation: 'sigmoid'`) this kind computes: the TF.js importer maps them to it. */
+  keras?: readonly string[];
 }
 
 export interface LayerKind<M extends Module = Module> {

@@ -186,6 +186,9 @@ function bestOnValidation(model: Module, data: Dataset, sp: Split, batch: number
   };
 }
 
+// long: the seven stages (load, cache, (a)–(d), latency; each block marked below) run in order on one cached
+// dataset, one set of folds and the teacher / student models they hand on; not yet split into stage functions
+// the way src/pipeline/run.ts is (a follow-up for the MobileNetV2 pipeline's owner).
 export async function runMobilenetV2Pipeline(over: Partial<Mnv2Settings> = {}, hooks: PipelineHooks = {}): Promise<Mnv2Result> {
   const s = resolveMnv2Settings(over);
   const t0 = performance.now(), cpu0 = process.cpuUsage(), startedAt = new Date().toISOString();

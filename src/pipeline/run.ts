@@ -117,6 +117,20 @@ function sourceInfo(s: SourceNet): SourceInfo {
   };
 }
 
+/** The last stage: every variant's latency (interleaved rounds, src/pipeline/measure.ts), written into its row. */
+function latencyStage(outputs: StageOutput[], settings: PipelineSettings, hooks: PipelineHooks, stageCount: number): PipelineResult['stages'][number] {
+  const name = STAGE_NAMES.latency;
+  hooks.onStage?.(name, stageCount, stageCount);
+  const ts = performance.now();
+  const lat = measureLatencies(outputs.map((o) => o.probe), settings.latencyRounds, settings.latencyRuns,
+    (r) => hooks.onProgress?.(name, { step: r, total: settings.latencyRounds, fields: { round: `${r}/${settings.latencyRounds}` }, seconds: (performance.now() - ts) / 1000 }));
+  outputs.forEach((o, i) => { o.variant.latencyMs = lat[i]; });
+  const seconds = (performance.now() - ts) / 1000;
+  const summary = `${outputs.length} variants × ${settings.latencyRounds} rounds × ${settings.latencyRuns} runs`;
+  hooks.onStageDone?.(name, summary, seconds);
+  return { name, seconds, summary };
+}
+
 /** Runs the pipeline (settings: overrides of DEFAULT_SETTINGS) and returns every measured variant. */
 export async function runPipeline(over: Partial<PipelineSettings> = {}, hooks: PipelineHooks = {}): Promise<PipelineResult> {
   const settings = resolveSettings(over);
@@ -176,18 +190,7 @@ export async function runPipeline(over: Partial<PipelineSettings> = {}, hooks: P
         case 'joint': await run(key, () => jointStage(student, teacherFT!.model!, ctx)); break;
         case 'joint-channel': await run(key, () => jointChannelStage(student, teacherFT!.model!, ctx)); break;
         case 'adapt': await run(key, () => adaptStage(teacher, unlabeled!, ctx)); break;
-        case 'latency': {
-          current = STAGE_NAMES.latency;
-          hooks.onStage?.(current, plan.length, plan.length);
-          const ts = performance.now();
-          const lat = measureLatencies(outputs.map((o) => o.probe), settings.latencyRounds, settings.latencyRuns,
-            (r) => hooks.onProgress?.(current, { step: r, total: settings.latencyRounds, fields: { round: `${r}/${settings.latencyRounds}` }, seconds: (performance.now() - ts) / 1000 }));
-          outputs.forEach((o, i) => { o.variant.latencyMs = lat[i]; });
-          const secs = (performance.now() - ts) / 1000;
-          stages.push({ name: current, seconds: secs, summary: `${outputs.length} variants × ${settings.latencyRounds} rounds × ${settings.latencyRuns} runs` });
-          hooks.onStageDone?.(current, stages[stages.length - 1].summary, secs);
-          break;
-        }
+        case 'latency': current = STAGE_NAMES.latency; stages.push(latencyStage(outputs, settings, hooks, plan.length)); break;
       }
     }
     if (settings.saveModels) saveInt8Models(outputs, settings.outDir);

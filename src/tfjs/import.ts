@@ -1,12 +1,11 @@
 // TF.js layers model (Keras Functional / Sequential) → a trainable qwasm Sequential (+ Residual for the Add
-// joins of residual blocks). Keras is NHWC like qwasm, so maps need no permutation; kernels are converted:
-// Conv2D [kh, kw, cin, cout] → OHWI [cout, kh, kw, cin]; DepthwiseConv2D [kh, kw, c, mult] → a grouped conv
-// (groups = c) with output channel c·mult + m, OHWI [c·mult, kh, kw, 1]; Dense [in, out] as is.
-// ZeroPadding2D is folded into the padding of the conv that reads it (Keras MobileNetV2 pads (0, 1) then runs
-// a 'valid' stride-2 conv: qwasm's conv takes the asymmetric [top, left, bottom, right] directly, so the
-// result is exact), and 'same' padding is TF's (the odd pixel goes at the bottom / right).
+// joins of residual blocks). What each Keras layer class becomes (weights converted to qwasm's layouts) is its
+// entry in src/tfjs/keras-kinds.ts (the Keras aspect of the layer registry); this file reads the topology,
+// walks the graph and structures it. ZeroPadding2D is folded into the padding of the conv that reads it (Keras
+// MobileNetV2 pads (0, 1) then runs a 'valid' stride-2 conv: qwasm's conv takes the asymmetric [top, left,
+// bottom, right] directly, so the result is exact), and 'same' padding is TF's (the odd pixel at the bottom / right).
 // Supported layers: InputLayer, Conv2D, DepthwiseConv2D, BatchNormalization, ReLU (max_value none or 6),
-// Activation (linear, relu, relu6, softmax at the output), Add (residual joins of a two-way fork), ZeroPadding2D,
+// Activation (linear, relu, relu6, the registry's pointwise.keras names, softmax at the output), Add (residual joins of a two-way fork), ZeroPadding2D,
 // MaxPooling2D, AveragePooling2D, GlobalAveragePooling2D, Dense (linear / relu / softmax), Dropout, Flatten,
 // Reshape to [features], Concatenate (channels) and Add of any two equal-shaped values. A softmax at the output is
 // dropped: qwasm models output logits. Anything else is an error naming the layer.
@@ -16,15 +15,16 @@
 // Concatenate / Add one merge node named after the Keras layer.
 import type { Engine } from '../autograd/tensor.js';
 import { Module } from '../nn/module.js';
-import {
-  AvgPool2d, BatchNorm2d, Conv2d, Dropout, Flatten, GlobalAvgPool, Linear, MaxPool2d, Residual, Sequential,
-} from '../nn/layers.js';
-import { Graph, GRAPH_INPUT, type GraphMerge, type GraphNodeSpec } from '../nn/graph.js';
+import { GlobalAvgPool, Linear, Residual, Sequential } from '../nn/layers.js';
+import type { GraphMerge } from '../nn/graph.js';
+import { GraphAssembler, assembledGraph, type AssembledNode } from '../nn/graph-assembler.js';
+import { ResidualChains, type Chain, type ChainSource } from '../nn/residual-chain.js';
 import { InitRng } from '../util/rng.js';
-import { buildModule, layerKind, layerTypes } from '../nn/registry.js';
 import { describe } from '../errors.js';
 import type { Normalization } from '../data/dataset.js';
 import { TfjsImportError, decodeWeights, readModelFolder, readNsfwjs, type DecodedWeight, type TfjsArtifacts } from './artifacts.js';
+import { NotAChain, fail, show, type Converted, type KLayer, type KerasContext, type Val } from './keras-util.js';
+import { kerasActivationOf, kerasImporters } from './keras-kinds.js';
 
 /** Input normalisations of well-known sources, in qwasm's (x/255 − mean) / std form. */
 export const NORMALIZATIONS: Record<string, Normalization> = {
@@ -69,35 +69,10 @@ export interface TfjsImportedModel {
   kerasVersion: string | null;
 }
 
-interface KLayer { name: string; cls: string; config: Record<string, unknown>; inputs: string[] }
-
-type Val =
-  | { name: string; kind: 'map'; h: number; w: number; c: number; pad: [number, number, number, number] | null }
-  | { name: string; kind: 'flat'; k: number };
-
-/**
- * Keras activation names → the layer kind of the registry (src/nn/registry.ts) that computes them. A kind not
- * registered in this build (e.g. Sigmoid before the ONNX helper's kinds land) is an error naming it.
- */
-const KERAS_ACTIVATIONS: Record<string, string> = { relu: 'ReLU', relu6: 'ReLU6', sigmoid: 'Sigmoid', swish: 'SiLU', silu: 'SiLU', tanh: 'Tanh' };
-
-const SUPPORTED = ['InputLayer', 'Conv2D', 'DepthwiseConv2D', 'BatchNormalization', 'ReLU', 'Activation', 'Add', 'Concatenate', 'ZeroPadding2D',
-  'MaxPooling2D', 'AveragePooling2D', 'GlobalAveragePooling2D', 'Dense', 'Dropout', 'Flatten', 'Reshape'];
+/** Keras layer classes this importer reads: InputLayer and the per-class table (src/tfjs/keras-kinds.ts). */
+const supportedClasses = (): string[] => ['InputLayer', ...kerasImporters.keys()];
 /** Keras merge layers → Graph merge kinds. */
 const MERGES: Record<string, GraphMerge> = { Add: 'add', Concatenate: 'concat' };
-
-/** The Keras graph is not a chain with residual joins: the importer then builds a Graph instead. */
-class NotAChain extends TfjsImportError {}
-
-function fail(l: KLayer, msg: string): never {
-  throw new TfjsImportError(`Keras layer '${l.name}' (${l.cls}): ${msg}`);
-}
-
-const pair = (v: unknown, l: KLayer, what: string): [number, number] => {
-  const a = typeof v === 'number' ? [v, v] : v;
-  if (!Array.isArray(a) || a.length !== 2 || !a.every((x) => Number.isInteger(x) && x >= 0)) fail(l, `${what} must be two integers, got ${describe(v)}`);
-  return [a[0], a[1]];
-};
 
 /** Layers of a Functional / Sequential config, each with the names of the layers it reads. */
 function kerasLayers(topo: Record<string, unknown>, source: string): { layers: KLayer[]; inputs: string[]; outputs: string[]; kerasVersion: string | null } {
@@ -144,7 +119,7 @@ function kerasLayers(topo: Record<string, unknown>, source: string): { layers: K
   return { layers, inputs: names(cfg.input_layers), outputs: names(cfg.output_layers), kerasVersion };
 }
 
-class Importer {
+class Importer implements KerasContext, ChainSource<KLayer, Val> {
   readonly byName = new Map<string, KLayer>();
   readonly consumers = new Map<string, KLayer[]>();
   readonly done = new Set<string>();
@@ -159,7 +134,7 @@ class Importer {
     this.rng = new InitRng(seed);
     for (const l of layers) {
       // an unsupported layer anywhere is reported as itself, not as the graph shape it causes
-      if (!SUPPORTED.includes(l.cls)) fail(l, `layer class '${l.cls}' is not supported (supported: ${SUPPORTED.join(', ')})`);
+      if (!supportedClasses().includes(l.cls)) fail(l, `layer class '${l.cls}' is not supported (supported: ${supportedClasses().join(', ')})`);
       if (this.byName.has(l.name)) fail(l, 'the name is used twice');
       this.byName.set(l.name, l);
     }
@@ -186,53 +161,35 @@ class Importer {
 
   keep<M extends Module>(l: KLayer, m: M): M { this.made.push(m); this.kerasOf.set(m, l.name); return m; }
 
-  /** Follows the chain from v to the output, the cut, or an Add joining it with a sibling branch. */
-  walk(v: Val, inBranch: boolean): { modules: Module[]; end: Val; join: KLayer | null } {
-    const modules: Module[] = [];
-    for (;;) {
-      if (this.stopped) return { modules, end: v, join: null };
-      const cons = (this.consumers.get(v.name) ?? []).filter((l) => !this.done.has(l.name));
-      if (v.name === this.output) return { modules, end: v, join: null };
-      if (cons.length === 0) throw new TfjsImportError(`layer '${v.name}' feeds nothing and is not the model output '${this.output}'`);
-      if (cons.length === 1) {
-        const l = cons[0];
-        if (this.isJoin(l)) return { modules, end: v, join: l };
-        v = this.step(l, v, modules, inBranch);
-        continue;
-      }
-      if (cons.length > 2) throw new NotAChain(`'${v.name}' feeds ${cons.length} layers (${cons.map((c) => c.name).join(', ')})`);
-      const branches = cons.map((l) => (this.isJoin(l) ? { modules: [] as Module[], end: v, join: l as KLayer | null } : this.branch(l, v)));
-      const [a, b] = branches;
-      if (!a.join || a.join !== b.join) {
-        throw new NotAChain(`the branches from '${v.name}' (${cons.map((c) => c.name).join(', ')}) do not meet at one Add`);
-      }
-      const add = a.join;
-      const [body, short] = a.modules.length >= b.modules.length ? [a, b] : [b, a];
-      if (!sameVal(body.end, short.end)) fail(add, `adds values of different shapes (${show(body.end)} and ${show(short.end)})`);
-      this.done.add(add.name);
-      let out: Val = { ...body.end, name: add.name };
-      let post: Module | null = null;
-      const next = this.consumers.get(add.name);
-      if (add.name !== this.cut && add.name !== this.output && next?.length === 1 && !this.isJoin(next[0])) {
-        const act = this.activationOf(next[0]);
-        if (act) { post = this.keep(next[0], act); this.done.add(next[0].name); out = { ...out, name: next[0].name }; }
-      }
-      const res = new Residual(this.E, new Sequential(this.E, body.modules), short.modules.length ? new Sequential(this.E, short.modules) : null, post);
-      this.kerasOf.set(res, add.name);
-      modules.push(res);
-      if (out.name === this.cut) this.stopped = true;
-      v = out;
-    }
+  // ---- ChainSource (src/nn/residual-chain.ts): the Keras graph as a chain with residual joins
+
+  pending(v: Val): KLayer[] { return (this.consumers.get(v.name) ?? []).filter((l) => !this.done.has(l.name)); }
+
+  /** The output, or the cut once it has been passed. */
+  atEnd(v: Val): boolean { return this.stopped || v.name === this.output; }
+
+  deadEnd(v: Val): Error { return new TfjsImportError(`layer '${v.name}' feeds nothing and is not the model output '${this.output}'`); }
+
+  join(add: KLayer, _from: Val, body: Chain<KLayer, Val>, short: Chain<KLayer, Val>): { out: Val; post: Module | null } {
+    if (!sameVal(body.end, short.end)) fail(add, `adds values of different shapes (${show(body.end)} and ${show(short.end)})`);
+    this.done.add(add.name);
+    const out: Val = { ...body.end, name: add.name };
+    // a ReLU / ReLU6 right after the join becomes the residual's post activation (what int8 fuses)
+    const next = this.consumers.get(add.name);
+    if (add.name === this.cut || add.name === this.output || next?.length !== 1 || this.isJoin(next[0])) return { out, post: null };
+    const act = kerasActivationOf(this, next[0]);
+    if (!act) return { out, post: null };
+    this.done.add(next[0].name);
+    return { out: { ...out, name: next[0].name }, post: this.keep(next[0], act) };
   }
 
-  branch(first: KLayer, v: Val): { modules: Module[]; end: Val; join: KLayer | null } {
-    const modules: Module[] = [];
-    const x = this.step(first, v, modules, true);
-    const rest = this.walk(x, true);
-    modules.push(...rest.modules);
-    if (!rest.join) throw new NotAChain(`the branch starting at layer '${first.name}' reaches the output without joining its sibling branch`);
-    return { modules, end: rest.end, join: rest.join };
+  onResidual(res: Residual, add: KLayer, out: Val): void {
+    this.kerasOf.set(res, add.name);
+    if (out.name === this.cut) this.stopped = true;
   }
+
+  label(l: KLayer): string { return `layer '${l.name}'`; }
+  notAChain(message: string): Error { return new NotAChain(message); }
 
   step(l: KLayer, v: Val, modules: Module[], inBranch: boolean): Val {
     if (l.inputs.length !== 1) throw new NotAChain(`layer '${l.name}' (${l.cls}) has ${l.inputs.length} inputs`);
@@ -247,219 +204,49 @@ class Importer {
     return r.out;
   }
 
-  /** The registry's module for a Keras activation name; null for a name qwasm does not map. */
-  activationModule(l: KLayer, name: string): Module | null {
-    const type = KERAS_ACTIVATIONS[name];
-    if (!type) return null;
-    if (!layerKind(type)) fail(l, `activation '${name}' needs the layer kind '${type}', which this qwasm does not have (kinds: ${layerTypes().join(', ')})`);
-    return buildModule(this.E, { type }, l.name);
-  }
-
-  /** The module of a ReLU / Activation layer, or null (not one qwasm computes). */
-  activationOf(l: KLayer): Module | null {
-    if (l.cls === 'ReLU') {
-      const mx = l.config.max_value, slope = l.config.negative_slope ?? 0, thr = l.config.threshold ?? 0;
-      if (slope !== 0 || thr !== 0) return null;
-      if (mx === null || mx === undefined) return this.activationModule(l, 'relu');
-      return mx === 6 ? this.activationModule(l, 'relu6') : null;
-    }
-    if (l.cls === 'Activation') return this.activationModule(l, String(l.config.activation));
-    return null;
-  }
-
-  /** Modules for a fused `activation` config field (Conv2D, Dense); 'softmax' only at the output. */
-  fusedActivation(l: KLayer): Module[] {
-    const a = String(l.config.activation ?? 'linear');
-    if (a === 'linear') return [];
-    if (a === 'softmax' && l.name === this.output && !this.cut) { this.droppedActivation = 'softmax'; return []; }
-    const m = this.activationModule(l, a);
-    if (!m) fail(l, `activation '${a}' is not supported (linear, ${Object.keys(KERAS_ACTIVATIONS).join(', ')}; softmax at the output)`);
-    return [m];
-  }
-
-  convert(l: KLayer, x: Val): { modules: Module[]; out: Val } {
-    const E = this.E, c = l.config, y = l.name;
-    const map = () => (x.kind === 'map' ? x : fail(l, `needs a feature map, got ${show(x)}`));
+  /** One single-input layer reading x: checks every class shares, then its entry in src/tfjs/keras-kinds.ts. */
+  convert(l: KLayer, x: Val): Converted {
+    const c = l.config;
     if (x.kind === 'map' && x.pad && !['Conv2D', 'DepthwiseConv2D'].includes(l.cls)) fail(l, 'reads a ZeroPadding2D output: padding is supported only right before a convolution (folded into it)');
     if (c.data_format !== undefined && c.data_format !== 'channels_last') fail(l, `data_format '${String(c.data_format)}' is not supported (channels_last only)`);
-    switch (l.cls) {
-      case 'Dropout': {
-        const rate = Number(c.rate ?? 0);
-        if (c.noise_shape) fail(l, 'noise_shape is not supported');
-        return { modules: rate > 0 ? [new Dropout(E, rate, this.rng.u32())] : [], out: { ...x, name: y } };
-      }
-      case 'ReLU': case 'Activation': {
-        if (l.cls === 'Activation' && c.activation === 'linear') return { modules: [], out: { ...x, name: y } };
-        if (l.cls === 'Activation' && c.activation === 'softmax' && y === this.output && !this.cut) { this.droppedActivation = 'softmax'; return { modules: [], out: { ...x, name: y } }; }
-        const act = this.activationOf(l);
-        if (!act) fail(l, `only ReLU (max_value none or 6, no slope or threshold) and Activation ${Object.keys(KERAS_ACTIVATIONS).join(' / ')} / linear are supported (config ${JSON.stringify({ activation: c.activation, max_value: c.max_value, negative_slope: c.negative_slope, threshold: c.threshold })})`);
-        return { modules: [act], out: { ...x, name: y } };
-      }
-      case 'ZeroPadding2D': {
-        const s = map();
-        const p = c.padding;
-        let t: number, b: number, le: number, r: number;
-        if (typeof p === 'number') t = b = le = r = p;
-        else if (Array.isArray(p) && p.length === 2 && typeof p[0] === 'number') { [t, le] = pair(p, l, 'padding'); b = t; r = le; } else if (Array.isArray(p) && p.length === 2) {
-          [t, b] = pair(p[0], l, 'padding[0]'); [le, r] = pair(p[1], l, 'padding[1]');
-        } else fail(l, `padding ${describe(p)} is not supported`);
-        const prev = s.pad ?? [0, 0, 0, 0];
-        return { modules: [], out: { name: y, kind: 'map', h: s.h + t! + b!, w: s.w + le! + r!, c: s.c, pad: [prev[0] + t!, prev[1] + le!, prev[2] + b!, prev[3] + r!] } };
-      }
-      case 'Conv2D': case 'DepthwiseConv2D': {
-        const s = map();
-        const depth = l.cls === 'DepthwiseConv2D';
-        const [kh, kw] = pair(c.kernel_size, l, 'kernel_size'), [sh, sw] = pair(c.strides ?? 1, l, 'strides'), [dh, dw] = pair(c.dilation_rate ?? 1, l, 'dilation_rate');
-        if ((c.groups ?? 1) !== 1) fail(l, 'grouped Conv2D (groups > 1) is not supported');
-        const ekh = dh * (kh - 1) + 1, ekw = dw * (kw - 1) + 1;
-        const pads = samePads(l, String(c.padding ?? 'valid'), s.h, s.w, ekh, ekw, sh, sw);
-        if (s.pad) for (let i = 0; i < 4; i++) pads[i] += s.pad[i];
-        const inH = s.h - (s.pad ? s.pad[0] + s.pad[2] : 0), inW = s.w - (s.pad ? s.pad[1] + s.pad[3] : 0);
-        const mult = depth ? Number(c.depth_multiplier ?? 1) : 0;
-        const oc = depth ? s.c * mult : Number(c.filters);
-        if (!Number.isInteger(oc) || oc < 1) fail(l, `output channels ${oc} are not a positive integer`);
-        const bias = c.use_bias !== false;
-        const conv = new Conv2d(E, { inChannels: s.c, outChannels: oc, kernel: [kh, kw], stride: [sh, sw], padding: pads, dilation: [dh, dw], groups: depth ? s.c : 1, bias }, this.rng);
-        const k = this.weight(l, depth ? 'depthwise_kernel' : 'kernel', depth ? [kh, kw, s.c, mult] : [kh, kw, s.c, oc]);
-        const wt = new Float32Array(k.length);
-        if (depth) {
-          // [kh, kw, c, mult] → [c·mult + m, kh, kw, 1]
-          for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) for (let ch = 0; ch < s.c; ch++) for (let m = 0; m < mult; m++) {
-            wt[((ch * mult + m) * kh + i) * kw + j] = k[((i * kw + j) * s.c + ch) * mult + m];
-          }
-        } else {
-          // [kh, kw, cin, cout] → [cout, kh, kw, cin]
-          for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) for (let ci = 0; ci < s.c; ci++) for (let o = 0; o < oc; o++) {
-            wt[((o * kh + i) * kw + j) * s.c + ci] = k[((i * kw + j) * s.c + ci) * oc + o];
-          }
-        }
-        conv.weight.write(wt);
-        if (bias) conv.bias!.write(this.weight(l, 'bias', [oc]));
-        const oh = Math.floor((inH + pads[0] + pads[2] - ekh) / sh) + 1, ow = Math.floor((inW + pads[1] + pads[3] - ekw) / sw) + 1;
-        if (oh < 1 || ow < 1) fail(l, `output would be ${oh}×${ow} (input ${inH}×${inW}): the input is too small`);
-        return { modules: [conv, ...this.fusedActivation(l)], out: { name: y, kind: 'map', h: oh, w: ow, c: oc, pad: null } };
-      }
-      case 'BatchNormalization': {
-        const s = x.kind === 'map' ? x.c : x.k;
-        const axis = c.axis;
-        if (!(axis === -1 || axis === 3 || (Array.isArray(axis) && axis.length === 1 && (axis[0] === -1 || axis[0] === 3)) || (x.kind === 'flat' && (axis === 1 || (Array.isArray(axis) && axis[0] === 1))))) fail(l, `axis ${JSON.stringify(axis)} is not supported (channels: -1)`);
-        if (x.kind === 'flat') fail(l, 'BatchNormalization of flat features is not supported');
-        const bn = new BatchNorm2d(E, s, Math.round((1 - Number(c.momentum ?? 0.99)) * 1e6) / 1e6, Number(c.epsilon ?? 1e-3));
-        bn.gamma.write(c.scale === false ? new Float32Array(s).fill(1) : this.weight(l, 'gamma', [s]));
-        bn.beta.write(c.center === false ? new Float32Array(s) : this.weight(l, 'beta', [s]));
-        bn.runMean.write(this.weight(l, 'moving_mean', [s]));
-        bn.runVar.write(this.weight(l, 'moving_variance', [s]));
-        return { modules: [bn], out: { ...x, name: y } };
-      }
-      case 'MaxPooling2D': case 'AveragePooling2D': {
-        const s = map();
-        const [kh, kw] = pair(c.pool_size ?? 2, l, 'pool_size'), [sh, sw] = pair(c.strides ?? c.pool_size ?? 2, l, 'strides');
-        // Keras MobileNetV2 heads (nsfwjs) pool 7×7 over the whole 7×7 map of a 224-px input: a global average
-        // pool. A 'valid' average pool at least as large as its input map is imported as one, which is exact at
-        // the model's own input size and keeps it running at smaller inputs (--input-size 96: a 3×3 map)
-        if (l.cls === 'AveragePooling2D' && c.padding !== 'same' && kh >= s.h && kw >= s.w) {
-          return { modules: [new GlobalAvgPool(E)], out: { name: y, kind: 'map', h: 1, w: 1, c: s.c, pad: null } };
-        }
-        const pads = samePads(l, String(c.padding ?? 'valid'), s.h, s.w, kh, kw, sh, sw);
-        if (pads[0] !== pads[2] || pads[1] !== pads[3]) fail(l, `'same' padding here is asymmetric [${pads}], which qwasm pools do not support`);
-        const opts = { kernel: [kh, kw] as [number, number], stride: [sh, sw] as [number, number], padding: [pads[0], pads[1]] as [number, number] };
-        const oh = Math.floor((s.h + 2 * pads[0] - kh) / sh) + 1, ow = Math.floor((s.w + 2 * pads[1] - kw) / sw) + 1;
-        if (oh < 1 || ow < 1) fail(l, `output would be ${oh}×${ow} (input ${s.h}×${s.w})`);
-        return { modules: [l.cls === 'MaxPooling2D' ? new MaxPool2d(E, opts) : new AvgPool2d(E, opts)], out: { name: y, kind: 'map', h: oh, w: ow, c: s.c, pad: null } };
-      }
-      case 'GlobalAveragePooling2D': {
-        const s = map();
-        if (c.keepdims) fail(l, 'keepdims = true is not supported');
-        return { modules: [new GlobalAvgPool(E)], out: { name: y, kind: 'flat', k: s.c } };
-      }
-      case 'Flatten': {
-        if (x.kind === 'flat') return { modules: [], out: { ...x, name: y } };
-        // NHWC flatten: the same order in Keras and qwasm; a 1×1 map is already [n, c] after GlobalAvgPool
-        const k = x.h * x.w * x.c;
-        return { modules: x.h * x.w === 1 ? [] : [new Flatten(E)], out: { name: y, kind: 'flat', k } };
-      }
-      case 'Reshape': {
-        const t = c.target_shape;
-        const k = x.kind === 'flat' ? x.k : x.h * x.w * x.c;
-        if (Array.isArray(t) && t.length === 1 && (t[0] === k || t[0] === -1)) return { modules: x.kind === 'map' && x.h * x.w > 1 ? [new Flatten(E)] : [], out: { name: y, kind: 'flat', k } };
-        if (Array.isArray(t) && t.length === 3 && x.kind === 'map' && t[0] === x.h && t[1] === x.w && t[2] === x.c) return { modules: [], out: { ...x, name: y } };
-        fail(l, `reshaping ${show(x)} to [${String(t)}] is not supported (only to [features] or a no-op)`);
-      }
-      case 'Dense': {
-        const k = x.kind === 'flat' ? x.k : x.h * x.w === 1 ? x.c : fail(l, `needs [batch, features] input, got ${show(x)} (Flatten it first)`);
-        const units = Number(c.units);
-        const bias = c.use_bias !== false;
-        const lin = new Linear(E, k, units, this.rng, bias);
-        lin.weight.write(this.weight(l, 'kernel', [k, units]));
-        if (bias) lin.bias!.write(this.weight(l, 'bias', [units]));
-        return { modules: [lin, ...this.fusedActivation(l)], out: { name: y, kind: 'flat', k: units } };
-      }
-      case 'Add': case 'Concatenate':
-        fail(l, `merges ${l.inputs.length} input(s); it needs two or more`);
-      default:
-        fail(l, `layer class '${l.cls}' is not supported (supported: ${SUPPORTED.join(', ')})`);
-    }
+    const convert = kerasImporters.get(l.cls);
+    if (!convert) fail(l, `layer class '${l.cls}' is not supported (supported: ${supportedClasses().join(', ')})`);
+    return convert(this, l, x);
   }
 }
 
-interface GraphSpec { name: string; inputs: string[]; modules?: Module[]; merge?: GraphMerge }
-/** Where a Keras layer's value lives in the Graph being built: the node computing it; `open` = a chain may grow from it. */
-interface Entry { node: GraphSpec | null; val: Val; open: boolean }
-
 /**
- * The Keras layers (topologically ordered, as Keras saves them) as Graph nodes, up to the cut or the output:
- * runs of single-input layers become one module node each, Concatenate / Add merge nodes. With a cut, nodes the
- * cut does not read are dropped; without one, a layer that does not feed the output is an error.
+ * The Keras layers (topologically ordered, as Keras saves them) as Graph nodes (src/nn/graph-assembler.ts), up to
+ * the cut or the output: runs of single-input layers become one module node each, Concatenate / Add merge nodes.
+ * With a cut, nodes the cut does not read are dropped; without one, a layer that does not feed the output is an error.
  */
-function buildGraph(imp: Importer, input: Val, layers: KLayer[]): { specs: GraphSpec[]; end: Val; output: string } {
-  let specs: GraphSpec[] = [];
-  const vals = new Map<string, Entry>();
+function buildGraph(imp: Importer, input: Val, layers: KLayer[]): { specs: AssembledNode[]; end: Val; output: string } {
   const stop = imp.cut ?? imp.output;
-  const single = (v: string) => (imp.consumers.get(v)?.length ?? 0) === 1 && v !== stop;
-  const nodeName = (e: Entry) => (e.node ? e.node.name : GRAPH_INPUT);
-  const fresh = (n: string) => { let s = n === GRAPH_INPUT ? `${n}_` : n; while (specs.some((p) => p.name === s)) s += '_'; return s; };
-  vals.set(input.name, { node: null, val: input, open: false });
+  const g = new GraphAssembler<Val>(input.name, input, { single: (v) => (imp.consumers.get(v)?.length ?? 0) === 1 && v !== stop, names: 'hint' });
   for (const l of layers) {
-    if (vals.has(stop)) break;
+    if (g.has(stop)) break;
     if (imp.done.has(l.name)) continue;
-    const missing = l.inputs.find((i) => !vals.has(i));
+    const missing = l.inputs.find((i) => !g.has(i));
     if (l.inputs.length === 0 || missing) fail(l, l.inputs.length ? `reads '${missing}', which no earlier layer computes (the layer list is not in topological order)` : 'reads no layer (a second input is not supported)');
     imp.done.add(l.name);
     if (l.inputs.length >= 2) {
       const kind = MERGES[l.cls];
       if (!kind) fail(l, `has ${l.inputs.length} inputs; only ${Object.keys(MERGES).join(' and ')} merge values`);
-      const es = l.inputs.map((i) => vals.get(i)!);
-      const spec: GraphSpec = { name: fresh(l.name), inputs: es.map(nodeName), merge: kind };
-      specs.push(spec);
-      vals.set(l.name, { node: spec, val: mergedVal(l, kind, es.map((e) => e.val)), open: false });
+      g.merge(l.name, l.inputs, kind, mergedVal(l, kind, l.inputs.map((i) => g.val(i)!)), l.name);
       continue;
     }
-    const src = vals.get(l.inputs[0])!;
-    const r = imp.convert(l, src.val);
+    const r = imp.convert(l, g.val(l.inputs[0])!);
     for (const m of r.modules) imp.keep(l, m);
-    if (r.modules.length === 0) { vals.set(l.name, { node: src.node, val: r.out, open: src.open && single(l.name) }); continue; }
-    let spec = src.node;
-    if (spec && src.open && spec.modules) spec.modules.push(...r.modules);
-    else { spec = { name: fresh(l.name), inputs: [nodeName(src)], modules: [...r.modules] }; specs.push(spec); }
-    vals.set(l.name, { node: spec, val: r.out, open: single(l.name) });
+    g.chain(l.name, l.inputs[0], r.modules, r.out, l.name);
   }
-  const end = vals.get(stop);
-  if (!end) throw new TfjsImportError(`layer '${stop}' is not computed from the input`);
-  if (!end.node) throw new TfjsImportError(`layer '${stop}' is the input itself`);
+  const endNode = g.nodeOf(stop);
+  if (endNode === undefined) throw new TfjsImportError(`layer '${stop}' is not computed from the input`);
+  if (endNode === null) throw new TfjsImportError(`layer '${stop}' is the input itself`);
   // every node must feed the output (a dead branch would be computed for nothing); a cut drops what it does not read
-  const live = new Set<string>([end.node.name]);
-  for (let i = specs.length - 1; i >= 0; i--) if (live.has(specs[i].name)) for (const inp of specs[i].inputs) live.add(inp);
-  const dead = specs.filter((sp) => !live.has(sp.name));
+  const { live, dead } = g.liveness(endNode);
   if (dead.length && !imp.cut) throw new TfjsImportError(`graph node '${dead[0].name}' does not lie on the path from the input to the output '${stop}'`);
   for (const sp of dead) for (const m of sp.modules ?? []) { m.dispose(); imp.made.splice(imp.made.indexOf(m), 1); }
-  specs = specs.filter((sp) => live.has(sp.name));
-  return { specs, end: end.val, output: end.node.name };
-}
-
-function graphNodes(E: Engine, specs: GraphSpec[]): GraphNodeSpec[] {
-  return specs.map((sp) => (sp.merge
-    ? { name: sp.name, inputs: sp.inputs, merge: sp.merge }
-    : { name: sp.name, inputs: sp.inputs, module: sp.modules!.length === 1 ? sp.modules![0] : new Sequential(E, sp.modules!) }));
+  return { specs: live, end: g.val(stop)!, output: endNode };
 }
 
 /** The value a Concatenate / Add of computed values yields, or an error naming the layer. */
@@ -483,15 +270,6 @@ function mergedVal(l: KLayer, kind: GraphMerge, vs: Val[]): Val {
   return { ...vs[0], name: l.name };
 }
 
-/** TF 'same' / 'valid' padding as [top, left, bottom, right] (the odd pixel at the bottom / right). */
-function samePads(l: KLayer, mode: string, h: number, w: number, ekh: number, ekw: number, sh: number, sw: number): [number, number, number, number] {
-  if (mode === 'valid') return [0, 0, 0, 0];
-  if (mode !== 'same') fail(l, `padding '${mode}' is not supported (valid, same)`);
-  const th = Math.max((Math.ceil(h / sh) - 1) * sh + ekh - h, 0), tw = Math.max((Math.ceil(w / sw) - 1) * sw + ekw - w, 0);
-  return [Math.floor(th / 2), Math.floor(tw / 2), th - Math.floor(th / 2), tw - Math.floor(tw / 2)];
-}
-
-function show(v: Val): string { return v.kind === 'map' ? `a ${v.h}×${v.w}×${v.c} map` : `[batch, ${v.k}]`; }
 function sameVal(a: Val, b: Val): boolean {
   if (a.kind === 'map' && b.kind === 'map') return a.h === b.h && a.w === b.w && a.c === b.c && !a.pad && !b.pad;
   return a.kind === 'flat' && b.kind === 'flat' && a.k === b.k;
@@ -507,35 +285,49 @@ export function readTfjsSource(source: string | TfjsArtifacts): TfjsArtifacts {
   return readModelFolder(source);
 }
 
+/** The option checks of importTfjs (errors name the option). */
+function checkImportOptions(opts: TfjsImportOptions): void {
+  if (!opts || typeof opts !== 'object') throw new TypeError(`opts must be an object, got ${describe(opts)}`);
+  if (opts.classes !== undefined && (!Number.isInteger(opts.classes) || opts.classes < 1)) throw new RangeError(`classes must be a positive integer, got ${describe(opts.classes)}`);
+  if (opts.inputSize !== undefined && (!Number.isInteger(opts.inputSize) || opts.inputSize < 8 || opts.inputSize > 4096)) throw new RangeError(`inputSize must be an integer in [8, 4096], got ${describe(opts.inputSize)}`);
+  if (opts.cut !== undefined && (typeof opts.cut !== 'string' || !opts.cut)) throw new TypeError(`cut must be a layer name, got ${describe(opts.cut)}`);
+  if (opts.cut && opts.classes === undefined) throw new RangeError('cut needs classes (the outputs of the new head)');
+}
+
+/** The input normalisation: opts.norm (a preset name or values), else the source's (nsfwjs: unit, else keras). */
+function normalizationOf(opts: TfjsImportOptions, source: string): { norm: Normalization; normName: string | null } {
+  if (opts.norm !== undefined && typeof opts.norm !== 'string') return { norm: opts.norm, normName: null };
+  const normName = opts.norm ?? (source.startsWith('nsfwjs:') ? 'unit' : 'keras');
+  if (!NORMALIZATIONS[normName]) throw new RangeError(`unknown normalisation '${normName}' (${Object.keys(NORMALIZATIONS).join(', ')})`);
+  return { norm: NORMALIZATIONS[normName], normName };
+}
+
+/** The input layer and the NHWC input size (inputSize overrides the model's own height and width). */
+function inputOf(layers: KLayer[], name: string, inputSize: number | undefined, source: string): { inLayer: KLayer; h: number; w: number; ch: number } {
+  const inLayer = layers.find((l) => l.name === name);
+  if (!inLayer) throw new TfjsImportError(`${source}: input layer '${name}' is not in the layer list`);
+  const shape = (inLayer.config.batch_input_shape ?? inLayer.config.batch_shape) as unknown[] | undefined;
+  if (!Array.isArray(shape) || shape.length !== 4) throw new TfjsImportError(`${source}: input '${inLayer.name}' has shape ${JSON.stringify(shape)}; [batch, h, w, c] images are supported`);
+  const [, nh, nw, ch] = shape as (number | null)[];
+  if (typeof ch !== 'number') throw new TfjsImportError(`${source}: input '${inLayer.name}' has no fixed channel count`);
+  const h = inputSize ?? nh, w = inputSize ?? nw;
+  if (typeof h !== 'number' || typeof w !== 'number') throw new TfjsImportError(`${source}: the input size is not fixed in the model: pass inputSize`);
+  return { inLayer, h, w, ch };
+}
+
 /**
  * Imports a TF.js layers model as a trainable qwasm Sequential (see the file header); with `cut`, keeps it up to
  * that layer and adds GlobalAvgPool + Linear(classes). The model is in training mode.
  */
 export function importTfjs(engine: Engine, source: string | TfjsArtifacts, opts: TfjsImportOptions = {}): TfjsImportedModel {
   if (!engine || typeof engine !== 'object' || typeof (engine as Engine).persistent !== 'function') throw new TypeError(`engine must be an Engine, got ${describe(engine)}`);
-  if (!opts || typeof opts !== 'object') throw new TypeError(`opts must be an object, got ${describe(opts)}`);
-  if (opts.classes !== undefined && (!Number.isInteger(opts.classes) || opts.classes < 1)) throw new RangeError(`classes must be a positive integer, got ${describe(opts.classes)}`);
-  if (opts.inputSize !== undefined && (!Number.isInteger(opts.inputSize) || opts.inputSize < 8 || opts.inputSize > 4096)) throw new RangeError(`inputSize must be an integer in [8, 4096], got ${describe(opts.inputSize)}`);
-  if (opts.cut !== undefined && (typeof opts.cut !== 'string' || !opts.cut)) throw new TypeError(`cut must be a layer name, got ${describe(opts.cut)}`);
-  if (opts.cut && opts.classes === undefined) throw new RangeError('cut needs classes (the outputs of the new head)');
-  let normName: string | null = null, norm: Normalization;
+  checkImportOptions(opts);
   const art = readTfjsSource(source);
-  if (opts.norm === undefined || typeof opts.norm === 'string') {
-    normName = (opts.norm as string | undefined) ?? (art.source.startsWith('nsfwjs:') ? 'unit' : 'keras');
-    if (!NORMALIZATIONS[normName]) throw new RangeError(`unknown normalisation '${normName}' (${Object.keys(NORMALIZATIONS).join(', ')})`);
-    norm = NORMALIZATIONS[normName];
-  } else norm = opts.norm;
+  const { norm, normName } = normalizationOf(opts, art.source);
 
   const { layers, inputs, outputs, kerasVersion } = kerasLayers(art.modelTopology, art.source);
   if (inputs.length !== 1 || outputs.length !== 1) throw new TfjsImportError(`${art.source}: the model has ${inputs.length} inputs and ${outputs.length} outputs; one of each is supported`);
-  const inLayer = layers.find((l) => l.name === inputs[0]);
-  if (!inLayer) throw new TfjsImportError(`${art.source}: input layer '${inputs[0]}' is not in the layer list`);
-  const shape = (inLayer.config.batch_input_shape ?? inLayer.config.batch_shape) as unknown[] | undefined;
-  if (!Array.isArray(shape) || shape.length !== 4) throw new TfjsImportError(`${art.source}: input '${inLayer.name}' has shape ${JSON.stringify(shape)}; [batch, h, w, c] images are supported`);
-  const [, nh, nw, ch] = shape as (number | null)[];
-  if (typeof ch !== 'number') throw new TfjsImportError(`${art.source}: input '${inLayer.name}' has no fixed channel count`);
-  const h = opts.inputSize ?? nh, w = opts.inputSize ?? nw;
-  if (typeof h !== 'number' || typeof w !== 'number') throw new TfjsImportError(`${art.source}: the input size is not fixed in the model: pass inputSize`);
+  const { inLayer, h, w, ch } = inputOf(layers, inputs[0], opts.inputSize, art.source);
   if (opts.cut && !layers.some((l) => l.name === opts.cut)) {
     throw new TfjsImportError(`${art.source}: no layer named '${opts.cut}' to cut at (layers: ${layers.filter((l) => /(_relu|_add|_BN|_project)$|^mixed\d+$/.test(l.name)).slice(-12).map((l) => l.name).join(', ')}, …)`);
   }
@@ -543,10 +335,10 @@ export function importTfjs(engine: Engine, source: string | TfjsArtifacts, opts:
   const start: Val = { name: inLayer.name, kind: 'map', h, w, c: ch, pad: null };
   // a chain with residual joins → Sequential; any other DAG (NotAChain) → a Graph inside the Sequential
   let imp = new Importer(engine, layers, weights, outputs[0], opts.cut ?? null, opts.seed ?? 1);
-  let built: { modules: Module[]; end: Val; specs: GraphSpec[] | null; output: string };
+  let built: { modules: Module[]; end: Val; specs: AssembledNode[] | null; output: string };
   try {
     imp.done.add(inLayer.name);
-    const r = imp.walk(start, false);
+    const r = new ResidualChains(engine, imp).walk(start);
     if (r.join) throw new NotAChain(`Add layer '${r.join.name}' joins '${r.end.name}' with a value that does not branch from it`);
     built = { modules: r.modules, end: r.end, specs: null, output: '' };
   } catch (e) {
@@ -566,7 +358,7 @@ export function importTfjs(engine: Engine, source: string | TfjsArtifacts, opts:
     const modules = built.modules;
     let end = built.end, classes: number;
     if (opts.cut) {
-      if (built.specs) modules.push(new Graph(engine, graphNodes(engine, built.specs), built.output));
+      if (built.specs) modules.push(assembledGraph(engine, built.specs, built.output));
       // the new head: features → GlobalAvgPool → Linear(classes)
       const k = end.kind === 'map' ? end.c : end.k;
       if (end.kind === 'map' && (end.h > 1 || end.w > 1 || modules.length === 0)) modules.push(new GlobalAvgPool(engine));
@@ -590,7 +382,7 @@ export function importTfjs(engine: Engine, source: string | TfjsArtifacts, opts:
         old.dispose();
         classes = opts.classes;
       }
-      if (built.specs) modules.push(new Graph(engine, graphNodes(engine, built.specs), built.output));
+      if (built.specs) modules.push(assembledGraph(engine, built.specs, built.output));
     }
     const model = new Sequential(engine, modules);
     const layerNames: Record<string, string> = {};

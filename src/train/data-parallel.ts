@@ -1,21 +1,27 @@
 // Data-parallel training steps over the runtime's threads (docs/THREADS.md). fit() hands each step's batch to
 // DataParallel.step when the runtime has threads and the model can be replicated (a layer tree describeLayers
 // can write down; no extra loss terms). Per step:
-//   1. this thread writes every parameter and buffer into one SharedArrayBuffer (the broadcast);
-//   2. the batch is cut into T contiguous shards; shard i (i ≥ 1) is copied into thread i's input buffer;
-//   3. every thread loads the broadcast weights into its replica, runs forward + loss + backward on its shard
-//      with the loss scaled by shard/batch, and writes its gradients (and BN running statistics) into its own
-//      SharedArrayBuffer; this thread does shard 0 on the model itself meanwhile;
-//   4. this thread adds the gradients of threads 1…T−1 to its own in that FIXED order and averages the
-//      buffers (weighted by shard size), so the result is deterministic for a given thread count; the
-//      optimiser step (clipping, schedule, state) then runs once, on this thread only.
-// What changes with the thread count: BN batch statistics are per shard, and the float summation order.
+//   1. this thread writes every parameter and buffer into one SharedArrayBuffer (the broadcast), and the batch
+//      and its labels into another;
+//   2. the batch is cut into T contiguous shards ("chunks"). Chunk 0 is this thread's; chunks 1…T−1 go to
+//      whichever thread CLAIMS them first (an atomic counter): a worker that wakes late (a busy machine) leaves
+//      its chunk to this thread instead of making the step wait for it;
+//   3. a thread runs a chunk on its replica (this thread: on the model) from the broadcast weights and BN
+//      statistics, from zero gradients, with the loss scaled by chunk/batch and dropout seeded by the chunk
+//      index, and writes the chunk's gradients and BN running statistics into the chunk's slot;
+//   4. this thread sums the gradients it had before the step and the slots of chunks 0, 1, …, T−1 in that FIXED
+//      order, and averages the BN statistics (weighted by chunk size): the result does not depend on which thread
+//      ran which chunk, so it is deterministic for a given thread count; the optimiser step (clipping,
+//      schedule, state) then runs once, on this thread only.
+// What changes with the thread count: BN batch statistics are per chunk, dropout masks, and the float summation
+// order.
 import type { Runtime } from '../runtime.js';
 import { Engine, type Tensor } from '../autograd/tensor.js';
 import * as ops from '../autograd/ops.js';
 import type { Module } from '../nn/module.js';
 import { buildLayers, describeLayers, type LayerSpec } from '../nn/layer-spec.js';
-import { argmaxRows } from '../kernels/eltwise_f32.js';
+import { Dropout } from '../nn/layers.js';
+import { argmaxRows, add } from '../kernels/eltwise_f32.js';
 import { ThreadPool, shards, type TaskReply } from '../threads/pool.js';
 import { QwasmError } from '../errors.js';
 
@@ -45,32 +51,94 @@ function layoutOf(model: Module) {
 }
 type Layout = ReturnType<typeof layoutOf>;
 
-interface Shared { state: SharedArrayBuffer; grads: SharedArrayBuffer; x: SharedArrayBuffer; y: SharedArrayBuffer }
+interface Shared {
+  /** Broadcast parameters and buffers (layout order). */
+  state: SharedArrayBuffer;
+  /** One slot per chunk: its gradients (parameters) then its BN running statistics (buffers). */
+  slots: SharedArrayBuffer;
+  /** The batch (float32) and labels (int32). */
+  x: SharedArrayBuffer; y: SharedArrayBuffer;
+  /** [next chunk to claim]. */
+  ctrl: SharedArrayBuffer;
+  /** Per chunk: loss, correctly classified rows (float64). */
+  results: SharedArrayBuffer;
+}
+type Part = { start: number; count: number };
+/** Per module (modules() order): a Dropout's seed and calls at the start of the step, or null. */
+type DropState = ([number, number] | null)[];
+
+const dropState = (model: Module): DropState => model.modules().map(([, m]) => (m instanceof Dropout ? [m.seed, m.calls] : null));
+
+/** Gives every Dropout a seed of its own for chunk c (the same in every thread), calls as at the step's start. */
+function seedDropout(model: Module, drop: DropState, c: number): void {
+  model.modules().forEach(([, m], i) => {
+    const d = drop[i];
+    if (d && m instanceof Dropout) { m.seed = (Math.imul(d[0], 0x9e3779b1) ^ Math.imul(c + 1, 0x85ebca6b)) >>> 0; m.calls = d[1]; }
+  });
+}
+
+/**
+ * Runs chunk c on `model` (this thread's model or a replica): BN statistics reset to the broadcast, gradients
+ * zeroed, forward + loss + backward, then the chunk's gradients and statistics into its slot and its loss and
+ * correct count into `results`. x / labels hold the batch (labelsPtr: the batch's labels in this thread's memory).
+ */
+function runChunk(model: Module, L: Layout, sh: Shared, parts: Part[], c: number, B: number, sample: number[], smoothing: number,
+  drop: DropState, xPtrOrShared: number | null, labelsPtr: number, predPtr: number, ys: Int32Array): void {
+  const engine = model.engine, rt = engine.rt, state = new Float32Array(sh.state), { start, count } = parts[c];
+  const per = sample.reduce((a, b) => a * b, 1);
+  for (const e of L.buffers) rt.f32(e.t.ptr, e.t.size).set(state.subarray(e.off, e.off + e.t.size));
+  for (const e of L.params) e.t.grad?.zero();
+  seedDropout(model, drop, c);
+  const x = engine.empty([count, ...sample], false);
+  x.write(xPtrOrShared === null ? new Float32Array(sh.x, 4 * start * per, count * per) : rt.f32(xPtrOrShared + 4 * start * per, count * per));
+  const out = shardStep(model, x, labelsPtr + 4 * start, count, count / B, smoothing, predPtr, ys.subarray(start, start + count));
+  const slot = new Float32Array(sh.slots, 4 * c * L.totalFloats, L.totalFloats);
+  for (const e of L.params) {
+    const g = e.t.grad;
+    if (g && e.t.requiresGrad) slot.set(rt.f32(g.ptr, g.size), e.off);
+    else slot.fill(0, e.off, e.off + e.t.size);
+  }
+  for (const e of L.buffers) slot.set(rt.f32(e.t.ptr, e.t.size), e.off);
+  const res = new Float64Array(sh.results);
+  res[2 * c] = out.loss; res[2 * c + 1] = out.correct;
+}
+
+/** Claims chunks 1…T−1 until none is left (chunk 0 is the caller's), running each. */
+function claimChunks(sh: Shared, chunks: number, run: (c: number) => void): void {
+  const next = new Int32Array(sh.ctrl);
+  for (let c = Atomics.add(next, 0, 1); c < chunks; c = Atomics.add(next, 0, 1)) run(c);
+}
 
 export class DataParallel {
+  /** Tests only: the caller claims every chunk before the workers are told (the workers then find none left). */
+  static callerRunsAll = false;
   private readonly layout: Layout;
   private readonly state: Float32Array;
-  private readonly shared: Shared[] = [];
-  private readonly parts: { start: number; count: number }[];
+  private readonly sh: Shared;
+  private readonly parts: Part[];
   private readonly predPtr: number;
+  /** WASM scratch: the gradients held before the step, then each chunk's slot on its way into the model's. */
+  private readonly before: number;
+  private readonly scratch: number;
 
   private constructor(readonly model: Module, private readonly pool: ThreadPool, private readonly id: number, spec: LayerSpec,
     readonly batchSize: number, readonly threads: number, private readonly sample: number[], private readonly smoothing: number) {
     const rt = model.engine.rt;
     this.layout = layoutOf(model);
-    const stateBuf = new SharedArrayBuffer(4 * this.layout.totalFloats);
-    this.state = new Float32Array(stateBuf);
     this.parts = shards(batchSize, threads);
-    const per = sample.reduce((a, b) => a * b, 1), maxShard = this.parts[0].count;
-    for (let i = 1; i < threads; i++) {
-      this.shared.push({
-        state: stateBuf, grads: new SharedArrayBuffer(4 * this.layout.totalFloats),
-        x: new SharedArrayBuffer(4 * maxShard * per), y: new SharedArrayBuffer(4 * maxShard),
-      });
-    }
-    this.predPtr = rt.alloc(4 * maxShard);
+    const per = sample.reduce((a, b) => a * b, 1), T = this.parts.length, L = this.layout;
+    this.sh = {
+      state: new SharedArrayBuffer(4 * L.totalFloats), slots: new SharedArrayBuffer(4 * T * L.totalFloats),
+      x: new SharedArrayBuffer(4 * batchSize * per), y: new SharedArrayBuffer(4 * batchSize),
+      ctrl: new SharedArrayBuffer(4), results: new SharedArrayBuffer(16 * T),
+    };
+    this.state = new Float32Array(this.sh.state);
+    this.predPtr = rt.alloc(4 * this.parts[0].count);
+    this.before = rt.alloc(4 * Math.max(1, L.paramFloats));
+    this.scratch = rt.alloc(4 * Math.max(1, L.paramFloats));
     try {
-      pool.run(this.shared.map((s) => ({ task: 'train.load', id, spec, signature: this.layout.signature, sample, maxShard, smoothing, ...s })), () => undefined);
+      const msg = { task: 'train.load', id, spec, signature: L.signature, sample, parts: this.parts, batchSize, smoothing, ...this.sh };
+      pool.run(this.parts.slice(1).map(() => msg), () => undefined);
     } catch (e) {
       this.dispose();
       throw e;
@@ -95,63 +163,75 @@ export class DataParallel {
 
   /**
    * One step's gradients for the batch in x (batchSize rows, labels in labelsPtr / ys), accumulated into the
-   * model's parameter gradients; buffers (BN running statistics) become the shard-weighted mean of the threads'.
-   * Returns the batch's mean loss and correctly classified rows.
+   * model's parameter gradients; buffers (BN running statistics) become the chunk-weighted mean. Returns the
+   * batch's mean loss and correctly classified rows.
    */
   step(x: Tensor, ys: Int32Array, labelsPtr: number): { loss: number; correct: number } {
-    const model = this.model, engine = model.engine, rt = engine.rt, B = this.batchSize;
-    const per = x.size / B, L = this.layout;
+    const model = this.model, rt = model.engine.rt, B = this.batchSize, L = this.layout, sh = this.sh;
+    const per = x.size / B, T = this.parts.length;
     for (const e of [...L.params, ...L.buffers]) this.state.set(rt.f32(e.t.ptr, e.t.size), e.off);
+    new Float32Array(sh.x).set(rt.f32(x.ptr, B * per));
+    new Int32Array(sh.y).set(ys);
+    Atomics.store(new Int32Array(sh.ctrl), 0, 1);
+    // the gradients from before the step (gradient accumulation): the chunks start from zero
+    const before = rt.f32(this.before, L.paramFloats);
+    for (const e of L.params) {
+      if (e.t.grad) before.set(rt.f32(e.t.grad.ptr, e.t.size), e.off);
+      else before.fill(0, e.off, e.off + e.t.size);
+    }
     const trainable = L.params.map((e) => e.t.requiresGrad);
     // a module's effective mode: a frozen BatchNorm2d (transfer/finetune setFrozen) normalises with its running
     // statistics like an eval-mode one, and its buffers must come back unchanged
     const mods = model.modules(), modes = mods.map(([, m]) => m.training && !(m as { frozen?: boolean }).frozen);
     const live = new Set(mods.filter((_, i) => modes[i]).map(([name]) => name));
-    const msgs = this.parts.slice(1).map((p, i) => {
-      const s = this.shared[i];
-      new Float32Array(s.x, 0, p.count * per).set(rt.f32(x.ptr + 4 * p.start * per, p.count * per));
-      new Int32Array(s.y, 0, p.count).set(ys.subarray(p.start, p.start + p.count));
-      return { task: 'train.step', id: this.id, n: p.count, weight: p.count / B, trainable, modes };
-    });
-    const p0 = this.parts[0];
-    const { own, replies } = this.pool.run(msgs, () => {
-      const x0 = engine.empty([p0.count, ...this.sample], false);
-      x0.write(rt.f32(x.ptr, p0.count * per));
-      return shardStep(model, x0, labelsPtr, p0.count, p0.count / B, this.smoothing, this.predPtr, ys);
-    });
-    // fixed order: thread 0's gradient, then + thread 1's, + thread 2's, …
+    const drop = dropState(model);
+    const msg = { task: 'train.step', id: this.id, trainable, modes, drop };
+    const run = (c: number) => runChunk(model, L, sh, this.parts, c, B, this.sample, this.smoothing, drop, x.ptr, labelsPtr, this.predPtr, ys);
+    if (DataParallel.callerRunsAll) { run(0); claimChunks(sh, T, run); }
+    this.pool.run(this.parts.slice(1).map(() => msg), () => { if (!DataParallel.callerRunsAll) { run(0); claimChunks(sh, T, run); } });
+    // fixed order: the gradients from before, + chunk 0's, + chunk 1's, … (each slot copied into WASM once, then
+    // one f32 add per tensor)
     for (const e of L.params) {
       const g = e.t.grad;
-      if (!g || !e.t.requiresGrad) continue;
-      const gv = rt.f32(g.ptr, g.size);
-      for (const s of this.shared) {
-        const w = new Float32Array(s.grads, 4 * e.off, e.t.size);
-        for (let j = 0; j < gv.length; j++) gv[j] += w[j];
+      if (g && e.t.requiresGrad) rt.f32(g.ptr, g.size).set(rt.f32(this.before + 4 * e.off, e.t.size));
+    }
+    for (let c = 0; c < T; c++) {
+      rt.f32(this.scratch, L.paramFloats).set(new Float32Array(sh.slots, 4 * c * L.totalFloats, L.paramFloats));
+      for (const e of L.params) {
+        const g = e.t.grad;
+        if (g && e.t.requiresGrad) add(rt, g.ptr, this.scratch + 4 * e.off, g.ptr, e.t.size);
       }
     }
     for (const e of L.buffers) {
-      if (!live.has(e.name.slice(0, Math.max(0, e.name.lastIndexOf('.'))))) continue;   // not updated by any thread
-      const bv = rt.f32(e.t.ptr, e.t.size), w0 = Math.fround(p0.count / B);
-      for (let j = 0; j < bv.length; j++) bv[j] *= w0;
-      this.shared.forEach((s, i) => {
-        const w = Math.fround(this.parts[i + 1].count / B), o = new Float32Array(s.grads, 4 * e.off, e.t.size);
-        for (let j = 0; j < bv.length; j++) bv[j] += w * o[j];
-      });
+      const bv = rt.f32(e.t.ptr, e.t.size);
+      if (!live.has(e.name.slice(0, Math.max(0, e.name.lastIndexOf('.'))))) {   // not updated by any thread
+        bv.set(this.state.subarray(e.off, e.off + e.t.size));
+        continue;
+      }
+      for (let c = 0; c < T; c++) {
+        const w = Math.fround(this.parts[c].count / B), o = new Float32Array(sh.slots, 4 * (c * L.totalFloats + e.off), e.t.size);
+        if (c === 0) for (let j = 0; j < bv.length; j++) bv[j] = w * o[j];
+        else for (let j = 0; j < bv.length; j++) bv[j] += w * o[j];
+      }
     }
-    let loss = (p0.count / B) * own.loss, correct = own.correct;
-    replies.forEach((r, i) => { loss += (this.parts[i + 1].count / B) * (r.loss as number); correct += r.correct as number; });
+    // each Dropout moves on by one call per step, as on one thread
+    mods.forEach(([, m], i) => { const d = drop[i]; if (d && m instanceof Dropout) { m.seed = d[0]; m.calls = d[1] + 1; } });
+    const res = new Float64Array(sh.results);
+    let loss = 0, correct = 0;
+    for (let c = 0; c < T; c++) { loss += (this.parts[c].count / B) * res[2 * c]; correct += res[2 * c + 1]; }
     return { loss, correct };
   }
 
   dispose(): void {
-    this.model.engine.rt.free(this.predPtr);
+    const rt = this.model.engine.rt;
+    rt.free(this.predPtr); rt.free(this.before); rt.free(this.scratch);
     try { this.pool.broadcast({ task: 'train.free', id: this.id }); } catch { /* a thread that failed has nothing to free */ }
   }
 }
 
 // ------------------------------------------------------------------ pool-thread side
 
-interface Replica { model: Module; layout: Layout; labelsPtr: number; predPtr: number; sample: number[]; smoothing: number; s: Shared }
+interface Replica { model: Module; layout: Layout; labelsPtr: number; predPtr: number; sample: number[]; smoothing: number; parts: Part[]; batchSize: number; sh: Shared }
 const replicas = new Map<number, Replica>();
 
 export const workerTasks: Record<string, (rt: Runtime, msg: Record<string, unknown>) => TaskReply> = {
@@ -162,36 +242,32 @@ export const workerTasks: Record<string, (rt: Runtime, msg: Record<string, unkno
       model.dispose();
       throw new QwasmError('the rebuilt model does not have the same parameters and buffers as the original');
     }
-    const maxShard = m.maxShard as number;
+    const batchSize = m.batchSize as number, parts = m.parts as Part[];
+    const sh: Shared = { state: m.state, slots: m.slots, x: m.x, y: m.y, ctrl: m.ctrl, results: m.results } as Shared;
     replicas.set(m.id as number, {
-      model, layout, labelsPtr: rt.alloc(4 * maxShard), predPtr: rt.alloc(4 * maxShard), sample: m.sample as number[],
-      smoothing: m.smoothing as number, s: { state: m.state, grads: m.grads, x: m.x, y: m.y } as Shared,
+      model, layout, labelsPtr: rt.alloc(4 * batchSize), predPtr: rt.alloc(4 * parts[0].count), sample: m.sample as number[],
+      smoothing: m.smoothing as number, parts, batchSize, sh,
     });
     return {};
   },
   'train.step': (rt, m) => {
     const r = replicas.get(m.id as number);
     if (!r) throw new QwasmError(`no training replica ${String(m.id)} in this thread`);
-    const { model, layout: L, s } = r, engine = model.engine, n = m.n as number;
-    const state = new Float32Array(s.state), grads = new Float32Array(s.grads);
+    const { model, layout: L, sh } = r, engine = model.engine;
+    const state = new Float32Array(sh.state);
     const trainable = m.trainable as boolean[], modes = m.modes as boolean[];
-    L.params.forEach((e, i) => { e.t.requiresGrad = trainable[i]; e.t.grad?.zero(); });
+    L.params.forEach((e, i) => { e.t.requiresGrad = trainable[i]; });
     model.modules().forEach(([, mod], i) => { mod.training = modes[i]; });
-    for (const e of [...L.params, ...L.buffers]) rt.f32(e.t.ptr, e.t.size).set(state.subarray(e.off, e.off + e.t.size));
-    const per = r.sample.reduce((a, b) => a * b, 1);
-    const labels = new Int32Array(s.y, 0, n);
-    rt.i32(r.labelsPtr, n).set(labels);
+    for (const e of L.params) rt.f32(e.t.ptr, e.t.size).set(state.subarray(e.off, e.off + e.t.size));
+    const ys = new Int32Array(sh.y);
+    rt.i32(r.labelsPtr, r.batchSize).set(ys);
+    let chunks = 0;
     try {
-      const x = engine.empty([n, ...r.sample], false);
-      x.write(new Float32Array(s.x, 0, n * per));
-      const out = shardStep(model, x, r.labelsPtr, n, m.weight as number, r.smoothing, r.predPtr, labels);
-      for (const e of L.params) {
-        const g = e.t.grad;
-        if (g && e.t.requiresGrad) grads.set(rt.f32(g.ptr, g.size), e.off);
-        else grads.fill(0, e.off, e.off + e.t.size);
-      }
-      for (const e of L.buffers) grads.set(rt.f32(e.t.ptr, e.t.size), e.off);
-      return out as unknown as TaskReply;
+      claimChunks(sh, r.parts.length, (c) => {
+        runChunk(model, L, sh, r.parts, c, r.batchSize, r.sample, r.smoothing, m.drop as DropState, null, r.labelsPtr, r.predPtr, ys);
+        chunks++;
+      });
+      return { chunks };
     } finally {
       engine.endStep();
     }

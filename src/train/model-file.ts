@@ -68,5 +68,5 @@ function modelFromCheckpoint(engine: Engine, ck: LoadedCheckpoint, file: string)
   return { model, record, meta: ck.meta, optimizerState };
 }
 
-/** @deprecated the old name of loadModelCheckpoint (kept: README's API example and src/cli use it). */
+/** @deprecated the old name of loadModelCheckpoint, kept for code written against qwasm 0.1 (docs/API.md: Deprecated names). */
 export const loadModel = loadModelCheckpoint;

@@ -76,6 +76,27 @@ export interface FitResult {
   optimizer: Optimizer;
 }
 
+/**
+ * One training step's forward, loss (task + o.extraLoss terms) and backward on this thread (no replicas): the loss
+ * value (a non-finite one throws lossError before the backward) and how many of the batch's predictions were right.
+ */
+function localStep(model: Module, x: Tensor, ys: Int32Array, labelsPtr: number, predPtr: number, o: FitOptions, step: number,
+                   lossError: (lv: number) => Error): { loss: number; correct: number } {
+  const rt = model.engine.rt, B = ys.length;
+  const logits = model.forward(x);
+  const task = ops.crossEntropy(logits, labelsPtr, o.labelSmoothing ?? 0);
+  const extra = o.extraLoss ? o.extraLoss({ x, logits, labelsPtr, step, taskLoss: task }) : [];
+  const lossT = extra.length ? ops.weightedSum([[task, o.taskWeight ?? 1], ...extra]) : task;
+  const lv = lossT.item();
+  if (!Number.isFinite(lv)) throw lossError(lv);
+  lossT.backward();
+  argmaxRows(rt, logits.ptr, B, logits.shape[1], predPtr);
+  const pred = rt.i32(predPtr, B);
+  let correct = 0;
+  for (let i = 0; i < B; i++) if (pred[i] === ys[i]) correct++;
+  return { loss: lv, correct };
+}
+
 export function fit(model: Module, train: Dataset, o: FitOptions): FitResult {
   const engine = model.engine, rt = engine.rt;
   checkInt('epochs', o.epochs, 1, 100000);
@@ -123,16 +144,9 @@ export function fit(model: Module, train: Dataset, o: FitOptions): FitResult {
           if (!Number.isFinite(lv)) throw lossError(lv);
           correct += r.correct;
         } else {
-          const logits = model.forward(x);
-          const task = ops.crossEntropy(logits, labelsPtr, o.labelSmoothing ?? 0);
-          const extra = o.extraLoss ? o.extraLoss({ x, logits, labelsPtr, step, taskLoss: task }) : [];
-          const lossT = extra.length ? ops.weightedSum([[task, o.taskWeight ?? 1], ...extra]) : task;
-          lv = lossT.item();
-          if (!Number.isFinite(lv)) throw lossError(lv);
-          lossT.backward();
-          argmaxRows(rt, logits.ptr, B, logits.shape[1], predPtr);
-          const pred = rt.i32(predPtr, B);
-          for (let i = 0; i < B; i++) if (pred[i] === ys[i]) correct++;
+          const r = localStep(model, x, ys, labelsPtr, predPtr, o, step, lossError);
+          lv = r.loss;
+          correct += r.correct;
         }
         const lr = schedule(Math.floor(step / acc));
         if ((step + 1) % acc === 0 || step + 1 === total) {

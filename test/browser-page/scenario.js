@@ -78,7 +78,7 @@ export async function convertGiven(qw, { build, weights, quantState, probe }) {
  * given input codes, and the logits of the float probe batch.
  */
 export async function runQwm(rtEntry, { build, qwm, inputCodes, probe }) {
-  const m = await rtEntry.loadModel(qwm, { build });
+  const m = await rtEntry.loadQwm(qwm, { build });
   try {
     return { build: m.info().build, outputCodes: m.predictCodes(inputCodes), logits: m.predict(probe) };
   } finally {
