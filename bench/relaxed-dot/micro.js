@@ -1,6 +1,6 @@
 // How does V8 lower the relaxed int8 dots on this CPU? Register-only WAT loops timed in headless Chromium (the
 // engine with a correct relaxed dot; Node 20's V8 returns 2× i32x4.relaxed_dot_i8x16_i7x16_add_s):
-//   throughput: CHAINS independent accumulators per loop, operands changed every iteration (else V8 hoists them):
+//   throughput: 8 independent accumulators (a 4×2 tile: distinct operand pairs, x changed every iteration):
 //     rdot32  acc = i32x4.relaxed_dot_i8x16_i7x16_add_s(x, y, acc)   16 MACs per op
 //     dot16   acc = i32x4.add(acc, i32x4.dot_i16x8_s(x, y))           8 MACs per op (the SIMD128 kernel's pair)
 //     rdot16  acc = i16x8.add(acc, i16x8.relaxed_dot_i8x16_i7x16_s(x, y))  16 MACs per op
@@ -12,34 +12,37 @@
 //     dot16x  acc = i32x4.dot_i16x8_s(acc, y)       pmaddwd latency (through the operand)
 //     rdot16x acc = i16x8.relaxed_dot_i8x16_i7x16_s(acc, y)   pmaddubsw latency (through the operand)
 // Figures: best of many short runs per loop, loops interleaved in rounds; ns per op, MACs per ns, and cycles
-// per op = ns per op ÷ ns per dependent scalar i32.add.   node bench/relaxed-dot/micro.js [--rounds 7]
+// per op = ns per op ÷ ns per dependent scalar i32.add.   node bench/relaxed-dot/micro.js [--rounds 7] [--disasm]
+// --disasm: run V8 with --perf-prof (it writes jit-<pid>.dump with every compiled function's machine code) and
+// print, per loop, the SIMD instructions of its optimised (Turbofan) code, via objdump: the lowering itself.
 import { chromium } from 'playwright-core';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 
-const { values: opt } = parseArgs({ options: { rounds: { type: 'string', default: '7' } } });
-const CHAINS = 10; // + x0, x1, y (+ V8's scratch) stays within the 16 xmm registers V8 allocates
+const { values: opt } = parseArgs({ options: { rounds: { type: 'string', default: '7' }, disasm: { type: 'boolean', default: false } } });
+const ROWS = 4, CHAINS = 2 * ROWS; // 8 accumulators + 4 x + 2 y + 1 temp: V8 allocates xmm0–xmm14
 const UNROLL = 16;
 // wabt 1.0.32 spells the relaxed dots without the "relaxed_" prefix (same opcodes 0xfd 0x112 / 0x113)
 const RDOT32 = 'i32x4.dot_i8x16_i7x16_add_s', RDOT16 = 'i16x8.dot_i8x16_i7x16_s';
 const range = (n, f) => Array.from({ length: n }, (_, i) => f(i)).join('\n    ');
 const sumLanes = (n) => Array.from({ length: n }, (_, i) => `(i32x4.extract_lane 0 (local.get $c${i}))`).reduce((a, b) => `(i32.add ${a} ${b})`);
 
-/** A throughput loop: CHAINS accumulators, `step(acc, x)` the new accumulator's expression. */
+/** A throughput loop shaped like a GEMM tile: ROWS × COLS accumulators, acc[i][j] = step(acc, x_i, y_j), every
+ * (x_i, y_j) pair distinct and the x_i changed every iteration — with a shared pair V8 computes the dot once for
+ * all chains (value numbering), and with a loop-invariant one it hoists it. */
 const thr = (name, step) => `(func (export "${name}") (param $n i32) (result i32)
     ${range(CHAINS, (i) => `(local $c${i} v128)`)}
-    (local $y v128) (local $x0 v128) (local $x1 v128)
-    (local.set $y (v128.const i8x16 3 5 7 11 13 17 19 23 29 31 37 41 43 47 53 59))
-    (local.set $x0 (v128.const i8x16 1 -2 3 -4 5 -6 7 -8 9 -10 11 -12 13 -14 15 -16))
-    (local.set $x1 (v128.const i8x16 -1 2 -3 4 -5 6 -7 8 -9 10 -11 12 -13 14 -15 16))
+    ${range(ROWS, (i) => `(local $x${i} v128)`)} (local $y0 v128) (local $y1 v128)
+    (local.set $y0 (v128.const i8x16 3 5 7 11 13 17 19 23 29 31 37 41 43 47 53 59))
+    (local.set $y1 (v128.const i8x16 61 67 71 73 79 83 89 97 101 103 107 109 113 117 121 127))
+    ${range(ROWS, (i) => `(local.set $x${i} (v128.const i8x16 ${Array.from({ length: 16 }, (_, l) => ((l * 7 + i * 13) % 200) - 100).join(' ')}))`)}
     ${range(CHAINS, (i) => `(local.set $c${i} (v128.const i32x4 ${i} ${i + 1} ${i + 2} ${i + 3}))`)}
     (loop $l
-      (local.set $x0 (i8x16.add (local.get $x0) (local.get $y)))
-      (local.set $x1 (i8x16.sub (local.get $x1) (local.get $y)))
-      ${range(CHAINS, (i) => `(local.set $c${i} ${step(`(local.get $c${i})`, `(local.get $x${i % 2})`)})`)}
+      ${range(ROWS, (i) => `(local.set $x${i} (i8x16.add (local.get $x${i}) (local.get $y${i % 2})))`)}
+      ${range(CHAINS, (i) => `(local.set $c${i} ${step(`(local.get $c${i})`, `(local.get $x${i >> 1})`, `(local.get $y${i & 1})`)})`)}
       (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1)))))
     ${sumLanes(CHAINS)})`;
 /** A latency loop: one chain, UNROLL dependent ops per iteration. */
@@ -63,9 +66,9 @@ const scalar = `(func (export "l_iadd") (param $n i32) (result i32)
 const loops = {
   'l_iadd': [scalar, UNROLL, 0],
   // name: [wat, ops per iteration, MACs per op]
-  't_rdot32': [thr('t_rdot32', (c, x) => `(${RDOT32} ${x} (local.get $y) ${c})`), CHAINS, 16],
-  't_dot16': [thr('t_dot16', (c, x) => `(i32x4.add ${c} (i32x4.dot_i16x8_s ${x} (local.get $y)))`), CHAINS, 8],
-  't_rdot16': [thr('t_rdot16', (c, x) => `(i16x8.add ${c} (${RDOT16} ${x} (local.get $y)))`), CHAINS, 16],
+  't_rdot32': [thr('t_rdot32', (c, x, y) => `(${RDOT32} ${x} ${y} ${c})`), CHAINS, 16],
+  't_dot16': [thr('t_dot16', (c, x, y) => `(i32x4.add ${c} (i32x4.dot_i16x8_s ${x} ${y}))`), CHAINS, 8],
+  't_rdot16': [thr('t_rdot16', (c, x, y) => `(i16x8.add ${c} (${RDOT16} ${x} ${y}))`), CHAINS, 16],
   'l_add': [lat('l_add', (c) => `(i32x4.add ${c} (local.get $y))`), UNROLL, 0],
   'l_rdot32': [lat('l_rdot32', (c) => `(${RDOT32} (local.get $x) (local.get $y) ${c})`), UNROLL, 16],
   'l_dot16x': [lat('l_dot16x', (c) => `(i32x4.dot_i16x8_s ${c} (local.get $y))`), UNROLL, 8],
@@ -77,8 +80,9 @@ writeFileSync(path.join(dir, 'm.wat'), wat);
 execFileSync('wat2wasm', ['--enable-relaxed-simd', path.join(dir, 'm.wat'), '-o', path.join(dir, 'm.wasm')]);
 const b64 = readFileSync(path.join(dir, 'm.wasm')).toString('base64');
 
+if (opt.disasm) process.chdir(dir); // V8 writes jit-<pid>.dump (and v8.log files) into the browser's working directory
 const browser = await chromium.launch({ executablePath: process.env.QWASM_CHROMIUM || '/usr/bin/chromium', headless: true,
-  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
+  args: [...(opt.disasm ? ['--js-flags=--perf-prof'] : []), '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
 const page = await browser.newPage();
 const out = await page.evaluate(async ({ b64, names, rounds }) => {
   const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
@@ -110,4 +114,33 @@ for (const [k, [, , macs]] of Object.entries(loops)) {
   const b = nsPerOp(k, min), m = nsPerOp(k, median);
   console.log(`${k.padEnd(10)}  ${b.toFixed(3).padStart(7)} / ${m.toFixed(3).padEnd(7)}        ${(b / cycle).toFixed(2).padStart(6)}` +
     `      ${macs ? (macs / b).toFixed(1).padStart(7) : '      -'}          ${macs ? (macs * cycle / b).toFixed(1) : '-'}`);
+}
+
+if (opt.disasm) {
+  // jitdump: 40-byte header, then records {id u32, size u32, timestamp u64, …}; id 0 = code load:
+  // {pid u32, tid u32, vma u64, code_addr u64, code_size u64, code_index u64, name\0, code bytes}
+  const names = Object.keys(loops);
+  for (const f of readdirSync(dir).filter((f) => /^jit-\d+\.dump$/.test(f))) {
+    const d = readFileSync(path.join(dir, f));
+    for (let off = d.readUInt32LE(8); off + 16 <= d.length;) {
+      const id = d.readUInt32LE(off), size = d.readUInt32LE(off + 4);
+      if (size === 0) break;
+      if (id === 0) {
+        const codeSize = Number(d.readBigUInt64LE(off + 40)), nameEnd = d.indexOf(0, off + 56);
+        const m = /wasm-function\[(\d+)\].*turbofan/.exec(d.toString('latin1', off + 56, nameEnd));
+        if (m) {
+          const bin = path.join(dir, `f${m[1]}.bin`);
+          writeFileSync(bin, d.subarray(nameEnd + 1, nameEnd + 1 + codeSize));
+          const asm = execFileSync('objdump', ['-D', '-b', 'binary', '-mi386:x86-64', bin], { encoding: 'utf8' });
+          const counts = {};
+          for (const line of asm.split('\n')) {
+            const ins = (line.split('\t')[2] || '').replace('{vex} ', '').split(' ')[0];
+            if (/^v?p(madd|dp|add|sub)/.test(ins)) counts[ins] = (counts[ins] || 0) + 1;
+          }
+          console.log(`${names[m[1]].padEnd(10)} (${f}) turbofan: ${Object.entries(counts).map(([k, v]) => `${v} ${k}`).join(', ')}`);
+        }
+      }
+      off += size;
+    }
+  }
 }
