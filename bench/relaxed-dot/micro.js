@@ -88,18 +88,20 @@ const out = await page.evaluate(async ({ b64, names, rounds }) => {
   const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
   const { instance } = await WebAssembly.instantiate(bytes, {});
   const e = instance.exports;
-  // iterations for ~10 ms per call, from a warm-up
+  // warm-up: ~300 ms of calls per loop, so V8 has tiered it up from Liftoff to Turbofan (tier-up compiles in the
+  // background and swaps the code in), then iterations for ≥ 20 ms per call (timer resolution 0.1 ms)
   const iters = {};
-  for (const k of names) { e[k](1000); let n = 1 << 14, t; do { n *= 2; t = performance.now(); e[k](n); t = performance.now() - t; } while (t < 5); iters[k] = n; }
+  for (const k of names) { const t0 = performance.now(); while (performance.now() - t0 < 300) e[k](1 << 14); }
+  for (const k of names) { let n = 1 << 12, t; do { n *= 2; t = performance.now(); e[k](n); t = performance.now() - t; } while (t < 20); iters[k] = n; }
   const best = Object.fromEntries(names.map((k) => [k, []]));
   for (let r = 0; r < rounds; r++) {
     for (const k of names) {
       let b = Infinity;
-      for (let i = 0; i < 15; i++) { const t = performance.now(); e[k](iters[k]); b = Math.min(b, performance.now() - t); }
+      for (let i = 0; i < 5; i++) { const t = performance.now(); e[k](iters[k]); b = Math.min(b, performance.now() - t); }
       best[k].push(b * 1e6 / iters[k]); // ns per iteration
     }
   }
-  return { best, ua: navigator.userAgent };
+  return { best, iters, ua: navigator.userAgent };
 }, { b64, names: Object.keys(loops), rounds: Number(opt.rounds) });
 await browser.close();
 
@@ -108,6 +110,7 @@ const min = (a) => Math.min(...a);
 const nsPerOp = (k, f) => f(out.best[k]) / loops[k][1];
 const cycle = nsPerOp('l_iadd', min); // ns per cycle (dependent scalar add = 1 cycle)
 console.log(`${out.ua.match(/Chrome\/[\d.]+/)[0]}; load ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}; ${os.cpus()[0].model}`);
+console.log(`iterations per call: ${JSON.stringify(out.iters)}`);
 console.log(`dependent i32.add: ${cycle.toFixed(3)} ns/op → ~${(1 / cycle).toFixed(2)} GHz if 1 cycle`);
 console.log('loop        ns/op (best / median)   cycles/op   MACs/ns (best)   MACs/cycle');
 for (const [k, [, , macs]] of Object.entries(loops)) {
