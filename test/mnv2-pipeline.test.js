@@ -9,8 +9,8 @@ import { join } from 'node:path';
 import { init } from '../dist/index.js';
 import { Engine } from '../dist/autograd/tensor.js';
 import { importTfjs } from '../dist/tfjs/import.js';
-import { createDataset } from '../dist/data/dataset.js';
-import { cachePrefix, prefixOutputs, suffixView, frozenPrefixLength } from '../dist/transfer/cache.js';
+import { createDataset, subset } from '../dist/data/dataset.js';
+import { bnRanges, cachePrefix, prefixOutputs, suffixView, frozenPrefixLength } from '../dist/transfer/cache.js';
 import { buildStudent } from '../dist/transfer/student.js';
 import { kFoldSplits, loadTargetPool, checkDisjoint } from '../dist/pipeline/mnv2-data.js';
 import { evalForward } from '../dist/train/eval-loop.js';
@@ -71,6 +71,19 @@ withNsfwjs('frozen-prefix cache: the suffix on cached maps gives the uncached lo
     const viaU8 = logitsOf(view, c.sets.train);
     const scale = Math.max(...full.map(Math.abs));
     assert.ok(maxDiff(full, viaU8) < 0.05 * scale + 0.05, `uint8 cache: max |Δ| ${maxDiff(full, viaU8)} (logit scale ${scale})`);
+    // data-free ranges from the last frozen BN (β ± 6|γ|): the same maps whatever else is in the cached sets
+    const rg = bnRanges(m, L);
+    const bnOf = m.layers[L - 1], g = bnOf.gamma.toArray(), b = bnOf.beta.toArray();
+    assert.ok(Math.abs(rg.hi[0] - (b[0] + 6 * Math.abs(g[0]))) < 1e-5 && Math.abs(rg.lo[0] - (b[0] - 6 * Math.abs(g[0]))) < 1e-5);
+    const alone = cachePrefix(m, L, { train: subset(ds, [0, 1, 2]) }, { ranges: rg });
+    const withOthers = cachePrefix(m, L, { train: subset(ds, [0, 1, 2]), rest: subset(ds, [3, 4, 5]) }, { ranges: rg });
+    assert.equal(alone.sets.train.images, withOthers.sets.train.images);
+    assert.is(alone.rangeSource, 'given');
+    assert.ok(alone.clippedFraction < 0.01, `clipped ${alone.clippedFraction}`);
+    const viaBn = logitsOf(view, withOthers.sets.train);
+    assert.ok(maxDiff(full.slice(0, viaBn.length), viaBn) < 0.05 * scale + 0.05, `bn-range cache: max |Δ| ${maxDiff(full.slice(0, viaBn.length), viaBn)}`);
+    assert.throws(() => bnRanges(m, L - 1), /not a BatchNorm2d/);
+    assert.throws(() => cachePrefix(m, L, { train: ds }, { ranges: { lo: rg.lo.slice(1), hi: rg.hi } }), /channels/);
     assert.throws(() => view.dispose(), /shares the model/);
     assert.throws(() => cachePrefix(m, L + 1, { train: ds }), /trainable parameters/);
   } finally { r.model.dispose(); }

@@ -36,7 +36,7 @@ export function sections(r: Mnv2Result, meta: ReportMeta): Section[] {
   const c = r.cache;
   out.push({ title: 'Frozen-prefix cache', text: [
     `The frozen layers run once per image (eval mode, BatchNorm on running statistics), not once per epoch: ${c.images} images in ${c.seconds.toFixed(1)} s (${c.imagesPerSecond.toFixed(1)} img/s).`,
-    `Storage: ${c.storage}; a ${c.shape.join('×')} map = ${c.bytesPerImage} B per image at ${r.teacher.inputSize} px (${c.bytesPerImageAt224} B at 224 px); largest dequantisation error ${c.maxAbsError.toExponential(2)}.`,
+    `Storage: ${c.storage}; a ${c.shape.join('×')} map = ${c.bytesPerImage} B per image at ${r.teacher.inputSize} px (${c.bytesPerImageAt224} B at 224 px); ranges from ${c.rangeSource}, ${(c.clippedFraction * 100).toFixed(3)} % of the values clipped; largest dequantisation error ${c.maxAbsError.toExponential(2)}.`,
     `Augmentation: ${c.augmentation}.`,
   ] });
   out.push({ title: 'Throughput', text: [`${r.threads} thread(s); images per second of each training stage in this run.`], head: ['stage', 'images / s', 'batch', 'input px', 'layers'],

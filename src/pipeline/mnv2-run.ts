@@ -19,7 +19,7 @@ import { InitRng } from '../util/rng.js';
 import { defaultBias, defaultWeight, kaimingNormal } from '../nn/init.js';
 import { importTfjs, type TfjsImportedModel } from '../tfjs/import.js';
 import { createDataset, subset, type Dataset } from '../data/dataset.js';
-import { cachePrefix, suffixView } from '../transfer/cache.js';
+import { bnRanges, cachePrefix, suffixView } from '../transfer/cache.js';
 import { extractFeatures, trainLinearHead, headPredict, type Features } from '../transfer/features.js';
 import { fineTune } from '../transfer/finetune.js';
 import { buildStudent, recalibrateBatchNorm, setBatchNormMomentum } from '../transfer/student.js';
@@ -73,7 +73,7 @@ export interface Mnv2Result {
   loadAverage: number[];
   target: { name: string; classes: string[]; images: number; protocol: string; mode: 'cv' | 'fixed'; splits: { name: string; train: number; val: number; test: number }[] };
   teacher: { source: string; cut: string; inputSize: number; params: number; norm: string | null; frozenPrefixLayers: number; cacheAt: string };
-  cache: { storage: string; shape: number[]; bytesPerImage: number; bytesPerImageAt224: number; images: number; seconds: number; imagesPerSecond: number; maxAbsError: number; augmentation: string };
+  cache: { storage: string; shape: number[]; bytesPerImage: number; bytesPerImageAt224: number; images: number; seconds: number; imagesPerSecond: number; maxAbsError: number; clippedFraction: number; rangeSource: string; augmentation: string };
   finalTeacher: 'features' | 'finetune';
   variants: Mnv2Variant[];
   comparisons: Comparison[];
@@ -244,7 +244,10 @@ export async function runMobilenetV2Pipeline(over: Partial<Mnv2Settings> = {}, h
     const cache = await stage('cache', (ts) => {
       const sets: Record<string, Dataset> = { pool: target.pool };
       if (s.flipCopies) sets.flipped = flipped(target.pool);
-      const c = cachePrefix(teacher, L, sets, { batchSize: 32, onProgress: (p) => progress(p.done, p.total, { images: `${p.done}/${p.total}`, 'img/s': (p.done / Math.max(1e-9, p.seconds)).toFixed(1) }, since(ts)) });
+      // quantisation ranges from the last frozen BN's own statistics when the prefix ends in one: no image of
+      // the target (test folds included) decides them; else the pooled images (no labels)
+      const ranges = teacher.layers[L - 1] instanceof BatchNorm2d ? bnRanges(teacher, L) : undefined;
+      const c = cachePrefix(teacher, L, sets, { batchSize: 32, ranges, onProgress: (p) => progress(p.done, p.total, { images: `${p.done}/${p.total}`, 'img/s': (p.done / Math.max(1e-9, p.seconds)).toFixed(1) }, since(ts)) });
       const all = s.flipCopies ? catDatasets(c.sets.pool, c.sets.flipped) : c.sets.pool;
       const imageSet = s.flipCopies ? catDatasets(target.pool, sets.flipped) : target.pool;
       return [{ ...c, all, imageSet }, `${c.images} images through layers 0–${L - 1} (up to ${cacheAt}) in ${c.seconds.toFixed(1)} s: ${c.shape.join('×')} uint8 maps, ${c.bytesPerImage} B per image`];
@@ -460,7 +463,7 @@ export async function runMobilenetV2Pipeline(over: Partial<Mnv2Settings> = {}, h
       teacher: { source: TEACHER_SOURCE, cut: s.cut, inputSize: s.inputSize, params: tParams, norm: imp.normName, frozenPrefixLayers: L, cacheAt },
       cache: {
         storage: 'uint8, per-channel affine (min/max over the cached images, no labels)', shape: cache.shape, bytesPerImage: cache.bytesPerImage, bytesPerImageAt224: Math.round(at224),
-        images: cache.images, seconds: cache.seconds, imagesPerSecond: cache.images / cache.seconds, maxAbsError: cache.maxAbsError,
+        images: cache.images, seconds: cache.seconds, imagesPerSecond: cache.images / cache.seconds, maxAbsError: cache.maxAbsError, clippedFraction: cache.clippedFraction, rangeSource: cache.rangeSource === 'given' ? 'the last frozen BatchNorm (β ± 6|γ|)' : 'the pooled images (no labels)',
         augmentation: s.flipCopies ? 'one horizontally flipped copy of every image is cached too (training sees both); no other augmentation of the frozen part (shifts / crops would need a new forward per epoch)' : 'none: every epoch sees the same cached maps',
       },
       finalTeacher, variants, comparisons,

@@ -52,7 +52,7 @@ export const MNV2_DEFAULTS: Readonly<Mnv2Settings> = Object.freeze({
   epochs: 10, headEpochs: 60, scratchEpochs: 20, studentEpochs: 12,
   batch: 16, lr: 1e-3, headLr: 1e-2, lrFactor: 2.6, scratchLr: 2e-3, studentLr: 1e-4,
   sparsity: 0, temperature: 4, alpha: 0.7, scratchSplits: 3, studentSplits: 2, flipCopies: true, seed: 1,
-  latencyRounds: 5, latencyRuns: 10, outDir: 'qwasm-report-mobilenetv2', saveModels: true,
+  latencyRounds: 9, latencyRuns: 20, outDir: 'qwasm-report-mobilenetv2', saveModels: true,
 });
 
 export function resolveMnv2Settings(over: Partial<Mnv2Settings> = {}): Mnv2Settings {

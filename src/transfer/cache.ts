@@ -2,8 +2,10 @@
 // BatchNorm on running statistics), their output is a fixed function of the image — computed ONCE per image
 // here (eval mode, no graph), not once per epoch, and the rest of the network trains on the cached maps.
 //
-// Storage: uint8, per-channel affine (lo_c + q·scale_c, the range of each channel over the `rangeFrom` set —
-// the training images — values outside it clipped). Such a cache IS a Dataset: its normalisation
+// Storage: uint8, per-channel affine (lo_c + q·scale_c, values outside [lo_c, hi_c] clipped). The ranges come
+// either from the statistics the network already carries — `bnRanges`: a prefix ending in a BatchNorm2d outputs
+// β_c ± k·|γ_c| on the data its running statistics saw, so no target image (and no test image of a
+// cross-validation fold) decides the quantisation — or, for any other prefix, from the `rangeFrom` set. Such a cache IS a Dataset: its normalisation
 // (x/255 − mean_c) / std_c with std_c = 1 / (255·scale_c), mean_c = −lo_c·std_c turns q back into the
 // dequantised activation, so fit(), evaluate(), compressModel() and distillation run on it unchanged (no shifts,
 // flips or crops: they would move features, not pixels). One byte per activation: at 96 px MobileNetV2's
@@ -13,7 +15,7 @@ import type { Module } from '../nn/module.js';
 import { BatchNorm2d, Sequential } from '../nn/layers.js';
 import { createDataset, type Dataset } from '../data/dataset.js';
 import { evalForward } from '../train/eval-loop.js';
-import { checkInt, describe, QwasmError } from '../errors.js';
+import { checkFinite, checkInt, describe, QwasmError } from '../errors.js';
 
 export interface CacheProgress { done: number; total: number; seconds: number }
 
@@ -21,6 +23,8 @@ export interface CachePrefixOptions {
   batchSize?: number;
   /** Name of the set (key of `sets`) whose per-channel ranges quantise every set (default: the first). */
   rangeFrom?: string;
+  /** Per-channel ranges given up front (e.g. `bnRanges`): then no set's values choose the quantisation. */
+  ranges?: { lo: Float32Array; hi: Float32Array };
   onProgress?: (p: CacheProgress) => void;
 }
 
@@ -33,8 +37,12 @@ export interface PrefixCache {
   shape: [number, number, number];
   storage: 'uint8';
   bytesPerImage: number;
-  /** Largest |dequantised − f32| over the `rangeFrom` set (half a quantisation step, per channel). */
+  /** Largest |dequantised − f32| over the `rangeFrom` set (half a quantisation step, or clipping). */
   maxAbsError: number;
+  /** Fraction of all cached values outside their channel's range (clipped); 0 when the ranges come from a set. */
+  clippedFraction: number;
+  /** Where the ranges came from: 'given' (`ranges`) or the name of the set. */
+  rangeSource: string;
   /** Images run through the prefix, and the wall time. */
   images: number;
   seconds: number;
@@ -93,18 +101,12 @@ export function cachePrefix(model: Sequential, upTo: number, sets: Record<string
     });
   }
   const shape = raw[rangeFrom].shape, C = shape[2];
-  // per-channel range over the range set
-  const lo = new Float32Array(C).fill(Infinity), hi = new Float32Array(C).fill(-Infinity);
-  const r = raw[rangeFrom].data;
-  for (let i = 0; i < r.length; i++) { const c = i % C, v = r[i]; if (v < lo[c]) lo[c] = v; if (v > hi[c]) hi[c] = v; }
+  const { lo, hi } = o.ranges ? checkRanges(o.ranges, C) : setRanges(raw[rangeFrom].data, C);
   const scale = new Float32Array(C);
-  for (let c = 0; c < C; c++) {
-    if (!Number.isFinite(lo[c])) { lo[c] = 0; hi[c] = 0; }
-    scale[c] = hi[c] > lo[c] ? (hi[c] - lo[c]) / 255 : 1e-6;
-  }
+  for (let c = 0; c < C; c++) scale[c] = hi[c] > lo[c] ? (hi[c] - lo[c]) / 255 : 1e-6;
   const std = Array.from(scale, (s) => 1 / (255 * s));
   const norm = { mean: Array.from(lo, (l, c) => -l * std[c]), std };
-  let maxAbsError = 0;
+  let maxAbsError = 0, clipped = 0;
   const out: Record<string, Dataset> = {};
   for (const k of names) {
     const { data, shape: sh } = raw[k];
@@ -113,13 +115,48 @@ export function cachePrefix(model: Sequential, upTo: number, sets: Record<string
     for (let i = 0; i < data.length; i++) {
       const c = i % C;
       const v = Math.round((data[i] - lo[c]) / scale[c]);
+      if (v < 0 || v > 255) clipped++;
       q[i] = v < 0 ? 0 : v > 255 ? 255 : v;
       if (k === rangeFrom) { const e = Math.abs(lo[c] + q[i] * scale[c] - data[i]); if (e > maxAbsError) maxAbsError = e; }
     }
     const ds = sets[k];
     out[k] = createDataset({ name: `${ds.name}@prefix${upTo}`, images: q, labels: ds.labels, height: shape[0], width: shape[1], channels: C, classes: ds.classes, norm });
   }
-  return { sets: out, upTo, shape, storage: 'uint8', bytesPerImage: shape[0] * shape[1] * C, maxAbsError, images: total, seconds: (performance.now() - t0) / 1000 };
+  return { sets: out, upTo, shape, storage: 'uint8', bytesPerImage: shape[0] * shape[1] * C, maxAbsError,
+    clippedFraction: clipped / Math.max(1, total * shape[0] * shape[1] * C), rangeSource: o.ranges ? 'given' : rangeFrom, images: total, seconds: (performance.now() - t0) / 1000 };
+}
+
+/** Per-channel [min, max] of NHWC-ordered values with C channels (a channel never seen: [0, 0]). */
+function setRanges(r: Float32Array, C: number): { lo: Float32Array; hi: Float32Array } {
+  const lo = new Float32Array(C).fill(Infinity), hi = new Float32Array(C).fill(-Infinity);
+  for (let i = 0; i < r.length; i++) { const c = i % C, v = r[i]; if (v < lo[c]) lo[c] = v; if (v > hi[c]) hi[c] = v; }
+  for (let c = 0; c < C; c++) if (!Number.isFinite(lo[c])) { lo[c] = 0; hi[c] = 0; }
+  return { lo, hi };
+}
+
+function checkRanges(r: { lo: Float32Array; hi: Float32Array }, C: number): { lo: Float32Array; hi: Float32Array } {
+  if (r.lo.length !== C || r.hi.length !== C) throw new QwasmError(`cachePrefix: ranges have ${r.lo.length} / ${r.hi.length} channels, the prefix output ${C}`);
+  for (let c = 0; c < C; c++) {
+    if (!(Number.isFinite(r.lo[c]) && Number.isFinite(r.hi[c]) && r.lo[c] <= r.hi[c])) throw new QwasmError(`cachePrefix: ranges of channel ${c} are [${r.lo[c]}, ${r.hi[c]}]`);
+  }
+  return r;
+}
+
+/**
+ * Ranges for a prefix whose last top-level layer (index upTo − 1) is a BatchNorm2d: β_c ± k·|γ_c|, i.e. k standard
+ * deviations of its output on the data its running statistics were estimated on (ImageNet for a pretrained
+ * network). Data-free: the target's images — and the test folds among them — play no part.
+ */
+export function bnRanges(model: Sequential, upTo: number, k = 6): { lo: Float32Array; hi: Float32Array } {
+  if (!(model instanceof Sequential)) throw new TypeError(`model must be a Sequential, got ${describe(model)}`);
+  checkInt('upTo', upTo, 1, model.layers.length);
+  checkFinite('k', k);
+  const bn = model.layers[upTo - 1];
+  if (!(bn instanceof BatchNorm2d)) throw new QwasmError(`bnRanges: layer ${upTo - 1} is ${describe(bn)}, not a BatchNorm2d`);
+  const g = bn.gamma.toArray(), b = bn.beta.toArray();
+  const lo = new Float32Array(bn.channels), hi = new Float32Array(bn.channels);
+  for (let c = 0; c < bn.channels; c++) { const w = k * Math.abs(g[c]); lo[c] = b[c] - w; hi[c] = b[c] + w; }
+  return { lo, hi };
 }
 
 /**
