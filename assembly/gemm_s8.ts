@@ -7,9 +7,12 @@
 //   Kp/2 × 16 × int8   for each pair of rows k, k+1: [B[k][j0], B[k+1][j0], B[k][j1], B[k+1][j1], …, j7]
 // so one `i32x4.dot_i16x8_s` of a broadcast activation pair (a[k], a[k+1]) against 4 of those column pairs
 // adds two MACs into each of 4 column accumulators. Activations are packed per call into int16 pairs.
-// The scalar build reads the same layout with plain loops, so a packed buffer is identical in every build.
+// The scalar build reads the same layout with plain loops, so a packed buffer is identical in every build —
+// except the relaxed build on an engine whose relaxed int8 dot is u8 × s8 (vnniDot(): V8 on AVX-VNNI), where
+// all three functions hand over to gemm_s8_vnni.ts (its own layout; one dot per 16 MACs, same results).
 
 import { OUT_I32, requant1, requant4 } from './requant';
+import { vnniDot, vnni_gemm, vnni_pack, vnni_packed_size } from './gemm_s8_vnni';
 
 const NR: i32 = 8;
 const MR: i32 = 4;
@@ -18,25 +21,32 @@ const MR: i32 = 4;
 @inline function kpad(k: i32): i32 { return (k + 1) & ~1; }
 
 export function gemm_s8_packed_size(k: i32, n: i32): usize {
+  if (ASC_FEATURE_RELAXED_SIMD) if (vnniDot()) return vnni_packed_size(k, n);
   let nb = (n + NR - 1) / NR;
   return <usize>nb * (<usize>NR * 4 + <usize>kpad(k) * <usize>NR);
 }
 
+// The 8 int32 heading a packed block of columns n0 … n0+7: bias'[j] = bias[j] − zpA·Σk B[k][j] (0 past n).
+export function packBias(k: i32, n: i32, n0: i32, b: usize, ldb: i32, bias: usize, zpA: i32, p: usize): void {
+  for (let j = 0; j < NR; j++) {
+    let col = n0 + j;
+    let v = 0;
+    if (col < n) {
+      let s = 0;
+      for (let kk = 0; kk < k; kk++) s += <i32>load<i8>(b + <usize>kk * ldb + col);
+      v = (bias ? load<i32>(bias + (<usize>col << 2)) : 0) - zpA * s;
+    }
+    store<i32>(p + (<usize>j << 2), v);
+  }
+}
+
 // Packs B (K×N int8, row stride ldb) and bias (int32[N], or 0 for none) for activations with zero point zpA.
 export function gemm_s8_pack(k: i32, n: i32, b: usize, ldb: i32, bias: usize, zpA: i32, out: usize): void {
+  if (ASC_FEATURE_RELAXED_SIMD) if (vnniDot()) { vnni_pack(k, n, b, ldb, bias, zpA, out); return; }
   let kp = kpad(k);
   let p = out;
   for (let n0 = 0; n0 < n; n0 += NR) {
-    for (let j = 0; j < NR; j++) {
-      let col = n0 + j;
-      let v = 0;
-      if (col < n) {
-        let s = 0;
-        for (let kk = 0; kk < k; kk++) s += <i32>load<i8>(b + <usize>kk * ldb + col);
-        v = (bias ? load<i32>(bias + (<usize>col << 2)) : 0) - zpA * s;
-      }
-      store<i32>(p + (<usize>j << 2), v);
-    }
+    packBias(k, n, n0, b, ldb, bias, zpA, p);
     p += NR * 4;
     for (let kk = 0; kk < kp; kk += 2) {
       for (let j = 0; j < NR; j++) {
@@ -163,6 +173,7 @@ export function storeTile4x8(c00: v128, c01: v128, c10: v128, c11: v128, c20: v1
 // to a multiple of 8 floats; see src/kernels/gemm.ts).
 export function gemm_s8(m: i32, k: i32, n: i32, a: usize, lda: i32, packed: usize,
                         c: usize, ldc: i32, mode: i32, scale: usize, zp: i32, qmin: i32, qmax: i32): void {
+  if (ASC_FEATURE_RELAXED_SIMD) if (vnniDot()) { vnni_gemm(m, k, n, a, lda, packed, c, ldc, mode, scale, zp, qmin, qmax); return; }
   let kp2 = kpad(k) >> 1;
   let blockBytes = <usize>NR * 4 + <usize>kp2 * NR * 2;
   let esz: usize = mode == OUT_I32 ? 4 : 1;
