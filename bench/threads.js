@@ -22,6 +22,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import {
   init, Engine, buildModel, fit, loadDataset, quantizeStatic, convertToInt8, Int8Model, prepareQAT, importTfjs, createDataset,
@@ -121,21 +122,32 @@ function int8Pair(graph, batch, count) {
   return () => alternate(count, (t) => m[t].predict(x, batch));
 }
 
-let ort = null;
-/** The same int8 graph in onnxruntime-web (QDQ export), one session per thread count. */
-async function ortPair(graph, batch, count) {
-  if (!ort) {
-    ort = await import('onnxruntime-web');
-    ort.env.wasm.numThreads = N;
-    ort.env.wasm.wasmPaths = path.dirname(require.resolve('onnxruntime-web')) + path.sep;
-    ort.env.logLevel = 'error';
+const orts = {};
+/**
+ * The same int8 graph in onnxruntime-web (QDQ export), one session per thread count — each in its own module
+ * instance whose wasm pool has that many threads (a file URL with a query string is a separate ES module):
+ * intraOpNumThreads = 1 does not keep a session off a larger pool (bench/run.js, 2026-12-05).
+ */
+async function ortFor(t) {
+  if (!orts[t]) {
+    const main = require.resolve('onnxruntime-web');
+    const o = t === 1 ? await import('onnxruntime-web') : await import(`${pathToFileURL(main).href}?threads=${t}`);
+    o.env.wasm.numThreads = t;
+    o.env.wasm.wasmPaths = path.dirname(main) + path.sep;
+    o.env.logLevel = 'error';
+    orts[t] = o;
   }
+  return orts[t];
+}
+async function ortPair(graph, batch, count) {
   const bytes = int8GraphToOnnx(graph);
   const sess = {};
-  for (const t of T) sess[t] = await ort.InferenceSession.create(bytes, { executionProviders: ['wasm'], graphOptimizationLevel: 'all', intraOpNumThreads: t });
-  const feeds = { [sess[1].inputNames[0]]: new ort.Tensor('float32', rnd(batch * graph.inputShape.reduce((p, q) => p * q, 1)), [batch, ...graph.inputShape]) };
-  for (const t of T) await sess[t].run(feeds);
-  return () => alternateAsync(count, (t) => sess[t].run(feeds));
+  for (const t of T) sess[t] = await (await ortFor(t)).InferenceSession.create(bytes, { executionProviders: ['wasm'], graphOptimizationLevel: 'all', intraOpNumThreads: t });
+  const x = rnd(batch * graph.inputShape.reduce((p, q) => p * q, 1));
+  const feeds = {};   // a Tensor of the session's own module instance
+  for (const t of T) feeds[t] = { [sess[t].inputNames[0]]: new (await ortFor(t)).Tensor('float32', x, [batch, ...graph.inputShape]) };
+  for (const t of T) await sess[t].run(feeds[t]);
+  return () => alternateAsync(count, (t) => sess[t].run(feeds[t]));
 }
 
 const pairs = [];
