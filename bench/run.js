@@ -13,7 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { init, detect } from '../dist/index.js';
 import { KERNELS } from '../dist/cli/kernels.js';
 import { qlinearMatMulModel, matMulIntegerModel, qlinearConvModel } from './onnx-model.js';
@@ -85,18 +85,24 @@ function pkgVersion(mainPath, up) {
   try { return JSON.parse(readFileSync(path.join(path.dirname(mainPath), up, 'package.json'), 'utf8')).version; } catch { return '?'; }
 }
 
-let ort = null, ortVersion = null;
-async function loadOrt() {
-  if (ort) return ort;
+// One onnxruntime-web instance per thread count. ORT-web's wasm thread pool is global to a module instance and a
+// session's intraOpNumThreads = 1 does NOT keep its MatMul kernels off that pool (measured 2026-12-05: with
+// numThreads = 2, the "1 thread" QLinearMatMul ran at 2 threads' speed). So the ×N rows load a second copy of the
+// module (a file URL with a query string is a separate ES module instance) whose pool has N threads, and the
+// 1-thread rows keep a pool of 1; both still run in this process, interleaved.
+const orts = new Map();
+let ortVersion = null;
+async function loadOrt(threads = 1) {
+  if (orts.has(threads)) return orts.get(threads);
   const main = require.resolve('onnxruntime-web');               // dist/ort.node.min.js
-  ort = await import('onnxruntime-web');                         // Node entry: plain (non-JSEP) SIMD wasm
-  // the pool holds THREADS threads; each session asks for 1 or THREADS (intraOpNumThreads), so both rows run in
-  // this process, interleaved
-  ort.env.wasm.numThreads = THREADS;
-  ort.env.wasm.wasmPaths = path.dirname(main) + path.sep;        // node_modules/onnxruntime-web/dist/
-  ort.env.logLevel = 'error';
+  const o = threads === 1 ? await import('onnxruntime-web')      // Node entry: plain (non-JSEP) SIMD wasm
+    : await import(`${pathToFileURL(main).href}?threads=${threads}`);
+  o.env.wasm.numThreads = threads;
+  o.env.wasm.wasmPaths = path.dirname(main) + path.sep;          // node_modules/onnxruntime-web/dist/
+  o.env.logLevel = 'error';
   ortVersion = pkgVersion(main, '..');
-  return ort;
+  orts.set(threads, o);
+  return o;
 }
 
 let tf = null, tfVersion = null;
@@ -119,7 +125,7 @@ const u8 = (n, seed) => { let s = seed; return Uint8Array.from({ length: n }, ()
 const s8w = (n, seed) => { let s = seed; return Int8Array.from({ length: n }, () => ((s = (s * 1103515245 + 12345) >>> 0) >>> 24) % 255 - 127); };
 
 async function ortContestant(name, bytes, inputName, data, dims, ops, threads = 1) {
-  const o = await loadOrt();
+  const o = await loadOrt(threads);
   const session = await o.InferenceSession.create(bytes, { executionProviders: ['wasm'], graphOptimizationLevel: 'all', intraOpNumThreads: threads });
   const feeds = { [inputName]: new o.Tensor('uint8', data, dims) };
   await session.run(feeds);
