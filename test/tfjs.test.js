@@ -286,6 +286,17 @@ withPhotos('nsfwjs MobileNetV2 on real photos: block_13_expand_relu features and
   assert.ok(df <= 1e-4 && dl <= 1e-4, `features max |Δ| ${df}, logits max |Δ| ${dl}`);
 });
 
+/** Runs the CLI in this process with --json, expects exit 0, and returns the JSON it printed last. */
+async function cliJson(args) {
+  const logs = [];
+  const log = console.log;
+  console.log = (s) => logs.push(String(s));
+  let code;
+  try { code = await main(args); } finally { console.log = log; }
+  assert.is(code, 0, `qwasm ${args.join(' ')} exited ${code}`);
+  return JSON.parse(logs.at(-1));
+}
+
 withPhotos('the cut MobileNetV2 trains at 96 px (autograd through every layer: the loss falls)', async () => {
   const r = importTfjs(engine, 'nsfwjs:mobilenet_v2', { cut: 'block_13_expand_relu', classes: 2, inputSize: 96 });
   assert.equal(r.inputShape, [96, 96, 3]);
@@ -295,13 +306,7 @@ withPhotos('the cut MobileNetV2 trains at 96 px (autograd through every layer: t
 
 withNsfwjs('qwasm import --from nsfwjs:mobilenet_v2 --cut … writes a checkpoint that loads and records the normalisation', async () => {
   const out = join(dir, 'mnv2.qck');
-  const logs = [];
-  const log = console.log;
-  console.log = (s) => logs.push(String(s));
-  let code;
-  try { code = await main(['import', '--from', 'nsfwjs:mobilenet_v2', '--cut', 'block_13_expand_relu', '--classes', '7', '--input-size', '96', '--norm', 'keras', '-o', out, '--json']); } finally { console.log = log; }
-  assert.is(code, 0);
-  const s = JSON.parse(logs.at(-1));
+  const s = await cliJson(['import', '--from', 'nsfwjs:mobilenet_v2', '--cut', 'block_13_expand_relu', '--classes', '7', '--input-size', '96', '--norm', 'keras', '-o', out, '--json']);
   assert.equal(s.input, [96, 96, 3]);
   assert.is(s.classes, 7);
   const m = loadModelCheckpoint(engine, out);
@@ -354,13 +359,7 @@ withPhotos('nsfwjs InceptionV3 on 2 real photos (299 px): mixed7 features and lo
 
 withNsfwjs('qwasm import --from nsfwjs:inception_v3 --cut mixed7 writes a Graph checkpoint that loads and computes the same', async () => {
   const out = join(dir, 'incep.qck');
-  const logs = [];
-  const log = console.log;
-  console.log = (s) => logs.push(String(s));
-  let code;
-  try { code = await main(['import', '--from', 'nsfwjs:inception_v3', '--cut', 'mixed7', '--classes', '3', '--input-size', '139', '-o', out, '--json']); } finally { console.log = log; }
-  assert.is(code, 0);
-  const s = JSON.parse(logs.at(-1));
+  const s = await cliJson(['import', '--from', 'nsfwjs:inception_v3', '--cut', 'mixed7', '--classes', '3', '--input-size', '139', '-o', out, '--json']);
   assert.equal(s.input, [139, 139, 3]);
   const m = loadModelCheckpoint(engine, out);
   assert.is(m.model.numParameters(), s.parameters);
