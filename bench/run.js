@@ -13,10 +13,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { init, detect } from '../dist/index.js';
 import { KERNELS } from '../dist/cli/kernels.js';
 import { qlinearMatMulModel, matMulIntegerModel, qlinearConvModel } from './onnx-model.js';
+import { ortWithPool } from './ort-pool.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.join(here, '..');
@@ -85,24 +86,10 @@ function pkgVersion(mainPath, up) {
   try { return JSON.parse(readFileSync(path.join(path.dirname(mainPath), up, 'package.json'), 'utf8')).version; } catch { return '?'; }
 }
 
-// One onnxruntime-web instance per thread count. ORT-web's wasm thread pool is global to a module instance and a
-// session's intraOpNumThreads = 1 does NOT keep its MatMul kernels off that pool (measured 2026-12-05: with
-// numThreads = 2, the "1 thread" QLinearMatMul ran at 2 threads' speed). So the ×N rows load a second copy of the
-// module (a file URL with a query string is a separate ES module instance) whose pool has N threads, and the
-// 1-thread rows keep a pool of 1; both still run in this process, interleaved.
-const orts = new Map();
 let ortVersion = null;
 async function loadOrt(threads = 1) {
-  if (orts.has(threads)) return orts.get(threads);
-  const main = require.resolve('onnxruntime-web');               // dist/ort.node.min.js
-  const o = threads === 1 ? await import('onnxruntime-web')      // Node entry: plain (non-JSEP) SIMD wasm
-    : await import(`${pathToFileURL(main).href}?threads=${threads}`);
-  o.env.wasm.numThreads = threads;
-  o.env.wasm.wasmPaths = path.dirname(main) + path.sep;          // node_modules/onnxruntime-web/dist/
-  o.env.logLevel = 'error';
-  ortVersion = pkgVersion(main, '..');
-  orts.set(threads, o);
-  return o;
+  ortVersion ??= pkgVersion(require.resolve('onnxruntime-web'), '..');
+  return ortWithPool(threads);
 }
 
 let tf = null, tfVersion = null;

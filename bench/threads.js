@@ -22,13 +22,13 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
-import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import {
   init, Engine, buildModel, fit, loadDataset, quantizeStatic, convertToInt8, Int8Model, prepareQAT, importTfjs, createDataset,
   int8GraphToOnnx,
 } from '../dist/index.js';
 import { parallelCapacity } from './parallel-capacity.js';
+import { ortWithPool } from './ort-pool.js';
 
 const { values: a } = parseArgs({ options: {
   steps: { type: 'string', default: '10' }, rounds: { type: 'string', default: '5' }, calls: { type: 'string', default: '100' },
@@ -122,30 +122,13 @@ function int8Pair(graph, batch, count) {
   return () => alternate(count, (t) => m[t].predict(x, batch));
 }
 
-const orts = {};
-/**
- * The same int8 graph in onnxruntime-web (QDQ export), one session per thread count — each in its own module
- * instance whose wasm pool has that many threads (a file URL with a query string is a separate ES module):
- * intraOpNumThreads = 1 does not keep a session off a larger pool (bench/run.js, 2026-12-05).
- */
-async function ortFor(t) {
-  if (!orts[t]) {
-    const main = require.resolve('onnxruntime-web');
-    const o = t === 1 ? await import('onnxruntime-web') : await import(`${pathToFileURL(main).href}?threads=${t}`);
-    o.env.wasm.numThreads = t;
-    o.env.wasm.wasmPaths = path.dirname(main) + path.sep;
-    o.env.logLevel = 'error';
-    orts[t] = o;
-  }
-  return orts[t];
-}
 async function ortPair(graph, batch, count) {
   const bytes = int8GraphToOnnx(graph);
   const sess = {};
-  for (const t of T) sess[t] = await (await ortFor(t)).InferenceSession.create(bytes, { executionProviders: ['wasm'], graphOptimizationLevel: 'all', intraOpNumThreads: t });
+  for (const t of T) sess[t] = await (await ortWithPool(t)).InferenceSession.create(bytes, { executionProviders: ['wasm'], graphOptimizationLevel: 'all', intraOpNumThreads: t });
   const x = rnd(batch * graph.inputShape.reduce((p, q) => p * q, 1));
   const feeds = {};   // a Tensor of the session's own module instance
-  for (const t of T) feeds[t] = { [sess[t].inputNames[0]]: new (await ortFor(t)).Tensor('float32', x, [batch, ...graph.inputShape]) };
+  for (const t of T) feeds[t] = { [sess[t].inputNames[0]]: new (await ortWithPool(t)).Tensor('float32', x, [batch, ...graph.inputShape]) };
   for (const t of T) await sess[t].run(feeds[t]);
   return () => alternateAsync(count, (t) => sess[t].run(feeds[t]));
 }
