@@ -146,5 +146,5 @@ export function targetFolds(target: UnlabelledTarget, k: number, seed = 0): Targ
     for (const i of sp.test) inTest[i] = 1;
     return { name: `fold ${f + 1}`, adaptation: Int32Array.from({ length: pool.length }, (_, i) => i).filter((i) => !inTest[i]), test: sp.test };
   });
-  return { pool, folds, description: `${pool.length} labelled images of ${target.name} in ${k} stratified folds: the i-th seed is scored on fold i and adapts on the ${k - 1} other fold(s) (labels dropped); seed ${k + 1} on fold 1 again` };
+  return { pool, folds, description: `${pool.length} labelled images of ${target.name} in ${k} stratified folds: the i-th seed is scored on fold i (cyclically) and adapts on the ${k - 1} other fold${k > 2 ? 's' : ''} (labels dropped)` };
 }
