@@ -17,6 +17,7 @@ import { validateGraph, windowGeometry, type SampleShape, type WindowGeometry } 
 import { encodeQwm, qwmNodeBytes } from './qwm.js';
 import { ThreadPool } from '../threads/pool.js';
 import { SharedBatch, chunkSize } from '../threads/shared-batch.js';
+import { runIntraOp } from './intra-op.js';
 
 export interface Int8LayerSummary { name: string; kind: string; backend?: string; bytes: number; scale: number; zeroPoint: number }
 export type TraceEntry = { data: Int8Array; shape: number[]; qparams: QParams };
@@ -24,7 +25,8 @@ export type TraceEntry = { data: Int8Array; shape: number[]; qparams: QParams };
 /** int8 matmul handles share this duck type. */
 interface Matmul { runInt8(xPtr: number, m: number, yPtr: number): void; dispose(): void }
 
-interface Op {
+/** One compiled node (exported for src/deploy/bands.ts and intra-op.ts, which run ops on row bands). */
+export interface Op {
   node: GraphNode;
   /** Per-sample input / output shapes. */
   inS: SampleShape; outS: SampleShape;
@@ -98,7 +100,8 @@ export class Int8Runner {
   readonly output: QParams;
   readonly inputShape: [number, number, number];
   readonly classes: number;
-  private readonly ops: Op[];
+  /** @internal the compiled nodes (src/deploy/intra-op.ts runs them on row bands). */
+  readonly ops: Op[];
   private readonly handles: { dispose(): void }[] = [];
   private readonly maxActivation: number;
   private encoded: Uint8Array | null = null;
@@ -121,6 +124,12 @@ export class Int8Runner {
    * measured within the noise of a shared machine (bench/threads-ab.js --per-thread 4,8,16).
    */
   static chunksPerThread = 8;
+
+  /**
+   * Batch 1 on a runtime with threads: split the image's spatial layers into row bands across the threads
+   * (src/deploy/intra-op.ts) when the plan is estimated to pay. false keeps one image on one thread.
+   */
+  intraOp = true;
 
   /** Validates `graph` and packs its weights into kernel handles. */
   constructor(readonly rt: Runtime, graph: Int8Graph) {
@@ -305,6 +314,8 @@ export class Int8Runner {
       if (trace) trace.set('input', { data: rt.i8(inPtr, len).slice(), shape: [n, ...this.inputShape], qparams: this.input });
       const pool = trace ? null : this.parallelPool(n);
       if (pool) return this.execParallel(pool, inPtr, n);
+      const banded = !trace && n === 1 && this.intraOp && this.macs >= Int8Runner.parallelMinMacs ? runIntraOp(this, inPtr, bufs) : null;
+      if (banded !== null) return rt.i8(banded, this.classes).slice();
       const out = this.exec(this.ops, inPtr, n, bufs, trace);
       return rt.i8(out, n * this.classes).slice();
     } finally {
@@ -327,16 +338,12 @@ export class Int8Runner {
    */
   private execParallel(pool: ThreadPool, inPtr: number, n: number): Int8Array {
     const rt = this.rt, per = size(this.inputShape), classes = this.classes;
-    if (!this.replicas || this.replicas.pool !== pool) {
-      const id = pool.newId();
-      pool.broadcast({ task: 'infer.load', id, qwm: this.qwm() });
-      this.replicas = { pool, id, io: null };
-    }
+    this.replicaId(pool);
     const minSamples = Math.ceil(Int8Runner.parallelMinMacs / 4 / Math.max(1, this.macs));
-    const batch = SharedBatch.open(this.replicas.io, n, per, classes, chunkSize(n, pool.threads, minSamples, Int8Runner.chunksPerThread));
-    this.replicas.io = batch.spec.buf;
+    const batch = SharedBatch.open(this.replicas!.io, n, per, classes, chunkSize(n, pool.threads, minSamples, Int8Runner.chunksPerThread));
+    this.replicas!.io = batch.spec.buf;
     batch.input(0, n).set(rt.i8(inPtr, n * per));
-    const msg = { task: 'infer.chunks', id: this.replicas.id, batch: batch.spec };
+    const msg = { task: 'infer.chunks', id: this.replicas!.id, batch: batch.spec };
     pool.run(pool.workers.map(() => msg), () => batch.drain((start, count) => {
       const bufs: number[] = [];
       try {
@@ -349,7 +356,18 @@ export class Int8Runner {
     return batch.output(0, n).slice();
   }
 
-  private exec(ops: Op[], x: number, n: number, bufs: number[], trace: Map<string, TraceEntry> | null, times?: Map<Op, number>): number {
+  /** @internal the id of this graph's replicas in `pool`'s threads, loaded on first use. */
+  replicaId(pool: ThreadPool): number {
+    if (!this.replicas || this.replicas.pool !== pool) {
+      const id = pool.newId();
+      pool.broadcast({ task: 'infer.load', id, qwm: this.qwm() });
+      this.replicas = { pool, id, io: null };
+    }
+    return this.replicas.id;
+  }
+
+  /** @internal runs `ops` on n samples at x; every buffer it allocates goes into `bufs`. */
+  exec(ops: Op[], x: number, n: number, bufs: number[], trace: Map<string, TraceEntry> | null, times?: Map<Op, number>): number {
     const rt = this.rt, e = rt.exports;
     for (const o of ops) {
       const nd = o.node, s = o.inS;
