@@ -20,7 +20,8 @@ export const workerTasks: Record<string, (rt: Runtime, msg: Record<string, unkno
       if (m.plan) plans.set(r, { plan: m.plan as IntraOpPlan, mine: threadBands(r.ops, m.plan as IntraOpPlan, t) });
       const p = plans.get(r);
       if (!p) throw new QwasmError(`no intra-op plan for int8 graph ${id} in this thread`);
-      return walk(rt, r.ops, p.plan, t, p.mine, buf) ? {} : { error: 'stopped: another thread failed' };
+      // stopped because another thread failed: that thread's error is the one the caller reports
+      return { stopped: !walk(rt, r.ops, p.plan, t, p.mine, buf) };
     } catch (e) {
       abort(buf, m.threads as number); // the others are waiting for this thread's rows
       throw e;
