@@ -1,13 +1,12 @@
 // Intra-op parallelism for batch 1 (docs/THREADS.md): one image split into row bands across the threads.
 // Design B of the doc: today's builds, a replica of the graph per pool thread (the batch-parallel one), and one
 // SharedArrayBuffer per runner that holds the run's input and every segment's output (src/deploy/bands.ts).
-// Per image, one message per worker; then every thread (the caller too) walks the segments on its own:
-//   wait until the threads owning the input rows it needs (its band + halo) have published segment s − 1,
-//   copy those rows into its WASM memory, run the segment's ops on its band (halo recomputed), copy its output
-//   rows into segment s's region, publish (done[t] = s + 1, Atomics.notify).
-// No thread waits for a global barrier: only for its neighbours' rows. The caller then reads the last region
-// and runs the rest of the graph (pooling, head). A thread that fails sets the abort word and wakes every
-// waiter, so the others stop at their next wait: the error surfaces as `thread N: …`, never a hang.
+// Per image, one message per worker; then every thread (the caller too) walks the segments (BandWalker): for
+// each band, wait for (or take over) the bands of the previous segment holding its input rows (own band + halo),
+// copy those rows into its WASM memory, run the segment's ops on the band (halo recomputed), copy the band's
+// output rows into the segment's region and publish it. No global barrier: a thread waits only for the bands
+// it reads. The caller then reads the last region and runs the rest of the graph (pooling, head). A thread
+// that fails sets the abort word and wakes every waiter: the error surfaces as `thread N: …`, never a hang.
 import type { Runtime } from '../runtime.js';
 import type { Op, Int8Runner } from './runner.js';
 import { ThreadPool } from '../threads/pool.js';
@@ -21,23 +20,32 @@ export const intraOpTuning: PlanOptions & { minGain: number; spin: number } = {
   spin: 2000,
 };
 
-export const ABORT = 0, DONE = 4;
+/** Bands run by a thread other than their owner (a late or descheduled thread's), over the process: bench/intra-op.js. */
+export const intraOpStats = { images: 0, bands: 0, stolen: 0 };
+
 /** A thread silent this long fails the call (the pool's own limit). */
 const TIMEOUT_MS = 10 * 60_000;
-const dataStart = (threads: number) => (16 + 4 * threads + 15) & ~15;
 const rowBytes = (s: readonly (number | undefined)[]) => s[1]! * s[2]!;
 
-/** One thread's share of a plan: per segment its band's ops and input rows (null: an empty band). */
-export type ThreadBands = ({ ops: BandOp[]; in: Rows } | null)[];
+/**
+ * Control words (int32) at the start of the shared buffer: the abort word, then per segment s and band b a
+ * claim word (0 free, 1 taken) and a done word. The data (plan.regions) starts after them, 16-byte aligned.
+ */
+const ABORT = 0;
+const ctrlWords = (plan: IntraOpPlan) => 1 + 2 * plan.segments.length * plan.threads;
+const claimWord = (plan: IntraOpPlan, s: number, b: number) => 1 + 2 * (s * plan.threads + b);
+const dataStart = (plan: IntraOpPlan) => (4 * ctrlWords(plan) + 15) & ~15;
 
-export function threadBands(ops: readonly Op[], plan: IntraOpPlan, t: number): ThreadBands {
-  return plan.segments.map((s) => {
-    const out = s.bands[t];
+/** Every band of a plan, [segment][band]: its ops' rows and input rows (null: an empty band). */
+export type PlanBands = ({ ops: BandOp[]; in: Rows } | null)[][];
+
+export function planBands(ops: readonly Op[], plan: IntraOpPlan): PlanBands {
+  return plan.segments.map((s) => s.bands.map((out) => {
     if (out[1] <= out[0]) return null;
     const b = bandOps(ops.slice(s.from, s.to), out);
     if (!b) throw new QwasmError(`internal: no band form for rows ${out[0]}…${out[1] - 1} of ops ${s.from}…${s.to - 1}`);
     return b;
-  });
+  }));
 }
 
 /** Runs output rows band[last].out of `ops` from input rows `avail` at x (one image); returns the output pointer. */
@@ -74,67 +82,112 @@ function execBand(rt: Runtime, ops: readonly Op[], band: readonly BandOp[], x: n
   return x;
 }
 
-/** Waits until thread u has published segment `need` − 1; false when some thread aborted. */
-function waitFor(ctrl: Int32Array, u: number, need: number): boolean {
-  const t0 = Date.now();
-  for (let i = 0; ; i++) {
-    const v = Atomics.load(ctrl, DONE + u);
-    if (v >= need) return true;
-    if (Atomics.load(ctrl, ABORT) !== 0) return false;
-    if (i < intraOpTuning.spin) continue;
-    if (Atomics.wait(ctrl, DONE + u, v, 1000) === 'timed-out' && Date.now() - t0 > TIMEOUT_MS) {
-      throw new QwasmError(`thread ${u} published no rows within ${TIMEOUT_MS / 1000} s`);
-    }
-  }
-}
-
-export function abort(buf: SharedArrayBuffer, threads: number): void {
-  const ctrl = new Int32Array(buf, 0, DONE + threads);
+/** Sets the abort word and wakes every waiter: the other threads stop at their next wait. */
+export function abort(buf: SharedArrayBuffer, plan: IntraOpPlan): void {
+  const ctrl = new Int32Array(buf, 0, ctrlWords(plan));
   Atomics.store(ctrl, ABORT, 1);
-  for (let u = 0; u < threads; u++) Atomics.notify(ctrl, DONE + u);
+  for (let i = 1; i < ctrl.length; i++) Atomics.notify(ctrl, i);
 }
 
 /**
- * Thread t's walk over the segments (caller and workers alike). Returns false when another thread aborted;
- * throws (after setting the abort word) when this thread fails.
+ * One thread's walk through an image. Every band is a unit of work that ONE thread claims (compareExchange on
+ * its claim word) and publishes (its done word). The owner claims its band of segment s before waiting for the
+ * rows it reads; a thread that needs a neighbour's band (its halo) first makes sure of that band's own inputs,
+ * then runs it if the owner has not claimed it yet (a worker woken late, a core taken by another process), or
+ * waits for it. So a slow thread costs the others at most the band it is running, not the rest of the image,
+ * and the codes do not depend on who ran which band (a band is the same computation wherever it runs). A thread
+ * waits only for a band whose inputs are published (of an earlier segment): no cycle, no deadlock.
  */
-export function walk(rt: Runtime, ops: readonly Op[], plan: IntraOpPlan, t: number, mine: ThreadBands, buf: SharedArrayBuffer): boolean {
-  const ctrl = new Int32Array(buf, 0, DONE + plan.threads), base = dataStart(plan.threads);
-  try {
-    for (let s = 0; s < plan.segments.length; s++) {
-      const seg = plan.segments[s], b = mine[s];
-      if (b) {
-        // the rows this band reads were written by the threads whose previous bands overlap them
-        if (s > 0) {
-          for (let u = 0; u < plan.threads; u++) {
-            const r = plan.segments[s - 1].bands[u];
-            if (u !== t && r[0] < b.in[1] && b.in[0] < r[1] && !waitFor(ctrl, u, s)) return false;
-          }
-        }
-        const inRb = rowBytes(ops[seg.from].inS), outRb = rowBytes(ops[seg.to - 1].outS), out = seg.bands[t];
-        const bufs: number[] = [];
-        try {
-          const inLen = (b.in[1] - b.in[0]) * inRb, x = rt.alloc(inLen);
-          bufs.push(x);
-          rt.i8(x, inLen).set(new Int8Array(buf, base + plan.regions[s] + b.in[0] * inRb, inLen));
-          const y = execBand(rt, ops.slice(seg.from, seg.to), b.ops, x, b.in, bufs), outLen = (out[1] - out[0]) * outRb;
-          new Int8Array(buf, base + plan.regions[s + 1] + out[0] * outRb, outLen).set(rt.i8(y, outLen));
-        } finally {
-          for (const p of bufs) rt.free(p);
-        }
-      }
-      Atomics.store(ctrl, DONE + t, s + 1);
-      Atomics.notify(ctrl, DONE + t);
+export class BandWalker {
+  private readonly ctrl: Int32Array;
+  private readonly base: number;
+  /** Bands of other threads this walker ran, and all it ran. */
+  stolen = 0; ran = 0;
+  /** The own band claimed ahead (segment), −1: none. */
+  private held = -1;
+
+  constructor(private readonly rt: Runtime, private readonly ops: readonly Op[], private readonly plan: IntraOpPlan,
+              private readonly bands: PlanBands, private readonly buf: SharedArrayBuffer, private readonly t: number) {
+    this.ctrl = new Int32Array(buf, 0, ctrlWords(plan));
+    this.base = dataStart(plan);
+  }
+
+  /** Thread t's own bands in order, then (the caller, t = 0) every band of the last segment. False: aborted. */
+  walk(): boolean {
+    try {
+      const S = this.plan.segments.length;
+      for (let s = 0; s < S; s++) if (!this.ensure(s, this.t)) return false;
+      if (this.t === 0) for (let b = 1; b < this.plan.threads; b++) if (!this.ensure(S - 1, b)) return false;
+      return true;
+    } catch (e) {
+      abort(this.buf, this.plan);
+      throw e;
     }
+  }
+
+  /** Makes sure band b of segment s is published, running it here if nobody has claimed it. False: aborted. */
+  private ensure(s: number, b: number): boolean {
+    const band = this.bands[s][b];
+    if (!band) return true;
+    const claim = claimWord(this.plan, s, b), ctrl = this.ctrl, mine = b === this.t;
+    if (Atomics.load(ctrl, claim + 1)) return true;
+    if (!mine && !this.inputs(s, band.in)) return false;
+    if (mine && this.held === s) this.held = -1;
+    else if (Atomics.compareExchange(ctrl, claim, 0, 1) !== 0) return this.wait(claim + 1);
+    if (mine && !this.inputs(s, band.in)) return false;
+    this.run(s, b, band);
+    this.ran++;
+    if (!mine) this.stolen++;
+    // claim the next own band before publishing this one: a neighbour woken by this band's done word would
+    // otherwise race this thread (busy with the notify) for the next band and run it while this thread waits
+    if (mine) {
+      let next = s + 1;
+      while (next < this.bands.length && !this.bands[next][b]) next++;
+      if (next < this.bands.length && Atomics.compareExchange(ctrl, claimWord(this.plan, next, b), 0, 1) === 0) this.held = next;
+    }
+    Atomics.store(ctrl, claim + 1, 1);
+    Atomics.notify(ctrl, claim + 1);
     return true;
-  } catch (e) {
-    abort(buf, plan.threads);
-    throw e;
+  }
+
+  /** Makes sure the bands of segment s − 1 holding input rows `rows` of segment s are published. */
+  private inputs(s: number, rows: Rows): boolean {
+    if (s === 0) return true; // the run's input: written by the caller before any worker started
+    const prev = this.plan.segments[s - 1].bands;
+    for (let u = 0; u < prev.length; u++) if (prev[u][0] < rows[1] && rows[0] < prev[u][1] && !this.ensure(s - 1, u)) return false;
+    return true;
+  }
+
+  private wait(done: number): boolean {
+    const ctrl = this.ctrl, t0 = Date.now();
+    for (let i = 0; ; i++) {
+      if (Atomics.load(ctrl, done)) return true;
+      if (Atomics.load(ctrl, ABORT)) return false;
+      if (i < intraOpTuning.spin) continue;
+      if (Atomics.wait(ctrl, done, 0, 1000) === 'timed-out' && Date.now() - t0 > TIMEOUT_MS) {
+        throw new QwasmError(`a band was not published within ${TIMEOUT_MS / 1000} s`);
+      }
+    }
+  }
+
+  /** Copies the band's input rows in, runs its ops, copies its output rows out. */
+  private run(s: number, b: number, band: { ops: BandOp[]; in: Rows }): void {
+    const { rt, ops, plan, buf, base } = this, seg = plan.segments[s], out = seg.bands[b];
+    const inRb = rowBytes(ops[seg.from].inS), outRb = rowBytes(ops[seg.to - 1].outS), bufs: number[] = [];
+    try {
+      const inLen = (band.in[1] - band.in[0]) * inRb, x = rt.alloc(inLen);
+      bufs.push(x);
+      rt.i8(x, inLen).set(new Int8Array(buf, base + plan.regions[s] + band.in[0] * inRb, inLen));
+      const y = execBand(rt, ops.slice(seg.from, seg.to), band.ops, x, band.in, bufs), outLen = (out[1] - out[0]) * outRb;
+      new Int8Array(buf, base + plan.regions[s + 1] + out[0] * outRb, outLen).set(rt.i8(y, outLen));
+    } finally {
+      for (const p of bufs) rt.free(p);
+    }
   }
 }
 
-/** The caller's per-runner state: the plan for its pool, the shared buffer, the caller's bands. */
-interface CallerState { key: string; plan: IntraOpPlan | null; pool?: ThreadPool; sent?: boolean; buf?: SharedArrayBuffer; mine?: ThreadBands }
+/** The caller's per-runner state: the plan for its thread count, every band, the shared buffer, the pool it was sent to. */
+interface CallerState { key: string; plan: IntraOpPlan | null; bands?: PlanBands; buf?: SharedArrayBuffer; pool?: ThreadPool; sent?: boolean }
 const states = new WeakMap<Int8Runner, CallerState>();
 
 function stateOf(runner: Int8Runner, threads: number): CallerState {
@@ -164,26 +217,24 @@ export function runIntraOp(runner: Int8Runner, inPtr: number, bufs: number[]): n
   if (!plan) return null;
   const pool = ThreadPool.of(rt);
   if (!pool) return null;
-  const st = stateOf(runner, rt.threads), ops = runner.ops;
-  const id = runner.replicaId(pool);
+  const st = stateOf(runner, rt.threads), ops = runner.ops, id = runner.replicaId(pool);
   if (st.pool !== pool) { st.pool = pool; st.sent = false; }
-  if (!st.buf) st.buf = new SharedArrayBuffer(dataStart(plan.threads) + plan.bytes);
-  st.mine ??= threadBands(ops, plan, 0);
-  const buf = st.buf, ctrl = new Int32Array(buf, 0, DONE + plan.threads);
+  st.bands ??= planBands(ops, plan);
+  st.buf ??= new SharedArrayBuffer(dataStart(plan) + plan.bytes);
+  const buf = st.buf, base = dataStart(plan);
   const x = runner.exec(ops.slice(0, plan.from), inPtr, 1, bufs, null);
-  ctrl.fill(0);
-  const inLen = ops[plan.from].inS.reduce((a, b) => a * b, 1), base = dataStart(plan.threads);
+  new Int32Array(buf, 0, ctrlWords(plan)).fill(0); // no worker runs: the last call collected every reply
+  const inLen = ops[plan.from].inS.reduce((a, b) => a * b, 1);
   new Int8Array(buf, base, inLen).set(rt.i8(x, inLen));
-  const msgs = pool.workers.map((_, i) => ({ task: 'intra.run', id, thread: i + 1, threads: plan.threads, buf, plan: st.sent ? undefined : plan }));
+  const msgs = pool.workers.map((_, i) => ({ task: 'intra.run', id, thread: i + 1, buf, plan: st.sent ? undefined : plan }));
   st.sent = true;
-  const { own } = pool.run(msgs, () => {
-    if (!walk(rt, ops, plan, 0, st.mine!, buf)) return null;
-    const last = plan.segments[plan.segments.length - 1];
-    for (let u = 1; u < plan.threads; u++) if (last.bands[u][1] > last.bands[u][0] && !waitFor(ctrl, u, plan.segments.length)) return null;
-    return true;
-  });
-  // own === null: a worker aborted, and pool.run has already thrown its error; this guards the protocol
-  if (!own) throw new QwasmError('internal: intra-op run aborted without an error');
+  const walker = new BandWalker(rt, ops, plan, st.bands, buf, 0);
+  const { own, replies } = pool.run(msgs, () => walker.walk());
+  // own false: a worker failed and pool.run has thrown its error already; this only guards the protocol
+  if (!own) throw new QwasmError('internal: intra-op run stopped without an error');
+  intraOpStats.images++;
+  intraOpStats.bands += walker.ran + replies.reduce((a, r) => a + (r.ran as number), 0);
+  intraOpStats.stolen += walker.stolen + replies.reduce((a, r) => a + (r.stolen as number), 0);
   const outS = ops[plan.to - 1].outS, outLen = outS.reduce((a, b) => a * b, 1), y = rt.alloc(outLen);
   bufs.push(y);
   rt.i8(y, outLen).set(new Int8Array(buf, base + plan.regions[plan.segments.length], outLen));

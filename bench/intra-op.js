@@ -1,0 +1,107 @@
+// Batch-1 int8 inference on 1 vs N threads (intra-op parallelism: src/deploy/intra-op.ts, docs/THREADS.md):
+// MobileNetV2-1.0 (nsfwjs' Keras weights, calibrated on random inputs, converted to int8) at 224 and 96 px,
+// predict() of one image, 1 and N threads alternating call by call, next to the machine's parallel capacity
+// measured in the same rounds (bench/parallel-capacity.js, the spin reference of bench/threads.js) and to
+// onnxruntime-web running the same graph (int8GraphToOnnx) with a pool of 1 and of N.
+//   node bench/intra-op.js [--rounds N] [--calls N] [--threads N] [--sizes 224,96] [--skip-ort] [--no-write]
+// Each round runs every pair once (order rotated) and reports the ratio of median times (1 thread ÷ N) and of
+// fastest times; the summary is the median over rounds. Writes bench/intra-op-results.json.
+import { readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { init, Engine, Int8Runner, importTfjs, prepareQAT, convertToInt8, int8GraphToOnnx } from '../dist/index.js';
+import { intraOpPlan, intraOpStats } from '../dist/deploy/intra-op.js';
+import { parallelCapacity } from './parallel-capacity.js';
+import { ortWithPool } from './ort-pool.js';
+
+const { values: a } = parseArgs({ options: {
+  rounds: { type: 'string', default: '5' }, calls: { type: 'string', default: '40' }, sizes: { type: 'string', default: '224,96' },
+  threads: { type: 'string', default: '2' }, 'skip-ort': { type: 'boolean', default: false }, 'no-write': { type: 'boolean', default: false },
+} });
+const rounds = +a.rounds, calls = +a.calls, N = +a.threads, sizes = a.sizes.split(',').map(Number);
+for (const k of ['rounds', 'calls']) if (!(Number.isInteger(+a[k]) && +a[k] >= 1)) throw new Error(`--${k} must be a positive integer, got ${a[k]}`);
+if (!(Number.isInteger(N) && N >= 2)) throw new Error(`--threads must be an integer ≥ 2 (the comparison is 1 vs N), got ${a.threads}`);
+if (!sizes.every((s) => Number.isInteger(s) && s >= 32)) throw new Error(`--sizes must be pixel sizes ≥ 32, got ${a.sizes}`);
+const cpu = /model name\s*:\s*(.*)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? os.cpus()[0]?.model;
+const load0 = os.loadavg()[0];
+const T = [1, N], qs = { 1: await init({ threads: 1 }), [N]: await init({ threads: N }) };
+const med = (v) => [...v].sort((x, y) => x - y)[v.length >> 1];
+let seed = 7;
+const rnd = (n) => Float32Array.from({ length: n }, () => { seed = (seed * 1103515245 + 12345) >>> 0; return (seed / 4294967296) * 2 - 1; });
+
+/** Seconds per call of fn(t), t = 1 and N alternating (first of the two flipped each call). */
+async function interleave(count, fn) {
+  const out = { 1: [], [N]: [] };
+  for (let i = 0; i < count; i++) {
+    for (const t of i % 2 ? [N, 1] : [1, N]) { const t0 = performance.now(); await fn(t); out[t].push((performance.now() - t0) / 1000); }
+  }
+  return out;
+}
+
+const cap = parallelCapacity(N);
+let capIters = 1e6;
+cap.run(1, capIters);
+capIters = Math.round(capIters * 0.01 / Math.min(cap.run(1, capIters), cap.run(1, capIters))); // ~10 ms on one thread
+
+/** MobileNetV2-1.0 at `size` px converted to int8 (calibrated on two random batches in train mode). */
+function mobilenetV2(size) {
+  const E = new Engine(qs[1].rt), qat = prepareQAT(importTfjs(E, 'nsfwjs:mobilenet_v2', { inputSize: size }).model);
+  const x = rnd(2 * size * size * 3);
+  qat.train();
+  for (let i = 0; i < 2; i++) { E.noGrad(() => qat.forward(E.persistent([2, size, size, 3], x))); E.endStep(); }
+  qat.eval();
+  return convertToInt8(qat, undefined, { inputShape: [size, size, 3] }).graph;
+}
+
+const pairs = [{ name: 'capacity', what: 'spin reference (pure integer work split over threads)', run: () => interleave(calls, (t) => cap.run(t, capIters)) }];
+const plans = {};
+for (const S of sizes) {
+  const graph = mobilenetV2(S), x = rnd(S * S * 3);
+  const m = Object.fromEntries(T.map((t) => [t, new Int8Runner(qs[t].rt, graph)]));
+  const y1 = m[1].predict(x, 1), yN = m[N].predict(x, 1);
+  if (y1.some((v, i) => v !== yN[i])) throw new Error(`MobileNetV2 ${S}: logits differ between 1 and ${N} threads`);
+  const p = intraOpPlan(m[N]);
+  plans[`mnv2-${S}`] = p && { segments: p.segments.length, estimate: +(p.serialNs / p.plannedNs).toFixed(2) };
+  pairs.push({ name: `mnv2-${S}`, what: `int8 MobileNetV2 ${S}×${S}×3 predict, batch 1`, run: () => interleave(calls, (t) => m[t].predict(x, 1)) });
+  if (!a['skip-ort']) {
+    const bytes = int8GraphToOnnx(graph), sess = {}, feeds = {};
+    for (const t of T) {
+      const ort = await ortWithPool(t);
+      sess[t] = await ort.InferenceSession.create(bytes, { executionProviders: ['wasm'], graphOptimizationLevel: 'all', intraOpNumThreads: t });
+      feeds[t] = { [sess[t].inputNames[0]]: new ort.Tensor('float32', x, [1, S, S, 3]) };
+      await sess[t].run(feeds[t]);
+    }
+    pairs.push({ name: `ort-mnv2-${S}`, what: `the same graph in onnxruntime-web, batch 1`, run: () => interleave(calls, (t) => sess[t].run(feeds[t])) });
+  }
+}
+
+const rows = [];
+for (let r = 0; r < rounds; r++) {
+  const row = {};
+  for (let i = 0; i < pairs.length; i++) {
+    const p = pairs[(i + r) % pairs.length], v = await p.run();
+    row[p.name] = { median: med(v[1]) / med(v[N]), fastest: Math.min(...v[1]) / Math.min(...v[N]), ms1: 1000 * med(v[1]), msN: 1000 * med(v[N]) };
+  }
+  row.load = os.loadavg()[0];
+  row.stolen = intraOpStats.stolen / Math.max(1, intraOpStats.bands);
+  rows.push(row);
+  console.log(`round ${r + 1} (load ${row.load.toFixed(1)}): ` + pairs.map((p) => `${p.name} ${row[p.name].median.toFixed(2)}× (${row[p.name].ms1.toFixed(2)} → ${row[p.name].msN.toFixed(2)} ms, fastest ${row[p.name].fastest.toFixed(2)}×)`).join(', ') + `; stolen bands so far ${(100 * row.stolen).toFixed(0)}%`);
+}
+cap.close();
+
+const f = (x) => +x.toFixed(2);
+const summary = {
+  date: new Date().toISOString(), cpu, cores: os.cpus().length, node: process.version, build: qs[1].build, threads: N, rounds, calls,
+  loadavg1m: { before: f(load0), after: f(os.loadavg()[0]), rounds: rows.map((r) => f(r.load)) },
+  plans,
+  // bands a thread ran for a late or descheduled owner (src/deploy/intra-op.ts BandWalker), over all banded images
+  stolenBands: { fraction: f(intraOpStats.stolen / Math.max(1, intraOpStats.bands)), images: intraOpStats.images },
+  [`${N} vs 1 thread`]: Object.fromEntries(pairs.map((p) => [p.name, {
+    what: p.what, median: f(med(rows.map((r) => r[p.name].median))), fastest: f(med(rows.map((r) => r[p.name].fastest))),
+    ms1: f(med(rows.map((r) => r[p.name].ms1))), [`ms${N}`]: f(med(rows.map((r) => r[p.name].msN))), perRound: rows.map((r) => f(r[p.name].median)),
+  }])),
+};
+console.log(JSON.stringify(summary, null, 1));
+if (!a['no-write']) writeFileSync(path.join(path.dirname(new URL(import.meta.url).pathname), 'intra-op-results.json'), JSON.stringify(summary, null, 2) + '\n');
+process.exit(0);
