@@ -7,7 +7,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { init, Int8Runner, Engine, importTfjs, prepareQAT, convertToInt8 } from '../dist/index.js';
-import { intraOpTuning, intraOpPlan } from '../dist/deploy/intra-op.js';
+import { intraOpTuning, intraOpPlan, planBands, sharedRun, region, resetRun, BandWalker } from '../dist/deploy/intra-op.js';
+import { planIntraOp } from '../dist/deploy/bands.js';
 import { rng, eq, needs } from './helpers.js';
 import { randomGraph, withLuts } from './qwm-graphs.js';
 
@@ -66,6 +67,43 @@ test('random spatial graphs: row bands on 2 and 3 threads are bit-identical to o
     assert.ok(split.has(k), `no split segment had a ${k} (${[...split].join(', ')})`);
   }
   assert.is(runs, 16 * 2 * 3 * 2);
+});
+
+test('a thread left alone runs every band (owners that never come): the same activations as one thread', () => {
+  const r = rng(33);
+  let stolen = 0;
+  for (let g = 0; g < 8; g++) {
+    const graph = randomGraph(r, { inputShape: [r.int(9, 19), r.int(5, 13), r.int(1, 3)], spatial: r.int(2, 5) });
+    const ref = new Int8Runner(one.rt, graph), rt = one.rt, ops = ref.ops;
+    const plan = planIntraOp(ops, 3, { segmentOps: 1 + (g % 3) });
+    if (!plan) continue;
+    const per = graph.inputShape.reduce((a, b) => a * b, 1), x = r.i8(per), bufs = [];
+    try {
+      // the activations entering and leaving the banded run, on one thread
+      const inPtr = rt.alloc(per);
+      bufs.push(inPtr);
+      rt.i8(inPtr, per).set(x);
+      const before = ref.exec(ops.slice(0, plan.from), inPtr, 1, bufs, null);
+      const after = ref.exec(ops.slice(plan.from, plan.to), before, 1, bufs, null);
+      const buf = sharedRun(plan);
+      for (const round of [0, 1]) { // twice: the control words are reset between images
+        resetRun(plan, buf);
+        const input = region(plan, buf, 0);
+        input.set(rt.i8(before, input.length));
+        const w = new BandWalker(rt, ops, plan, planBands(ops, plan), buf, 0);
+        assert.ok(w.walk());
+        const out = region(plan, buf, plan.segments.length);
+        assert.is(eq(out, rt.i8(after, out.length)), null, `graph ${g}, round ${round}`);
+        const others = plan.segments.flatMap((s) => s.bands.slice(1)).filter((b) => b[1] > b[0]).length;
+        assert.is(w.stolen, others);
+        stolen += w.stolen;
+      }
+    } finally {
+      for (const p of bufs) rt.free(p);
+      ref.dispose();
+    }
+  }
+  assert.ok(stolen >= 20, `only ${stolen} bands taken over`);
 });
 
 // The real network: nsfwjs' Keras MobileNetV2-1.0 at 224 px, calibrated on random inputs (as bench/fork-join.js)

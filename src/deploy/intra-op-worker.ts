@@ -28,6 +28,7 @@ export const workerTasks: Record<string, (rt: Runtime, msg: Record<string, unkno
     }
     const w = new BandWalker(rt, r.ops, p.plan, p.bands, buf, m.thread as number);
     // stopped (false): another thread failed, and that thread's error is the one the caller reports
-    return { stopped: !w.walk(), ran: w.ran, stolen: w.stolen };
+    const stopped = !w.walk();
+    return { stopped, ran: w.ran, stolen: w.stolen, walkMs: w.walkMs, waitedMs: w.waitedMs };
   },
 };

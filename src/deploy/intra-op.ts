@@ -21,7 +21,7 @@ export const intraOpTuning: PlanOptions & { minGain: number; spin: number } = {
 };
 
 /** Bands run by a thread other than their owner (a late or descheduled thread's), over the process: bench/intra-op.js. */
-export const intraOpStats = { images: 0, bands: 0, stolen: 0 };
+export const intraOpStats = { images: 0, bands: 0, stolen: 0, walkMs: [0], waitedMs: [0] };
 
 /** A thread silent this long fails the call (the pool's own limit). */
 const TIMEOUT_MS = 10 * 60_000;
@@ -35,6 +35,22 @@ const ABORT = 0;
 const ctrlWords = (plan: IntraOpPlan) => 1 + 2 * plan.segments.length * plan.threads;
 const claimWord = (plan: IntraOpPlan, s: number, b: number) => 1 + 2 * (s * plan.threads + b);
 const dataStart = (plan: IntraOpPlan) => (4 * ctrlWords(plan) + 15) & ~15;
+
+/** A plan's shared buffer: control words, the run's input (region 0), every segment's output. */
+export function sharedRun(plan: IntraOpPlan): SharedArrayBuffer {
+  return new SharedArrayBuffer(dataStart(plan) + plan.bytes);
+}
+
+/** Region k of a plan's shared buffer (0: the run's input, s + 1: segment s's output), all of it. */
+export function region(plan: IntraOpPlan, buf: SharedArrayBuffer, k: number): Int8Array {
+  const end = k + 1 < plan.regions.length ? plan.regions[k + 1] : plan.bytes;
+  return new Int8Array(buf, dataStart(plan) + plan.regions[k], end - plan.regions[k]);
+}
+
+/** Clears the control words before an image (no thread may be walking the buffer). */
+export function resetRun(plan: IntraOpPlan, buf: SharedArrayBuffer): void {
+  new Int32Array(buf, 0, ctrlWords(plan)).fill(0);
+}
 
 /** Every band of a plan, [segment][band]: its ops' rows and input rows (null: an empty band). */
 export type PlanBands = ({ ops: BandOp[]; in: Rows } | null)[][];
@@ -103,6 +119,8 @@ export class BandWalker {
   private readonly base: number;
   /** Bands of other threads this walker ran, and all it ran. */
   stolen = 0; ran = 0;
+  /** ms this walker spent waiting for other threads' bands, and in walk() in all. */
+  waitedMs = 0; walkMs = 0;
   /** The own band claimed ahead (segment), −1: none. */
   private held = -1;
 
@@ -114,6 +132,7 @@ export class BandWalker {
 
   /** Thread t's own bands in order, then (the caller, t = 0) every band of the last segment. False: aborted. */
   walk(): boolean {
+    const t0 = performance.now();
     try {
       const S = this.plan.segments.length;
       for (let s = 0; s < S; s++) if (!this.ensure(s, this.t)) return false;
@@ -122,6 +141,8 @@ export class BandWalker {
     } catch (e) {
       abort(this.buf, this.plan);
       throw e;
+    } finally {
+      this.walkMs += performance.now() - t0;
     }
   }
 
@@ -159,9 +180,9 @@ export class BandWalker {
   }
 
   private wait(done: number): boolean {
-    const ctrl = this.ctrl, t0 = Date.now();
+    const ctrl = this.ctrl, t0 = Date.now(), p0 = performance.now();
     for (let i = 0; ; i++) {
-      if (Atomics.load(ctrl, done)) return true;
+      if (Atomics.load(ctrl, done)) { this.waitedMs += performance.now() - p0; return true; }
       if (Atomics.load(ctrl, ABORT)) return false;
       if (i < intraOpTuning.spin) continue;
       if (Atomics.wait(ctrl, done, 0, 1000) === 'timed-out' && Date.now() - t0 > TIMEOUT_MS) {
@@ -220,12 +241,12 @@ export function runIntraOp(runner: Int8Runner, inPtr: number, bufs: number[]): n
   const st = stateOf(runner, rt.threads), ops = runner.ops, id = runner.replicaId(pool);
   if (st.pool !== pool) { st.pool = pool; st.sent = false; }
   st.bands ??= planBands(ops, plan);
-  st.buf ??= new SharedArrayBuffer(dataStart(plan) + plan.bytes);
-  const buf = st.buf, base = dataStart(plan);
+  st.buf ??= sharedRun(plan);
+  const buf = st.buf;
   const x = runner.exec(ops.slice(0, plan.from), inPtr, 1, bufs, null);
-  new Int32Array(buf, 0, ctrlWords(plan)).fill(0); // no worker runs: the last call collected every reply
-  const inLen = ops[plan.from].inS.reduce((a, b) => a * b, 1);
-  new Int8Array(buf, base, inLen).set(rt.i8(x, inLen));
+  resetRun(plan, buf); // no worker is walking it: the last call collected every reply
+  const input = region(plan, buf, 0);
+  input.set(rt.i8(x, input.length));
   const msgs = pool.workers.map((_, i) => ({ task: 'intra.run', id, thread: i + 1, buf, plan: st.sent ? undefined : plan }));
   st.sent = true;
   const walker = new BandWalker(rt, ops, plan, st.bands, buf, 0);
@@ -235,8 +256,12 @@ export function runIntraOp(runner: Int8Runner, inPtr: number, bufs: number[]): n
   intraOpStats.images++;
   intraOpStats.bands += walker.ran + replies.reduce((a, r) => a + (r.ran as number), 0);
   intraOpStats.stolen += walker.stolen + replies.reduce((a, r) => a + (r.stolen as number), 0);
-  const outS = ops[plan.to - 1].outS, outLen = outS.reduce((a, b) => a * b, 1), y = rt.alloc(outLen);
+  for (const [i, w] of [walker, ...replies].entries()) {
+    intraOpStats.walkMs[i] = (intraOpStats.walkMs[i] ?? 0) + (w.walkMs as number);
+    intraOpStats.waitedMs[i] = (intraOpStats.waitedMs[i] ?? 0) + (w.waitedMs as number);
+  }
+  const output = region(plan, buf, plan.segments.length), y = rt.alloc(output.length);
   bufs.push(y);
-  rt.i8(y, outLen).set(new Int8Array(buf, base + plan.regions[plan.segments.length], outLen));
+  rt.i8(y, output.length).set(output);
   return runner.exec(ops.slice(plan.to), y, 1, bufs, null);
 }
