@@ -10,8 +10,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { init, Engine, Int8Runner, importTfjs, prepareQAT, convertToInt8, int8GraphToOnnx } from '../dist/index.js';
-import { intraOpPlan, intraOpStats } from '../dist/deploy/intra-op.js';
+import { init, Engine, Int8Runner, importTfjs, prepareQAT, convertToInt8, int8GraphToOnnx, quantizeInput } from '../dist/index.js';
+import { intraOpPlan, intraOpStats, planBands, sharedRun, region, BandWalker } from '../dist/deploy/intra-op.js';
 import { parallelCapacity } from './parallel-capacity.js';
 import { ortWithPool } from './ort-pool.js';
 
@@ -54,6 +54,28 @@ function mobilenetV2(size) {
   return convertToInt8(qat, undefined, { inputShape: [size, size, 3] }).graph;
 }
 
+/**
+ * Where a split image's time goes, independent of the machine's load: every band of the plan run one after the
+ * other on ONE thread (no waits), summed per owner thread, next to the whole image on one thread (medians of 15).
+ * With free cores the split image costs about the largest owner's sum plus one sync per segment, so
+ * `projected` = one thread ÷ (largest sum + segments × 12 µs, the futex p50 of bench/fork-join.js).
+ */
+function bandsAlone(runner, plan, x) {
+  const rt = runner.rt, ops = runner.ops, buf = sharedRun(plan), bands = planBands(ops, plan), w = new BandWalker(rt, ops, plan, bands, buf, 0);
+  const codes = quantizeInput(x, runner.input);
+  if (plan.from !== 0) throw new Error('bandsAlone: the banded run does not start at the input');
+  region(plan, buf, 0).set(codes);
+  const sums = Array.from({ length: plan.threads }, () => []), whole = [];
+  for (let i = 0; i < 15; i++) {
+    const sum = new Array(plan.threads).fill(0);
+    for (let s = 0; s < plan.segments.length; s++) for (let b = 0; b < plan.threads; b++) { const t0 = performance.now(); w.runBand(s, b); sum[b] += performance.now() - t0; }
+    sum.forEach((v, b) => sums[b].push(v));
+    const t0 = performance.now(); runner.predictCodes(codes, 1); whole.push(performance.now() - t0);
+  }
+  const one = med(whole), per = sums.map(med), worst = Math.max(...per);
+  return { oneThreadMs: +one.toFixed(2), bandsPerThreadMs: per.map((v) => +v.toFixed(2)), projected: +(one / (worst + plan.segments.length * 0.012)).toFixed(2) };
+}
+
 const pairs = [{ name: 'capacity', what: 'spin reference (pure integer work split over threads)', run: () => interleave(calls, (t) => cap.run(t, capIters)) }];
 const plans = {};
 for (const S of sizes) {
@@ -62,7 +84,7 @@ for (const S of sizes) {
   const y1 = m[1].predict(x, 1), yN = m[N].predict(x, 1);
   if (y1.some((v, i) => v !== yN[i])) throw new Error(`MobileNetV2 ${S}: logits differ between 1 and ${N} threads`);
   const p = intraOpPlan(m[N]);
-  plans[`mnv2-${S}`] = p && { segments: p.segments.length, estimate: +(p.serialNs / p.plannedNs).toFixed(2) };
+  plans[`mnv2-${S}`] = p && { segments: p.segments.length, estimate: +(p.serialNs / p.plannedNs).toFixed(2), ...bandsAlone(m[1], p, x) };
   pairs.push({ name: `mnv2-${S}`, what: `int8 MobileNetV2 ${S}×${S}×3 predict, batch 1`, run: () => interleave(calls, (t) => m[t].predict(x, 1)) });
   if (!a['skip-ort']) {
     const bytes = int8GraphToOnnx(graph), sess = {}, feeds = {};

@@ -156,7 +156,7 @@ export class BandWalker {
     if (mine && this.held === s) this.held = -1;
     else if (Atomics.compareExchange(ctrl, claim, 0, 1) !== 0) return this.wait(claim + 1);
     if (mine && !this.inputs(s, band.in)) return false;
-    this.run(s, b, band);
+    this.runBand(s, b);
     this.ran++;
     if (!mine) this.stolen++;
     // claim the next own band before publishing this one: a neighbour woken by this band's done word would
@@ -191,9 +191,13 @@ export class BandWalker {
     }
   }
 
-  /** Copies the band's input rows in, runs its ops, copies its output rows out. */
-  private run(s: number, b: number, band: { ops: BandOp[]; in: Rows }): void {
-    const { rt, ops, plan, buf, base } = this, seg = plan.segments[s], out = seg.bands[b];
+  /**
+   * Band b of segment s, here and now, with no claim or wait (walk() uses it; bench/intra-op.js times the
+   * bands one by one): copies the band's input rows in, runs its ops, copies its output rows out.
+   */
+  runBand(s: number, b: number): void {
+    const { rt, ops, plan, buf, base } = this, seg = plan.segments[s], out = seg.bands[b], band = this.bands[s][b];
+    if (!band) return;
     const inRb = rowBytes(ops[seg.from].inS), outRb = rowBytes(ops[seg.to - 1].outS), bufs: number[] = [];
     try {
       const inLen = (band.in[1] - band.in[0]) * inRb, x = rt.alloc(inLen);
