@@ -3,6 +3,8 @@
 // predict() of one image, 1 and N threads alternating call by call, next to the machine's parallel capacity
 // measured in the same rounds (bench/parallel-capacity.js, the spin reference of bench/threads.js) and to
 // onnxruntime-web running the same graph (int8GraphToOnnx) with a pool of 1 and of N.
+//   mnv2-S       every image banded (intraOpTuning.adaptive off): what the split itself gives
+//   mnv2-S-auto  the default policy (banded while measured faster than one thread, src/deploy/intra-op.ts)
 //   node bench/intra-op.js [--rounds N] [--calls N] [--threads N] [--sizes 224,96] [--skip-ort] [--no-write]
 // Each round runs every pair once (order rotated) and reports the ratio of median times (1 thread ÷ N) and of
 // fastest times; the summary is the median over rounds. Writes bench/intra-op-results.json.
@@ -11,7 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { init, Engine, Int8Runner, importTfjs, prepareQAT, convertToInt8, int8GraphToOnnx, quantizeInput } from '../dist/index.js';
-import { intraOpPlan, intraOpStats, planBands, sharedRun, region, BandWalker } from '../dist/deploy/intra-op.js';
+import { intraOpPlan, intraOpStats, intraOpTuning, planBands, sharedRun, region, BandWalker } from '../dist/deploy/intra-op.js';
 import { parallelCapacity } from './parallel-capacity.js';
 import { ortWithPool } from './ort-pool.js';
 
@@ -85,7 +87,10 @@ for (const S of sizes) {
   if (y1.some((v, i) => v !== yN[i])) throw new Error(`MobileNetV2 ${S}: logits differ between 1 and ${N} threads`);
   const p = intraOpPlan(m[N]);
   plans[`mnv2-${S}`] = p && { segments: p.segments.length, estimate: +(p.serialNs / p.plannedNs).toFixed(2), ...bandsAlone(m[1], p, x) };
-  pairs.push({ name: `mnv2-${S}`, what: `int8 MobileNetV2 ${S}×${S}×3 predict, batch 1`, run: () => interleave(calls, (t) => m[t].predict(x, 1)) });
+  const forced = (on, fn) => async () => { intraOpTuning.adaptive = !on; try { return await fn(); } finally { intraOpTuning.adaptive = true; } };
+  pairs.push({ name: `mnv2-${S}`, what: `int8 MobileNetV2 ${S}×${S}×3 predict, batch 1, every image banded`, run: forced(true, () => interleave(calls, (t) => m[t].predict(x, 1))) });
+  const auto = new Int8Runner(qs[N].rt, graph); // its own chooser state
+  pairs.push({ name: `mnv2-${S}-auto`, what: `the same, default policy (banded while faster)`, run: () => interleave(calls, (t) => (t === 1 ? m[1] : auto).predict(x, 1)) });
   if (!a['skip-ort']) {
     const bytes = int8GraphToOnnx(graph), sess = {}, feeds = {};
     for (const t of T) {

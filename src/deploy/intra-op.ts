@@ -14,14 +14,19 @@ import { QwasmError } from '../errors.js';
 import { bandOps, bandWindow, planIntraOp, type BandOp, type IntraOpPlan, type PlanOptions, type Rows } from './bands.js';
 
 /** Knobs (tests, benchmarks): a plan is used when its estimate beats one thread by `minGain`; see PlanOptions. */
-export const intraOpTuning: PlanOptions & { minGain: number; spin: number } = {
+export const intraOpTuning: PlanOptions & { minGain: number; spin: number; adaptive: boolean } = {
   minGain: 1.25,
+  /**
+   * Time banded images against one-thread ones and keep to one thread while banded ones are slower (a machine
+   * whose other core is busy: every wait for a descheduled neighbour costs a time slice). Off: always banded.
+   */
+  adaptive: true,
   /** Atomics.load polls before a futex wait: a neighbour about to publish is caught without a wake-up. */
   spin: 2000,
 };
 
 /** Bands run by a thread other than their owner (a late or descheduled thread's), over the process: bench/intra-op.js. */
-export const intraOpStats = { images: 0, bands: 0, stolen: 0, walkMs: [0], waitedMs: [0] };
+export const intraOpStats = { images: 0, bands: 0, stolen: 0, walkMs: [0], waitedMs: [0], oneThread: 0 };
 
 /** A thread silent this long fails the call (the pool's own limit). */
 const TIMEOUT_MS = 10 * 60_000;
@@ -212,7 +217,31 @@ export class BandWalker {
 }
 
 /** The caller's per-runner state: the plan for its thread count, every band, the shared buffer, the pool it was sent to. */
-interface CallerState { key: string; plan: IntraOpPlan | null; bands?: PlanBands; buf?: SharedArrayBuffer; pool?: ThreadPool; sent?: boolean }
+interface CallerState { key: string; plan: IntraOpPlan | null; bands?: PlanBands; buf?: SharedArrayBuffer; pool?: ThreadPool; sent?: boolean; pick?: Chooser }
+
+/**
+ * Banded or one thread, from measured wall times (intraOpTuning.adaptive): after two warm-up banded images one
+ * image runs on one thread (its time, an average, is refreshed every 64 images); while banded images are slower
+ * than that, the next `skip` images run on one thread and the wait doubles (4 … 256) before the next banded try.
+ */
+class Chooser {
+  private calls = 0; private skip = 0; private backoff = 4;
+  private singleMs = NaN; private bandedMs = NaN;
+
+  /** Should this image run banded? */
+  next(): boolean {
+    this.calls++;
+    if (this.skip > 0) { this.skip--; return false; }
+    return !((this.calls === 3 && Number.isNaN(this.singleMs)) || this.calls % 64 === 0);
+  }
+
+  record(banded: boolean, ms: number): void {
+    if (!banded) { this.singleMs = Number.isNaN(this.singleMs) ? ms : 0.7 * this.singleMs + 0.3 * ms; return; }
+    this.bandedMs = Number.isNaN(this.bandedMs) ? ms : 0.5 * this.bandedMs + 0.5 * ms;
+    if (this.bandedMs > this.singleMs) { this.skip = this.backoff; this.backoff = Math.min(2 * this.backoff, 256); this.bandedMs = NaN; }
+    else this.backoff = 4;
+  }
+}
 const states = new WeakMap<Int8Runner, CallerState>();
 
 function stateOf(runner: Int8Runner, threads: number): CallerState {
@@ -244,6 +273,16 @@ export function runIntraOp(runner: Int8Runner, inPtr: number, bufs: number[]): n
   if (!pool) return null;
   const st = stateOf(runner, rt.threads), ops = runner.ops, id = runner.replicaId(pool);
   if (st.pool !== pool) { st.pool = pool; st.sent = false; }
+  const pick = intraOpTuning.adaptive && !intraOpTuning.segmentOps ? (st.pick ??= new Chooser()) : null;
+  const t0 = performance.now(), banded = pick ? pick.next() : true, first = !st.sent;
+  const y = banded ? runBanded(runner, plan, st, pool, id, inPtr, bufs) : runner.exec(ops, inPtr, 1, bufs, null);
+  if (!banded) intraOpStats.oneThread++;
+  if (pick && !first) pick.record(banded, performance.now() - t0); // the first image also loads the workers' plans
+  return y;
+}
+
+function runBanded(runner: Int8Runner, plan: IntraOpPlan, st: CallerState, pool: ThreadPool, id: number, inPtr: number, bufs: number[]): number {
+  const rt = runner.rt, ops = runner.ops;
   st.bands ??= planBands(ops, plan);
   st.buf ??= sharedRun(plan);
   const buf = st.buf;
