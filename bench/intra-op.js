@@ -58,7 +58,8 @@ function mobilenetV2(size) {
 
 /**
  * Where a split image's time goes, independent of the machine's load: every band of the plan run one after the
- * other on ONE thread (no waits), summed per owner thread, next to the whole image on one thread (medians of 15).
+ * other on ONE thread (no waits), summed per owner thread, next to the whole image on one thread (the fastest of
+ * 15 each: what the code costs when it has a core, whatever the load).
  * With free cores the split image costs about the largest owner's sum plus one sync per segment, so
  * `projected` = one thread ÷ (largest sum + segments × 12 µs, the futex p50 of bench/fork-join.js).
  */
@@ -74,7 +75,7 @@ function bandsAlone(runner, plan, x) {
     sum.forEach((v, b) => sums[b].push(v));
     const t0 = performance.now(); runner.predictCodes(codes, 1); whole.push(performance.now() - t0);
   }
-  const one = med(whole), per = sums.map(med), worst = Math.max(...per);
+  const one = Math.min(...whole), per = sums.map((v) => Math.min(...v)), worst = Math.max(...per);
   return { oneThreadMs: +one.toFixed(2), bandsPerThreadMs: per.map((v) => +v.toFixed(2)), projected: +(one / (worst + plan.segments.length * 0.012)).toFixed(2) };
 }
 
