@@ -220,28 +220,37 @@ export class BandWalker {
 interface CallerState { key: string; plan: IntraOpPlan | null; bands?: PlanBands; buf?: SharedArrayBuffer; pool?: ThreadPool; sent?: boolean; pick?: Chooser }
 
 /**
- * Banded or one thread, from measured wall times (intraOpTuning.adaptive): after two warm-up banded images one
- * image runs on one thread (its time, an average, is refreshed every 64 images); while banded images are slower
- * than that, the next `skip` images run on one thread and the wait doubles (4 … 256) before the next banded try.
+ * Banded or one thread, from measured wall times (intraOpTuning.adaptive). Medians of the last 5 images of each
+ * kind (one slow image on a busy machine does not decide): after two warm-up banded images, three run on one
+ * thread; then banded, with one image on one thread every 32 to keep that median fresh. When the median banded
+ * image is slower, the next `skip` images run on one thread and the wait doubles (4 … 256) before three banded
+ * images are tried again.
  */
 class Chooser {
   private calls = 0; private skip = 0; private backoff = 4;
-  private singleMs = NaN; private bandedMs = NaN;
+  private readonly single: number[] = []; private banded: number[] = [];
 
   /** Should this image run banded? */
   next(): boolean {
     this.calls++;
+    if (this.calls <= 2) return true;
+    if (this.single.length < 3 || this.calls % 32 === 0) return false;
     if (this.skip > 0) { this.skip--; return false; }
-    return !((this.calls === 3 && Number.isNaN(this.singleMs)) || this.calls % 64 === 0);
+    return true;
   }
 
   record(banded: boolean, ms: number): void {
-    if (!banded) { this.singleMs = Number.isNaN(this.singleMs) ? ms : 0.7 * this.singleMs + 0.3 * ms; return; }
-    this.bandedMs = Number.isNaN(this.bandedMs) ? ms : 0.5 * this.bandedMs + 0.5 * ms;
-    if (this.bandedMs > this.singleMs) { this.skip = this.backoff; this.backoff = Math.min(2 * this.backoff, 256); this.bandedMs = NaN; }
+    const into = banded ? this.banded : this.single;
+    into.push(ms);
+    if (into.length > 5) into.shift();
+    if (!banded || this.banded.length < 3 || this.single.length < 3) return;
+    if (median(this.banded) > median(this.single)) { this.skip = this.backoff; this.backoff = Math.min(2 * this.backoff, 256); this.banded = []; }
     else this.backoff = 4;
   }
 }
+
+const median = (v: readonly number[]) => [...v].sort((a, b) => a - b)[v.length >> 1];
+
 const states = new WeakMap<Int8Runner, CallerState>();
 
 function stateOf(runner: Int8Runner, threads: number): CallerState {
