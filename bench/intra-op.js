@@ -5,6 +5,8 @@
 // onnxruntime-web running the same graph (int8GraphToOnnx) with a pool of 1 and of N.
 //   mnv2-S       every image banded (intraOpTuning.adaptive off): what the split itself gives
 //   mnv2-S-auto  the default policy (banded while measured faster than one thread, src/deploy/intra-op.ts)
+//   mnv2-S-batchN  N images per call, batch-parallel (one image per thread, no sync inside): what the machine
+//                gives these kernels at that moment — memory traffic included, unlike the spin reference
 //   node bench/intra-op.js [--rounds N] [--calls N] [--threads N] [--sizes 224,96] [--skip-ort] [--no-write]
 // Each round runs every pair once (order rotated) and reports the ratio of median times (1 thread ÷ N) and of
 // fastest times; the summary is the median over rounds. Writes bench/intra-op-results.json.
@@ -90,6 +92,8 @@ for (const S of sizes) {
   plans[`mnv2-${S}`] = p && { segments: p.segments.length, estimate: +(p.serialNs / p.plannedNs).toFixed(2), ...bandsAlone(m[1], p, x) };
   const forced = (on, fn) => async () => { intraOpTuning.adaptive = !on; try { return await fn(); } finally { intraOpTuning.adaptive = true; } };
   pairs.push({ name: `mnv2-${S}`, what: `int8 MobileNetV2 ${S}×${S}×3 predict, batch 1, every image banded`, run: forced(true, () => interleave(calls, (t) => m[t].predict(x, 1))) });
+  const xs = rnd(N * S * S * 3);
+  pairs.push({ name: `mnv2-${S}-batch${N}`, what: `the same, ${N} images per call (batch-parallel)`, run: () => interleave(calls, (t) => m[t].predict(xs, N)) });
   const auto = new Int8Runner(qs[N].rt, graph); // its own chooser state
   pairs.push({ name: `mnv2-${S}-auto`, what: `the same, default policy (banded while faster)`, run: () => interleave(calls, (t) => (t === 1 ? m[1] : auto).predict(x, 1)) });
   if (!a['skip-ort']) {

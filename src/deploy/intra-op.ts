@@ -223,7 +223,7 @@ interface CallerState { key: string; plan: IntraOpPlan | null; bands?: PlanBands
  * Banded or one thread, from measured wall times (intraOpTuning.adaptive). Medians of the last 5 images of each
  * kind (one slow image on a busy machine does not decide): after two warm-up banded images, three run on one
  * thread; then banded, with one image on one thread every 32 to keep that median fresh. When the median banded
- * image is slower, the next `skip` images run on one thread and the wait doubles (4 … 256) before three banded
+ * image is slower, the next `skip` images run on one thread and the wait doubles (4 … 64) before three banded
  * images are tried again.
  */
 class Chooser {
@@ -244,7 +244,7 @@ class Chooser {
     into.push(ms);
     if (into.length > 5) into.shift();
     if (!banded || this.banded.length < 3 || this.single.length < 3) return;
-    if (median(this.banded) > median(this.single)) { this.skip = this.backoff; this.backoff = Math.min(2 * this.backoff, 256); this.banded = []; }
+    if (median(this.banded) > median(this.single)) { this.skip = this.backoff; this.backoff = Math.min(2 * this.backoff, 64); this.banded = []; }
     else this.backoff = 4;
   }
 }
