@@ -7,7 +7,7 @@
 //   mnv2-S-auto  the default policy (banded while measured faster than one thread, src/deploy/intra-op.ts)
 //   mnv2-S-batchN  N images per call, batch-parallel (one image per thread, no sync inside): what the machine
 //                gives these kernels at that moment — memory traffic included, unlike the spin reference
-//   node bench/intra-op.js [--rounds N] [--calls N] [--threads N] [--sizes 224,96] [--skip-ort] [--no-write]
+//   node bench/intra-op.js [--rounds N] [--calls N] [--threads N] [--sizes 224,96] [--spin-us µs] [--skip-ort] [--no-write]
 // Each round runs every pair once (order rotated) and reports the ratio of median times (1 thread ÷ N) and of
 // fastest times; the summary is the median over rounds. Writes bench/intra-op-results.json.
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -21,12 +21,13 @@ import { ortWithPool } from './ort-pool.js';
 
 const { values: a } = parseArgs({ options: {
   rounds: { type: 'string', default: '5' }, calls: { type: 'string', default: '40' }, sizes: { type: 'string', default: '224,96' },
-  threads: { type: 'string', default: '2' }, 'skip-ort': { type: 'boolean', default: false }, 'no-write': { type: 'boolean', default: false },
+  threads: { type: 'string', default: '2' }, 'spin-us': { type: 'string' }, 'skip-ort': { type: 'boolean', default: false }, 'no-write': { type: 'boolean', default: false },
 } });
 const rounds = +a.rounds, calls = +a.calls, N = +a.threads, sizes = a.sizes.split(',').map(Number);
 for (const k of ['rounds', 'calls']) if (!(Number.isInteger(+a[k]) && +a[k] >= 1)) throw new Error(`--${k} must be a positive integer, got ${a[k]}`);
 if (!(Number.isInteger(N) && N >= 2)) throw new Error(`--threads must be an integer ≥ 2 (the comparison is 1 vs N), got ${a.threads}`);
 if (!sizes.every((s) => Number.isInteger(s) && s >= 32)) throw new Error(`--sizes must be pixel sizes ≥ 32, got ${a.sizes}`);
+if (a['spin-us'] !== undefined) intraOpTuning.spinUs = +a['spin-us'];
 const cpu = /model name\s*:\s*(.*)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? os.cpus()[0]?.model;
 const load0 = os.loadavg()[0];
 const T = [1, N], qs = { 1: await init({ threads: 1 }), [N]: await init({ threads: N }) };

@@ -26,7 +26,7 @@ export const workerTasks: Record<string, (rt: Runtime, msg: Record<string, unkno
       if (m.plan) abort(buf, m.plan as IntraOpPlan);
       throw e;
     }
-    const w = new BandWalker(rt, r.ops, p.plan, p.bands, buf, m.thread as number);
+    const w = new BandWalker(rt, r.ops, p.plan, p.bands, buf, m.thread as number, m.spinUs as number);
     // stopped (false): another thread failed, and that thread's error is the one the caller reports
     const stopped = !w.walk();
     return { stopped, ran: w.ran, stolen: w.stolen, walkMs: w.walkMs, waitedMs: w.waitedMs };

@@ -14,15 +14,19 @@ import { QwasmError } from '../errors.js';
 import { bandOps, bandWindow, planIntraOp, type BandOp, type IntraOpPlan, type PlanOptions, type Rows } from './bands.js';
 
 /** Knobs (tests, benchmarks): a plan is used when its estimate beats one thread by `minGain`; see PlanOptions. */
-export const intraOpTuning: PlanOptions & { minGain: number; spin: number; adaptive: boolean } = {
+export const intraOpTuning: PlanOptions & { minGain: number; spinUs: number; adaptive: boolean } = {
   minGain: 1.25,
   /**
    * Time banded images against one-thread ones and keep to one thread while banded ones are slower (a machine
    * whose other core is busy: every wait for a descheduled neighbour costs a time slice). Off: always banded.
    */
   adaptive: true,
-  /** Atomics.load polls before a futex wait: a neighbour about to publish is caught without a wake-up. */
-  spin: 2000,
+  /**
+   * µs a thread polls a done word before it sleeps in Atomics.wait (sent to the workers with each image): a
+   * neighbour about to publish is caught without a futex wake-up, and a thread that does not sleep is not moved
+   * onto its waker's core by the scheduler.
+   */
+  spinUs: 2000,
 };
 
 /** Bands run by a thread other than their owner (a late or descheduled thread's), over the process: bench/intra-op.js. */
@@ -130,7 +134,8 @@ export class BandWalker {
   private held = -1;
 
   constructor(private readonly rt: Runtime, private readonly ops: readonly Op[], private readonly plan: IntraOpPlan,
-              private readonly bands: PlanBands, private readonly buf: SharedArrayBuffer, private readonly t: number) {
+              private readonly bands: PlanBands, private readonly buf: SharedArrayBuffer, private readonly t: number,
+              private readonly spinUs = intraOpTuning.spinUs) {
     this.ctrl = new Int32Array(buf, 0, ctrlWords(plan));
     this.base = dataStart(plan);
   }
@@ -186,10 +191,10 @@ export class BandWalker {
 
   private wait(done: number): boolean {
     const ctrl = this.ctrl, t0 = Date.now(), p0 = performance.now();
-    for (let i = 0; ; i++) {
+    for (;;) {
       if (Atomics.load(ctrl, done)) { this.waitedMs += performance.now() - p0; return true; }
       if (Atomics.load(ctrl, ABORT)) return false;
-      if (i < intraOpTuning.spin) continue;
+      if (performance.now() - p0 < this.spinUs / 1000) continue;
       if (Atomics.wait(ctrl, done, 0, 1000) === 'timed-out' && Date.now() - t0 > TIMEOUT_MS) {
         throw new QwasmError(`a band was not published within ${TIMEOUT_MS / 1000} s`);
       }
@@ -299,7 +304,7 @@ function runBanded(runner: Int8Runner, plan: IntraOpPlan, st: CallerState, pool:
   resetRun(plan, buf); // no worker is walking it: the last call collected every reply
   const input = region(plan, buf, 0);
   input.set(rt.i8(x, input.length));
-  const msgs = pool.workers.map((_, i) => ({ task: 'intra.run', id, thread: i + 1, buf, plan: st.sent ? undefined : plan }));
+  const msgs = pool.workers.map((_, i) => ({ task: 'intra.run', id, thread: i + 1, buf, spinUs: intraOpTuning.spinUs, plan: st.sent ? undefined : plan }));
   st.sent = true;
   const walker = new BandWalker(rt, ops, plan, st.bands, buf, 0);
   const { own, replies } = pool.run(msgs, () => walker.walk());
