@@ -126,6 +126,8 @@ cap.close();
 const f = (x) => +x.toFixed(2);
 const summary = {
   date: new Date().toISOString(), cpu, cores: os.cpus().length, node: process.version, build: qs[1].build, threads: N, rounds, calls,
+  // the process's nice value and its autogroup's (CFS shares CPU between autogroups first; bench runs at -15 took the cores from other sessions)
+  nice: os.getPriority(), autogroup: (() => { try { return readFileSync('/proc/self/autogroup', 'utf8').trim(); } catch { return null; } })(), spinUs: intraOpTuning.spinUs,
   loadavg1m: { before: f(load0), after: f(os.loadavg()[0]), rounds: rows.map((r) => f(r.load)) },
   plans,
   // bands a thread ran for a late or descheduled owner (src/deploy/intra-op.ts BandWalker), over all banded images
