@@ -22,7 +22,7 @@ import type { Module } from '../nn/module.js';
 import { buildLayers, describeLayers, type LayerSpec } from '../nn/layer-spec.js';
 import { Dropout } from '../nn/layers.js';
 import { argmaxRows, add } from '../kernels/eltwise_f32.js';
-import { ThreadPool, shards, type TaskReply } from '../threads/pool.js';
+import { ThreadPool, shards, wallMs, type TaskReply } from '../threads/pool.js';
 import { QwasmError } from '../errors.js';
 
 /** Loss and correctly classified rows of one shard (forward, loss scaled by `weight`, backward). */
@@ -253,7 +253,7 @@ export const workerTasks: Record<string, (rt: Runtime, msg: Record<string, unkno
   'train.step': (rt, m) => {
     const r = replicas.get(m.id as number);
     if (!r) throw new QwasmError(`no training replica ${String(m.id)} in this thread`);
-    const { model, layout: L, sh } = r, engine = model.engine;
+    const { model, layout: L, sh } = r, engine = model.engine, start = wallMs();
     const state = new Float32Array(sh.state);
     const trainable = m.trainable as boolean[], modes = m.modes as boolean[];
     L.params.forEach((e, i) => { e.t.requiresGrad = trainable[i]; });
@@ -267,7 +267,7 @@ export const workerTasks: Record<string, (rt: Runtime, msg: Record<string, unkno
         runChunk(model, L, sh, r.parts, c, r.batchSize, r.sample, r.smoothing, m.drop as DropState, null, r.labelsPtr, r.predPtr, ys);
         chunks++;
       });
-      return { chunks };
+      return { chunks, busy: [start, wallMs()] };
     } finally {
       engine.endStep();
     }
