@@ -1,14 +1,15 @@
-// Where the time of a 2-thread call goes: per-phase wall times of batch-64 int8 refcnn inference and of a refcnn
-// training step (batch 64, Adam), for the serial part around the parallel work (Amdahl) — the numbers
-// docs/THREADS.md "Where the time goes" quotes. Timers wrap the library's methods from outside (no timing code in
-// src/); the pool threads' replies carry when they started and finished (epoch ms), which gives the wake-up lag.
+// Where the time of a 2-thread call goes: per-phase times of batch-64 int8 refcnn inference and of a refcnn
+// training step (batch 64, Adam), and the serial part around the parallel work (Amdahl bound). Timers wrap the
+// library's methods from outside (no timing code in src/); the pool threads' replies carry when they started
+// and finished computing (epoch ms), which gives their lag after the post.
 //   node bench/threads-phases.js [--calls N] [--steps N] [--rounds N] [--threads N]
-// Inference: one thread vs N threads alternating per call; phases of the N-thread call: before the post (input
-// into the shared batch), posting, the caller's own chunks, its wait for the workers, after (output copy and
-// dequantisation); plus the workers' lag (post → first claim) and the end gap (caller done → last worker done).
-// "serial" = the N-thread call minus the pool.run span. Training: the same with the step (fit's onStep), the
-// data-parallel step, pool.run, the optimiser step; on 1 thread the same step with the caller running every
-// chunk (DataParallel.callerRunsAll) gives the serial fraction of the N-thread path → Amdahl bound.
+// Phases of an N-thread call / step (median, ms): post (pool.run until the caller's own share starts), own (the
+// caller's share: for training the step's broadcast, then its chunks), wait (the caller's wait for the replies),
+// run (all of pool.run), lag (post → the last worker starts computing), tail (caller done → last worker done),
+// workerShare (samples / chunks the workers did), dpStep / optimizer (DataParallel.step, Optimizer.step).
+// `…Cpu` = process CPU time (every thread). Outside pool.run only the caller runs (the workers are blocked), so
+// "serial CPU outside pool.run" is what the serial part costs on a free core even while other sessions stretch
+// the wall times: with T1 = the 1-thread CPU time, the Amdahl bound is T1 / (S + (T1 − S) / N) (lag not included).
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
@@ -29,30 +30,30 @@ const now = () => performance.timeOrigin + performance.now();   // epoch ms: com
 const med = (v) => { const s = [...v].sort((x, y) => x - y); return s.length ? s[s.length >> 1] : NaN; };
 
 // ------------------------------------------------------------------ timers around the library's methods
+// Each phase gets its wall time (ms) and, as `<phase>Cpu`, the process's CPU time (ms, every thread): outside
+// pool.run only the caller runs (the workers are blocked), so the CPU time of the serial phases is what they cost
+// on a free core even while other sessions load the machine and stretch the wall times.
 let rec = null;   // the phases of the call being timed, or null
-const mark = (k, ms) => { if (rec) rec[k] = (rec[k] ?? 0) + ms; };
+const cpuMs = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1000; };
+const mark = (k, ms, cpu) => { if (rec) { rec[k] = (rec[k] ?? 0) + ms; if (cpu !== undefined) rec[k + 'Cpu'] = (rec[k + 'Cpu'] ?? 0) + cpu; } };
 const wrap = (proto, name, key) => {
   const f = proto[name];
-  proto[name] = function (...args) { const t = now(); try { return f.apply(this, args); } finally { mark(key, now() - t); } };
+  proto[name] = function (...args) { const t = now(), c = cpuMs(); try { return f.apply(this, args); } finally { mark(key, now() - t, cpuMs() - c); } };
 };
 {
   const run = ThreadPool.prototype.run;
   ThreadPool.prototype.run = function (msgs, own) {
-    const t0 = now();
+    const t0 = now(), c0 = cpuMs();
     let ownEnd = 0;
     const r = run.call(this, msgs, () => { mark('post', now() - t0); const t = now(); try { return own(); } finally { ownEnd = now(); mark('own', ownEnd - t); } });
     const t1 = now();
-    mark('run', t1 - t0); mark('wait', t1 - ownEnd);
+    mark('run', t1 - t0, cpuMs() - c0); mark('wait', t1 - ownEnd);
     const busy = r.replies.map((x) => x.busy).filter(Boolean);
     mark('workerShare', r.replies.reduce((s, x) => s + (x.samples ?? x.chunks ?? 0), 0));
     if (busy.length) { mark('lag', Math.max(...busy.map((b) => b[0])) - t0); mark('tail', Math.max(0, Math.max(...busy.map((b) => b[1])) - ownEnd)); }
     return r;
   };
 }
-wrap(Int8Runner.prototype, 'execParallel', 'parallel');
-wrap(DataParallel.prototype, 'step', 'dpStep');
-wrap(Optimizer.prototype, 'step', 'optimizer');
-
 /** Median per phase (ms) over `recs`, keys in first-seen order. */
 function summary(recs) {
   const keys = [...new Set(recs.flatMap((r) => Object.keys(r)))];
@@ -78,20 +79,21 @@ console.log(`${new Date().toISOString()}  ${cpu}, ${os.cpus().length} cores, loa
   const p1 = one.predict(x, 64), pN = many.predict(x, 64);
   if (p1.some((v, i) => v !== pN[i])) throw new Error('int8 logits differ between 1 and N threads');
   for (let r = 0; r < rounds; r++) {
-    const t1 = [], tN = [], recs = [];
+    const t1 = [], c1 = [], tN = [], recs = [];
     for (let i = 0; i < calls; i++) {
       for (const t of i % 2 ? [N, 1] : [1, N]) {
         rec = t === N ? {} : null;
-        const t0 = now();
+        const t0 = now(), c0 = cpuMs();
         (t === 1 ? one : many).predict(x, 64);
-        const ms = now() - t0;
-        if (t === 1) t1.push(ms); else { rec.call = ms; recs.push(rec); tN.push(ms); }
+        const ms = now() - t0, cpu = cpuMs() - c0;
+        if (t === 1) { t1.push(ms); c1.push(cpu); } else { rec.call = ms; rec.callCpu = cpu; recs.push(rec); tN.push(ms); }
         rec = null;
       }
     }
     const s = summary(recs);
-    s.serial = +(s.call - s.run).toFixed(3);
-    console.log(`int8 refcnn b64 round ${r + 1}: 1 thread ${med(t1).toFixed(3)} ms, ${N} threads ${med(tN).toFixed(3)} ms = ${(med(t1) / med(tN)).toFixed(2)}× (spin ref ${capacity().toFixed(2)}×, load ${os.loadavg()[0].toFixed(1)}); phases (median ms): ${JSON.stringify(s)}`);
+    const serial = med(recs.map((x) => x.callCpu - x.runCpu)), T1 = med(c1);
+    console.log(`int8 refcnn b64 round ${r + 1}: 1 thread ${med(t1).toFixed(3)} ms (CPU ${T1.toFixed(3)}), ${N} threads ${med(tN).toFixed(3)} ms = ${(med(t1) / med(tN)).toFixed(2)}× (spin ref ${capacity().toFixed(2)}×, load ${os.loadavg()[0].toFixed(1)})`);
+    console.log(`  serial CPU outside pool.run ${serial.toFixed(3)} ms of ${T1.toFixed(3)} (${(100 * serial / T1).toFixed(1)} %) → Amdahl bound ${(T1 / (serial + (T1 - serial) / N)).toFixed(2)}×; ${N}-thread CPU ${s.callCpu} ms (${(100 * (s.callCpu / T1 - 1)).toFixed(1)} % over 1 thread); phases (median ms): ${JSON.stringify(s)}`);
   }
   // one thread, serial part of the call: the call minus the graph on the whole quantised batch
   const codes = new Int8Array(x.length);
@@ -115,23 +117,24 @@ console.log(`${new Date().toISOString()}  ${cpu}, ${os.cpus().length} cores, loa
       const recs = [];
       const model = mode === '1' ? plain : models[mode === 'N' ? N : 1];
       DataParallel.callerRunsAll = mode === 'all';
-      let last = 0;
+      let last = 0, lastCpu = cpuMs();
       rec = {};
       fit(model, train, { epochs: 1, batchSize: 64, lr: 1e-4, maxSteps: steps + 1, seed: r + 1, onStep: (s) => {
-        rec.step = (s.seconds - last) * 1000; last = s.seconds;
+        const c = cpuMs();
+        rec.step = (s.seconds - last) * 1000; rec.stepCpu = c - lastCpu; last = s.seconds; lastCpu = c;
         if (s.step > 1) recs.push(rec);
         rec = {};
       } }).optimizer.dispose();
       rec = null;
       DataParallel.callerRunsAll = false;
       const s = summary(recs);
-      if (s.dpStep !== undefined) { s.serialInStep = +(s.dpStep - s.run).toFixed(3); s.outsideStep = +(s.step - s.dpStep).toFixed(3); }
+      if (mode === 'N') s.serialCpu = +med(recs.map((x) => x.stepCpu - x.runCpu)).toFixed(3);
       out[mode] = s;
     }
-    const all = out.all, serial = all.step - all.own;
-    console.log(`train refcnn b64 round ${r + 1}: 1 thread ${out['1'].step.toFixed(2)} ms, ${N} threads ${out.N.step.toFixed(2)} ms = ${(out['1'].step / out.N.step).toFixed(2)}× (spin ref ${capacity().toFixed(2)}×, load ${os.loadavg()[0].toFixed(1)})`);
-    console.log(`  ${N}-thread path, caller runs every chunk: ${JSON.stringify(all)} → serial ${serial.toFixed(2)} ms of ${all.step.toFixed(2)} (${(100 * serial / all.step).toFixed(1)} %), Amdahl bound ${(all.step / (serial + all.own / N)).toFixed(2)}×`);
-    console.log(`  ${N} threads: ${JSON.stringify(out.N)}`);
+    const T1 = out['1'].stepCpu, S = out.N.serialCpu;
+    console.log(`train refcnn b64 round ${r + 1}: 1 thread ${out['1'].step.toFixed(2)} ms (CPU ${T1.toFixed(2)}), ${N} threads ${out.N.step.toFixed(2)} ms = ${(out['1'].step / out.N.step).toFixed(2)}× (spin ref ${capacity().toFixed(2)}×, load ${os.loadavg()[0].toFixed(1)})`);
+    console.log(`  serial CPU outside pool.run ${S.toFixed(2)} ms of ${T1.toFixed(2)} (${(100 * S / T1).toFixed(1)} %) → Amdahl bound ${(T1 / (S + (T1 - S) / N)).toFixed(2)}×; ${N}-thread path on one thread (caller runs every chunk) CPU ${out.all.stepCpu.toFixed(2)} ms (${(100 * (out.all.stepCpu / T1 - 1)).toFixed(1)} % over 1 thread), ${N} threads CPU ${out.N.stepCpu.toFixed(2)} ms`);
+    console.log(`  ${N} threads, phases (median): ${JSON.stringify(out.N)}`);
   }
 }
 cap.close();

@@ -277,10 +277,11 @@ export const workerTasks: Record<string, (rt: Runtime, msg: Record<string, unkno
   'train.step': (rt, m) => {
     const r = replicas.get(m.id as number);
     if (!r) throw new QwasmError(`no training replica ${String(m.id)} in this thread`);
-    const { model, layout: L, sh } = r, engine = model.engine, start = wallMs();
+    const { model, layout: L, sh } = r, engine = model.engine;
     const state = new Float32Array(sh.state), ctrl = new Int32Array(sh.ctrl), seq = m.seq as number;
     // the caller posts before it writes the step's broadcast (so this thread's wake-up overlaps the writing)
     for (let v = Atomics.load(ctrl, 1); v !== seq; v = Atomics.load(ctrl, 1)) Atomics.wait(ctrl, 1, v, 1000);
+    const start = wallMs();   // busy from here: after the wait for the broadcast
     const trainable = m.trainable as boolean[], modes = m.modes as boolean[];
     L.params.forEach((e, i) => { e.t.requiresGrad = trainable[i]; });
     model.modules().forEach(([, mod], i) => { mod.training = modes[i]; });
