@@ -280,7 +280,11 @@ export const workerTasks: Record<string, (rt: Runtime, msg: Record<string, unkno
     const { model, layout: L, sh } = r, engine = model.engine;
     const state = new Float32Array(sh.state), ctrl = new Int32Array(sh.ctrl), seq = m.seq as number;
     // the caller posts before it writes the step's broadcast (so this thread's wake-up overlaps the writing)
-    for (let v = Atomics.load(ctrl, 1); v !== seq; v = Atomics.load(ctrl, 1)) Atomics.wait(ctrl, 1, v, 1000);
+    const t0 = Date.now();
+    for (let v = Atomics.load(ctrl, 1); v !== seq; v = Atomics.load(ctrl, 1)) {
+      if (Date.now() - t0 > 600_000) throw new QwasmError(`step ${seq}: the caller did not write its broadcast within 10 minutes`);
+      Atomics.wait(ctrl, 1, v, 1000);
+    }
     const start = wallMs();   // busy from here: after the wait for the broadcast
     const trainable = m.trainable as boolean[], modes = m.modes as boolean[];
     L.params.forEach((e, i) => { e.t.requiresGrad = trainable[i]; });
