@@ -134,14 +134,16 @@ function bandNs(ops: readonly Op[], from: number, to: number, out: Rows): number
  * Output rows per thread for ops[from, to) minimising the slowest band: the smallest cost bound C for which
  * greedy contiguous bands of cost ≤ C cover every row with `threads` bands (binary search on C).
  */
-function balance(ops: readonly Op[], from: number, to: number, threads: number): { bands: Rows[]; ns: number } {
+type BandCost = (from: number, to: number, out: Rows) => number;
+
+function balance(ops: readonly Op[], from: number, to: number, threads: number, cost: BandCost): { bands: Rows[]; ns: number } {
   const H = ops[to - 1].outS[0];
   const cover = (C: number): Rows[] | null => {
     const bands: Rows[] = [];
     let s = 0;
     for (let t = 0; t < threads && s < H; t++) {
       let lo = s, hi = H; // largest e in (s, H] with cost([s, e)) ≤ C
-      while (lo < hi) { const m = (lo + hi + 1) >> 1; if (bandNs(ops, from, to, [s, m]) <= C) lo = m; else hi = m - 1; }
+      while (lo < hi) { const m = (lo + hi + 1) >> 1; if (cost(from, to, [s, m]) <= C) lo = m; else hi = m - 1; }
       if (lo === s) return null;
       bands.push([s, lo]);
       s = lo;
@@ -150,14 +152,14 @@ function balance(ops: readonly Op[], from: number, to: number, threads: number):
     while (bands.length < threads) bands.push([H, H]);
     return bands;
   };
-  const whole = bandNs(ops, from, to, [0, H]);
+  const whole = cost(from, to, [0, H]);
   let lo = 0, hi = whole, best: Rows[] | null = null;
   for (let it = 0; it < 24 && hi - lo > 0.005 * whole; it++) {
     const m = (lo + hi) / 2, b = cover(m);
     if (b) { best = b; hi = m; } else lo = m;
   }
   best ??= cover(hi) ?? [[0, H], ...Array.from({ length: threads - 1 }, (): Rows => [H, H])];
-  return { bands: best, ns: Math.max(...best.map((r) => bandNs(ops, from, to, r))) };
+  return { bands: best, ns: Math.max(...best.map((r) => cost(from, to, r))) };
 }
 
 /** Knobs for tests and benchmarks: `segmentOps` > 0 cuts segments of exactly that many top-level ops, always split. */
@@ -169,7 +171,14 @@ export interface PlanOptions { segmentOps?: number; maxSegmentOps?: number }
  * from a dynamic programme over segments of ≤ maxSegmentOps ops, each costing its slowest band plus a sync.
  */
 export function planIntraOp(ops: readonly Op[], threads: number, opts: PlanOptions = {}): IntraOpPlan | null {
-  const whole = (from: number, to: number) => bandNs(ops, from, to, [0, ops[to - 1].outS[0]]);
+  const memo = new Map<string, number>(); // the searches below ask for the same bands many times
+  const cost: BandCost = (f, t, r) => {
+    const key = `${f},${t},${r[0]},${r[1]}`;
+    let ns = memo.get(key);
+    if (ns === undefined) memo.set(key, ns = bandNs(ops, f, t, r));
+    return ns;
+  };
+  const whole = (from: number, to: number) => cost(from, to, [0, ops[to - 1].outS[0]]);
   // the longest run of bandable ops, by estimated time
   let from = 0, to = 0, bestNs = 0;
   for (let i = 0; i < ops.length;) {
@@ -190,13 +199,13 @@ export function planIntraOp(ops: readonly Op[], threads: number, opts: PlanOptio
   for (let j = 1; j <= n; j++) {
     for (let i = Math.max(0, j - maxLen); i < j; i++) {
       if (fixed && !(j - i === fixed || (j === n && j - i < fixed && i % fixed === 0))) continue;
-      const split = balance(ops, from + i, from + j, threads);
+      const split = balance(ops, from + i, from + j, threads, cost);
       const alone = whole(from + i, from + j);
       // a segment too small to gain from a split stays whole on thread 0 (the others skip it)
       const H = ops[from + j - 1].outS[0];
       const s = !fixed && alone <= split.ns ? { bands: [[0, H] as Rows, ...Array.from({ length: threads - 1 }, (): Rows => [H, H])], ns: alone } : split;
-      const cost = best[i] + s.ns + bandCosts.sync;
-      if (cost < best[j]) { best[j] = cost; cut[j] = i; segs.set(`${i},${j}`, s); }
+      const total = best[i] + s.ns + bandCosts.sync;
+      if (total < best[j]) { best[j] = total; cut[j] = i; segs.set(`${i},${j}`, s); }
     }
   }
   if (!Number.isFinite(best[n])) return null;
