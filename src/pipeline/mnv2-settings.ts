@@ -12,7 +12,7 @@ export interface Mnv2Settings {
   studentCut: string;
   /** Student candidates: kept channel fractions (the validation split picks one). */
   studentKeep: number[];
-  /** The student's input size (px; 0: the teacher's `inputSize`): the images resized, the teacher distils at its own size. */
+  /** The student's input size (px; 0: ⅔ of `inputSize`, 64 at 96): the images resized, the teacher distils at its own size. */
   studentSize: number;
   /** The student's unlabelled transfer set: 'auto' (the target's own, mnv2-transfer-set.ts), 'none' or a folder. */
   transferSet: string;
@@ -53,9 +53,9 @@ export interface Mnv2Settings {
 }
 
 export const MNV2_DEFAULTS: Readonly<Mnv2Settings> = Object.freeze({
-  target: 'tuxpaint-natural', inputSize: 96, cut: 'block_13_expand_relu', studentCut: 'block_10_expand_relu', studentKeep: [0.75, 0.9], studentSize: 0, transferSet: 'none', transferMax: 0,
+  target: 'tuxpaint-natural', inputSize: 96, cut: 'block_13_expand_relu', studentCut: 'block_10_expand_relu', studentKeep: [0.9], studentSize: 0, transferSet: 'auto', transferMax: 0,
   shots: 0, testPerClass: 0, folds: 5, repeats: 2, valFraction: 0.15,
-  epochs: 10, headEpochs: 60, scratchEpochs: 20, studentEpochs: 12,
+  epochs: 10, headEpochs: 60, scratchEpochs: 20, studentEpochs: 6,
   batch: 16, lr: 1e-3, headLr: 1e-2, lrFactor: 2.6, scratchLr: 2e-3, studentLr: 1e-4,
   sparsity: 0, temperature: 4, alpha: 0.7, scratchSplits: 3, studentSplits: 2, flipCopies: true, seed: 1,
   latencyRounds: 9, latencyRuns: 20, outDir: 'qwasm-report-mobilenetv2', saveModels: true,

@@ -40,6 +40,9 @@ export interface StudentResult {
   first: CompressResult | null;
 }
 
+/** The student's input px: `studentSize`, or ⅔ of the teacher's (96 → 64: (⅔)² of the MACs, which int8 alone does not buy). */
+export const studentInputSize = (s: { studentSize: number; inputSize: number }): number => s.studentSize || Math.round((s.inputSize * 2) / 3);
+
 /** Every image of `ds` resized bilinearly to size × size. */
 export function resizeImages(ds: Dataset, size: number): Dataset {
   if (ds.height === size && ds.width === size) return ds;
@@ -124,7 +127,7 @@ export function studentStep(ctx: Mnv2Context, t: TeacherSetup, cache: CacheResul
   const { s } = ctx, { target, N, L, cacheAt } = t;
   const nStudent = Math.min(s.studentSplits === 0 ? target.splits.length : s.studentSplits, target.splits.length, available);
   if (topIndex(t.imp, s.studentCut) + 1 > L) throw new QwasmError(`the student cut ${s.studentCut} is above the teacher's frozen prefix (${cacheAt}): pick an earlier layer`);
-  const R = s.studentSize || s.inputSize;
+  const R = studentInputSize(s);
   return ctx.stage('student', async (ts) => {
     const sd = studentData(ctx, t, cache);
     const imagesR = resizeImages(sd.images, R);
