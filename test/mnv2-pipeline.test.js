@@ -15,7 +15,8 @@ import { buildStudent, ResizedInput } from '../dist/transfer/student.js';
 import { Flatten } from '../dist/nn/layers.js';
 import { resize } from '../dist/data/image.js';
 import { loadTransferSet } from '../dist/pipeline/mnv2-transfer-set.js';
-import { chooseStudent, resizeImages } from '../dist/pipeline/mnv2-student.js';
+import { chooseStudent, resizeImages, studentInputSize } from '../dist/pipeline/mnv2-student.js';
+import { resolveMnv2Settings } from '../dist/pipeline/mnv2-settings.js';
 import { tuxPaintNaturalFiles } from '../dist/data/sketch-photo.js';
 import { loadFashionMnist } from '../dist/data/sources.js';
 import { kFoldSplits, loadTargetPool, checkDisjoint } from '../dist/pipeline/mnv2-data.js';
@@ -152,6 +153,10 @@ test('ResizedInput: the teacher reads the student batch resized bilinearly (as d
   assert.equal([small.height, small.width, small.length], [16, 16, 4]);
   assert.equal(Array.from(small.labels), Array.from(ds.labels));
   assert.is(resizeImages(ds, S), ds);
+  // the default student size: ⅔ of the teacher's (96 → 64); an explicit one is kept, one above the teacher's refused
+  assert.is(studentInputSize(resolveMnv2Settings({})), 64);
+  assert.is(studentInputSize(resolveMnv2Settings({ inputSize: 32, studentSize: 24 })), 24);
+  assert.throws(() => resolveMnv2Settings({ inputSize: 64, studentSize: 80 }), /studentSize/);
 });
 
 test('student choice on validation: the narrowest within 2 points of the teacher, else the most accurate (ties: narrower)', () => {
