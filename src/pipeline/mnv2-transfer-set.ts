@@ -56,7 +56,7 @@ function fashionTransfer(o: TransferSetOptions): Dataset {
   const train = loadFashionMnist().train, per = train.height * train.width;
   // the shots, drawn as mnv2-data.ts draws them (same seed), and any image equal to one of them, are left out
   const chosen = stratifiedSubset(train, { perClass: o.shots || 20, seed: o.seed });
-  const key = (ds: Dataset, i: number) => Buffer.from(ds.images.subarray(i * per, (i + 1) * per)).toString('base64');
+  const key = (ds: Dataset, i: number) => String.fromCharCode(...ds.images.subarray(i * per, (i + 1) * per));
   const shots = new Set<string>(Array.from({ length: chosen.length }, (_, i) => key(chosen, i)));
   const keep: number[] = [];
   for (let i = 0; i < train.length; i++) if (!shots.has(key(train, i))) keep.push(i);
