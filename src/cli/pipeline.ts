@@ -60,7 +60,7 @@ training from scratch → compression three ways → int8 models on the int8 ker
     'student-cut': { type: 'string', value: 'LAYER', help: `mobilenetv2: the student keeps the teacher's layers up to this one (default ${M.studentCut})` },
     'student-keep': { type: 'string', value: 'F,G', help: `mobilenetv2: student channel fractions kept by filter L1 norm; validation picks the\nnarrowest within 2 points of the teacher (default ${M.studentKeep.join(',')})` },
     'student-size': { ...n(`mobilenetv2: the student's input px (default ⅔ of --input-size); the teacher distils at its own size`, 16), value: 'PX' },
-    'transfer-set': { type: 'string', value: 'auto|none|DIR', help: `mobilenetv2: unlabelled images the student also learns the teacher's outputs on (default\n${M.transferSet}; auto: Tux Paint's other photo stamps / Fashion-MNIST train images outside the shots)` },
+    'transfer-set': { type: 'string', value: 'SET', help: `mobilenetv2: unlabelled images the student also learns the teacher's outputs on:\nauto (Tux Paint's other photo stamps / Fashion-MNIST train images outside the shots), none,\nor a folder (default ${M.transferSet})` },
     'student-lr': flag('lr', `mobilenetv2: the student's QAT + distillation learning rate (default ${M.studentLr})`),
     'transfer-max': n(`mobilenetv2: at most this many transfer images (default ${M.transferMax}; 0 = all)`),
     folds: n(`mobilenetv2: cross-validation folds (default ${M.folds}; 0 = one fixed split; Fashion-MNIST: fixed)`),
