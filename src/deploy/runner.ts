@@ -16,7 +16,8 @@ import type { GraphNode, Int8Graph, QParams, Requant, SparseSpec } from './graph
 import { validateGraph, windowGeometry, type SampleShape, type WindowGeometry } from './validate.js';
 import { encodeQwm, qwmNodeBytes } from './qwm.js';
 import { ThreadPool } from '../threads/pool.js';
-import { SharedBatch, chunkSize } from '../threads/shared-batch.js';
+import { SharedBatch, chunking } from '../threads/shared-batch.js';
+import { runIntraOp } from './intra-op.js';
 
 export interface Int8LayerSummary { name: string; kind: string; backend?: string; bytes: number; scale: number; zeroPoint: number }
 export type TraceEntry = { data: Int8Array; shape: number[]; qparams: QParams };
@@ -24,7 +25,8 @@ export type TraceEntry = { data: Int8Array; shape: number[]; qparams: QParams };
 /** int8 matmul handles share this duck type. */
 interface Matmul { runInt8(xPtr: number, m: number, yPtr: number): void; dispose(): void }
 
-interface Op {
+/** One compiled node (exported for src/deploy/bands.ts and intra-op.ts, which run ops on row bands). */
+export interface Op {
   node: GraphNode;
   /** Per-sample input / output shapes. */
   inS: SampleShape; outS: SampleShape;
@@ -98,7 +100,8 @@ export class Int8Runner {
   readonly output: QParams;
   readonly inputShape: [number, number, number];
   readonly classes: number;
-  private readonly ops: Op[];
+  /** @internal the compiled nodes (src/deploy/intra-op.ts runs them on row bands). */
+  readonly ops: Op[];
   private readonly handles: { dispose(): void }[] = [];
   private readonly maxActivation: number;
   private encoded: Uint8Array | null = null;
@@ -116,11 +119,17 @@ export class Int8Runner {
   static parallelMinMacs = 1 << 20;
 
   /**
-   * Chunks per thread a parallel batch is cut into (claimed by whichever thread is free): a late thread costs at
-   * most 1/8 of its share; a chunk of 4 refcnn samples runs as fast per sample as the whole batch. 4, 8 and 16
-   * measured within the noise of a shared machine (bench/threads-ab.js --per-thread 4,8,16).
+   * A parallel batch's claims are at most n / (chunksPerThread × threads) samples (a thread preempted in the middle
+   * of a claim holds the call up by at most 1/chunksPerThread of its share), shrinking as the batch runs out
+   * (src/threads/shared-batch.ts). bench/threads-ab.js --per-thread 2,4,8 compares settings.
    */
-  static chunksPerThread = 8;
+  static chunksPerThread = 4;
+
+  /**
+   * Batch 1 on a runtime with threads: split the image's spatial layers into row bands across the threads
+   * (src/deploy/intra-op.ts) when the plan is estimated to pay. false keeps one image on one thread.
+   */
+  intraOp = true;
 
   /** Validates `graph` and packs its weights into kernel handles. */
   constructor(readonly rt: Runtime, graph: Int8Graph) {
@@ -285,28 +294,51 @@ export class Int8Runner {
     return n;
   }
 
-  /**
-   * Runs a batch: int8 codes, or a float batch quantised inside WASM (quantize_f32, the same rule as
-   * quantizeInput, when the loaded build has it).
-   */
+  /** Runs a batch of int8 codes or floats (one thread, or split over the pool: execParallel). */
   private run(input: Int8Array | Float32Array, n: number, trace: Map<string, TraceEntry> | null): Int8Array {
+    const pool = trace ? null : this.parallelPool(n);
+    if (pool) return this.execParallel(pool, input, n);
     const rt = this.rt, bufs: number[] = [];
     try {
-      const len = input.length;
-      const inPtr = rt.alloc(len); bufs.push(inPtr);
-      // every build exports it; a hand-supplied older .wasm may not: then the same rule in JS
-      const quantize: ((x: number, n: number, scale: number, zp: number, out: number) => void) | undefined = rt.exports.quantize_f32;
-      if (input instanceof Int8Array) rt.i8(inPtr, len).set(input);
-      else if (typeof quantize === 'function') {
-        const fp = rt.alloc(4 * len); bufs.push(fp);
-        rt.f32(fp, len).set(input);
-        quantize(fp, len, Math.fround(this.input.scale), this.input.zeroPoint, inPtr);
-      } else rt.i8(inPtr, len).set(quantizeInput(input, this.input));
-      if (trace) trace.set('input', { data: rt.i8(inPtr, len).slice(), shape: [n, ...this.inputShape], qparams: this.input });
-      const pool = trace ? null : this.parallelPool(n);
-      if (pool) return this.execParallel(pool, inPtr, n);
+      const inPtr = this.loadInput(input, bufs);
+      if (trace) trace.set('input', { data: rt.i8(inPtr, input.length).slice(), shape: [n, ...this.inputShape], qparams: this.input });
+      const banded = !trace && n === 1 && this.intraOp && this.macs >= Int8Runner.parallelMinMacs ? runIntraOp(this, inPtr, bufs) : null;
+      if (banded !== null) return rt.i8(banded, this.classes).slice();
       const out = this.exec(this.ops, inPtr, n, bufs, trace);
       return rt.i8(out, n * this.classes).slice();
+    } finally {
+      for (const p of bufs) rt.free(p);
+    }
+  }
+
+  /**
+   * `input` as int8 codes in WASM memory: codes copied in, or floats quantised inside WASM (quantize_f32, the same
+   * rule as quantizeInput, when the loaded build has it). Buffers to free are pushed on `bufs`.
+   */
+  private loadInput(input: Int8Array | Float32Array, bufs: number[]): number {
+    const rt = this.rt, len = input.length;
+    const inPtr = rt.alloc(len); bufs.push(inPtr);
+    // every build exports it; a hand-supplied older .wasm may not: then the same rule in JS
+    const quantize: ((x: number, n: number, scale: number, zp: number, out: number) => void) | undefined = rt.exports.quantize_f32;
+    if (input instanceof Int8Array) rt.i8(inPtr, len).set(input);
+    else if (typeof quantize === 'function') {
+      const fp = rt.alloc(4 * len); bufs.push(fp);
+      rt.f32(fp, len).set(input);
+      quantize(fp, len, Math.fround(this.input.scale), this.input.zeroPoint, inPtr);
+    } else rt.i8(inPtr, len).set(quantizeInput(input, this.input));
+    return inPtr;
+  }
+
+  /**
+   * Samples [start, start + count) of a parallel call's shared batch, on this runner: quantised here (each thread
+   * quantises what it claims), run, codes written into the batch's output. Called by execParallel on the caller's
+   * thread and by the pool threads on their replicas (src/deploy/parallel.ts).
+   */
+  runShared(batch: SharedBatch, start: number, count: number): void {
+    const rt = this.rt, bufs: number[] = [];
+    try {
+      const y = this.exec(this.ops, this.loadInput(batch.input(start, count), bufs), count, bufs, null);
+      batch.output(start, count).set(rt.i8(y, count * this.classes));
     } finally {
       for (const p of bufs) rt.free(p);
     }
@@ -320,36 +352,37 @@ export class Int8Runner {
   }
 
   /**
-   * Batch-parallel run (docs/THREADS.md): the quantised batch goes into a SharedArrayBuffer once; this thread
-   * and every pool thread (each with its own replica of the graph, decoded once from the same .qwm) claim
-   * chunks of it until none is left. Samples never interact in an int8 graph, so the codes are bit-identical
-   * to one thread whoever runs which chunk.
+   * Batch-parallel run (docs/THREADS.md): the batch (floats or codes, as given) goes into a SharedArrayBuffer
+   * once; this thread and every pool thread (each with its own replica of the graph, decoded once from the same
+   * .qwm) claim runs of samples until none is left, each quantising what it claimed and writing its codes into
+   * the shared output. Samples never interact in an int8 graph and quantisation is per value, so the codes are
+   * bit-identical to one thread whoever runs which samples.
    */
-  private execParallel(pool: ThreadPool, inPtr: number, n: number): Int8Array {
-    const rt = this.rt, per = size(this.inputShape), classes = this.classes;
+  private execParallel(pool: ThreadPool, input: Int8Array | Float32Array, n: number): Int8Array {
+    const per = size(this.inputShape);
+    this.replicaId(pool);
+    const minSamples = Math.ceil(Int8Runner.parallelMinMacs / 4 / Math.max(1, this.macs));
+    const float = input instanceof Float32Array;
+    const batch = SharedBatch.open(this.replicas!.io, n, per, this.classes, float, chunking(n, pool.threads, minSamples, Int8Runner.chunksPerThread));
+    this.replicas!.io = batch.spec.buf;
+    (batch.input(0, n) as Float32Array).set(input as Float32Array);   // same element type (float says which)
+    const msg = { task: 'infer.chunks', id: this.replicas!.id, batch: batch.spec };
+    pool.run(pool.workers.map(() => msg), () => batch.drain((start, count) => this.runShared(batch, start, count)));
+    return batch.output(0, n).slice();
+  }
+
+  /** @internal the id of this graph's replicas in `pool`'s threads, loaded on first use. */
+  replicaId(pool: ThreadPool): number {
     if (!this.replicas || this.replicas.pool !== pool) {
       const id = pool.newId();
       pool.broadcast({ task: 'infer.load', id, qwm: this.qwm() });
       this.replicas = { pool, id, io: null };
     }
-    const minSamples = Math.ceil(Int8Runner.parallelMinMacs / 4 / Math.max(1, this.macs));
-    const batch = SharedBatch.open(this.replicas.io, n, per, classes, chunkSize(n, pool.threads, minSamples, Int8Runner.chunksPerThread));
-    this.replicas.io = batch.spec.buf;
-    batch.input(0, n).set(rt.i8(inPtr, n * per));
-    const msg = { task: 'infer.chunks', id: this.replicas.id, batch: batch.spec };
-    pool.run(pool.workers.map(() => msg), () => batch.drain((start, count) => {
-      const bufs: number[] = [];
-      try {
-        const y = this.exec(this.ops, inPtr + start * per, count, bufs, null);
-        batch.output(start, count).set(rt.i8(y, count * classes));
-      } finally {
-        for (const p of bufs) rt.free(p);
-      }
-    }));
-    return batch.output(0, n).slice();
+    return this.replicas.id;
   }
 
-  private exec(ops: Op[], x: number, n: number, bufs: number[], trace: Map<string, TraceEntry> | null, times?: Map<Op, number>): number {
+  /** @internal runs `ops` on n samples at x; every buffer it allocates goes into `bufs`. */
+  exec(ops: Op[], x: number, n: number, bufs: number[], trace: Map<string, TraceEntry> | null, times?: Map<Op, number>): number {
     const rt = this.rt, e = rt.exports;
     for (const o of ops) {
       const nd = o.node, s = o.inS;

@@ -15,7 +15,7 @@ let rt: Runtime, tasks: Record<string, TaskHandler>;
 try {
   rt = new Runtime(build, (await instantiateBuild(module)).exports);
   // every task family a pool request may name (each module exports workerTasks: name → handler)
-  const mods = await Promise.all([import('../deploy/parallel.js'), import('../train/data-parallel.js')]);
+  const mods = await Promise.all([import('../deploy/parallel.js'), import('../deploy/intra-op-worker.js'), import('../train/data-parallel.js')]);
   tasks = Object.assign({}, ...mods.map((m) => m.workerTasks)) as Record<string, TaskHandler>;
   Atomics.store(ctrl, STATE, 1);
 } catch (e) {
