@@ -15,7 +15,8 @@ import { ADAPT_RECIPE, runAdaptation, type AdaptRunResult, type Scored } from '.
 import type { Spread } from '../train/intervals.js';
 import { loadUnlabelledTarget, targetFolds, type TargetFolds, type UnlabelledTarget } from '../pipeline/data.js';
 import { loadForMobilenetV2, mobilenetV2Top, MNV2_ADAPT_RECIPE, type MobilenetV2Top } from '../pipeline/mnv2-adapt.js';
-import { MNV2_DEFAULTS, MOBILENETV2_SOURCE } from '../pipeline/mnv2-settings.js';
+import { MNV2_DEFAULTS } from '../pipeline/mnv2-settings.js';
+import { TEACHER_SOURCE } from '../pipeline/mnv2-teacher.js';
 import { FLAGS, UsageError, flag, type Args, type CommandSpec, type FlagDef } from './args.js';
 import { checkOutputFile, expectKind, readInput } from './files.js';
 import { Progress } from './progress.js';
@@ -280,7 +281,7 @@ async function run(args: Args): Promise<number> {
       return false;
     },
   });
-  const modelText = initModel ? `${initModel.name} from ${init}` : net ? `mobilenetv2 (${MOBILENETV2_SOURCE}, ImageNet; frozen up to ${net.cacheAt}, cached; its top blocks + a new head trained)` : modelName;
+  const modelText = initModel ? `${initModel.name} from ${init}` : net ? `mobilenetv2 (${TEACHER_SOURCE}, ImageNet; frozen up to ${net.cacheAt}, cached; its top blocks + a new head trained)` : modelName;
   const settings = { source: sourceName, target: targetName, model: modelText, input, recipe: res.recipe, folds: folds || null, cache: cacheInfo,
     sourceImages: source.length, targetImages: foldSets ? pool.length : sets.adaptation.length, targetTestImages: foldSets ? pool.length : sets.test?.length ?? 0, targetLabels: target.test ? 'scoring only' : 'none' };
   if (json) {

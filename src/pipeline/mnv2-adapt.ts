@@ -22,7 +22,8 @@ import { resize, toChannels, invert } from '../data/image.js';
 import { createDataset, type Dataset, type DatasetSplits, type Normalization } from '../data/dataset.js';
 import { bnRanges, cachePrefix, type CacheProgress, type PrefixCache } from '../transfer/cache.js';
 import type { AdaptRecipe } from '../transfer/adapt-run.js';
-import { MNV2_DEFAULTS, MOBILENETV2_SOURCE } from './mnv2-settings.js';
+import { MNV2_DEFAULTS } from './mnv2-settings.js';
+import { TEACHER_SOURCE, topIndex } from './mnv2-teacher.js';
 import { QwasmError, checkInt } from '../errors.js';
 
 /** Built-in grey datasets of ink strokes in MNIST's convention (light ink on a dark ground). */
@@ -90,11 +91,11 @@ export interface MobilenetV2Top {
 }
 
 const importNet = (engine: Engine, classes: number, inputSize: number, seed: number): TfjsImportedModel =>
-  importTfjs(engine, MOBILENETV2_SOURCE, { cut: MNV2_DEFAULTS.cut, classes, inputSize, seed });
+  importTfjs(engine, TEACHER_SOURCE, { cut: MNV2_DEFAULTS.cut, classes, inputSize, seed });
 
 /** The ImageNet-frozen prefix: every top-level layer up to the last Keras layer nsfwjs saved as not trainable. */
 export function frozenPrefixOf(imp: TfjsImportedModel): { upTo: number; cacheAt: string } {
-  const tops = imp.frozen.filter((k) => imp.layerNames[k] !== undefined).map((k) => Number(imp.layerNames[k].split('.')[0]));
+  const tops = imp.frozen.filter((k) => imp.layerNames[k] !== undefined).map((k) => topIndex(imp, k));
   const upTo = Math.max(...tops) + 1;
   if (!(upTo >= 1 && upTo < imp.model.layers.length - 1)) throw new QwasmError(`the frozen prefix of ${imp.source} is ${upTo} layers: nothing left to train`);
   const cacheAt = Object.entries(imp.layerNames).filter(([, v]) => v === String(upTo - 1)).map(([k]) => k).pop() ?? `layer ${upTo - 1}`;

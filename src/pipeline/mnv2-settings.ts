@@ -84,6 +84,3 @@ export function resolveMnv2Settings(over: Partial<Mnv2Settings> = {}): Mnv2Setti
   checkInt('seed', s.seed, 0); checkInt('latencyRounds', s.latencyRounds, 1, 1000); checkInt('latencyRuns', s.latencyRuns, 1, 100000);
   return s;
 }
-
-/** The pretrained network: nsfwjs' Keras MobileNetV2-1.0 (npm, MIT; ImageNet-frozen up to block_10). */
-export const MOBILENETV2_SOURCE = 'nsfwjs:mobilenet_v2';
