@@ -23,7 +23,7 @@ import { createDataset, type Dataset, type DatasetSplits, type Normalization } f
 import { bnRanges, cachePrefix, type CacheProgress, type PrefixCache } from '../transfer/cache.js';
 import type { AdaptRecipe } from '../transfer/adapt-run.js';
 import { MNV2_DEFAULTS } from './mnv2-settings.js';
-import { TEACHER_SOURCE, topIndex } from './mnv2-teacher.js';
+import { TEACHER_SOURCE, frozenPrefixOf, freezePrefix } from './mnv2-teacher.js';
 import { QwasmError, checkInt } from '../errors.js';
 
 /** Built-in grey datasets of ink strokes in MNIST's convention (light ink on a dark ground). */
@@ -93,21 +93,12 @@ export interface MobilenetV2Top {
 const importNet = (engine: Engine, classes: number, inputSize: number, seed: number): TfjsImportedModel =>
   importTfjs(engine, TEACHER_SOURCE, { cut: MNV2_DEFAULTS.cut, classes, inputSize, seed });
 
-/** The ImageNet-frozen prefix: every top-level layer up to the last Keras layer nsfwjs saved as not trainable. */
-export function frozenPrefixOf(imp: TfjsImportedModel): { upTo: number; cacheAt: string } {
-  const tops = imp.frozen.filter((k) => imp.layerNames[k] !== undefined).map((k) => topIndex(imp, k));
-  const upTo = Math.max(...tops) + 1;
-  if (!(upTo >= 1 && upTo < imp.model.layers.length - 1)) throw new QwasmError(`the frozen prefix of ${imp.source} is ${upTo} layers: nothing left to train`);
-  const cacheAt = Object.entries(imp.layerNames).filter(([, v]) => v === String(upTo - 1)).map(([k]) => k).pop() ?? `layer ${upTo - 1}`;
-  return { upTo, cacheAt };
-}
-
 /** The network with its prefix frozen (a placeholder head: the prefix does not depend on the classes). */
 export function mobilenetV2Top(engine: Engine, o: { inputSize?: number } = {}): MobilenetV2Top {
   const inputSize = checkInt('inputSize', o.inputSize ?? MNV2_DEFAULTS.inputSize, 32, 512);
   const net = importNet(engine, 2, inputSize, 1);
   const { upTo, cacheAt } = frozenPrefixOf(net);
-  for (const l of net.model.layers.slice(0, upTo)) for (const [, p] of l.namedParameters()) { p.tensor.requiresGrad = false; p.tensor.grad?.dispose(); p.tensor.grad = null; }
+  freezePrefix(net.model, upTo);
   if (!(net.model.layers[upTo - 1] instanceof BatchNorm2d)) throw new QwasmError(`the frozen prefix of ${net.source} does not end in a BatchNorm (at ${cacheAt}): no data-free cache ranges`);
   const ranges = bnRanges(net.model, upTo);
   return {

@@ -138,12 +138,23 @@ export async function loadStep(ctx: Mnv2Context): Promise<TeacherSetup> {
     return [{ imp, target }, `${target.pool.length} images, ${target.classes.length} classes, ${target.splits.length} split(s); teacher ${imp.model.numParameters()} parameters`];
   });
   const teacher = imp.model;
-  // the ImageNet-frozen prefix: every top-level layer up to the last Keras layer nsfwjs saved as not trainable
-  const L = Math.max(...imp.frozen.filter((k) => imp.layerNames[k] !== undefined).map((k) => topIndex(imp, k))) + 1;
-  if (!(L >= 1 && L < teacher.layers.length - 1)) throw new QwasmError(`the frozen prefix of ${TEACHER_SOURCE} cut at ${s.cut} is ${L} layers: nothing left to fine-tune`);
-  for (const l of teacher.layers.slice(0, L)) for (const [, p] of l.namedParameters()) { p.tensor.requiresGrad = false; p.tensor.grad?.dispose(); p.tensor.grad = null; }
-  const cacheAt = Object.entries(imp.layerNames).filter(([, v]) => v === String(L - 1)).map(([k]) => k).pop() ?? `layer ${L - 1}`;
+  const { upTo: L, cacheAt } = frozenPrefixOf(imp);
+  freezePrefix(teacher, L);
   return { imp, teacher, target, N: target.pool.length, C: target.classes.length, L, cacheAt };
+}
+
+/** The ImageNet-frozen prefix: every top-level layer up to the last Keras layer nsfwjs saved as not trainable. */
+export function frozenPrefixOf(imp: TfjsImportedModel): { upTo: number; cacheAt: string } {
+  const tops = imp.frozen.filter((k) => imp.layerNames[k] !== undefined).map((k) => topIndex(imp, k));
+  const upTo = Math.max(...tops) + 1;
+  if (!(upTo >= 1 && upTo < imp.model.layers.length - 1)) throw new QwasmError(`the frozen prefix of ${imp.source} is ${upTo} layers: nothing left to train`);
+  const cacheAt = Object.entries(imp.layerNames).filter(([, v]) => v === String(upTo - 1)).map(([k]) => k).pop() ?? `layer ${upTo - 1}`;
+  return { upTo, cacheAt };
+}
+
+/** Stop gradients into the first `upTo` top-level layers (and drop any gradient they hold). */
+export function freezePrefix(model: Sequential, upTo: number): void {
+  for (const l of model.layers.slice(0, upTo)) for (const [, p] of l.namedParameters()) { p.tensor.requiresGrad = false; p.tensor.grad?.dispose(); p.tensor.grad = null; }
 }
 
 export type CacheResult = PrefixCache & { all: Dataset; imageSet: Dataset };
