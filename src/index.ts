@@ -1,9 +1,12 @@
 // Public entry: `const q = await init({ build: 'auto' })`.
 import { loadRuntime, type InitOptions } from './runtime.js';
 import { Qwasm } from './qwasm.js';
+import { ThreadPool } from './threads/pool.js';
 
 export async function init(opts: InitOptions = {}): Promise<Qwasm> {
-  return new Qwasm(await loadRuntime(opts));
+  const rt = await loadRuntime(opts);
+  await ThreadPool.start(rt); // a browser's Web Workers (they cannot start later, inside a blocking call)
+  return new Qwasm(rt);
 }
 
 export { Qwasm } from './qwasm.js';

@@ -3,7 +3,8 @@
 // code — so a bundle of this entry stays small (scripts/size.mjs measures it).
 //   const model = await loadQwm(bytes);           // Uint8Array | ArrayBuffer of a .qwm file
 //   model.classify(pixels)                     // [{ index, label, logit }] per sample
-import { loadRuntime, type InitOptions, type Runtime } from './runtime.js';
+import { loadRuntime as loadBuild, type InitOptions, type Runtime } from './runtime.js';
+import { ThreadPool } from './threads/pool.js';
 import { QwasmError, checkInt, describe, toBytes } from './errors.js';
 import { decodeQwm } from './deploy/qwm.js';
 import { Int8Runner, type Int8LayerSummary } from './deploy/runner.js';
@@ -105,6 +106,13 @@ export class QwmModel {
 }
 
 /** Decodes and validates a .qwm file, loads the kernels (or uses opts.runtime) and packs the model. */
+/** Loads a build (as init() does) and, in a browser, starts its Web Workers (docs/THREADS.md). */
+export async function loadRuntime(opts: InitOptions = {}): Promise<Runtime> {
+  const rt = await loadBuild(opts);
+  await ThreadPool.start(rt);
+  return rt;
+}
+
 export async function loadQwm(bytes: Uint8Array | ArrayBuffer, opts: LoadModelOptions = {}): Promise<QwmModel> {
   const b = toBytes('bytes', bytes);
   const graph = decodeQwm(b);
@@ -124,7 +132,7 @@ export { decodeQwm, encodeQwm, isQwm } from './deploy/qwm.js';
 export { centreCropBox, rgbaToRgb } from './deploy/preprocess.js';
 export { Int8Runner, quantizeInput } from './deploy/runner.js';
 export { validateGraph, QWM_LIMITS } from './deploy/validate.js';
-export { loadRuntime, Runtime, type InitOptions, type BuildName } from './runtime.js';
+export { Runtime, type InitOptions, type BuildName } from './runtime.js';
 export { QwasmError } from './errors.js';
 export type { Int8Graph, GraphNode, GraphMeta, QParams } from './deploy/graph.js';
 export type { Int8LayerSummary } from './deploy/runner.js';

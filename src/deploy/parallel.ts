@@ -25,7 +25,7 @@ export const workerTasks: Record<string, (rt: Runtime, msg: Record<string, unkno
   'infer.chunks': (_rt, m) => {
     const r = replica(m.id), batch = new SharedBatch(m.batch as SharedBatchSpec);
     const samples = batch.drain((start, count) => batch.output(start, count).set(r.predictCodes(batch.input(start, count), count)));
-    return { samples };
+    return { samples, work: samples };
   },
   'infer.free': (_rt, m) => {
     replicas.get(m.id as number)?.dispose();

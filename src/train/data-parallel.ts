@@ -267,7 +267,7 @@ export const workerTasks: Record<string, (rt: Runtime, msg: Record<string, unkno
         runChunk(model, L, sh, r.parts, c, r.batchSize, r.sample, r.smoothing, m.drop as DropState, null, r.labelsPtr, r.predPtr, ys);
         chunks++;
       });
-      return { chunks };
+      return { chunks, work: chunks };
     } finally {
       engine.endStep();
     }
