@@ -1,0 +1,68 @@
+// The threads scenario of test/threads-chromium.test.js and bench/threads-chromium.js, one source for both sides:
+// Node runs it on ../../dist/, the page's dedicated Worker (test/threads-page/worker.js) on the same modules.
+// Each function takes the library's namespaces and plain data and returns plain data (compared through
+// test/wire.js).
+
+export const IMAGE = [28, 28, 1];
+
+/**
+ * A .qwm model loaded with `threads` (qwasm/runtime's loadQwm: it starts the Web Workers in a browser), run on
+ * the same batch of int8 codes `calls` times. Returns the thread count the runtime settled on and why, the
+ * output codes, and the work (samples) each pool worker reported.
+ */
+export async function inferCodes(rtEntry, { qwm, codes, n, threads, calls = 1 }) {
+  const m = await rtEntry.loadQwm(qwm, { threads });
+  try {
+    let out = null;
+    for (let i = 0; i < calls; i++) out = m.predictCodes(codes, n);
+    const rt = m.runner.rt;
+    return { threads: rt.threads, reason: rt.threadsReason, codes: out, work: rt.pool ? [...rt.pool.work] : [] };
+  } finally {
+    m.dispose();
+  }
+}
+
+/**
+ * Times `rounds` interleaved rounds of `calls` predictCodes each on one model loaded with every thread count in
+ * `threads` (order flipped every round); returns seconds per call, per thread count and round.
+ */
+export async function timeInference(rtEntry, { qwm, codes, n, threads, rounds, calls }) {
+  const models = [];
+  for (const t of threads) models.push(await rtEntry.loadQwm(qwm, { threads: t }));
+  try {
+    const ref = models[0].predictCodes(codes, n);
+    for (const m of models) {
+      const got = m.predictCodes(codes, n);
+      if (got.some((v, i) => v !== ref[i])) throw new Error(`codes differ with ${m.runner.rt.threads} threads`);
+    }
+    const secs = threads.map(() => []);
+    for (let r = 0; r < rounds; r++) {
+      const order = threads.map((_, i) => i);
+      if (r % 2) order.reverse();
+      for (const i of order) {
+        const t0 = performance.now();
+        for (let c = 0; c < calls; c++) models[i].predictCodes(codes, n);
+        secs[i].push((performance.now() - t0) / 1000 / calls);
+      }
+    }
+    return { threads: models.map((m) => m.runner.rt.threads), secs, hardwareConcurrency: globalThis.navigator?.hardwareConcurrency ?? null };
+  } finally {
+    for (const m of models) m.dispose();
+  }
+}
+
+/**
+ * A seeded refcnn trained `steps` Adam steps of batch `batchSize` with `threads` (data-parallel fit). Returns the
+ * losses, the trained weights and the work (chunks) each pool worker reported.
+ */
+export async function fitRefcnn(qw, { build, threads, images, labels, steps, batchSize }) {
+  const q = await qw.init({ build, threads });
+  const ds = qw.createDataset({ name: 'random', images, labels, height: IMAGE[0], width: IMAGE[1], channels: IMAGE[2], classes: ['a', 'b', 'c', 'd'] });
+  const model = qw.buildModel(new qw.Engine(q.rt), 'refcnn', { seed: 5, input: IMAGE, classes: 4 });
+  const losses = [];
+  qw.fit(model, ds, { epochs: 100, maxSteps: steps, batchSize, lr: 1e-3, seed: 5, onStep: (s) => losses.push(s.loss) }).optimizer.dispose();
+  const weights = {};
+  for (const [k, v] of Object.entries(model.stateDict())) weights[k] = v.data;
+  model.dispose();
+  return { threads: q.threads, losses, weights, work: q.rt.pool ? [...q.rt.pool.work] : [] };
+}
