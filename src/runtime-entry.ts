@@ -55,6 +55,14 @@ export class QwmModel {
   /** Output int8 codes (n × classes) of int8 input codes (quantised with info().input). */
   predictCodes(codes: Int8Array, n?: number): Int8Array { return this.runner.predictCodes(codes, n); }
 
+  /** predict() without blocking a browser main thread: its Web Workers run the batch (Int8Runner.predictAsync). */
+  predictAsync(x: Float32Array | Pixels, n?: number): Promise<Float32Array> {
+    return this.runner.predictAsync(x instanceof Float32Array ? x : this.normalize(x), n);
+  }
+
+  /** predictCodes() without blocking a browser main thread (Int8Runner.predictCodesAsync). */
+  predictCodesAsync(codes: Int8Array, n?: number): Promise<Int8Array> { return this.runner.predictCodesAsync(codes, n); }
+
   /** Best class per sample: index, label (meta labels, else the index) and its logit. */
   classify(x: Float32Array | Pixels, n?: number): Classification[] {
     const logits = this.predict(x, n), c = this.classes, labels = this.labels, out: Classification[] = [];

@@ -182,7 +182,7 @@ export class Runtime {
     this.exports = exports;
     this.memory = exports.memory;
     this.threading = threading;
-    this.threads = threading?.threads ?? 1;
+    this.threads = threading?.blocking ? threading.threads : 1;
     this.threadsReason = this.threads > 1 ? null : threadsReason ?? 'one thread';
   }
 
@@ -243,13 +243,19 @@ export interface Threading {
   threads: number; module: WebAssembly.Module; build: BuildName;
   /** Node's worker_threads API, or 'web' for Web Workers (src/threads/transport-browser.ts). */
   workers: typeof import('node:worker_threads') | 'web';
+  /**
+   * Whether this thread may block in Atomics.wait: then the synchronous APIs split work over `threads` (this
+   * thread and threads − 1 workers). A browser main thread may not: its `threads` workers serve only the
+   * asynchronous calls (Int8Runner.predictAsync), and the synchronous ones run on this thread alone.
+   */
+  blocking: boolean;
   /** Runtimes of the shipped build files share one pool per build and thread count; a custom init({ wasm }) gets its own (null). */
   shareKey: string | null;
 }
 
-type ThreadChoice = { threads: number; workers: Threading['workers'] | null; reason: string | null };
+type ThreadChoice = { threads: number; workers: Threading['workers'] | null; reason: string | null; blocking: boolean };
 
-const ONE = (reason: string): ThreadChoice => ({ threads: 1, workers: null, reason });
+const ONE = (reason: string): ThreadChoice => ({ threads: 1, workers: null, reason, blocking: true });
 
 /** Whether this thread may block in Atomics.wait (a browser's main thread may not: it throws a TypeError). */
 function canBlock(): boolean {
@@ -269,13 +275,16 @@ function webThreads(want: number | undefined): ThreadChoice {
     return ONE('the page is not cross-origin isolated, so it has no SharedArrayBuffer: serve it with the headers ' +
       'Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp (docs/BROWSER.md)');
   }
-  if (!canBlock()) {
-    return ONE('the browser main thread may not block (Atomics.wait), which the synchronous APIs need: run qwasm ' +
-      'in a dedicated Worker to use threads (docs/BROWSER.md)');
-  }
   const cores = Math.max(1, Math.floor(g.navigator?.hardwareConcurrency ?? 1));
   const threads = want ?? cores;
-  return threads > 1 ? { threads, workers: 'web', reason: null } : ONE('one core (navigator.hardwareConcurrency)');
+  if (threads < 2) return ONE('one core (navigator.hardwareConcurrency)');
+  if (!canBlock()) {
+    const main = 'the browser main thread may not block (Atomics.wait), which the synchronous APIs need, so they run on 1 thread here';
+    if (typeof (Atomics as { waitAsync?: unknown }).waitAsync !== 'function') return ONE(`${main}; run qwasm in a dedicated Worker to use threads (docs/BROWSER.md)`);
+    return { threads, workers: 'web', blocking: false,
+      reason: `${main}; predictAsync / predictCodesAsync use ${threads} Web Workers, or run qwasm in a dedicated Worker (docs/BROWSER.md)` };
+  }
+  return { threads, workers: 'web', reason: null, blocking: true };
 }
 
 /**
@@ -300,7 +309,7 @@ export async function resolveThreads(threads: number | undefined): Promise<Threa
     const [workers, os] = await Promise.all([import('node:worker_threads'), import('node:os')]);
     const cores = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
     const n = Math.max(1, want ?? cores);
-    return n > 1 ? { threads: n, workers, reason: null } : ONE('one core (os.availableParallelism)');
+    return n > 1 ? { threads: n, workers, reason: null, blocking: true } : ONE('one core (os.availableParallelism)');
   } catch (e) {
     return ONE(`worker_threads cannot be loaded (${(e as Error).message})`);
   }
@@ -312,6 +321,6 @@ export async function loadRuntime(opts: InitOptions = {}): Promise<Runtime> {
   const source = opts.wasm !== undefined ? await resolveSource(opts.wasm) : await readBuild(build);
   const { exports, module } = await instantiateBuild(source);
   const shareKey = opts.wasm === undefined ? `${build}:${t.threads}` : null;
-  const threading = t.threads > 1 && t.workers ? { threads: t.threads, module, build, workers: t.workers, shareKey } : null;
+  const threading = t.threads > 1 && t.workers ? { threads: t.threads, module, build, workers: t.workers, blocking: t.blocking, shareKey } : null;
   return new Runtime(build, exports, threading, t.reason);
 }

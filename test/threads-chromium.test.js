@@ -1,7 +1,8 @@
 // Threads in a browser (docs/THREADS.md, docs/BROWSER.md): headless Chromium (test/chromium.js) opens
 // test/threads-page/index.html twice — cross-origin isolated (served under /__coi__/ with COOP same-origin + COEP
 // require-corp) and not — and checks:
-//   - the page's main thread settles on 1 thread with the reason (it may not block; or: not isolated);
+//   - the page's main thread settles on 1 thread with the reason (it may not block; or: not isolated), and there
+//     predictCodesAsync has the page's Web Workers run every sample, with Node's codes;
 //   - in the isolated page's dedicated Worker, int8 batch-64 inference with 2 threads (a pool of one nested Web
 //     Worker) gives the codes of 1 thread and of Node, bit for bit, and the nested worker really ran samples;
 //   - a short data-parallel fit on 2 threads in that Worker equals Node's 2-thread fit bit for bit (simd build);
@@ -64,6 +65,13 @@ async function inWorker(key, name, args) {
   return decode(res.ok);
 }
 
+/** The same on the page's main thread. */
+async function onMain(key, name, args) {
+  const res = await pages[key].evaluate(([name, args]) => window.onMain(name, args), [name, encode(args)]);
+  if (res.error) throw new Error(`${name} on the ${key} page's main thread: ${res.error}`);
+  return decode(res.ok);
+}
+
 const sameCodes = (a, b, where) => {
   assert.is(a.length, b.length, `${where}: length`);
   const i = a.findIndex((v, j) => v !== b[j]);
@@ -85,7 +93,7 @@ withChromium('the page\'s main thread: 1 thread, and the reason (it may not bloc
   assert.is(iso.isolated, true, 'the /__coi__/ page is crossOriginIsolated');
   for (const [threads, reason] of [iso.asked, iso.dflt]) {
     assert.is(threads, 1);
-    assert.match(reason, /main thread may not block/);
+    assert.match(reason, /main thread may not block.*predictAsync \/ predictCodesAsync use 2 Web Workers/);
   }
   const plain = await pages.plain.evaluate(() => window.mainThread);
   assert.is(plain.isolated, false);
@@ -107,6 +115,20 @@ withChromium('int8 batch-64 inference in a Worker of an isolated page: 2 threads
   assert.is(two.work.length, 1, 'one nested worker');
   assert.ok(two.work[0] > 0 && two.work[0] < 4 * N, `the nested worker ran ${two.work[0]} of ${4 * N} samples`);
   console.log(`  the nested Web Worker ran ${two.work[0]} of ${4 * N} samples`);
+});
+
+withChromium('predictCodesAsync on the isolated page\'s main thread: 2 Web Workers run every sample, codes = Node\'s; overlapping calls agree', async () => {
+  await open();
+  await model();
+  const got = await onMain('isolated', 'inferCodesAsync', { qwm, codes, n: N, threads: 2, calls: 3 });
+  assert.is(got.threads, 1, 'the synchronous APIs stay on one thread');
+  sameCodes(got.codes, nodeCodes, 'predictCodesAsync on the main thread vs Node');
+  assert.is(got.work.length, 2, 'two Web Workers');
+  assert.is(got.work[0] + got.work[1], 3 * N, `the workers ran every sample (the main thread none): ${got.work}`);
+  // not isolated: no workers, predictCodesAsync is predictCodes
+  const plain = await onMain('plain', 'inferCodesAsync', { qwm, codes, n: N, threads: 2, calls: 2 });
+  assert.equal([plain.threads, plain.work], [1, []]);
+  sameCodes(plain.codes, nodeCodes, 'predictCodesAsync on a main thread without isolation vs Node');
 });
 
 withChromium('data-parallel fit in a Worker of an isolated page: 2 threads equal Node\'s 2-thread fit bit for bit', async () => {

@@ -259,6 +259,26 @@ export class Int8Runner {
     return this.run(codes, this.batchOf('codes', codes.length, n), null);
   }
 
+  /**
+   * predict() without blocking the calling thread, for a browser main thread (docs/THREADS.md): the runtime's Web
+   * Workers run the whole batch while this thread stays free. Elsewhere (Node, a Worker, one thread) it is
+   * predict(). Bit-identical to predict().
+   */
+  async predictAsync(x: Float32Array, n?: number): Promise<Float32Array> {
+    if (!(x instanceof Float32Array)) throw new TypeError(`x must be a Float32Array, got ${describe(x)}`);
+    const m = this.batchOf('x', x.length, n);
+    const pool = await ThreadPool.background(this.rt);
+    return pool ? this.dequantize(await this.execAsync(pool, quantizeInput(x, this.input), m)) : this.predict(x, m);
+  }
+
+  /** predictCodes() without blocking the calling thread (see predictAsync). */
+  async predictCodesAsync(codes: Int8Array, n?: number): Promise<Int8Array> {
+    if (!(codes instanceof Int8Array)) throw new TypeError(`codes must be an Int8Array, got ${describe(codes)}`);
+    const m = this.batchOf('codes', codes.length, n);
+    const pool = await ThreadPool.background(this.rt);
+    return pool ? await this.execAsync(pool, codes, m) : this.predictCodes(codes, m);
+  }
+
   /** int8 activations of every quantised layer (name → codes, shape, qparams) for one batch: per-layer checks. */
   trace(x: Float32Array, n?: number): Map<string, TraceEntry> {
     if (!(x instanceof Float32Array)) throw new TypeError(`x must be a Float32Array, got ${describe(x)}`);
@@ -332,8 +352,7 @@ export class Int8Runner {
       pool.broadcast({ task: 'infer.load', id, qwm: this.qwm() });
       this.replicas = { pool, id, io: null };
     }
-    const minSamples = Math.ceil(Int8Runner.parallelMinMacs / 4 / Math.max(1, this.macs));
-    const batch = SharedBatch.open(this.replicas.io, n, per, classes, chunkSize(n, pool.threads, minSamples, Int8Runner.chunksPerThread));
+    const batch = this.openBatch(this.replicas.io, n, pool.threads);
     this.replicas.io = batch.spec.buf;
     batch.input(0, n).set(rt.i8(inPtr, n * per));
     const msg = { task: 'infer.chunks', id: this.replicas.id, batch: batch.spec };
@@ -346,6 +365,33 @@ export class Int8Runner {
         for (const p of bufs) rt.free(p);
       }
     }));
+    return batch.output(0, n).slice();
+  }
+
+  /** A SharedBatch of n samples cut for `threads` claimants (reusing `buf` when large enough). */
+  private openBatch(buf: SharedArrayBuffer | null, n: number, threads: number): SharedBatch {
+    const minSamples = Math.ceil(Int8Runner.parallelMinMacs / 4 / Math.max(1, this.macs));
+    return SharedBatch.open(buf, n, size(this.inputShape), this.classes, chunkSize(n, threads, minSamples, Int8Runner.chunksPerThread));
+  }
+
+  /**
+   * The asynchronous twin of execParallel for a caller that may not block: the pool's workers claim every chunk;
+   * each call has its own SharedBatch (calls may overlap), requests queue per worker (ThreadPool.runAsync).
+   */
+  private async execAsync(pool: ThreadPool, codes: Int8Array, n: number): Promise<Int8Array> {
+    if (!this.replicas || this.replicas.pool !== pool) {
+      const replicas = { pool, id: pool.newId(), io: null };
+      this.replicas = replicas;
+      try {
+        await pool.runAsync(pool.workers.map(() => ({ task: 'infer.load', id: replicas.id, qwm: this.qwm() })));
+      } catch (e) {
+        if (this.replicas === replicas) this.replicas = null;
+        throw e;
+      }
+    }
+    const batch = this.openBatch(null, n, pool.workers.length);
+    batch.input(0, n).set(codes);
+    await pool.runAsync(pool.workers.map(() => ({ task: 'infer.chunks', id: this.replicas!.id, batch: batch.spec })));
     return batch.output(0, n).slice();
   }
 
@@ -447,7 +493,8 @@ export class Int8Runner {
     if (this.replicas) {
       const { pool, id } = this.replicas;
       this.replicas = null;
-      pool.broadcast({ task: 'infer.free', id });
+      if (this.rt.threading?.blocking) pool.broadcast({ task: 'infer.free', id });
+      else void pool.runAsync(pool.workers.map(() => ({ task: 'infer.free', id }))).catch(() => undefined); // may not block here
     }
   }
 

@@ -17,7 +17,7 @@ type MessagePortLike = InstanceType<NodeWorkers['MessageChannel']>['port1'];
 /** ctrl words: request counter, reply counter, state (0 starting, 1 ready, −1 failed). */
 const REQ = 0, REP = 1, STATE = 2;
 /** A worker silent this long (a task in a hung state, or a thread that died) fails the call instead of hanging. */
-const TIMEOUT_MS = 10 * 60_000;
+export const TIMEOUT_MS = 10 * 60_000;
 
 export interface TaskReply {
   error?: string;
@@ -33,6 +33,8 @@ export interface PoolWorker {
   post(msg: unknown): void;
   /** Blocks until the reply of the request in flight; throws the task's error. */
   wait(): TaskReply;
+  /** The same without blocking (Web Workers only: a browser main thread may not block). */
+  waitAsync?(): Promise<TaskReply>;
   terminate(): void;
 }
 
@@ -106,10 +108,13 @@ export class ThreadPool {
   /** Per worker: the work (TaskReply.work: samples, chunks) its replies reported, e.g. to check a batch was shared. */
   readonly work: number[];
   private nextId = 1;
+  /** Per worker, the last queued asynchronous request (runAsync keeps one request in flight per worker). */
+  private readonly queue: Promise<unknown>[];
 
   private constructor(workers: PoolWorker[]) {
     this.workers = workers;
     this.work = workers.map(() => 0);
+    this.queue = workers.map(() => Promise.resolve());
   }
 
   /** Node: starts threads 1…T−1 as worker_threads and blocks until each has instantiated its build. */
@@ -132,7 +137,7 @@ export class ThreadPool {
    */
   static of(rt: Runtime): ThreadPool | null {
     const t = rt.threading;
-    if (!t || t.threads < 2) return null;
+    if (!t || t.threads < 2 || !t.blocking) return null;
     if (!rt.pool) {
       if (t.workers === 'web') throw new QwasmError('this runtime\'s Web Workers were not started: load it with init() or loadQwm(), which start them');
       const shared = t.shareKey ? SHARED.get(t.shareKey) : undefined;
@@ -145,16 +150,17 @@ export class ThreadPool {
   /**
    * Starts the runtime's Web Workers (a browser's threads; nothing to do in Node, whose pool starts on first use).
    * A Worker only starts once its creator returns to its event loop, so the synchronous calls (which block) could
-   * never start one: init() awaits this instead.
+   * never start one: init() awaits this in a Worker; on a main thread (non-blocking: `threads` workers, the
+   * caller computes nothing) the first asynchronous call does, through ThreadPool.background.
    */
   static async start(rt: Runtime): Promise<void> {
     const t = rt.threading;
-    if (!t || t.threads < 2 || t.workers !== 'web' || rt.pool) return;
-    const key = t.shareKey;
+    if (!t || t.workers !== 'web' || rt.pool) return;
+    const key = t.shareKey && `${t.shareKey}:${t.blocking ? 'blocking' : 'async'}`;
     let p = key ? STARTING.get(key) : undefined;
     if (!p) {
       const { startWebWorkers } = await import('./transport-browser.js');
-      p = startWebWorkers(t.threads - 1, t.module, t.build).then((h) => new ThreadPool(h));
+      p = startWebWorkers(t.blocking ? t.threads - 1 : t.threads, t.module, t.build).then((h) => new ThreadPool(h));
       if (key) STARTING.set(key, p);
       p.catch(() => { if (key) STARTING.delete(key); });
     }
@@ -189,6 +195,37 @@ export class ThreadPool {
     }
     if (err) throw err;
     return { own: result as T, replies };
+  }
+
+  /**
+   * The runtime's pool for asynchronous calls from a thread that may not block (a browser main thread), started
+   * on first use; null where the runtime blocks (Node, a Worker: the synchronous path is the parallel one there)
+   * or has no threads.
+   */
+  static async background(rt: Runtime): Promise<ThreadPool | null> {
+    const t = rt.threading;
+    if (!t || t.blocking) return null;
+    await ThreadPool.start(rt);
+    return rt.pool as ThreadPool;
+  }
+
+  /**
+   * Sends msgs[i] to worker i without blocking and resolves with the replies in worker order (rejects with the
+   * first error once every reply is in). Requests queue per worker, so concurrent calls interleave safely.
+   */
+  async runAsync(msgs: unknown[]): Promise<TaskReply[]> {
+    const replies = msgs.map((m, i) => {
+      const h = this.workers[i];
+      if (!h.waitAsync) throw new QwasmError(`internal: thread ${h.index} cannot be awaited`);
+      const r = this.queue[i].then(() => { h.post(m); return h.waitAsync!(); })
+        .then((rep) => { if (typeof rep.work === 'number') this.work[i] += rep.work; return rep; });
+      this.queue[i] = r.catch(() => undefined);
+      return r;
+    });
+    const settled = await Promise.allSettled(replies);
+    const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+    if (failed) throw failed.reason;
+    return settled.map((s) => (s as PromiseFulfilledResult<TaskReply>).value);
   }
 
   /** Sends the same message to every worker and waits for all (setup / teardown of per-worker state). */

@@ -6,8 +6,9 @@
 //            ctrl[REP] and notifies; the caller, blocked in Atomics.wait, reads it from there (a blocked thread
 //            cannot receive messages). Replies are small ({}, { work }, { error }).
 // A Worker starts only once its creator yields to its event loop, so startWebWorkers is async (init() awaits it).
+// A caller that may not block (a browser main thread: ThreadPool.runAsync) awaits the reply with Atomics.waitAsync.
 import { QwasmError } from '../errors.js';
-import { waitWhile, type PoolWorker, type TaskReply } from './pool.js';
+import { waitWhile, TIMEOUT_MS, type PoolWorker, type TaskReply } from './pool.js';
 
 /** ctrl words: reply counter, reply length in bytes. */
 const REP = 0, LEN = 1;
@@ -34,6 +35,23 @@ class WebWorkerHandle implements PoolWorker {
   wait(): TaskReply {
     if (!this.pending) throw new QwasmError(`internal: thread ${this.index} has no request in flight`);
     waitWhile(this.ctrl, REP, (v) => v !== this.seq, this.index, 'answer');
+    return this.take();
+  }
+
+  /** wait() for a thread that may not block (a browser main thread): Atomics.waitAsync. */
+  async waitAsync(): Promise<TaskReply> {
+    if (!this.pending) throw new QwasmError(`internal: thread ${this.index} has no request in flight`);
+    const t0 = Date.now();
+    for (let v = Atomics.load(this.ctrl, REP); v !== this.seq; v = Atomics.load(this.ctrl, REP)) {
+      const w = (Atomics as unknown as { waitAsync(a: Int32Array, i: number, v: number, ms: number): { async: boolean; value: unknown } }).waitAsync(this.ctrl, REP, v, 1000);
+      if (w.async) await w.value;
+      if (Date.now() - t0 > TIMEOUT_MS) throw new QwasmError(`thread ${this.index} did not answer within ${TIMEOUT_MS / 1000} s`);
+    }
+    return this.take();
+  }
+
+  /** The reply of the request in flight, from the mailbox. */
+  private take(): TaskReply {
     this.pending = false;
     // TextDecoder refuses views of shared memory: copy the bytes out first
     const bytes = new Uint8Array(this.mailbox, 0, Atomics.load(this.ctrl, LEN)).slice();

@@ -23,6 +23,22 @@ export async function inferCodes(rtEntry, { qwm, codes, n, threads, calls = 1 })
 }
 
 /**
+ * inferCodes through predictCodesAsync: on a browser main thread the runtime's Web Workers run every sample
+ * (`work` then sums to calls × n), elsewhere it is predictCodes.
+ */
+export async function inferCodesAsync(rtEntry, { qwm, codes, n, threads, calls = 1 }) {
+  const m = await rtEntry.loadQwm(qwm, { threads });
+  try {
+    const outs = await Promise.all(Array.from({ length: calls }, () => m.predictCodesAsync(codes, n))); // overlapping calls
+    if (outs.some((o) => o.some((v, i) => v !== outs[0][i]))) throw new Error('overlapping predictCodesAsync calls disagree');
+    const rt = m.runner.rt;
+    return { threads: rt.threads, reason: rt.threadsReason, codes: outs[0], work: rt.pool ? [...rt.pool.work] : [] };
+  } finally {
+    m.dispose();
+  }
+}
+
+/**
  * Times `rounds` interleaved rounds of `calls` predictCodes each on one model loaded with every thread count in
  * `threads` (order flipped every round); returns seconds per call, per thread count and round.
  */
