@@ -6,8 +6,9 @@
 //   node bench/threads-chromium.js [--rounds 7] [--calls 20] [--skip-mnet]
 // Models: the reference CNN (28×28×1) and the built-in MobileNet (width 32, 96×96×3), random weights calibrated
 // on random images and converted to int8 (timing does not depend on the weights' values); the same .qwm bytes on
-// both sides. Each round: Chromium (1 and 2 threads alternating per block of --calls calls), Node (same), spin
-// reference; order flipped every round. Reports per round the ratio of the 1-thread to the 2-thread time per
+// both sides. Each round: Chromium's Worker (1 and 2 threads alternating per block of --calls calls), Chromium's
+// main thread (predictCodes vs predictCodesAsync with 2 Web Workers), Node (same as the Worker), spin reference;
+// order flipped every round. Reports per round the ratio of the 1-thread to the 2-thread time per
 // call, and the median over rounds; the CPU and the 1-minute load. (Needs `npm run build` and Chromium.)
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
@@ -47,10 +48,15 @@ const session = await openQwasmPage();
 const origin = new URL(session.page.url()).origin;
 await session.page.goto(`${origin}${ISOLATED}/test/threads-page/index.html`);
 await session.page.waitForFunction(() => window.qwasmReady === true || typeof window.qwasmError === 'string', null, { timeout: 20000 });
-const inWorker = async (name, args) => {
-  const res = await session.page.evaluate(([name, args]) => window.inWorker(name, args), [name, encode(args)]);
+const inPage = (where) => async (name, args) => {
+  const res = await session.page.evaluate(([where, name, args]) => window[where](name, args), [where, name, encode(args)]);
   if (res.error) throw new Error(res.error);
   return decode(res.ok);
+};
+const SIDES = {
+  chromium: { what: 'Chromium Worker + nested Web Worker', run: inPage('inWorker') },
+  main: { what: 'Chromium main thread, predictCodesAsync (2 Web Workers) vs predictCodes', run: (n, args) => inPage('onMain')(n, { ...args, async: true }) },
+  node: { what: 'Node worker_threads', run: (n, args) => timeInference(rtEntry, args) },
 };
 const cap = parallelCapacity(2);
 let capIters = 1e6;
@@ -63,25 +69,26 @@ const capacity = () => {
 };
 
 const load0 = os.loadavg()[0];
-const rows = Object.fromEntries(models.map((m) => [m.name, { chromium: [], node: [], ips: { chromium: [[], []], node: [[], []] } }]));
+const rows = Object.fromEntries(models.map((m) => [m.name, Object.fromEntries(Object.keys(SIDES).map((k) => [k, { ratio: [], ips: [[], []] }]))]));
 const spin = [], loads = [];
 for (let r = 0; r < rounds; r++) {
   for (const m of models) {
     const mc = m.name.startsWith('mobilenet') ? Math.max(2, Math.round(calls / 10)) : calls;
     const args = { qwm: m.qwm, codes: m.codes, n: N, threads: [1, 2], rounds: 2, calls: mc };
-    const sides = r % 2 ? ['node', 'chromium'] : ['chromium', 'node'];
+    const sides = Object.keys(SIDES);
+    if (r % 2) sides.reverse();
     for (const side of sides) {
-      const res = side === 'chromium' ? await inWorker('timeInference', args) : await timeInference(rtEntry, args);
+      const res = await SIDES[side].run('timeInference', args);
       if (res.threads[1] !== 2) throw new Error(`${side}: the 2-thread runtime has ${res.threads[1]} threads`);
-      const t1 = Math.min(...res.secs[0]), t2 = Math.min(...res.secs[1]);
-      rows[m.name][side].push(t1 / t2);
-      rows[m.name].ips[side][0].push(N / t1); rows[m.name].ips[side][1].push(N / t2);
+      const t1 = Math.min(...res.secs[0]), t2 = Math.min(...res.secs[1]), row = rows[m.name][side];
+      row.ratio.push(t1 / t2);
+      row.ips[0].push(N / t1); row.ips[1].push(N / t2);
     }
   }
   spin.push(capacity());
   loads.push(os.loadavg()[0]);
   console.error(`round ${r + 1}/${rounds}: load ${loads.at(-1).toFixed(1)}, spin ${spin.at(-1).toFixed(2)}×, ` +
-    models.map((m) => `${m.name} Chromium ${rows[m.name].chromium.at(-1).toFixed(2)}× Node ${rows[m.name].node.at(-1).toFixed(2)}×`).join(', '));
+    models.map((m) => `${m.name} ${Object.keys(SIDES).map((k) => `${k} ${rows[m.name][k].ratio.at(-1).toFixed(2)}×`).join(' ')}`).join(', '));
 }
 await session.close();
 cap.close();
@@ -93,8 +100,8 @@ console.log(`2 vs 1 thread, batch ${N}, ratio of the faster of 2 blocks per thre
 console.log(`| pair | median | per round | images/s 1 → 2 threads (medians) |\n|---|---|---|---|`);
 console.log(`| spin reference (Node worker_threads) | ${med(spin).toFixed(2)}× | ${f(spin)} | — |`);
 for (const m of models) {
-  for (const side of ['chromium', 'node']) {
-    const row = rows[m.name], ips = row.ips[side];
-    console.log(`| int8 ${m.name}, ${side === 'chromium' ? 'Chromium Worker + nested Web Worker' : 'Node worker_threads'} | ${med(row[side]).toFixed(2)}× | ${f(row[side])} | ${Math.round(med(ips[0]))} → ${Math.round(med(ips[1]))} |`);
+  for (const [side, { what }] of Object.entries(SIDES)) {
+    const row = rows[m.name][side];
+    console.log(`| int8 ${m.name}, ${what} | ${med(row.ratio).toFixed(2)}× | ${f(row.ratio)} | ${Math.round(med(row.ips[0]))} → ${Math.round(med(row.ips[1]))} |`);
   }
 }

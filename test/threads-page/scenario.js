@@ -40,9 +40,10 @@ export async function inferCodesAsync(rtEntry, { qwm, codes, n, threads, calls =
 
 /**
  * Times `rounds` interleaved rounds of `calls` predictCodes each on one model loaded with every thread count in
- * `threads` (order flipped every round); returns seconds per call, per thread count and round.
+ * `threads` (order flipped every round); returns seconds per call, per thread count and round. `async`: awaits
+ * predictCodesAsync instead (a browser main thread: the Web Workers run the batch).
  */
-export async function timeInference(rtEntry, { qwm, codes, n, threads, rounds, calls }) {
+export async function timeInference(rtEntry, { qwm, codes, n, threads, rounds, calls, async = false }) {
   const models = [];
   for (const t of threads) models.push(await rtEntry.loadQwm(qwm, { threads: t }));
   try {
@@ -57,11 +58,14 @@ export async function timeInference(rtEntry, { qwm, codes, n, threads, rounds, c
       if (r % 2) order.reverse();
       for (const i of order) {
         const t0 = performance.now();
-        for (let c = 0; c < calls; c++) models[i].predictCodes(codes, n);
+        for (let c = 0; c < calls; c++) {
+          if (async) await models[i].predictCodesAsync(codes, n);
+          else models[i].predictCodes(codes, n);
+        }
         secs[i].push((performance.now() - t0) / 1000 / calls);
       }
     }
-    return { threads: models.map((m) => m.runner.rt.threads), secs, hardwareConcurrency: globalThis.navigator?.hardwareConcurrency ?? null };
+    return { threads: models.map((m) => (async ? m.runner.rt.threading?.threads ?? 1 : m.runner.rt.threads)), secs, hardwareConcurrency: globalThis.navigator?.hardwareConcurrency ?? null };
   } finally {
     for (const m of models) m.dispose();
   }
