@@ -4,9 +4,8 @@ import { Qwasm } from './qwasm.js';
 import { ThreadPool } from './threads/pool.js';
 
 export async function init(opts: InitOptions = {}): Promise<Qwasm> {
-  const rt = await loadRuntime(opts);
-  await ThreadPool.start(rt); // a browser's Web Workers (they cannot start later, inside a blocking call)
-  return new Qwasm(rt);
+  // a browser Worker's Web Workers start now (they cannot start later, inside a blocking call)
+  return new Qwasm(await ThreadPool.start(await loadRuntime(opts), opts.threads !== undefined));
 }
 
 export { Qwasm } from './qwasm.js';

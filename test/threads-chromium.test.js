@@ -15,7 +15,10 @@ import * as qw from '../dist/index.js';
 import * as rtEntry from '../dist/runtime-entry.js';
 import { needs, rng } from './helpers.js';
 import { encode, decode } from './wire.js';
-import { openQwasmPage, ISOLATED } from './chromium.js';
+import { openQwasmPage, ISOLATED, ROOT } from './chromium.js';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { inferCodes, fitRefcnn, IMAGE } from './threads-page/scenario.js';
 
 const withChromium = needs(test, 'chromium');
@@ -34,11 +37,30 @@ async function refcnnQwm() {
   return bytes;
 }
 
-let session = null, opening = null;
+/**
+ * The repository as the server sees it at BROKEN, minus dist/threads/worker-browser.js (symlinks to everything
+ * else): a deployment that left the pool's worker script out.
+ */
+const BROKEN = '/__broken__/';
+function brokenTree() {
+  const dir = mkdtempSync(join(tmpdir(), 'qwasm-broken-'));
+  for (const name of ['build', 'test']) symlinkSync(join(ROOT, name), join(dir, name));
+  const link = (from, to) => {
+    mkdirSync(to);
+    for (const e of readdirSync(from)) if (e !== 'worker-browser.js') symlinkSync(join(from, e), join(to, e));
+  };
+  link(join(ROOT, 'dist'), join(dir, 'dist'));
+  rmSync(join(dir, 'dist', 'threads'));
+  link(join(ROOT, 'dist', 'threads'), join(dir, 'dist', 'threads'));
+  return dir;
+}
+
+let session = null, opening = null, broken = null;
 const pages = {};
 function open() {
   opening ??= (async () => {
-    session = await openQwasmPage(); // throws "Chromium not found at …" when it is missing
+    broken = brokenTree();
+    session = await openQwasmPage({ mounts: { [BROKEN]: broken } }); // throws "Chromium not found at …" when it is missing
     const origin = new URL(session.page.url()).origin;
     for (const [key, prefix] of [['isolated', ISOLATED], ['plain', '']]) {
       const page = key === 'isolated' ? session.page : await session.page.context().newPage();
@@ -56,7 +78,10 @@ function open() {
   })();
   return opening;
 }
-test.after(async () => { if (session) await session.close(); });
+test.after(async () => {
+  if (session) await session.close();
+  if (broken) rmSync(broken, { recursive: true, force: true });
+});
 
 /** Runs scenario[name] in the dedicated Worker of pages[key]; a Worker-side error becomes an error naming it. */
 async function inWorker(key, name, args) {
@@ -152,6 +177,19 @@ withChromium('a page that is not cross-origin isolated: the Worker asked for 2 t
   assert.match(got.reason, /not cross-origin isolated.*Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp/);
   sameCodes(got.codes, nodeCodes, 'not isolated, 1 thread in the Worker vs Node');
   assert.equal(session.errors, [], 'page errors');
+});
+
+withChromium('an isolated page whose pool worker script is missing: init() falls back to 1 thread with the error; init({ threads: 2 }) fails', async () => {
+  await open();
+  const page = await session.page.context().newPage();
+  await page.goto(`${new URL(session.page.url()).origin}${ISOLATED}${BROKEN}test/threads-page/index.html`);
+  await page.waitForFunction(() => window.qwasmReady === true, null, { timeout: 20000 });
+  pages.broken = page;
+  const got = await inWorker('broken', 'startFailure', {});
+  assert.is(got.dflt[0], 1);
+  assert.match(got.dflt[1], /^the Web Workers did not start: thread 1 failed to start: .*worker-browser\.js must be served next to pool\.js/);
+  assert.match(got.asked, /^QwasmError: thread 1 failed to start/);
+  await page.close();
 });
 
 test.run();

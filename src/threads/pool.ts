@@ -8,7 +8,7 @@
 // goes through SharedArrayBuffers the tasks allocate; messages carry small things (and one-off payloads).
 // In a browser the threads are Web Workers (src/threads/transport-browser.ts: the same protocol with the reply in
 // a SharedArrayBuffer mailbox, since there is no receiveMessageOnPort); they start in init(), which may yield.
-import type { Runtime } from '../runtime.js';
+import { Runtime } from '../runtime.js';
 import { QwasmError } from '../errors.js';
 
 type NodeWorkers = typeof import('node:worker_threads');
@@ -101,6 +101,7 @@ class WorkerHandle implements PoolWorker {
 
 const SHARED = new Map<string, ThreadPool>();
 const STARTING = new Map<string, Promise<ThreadPool>>();
+const LAUNCHING = new WeakMap<Runtime, Promise<ThreadPool>>();
 
 export class ThreadPool {
   /** Worker threads (the caller's thread is thread 0 and not counted here). */
@@ -148,22 +149,39 @@ export class ThreadPool {
   }
 
   /**
-   * Starts the runtime's Web Workers (a browser's threads; nothing to do in Node, whose pool starts on first use).
-   * A Worker only starts once its creator returns to its event loop, so the synchronous calls (which block) could
-   * never start one: init() awaits this in a Worker; on a main thread (non-blocking: `threads` workers, the
-   * caller computes nothing) the first asynchronous call does, through ThreadPool.background.
+   * Starts the Web Workers of a runtime that blocks (a browser's dedicated Worker; nothing to do in Node, whose
+   * pool starts on first use, nor on a main thread, whose pool ThreadPool.background starts on the first
+   * asynchronous call). A Worker only starts once its creator returns to its event loop, so the synchronous calls
+   * (which block) could never start one: init() awaits this. Returns the runtime; if the workers fail to start
+   * (a worker script the server or a bundler left out, a content policy) and `asked` is false (the default
+   * thread count), a one-thread runtime on the same instance whose threadsReason gives the error; else it throws.
    */
-  static async start(rt: Runtime): Promise<void> {
+  static async start(rt: Runtime, asked: boolean): Promise<Runtime> {
+    if (!rt.threading?.blocking) return rt;
+    try {
+      await ThreadPool.launch(rt);
+      return rt;
+    } catch (e) {
+      if (asked) throw e;
+      return new Runtime(rt.build, rt.exports, null, `the Web Workers did not start: ${(e as Error).message}`);
+    }
+  }
+
+  /** Starts the runtime's Web Workers: threads − 1 if the caller blocks (it is thread 0), else `threads`. */
+  private static async launch(rt: Runtime): Promise<void> {
     const t = rt.threading;
     if (!t || t.workers !== 'web' || rt.pool) return;
     const key = t.shareKey && `${t.shareKey}:${t.blocking ? 'blocking' : 'async'}`;
-    let p = key ? STARTING.get(key) : undefined;
+    // set before the first await: overlapping first calls (predictAsync × 3) must share one start, not race
+    let p = LAUNCHING.get(rt) ?? (key ? STARTING.get(key) : undefined);
     if (!p) {
-      const { startWebWorkers } = await import('./transport-browser.js');
-      p = startWebWorkers(t.blocking ? t.threads - 1 : t.threads, t.module, t.build).then((h) => new ThreadPool(h));
+      p = import('./transport-browser.js')
+        .then(({ startWebWorkers }) => startWebWorkers(t.blocking ? t.threads - 1 : t.threads, t.module, t.build))
+        .then((h) => new ThreadPool(h));
       if (key) STARTING.set(key, p);
-      p.catch(() => { if (key) STARTING.delete(key); });
+      p.catch(() => { if (key) STARTING.delete(key); LAUNCHING.delete(rt); });
     }
+    LAUNCHING.set(rt, p);
     rt.pool = await p;
   }
 
@@ -205,7 +223,7 @@ export class ThreadPool {
   static async background(rt: Runtime): Promise<ThreadPool | null> {
     const t = rt.threading;
     if (!t || t.blocking) return null;
-    await ThreadPool.start(rt);
+    await ThreadPool.launch(rt);
     return rt.pool as ThreadPool;
   }
 

@@ -86,3 +86,14 @@ export async function fitRefcnn(qw, { build, threads, images, labels, steps, bat
   model.dispose();
   return { threads: q.threads, losses, weights, work: q.rt.pool ? [...q.rt.pool.work] : [] };
 }
+
+/**
+ * init() where the pool's workers cannot start (the test makes the server drop worker-browser.js): the default
+ * thread count falls back to 1 with the error as threadsReason; an explicit `threads` fails.
+ */
+export async function startFailure(qw) {
+  const dflt = await qw.init();
+  let asked = 'no error';
+  try { await qw.init({ threads: 2 }); } catch (e) { asked = `${e.name}: ${e.message}`; }
+  return { dflt: [dflt.threads, dflt.threadsReason], asked };
+}
