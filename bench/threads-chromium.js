@@ -17,7 +17,7 @@ import * as qw from '../dist/index.js';
 import * as rtEntry from '../dist/runtime-entry.js';
 import { openQwasmPage, ISOLATED } from '../test/chromium.js';
 import { encode, decode } from '../test/wire.js';
-import { timeInference } from '../test/threads-page/scenario.js';
+import { timeInference, pingPool } from '../test/threads-page/scenario.js';
 import { parallelCapacity } from './parallel-capacity.js';
 
 const { values: a } = parseArgs({ options: {
@@ -90,6 +90,8 @@ for (let r = 0; r < rounds; r++) {
   console.error(`round ${r + 1}/${rounds}: load ${loads.at(-1).toFixed(1)}, spin ${spin.at(-1).toFixed(2)}×, ` +
     models.map((m) => `${m.name} ${Object.keys(SIDES).map((k) => `${k} ${rows[m.name][k].ratio.at(-1).toFixed(2)}×`).join(' ')}`).join(', '));
 }
+// the protocol's own cost: round trips of an empty request, in the Worker (nested Web Worker) and in Node
+const pings = { chromium: await SIDES.chromium.run('pingPool', { calls: 2000 }), node: await pingPool(qw, { calls: 2000 }) };
 await session.close();
 cap.close();
 
@@ -99,6 +101,8 @@ console.log(`CPU ${cpu}, ${os.availableParallelism?.() ?? os.cpus().length} core
 console.log(`2 vs 1 thread, batch ${N}, ratio of the faster of 2 blocks per thread count, per round; median over ${rounds} rounds`);
 console.log(`| pair | median | per round | images/s 1 → 2 threads (medians) |\n|---|---|---|---|`);
 console.log(`| spin reference (Node worker_threads) | ${med(spin).toFixed(2)}× | ${f(spin)} | — |`);
+console.log(`empty request round trip, µs p10 / p50 / p90: Chromium Worker → nested Web Worker ${pings.chromium.map((x) => x.toFixed(1)).join(' / ')}, ` +
+  `Node → worker_threads ${pings.node.map((x) => x.toFixed(1)).join(' / ')} (load ${os.loadavg()[0].toFixed(1)})`);
 for (const m of models) {
   for (const [side, { what }] of Object.entries(SIDES)) {
     const row = rows[m.name][side];

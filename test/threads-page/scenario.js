@@ -47,9 +47,10 @@ export async function timeInference(rtEntry, { qwm, codes, n, threads, rounds, c
   const models = [];
   for (const t of threads) models.push(await rtEntry.loadQwm(qwm, { threads: t }));
   try {
+    // warm-up and check (async: also starts a main thread's workers and loads their replicas before the timing)
     const ref = models[0].predictCodes(codes, n);
     for (const m of models) {
-      const got = m.predictCodes(codes, n);
+      const got = async ? await m.predictCodesAsync(codes, n) : m.predictCodes(codes, n);
       if (got.some((v, i) => v !== ref[i])) throw new Error(`codes differ with ${m.runner.rt.threads} threads`);
     }
     const secs = threads.map(() => []);
@@ -96,4 +97,23 @@ export async function startFailure(qw) {
   let asked = 'no error';
   try { await qw.init({ threads: 2 }); } catch (e) { asked = `${e.name}: ${e.message}`; }
   return { dflt: [dflt.threads, dflt.threadsReason], asked };
+}
+
+/**
+ * Round trips of an empty request ('infer.free' of no graph: a no-op) to the pool's one worker, `calls` times:
+ * the protocol's own cost (request message, reply, wake-ups). Returns the microseconds at p10, p50, p90.
+ */
+export async function pingPool(qw, { calls }) {
+  const q = await qw.init({ threads: 2 });
+  const { ThreadPool } = await import('../../dist/threads/pool.js'); // the module instance qwasm uses (same URL)
+  const pool = ThreadPool.of(q.rt);
+  if (!pool) throw new Error(`no pool (threads ${q.threads}: ${q.threadsReason})`);
+  const us = [];
+  for (let i = 0; i < calls; i++) {
+    const t0 = performance.now();
+    pool.broadcast({ task: 'infer.free', id: -1 });
+    us.push((performance.now() - t0) * 1000);
+  }
+  us.sort((a, b) => a - b);
+  return [0.1, 0.5, 0.9].map((p) => us[Math.floor(p * (us.length - 1))]);
 }
