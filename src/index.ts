@@ -5,7 +5,7 @@ import { ThreadPool } from './threads/pool.js';
 
 export async function init(opts: InitOptions = {}): Promise<Qwasm> {
   // a browser Worker's Web Workers start now (they cannot start later, inside a blocking call)
-  return new Qwasm(await ThreadPool.start(await loadRuntime(opts), opts.threads !== undefined));
+  return new Qwasm(await ThreadPool.start(await loadRuntime(opts)));
 }
 
 export { Qwasm } from './qwasm.js';

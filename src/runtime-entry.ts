@@ -116,7 +116,7 @@ export class QwmModel {
 /** Decodes and validates a .qwm file, loads the kernels (or uses opts.runtime) and packs the model. */
 /** Loads a build (as init() does) and, in a browser, starts its Web Workers (docs/THREADS.md). */
 export async function loadRuntime(opts: InitOptions = {}): Promise<Runtime> {
-  return await ThreadPool.start(await loadBuild(opts), opts.threads !== undefined);
+  return await ThreadPool.start(await loadBuild(opts));
 }
 
 export async function loadQwm(bytes: Uint8Array | ArrayBuffer, opts: LoadModelOptions = {}): Promise<QwmModel> {

@@ -172,8 +172,11 @@ export class Runtime {
   /** Threads the parallel paths may use (1: none); `threading` holds what the worker pool needs. */
   readonly threads: number;
   readonly threading: Threading | null;
-  /** Why `threads` is 1 (a sentence: asked for, one core, not cross-origin isolated, the browser main thread …), else null. */
-  readonly threadsReason: string | null;
+  /**
+   * Why `threads` is 1 (a sentence: asked for, one core, not cross-origin isolated, the browser main thread …),
+   * else null. Updated if a main thread's Web Workers fail to start on the first predictAsync.
+   */
+  threadsReason: string | null;
   /** The worker pool (src/threads/pool.ts), created on first parallel call (Node) or by init() (Web Workers). */
   pool: unknown = null;
 
@@ -251,9 +254,11 @@ export interface Threading {
   blocking: boolean;
   /** Runtimes of the shipped build files share one pool per build and thread count; a custom init({ wasm }) gets its own (null). */
   shareKey: string | null;
+  /** The count was asked for (init({ threads }), QWASM_THREADS): workers that fail to start are then an error, not a fallback to 1. */
+  asked: boolean;
 }
 
-type ThreadChoice = { threads: number; workers: Threading['workers'] | null; reason: string | null; blocking: boolean };
+type ThreadChoice = { threads: number; workers: Threading['workers'] | null; reason: string | null; blocking: boolean; asked?: boolean };
 
 const ONE = (reason: string): ThreadChoice => ({ threads: 1, workers: null, reason, blocking: true });
 
@@ -303,13 +308,13 @@ export async function resolveThreads(threads: number | undefined): Promise<Threa
     want = v;
   }
   if (want === 1) return ONE(threads === 1 ? 'threads: 1 was asked' : 'QWASM_THREADS=1');
-  if (!isNode) return webThreads(want);
+  if (!isNode) return { ...webThreads(want), asked: want !== undefined };
   if (typeof SharedArrayBuffer !== 'function' || typeof Atomics !== 'object') return ONE('no SharedArrayBuffer in this Node');
   try {
     const [workers, os] = await Promise.all([import('node:worker_threads'), import('node:os')]);
     const cores = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
     const n = Math.max(1, want ?? cores);
-    return n > 1 ? { threads: n, workers, reason: null, blocking: true } : ONE('one core (os.availableParallelism)');
+    return n > 1 ? { threads: n, workers, reason: null, blocking: true, asked: want !== undefined } : ONE('one core (os.availableParallelism)');
   } catch (e) {
     return ONE(`worker_threads cannot be loaded (${(e as Error).message})`);
   }
@@ -321,6 +326,6 @@ export async function loadRuntime(opts: InitOptions = {}): Promise<Runtime> {
   const source = opts.wasm !== undefined ? await resolveSource(opts.wasm) : await readBuild(build);
   const { exports, module } = await instantiateBuild(source);
   const shareKey = opts.wasm === undefined ? `${build}:${t.threads}` : null;
-  const threading = t.threads > 1 && t.workers ? { threads: t.threads, module, build, workers: t.workers, blocking: t.blocking, shareKey } : null;
+  const threading = t.threads > 1 && t.workers ? { threads: t.threads, module, build, workers: t.workers, blocking: t.blocking, shareKey, asked: !!t.asked } : null;
   return new Runtime(build, exports, threading, t.reason);
 }

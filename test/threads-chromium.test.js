@@ -179,7 +179,7 @@ withChromium('a page that is not cross-origin isolated: the Worker asked for 2 t
   assert.equal(session.errors, [], 'page errors');
 });
 
-withChromium('an isolated page whose pool worker script is missing: init() falls back to 1 thread with the error; init({ threads: 2 }) fails', async () => {
+withChromium('an isolated page whose pool worker script is missing: init() / predictCodesAsync fall back to 1 thread with the error; asked for 2 threads, they fail', async () => {
   await open();
   const page = await session.page.context().newPage();
   await page.goto(`${new URL(session.page.url()).origin}${ISOLATED}${BROKEN}test/threads-page/index.html`);
@@ -189,6 +189,15 @@ withChromium('an isolated page whose pool worker script is missing: init() falls
   assert.is(got.dflt[0], 1);
   assert.match(got.dflt[1], /^the Web Workers did not start: thread 1 failed to start: .*worker-browser\.js must be served next to pool\.js/);
   assert.match(got.asked, /^QwasmError: thread 1 failed to start/);
+  // its main thread: predictCodesAsync with the default count runs on this thread and says why; asked for 2, it fails
+  await model();
+  const main = await onMain('broken', 'inferCodesAsync', { qwm, codes, n: N, calls: 2 });
+  assert.equal([main.threads, main.work], [1, []]);
+  assert.match(main.reason, /^the Web Workers did not start: thread 1 failed to start/);
+  sameCodes(main.codes, nodeCodes, 'main thread, workers not started, vs Node');
+  let err = 'no error';
+  try { await onMain('broken', 'inferCodesAsync', { qwm, codes, n: N, threads: 2 }); } catch (e) { err = e.message; }
+  assert.match(err, /QwasmError: thread 1 failed to start/);
   await page.close();
 });
 

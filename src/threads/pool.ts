@@ -102,6 +102,9 @@ class WorkerHandle implements PoolWorker {
 const SHARED = new Map<string, ThreadPool>();
 const STARTING = new Map<string, Promise<ThreadPool>>();
 const LAUNCHING = new WeakMap<Runtime, Promise<ThreadPool>>();
+/** Main-thread runtimes whose Web Workers failed to start (default thread count: they run on one thread). */
+const FAILED = new WeakSet<Runtime>();
+const notStarted = (e: unknown) => `the Web Workers did not start: ${(e as Error)?.message ?? e}`;
 
 export class ThreadPool {
   /** Worker threads (the caller's thread is thread 0 and not counted here). */
@@ -153,17 +156,17 @@ export class ThreadPool {
    * pool starts on first use, nor on a main thread, whose pool ThreadPool.background starts on the first
    * asynchronous call). A Worker only starts once its creator returns to its event loop, so the synchronous calls
    * (which block) could never start one: init() awaits this. Returns the runtime; if the workers fail to start
-   * (a worker script the server or a bundler left out, a content policy) and `asked` is false (the default
-   * thread count), a one-thread runtime on the same instance whose threadsReason gives the error; else it throws.
+   * (a worker script the server or a bundler left out, a content policy) and the thread count was the default,
+   * a one-thread runtime on the same instance whose threadsReason gives the error; else it throws.
    */
-  static async start(rt: Runtime, asked: boolean): Promise<Runtime> {
+  static async start(rt: Runtime): Promise<Runtime> {
     if (!rt.threading?.blocking) return rt;
     try {
       await ThreadPool.launch(rt);
       return rt;
     } catch (e) {
-      if (asked) throw e;
-      return new Runtime(rt.build, rt.exports, null, `the Web Workers did not start: ${(e as Error).message}`);
+      if (rt.threading.asked) throw e;
+      return new Runtime(rt.build, rt.exports, null, notStarted(e));
     }
   }
 
@@ -222,8 +225,15 @@ export class ThreadPool {
    */
   static async background(rt: Runtime): Promise<ThreadPool | null> {
     const t = rt.threading;
-    if (!t || t.blocking) return null;
-    await ThreadPool.launch(rt);
+    if (!t || t.blocking || FAILED.has(rt)) return null;
+    try {
+      await ThreadPool.launch(rt);
+    } catch (e) {
+      if (t.asked) throw e;
+      FAILED.add(rt); // the default count: run on this thread from now on, and say why
+      rt.threadsReason = notStarted(e);
+      return null;
+    }
     return rt.pool as ThreadPool;
   }
 
