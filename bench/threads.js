@@ -4,6 +4,8 @@
 //   node bench/threads.js [--steps N] [--rounds N] [--threads N] [--calls N] [--skip-torch] [--skip-mnv2] [--skip-ort] [--no-write]
 // Pairs (each round runs every pair once, order rotated; inside a pair 1 and N threads alternate):
 //   capacity    the spin reference (per call alternating, --calls calls of ~10 ms each)
+//   capacity-gemm  the SIMD reference: qwasm's packed int8 GEMM instead of the integer chain (same calls): what
+//               two threads of SIMD work get when both run at once (shared SIMD units or caches show here)
 //   refcnn      training the reference CNN (Adam 1e-3, batch 64, MNIST), --steps timed steps per round
 //   mnv2-96     training MobileNetV2 (nsfwjs's Keras weights, cut at block_6_project_BN, 7 classes) on 96×96×3
 //               inputs, batch 32, --steps timed steps per round
@@ -64,13 +66,16 @@ function alternate(count, fn) {
   return out;
 }
 
-const cap = parallelCapacity(N);
-let capIters = 1e6;
-{ // calibrate: ~10 ms of one thread
-  cap.run(1, capIters);
-  const s = Math.min(...[0, 1, 2].map(() => cap.run(1, capIters)));
-  capIters = Math.round(capIters * 0.01 / s);
+/** A capacity reference of `kind` (bench/parallel-capacity.js), calibrated to ~10 ms of one thread a call. */
+function reference(kind) {
+  const cap = parallelCapacity(N, kind);
+  let units = cap.unit;
+  cap.run(1, units);
+  const s = Math.min(...[0, 1, 2].map(() => cap.run(1, units)));
+  units = Math.max(N, Math.round(units * 0.01 / s));
+  return { cap, run: (t) => cap.run(t, units) };
 }
+const spinRef = reference('spin'), gemmRef = reference('gemm');
 
 /** A model per thread count trained on across rounds; each round times `steps` steps after one untimed step. */
 function trainer(make, data, batchSize) {
@@ -134,7 +139,8 @@ async function ortPair(graph, batch, count) {
 }
 
 const pairs = [];
-pairs.push({ name: 'capacity', what: 'spin reference (pure integer work split over threads)', images: 0, run: () => alternate(calls, (t) => cap.run(t, capIters)) });
+pairs.push({ name: 'capacity', what: 'spin reference (pure integer work split over threads)', images: 0, run: () => alternate(calls, spinRef.run) });
+pairs.push({ name: 'capacity-gemm', what: 'SIMD reference (packed int8 GEMMs split over threads, no synchronisation inside)', images: 0, run: () => alternate(calls, gemmRef.run) });
 pairs.push({ name: 'refcnn', what: 'training refcnn, batch 64', images: 64, run: trainer((q) => buildModel(new Engine(q.rt), 'refcnn', { seed: 1 }), train, 64) });
 if (!a['skip-mnv2']) {
   const S = 96, n = 256;
@@ -180,7 +186,7 @@ for (let r = 0; r < rounds; r++) {
   rows.push(row);
   console.log(`round ${r + 1} (load ${row.load.toFixed(1)}): ` + pairs.filter((p) => row[p.name]).map((p) => `${p.name} ${row[p.name].median.toFixed(2)}× (fastest ${row[p.name].fastest.toFixed(2)}×)`).join(', '));
 }
-cap.close();
+spinRef.cap.close(); gemmRef.cap.close();
 
 const f = (x, d = 2) => (x == null ? null : +x.toFixed(d));
 const summary = {

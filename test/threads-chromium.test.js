@@ -145,11 +145,13 @@ withChromium('int8 batch-64 inference in a Worker of an isolated page: 2 threads
 withChromium('predictCodesAsync on the isolated page\'s main thread: 2 Web Workers run every sample, codes = Node\'s; overlapping calls agree', async () => {
   await open();
   await model();
-  const got = await onMain('isolated', 'inferCodesAsync', { qwm, codes, n: N, threads: 2, calls: 3 });
+  const x = r.f32(N * PER, 2);
+  const got = await onMain('isolated', 'inferCodesAsync', { qwm, codes, n: N, threads: 2, calls: 3, x });
   assert.is(got.threads, 1, 'the synchronous APIs stay on one thread');
   sameCodes(got.codes, nodeCodes, 'predictCodesAsync on the main thread vs Node');
+  sameCodes(new Uint8Array(got.logits.async.buffer), new Uint8Array(got.logits.sync.buffer), 'predictAsync vs predict (float input), logits');
   assert.is(got.work.length, 2, 'two Web Workers');
-  assert.is(got.work[0] + got.work[1], 3 * N, `the workers ran every sample (the main thread none): ${got.work}`);
+  assert.is(got.work[0] + got.work[1], 4 * N, `the workers ran every sample (the main thread none): ${got.work}`);
   // not isolated: no workers, predictCodesAsync is predictCodes
   const plain = await onMain('plain', 'inferCodesAsync', { qwm, codes, n: N, threads: 2, calls: 2 });
   assert.equal([plain.threads, plain.work], [1, []]);

@@ -7,6 +7,7 @@ import { init, Int8Runner, Engine, buildModel, fit, loadDataset } from '../dist/
 import { rng, eq } from './helpers.js';
 import { randomGraph, smallConverted } from './qwm-graphs.js';
 import { DataParallel } from '../dist/train/data-parallel.js';
+import { SharedBatch, chunking } from '../dist/threads/shared-batch.js';
 
 const one = await init({ build: 'simd', threads: 1 });
 const two = await init({ build: 'simd', threads: 2 });
@@ -38,6 +39,10 @@ test('batch-parallel int8 inference is bit-identical to one thread (random graph
           const codes = r.i8(n * per);
           const d = eq(par.predictCodes(codes, n), ref.predictCodes(codes, n));
           assert.is(d, null, `graph ${g}, ${q.rt.threads} threads, n=${n}: ${d}`);
+          // floats: each thread quantises the samples it claims
+          const x = r.f32(n * per);
+          const f = eq(par.predict(x, n), ref.predict(x, n));
+          assert.is(f, null, `graph ${g}, ${q.rt.threads} threads, n=${n}, float input: ${f}`);
         }
         assert.ok(q.rt.pool, 'the pool was started');
         par.dispose(); ref.dispose();
@@ -45,6 +50,24 @@ test('batch-parallel int8 inference is bit-identical to one thread (random graph
     }
   } finally {
     Int8Runner.parallelMinMacs = saved;
+  }
+});
+
+test('a shared batch is claimed in shrinking runs that cover every sample once', () => {
+  for (const [n, threads, minSamples, perThread] of [[64, 2, 1, 4], [64, 3, 2, 4], [7, 2, 1, 8], [1000, 4, 3, 2], [5, 3, 10, 4]]) {
+    const c = chunking(n, threads, minSamples, perThread);
+    assert.ok(c.minChunk >= 1 && c.maxChunk >= c.minChunk && c.maxChunk <= Math.ceil(n / threads), JSON.stringify(c));
+    const b = SharedBatch.open(null, n, 3, 2, true, c), runs = [];
+    b.drain((start, count) => runs.push([start, count]));
+    let next = 0;
+    for (const [start, count] of runs) {
+      assert.is(start, next, `n=${n}: runs are contiguous`);
+      assert.ok(count >= Math.min(c.minChunk, n - start) && count <= c.maxChunk, `n=${n}: run of ${count} within [${c.minChunk}, ${c.maxChunk}]`);
+      next += count;
+    }
+    assert.is(next, n);
+    for (let i = 1; i < runs.length; i++) assert.ok(runs[i][1] <= runs[i - 1][1], `n=${n}: runs shrink`);
+    assert.is(b.drain(() => assert.unreachable('nothing left to claim')), 0);
   }
 });
 

@@ -1,8 +1,8 @@
 // Pool-thread side of batch-parallel int8 inference (src/deploy/runner.ts execParallel, docs/THREADS.md):
 // each thread keeps a replica Int8Runner per graph id, built once from the .qwm bytes the caller encoded, and
-// claims chunks of the caller's SharedBatch until none is left.
+// claims runs of samples of the caller's SharedBatch until none is left.
 import type { Runtime } from '../runtime.js';
-import type { TaskReply } from '../threads/pool.js';
+import { wallMs, type TaskReply } from '../threads/pool.js';
 import { Int8Runner } from './runner.js';
 import { decodeQwm } from './qwm.js';
 import { QwasmError } from '../errors.js';
@@ -23,9 +23,9 @@ export const workerTasks: Record<string, (rt: Runtime, msg: Record<string, unkno
     return {};
   },
   'infer.chunks': (_rt, m) => {
-    const r = replica(m.id), batch = new SharedBatch(m.batch as SharedBatchSpec);
-    const samples = batch.drain((start, count) => batch.output(start, count).set(r.predictCodes(batch.input(start, count), count)));
-    return { samples, work: samples };
+    const r = replica(m.id), batch = new SharedBatch(m.batch as SharedBatchSpec), start = wallMs();
+    const samples = batch.drain((s, count) => r.runShared(batch, s, count));
+    return { samples, work: samples, busy: [start, wallMs()] };
   },
   'infer.free': (_rt, m) => {
     replicas.get(m.id as number)?.dispose();

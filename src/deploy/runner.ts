@@ -16,7 +16,7 @@ import type { GraphNode, Int8Graph, QParams, Requant, SparseSpec } from './graph
 import { validateGraph, windowGeometry, type SampleShape, type WindowGeometry } from './validate.js';
 import { encodeQwm, qwmNodeBytes } from './qwm.js';
 import { ThreadPool } from '../threads/pool.js';
-import { SharedBatch, chunkSize } from '../threads/shared-batch.js';
+import { SharedBatch, chunking } from '../threads/shared-batch.js';
 
 export interface Int8LayerSummary { name: string; kind: string; backend?: string; bytes: number; scale: number; zeroPoint: number }
 export type TraceEntry = { data: Int8Array; shape: number[]; qparams: QParams };
@@ -116,11 +116,11 @@ export class Int8Runner {
   static parallelMinMacs = 1 << 20;
 
   /**
-   * Chunks per thread a parallel batch is cut into (claimed by whichever thread is free): a late thread costs at
-   * most 1/8 of its share; a chunk of 4 refcnn samples runs as fast per sample as the whole batch. 4, 8 and 16
-   * measured within the noise of a shared machine (bench/threads-ab.js --per-thread 4,8,16).
+   * A parallel batch's claims are at most n / (chunksPerThread × threads) samples (a thread preempted in the middle
+   * of a claim holds the call up by at most 1/chunksPerThread of its share), shrinking as the batch runs out
+   * (src/threads/shared-batch.ts). bench/threads-ab.js --per-thread 2,4,8 compares settings.
    */
-  static chunksPerThread = 8;
+  static chunksPerThread = 4;
 
   /** Validates `graph` and packs its weights into kernel handles. */
   constructor(readonly rt: Runtime, graph: Int8Graph) {
@@ -268,7 +268,7 @@ export class Int8Runner {
     if (!(x instanceof Float32Array)) throw new TypeError(`x must be a Float32Array, got ${describe(x)}`);
     const m = this.batchOf('x', x.length, n);
     const pool = await ThreadPool.background(this.rt);
-    return pool ? this.dequantize(await this.execAsync(pool, quantizeInput(x, this.input), m)) : this.predict(x, m);
+    return pool ? this.dequantize(await this.execAsync(pool, x, m)) : this.predict(x, m);
   }
 
   /** predictCodes() without blocking the calling thread (see predictAsync). */
@@ -305,28 +305,49 @@ export class Int8Runner {
     return n;
   }
 
-  /**
-   * Runs a batch: int8 codes, or a float batch quantised inside WASM (quantize_f32, the same rule as
-   * quantizeInput, when the loaded build has it).
-   */
+  /** Runs a batch of int8 codes or floats (one thread, or split over the pool: execParallel). */
   private run(input: Int8Array | Float32Array, n: number, trace: Map<string, TraceEntry> | null): Int8Array {
+    const pool = trace ? null : this.parallelPool(n);
+    if (pool) return this.execParallel(pool, input, n);
     const rt = this.rt, bufs: number[] = [];
     try {
-      const len = input.length;
-      const inPtr = rt.alloc(len); bufs.push(inPtr);
-      // every build exports it; a hand-supplied older .wasm may not: then the same rule in JS
-      const quantize: ((x: number, n: number, scale: number, zp: number, out: number) => void) | undefined = rt.exports.quantize_f32;
-      if (input instanceof Int8Array) rt.i8(inPtr, len).set(input);
-      else if (typeof quantize === 'function') {
-        const fp = rt.alloc(4 * len); bufs.push(fp);
-        rt.f32(fp, len).set(input);
-        quantize(fp, len, Math.fround(this.input.scale), this.input.zeroPoint, inPtr);
-      } else rt.i8(inPtr, len).set(quantizeInput(input, this.input));
-      if (trace) trace.set('input', { data: rt.i8(inPtr, len).slice(), shape: [n, ...this.inputShape], qparams: this.input });
-      const pool = trace ? null : this.parallelPool(n);
-      if (pool) return this.execParallel(pool, inPtr, n);
+      const inPtr = this.loadInput(input, bufs);
+      if (trace) trace.set('input', { data: rt.i8(inPtr, input.length).slice(), shape: [n, ...this.inputShape], qparams: this.input });
       const out = this.exec(this.ops, inPtr, n, bufs, trace);
       return rt.i8(out, n * this.classes).slice();
+    } finally {
+      for (const p of bufs) rt.free(p);
+    }
+  }
+
+  /**
+   * `input` as int8 codes in WASM memory: codes copied in, or floats quantised inside WASM (quantize_f32, the same
+   * rule as quantizeInput, when the loaded build has it). Buffers to free are pushed on `bufs`.
+   */
+  private loadInput(input: Int8Array | Float32Array, bufs: number[]): number {
+    const rt = this.rt, len = input.length;
+    const inPtr = rt.alloc(len); bufs.push(inPtr);
+    // every build exports it; a hand-supplied older .wasm may not: then the same rule in JS
+    const quantize: ((x: number, n: number, scale: number, zp: number, out: number) => void) | undefined = rt.exports.quantize_f32;
+    if (input instanceof Int8Array) rt.i8(inPtr, len).set(input);
+    else if (typeof quantize === 'function') {
+      const fp = rt.alloc(4 * len); bufs.push(fp);
+      rt.f32(fp, len).set(input);
+      quantize(fp, len, Math.fround(this.input.scale), this.input.zeroPoint, inPtr);
+    } else rt.i8(inPtr, len).set(quantizeInput(input, this.input));
+    return inPtr;
+  }
+
+  /**
+   * Samples [start, start + count) of a parallel call's shared batch, on this runner: quantised here (each thread
+   * quantises what it claims), run, codes written into the batch's output. Called by execParallel on the caller's
+   * thread and by the pool threads on their replicas (src/deploy/parallel.ts).
+   */
+  runShared(batch: SharedBatch, start: number, count: number): void {
+    const rt = this.rt, bufs: number[] = [];
+    try {
+      const y = this.exec(this.ops, this.loadInput(batch.input(start, count), bufs), count, bufs, null);
+      batch.output(start, count).set(rt.i8(y, count * this.classes));
     } finally {
       for (const p of bufs) rt.free(p);
     }
@@ -340,45 +361,37 @@ export class Int8Runner {
   }
 
   /**
-   * Batch-parallel run (docs/THREADS.md): the quantised batch goes into a SharedArrayBuffer once; this thread
-   * and every pool thread (each with its own replica of the graph, decoded once from the same .qwm) claim
-   * chunks of it until none is left. Samples never interact in an int8 graph, so the codes are bit-identical
-   * to one thread whoever runs which chunk.
+   * Batch-parallel run (docs/THREADS.md): the batch (floats or codes, as given) goes into a SharedArrayBuffer
+   * once; this thread and every pool thread (each with its own replica of the graph, decoded once from the same
+   * .qwm) claim runs of samples until none is left, each quantising what it claimed and writing its codes into
+   * the shared output. Samples never interact in an int8 graph and quantisation is per value, so the codes are
+   * bit-identical to one thread whoever runs which samples.
    */
-  private execParallel(pool: ThreadPool, inPtr: number, n: number): Int8Array {
-    const rt = this.rt, per = size(this.inputShape), classes = this.classes;
+  private execParallel(pool: ThreadPool, input: Int8Array | Float32Array, n: number): Int8Array {
     if (!this.replicas || this.replicas.pool !== pool) {
       const id = pool.newId();
       pool.broadcast({ task: 'infer.load', id, qwm: this.qwm() });
       this.replicas = { pool, id, io: null };
     }
-    const batch = this.openBatch(this.replicas.io, n, pool.threads);
+    const batch = this.openBatch(this.replicas.io, input, n, pool.threads);
     this.replicas.io = batch.spec.buf;
-    batch.input(0, n).set(rt.i8(inPtr, n * per));
+    (batch.input(0, n) as Float32Array).set(input as Float32Array);   // same element type (float says which)
     const msg = { task: 'infer.chunks', id: this.replicas.id, batch: batch.spec };
-    pool.run(pool.workers.map(() => msg), () => batch.drain((start, count) => {
-      const bufs: number[] = [];
-      try {
-        const y = this.exec(this.ops, inPtr + start * per, count, bufs, null);
-        batch.output(start, count).set(rt.i8(y, count * classes));
-      } finally {
-        for (const p of bufs) rt.free(p);
-      }
-    }));
+    pool.run(pool.workers.map(() => msg), () => batch.drain((start, count) => this.runShared(batch, start, count)));
     return batch.output(0, n).slice();
   }
 
-  /** A SharedBatch of n samples cut for `threads` claimants (reusing `buf` when large enough). */
-  private openBatch(buf: SharedArrayBuffer | null, n: number, threads: number): SharedBatch {
+  /** A SharedBatch of n samples of `input`'s type cut for `threads` claimants (reusing `buf` when large enough). */
+  private openBatch(buf: SharedArrayBuffer | null, input: Int8Array | Float32Array, n: number, threads: number): SharedBatch {
     const minSamples = Math.ceil(Int8Runner.parallelMinMacs / 4 / Math.max(1, this.macs));
-    return SharedBatch.open(buf, n, size(this.inputShape), this.classes, chunkSize(n, threads, minSamples, Int8Runner.chunksPerThread));
+    return SharedBatch.open(buf, n, size(this.inputShape), this.classes, input instanceof Float32Array, chunking(n, threads, minSamples, Int8Runner.chunksPerThread));
   }
 
   /**
    * The asynchronous twin of execParallel for a caller that may not block: the pool's workers claim every chunk;
    * each call has its own SharedBatch (calls may overlap), requests queue per worker (ThreadPool.runAsync).
    */
-  private async execAsync(pool: ThreadPool, codes: Int8Array, n: number): Promise<Int8Array> {
+  private async execAsync(pool: ThreadPool, input: Int8Array | Float32Array, n: number): Promise<Int8Array> {
     if (!this.replicas || this.replicas.pool !== pool) {
       const replicas = { pool, id: pool.newId(), io: null };
       this.replicas = replicas;
@@ -389,8 +402,8 @@ export class Int8Runner {
         throw e;
       }
     }
-    const batch = this.openBatch(null, n, pool.workers.length);
-    batch.input(0, n).set(codes);
+    const batch = this.openBatch(null, input, n, pool.workers.length);
+    (batch.input(0, n) as Float32Array).set(input as Float32Array);   // same element type (float says which)
     await pool.runAsync(pool.workers.map(() => ({ task: 'infer.chunks', id: this.replicas!.id, batch: batch.spec })));
     return batch.output(0, n).slice();
   }

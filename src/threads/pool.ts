@@ -280,3 +280,9 @@ export function shards(n: number, parts: number): { start: number; count: number
   }
   return out;
 }
+
+/**
+ * Wall-clock ms comparable between threads (epoch based: each thread's performance.now() has its own origin).
+ * Task replies carry `busy: [start, end]` in it, so a caller can see a worker's wake-up lag (bench/threads-phases.js).
+ */
+export const wallMs = (): number => performance.timeOrigin + performance.now();

@@ -22,7 +22,7 @@ import type { Module } from '../nn/module.js';
 import { buildLayers, describeLayers, type LayerSpec } from '../nn/layer-spec.js';
 import { Dropout } from '../nn/layers.js';
 import { argmaxRows, add } from '../kernels/eltwise_f32.js';
-import { ThreadPool, shards, type TaskReply } from '../threads/pool.js';
+import { ThreadPool, shards, wallMs, type TaskReply } from '../threads/pool.js';
 import { QwasmError } from '../errors.js';
 
 /** Loss and correctly classified rows of one shard (forward, loss scaled by `weight`, backward). */
@@ -58,7 +58,7 @@ interface Shared {
   slots: SharedArrayBuffer;
   /** The batch (float32) and labels (int32). */
   x: SharedArrayBuffer; y: SharedArrayBuffer;
-  /** [next chunk to claim]. */
+  /** [next chunk to claim, number of the step whose broadcast is written]. */
   ctrl: SharedArrayBuffer;
   /** Per chunk: loss, correctly classified rows (float64). */
   results: SharedArrayBuffer;
@@ -81,9 +81,11 @@ function seedDropout(model: Module, drop: DropState, c: number): void {
  * Runs chunk c on `model` (this thread's model or a replica): BN statistics reset to the broadcast, gradients
  * zeroed, forward + loss + backward, then the chunk's gradients and statistics into its slot and its loss and
  * correct count into `results`. x / labels hold the batch (labelsPtr: the batch's labels in this thread's memory).
+ * With keepGrads the gradients are left in the model's instead of the slot (thread 0's chunk 0: no round trip
+ * through the shared buffer).
  */
 function runChunk(model: Module, L: Layout, sh: Shared, parts: Part[], c: number, B: number, sample: number[], smoothing: number,
-  drop: DropState, xPtrOrShared: number | null, labelsPtr: number, predPtr: number, ys: Int32Array): void {
+  drop: DropState, xPtrOrShared: number | null, labelsPtr: number, predPtr: number, ys: Int32Array, keepGrads = false): void {
   const engine = model.engine, rt = engine.rt, state = new Float32Array(sh.state), { start, count } = parts[c];
   const per = sample.reduce((a, b) => a * b, 1);
   for (const e of L.buffers) rt.f32(e.t.ptr, e.t.size).set(state.subarray(e.off, e.off + e.t.size));
@@ -93,7 +95,8 @@ function runChunk(model: Module, L: Layout, sh: Shared, parts: Part[], c: number
   x.write(xPtrOrShared === null ? new Float32Array(sh.x, 4 * start * per, count * per) : rt.f32(xPtrOrShared + 4 * start * per, count * per));
   const out = shardStep(model, x, labelsPtr + 4 * start, count, count / B, smoothing, predPtr, ys.subarray(start, start + count));
   const slot = new Float32Array(sh.slots, 4 * c * L.totalFloats, L.totalFloats);
-  for (const e of L.params) {
+  // keepGrads (thread 0's chunk 0): the gradients stay in the model's, where the sum needs them
+  if (!keepGrads) for (const e of L.params) {
     const g = e.t.grad;
     if (g && e.t.requiresGrad) slot.set(rt.f32(g.ptr, g.size), e.off);
     else slot.fill(0, e.off, e.off + e.t.size);
@@ -120,6 +123,8 @@ export class DataParallel {
   /** WASM scratch: the gradients held before the step, then each chunk's slot on its way into the model's. */
   private readonly before: number;
   private readonly scratch: number;
+  /** Steps so far: the number the workers wait for in ctrl[1] before reading a step's broadcast. */
+  private steps = 0;
 
   private constructor(readonly model: Module, private readonly pool: ThreadPool, private readonly id: number, spec: LayerSpec,
     readonly batchSize: number, readonly threads: number, private readonly sample: number[], private readonly smoothing: number) {
@@ -130,7 +135,7 @@ export class DataParallel {
     this.sh = {
       state: new SharedArrayBuffer(4 * L.totalFloats), slots: new SharedArrayBuffer(4 * T * L.totalFloats),
       x: new SharedArrayBuffer(4 * batchSize * per), y: new SharedArrayBuffer(4 * batchSize),
-      ctrl: new SharedArrayBuffer(4), results: new SharedArrayBuffer(16 * T),
+      ctrl: new SharedArrayBuffer(8), results: new SharedArrayBuffer(16 * T),
     };
     this.state = new Float32Array(this.sh.state);
     this.predPtr = rt.alloc(4 * this.parts[0].count);
@@ -168,39 +173,58 @@ export class DataParallel {
    */
   step(x: Tensor, ys: Int32Array, labelsPtr: number): { loss: number; correct: number } {
     const model = this.model, rt = model.engine.rt, B = this.batchSize, L = this.layout, sh = this.sh;
-    const per = x.size / B, T = this.parts.length;
-    for (const e of [...L.params, ...L.buffers]) this.state.set(rt.f32(e.t.ptr, e.t.size), e.off);
-    new Float32Array(sh.x).set(rt.f32(x.ptr, B * per));
-    new Int32Array(sh.y).set(ys);
-    Atomics.store(new Int32Array(sh.ctrl), 0, 1);
-    // the gradients from before the step (gradient accumulation): the chunks start from zero
-    const before = rt.f32(this.before, L.paramFloats);
-    for (const e of L.params) {
-      if (e.t.grad) before.set(rt.f32(e.t.grad.ptr, e.t.size), e.off);
-      else before.fill(0, e.off, e.off + e.t.size);
-    }
+    const per = x.size / B, T = this.parts.length, ctrl = new Int32Array(sh.ctrl), seq = ++this.steps;
     const trainable = L.params.map((e) => e.t.requiresGrad);
     // a module's effective mode: a frozen BatchNorm2d (transfer/finetune setFrozen) normalises with its running
     // statistics like an eval-mode one, and its buffers must come back unchanged
     const mods = model.modules(), modes = mods.map(([, m]) => m.training && !(m as { frozen?: boolean }).frozen);
     const live = new Set(mods.filter((_, i) => modes[i]).map(([name]) => name));
     const drop = dropState(model);
-    const msg = { task: 'train.step', id: this.id, trainable, modes, drop };
-    const run = (c: number) => runChunk(model, L, sh, this.parts, c, B, this.sample, this.smoothing, drop, x.ptr, labelsPtr, this.predPtr, ys);
-    if (DataParallel.callerRunsAll) { run(0); claimChunks(sh, T, run); }
-    this.pool.run(this.parts.slice(1).map(() => msg), () => { if (!DataParallel.callerRunsAll) { run(0); claimChunks(sh, T, run); } });
+    // the parameters whose gradients are summed (a gradient buffer may first appear in a chunk's backward)
+    const grads = () => L.params.filter((e) => e.t.grad && e.t.requiresGrad);
+    /** The workers are told first and wait for this (their wake-up overlaps it): the broadcast of weights, batch and labels. */
+    const broadcast = () => {
+      try {
+        for (const e of [...L.params, ...L.buffers]) this.state.set(rt.f32(e.t.ptr, e.t.size), e.off);
+        new Float32Array(sh.x).set(rt.f32(x.ptr, B * per));
+        new Int32Array(sh.y).set(ys);
+        Atomics.store(ctrl, 0, 1);
+      } finally {   // even after a failure, so no worker waits forever (the step then throws once all replied)
+        Atomics.store(ctrl, 1, seq);
+        Atomics.notify(ctrl, 1);
+      }
+      // the gradients from before the step (gradient accumulation): the chunks start from zero
+      const before = rt.f32(this.before, L.paramFloats);
+      for (const e of L.params) {
+        if (e.t.grad) before.set(rt.f32(e.t.grad.ptr, e.t.size), e.off);
+        else before.fill(0, e.off, e.off + e.t.size);
+      }
+    };
+    // chunk 0 (always this thread's) leaves its gradients in the model's; before this thread runs another chunk
+    // they are added to `before` (the same sum, before + chunk 0, in the same order, as at the end)
+    let folded = false;
+    const run = (c: number) => {
+      if (c > 0 && !folded) {
+        for (const e of grads()) add(rt, this.before + 4 * e.off, e.t.grad!.ptr, this.before + 4 * e.off, e.t.size);
+        folded = true;
+      }
+      runChunk(model, L, sh, this.parts, c, B, this.sample, this.smoothing, drop, x.ptr, labelsPtr, this.predPtr, ys, c === 0);
+    };
+    const own = () => { broadcast(); run(0); claimChunks(sh, T, run); };
+    const msg = { task: 'train.step', id: this.id, seq, trainable, modes, drop };
+    if (DataParallel.callerRunsAll) own();
+    this.pool.run(this.parts.slice(1).map(() => msg), () => { if (!DataParallel.callerRunsAll) own(); });
     // fixed order: the gradients from before, + chunk 0's, + chunk 1's, … (each slot copied into WASM once, then
     // one f32 add per tensor)
-    for (const e of L.params) {
-      const g = e.t.grad;
-      if (g && e.t.requiresGrad) rt.f32(g.ptr, g.size).set(rt.f32(this.before + 4 * e.off, e.t.size));
+    const summed = grads();
+    for (const e of summed) {
+      const g = e.t.grad!;
+      if (folded) rt.f32(g.ptr, g.size).set(rt.f32(this.before + 4 * e.off, e.t.size));
+      else add(rt, this.before + 4 * e.off, g.ptr, g.ptr, e.t.size);
     }
-    for (let c = 0; c < T; c++) {
+    for (let c = 1; c < T; c++) {
       rt.f32(this.scratch, L.paramFloats).set(new Float32Array(sh.slots, 4 * c * L.totalFloats, L.paramFloats));
-      for (const e of L.params) {
-        const g = e.t.grad;
-        if (g && e.t.requiresGrad) add(rt, g.ptr, this.scratch + 4 * e.off, g.ptr, e.t.size);
-      }
+      for (const e of summed) add(rt, e.t.grad!.ptr, this.scratch + 4 * e.off, e.t.grad!.ptr, e.t.size);
     }
     for (const e of L.buffers) {
       const bv = rt.f32(e.t.ptr, e.t.size);
@@ -254,7 +278,14 @@ export const workerTasks: Record<string, (rt: Runtime, msg: Record<string, unkno
     const r = replicas.get(m.id as number);
     if (!r) throw new QwasmError(`no training replica ${String(m.id)} in this thread`);
     const { model, layout: L, sh } = r, engine = model.engine;
-    const state = new Float32Array(sh.state);
+    const state = new Float32Array(sh.state), ctrl = new Int32Array(sh.ctrl), seq = m.seq as number;
+    // the caller posts before it writes the step's broadcast (so this thread's wake-up overlaps the writing)
+    const t0 = Date.now();
+    for (let v = Atomics.load(ctrl, 1); v !== seq; v = Atomics.load(ctrl, 1)) {
+      if (Date.now() - t0 > 600_000) throw new QwasmError(`step ${seq}: the caller did not write its broadcast within 10 minutes`);
+      Atomics.wait(ctrl, 1, v, 1000);
+    }
+    const start = wallMs();   // busy from here: after the wait for the broadcast
     const trainable = m.trainable as boolean[], modes = m.modes as boolean[];
     L.params.forEach((e, i) => { e.t.requiresGrad = trainable[i]; });
     model.modules().forEach(([, mod], i) => { mod.training = modes[i]; });
@@ -267,7 +298,7 @@ export const workerTasks: Record<string, (rt: Runtime, msg: Record<string, unkno
         runChunk(model, L, sh, r.parts, c, r.batchSize, r.sample, r.smoothing, m.drop as DropState, null, r.labelsPtr, r.predPtr, ys);
         chunks++;
       });
-      return { chunks, work: chunks };
+      return { chunks, work: chunks, busy: [start, wallMs()] };
     } finally {
       engine.endStep();
     }

@@ -26,13 +26,15 @@ export async function inferCodes(rtEntry, { qwm, codes, n, threads, calls = 1 })
  * inferCodes through predictCodesAsync: on a browser main thread the runtime's Web Workers run every sample
  * (`work` then sums to calls × n), elsewhere it is predictCodes.
  */
-export async function inferCodesAsync(rtEntry, { qwm, codes, n, threads, calls = 1 }) {
+export async function inferCodesAsync(rtEntry, { qwm, codes, n, threads, calls = 1, x = null }) {
   const m = await rtEntry.loadQwm(qwm, { threads });
   try {
     const outs = await Promise.all(Array.from({ length: calls }, () => m.predictCodesAsync(codes, n))); // overlapping calls
     if (outs.some((o) => o.some((v, i) => v !== outs[0][i]))) throw new Error('overlapping predictCodesAsync calls disagree');
+    // floats (quantised by whichever thread claims them): predictAsync's logits and predict's on this thread
+    const logits = x ? { async: await m.predictAsync(x, n), sync: m.predict(x, n) } : null;
     const rt = m.runner.rt;
-    return { threads: rt.threads, reason: rt.threadsReason, codes: outs[0], work: rt.pool ? [...rt.pool.work] : [] };
+    return { threads: rt.threads, reason: rt.threadsReason, codes: outs[0], logits, work: rt.pool ? [...rt.pool.work] : [] };
   } finally {
     m.dispose();
   }
