@@ -4,7 +4,7 @@
 //   const model = await loadQwm(bytes);           // Uint8Array | ArrayBuffer of a .qwm file
 //   model.classify(pixels)                     // [{ index, label, logit }] per sample
 import { loadRuntime as loadBuild, type InitOptions, type Runtime } from './runtime.js';
-import { ThreadPool } from './threads/pool.js';
+import { startThreads } from './threads/transport-browser.js';
 import { QwasmError, checkInt, describe, toBytes } from './errors.js';
 import { decodeQwm } from './deploy/qwm.js';
 import { Int8Runner, type Int8LayerSummary } from './deploy/runner.js';
@@ -116,7 +116,7 @@ export class QwmModel {
 /** Decodes and validates a .qwm file, loads the kernels (or uses opts.runtime) and packs the model. */
 /** Loads a build (as init() does) and, in a browser, starts its Web Workers (docs/THREADS.md). */
 export async function loadRuntime(opts: InitOptions = {}): Promise<Runtime> {
-  return await ThreadPool.start(await loadBuild(opts));
+  return await startThreads(await loadBuild(opts));
 }
 
 export async function loadQwm(bytes: Uint8Array | ArrayBuffer, opts: LoadModelOptions = {}): Promise<QwmModel> {

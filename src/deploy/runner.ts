@@ -16,6 +16,7 @@ import type { GraphNode, Int8Graph, QParams, Requant, SparseSpec } from './graph
 import { validateGraph, windowGeometry, type SampleShape, type WindowGeometry } from './validate.js';
 import { encodeQwm, qwmNodeBytes } from './qwm.js';
 import { ThreadPool } from '../threads/pool.js';
+import { backgroundPool } from '../threads/transport-browser.js';
 import { SharedBatch, chunking } from '../threads/shared-batch.js';
 
 export interface Int8LayerSummary { name: string; kind: string; backend?: string; bytes: number; scale: number; zeroPoint: number }
@@ -267,7 +268,7 @@ export class Int8Runner {
   async predictAsync(x: Float32Array, n?: number): Promise<Float32Array> {
     if (!(x instanceof Float32Array)) throw new TypeError(`x must be a Float32Array, got ${describe(x)}`);
     const m = this.batchOf('x', x.length, n);
-    const pool = await ThreadPool.background(this.rt);
+    const pool = await backgroundPool(this.rt);
     return pool ? this.dequantize(await this.execAsync(pool, x, m)) : this.predict(x, m);
   }
 
@@ -275,7 +276,7 @@ export class Int8Runner {
   async predictCodesAsync(codes: Int8Array, n?: number): Promise<Int8Array> {
     if (!(codes instanceof Int8Array)) throw new TypeError(`codes must be an Int8Array, got ${describe(codes)}`);
     const m = this.batchOf('codes', codes.length, n);
-    const pool = await ThreadPool.background(this.rt);
+    const pool = await backgroundPool(this.rt);
     return pool ? await this.execAsync(pool, codes, m) : this.predictCodes(codes, m);
   }
 

@@ -7,8 +7,8 @@
 // runs its own share meanwhile and then blocks in Atomics.wait for the reply. Bulk data (gradients, weights)
 // goes through SharedArrayBuffers the tasks allocate; messages carry small things (and one-off payloads).
 // In a browser the threads are Web Workers (src/threads/transport-browser.ts: the same protocol with the reply in
-// a SharedArrayBuffer mailbox, since there is no receiveMessageOnPort); they start in init(), which may yield.
-import { Runtime } from '../runtime.js';
+// a SharedArrayBuffer mailbox, since there is no receiveMessageOnPort; it also starts them, in init()).
+import type { Runtime } from '../runtime.js';
 import { QwasmError } from '../errors.js';
 
 type NodeWorkers = typeof import('node:worker_threads');
@@ -100,11 +100,6 @@ class WorkerHandle implements PoolWorker {
 }
 
 const SHARED = new Map<string, ThreadPool>();
-const STARTING = new Map<string, Promise<ThreadPool>>();
-const LAUNCHING = new WeakMap<Runtime, Promise<ThreadPool>>();
-/** Main-thread runtimes whose Web Workers failed to start (default thread count: they run on one thread). */
-const FAILED = new WeakSet<Runtime>();
-const notStarted = (e: unknown) => `the Web Workers did not start: ${(e as Error)?.message ?? e}`;
 
 export class ThreadPool {
   /** Worker threads (the caller's thread is thread 0 and not counted here). */
@@ -115,7 +110,8 @@ export class ThreadPool {
   /** Per worker, the last queued asynchronous request (runAsync keeps one request in flight per worker). */
   private readonly queue: Promise<unknown>[];
 
-  private constructor(workers: PoolWorker[]) {
+  /** A pool of started workers (Node: ThreadPool.of starts them; Web Workers: src/threads/transport-browser.ts). */
+  constructor(workers: PoolWorker[]) {
     this.workers = workers;
     this.work = workers.map(() => 0);
     this.queue = workers.map(() => Promise.resolve());
@@ -143,49 +139,12 @@ export class ThreadPool {
     const t = rt.threading;
     if (!t || t.threads < 2 || !t.blocking) return null;
     if (!rt.pool) {
-      if (t.workers === 'web') throw new QwasmError('this runtime\'s Web Workers were not started: load it with init() or loadQwm(), which start them');
+      if (t.workers === 'web') throw new QwasmError('this runtime\'s Web Workers were not started: load it with init() or loadQwm(), which start them (startThreads)');
       const shared = t.shareKey ? SHARED.get(t.shareKey) : undefined;
       rt.pool = shared ?? ThreadPool.startNode(t.workers, t.threads, t.module, t.build);
       if (t.shareKey && !shared) SHARED.set(t.shareKey, rt.pool as ThreadPool);
     }
     return rt.pool as ThreadPool;
-  }
-
-  /**
-   * Starts the Web Workers of a runtime that blocks (a browser's dedicated Worker; nothing to do in Node, whose
-   * pool starts on first use, nor on a main thread, whose pool ThreadPool.background starts on the first
-   * asynchronous call). A Worker only starts once its creator returns to its event loop, so the synchronous calls
-   * (which block) could never start one: init() awaits this. Returns the runtime; if the workers fail to start
-   * (a worker script the server or a bundler left out, a content policy) and the thread count was the default,
-   * a one-thread runtime on the same instance whose threadsReason gives the error; else it throws.
-   */
-  static async start(rt: Runtime): Promise<Runtime> {
-    if (!rt.threading?.blocking) return rt;
-    try {
-      await ThreadPool.launch(rt);
-      return rt;
-    } catch (e) {
-      if (rt.threading.asked) throw e;
-      return new Runtime(rt.build, rt.exports, null, notStarted(e));
-    }
-  }
-
-  /** Starts the runtime's Web Workers: threads − 1 if the caller blocks (it is thread 0), else `threads`. */
-  private static async launch(rt: Runtime): Promise<void> {
-    const t = rt.threading;
-    if (!t || t.workers !== 'web' || rt.pool) return;
-    const key = t.shareKey && `${t.shareKey}:${t.blocking ? 'blocking' : 'async'}`;
-    // set before the first await: overlapping first calls (predictAsync × 3) must share one start, not race
-    let p = LAUNCHING.get(rt) ?? (key ? STARTING.get(key) : undefined);
-    if (!p) {
-      p = import('./transport-browser.js')
-        .then(({ startWebWorkers }) => startWebWorkers(t.blocking ? t.threads - 1 : t.threads, t.module, t.build))
-        .then((h) => new ThreadPool(h));
-      if (key) STARTING.set(key, p);
-      p.catch(() => { if (key) STARTING.delete(key); LAUNCHING.delete(rt); });
-    }
-    LAUNCHING.set(rt, p);
-    rt.pool = await p;
   }
 
   /** Total threads, the caller's included. */
@@ -216,25 +175,6 @@ export class ThreadPool {
     }
     if (err) throw err;
     return { own: result as T, replies };
-  }
-
-  /**
-   * The runtime's pool for asynchronous calls from a thread that may not block (a browser main thread), started
-   * on first use; null where the runtime blocks (Node, a Worker: the synchronous path is the parallel one there)
-   * or has no threads.
-   */
-  static async background(rt: Runtime): Promise<ThreadPool | null> {
-    const t = rt.threading;
-    if (!t || t.blocking || FAILED.has(rt)) return null;
-    try {
-      await ThreadPool.launch(rt);
-    } catch (e) {
-      if (t.asked) throw e;
-      FAILED.add(rt); // the default count: run on this thread from now on, and say why
-      rt.threadsReason = notStarted(e);
-      return null;
-    }
-    return rt.pool as ThreadPool;
   }
 
   /**

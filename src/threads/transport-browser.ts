@@ -5,10 +5,12 @@
 //   reply:   the worker writes it as JSON into a SharedArrayBuffer mailbox, stores the request's number in
 //            ctrl[REP] and notifies; the caller, blocked in Atomics.wait, reads it from there (a blocked thread
 //            cannot receive messages). Replies are small ({}, { work }, { error }).
-// A Worker starts only once its creator yields to its event loop, so startWebWorkers is async (init() awaits it).
-// A caller that may not block (a browser main thread: ThreadPool.runAsync) awaits the reply with Atomics.waitAsync.
+// A Worker starts only once its creator yields to its event loop, so the pool starts in init() (startThreads), or
+// on a main thread in the first asynchronous call (backgroundPool); a caller that may not block (a browser main
+// thread: ThreadPool.runAsync) awaits each reply with Atomics.waitAsync.
 import { QwasmError } from '../errors.js';
-import { waitWhile, TIMEOUT_MS, type PoolWorker, type TaskReply } from './pool.js';
+import { Runtime } from '../runtime.js';
+import { ThreadPool, waitWhile, TIMEOUT_MS, type PoolWorker, type TaskReply } from './pool.js';
 
 /** ctrl words: reply counter, reply length in bytes. */
 const REP = 0, LEN = 1;
@@ -63,8 +65,68 @@ class WebWorkerHandle implements PoolWorker {
   terminate(): void { this.worker.terminate(); }
 }
 
+const STARTING = new Map<string, Promise<ThreadPool>>();
+const LAUNCHING = new WeakMap<Runtime, Promise<ThreadPool>>();
+/** Main-thread runtimes whose Web Workers failed to start (default thread count: they run on one thread). */
+const FAILED = new WeakSet<Runtime>();
+const notStarted = (e: unknown) => `the Web Workers did not start: ${(e as Error)?.message ?? e}`;
+
+/**
+ * Starts the Web Workers of a runtime that blocks (a browser's dedicated Worker; nothing to do in Node, whose
+ * pool starts on first use, nor on a main thread, whose pool backgroundPool starts on the first asynchronous
+ * call). A Worker only starts once its creator returns to its event loop, so the synchronous calls (which block)
+ * could never start one: init() awaits this. Returns the runtime; if the workers fail to start (a worker script
+ * the server or a bundler left out, a content policy) and the thread count was the default, a one-thread runtime
+ * on the same instance whose threadsReason gives the error; else it throws.
+ */
+export async function startThreads(rt: Runtime): Promise<Runtime> {
+  if (!rt.threading?.blocking) return rt;
+  try {
+    await launch(rt);
+    return rt;
+  } catch (e) {
+    if (rt.threading.asked) throw e;
+    return new Runtime(rt.build, rt.exports, null, notStarted(e));
+  }
+}
+
+/**
+ * The runtime's pool for asynchronous calls from a thread that may not block (a browser main thread), started
+ * on first use; null where the runtime blocks (Node, a Worker: the synchronous path is the parallel one there)
+ * or has no threads.
+ */
+export async function backgroundPool(rt: Runtime): Promise<ThreadPool | null> {
+  const t = rt.threading;
+  if (!t || t.blocking || FAILED.has(rt)) return null;
+  try {
+    await launch(rt);
+  } catch (e) {
+    if (t.asked) throw e;
+    FAILED.add(rt); // the default count: run on this thread from now on, and say why
+    rt.threadsReason = notStarted(e);
+    return null;
+  }
+  return rt.pool as ThreadPool;
+}
+
+/** Starts the runtime's Web Workers: threads − 1 if the caller blocks (it is thread 0), else `threads`. */
+async function launch(rt: Runtime): Promise<void> {
+  const t = rt.threading;
+  if (!t || t.workers !== 'web' || rt.pool) return;
+  const key = t.shareKey && `${t.shareKey}:${t.blocking ? 'blocking' : 'async'}`;
+  // set before the first await: overlapping first calls (predictAsync × 3) must share one start, not race
+  let p = LAUNCHING.get(rt) ?? (key ? STARTING.get(key) : undefined);
+  if (!p) {
+    p = startWebWorkers(t.blocking ? t.threads - 1 : t.threads, t.module, t.build).then((h) => new ThreadPool(h));
+    if (key) STARTING.set(key, p);
+    p.catch(() => { if (key) STARTING.delete(key); LAUNCHING.delete(rt); });
+  }
+  LAUNCHING.set(rt, p);
+  rt.pool = await p;
+}
+
 /** Starts `count` module Workers (threads 1…count) and resolves once each has instantiated `module`. */
-export async function startWebWorkers(count: number, module: WebAssembly.Module, build: string): Promise<PoolWorker[]> {
+async function startWebWorkers(count: number, module: WebAssembly.Module, build: string): Promise<PoolWorker[]> {
   const started = Array.from({ length: count }, (_, k) => startOne(k + 1, module, build));
   const settled = await Promise.allSettled(started);
   const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
