@@ -4,9 +4,13 @@ import { Engine, buildModel, createDataset, quantizeStatic, convertToInt8 } from
 
 const f32 = Math.fround;
 
-/** Random valid graph (see src/deploy/graph.ts) from an rng of test/helpers.js. */
-export function randomGraph(r) {
-  const inputShape = [r.int(3, 9), r.int(3, 9), r.int(1, 4)];
+/**
+ * Random valid graph (see src/deploy/graph.ts) from an rng of test/helpers.js, of every node kind.
+ * opts.inputShape overrides the 3–9 px input; opts.spatial = k makes the first k steps spatial (conv, pools,
+ * residual blocks) before the usual random tail (test/intra-op.test.js).
+ */
+export function randomGraph(r, opts = {}) {
+  const inputShape = opts.inputShape ?? [r.int(3, 9), r.int(3, 9), r.int(1, 4)];
   const qp = () => ({ scale: f32(0.005 + r.float() * 0.1), zeroPoint: r.int(-128, 127) });
   const clampAround = (zp) => { const lo = r.int(-128, zp), hi = r.int(zp, 127); return r.int(0, 2) ? [-128, 127] : [lo, hi]; };
   const f32s = (n, lo, hi) => Float32Array.from({ length: n }, () => f32(lo + r.float() * (hi - lo)));
@@ -97,10 +101,10 @@ export function randomGraph(r) {
 
   const nodes = [];
   let s = inputShape;
-  const steps = r.int(1, 5);
+  const spatialSteps = opts.spatial ?? 0, steps = spatialSteps + r.int(1, 5);
   for (let i = 0; i < steps; i++) {
     let made = null;
-    const pick = r.int(0, 9);
+    const pick = i < spatialSteps ? r.int(0, 6) : r.int(0, 9);
     if (s.length === 3) {
       if (pick <= 2) made = conv(s);
       else if (pick === 3) made = pool(s, 'maxpool');
@@ -119,6 +123,25 @@ export function randomGraph(r) {
   const last = linear(s, classes);
   nodes.push(last.node);
   return { input: qp(), inputShape, output: { ...last.node.out }, classes, nodes, meta: { labels: Array.from({ length: classes }, (_, i) => `c${i}`), seed: counter } };
+}
+
+/** Inserts lut nodes (HardSwish tables) after random nodes, at the top level and in residual branches. */
+export function withLuts(r, g) {
+  const insert = (nodes, q0) => {
+    const out = [];
+    let q = q0;
+    for (const nd of nodes) {
+      if (nd.kind === 'residual') { insert(nd.body, q); if (nd.shortcut) insert(nd.shortcut, q); }
+      out.push(nd);
+      q = nd.out;
+      if (r.float() < 0.4) out.push({ kind: 'lut', name: `lut${out.length}`, out: { ...q }, op: 'HardSwish', table: r.i8(256) });
+    }
+    nodes.splice(0, nodes.length, ...out);
+  };
+  insert(g.nodes, g.input);
+  const last = g.nodes[g.nodes.length - 1];
+  g.output = { ...last.out };
+  return g;
 }
 
 /** Graph → plain JSON-comparable value (typed arrays become tagged arrays). */

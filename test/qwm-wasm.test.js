@@ -27,6 +27,7 @@ import {
 } from '../dist/index.js';
 import { builds, needs, rng } from './helpers.js';
 import { crc32 } from '../dist/util/crc32.js';
+import { withLuts } from './qwm-graphs.js';
 
 const SCALAR = fileURLToPath(new URL('../build/qwasm.scalar.wasm', import.meta.url));
 const FIXTURES = fileURLToPath(new URL('./fixtures/', import.meta.url));
@@ -309,24 +310,6 @@ test('100 random graphs (flat pools, empty branches, nested residuals, clamps): 
 
 // lut nodes (an element-wise activation as a 256-entry int8 table, e.g. HardSwish): inserted after random nodes of
 // random graphs, at the top level and inside residual branches, with the quantisation of the node before them.
-function withLuts(r, g) {
-  const insert = (nodes, q0) => {
-    const out = [];
-    let q = q0;
-    for (const nd of nodes) {
-      if (nd.kind === 'residual') { insert(nd.body, q); if (nd.shortcut) insert(nd.shortcut, q); }
-      out.push(nd);
-      q = nd.out;
-      if (r.float() < 0.4) out.push({ kind: 'lut', name: `lut${out.length}`, out: { ...q }, op: 'HardSwish', table: r.i8(256) });
-    }
-    nodes.splice(0, nodes.length, ...out);
-  };
-  insert(g.nodes, g.input);
-  const last = g.nodes[g.nodes.length - 1];
-  g.output = { ...last.out };
-  return g;
-}
-
 test('lut nodes (HardSwish tables) at the top level and in residual branches: WASM reader equals Int8Runner; an empty op is refused by both readers', async () => {
   const { q } = await models();
   const r = rng(77);

@@ -10,7 +10,8 @@ import { SharedBatch, type SharedBatchSpec } from '../threads/shared-batch.js';
 
 const replicas = new Map<number, Int8Runner>();
 
-function replica(id: unknown): Int8Runner {
+/** This thread's replica of graph `id` (also used by src/deploy/intra-op-worker.ts). */
+export function replica(id: unknown): Int8Runner {
   const r = replicas.get(id as number);
   if (!r) throw new QwasmError(`no int8 graph ${String(id)} loaded in this thread`);
   return r;

@@ -18,6 +18,7 @@ import { encodeQwm, qwmNodeBytes } from './qwm.js';
 import { ThreadPool } from '../threads/pool.js';
 import { backgroundPool } from '../threads/transport-browser.js';
 import { SharedBatch, chunking } from '../threads/shared-batch.js';
+import { runIntraOp } from './intra-op.js';
 
 export interface Int8LayerSummary { name: string; kind: string; backend?: string; bytes: number; scale: number; zeroPoint: number }
 export type TraceEntry = { data: Int8Array; shape: number[]; qparams: QParams };
@@ -25,7 +26,8 @@ export type TraceEntry = { data: Int8Array; shape: number[]; qparams: QParams };
 /** int8 matmul handles share this duck type. */
 interface Matmul { runInt8(xPtr: number, m: number, yPtr: number): void; dispose(): void }
 
-interface Op {
+/** One compiled node (exported for src/deploy/bands.ts and intra-op.ts, which run ops on row bands). */
+export interface Op {
   node: GraphNode;
   /** Per-sample input / output shapes. */
   inS: SampleShape; outS: SampleShape;
@@ -99,7 +101,8 @@ export class Int8Runner {
   readonly output: QParams;
   readonly inputShape: [number, number, number];
   readonly classes: number;
-  private readonly ops: Op[];
+  /** @internal the compiled nodes (src/deploy/intra-op.ts runs them on row bands). */
+  readonly ops: Op[];
   private readonly handles: { dispose(): void }[] = [];
   private readonly maxActivation: number;
   private encoded: Uint8Array | null = null;
@@ -122,6 +125,12 @@ export class Int8Runner {
    * (src/threads/shared-batch.ts). bench/threads-ab.js --per-thread 2,4,8 compares settings.
    */
   static chunksPerThread = 4;
+
+  /**
+   * Batch 1 on a runtime with threads: split the image's spatial layers into row bands across the threads
+   * (src/deploy/intra-op.ts) when the plan is estimated to pay. false keeps one image on one thread.
+   */
+  intraOp = true;
 
   /** Validates `graph` and packs its weights into kernel handles. */
   constructor(readonly rt: Runtime, graph: Int8Graph) {
@@ -314,6 +323,8 @@ export class Int8Runner {
     try {
       const inPtr = this.loadInput(input, bufs);
       if (trace) trace.set('input', { data: rt.i8(inPtr, input.length).slice(), shape: [n, ...this.inputShape], qparams: this.input });
+      const banded = !trace && n === 1 && this.intraOp && this.macs >= Int8Runner.parallelMinMacs ? runIntraOp(this, inPtr, bufs) : null;
+      if (banded !== null) return rt.i8(banded, this.classes).slice();
       const out = this.exec(this.ops, inPtr, n, bufs, trace);
       return rt.i8(out, n * this.classes).slice();
     } finally {
@@ -369,17 +380,23 @@ export class Int8Runner {
    * bit-identical to one thread whoever runs which samples.
    */
   private execParallel(pool: ThreadPool, input: Int8Array | Float32Array, n: number): Int8Array {
+    this.replicaId(pool);
+    const batch = this.openBatch(this.replicas!.io, input, n, pool.threads);
+    this.replicas!.io = batch.spec.buf;
+    (batch.input(0, n) as Float32Array).set(input as Float32Array);   // same element type (float says which)
+    const msg = { task: 'infer.chunks', id: this.replicas!.id, batch: batch.spec };
+    pool.run(pool.workers.map(() => msg), () => batch.drain((start, count) => this.runShared(batch, start, count)));
+    return batch.output(0, n).slice();
+  }
+
+  /** @internal the id of this graph's replicas in `pool`'s threads, loaded on first use. */
+  replicaId(pool: ThreadPool): number {
     if (!this.replicas || this.replicas.pool !== pool) {
       const id = pool.newId();
       pool.broadcast({ task: 'infer.load', id, qwm: this.qwm() });
       this.replicas = { pool, id, io: null };
     }
-    const batch = this.openBatch(this.replicas.io, input, n, pool.threads);
-    this.replicas.io = batch.spec.buf;
-    (batch.input(0, n) as Float32Array).set(input as Float32Array);   // same element type (float says which)
-    const msg = { task: 'infer.chunks', id: this.replicas.id, batch: batch.spec };
-    pool.run(pool.workers.map(() => msg), () => batch.drain((start, count) => this.runShared(batch, start, count)));
-    return batch.output(0, n).slice();
+    return this.replicas.id;
   }
 
   /** A SharedBatch of n samples of `input`'s type cut for `threads` claimants (reusing `buf` when large enough). */
@@ -409,7 +426,8 @@ export class Int8Runner {
     return batch.output(0, n).slice();
   }
 
-  private exec(ops: Op[], x: number, n: number, bufs: number[], trace: Map<string, TraceEntry> | null, times?: Map<Op, number>): number {
+  /** @internal runs `ops` on n samples at x; every buffer it allocates goes into `bufs`. */
+  exec(ops: Op[], x: number, n: number, bufs: number[], trace: Map<string, TraceEntry> | null, times?: Map<Op, number>): number {
     const rt = this.rt, e = rt.exports;
     for (const o of ops) {
       const nd = o.node, s = o.inS;

@@ -8,7 +8,7 @@ export type TaskHandler = (rt: Runtime, msg: Record<string, unknown>) => TaskRep
 export const errorText = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 
 export async function loadTasks(): Promise<Record<string, TaskHandler>> {
-  const mods = await Promise.all([import('../deploy/parallel.js'), import('../train/data-parallel.js')]);
+  const mods = await Promise.all([import('../deploy/parallel.js'), import('../deploy/intra-op-worker.js'), import('../train/data-parallel.js')]);
   return Object.assign({}, ...mods.map((m) => m.workerTasks)) as Record<string, TaskHandler>;
 }
 
