@@ -11,7 +11,14 @@ import { Engine } from '../dist/autograd/tensor.js';
 import { importTfjs } from '../dist/tfjs/import.js';
 import { createDataset, subset } from '../dist/data/dataset.js';
 import { bnRanges, cachePrefix, prefixOutputs, suffixView, frozenPrefixLength } from '../dist/transfer/cache.js';
-import { buildStudent } from '../dist/transfer/student.js';
+import { buildStudent, ResizedInput } from '../dist/transfer/student.js';
+import { Flatten } from '../dist/nn/layers.js';
+import { resize } from '../dist/data/image.js';
+import { loadTransferSet } from '../dist/pipeline/mnv2-transfer-set.js';
+import { chooseStudent, resizeImages, studentInputSize } from '../dist/pipeline/mnv2-student.js';
+import { resolveMnv2Settings } from '../dist/pipeline/mnv2-settings.js';
+import { tuxPaintNaturalFiles } from '../dist/data/sketch-photo.js';
+import { loadFashionMnist } from '../dist/data/sources.js';
 import { kFoldSplits, loadTargetPool, checkDisjoint } from '../dist/pipeline/mnv2-data.js';
 import { evalForward } from '../dist/train/eval-loop.js';
 import { needs, rng } from './helpers.js';
@@ -122,6 +129,65 @@ withNsfwjs('student builder: truncated + narrowed by filter L1 norm, kept channe
   } finally { r.model.dispose(); }
 });
 
+test('ResizedInput: the teacher reads the student batch resized bilinearly (as data/image resize upsamples), same size untouched', () => {
+  const r = rng(3), h = 6, w = 6, c = 3;
+  const img = new Uint8Array(h * w * c).map(() => r.int(0, 255));
+  const m = new ResizedInput(new Flatten(engine), 9);
+  let out, same;
+  engine.noGrad(() => {
+    const x = engine.empty([1, h, w, c], false);
+    x.write(img);
+    out = m.forward(x).toArray();
+    const x9 = engine.empty([1, 9, 9, c], false);
+    x9.write(new Float32Array(9 * 9 * c).fill(2));
+    same = m.forward(x9).toArray();
+    engine.endStep();
+  });
+  const ref = resize({ width: w, height: h, channels: c, data: img }, 9, 9).data;
+  assert.is(out.length, ref.length);
+  assert.ok(maxDiff(out, ref) <= 0.5 + 1e-4, `max |Δ| ${maxDiff(out, ref)} vs the uint8 resize`);
+  assert.ok(same.every((v) => v === 2));
+  assert.throws(() => new ResizedInput(new Flatten(engine), 0), /size/);
+  // the student's lower-resolution pool: every image resized, labels kept
+  const ds = randomImages(4), small = resizeImages(ds, 16);
+  assert.equal([small.height, small.width, small.length], [16, 16, 4]);
+  assert.equal(Array.from(small.labels), Array.from(ds.labels));
+  assert.is(resizeImages(ds, S), ds);
+  // the default student size: ⅔ of the teacher's (96 → 64); an explicit one is kept, one above the teacher's refused
+  assert.is(studentInputSize(resolveMnv2Settings({})), 64);
+  assert.is(studentInputSize(resolveMnv2Settings({ inputSize: 32, studentSize: 24 })), 24);
+  assert.throws(() => resolveMnv2Settings({ inputSize: 64, studentSize: 80 }), /studentSize/);
+});
+
+test('student choice on validation: the narrowest within 2 points of the teacher, else the most accurate (ties: narrower)', () => {
+  assert.is(chooseStudent([{ keep: 0.9, val: 0.8 }, { keep: 0.5, val: 0.79 }], 0.8), 1);
+  assert.is(chooseStudent([{ keep: 0.9, val: 0.7 }, { keep: 0.5, val: 0.6 }], 0.8), 0);
+  assert.is(chooseStudent([{ keep: 0.9, val: 0.6 }, { keep: 0.5, val: 0.6 }], 0.8), 1);
+});
+
+withTux('transfer set (auto, Tux Paint): other photo stamps, never a labelled (so never a test) image', () => {
+  const pool = randomImages(3);
+  const t = loadTransferSet({ target: 'tuxpaint-natural', source: 'auto', size: 16, norm: pool.norm, pool, shots: 0, max: 6, seed: 1 });
+  assert.is(t.images.length, 6);
+  assert.equal([t.images.height, t.images.channels], [16, 3]);
+  assert.equal(t.images.classes, pool.classes);
+  assert.ok(t.what.includes('6 other photo stamps'));
+  assert.ok(tuxPaintNaturalFiles().length > 100);
+  assert.is(loadTransferSet({ target: 'tuxpaint-natural', source: 'none', size: 16, norm: pool.norm, pool, shots: 0, max: 0, seed: 1 }), null);
+  assert.is(loadTransferSet({ target: '/some/folder', source: 'auto', size: 16, norm: pool.norm, pool, shots: 0, max: 0, seed: 1 }), null);
+  assert.throws(() => loadTransferSet({ target: 'x', source: '/no/such/dir', size: 16, norm: pool.norm, pool, shots: 0, max: 0, seed: 1 }), /--transfer-set/);
+});
+
+withFashion('transfer set (auto, Fashion-MNIST): train-split images outside the shots', async () => {
+  const t = await loadTargetPool({ target: 'fashion-mnist', size: 28, norm: { mean: [0, 0, 0], std: [1, 1, 1] }, shots: 3, testPerClass: 1, folds: 0, repeats: 1, valFraction: 0.25, seed: 2 });
+  const tr = loadTransferSet({ target: 'fashion-mnist', source: 'auto', size: 28, norm: t.pool.norm, pool: t.pool, shots: 3, max: 200, seed: 2 });
+  assert.is(tr.images.length, 200);
+  const key = (d, i) => Buffer.from(d.images.subarray(i * 28 * 28 * 3, (i + 1) * 28 * 28 * 3)).toString('base64');
+  const shots = new Set(Array.from(t.splits[0].train, (i) => key(t.pool, i)).concat(Array.from(t.splits[0].val, (i) => key(t.pool, i))));
+  for (let i = 0; i < tr.images.length; i++) assert.not.ok(shots.has(key(tr.images, i)), `transfer image ${i} is a labelled shot`);
+  assert.ok(loadFashionMnist().train.length > 1000);
+});
+
 test('evaluation splits: repeated stratified k-fold, train / validation / test disjoint, each image tested once per repeat', () => {
   const ds = randomImages(45);
   const splits = kFoldSplits(ds, 5, 2, 0.2, 3);
@@ -157,7 +223,7 @@ withTux('qwasm pipeline --source mobilenetv2: tiny end-to-end run writes a repor
   try {
     const r = cli('pipeline', '--source', 'mobilenetv2', '--target', 'tuxpaint-natural', '--input-size', String(S), '--folds', '2', '--repeats', '1',
       '--epochs', '1', '--head-epochs', '2', '--scratch-epochs', '1', '--student-epochs', '1', '--scratch-splits', '1', '--latency-rounds', '1', '--latency-runs', '1',
-      '--threads', '1', '--out', dir, '--json');
+      '--student-size', '24', '--transfer-set', 'auto', '--transfer-max', '12', '--threads', '1', '--out', dir, '--json');
     assert.is(r.status, 0, r.stderr);
     const rep = JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8'));
     assert.equal(rep.variants.map((v) => v.key), ['features', 'finetune', 'scratch', 'student']);
@@ -169,6 +235,9 @@ withTux('qwasm pipeline --source mobilenetv2: tiny end-to-end run writes a repor
     assert.is(rep.variants[0].score.splits, 2);
     assert.is(rep.variants[2].score.splits, 1, '--scratch-splits');
     assert.is(rep.variants[3].precision, 'int8');
+    assert.is(rep.variants[3].details.inputSize, 24, '--student-size');
+    assert.is(rep.variants[3].details.transferImages, 24, '--transfer-max 12, with flipped copies');
+    assert.ok(rep.variants[3].details.chosenPerSplit[0].pseudoLabels.reduce((a, b) => a + b, 0) === 24);
     assert.ok(rep.variants[3].bytes < rep.variants[1].bytes);
     assert.ok(['features', 'finetune'].includes(rep.finalTeacher));
     for (const sp of rep.target.splits) assert.ok(sp.train > 0 && sp.val > 0 && sp.test > 0);

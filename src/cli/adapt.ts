@@ -2,7 +2,7 @@
 // images of the same classes; source-only vs DANN vs Deep CORAL under one fixed recipe over several seeds
 // (src/transfer/adapt-run.ts), scored on the target's labels only when it has some.
 import { loadRuntime } from '../runtime.js';
-import type { Engine } from '../autograd/tensor.js';
+import { Engine } from '../autograd/tensor.js';
 import { Sequential } from '../nn/layers.js';
 import { buildModel, MODEL_NAMES, type ModelOptions } from '../nn/models.js';
 import { loadDataset } from '../data/registry.js';
@@ -13,13 +13,17 @@ import { loadPretrained } from '../transfer/finetune.js';
 import { ADAPT_METHODS, type AdaptMethod } from '../transfer/adapt.js';
 import { ADAPT_RECIPE, runAdaptation, type AdaptRunResult, type Scored } from '../transfer/adapt-run.js';
 import type { Spread } from '../train/intervals.js';
-import { loadUnlabelledTarget, type UnlabelledTarget } from '../pipeline/data.js';
+import { loadUnlabelledTarget, targetFolds, type TargetFolds, type UnlabelledTarget } from '../pipeline/data.js';
+import { loadForMobilenetV2, mobilenetV2Top, MNV2_ADAPT_RECIPE, type MobilenetV2Top } from '../pipeline/mnv2-adapt.js';
+import { MNV2_DEFAULTS } from '../pipeline/mnv2-settings.js';
+import { TEACHER_SOURCE } from '../pipeline/mnv2-teacher.js';
 import { FLAGS, UsageError, flag, type Args, type CommandSpec, type FlagDef } from './args.js';
 import { checkOutputFile, expectKind, readInput } from './files.js';
 import { Progress } from './progress.js';
 import type { Command } from './main.js';
 
 const R = ADAPT_RECIPE;
+const M = { ...ADAPT_RECIPE, ...MNV2_ADAPT_RECIPE };
 const int = (value: string, help: string, min: number, max?: number): FlagDef => ({ type: 'string', value, help, num: { int: true, min, ...(max !== undefined ? { max } : {}) } });
 
 const spec: CommandSpec = {
@@ -43,17 +47,18 @@ they only score the finished models, on held-out target images (and on the adapt
     'target-test': { type: 'string', value: 'NAME|PATH', help: 'labelled target images to score on (their test split), e.g. when --unlabeled has no labels' },
     method: { type: 'string', value: 'A,B,...', help: `any of ${ADAPT_METHODS.join(', ')} (default dann,coral; source-only always runs)` },
     methods: { type: 'string', value: 'A,B,...', help: 'the same as --method' },
-    model: { type: 'string', value: 'NAME', help: `${MODEL_NAMES.join(', ')} (default refcnn), trained from random weights` },
+    model: { type: 'string', value: 'NAME', help: `${MODEL_NAMES.join(', ')} (default refcnn), trained from random weights; or mobilenetv2:\nthe ImageNet MobileNetV2 (nsfwjs), its frozen part computed once per image, its top blocks\n+ a new head adapted (both domains at --size px RGB on white; docs/ADAPTATION.md)` },
     init: { type: 'string', value: 'FILE', help: 'start from a pretrained checkpoint (qwasm pretrain / train --out) with a new head instead' },
     width: int('N', 'resnet / mobilenet width (default 16)', 1, 4096),
-    size: int('N', 'image size (default: the --init model\'s input, else 28)', 8, 1024),
+    size: int('N', 'image size (default: the --init model\'s input, mobilenetv2 96, else 28)', 8, 1024),
     channels: { type: 'string', value: 'C', help: 'image channels: 1 or 3 (default: the --init model\'s, else 1)', choices: ['1', '3'] },
     seeds: { type: 'string', value: 'N|A,B,...', help: 'N seeds 1..N, or a list (default 1)' },
-    steps: int('N', `optimiser steps, each one source and one target batch (default ${R.steps})`, 1),
-    batch: flag('batch', `per-domain batch (default ${R.batchSize})`),
-    lr: flag('lr', `SGD momentum 0.9, annealed lr/(1+10p)^0.75 (default ${R.lr})`),
-    'dann-weight': { type: 'string', value: 'X', help: `maximum of DANN's gradient-reversal factor λ_p = X·(2/(1+e^(−10p)) − 1) (default ${R.dannWeight})`, num: { min: 0 } },
-    'coral-weight': { type: 'string', value: 'X', help: `Deep CORAL weight (default ${R.coralWeight})`, num: { min: 0 } },
+    folds: int('K', 'cross-validate a small labelled target: its images in K stratified folds, the i-th seed\nadapts on K−1 of them and is scored on the other (all images tested once with K seeds)', 2, 100),
+    steps: int('N', `optimiser steps, each one source and one target batch (default ${R.steps}; mobilenetv2 ${M.steps})`, 1),
+    batch: flag('batch', `per-domain batch (default ${R.batchSize}; mobilenetv2 ${M.batchSize})`),
+    lr: flag('lr', `SGD momentum 0.9, annealed lr/(1+10p)^0.75 (default ${R.lr}; mobilenetv2 ${M.lr}, its new layers 10×)`),
+    'dann-weight': { type: 'string', value: 'X', help: `maximum of DANN's gradient-reversal factor λ_p = X·(2/(1+e^(−10p)) − 1) (default ${R.dannWeight};\nmobilenetv2 ${M.dannWeight})`, num: { min: 0 } },
+    'coral-weight': { type: 'string', value: 'X', help: `Deep CORAL weight (default ${R.coralWeight}; mobilenetv2 ${M.coralWeight})`, num: { min: 0 } },
     shift: flag('shift', `random shifts of ±N pixels (default ${R.shift})`),
     centre: { type: 'boolean', help: 'frame the target images like MNIST (ink in a 20×20 box, centred by mass; grey only)' },
     center: { type: 'boolean', help: 'the same as --centre' },
@@ -115,7 +120,8 @@ export function renderAdaptTable(r: AdaptRunResult, target: UnlabelledTarget): s
   L.push('', 'Per seed, target test % (95 % Wilson over its test images):', '');
   L.push(`| seed | ${r.methods.join(' | ')} |`, `|---:|${r.methods.map(() => '---').join('|')}|`);
   for (const seed of r.seeds) {
-    L.push(`| ${seed} | ${r.methods.map((m) => scoredText(r.rows.find((x) => x.seed === seed && x.method === m)?.targetTest ?? null)).join(' | ')} |`);
+    const fold = r.rows.find((x) => x.seed === seed)?.fold;
+    L.push(`| ${seed}${fold ? ` (${fold})` : ''} | ${r.methods.map((m) => scoredText(r.rows.find((x) => x.seed === seed && x.method === m)?.targetTest ?? null)).join(' | ')} |`);
   }
   return L.join('\n');
 }
@@ -140,22 +146,33 @@ function readInitModel(init: string): InitModel {
   return m;
 }
 
+/** --model mobilenetv2: flags that have no meaning on RGB photos through a cached frozen prefix. */
+function checkMobilenetV2Flags(args: Args): void {
+  for (const f of ['centre', 'center', 'invert']) if (args.has(f)) throw new UsageError(`--${f} frames grey 28-px images; --model mobilenetv2 reads RGB (ink drawn dark on white)`);
+  if (args.num('shift', 0)) throw new UsageError('--shift would move the cached feature maps, not pixels: leave it out with --model mobilenetv2');
+  if (args.has('channels') && args.str('channels') !== '3') throw new UsageError('--model mobilenetv2 takes RGB: --channels 3');
+  if (args.has('width')) throw new UsageError('--width sets resnet / mobilenet widths; --model mobilenetv2 is the pretrained network as it is');
+  if (args.has('out')) throw new UsageError('--out is not available with --model mobilenetv2 (the adapted top is trained on cached maps of the frozen prefix; nothing writes the whole network yet)');
+}
+
 /** The labelled source (train, limited per class; test) and the unlabelled target (+ --target-test), at one input size. */
-function loadAdaptData(args: Args, sourceName: string, targetName: string, initModel: InitModel | null) {
+function loadAdaptData(args: Args, sourceName: string, targetName: string, initModel: InitModel | null, net: MobilenetV2Top | null) {
   const sourceLimit = args.num('source-limit', 0), targetLimit = args.num('target-limit', 0), sourceTestN = args.num('source-test', 2000);
   const centre = args.bool('centre') || args.bool('center'), invert = args.bool('invert');
   const input0 = (initModel?.config?.input ?? [28, 28, 1]) as [number, number, number];
-  const size = args.num('size', input0[0]), channels = Number(args.str('channels', String(input0[2]))) as 1 | 3;
-  const src = loadDataset(sourceName, { size: [size, size], channels });
+  const size = net ? net.inputSize : args.num('size', input0[0]), channels = Number(args.str('channels', String(net ? 3 : input0[2]))) as 1 | 3;
+  const src = net ? loadForMobilenetV2(sourceName, size, net.norm) : loadDataset(sourceName, { size: [size, size], channels });
   const input: [number, number, number] = [src.train.height, src.train.width, src.train.channels];
   const source = limitPerClass(src.train, sourceLimit, 1);
   const first = (ds: Dataset, n: number) => subset(ds, Int32Array.from({ length: Math.min(n, ds.length) }, (_, i) => i));
   const sourceTest = sourceTestN ? first(src.test, sourceTestN) : null;
-  const target = loadUnlabelledTarget(targetName, { input, classes: source.classes, centre, invert });
+  // photos for the pretrained network: transparency over white, the network's normalisation
+  const photo = net ? { background: 255, norm: net.norm } : {};
+  const target = loadUnlabelledTarget(targetName, { input, classes: source.classes, centre, invert, ...photo });
   if (targetLimit) target.adaptation = target.labelled ? limitPerClass(target.adaptation, targetLimit, 1) : first(target.adaptation, targetLimit);
   const targetTest = args.str('target-test');
   if (targetTest) {
-    const t = loadUnlabelledTarget(targetTest, { input, classes: source.classes, centre, invert });
+    const t = loadUnlabelledTarget(targetTest, { input, classes: source.classes, centre, invert, ...photo });
     if (!t.test) throw new UsageError(`--target-test ${targetTest} has no labels: give a dataset name or a folder of class sub-folders`);
     target.test = t.test;
     target.description += `; scored on the ${t.test.length} held-out labelled images of ${targetTest}`;
@@ -163,6 +180,25 @@ function loadAdaptData(args: Args, sourceName: string, targetName: string, initM
   return { input, source, sourceTest, target };
 }
 
+type AdaptSets = { source: Dataset; sourceTest: Dataset | null; adaptation: Dataset; test: Dataset | null };
+
+/**
+ * --model mobilenetv2: every image of both domains through the frozen prefix once; the sets come back as cached
+ * maps (what the top trains on).
+ */
+function cacheSets(net: MobilenetV2Top, sets: AdaptSets, quiet: boolean, log: (s: string) => void): { sets: AdaptSets; info: Record<string, unknown> } {
+  const named: Record<string, Dataset> = { source: sets.source, adaptation: sets.adaptation };
+  if (sets.sourceTest) named.sourceTest = sets.sourceTest;
+  if (sets.test) named.test = sets.test;
+  const bar = new Progress(`frozen prefix (up to ${net.cacheAt}), once per image`, quiet);
+  const c = net.cache(named, (p) => bar.update(p.done, p.total, { 'img/s': (p.done / Math.max(1e-9, p.seconds)).toFixed(1) }, p.seconds));
+  bar.done(`${c.images} images through the frozen prefix (up to ${net.cacheAt}) in ${c.seconds.toFixed(1)} s: ${c.shape.join('×')} uint8 maps, ${c.bytesPerImage} B per image`);
+  log(`cache: ranges from the last frozen BatchNorm (data-free), ${(100 * c.clippedFraction).toFixed(3)} % of the values clipped`);
+  const info = { at: net.cacheAt, layers: net.upTo, shape: c.shape, bytesPerImage: c.bytesPerImage, images: c.images, seconds: c.seconds, clippedFraction: c.clippedFraction };
+  return { sets: { source: c.sets.source, sourceTest: c.sets.sourceTest ?? null, adaptation: c.sets.adaptation, test: c.sets.test ?? null }, info };
+}
+
+// long (~90 lines): flag checks, data (and the MobileNetV2 cache), the runs, then the report in two formats
 async function run(args: Args): Promise<number> {
   const sourceName = args.str('source');
   const given = ['unlabeled', 'unlabelled', 'target'].map((f) => args.str(f)).filter((v) => v !== undefined) as string[];
@@ -174,12 +210,19 @@ async function run(args: Args): Promise<number> {
   const methods = parseMethods(args.str('method') ?? args.str('methods'));
   const seeds = parseSeeds(args.str('seeds'));
   const modelName = args.str('model', 'refcnn');
-  if (!(MODEL_NAMES as readonly string[]).includes(modelName)) throw new UsageError(`unknown model '${modelName}' for --model (one of ${MODEL_NAMES.join(', ')})`);
+  const mnv2 = modelName === 'mobilenetv2';
+  if (!mnv2 && !(MODEL_NAMES as readonly string[]).includes(modelName)) throw new UsageError(`unknown model '${modelName}' for --model (one of ${MODEL_NAMES.join(', ')}, mobilenetv2)`);
   const init = args.str('init');
   if (init && args.has('model')) throw new UsageError('--init brings its own architecture: leave out --model');
+  if (mnv2) checkMobilenetV2Flags(args);
+  const folds = args.num('folds', 0);
+  if (folds && args.has('target-test')) throw new UsageError('--folds scores every run on its own fold of the target: leave out --target-test');
+  if (folds && args.has('target-limit')) throw new UsageError('--folds uses every labelled target image: leave out --target-limit');
+  const B = mnv2 ? M : R;
   const recipe = {
-    steps: args.num('steps', R.steps), batchSize: args.num('batch', R.batchSize), lr: args.num('lr', R.lr),
-    dannWeight: args.num('dann-weight', R.dannWeight), coralWeight: args.num('coral-weight', R.coralWeight), shift: args.num('shift', R.shift),
+    steps: args.num('steps', B.steps), batchSize: args.num('batch', B.batchSize), lr: args.num('lr', B.lr),
+    dannWeight: args.num('dann-weight', B.dannWeight), coralWeight: args.num('coral-weight', B.coralWeight), shift: args.num('shift', B.shift),
+    headLrScale: B.headLrScale, domainLrScale: B.domainLrScale,
   };
   const width = args.num('width', 16);
   const out = args.str('out');
@@ -188,15 +231,29 @@ async function run(args: Args): Promise<number> {
   const log = (s: string) => { if (!quiet) process.stderr.write(`${s}\n`); };
 
   const rt = await loadRuntime({ build: (args.str('build') ?? 'auto') as 'auto', threads: args.num('threads') });
-  // the input comes from --init's checkpoint or the source images; built-in datasets are 28×28 grey
+  // the input comes from --init's checkpoint, the pretrained MobileNetV2 (--size px RGB) or the source images
   const initModel = init ? readInitModel(init) : null;
-  const { input, source, sourceTest, target } = loadAdaptData(args, sourceName, targetName, initModel);
-  log(`source: ${sourceName}, ${source.length} labelled images, ${source.classes.length} classes (${source.classes.join(', ')})`);
-  log(`target: ${target.description}`);
-  log(`target labels: ${target.test ? 'used only to score the finished models, never for training or selection' : 'none'}`);
+  const net = mnv2 ? mobilenetV2Top(new Engine(rt), { inputSize: args.num('size', MNV2_DEFAULTS.inputSize) }) : null;
+  let cacheInfo: Record<string, unknown> | null = null, sets: AdaptSets, input: [number, number, number], cv: TargetFolds | null = null, target: UnlabelledTarget;
+  try {
+    const d = loadAdaptData(args, sourceName, targetName, initModel, net);
+    target = d.target; input = d.input;
+    log(`source: ${sourceName}, ${d.source.length} labelled images, ${d.source.classes.length} classes (${d.source.classes.join(', ')})`);
+    if (folds) {
+      cv = targetFolds(d.target, folds);
+      target = { ...d.target, description: cv.description };
+    }
+    log(`target: ${target.description}`);
+    log(`target labels: ${target.test ? 'used only to score the finished models, never for training or selection' : 'none'}`);
+    sets = { source: d.source, sourceTest: d.sourceTest, adaptation: cv ? cv.pool : d.target.adaptation, test: cv ? null : d.target.test };
+    if (net) ({ sets, info: cacheInfo } = cacheSets(net, sets, quiet, log));
+  } finally { net?.dispose(); }
+  const source = sets.source, pool = sets.adaptation;
+  const foldSets = cv ? cv.folds.map((f) => ({ name: f.name, adaptation: subset(pool, f.adaptation), test: subset(pool, f.test) })) : null;
 
   const records = new Map<number, ModelRecord>();
   const makeModel = (engine: Engine, seed: number): Sequential => {
+    if (net) return net.makeModel(engine, seed, source.classes.length);
     if (init) {
       const { model, record } = loadPretrained(engine, init, source.classes.length, { seed });
       records.set(seed, record);
@@ -210,10 +267,12 @@ async function run(args: Args): Promise<number> {
   const adaptMethods = methods.filter((m) => m !== 'source-only');
   const saved: string[] = [];
   const res = runAdaptation({
-    rt, source, target: target.adaptation, targetTest: target.test, targetLabelled: target.labelled, sourceTest, methods, seeds, recipe, makeModel,
+    rt, source, target: foldSets ? null : sets.adaptation, targetTest: foldSets ? null : sets.test, folds: foldSets, targetLabelled: target.labelled,
+    sourceTest: sets.sourceTest, methods, seeds, recipe, makeModel,
     onRunStart: (m, seed, i, count) => { bar = new Progress(`[${i}/${count}] ${m} seed ${seed}`, quiet); },
-    onStep: (s) => bar?.update(s.step, s.totalSteps, { loss: s.loss.toFixed(3), task: s.taskLoss.toFixed(3), λ: s.lambda.toFixed(2), ...(s.domainAccuracy !== undefined ? { 'domain acc': s.domainAccuracy.toFixed(2) } : {}) }, s.seconds),
-    onRunDone: (row) => { bar?.done(`${row.method} seed ${row.seed}: target test ${row.targetTest ? `${pct(row.targetTest.accuracy)} %` : '– (no labels)'}${row.sourceTest ? `, source test ${pct(row.sourceTest.accuracy)} %` : ''} (${row.seconds.toFixed(1)} s)`); },
+    // the adaptation term unweighted (DANN: the domain classifier's loss; CORAL: the covariance distance)
+    onStep: (s) => bar?.update(s.step, s.totalSteps, { loss: s.loss.toFixed(3), task: s.taskLoss.toFixed(3), ...(s.adaptLoss ? { adapt: s.adaptLoss.toPrecision(3) } : {}), λ: s.lambda.toFixed(2), ...(s.domainAccuracy !== undefined ? { 'domain acc': s.domainAccuracy.toFixed(2) } : {}) }, s.seconds),
+    onRunDone: (row) => { bar?.done(`${row.method} seed ${row.seed}${row.fold ? ` (${row.fold})` : ''}: target test ${row.targetTest ? `${pct(row.targetTest.accuracy)} %` : '– (no labels)'}${row.sourceTest ? `, source test ${pct(row.sourceTest.accuracy)} %` : ''} (${row.seconds.toFixed(1)} s)`); },
     keep: (method, seed, model) => {
       if (!out || seed !== seeds[0] || !(method === 'source-only' ? !adaptMethods.length : true)) return false;
       const file = outFileFor(out, method, adaptMethods.length > 1);
@@ -222,8 +281,9 @@ async function run(args: Args): Promise<number> {
       return false;
     },
   });
-  const settings = { source: sourceName, target: targetName, model: initModel ? `${initModel.name} from ${init}` : modelName, input, recipe: res.recipe,
-    sourceImages: source.length, targetImages: target.adaptation.length, targetTestImages: target.test?.length ?? 0, targetLabels: target.test ? 'scoring only' : 'none' };
+  const modelText = initModel ? `${initModel.name} from ${init}` : net ? `mobilenetv2 (${TEACHER_SOURCE}, ImageNet; frozen up to ${net.cacheAt}, cached; its top blocks + a new head trained)` : modelName;
+  const settings = { source: sourceName, target: targetName, model: modelText, input, recipe: res.recipe, folds: folds || null, cache: cacheInfo,
+    sourceImages: source.length, targetImages: foldSets ? pool.length : sets.adaptation.length, targetTestImages: foldSets ? pool.length : sets.test?.length ?? 0, targetLabels: target.test ? 'scoring only' : 'none' };
   if (json) {
     console.log(JSON.stringify({ command: 'adapt', build: rt.build, settings, methods: res.methods, seeds: res.seeds, summary: res.summary, rows: res.rows, seconds: res.seconds, saved }));
     return 0;

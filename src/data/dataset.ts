@@ -113,6 +113,21 @@ export function subset(ds: Dataset, indices: ArrayLike<number>, name = ds.name):
   return { ...ds, name, images, labels, length: n, shape: [n, ds.height, ds.width, ds.channels] };
 }
 
+/** Datasets of one geometry and class list, one after the other (labels kept; name, norm and flipSafe: the first's unless given). */
+export function concatDatasets(sets: readonly Dataset[], o: { name?: string; norm?: Normalization } = {}): Dataset {
+  if (!sets.length) throw new QwasmError('concatDatasets: no dataset');
+  const d0 = sets[0], per = d0.height * d0.width * d0.channels;
+  for (const d of sets) {
+    if (d.height !== d0.height || d.width !== d0.width || d.channels !== d0.channels) throw new QwasmError(`concatDatasets: ${d.name} is ${d.height}×${d.width}×${d.channels}, ${d0.name} ${d0.height}×${d0.width}×${d0.channels}`);
+    if (d.classes.join('\u0000') !== d0.classes.join('\u0000')) throw new QwasmError(`concatDatasets: ${d.name} and ${d0.name} have different classes`);
+  }
+  const n = sets.reduce((a, d) => a + d.length, 0);
+  const images = new Uint8Array(n * per), labels = d0.classes.length <= 256 ? new Uint8Array(n) : new Int32Array(n);
+  let at = 0;
+  for (const d of sets) { images.set(d.images, at * per); labels.set(d.labels, at); at += d.length; }
+  return createDataset({ name: o.name ?? d0.name, images, labels, height: d0.height, width: d0.width, channels: d0.channels, classes: d0.classes, norm: o.norm ?? d0.norm, flipSafe: d0.flipSafe });
+}
+
 /** Indices of each class, in dataset order. */
 export function indicesByClass(ds: Dataset): Int32Array[] {
   const counts = classCounts(ds);

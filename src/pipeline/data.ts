@@ -5,7 +5,8 @@ import { loadDataset, DATASET_NAMES } from '../data/registry.js';
 import { listClassFolders, loadUnlabelledFolder } from '../data/folder.js';
 import { findIdxSplits } from '../data/idx.js';
 import { exists, fs, path } from '../util/node.js';
-import { selectClasses, stratifiedSubset, type Dataset, type DatasetSplits } from '../data/dataset.js';
+import { concatDatasets, createDataset, selectClasses, stratifiedSubset, type Dataset, type DatasetSplits, type Normalization } from '../data/dataset.js';
+import { kFoldSplits } from './mnv2-data.js';
 import { quickdrawCategories } from '../data/sources.js';
 import type { CheckpointMeta } from '../checkpoint/index.js';
 import { holdoutSplit } from './split.js';
@@ -96,6 +97,10 @@ export interface UnlabelledTargetOptions {
   centre?: boolean;
   invert?: boolean;
   seed?: number;
+  /** Grey level transparent pixels are composited over (default black; with invert white). */
+  background?: number;
+  /** The model's input normalisation (default: the dataset's own). */
+  norm?: Normalization;
 }
 
 /**
@@ -106,10 +111,12 @@ export interface UnlabelledTargetOptions {
  */
 export function loadUnlabelledTarget(spec: string, o: UnlabelledTargetOptions): UnlabelledTarget {
   const [h, w, c] = o.input;
-  const opts = { size: [h, w] as [number, number], channels: (c === 3 ? 3 : 1) as 1 | 3, centre: o.centre, invert: o.invert, seed: o.seed ?? 0 };
+  const opts = { size: [h, w] as [number, number], channels: (c === 3 ? 3 : 1) as 1 | 3, centre: o.centre, invert: o.invert, seed: o.seed ?? 0,
+    ...(o.background !== undefined ? { background: o.background } : {}) };
+  const normed = (ds: Dataset): Dataset => (o.norm ? createDataset({ ...ds, norm: o.norm }) : ds);
   const isName = DATASET_NAMES.includes(spec.toLowerCase()) || !exists(spec);
   if (!isName && fs().statSync(spec).isDirectory() && !findIdxSplits(spec) && listClassFolders(spec).length === 0) {
-    const ds = loadUnlabelledFolder(spec, { ...opts, name: path().basename(path().resolve(spec)) });
+    const ds = normed(loadUnlabelledFolder(spec, { ...opts, name: path().basename(path().resolve(spec)) }));
     return { name: spec, adaptation: ds, labelled: false, test: null, description: `${ds.length} images of ${spec} (no labels: nothing is scored on the target)` };
   }
   const s = loadDataset(spec, opts);
@@ -118,7 +125,7 @@ export function loadUnlabelledTarget(spec: string, o: UnlabelledTargetOptions): 
   if (missing.length || extra.length) {
     throw new QwasmError(`the target ${spec} has classes ${s.train.classes.join(', ')} but the source has ${o.classes.join(', ')}: domain adaptation needs the same classes`);
   }
-  const train = selectClasses(s.train, o.classes), test = selectClasses(s.test, o.classes);
+  const train = normed(selectClasses(s.train, o.classes)), test = normed(selectClasses(s.test, o.classes));
   if (train.channels !== c || train.height !== h || train.width !== w) {
     throw new QwasmError(`the target ${spec} has ${train.height}×${train.width}×${train.channels} images, the model takes ${h}×${w}×${c}`);
   }
@@ -126,4 +133,18 @@ export function loadUnlabelledTarget(spec: string, o: UnlabelledTargetOptions): 
     name: spec, adaptation: train, labelled: true, test,
     description: `${train.length} images of ${spec} for adaptation (labels dropped), ${test.length} held-out labelled images for scoring only`,
   };
+}
+
+/** A labelled target's images (adaptation and test sides pooled) in k stratified folds: test = one fold, adaptation = the rest. */
+export interface TargetFolds { pool: Dataset; folds: { name: string; adaptation: Int32Array; test: Int32Array }[]; description: string }
+
+export function targetFolds(target: UnlabelledTarget, k: number, seed = 0): TargetFolds {
+  if (!target.labelled || !target.test) throw new QwasmError(`--folds needs a labelled target (a dataset name or a folder of class sub-folders); ${target.name} has no labels`);
+  const pool = concatDatasets([target.adaptation, target.test], { name: target.name });
+  const folds = kFoldSplits(pool, k, 1, 0.1, seed).map((sp, f) => {
+    const inTest = new Uint8Array(pool.length);
+    for (const i of sp.test) inTest[i] = 1;
+    return { name: `fold ${f + 1}`, adaptation: Int32Array.from({ length: pool.length }, (_, i) => i).filter((i) => !inTest[i]), test: sp.test };
+  });
+  return { pool, folds, description: `${pool.length} labelled images of ${target.name} in ${k} stratified folds: the i-th seed is scored on fold i (cyclically) and adapts on the ${k - 1} other fold${k > 2 ? 's' : ''} (labels dropped)` };
 }

@@ -8,7 +8,7 @@ import { loadDataset, DATASET_NAMES } from '../data/registry.js';
 import { loadFashionMnist } from '../data/sources.js';
 import { loadPhotoFolder } from '../data/photos.js';
 import { resize, toChannels } from '../data/image.js';
-import { createDataset, indicesByClass, stratifiedSubset, type Dataset, type Normalization } from '../data/dataset.js';
+import { concatDatasets, createDataset, indicesByClass, stratifiedSubset, type Dataset, type Normalization } from '../data/dataset.js';
 import { Rng, hash32 } from '../util/rng.js';
 import { exists, fs, path } from '../util/node.js';
 import { QwasmError, checkInt } from '../errors.js';
@@ -48,16 +48,6 @@ export interface PoolOptions {
   valFraction: number;
   seed: number;
   onProgress?: (done: number, total: number) => void;
-}
-
-/** Concatenates datasets of the same geometry and classes into one (labels kept). */
-function concat(name: string, sets: Dataset[], norm: Normalization): Dataset {
-  const per = sets[0].height * sets[0].width * sets[0].channels;
-  const n = sets.reduce((a, d) => a + d.length, 0);
-  const images = new Uint8Array(n * per), labels = new Uint8Array(n);
-  let o = 0;
-  for (const d of sets) { images.set(d.images, o * per); labels.set(d.labels, o); o += d.length; }
-  return createDataset({ name, images, labels, height: sets[0].height, width: sets[0].width, channels: sets[0].channels, classes: sets[0].classes, norm, flipSafe: sets[0].flipSafe });
 }
 
 /** Grey 28×28 (Fashion-MNIST) → RGB size × size: resized bilinearly, the grey value replicated to 3 channels. */
@@ -126,13 +116,13 @@ export async function loadTargetPool(o: PoolOptions): Promise<TargetPool> {
     const shots = o.shots || 20, tpc = o.testPerClass || 100;
     const train = stratifiedSubset(s.train, { perClass: shots, seed: o.seed });
     const test = stratifiedSubset(s.test, { perClass: tpc, seed: o.seed, allowFewer: true });
-    pool = concat('fashion-mnist', [toRgbSize(train, o.size, o.norm), toRgbSize(test, o.size, o.norm)], o.norm);
+    pool = concatDatasets([toRgbSize(train, o.size, o.norm), toRgbSize(test, o.size, o.norm)], { name: 'fashion-mnist', norm: o.norm });
     fixed = { train: Int32Array.from({ length: train.length }, (_, i) => i), test: Int32Array.from({ length: test.length }, (_, i) => train.length + i) };
     what = `Fashion-MNIST: ${shots} training images per class from its train split, ${tpc} test images per class from its test split; 28×28 grey resized to ${o.size}×${o.size} and replicated to RGB`;
   } else if (key === 'tuxpaint-natural' || DATASET_NAMES.includes(key)) {
     const s = loadDataset(key, { size: [o.size, o.size], channels: 3, seed: o.seed });
     if (s.train.channels !== 3) throw new QwasmError(`${o.target}: images are not RGB`);
-    pool = concat(key, [s.train, s.test], o.norm);
+    pool = concatDatasets([s.train, s.test], { name: key, norm: o.norm });
     what = `${key}: all ${pool.length} labelled images (its own train and test splits pooled), ${o.size}×${o.size} RGB`;
   } else {
     if (!exists(o.target) || !fs().statSync(o.target).isDirectory()) {

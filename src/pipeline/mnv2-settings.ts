@@ -12,6 +12,12 @@ export interface Mnv2Settings {
   studentCut: string;
   /** Student candidates: kept channel fractions (the validation split picks one). */
   studentKeep: number[];
+  /** The student's input size (px; 0: ⅔ of `inputSize`, 64 at 96): the images resized, the teacher distils at its own size. */
+  studentSize: number;
+  /** The student's unlabelled transfer set: 'auto' (the target's own, mnv2-transfer-set.ts), 'none' or a folder. */
+  transferSet: string;
+  /** At most this many transfer images (0: all; Fashion-MNIST 'auto': 1000). */
+  transferMax: number;
   /** Fixed split: training / test images per class (0: the target's default: Fashion-MNIST 20 / 100). */
   shots: number;
   testPerClass: number;
@@ -47,9 +53,9 @@ export interface Mnv2Settings {
 }
 
 export const MNV2_DEFAULTS: Readonly<Mnv2Settings> = Object.freeze({
-  target: 'tuxpaint-natural', inputSize: 96, cut: 'block_13_expand_relu', studentCut: 'block_10_expand_relu', studentKeep: [0.75, 0.9],
+  target: 'tuxpaint-natural', inputSize: 96, cut: 'block_13_expand_relu', studentCut: 'block_10_expand_relu', studentKeep: [0.9], studentSize: 0, transferSet: 'auto', transferMax: 0,
   shots: 0, testPerClass: 0, folds: 5, repeats: 2, valFraction: 0.15,
-  epochs: 10, headEpochs: 60, scratchEpochs: 20, studentEpochs: 12,
+  epochs: 10, headEpochs: 60, scratchEpochs: 20, studentEpochs: 6,
   batch: 16, lr: 1e-3, headLr: 1e-2, lrFactor: 2.6, scratchLr: 2e-3, studentLr: 1e-4,
   sparsity: 0, temperature: 4, alpha: 0.7, scratchSplits: 3, studentSplits: 2, flipCopies: true, seed: 1,
   latencyRounds: 9, latencyRuns: 20, outDir: 'qwasm-report-mobilenetv2', saveModels: true,
@@ -61,6 +67,9 @@ export function resolveMnv2Settings(over: Partial<Mnv2Settings> = {}): Mnv2Setti
   if (typeof s.target !== 'string' || !s.target) throw new QwasmError('target must be a dataset name or a folder');
   checkInt('inputSize', s.inputSize, 32, 512);
   if (!Array.isArray(s.studentKeep) || !s.studentKeep.length) throw new QwasmError('studentKeep must list at least one fraction');
+  if (s.studentSize !== 0) checkInt('studentSize', s.studentSize, 16, s.inputSize);
+  if (typeof s.transferSet !== 'string' || !s.transferSet) throw new QwasmError("transferSet must be 'auto', 'none' or a folder");
+  checkInt('transferMax', s.transferMax, 0);
   for (const k of s.studentKeep) if (!(checkFinite('studentKeep', k) > 0 && k <= 1)) throw new RangeError(`student keep fractions must be in (0, 1], got ${k}`);
   checkInt('shots', s.shots, 0); checkInt('testPerClass', s.testPerClass, 0);
   if (s.folds !== 0) checkInt('folds', s.folds, 2, 20);

@@ -34,6 +34,9 @@ export interface AdaptRecipe {
   domainHidden: number[];
   /** Random shifts of ±shift pixels of both domains' batches. */
   shift: number;
+  /** The label classifier's and DANN's domain classifier's learning rates, × lr (new layers on a pretrained net). */
+  headLrScale: number;
+  domainLrScale: number;
 }
 
 /**
@@ -44,7 +47,7 @@ export interface AdaptRecipe {
  */
 export const ADAPT_RECIPE: Readonly<AdaptRecipe> = Object.freeze<AdaptRecipe>({
   steps: 1000, batchSize: 64, lr: 0.02, optimizer: { kind: 'sgd', momentum: 0.9 }, lrAnneal: true,
-  dannWeight: 0.3, coralWeight: 1, domainHidden: [100], shift: 0,
+  dannWeight: 0.3, coralWeight: 1, domainHidden: [100], shift: 0, headLrScale: 1, domainLrScale: 1,
 });
 
 /** The same images with every label 0 and classes UNLABELLED: what adaptation trains on. */
@@ -64,6 +67,8 @@ export function score(model: Sequential, ds: Dataset): Scored {
 
 export interface AdaptRunRow {
   method: AdaptMethod; seed: number; seconds: number; finalLoss: number;
+  /** The cross-validation fold the run adapted and was scored on (null: one fixed split). */
+  fold: string | null;
   /** On the held-out labelled target test images (null without labels). */
   targetTest: Scored | null;
   /** On the unlabelled adaptation images themselves, scored afterwards with their labels (transductive; null without). */
@@ -88,14 +93,23 @@ export interface AdaptMethodSummary {
 
 export interface AdaptRunResult { methods: AdaptMethod[]; seeds: number[]; recipe: AdaptRecipe; rows: AdaptRunRow[]; summary: AdaptMethodSummary[]; seconds: number }
 
+/** One cross-validation fold of a labelled target: adapt on `adaptation` (labels dropped), score on `test`. */
+export interface AdaptFold { name: string; adaptation: Dataset; test: Dataset }
+
 export interface AdaptRunOptions {
   rt: Runtime;
   /** Labelled source training images. */
   source: Dataset;
-  /** Target images for adaptation: their labels are dropped here (withoutLabels) before training sees them. */
-  target: Dataset;
+  /** Target images for adaptation: their labels are dropped here (withoutLabels) before training sees them (not with `folds`). */
+  target?: Dataset | null;
   /** Labelled target images held out from adaptation, for scoring only. */
   targetTest?: Dataset | null;
+  /**
+   * Cross-validation over a small labelled target instead of `target` / `targetTest`: the i-th seed adapts on
+   * folds[i mod k].adaptation and is scored on folds[i mod k].test (every method of a seed on the same fold, so
+   * the gains stay paired). With as many seeds as folds every target image is tested exactly once per method.
+   */
+  folds?: readonly AdaptFold[] | null;
   /** true when `target`'s labels are real (then its images are also scored transductively). */
   targetLabelled?: boolean;
   sourceTest?: Dataset | null;
@@ -131,20 +145,28 @@ export function runAdaptation(o: AdaptRunOptions): AdaptRunResult {
   if (new Set(methods).size !== methods.length) throw new QwasmError('an adaptation method is listed twice');
   const seeds = o.seeds.map((s) => checkInt('seed', s, 0, 0xfffffffe));
   if (!seeds.length) throw new QwasmError('no seed given');
-  const src = o.source, tt = o.targetTest ?? null;
-  for (const [what, ds] of [['target test set', tt], ['source test set', o.sourceTest ?? null]] as const) {
+  const src = o.source;
+  if (!o.folds?.length && !o.target) throw new QwasmError('no target: give target (and targetTest) or folds');
+  if (o.folds?.length && (o.target || o.targetTest)) throw new QwasmError('give either target / targetTest or folds, not both');
+  const folds: { name: string; adaptation: Dataset; test: Dataset | null }[] = o.folds?.length ? [...o.folds] : [{ name: '', adaptation: o.target!, test: o.targetTest ?? null }];
+  const cv = !!o.folds?.length;
+  const tests = folds.map((f) => f.test).filter((t): t is Dataset => !!t);
+  for (const [what, ds] of [...tests.map((t) => ['target test set', t] as const), ['source test set', o.sourceTest ?? null] as const]) {
     if (ds && ds.classes.join('\u0000') !== src.classes.join('\u0000')) {
       throw new QwasmError(`the ${what}'s classes (${ds.classes.join(', ')}) are not the source's (${src.classes.join(', ')}), in order`);
     }
   }
-  if (o.targetLabelled && o.target.classes.join('\u0000') !== src.classes.join('\u0000')) {
-    throw new QwasmError(`the target's classes (${o.target.classes.join(', ')}) are not the source's (${src.classes.join(', ')}), in order`);
+  for (const f of folds) {
+    if (o.targetLabelled && f.adaptation.classes.join('\u0000') !== src.classes.join('\u0000')) {
+      throw new QwasmError(`the target's classes (${f.adaptation.classes.join(', ')}) are not the source's (${src.classes.join(', ')}), in order`);
+    }
   }
-  const unlabelled = withoutLabels(o.target);
+  const unlabelled = folds.map((f) => withoutLabels(f.adaptation));
   const rows: AdaptRunRow[] = [];
   const t0 = performance.now();
   let index = 0;
-  for (const seed of seeds) {
+  for (const [si, seed] of seeds.entries()) {
+    const fi = si % folds.length, fold = folds[fi], tt = fold.test ?? null;
     for (const method of methods) {
       o.onRunStart?.(method, seed, ++index, seeds.length * methods.length);
       const engine = new Engine(o.rt);
@@ -153,16 +175,17 @@ export function runAdaptation(o: AdaptRunOptions): AdaptRunResult {
       try {
         const ts = performance.now();
         const weight = method === 'dann' ? recipe.dannWeight : method === 'coral' ? recipe.coralWeight : 1;
-        const r = adapt(model, src, unlabelled, {
+        const r = adapt(model, src, unlabelled[fi], {
           method, steps: recipe.steps, batchSize: recipe.batchSize, lr: recipe.lr, optimizer: recipe.optimizer, lrAnneal: recipe.lrAnneal,
-          weight, domainHidden: recipe.domainHidden, shift: recipe.shift, seed, onStep: o.onStep,
+          weight, domainHidden: recipe.domainHidden, shift: recipe.shift, headLrScale: recipe.headLrScale, domainLrScale: recipe.domainLrScale,
+          seed, onStep: o.onStep,
         });
         const seconds = (performance.now() - ts) / 1000;
         r.dispose();
         const row: AdaptRunRow = {
-          method, seed, seconds, finalLoss: r.finalLoss,
+          method, seed, seconds, finalLoss: r.finalLoss, fold: cv ? fold.name : null,
           targetTest: tt ? score(model, tt) : null,
-          adaptationSet: o.targetLabelled ? score(model, o.target) : null,
+          adaptationSet: o.targetLabelled ? score(model, fold.adaptation) : null,
           sourceTest: o.sourceTest ? score(model, o.sourceTest) : null,
         };
         rows.push(row);
@@ -174,13 +197,23 @@ export function runAdaptation(o: AdaptRunOptions): AdaptRunResult {
   return { methods, seeds, recipe, rows, summary: summarise(methods, rows), seconds: (performance.now() - t0) / 1000 };
 }
 
-/** The seed-averaged accuracy with its Wilson interval over the n test images (the test-sampling uncertainty). */
+/**
+ * The seed-averaged accuracy with its Wilson interval over the distinct test images (the test-sampling
+ * uncertainty): per test set (one fixed split, or each cross-validation fold) the correct count averaged over
+ * the seeds scored on it, summed over the test sets, over their total size.
+ */
 function meanScoreOf(rows: AdaptRunRow[]): Scored | null {
-  const s = rows.map((r) => r.targetTest).filter((x): x is Scored => !!x);
-  if (!s.length || s.some((x) => x.count !== s[0].count)) return null;
-  const count = s[0].count, correct = s.reduce((a, x) => a + x.correct, 0) / s.length;
-  const w = wilson(Math.round(correct), count);
-  return { accuracy: correct / count, correct, count, ci: w };
+  const s = rows.filter((r) => r.targetTest);
+  if (!s.length) return null;
+  const bySet = new Map<string, Scored[]>();
+  for (const r of s) bySet.set(r.fold ?? '', [...(bySet.get(r.fold ?? '') ?? []), r.targetTest!]);
+  let correct = 0, count = 0;
+  for (const sc of bySet.values()) {
+    if (sc.some((x) => x.count !== sc[0].count)) return null;
+    correct += sc.reduce((a, x) => a + x.correct, 0) / sc.length;
+    count += sc[0].count;
+  }
+  return { accuracy: correct / count, correct, count, ci: wilson(Math.round(correct), count) };
 }
 
 /** Mean / sd / min / max / t-interval per method over seeds, and the paired per-seed gain over source-only. */

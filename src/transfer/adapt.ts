@@ -103,6 +103,11 @@ export interface AdaptOptions {
   domainHidden?: number[];
   /** DANN: the domain classifier trains at lr × domainLrScale (its own learning rate; default 1). */
   domainLrScale?: number;
+  /**
+   * The label classifier (layers [split, end)) trains at lr × headLrScale (default 1): a new head on pretrained
+   * features learns faster than the features, as in both papers (their new layers at 10× the rate).
+   */
+  headLrScale?: number;
   seed?: number;
   /** Random shifts of ±shift pixels of the source (and target) batches (default 0). */
   shift?: number;
@@ -153,6 +158,8 @@ export function adapt(model: Sequential, source: Dataset, target: Dataset, o: Ad
   const evalEvery = o.evalEvery === undefined ? 0 : checkInt('evalEvery', o.evalEvery, 1);
   const domainLrScale = checkFinite('domainLrScale', o.domainLrScale ?? 1);
   if (domainLrScale < 0) throw new RangeError(`domainLrScale must be ≥ 0, got ${domainLrScale}`);
+  const headLrScale = checkFinite('headLrScale', o.headLrScale ?? 1);
+  if (headLrScale < 0) throw new RangeError(`headLrScale must be ≥ 0, got ${headLrScale}`);
   for (const [name, ds] of [['source', source], ['target', target]] as const) {
     if (!ds || typeof ds !== 'object' || !(ds.images instanceof Uint8Array)) throw new TypeError(`${name} must be a Dataset, got ${describe(ds)}`);
     if (ds.length < B) throw new QwasmError(`the ${name} set (${ds.length} examples) is smaller than one batch of ${B}`);
@@ -182,7 +189,9 @@ export function adapt(model: Sequential, source: Dataset, target: Dataset, o: Ad
     } finally { engine.endStep(); model.train(); }
     domainHead = domainClassifier(engine, d, o.domainHidden ?? [100], seed + 7);
   }
-  const groups = [{ params: model.namedParameters(), lrScale: 1 }];
+  const headTensors = new Set(sp.headModules.flatMap((m) => m.parameters()));
+  const named = model.namedParameters();
+  const groups = [{ params: named.filter(([, p]) => !headTensors.has(p.tensor)), lrScale: 1 }, { params: named.filter(([, p]) => headTensors.has(p.tensor)), lrScale: headLrScale }];
   if (domainHead) groups.push({ params: domainHead.namedParameters('domain.'), lrScale: domainLrScale });
   const opt = new Optimizer(engine, groups, o.optimizer ?? { kind: 'adam' });
   const labelsPtr = rt.alloc(B * 4), domPtr = rt.alloc(2 * B * 4), predPtr = rt.alloc(B * 4);

@@ -3,7 +3,8 @@
 // channels can go (a block's expansion conv with its BN and depthwise conv, the stem…), the channels of lowest
 // filter L1 norm removed for real (src/compress/prune.ts: Pruner 'channel' + removePrunedChannels) — then
 // GlobalAvgPool + a new Linear head. Kept channels keep the teacher's weights exactly; only the head is new.
-import type { Module } from '../nn/module.js';
+import { Module } from '../nn/module.js';
+import type { Tensor } from '../autograd/tensor.js';
 import { BatchNorm2d, GlobalAvgPool, Linear, Sequential } from '../nn/layers.js';
 import { InitRng } from '../util/rng.js';
 import { copyModel } from '../nn/copy.js';
@@ -123,4 +124,39 @@ export function recalibrateBatchNorm(model: Module, ds: Dataset, o: { indices?: 
       }
     });
   } finally { E.endStep(); model.train(was); }
+}
+
+/**
+ * A teacher that reads a student's lower-resolution input: the batch is resized bilinearly (align-corners off,
+ * as tf.image.resize and sharp do) to `size` × `size`, then run through `model`. For distilling a student that
+ * takes smaller images from a teacher trained at its own size (the Distiller feeds the teacher the student's
+ * batch). Forward only, no graph: the teacher is frozen.
+ */
+export class ResizedInput extends Module {
+  constructor(readonly model: Module, readonly size: number) {
+    super(model.engine);
+    checkInt('size', size, 1, 1 << 14);
+    this.child('model', model);
+  }
+  forward(x: Tensor): Tensor {
+    if (x.shape.length !== 4) throw new QwasmError(`ResizedInput expects an NHWC batch, got shape [${x.shape}]`);
+    const [B, h, w, c] = x.shape, S = this.size;
+    if (h === S && w === S) return this.model.forward(x);
+    const src = x.toArray(), out = new Float32Array(B * S * S * c);
+    const axis = (o: number, n: number) => { const f = Math.max(0, (o + 0.5) * n / S - 0.5), i0 = Math.min(n - 1, Math.floor(f)); return [i0, Math.min(n - 1, i0 + 1), f - i0]; };
+    for (let y = 0; y < S; y++) {
+      const [y0, y1, wy] = axis(y, h);
+      for (let xo = 0; xo < S; xo++) {
+        const [x0, x1, wx] = axis(xo, w);
+        for (let n = 0; n < B; n++) for (let k = 0; k < c; k++) {
+          const at = (yy: number, xx: number) => src[((n * h + yy) * w + xx) * c + k];
+          out[((n * S + y) * S + xo) * c + k] = (1 - wy) * ((1 - wx) * at(y0, x0) + wx * at(y0, x1)) + wy * ((1 - wx) * at(y1, x0) + wx * at(y1, x1));
+        }
+      }
+    }
+    const y = this.engine.empty([B, S, S, c], false);
+    y.write(out);
+    return this.model.forward(y);
+  }
+  config() { return { type: 'ResizedInput', size: this.size, model: this.model.config() }; }
 }
