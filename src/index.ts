@@ -1,9 +1,11 @@
 // Public entry: `const q = await init({ build: 'auto' })`.
 import { loadRuntime, type InitOptions } from './runtime.js';
 import { Qwasm } from './qwasm.js';
+import { startThreads } from './threads/transport-browser.js';
 
 export async function init(opts: InitOptions = {}): Promise<Qwasm> {
-  return new Qwasm(await loadRuntime(opts));
+  // a browser Worker's Web Workers start now (they cannot start later, inside a blocking call)
+  return new Qwasm(await startThreads(await loadRuntime(opts)));
 }
 
 export { Qwasm } from './qwasm.js';

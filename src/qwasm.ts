@@ -18,6 +18,10 @@ export class Qwasm {
 
   /** Which build is loaded: 'scalar' | 'simd' | 'relaxed'. */
   get build(): BuildName { return this.rt.build; }
+  /** Threads batch-parallel inference and data-parallel training use (docs/THREADS.md). */
+  get threads(): number { return this.rt.threads; }
+  /** Why `threads` is 1 (e.g. the browser main thread, a page that is not cross-origin isolated), else null. */
+  get threadsReason(): string | null { return this.rt.threadsReason; }
   /** Raw kernel exports (pointer-level API). */
   get kernels() { return this.rt.exports; }
 

@@ -3,7 +3,8 @@
 // code — so a bundle of this entry stays small (scripts/size.mjs measures it).
 //   const model = await loadQwm(bytes);           // Uint8Array | ArrayBuffer of a .qwm file
 //   model.classify(pixels)                     // [{ index, label, logit }] per sample
-import { loadRuntime, type InitOptions, type Runtime } from './runtime.js';
+import { loadRuntime as loadBuild, type InitOptions, type Runtime } from './runtime.js';
+import { startThreads } from './threads/transport-browser.js';
 import { QwasmError, checkInt, describe, toBytes } from './errors.js';
 import { decodeQwm } from './deploy/qwm.js';
 import { Int8Runner, type Int8LayerSummary } from './deploy/runner.js';
@@ -53,6 +54,14 @@ export class QwmModel {
 
   /** Output int8 codes (n × classes) of int8 input codes (quantised with info().input). */
   predictCodes(codes: Int8Array, n?: number): Int8Array { return this.runner.predictCodes(codes, n); }
+
+  /** predict() without blocking a browser main thread: its Web Workers run the batch (Int8Runner.predictAsync). */
+  predictAsync(x: Float32Array | Pixels, n?: number): Promise<Float32Array> {
+    return this.runner.predictAsync(x instanceof Float32Array ? x : this.normalize(x), n);
+  }
+
+  /** predictCodes() without blocking a browser main thread (Int8Runner.predictCodesAsync). */
+  predictCodesAsync(codes: Int8Array, n?: number): Promise<Int8Array> { return this.runner.predictCodesAsync(codes, n); }
 
   /** Best class per sample: index, label (meta labels, else the index) and its logit. */
   classify(x: Float32Array | Pixels, n?: number): Classification[] {
@@ -105,6 +114,11 @@ export class QwmModel {
 }
 
 /** Decodes and validates a .qwm file, loads the kernels (or uses opts.runtime) and packs the model. */
+/** Loads a build (as init() does) and, in a browser, starts its Web Workers (docs/THREADS.md). */
+export async function loadRuntime(opts: InitOptions = {}): Promise<Runtime> {
+  return await startThreads(await loadBuild(opts));
+}
+
 export async function loadQwm(bytes: Uint8Array | ArrayBuffer, opts: LoadModelOptions = {}): Promise<QwmModel> {
   const b = toBytes('bytes', bytes);
   const graph = decodeQwm(b);
@@ -124,7 +138,7 @@ export { decodeQwm, encodeQwm, isQwm } from './deploy/qwm.js';
 export { centreCropBox, rgbaToRgb } from './deploy/preprocess.js';
 export { Int8Runner, quantizeInput } from './deploy/runner.js';
 export { validateGraph, QWM_LIMITS } from './deploy/validate.js';
-export { loadRuntime, Runtime, type InitOptions, type BuildName } from './runtime.js';
+export { Runtime, type InitOptions, type BuildName } from './runtime.js';
 export { QwasmError } from './errors.js';
 export type { Int8Graph, GraphNode, GraphMeta, QParams } from './deploy/graph.js';
 export type { Int8LayerSummary } from './deploy/runner.js';

@@ -23,8 +23,10 @@ export interface InitOptions {
   wasm?: BufferSource | WebAssembly.Module | Response | Promise<Response> | URL | string;
   /**
    * Threads for batch-parallel int8 inference and data-parallel training (docs/THREADS.md): default every core
-   * where worker threads and SharedArrayBuffer exist (Node), else 1, silently; env QWASM_THREADS overrides the
-   * default. 1 keeps today's single-thread path. Workers start on first use, each with its own instance.
+   * where threads can work — Node (worker_threads), or a browser's dedicated Worker in a cross-origin-isolated
+   * page (Web Workers + SharedArrayBuffer) — else 1, silently, with the reason in `threadsReason` (e.g. the
+   * browser main thread, which may not block); env QWASM_THREADS overrides the default. 1 keeps the
+   * single-thread path. Each worker has its own instance; Node starts them on first use, a browser in init().
    */
   threads?: number;
 }
@@ -170,15 +172,21 @@ export class Runtime {
   /** Threads the parallel paths may use (1: none); `threading` holds what the worker pool needs. */
   readonly threads: number;
   readonly threading: Threading | null;
-  /** The worker pool (src/threads/pool.ts), created on first parallel call. */
+  /**
+   * Why `threads` is 1 (a sentence: asked for, one core, not cross-origin isolated, the browser main thread …),
+   * else null. Updated if a main thread's Web Workers fail to start on the first predictAsync.
+   */
+  threadsReason: string | null;
+  /** The worker pool (src/threads/pool.ts), created on first parallel call (Node) or by init() (Web Workers). */
   pool: unknown = null;
 
-  constructor(build: BuildName, exports: KernelExports, threading: Threading | null = null) {
+  constructor(build: BuildName, exports: KernelExports, threading: Threading | null = null, threadsReason: string | null = null) {
     this.build = build;
     this.exports = exports;
     this.memory = exports.memory;
     this.threading = threading;
-    this.threads = threading?.threads ?? 1;
+    this.threads = threading?.blocking ? threading.threads : 1;
+    this.threadsReason = this.threads > 1 ? null : threadsReason ?? 'one thread';
   }
 
   /** Allocates `bytes` (16-byte aligned). Throws when linear memory cannot grow that far. */
@@ -233,18 +241,62 @@ export class Scope {
   release(): void { for (const p of this.ptrs) this.rt.free(p); this.ptrs.length = 0; }
 }
 
-/** What a worker pool needs: the thread count, the compiled module (each worker instantiates it) and Node's worker API. */
+/** What a worker pool needs: the thread count, the compiled module (each worker instantiates it) and the kind of workers. */
 export interface Threading {
-  threads: number; module: WebAssembly.Module; build: BuildName; workers: typeof import('node:worker_threads');
+  threads: number; module: WebAssembly.Module; build: BuildName;
+  /** Node's worker_threads API, or 'web' for Web Workers (src/threads/transport-browser.ts). */
+  workers: typeof import('node:worker_threads') | 'web';
+  /**
+   * Whether this thread may block in Atomics.wait: then the synchronous APIs split work over `threads` (this
+   * thread and threads − 1 workers). A browser main thread may not: its `threads` workers serve only the
+   * asynchronous calls (Int8Runner.predictAsync), and the synchronous ones run on this thread alone.
+   */
+  blocking: boolean;
   /** Runtimes of the shipped build files share one pool per build and thread count; a custom init({ wasm }) gets its own (null). */
   shareKey: string | null;
+  /** The count was asked for (init({ threads }), QWASM_THREADS): workers that fail to start are then an error, not a fallback to 1. */
+  asked: boolean;
+}
+
+type ThreadChoice = { threads: number; workers: Threading['workers'] | null; reason: string | null; blocking: boolean; asked?: boolean };
+
+const ONE = (reason: string): ThreadChoice => ({ threads: 1, workers: null, reason, blocking: true });
+
+/** Whether this thread may block in Atomics.wait (a browser's main thread may not: it throws a TypeError). */
+function canBlock(): boolean {
+  try {
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 1, 0); // value differs: returns at once where allowed
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Threads in a browser (or another engine with Web Workers): a dedicated Worker of a cross-origin-isolated page. */
+function webThreads(want: number | undefined): ThreadChoice {
+  const g = globalThis as { Worker?: unknown; crossOriginIsolated?: boolean; navigator?: { hardwareConcurrency?: number } };
+  if (typeof g.Worker !== 'function') return ONE('no Web Workers here');
+  if (typeof SharedArrayBuffer !== 'function' || typeof Atomics !== 'object' || g.crossOriginIsolated === false) {
+    return ONE('the page is not cross-origin isolated, so it has no SharedArrayBuffer: serve it with the headers ' +
+      'Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp (docs/BROWSER.md)');
+  }
+  const cores = Math.max(1, Math.floor(g.navigator?.hardwareConcurrency ?? 1));
+  const threads = want ?? cores;
+  if (threads < 2) return ONE('one core (navigator.hardwareConcurrency)');
+  if (!canBlock()) {
+    const main = 'the browser main thread may not block (Atomics.wait), which the synchronous APIs need, so they run on 1 thread here';
+    if (typeof (Atomics as { waitAsync?: unknown }).waitAsync !== 'function') return ONE(`${main}; run qwasm in a dedicated Worker to use threads (docs/BROWSER.md)`);
+    return { threads, workers: 'web', blocking: false,
+      reason: `${main}; predictAsync / predictCodesAsync use ${threads} Web Workers, or run qwasm in a dedicated Worker (docs/BROWSER.md)` };
+  }
+  return { threads, workers: 'web', reason: null, blocking: true };
 }
 
 /**
  * The thread count init() settles on: `threads` if given (an integer ≥ 1), else QWASM_THREADS, else every core;
- * 1 where worker_threads or SharedArrayBuffer are missing (browsers: docs/THREADS.md).
+ * 1 where threads cannot work (`reason` says why: docs/THREADS.md). Node: worker_threads; elsewhere Web Workers.
  */
-export async function resolveThreads(threads: number | undefined): Promise<{ threads: number; workers: typeof import('node:worker_threads') | null }> {
+export async function resolveThreads(threads: number | undefined): Promise<ThreadChoice> {
   if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1 && threads <= 256)) {
     throw new RangeError(`threads must be an integer in [1, 256], got ${describe(threads)}`);
   }
@@ -255,13 +307,16 @@ export async function resolveThreads(threads: number | undefined): Promise<{ thr
     if (!(Number.isInteger(v) && v >= 1 && v <= 256)) throw new QwasmError(`QWASM_THREADS must be an integer in [1, 256], got '${env}'`);
     want = v;
   }
-  if (want === 1 || !isNode || typeof SharedArrayBuffer !== 'function' || typeof Atomics !== 'object') return { threads: 1, workers: null };
+  if (want === 1) return ONE(threads === 1 ? 'threads: 1 was asked' : 'QWASM_THREADS=1');
+  if (!isNode) return { ...webThreads(want), asked: want !== undefined };
+  if (typeof SharedArrayBuffer !== 'function' || typeof Atomics !== 'object') return ONE('no SharedArrayBuffer in this Node');
   try {
     const [workers, os] = await Promise.all([import('node:worker_threads'), import('node:os')]);
     const cores = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
-    return { threads: Math.max(1, want ?? cores), workers };
-  } catch {
-    return { threads: 1, workers: null };
+    const n = Math.max(1, want ?? cores);
+    return n > 1 ? { threads: n, workers, reason: null, blocking: true, asked: want !== undefined } : ONE('one core (os.availableParallelism)');
+  } catch (e) {
+    return ONE(`worker_threads cannot be loaded (${(e as Error).message})`);
   }
 }
 
@@ -271,5 +326,6 @@ export async function loadRuntime(opts: InitOptions = {}): Promise<Runtime> {
   const source = opts.wasm !== undefined ? await resolveSource(opts.wasm) : await readBuild(build);
   const { exports, module } = await instantiateBuild(source);
   const shareKey = opts.wasm === undefined ? `${build}:${t.threads}` : null;
-  return new Runtime(build, exports, t.threads > 1 && t.workers ? { threads: t.threads, module, build, workers: t.workers, shareKey } : null);
+  const threading = t.threads > 1 && t.workers ? { threads: t.threads, module, build, workers: t.workers, blocking: t.blocking, shareKey, asked: !!t.asked } : null;
+  return new Runtime(build, exports, threading, t.reason);
 }

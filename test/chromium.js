@@ -40,13 +40,23 @@ const PAGE = `<!doctype html>
 </script>
 `;
 
+/** URL prefix under which every file is served cross-origin isolated (COOP same-origin + COEP require-corp). */
+export const ISOLATED = '/__coi__';
+const ISOLATION_HEADERS = { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' };
+
 /**
  * Serves ROOT (read-only, no directory listings) plus the test page at /__qwasm__/page.html; `mounts` maps
- * more URL prefixes to directories ({ '/out/': '/tmp/x' }: /out/a.qwm → /tmp/x/a.qwm).
+ * more URL prefixes to directories ({ '/out/': '/tmp/x' }: /out/a.qwm → /tmp/x/a.qwm). The same files under
+ * ISOLATED (/__coi__/dist/index.js …) come with the headers that make a page crossOriginIsolated
+ * (SharedArrayBuffer, hence threads: docs/BROWSER.md).
  */
 export function startServer({ mounts = {} } = {}) {
   const server = createServer((req, res) => {
     const url = new URL(req.url, 'http://x');
+    if (url.pathname.startsWith(ISOLATED + '/')) {
+      url.pathname = url.pathname.slice(ISOLATED.length);
+      for (const [k, v] of Object.entries(ISOLATION_HEADERS)) res.setHeader(k, v);
+    }
     if (url.pathname === '/__qwasm__/page.html') {
       res.writeHead(200, { 'content-type': MIME['.html'], 'cache-control': 'no-store' });
       res.end(PAGE);

@@ -13,7 +13,8 @@
 //   7  deploy                               int8 graph, .qwm, int8 runner, float / int8 reports
 //   8  onnx, tfjs, pipeline,                ONNX / TF.js import and export; end-to-end jobs (compressModel, qwasm
 //      runtime-entry.ts,                    pipeline); the lightweight 'qwasm/runtime' entry; the worker thread's
-//      threads/worker.ts                    entry (it runs train's and deploy's per-thread jobs)
+//      threads/worker.ts, worker-browser.ts entries (Node / Web Worker; they run train's and deploy's per-thread
+//      threads/tasks.ts                     jobs, whose table tasks.ts loads)
 //   9  index.ts                             the library entry
 //  10  cli                                  the `qwasm` command
 import { test } from 'uvu';
@@ -33,7 +34,7 @@ export const LAYERS = {
   train: 5,
   quant: 6, compress: 6, transfer: 6,
   deploy: 7,
-  onnx: 8, tfjs: 8, pipeline: 8, 'runtime-entry.ts': 8, 'threads/worker.ts': 8,
+  onnx: 8, tfjs: 8, pipeline: 8, 'runtime-entry.ts': 8, 'threads/worker.ts': 8, 'threads/worker-browser.ts': 8, 'threads/tasks.ts': 8,
   'index.ts': 9,
   cli: 10,
 };

@@ -13,9 +13,10 @@ const one = await init({ build: 'simd', threads: 1 });
 const two = await init({ build: 'simd', threads: 2 });
 const three = await init({ build: 'scalar', threads: 3 });
 
-test('init({ threads }) checks its argument; 1 thread starts no pool', async () => {
+test('init({ threads }) checks its argument; 1 thread starts no pool; threadsReason says why 1', async () => {
   assert.is(one.rt.threads, 1);
   assert.is(two.rt.threads, 2);
+  assert.equal([one.threads, one.threadsReason, two.threads, two.threadsReason], [1, 'threads: 1 was asked', 2, null]);
   await assert.rejects?.(init({ threads: 0 }), /threads must be an integer in \[1, 256\], got 0/);
   let err = null;
   try { await init({ threads: 1.5 }); } catch (e) { err = e; }
@@ -70,14 +71,19 @@ test('a shared batch is claimed in shrinking runs that cover every sample once',
   }
 });
 
-test('a converted model predicts the same logits with 2 threads; a bad batch fails the same way', () => {
+test('a converted model predicts the same logits with 2 threads (and predictAsync, which is predict in Node); a bad batch fails the same way', async () => {
   const saved = Int8Runner.parallelMinMacs;
   Int8Runner.parallelMinMacs = 0;
   try {
     const a = smallConverted(one, 'refcnn'), b = smallConverted(two, 'refcnn');
     const x = rng(3).f32(64 * 144);
     assert.is(eq(b.i8.predict(x, 64), a.i8.predict(x, 64)), null);
+    assert.is(eq(await b.i8.predictAsync(x, 64), a.i8.predict(x, 64)), null);
+    assert.is(eq(await b.i8.predictCodesAsync(new Int8Array(64 * 144), 64), a.i8.predictCodes(new Int8Array(64 * 144), 64)), null);
     assert.throws(() => b.i8.predict(x, 63), /x must hold n × 12×12×1/);
+    let err = null;
+    try { await b.i8.predictAsync(x, 63); } catch (e) { err = e; }
+    assert.match(String(err), /x must hold n × 12×12×1/);
     a.i8.dispose(); b.i8.dispose();
   } finally {
     Int8Runner.parallelMinMacs = saved;

@@ -26,7 +26,7 @@ export const workerTasks: Record<string, (rt: Runtime, msg: Record<string, unkno
   'infer.chunks': (_rt, m) => {
     const r = replica(m.id), batch = new SharedBatch(m.batch as SharedBatchSpec), start = wallMs();
     const samples = batch.drain((s, count) => r.runShared(batch, s, count));
-    return { samples, busy: [start, wallMs()] };
+    return { samples, work: samples, busy: [start, wallMs()] };
   },
   'infer.free': (_rt, m) => {
     replicas.get(m.id as number)?.dispose();

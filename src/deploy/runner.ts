@@ -16,6 +16,7 @@ import type { GraphNode, Int8Graph, QParams, Requant, SparseSpec } from './graph
 import { validateGraph, windowGeometry, type SampleShape, type WindowGeometry } from './validate.js';
 import { encodeQwm, qwmNodeBytes } from './qwm.js';
 import { ThreadPool } from '../threads/pool.js';
+import { backgroundPool } from '../threads/transport-browser.js';
 import { SharedBatch, chunking } from '../threads/shared-batch.js';
 import { runIntraOp } from './intra-op.js';
 
@@ -268,6 +269,26 @@ export class Int8Runner {
     return this.run(codes, this.batchOf('codes', codes.length, n), null);
   }
 
+  /**
+   * predict() without blocking the calling thread, for a browser main thread (docs/THREADS.md): the runtime's Web
+   * Workers run the whole batch while this thread stays free. Elsewhere (Node, a Worker, one thread) it is
+   * predict(). Bit-identical to predict().
+   */
+  async predictAsync(x: Float32Array, n?: number): Promise<Float32Array> {
+    if (!(x instanceof Float32Array)) throw new TypeError(`x must be a Float32Array, got ${describe(x)}`);
+    const m = this.batchOf('x', x.length, n);
+    const pool = await backgroundPool(this.rt);
+    return pool ? this.dequantize(await this.execAsync(pool, x, m)) : this.predict(x, m);
+  }
+
+  /** predictCodes() without blocking the calling thread (see predictAsync). */
+  async predictCodesAsync(codes: Int8Array, n?: number): Promise<Int8Array> {
+    if (!(codes instanceof Int8Array)) throw new TypeError(`codes must be an Int8Array, got ${describe(codes)}`);
+    const m = this.batchOf('codes', codes.length, n);
+    const pool = await backgroundPool(this.rt);
+    return pool ? await this.execAsync(pool, codes, m) : this.predictCodes(codes, m);
+  }
+
   /** int8 activations of every quantised layer (name → codes, shape, qparams) for one batch: per-layer checks. */
   trace(x: Float32Array, n?: number): Map<string, TraceEntry> {
     if (!(x instanceof Float32Array)) throw new TypeError(`x must be a Float32Array, got ${describe(x)}`);
@@ -359,11 +380,8 @@ export class Int8Runner {
    * bit-identical to one thread whoever runs which samples.
    */
   private execParallel(pool: ThreadPool, input: Int8Array | Float32Array, n: number): Int8Array {
-    const per = size(this.inputShape);
     this.replicaId(pool);
-    const minSamples = Math.ceil(Int8Runner.parallelMinMacs / 4 / Math.max(1, this.macs));
-    const float = input instanceof Float32Array;
-    const batch = SharedBatch.open(this.replicas!.io, n, per, this.classes, float, chunking(n, pool.threads, minSamples, Int8Runner.chunksPerThread));
+    const batch = this.openBatch(this.replicas!.io, input, n, pool.threads);
     this.replicas!.io = batch.spec.buf;
     (batch.input(0, n) as Float32Array).set(input as Float32Array);   // same element type (float says which)
     const msg = { task: 'infer.chunks', id: this.replicas!.id, batch: batch.spec };
@@ -379,6 +397,33 @@ export class Int8Runner {
       this.replicas = { pool, id, io: null };
     }
     return this.replicas.id;
+  }
+
+  /** A SharedBatch of n samples of `input`'s type cut for `threads` claimants (reusing `buf` when large enough). */
+  private openBatch(buf: SharedArrayBuffer | null, input: Int8Array | Float32Array, n: number, threads: number): SharedBatch {
+    const minSamples = Math.ceil(Int8Runner.parallelMinMacs / 4 / Math.max(1, this.macs));
+    return SharedBatch.open(buf, n, size(this.inputShape), this.classes, input instanceof Float32Array, chunking(n, threads, minSamples, Int8Runner.chunksPerThread));
+  }
+
+  /**
+   * The asynchronous twin of execParallel for a caller that may not block: the pool's workers claim every chunk;
+   * each call has its own SharedBatch (calls may overlap), requests queue per worker (ThreadPool.runAsync).
+   */
+  private async execAsync(pool: ThreadPool, input: Int8Array | Float32Array, n: number): Promise<Int8Array> {
+    if (!this.replicas || this.replicas.pool !== pool) {
+      const replicas = { pool, id: pool.newId(), io: null };
+      this.replicas = replicas;
+      try {
+        await pool.runAsync(pool.workers.map(() => ({ task: 'infer.load', id: replicas.id, qwm: this.qwm() })));
+      } catch (e) {
+        if (this.replicas === replicas) this.replicas = null;
+        throw e;
+      }
+    }
+    const batch = this.openBatch(null, input, n, pool.workers.length);
+    (batch.input(0, n) as Float32Array).set(input as Float32Array);   // same element type (float says which)
+    await pool.runAsync(pool.workers.map(() => ({ task: 'infer.chunks', id: this.replicas!.id, batch: batch.spec })));
+    return batch.output(0, n).slice();
   }
 
   /** @internal runs `ops` on n samples at x; every buffer it allocates goes into `bufs`. */
@@ -480,7 +525,8 @@ export class Int8Runner {
     if (this.replicas) {
       const { pool, id } = this.replicas;
       this.replicas = null;
-      pool.broadcast({ task: 'infer.free', id });
+      if (this.rt.threading?.blocking) pool.broadcast({ task: 'infer.free', id });
+      else void pool.runAsync(pool.workers.map(() => ({ task: 'infer.free', id }))).catch(() => undefined); // may not block here
     }
   }
 

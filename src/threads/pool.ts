@@ -6,6 +6,8 @@
 // message with receiveMessageOnPort, runs the task, posts the reply and bumps the reply counter; the caller
 // runs its own share meanwhile and then blocks in Atomics.wait for the reply. Bulk data (gradients, weights)
 // goes through SharedArrayBuffers the tasks allocate; messages carry small things (and one-off payloads).
+// In a browser the threads are Web Workers (src/threads/transport-browser.ts: the same protocol with the reply in
+// a SharedArrayBuffer mailbox, since there is no receiveMessageOnPort; it also starts them, in init()).
 import type { Runtime } from '../runtime.js';
 import { QwasmError } from '../errors.js';
 
@@ -15,18 +17,47 @@ type MessagePortLike = InstanceType<NodeWorkers['MessageChannel']>['port1'];
 /** ctrl words: request counter, reply counter, state (0 starting, 1 ready, −1 failed). */
 const REQ = 0, REP = 1, STATE = 2;
 /** A worker silent this long (a task in a hung state, or a thread that died) fails the call instead of hanging. */
-const TIMEOUT_MS = 10 * 60_000;
+export const TIMEOUT_MS = 10 * 60_000;
 
-export interface TaskReply { error?: string; [k: string]: unknown }
+export interface TaskReply {
+  error?: string;
+  /** Units of work the task did (samples, chunks): summed per worker in ThreadPool.work. */
+  work?: number;
+  [k: string]: unknown;
+}
 
-class WorkerHandle {
+/** One pool thread as the pool sees it, whatever carries the messages (Node worker_threads, Web Workers). */
+export interface PoolWorker {
+  readonly index: number;
+  /** Sends a request (at most one in flight). */
+  post(msg: unknown): void;
+  /** Blocks until the reply of the request in flight; throws the task's error. */
+  wait(): TaskReply;
+  /** The same without blocking (Web Workers only: a browser main thread may not block). */
+  waitAsync?(): Promise<TaskReply>;
+  terminate(): void;
+}
+
+/**
+ * Blocks (Atomics.wait, 1 s slices) while busy(ctrl[i]); throws after TIMEOUT_MS naming thread `index` and
+ * `what` it failed to do (a task in a hung state or a dead thread fails the call instead of hanging it).
+ */
+export function waitWhile(ctrl: Int32Array, i: number, busy: (v: number) => boolean, index: number, what: string): void {
+  const t0 = Date.now();
+  for (let v = Atomics.load(ctrl, i); busy(v); v = Atomics.load(ctrl, i)) {
+    Atomics.wait(ctrl, i, v, 1000);
+    if (Date.now() - t0 > TIMEOUT_MS) throw new QwasmError(`thread ${index} did not ${what} within ${TIMEOUT_MS / 1000} s`);
+  }
+}
+
+class WorkerHandle implements PoolWorker {
   readonly ctrl = new Int32Array(new SharedArrayBuffer(16));
   readonly port: MessagePortLike;
   private readonly worker: InstanceType<NodeWorkers['Worker']>;
   private seq = 0;
   private pending = false;
 
-  constructor(readonly index: number, w: NodeWorkers, module: WebAssembly.Module, build: string) {
+  constructor(readonly index: number, private readonly w: NodeWorkers, module: WebAssembly.Module, build: string) {
     const { port1, port2 } = new w.MessageChannel();
     this.port = port1;
     this.worker = new w.Worker(new URL('./worker.js', import.meta.url), {
@@ -39,14 +70,10 @@ class WorkerHandle {
   }
 
   /** Blocks until the worker has instantiated its build (or failed to). */
-  waitReady(w: NodeWorkers): void {
-    const t0 = Date.now();
-    while (Atomics.load(this.ctrl, STATE) === 0) {
-      Atomics.wait(this.ctrl, STATE, 0, 1000);
-      if (Date.now() - t0 > TIMEOUT_MS) throw new QwasmError(`thread ${this.index} did not start within ${TIMEOUT_MS / 1000} s`);
-    }
+  waitReady(): void {
+    waitWhile(this.ctrl, STATE, (v) => v === 0, this.index, 'start');
     if (Atomics.load(this.ctrl, STATE) < 0) {
-      const m = w.receiveMessageOnPort(this.port)?.message as TaskReply | undefined;
+      const m = this.w.receiveMessageOnPort(this.port)?.message as TaskReply | undefined;
       throw new QwasmError(`thread ${this.index} failed to start: ${m?.error ?? 'unknown error'}`);
     }
   }
@@ -59,17 +86,11 @@ class WorkerHandle {
     Atomics.notify(this.ctrl, REQ);
   }
 
-  wait(w: NodeWorkers): TaskReply {
+  wait(): TaskReply {
     if (!this.pending) throw new QwasmError(`internal: thread ${this.index} has no request in flight`);
-    const t0 = Date.now();
-    for (;;) {
-      const r = Atomics.load(this.ctrl, REP);
-      if (r === this.seq) break;
-      Atomics.wait(this.ctrl, REP, r, 1000);
-      if (Date.now() - t0 > TIMEOUT_MS) throw new QwasmError(`thread ${this.index} did not answer within ${TIMEOUT_MS / 1000} s`);
-    }
+    waitWhile(this.ctrl, REP, (v) => v !== this.seq, this.index, 'answer');
     this.pending = false;
-    const m = w.receiveMessageOnPort(this.port)?.message as TaskReply | undefined;
+    const m = this.w.receiveMessageOnPort(this.port)?.message as TaskReply | undefined;
     if (!m) throw new QwasmError(`internal: thread ${this.index} answered without a message`);
     if (m.error !== undefined) throw new QwasmError(`thread ${this.index}: ${m.error}`);
     return m;
@@ -82,30 +103,45 @@ const SHARED = new Map<string, ThreadPool>();
 
 export class ThreadPool {
   /** Worker threads (the caller's thread is thread 0 and not counted here). */
-  readonly workers: WorkerHandle[] = [];
+  readonly workers: PoolWorker[];
+  /** Per worker: the work (TaskReply.work: samples, chunks) its replies reported, e.g. to check a batch was shared. */
+  readonly work: number[];
   private nextId = 1;
+  /** Per worker, the last queued asynchronous request (runAsync keeps one request in flight per worker). */
+  private readonly queue: Promise<unknown>[];
 
-  private constructor(private readonly api: NodeWorkers, threads: number, module: WebAssembly.Module, build: string) {
+  /** A pool of started workers (Node: ThreadPool.of starts them; Web Workers: src/threads/transport-browser.ts). */
+  constructor(workers: PoolWorker[]) {
+    this.workers = workers;
+    this.work = workers.map(() => 0);
+    this.queue = workers.map(() => Promise.resolve());
+  }
+
+  /** Node: starts threads 1…T−1 as worker_threads and blocks until each has instantiated its build. */
+  private static startNode(w: NodeWorkers, threads: number, module: WebAssembly.Module, build: string): ThreadPool {
+    const handles: WorkerHandle[] = [];
     try {
-      for (let i = 1; i < threads; i++) this.workers.push(new WorkerHandle(i, api, module, build));
-      for (const h of this.workers) h.waitReady(api);
+      for (let i = 1; i < threads; i++) handles.push(new WorkerHandle(i, w, module, build));
+      for (const h of handles) h.waitReady();
     } catch (e) {
-      this.close();
+      for (const h of handles) h.terminate();
       throw e;
     }
+    return new ThreadPool(handles);
   }
 
   /**
-   * The runtime's pool (started on first use), or null when the runtime runs one thread. Runtimes of the same
-   * shipped build and thread count share one pool (tasks key their state by a pool-wide id), so a process that
-   * calls init() many times does not start workers for each.
+   * The runtime's pool (Node: started on first use), or null when the runtime runs one thread. Runtimes of the
+   * same shipped build and thread count share one pool (tasks key their state by a pool-wide id), so a process
+   * that calls init() many times does not start workers for each.
    */
   static of(rt: Runtime): ThreadPool | null {
     const t = rt.threading;
-    if (!t || t.threads < 2) return null;
+    if (!t || t.threads < 2 || !t.blocking) return null;
     if (!rt.pool) {
+      if (t.workers === 'web') throw new QwasmError('this runtime\'s Web Workers were not started: load it with init() or loadQwm(), which start them (startThreads)');
       const shared = t.shareKey ? SHARED.get(t.shareKey) : undefined;
-      rt.pool = shared ?? new ThreadPool(t.workers, t.threads, t.module, t.build);
+      rt.pool = shared ?? ThreadPool.startNode(t.workers, t.threads, t.module, t.build);
       if (t.shareKey && !shared) SHARED.set(t.shareKey, rt.pool as ThreadPool);
     }
     return rt.pool as ThreadPool;
@@ -118,7 +154,11 @@ export class ThreadPool {
   newId(): number { return this.nextId++; }
 
   post(worker: number, msg: unknown): void { this.workers[worker].post(msg); }
-  wait(worker: number): TaskReply { return this.workers[worker].wait(this.api); }
+  wait(worker: number): TaskReply {
+    const r = this.workers[worker].wait();
+    if (typeof r.work === 'number') this.work[worker] += r.work;
+    return r;
+  }
 
   /**
    * Sends msgs[i] to worker i (i < msgs.length), runs `own` on the caller's thread meanwhile, and returns the
@@ -137,6 +177,25 @@ export class ThreadPool {
     return { own: result as T, replies };
   }
 
+  /**
+   * Sends msgs[i] to worker i without blocking and resolves with the replies in worker order (rejects with the
+   * first error once every reply is in). Requests queue per worker, so concurrent calls interleave safely.
+   */
+  async runAsync(msgs: unknown[]): Promise<TaskReply[]> {
+    const replies = msgs.map((m, i) => {
+      const h = this.workers[i];
+      if (!h.waitAsync) throw new QwasmError(`internal: thread ${h.index} cannot be awaited`);
+      const r = this.queue[i].then(() => { h.post(m); return h.waitAsync!(); })
+        .then((rep) => { if (typeof rep.work === 'number') this.work[i] += rep.work; return rep; });
+      this.queue[i] = r.catch(() => undefined);
+      return r;
+    });
+    const settled = await Promise.allSettled(replies);
+    const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+    if (failed) throw failed.reason;
+    return settled.map((s) => (s as PromiseFulfilledResult<TaskReply>).value);
+  }
+
   /** Sends the same message to every worker and waits for all (setup / teardown of per-worker state). */
   broadcast(msg: unknown): TaskReply[] {
     return this.run(this.workers.map(() => msg), () => undefined).replies;
@@ -145,6 +204,7 @@ export class ThreadPool {
   close(): void {
     for (const h of this.workers) h.terminate();
     this.workers.length = 0;
+    this.work.length = 0;
   }
 }
 

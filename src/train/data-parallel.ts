@@ -298,7 +298,7 @@ export const workerTasks: Record<string, (rt: Runtime, msg: Record<string, unkno
         runChunk(model, L, sh, r.parts, c, r.batchSize, r.sample, r.smoothing, m.drop as DropState, null, r.labelsPtr, r.predPtr, ys);
         chunks++;
       });
-      return { chunks, busy: [start, wallMs()] };
+      return { chunks, work: chunks, busy: [start, wallMs()] };
     } finally {
       engine.endStep();
     }

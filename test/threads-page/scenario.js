@@ -1,0 +1,121 @@
+// The threads scenario of test/threads-chromium.test.js and bench/threads-chromium.js, one source for both sides:
+// Node runs it on ../../dist/, the page's dedicated Worker (test/threads-page/worker.js) on the same modules.
+// Each function takes the library's namespaces and plain data and returns plain data (compared through
+// test/wire.js).
+
+export const IMAGE = [28, 28, 1];
+
+/**
+ * A .qwm model loaded with `threads` (qwasm/runtime's loadQwm: it starts the Web Workers in a browser), run on
+ * the same batch of int8 codes `calls` times. Returns the thread count the runtime settled on and why, the
+ * output codes, and the work (samples) each pool worker reported.
+ */
+export async function inferCodes(rtEntry, { qwm, codes, n, threads, calls = 1 }) {
+  const m = await rtEntry.loadQwm(qwm, { threads });
+  try {
+    let out = null;
+    for (let i = 0; i < calls; i++) out = m.predictCodes(codes, n);
+    const rt = m.runner.rt;
+    return { threads: rt.threads, reason: rt.threadsReason, codes: out, work: rt.pool ? [...rt.pool.work] : [] };
+  } finally {
+    m.dispose();
+  }
+}
+
+/**
+ * inferCodes through predictCodesAsync: on a browser main thread the runtime's Web Workers run every sample
+ * (`work` then sums to calls × n), elsewhere it is predictCodes.
+ */
+export async function inferCodesAsync(rtEntry, { qwm, codes, n, threads, calls = 1, x = null }) {
+  const m = await rtEntry.loadQwm(qwm, { threads });
+  try {
+    const outs = await Promise.all(Array.from({ length: calls }, () => m.predictCodesAsync(codes, n))); // overlapping calls
+    if (outs.some((o) => o.some((v, i) => v !== outs[0][i]))) throw new Error('overlapping predictCodesAsync calls disagree');
+    // floats (quantised by whichever thread claims them): predictAsync's logits and predict's on this thread
+    const logits = x ? { async: await m.predictAsync(x, n), sync: m.predict(x, n) } : null;
+    const rt = m.runner.rt;
+    return { threads: rt.threads, reason: rt.threadsReason, codes: outs[0], logits, work: rt.pool ? [...rt.pool.work] : [] };
+  } finally {
+    m.dispose();
+  }
+}
+
+/**
+ * Times `rounds` interleaved rounds of `calls` predictCodes each on one model loaded with every thread count in
+ * `threads` (order flipped every round); returns seconds per call, per thread count and round. `async`: awaits
+ * predictCodesAsync instead (a browser main thread: the Web Workers run the batch).
+ */
+export async function timeInference(rtEntry, { qwm, codes, n, threads, rounds, calls, async = false }) {
+  const models = [];
+  for (const t of threads) models.push(await rtEntry.loadQwm(qwm, { threads: t }));
+  try {
+    // warm-up and check (async: also starts a main thread's workers and loads their replicas before the timing)
+    const ref = models[0].predictCodes(codes, n);
+    for (const m of models) {
+      const got = async ? await m.predictCodesAsync(codes, n) : m.predictCodes(codes, n);
+      if (got.some((v, i) => v !== ref[i])) throw new Error(`codes differ with ${m.runner.rt.threads} threads`);
+    }
+    const secs = threads.map(() => []);
+    for (let r = 0; r < rounds; r++) {
+      const order = threads.map((_, i) => i);
+      if (r % 2) order.reverse();
+      for (const i of order) {
+        const t0 = performance.now();
+        for (let c = 0; c < calls; c++) {
+          if (async) await models[i].predictCodesAsync(codes, n);
+          else models[i].predictCodes(codes, n);
+        }
+        secs[i].push((performance.now() - t0) / 1000 / calls);
+      }
+    }
+    return { threads: models.map((m) => (async ? m.runner.rt.threading?.threads ?? 1 : m.runner.rt.threads)), secs, hardwareConcurrency: globalThis.navigator?.hardwareConcurrency ?? null };
+  } finally {
+    for (const m of models) m.dispose();
+  }
+}
+
+/**
+ * A seeded refcnn trained `steps` Adam steps of batch `batchSize` with `threads` (data-parallel fit). Returns the
+ * losses, the trained weights and the work (chunks) each pool worker reported.
+ */
+export async function fitRefcnn(qw, { build, threads, images, labels, steps, batchSize }) {
+  const q = await qw.init({ build, threads });
+  const ds = qw.createDataset({ name: 'random', images, labels, height: IMAGE[0], width: IMAGE[1], channels: IMAGE[2], classes: ['a', 'b', 'c', 'd'] });
+  const model = qw.buildModel(new qw.Engine(q.rt), 'refcnn', { seed: 5, input: IMAGE, classes: 4 });
+  const losses = [];
+  qw.fit(model, ds, { epochs: 100, maxSteps: steps, batchSize, lr: 1e-3, seed: 5, onStep: (s) => losses.push(s.loss) }).optimizer.dispose();
+  const weights = {};
+  for (const [k, v] of Object.entries(model.stateDict())) weights[k] = v.data;
+  model.dispose();
+  return { threads: q.threads, losses, weights, work: q.rt.pool ? [...q.rt.pool.work] : [] };
+}
+
+/**
+ * init() where the pool's workers cannot start (the test makes the server drop worker-browser.js): the default
+ * thread count falls back to 1 with the error as threadsReason; an explicit `threads` fails.
+ */
+export async function startFailure(qw) {
+  const dflt = await qw.init();
+  let asked = 'no error';
+  try { await qw.init({ threads: 2 }); } catch (e) { asked = `${e.name}: ${e.message}`; }
+  return { dflt: [dflt.threads, dflt.threadsReason], asked };
+}
+
+/**
+ * Round trips of an empty request ('infer.free' of no graph: a no-op) to the pool's one worker, `calls` times:
+ * the protocol's own cost (request message, reply, wake-ups). Returns the microseconds at p10, p50, p90.
+ */
+export async function pingPool(qw, { calls }) {
+  const q = await qw.init({ threads: 2 });
+  const { ThreadPool } = await import('../../dist/threads/pool.js'); // the module instance qwasm uses (same URL)
+  const pool = ThreadPool.of(q.rt);
+  if (!pool) throw new Error(`no pool (threads ${q.threads}: ${q.threadsReason})`);
+  const us = [];
+  for (let i = 0; i < calls; i++) {
+    const t0 = performance.now();
+    pool.broadcast({ task: 'infer.free', id: -1 });
+    us.push((performance.now() - t0) * 1000);
+  }
+  us.sort((a, b) => a - b);
+  return [0.1, 0.5, 0.9].map((p) => us[Math.floor(p * (us.length - 1))]);
+}
