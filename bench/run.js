@@ -221,7 +221,7 @@ const support = await detect();
 const buildNames = (opt.builds ?? ['scalar', 'simd', 'relaxed']).filter((b) =>
   b === 'scalar' || (b === 'simd' && support.simd) || (b === 'relaxed' && support.relaxed));
 const notes = new Set();
-if (THREADS > 1) notes.add(`peers also run with ${THREADS} threads (ORT intraOpNumThreads, rows "×${THREADS}"); tfjs-backend-wasm 4.22 has no threads in Node (its WASM_HAS_MULTITHREAD_SUPPORT flag is false under Node, tfjs issue 3830; forcing it fails with ERR_WORKER_PATH on its blob: worker URL), so its rows stay 1 thread; our kernel calls are single-threaded (our threads split batches and training steps: bench/threads.js)`);
+if (THREADS > 1) notes.add(`peers also run with ${THREADS} threads (ORT intraOpNumThreads, rows "×${THREADS}"); tfjs-backend-wasm 4.22 has no threads in Node (its WASM_HAS_MULTITHREAD_SUPPORT flag is false under Node, tfjs issue 3830; forcing it fails with ERR_WORKER_PATH on its blob: worker URL), so its rows stay 1 thread; our kernel calls are single-threaded (our threads split batches and training steps: bench/threads.js; a GEMM as a batch split over 2 threads vs ORT QLinearMatMul on a pool of 2: bench/gemm-threads.js)`);
 if (!support.relaxed && (!opt.builds || opt.builds.includes('relaxed'))) notes.add('relaxed build not measured: this Node does not pass the relaxed-SIMD probe (it runs in Chromium)');
 const qs = [];
 for (const b of buildNames) qs.push(await init({ build: b }));
