@@ -9,7 +9,8 @@
 // to u8) in its own module instance per pool size (bench/ort-pool.js), session intraOpNumThreads = pool size.
 // Both are timed per call from the JS side: input copied into WASM, GEMM, requantisation, output copied out;
 // neither quantises floats (ours takes codes, ORT takes u8). Each round times every contestant for --time seconds
-// (order rotated per round); per round the median call; ratios are medians over rounds of same-round ratios.
+// (order rotated per round, after one untimed warm-up round); per round the median call; ratios are medians over
+// rounds of same-round ratios.
 // GOPS = 2·M·K·N / median time. Writes bench/gemm-threads-results.json.
 import os from 'node:os';
 import path from 'node:path';
@@ -104,10 +105,10 @@ for (const [m, k, n] of SHAPES) {
     { key: `ort${t}`, fn: () => ort[t].session.run(ort[t].feeds) },
   ]);
   const per = [];
-  for (let r = 0; r < ROUNDS; r++) {
+  for (let r = -1; r < ROUNDS; r++) {   // round −1 warms up (JIT tiers in the workers, ORT's pool) and is dropped
     const sec = {};
-    for (let j = 0; j < cs.length; j++) { const c = cs[(j + r) % cs.length]; sec[c.key] = await timed(c.fn); }
-    per.push(sec);
+    for (let j = 0; j < cs.length; j++) { const c = cs[(j + r + cs.length) % cs.length]; sec[c.key] = await timed(c.fn); }
+    if (r >= 0) per.push(sec);
   }
   const med = (key) => median(per.map((s) => s[key]));
   const ratio = (num, den) => +median(per.map((s) => s[num] / s[den])).toFixed(2);
