@@ -383,7 +383,6 @@ export class Int8Runner {
     this.replicaId(pool);
     const batch = this.openBatch(this.replicas!.io, input, n, pool.threads);
     this.replicas!.io = batch.spec.buf;
-    (batch.input(0, n) as Float32Array).set(input as Float32Array);   // same element type (float says which)
     const msg = { task: 'infer.chunks', id: this.replicas!.id, batch: batch.spec };
     pool.run(pool.workers.map(() => msg), () => batch.drain((start, count) => this.runShared(batch, start, count)));
     return batch.output(0, n).slice();
@@ -399,10 +398,12 @@ export class Int8Runner {
     return this.replicas.id;
   }
 
-  /** A SharedBatch of n samples of `input`'s type cut for `threads` claimants (reusing `buf` when large enough). */
+  /** A SharedBatch holding the n samples of `input`, cut for `threads` claimants (reusing `buf` when large enough). */
   private openBatch(buf: SharedArrayBuffer | null, input: Int8Array | Float32Array, n: number, threads: number): SharedBatch {
     const minSamples = Math.ceil(Int8Runner.parallelMinMacs / 4 / Math.max(1, this.macs));
-    return SharedBatch.open(buf, n, size(this.inputShape), this.classes, input instanceof Float32Array, chunking(n, threads, minSamples, Int8Runner.chunksPerThread));
+    const batch = SharedBatch.open(buf, n, size(this.inputShape), this.classes, input instanceof Float32Array, chunking(n, threads, minSamples, Int8Runner.chunksPerThread));
+    (batch.input(0, n) as Float32Array).set(input as Float32Array);   // same element type (float says which)
+    return batch;
   }
 
   /**
@@ -421,7 +422,6 @@ export class Int8Runner {
       }
     }
     const batch = this.openBatch(null, input, n, pool.workers.length);
-    (batch.input(0, n) as Float32Array).set(input as Float32Array);   // same element type (float says which)
     await pool.runAsync(pool.workers.map(() => ({ task: 'infer.chunks', id: this.replicas!.id, batch: batch.spec })));
     return batch.output(0, n).slice();
   }
