@@ -22,7 +22,7 @@ const opt = (name, d) => { const i = args.indexOf(name); return i >= 0 ? Number(
 const rounds = opt('--rounds', 7), runs = opt('--runs', 40);
 const qwmFile = args.find((a) => a.endsWith('.qwm'));
 
-const q = await init({ build: process.env.QWASM_BUILD ?? 'auto' });
+const q = await init({ build: process.env.QWASM_BUILD ?? 'auto', ...(process.env.QWASM_THREADS ? { threads: Number(process.env.QWASM_THREADS) } : {}) });
 const engine = new Engine(q.rt);
 const models = path.join(here, '..', 'models');
 const teacher = loadModelCheckpoint(engine, path.join(models, 'quickdraw325-resnet16.qck')).model;
@@ -85,7 +85,7 @@ wrap(wex, 'conv2d_s8', (self, a) => {
 });
 Object.defineProperty(int8.rt, 'exports', { value: wex, configurable: true });
 const N = 1000;
-const x = new Float32Array(784).map((_, i) => Math.sin(i));
+const x = new Float32Array(int8.inputShape.reduce((a, b) => a * b, 1)).map((_, i) => Math.sin(i));
 for (let i = 0; i < 50; i++) { callNo = 0; int8.predict(x, 1); }
 acc.clear();
 const tot = [];

@@ -13,6 +13,7 @@ import { createDataset, subset } from '../dist/data/dataset.js';
 import { bnRanges, cachePrefix, prefixOutputs, suffixView, frozenPrefixLength } from '../dist/transfer/cache.js';
 import { buildStudent, ResizedInput } from '../dist/transfer/student.js';
 import { Flatten } from '../dist/nn/layers.js';
+import { Pruner } from '../dist/compress/prune.js';
 import { resize } from '../dist/data/image.js';
 import { loadTransferSet } from '../dist/pipeline/mnv2-transfer-set.js';
 import { chooseStudent, resizeImages, studentInputSize } from '../dist/pipeline/mnv2-student.js';
@@ -126,6 +127,28 @@ withNsfwjs('student builder: truncated + narrowed by filter L1 norm, kept channe
       assert.equal(Array.from(sb.gamma.data()), kept.map((j) => tb.gamma.data()[j]));
       assert.is(st.model.layers[st.model.layers.length - 1].inFeatures, kept.length);
     } finally { st.model.dispose(); }
+  } finally { r.model.dispose(); }
+});
+
+withNsfwjs('student builder: channelMultiple rounds every narrowed layer to a multiple of it (the nearest, ≥ one, ≤ all), still by L1', () => {
+  const r = importTfjs(engine, 'nsfwjs:mobilenet_v2', { cut: 'block_13_expand_relu', classes: 3, inputSize: S });
+  try {
+    const upTo = Number(r.layerNames.block_10_expand_relu.split('.')[0]) + 1;
+    const st = buildStudent(r.model, { upTo, classes: 3, keep: 0.9, input: [S, S, 3], channelMultiple: 16 });
+    try {
+      const tMods = new Map(r.model.modules()), sMods = new Map(st.model.modules());
+      assert.ok(Object.keys(st.kept).length >= 5, 'several layers narrowed');
+      for (const [name, kept] of Object.entries(st.kept)) {
+        const n = tMods.get(name).weight.shape[0], want = Math.min(n, Math.max(16, Math.round(Math.round(0.9 * n) / 16) * 16));
+        assert.is(kept.length, want, `${name}: ${n} channels → ${kept.length}`);
+        assert.is(sMods.get(name).weight.shape[0], want);
+      }
+      // 384 → 352 (0.9 · 384 = 345.6 → 346 → 22 · 16), 32 → 32 (28.8 → 29 → 2 · 16)
+      assert.is(st.model.layers[st.model.layers.length - 1].inFeatures, 352);
+      assert.is(st.kept['0'].length, 32);
+    } finally { st.model.dispose(); }
+    assert.throws(() => new Pruner(r.model, { mode: 'unstructured', sparsity: 0.5, channelMultiple: 16 }), /channelMultiple needs mode 'channel'/);
+    assert.throws(() => new Pruner(r.model, { mode: 'channel', sparsity: 0.5, channelMultiple: 0 }), /channelMultiple/);
   } finally { r.model.dispose(); }
 });
 

@@ -59,6 +59,7 @@ training from scratch → compression three ways → int8 models on the int8 ker
     cut: { type: 'string', value: 'LAYER', help: `mobilenetv2: the teacher's Keras cut layer (default ${M.cut})` },
     'student-cut': { type: 'string', value: 'LAYER', help: `mobilenetv2: the student keeps the teacher's layers up to this one (default ${M.studentCut})` },
     'student-keep': { type: 'string', value: 'F,G', help: `mobilenetv2: student channel fractions kept by filter L1 norm; validation picks the\nnarrowest within 2 points of the teacher (default ${M.studentKeep.join(',')})` },
+    'student-multiple': n(`mobilenetv2: the student's kept channels per layer rounded to a multiple of this (default\n${M.studentMultiple}: the int8 kernels' SIMD width, whose channel tails run slower; 1 = none)`, 1),
     'student-size': { ...n(`mobilenetv2: the student's input px (default ⅔ of --input-size); the teacher distils at its own size`, 16), value: 'PX' },
     'transfer-set': { type: 'string', value: 'SET', help: `mobilenetv2: unlabelled images the student also learns the teacher's outputs on:\nauto (Tux Paint's other photo stamps / Fashion-MNIST train images outside the shots), none,\nor a folder (default ${M.transferSet})` },
     'student-lr': flag('lr', `mobilenetv2: the student's QAT + distillation learning rate (default ${M.studentLr})`),
@@ -123,7 +124,7 @@ export function settingsFromFlags(flags: Args | FlagValues): Partial<PipelineSet
 
 /** Flags of the QuickDraw pipeline that mean nothing with --source mobilenetv2. */
 const QUICKDRAW_ONLY = ['teacher', 'student', 'holdout', 'holdout-seed', 'methods', 'compress-epochs', 'source-epochs', 'source-per-class', 'compress-lr', 'shift', 'adapt', 'unlabeled', 'unlabelled', 'adapt-steps'];
-const MNV2_ONLY = ['input-size', 'cut', 'student-cut', 'student-keep', 'folds', 'repeats', 'scratch-epochs', 'student-epochs', 'scratch-splits', 'student-splits', 'no-flip-copies', 'student-size', 'transfer-set', 'transfer-max', 'student-lr'];
+const MNV2_ONLY = ['input-size', 'cut', 'student-cut', 'student-keep', 'folds', 'repeats', 'scratch-epochs', 'student-epochs', 'scratch-splits', 'student-splits', 'no-flip-copies', 'student-size', 'transfer-set', 'transfer-max', 'student-lr', 'student-multiple'];
 
 /** Settings of the MobileNetV2 pipeline from the flags. */
 export function mnv2SettingsFromFlags(flags: Args | FlagValues): Partial<Mnv2Settings> {
@@ -135,7 +136,7 @@ export function mnv2SettingsFromFlags(flags: Args | FlagValues): Partial<Mnv2Set
   const nums: [string, keyof Mnv2Settings][] = [['input-size', 'inputSize'], ['shots', 'shots'], ['test-per-class', 'testPerClass'], ['folds', 'folds'], ['repeats', 'repeats'],
     ['epochs', 'epochs'], ['head-epochs', 'headEpochs'], ['scratch-epochs', 'scratchEpochs'], ['student-epochs', 'studentEpochs'], ['batch', 'batch'], ['lr', 'lr'],
     ['lr-factor', 'lrFactor'], ['sparsity', 'sparsity'], ['temperature', 'temperature'], ['alpha', 'alpha'], ['seed', 'seed'], ['scratch-splits', 'scratchSplits'],
-    ['student-splits', 'studentSplits'], ['latency-rounds', 'latencyRounds'], ['latency-runs', 'latencyRuns'], ['student-size', 'studentSize'], ['transfer-max', 'transferMax'], ['student-lr', 'studentLr']];
+    ['student-splits', 'studentSplits'], ['latency-rounds', 'latencyRounds'], ['latency-runs', 'latencyRuns'], ['student-size', 'studentSize'], ['transfer-max', 'transferMax'], ['student-lr', 'studentLr'], ['student-multiple', 'studentMultiple']];
   for (const [f, k] of nums) if (args.has(f)) (o as Record<string, number>)[k] = args.num(f, 0);
   if (args.has('folds') && o.folds !== 0 && o.folds! < 2) throw new UsageError('--folds: 0 (one fixed split) or at least 2');
   const keep = args.str('student-keep');

@@ -12,6 +12,8 @@ export interface Mnv2Settings {
   studentCut: string;
   /** Student candidates: kept channel fractions (the validation split picks one). */
   studentKeep: number[];
+  /** The student's kept channels per layer rounded to a multiple of this (16: the int8 kernels' SIMD width; 1: none). */
+  studentMultiple: number;
   /** The student's input size (px; 0: ⅔ of `inputSize`, 64 at 96): the images resized, the teacher distils at its own size. */
   studentSize: number;
   /** The student's unlabelled transfer set: 'auto' (the target's own, mnv2-transfer-set.ts), 'none' or a folder. */
@@ -53,7 +55,7 @@ export interface Mnv2Settings {
 }
 
 export const MNV2_DEFAULTS: Readonly<Mnv2Settings> = Object.freeze({
-  target: 'tuxpaint-natural', inputSize: 96, cut: 'block_13_expand_relu', studentCut: 'block_10_expand_relu', studentKeep: [0.9], studentSize: 0, transferSet: 'auto', transferMax: 0,
+  target: 'tuxpaint-natural', inputSize: 96, cut: 'block_13_expand_relu', studentCut: 'block_10_expand_relu', studentKeep: [0.9], studentMultiple: 16, studentSize: 0, transferSet: 'auto', transferMax: 0,
   shots: 0, testPerClass: 0, folds: 5, repeats: 2, valFraction: 0.15,
   epochs: 10, headEpochs: 60, scratchEpochs: 20, studentEpochs: 6,
   batch: 16, lr: 1e-3, headLr: 1e-2, lrFactor: 2.6, scratchLr: 2e-3, studentLr: 1e-4,
@@ -67,6 +69,7 @@ export function resolveMnv2Settings(over: Partial<Mnv2Settings> = {}): Mnv2Setti
   if (typeof s.target !== 'string' || !s.target) throw new QwasmError('target must be a dataset name or a folder');
   checkInt('inputSize', s.inputSize, 32, 512);
   if (!Array.isArray(s.studentKeep) || !s.studentKeep.length) throw new QwasmError('studentKeep must list at least one fraction');
+  checkInt('studentMultiple', s.studentMultiple, 1, 256);
   if (s.studentSize !== 0) checkInt('studentSize', s.studentSize, 16, s.inputSize);
   if (typeof s.transferSet !== 'string' || !s.transferSet) throw new QwasmError("transferSet must be 'auto', 'none' or a folder");
   checkInt('transferMax', s.transferMax, 0);

@@ -88,7 +88,7 @@ interface Candidate { keep: number; r: CompressResult; val: number; probeVal: nu
 /** One candidate width on split k: build, BN, linear probe, then QAT + distillation. */
 async function trainCandidate(ctx: Mnv2Context, t: TeacherSetup, k: number, keep: number, data: { R: number; images: Dataset; train: Int32Array; labelledTrain: Int32Array; labelled: number; teacher: Module }, nStudent: number): Promise<Candidate> {
   const { s, engine } = ctx, { R } = data, sp = t.target.splits[k];
-  const st = buildStudent(t.teacher, { upTo: topIndex(t.imp, s.studentCut) + 1, classes: t.C, keep, input: [R, R, 3], seed: s.seed + k });
+  const st = buildStudent(t.teacher, { upTo: topIndex(t.imp, s.studentCut) + 1, classes: t.C, keep, channelMultiple: s.studentMultiple, input: [R, R, 3], seed: s.seed + k });
   try {
     // BN statistics of the narrowed trunk re-estimated on the training images, then its head a linear probe on
     // its own features of the labelled images (epoch chosen on validation) before QAT + distillation (LP-FT)

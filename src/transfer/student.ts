@@ -41,6 +41,8 @@ export interface StudentOptions {
   seed?: number;
   /** Layers not to narrow (names in the truncated model, e.g. '0' the stem). */
   exclude?: string[];
+  /** Kept channels per layer rounded to a multiple of this (default 1; 16: the int8 kernels' SIMD width). */
+  channelMultiple?: number;
   /** BatchNorm momentum of the student (default 0.1: see setBatchNormMomentum). */
   bnMomentum?: number;
 }
@@ -88,7 +90,7 @@ export function buildStudent(teacher: Sequential, o: StudentOptions): Student {
   if (keep === 1) { trainableBatchNorm(truncated, o.bnMomentum ?? 0.1); return { model: truncated, kept: {}, features }; }
   let pruner: Pruner | null = null;
   try {
-    pruner = new Pruner(truncated, { mode: 'channel', scope: 'layer', sparsity: 1 - keep, channelScore: 'l1', exclude: ['head', ...(o.exclude ?? [])] });
+    pruner = new Pruner(truncated, { mode: 'channel', scope: 'layer', sparsity: 1 - keep, channelScore: 'l1', channelMultiple: o.channelMultiple ?? 1, exclude: ['head', ...(o.exclude ?? [])] });
     const kept: Record<string, number[]> = {};
     for (const [n] of truncated.modules()) { const k = pruner.keptChannels(n); if (k) kept[n] = k; }
     if (!Object.keys(kept).length) throw new QwasmError('buildStudent: no layer of the truncated network can be narrowed');
