@@ -60,7 +60,7 @@ training from scratch → compression three ways → int8 models on the int8 ker
     'student-cut': { type: 'string', value: 'LAYER', help: `mobilenetv2: the student keeps the teacher's layers up to this one (default ${M.studentCut})` },
     'student-keep': { type: 'string', value: 'F,G', help: `mobilenetv2: student channel fractions kept by filter L1 norm; validation picks the\nnarrowest within 2 points of the teacher (default ${M.studentKeep.join(',')})` },
     'student-multiple': n(`mobilenetv2: the student's kept channels per layer rounded to a multiple of this (default\n${M.studentMultiple}: the int8 kernels' SIMD width, whose channel tails run slower; 1 = none)`, 1),
-    'student-size': { ...n(`mobilenetv2: the student's input px (default ⅔ of --input-size); the teacher distils at its own size`, 16), value: 'PX' },
+    'student-size': { ...n(`mobilenetv2: the student's input px (default ⅚ of --input-size, a multiple of 8: 80 at 96); the teacher distils at its own size`, 16), value: 'PX' },
     'transfer-set': { type: 'string', value: 'SET', help: `mobilenetv2: unlabelled images the student also learns the teacher's outputs on:\nauto (Tux Paint's other photo stamps / Fashion-MNIST train images outside the shots), none,\nor a folder (default ${M.transferSet})` },
     'student-lr': flag('lr', `mobilenetv2: the student's QAT + distillation learning rate (default ${M.studentLr})`),
     'transfer-max': n(`mobilenetv2: at most this many transfer images (default ${M.transferMax}; 0 = all)`),

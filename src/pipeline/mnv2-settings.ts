@@ -14,7 +14,7 @@ export interface Mnv2Settings {
   studentKeep: number[];
   /** The student's kept channels per layer rounded to a multiple of this (16: the int8 kernels' SIMD width; 1: none). */
   studentMultiple: number;
-  /** The student's input size (px; 0: ⅔ of `inputSize`, 64 at 96): the images resized, the teacher distils at its own size. */
+  /** The student's input size (px; 0: ⅚ of `inputSize` to a multiple of 8, 80 at 96): the images resized, the teacher distils at its own size. */
   studentSize: number;
   /** The student's unlabelled transfer set: 'auto' (the target's own, mnv2-transfer-set.ts), 'none' or a folder. */
   transferSet: string;
