@@ -33,7 +33,7 @@ export interface PoolWorker {
   post(msg: unknown): void;
   /** Blocks until the reply of the request in flight; throws the task's error. */
   wait(): TaskReply;
-  /** The same without blocking (Web Workers only: a browser main thread may not block). */
+  /** The same without blocking (Atomics.waitAsync: a browser main thread may not block). */
   waitAsync?(): Promise<TaskReply>;
   terminate(): void;
 }
@@ -46,6 +46,17 @@ export function waitWhile(ctrl: Int32Array, i: number, busy: (v: number) => bool
   const t0 = Date.now();
   for (let v = Atomics.load(ctrl, i); busy(v); v = Atomics.load(ctrl, i)) {
     Atomics.wait(ctrl, i, v, 1000);
+    if (Date.now() - t0 > TIMEOUT_MS) throw new QwasmError(`thread ${index} did not ${what} within ${TIMEOUT_MS / 1000} s`);
+  }
+}
+
+/** waitWhile without blocking (Atomics.waitAsync): for a thread that may not block, or must keep its event loop. */
+export async function waitWhileAsync(ctrl: Int32Array, i: number, busy: (v: number) => boolean, index: number, what: string): Promise<void> {
+  const t0 = Date.now();
+  type WaitAsync = (a: Int32Array, i: number, v: number, ms: number) => { async: boolean; value: unknown };
+  for (let v = Atomics.load(ctrl, i); busy(v); v = Atomics.load(ctrl, i)) {
+    const w = (Atomics as unknown as { waitAsync: WaitAsync }).waitAsync(ctrl, i, v, 1000);
+    if (w.async) await w.value;
     if (Date.now() - t0 > TIMEOUT_MS) throw new QwasmError(`thread ${index} did not ${what} within ${TIMEOUT_MS / 1000} s`);
   }
 }
@@ -89,6 +100,22 @@ class WorkerHandle implements PoolWorker {
   wait(): TaskReply {
     if (!this.pending) throw new QwasmError(`internal: thread ${this.index} has no request in flight`);
     waitWhile(this.ctrl, REP, (v) => v !== this.seq, this.index, 'answer');
+    return this.take();
+  }
+
+  /** wait() keeping this thread's event loop running (a background pool in Node: tests of fitAsync's main-thread path). */
+  async waitAsync(): Promise<TaskReply> {
+    if (!this.pending) throw new QwasmError(`internal: thread ${this.index} has no request in flight`);
+    this.worker.ref();   // an Atomics.waitAsync does not keep Node's event loop alive; the awaited worker does
+    try {
+      await waitWhileAsync(this.ctrl, REP, (v) => v !== this.seq, this.index, 'answer');
+    } finally {
+      this.worker.unref();
+    }
+    return this.take();
+  }
+
+  private take(): TaskReply {
     this.pending = false;
     const m = this.w.receiveMessageOnPort(this.port)?.message as TaskReply | undefined;
     if (!m) throw new QwasmError(`internal: thread ${this.index} answered without a message`);
