@@ -6,6 +6,8 @@
 //   - in the isolated page's dedicated Worker, int8 batch-64 inference with 2 threads (a pool of one nested Web
 //     Worker) gives the codes of 1 thread and of Node, bit for bit, and the nested worker really ran samples;
 //   - a short data-parallel fit on 2 threads in that Worker equals Node's 2-thread fit bit for bit (simd build);
+//   - fitAsync on the isolated page's main thread has 2 Web Workers run every chunk and equals Node's 2-thread fit
+//     bit for bit; without isolation it runs on the main thread (1 thread, with the reason) = Node's 1-thread fit;
 //   - in the page that is not isolated, the Worker asked for 2 threads falls back to 1, says why, and still
 //     gives the same codes.
 // Without Chromium the tests skip with a loud line (QWASM_REQUIRE_ENGINES=1 makes that a failure: test/helpers.js).
@@ -169,6 +171,28 @@ withChromium('data-parallel fit in a Worker of an isolated page: 2 threads equal
   assert.ok(web.losses.every(Number.isFinite), `losses ${web.losses}`);
   assert.equal(web.losses, node.losses, 'losses, Chromium Worker vs Node');
   for (const k of Object.keys(node.weights)) sameCodes(new Uint8Array(web.weights[k].buffer), new Uint8Array(node.weights[k].buffer), `weights ${k}`);
+});
+
+withChromium('fitAsync on the isolated page\'s main thread: 2 Web Workers run every chunk, = Node\'s 2-thread fit bit for bit; not isolated: 1 thread, says why', async () => {
+  await open();
+  const n = 64, images = Uint8Array.from(r.i8(n * PER), (v) => v + 128), labels = Int32Array.from({ length: n }, (_, i) => (i * 5) % 4);
+  const args = { build: 'simd', threads: 2, images, labels, steps: 3, batchSize: 32 };
+  const main = await onMain('isolated', 'fitRefcnn', { ...args, async: true });
+  const node = await fitRefcnn(qw, args);
+  assert.is(main.threads, 2, `the steps ran on 2 threads (${main.reason})`);
+  assert.is(main.work.length, 2, 'two Web Workers');
+  assert.is(main.work[0] + main.work[1], 2 * args.steps, `the workers ran every chunk (the main thread none): ${main.work}`);
+  assert.ok(main.losses.every(Number.isFinite), `losses ${main.losses}`);
+  assert.equal(main.losses, node.losses, 'losses, main thread vs Node');
+  for (const k of Object.keys(node.weights)) sameCodes(new Uint8Array(main.weights[k].buffer), new Uint8Array(node.weights[k].buffer), `weights ${k}`);
+  console.log(`  fitAsync: the workers ran ${main.work} chunks; the main thread's event loop was held up ${main.stallMs.toFixed(1)} ms at most`);
+  // not isolated: the steps run on the main thread, as Node's 1-thread fit
+  const plain = await onMain('plain', 'fitRefcnn', { ...args, async: true });
+  const node1 = await fitRefcnn(qw, { ...args, threads: 1 });
+  assert.equal([plain.threads, plain.work], [1, []]);
+  assert.match(plain.reason, /not cross-origin isolated/);
+  assert.equal(plain.losses, node1.losses, 'losses, main thread without isolation vs Node 1 thread');
+  for (const k of Object.keys(node1.weights)) sameCodes(new Uint8Array(plain.weights[k].buffer), new Uint8Array(node1.weights[k].buffer), `weights ${k} (1 thread)`);
 });
 
 withChromium('a page that is not cross-origin isolated: the Worker asked for 2 threads runs 1, says why, same codes', async () => {
