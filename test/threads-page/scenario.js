@@ -1,4 +1,4 @@
-// The threads scenario of test/threads-chromium.test.js and bench/threads-chromium.js, one source for both sides:
+// The threads scenario of test/threads-browsers.test.js and bench/threads-chromium.js, one source for both sides:
 // Node runs it on ../../dist/, the page's dedicated Worker (test/threads-page/worker.js) on the same modules.
 // Each function takes the library's namespaces and plain data and returns plain data (compared through
 // test/wire.js).
