@@ -6,7 +6,8 @@
 // so a test's page logic is written once for every engine. The default page imports dist/index.js and
 // test/wire.js, exposed as window.qwasm and window.wire.
 import { createServer } from 'node:http';
-import { existsSync, mkdtempSync, rmSync, statSync, createReadStream } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, createReadStream } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, extname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,6 +23,22 @@ function findBinary(env, names) {
 }
 export const CHROMIUM = findBinary('QWASM_CHROMIUM', ['chromium', 'chromium-browser']);
 export const FIREFOX = findBinary('QWASM_FIREFOX', ['firefox-esr', 'firefox']);
+/** WebKitGTK's MiniBrowser (Debian: webkit2gtk-driver pulls it in), which WebKitWebDriver launches. */
+function findMiniBrowser() {
+  if (process.env.QWASM_WEBKIT) return process.env.QWASM_WEBKIT;
+  const ls = (d) => { try { return readdirSync(d); } catch { return []; } };
+  for (const lib of ['/usr/lib', '/usr/libexec']) {
+    for (const d of [lib, ...ls(lib).map((x) => join(lib, x))]) {
+      for (const w of ls(d).filter((x) => x.startsWith('webkit2gtk-4.'))) if (existsSync(join(d, w, 'MiniBrowser'))) return join(d, w, 'MiniBrowser');
+    }
+  }
+  return '/usr/lib/x86_64-linux-gnu/webkit2gtk-4.1/MiniBrowser';
+}
+export const WEBKIT = findMiniBrowser();
+export const WEBKIT_DRIVER = findBinary('QWASM_WEBKIT_DRIVER', ['WebKitWebDriver']);
+/** WebKitGTK has no headless mode: without a display it runs under xvfb-run. */
+export const webkitAvailable = () => existsSync(WEBKIT) && existsSync(WEBKIT_DRIVER) &&
+  (!!process.env.DISPLAY || (process.env.PATH ?? '').split(delimiter).some((d) => d && existsSync(join(d, 'xvfb-run'))));
 const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
   '--disable-component-update', '--disable-sync'];
 
@@ -101,6 +118,63 @@ class Page {
   /** Makes this the visible tab (a background tab's timers are throttled: Firefox runs them about once a second). */
   bringToFront() { return this.raw.bringToFront(); }
   close() { return this.raw.close(); }
+  /** Collects the page's errors, failed requests and HTTP errors into `errors`. */
+  watch(errors) {
+    const raw = this.raw;
+    raw.on('pageerror', (err) => errors.push(`page error: ${err.message}`));
+    raw.on('console', (m) => { if (m.type() === 'error') errors.push(`console: ${m.text()}`); });
+    raw.on('requestfailed', (r) => errors.push(`request failed: ${r.url()} ${r.failure()?.errorText}`));
+    raw.on('response', (r) => { if (r.status() >= 400) errors.push(`HTTP ${r.status()} for ${r.url()}`); });
+  }
+}
+
+/**
+ * WebKitGTK through WebKitWebDriver (W3C WebDriver "classic": HTTP commands, no events). Commands are serialised
+ * (one window is current at a time); a page is a window. No error events: watch() records nothing, so the tests'
+ * "no page errors" checks see none there — their results are still compared.
+ */
+class WebDriver {
+  constructor(base, id) { this.base = base; this.id = id; this.chain = Promise.resolve(); this.current = null; }
+  static async call(base, method, path, body) {
+    const r = await fetch(base + path, { method, headers: { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+    const j = await r.json();
+    if (j.value?.error) throw new Error(`WebDriver ${method} ${path}: ${j.value.error}: ${j.value.message}`);
+    return j.value;
+  }
+  /** Runs cmd (HTTP calls) with window `handle` current, after every command queued before it. */
+  on(handle, cmd) {
+    const run = this.chain.then(async () => {
+      if (handle && handle !== this.current) { await this.send('POST', '/window', { handle }); this.current = handle; }
+      return cmd();
+    });
+    this.chain = run.catch(() => undefined);
+    return run;
+  }
+  send(method, path, body) { return WebDriver.call(this.base, method, `/session/${this.id}${path}`, body); }
+}
+
+class WebDriverPage {
+  constructor(driver, handle) { this.driver = driver; this.handle = handle; this.href = 'about:blank'; }
+  goto(url) { this.href = url; return this.driver.on(this.handle, () => this.driver.send('POST', '/url', { url })); }
+  url() { return this.href; }
+  async evaluate(fn, arg) {
+    const script = `const done = arguments[arguments.length - 1];
+      Promise.resolve().then(() => (0, eval)('(' + arguments[0] + ')')(arguments[1]))
+        .then((v) => done({ ok: v === undefined ? null : v }), (e) => done({ error: String(e && e.stack || e) }));`;
+    const r = await this.driver.on(this.handle, () => this.driver.send('POST', '/execute/async', { script, args: [fn.toString(), arg ?? null] }));
+    if (r?.error !== undefined) throw new Error(`in WebKit: ${r.error}`);
+    return r.ok;
+  }
+  async waitFor(fn, timeoutMs) {
+    const t0 = Date.now();
+    while (!(await this.evaluate(fn))) {
+      if (Date.now() - t0 > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${fn}`);
+      await new Promise((ok) => setTimeout(ok, 100));
+    }
+  }
+  bringToFront() { return this.driver.on(this.handle, async () => undefined); }
+  close() { return this.driver.on(this.handle, () => this.driver.send('DELETE', '/window')).then(() => { this.driver.current = null; }); }
+  watch() { /* WebDriver classic has no page events */ }
 }
 
 async function importDriver(pkg, engine) {
@@ -140,6 +214,41 @@ export const ENGINES = {
       };
     },
   },
+  webkit: {
+    label: 'WebKitGTK', binary: WEBKIT, env: 'QWASM_WEBKIT', install: 'Debian: apt-get install webkit2gtk-driver xvfb',
+    async launch({ extraArgs }) {
+      if (!existsSync(WEBKIT_DRIVER)) throw new Error(`WebKitWebDriver not found at ${WEBKIT_DRIVER}: apt-get install webkit2gtk-driver`);
+      const port = 20000 + Math.floor(Math.random() * 20000), base = `http://127.0.0.1:${port}`;
+      const cmd = process.env.DISPLAY ? [WEBKIT_DRIVER, `--port=${port}`] : ['xvfb-run', '-a', WEBKIT_DRIVER, `--port=${port}`];
+      // JavaScriptCore gates SharedArrayBuffer behind this option in WebKitGTK (Safari turns it on for
+      // cross-origin-isolated pages itself)
+      const proc = spawn(cmd[0], cmd.slice(1), { stdio: 'ignore', detached: true, env: { ...process.env, JSC_useSharedArrayBuffer: '1' } });
+      const kill = () => { try { process.kill(-proc.pid); } catch { /* gone */ } };
+      try {
+        for (let i = 0; ; i++) {
+          try { await fetch(`${base}/status`); break; } catch (e) { if (i > 150) throw new Error(`WebKitWebDriver did not start: ${e.message}`); }
+          await new Promise((ok) => setTimeout(ok, 200));
+        }
+        const sess = await WebDriver.call(base, 'POST', '/session', { capabilities: { alwaysMatch: { browserName: 'MiniBrowser',
+          'webkitgtk:browserOptions': { binary: WEBKIT, args: ['--automation', ...extraArgs] } } } });
+        const driver = new WebDriver(base, sess.sessionId);
+        await driver.send('POST', '/timeouts', { script: 30 * 60_000, pageLoad: 60_000 });
+        let first = await driver.send('GET', '/window');
+        return {
+          newPage: async () => {
+            const handle = first ?? (await driver.on(null, () => driver.send('POST', '/window/new', { type: 'tab' }))).handle;
+            first = null;
+            return new WebDriverPage(driver, handle);
+          },
+          version: `${sess.capabilities?.browserName ?? 'MiniBrowser'} ${sess.capabilities?.browserVersion ?? ''}`.trim(),
+          close: async () => { try { await driver.on(null, () => driver.send('DELETE', '')); } finally { kill(); } },
+        };
+      } catch (e) {
+        kill();
+        throw e;
+      }
+    },
+  },
 };
 
 /**
@@ -173,11 +282,8 @@ export async function openBrowser({ engine = 'chromium', extraArgs = [], mounts 
   const errors = [];
   const session = { engine, label: e.label, version: browser.version, origin: server.origin, errors, open: null, close };
   session.open = async (path, { ready = true, timeoutMs = 30000 } = {}) => {
-    const page = await browser.newPage(), raw = page.raw;
-    raw.on('pageerror', (err) => errors.push(`page error: ${err.message}`));
-    raw.on('console', (m) => { if (m.type() === 'error') errors.push(`console: ${m.text()}`); });
-    raw.on('requestfailed', (r) => errors.push(`request failed: ${r.url()} ${r.failure()?.errorText}`));
-    raw.on('response', (r) => { if (r.status() >= 400) errors.push(`HTTP ${r.status()} for ${r.url()}`); });
+    const page = await browser.newPage();
+    page.watch(errors);
     await page.goto(`${server.origin}${path}`);
     session.version ??= await page.evaluate(() => navigator.userAgent);   // a persistent Chromium context does not say
     if (!ready) return page;
