@@ -289,4 +289,5 @@ function engineSuite(engine, label) {
 
 engineSuite('chromium', 'Chromium');
 engineSuite('firefox', 'Firefox');
+engineSuite('webkit', 'WebKitGTK');
 test.run();
