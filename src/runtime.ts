@@ -276,6 +276,11 @@ function canBlock(): boolean {
 function webThreads(want: number | undefined): ThreadChoice {
   const g = globalThis as { Worker?: unknown; crossOriginIsolated?: boolean; navigator?: { hardwareConcurrency?: number } };
   if (typeof g.Worker !== 'function') return ONE('no Web Workers here');
+  if (g.crossOriginIsolated === true && (typeof SharedArrayBuffer !== 'function' || typeof Atomics !== 'object')) {
+    // WebKitGTK 2.50 isolates the page but keeps SharedArrayBuffer off unless JavaScriptCore is told otherwise
+    return ONE('the page is cross-origin isolated but this engine gives it no SharedArrayBuffer (WebKitGTK: run it with ' +
+      'the environment variable JSC_useSharedArrayBuffer=1; docs/BROWSER.md)');
+  }
   if (typeof SharedArrayBuffer !== 'function' || typeof Atomics !== 'object' || g.crossOriginIsolated === false) {
     return ONE('the page is not cross-origin isolated, so it has no SharedArrayBuffer: serve it with the headers ' +
       'Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp (docs/BROWSER.md)');

@@ -216,13 +216,13 @@ export const ENGINES = {
   },
   webkit: {
     label: 'WebKitGTK', binary: WEBKIT, env: 'QWASM_WEBKIT', install: 'Debian: apt-get install webkit2gtk-driver xvfb',
-    async launch({ extraArgs }) {
+    async launch({ extraArgs, env }) {
       if (!existsSync(WEBKIT_DRIVER)) throw new Error(`WebKitWebDriver not found at ${WEBKIT_DRIVER}: apt-get install webkit2gtk-driver`);
       const port = 20000 + Math.floor(Math.random() * 20000), base = `http://127.0.0.1:${port}`;
       const cmd = process.env.DISPLAY ? [WEBKIT_DRIVER, `--port=${port}`] : ['xvfb-run', '-a', WEBKIT_DRIVER, `--port=${port}`];
       // JavaScriptCore gates SharedArrayBuffer behind this option in WebKitGTK (Safari turns it on for
       // cross-origin-isolated pages itself)
-      const proc = spawn(cmd[0], cmd.slice(1), { stdio: 'ignore', detached: true, env: { ...process.env, JSC_useSharedArrayBuffer: '1' } });
+      const proc = spawn(cmd[0], cmd.slice(1), { stdio: 'ignore', detached: true, env: { ...process.env, JSC_useSharedArrayBuffer: '1', ...env } });
       const kill = () => { try { process.kill(-proc.pid); } catch { /* gone */ } };
       try {
         for (let i = 0; ; i++) {
@@ -253,11 +253,11 @@ export const ENGINES = {
 
 /**
  * Launches `engine` headless with an empty temporary profile and a server of the repository (startServer's
- * `mounts`). Returns { engine, label, version, origin, errors (page errors, console errors, failed requests seen
+ * `mounts`; `env`: more environment variables for WebKitGTK's processes). Returns { engine, label, version, origin, errors (page errors, console errors, failed requests seen
  * so far, in every page), open(path, { ready }), close() }; open() resolves to a Page once the page has set
  * window.qwasmReady (ready: false: once it loaded), and fails with the page's window.qwasmError if it sets one.
  */
-export async function openBrowser({ engine = 'chromium', extraArgs = [], mounts = {} } = {}) {
+export async function openBrowser({ engine = 'chromium', extraArgs = [], mounts = {}, env = {} } = {}) {
   const e = ENGINES[engine];
   if (!e) throw new TypeError(`unknown browser engine '${engine}' (known: ${Object.keys(ENGINES).join(', ')})`);
   if (!existsSync(e.binary)) throw new Error(`${e.label} not found at ${e.binary}: install it (${e.install}) or point ${e.env} at its binary`);
@@ -274,7 +274,7 @@ export async function openBrowser({ engine = 'chromium', extraArgs = [], mounts 
     }
   };
   try {
-    browser = await e.launch({ extraArgs, profile });
+    browser = await e.launch({ extraArgs, profile, env });
   } catch (err) {
     await close();
     throw err;

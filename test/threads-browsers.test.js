@@ -119,6 +119,21 @@ function engineSuite(engine, label) {
     assert.match(plain.asked[1], /not cross-origin isolated/);
   });
 
+  if (engine === 'webkit') {
+    t('WebKitGTK without JSC_useSharedArrayBuffer: the isolated page has no SharedArrayBuffer; 1 thread, and qwasm says why', async () => {
+      const off = await openBrowser({ engine, env: { JSC_useSharedArrayBuffer: '0' } });
+      try {
+        const page = await off.open(`${ISOLATED}/test/threads-page/index.html`);
+        const got = await page.evaluate(() => window.mainThread);
+        assert.is(got.isolated, true);
+        assert.is(got.asked[0], 1);
+        assert.match(got.asked[1], /cross-origin isolated but this engine gives it no SharedArrayBuffer \(WebKitGTK: .*JSC_useSharedArrayBuffer=1/);
+      } finally {
+        await off.close();
+      }
+    });
+  }
+
   t('int8 batch-64 inference in a Worker of an isolated page: 2 threads (a nested Web Worker) = 1 thread = Node, bit for bit', async () => {
     await open();
     await model();
