@@ -13,6 +13,9 @@ import {
   prepareQAT, ops, qwmWasmError, quantizeInput,
 } from '../dist/index.js';
 import { intraOpPlan } from '../dist/deploy/intra-op.js';
+import { int8GraphToOnnx } from '../dist/onnx/export.js';
+import { createRequire } from 'node:module';
+import { dirname, sep } from 'node:path';
 import { builds, rng, eq } from './helpers.js';
 import { randomData } from './qwm-graphs.js';
 
@@ -207,6 +210,28 @@ test('QAT through a Graph: fake quant + STE train the branches, then convert; a 
     { name: 'gate', inputs: ['c', 'g'], merge: 'mul' },
   ]);
   assert.throws(() => prepareQAT(se), /graph node '[^']*gate'.*'mul' merge/);
+});
+
+test('int8 DAG → QDQ ONNX (Concat / Add between DequantizeLinear and QuantizeLinear) runs in onnxruntime like ours', async () => {
+  const ort = await import('onnxruntime-web');
+  ort.env.wasm.wasmPaths = dirname(createRequire(import.meta.url).resolve('onnxruntime-web')) + sep;
+  ort.env.wasm.numThreads = 1;
+  ort.env.logLevel = 'error';
+  const [q] = await builds();
+  for (const [seed, concatInputs] of [[10, 'shared'], [11, 'per-input']]) {
+    const { qat, data } = converted(q, seed, { head: 'outside' });
+    const graph = buildInt8Graph(qat, undefined, { concatInputs });
+    const bytes = int8GraphToOnnx(graph);
+    const session = await ort.InferenceSession.create(bytes, { graphOptimizationLevel: 'all', intraOpNumThreads: 1 });
+    const n = 12, x = normalise(data, n);
+    const theirs = (await session.run({ input: new ort.Tensor('float32', x, [n, 9, 9, 3]) })).logits.data;
+    const i8 = new Int8Runner(q.rt, graph), ours = i8.predict(x, n);
+    i8.dispose();
+    let worst = 0;
+    for (let i = 0; i < ours.length; i++) worst = Math.max(worst, Math.round(Math.abs(ours[i] - theirs[i]) / graph.output.scale));
+    // the same int8 arithmetic up to f32 rounding order inside ORT's kernels: a step or two at most
+    assert.ok(worst <= 2, `seed ${seed} ${concatInputs}: ORT and qwasm logits differ by ${worst} output steps`);
+  }
 });
 
 test.run();

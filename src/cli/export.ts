@@ -12,7 +12,7 @@ import { quantizeStatic } from '../quant/ptq.js';
 import { buildInt8Graph, Int8Model } from '../deploy/int8-model.js';
 import { encodeQwm, decodeQwm, isQwm } from '../deploy/qwm.js';
 import { bundleWasm } from '../deploy/wasm-bundle.js';
-import type { Int8Graph, GraphMeta } from '../deploy/graph.js';
+import { childLists, type Int8Graph, type GraphMeta } from '../deploy/graph.js';
 import type { QuantState } from '../quant/qat.js';
 import { QwasmError } from '../errors.js';
 import { FLAGS, UsageError, flag, type Args, type CommandSpec } from './args.js';
@@ -127,7 +127,7 @@ async function run(args: Args): Promise<number> {
 
 function countNodes(nodes: Int8Graph['nodes']): number {
   let c = 0;
-  for (const n of nodes) { c++; if (n.kind === 'residual') c += countNodes(n.body) + (n.shortcut ? countNodes(n.shortcut) : 0); }
+  for (const n of nodes) { c++; for (const l of childLists(n)) c += countNodes(l); }
   return c;
 }
 

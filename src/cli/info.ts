@@ -1,7 +1,7 @@
 // `qwasm info`: what a .qwm file holds — layers, kinds, shapes, bytes, quantisation, sparsity — without running it.
 import { decodeQwm, qwmNodeBytes } from '../deploy/qwm.js';
 import { validateGraph } from '../deploy/validate.js';
-import type { GraphNode, Int8Graph } from '../deploy/graph.js';
+import { childLists, type GraphNode, type Int8Graph } from '../deploy/graph.js';
 import { FLAGS, UsageError, type Args, type CommandSpec } from './args.js';
 import { expectKind, readInput } from './files.js';
 import type { Command } from './main.js';
@@ -53,8 +53,12 @@ export function describeGraph(g: Int8Graph, fileBytes: number) {
       if (n.kind === 'maxpool' || n.kind === 'avgpool') r.detail = `${n.kh}×${n.kw} s${n.stride.join(',')} p${n.padding.join(',')}`;
       if (n.kind === 'avgpool' || n.kind === 'gap' || n.kind === 'residual') r.clamp = [n.qmin, n.qmax];
       if (n.kind === 'residual') r.detail = n.shortcut ? 'projection shortcut' : 'identity shortcut';
+      if (n.kind === 'dag') {
+        const merges = n.steps.filter((s) => s.merge), copies = merges.flatMap((s) => (s.merge === 'concat' ? s.mult! : [])).filter((m) => m === 1).length;
+        r.detail = `${n.steps.length} steps: ${merges.filter((s) => s.merge === 'concat').length} concat (${copies} inputs copied), ${merges.filter((s) => s.merge === 'add').length} add`;
+      }
       layers.push(r);
-      if (n.kind === 'residual') { walk(n.body, depth + 1); if (n.shortcut) walk(n.shortcut, depth + 1); }
+      for (const l of childLists(n)) walk(l, depth + 1);
     }
   };
   walk(g.nodes, 0);
