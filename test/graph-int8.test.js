@@ -10,13 +10,13 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
   init, Engine, Graph, layers, InitRng, quantizeStatic, convertToInt8, buildInt8Graph, encodeQwm, decodeQwm, Int8Runner,
-  prepareQAT, ops, qwmWasmError, quantizeInput,
+  prepareQAT, ops, qwmWasmError, quantizeInput, importTfjs, loadTuxPaintNatural,
 } from '../dist/index.js';
 import { intraOpPlan } from '../dist/deploy/intra-op.js';
 import { int8GraphToOnnx } from '../dist/onnx/export.js';
 import { createRequire } from 'node:module';
 import { dirname, sep } from 'node:path';
-import { builds, rng, eq } from './helpers.js';
+import { builds, rng, eq, needs } from './helpers.js';
 import { randomData } from './qwm-graphs.js';
 
 const L = layers;
@@ -234,4 +234,37 @@ test('int8 DAG → QDQ ONNX (Concat / Add between DequantizeLinear and QuantizeL
   }
 });
 
+const withPhotos = needs(needs(needs(test, 'nsfwjs'), 'sharp'), 'tuxpaint-stamps');
+
+withPhotos('the real InceptionV3 (nsfwjs, cut at mixed7, 75 px) calibrates, converts to one DAG node and runs: int8 ≈ fake-quant, qwm_run == Int8Runner, scalar == simd', async () => {
+  const all = await builds(), q = all[all.length > 1 ? 1 : 0];
+  const e = new Engine(q.rt);
+  const imp = importTfjs(e, 'nsfwjs:inception_v3', { cut: 'mixed7', classes: 7, inputSize: 75 });
+  const { train, test: held } = loadTuxPaintNatural({ size: 75, channels: 3, norm: imp.norm });
+  imp.model.train(false);
+  const qat = quantizeStatic(imp.model, train, { batches: 1, batchSize: 6 });
+  const graph = buildInt8Graph(qat);
+  const dag = graph.nodes[0];
+  assert.is(dag.kind, 'dag');
+  assert.equal(dag.steps.filter((s) => s.merge === 'concat').map((s) => s.name.split('.').pop()), ['mixed0', 'mixed1', 'mixed2', 'mixed3', 'mixed4', 'mixed5', 'mixed6', 'mixed7']);
+  const n = 6, x = normalise(held, n), codes = quantizeInput(x, graph.input);
+  // int8 vs the fake-quant model: the same top-1 on (nearly) every photo, logits within a few output steps
+  qat.train(false);
+  const xt = e.persistent([n, 75, 75, 3], x);
+  const yf = e.noGrad(() => { const v = qat.forward(xt).toArray(); e.endStep(); return v; });
+  const i8 = new Int8Runner(q.rt, graph), y8 = i8.predict(x, n), k = graph.classes;
+  const am = (a, i) => { let b = 0; for (let j = 1; j < k; j++) if (a[i * k + j] > a[i * k + b]) b = j; return b; };
+  let agree = 0;
+  for (let i = 0; i < n; i++) if (am(y8, i) === am(yf, i)) agree++;
+  assert.ok(agree >= n - 1, `top-1 agreement int8 vs fake-quant ${agree}/${n}`);
+  // bit-exact across readers and builds
+  const ref = i8.predictCodes(codes, n), bytes = encodeQwm(graph);
+  for (const b of all) {
+    if (b !== q) { const r = new Int8Runner(b.rt, decodeQwm(bytes)); assert.is(eq(r.predictCodes(codes, n), ref), null, `Int8Runner on ${b.build}`); r.dispose(); }
+    assert.is(eq(wasmRun(b, bytes, codes, n, k), ref), null, `qwm_run on ${b.build}`);
+  }
+  i8.dispose();
+});
+
 test.run();
+

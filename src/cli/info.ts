@@ -77,7 +77,7 @@ async function run(args: Args): Promise<number> {
   const d = describeGraph(decodeQwm(bytes, file), bytes.length);
   if (args.bool('json')) { console.log(JSON.stringify({ file, ...d })); return 0; }
   const meta = d.meta as Record<string, unknown>;
-  console.log(`${file}: .qwm v1, ${d.bytes} bytes, ${d.nodes} nodes, ${d.weights} int8 weights (${(d.sparsity * 100).toFixed(1)} % zero), ${d.macs} MACs per sample`);
+  console.log(`${file}: .qwm v${new DataView(bytes.buffer, bytes.byteOffset).getUint16(4, true)}, ${d.bytes} bytes, ${d.nodes} nodes, ${d.weights} int8 weights (${(d.sparsity * 100).toFixed(1)} % zero), ${d.macs} MACs per sample`);
   console.log(`input ${d.inputShape.join('×')} (scale ${d.input.scale.toPrecision(6)}, zero point ${d.input.zeroPoint}) → ${d.classes} classes (scale ${d.output.scale.toPrecision(6)}, zero point ${d.output.zeroPoint})`);
   if (Array.isArray(meta.labels)) console.log(`labels: ${(meta.labels as string[]).join(', ')}`);
   if (meta.mean !== undefined) console.log(`normalisation: mean ${JSON.stringify(meta.mean)}, std ${JSON.stringify(meta.std)}`);

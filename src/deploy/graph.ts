@@ -139,8 +139,8 @@ export interface Int8Graph {
 
 export interface GraphMeta {
   labels?: string[];
-  /** Input normalisation the model was trained with: x = (pixel/255 − mean) / std. */
-  mean?: number; std?: number;
+  /** Input normalisation the model was trained with: x = (pixel/255 − mean) / std (one number, or one per channel). */
+  mean?: number | number[]; std?: number | number[];
   [key: string]: unknown;
 }
 
