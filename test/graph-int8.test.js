@@ -15,6 +15,7 @@ import {
 import { intraOpPlan } from '../dist/deploy/intra-op.js';
 import { int8GraphToOnnx } from '../dist/onnx/export.js';
 import { createRequire } from 'node:module';
+import { crc32 } from '../dist/util/crc32.js';
 import { dirname, sep } from 'node:path';
 import { builds, rng, eq, needs } from './helpers.js';
 import { randomData } from './qwm-graphs.js';
@@ -232,6 +233,42 @@ test('int8 DAG → QDQ ONNX (Concat / Add between DequantizeLinear and QuantizeL
     // the same int8 arithmetic up to f32 rounding order inside ORT's kernels: a step or two at most
     assert.ok(worst <= 2, `seed ${seed} ${concatInputs}: ORT and qwasm logits differ by ${worst} output steps`);
   }
+});
+
+test('corrupted DAG files: qwm_load never traps, rejects exactly what decodeQwm rejects, runs what both accept identically', async () => {
+  const all = await builds(), q = all[0], r = rng(99);
+  const { graph } = converted(q, 12, { head: 'inside' });
+  const good = encodeQwm(graph), nodeEnd = good.length - new DataView(good.buffer).getUint32(20, true);
+  // where the DAG node's step headers sit (the first node, after the 52-byte headers): mutate there often
+  const dagEnd = 52 + 1 + 2 + graph.nodes[0].name.length + 5 + 2 + 200;
+  let rejected = 0, accepted = 0;
+  for (let t = 0; t < Number(process.env.QWM_FUZZ_ROUNDS ?? 300); t++) {
+    let b;
+    if (t % 6 === 5) {
+      b = good.slice(0, r.int(16, good.length - 1));
+      new DataView(b.buffer).setUint32(8, b.length, true);
+    } else {
+      b = good.slice();
+      for (let j = r.int(1, 3); j > 0; j--) {
+        const pos = r.float() < 0.6 ? r.int(52, dagEnd) : r.int(16, nodeEnd - 1), mode = r.int(0, 3);
+        b[pos] = mode === 0 ? r.int(0, 255) : mode === 1 ? b[pos] + 1 : mode === 2 ? b[pos] - 1 : (r.float() < 0.5 ? 0 : 255);
+      }
+    }
+    new DataView(b.buffer).setUint32(12, crc32(b, 0, 16, b.length), true);
+    const p = q.rt.put(b);
+    let res;
+    try { res = q.kernels.qwm_load(p, b.length); } finally { q.rt.free(p); }   // a trap throws here
+    let g = null, why = '';
+    try { g = decodeQwm(b); } catch (e) { why = e.message; }
+    if (!g) { assert.ok(res < 0, `mutation ${t}: qwm_load accepted a file decodeQwm rejects (${why})`); rejected++; continue; }
+    assert.is(res, 0, `mutation ${t}: qwm_load returned ${qwmWasmError(res)} at byte ${q.kernels.qwm_error_offset()}, decodeQwm accepts the file`);
+    const runner = new Int8Runner(q.rt, g), n = 2, codes = r.i8(n * g.inputShape[0] * g.inputShape[1] * g.inputShape[2]);
+    const want = runner.predictCodes(codes, n);
+    runner.dispose();
+    assert.is(eq(wasmRun(q, b, codes, n, g.classes), want), null, `mutation ${t}: accepted by both, runs differ`);
+    accepted++;
+  }
+  assert.ok(rejected > 50 && accepted > 10, `rejected ${rejected}, accepted ${accepted}: the mutations should reach both outcomes`);
 });
 
 const withPhotos = needs(needs(needs(test, 'nsfwjs'), 'sharp'), 'tuxpaint-stamps');
