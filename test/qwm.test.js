@@ -84,7 +84,7 @@ test('a 90 % pruned refcnn is stored gap-nibble encoded, far smaller than dense'
 
 test('fixtures from scripts/make-qwm-fixture.mjs decode and reproduce their expected codes', async () => {
   const qs = await builds();
-  for (const name of ['refcnn', 'resnet', 'mixed']) {
+  for (const name of ['refcnn', 'resnet', 'mixed', 'dag']) {
     const file = new URL(`${name}.qwm`, fixtures);
     if (!existsSync(file)) { console.log(`  (no fixture ${name}.qwm: run node scripts/make-qwm-fixture.mjs)`); continue; }
     const exp = JSON.parse(readFileSync(new URL(`${name}.qwm.json`, fixtures), 'utf8'));
