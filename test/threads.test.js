@@ -58,6 +58,9 @@ test('a shared batch is claimed in shrinking runs that cover every sample once',
     const c = chunking(n, threads, minSamples, perThread);
     assert.ok(c.minChunk >= 1 && c.maxChunk >= c.minChunk && c.maxChunk <= Math.ceil(n / threads), JSON.stringify(c));
     const b = SharedBatch.open(null, n, 3, 2, true, c), runs = [];
+    const x = rng(n).f32(n * 3);
+    b.fill(x);
+    assert.equal([...b.input(0, n)], [...x], 'fill copies the input in');
     b.drain((start, count) => runs.push([start, count]));
     let next = 0;
     for (const [start, count] of runs) {
@@ -69,6 +72,12 @@ test('a shared batch is claimed in shrinking runs that cover every sample once',
     for (let i = 1; i < runs.length; i++) assert.ok(runs[i][1] <= runs[i - 1][1], `n=${n}: runs shrink`);
     assert.is(b.drain(() => assert.unreachable('nothing left to claim')), 0);
   }
+});
+
+test('a shared batch whose input copy failed is abandoned: claimants return at once instead of waiting', () => {
+  const b = SharedBatch.open(null, 8, 3, 2, true, chunking(8, 2, 1, 4));
+  assert.throws(() => b.fill(new Float32Array(100)), RangeError);   // 100 values do not fit 8 × 3
+  assert.is(b.drain(() => assert.unreachable('an abandoned batch has nothing to claim')), 0);
 });
 
 test('a converted model predicts the same logits with 2 threads (and predictAsync, which is predict in Node); a bad batch fails the same way', async () => {

@@ -127,6 +127,12 @@ export class Int8Runner {
   static chunksPerThread = 4;
 
   /**
+   * Cap (ms) on how long the caller of a parallel batch polls for the other threads' last samples once it has
+   * none left to claim, before blocking in the futex wait (docs/THREADS.md); 0 never polls.
+   */
+  static finishSpinMs = 0.25;
+
+  /**
    * Batch 1 on a runtime with threads: split the image's spatial layers into row bands across the threads
    * (src/deploy/intra-op.ts) when the plan is estimated to pay. false keeps one image on one thread.
    */
@@ -384,7 +390,14 @@ export class Int8Runner {
     const batch = this.openBatch(this.replicas!.io, input, n, pool.threads);
     this.replicas!.io = batch.spec.buf;
     const msg = { task: 'infer.chunks', id: this.replicas!.id, batch: batch.spec };
-    pool.run(pool.workers.map(() => msg), () => batch.drain((start, count) => this.runShared(batch, start, count)));
+    // the request goes out first: the workers wake up while this thread copies the input in
+    pool.run(pool.workers.map(() => msg), () => {
+      batch.fill(input);
+      let perSample = 0;
+      batch.drain((start, count) => { const t = performance.now(); this.runShared(batch, start, count); perSample = (performance.now() - t) / count; });
+      // the others are in their last claims (single samples by then): poll for up to ~2 samples' time for them
+      batch.awaitOthers(Math.min(2 * perSample, Int8Runner.finishSpinMs));
+    });
     return batch.output(0, n).slice();
   }
 
@@ -398,12 +411,10 @@ export class Int8Runner {
     return this.replicas.id;
   }
 
-  /** A SharedBatch holding the n samples of `input`, cut for `threads` claimants (reusing `buf` when large enough). */
+  /** A SharedBatch for the n samples of `input` (not copied in yet: fill), cut for `threads` claimants (reusing `buf` when large enough). */
   private openBatch(buf: SharedArrayBuffer | null, input: Int8Array | Float32Array, n: number, threads: number): SharedBatch {
     const minSamples = Math.ceil(Int8Runner.parallelMinMacs / 4 / Math.max(1, this.macs));
-    const batch = SharedBatch.open(buf, n, size(this.inputShape), this.classes, input instanceof Float32Array, chunking(n, threads, minSamples, Int8Runner.chunksPerThread));
-    (batch.input(0, n) as Float32Array).set(input as Float32Array);   // same element type (float says which)
-    return batch;
+    return SharedBatch.open(buf, n, size(this.inputShape), this.classes, input instanceof Float32Array, chunking(n, threads, minSamples, Int8Runner.chunksPerThread));
   }
 
   /**
@@ -422,6 +433,7 @@ export class Int8Runner {
       }
     }
     const batch = this.openBatch(null, input, n, pool.workers.length);
+    batch.fill(input);
     await pool.runAsync(pool.workers.map(() => ({ task: 'infer.chunks', id: this.replicas!.id, batch: batch.spec })));
     return batch.output(0, n).slice();
   }

@@ -39,10 +39,25 @@ export interface PoolWorker {
 }
 
 /**
- * Blocks (Atomics.wait, 1 s slices) while busy(ctrl[i]); throws after TIMEOUT_MS naming thread `index` and
- * `what` it failed to do (a task in a hung state or a dead thread fails the call instead of hanging it).
+ * Polls ctrl[i] for up to `ms` while busy(ctrl[i]); returns whether it is still busy. A wait expected to end
+ * within microseconds (the other thread's last claimed sample) ends sooner this way than through Atomics.wait:
+ * a thread blocked in the futex (its vCPU halted, on a VM) takes tens of µs to run again once notified.
  */
-export function waitWhile(ctrl: Int32Array, i: number, busy: (v: number) => boolean, index: number, what: string): void {
+export function spinWhile(ctrl: Int32Array, i: number, busy: (v: number) => boolean, ms: number): boolean {
+  if (!busy(Atomics.load(ctrl, i))) return false;
+  if (ms <= 0) return true;
+  const until = performance.now() + ms;
+  while (busy(Atomics.load(ctrl, i))) if (performance.now() > until) return true;
+  return false;
+}
+
+/**
+ * Blocks (Atomics.wait, 1 s slices) while busy(ctrl[i]), after polling for `spinMs` (spinWhile); throws after
+ * TIMEOUT_MS naming thread `index` and `what` it failed to do (a task in a hung state or a dead thread fails the
+ * call instead of hanging it).
+ */
+export function waitWhile(ctrl: Int32Array, i: number, busy: (v: number) => boolean, index: number, what: string, spinMs = 0): void {
+  if (!spinWhile(ctrl, i, busy, spinMs)) return;
   const t0 = Date.now();
   for (let v = Atomics.load(ctrl, i); busy(v); v = Atomics.load(ctrl, i)) {
     Atomics.wait(ctrl, i, v, 1000);
@@ -61,7 +76,7 @@ class WorkerHandle implements PoolWorker {
     const { port1, port2 } = new w.MessageChannel();
     this.port = port1;
     this.worker = new w.Worker(new URL('./worker.js', import.meta.url), {
-      workerData: { port: port2, ctrl: this.ctrl, module, build, index },
+      workerData: { port: port2, ctrl: this.ctrl, module, build, index, idleSpinMs: ThreadPool.idleSpinMs },
       transferList: [port2 as unknown as import('node:worker_threads').TransferListItem],
     });
     this.worker.unref();
@@ -88,7 +103,7 @@ class WorkerHandle implements PoolWorker {
 
   wait(): TaskReply {
     if (!this.pending) throw new QwasmError(`internal: thread ${this.index} has no request in flight`);
-    waitWhile(this.ctrl, REP, (v) => v !== this.seq, this.index, 'answer');
+    waitWhile(this.ctrl, REP, (v) => v !== this.seq, this.index, 'answer', ThreadPool.replySpinMs);
     this.pending = false;
     const m = this.w.receiveMessageOnPort(this.port)?.message as TaskReply | undefined;
     if (!m) throw new QwasmError(`internal: thread ${this.index} answered without a message`);
@@ -102,6 +117,17 @@ class WorkerHandle implements PoolWorker {
 const SHARED = new Map<string, ThreadPool>();
 
 export class ThreadPool {
+  /**
+   * The caller polls this long (ms) for a reply before blocking in Atomics.wait: covers a worker that has finished
+   * its work and is posting its reply (a task that knows more polls for the work itself first: Int8Runner).
+   */
+  static replySpinMs = 0.03;
+  /**
+   * A Node pool thread polls this long (ms) for the next request after replying before blocking: back-to-back
+   * calls (a predict loop) then find it awake. Short, since on a busy machine a polling thread holds a core the
+   * caller may need. Read when the pool starts.
+   */
+  static idleSpinMs = 0.05;
   /** Worker threads (the caller's thread is thread 0 and not counted here). */
   readonly workers: PoolWorker[];
   /** Per worker: the work (TaskReply.work: samples, chunks) its replies reported, e.g. to check a batch was shared. */
