@@ -89,6 +89,12 @@ test('a converted model predicts the same logits with 2 threads (and predictAsyn
     assert.is(eq(b.i8.predict(x, 64), a.i8.predict(x, 64)), null);
     assert.is(eq(await b.i8.predictAsync(x, 64), a.i8.predict(x, 64)), null);
     assert.is(eq(await b.i8.predictCodesAsync(new Int8Array(64 * 144), 64), a.i8.predictCodes(new Int8Array(64 * 144), 64)), null);
+    // back-to-back batches reuse the last shared batch when the size and kind match, and must not when they do not
+    const x2 = rng(4).f32(64 * 144), codes = Int8Array.from(rng(5).f32(64 * 144), (v) => Math.round(v * 100));
+    assert.is(eq(b.i8.predict(x2, 64), a.i8.predict(x2, 64)), null);
+    assert.is(eq(b.i8.predictCodes(codes, 64), a.i8.predictCodes(codes, 64)), null);
+    assert.is(eq(b.i8.predict(x2.subarray(0, 9 * 144), 9), a.i8.predict(x2.subarray(0, 9 * 144), 9)), null);
+    assert.is(eq(b.i8.predict(x, 64), a.i8.predict(x, 64)), null);
     assert.throws(() => b.i8.predict(x, 63), /x must hold n × 12×12×1/);
     let err = null;
     try { await b.i8.predictAsync(x, 63); } catch (e) { err = e; }

@@ -110,8 +110,8 @@ export class Int8Runner {
   /** Multiply-accumulates of one sample (validateGraph's count). */
   private readonly macs: number;
   /** Id of this graph's replicas in the pool threads (loaded on the first parallel batch), that pool, and the
-   *  SharedArrayBuffer of the last parallel batch (reused while large enough). */
-  private replicas: { pool: ThreadPool; id: number; io: SharedArrayBuffer | null } | null = null;
+   *  last parallel batch with its request (reused by the next batch of the same size; its buffer while large enough). */
+  private replicas: { pool: ThreadPool; id: number; last: { batch: SharedBatch; msg: unknown } | null } | null = null;
 
   /**
    * Batch-parallel inference (docs/THREADS.md) splits a batch over the runtime's threads only when each
@@ -387,9 +387,9 @@ export class Int8Runner {
    */
   private execParallel(pool: ThreadPool, input: Int8Array | Float32Array, n: number): Int8Array {
     this.replicaId(pool);
-    const batch = this.openBatch(this.replicas!.io, input, n, pool.threads);
-    this.replicas!.io = batch.spec.buf;
-    const msg = { task: 'infer.chunks', id: this.replicas!.id, batch: batch.spec };
+    const r = this.replicas!, batch = this.openBatch(r.last?.batch ?? null, input, n, pool.threads);
+    if (r.last?.batch !== batch) r.last = { batch, msg: { task: 'infer.chunks', id: r.id, batch: batch.spec } };
+    const msg = r.last.msg;
     // the request goes out first: the workers wake up while this thread copies the input in
     pool.run(pool.workers.map(() => msg), () => {
       batch.fill(input);
@@ -406,15 +406,15 @@ export class Int8Runner {
     if (!this.replicas || this.replicas.pool !== pool) {
       const id = pool.newId();
       pool.broadcast({ task: 'infer.load', id, qwm: this.qwm() });
-      this.replicas = { pool, id, io: null };
+      this.replicas = { pool, id, last: null };
     }
     return this.replicas.id;
   }
 
-  /** A SharedBatch for the n samples of `input` (not copied in yet: fill), cut for `threads` claimants (reusing `buf` when large enough). */
-  private openBatch(buf: SharedArrayBuffer | null, input: Int8Array | Float32Array, n: number, threads: number): SharedBatch {
+  /** A SharedBatch for the n samples of `input` (not copied in yet: fill), cut for `threads` claimants (reusing `prev`: SharedBatch.open). */
+  private openBatch(prev: SharedBatch | null, input: Int8Array | Float32Array, n: number, threads: number): SharedBatch {
     const minSamples = Math.ceil(Int8Runner.parallelMinMacs / 4 / Math.max(1, this.macs));
-    return SharedBatch.open(buf, n, size(this.inputShape), this.classes, input instanceof Float32Array, chunking(n, threads, minSamples, Int8Runner.chunksPerThread));
+    return SharedBatch.open(prev, n, size(this.inputShape), this.classes, input instanceof Float32Array, chunking(n, threads, minSamples, Int8Runner.chunksPerThread));
   }
 
   /**
@@ -423,7 +423,7 @@ export class Int8Runner {
    */
   private async execAsync(pool: ThreadPool, input: Int8Array | Float32Array, n: number): Promise<Int8Array> {
     if (!this.replicas || this.replicas.pool !== pool) {
-      const replicas = { pool, id: pool.newId(), io: null };
+      const replicas = { pool, id: pool.newId(), last: null };
       this.replicas = replicas;
       try {
         await pool.runAsync(pool.workers.map(() => ({ task: 'infer.load', id: replicas.id, qwm: this.qwm() })));

@@ -47,11 +47,20 @@ export class SharedBatch {
     return HEADER + n * (inValues * (float ? 4 : 1) + outBytes);
   }
 
-  /** A batch in `buf` (reused if large enough, else a new buffer), no sample claimed yet, its input not filled in. */
-  static open(buf: SharedArrayBuffer | null, n: number, inValues: number, outBytes: number, float: boolean, chunking: Chunking): SharedBatch {
-    const need = SharedBatch.bytes(n, inValues, outBytes, float);
-    const b = buf && buf.byteLength >= need ? buf : new SharedArrayBuffer(need);
-    const s = new SharedBatch({ buf: b, n, inValues, outBytes, float, ...chunking });
+  /**
+   * A batch with no sample claimed yet and its input not filled in: `prev` itself when its shape and chunking are
+   * the same (a caller's back-to-back calls: no new views, and the same spec to post), else a batch in prev's
+   * buffer if large enough, else in a new buffer. `prev` must not be in use.
+   */
+  static open(prev: SharedBatch | null, n: number, inValues: number, outBytes: number, float: boolean, chunking: Chunking): SharedBatch {
+    const p = prev?.spec;
+    let s: SharedBatch;
+    if (p && p.n === n && p.inValues === inValues && p.outBytes === outBytes && p.float === float && p.minChunk === chunking.minChunk && p.maxChunk === chunking.maxChunk && p.split === chunking.split) s = prev!;
+    else {
+      const need = SharedBatch.bytes(n, inValues, outBytes, float);
+      const b = p && p.buf.byteLength >= need ? p.buf : new SharedArrayBuffer(need);
+      s = new SharedBatch({ buf: b, n, inValues, outBytes, float, ...chunking });
+    }
     Atomics.store(s.head, NEXT, 0);
     Atomics.store(s.head, READY, 0);
     Atomics.store(s.head, DONE, 0);
