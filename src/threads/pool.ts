@@ -119,13 +119,14 @@ const SHARED = new Map<string, ThreadPool>();
 export class ThreadPool {
   /**
    * The caller polls this long (ms) for a reply before blocking in Atomics.wait: covers a worker that has finished
-   * its work and is posting its reply (a task that knows more polls for the work itself first: Int8Runner).
+   * its work and is posting its reply, ~20–50 µs on a cold path (a task that knows more polls for the work itself
+   * first: Int8Runner.finishSpinMs). 0 blocks at once.
    */
-  static replySpinMs = 0.03;
+  static replySpinMs = 0.1;
   /**
    * A Node pool thread polls this long (ms) for the next request after replying before blocking: back-to-back
    * calls (a predict loop) then find it awake. Short, since on a busy machine a polling thread holds a core the
-   * caller may need. Read when the pool starts.
+   * caller may need. Read when the pool starts; 0 blocks at once.
    */
   static idleSpinMs = 0.05;
   /** Worker threads (the caller's thread is thread 0 and not counted here). */
