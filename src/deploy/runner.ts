@@ -128,9 +128,11 @@ export class Int8Runner {
 
   /**
    * Cap (ms) on how long the caller of a parallel batch polls for the other threads' last samples once it has
-   * none left to claim, before blocking in the futex wait (docs/THREADS.md); 0 never polls.
+   * none left to claim (it polls for 1.5 × its fastest sample of the call, capped here), and how long it then
+   * polls for their replies, before blocking in the futex wait (docs/THREADS.md); 0 never polls.
    */
-  static finishSpinMs = 0.25;
+  static finishSpinMs = 0.15;
+  static replySpinMs = 0.1;
 
   /**
    * Batch 1 on a runtime with threads: split the image's spatial layers into row bands across the threads
@@ -393,11 +395,12 @@ export class Int8Runner {
     // the request goes out first: the workers wake up while this thread copies the input in
     pool.run(pool.workers.map(() => msg), () => {
       batch.fill(input);
-      let perSample = 0;
-      batch.drain((start, count) => { const t = performance.now(); this.runShared(batch, start, count); perSample = (performance.now() - t) / count; });
-      // the others are in their last claims (single samples by then): poll for up to ~2 samples' time for them
-      batch.awaitOthers(Math.min(2 * perSample, Int8Runner.finishSpinMs));
-    });
+      let perSample = Infinity;
+      batch.drain((start, count) => { const t = performance.now(); this.runShared(batch, start, count); perSample = Math.min(perSample, (performance.now() - t) / count); });
+      // the others are in their last claims (single samples by then): poll about a sample's time for them (a
+      // thread preempted meanwhile is not polled for long), and for their replies only if they finished
+      return batch.awaitOthers(Math.min(1.5 * perSample, Int8Runner.finishSpinMs));
+    }, (finished) => (finished ? Int8Runner.replySpinMs : 0));
     return batch.output(0, n).slice();
   }
 

@@ -31,8 +31,8 @@ export interface PoolWorker {
   readonly index: number;
   /** Sends a request (at most one in flight). */
   post(msg: unknown): void;
-  /** Blocks until the reply of the request in flight; throws the task's error. */
-  wait(): TaskReply;
+  /** Blocks until the reply of the request in flight (polling for `spinMs` first, where supported); throws the task's error. */
+  wait(spinMs?: number): TaskReply;
   /** The same without blocking (Web Workers only: a browser main thread may not block). */
   waitAsync?(): Promise<TaskReply>;
   terminate(): void;
@@ -101,9 +101,9 @@ class WorkerHandle implements PoolWorker {
     Atomics.notify(this.ctrl, REQ);
   }
 
-  wait(): TaskReply {
+  wait(spinMs = 0): TaskReply {
     if (!this.pending) throw new QwasmError(`internal: thread ${this.index} has no request in flight`);
-    waitWhile(this.ctrl, REP, (v) => v !== this.seq, this.index, 'answer', ThreadPool.replySpinMs);
+    waitWhile(this.ctrl, REP, (v) => v !== this.seq, this.index, 'answer', spinMs);
     this.pending = false;
     const m = this.w.receiveMessageOnPort(this.port)?.message as TaskReply | undefined;
     if (!m) throw new QwasmError(`internal: thread ${this.index} answered without a message`);
@@ -117,12 +117,6 @@ class WorkerHandle implements PoolWorker {
 const SHARED = new Map<string, ThreadPool>();
 
 export class ThreadPool {
-  /**
-   * The caller polls this long (ms) for a reply before blocking in Atomics.wait: covers a worker that has finished
-   * its work and is posting its reply, ~20–50 µs on a cold path (a task that knows more polls for the work itself
-   * first: Int8Runner.finishSpinMs). 0 blocks at once.
-   */
-  static replySpinMs = 0.1;
   /**
    * A Node pool thread polls this long (ms) for the next request after replying before blocking: back-to-back
    * calls (a predict loop) then find it awake. Short, since on a busy machine a polling thread holds a core the
@@ -181,8 +175,8 @@ export class ThreadPool {
   newId(): number { return this.nextId++; }
 
   post(worker: number, msg: unknown): void { this.workers[worker].post(msg); }
-  wait(worker: number): TaskReply {
-    const r = this.workers[worker].wait();
+  wait(worker: number, spinMs = 0): TaskReply {
+    const r = this.workers[worker].wait(spinMs);
     if (typeof r.work === 'number') this.work[worker] += r.work;
     return r;
   }
@@ -190,15 +184,16 @@ export class ThreadPool {
   /**
    * Sends msgs[i] to worker i (i < msgs.length), runs `own` on the caller's thread meanwhile, and returns the
    * replies in worker order. Every reply is collected before an error (a worker's or own's) is thrown, so the
-   * protocol stays in step.
+   * protocol stays in step. `replySpinMs(own's result)`: how long to poll for each reply before blocking — for a
+   * task that knows its workers are about to answer (their work is done, the reply is on its way: ~20–50 µs).
    */
-  run<T>(msgs: unknown[], own: () => T): { own: T; replies: TaskReply[] } {
+  run<T>(msgs: unknown[], own: () => T, replySpinMs: (own: T | undefined) => number = () => 0): { own: T; replies: TaskReply[] } {
     for (let i = 0; i < msgs.length; i++) this.post(i, msgs[i]);
     let result: T | undefined, err: unknown = null;
     try { result = own(); } catch (e) { err = e; }
-    const replies: TaskReply[] = [];
+    const replies: TaskReply[] = [], spin = err ? 0 : replySpinMs(result);
     for (let i = 0; i < msgs.length; i++) {
-      try { replies.push(this.wait(i)); } catch (e) { err ??= e; }
+      try { replies.push(this.wait(i, spin)); } catch (e) { err ??= e; }
     }
     if (err) throw err;
     return { own: result as T, replies };

@@ -20,7 +20,7 @@ import { spinWhile, TIMEOUT_MS } from './pool.js';
 const HEADER = 16;
 const NEXT = 0, READY = 1, DONE = 2;
 /** A worker polls this long (ms) for the input before blocking: the caller copies it in while the worker wakes. */
-const READY_SPIN_MS = 0.2;
+const READY_SPIN_MS = 0.02;
 
 export interface SharedBatchSpec {
   buf: SharedArrayBuffer; n: number;
