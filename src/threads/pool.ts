@@ -40,8 +40,8 @@ export interface PoolWorker {
 
 /**
  * Polls ctrl[i] for up to `ms` while busy(ctrl[i]); returns whether it is still busy. A wait expected to end
- * within microseconds (the other thread's last claimed sample) ends sooner this way than through Atomics.wait:
- * a thread blocked in the futex (its vCPU halted, on a VM) takes tens of µs to run again once notified.
+ * within microseconds (the other thread's reply once its work is done) ends sooner this way than through
+ * Atomics.wait: a thread blocked in the futex takes 10–30 µs to run again once notified (bench/fork-join.js).
  */
 export function spinWhile(ctrl: Int32Array, i: number, busy: (v: number) => boolean, ms: number): boolean {
   if (!busy(Atomics.load(ctrl, i))) return false;
