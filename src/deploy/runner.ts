@@ -12,7 +12,7 @@ import { PackedGemmS8 } from '../kernels/gemm_s8.js';
 import { SparseMatrixS8 } from '../kernels/sparse.js';
 import { LowRankS8 } from '../kernels/lowrank.js';
 import { PackedConv2dS8, SparseConv2dS8, type Geometry } from '../kernels/conv_s8.js';
-import type { GraphNode, Int8Graph, QParams, Requant, SparseSpec } from './graph.js';
+import type { DagNode, GraphNode, Int8Graph, QParams, Requant, SparseSpec } from './graph.js';
 import { validateGraph, windowGeometry, type SampleShape, type WindowGeometry } from './validate.js';
 import { encodeQwm, qwmNodeBytes } from './qwm.js';
 import { ThreadPool } from '../threads/pool.js';
@@ -38,8 +38,17 @@ export interface Op {
   /** A conv handle's geometry for this op's (fixed) input size, resolved once at compile time. */
   convGeo?: Geometry;
   body?: Op[]; shortcut?: Op[] | null;
+  /** dag: per step, its compiled chain (merges: none), its per-sample output shape and its inputs' channels. */
+  steps?: { ops: Op[] | null; outS: SampleShape; inC: number[] }[];
   /** lut: the 256-entry table in WASM memory. */
   table?: number;
+}
+
+/** The compiled child lists of an op, in file order (a residual's body and shortcut, a DAG's chain steps). */
+export function childOps(o: Op): Op[][] {
+  if (o.body) return o.shortcut ? [o.body, o.shortcut] : [o.body];
+  if (o.steps) return o.steps.flatMap((s) => (s.ops ? [s.ops] : []));
+  return [];
 }
 
 
@@ -105,6 +114,8 @@ export class Int8Runner {
   readonly ops: Op[];
   private readonly handles: { dispose(): void }[] = [];
   private readonly maxActivation: number;
+  /** The largest DAG step output (per sample; merges are not graph nodes): set while compiling. */
+  private mergeMax = 0;
   private encoded: Uint8Array | null = null;
   private disposed = false;
   /** Multiply-accumulates of one sample (validateGraph's count). */
@@ -148,9 +159,6 @@ export class Int8Runner {
     this.input = graph.input; this.output = graph.output;
     this.inputShape = [...graph.inputShape] as [number, number, number];
     this.classes = graph.classes;
-    let maxAct = size(this.inputShape);
-    for (const s of shapes.shapes.values()) maxAct = Math.max(maxAct, size(s));
-    this.maxActivation = maxAct;
     this.macs = shapes.macs;
     try {
       this.ops = this.compile(graph.nodes, shapes.inputs, shapes.shapes);
@@ -158,6 +166,9 @@ export class Int8Runner {
       for (const h of this.handles) h.dispose();
       throw e;
     }
+    let maxAct = Math.max(size(this.inputShape), this.mergeMax);
+    for (const s of shapes.shapes.values()) maxAct = Math.max(maxAct, size(s));
+    this.maxActivation = maxAct;
   }
 
   /** Same as `new Int8Runner(rt, graph)` (or the subclass it is called on). */
@@ -236,9 +247,22 @@ export class Int8Runner {
           op.body = this.compile(node.body, ins, outs);
           op.shortcut = node.shortcut ? this.compile(node.shortcut, ins, outs) : null;
           break;
+        case 'dag': op.steps = this.compileDag(node, op.inS, ins, outs); break;
         default: break;
       }
       return op;
+    });
+  }
+
+  /** A DAG node's steps: chains compiled, merges' shapes (validateGraph checked them; it records the chains' nodes only). */
+  private compileDag(node: DagNode, inS: SampleShape, ins: Map<GraphNode, SampleShape>, outs: Map<GraphNode, SampleShape>): Op['steps'] {
+    const shapes: SampleShape[] = [], of = (j: number) => (j < 0 ? inS : shapes[j]);
+    return node.steps.map((st) => {
+      const sIn = st.inputs.map(of), inC = sIn.map((s) => s[s.length - 1]), c = inC.reduce((a, b) => a + b, 0);
+      const outS: SampleShape = st.nodes ? outs.get(st.nodes[st.nodes.length - 1])! : st.merge === 'add' ? sIn[0] : sIn[0].length === 3 ? [sIn[0][0], sIn[0][1]!, c] : [c];
+      shapes.push(outS);
+      this.mergeMax = Math.max(this.mergeMax, size(outS));
+      return { ops: st.nodes ? this.compile(st.nodes, ins, outs) : null, outS, inC };
     });
   }
 
@@ -248,7 +272,7 @@ export class Int8Runner {
     const walk = (ops: Op[]) => {
       for (const o of ops) {
         out.push({ name: o.node.name, kind: o.node.kind, backend: o.backend, bytes: bytes.get(o.node)!, scale: o.node.out.scale, zeroPoint: o.node.out.zeroPoint });
-        if (o.body) { walk(o.body); if (o.shortcut) walk(o.shortcut); }
+        for (const l of childOps(o)) walk(l);
       }
     };
     walk(this.ops);
@@ -475,6 +499,30 @@ export class Int8Runner {
           e.add_s8(n * o.outBytes, a, nd.za, nd.ma, b, nd.zb, nd.mb, y, nd.outZp, nd.qmin, nd.qmax);
           break;
         }
+        case 'dag': {
+          // every step's output stays allocated until the run ends (bufs), so any later step may read it
+          const vals: number[] = [], at = (j: number) => (j < 0 ? x : vals[j]);
+          let own = 0; // the dag node's own time: its merges
+          o.steps!.forEach((sp, i) => {
+            const st = nd.steps[i];
+            if (sp.ops) { vals.push(this.exec(sp.ops, at(st.inputs[0]), n, bufs, trace, times)); return; }
+            const t1 = times ? performance.now() : 0;
+            const bytes = size(sp.outS), p = rt.alloc(n * bytes); bufs.push(p);
+            const q = st.out!, zp = st.zp!, m = st.mult!;
+            if (st.merge === 'add') e.add_s8(n * bytes, at(st.inputs[0]), zp[0], m[0], at(st.inputs[1]), zp[1], m[1], p, q.zeroPoint, st.qmin!, st.qmax!);
+            else {
+              const ctot = sp.outS[sp.outS.length - 1], pixels = n * (bytes / ctot);
+              let off = 0;
+              st.inputs.forEach((j, k) => { e.concat_s8(pixels, at(j), sp.inC[k], zp[k], m[k], p, ctot, off, q.zeroPoint); off += sp.inC[k]; });
+            }
+            if (times) own += performance.now() - t1;
+            if (trace) trace.set(st.name!, { data: rt.i8(p, n * bytes).slice(), shape: [n, ...sp.outS], qparams: q });
+            vals.push(p);
+          });
+          if (times) t0 = performance.now() - own;
+          y = vals[vals.length - 1];
+          break;
+        }
       }
       if (times) times.set(o, (times.get(o) ?? 0) + performance.now() - t0);
       if (trace && nd.kind !== 'flatten' && nd.kind !== 'maxpool') {
@@ -522,10 +570,10 @@ export class Int8Runner {
     const out: NodeTiming[] = [];
     const walk = (ops: Op[]) => {
       for (const o of ops) {
-        if (o.body) { walk(o.body); if (o.shortcut) walk(o.shortcut); }
+        for (const l of childOps(o)) walk(l);
         const t = samples.get(o)!.sort((a, b) => a - b), nd = o.node;
         const group = nd.kind === 'conv' ? (nd.groups > 1 && nd.groups === nd.oc ? `depthwise ${nd.kh}×${nd.kw}` : nd.kh === 1 && nd.kw === 1 ? 'conv 1×1 (GEMM)' : `conv ${nd.kh}×${nd.kw}`)
-          : nd.kind === 'residual' ? 'residual add' : nd.kind === 'linear' || nd.kind === 'lowrank' || nd.kind === 'gap' || nd.kind === 'flatten' ? 'pool + head' : nd.kind;
+          : nd.kind === 'residual' ? 'residual add' : nd.kind === 'dag' ? 'dag merges' : nd.kind === 'linear' || nd.kind === 'lowrank' || nd.kind === 'gap' || nd.kind === 'flatten' ? 'pool + head' : nd.kind;
         out.push({ name: nd.name, kind: nd.kind, group, us: t[t.length >> 1] });
       }
     };
