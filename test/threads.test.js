@@ -61,6 +61,9 @@ test('a shared batch is claimed in shrinking runs that cover every sample once',
     const c = chunking(n, threads, minSamples, perThread);
     assert.ok(c.minChunk >= 1 && c.maxChunk >= c.minChunk && c.maxChunk <= Math.ceil(n / threads), JSON.stringify(c));
     const b = SharedBatch.open(null, n, 3, 2, true, c), runs = [];
+    const x = rng(n).f32(n * 3);
+    b.fill(x);
+    assert.equal([...b.input(0, n)], [...x], 'fill copies the input in');
     b.drain((start, count) => runs.push([start, count]));
     let next = 0;
     for (const [start, count] of runs) {
@@ -74,6 +77,12 @@ test('a shared batch is claimed in shrinking runs that cover every sample once',
   }
 });
 
+test('a shared batch whose input copy failed is abandoned: claimants return at once instead of waiting', () => {
+  const b = SharedBatch.open(null, 8, 3, 2, true, chunking(8, 2, 1, 4));
+  assert.throws(() => b.fill(new Float32Array(100)), RangeError);   // 100 values do not fit 8 × 3
+  assert.is(b.drain(() => assert.unreachable('an abandoned batch has nothing to claim')), 0);
+});
+
 test('a converted model predicts the same logits with 2 threads (and predictAsync, which is predict in Node); a bad batch fails the same way', async () => {
   const saved = Int8Runner.parallelMinMacs;
   Int8Runner.parallelMinMacs = 0;
@@ -83,6 +92,12 @@ test('a converted model predicts the same logits with 2 threads (and predictAsyn
     assert.is(eq(b.i8.predict(x, 64), a.i8.predict(x, 64)), null);
     assert.is(eq(await b.i8.predictAsync(x, 64), a.i8.predict(x, 64)), null);
     assert.is(eq(await b.i8.predictCodesAsync(new Int8Array(64 * 144), 64), a.i8.predictCodes(new Int8Array(64 * 144), 64)), null);
+    // back-to-back batches reuse the last shared batch when the size and kind match, and must not when they do not
+    const x2 = rng(4).f32(64 * 144), codes = Int8Array.from(rng(5).f32(64 * 144), (v) => Math.round(v * 100));
+    assert.is(eq(b.i8.predict(x2, 64), a.i8.predict(x2, 64)), null);
+    assert.is(eq(b.i8.predictCodes(codes, 64), a.i8.predictCodes(codes, 64)), null);
+    assert.is(eq(b.i8.predict(x2.subarray(0, 9 * 144), 9), a.i8.predict(x2.subarray(0, 9 * 144), 9)), null);
+    assert.is(eq(b.i8.predict(x, 64), a.i8.predict(x, 64)), null);
     assert.throws(() => b.i8.predict(x, 63), /x must hold n × 12×12×1/);
     let err = null;
     try { await b.i8.predictAsync(x, 63); } catch (e) { err = e; }

@@ -121,8 +121,8 @@ export class Int8Runner {
   /** Multiply-accumulates of one sample (validateGraph's count). */
   private readonly macs: number;
   /** Id of this graph's replicas in the pool threads (loaded on the first parallel batch), that pool, and the
-   *  SharedArrayBuffer of the last parallel batch (reused while large enough). */
-  private replicas: { pool: ThreadPool; id: number; io: SharedArrayBuffer | null } | null = null;
+   *  last parallel batch with its request (reused by the next batch of the same size; its buffer while large enough). */
+  private replicas: { pool: ThreadPool; id: number; last: { batch: SharedBatch; msg: unknown } | null } | null = null;
 
   /**
    * Batch-parallel inference (docs/THREADS.md) splits a batch over the runtime's threads only when each
@@ -136,6 +136,14 @@ export class Int8Runner {
    * (src/threads/shared-batch.ts). bench/threads-ab.js --per-thread 2,4,8 compares settings.
    */
   static chunksPerThread = 4;
+
+  /**
+   * Cap (ms) on how long the caller of a parallel batch polls for the other threads' last samples once it has
+   * none left to claim (it polls for 1.5 × its fastest sample of the call, capped here), and how long it then
+   * polls for their replies, before blocking in the futex wait (docs/THREADS.md); 0 never polls.
+   */
+  static finishSpinMs = 0.15;
+  static replySpinMs = 0.1;
 
   /**
    * Batch 1 on a runtime with threads: split the image's spatial layers into row bands across the threads
@@ -405,10 +413,18 @@ export class Int8Runner {
    */
   private execParallel(pool: ThreadPool, input: Int8Array | Float32Array, n: number): Int8Array {
     this.replicaId(pool);
-    const batch = this.openBatch(this.replicas!.io, input, n, pool.threads);
-    this.replicas!.io = batch.spec.buf;
-    const msg = { task: 'infer.chunks', id: this.replicas!.id, batch: batch.spec };
-    pool.run(pool.workers.map(() => msg), () => batch.drain((start, count) => this.runShared(batch, start, count)));
+    const r = this.replicas!, batch = this.openBatch(r.last?.batch ?? null, input, n, pool.threads);
+    if (r.last?.batch !== batch) r.last = { batch, msg: { task: 'infer.chunks', id: r.id, batch: batch.spec } };
+    const msg = r.last.msg;
+    // the request goes out first: the workers wake up while this thread copies the input in
+    pool.run(pool.workers.map(() => msg), () => {
+      batch.fill(input);
+      let perSample = Infinity;
+      batch.drain((start, count) => { const t = performance.now(); this.runShared(batch, start, count); perSample = Math.min(perSample, (performance.now() - t) / count); });
+      // the others are in their last claims (single samples by then): poll about a sample's time for them (a
+      // thread preempted meanwhile is not polled for long), and for their replies only if they finished
+      return batch.awaitOthers(Math.min(1.5 * perSample, Int8Runner.finishSpinMs));
+    }, (finished) => (finished ? Int8Runner.replySpinMs : 0));
     return batch.output(0, n).slice();
   }
 
@@ -417,17 +433,15 @@ export class Int8Runner {
     if (!this.replicas || this.replicas.pool !== pool) {
       const id = pool.newId();
       pool.broadcast({ task: 'infer.load', id, qwm: this.qwm() });
-      this.replicas = { pool, id, io: null };
+      this.replicas = { pool, id, last: null };
     }
     return this.replicas.id;
   }
 
-  /** A SharedBatch holding the n samples of `input`, cut for `threads` claimants (reusing `buf` when large enough). */
-  private openBatch(buf: SharedArrayBuffer | null, input: Int8Array | Float32Array, n: number, threads: number): SharedBatch {
+  /** A SharedBatch for the n samples of `input` (not copied in yet: fill), cut for `threads` claimants (reusing `prev`: SharedBatch.open). */
+  private openBatch(prev: SharedBatch | null, input: Int8Array | Float32Array, n: number, threads: number): SharedBatch {
     const minSamples = Math.ceil(Int8Runner.parallelMinMacs / 4 / Math.max(1, this.macs));
-    const batch = SharedBatch.open(buf, n, size(this.inputShape), this.classes, input instanceof Float32Array, chunking(n, threads, minSamples, Int8Runner.chunksPerThread));
-    (batch.input(0, n) as Float32Array).set(input as Float32Array);   // same element type (float says which)
-    return batch;
+    return SharedBatch.open(prev, n, size(this.inputShape), this.classes, input instanceof Float32Array, chunking(n, threads, minSamples, Int8Runner.chunksPerThread));
   }
 
   /**
@@ -436,7 +450,7 @@ export class Int8Runner {
    */
   private async execAsync(pool: ThreadPool, input: Int8Array | Float32Array, n: number): Promise<Int8Array> {
     if (!this.replicas || this.replicas.pool !== pool) {
-      const replicas = { pool, id: pool.newId(), io: null };
+      const replicas = { pool, id: pool.newId(), last: null };
       this.replicas = replicas;
       try {
         await pool.runAsync(pool.workers.map(() => ({ task: 'infer.load', id: replicas.id, qwm: this.qwm() })));
@@ -446,6 +460,7 @@ export class Int8Runner {
       }
     }
     const batch = this.openBatch(null, input, n, pool.workers.length);
+    batch.fill(input);
     await pool.runAsync(pool.workers.map(() => ({ task: 'infer.chunks', id: this.replicas!.id, batch: batch.spec })));
     return batch.output(0, n).slice();
   }
