@@ -30,7 +30,7 @@ import { D_N, D_H, D_W, D_C, D_OC, D_KH, D_KW, D_SH, D_SW, D_PT, D_PL, D_DH, D_D
   D_QMIN, D_QMAX, dget } from './conv_desc';
 import { OUT_S8 } from './requant';
 import { vnniDot } from './gemm_s8_vnni';
-import { IGEMM_MIN_CG, conv2d_s8_igemm } from './conv_s8_igemm';
+import { IGEMM_MIN_SEG_PAIRS, conv2d_s8_igemm, igemmSegPairs } from './conv_s8_igemm';
 
 // @ts-ignore: decorator
 @inline function ceil8(v: i32): i32 { return (v + 7) & ~7; }
@@ -416,7 +416,7 @@ export function conv2d_s8(desc: usize, packed: usize, x: usize, y: usize): void 
     }
     return;
   }
-  if (ASC_FEATURE_SIMD && (cg & 1) == 0 && cg >= IGEMM_MIN_CG) {
+  if (ASC_FEATURE_SIMD && (cg & 1) == 0 && igemmSegPairs(kw, cg, groups, dw) >= IGEMM_MIN_SEG_PAIRS) {
     // the relaxed build on a vpdpbusd engine packs weights in gemm_s8_vnni's layout: im2col + gemm_s8 there
     let vnni = false;
     if (ASC_FEATURE_RELAXED_SIMD) vnni = vnniDot();
