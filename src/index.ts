@@ -47,6 +47,7 @@ export { buildModel, MODEL_NAMES, type ModelOptions, type ModelName } from './nn
 export { InitRng, RandomSource } from './util/rng.js';
 export { Optimizer, type OptimizerSpec } from './optim/optimizer.js';
 export { makeSchedule, type Schedule, type ScheduleSpec } from './optim/schedule.js';
+export { balancedAccuracy, mostPredicted, sumConfusions } from './train/confusion.js';
 export { fit, evaluate, type FitOptions, type FitResult, type StepInfo, type EpochInfo, type EvalResult, type LossHook } from './train/index.js';
 // --- end training engine ---
 export { saveModel, loadModelCheckpoint, loadModel, loadModelBytes, checkpointOf, type ModelRecord, type LoadedModel } from './train/model-file.js';

@@ -6,7 +6,7 @@ import { mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { builds } from './helpers.js';
-import { Engine, buildModel, fit, evaluate, loadDataset, saveModel, loadModelCheckpoint, loadModel } from '../dist/index.js';
+import { Engine, buildModel, fit, evaluate, balancedAccuracy, mostPredicted, sumConfusions, loadDataset, saveModel, loadModelCheckpoint, loadModel } from '../dist/index.js';
 
 const { train, test: testSet } = loadDataset('mnist');
 const first = (n) => Int32Array.from({ length: n }, (_, i) => i);
@@ -19,8 +19,34 @@ test('refcnn learns MNIST from 3200 images (every build)', async () => {
     assert.is(r.steps, 50);
     const ev = evaluate(m, testSet, 250, first(1000));
     assert.ok(ev.accuracy > 0.85, `${q.build}: accuracy ${ev.accuracy} after 50 steps`);
+    // the confusion counts behind the accuracy: every image once, on the diagonal when right, rows = true labels
+    assert.is(ev.confusion.length, 100);
+    assert.is(ev.confusion.reduce((a, b) => a + b, 0), 1000);
+    let diag = 0;
+    for (let c = 0; c < 10; c++) {
+      diag += ev.confusion[c * 11];
+      const row = ev.confusion.slice(c * 10, c * 10 + 10).reduce((a, b) => a + b, 0);
+      assert.is(row, testSet.labels.slice(0, 1000).filter((l) => l === c).length);
+    }
+    assert.is(diag / 1000, ev.accuracy);
     m.dispose(); r.optimizer.dispose();
   }
+});
+
+test('balanced accuracy and the most predicted class from confusion counts', () => {
+  // 3 classes of 8 / 1 / 1 true images; a model that always says class 0 is 80 % accurate but 1/3 balanced
+  const always0 = Int32Array.from([8, 0, 0, 1, 0, 0, 1, 0, 0]);
+  assert.is(balancedAccuracy(always0), 1 / 3);
+  assert.equal(mostPredicted(always0), { index: 0, share: 1 });
+  const mixed = Int32Array.from([6, 2, 0, 0, 1, 0, 0, 1, 0]); // class 2 all wrong
+  assert.ok(Math.abs(balancedAccuracy(mixed) - (6 / 8 + 1 + 0) / 3) < 1e-12);
+  assert.equal(mostPredicted(mixed), { index: 0, share: 0.6 });
+  // a class with no true image does not count; sums pool seeds / folds
+  assert.is(balancedAccuracy(Int32Array.from([2, 0, 0, 0])), 1);
+  assert.equal(Array.from(sumConfusions([always0, mixed])), [14, 2, 0, 1, 1, 0, 1, 1, 0]);
+  assert.throws(() => balancedAccuracy(new Int32Array(5)), /square/);
+  assert.throws(() => sumConfusions([always0, new Int32Array(4)]), /different class counts/);
+  assert.throws(() => balancedAccuracy(new Int32Array(4)), /empty/);
 });
 
 test('same seed and build give bit-identical weights; another seed does not', async () => {

@@ -11,7 +11,7 @@ import { saveModel, type ModelRecord } from '../train/model-file.js';
 import { decodeCheckpoint } from '../checkpoint/index.js';
 import { loadPretrained } from '../transfer/finetune.js';
 import { ADAPT_METHODS, type AdaptMethod } from '../transfer/adapt.js';
-import { ADAPT_RECIPE, runAdaptation, type AdaptRunResult, type Scored } from '../transfer/adapt-run.js';
+import { ADAPT_RECIPE, runAdaptation, type AdaptRunResult, type AdaptMethodSummary, type Scored } from '../transfer/adapt-run.js';
 import type { Spread } from '../train/intervals.js';
 import { loadUnlabelledTarget, targetFolds, type TargetFolds, type UnlabelledTarget } from '../pipeline/data.js';
 import { loadForMobilenetV2, mobilenetV2Top, MNV2_ADAPT_RECIPE, type MobilenetV2Top } from '../pipeline/mnv2-adapt.js';
@@ -96,7 +96,8 @@ export function parseMethods(v: string | undefined): AdaptMethod[] {
 const pct = (v: number) => (100 * v).toFixed(2);
 const spreadText = (s: Spread | null) => (s ? `${pct(s.mean)} ± ${pct(s.sd)} [${pct(s.min)}, ${pct(s.max)}]` : '–');
 const ciText = (s: Spread | null) => (s?.ci ? `${pct(s.ci.lo)}–${pct(s.ci.hi)}` : '–');
-const scoredText = (s: Scored | null) => (s ? `${pct(s.accuracy)} (${pct(s.ci.lo)}–${pct(s.ci.hi)})` : '–');
+const scoredText = (s: Omit<Scored, 'confusion'> | null) => (s ? `${pct(s.accuracy)} (${pct(s.ci.lo)}–${pct(s.ci.hi)})` : '–');
+const pooledText = (s: AdaptMethodSummary) => (s.pooled ? `${pct(s.pooled.balancedAccuracy)} | ${s.pooled.mostPredicted.class} ${pct(s.pooled.mostPredicted.share)} %` : '– | –');
 
 /** The command's result table (Markdown, as pasted in docs/ADAPTATION.md). */
 export function renderAdaptTable(r: AdaptRunResult, target: UnlabelledTarget): string {
@@ -111,12 +112,13 @@ export function renderAdaptTable(r: AdaptRunResult, target: UnlabelledTarget): s
     }
     return L.join('\n');
   }
-  L.push(`| method | target test % mean ± sd [min, max] over ${n} seed(s) | 95 % CI of the mean (seeds) | mean, 95 % Wilson over the test images | gain over source-only, points: mean [min, max] | wins | adaptation set % (transductive) | source test % |`);
-  L.push('|---|---|---|---|---|---:|---|---|');
+  L.push(`| method | target test % mean ± sd [min, max] over ${n} seed(s) | 95 % CI of the mean (seeds) | mean, 95 % Wilson over the test images | gain over source-only, points: mean [min, max] | wins | balanced % mean ± sd | balanced %, all predictions | most predicted class (share) | adaptation set % (transductive) | source test % |`);
+  L.push('|---|---|---|---|---|---:|---|---|---|---|---|');
   for (const s of r.summary) {
     const gain = s.gain ? `${s.gain.mean >= 0 ? '+' : ''}${pct(s.gain.mean)} [${pct(s.gain.min)}, ${pct(s.gain.max)}]` : '—';
-    L.push(`| ${s.method} | ${spreadText(s.targetTest)} | ${ciText(s.targetTest)} | ${scoredText(s.meanScore)} | ${gain} | ${s.wins === null ? '—' : `${s.wins}/${n}`} | ${spreadText(s.adaptationSet)} | ${spreadText(s.sourceTest)} |`);
+    L.push(`| ${s.method} | ${spreadText(s.targetTest)} | ${ciText(s.targetTest)} | ${scoredText(s.meanScore)} | ${gain} | ${s.wins === null ? '—' : `${s.wins}/${n}`} | ${spreadText(s.balanced)} | ${pooledText(s)} | ${spreadText(s.adaptationSet)} | ${spreadText(s.sourceTest)} |`);
   }
+  L.push('', `Balanced accuracy: the mean recall of the ${r.classes.length} classes (chance ${pct(1 / r.classes.length)} %), which a model cannot raise by predicting the largest class.`);
   L.push('', 'Per seed, target test % (95 % Wilson over its test images):', '');
   L.push(`| seed | ${r.methods.join(' | ')} |`, `|---:|${r.methods.map(() => '---').join('|')}|`);
   for (const seed of r.seeds) {
@@ -285,7 +287,7 @@ async function run(args: Args): Promise<number> {
   const settings = { source: sourceName, target: targetName, model: modelText, input, recipe: res.recipe, folds: folds || null, cache: cacheInfo,
     sourceImages: source.length, targetImages: foldSets ? pool.length : sets.adaptation.length, targetTestImages: foldSets ? pool.length : sets.test?.length ?? 0, targetLabels: target.test ? 'scoring only' : 'none' };
   if (json) {
-    console.log(JSON.stringify({ command: 'adapt', build: rt.build, settings, methods: res.methods, seeds: res.seeds, summary: res.summary, rows: res.rows, seconds: res.seconds, saved }));
+    console.log(JSON.stringify({ command: 'adapt', build: rt.build, settings, methods: res.methods, seeds: res.seeds, summary: res.summary, rows: res.rows, seconds: res.seconds, saved }, (_k, v) => (v instanceof Int32Array ? Array.from(v) : v)));
     return 0;
   }
   console.log(`qwasm adapt: ${sourceName} → ${targetName}, ${settings.model}, ${res.seeds.length} seed(s), ${recipe.steps} steps × (${recipe.batchSize} source + ${recipe.batchSize} target), build ${rt.build}, ${res.seconds.toFixed(1)} s`);

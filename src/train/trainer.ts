@@ -178,7 +178,11 @@ export function fit(model: Module, train: Dataset, o: FitOptions): FitResult {
   return { epochs, steps: step, seconds, imagesPerSecond: (step - start) * B / Math.max(1e-9, seconds - evalSecs), finalTrainLoss: lastLoss, optimizer: opt };
 }
 
-export interface EvalResult { accuracy: number; loss: number; count: number; seconds: number }
+export interface EvalResult {
+  accuracy: number; loss: number; count: number; seconds: number;
+  /** Counts [true class × predicted class], row-major over the model's output classes (src/train/confusion.ts reads it). */
+  confusion: Int32Array;
+}
 
 /** Accuracy and mean loss on a dataset (eval mode, no graph). */
 export function evaluate(model: Module, ds: Dataset, batchSize = 250, indices?: ArrayLike<number>): EvalResult {
@@ -186,18 +190,23 @@ export function evaluate(model: Module, ds: Dataset, batchSize = 250, indices?: 
   const labelsPtr = rt.alloc(batchSize * 4), predPtr = rt.alloc(batchSize * 4);
   const t0 = performance.now();
   let correct = 0, count = 0, lossSum = 0;
+  let confusion = new Int32Array(0), classes = 0;
   try {
     evalForward(engine, [model], ds, { batchSize, indices }, (x, ys, nb) => {
       rt.i32(labelsPtr, nb).set(ys);
       const logits = model.forward(x);
       lossSum += ops.crossEntropy(logits, labelsPtr).item() * nb;
-      argmaxRows(rt, logits.ptr, nb, logits.shape[1], predPtr);
+      if (!classes) { classes = logits.shape[1]; confusion = new Int32Array(classes * classes); }
+      argmaxRows(rt, logits.ptr, nb, classes, predPtr);
       const pred = rt.i32(predPtr, nb);
-      for (let i = 0; i < nb; i++) if (pred[i] === ys[i]) correct++;
+      for (let i = 0; i < nb; i++) {
+        if (pred[i] === ys[i]) correct++;
+        confusion[ys[i] * classes + pred[i]]++;
+      }
       count += nb;
     });
   } finally {
     rt.free(labelsPtr); rt.free(predPtr);
   }
-  return { accuracy: correct / Math.max(1, count), loss: lossSum / Math.max(1, count), count, seconds: (performance.now() - t0) / 1000 };
+  return { accuracy: correct / Math.max(1, count), loss: lossSum / Math.max(1, count), count, seconds: (performance.now() - t0) / 1000, confusion };
 }

@@ -13,6 +13,7 @@ import { createDataset, type Dataset } from '../data/dataset.js';
 import { UNLABELLED } from '../data/folder.js';
 import { evaluate } from '../train/trainer.js';
 import { spread, wilson, type Interval, type Spread } from '../train/intervals.js';
+import { balancedAccuracy, mostPredicted, sumConfusions } from '../train/confusion.js';
 import type { OptimizerSpec } from '../optim/optimizer.js';
 import { adapt, ADAPT_METHODS, type AdaptMethod, type AdaptStepInfo } from './adapt.js';
 import { QwasmError, checkFinite, checkInt } from '../errors.js';
@@ -56,13 +57,27 @@ export function withoutLabels(ds: Dataset): Dataset {
     channels: ds.channels, classes: UNLABELLED, norm: ds.norm, flipSafe: ds.flipSafe });
 }
 
-/** An accuracy measured on n labelled images, with its Wilson 95 % interval. */
-export interface Scored { accuracy: number; correct: number; count: number; ci: Interval }
+/** An accuracy measured on n labelled images, with its Wilson 95 % interval and the counts behind it. */
+export interface Scored { accuracy: number; correct: number; count: number; ci: Interval; confusion: Int32Array }
 
 export function score(model: Sequential, ds: Dataset): Scored {
   const r = evaluate(model, ds);
   const correct = Math.round(r.accuracy * r.count);
-  return { accuracy: r.accuracy, correct, count: r.count, ci: wilson(correct, r.count) };
+  return { accuracy: r.accuracy, correct, count: r.count, ci: wilson(correct, r.count), confusion: r.confusion };
+}
+
+/**
+ * Every target test prediction of one method, pooled over its seeds (with cross-validation: over the folds):
+ * balanced accuracy (mean per-class recall) and the most predicted class's share — a method that wins by
+ * predicting the largest class shows it here, not in the accuracy.
+ */
+export interface PooledPredictions { count: number; balancedAccuracy: number; mostPredicted: { class: string; share: number } }
+
+function pooledOf(rows: readonly AdaptRunRow[], classes: readonly string[]): PooledPredictions | null {
+  const ms = rows.map((r) => r.targetTest?.confusion).filter((m): m is Int32Array => !!m);
+  if (!ms.length || ms.length !== rows.length) return null;
+  const m = sumConfusions(ms), top = mostPredicted(m);
+  return { count: m.reduce((a, b) => a + b, 0), balancedAccuracy: balancedAccuracy(m), mostPredicted: { class: classes[top.index] ?? String(top.index), share: top.share } };
 }
 
 export interface AdaptRunRow {
@@ -88,10 +103,14 @@ export interface AdaptMethodSummary {
   /** Seeds where the method beat source-only on the target test set. */
   wins: number | null;
   /** The seed-averaged target test accuracy with a Wilson 95 % interval over its n test images. */
-  meanScore: Scored | null;
+  meanScore: Omit<Scored, 'confusion'> | null;
+  /** Target test balanced accuracy per seed (mean per-class recall; null without target labels). */
+  balanced: Spread | null;
+  /** All target test predictions over the seeds: balanced accuracy and the most predicted class. */
+  pooled: PooledPredictions | null;
 }
 
-export interface AdaptRunResult { methods: AdaptMethod[]; seeds: number[]; recipe: AdaptRecipe; rows: AdaptRunRow[]; summary: AdaptMethodSummary[]; seconds: number }
+export interface AdaptRunResult { classes: string[]; methods: AdaptMethod[]; seeds: number[]; recipe: AdaptRecipe; rows: AdaptRunRow[]; summary: AdaptMethodSummary[]; seconds: number }
 
 /** One cross-validation fold of a labelled target: adapt on `adaptation` (labels dropped), score on `test`. */
 export interface AdaptFold { name: string; adaptation: Dataset; test: Dataset }
@@ -194,7 +213,7 @@ export function runAdaptation(o: AdaptRunOptions): AdaptRunResult {
       } finally { if (!kept) model.dispose(); }
     }
   }
-  return { methods, seeds, recipe, rows, summary: summarise(methods, rows), seconds: (performance.now() - t0) / 1000 };
+  return { classes: [...src.classes], methods, seeds, recipe, rows, summary: summarise(methods, rows, src.classes), seconds: (performance.now() - t0) / 1000 };
 }
 
 /**
@@ -202,7 +221,7 @@ export function runAdaptation(o: AdaptRunOptions): AdaptRunResult {
  * uncertainty): per test set (one fixed split, or each cross-validation fold) the correct count averaged over
  * the seeds scored on it, summed over the test sets, over their total size.
  */
-function meanScoreOf(rows: AdaptRunRow[]): Scored | null {
+function meanScoreOf(rows: AdaptRunRow[]): Omit<Scored, 'confusion'> | null {
   const s = rows.filter((r) => r.targetTest);
   if (!s.length) return null;
   const bySet = new Map<string, Scored[]>();
@@ -217,7 +236,7 @@ function meanScoreOf(rows: AdaptRunRow[]): Scored | null {
 }
 
 /** Mean / sd / min / max / t-interval per method over seeds, and the paired per-seed gain over source-only. */
-export function summarise(methods: readonly AdaptMethod[], rows: readonly AdaptRunRow[]): AdaptMethodSummary[] {
+export function summarise(methods: readonly AdaptMethod[], rows: readonly AdaptRunRow[], classes: readonly string[]): AdaptMethodSummary[] {
   const sp = (xs: (number | undefined)[]) => (xs.length && xs.every((x) => x !== undefined) ? spread(xs as number[]) : null);
   return methods.map((method) => {
     const rs = rows.filter((r) => r.method === method);
@@ -231,6 +250,8 @@ export function summarise(methods: readonly AdaptMethod[], rows: readonly AdaptR
       sourceTest: sp(rs.map((r) => r.sourceTest?.accuracy)),
       gain, wins: gain ? gains.filter((g) => g! > 0).length : null,
       meanScore: meanScoreOf(rs),
+      balanced: sp(rs.map((r) => (r.targetTest ? balancedAccuracy(r.targetTest.confusion) : undefined))),
+      pooled: pooledOf(rs, classes),
     };
   });
 }
