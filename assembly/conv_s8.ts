@@ -29,6 +29,8 @@ import { gemm_s8, gemm_s8_pack, gemm_s8_packed_size } from './gemm_s8';
 import { D_N, D_H, D_W, D_C, D_OC, D_KH, D_KW, D_SH, D_SW, D_PT, D_PL, D_DH, D_DW, D_G, D_OH, D_OW, D_ZP_IN, D_ZP_OUT,
   D_QMIN, D_QMAX, dget } from './conv_desc';
 import { OUT_S8 } from './requant';
+import { vnniDot } from './gemm_s8_vnni';
+import { IGEMM_MIN_SEG_PAIRS, conv2d_s8_igemm, igemmSegPairs } from './conv_s8_igemm';
 
 // @ts-ignore: decorator
 @inline function ceil8(v: i32): i32 { return (v + 7) & ~7; }
@@ -413,6 +415,18 @@ export function conv2d_s8(desc: usize, packed: usize, x: usize, y: usize): void 
               packed + ((<usize>g * sg) << 2), zpOut, qmin, qmax);
     }
     return;
+  }
+  if (ASC_FEATURE_SIMD && (cg & 1) == 0 && igemmSegPairs(kw, cg, groups, dw) >= IGEMM_MIN_SEG_PAIRS) {
+    // the relaxed build on a vpdpbusd engine packs weights in gemm_s8_vnni's layout: im2col + gemm_s8 there
+    let vnni = false;
+    if (ASC_FEATURE_RELAXED_SIMD) vnni = vnniDot();
+    if (!vnni) {
+      for (let b = 0; b < n; b++) {
+        conv2d_s8_igemm(x + <usize>b * h * w * c, h, w, c, oc, kh, kw, groups, sh, sw, pt, pl, dh, dw, oh, ow,
+                        zpIn, zpOut, qmin, qmax, wbase, gsize, packed, sg, y + <usize>b * oh * ow * oc);
+      }
+      return;
+    }
   }
   let total = n * oh * ow;
   let rows = (CHUNK_BYTES / k) & ~3;

@@ -64,7 +64,7 @@ import { E_ARG, E_CRC, E_FIELD, E_HEADER, E_MAGIC, E_NODES, E_NOMEM, E_NOMODEL, 
 import { REC_BYTES } from './qwm/record';
 import { R_MODEL, R_WORK, memoryEnd, region } from './qwm/regions';
 import { crc32 } from './qwm/crc';
-import { building, decodeBuf, decodeMax, errCode, errOff, fail, lastOutScale, lastOutZp, mAlloc, mBase, mTop, macs,
+import { building, fileVersion, decodeBuf, decodeMax, errCode, errOff, fail, lastOutScale, lastOutZp, mAlloc, mBase, mTop, macs,
   maxAct, nodeCount, nodesSeen, posF32, rd, rdEnd, rdPos, recBase, ri8, sC, sH, sRank, sW, shapeElems, topCount,
   u16In, u32In, weightsTotal } from './qwm/reader';
 import { readNode } from './qwm/nodes';
@@ -100,7 +100,9 @@ export function qwm_load(ptr: usize, len: u32): i32 {
   rd = ptr; rdEnd = len; rdPos = 0;
   if (len < HEADER_BYTES + GRAPH_HEADER_BYTES) { fail(len >= 4 && load<u32>(ptr) != 0x004d5751 ? E_MAGIC : E_HEADER, 0); return errCode; }
   if (load<u32>(ptr) != 0x004d5751) { fail(E_MAGIC, 0); return errCode; }          // "QWM\0"
-  if (load<u16>(ptr, 4) != 1) { fail(E_VERSION, 4); return errCode; }
+  let version = <u32>load<u16>(ptr, 4);
+  if (version != 1 && version != 2) { fail(E_VERSION, 4); return errCode; }     // 2: the file holds a DAG node
+  fileVersion = version;
   if (load<u16>(ptr, 6) != 0) { fail(E_HEADER, 6); return errCode; }
   if (load<u32>(ptr, 8) != len || len > MAX_FILE) { fail(E_HEADER, 8); return errCode; }
   if (crc32(ptr + 16, len - 16) != load<u32>(ptr, 12)) { fail(E_CRC, 12); return errCode; }

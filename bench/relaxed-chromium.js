@@ -9,7 +9,7 @@
 // (needs `npm run build` and Chromium; QWASM_CHROMIUM overrides /usr/bin/chromium.)
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { openQwasmPage, ROOT } from '../test/chromium.js';
+import { openQwasmPage, ROOT } from '../test/browsers.js';
 
 const opt = (name, dflt) => {
   const a = process.argv.find((x) => x.startsWith(`--${name}=`));

@@ -1,29 +1,32 @@
 #!/usr/bin/env node
 // Threads in a browser: batch-64 int8 inference with 1 vs 2 threads inside a dedicated Worker of a
-// cross-origin-isolated page in headless Chromium (the pool's threads are nested Web Workers:
-// src/threads/transport-browser.ts), next to the same models with 1 vs 2 threads in Node (worker_threads) and the
-// spin reference of the machine's parallel capacity (bench/parallel-capacity.js), in the same interleaved rounds.
-//   node bench/threads-chromium.js [--rounds 7] [--calls 20] [--skip-mnet]
+// cross-origin-isolated page in headless Chromium, or Firefox (--browser firefox; test/browsers.js drives both;
+// the pool's threads are nested Web Workers: src/threads/transport-browser.ts), next to the same models with 1 vs
+// 2 threads in Node (worker_threads) and the spin reference of the machine's parallel capacity
+// (bench/parallel-capacity.js), in the same interleaved rounds.
+//   node bench/threads-chromium.js [--browser chromium|firefox] [--rounds 7] [--calls 20] [--skip-mnet]
 // Models: the reference CNN (28×28×1) and the built-in MobileNet (width 32, 96×96×3), random weights calibrated
 // on random images and converted to int8 (timing does not depend on the weights' values); the same .qwm bytes on
-// both sides. Each round: Chromium's Worker (1 and 2 threads alternating per block of --calls calls), Chromium's
+// both sides. Each round: the browser's Worker (1 and 2 threads alternating per block of --calls calls), its
 // main thread (predictCodes vs predictCodesAsync with 2 Web Workers), Node (same as the Worker), spin reference;
 // order flipped every round. Reports per round the ratio of the 1-thread to the 2-thread time per
-// call, and the median over rounds; the CPU and the 1-minute load. (Needs `npm run build` and Chromium.)
+// call, and the median over rounds; the CPU and the 1-minute load. (Needs `npm run build` and the browser.)
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import * as qw from '../dist/index.js';
 import * as rtEntry from '../dist/runtime-entry.js';
-import { openQwasmPage, ISOLATED } from '../test/chromium.js';
+import { openBrowser, ENGINES, ISOLATED } from '../test/browsers.js';
 import { encode, decode } from '../test/wire.js';
 import { timeInference, pingPool } from '../test/threads-page/scenario.js';
 import { parallelCapacity } from './parallel-capacity.js';
 
 const { values: a } = parseArgs({ options: {
-  rounds: { type: 'string', default: '7' }, calls: { type: 'string', default: '20' }, 'skip-mnet': { type: 'boolean', default: false },
+  browser: { type: 'string', default: 'chromium' }, rounds: { type: 'string', default: '7' }, calls: { type: 'string', default: '20' }, 'skip-mnet': { type: 'boolean', default: false },
 } });
 const rounds = +a.rounds, calls = +a.calls;
+if (!ENGINES[a.browser]) throw new Error(`--browser must be one of ${Object.keys(ENGINES).join(', ')}, got ${a.browser}`);
+const B = ENGINES[a.browser].label;
 for (const k of ['rounds', 'calls']) if (!(Number.isInteger(+a[k]) && +a[k] >= 1)) throw new Error(`--${k} must be a positive integer, got ${a[k]}`);
 const cpu = /model name\s*:\s*(.*)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? os.cpus()[0]?.model;
 const N = 64;
@@ -44,18 +47,16 @@ async function int8Qwm(name, input, opts) {
 const models = [await int8Qwm('refcnn', [28, 28, 1], {})];
 if (!a['skip-mnet']) models.push(await int8Qwm('mobilenet', [96, 96, 3], { width: 32 }));
 
-const session = await openQwasmPage();
-const origin = new URL(session.page.url()).origin;
-await session.page.goto(`${origin}${ISOLATED}/test/threads-page/index.html`);
-await session.page.waitForFunction(() => window.qwasmReady === true || typeof window.qwasmError === 'string', null, { timeout: 20000 });
+const session = await openBrowser({ engine: a.browser });
+const page = await session.open(`${ISOLATED}/test/threads-page/index.html`);
 const inPage = (where) => async (name, args) => {
-  const res = await session.page.evaluate(([where, name, args]) => window[where](name, args), [where, name, encode(args)]);
+  const res = await page.evaluate(([where, name, args]) => window[where](name, args), [where, name, encode(args)]);
   if (res.error) throw new Error(res.error);
   return decode(res.ok);
 };
 const SIDES = {
-  chromium: { what: 'Chromium Worker + nested Web Worker', run: inPage('inWorker') },
-  main: { what: 'Chromium main thread, predictCodesAsync (2 Web Workers) vs predictCodes', run: (n, args) => inPage('onMain')(n, { ...args, async: true }) },
+  browser: { what: `${B} Worker + nested Web Worker`, run: inPage('inWorker') },
+  main: { what: `${B} main thread, predictCodesAsync (2 Web Workers) vs predictCodes`, run: (n, args) => inPage('onMain')(n, { ...args, async: true }) },
   node: { what: 'Node worker_threads', run: (n, args) => timeInference(rtEntry, args) },
 };
 const cap = parallelCapacity(2);
@@ -91,17 +92,17 @@ for (let r = 0; r < rounds; r++) {
     models.map((m) => `${m.name} ${Object.keys(SIDES).map((k) => `${k} ${rows[m.name][k].ratio.at(-1).toFixed(2)}×`).join(' ')}`).join(', '));
 }
 // the protocol's own cost: round trips of an empty request, in the Worker (nested Web Worker) and in Node
-const pings = { chromium: await SIDES.chromium.run('pingPool', { calls: 2000 }), node: await pingPool(qw, { calls: 2000 }) };
+const pings = { browser: await SIDES.browser.run('pingPool', { calls: 2000 }), node: await pingPool(qw, { calls: 2000 }) };
 await session.close();
 cap.close();
 
 const med = (v) => [...v].sort((x, y) => x - y)[v.length >> 1];
 const f = (v) => v.map((x) => x.toFixed(2)).join(' ');
-console.log(`CPU ${cpu}, ${os.availableParallelism?.() ?? os.cpus().length} cores, Chromium ${session.version}, ${new Date().toISOString()}, load ${load0.toFixed(1)} → ${loads.at(-1).toFixed(1)}`);
+console.log(`CPU ${cpu}, ${os.availableParallelism?.() ?? os.cpus().length} cores, ${B} ${session.version}, ${new Date().toISOString()}, load ${load0.toFixed(1)} → ${loads.at(-1).toFixed(1)}`);
 console.log(`2 vs 1 thread, batch ${N}, ratio of the faster of 2 blocks per thread count, per round; median over ${rounds} rounds`);
 console.log(`| pair | median | per round | images/s 1 → 2 threads (medians) |\n|---|---|---|---|`);
 console.log(`| spin reference (Node worker_threads) | ${med(spin).toFixed(2)}× | ${f(spin)} | — |`);
-console.log(`empty request round trip, µs p10 / p50 / p90: Chromium Worker → nested Web Worker ${pings.chromium.map((x) => x.toFixed(1)).join(' / ')}, ` +
+console.log(`empty request round trip, µs p10 / p50 / p90: ${B} Worker → nested Web Worker ${pings.browser.map((x) => x.toFixed(1)).join(' / ')}, ` +
   `Node → worker_threads ${pings.node.map((x) => x.toFixed(1)).join(' / ')} (load ${os.loadavg()[0].toFixed(1)})`);
 for (const m of models) {
   for (const [side, { what }] of Object.entries(SIDES)) {

@@ -42,10 +42,10 @@ const wrap = (proto, name, key) => {
 };
 {
   const run = ThreadPool.prototype.run;
-  ThreadPool.prototype.run = function (msgs, own) {
+  ThreadPool.prototype.run = function (msgs, own, ...rest) {
     const t0 = now(), c0 = cpuMs();
     let ownEnd = 0;
-    const r = run.call(this, msgs, () => { mark('post', now() - t0); const t = now(); try { return own(); } finally { ownEnd = now(); mark('own', ownEnd - t); } });
+    const r = run.call(this, msgs, () => { mark('post', now() - t0); const t = now(); try { return own(); } finally { ownEnd = now(); mark('own', ownEnd - t); } }, ...rest);
     const t1 = now();
     mark('run', t1 - t0, cpuMs() - c0); mark('wait', t1 - ownEnd);
     const busy = r.replies.map((x) => x.busy).filter(Boolean);

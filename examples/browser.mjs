@@ -5,7 +5,7 @@
 // usage: node examples/browser.mjs MODEL.qwm [OUTDIR]
 import { readFileSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
-import { openQwasmPage } from '../test/chromium.js';
+import { openQwasmPage } from '../test/browsers.js';
 
 const [file, outDir = '.'] = process.argv.slice(2);
 if (!file) { console.error('usage: node examples/browser.mjs MODEL.qwm [OUTDIR]'); process.exit(2); }

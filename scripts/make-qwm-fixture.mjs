@@ -8,6 +8,9 @@
 //   mixed   ReLU6-fused padded conv, avgpool, pointwise conv on N:M 2:4 sparse kernels, padded maxpool (k3 s2 p1),
 //           low-rank linear, standalone ReLU6 (1×1 avgpool), 90 % unstructured (csr) and block-sparse (2×4) linears
 //           (sparse tensors gap-nibble encoded)
+//   dag     a Graph (version 2, kind 10): stem conv, four branches of different depth (1×1; 1×1 → 3×3; max pool;
+//           avg pool → 1×1) into a concat (three inputs on its grid, copied; the max pool's requantised), an add
+//           of the concat's projection and the stem, a strided conv and a max pool concatenated, GAP + linear
 // The expected JSON holds the input codes (n × h × w × c, quantised with the file's input parameters) and the
 // output codes (n × classes) that Int8Model.predictCodes computes; they are the same in every build.
 // usage: node scripts/make-qwm-fixture.mjs [OUTDIR]   (default test/fixtures; needs `node scripts/build.mjs` first)
@@ -15,7 +18,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
-  init, Engine, buildModel, layers, InitRng, LowRankLinear, createDataset, quantizeStatic, convertToInt8, encodeQwm, decodeQwm,
+  init, Engine, Graph, buildModel, layers, InitRng, LowRankLinear, createDataset, quantizeStatic, convertToInt8, encodeQwm, decodeQwm,
   Int8Model, quantizeInput, nmMask, blockMask, magnitudeMask,
 } from '../dist/index.js';
 
@@ -74,10 +77,33 @@ function mixedModel(e) {
   return { model: net, convert: { pruned } };
 }
 
+function dagModel(e) {
+  const rg = new InitRng(11), L = layers;
+  const cbr = (ci, co, k = 1, s = 1) => [new L.Conv2d(e, { inChannels: ci, outChannels: co, kernel: k, stride: s, padding: (k - 1) >> 1, bias: false }, rg), new L.BatchNorm2d(e, co), new L.ReLU(e)];
+  const seq = (ms) => new L.Sequential(e, ms);
+  const g = new Graph(e, [
+    { name: 'stem', inputs: ['input'], module: seq(cbr(C, 6, 3)) },
+    { name: 'b1', inputs: ['stem'], module: seq(cbr(6, 4)) },
+    { name: 'b2', inputs: ['stem'], module: seq([...cbr(6, 3), ...cbr(3, 5, 3)]) },
+    { name: 'b3', inputs: ['stem'], module: new L.MaxPool2d(e, { kernel: 3, stride: 1, padding: 1 }) },
+    { name: 'b4', inputs: ['stem'], module: seq([new L.AvgPool2d(e, { kernel: 3, stride: 1, padding: 1 }), ...cbr(6, 3)]) },
+    { name: 'mixed0', inputs: ['b1', 'b2', 'b3', 'b4'], merge: 'concat' },
+    { name: 'proj', inputs: ['mixed0'], module: seq(cbr(18, 6)) },
+    { name: 'sum', inputs: ['proj', 'stem'], merge: 'add' },
+    { name: 'down', inputs: ['sum'], module: seq(cbr(6, 4, 3, 2)) },
+    { name: 'pool', inputs: ['sum'], module: new L.MaxPool2d(e, { kernel: 3, stride: 2, padding: 1 }) },
+    { name: 'mixed1', inputs: ['down', 'pool'], merge: 'concat' },
+  ]);
+  const net = seq([g, new L.GlobalAvgPool(e), new L.Linear(e, 10, 10, rg)]);
+  net.train(false);
+  return { model: net, convert: {} };
+}
+
 const MODELS = {
   refcnn: (e) => ({ model: buildModel(e, 'refcnn', { input: [H, W, C], seed: 3 }), convert: {} }),
   resnet: (e) => ({ model: buildModel(e, 'resnet', { input: [H, W, C], seed: 4, width: 4 }), convert: {} }),
   mixed: mixedModel,
+  dag: dagModel,
 };
 
 const q = await init();

@@ -172,6 +172,9 @@ export interface KernelExports {
   add_s8_ref(len: number, a: number, za: number, ma: number, b: number, zb: number, mb: number, y: number, zo: number, qmin: number, qmax: number): void;
   add_s8(len: number, a: number, za: number, ma: number, b: number, zb: number, mb: number, y: number, zo: number, qmin: number, qmax: number): void;
 
+  // assembly/concat_s8.ts
+  concat_s8(pixels: number, x: number, c: number, zx: number, m: number, y: number, ctot: number, off: number, zo: number): void;
+
   // assembly/eltwise_f32.ts
   add_f32(a: number, b: number, y: number, n: number): void;
   sub_f32(a: number, b: number, y: number, n: number): void;

@@ -48,7 +48,7 @@ export { InitRng, RandomSource } from './util/rng.js';
 export { Optimizer, type OptimizerSpec } from './optim/optimizer.js';
 export { makeSchedule, type Schedule, type ScheduleSpec } from './optim/schedule.js';
 export { balancedAccuracy, mostPredicted, sumConfusions } from './train/confusion.js';
-export { fit, evaluate, type FitOptions, type FitResult, type StepInfo, type EpochInfo, type EvalResult, type LossHook } from './train/index.js';
+export { fit, fitAsync, evaluate, type FitOptions, type FitResult, type StepInfo, type EpochInfo, type EvalResult, type LossHook } from './train/index.js';
 // --- end training engine ---
 export { saveModel, loadModelCheckpoint, loadModel, loadModelBytes, checkpointOf, type ModelRecord, type LoadedModel } from './train/model-file.js';
 // --- quantisation: fake quant, QAT, PTQ, int8 deployment (src/quant/, src/deploy/) ---
@@ -62,7 +62,7 @@ export { convertToInt8, buildInt8Graph, Int8Model, type ConvertOptions, type Mat
 export { Int8Runner, quantizeInput, type TraceEntry } from './deploy/runner.js';
 export { encodeQwm, decodeQwm, isQwm, qwmNodeBytes, QWM_MAGIC, QWM_VERSION } from './deploy/qwm.js';
 export { validateGraph, windowGeometry, QWM_LIMITS, type GraphShapes, type SampleShape, type ValidateOptions } from './deploy/validate.js';
-export { walkGraph, type Int8Graph, type GraphNode, type GraphMeta, type SparseSpec, type Requant, type ConvNode, type LinearNode, type LowRankNode, type MaxPoolNode, type AvgPoolNode, type GapNode, type FlattenNode, type ResidualNode } from './deploy/graph.js';
+export { walkGraph, childLists, type Int8Graph, type GraphNode, type GraphMeta, type SparseSpec, type Requant, type ConvNode, type LinearNode, type LowRankNode, type MaxPoolNode, type AvgPoolNode, type GapNode, type FlattenNode, type ResidualNode, type DagNode, type DagStep } from './deploy/graph.js';
 // --- end quantisation ---
 // --- distillation (src/compress/distill.ts) ---
 export { Distiller, HintAdapter, distillationLoss, evaluateDistillation, type DistillOptions, type DistillLossOptions, type DistillHook, type HintSpec, type DistillStats, type DistillEval } from './compress/distill.js';

@@ -249,7 +249,7 @@ export interface Threading {
   /**
    * Whether this thread may block in Atomics.wait: then the synchronous APIs split work over `threads` (this
    * thread and threads − 1 workers). A browser main thread may not: its `threads` workers serve only the
-   * asynchronous calls (Int8Runner.predictAsync), and the synchronous ones run on this thread alone.
+   * asynchronous calls (Int8Runner.predictAsync, fitAsync), and the synchronous ones run on this thread alone.
    */
   blocking: boolean;
   /** Runtimes of the shipped build files share one pool per build and thread count; a custom init({ wasm }) gets its own (null). */
@@ -276,6 +276,11 @@ function canBlock(): boolean {
 function webThreads(want: number | undefined): ThreadChoice {
   const g = globalThis as { Worker?: unknown; crossOriginIsolated?: boolean; navigator?: { hardwareConcurrency?: number } };
   if (typeof g.Worker !== 'function') return ONE('no Web Workers here');
+  if (g.crossOriginIsolated === true && (typeof SharedArrayBuffer !== 'function' || typeof Atomics !== 'object')) {
+    // WebKitGTK 2.50 isolates the page but keeps SharedArrayBuffer off unless JavaScriptCore is told otherwise
+    return ONE('the page is cross-origin isolated but this engine gives it no SharedArrayBuffer (WebKitGTK: run it with ' +
+      'the environment variable JSC_useSharedArrayBuffer=1; docs/BROWSER.md)');
+  }
   if (typeof SharedArrayBuffer !== 'function' || typeof Atomics !== 'object' || g.crossOriginIsolated === false) {
     return ONE('the page is not cross-origin isolated, so it has no SharedArrayBuffer: serve it with the headers ' +
       'Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp (docs/BROWSER.md)');
@@ -287,7 +292,7 @@ function webThreads(want: number | undefined): ThreadChoice {
     const main = 'the browser main thread may not block (Atomics.wait), which the synchronous APIs need, so they run on 1 thread here';
     if (typeof (Atomics as { waitAsync?: unknown }).waitAsync !== 'function') return ONE(`${main}; run qwasm in a dedicated Worker to use threads (docs/BROWSER.md)`);
     return { threads, workers: 'web', blocking: false,
-      reason: `${main}; predictAsync / predictCodesAsync use ${threads} Web Workers, or run qwasm in a dedicated Worker (docs/BROWSER.md)` };
+      reason: `${main}; predictAsync / predictCodesAsync / fitAsync use ${threads} Web Workers, or run qwasm in a dedicated Worker (docs/BROWSER.md)` };
   }
   return { threads, workers: 'web', reason: null, blocking: true };
 }

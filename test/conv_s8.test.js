@@ -101,6 +101,34 @@ test('random shapes: conv2dS8 equals the reference (every build)', async () => {
   }
 });
 
+test('indirect GEMM path: random even-Cg convs and an image spanning several input bands equal the reference (every build)', async () => {
+  const r = rng(31);
+  const qs = await builds();
+  const check = (n, h, w, c, wShape, opts) => {
+    const input = r.i8(n * h * w * c), weights = r.i8(wShape.reduce((a, b) => a * b), -127, 127);
+    for (const q of qs) {
+      const got = q.conv2dS8(input, [n, h, w, c], weights, wShape, opts), want = q.conv2dS8Reference(input, [n, h, w, c], weights, wShape, opts);
+      assert.equal(got.shape, want.shape);
+      assert.is(eq(got.data, want.data), null, `${q.build} ${JSON.stringify({ n, h, w, c, wShape, ...opts, bias: 0 })}`);
+    }
+  };
+  for (let it = 0; it < 60; it++) {
+    const groups = [1, 1, 2, 3][r.int(0, 3)], cg = [2, 4, 6, 8, 12, 16, 24][r.int(0, 6)], c = cg * groups;
+    const oc = groups * r.int(1, 20);
+    const kh = r.int(1, 4), kw = r.int(1, 4);
+    const dilation = [r.int(1, 2), r.int(1, 2)], stride = [r.int(1, 3), r.int(1, 3)];
+    const padding = [r.int(0, 3), r.int(0, 3), r.int(0, 3), r.int(0, 3)];
+    const h = (kh - 1) * dilation[0] + r.int(1, 9), w = (kw - 1) * dilation[1] + r.int(1, 9), n = r.int(1, 2);
+    check(n, h, w, c, [oc, kh, kw, cg], {
+      stride, padding, dilation, groups, inZeroPoint: r.int(-128, 127), outZeroPoint: r.int(-128, 127),
+      bias: Int32Array.from({ length: oc }, () => r.int(-30000, 30000)), scale: r.float() * 0.01 + 1e-4,
+    });
+  }
+  // 70 rows of 42 padded 64-channel int16 pixels (5.4 KB each) exceed one 256 KB band: bands overlap by 2 rows
+  check(1, 70, 40, 64, [8, 3, 3, 64], { padding: 1, inZeroPoint: -7, outZeroPoint: 3, scale: 0.0005 });
+  check(1, 61, 40, 64, [8, 3, 3, 64], { padding: [0, 1, 2, 1], stride: [2, 1], inZeroPoint: 100, scale: 0.0005 });
+});
+
 test('reference agrees with a plain JS conv (padding, stride, dilation, groups)', async () => {
   const [q] = await builds();
   const r = rng(4);

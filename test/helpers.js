@@ -2,7 +2,7 @@
 // tests that need an engine or data from outside npm skip loudly without it.
 import { init, detect } from '../dist/index.js';
 import { FASHION_MNIST_DEBIAN_DIR, DIGITS_CSV_PATHS } from '../dist/data/sources.js';
-import { CHROMIUM } from './chromium.js';
+import { CHROMIUM, FIREFOX, WEBKIT, webkitAvailable } from './browsers.js';
 import { spawnSync } from 'node:child_process';
 import { accessSync, constants as fsConstants, existsSync } from 'node:fs';
 import { delimiter, join, relative } from 'node:path';
@@ -38,7 +38,7 @@ export function eq(a, b) {
 }
 
 // ---------------------------------------------------------------------------------------------------------
-// Things outside npm that some tests need: engines (wabt, Chromium, Debian's PyTorch) and Debian data files.
+// Things outside npm that some tests need: engines (wabt, Chromium, Firefox, WebKitGTK, Debian's PyTorch) and Debian data files.
 // Present → those tests run. Missing → they are skipped with one loud line per test file (printed at the end,
 // after uvu's summary), so a contributor without them (macOS, another distro) still gets a green `npm test`.
 // QWASM_REQUIRE_ENGINES=1 (.ci/run sets it) turns every missing one into a failing test instead.
@@ -57,6 +57,8 @@ export const PYTHON = process.env.QWASM_PYTHON ?? '/usr/bin/python3';
 export const EXTERNAL = {
   wabt: { what: "wabt's wasm-interp and spectest-interp", available: () => onPath('wasm-interp') && onPath('spectest-interp'), install: 'apt-get install wabt' },
   chromium: { what: `Chromium (${CHROMIUM})`, available: () => existsSync(CHROMIUM), install: 'apt-get install chromium, or set QWASM_CHROMIUM to a Chromium/Chrome binary' },
+  webkit: { what: `WebKitGTK (${WEBKIT}, WebKitWebDriver, xvfb-run)`, available: webkitAvailable, install: 'apt-get install webkit2gtk-driver xvfb (or set QWASM_WEBKIT to a MiniBrowser)' },
+  firefox: { what: `Firefox (${FIREFOX}) driven by puppeteer-core`, available: () => existsSync(FIREFOX) && npmHas('puppeteer-core'), install: 'apt-get install firefox-esr (or set QWASM_FIREFOX) and npm ci (puppeteer-core)' },
   torch: { what: `PyTorch + torchvision for ${PYTHON}`, available: () => pythonHas(['torch', 'torchvision']), install: 'apt-get install python3-torch python3-torchvision' },
   'fashion-mnist': { what: `Fashion-MNIST IDX files (${FASHION_MNIST_DEBIAN_DIR})`, available: () => existsSync(join(FASHION_MNIST_DEBIAN_DIR, 'train-images-idx3-ubyte.gz')), install: 'apt-get install dataset-fashion-mnist' },
   digits: { what: "the UCI digits (python3-sklearn's digits.csv.gz)", available: () => [process.env.QWASM_DIGITS_CSV, ...DIGITS_CSV_PATHS].some((p) => p && existsSync(p)), install: 'apt-get install python3-sklearn, or set QWASM_DIGITS_CSV (.ci/run unpacks just that file)' },

@@ -691,7 +691,7 @@ test('error codes and qwm_error_offset point at the bad field', async () => {
   };
   assert.is(load(q, good), 0);
   check('magic', (d) => d.setUint8(1, 0), -2, 0, false);
-  check('version', (d) => d.setUint16(4, 2, true), -3, 4);
+  check('version', (d) => d.setUint16(4, 3, true), -3, 4);
   check('flags', (d) => d.setUint16(6, 1, true), -4, 6);
   check('length', (d) => d.setUint32(8, good.length + 1, true), -4, 8);
   check('crc', (d) => d.setUint8(good.length - 1, 0x20), -5, 12, false);

@@ -84,7 +84,7 @@ test('a 90 % pruned refcnn is stored gap-nibble encoded, far smaller than dense'
 
 test('fixtures from scripts/make-qwm-fixture.mjs decode and reproduce their expected codes', async () => {
   const qs = await builds();
-  for (const name of ['refcnn', 'resnet', 'mixed']) {
+  for (const name of ['refcnn', 'resnet', 'mixed', 'dag']) {
     const file = new URL(`${name}.qwm`, fixtures);
     if (!existsSync(file)) { console.log(`  (no fixture ${name}.qwm: run node scripts/make-qwm-fixture.mjs)`); continue; }
     const exp = JSON.parse(readFileSync(new URL(`${name}.qwm.json`, fixtures), 'utf8'));
@@ -112,10 +112,12 @@ test('corrupt files are rejected with the node, the field and the byte offset', 
   assert.throws(() => decodeQwm(crc), /CRC-32 mismatch.* at byte 12/);
   const magic = good.slice(); magic[0] = 0;
   assert.throws(() => decodeQwm(magic), /bad magic/);
-  const ver = good.slice(); dv(ver).setUint16(4, 2, true);
-  assert.throws(() => decodeQwm(ver), /version 2/);
-  const kind = good.slice(); kind[52] = 10;   // 9 is lut, the last kind
-  assert.throws(() => decodeQwm(reseal(kind)), /node 0: unknown node kind 10 at byte 52/);
+  const ver = good.slice(); dv(ver).setUint16(4, 3, true);
+  assert.throws(() => decodeQwm(ver), /version 3/);
+  const kind = good.slice(); kind[52] = 11;   // 10 is dag, the last kind
+  assert.throws(() => decodeQwm(reseal(kind)), /node 0: unknown node kind 11 at byte 52/);
+  const dag1 = good.slice(); dag1[52] = 10;    // a DAG node needs version 2
+  assert.throws(() => decodeQwm(reseal(dag1)), /node kind 10 \(dag\) needs format version 2, the file says 1 at byte 52/);
   const cls = good.slice(); dv(cls).setUint32(48, 11, true);
   assert.throws(() => decodeQwm(reseal(cls)), /classes = 11 but the last node outputs 10/);
   const scale = good.slice(); dv(scale).setFloat32(56, -1, true);

@@ -1,6 +1,6 @@
 // The relaxed build, tested where relaxed SIMD is computed correctly: headless Chromium (Node 20's
 // i32x4.relaxed_dot_i8x16_i7x16_add_s is wrong, so Node never loads the relaxed build; see src/probes.ts).
-// test/chromium.js serves the repository on 127.0.0.1 and opens a page importing dist/index.js; there
+// test/browsers.js serves the repository on 127.0.0.1 and opens a page importing dist/index.js; there
 // init({ build: 'auto' }) must choose 'relaxed'. A battery of {method, args} calls on the Qwasm object
 // (inputs generated here, sent encoded by test/wire.js; handles such as packed conv weights or sparse matrices
 // are built and then called) runs in the page on the relaxed build, then on the simd build, and every integer
@@ -13,7 +13,7 @@ import * as mod from '../dist/index.js';
 import { init } from '../dist/index.js';
 import { needs, rng } from './helpers.js';
 import { encode, decode, runBattery } from './wire.js';
-import { openQwasmPage } from './chromium.js';
+import { openQwasmPage } from './browsers.js';
 
 // --- the battery: one generator per Qwasm method (or dotted path to a raw export). Methods this Qwasm lacks
 // are left out (and listed); public methods with no generator are listed too. ---

@@ -3,10 +3,13 @@
 // summation order) and is bit-identical run to run for a given thread count (with BN).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { init, Int8Runner, Engine, buildModel, fit, loadDataset } from '../dist/index.js';
+import { init, Int8Runner, Engine, buildModel, fit, fitAsync, loadDataset } from '../dist/index.js';
 import { rng, eq } from './helpers.js';
 import { randomGraph, smallConverted } from './qwm-graphs.js';
 import { DataParallel } from '../dist/train/data-parallel.js';
+import { fitRounds } from '../dist/train/trainer.js';
+import { driveAsync } from '../dist/threads/exchange.js';
+import { ThreadPool } from '../dist/threads/pool.js';
 import { SharedBatch, chunking } from '../dist/threads/shared-batch.js';
 
 const one = await init({ build: 'simd', threads: 1 });
@@ -58,6 +61,9 @@ test('a shared batch is claimed in shrinking runs that cover every sample once',
     const c = chunking(n, threads, minSamples, perThread);
     assert.ok(c.minChunk >= 1 && c.maxChunk >= c.minChunk && c.maxChunk <= Math.ceil(n / threads), JSON.stringify(c));
     const b = SharedBatch.open(null, n, 3, 2, true, c), runs = [];
+    const x = rng(n).f32(n * 3);
+    b.fill(x);
+    assert.equal([...b.input(0, n)], [...x], 'fill copies the input in');
     b.drain((start, count) => runs.push([start, count]));
     let next = 0;
     for (const [start, count] of runs) {
@@ -71,6 +77,12 @@ test('a shared batch is claimed in shrinking runs that cover every sample once',
   }
 });
 
+test('a shared batch whose input copy failed is abandoned: claimants return at once instead of waiting', () => {
+  const b = SharedBatch.open(null, 8, 3, 2, true, chunking(8, 2, 1, 4));
+  assert.throws(() => b.fill(new Float32Array(100)), RangeError);   // 100 values do not fit 8 × 3
+  assert.is(b.drain(() => assert.unreachable('an abandoned batch has nothing to claim')), 0);
+});
+
 test('a converted model predicts the same logits with 2 threads (and predictAsync, which is predict in Node); a bad batch fails the same way', async () => {
   const saved = Int8Runner.parallelMinMacs;
   Int8Runner.parallelMinMacs = 0;
@@ -80,6 +92,12 @@ test('a converted model predicts the same logits with 2 threads (and predictAsyn
     assert.is(eq(b.i8.predict(x, 64), a.i8.predict(x, 64)), null);
     assert.is(eq(await b.i8.predictAsync(x, 64), a.i8.predict(x, 64)), null);
     assert.is(eq(await b.i8.predictCodesAsync(new Int8Array(64 * 144), 64), a.i8.predictCodes(new Int8Array(64 * 144), 64)), null);
+    // back-to-back batches reuse the last shared batch when the size and kind match, and must not when they do not
+    const x2 = rng(4).f32(64 * 144), codes = Int8Array.from(rng(5).f32(64 * 144), (v) => Math.round(v * 100));
+    assert.is(eq(b.i8.predict(x2, 64), a.i8.predict(x2, 64)), null);
+    assert.is(eq(b.i8.predictCodes(codes, 64), a.i8.predictCodes(codes, 64)), null);
+    assert.is(eq(b.i8.predict(x2.subarray(0, 9 * 144), 9), a.i8.predict(x2.subarray(0, 9 * 144), 9)), null);
+    assert.is(eq(b.i8.predict(x, 64), a.i8.predict(x, 64)), null);
     assert.throws(() => b.i8.predict(x, 63), /x must hold n × 12×12×1/);
     let err = null;
     try { await b.i8.predictAsync(x, 63); } catch (e) { err = e; }
@@ -133,12 +151,14 @@ test('data-parallel training with BN is bit-identical run to run for a thread co
   assert.is.not(eq(s0.state[k].data, s1.state[k].data), null);
 });
 
+/** Models and fits where the chunks' gradients, BN statistics and dropout masks all matter. */
+const CASES = [
+  ['mlp', { hidden: [40], dropout: 0.2 }, { batchSize: 15, maxSteps: 4, accumulateSteps: 2, optimizer: { kind: 'sgd', momentum: 0.9 } }],
+  ['mobilenet', { width: 8 }, { batchSize: 15, maxSteps: 3, lr: 1e-3 }],
+];
+
 test('data-parallel training: the result does not depend on which thread runs which chunk (dropout, BN, accumulation)', () => {
-  const cases = [
-    ['mlp', { hidden: [40], dropout: 0.2 }, { batchSize: 15, maxSteps: 4, accumulateSteps: 2, optimizer: { kind: 'sgd', momentum: 0.9 } }],
-    ['mobilenet', { width: 8 }, { batchSize: 15, maxSteps: 3, lr: 1e-3 }],
-  ];
-  for (const [name, opts, fo] of cases) {
+  for (const [name, opts, fo] of CASES) {
     const spread = trained(three, name, opts, fo);   // chunks 1 and 2 go to whichever thread claims them
     DataParallel.callerRunsAll = true;
     let caller;
@@ -146,6 +166,45 @@ test('data-parallel training: the result does not depend on which thread runs wh
     for (const k of Object.keys(spread.state)) assert.is(eq(spread.state[k].data, caller.state[k].data), null, `${name} ${k}`);
     assert.is(spread.loss, caller.loss);
     assert.is(spread.acc, caller.acc);
+  }
+});
+
+/** trained() through fitAsync, or through fitRounds driven with `background` (a pool the caller does not block on). */
+async function trainedAsync(q, name, opts, fitOpts, background = null) {
+  const m = buildModel(new Engine(q.rt), name, { seed: 4, ...opts });
+  const o = { epochs: 1, lr: 1e-2, indices: first(192), seed: 2, ...fitOpts };
+  const r = background ? await driveAsync(fitRounds(m, train, o, background)) : await fitAsync(m, train, o);
+  const s = m.stateDict();
+  m.dispose(); r.optimizer.dispose();
+  return { state: s, loss: r.finalTrainLoss, acc: r.epochs[0].trainAccuracy, threads: r.threads };
+}
+
+test('fitAsync in Node: fit\'s result bit for bit (2 threads), the event loop runs between steps', async () => {
+  for (const [name, opts, fo] of CASES) {
+    let steps = 0, ranBetween = 0;
+    // an immediate queued in onStep runs before the next step: fitAsync yields a macrotask after each step
+    const onStep = () => { assert.is(ranBetween, steps, `step ${steps + 1} started before the event loop ran`); steps++; setImmediate(() => ranBetween++); };
+    const a = await trainedAsync(two, name, opts, { ...fo, onStep });
+    const b = trained(two, name, opts, fo);
+    assert.is(steps, fo.maxSteps);
+    assert.is(a.threads, 2);
+    for (const k of Object.keys(b.state)) assert.is(eq(a.state[k].data, b.state[k].data), null, `${name} ${k}`);
+    assert.equal([a.loss, a.acc], [b.loss, b.acc]);
+  }
+});
+
+test('fitAsync\'s main-thread path (the workers run every chunk, the caller awaits them) = the blocking 2-thread fit, bit for bit', async () => {
+  const two32 = await init({ build: 'scalar', threads: 2 });
+  const pool = ThreadPool.of(three.rt);   // 2 Node workers, used as a browser main thread's: awaited (Atomics.waitAsync)
+  for (const [name, opts, fo] of CASES) {
+    const before = [...pool.work];
+    const bg = await trainedAsync(three, name, opts, fo, pool);
+    const ref = trained(two32, name, opts, fo);
+    assert.is(bg.threads, 2);
+    const ran = pool.work.map((w, i) => w - before[i]);
+    assert.is(ran[0] + ran[1], 2 * fo.maxSteps, `the workers ran every chunk: ${ran}`);
+    for (const k of Object.keys(ref.state)) assert.is(eq(bg.state[k].data, ref.state[k].data), null, `${name} ${k}`);
+    assert.equal([bg.loss, bg.acc], [ref.loss, ref.acc]);
   }
 });
 

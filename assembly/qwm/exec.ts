@@ -1,5 +1,9 @@
 // Runs a loaded model's node records on the int8 kernels (the second half of assembly/qwm_run.ts's qwm_run).
-import { K_AVGPOOL, K_CONV, K_FLATTEN, K_GAP, K_LINEAR, K_LOWRANK, K_LUT, K_MAXPOOL, K_RESIDUAL, align16 } from './format';
+import { K_AVGPOOL, K_CONV, K_DAG, K_FLATTEN, K_GAP, K_LINEAR, K_LOWRANK, K_LUT, K_MAXPOOL, K_RESIDUAL, OP_ADD, OP_CHAIN,
+  align16 } from './format';
+import { DAG_STEPS, DAG_TABLE, INPUT_BYTES, STEP_BYTES, S_C, S_COUNT, S_EBEF, S_ELEMS, S_INS, S_NIN, S_OP, S_OUT_ZP,
+  S_QMAX, S_QMIN, S_S0, S_S1, S_SBEF, S_VAL, setf } from './record';
+import { concat_s8 } from '../concat_s8';
 import { CONV_DH, CONV_DW, CONV_GROUPS, CONV_KH, CONV_KW, CONV_OC, CONV_PACKED, CONV_PL, CONV_PT, CONV_SH, CONV_SW,
   F_IC, F_IH, F_IN_ZP, F_IW, F_KIND, F_OC, F_OH, F_OUT_ZP, F_OW, F_QMAX, F_QMIN, GAP_RATIO, LINEAR_BIAS,
   LINEAR_CSTART, LINEAR_K, LINEAR_KIDX, LINEAR_KVAL, LINEAR_N, LINEAR_PACKED, LINEAR_SCALE, LINEAR_SPARSE,
@@ -99,10 +103,50 @@ export function execList(count: i32, x: usize, base: usize, s0: u64, s1: u64): u
       }
       add_s8(n * oh * ow * oc, a, getf(r, RES_ZA), getF32(r, RES_MA), b, getf(r, RES_ZB), getF32(r, RES_MB),
              y, outZp, qmin, qmax);
+    } else if (kind == K_DAG) {
+      execDag(r, x, y, child, n * oh * ow * oc);
     }
     x = y;
   }
   return x;
+}
+
+// A step's output during a run (j = −1: the DAG's input x).
+// @ts-ignore: decorator
+@inline function stepVal(table: usize, j: i32, x: usize): usize {
+  return j < 0 ? x : getPtr(table + <usize>j * STEP_BYTES, S_VAL);
+}
+
+// Runs a DAG node's steps in the frame at `frame` (plan.ts); its output (len bytes) ends up at y.
+function execDag(r: usize, x: usize, y: usize, frame: usize, len: i32): void {
+  let n = runN;
+  let steps = getf(r, DAG_STEPS), table = getPtr(r, DAG_TABLE);
+  for (let i = 0; i < steps; i++) {
+    let st = table + <usize>i * STEP_BYTES, ins = getPtr(st, S_INS);
+    let at = frame + <usize>frameBytes(n, <u64><u32>getf(st, S_EBEF), <u64><u32>getf(st, S_SBEF));
+    let v: usize;
+    if (getf(st, S_OP) == OP_CHAIN) {
+      v = execList(getf(st, S_COUNT), stepVal(table, load<i32>(ins), x), at, <u64><u32>getf(st, S_S0), <u64><u32>getf(st, S_S1));
+    } else {
+      v = i == steps - 1 ? y : at;
+      let elems = getf(st, S_ELEMS), zo = getf(st, S_OUT_ZP);
+      if (getf(st, S_OP) == OP_ADD) {
+        let b = ins + INPUT_BYTES;
+        add_s8(n * elems, stepVal(table, load<i32>(ins), x), load<i32>(ins, 4), load<f32>(ins, 8),
+               stepVal(table, load<i32>(b), x), load<i32>(b, 4), load<f32>(b, 8), v, zo, getf(st, S_QMIN), getf(st, S_QMAX));
+      } else {
+        let ctot = getf(st, S_C), pixels = n * (elems / ctot), off = 0;
+        for (let k = 0; k < getf(st, S_NIN); k++) {
+          let e = ins + <usize>k * INPUT_BYTES, c = load<i32>(e, 12);
+          concat_s8(pixels, stepVal(table, load<i32>(e), x), c, load<i32>(e, 4), load<f32>(e, 8), v, ctot, off, zo);
+          off += c;
+        }
+      }
+    }
+    setf(st, S_VAL, <i32>v);
+  }
+  let last = getPtr(table + <usize>(steps - 1) * STEP_BYTES, S_VAL);
+  if (last != y) for (let i = 0; i < len; i++) store<i8>(y + i, load<i8>(last + i));
 }
 
 

@@ -30,7 +30,9 @@ export const MAX_ACT: u64 = 1 << 24;   // elements per sample of any activation 
 export const MAX_NAME: u32 = 256;
 
 export const K_CONV: i32 = 1, K_LINEAR: i32 = 2, K_LOWRANK: i32 = 3, K_MAXPOOL: i32 = 4, K_AVGPOOL: i32 = 5,
-  K_GAP: i32 = 6, K_FLATTEN: i32 = 7, K_RESIDUAL: i32 = 8, K_LUT: i32 = 9;
+  K_GAP: i32 = 6, K_FLATTEN: i32 = 7, K_RESIDUAL: i32 = 8, K_LUT: i32 = 9, K_DAG: i32 = 10;
+// DAG step ops (docs/QWM.md, kind 10; files holding a DAG node say version 2)
+export const OP_CHAIN: i32 = 0, OP_ADD: i32 = 1, OP_CONCAT: i32 = 2;
 
 // @ts-ignore: decorator
 @inline export function align16(v: u64): u64 { return (v + 15) & ~(<u64>15); }

@@ -1,14 +1,15 @@
 // One reader per node kind: validates its fields against docs/QWM.md (as src/deploy/validate.ts does), chains the
 // activation shape, counts bytes (pass 1) and, in pass 2, packs the weights and fills the node's record (record.ts).
 import { E_FIELD, E_NODES, E_SHAPE, E_TENSOR, K_AVGPOOL, K_CONV, K_FLATTEN, K_GAP, K_LINEAR, K_LOWRANK, K_MAXPOOL,
-  K_LUT, K_RESIDUAL, MAX_ACT, MAX_DEPTH, MAX_TENSOR, MAX_U32_DIM } from './format';
+  K_LUT, K_RESIDUAL, K_DAG, MAX_ACT, MAX_DEPTH, MAX_TENSOR, MAX_U32_DIM } from './format';
 import { CONV_DH, CONV_DW, CONV_GROUPS, CONV_KH, CONV_KW, CONV_OC, CONV_PACKED, CONV_PL, CONV_PT, CONV_SH, CONV_SW,
   F_IC, F_IH, F_IN_ZP, F_IW, F_KIND, F_OC, F_OH, F_OW, GAP_RATIO, LINEAR_BIAS, LINEAR_CSTART, LINEAR_K,
   LINEAR_KIDX, LINEAR_KVAL, LINEAR_N, LINEAR_PACKED, LINEAR_SCALE, LINEAR_SPARSE, LOWRANK_K, LUT_TABLE, LOWRANK_MID_ZP,
   LOWRANK_N, LOWRANK_PACKED_P, LOWRANK_PACKED_Q, LOWRANK_RANK, LOWRANK_SCALE_P, LOWRANK_SCALE_Q, POOL_KH, POOL_KW,
   POOL_PL, POOL_PT, POOL_RATIO, POOL_SH, POOL_SW, RES_BODY, RES_HAS_SHORTCUT, RES_MA, RES_MB,
   RES_SHORTCUT, RES_ZA, RES_ZB, setF32, setf } from './record';
-import { building, rd, rdEnd, take, countBuffer, errCode, fail, i32Array, lastOutScale, lastOutZp, mAlloc, macs, nodeCount,
+import { readDag, dagOutScale } from './dag';
+import { doneOutScale, doneOutZp, fileVersion, building, rd, rdEnd, take, countBuffer, errCode, fail, i32Array, lastOutScale, lastOutZp, mAlloc, macs, nodeCount,
   nodeOutZp, nodesSeen, paddedScales, posF32, posF32Array, rdPos, readClamp, readName, nodeRecord, ri8, ru16, ru8, sC,
   sH, sRank, sW, setShape, shapeElems, u16In, u32In } from './reader';
 import { cIdx, cStart, cVal, cWide, checkStructure, readSparse, readTensor, spA, spB, spFmt, sparseSmaller } from './tensor';
@@ -241,7 +242,7 @@ export function readNode(depth: i32): void {
   let rec = nodeRecord(<i32>nodesSeen);
   nodesSeen++;
   let kind = <i32>ru8();
-  if (errCode == 0 && (kind < K_CONV || kind > K_LUT)) { fail(E_FIELD, at); return; }
+  if (errCode == 0 && (kind < K_CONV || kind > K_DAG || (kind == K_DAG && fileVersion < 2))) { fail(E_FIELD, at); return; }
   readName();
   let oScale = posF32();
   let outZp = ri8();
@@ -262,7 +263,9 @@ export function readNode(depth: i32): void {
     case K_FLATTEN: setShape(1, 1, shapeElems(), 2, at); break;
     case K_RESIDUAL: readResidual(rec, at, depth); break;
     case K_LUT: readLut(rec); break;
+    case K_DAG: dagOutScale = oScale; readDag(rec, at, depth); break;
   }
   if (errCode == 0 && macs > (<u64>1 << 32)) fail(E_SHAPE, at);
   if (building) { setf(rec, F_OH, sH); setf(rec, F_OW, sW); setf(rec, F_OC, sC); }
+  doneOutScale = oScale; doneOutZp = outZp;
 }

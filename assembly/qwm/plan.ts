@@ -1,5 +1,7 @@
 // Activation planning of the pure-WASM runner, done once at load from the node records.
-import { K_FLATTEN, K_LOWRANK, K_RESIDUAL } from './format';
+import { K_DAG, K_FLATTEN, K_LOWRANK, K_RESIDUAL, OP_CHAIN } from './format';
+import { DAG_E, DAG_S, DAG_STEPS, DAG_TABLE, STEP_BYTES, S_COUNT, S_E, S_EBEF, S_ELEMS, S_OP, S_S0, S_S1, S_SBEF, S_SS,
+  getPtr } from './record';
 import { F_KIND, F_OC, F_OH, F_OW, LOWRANK_RANK, RES_BODY, RES_BODY_E, RES_BODY_S, RES_BODY_S0,
   RES_BODY_S1, RES_HAS_SHORTCUT, RES_SC_E, RES_SC_S, RES_SC_S0, RES_SC_S1, RES_SHORTCUT, getf, setf } from './record';
 import { nodeRecord } from './reader';
@@ -36,6 +38,23 @@ export function planList(count: i32): void {
       }
       if (bE + sE > childE) childE = bE + sE;
       if (bS + sS > childS) childS = bS + sS;
+    } else if (kind == K_DAG) {
+      // every step's output keeps its own region of the DAG's frame (any later step may read it): each chain's
+      // frame, then each merge's buffer (the last step's output goes to the list's slot instead)
+      let steps = getf(r, DAG_STEPS), table = getPtr(r, DAG_TABLE);
+      let eb: u64 = 0, sb: u64 = 0;
+      for (let i = 0; i < steps; i++) {
+        let st = table + <usize>i * STEP_BYTES;
+        setf(st, S_EBEF, <i32><u32>eb); setf(st, S_SBEF, <i32><u32>sb);
+        if (getf(st, S_OP) == OP_CHAIN) {
+          planList(getf(st, S_COUNT));
+          setf(st, S_S0, <i32>pS0); setf(st, S_S1, <i32>pS1); setf(st, S_E, <i32>pE); setf(st, S_SS, <i32>pS);
+          eb += pE; sb += pS;
+        } else if (i < steps - 1) { eb += <u64><u32>getf(st, S_ELEMS); sb += 1; }
+      }
+      setf(r, DAG_E, <i32><u32>eb); setf(r, DAG_S, <i32><u32>sb);
+      if (eb > childE) childE = eb;
+      if (sb > childS) childS = sb;
     } else if (kind == K_LOWRANK) {
       if (<u64>getf(r, LOWRANK_RANK) > childE) childE = <u64>getf(r, LOWRANK_RANK);
       if (childS < 1) childS = 1;

@@ -25,6 +25,8 @@ export let weightsTotal: u64 = 0; // declared weight elements of all tensors (�
 export let macs: u64 = 0;         // multiply-accumulates per sample (≤ 2^32), counted as src/deploy/validate.ts counts them
 export let nodeOutZp: i32 = 0;    // out.zeroPoint of the node being read: its payload outZp must equal it
 export let lastOutScale: f32 = 0, lastOutZp: i32 = 0;   // out of the last top-level node (must equal the graph's output)
+export let doneOutScale: f32 = 0, doneOutZp: i32 = 0;   // out of the node whose reading finished last (any depth)
+export let fileVersion: u32 = 1;
 export let maxAct: u64 = 0;       // largest activation (elements per sample), input included
 // current activation shape (per sample): rank 4 = [h, w, c], rank 2 = [c] (stored as 1 × 1 × c)
 export let sH: i32 = 0, sW: i32 = 0, sC: i32 = 0, sRank: i32 = 0;

@@ -42,6 +42,17 @@ export const RES_ZA = 21, RES_ZB = 25, RES_MA = 26, RES_MB = 27;
 export const RES_BODY_S0 = 28, RES_BODY_S1 = 29, RES_BODY_E = 30, RES_BODY_S = 31;
 export const RES_SC_S0 = 32, RES_SC_S1 = 33, RES_SC_E = 34, RES_SC_S = 35;
 
+// dag: the step table (STEP_BYTES per step, fields S_* below) and the step count; DAG_E / DAG_S: the frame its
+// steps' outputs take (plan.ts), per sample
+export const DAG_TABLE = 7, DAG_STEPS = 11, DAG_E = 28, DAG_S = 29;
+// a DAG step: op, input count, chain child count, merge output zero point and clamp, output elements and channels
+// per sample, the inputs (INPUT_BYTES each: step index (−1: the DAG's input), zero point, f32 multiplier bits,
+// channels), a chain's frame plan (s0, s1, E, S), where its output region starts in the DAG's frame (elements,
+// buffers before it) and, during a run, the pointer to its output
+export const STEP_BYTES: u32 = 64, INPUT_BYTES: u32 = 16;
+export const S_OP = 0, S_NIN = 1, S_COUNT = 2, S_OUT_ZP = 3, S_QMIN = 4, S_QMAX = 5, S_ELEMS = 6, S_C = 7, S_INS = 8,
+  S_S0 = 9, S_S1 = 10, S_E = 11, S_SS = 12, S_EBEF = 13, S_SBEF = 14, S_VAL = 15;
+
 // @ts-ignore: decorator
 @inline export function setf(rec: usize, f: i32, v: i32): void { store<i32>(rec + (<usize>f << 2), v); }
 // @ts-ignore: decorator

@@ -3,7 +3,9 @@
 // the number of classes before anything runs (a mismatch would otherwise print a meaningless accuracy).
 import { init, type Qwasm } from '../index.js';
 import type { Engine } from '../autograd/tensor.js';
-import type { Dataset } from '../data/dataset.js';
+import { stratifiedSplit, type Dataset, type Normalization } from '../data/dataset.js';
+import { loadDataset } from '../data/registry.js';
+import { loadPhotoFolder } from '../data/photos.js';
 import { loadModelBytes, type LoadedModel } from '../train/model-file.js';
 import { QwasmError } from '../errors.js';
 import type { Args } from './args.js';
@@ -33,6 +35,24 @@ export function checkModelFitsData(what: string, input: readonly number[], class
   if (ds.classes.length !== classes) {
     throw new QwasmError(`${what} has ${classes} classes, ${dataName} has ${ds.classes.length} (${ds.classes.slice(0, 6).join(', ')}${ds.classes.length > 6 ? ', …' : ''}): use the dataset the model was trained on`);
   }
+}
+
+/**
+ * The train / test splits a checkpoint is calibrated or compressed on. An imported photo model (qwasm import
+ * --from: meta.normalization, 3 channels) takes a folder of class folders of photos, decoded the way it was
+ * trained (src/data/photos.ts; split 80 / 20 per class, seed 0) — `preprocess` is that decoding, for the .qwm
+ * meta; anything else loadDataset(name).
+ */
+export async function checkpointData(dataName: string, input: readonly number[] | undefined, meta: Record<string, unknown>): Promise<{ train: Dataset; test: Dataset; preprocess?: unknown }> {
+  const norm = meta.normalization as Normalization | undefined;
+  if (!norm || input?.[2] !== 3) return loadDataset(dataName);
+  const photos = await loadPhotoFolder(dataName, { size: input[0], norm });
+  return { ...stratifiedSplit(photos, { testFraction: 0.2, seed: 0 }), preprocess: photos.preprocess };
+}
+
+/** A dataset's normalisation as .qwm meta records it: one number per field for grey images, one per channel else. */
+export function normMeta(ds: Dataset): { mean: number | number[]; std: number | number[] } {
+  return ds.channels === 1 ? { mean: ds.norm.mean[0], std: ds.norm.std[0] } : { mean: [...ds.norm.mean], std: [...ds.norm.std] };
 }
 
 /** The first n indices (a --limit), refusing more than there are. */

@@ -15,7 +15,7 @@ import type { Int8Model } from '../deploy/int8-model.js';
 import type { Module } from '../nn/module.js';
 import { writeFileAtomic } from '../checkpoint/index.js';
 import { FLAGS, flag, type Args, type CommandSpec } from './args.js';
-import { checkModelFitsData, firstIndices, loadCheckpointFlag, startQwasm } from './common.js';
+import { checkModelFitsData, checkpointData, firstIndices, loadCheckpointFlag, normMeta, startQwasm } from './common.js';
 import { TERM_FLAGS, compressOptions, libraryError, methodOf } from './compress-options.js';
 import { checkOutputFile } from './files.js';
 import { Progress } from './progress.js';
@@ -136,8 +136,8 @@ async function run(args: Args, argv: string[]): Promise<number> {
 
   const q = await startQwasm(args);
   const engine = new Engine(q.rt);
-  const { train, test } = loadDataset(dataName);
   const loaded = loadCheckpointFlag('compress', engine, '--model', modelFile);
+  const { train, test, preprocess } = await checkpointData(dataName, loaded.record.options.input, loaded.meta);
   checkModelFitsData(`${modelFile} (${loaded.record.name})`, loaded.record.options.input ?? [28, 28, 1], loaded.record.options.classes ?? 10, dataName, train);
   const teacherFile = args.str('teacher');
   if (teacherFile) {
@@ -146,7 +146,7 @@ async function run(args: Args, argv: string[]): Promise<number> {
   const limit = args.num('limit'), evalLimit = args.num('eval-limit');
   if (limit !== undefined) opts.indices = firstIndices(limit, train.length);
   const evalData = evalLimit !== undefined ? subset(test, firstIndices(evalLimit, test.length)) : test;
-  if (opts.ptq?.method !== 'dynamic') (opts as CompressOptions).convert = { meta: { labels: [...train.classes], mean: train.norm.mean[0], std: train.norm.std[0], source: modelFile, dataset: dataName, method, command } };
+  if (opts.ptq?.method !== 'dynamic') (opts as CompressOptions).convert = { meta: { labels: [...train.classes], ...normMeta(train), ...(preprocess ? { preprocess } : {}), source: modelFile, dataset: dataName, method, command } };
   const [bar, onProgress] = progressBar(method, quiet);
   opts.onProgress = onProgress;
 

@@ -12,11 +12,11 @@ import { quantizeStatic } from '../quant/ptq.js';
 import { buildInt8Graph, Int8Model } from '../deploy/int8-model.js';
 import { encodeQwm, decodeQwm, isQwm } from '../deploy/qwm.js';
 import { bundleWasm } from '../deploy/wasm-bundle.js';
-import type { Int8Graph, GraphMeta } from '../deploy/graph.js';
+import { childLists, type Int8Graph, type GraphMeta } from '../deploy/graph.js';
 import type { QuantState } from '../quant/qat.js';
 import { QwasmError } from '../errors.js';
 import { FLAGS, UsageError, flag, type Args, type CommandSpec } from './args.js';
-import { checkModelFitsData, startQwasm } from './common.js';
+import { checkModelFitsData, checkpointData, normMeta, startQwasm } from './common.js';
 import { checkOutputFile, expectKind, extOf, readInput } from './files.js';
 import type { Command } from './main.js';
 
@@ -75,20 +75,14 @@ async function run(args: Args): Promise<number> {
     dataName = args.str('data') ?? (typeof meta.dataset === 'string' ? meta.dataset : 'mnist');
     // an imported photo model (qwasm import --from, meta.normalization): calibrate on photos decoded the way
     // it was trained (src/data/photos.ts), and record that preprocessing in the .qwm
-    const norm = meta.normalization as Normalization | undefined;
-    let train: Dataset, preprocess: unknown;
-    if (norm && record.options.input?.[2] === 3) {
-      const photos = await loadPhotoFolder(dataName, { size: record.options.input[0], norm });
-      ({ train, test: photoTest } = stratifiedSplit(photos, { testFraction: 0.2, seed: 0 }));
-      preprocess = photos.preprocess;
-    } else ({ train } = loadDataset(dataName));
+    const { train, test, preprocess } = await checkpointData(dataName, record.options.input, meta);
+    if (preprocess) photoTest = test;
     checkModelFitsData(`${file} (${record.name})`, record.options.input ?? [28, 28, 1], record.options.classes ?? 10, dataName, train);
     const gm: GraphMeta = {
       labels: [...train.classes], source: `${file} (${record.name})`, dataset: dataName, model: { name: record.name, options: record.options },
       ...(preprocess ? { preprocess } : {}),
     };
-    const c = train.channels;
-    if (c === 1) { gm.mean = train.norm.mean[0]; gm.std = train.norm.std[0]; } else { gm.mean = train.norm.mean as unknown as number; gm.std = train.norm.std as unknown as number; }
+    Object.assign(gm, normMeta(train));
     const state = meta.quantState as QuantState | undefined;
     if (state !== undefined && (!state || typeof state !== 'object' || !('units' in state))) throw new QwasmError(`${file}: meta.quantState is not a QuantState`);
     const qat = state ? undefined : quantizeStatic(model, train, { batches: calib, batchSize: 64 });
@@ -127,7 +121,7 @@ async function run(args: Args): Promise<number> {
 
 function countNodes(nodes: Int8Graph['nodes']): number {
   let c = 0;
-  for (const n of nodes) { c++; if (n.kind === 'residual') c += countNodes(n.body) + (n.shortcut ? countNodes(n.shortcut) : 0); }
+  for (const n of nodes) { c++; for (const l of childLists(n)) c += countNodes(l); }
   return c;
 }
 

@@ -1,7 +1,7 @@
 // `qwasm info`: what a .qwm file holds — layers, kinds, shapes, bytes, quantisation, sparsity — without running it.
 import { decodeQwm, qwmNodeBytes } from '../deploy/qwm.js';
 import { validateGraph } from '../deploy/validate.js';
-import type { GraphNode, Int8Graph } from '../deploy/graph.js';
+import { childLists, type GraphNode, type Int8Graph } from '../deploy/graph.js';
 import { FLAGS, UsageError, type Args, type CommandSpec } from './args.js';
 import { expectKind, readInput } from './files.js';
 import type { Command } from './main.js';
@@ -53,8 +53,12 @@ export function describeGraph(g: Int8Graph, fileBytes: number) {
       if (n.kind === 'maxpool' || n.kind === 'avgpool') r.detail = `${n.kh}×${n.kw} s${n.stride.join(',')} p${n.padding.join(',')}`;
       if (n.kind === 'avgpool' || n.kind === 'gap' || n.kind === 'residual') r.clamp = [n.qmin, n.qmax];
       if (n.kind === 'residual') r.detail = n.shortcut ? 'projection shortcut' : 'identity shortcut';
+      if (n.kind === 'dag') {
+        const merges = n.steps.filter((s) => s.merge), copies = merges.flatMap((s) => (s.merge === 'concat' ? s.mult! : [])).filter((m) => m === 1).length;
+        r.detail = `${n.steps.length} steps: ${merges.filter((s) => s.merge === 'concat').length} concat (${copies} inputs copied), ${merges.filter((s) => s.merge === 'add').length} add`;
+      }
       layers.push(r);
-      if (n.kind === 'residual') { walk(n.body, depth + 1); if (n.shortcut) walk(n.shortcut, depth + 1); }
+      for (const l of childLists(n)) walk(l, depth + 1);
     }
   };
   walk(g.nodes, 0);
@@ -73,7 +77,7 @@ async function run(args: Args): Promise<number> {
   const d = describeGraph(decodeQwm(bytes, file), bytes.length);
   if (args.bool('json')) { console.log(JSON.stringify({ file, ...d })); return 0; }
   const meta = d.meta as Record<string, unknown>;
-  console.log(`${file}: .qwm v1, ${d.bytes} bytes, ${d.nodes} nodes, ${d.weights} int8 weights (${(d.sparsity * 100).toFixed(1)} % zero), ${d.macs} MACs per sample`);
+  console.log(`${file}: .qwm v${new DataView(bytes.buffer, bytes.byteOffset).getUint16(4, true)}, ${d.bytes} bytes, ${d.nodes} nodes, ${d.weights} int8 weights (${(d.sparsity * 100).toFixed(1)} % zero), ${d.macs} MACs per sample`);
   console.log(`input ${d.inputShape.join('×')} (scale ${d.input.scale.toPrecision(6)}, zero point ${d.input.zeroPoint}) → ${d.classes} classes (scale ${d.output.scale.toPrecision(6)}, zero point ${d.output.zeroPoint})`);
   if (Array.isArray(meta.labels)) console.log(`labels: ${(meta.labels as string[]).join(', ')}`);
   if (meta.mean !== undefined) console.log(`normalisation: mean ${JSON.stringify(meta.mean)}, std ${JSON.stringify(meta.std)}`);

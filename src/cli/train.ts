@@ -191,7 +191,10 @@ export async function trainFromFlags(args: Args, ro: TrainRunOptions = {}): Prom
     onEpoch: (e) => {
       history.push(e);
       if (!quiet) { bar.done(); console.error(`epoch ${e.epoch}: train loss ${e.trainLoss.toFixed(4)}, train accuracy ${(e.trainAccuracy * 100).toFixed(2)}% (${e.seconds.toFixed(1)} s)`); }
-      if (saveEvery && e.epoch % saveEvery === 0) save(e.step, e.epoch);
+      if (saveEvery && e.epoch % saveEvery === 0) {
+        save(e.step, e.epoch);
+        if (!quiet) console.error(`checkpoint written to ${out} (epoch ${e.epoch}, step ${e.step})`);
+      }
     },
   });
   bar.done();

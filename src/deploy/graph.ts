@@ -94,7 +94,34 @@ export interface ResidualNode extends NodeBase {
  */
 export interface LutNode extends NodeBase { kind: 'lut'; op: string; table: Int8Array }
 
-export type GraphNode = ConvNode | LinearNode | LowRankNode | MaxPoolNode | AvgPoolNode | GapNode | FlattenNode | ResidualNode | LutNode;
+/**
+ * One step of a DAG node. `inputs` index earlier steps (−1: the DAG node's own input). A chain step runs its
+ * nodes on its one input; a merge step joins two or more inputs:
+ *   add     two inputs of equal per-sample size, add_s8's rule (as a residual join): y = clamp(rne((a − za)·ma +
+ *           (b − zb)·mb), qmin, qmax) with zp = [za, zb], mult = [ma, mb]
+ *   concat  inputs concatenated on the channel (last) axis (equal h, w), each requantised onto the output:
+ *           y = clamp(rne((x_i − zp_i)·mult_i)) + outZp over [−128, 127]; an input already on the output's grid
+ *           (zp_i = outZp, mult_i = 1) is copied exactly (TFLite's int8 CONCATENATION gives every input the
+ *           output's quantisation; the converter does so where it can, see src/deploy/int8-model.ts)
+ * A merge step's `out` is its output quantisation; a chain step's is its last node's (its input's when empty).
+ */
+export interface DagStep {
+  inputs: number[];
+  /** chain: the nodes (never empty) */
+  nodes?: GraphNode[];
+  merge?: 'add' | 'concat';
+  /** merge: per input zero point and f32 multiplier (input scale / output scale) */
+  zp?: number[]; mult?: number[];
+  /** merge: output quantisation and clamp (concat: −128, 127) */
+  out?: QParams; qmin?: number; qmax?: number;
+  /** merge: a name (traces, ONNX) */
+  name?: string;
+}
+
+/** A DAG of steps (an imported Inception block graph, src/nn/graph.ts's Graph); its output is its last step's. */
+export interface DagNode extends NodeBase { kind: 'dag'; steps: DagStep[] }
+
+export type GraphNode = ConvNode | LinearNode | LowRankNode | MaxPoolNode | AvgPoolNode | GapNode | FlattenNode | ResidualNode | LutNode | DagNode;
 
 export interface Int8Graph {
   /** Quantisation of the float input (NHWC, normalised as in training). */
@@ -112,15 +139,22 @@ export interface Int8Graph {
 
 export interface GraphMeta {
   labels?: string[];
-  /** Input normalisation the model was trained with: x = (pixel/255 − mean) / std. */
-  mean?: number; std?: number;
+  /** Input normalisation the model was trained with: x = (pixel/255 − mean) / std (one number, or one per channel). */
+  mean?: number | number[]; std?: number | number[];
   [key: string]: unknown;
 }
 
-/** Every node in execution order (residual bodies then shortcuts, depth first). */
+/** The child node lists of a node, in file (pre-)order: a residual's body then shortcut, a DAG's chain steps. */
+export function childLists(n: GraphNode): GraphNode[][] {
+  if (n.kind === 'residual') return n.shortcut ? [n.body, n.shortcut] : [n.body];
+  if (n.kind === 'dag') return n.steps.flatMap((s) => (s.nodes ? [s.nodes] : []));
+  return [];
+}
+
+/** Every node in execution order (residual bodies then shortcuts, DAG chain steps in order, depth first). */
 export function walkGraph(nodes: GraphNode[], fn: (n: GraphNode, depth: number) => void, depth = 0): void {
   for (const n of nodes) {
     fn(n, depth);
-    if (n.kind === 'residual') { walkGraph(n.body, fn, depth + 1); if (n.shortcut) walkGraph(n.shortcut, fn, depth + 1); }
+    for (const l of childLists(n)) walkGraph(l, fn, depth + 1);
   }
 }

@@ -15,10 +15,10 @@ import { activationRange } from '../kernels/requant.js';
 import type { SparseOptions } from '../kernels/sparse.js';
 import { padding4 } from '../kernels/conv_f32.js';
 import { QATModel, foldBatchNorm, type QuantState, type Unit } from '../quant/qat.js';
-import type { ActUnit, ConvUnit, GapUnit, LinearUnit, LowRankUnit, PointwiseUnit, PoolUnit, ResidualUnit } from '../quant/qat-units.js';
+import type { ActUnit, ConvUnit, GapUnit, GraphUnit, LinearUnit, LowRankUnit, PointwiseUnit, PoolUnit, ResidualUnit } from '../quant/qat-units.js';
 import { lutTable } from '../kernels/lut_s8.js';
 import { quantizeChannels, symmetricScales, type QParams } from '../quant/fakequant.js';
-import type { GraphMeta, GraphNode, Int8Graph, SparseSpec } from './graph.js';
+import type { DagStep, GraphMeta, GraphNode, Int8Graph, SparseSpec } from './graph.js';
 import { Int8Runner } from './runner.js';
 import { validateGraph } from './validate.js';
 
@@ -62,6 +62,12 @@ export interface ConvertOptions {
   pruned?: Map<Tensor, PrunedInfo>;
   /** Input [h, w, c] (default: the shape the QAT model last saw; [1, 1, k] for a model starting with a linear). */
   inputShape?: [number, number, number];
+  /**
+   * Quantisation of a Graph's concat inputs: 'shared' (default, TFLite's int8 CONCATENATION) gives every input
+   * that can take it the concat's output grid, so the concat copies it; 'per-input' keeps each input on its own
+   * grid and the concat requantises it (finer branches, one more rounding).
+   */
+  concatInputs?: 'shared' | 'per-input';
   /** Stored in the graph (and the .qwm file): labels, mean / std of the input normalisation, source, … */
   meta?: GraphMeta;
 }
@@ -116,7 +122,20 @@ export class Int8Model extends Int8Runner {
 
 interface Lowered { nodes: GraphNode[]; out: QParams }
 
+/** The unit whose output quantiser gives a unit list's output grid (null: a max pool or the list's input passes it through). */
+function lastQuantised(units: Unit[]): string | null {
+  for (let i = units.length - 1; i >= 0; i--) {
+    const u = units[i];
+    if (u.kind === 'flatten' || u.kind === 'dropout') continue;
+    return ['conv', 'linear', 'lowrank', 'avgpool', 'gap', 'act', 'pointwise', 'residual'].includes(u.kind) ? u.name : null;
+  }
+  return null;
+}
+
 class GraphBuilder {
+  /** Output quantisation imposed on a unit (a concat input takes the concat's, as TFLite requires). */
+  private readonly forced = new Map<string, QParams>();
+
   constructor(readonly state: QuantState, readonly o: ConvertOptions) {}
 
   private unitState(name: string) {
@@ -126,6 +145,7 @@ class GraphBuilder {
   }
 
   private outQ(name: string, key: 'out' | 'mid' = 'out'): QParams {
+    if (key === 'out' && this.forced.has(name)) return this.forced.get(name)!;
     const q = this.unitState(name)[key];
     if (!q) throw new QwasmError(`layer '${name}' has no ${key === 'out' ? 'output' : 'intermediate'} quantisation parameters: train the QAT model a step or calibrate it first`);
     return checkQ(`quantState.units['${name}'].${key}`, q);
@@ -218,6 +238,7 @@ class GraphBuilder {
       case 'flatten': return { nodes: [{ kind: 'flatten', name: u.name, out: cur }], out: cur };
       case 'dropout': return { nodes: [], out: cur };
       case 'residual': return this.lowerResidual(u, cur);
+      case 'graph': return this.lowerGraph(u, cur);
     }
   }
 
@@ -321,6 +342,46 @@ class GraphBuilder {
     return { nodes: [{ kind: 'lut', name: u.name, op: u.type, table, out }], out };
   }
 
+  /**
+   * A Graph → one DAG node (src/deploy/graph.ts DagStep). TFLite's int8 CONCATENATION has its inputs and output
+   * share one quantisation: an input whose chain ends in a requantising unit and that feeds exactly one concat is
+   * given the concat's output grid (its values are then copied); any other input (a max pool's, the DAG's own
+   * input, one shared by two concats) is requantised per input by the concat. Chain steps that lower to nothing
+   * (dropout) alias their input.
+   */
+  private lowerGraph(u: GraphUnit, cur: QParams): Lowered {
+    const concatReaders = new Map<number, number>();
+    for (const st of u.steps) if (st.merge === 'concat') for (const j of new Set(st.inputs)) concatReaders.set(j, (concatReaders.get(j) ?? 0) + 1);
+    for (const st of u.steps) {
+      if (st.merge !== 'concat' || this.o.concatInputs === 'per-input') continue;
+      const q = this.outQ(st.name);
+      for (const j of st.inputs) {
+        const src = j >= 0 ? u.steps[j] : null, last = src?.units ? lastQuantised(src.units) : null;
+        if (last && concatReaders.get(j) === 1) this.forced.set(last, q);
+      }
+    }
+    const map: number[] = [], steps: DagStep[] = [], outs: QParams[] = [];
+    const qOf = (j: number) => (j < 0 ? cur : outs[j]);
+    for (const st of u.steps) {
+      const inputs = st.inputs.map((j) => (j < 0 ? -1 : map[j]));
+      if (st.units) {
+        const r = this.convert(st.units, qOf(inputs[0]));
+        if (r.nodes.length === 0) { map.push(inputs[0]); continue; }
+        steps.push({ inputs, nodes: r.nodes });
+        outs.push(r.out);
+      } else {
+        const out = this.outQ(st.name), ins = inputs.map(qOf);
+        const { qmin, qmax } = st.merge === 'add' ? activationRange('none', out.zeroPoint, out.scale) : { qmin: -128, qmax: 127 };
+        steps.push({ inputs, merge: st.merge, name: st.name, out, qmin, qmax, zp: ins.map((p) => p.zeroPoint), mult: ins.map((p) => f32(p.scale / out.scale)) });
+        outs.push(out);
+      }
+      map.push(steps.length - 1);
+    }
+    if (steps.length === 0 || map[map.length - 1] !== steps.length - 1) throw new QwasmError(`graph '${u.name}': its output is its input or an earlier value (nothing to lower)`);
+    const out = outs[outs.length - 1];
+    return { nodes: [{ kind: 'dag', name: u.name, steps, out }], out };
+  }
+
   private lowerResidual(u: ResidualUnit, cur: QParams): Lowered {
     const a = this.convert(u.body, cur);
     const b = u.shortcut ? this.convert(u.shortcut, cur) : { nodes: null, out: cur };
@@ -373,6 +434,7 @@ export function buildInt8Graph(model: Module, quantState?: QuantState, opts: Con
   if (opts.backend !== undefined && typeof opts.backend !== 'function' && !['auto', 'dense', 'sparse', 'lowrank'].includes(opts.backend as string)) {
     throw new TypeError(`backend must be 'auto', 'dense', 'sparse', 'lowrank' or a function, got ${describe(opts.backend)}`);
   }
+  if (opts.concatInputs !== undefined && opts.concatInputs !== 'shared' && opts.concatInputs !== 'per-input') throw new TypeError(`concatInputs must be 'shared' or 'per-input', got ${describe(opts.concatInputs)}`);
   if (opts.meta !== undefined && (!opts.meta || typeof opts.meta !== 'object' || Array.isArray(opts.meta))) throw new TypeError(`meta must be an object, got ${describe(opts.meta)}`);
   const input = checkQ('quantState.input', state.input);
   const { nodes, out } = new GraphBuilder(state, opts).convert(qat.units, input);

@@ -6,19 +6,26 @@
 // naming the node, the field and the byte offset.
 // Lookup-table nodes (kind 9, element-wise activations such as HardSwish) were added without a version bump too:
 // a reader that predates them rejects kind 9 as unknown. The pure-WASM runner (assembly/qwm_run.ts) does not run them yet.
+// DAG nodes (kind 10, an imported Inception-style graph) need version 2: a file holding one says 2 in its header,
+// so a reader that predates them rejects it as an unsupported version; files without one stay version 1, byte
+// for byte what older writers produced.
 // Sparse specs on k×k (non-pointwise) ungrouped convs were added without a version bump: readers written before
 // rejected them at the spec byte (as a field out of range) and never misread them, and nothing else changed.
 import { QwasmError, toBytes } from '../errors.js';
 import { crc32 } from '../util/crc32.js';
-import type { GraphMeta, GraphNode, Int8Graph, QParams, SparseSpec } from './graph.js';
+import { walkGraph, type DagStep, type GraphMeta, type GraphNode, type Int8Graph, type QParams, type SparseSpec } from './graph.js';
 import { QWM_LIMITS, validateGraph } from './validate.js';
 
 export const QWM_MAGIC = Uint8Array.of(0x51, 0x57, 0x4d, 0x00);
+/** The version a writer puts in a file: 1, or 2 when the graph holds a DAG node (kind 10, docs/QWM.md). */
 export const QWM_VERSION = 1;
+export const QWM_VERSION_DAG = 2;
 const HEADER = 32;
 
-const KIND_CODE: Record<GraphNode['kind'], number> = { conv: 1, linear: 2, lowrank: 3, maxpool: 4, avgpool: 5, gap: 6, flatten: 7, residual: 8, lut: 9 };
-const CODE_KIND = ['', 'conv', 'linear', 'lowrank', 'maxpool', 'avgpool', 'gap', 'flatten', 'residual', 'lut'] as const;
+const KIND_CODE: Record<GraphNode['kind'], number> = { conv: 1, linear: 2, lowrank: 3, maxpool: 4, avgpool: 5, gap: 6, flatten: 7, residual: 8, lut: 9, dag: 10 };
+const CODE_KIND = ['', 'conv', 'linear', 'lowrank', 'maxpool', 'avgpool', 'gap', 'flatten', 'residual', 'lut', 'dag'] as const;
+/** DAG step ops in the file. */
+const STEP_OP = { chain: 0, add: 1, concat: 2 } as const;
 const SPARSE_CODE = { csr: 1, block: 2, nm: 3 } as const;
 
 /** Quick check: do these bytes start like a .qwm file? */
@@ -134,6 +141,17 @@ function writeNode(wr: Writer, n: GraphNode): number {
       wr.u8(n.shortcut ? 1 : 0); wr.u16(n.body.length); wr.u16(n.shortcut ? n.shortcut.length : 0);
       wr.i8(n.za); wr.f32(n.ma); wr.i8(n.zb); wr.f32(n.mb); wr.i8(n.outZp); wr.i8(n.qmin); wr.i8(n.qmax);
       break;
+    case 'dag':
+      wr.u16(n.steps.length);
+      for (const st of n.steps) {
+        wr.u8(st.nodes ? STEP_OP.chain : STEP_OP[st.merge!]);
+        wr.u16(st.inputs.length);
+        for (const j of st.inputs) wr.u16(j + 1);
+        if (st.nodes) { wr.u16(st.nodes.length); continue; }
+        wr.str(st.name!); wr.f32(st.out!.scale); wr.i8(st.out!.zeroPoint); wr.i8(st.qmin!); wr.i8(st.qmax!);
+        st.zp!.forEach((z, k) => { wr.i8(z); wr.f32(st.mult![k]); });
+      }
+      break;
   }
   return wr.p - start;
 }
@@ -141,14 +159,7 @@ function writeNode(wr: Writer, n: GraphNode): number {
 /** Bytes each node takes in the file (its own record; a residual's children are counted separately). */
 export function qwmNodeBytes(g: Int8Graph): Map<GraphNode, number> {
   const wr = new Writer(), m = new Map<GraphNode, number>();
-  const walk = (nodes: GraphNode[]) => {
-    for (const n of nodes) {
-      wr.p = 0;
-      m.set(n, writeNode(wr, n));
-      if (n.kind === 'residual') { walk(n.body); if (n.shortcut) walk(n.shortcut); }
-    }
-  };
-  walk(g.nodes);
+  walkGraph(g.nodes, (n) => { wr.p = 0; m.set(n, writeNode(wr, n)); });
   return m;
 }
 
@@ -158,20 +169,16 @@ export function encodeQwm(g: Int8Graph): Uint8Array {
   const meta = new TextEncoder().encode(JSON.stringify(g.meta ?? {}));
   if (meta.length > QWM_LIMITS.fileBytes) throw new QwasmError('encodeQwm: meta is too large');
   const wr = new Writer();
-  wr.bytes(QWM_MAGIC); wr.u16(QWM_VERSION); wr.u16(0);
+  let dag = false;
+  walkGraph(g.nodes, (n) => { if (n.kind === 'dag') dag = true; });
+  wr.bytes(QWM_MAGIC); wr.u16(dag ? QWM_VERSION_DAG : QWM_VERSION); wr.u16(0);
   wr.u32(0); wr.u32(0); // length, CRC: patched below
   wr.u32(nodeCount); wr.u32(meta.length); wr.u32(0); wr.u32(0);
   const [h, w, c] = g.inputShape;
   wr.u16(h); wr.u16(w); wr.u16(c);
   wr.f32(g.input.scale); wr.i8(g.input.zeroPoint); wr.f32(g.output.scale); wr.i8(g.output.zeroPoint);
   wr.u32(g.classes);
-  const walk = (nodes: GraphNode[]) => {
-    for (const n of nodes) {
-      writeNode(wr, n);
-      if (n.kind === 'residual') { walk(n.body); if (n.shortcut) walk(n.shortcut); }
-    }
-  };
-  walk(g.nodes);
+  walkGraph(g.nodes, (n) => { writeNode(wr, n); });
   wr.bytes(meta);
   if (wr.p > QWM_LIMITS.fileBytes) throw new QwasmError(`encodeQwm: the file would be ${wr.p} bytes (limit 2^30)`);
   const out = wr.buf.slice(0, wr.p);
@@ -205,7 +212,7 @@ export function decodeQwm(src: Uint8Array | ArrayBuffer, what = 'qwm'): Int8Grap
   if (len < HEADER + 20) throw new QwasmError(`${what}: truncated or not a .qwm file (${len} bytes; header and graph header take 52)`);
   if (!isQwm(bytes)) throw new QwasmError(`${what}: not a .qwm file (bad magic) at byte 0`);
   const version = dv.getUint16(4, true);
-  if (version !== QWM_VERSION) fail(`unsupported format version ${version} (this reader reads ${QWM_VERSION})`, 4);
+  if (version !== QWM_VERSION && version !== QWM_VERSION_DAG) fail(`unsupported format version ${version} (this reader reads ${QWM_VERSION} and ${QWM_VERSION_DAG})`, 4);
   if (dv.getUint16(6, true) !== 0) fail(`flags = ${dv.getUint16(6, true)} must be 0`, 6);
   const total = dv.getUint32(8, true);
   if (total !== len) fail(total > len ? `truncated: the header says ${total} bytes, ${len} present` : `the header says ${total} bytes but there are ${len} (trailing data or a corrupt header)`, 8);
@@ -287,6 +294,7 @@ export function decodeQwm(src: Uint8Array | ArrayBuffer, what = 'qwm'): Int8Grap
       cur = { node: null, index: count++, fields: {} };
       const code = u8('kind');
       if (code < 1 || code >= CODE_KIND.length) fail(`unknown node kind ${code}`, start);
+      if (code === KIND_CODE.dag && version < QWM_VERSION_DAG) fail(`node kind ${code} (dag) needs format version ${QWM_VERSION_DAG}, the file says ${version}`, start);
       const kind = CODE_KIND[code];
       const name = str('name', QWM_LIMITS.nameBytes);
       const out = qp('out');
@@ -380,6 +388,47 @@ export function decodeQwm(src: Uint8Array | ArrayBuffer, what = 'qwm'): Int8Grap
           node = nd;
           break;
         }
+        case 'dag': {
+          const nd = named({ kind, ...base } as GraphNode) as Extract<GraphNode, { kind: 'dag' }>;
+          const stepCount = dim('stepCount');
+          if (depth + 1 > QWM_LIMITS.depth) fail(`nesting deeper than ${QWM_LIMITS.depth}`, start);
+          nd.steps = [];
+          const counts: number[] = [];
+          let children = 0;
+          for (let i = 0; i < stepCount; i++) {
+            const f = `steps[${i}]`, opAt = p, op = u8(`${f}.op`);
+            if (op > 2) fail(`${f}: unknown step op ${op} (0 chain, 1 add, 2 concat)`, opAt);
+            const inputs: number[] = [];
+            const ni = dim(`${f}.inputs`);
+            for (let k = 0; k < ni; k++) {
+              const at = p, j = u16(`${f}.inputs[${k}]`) - 1;
+              if (j >= i) fail(`${f}.inputs[${k}] = ${j + 1} does not name the DAG input (0) or an earlier step`, at);
+              inputs.push(j);
+            }
+            const st: DagStep = { inputs };
+            if (op === STEP_OP.chain) {
+              const c = dim(`${f}.nodeCount`);
+              if (children + c > nodeCount - count) fail(`${f}: ${children + c} children exceed the ${nodeCount - count} nodes left`, fields[`${f}.nodeCount`]);
+              children += c;
+              counts.push(c);
+              st.nodes = [];
+            } else {
+              st.merge = op === STEP_OP.add ? 'add' : 'concat';
+              st.name = str(`${f}.name`, QWM_LIMITS.nameBytes);
+              st.out = qp(`${f}.out`);
+              st.qmin = i8(`${f}.qmin`); st.qmax = i8(`${f}.qmax`);
+              st.zp = []; st.mult = [];
+              for (let k = 0; k < ni; k++) { st.zp.push(i8(`${f}.zp[${k}]`)); st.mult.push(f32(`${f}.mult[${k}]`)); }
+            }
+            nd.steps.push(st);
+          }
+          const self = cur;
+          let c = 0;
+          for (const st of nd.steps) if (st.nodes) st.nodes = readNodes(counts[c++], depth + 1);
+          cur = self;
+          node = nd;
+          break;
+        }
       }
       list.push(node!);
     }
@@ -409,8 +458,7 @@ export function decodeQwm(src: Uint8Array | ArrayBuffer, what = 'qwm'): Int8Grap
   // phase 2: expand the tensors (their sizes are now known to be sane)
   const index = new Map<GraphNode, number>();
   let k = 0;
-  const number = (list: GraphNode[]) => { for (const n of list) { index.set(n, k++); if (n.kind === 'residual') { number(n.body); if (n.shortcut) number(n.shortcut); } } };
-  number(nodes);
+  walkGraph(nodes, (n) => { index.set(n, k++); });
   for (const t of lazy) {
     cur = { node: t.node, index: index.get(t.node)!, fields: offsets.get(t.node)! };
     (t.node as unknown as Record<string, Int8Array>)[t.field] = expandTensor(bytes, t, fail);

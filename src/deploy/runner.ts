@@ -12,7 +12,7 @@ import { PackedGemmS8 } from '../kernels/gemm_s8.js';
 import { SparseMatrixS8 } from '../kernels/sparse.js';
 import { LowRankS8 } from '../kernels/lowrank.js';
 import { PackedConv2dS8, SparseConv2dS8, type Geometry } from '../kernels/conv_s8.js';
-import type { GraphNode, Int8Graph, QParams, Requant, SparseSpec } from './graph.js';
+import type { DagNode, GraphNode, Int8Graph, QParams, Requant, SparseSpec } from './graph.js';
 import { validateGraph, windowGeometry, type SampleShape, type WindowGeometry } from './validate.js';
 import { encodeQwm, qwmNodeBytes } from './qwm.js';
 import { ThreadPool } from '../threads/pool.js';
@@ -38,8 +38,17 @@ export interface Op {
   /** A conv handle's geometry for this op's (fixed) input size, resolved once at compile time. */
   convGeo?: Geometry;
   body?: Op[]; shortcut?: Op[] | null;
+  /** dag: per step, its compiled chain (merges: none), its per-sample output shape and its inputs' channels. */
+  steps?: { ops: Op[] | null; outS: SampleShape; inC: number[] }[];
   /** lut: the 256-entry table in WASM memory. */
   table?: number;
+}
+
+/** The compiled child lists of an op, in file order (a residual's body and shortcut, a DAG's chain steps). */
+export function childOps(o: Op): Op[][] {
+  if (o.body) return o.shortcut ? [o.body, o.shortcut] : [o.body];
+  if (o.steps) return o.steps.flatMap((s) => (s.ops ? [s.ops] : []));
+  return [];
 }
 
 
@@ -105,13 +114,15 @@ export class Int8Runner {
   readonly ops: Op[];
   private readonly handles: { dispose(): void }[] = [];
   private readonly maxActivation: number;
+  /** The largest DAG step output (per sample; merges are not graph nodes): set while compiling. */
+  private mergeMax = 0;
   private encoded: Uint8Array | null = null;
   private disposed = false;
   /** Multiply-accumulates of one sample (validateGraph's count). */
   private readonly macs: number;
   /** Id of this graph's replicas in the pool threads (loaded on the first parallel batch), that pool, and the
-   *  SharedArrayBuffer of the last parallel batch (reused while large enough). */
-  private replicas: { pool: ThreadPool; id: number; io: SharedArrayBuffer | null } | null = null;
+   *  last parallel batch with its request (reused by the next batch of the same size; its buffer while large enough). */
+  private replicas: { pool: ThreadPool; id: number; last: { batch: SharedBatch; msg: unknown } | null } | null = null;
 
   /**
    * Batch-parallel inference (docs/THREADS.md) splits a batch over the runtime's threads only when each
@@ -127,6 +138,14 @@ export class Int8Runner {
   static chunksPerThread = 4;
 
   /**
+   * Cap (ms) on how long the caller of a parallel batch polls for the other threads' last samples once it has
+   * none left to claim (it polls for 1.5 × its fastest sample of the call, capped here), and how long it then
+   * polls for their replies, before blocking in the futex wait (docs/THREADS.md); 0 never polls.
+   */
+  static finishSpinMs = 0.15;
+  static replySpinMs = 0.1;
+
+  /**
    * Batch 1 on a runtime with threads: split the image's spatial layers into row bands across the threads
    * (src/deploy/intra-op.ts) when the plan is estimated to pay. false keeps one image on one thread.
    */
@@ -140,9 +159,6 @@ export class Int8Runner {
     this.input = graph.input; this.output = graph.output;
     this.inputShape = [...graph.inputShape] as [number, number, number];
     this.classes = graph.classes;
-    let maxAct = size(this.inputShape);
-    for (const s of shapes.shapes.values()) maxAct = Math.max(maxAct, size(s));
-    this.maxActivation = maxAct;
     this.macs = shapes.macs;
     try {
       this.ops = this.compile(graph.nodes, shapes.inputs, shapes.shapes);
@@ -150,6 +166,9 @@ export class Int8Runner {
       for (const h of this.handles) h.dispose();
       throw e;
     }
+    let maxAct = Math.max(size(this.inputShape), this.mergeMax);
+    for (const s of shapes.shapes.values()) maxAct = Math.max(maxAct, size(s));
+    this.maxActivation = maxAct;
   }
 
   /** Same as `new Int8Runner(rt, graph)` (or the subclass it is called on). */
@@ -228,9 +247,22 @@ export class Int8Runner {
           op.body = this.compile(node.body, ins, outs);
           op.shortcut = node.shortcut ? this.compile(node.shortcut, ins, outs) : null;
           break;
+        case 'dag': op.steps = this.compileDag(node, op.inS, ins, outs); break;
         default: break;
       }
       return op;
+    });
+  }
+
+  /** A DAG node's steps: chains compiled, merges' shapes (validateGraph checked them; it records the chains' nodes only). */
+  private compileDag(node: DagNode, inS: SampleShape, ins: Map<GraphNode, SampleShape>, outs: Map<GraphNode, SampleShape>): Op['steps'] {
+    const shapes: SampleShape[] = [], of = (j: number) => (j < 0 ? inS : shapes[j]);
+    return node.steps.map((st) => {
+      const sIn = st.inputs.map(of), inC = sIn.map((s) => s[s.length - 1]), c = inC.reduce((a, b) => a + b, 0);
+      const outS: SampleShape = st.nodes ? outs.get(st.nodes[st.nodes.length - 1])! : st.merge === 'add' ? sIn[0] : sIn[0].length === 3 ? [sIn[0][0], sIn[0][1]!, c] : [c];
+      shapes.push(outS);
+      this.mergeMax = Math.max(this.mergeMax, size(outS));
+      return { ops: st.nodes ? this.compile(st.nodes, ins, outs) : null, outS, inC };
     });
   }
 
@@ -240,7 +272,7 @@ export class Int8Runner {
     const walk = (ops: Op[]) => {
       for (const o of ops) {
         out.push({ name: o.node.name, kind: o.node.kind, backend: o.backend, bytes: bytes.get(o.node)!, scale: o.node.out.scale, zeroPoint: o.node.out.zeroPoint });
-        if (o.body) { walk(o.body); if (o.shortcut) walk(o.shortcut); }
+        for (const l of childOps(o)) walk(l);
       }
     };
     walk(this.ops);
@@ -381,10 +413,18 @@ export class Int8Runner {
    */
   private execParallel(pool: ThreadPool, input: Int8Array | Float32Array, n: number): Int8Array {
     this.replicaId(pool);
-    const batch = this.openBatch(this.replicas!.io, input, n, pool.threads);
-    this.replicas!.io = batch.spec.buf;
-    const msg = { task: 'infer.chunks', id: this.replicas!.id, batch: batch.spec };
-    pool.run(pool.workers.map(() => msg), () => batch.drain((start, count) => this.runShared(batch, start, count)));
+    const r = this.replicas!, batch = this.openBatch(r.last?.batch ?? null, input, n, pool.threads);
+    if (r.last?.batch !== batch) r.last = { batch, msg: { task: 'infer.chunks', id: r.id, batch: batch.spec } };
+    const msg = r.last.msg;
+    // the request goes out first: the workers wake up while this thread copies the input in
+    pool.run(pool.workers.map(() => msg), () => {
+      batch.fill(input);
+      let perSample = Infinity;
+      batch.drain((start, count) => { const t = performance.now(); this.runShared(batch, start, count); perSample = Math.min(perSample, (performance.now() - t) / count); });
+      // the others are in their last claims (single samples by then): poll about a sample's time for them (a
+      // thread preempted meanwhile is not polled for long), and for their replies only if they finished
+      return batch.awaitOthers(Math.min(1.5 * perSample, Int8Runner.finishSpinMs));
+    }, (finished) => (finished ? Int8Runner.replySpinMs : 0));
     return batch.output(0, n).slice();
   }
 
@@ -393,17 +433,15 @@ export class Int8Runner {
     if (!this.replicas || this.replicas.pool !== pool) {
       const id = pool.newId();
       pool.broadcast({ task: 'infer.load', id, qwm: this.qwm() });
-      this.replicas = { pool, id, io: null };
+      this.replicas = { pool, id, last: null };
     }
     return this.replicas.id;
   }
 
-  /** A SharedBatch holding the n samples of `input`, cut for `threads` claimants (reusing `buf` when large enough). */
-  private openBatch(buf: SharedArrayBuffer | null, input: Int8Array | Float32Array, n: number, threads: number): SharedBatch {
+  /** A SharedBatch for the n samples of `input` (not copied in yet: fill), cut for `threads` claimants (reusing `prev`: SharedBatch.open). */
+  private openBatch(prev: SharedBatch | null, input: Int8Array | Float32Array, n: number, threads: number): SharedBatch {
     const minSamples = Math.ceil(Int8Runner.parallelMinMacs / 4 / Math.max(1, this.macs));
-    const batch = SharedBatch.open(buf, n, size(this.inputShape), this.classes, input instanceof Float32Array, chunking(n, threads, minSamples, Int8Runner.chunksPerThread));
-    (batch.input(0, n) as Float32Array).set(input as Float32Array);   // same element type (float says which)
-    return batch;
+    return SharedBatch.open(prev, n, size(this.inputShape), this.classes, input instanceof Float32Array, chunking(n, threads, minSamples, Int8Runner.chunksPerThread));
   }
 
   /**
@@ -412,7 +450,7 @@ export class Int8Runner {
    */
   private async execAsync(pool: ThreadPool, input: Int8Array | Float32Array, n: number): Promise<Int8Array> {
     if (!this.replicas || this.replicas.pool !== pool) {
-      const replicas = { pool, id: pool.newId(), io: null };
+      const replicas = { pool, id: pool.newId(), last: null };
       this.replicas = replicas;
       try {
         await pool.runAsync(pool.workers.map(() => ({ task: 'infer.load', id: replicas.id, qwm: this.qwm() })));
@@ -422,6 +460,7 @@ export class Int8Runner {
       }
     }
     const batch = this.openBatch(null, input, n, pool.workers.length);
+    batch.fill(input);
     await pool.runAsync(pool.workers.map(() => ({ task: 'infer.chunks', id: this.replicas!.id, batch: batch.spec })));
     return batch.output(0, n).slice();
   }
@@ -458,6 +497,30 @@ export class Int8Runner {
           if (times) t0 = performance.now(); // the residual node's own time: the add
           y = alloc();
           e.add_s8(n * o.outBytes, a, nd.za, nd.ma, b, nd.zb, nd.mb, y, nd.outZp, nd.qmin, nd.qmax);
+          break;
+        }
+        case 'dag': {
+          // every step's output stays allocated until the run ends (bufs), so any later step may read it
+          const vals: number[] = [], at = (j: number) => (j < 0 ? x : vals[j]);
+          let own = 0; // the dag node's own time: its merges
+          o.steps!.forEach((sp, i) => {
+            const st = nd.steps[i];
+            if (sp.ops) { vals.push(this.exec(sp.ops, at(st.inputs[0]), n, bufs, trace, times)); return; }
+            const t1 = times ? performance.now() : 0;
+            const bytes = size(sp.outS), p = rt.alloc(n * bytes); bufs.push(p);
+            const q = st.out!, zp = st.zp!, m = st.mult!;
+            if (st.merge === 'add') e.add_s8(n * bytes, at(st.inputs[0]), zp[0], m[0], at(st.inputs[1]), zp[1], m[1], p, q.zeroPoint, st.qmin!, st.qmax!);
+            else {
+              const ctot = sp.outS[sp.outS.length - 1], pixels = n * (bytes / ctot);
+              let off = 0;
+              st.inputs.forEach((j, k) => { e.concat_s8(pixels, at(j), sp.inC[k], zp[k], m[k], p, ctot, off, q.zeroPoint); off += sp.inC[k]; });
+            }
+            if (times) own += performance.now() - t1;
+            if (trace) trace.set(st.name!, { data: rt.i8(p, n * bytes).slice(), shape: [n, ...sp.outS], qparams: q });
+            vals.push(p);
+          });
+          if (times) t0 = performance.now() - own;
+          y = vals[vals.length - 1];
           break;
         }
       }
@@ -507,10 +570,10 @@ export class Int8Runner {
     const out: NodeTiming[] = [];
     const walk = (ops: Op[]) => {
       for (const o of ops) {
-        if (o.body) { walk(o.body); if (o.shortcut) walk(o.shortcut); }
+        for (const l of childOps(o)) walk(l);
         const t = samples.get(o)!.sort((a, b) => a - b), nd = o.node;
         const group = nd.kind === 'conv' ? (nd.groups > 1 && nd.groups === nd.oc ? `depthwise ${nd.kh}×${nd.kw}` : nd.kh === 1 && nd.kw === 1 ? 'conv 1×1 (GEMM)' : `conv ${nd.kh}×${nd.kw}`)
-          : nd.kind === 'residual' ? 'residual add' : nd.kind === 'linear' || nd.kind === 'lowrank' || nd.kind === 'gap' || nd.kind === 'flatten' ? 'pool + head' : nd.kind;
+          : nd.kind === 'residual' ? 'residual add' : nd.kind === 'dag' ? 'dag merges' : nd.kind === 'linear' || nd.kind === 'lowrank' || nd.kind === 'gap' || nd.kind === 'flatten' ? 'pool + head' : nd.kind;
         out.push({ name: nd.name, kind: nd.kind, group, us: t[t.length >> 1] });
       }
     };

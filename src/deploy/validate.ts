@@ -3,7 +3,7 @@
 // before it materialises any weight tensor, and Int8Runner runs it on hand-built graphs before any kernel
 // handle is created — so a graph that passes can be packed and run without a bad size ever reaching a kernel.
 import { QwasmError } from '../errors.js';
-import type { GraphNode, Int8Graph, QParams, Requant, SparseSpec } from './graph.js';
+import type { DagNode, GraphNode, Int8Graph, QParams, Requant, SparseSpec } from './graph.js';
 
 /** Reader limits of the .qwm format (docs/QWM.md). */
 export const QWM_LIMITS = Object.freeze({
@@ -306,6 +306,7 @@ export function validateGraph(g: Int8Graph, opts: ValidateOptions = {}): GraphSh
           macs += size(a);
           break;
         }
+        case 'dag': y = dag(node, x, depth); break;
         default: fail('kind', `unknown node kind ${String((node as { kind: unknown }).kind)}`);
       }
       shapes.set(node, y!);
@@ -313,6 +314,58 @@ export function validateGraph(g: Int8Graph, opts: ValidateOptions = {}): GraphSh
       if (macs > QWM_LIMITS.macs) fail('kind', 'the graph needs more than 2^32 multiply-accumulates per sample');
     }
     return x;
+  };
+
+  /** A DAG node's steps (src/deploy/graph.ts DagStep): inputs index earlier steps, chains nest, merges check shapes. */
+  const dag = (node: DagNode, x: SampleShape, depth: number): SampleShape => {
+    if (depth + 1 > QWM_LIMITS.depth) fail('kind', `nesting deeper than ${QWM_LIMITS.depth}`);
+    if (!Array.isArray(node.steps) || node.steps.length < 1 || node.steps.length > 65535) fail('stepCount', 'steps must be an array of 1..65535 steps');
+    const self = node, selfIndex = index, outs: SampleShape[] = [];
+    let last: QParams = node.out;
+    node.steps.forEach((st, i) => {
+      current = self; index = selfIndex;
+      const f = `steps[${i}]`;
+      if (!st || typeof st !== 'object' || !Array.isArray(st.inputs) || st.inputs.length < 1 || st.inputs.length > 65535) fail(`${f}.inputs`, `${f}.inputs must be a non-empty array`);
+      st.inputs.forEach((j, k) => int(`${f}.inputs[${k}]`, j, -1, i - 1));
+      const ins = st.inputs.map((j) => (j < 0 ? x : outs[j]));
+      if (st.nodes !== undefined) {
+        if (st.merge !== undefined) fail(`${f}.op`, `${f} is both a chain and a merge`);
+        if (st.inputs.length !== 1) fail(`${f}.inputs`, `${f}: a chain step reads one input, got ${st.inputs.length}`);
+        if (!Array.isArray(st.nodes) || st.nodes.length === 0) fail(`${f}.nodeCount`, `${f}: a chain step needs at least one node`);
+        outs.push(chain(st.nodes, ins[0], depth + 1));
+        current = self; index = selfIndex;
+        last = st.nodes[st.nodes.length - 1].out;
+        return;
+      }
+      if (st.merge !== 'add' && st.merge !== 'concat') fail(`${f}.op`, `${f}: merge must be 'add' or 'concat', got ${String(st.merge)}`);
+      if (typeof st.name !== 'string' || new TextEncoder().encode(st.name).length > QWM_LIMITS.nameBytes) fail(`${f}.name`, `${f}.name must be a string of at most ${QWM_LIMITS.nameBytes} UTF-8 bytes`);
+      qp(`${f}.out`, st.out);
+      if (!Array.isArray(st.zp) || !Array.isArray(st.mult) || st.zp.length !== st.inputs.length || st.mult.length !== st.inputs.length) fail(`${f}.zp`, `${f}: zp and mult need one entry per input`);
+      st.zp!.forEach((z, k) => int(`${f}.zp[${k}]`, z, -128, 127));
+      st.mult!.forEach((m, k) => pos(`${f}.mult[${k}]`, m));
+      clamp(`${f}.out.zeroPoint`, st.out!.zeroPoint, st.qmin!, st.qmax!);
+      let y: SampleShape;
+      if (st.merge === 'add') {
+        if (st.inputs.length !== 2) fail(`${f}.inputs`, `${f}: add merges two inputs, got ${st.inputs.length}`);
+        if (size(ins[0]) !== size(ins[1])) fail(`${f}.inputs`, `${f}: add of [${ins[0].join('×')}] and [${ins[1].join('×')}] (sizes differ)`);
+        y = ins[0];
+      } else {
+        if (st.inputs.length < 2) fail(`${f}.inputs`, `${f}: concat merges two or more inputs`);
+        if (st.qmin !== -128 || st.qmax !== 127) fail(`${f}.qmin`, `${f}: concat clamps to [-128, 127], got [${st.qmin}, ${st.qmax}]`);
+        const r = ins[0].length;
+        if (ins.some((s) => s.length !== r || (r === 3 && (s[0] !== ins[0][0] || s[1] !== ins[0][1])))) {
+          fail(`${f}.inputs`, `${f}: concat needs inputs of the same height and width (or all flat), got ${ins.map((s) => `[${s.join('×')}]`).join(', ')}`);
+        }
+        const c = ins.reduce((a, s) => a + s[s.length - 1], 0);
+        y = act(`${f}.inputs`, r === 3 ? [ins[0][0], ins[0][1]!, c] : [c]);
+      }
+      macs += size(y);
+      outs.push(y);
+      last = st.out!;
+    });
+    current = self; index = selfIndex;
+    if (last.scale !== node.out.scale || last.zeroPoint !== node.out.zeroPoint) fail('out', `out (${node.out.scale}, ${node.out.zeroPoint}) differs from the last step's (${last.scale}, ${last.zeroPoint})`);
+    return outs[outs.length - 1];
   };
 
   current = null;

@@ -6,8 +6,9 @@
 //   mul     elementwise product of same shapes, or a feature map [n, h, w, c] times a per-sample channel gate
 //           [n, 1, 1, c] / [n, c] (squeeze-excite: ONNX's broadcast Mul of [N,C,1,1] by [N,C,H,W])
 //   concat  concatenation along the channel (last) axis
-// Chains stay Sequential (a node's module is usually one): int8 deploy, QAT, pruning and the checkpoint
-// layer records understand those; a Graph is trainable and checkpointable, not quantisable yet.
+// Chains stay Sequential (a node's module is usually one): pruning and the checkpoint layer records understand
+// those best; a Graph is trainable, checkpointable and quantisable (QAT / PTQ compile it into one unit of steps,
+// src/quant/qat-kinds.ts; convertToInt8 lowers it to a DAG node, src/deploy/graph.ts), except its 'mul' merges.
 // Modules are children named by their node, so state-dict keys are '<node>.<param>'.
 import type { Engine, Tensor } from '../autograd/tensor.js';
 import { add } from '../autograd/ops.js';

@@ -28,6 +28,7 @@ import '../nn/layer-spec.js';
 import { DataType, attr, encodeModel, type OnnxModel } from './onnx-proto.js';
 import { Builder, checkQ, nchwPerm, showShape, type Cur, type ExportContext } from './qdq.js';
 import { onnxExporters } from './onnx-kinds.js';
+import './onnx-dag.js';
 
 export interface OnnxExportOptions {
   /** Graph name and producer (metadata). */

@@ -4,8 +4,9 @@
 import { BatchNorm2d, ReLU, ReLU6, type AvgPool2d, type Conv2d, type GlobalAvgPool, type Linear, type MaxPool2d, type Residual, type Sequential } from '../nn/layers.js';
 import type { LowRankLinear } from '../nn/lowrank-linear.js';
 import type { Module } from '../nn/module.js';
+import { Graph, GRAPH_INPUT } from '../nn/graph.js';
 import { QwasmError } from '../errors.js';
-import { qatCompilers, type FusedActivation } from './qat-units.js';
+import { qatCompilers, type FusedActivation, type GraphStep } from './qat-units.js';
 
 /** 'relu' / 'relu6' for a ReLU / ReLU6 module, else null. */
 export const activationOf = (m: Module | undefined | null): FusedActivation | null => (m instanceof ReLU6 ? 'relu6' : m instanceof ReLU ? 'relu' : null);
@@ -42,6 +43,28 @@ qatCompilers.register('Residual', (c) => {
   const body = c.compile(m.body, `${c.name}.body`);
   const shortcut = m.shortcut ? c.compile(m.shortcut, `${c.name}.shortcut`) : null;
   return { kind: 'residual', name: c.name, body, shortcut, act: post, out: c.actQuant(c.name) };
+});
+
+// A Graph: only the nodes its output reads (an importer's cut leaves the others computed for nothing); each module
+// node compiles like a Sequential, add / concat merges get an output quantiser. 'mul' (a squeeze-excite gate) has
+// no int8 lowering yet.
+qatCompilers.register('Graph', (c) => {
+  const g = c.module as Graph;
+  const live = new Set<string>([g.output]);
+  for (let i = g.nodes.length - 1; i >= 0; i--) if (live.has(g.nodes[i].name)) for (const inp of g.nodes[i].inputs) live.add(inp);
+  const mul = g.nodes.find((n) => live.has(n.name) && n.merge === 'mul');
+  if (mul) throw new QwasmError(`prepareQAT: cannot quantise graph node '${c.name}.${mul.name}': a 'mul' merge (squeeze-excite gate) has no int8 lowering`);
+  const index = new Map<string, number>([[GRAPH_INPUT, -1]]);
+  const steps: GraphStep[] = [];
+  for (const n of g.nodes) {
+    if (!live.has(n.name)) continue;
+    const name = `${c.name}.${n.name}`, inputs = n.inputs.map((i) => index.get(i)!);
+    if (n.module) steps.push({ name, inputs, units: c.compile(n.module, name) });
+    else steps.push({ name, inputs, merge: n.merge as 'add' | 'concat', out: c.actQuant(name) });
+    index.set(n.name, steps.length - 1);
+    if (n.name === g.output) break;
+  }
+  return { kind: 'graph', name: c.name, steps };
 });
 
 qatCompilers.register('MaxPool2d', (c) => ({ kind: 'maxpool', name: c.name, module: c.module as MaxPool2d, out: null }));

@@ -23,7 +23,22 @@ export interface ActUnit { kind: 'act'; name: string; act: FusedActivation; out:
 export interface PointwiseUnit { kind: 'pointwise'; name: string; type: string; module: Module; fn: PointwiseInfo; out: ActQuant }
 export interface PassUnit { kind: 'flatten' | 'dropout'; name: string; module: Module }
 export interface ResidualUnit { kind: 'residual'; name: string; body: Unit[]; shortcut: Unit[] | null; act: FusedActivation; out: ActQuant }
-export type Unit = ConvUnit | LinearUnit | LowRankUnit | PoolUnit | GapUnit | ActUnit | PointwiseUnit | PassUnit | ResidualUnit;
+/**
+ * One step of a Graph (src/nn/graph.ts) as QAT runs it: `inputs` index earlier steps (−1: the graph's input); a
+ * chain step runs its units on its one input, a merge step adds two inputs or concatenates them on the channel
+ * axis and fake-quantises the result (`out`; an add's observer sees the sum as a residual join's does).
+ */
+export interface GraphStep { name: string; inputs: number[]; units?: Unit[]; merge?: 'add' | 'concat'; out?: ActQuant }
+/** A Graph: its live steps (the ones its output reads) in order; the output is the last step's value. */
+export interface GraphUnit { kind: 'graph'; name: string; steps: GraphStep[] }
+export type Unit = ConvUnit | LinearUnit | LowRankUnit | PoolUnit | GapUnit | ActUnit | PointwiseUnit | PassUnit | ResidualUnit | GraphUnit;
+
+/** The unit lists nested in a unit (a residual's body and shortcut, a graph's chain steps). */
+export function childUnits(u: Unit): Unit[][] {
+  if (u.kind === 'residual') return u.shortcut ? [u.body, u.shortcut] : [u.body];
+  if (u.kind === 'graph') return u.steps.flatMap((s) => (s.units ? [s.units] : []));
+  return [];
+}
 
 /** What a kind's QAT compiler gets: the module, its neighbours in the list, and the quantiser factories. */
 export interface QatCompileContext {

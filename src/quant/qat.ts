@@ -18,7 +18,8 @@ import { Module } from '../nn/module.js';
 import { BatchNorm2d, Conv2d, Sequential } from '../nn/layers.js';
 import '../nn/lowrank-linear.js';
 import { kindOf, type PointwiseInfo } from '../nn/registry.js';
-import { qatCompilers, type FusedActivation, type QatCompileContext, type Unit } from './qat-units.js';
+import { childUnits, qatCompilers, type FusedActivation, type QatCompileContext, type Unit } from './qat-units.js';
+import { concat } from '../autograd/ops-graph.js';
 import { activationOf } from './qat-kinds.js';
 import { QwasmError, checkFinite, checkInt, describe } from '../errors.js';
 import {
@@ -349,13 +350,22 @@ export class QATModel extends Module {
         const b = u.shortcut ? this.run(u.shortcut, x, upd) : x;
         return this.q(u.out, applyAct(ops.add(a, b), u.act), upd);
       }
+      case 'graph': {
+        const vals: Tensor[] = [], at = (j: number) => (j < 0 ? x : vals[j]);
+        for (const st of u.steps) {
+          if (st.units) { vals.push(this.run(st.units, at(st.inputs[0]), upd)); continue; }
+          const ins = st.inputs.map(at);
+          vals.push(this.q(st.out!, st.merge === 'add' ? ops.add(ins[0], ins[1]) : concat(ins), upd));
+        }
+        return vals[vals.length - 1];
+      }
     }
   }
 
   /** Every unit, depth first (residual bodies and shortcuts included). */
   allUnits(): Unit[] {
     const out: Unit[] = [];
-    const walk = (us: Unit[]) => { for (const u of us) { out.push(u); if (u.kind === 'residual') { walk(u.body); if (u.shortcut) walk(u.shortcut); } } };
+    const walk = (us: Unit[]) => { for (const u of us) { out.push(u); for (const l of childUnits(u)) walk(l); } };
     walk(this.units);
     return out;
   }
@@ -383,6 +393,7 @@ export class QATModel extends Module {
       const out = (x: Unit): ActQuant | null => ('out' in x && x.out ? x.out : null);
       const ua = out(u), sa = out(s);
       if (ua && sa) ua.copyFrom(sa);
+      if (u.kind === 'graph' && s.kind === 'graph') u.steps.forEach((st, k) => { if (st.out && s.steps[k]?.out) st.out.copyFrom(s.steps[k].out!); });
     });
     this.observersFrozen = src.observersFrozen;
     this.inputShape = src.inputShape ? [...src.inputShape] : null;
@@ -404,6 +415,7 @@ export class QATModel extends Module {
         case 'conv': case 'linear': units[u.name] = { weightScales: ws(u.wq), out: qp(u.out) }; break;
         case 'lowrank': units[u.name] = { weightScales: ws(u.wqP), weightScales2: ws(u.wqQ), mid: qp(u.mid), out: qp(u.out) }; break;
         case 'avgpool': case 'gap': case 'act': case 'pointwise': case 'residual': units[u.name] = { out: qp(u.out) }; break;
+        case 'graph': for (const st of u.steps) if (st.out) units[st.name] = { out: qp(st.out) }; break;
         default: break;
       }
     }

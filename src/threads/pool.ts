@@ -31,21 +31,47 @@ export interface PoolWorker {
   readonly index: number;
   /** Sends a request (at most one in flight). */
   post(msg: unknown): void;
-  /** Blocks until the reply of the request in flight; throws the task's error. */
-  wait(): TaskReply;
-  /** The same without blocking (Web Workers only: a browser main thread may not block). */
+  /** Blocks until the reply of the request in flight (polling for `spinMs` first, where supported); throws the task's error. */
+  wait(spinMs?: number): TaskReply;
+  /** The same without blocking (Atomics.waitAsync: a browser main thread may not block). */
   waitAsync?(): Promise<TaskReply>;
   terminate(): void;
 }
 
 /**
- * Blocks (Atomics.wait, 1 s slices) while busy(ctrl[i]); throws after TIMEOUT_MS naming thread `index` and
- * `what` it failed to do (a task in a hung state or a dead thread fails the call instead of hanging it).
+ * Polls ctrl[i] for up to `ms` while busy(ctrl[i]); returns whether it is still busy. A wait expected to end
+ * within microseconds (the other thread's reply once its work is done) ends sooner this way than through
+ * Atomics.wait: a thread blocked in the futex takes 10–30 µs to run again once notified (bench/fork-join.js).
  */
-export function waitWhile(ctrl: Int32Array, i: number, busy: (v: number) => boolean, index: number, what: string): void {
+export function spinWhile(ctrl: Int32Array, i: number, busy: (v: number) => boolean, ms: number): boolean {
+  if (!busy(Atomics.load(ctrl, i))) return false;
+  if (ms <= 0) return true;
+  const until = performance.now() + ms;
+  while (busy(Atomics.load(ctrl, i))) if (performance.now() > until) return true;
+  return false;
+}
+
+/**
+ * Blocks (Atomics.wait, 1 s slices) while busy(ctrl[i]), after polling for `spinMs` (spinWhile); throws after
+ * TIMEOUT_MS naming thread `index` and `what` it failed to do (a task in a hung state or a dead thread fails the
+ * call instead of hanging it).
+ */
+export function waitWhile(ctrl: Int32Array, i: number, busy: (v: number) => boolean, index: number, what: string, spinMs = 0): void {
+  if (!spinWhile(ctrl, i, busy, spinMs)) return;
   const t0 = Date.now();
   for (let v = Atomics.load(ctrl, i); busy(v); v = Atomics.load(ctrl, i)) {
     Atomics.wait(ctrl, i, v, 1000);
+    if (Date.now() - t0 > TIMEOUT_MS) throw new QwasmError(`thread ${index} did not ${what} within ${TIMEOUT_MS / 1000} s`);
+  }
+}
+
+/** waitWhile without blocking (Atomics.waitAsync): for a thread that may not block, or must keep its event loop. */
+export async function waitWhileAsync(ctrl: Int32Array, i: number, busy: (v: number) => boolean, index: number, what: string): Promise<void> {
+  const t0 = Date.now();
+  type WaitAsync = (a: Int32Array, i: number, v: number, ms: number) => { async: boolean; value: unknown };
+  for (let v = Atomics.load(ctrl, i); busy(v); v = Atomics.load(ctrl, i)) {
+    const w = (Atomics as unknown as { waitAsync: WaitAsync }).waitAsync(ctrl, i, v, 1000);
+    if (w.async) await w.value;
     if (Date.now() - t0 > TIMEOUT_MS) throw new QwasmError(`thread ${index} did not ${what} within ${TIMEOUT_MS / 1000} s`);
   }
 }
@@ -61,7 +87,7 @@ class WorkerHandle implements PoolWorker {
     const { port1, port2 } = new w.MessageChannel();
     this.port = port1;
     this.worker = new w.Worker(new URL('./worker.js', import.meta.url), {
-      workerData: { port: port2, ctrl: this.ctrl, module, build, index },
+      workerData: { port: port2, ctrl: this.ctrl, module, build, index, idleSpinMs: ThreadPool.idleSpinMs },
       transferList: [port2 as unknown as import('node:worker_threads').TransferListItem],
     });
     this.worker.unref();
@@ -86,9 +112,25 @@ class WorkerHandle implements PoolWorker {
     Atomics.notify(this.ctrl, REQ);
   }
 
-  wait(): TaskReply {
+  wait(spinMs = 0): TaskReply {
     if (!this.pending) throw new QwasmError(`internal: thread ${this.index} has no request in flight`);
-    waitWhile(this.ctrl, REP, (v) => v !== this.seq, this.index, 'answer');
+    waitWhile(this.ctrl, REP, (v) => v !== this.seq, this.index, 'answer', spinMs);
+    return this.take();
+  }
+
+  /** wait() keeping this thread's event loop running (a background pool in Node: tests of fitAsync's main-thread path). */
+  async waitAsync(): Promise<TaskReply> {
+    if (!this.pending) throw new QwasmError(`internal: thread ${this.index} has no request in flight`);
+    this.worker.ref();   // an Atomics.waitAsync does not keep Node's event loop alive; the awaited worker does
+    try {
+      await waitWhileAsync(this.ctrl, REP, (v) => v !== this.seq, this.index, 'answer');
+    } finally {
+      this.worker.unref();
+    }
+    return this.take();
+  }
+
+  private take(): TaskReply {
     this.pending = false;
     const m = this.w.receiveMessageOnPort(this.port)?.message as TaskReply | undefined;
     if (!m) throw new QwasmError(`internal: thread ${this.index} answered without a message`);
@@ -102,6 +144,12 @@ class WorkerHandle implements PoolWorker {
 const SHARED = new Map<string, ThreadPool>();
 
 export class ThreadPool {
+  /**
+   * A Node pool thread polls this long (ms) for the next request after replying before blocking: back-to-back
+   * calls (a predict loop) then find it awake. Short, since on a busy machine a polling thread holds a core the
+   * caller may need. Read when the pool starts; 0 blocks at once.
+   */
+  static idleSpinMs = 0.05;
   /** Worker threads (the caller's thread is thread 0 and not counted here). */
   readonly workers: PoolWorker[];
   /** Per worker: the work (TaskReply.work: samples, chunks) its replies reported, e.g. to check a batch was shared. */
@@ -154,8 +202,8 @@ export class ThreadPool {
   newId(): number { return this.nextId++; }
 
   post(worker: number, msg: unknown): void { this.workers[worker].post(msg); }
-  wait(worker: number): TaskReply {
-    const r = this.workers[worker].wait();
+  wait(worker: number, spinMs = 0): TaskReply {
+    const r = this.workers[worker].wait(spinMs);
     if (typeof r.work === 'number') this.work[worker] += r.work;
     return r;
   }
@@ -163,15 +211,16 @@ export class ThreadPool {
   /**
    * Sends msgs[i] to worker i (i < msgs.length), runs `own` on the caller's thread meanwhile, and returns the
    * replies in worker order. Every reply is collected before an error (a worker's or own's) is thrown, so the
-   * protocol stays in step.
+   * protocol stays in step. `replySpinMs(own's result)`: how long to poll for each reply before blocking — for a
+   * task that knows its workers are about to answer (their work is done, the reply is on its way: ~20–50 µs).
    */
-  run<T>(msgs: unknown[], own: () => T): { own: T; replies: TaskReply[] } {
+  run<T>(msgs: unknown[], own: () => T, replySpinMs: (own: T | undefined) => number = () => 0): { own: T; replies: TaskReply[] } {
     for (let i = 0; i < msgs.length; i++) this.post(i, msgs[i]);
     let result: T | undefined, err: unknown = null;
     try { result = own(); } catch (e) { err = e; }
-    const replies: TaskReply[] = [];
+    const replies: TaskReply[] = [], spin = err ? 0 : replySpinMs(result);
     for (let i = 0; i < msgs.length; i++) {
-      try { replies.push(this.wait(i)); } catch (e) { err ??= e; }
+      try { replies.push(this.wait(i, spin)); } catch (e) { err ??= e; }
     }
     if (err) throw err;
     return { own: result as T, replies };

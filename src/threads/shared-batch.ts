@@ -7,10 +7,20 @@
 // thread that finishes first waits at most for a sample or two of the other's, not for a whole fixed chunk.
 // Each run of samples is written by the one thread that claimed it; the caller reads the outputs after every
 // thread has replied (Atomics orders the writes). Float inputs stay float here: each thread quantises the
-// samples it claims (the caller does not quantise the whole batch first).
+// samples it claims (the caller does not quantise the whole batch first). The caller posts the request before it
+// copies the input in (fill): the copy overlaps the workers' wake-up, and a worker that wakes first polls the
+// header's `ready` word before claiming anything.
+import { QwasmError } from '../errors.js';
+import { spinWhile, TIMEOUT_MS } from './pool.js';
 
-/** Bytes before the data: the next-sample counter (int32), padded to 8 (keeps float inputs aligned). */
-const HEADER = 8;
+/**
+ * Bytes before the data, int32 words: the next sample to claim, the input state (0 being filled, 1 ready, −1
+ * abandoned) and the samples finished; padded to 16 (keeps float inputs aligned).
+ */
+const HEADER = 16;
+const NEXT = 0, READY = 1, DONE = 2;
+/** A worker polls this long (ms) for the input before blocking: the caller copies it in while the worker wakes. */
+const READY_SPIN_MS = 0.02;
 
 export interface SharedBatchSpec {
   buf: SharedArrayBuffer; n: number;
@@ -23,12 +33,13 @@ export interface SharedBatchSpec {
 export type Chunking = Pick<SharedBatchSpec, 'minChunk' | 'maxChunk' | 'split'>;
 
 export class SharedBatch {
-  private readonly next: Int32Array;
+  /** The header words (NEXT, READY, DONE). */
+  private readonly head: Int32Array;
 
   constructor(readonly spec: SharedBatchSpec) {
     const { buf, n, inValues, outBytes, float, minChunk, maxChunk, split } = spec;
     if (!(minChunk >= 1 && maxChunk >= minChunk && split >= 1) || buf.byteLength < SharedBatch.bytes(n, inValues, outBytes, float)) throw new RangeError('internal: bad shared batch');
-    this.next = new Int32Array(buf, 0, 1);
+    this.head = new Int32Array(buf, 0, 3);
   }
 
   /** Bytes a batch of n samples needs. */
@@ -36,13 +47,39 @@ export class SharedBatch {
     return HEADER + n * (inValues * (float ? 4 : 1) + outBytes);
   }
 
-  /** A batch in `buf` (reused if large enough, else a new buffer), no sample claimed yet. */
-  static open(buf: SharedArrayBuffer | null, n: number, inValues: number, outBytes: number, float: boolean, chunking: Chunking): SharedBatch {
-    const need = SharedBatch.bytes(n, inValues, outBytes, float);
-    const b = buf && buf.byteLength >= need ? buf : new SharedArrayBuffer(need);
-    const s = new SharedBatch({ buf: b, n, inValues, outBytes, float, ...chunking });
-    Atomics.store(s.next, 0, 0);
+  /**
+   * A batch with no sample claimed yet and its input not filled in: `prev` itself when its shape and chunking are
+   * the same (a caller's back-to-back calls: no new views, and the same spec to post), else a batch in prev's
+   * buffer if large enough, else in a new buffer. `prev` must not be in use.
+   */
+  static open(prev: SharedBatch | null, n: number, inValues: number, outBytes: number, float: boolean, chunking: Chunking): SharedBatch {
+    const p = prev?.spec;
+    let s: SharedBatch;
+    if (p && p.n === n && p.inValues === inValues && p.outBytes === outBytes && p.float === float && p.minChunk === chunking.minChunk && p.maxChunk === chunking.maxChunk && p.split === chunking.split) s = prev!;
+    else {
+      const need = SharedBatch.bytes(n, inValues, outBytes, float);
+      const b = p && p.buf.byteLength >= need ? p.buf : new SharedArrayBuffer(need);
+      s = new SharedBatch({ buf: b, n, inValues, outBytes, float, ...chunking });
+    }
+    Atomics.store(s.head, NEXT, 0);
+    Atomics.store(s.head, READY, 0);
+    Atomics.store(s.head, DONE, 0);
     return s;
+  }
+
+  /**
+   * Copies the n samples in (float32 or int8 codes, as `float` says) and lets the claimants start. If the copy
+   * fails the batch is marked abandoned, so threads already waiting for it return instead of hanging.
+   */
+  fill(input: Float32Array | Int8Array): void {
+    let state = -1;
+    try {
+      (this.input(0, this.spec.n) as Float32Array).set(input as Float32Array);   // same element type (float says which)
+      state = 1;
+    } finally {
+      Atomics.store(this.head, READY, state);
+      Atomics.notify(this.head, READY);
+    }
   }
 
   /** Samples [start, start + count) of the input (float32 or int8 codes). */
@@ -56,21 +93,41 @@ export class SharedBatch {
     return new Int8Array(buf, HEADER + n * inValues * (float ? 4 : 1) + start * outBytes, count * outBytes);
   }
 
-  /** Claims runs of samples until none is left, running `run(start, count)` on each; returns the samples this thread did. */
+  /**
+   * After this thread's drain: polls until every claimed sample is finished, for at most `ms` (the other threads
+   * are in their last claims, a sample or two away: polling sees the end sooner than a futex wake-up would).
+   * Returns whether they all are.
+   */
+  awaitOthers(ms: number): boolean {
+    return !spinWhile(this.head, DONE, (v) => v < this.spec.n, ms);
+  }
+
+  /**
+   * Claims runs of samples until none is left, running `run(start, count)` on each; returns the samples this
+   * thread did (none if the batch was abandoned). Waits for fill() first.
+   */
   drain(run: (start: number, count: number) => void): number {
     const { n, minChunk, maxChunk, split } = this.spec;
+    if (spinWhile(this.head, READY, (v) => v === 0, READY_SPIN_MS)) {
+      const t0 = Date.now();
+      while (Atomics.wait(this.head, READY, 0, 1000) === 'timed-out') {
+        if (Date.now() - t0 > TIMEOUT_MS) throw new QwasmError(`the input of a parallel batch did not arrive within ${TIMEOUT_MS / 1000} s`);
+      }
+    }
+    if (Atomics.load(this.head, READY) < 0) return 0;
     let done = 0;
     for (;;) {
-      let start = Atomics.load(this.next, 0), count: number;
+      let start = Atomics.load(this.head, NEXT), count: number;
       for (;;) {   // compare-and-swap: the claim's size depends on what is left when it is made
         if (start >= n) return done;
         count = Math.min(n - start, Math.max(minChunk, Math.min(maxChunk, Math.ceil((n - start) / split))));
-        const seen = Atomics.compareExchange(this.next, 0, start, start + count);
+        const seen = Atomics.compareExchange(this.head, NEXT, start, start + count);
         if (seen === start) break;
         start = seen;
       }
       run(start, count);
       done += count;
+      Atomics.add(this.head, DONE, count);
     }
   }
 }

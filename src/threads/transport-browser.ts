@@ -10,7 +10,7 @@
 // thread: ThreadPool.runAsync) awaits each reply with Atomics.waitAsync.
 import { QwasmError } from '../errors.js';
 import { Runtime } from '../runtime.js';
-import { ThreadPool, waitWhile, TIMEOUT_MS, type PoolWorker, type TaskReply } from './pool.js';
+import { ThreadPool, waitWhile, waitWhileAsync, type PoolWorker, type TaskReply } from './pool.js';
 
 /** ctrl words: reply counter, reply length in bytes. */
 const REP = 0, LEN = 1;
@@ -43,12 +43,7 @@ class WebWorkerHandle implements PoolWorker {
   /** wait() for a thread that may not block (a browser main thread): Atomics.waitAsync. */
   async waitAsync(): Promise<TaskReply> {
     if (!this.pending) throw new QwasmError(`internal: thread ${this.index} has no request in flight`);
-    const t0 = Date.now();
-    for (let v = Atomics.load(this.ctrl, REP); v !== this.seq; v = Atomics.load(this.ctrl, REP)) {
-      const w = (Atomics as unknown as { waitAsync(a: Int32Array, i: number, v: number, ms: number): { async: boolean; value: unknown } }).waitAsync(this.ctrl, REP, v, 1000);
-      if (w.async) await w.value;
-      if (Date.now() - t0 > TIMEOUT_MS) throw new QwasmError(`thread ${this.index} did not answer within ${TIMEOUT_MS / 1000} s`);
-    }
+    await waitWhileAsync(this.ctrl, REP, (v) => v !== this.seq, this.index, 'answer');
     return this.take();
   }
 

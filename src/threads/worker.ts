@@ -3,8 +3,9 @@
 import { workerData, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { Runtime, instantiateBuild, type BuildName } from '../runtime.js';
 import { loadTasks, serve, errorText, type TaskHandler } from './tasks.js';
+import { spinWhile } from './pool.js';
 
-const { port, ctrl, module, build } = workerData as { port: MessagePort; ctrl: Int32Array; module: WebAssembly.Module; build: BuildName };
+const { port, ctrl, module, build, idleSpinMs } = workerData as { port: MessagePort; ctrl: Int32Array; module: WebAssembly.Module; build: BuildName; idleSpinMs: number };
 const REQ = 0, REP = 1, STATE = 2;
 
 let rt: Runtime, tasks: Record<string, TaskHandler>;
@@ -21,8 +22,9 @@ try {
 Atomics.notify(ctrl, STATE);
 
 let seen = 0;
+const idle = (v: number) => v === seen;
 for (;;) {
-  Atomics.wait(ctrl, REQ, seen);
+  if (spinWhile(ctrl, REQ, idle, idleSpinMs)) Atomics.wait(ctrl, REQ, seen);
   seen = Atomics.load(ctrl, REQ);
   port.postMessage(serve(tasks, rt, receiveMessageOnPort(port)?.message as Record<string, unknown> | undefined));
   Atomics.store(ctrl, REP, seen);

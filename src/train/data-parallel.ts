@@ -15,6 +15,11 @@
 //      schedule, state) then runs once, on this thread only.
 // What changes with the thread count: BN batch statistics are per chunk, dropout masks, and the float summation
 // order.
+// On a browser main thread (fitAsync: a BACKGROUND pool, which the caller may not block on) the caller runs no
+// chunk: its workers claim chunks 0…T−1, and every chunk's gradients come through its slot. The sum is the same
+// (before + chunk 0 + chunk 1 …, in that order), so the result equals the blocking run's bit for bit.
+// The steps talk to the pool in rounds a driver carries out (src/threads/exchange.ts): load, step, free are
+// generators that yield their Exchange, so fit (blocking) and fitAsync (awaiting) share this code.
 import type { Runtime } from '../runtime.js';
 import { Engine, type Tensor } from '../autograd/tensor.js';
 import * as ops from '../autograd/ops.js';
@@ -23,6 +28,7 @@ import { buildLayers, describeLayers, type LayerSpec } from '../nn/layer-spec.js
 import { Dropout } from '../nn/layers.js';
 import { argmaxRows, add } from '../kernels/eltwise_f32.js';
 import { ThreadPool, shards, wallMs, type TaskReply } from '../threads/pool.js';
+import type { Exchange, Rounds } from '../threads/exchange.js';
 import { QwasmError } from '../errors.js';
 
 /** Loss and correctly classified rows of one shard (forward, loss scaled by `weight`, backward). */
@@ -126,8 +132,8 @@ export class DataParallel {
   /** Steps so far: the number the workers wait for in ctrl[1] before reading a step's broadcast. */
   private steps = 0;
 
-  private constructor(readonly model: Module, private readonly pool: ThreadPool, private readonly id: number, spec: LayerSpec,
-    readonly batchSize: number, readonly threads: number, private readonly sample: number[], private readonly smoothing: number) {
+  private constructor(readonly model: Module, private readonly pool: ThreadPool, private readonly background: boolean, private readonly id: number,
+    private readonly spec: LayerSpec, readonly batchSize: number, readonly threads: number, private readonly sample: number[], private readonly smoothing: number) {
     const rt = model.engine.rt;
     this.layout = layoutOf(model);
     this.parts = shards(batchSize, threads);
@@ -141,13 +147,18 @@ export class DataParallel {
     this.predPtr = rt.alloc(4 * this.parts[0].count);
     this.before = rt.alloc(4 * Math.max(1, L.paramFloats));
     this.scratch = rt.alloc(4 * Math.max(1, L.paramFloats));
-    try {
-      const msg = { task: 'train.load', id, spec, signature: L.signature, sample, parts: this.parts, batchSize, smoothing, ...this.sh };
-      pool.run(this.parts.slice(1).map(() => msg), () => undefined);
-    } catch (e) {
-      this.dispose();
-      throw e;
-    }
+  }
+
+  /** The workers' messages of one round: one per chunk they may run (a background pool: every chunk). */
+  private round(msg: unknown, own?: () => void): Exchange {
+    const workers = this.background ? this.parts.length : this.parts.length - 1;
+    return { pool: this.pool, msgs: Array.from({ length: workers }, () => msg), own, background: this.background };
+  }
+
+  /** Builds the replicas in the workers (once, before the first step); the caller disposes on failure. */
+  *load(): Rounds<void> {
+    const { sh, layout: L, id, spec, sample, parts, batchSize, smoothing } = this;
+    yield this.round({ task: 'train.load', id, spec, signature: L.signature, sample, parts, batchSize, smoothing, ...sh });
   }
 
   /**
@@ -155,15 +166,17 @@ export class DataParallel {
    * thread two samples, or the model is not a layer tree a thread can rebuild (describeLayers): then fit runs
    * as before. `sample` is one example's [h, w, c].
    */
-  static create(model: Module, batchSize: number, sample: number[], smoothing: number): DataParallel | null {
+  static create(model: Module, batchSize: number, sample: number[], smoothing: number, background: ThreadPool | null = null): DataParallel | null {
     const rt: Runtime = model.engine.rt;
-    const threads = Math.min(rt.threads, Math.floor(batchSize / 2));
+    // a background pool (a browser main thread, fitAsync): its workers are all the threads, the caller runs none
+    const threads = Math.min(background ? background.workers.length : rt.threads, Math.floor(batchSize / 2));
     if (threads < 2) return null;
     let spec: LayerSpec;
     try { spec = describeLayers(model); } catch { return null; }
-    const pool = ThreadPool.of(rt);
+    const pool = background ?? ThreadPool.of(rt);
     if (!pool) return null;
-    return new DataParallel(model, pool, pool.newId(), spec, batchSize, Math.min(threads, pool.threads), sample, smoothing);
+    const cap = background ? pool.workers.length : pool.threads;
+    return new DataParallel(model, pool, background !== null, pool.newId(), spec, batchSize, Math.min(threads, cap), sample, smoothing);
   }
 
   /**
@@ -171,7 +184,7 @@ export class DataParallel {
    * model's parameter gradients; buffers (BN running statistics) become the chunk-weighted mean. Returns the
    * batch's mean loss and correctly classified rows.
    */
-  step(x: Tensor, ys: Int32Array, labelsPtr: number): { loss: number; correct: number } {
+  *step(x: Tensor, ys: Int32Array, labelsPtr: number): Rounds<{ loss: number; correct: number }> {
     const model = this.model, rt = model.engine.rt, B = this.batchSize, L = this.layout, sh = this.sh;
     const per = x.size / B, T = this.parts.length, ctrl = new Int32Array(sh.ctrl), seq = ++this.steps;
     const trainable = L.params.map((e) => e.t.requiresGrad);
@@ -188,7 +201,7 @@ export class DataParallel {
         for (const e of [...L.params, ...L.buffers]) this.state.set(rt.f32(e.t.ptr, e.t.size), e.off);
         new Float32Array(sh.x).set(rt.f32(x.ptr, B * per));
         new Int32Array(sh.y).set(ys);
-        Atomics.store(ctrl, 0, 1);
+        Atomics.store(ctrl, 0, this.background ? 0 : 1);   // the next chunk to claim (chunk 0 is a blocking caller's)
       } finally {   // even after a failure, so no worker waits forever (the step then throws once all replied)
         Atomics.store(ctrl, 1, seq);
         Atomics.notify(ctrl, 1);
@@ -210,19 +223,28 @@ export class DataParallel {
       }
       runChunk(model, L, sh, this.parts, c, B, this.sample, this.smoothing, drop, x.ptr, labelsPtr, this.predPtr, ys, c === 0);
     };
-    const own = () => { broadcast(); run(0); claimChunks(sh, T, run); };
     const msg = { task: 'train.step', id: this.id, seq, trainable, modes, drop };
-    if (DataParallel.callerRunsAll) own();
-    this.pool.run(this.parts.slice(1).map(() => msg), () => { if (!DataParallel.callerRunsAll) own(); });
+    let replies: TaskReply[] | undefined;
+    if (this.background) replies = yield this.round(msg, broadcast);   // the workers run every chunk
+    else {
+      const own = () => { broadcast(); run(0); claimChunks(sh, T, run); };
+      if (DataParallel.callerRunsAll) own();
+      replies = yield this.round(msg, () => { if (!DataParallel.callerRunsAll) own(); });
+    }
+    // a background caller ran no backward: its parameters get the gradient buffers the workers' replicas have
+    if (this.background) {
+      for (const [i, e] of L.params.entries()) if (replies!.some((r) => (r.grads as string | undefined)?.[i] === '1')) e.t.ensureGrad();
+    }
     // fixed order: the gradients from before, + chunk 0's, + chunk 1's, … (each slot copied into WASM once, then
-    // one f32 add per tensor)
-    const summed = grads();
+    // one f32 add per tensor). Chunk 0's are in the model's gradients unless this thread ran another chunk after
+    // it (folded into `before`) or ran none (a background caller: chunk 0 comes from its slot)
+    const summed = grads(), first = this.background ? 0 : 1;
     for (const e of summed) {
       const g = e.t.grad!;
-      if (folded) rt.f32(g.ptr, g.size).set(rt.f32(this.before + 4 * e.off, e.t.size));
+      if (folded || this.background) rt.f32(g.ptr, g.size).set(rt.f32(this.before + 4 * e.off, e.t.size));
       else add(rt, this.before + 4 * e.off, g.ptr, g.ptr, e.t.size);
     }
-    for (let c = 1; c < T; c++) {
+    for (let c = first; c < T; c++) {
       rt.f32(this.scratch, L.paramFloats).set(new Float32Array(sh.slots, 4 * c * L.totalFloats, L.paramFloats));
       for (const e of summed) add(rt, e.t.grad!.ptr, this.scratch + 4 * e.off, e.t.grad!.ptr, e.t.size);
     }
@@ -246,10 +268,13 @@ export class DataParallel {
     return { loss, correct };
   }
 
-  dispose(): void {
+  /** Frees the buffers here and the replicas in the workers. */
+  *dispose(): Rounds<void> {
     const rt = this.model.engine.rt;
     rt.free(this.predPtr); rt.free(this.before); rt.free(this.scratch);
-    try { this.pool.broadcast({ task: 'train.free', id: this.id }); } catch { /* a thread that failed has nothing to free */ }
+    try {
+      yield this.round({ task: 'train.free', id: this.id });
+    } catch { /* a thread that failed has nothing to free */ }
   }
 }
 
@@ -298,7 +323,9 @@ export const workerTasks: Record<string, (rt: Runtime, msg: Record<string, unkno
         runChunk(model, L, sh, r.parts, c, r.batchSize, r.sample, r.smoothing, m.drop as DropState, null, r.labelsPtr, r.predPtr, ys);
         chunks++;
       });
-      return { chunks, work: chunks, busy: [start, wallMs()] };
+      // which parameters have a gradient (a background caller, which ran no backward, creates the same buffers)
+      const grads = L.params.map((e) => (e.t.grad && e.t.requiresGrad ? '1' : '0')).join('');
+      return { chunks, work: chunks, busy: [start, wallMs()], grads };
     } finally {
       engine.endStep();
     }

@@ -1,5 +1,7 @@
 // The training loop: batches are written straight into WASM memory, forward / backward / optimiser step
-// run on the kernels, and every temporary of a step is freed at its end (memory stays flat).
+// run on the kernels, and every temporary of a step is freed at its end (memory stays flat). The loop is ONE
+// generator (fitRounds) that yields its rounds with the thread pool (src/threads/exchange.ts): fit drives it
+// blocking, fitAsync awaiting (a browser main thread's Web Workers run the steps while the page stays responsive).
 import type { Engine, Tensor } from '../autograd/tensor.js';
 import * as ops from '../autograd/ops.js';
 import type { Module, ParamInfo } from '../nn/module.js';
@@ -11,6 +13,9 @@ import { argmaxRows } from '../kernels/eltwise_f32.js';
 import { checkInt, QwasmError } from '../errors.js';
 import { Dropout } from '../nn/layers.js';
 import { DataParallel } from './data-parallel.js';
+import { drive, driveAsync, type Rounds } from '../threads/exchange.js';
+import { backgroundPool } from '../threads/transport-browser.js';
+import type { ThreadPool } from '../threads/pool.js';
 import { evalForward } from './eval-loop.js';
 
 export interface StepInfo {
@@ -74,6 +79,8 @@ export interface FitResult {
   imagesPerSecond: number;
   finalTrainLoss: number;
   optimizer: Optimizer;
+  /** Threads the steps ran on (1: the calling thread alone; why: the runtime's threadsReason, or the model / batch). */
+  threads: number;
 }
 
 /**
@@ -97,7 +104,31 @@ function localStep(model: Module, x: Tensor, ys: Int32Array, labelsPtr: number, 
   return { loss: lv, correct };
 }
 
+/**
+ * Trains `model` on `train` (blocking). With init({ threads }) each step's batch is split over the threads
+ * (src/train/data-parallel.ts); deterministic for a given thread count.
+ */
 export function fit(model: Module, train: Dataset, o: FitOptions): FitResult {
+  return drive(fitRounds(model, train, o, null));
+}
+
+/**
+ * fit() without blocking the calling thread: the same loop, options and results. On a browser main thread of a
+ * cross-origin-isolated page, the runtime's Web Workers (as predictAsync's) run every step's chunks while this
+ * thread awaits them (Atomics.waitAsync) and only sums gradients and steps the optimiser; the event loop runs
+ * between steps (onStep / onEpoch can update a page). The result equals a blocking fit's on as many threads, bit
+ * for bit. Elsewhere (Node, a Worker, one thread) it is fit() letting the event loop run between steps.
+ */
+export async function fitAsync(model: Module, train: Dataset, o: FitOptions): Promise<FitResult> {
+  const background = o.extraLoss ? null : await backgroundPool(model.engine.rt);
+  return driveAsync(fitRounds(model, train, o, background));
+}
+
+/**
+ * The training loop, yielding its rounds with the pool (a `background` pool: the caller may not block on it and
+ * runs no chunk; exported for tests, which drive it with a Node pool as a browser main thread's).
+ */
+export function* fitRounds(model: Module, train: Dataset, o: FitOptions, background: ThreadPool | null): Rounds<FitResult> {
   const engine = model.engine, rt = engine.rt;
   checkInt('epochs', o.epochs, 1, 100000);
   const B = checkInt('batchSize', o.batchSize, 2, 65536);
@@ -124,7 +155,8 @@ export function fit(model: Module, train: Dataset, o: FitOptions): FitResult {
   // the runtime has one thread, extra loss terms need the whole batch, or the model cannot be replicated
   let dp: DataParallel | null = null;
   try {
-    dp = o.extraLoss ? null : DataParallel.create(model, B, [it.outHeight, it.outWidth, it.channels], o.labelSmoothing ?? 0);
+    dp = o.extraLoss ? null : DataParallel.create(model, B, [it.outHeight, it.outWidth, it.channels], o.labelSmoothing ?? 0, background);
+    if (dp) yield* dp.load();
     for (let ep = Math.floor(start / spe); ep < o.epochs && step < total; ep++) {
       it.seek(ep, (step - ep * spe) * B); // position in examples
       const te = performance.now();
@@ -139,7 +171,7 @@ export function fit(model: Module, train: Dataset, o: FitOptions): FitResult {
         const lossError = (lv: number) => new QwasmError(`training stopped: the loss became ${lv} at step ${step} (epoch ${ep + 1}); lower the learning rate or clip gradients`);
         let lv: number;
         if (dp) {
-          const r = dp.step(x, ys, labelsPtr);
+          const r = yield* dp.step(x, ys, labelsPtr);
           lv = r.loss;
           if (!Number.isFinite(lv)) throw lossError(lv);
           correct += r.correct;
@@ -162,6 +194,7 @@ export function fit(model: Module, train: Dataset, o: FitOptions): FitResult {
           const secs = (performance.now() - t0) / 1000;
           o.onStep({ epoch: ep, step, stepsPerEpoch: spe, totalSteps: total, loss: lv, accuracy: correct / seen, lr, imagesPerSecond: (step - start) * B / secs, seconds: secs });
         }
+        yield null;   // fitAsync: the event loop runs between steps
       }
       const info: EpochInfo = { epoch: ep + 1, step, trainLoss: lossSum / Math.max(1, seen), trainAccuracy: correct / Math.max(1, seen), seconds: (performance.now() - te) / 1000 };
       if (o.test) { const r = evaluate(model, o.test); info.testAccuracy = r.accuracy; info.testLoss = r.loss; info.evalSeconds = r.seconds; }
@@ -170,12 +203,12 @@ export function fit(model: Module, train: Dataset, o: FitOptions): FitResult {
     }
   } finally {
     engine.endStep();
-    dp?.dispose();
     rt.free(labelsPtr); rt.free(predPtr);
+    if (dp) yield* dp.dispose();
   }
   const seconds = (performance.now() - t0) / 1000;
   const evalSecs = epochs.reduce((a, e) => a + (e.evalSeconds ?? 0), 0);
-  return { epochs, steps: step, seconds, imagesPerSecond: (step - start) * B / Math.max(1e-9, seconds - evalSecs), finalTrainLoss: lastLoss, optimizer: opt };
+  return { epochs, steps: step, seconds, imagesPerSecond: (step - start) * B / Math.max(1e-9, seconds - evalSecs), finalTrainLoss: lastLoss, optimizer: opt, threads: dp?.threads ?? 1 };
 }
 
 export interface EvalResult {

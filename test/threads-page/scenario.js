@@ -1,4 +1,4 @@
-// The threads scenario of test/threads-chromium.test.js and bench/threads-chromium.js, one source for both sides:
+// The threads scenario of test/threads-browsers.test.js and bench/threads-chromium.js, one source for both sides:
 // Node runs it on ../../dist/, the page's dedicated Worker (test/threads-page/worker.js) on the same modules.
 // Each function takes the library's namespaces and plain data and returns plain data (compared through
 // test/wire.js).
@@ -74,20 +74,38 @@ export async function timeInference(rtEntry, { qwm, codes, n, threads, rounds, c
   }
 }
 
+/** The scenarios that need the whole library (dist/index.js); the others run on qwasm/runtime (dist/runtime-entry.js). */
+export const FULL_LIBRARY = ['fitRefcnn', 'startFailure', 'pingPool'];
+
 /**
- * A seeded refcnn trained `steps` Adam steps of batch `batchSize` with `threads` (data-parallel fit). Returns the
- * losses, the trained weights and the work (chunks) each pool worker reported.
+ * A seeded refcnn trained `steps` Adam steps of batch `batchSize` with `threads` (data-parallel fit; `async`:
+ * fitAsync, which on a browser main thread has the page's Web Workers run the steps). Returns the thread count
+ * the steps ran on and the runtime's reason for 1, the losses, the trained weights, the work (chunks) each pool
+ * worker did in this training (pools are shared by runtimes of one build and thread count), and (async) the
+ * longest the calling thread's event loop was held up during the training (ms).
  */
-export async function fitRefcnn(qw, { build, threads, images, labels, steps, batchSize }) {
+export async function fitRefcnn(qw, { build, threads, images, labels, steps, batchSize, async = false }) {
   const q = await qw.init({ build, threads });
   const ds = qw.createDataset({ name: 'random', images, labels, height: IMAGE[0], width: IMAGE[1], channels: IMAGE[2], classes: ['a', 'b', 'c', 'd'] });
   const model = qw.buildModel(new qw.Engine(q.rt), 'refcnn', { seed: 5, input: IMAGE, classes: 4 });
-  const losses = [];
-  qw.fit(model, ds, { epochs: 100, maxSteps: steps, batchSize, lr: 1e-3, seed: 5, onStep: (s) => losses.push(s.loss) }).optimizer.dispose();
+  const losses = [], o = { epochs: 100, maxSteps: steps, batchSize, lr: 1e-3, seed: 5, onStep: (s) => losses.push(s.loss) };
+  // the pool the steps will use, started now (fitAsync would start it): its work so far is not this training's
+  const { backgroundPool } = await import('../../dist/threads/transport-browser.js');
+  const pool0 = (async ? await backgroundPool(q.rt) : null) ?? q.rt.pool, before = pool0 ? [...pool0.work] : [];
+  let stall = 0, last = performance.now();
+  const timer = async ? setInterval(() => { const t = performance.now(); stall = Math.max(stall, t - last); last = t; }, 2) : null;
+  let res;
+  try {
+    res = async ? await qw.fitAsync(model, ds, o) : qw.fit(model, ds, o);
+  } finally {
+    if (timer) clearInterval(timer);
+  }
+  res.optimizer.dispose();
   const weights = {};
   for (const [k, v] of Object.entries(model.stateDict())) weights[k] = v.data;
   model.dispose();
-  return { threads: q.threads, losses, weights, work: q.rt.pool ? [...q.rt.pool.work] : [] };
+  const work = q.rt.pool ? q.rt.pool.work.map((w, i) => w - (before[i] ?? 0)) : [];
+  return { threads: res.threads, reason: q.threadsReason, losses, weights, work, stallMs: async ? Math.max(stall, performance.now() - last) : null };
 }
 
 /**

@@ -10,7 +10,7 @@ onmessage = async (e) => {
   const { name, args } = e.data;
   try {
     const a = wire.decode(args);
-    const lib = ['fitRefcnn', 'startFailure', 'pingPool'].includes(name) ? qw : rtEntry;
+    const lib = scenario.FULL_LIBRARY.includes(name) ? qw : rtEntry;
     postMessage({ ok: wire.encode(await scenario[name](lib, a)) });
   } catch (err) {
     postMessage({ error: `${err?.name}: ${err?.message}` });
