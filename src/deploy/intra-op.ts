@@ -222,7 +222,11 @@ export class BandWalker {
 }
 
 /** The caller's per-runner state: the plan for its thread count, every band, the shared buffer, the pool it was sent to. */
-interface CallerState { key: string; plan: IntraOpPlan | null; bands?: PlanBands; buf?: SharedArrayBuffer; pool?: ThreadPool; sent?: boolean; pick?: Chooser }
+interface CallerState {
+  key: string; plan: IntraOpPlan | null; bands?: PlanBands; buf?: SharedArrayBuffer; pool?: ThreadPool; sent?: boolean; pick?: Chooser;
+  /** The ops before and after the banded run (the same arrays every image: the runner keeps their schedules). */
+  head?: Op[]; tail?: Op[];
+}
 
 /**
  * Banded or one thread, from measured wall times (intraOpTuning.adaptive). Medians of the last 5 images of each
@@ -300,7 +304,7 @@ function runBanded(runner: Int8Runner, plan: IntraOpPlan, st: CallerState, pool:
   st.bands ??= planBands(ops, plan);
   st.buf ??= sharedRun(plan);
   const buf = st.buf;
-  const x = runner.exec(ops.slice(0, plan.from), inPtr, 1, bufs, null);
+  const x = runner.exec(st.head ??= ops.slice(0, plan.from), inPtr, 1, bufs, null);
   resetRun(plan, buf); // no worker is walking it: the last call collected every reply
   const input = region(plan, buf, 0);
   input.set(rt.i8(x, input.length));
@@ -320,5 +324,5 @@ function runBanded(runner: Int8Runner, plan: IntraOpPlan, st: CallerState, pool:
   const output = region(plan, buf, plan.segments.length), y = rt.alloc(output.length);
   bufs.push(y);
   rt.i8(y, output.length).set(output);
-  return runner.exec(ops.slice(plan.to), y, 1, bufs, null);
+  return runner.exec(st.tail ??= ops.slice(plan.to), y, 1, bufs, null);
 }

@@ -19,9 +19,16 @@ import { ThreadPool } from '../threads/pool.js';
 import { backgroundPool } from '../threads/transport-browser.js';
 import { SharedBatch, chunking } from '../threads/shared-batch.js';
 import { runIntraOp } from './intra-op.js';
+import { layout, lifetimes, scheduleOf, type Schedule } from './schedule.js';
 
 export interface Int8LayerSummary { name: string; kind: string; backend?: string; bytes: number; scale: number; zeroPoint: number }
 export type TraceEntry = { data: Int8Array; shape: number[]; qparams: QParams };
+
+/**
+ * One WASM block holding a whole run of n samples (src/deploy/schedule.ts's layout): the input codes, the float
+ * input while it is quantised, and every value of the schedule at its place (`ptrs`, absolute).
+ */
+interface Arena { n: number; base: number; bytes: number; input: number; staging: number; ptrs: number[] }
 
 /** int8 matmul handles share this duck type. */
 interface Matmul { runInt8(xPtr: number, m: number, yPtr: number): void; dispose(): void }
@@ -113,6 +120,11 @@ export class Int8Runner {
   /** @internal the compiled nodes (src/deploy/intra-op.ts runs them on row bands). */
   readonly ops: Op[];
   private readonly handles: { dispose(): void }[] = [];
+  /** The flat schedule of `ops`, and those of op sub-lists exec() was given (src/deploy/intra-op.ts). */
+  private readonly schedule: Schedule;
+  private readonly schedules = new WeakMap<readonly Op[], Schedule>();
+  /** Arenas of the last batch sizes run, oldest first (Int8Runner.keepArenas). */
+  private readonly arenas = new Map<number, Arena>();
   private readonly maxActivation: number;
   /** The largest DAG step output (per sample; merges are not graph nodes): set while compiling. */
   private mergeMax = 0;
@@ -129,6 +141,14 @@ export class Int8Runner {
    * thread gets at least this many multiply-accumulates (below it, messages cost more than they save).
    */
   static parallelMinMacs = 1 << 20;
+
+  /**
+   * A run's memory is one block per batch size (input, quantisation staging, activations, laid out by lifetime),
+   * kept for the next call of the same size: the last `keepArenas` sizes run, each while at most `arenaKeepBytes`
+   * (a larger one is freed when its call returns). Batch 1, 64, 1 reuses the batch-1 block and keeps one of 64.
+   */
+  static keepArenas = 2;
+  static arenaKeepBytes = 64 << 20;
 
   /**
    * A parallel batch's claims are at most n / (chunksPerThread × threads) samples (a thread preempted in the middle
@@ -169,6 +189,7 @@ export class Int8Runner {
     let maxAct = Math.max(size(this.inputShape), this.mergeMax);
     for (const s of shapes.shapes.values()) maxAct = Math.max(maxAct, size(s));
     this.maxActivation = maxAct;
+    this.schedule = scheduleOf(this.ops);
   }
 
   /** Same as `new Int8Runner(rt, graph)` (or the subclass it is called on). */
@@ -351,35 +372,67 @@ export class Int8Runner {
   private run(input: Int8Array | Float32Array, n: number, trace: Map<string, TraceEntry> | null): Int8Array {
     const pool = trace ? null : this.parallelPool(n);
     if (pool) return this.execParallel(pool, input, n);
-    const rt = this.rt, bufs: number[] = [];
+    const rt = this.rt, a = this.arena(n);
     try {
-      const inPtr = this.loadInput(input, bufs);
+      const inPtr = this.loadInput(input, a);
       if (trace) trace.set('input', { data: rt.i8(inPtr, input.length).slice(), shape: [n, ...this.inputShape], qparams: this.input });
-      const banded = !trace && n === 1 && this.intraOp && this.macs >= Int8Runner.parallelMinMacs ? runIntraOp(this, inPtr, bufs) : null;
-      if (banded !== null) return rt.i8(banded, this.classes).slice();
-      const out = this.exec(this.ops, inPtr, n, bufs, trace);
+      if (!trace && n === 1 && this.intraOp && rt.threads > 1 && this.macs >= Int8Runner.parallelMinMacs) {
+        const bufs: number[] = [];
+        try {
+          const banded = runIntraOp(this, inPtr, bufs);
+          if (banded !== null) return rt.i8(banded, this.classes).slice();
+        } finally {
+          for (const p of bufs) rt.free(p);
+        }
+      }
+      const out = this.walk(this.schedule, inPtr, n, a.ptrs, trace);
       return rt.i8(out, n * this.classes).slice();
     } finally {
-      for (const p of bufs) rt.free(p);
+      this.release(a);
+    }
+  }
+
+  /** The arena of an n-sample run: kept from an earlier call of that size, or laid out and allocated now. */
+  private arena(n: number): Arena {
+    let a = this.arenas.get(n);
+    if (a) {
+      this.arenas.delete(n); // most recently used last
+      this.arenas.set(n, a);
+      return a;
+    }
+    const per = size(this.inputShape), values = this.schedule.bytes.length;
+    const blocks = lifetimes(this.schedule, n, n * per);
+    blocks.push({ bytes: 4 * n * per, first: -1, last: -1 }); // the float input, until quantised
+    const { offsets, total } = layout(blocks), base = this.rt.alloc(total);
+    a = { n, base, bytes: total, input: base + offsets[values], staging: base + offsets[values + 1], ptrs: offsets.slice(0, values).map((o) => base + o) };
+    this.arenas.set(n, a);
+    return a;
+  }
+
+  /** After a call on arena `a`: frees it if too large to keep, and the oldest arenas beyond keepArenas. */
+  private release(a: Arena): void {
+    if (a.bytes > Int8Runner.arenaKeepBytes) { this.arenas.delete(a.n); this.rt.free(a.base); }
+    for (const [n, old] of this.arenas) {
+      if (this.arenas.size <= Math.max(1, Int8Runner.keepArenas)) break;
+      this.arenas.delete(n);
+      this.rt.free(old.base);
     }
   }
 
   /**
-   * `input` as int8 codes in WASM memory: codes copied in, or floats quantised inside WASM (quantize_f32, the same
-   * rule as quantizeInput, when the loaded build has it). Buffers to free are pushed on `bufs`.
+   * `input` as int8 codes at a.input: codes copied in, or floats quantised inside WASM (quantize_f32, the same
+   * rule as quantizeInput, when the loaded build has it) from a.staging.
    */
-  private loadInput(input: Int8Array | Float32Array, bufs: number[]): number {
+  private loadInput(input: Int8Array | Float32Array, a: Arena): number {
     const rt = this.rt, len = input.length;
-    const inPtr = rt.alloc(len); bufs.push(inPtr);
     // every build exports it; a hand-supplied older .wasm may not: then the same rule in JS
     const quantize: ((x: number, n: number, scale: number, zp: number, out: number) => void) | undefined = rt.exports.quantize_f32;
-    if (input instanceof Int8Array) rt.i8(inPtr, len).set(input);
+    if (input instanceof Int8Array) rt.i8(a.input, len).set(input);
     else if (typeof quantize === 'function') {
-      const fp = rt.alloc(4 * len); bufs.push(fp);
-      rt.f32(fp, len).set(input);
-      quantize(fp, len, Math.fround(this.input.scale), this.input.zeroPoint, inPtr);
-    } else rt.i8(inPtr, len).set(quantizeInput(input, this.input));
-    return inPtr;
+      rt.f32(a.staging, len).set(input);
+      quantize(a.staging, len, Math.fround(this.input.scale), this.input.zeroPoint, a.input);
+    } else rt.i8(a.input, len).set(quantizeInput(input, this.input));
+    return a.input;
   }
 
   /**
@@ -388,12 +441,12 @@ export class Int8Runner {
    * thread and by the pool threads on their replicas (src/deploy/parallel.ts).
    */
   runShared(batch: SharedBatch, start: number, count: number): void {
-    const rt = this.rt, bufs: number[] = [];
+    const a = this.arena(count);
     try {
-      const y = this.exec(this.ops, this.loadInput(batch.input(start, count), bufs), count, bufs, null);
-      batch.output(start, count).set(rt.i8(y, count * this.classes));
+      const y = this.walk(this.schedule, this.loadInput(batch.input(start, count), a), count, a.ptrs, null);
+      batch.output(start, count).set(this.rt.i8(y, count * this.classes));
     } finally {
-      for (const p of bufs) rt.free(p);
+      this.release(a);
     }
   }
 
@@ -465,72 +518,58 @@ export class Int8Runner {
     return batch.output(0, n).slice();
   }
 
-  /** @internal runs `ops` on n samples at x; every buffer it allocates goes into `bufs`. */
-  exec(ops: Op[], x: number, n: number, bufs: number[], trace: Map<string, TraceEntry> | null, times?: Map<Op, number>): number {
-    const rt = this.rt, e = rt.exports;
-    for (const o of ops) {
-      const nd = o.node, s = o.inS;
-      let t0 = times ? performance.now() : 0;
-      const alloc = () => { const p = rt.alloc(n * o.outBytes); bufs.push(p); return p; };
-      let y: number;
+  /**
+   * @internal runs `ops` (this runner's, or a sub-list of them) on n samples at x, in one block it pushes on
+   * `bufs`; returns the output's pointer (in that block). `times` collects each op's own µs (Int8Runner.profile).
+   */
+  exec(ops: readonly Op[], x: number, n: number, bufs: number[], trace: Map<string, TraceEntry> | null, times?: Map<Op, number>): number {
+    let sc = ops === this.ops ? this.schedule : this.schedules.get(ops);
+    if (!sc) this.schedules.set(ops, sc = scheduleOf(ops));
+    const { offsets, total } = layout(lifetimes(sc, n)), base = this.rt.alloc(total);
+    bufs.push(base);
+    return this.walk(sc, x, n, offsets.map((o) => base + o), trace, times);
+  }
+
+  /** Runs schedule `sc` on n samples at x, value v at ptrs[v]; returns the output's pointer. */
+  private walk(sc: Schedule, x: number, n: number, ptrs: readonly number[], trace: Map<string, TraceEntry> | null, times?: Map<Op, number>): number {
+    const rt = this.rt, e = rt.exports, at = (v: number) => (v < 0 ? x : ptrs[v]);
+    const record = trace ? (rs: Schedule['pre']) => {
+      for (const r of rs) trace.set(r.name, { data: rt.i8(at(r.v), n * r.bytes).slice(), shape: [n, ...r.shape], qparams: r.qparams });
+    } : null;
+    record?.(sc.pre);
+    for (const st of sc.steps) {
+      const o = st.op, nd = o.node, s = o.inS, xp = at(st.ins[0]), y = ptrs[st.out];
+      const t0 = times ? performance.now() : 0;
       switch (nd.kind) {
-        case 'conv':
-          y = alloc();
-          // geometry and sizes were resolved and checked when the graph was compiled (n by batchOf)
-          o.conv!.runResolved(x, n, s[0], s[1]!, o.convGeo!, y);
-          break;
-        case 'linear': case 'lowrank': y = alloc(); o.mm!.runInt8(x, n, y); break;
+        // geometry and sizes were resolved and checked when the graph was compiled (n by batchOf)
+        case 'conv': o.conv!.runResolved(xp, n, s[0], s[1]!, o.convGeo!, y); break;
+        case 'linear': case 'lowrank': o.mm!.runInt8(xp, n, y); break;
         case 'maxpool': case 'avgpool': {
           const [h, w, c] = s.length === 3 ? s : [1, 1, s[0]];
           const g = o.geo!;
-          y = alloc();
-          if (nd.kind === 'maxpool') e.maxpool2d_s8(n, h, w, c, x, nd.kh, nd.kw, g.sh, g.sw, g.pt, g.pl, g.oh, g.ow, y, -128, 127);
-          else e.avgpool2d_s8(n, h, w, c, x, nd.inZp, nd.kh, nd.kw, g.sh, g.sw, g.pt, g.pl, g.oh, g.ow, y, nd.ratio, nd.outZp, nd.qmin, nd.qmax);
+          if (nd.kind === 'maxpool') e.maxpool2d_s8(n, h, w, c, xp, nd.kh, nd.kw, g.sh, g.sw, g.pt, g.pl, g.oh, g.ow, y, -128, 127);
+          else e.avgpool2d_s8(n, h, w, c, xp, nd.inZp, nd.kh, nd.kw, g.sh, g.sw, g.pt, g.pl, g.oh, g.ow, y, nd.ratio, nd.outZp, nd.qmin, nd.qmax);
           break;
         }
-        case 'gap': y = alloc(); e.global_avgpool_s8(n, s[0], s[1]!, s[2]!, x, nd.inZp, y, nd.ratio, nd.outZp, nd.qmin, nd.qmax); break;
-        case 'flatten': y = x; break;
-        case 'lut': y = alloc(); e.lut_s8(x, o.table!, y, n * o.outBytes); break;
-        case 'residual': {
-          const a = this.exec(o.body!, x, n, bufs, trace, times);
-          const b = o.shortcut ? this.exec(o.shortcut, x, n, bufs, trace, times) : x;
-          if (times) t0 = performance.now(); // the residual node's own time: the add
-          y = alloc();
-          e.add_s8(n * o.outBytes, a, nd.za, nd.ma, b, nd.zb, nd.mb, y, nd.outZp, nd.qmin, nd.qmax);
+        case 'gap': e.global_avgpool_s8(n, s[0], s[1]!, s[2]!, xp, nd.inZp, y, nd.ratio, nd.outZp, nd.qmin, nd.qmax); break;
+        case 'lut': e.lut_s8(xp, o.table!, y, n * o.outBytes); break;
+        case 'residual': e.add_s8(n * o.outBytes, xp, nd.za, nd.ma, at(st.ins[1]), nd.zb, nd.mb, y, nd.outZp, nd.qmin, nd.qmax); break;
+        case 'dag': { // a merge
+          const dst = nd.steps[st.dag], sp = o.steps![st.dag], bytes = size(sp.outS), q = dst.out!, zp = dst.zp!, m = dst.mult!;
+          if (dst.merge === 'add') e.add_s8(n * bytes, xp, zp[0], m[0], at(st.ins[1]), zp[1], m[1], y, q.zeroPoint, dst.qmin!, dst.qmax!);
+          else {
+            const ctot = sp.outS[sp.outS.length - 1], pixels = n * (bytes / ctot);
+            let off = 0;
+            st.ins.forEach((v, k) => { e.concat_s8(pixels, at(v), sp.inC[k], zp[k], m[k], y, ctot, off, q.zeroPoint); off += sp.inC[k]; });
+          }
           break;
         }
-        case 'dag': {
-          // every step's output stays allocated until the run ends (bufs), so any later step may read it
-          const vals: number[] = [], at = (j: number) => (j < 0 ? x : vals[j]);
-          let own = 0; // the dag node's own time: its merges
-          o.steps!.forEach((sp, i) => {
-            const st = nd.steps[i];
-            if (sp.ops) { vals.push(this.exec(sp.ops, at(st.inputs[0]), n, bufs, trace, times)); return; }
-            const t1 = times ? performance.now() : 0;
-            const bytes = size(sp.outS), p = rt.alloc(n * bytes); bufs.push(p);
-            const q = st.out!, zp = st.zp!, m = st.mult!;
-            if (st.merge === 'add') e.add_s8(n * bytes, at(st.inputs[0]), zp[0], m[0], at(st.inputs[1]), zp[1], m[1], p, q.zeroPoint, st.qmin!, st.qmax!);
-            else {
-              const ctot = sp.outS[sp.outS.length - 1], pixels = n * (bytes / ctot);
-              let off = 0;
-              st.inputs.forEach((j, k) => { e.concat_s8(pixels, at(j), sp.inC[k], zp[k], m[k], p, ctot, off, q.zeroPoint); off += sp.inC[k]; });
-            }
-            if (times) own += performance.now() - t1;
-            if (trace) trace.set(st.name!, { data: rt.i8(p, n * bytes).slice(), shape: [n, ...sp.outS], qparams: q });
-            vals.push(p);
-          });
-          if (times) t0 = performance.now() - own;
-          y = vals[vals.length - 1];
-          break;
-        }
+        default: throw new QwasmError(`internal: a ${nd.kind} node has no kernel step`);
       }
       if (times) times.set(o, (times.get(o) ?? 0) + performance.now() - t0);
-      if (trace && nd.kind !== 'flatten' && nd.kind !== 'maxpool') {
-        trace.set(nd.name, { data: rt.i8(y, n * o.outBytes).slice(), shape: [n, ...o.outS], qparams: nd.out });
-      }
-      x = y;
+      record?.(st.traces);
     }
-    return x;
+    return at(sc.result);
   }
 
   /** Median wall time (ms) of predict() on a batch (default 1) over `runs` runs after 2 warm-ups. */
@@ -571,7 +610,7 @@ export class Int8Runner {
     const walk = (ops: Op[]) => {
       for (const o of ops) {
         for (const l of childOps(o)) walk(l);
-        const t = samples.get(o)!.sort((a, b) => a - b), nd = o.node;
+        const t = (samples.get(o) ?? [0]).sort((a, b) => a - b), nd = o.node; // a flatten has no kernel
         const group = nd.kind === 'conv' ? (nd.groups > 1 && nd.groups === nd.oc ? `depthwise ${nd.kh}×${nd.kw}` : nd.kh === 1 && nd.kw === 1 ? 'conv 1×1 (GEMM)' : `conv ${nd.kh}×${nd.kw}`)
           : nd.kind === 'residual' ? 'residual add' : nd.kind === 'dag' ? 'dag merges' : nd.kind === 'linear' || nd.kind === 'lowrank' || nd.kind === 'gap' || nd.kind === 'flatten' ? 'pool + head' : nd.kind;
         out.push({ name: nd.name, kind: nd.kind, group, us: t[t.length >> 1] });
@@ -585,6 +624,8 @@ export class Int8Runner {
     if (this.disposed) return;
     this.disposed = true;
     for (const h of this.handles) h.dispose();
+    for (const a of this.arenas.values()) this.rt.free(a.base);
+    this.arenas.clear();
     if (this.replicas) {
       const { pool, id } = this.replicas;
       this.replicas = null;
