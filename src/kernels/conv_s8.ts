@@ -5,7 +5,7 @@ import type { Runtime } from '../runtime.js';
 import { checkArray, checkInt, describe, QwasmError } from '../errors.js';
 import { resolveRequant, type RequantParams, type ResolvedRequant } from './requant.js';
 import { SparseMatrixS8, type SparseOptions } from './sparse.js';
-import { convDescriptor } from './descriptor.js';
+import { convDescriptor, convDescriptorS8 } from './descriptor.js';
 
 /** A pair of per-axis values, or one number for both (height, width). */
 export type Pair = number | [number, number];
@@ -154,8 +154,7 @@ abstract class Conv2dS8Layer {
 
   /** The int8 conv descriptor (assembly/conv_desc.ts) of one call, in the runtime's descriptor block. */
   protected descriptor(n: number, h: number, w: number, g: Geometry, r: ResolvedRequant): number {
-    return convDescriptor(this.rt, { n, h, w, c: this.c, oc: this.oc, kh: this.kh, kw: this.kw, groups: this.groups, ...g },
-      { zpIn: this.inZeroPoint, zpOut: r.zp, qmin: r.qmin, qmax: r.qmax });
+    return convDescriptorS8(this.rt, n, h, w, this.c, this.oc, this.kh, this.kw, this.groups, g, this.inZeroPoint, r.zp, r.qmin, r.qmax);
   }
 
   /** Output shape [n, oh, ow, oc] for an input [n, h, w, c]. */

@@ -4,26 +4,51 @@
 import type { Runtime } from '../runtime.js';
 import { QwasmError } from '../errors.js';
 
-// One descriptor block (32 int32) per runtime, written right before each call (calls never nest).
-const descs = new WeakMap<Runtime, number>();
+// One descriptor block (32 int32) per runtime, written right before each call (calls never nest). Its view is
+// kept while linear memory has not grown (a grown memory detaches it): at batch 1 a conv call is a few µs and
+// building arrays and a fresh view per call cost a noticeable share of it.
+const descs = new WeakMap<Runtime, { ptr: number; view: Int32Array }>();
+
+function block(rt: Runtime): { ptr: number; view: Int32Array } {
+  let b = descs.get(rt);
+  if (b === undefined) { const ptr = rt.alloc(128); b = { ptr, view: rt.i32(ptr, 32) }; descs.set(rt, b); }
+  else if (b.view.buffer !== rt.memory.buffer) b.view = rt.i32(b.ptr, 32);
+  return b;
+}
 
 /** Writes `values` (int32) into the runtime's descriptor block and returns its pointer. */
 export function descriptor(rt: Runtime, values: readonly number[]): number {
-  let p = descs.get(rt);
-  if (p === undefined) { p = rt.alloc(128); descs.set(rt, p); }
   if (values.length > 32) throw new QwasmError('descriptor too long');
-  rt.i32(p, values.length).set(values);
-  return p;
+  const b = block(rt);
+  b.view.set(values);
+  return b.ptr;
 }
 
+/** The spatial part of a conv's geometry (conv_s8.ts's resolved Geometry). */
+export interface SpatialGeometry { sh: number; sw: number; pt: number; pl: number; pb: number; pr: number; dh: number; dw: number; oh: number; ow: number }
+
 /** Geometry of one conv call in the order of assembly/conv_desc.ts's first 18 fields. */
-export interface ConvDescGeometry {
-  n: number; h: number; w: number; c: number; oc: number; kh: number; kw: number; sh: number; sw: number;
-  pt: number; pl: number; pb: number; pr: number; dh: number; dw: number; groups: number; oh: number; ow: number;
+export interface ConvDescGeometry extends SpatialGeometry {
+  n: number; h: number; w: number; c: number; oc: number; kh: number; kw: number; groups: number;
 }
 
 /** The conv descriptor (assembly/conv_desc.ts): 18 geometry fields, plus the 4 int8 fields when `q` is given. */
 export function convDescriptor(rt: Runtime, g: ConvDescGeometry, q?: { zpIn: number; zpOut: number; qmin: number; qmax: number }): number {
-  const geo = [g.n, g.h, g.w, g.c, g.oc, g.kh, g.kw, g.sh, g.sw, g.pt, g.pl, g.pb, g.pr, g.dh, g.dw, g.groups, g.oh, g.ow];
-  return descriptor(rt, q ? [...geo, q.zpIn, q.zpOut, q.qmin, q.qmax] : geo);
+  return q ? convDescriptorS8(rt, g.n, g.h, g.w, g.c, g.oc, g.kh, g.kw, g.groups, g, q.zpIn, q.zpOut, q.qmin, q.qmax)
+    : writeConv(rt, g.n, g.h, g.w, g.c, g.oc, g.kh, g.kw, g.groups, g).ptr;
+}
+
+/** The int8 conv descriptor (all 22 fields) from scalars: no intermediate objects (the int8 runner's per-call path). */
+export function convDescriptorS8(rt: Runtime, n: number, h: number, w: number, c: number, oc: number, kh: number, kw: number,
+                                 groups: number, g: SpatialGeometry, zpIn: number, zpOut: number, qmin: number, qmax: number): number {
+  const b = writeConv(rt, n, h, w, c, oc, kh, kw, groups, g), v = b.view;
+  v[18] = zpIn; v[19] = zpOut; v[20] = qmin; v[21] = qmax;
+  return b.ptr;
+}
+
+function writeConv(rt: Runtime, n: number, h: number, w: number, c: number, oc: number, kh: number, kw: number, groups: number, g: SpatialGeometry) {
+  const b = block(rt), v = b.view;
+  v[0] = n; v[1] = h; v[2] = w; v[3] = c; v[4] = oc; v[5] = kh; v[6] = kw; v[7] = g.sh; v[8] = g.sw;
+  v[9] = g.pt; v[10] = g.pl; v[11] = g.pb; v[12] = g.pr; v[13] = g.dh; v[14] = g.dw; v[15] = groups; v[16] = g.oh; v[17] = g.ow;
+  return b;
 }
