@@ -27,6 +27,21 @@ test('addS8 equals addS8Reference (zero points at both ends, saturation, relu/re
   }
 });
 
+test('addS8 equals addS8Reference on every (a, b) pair: large, tiny and overflowing ratios, ties, clamps (every build)', async () => {
+  // all 65536 pairs (a multiple of 16: the SIMD loop sees them all), then a 13-element tail
+  const a = Int8Array.from({ length: 65536 + 13 }, (_, i) => (i & 255) - 128), b = Int8Array.from(a, (_, i) => ((i >> 8) & 255) - 128);
+  const params = [
+    { aScale: 1, aZeroPoint: 3, bScale: 1, bZeroPoint: -3, outScale: 2, outZeroPoint: -1 },                    // .5 ties everywhere
+    { aScale: 200, bScale: 0.5, bZeroPoint: 9, outScale: 1, outZeroPoint: 100, activation: 'relu' },           // |f| far past the clamp
+    { aScale: 1e-6, aZeroPoint: -128, bScale: 3e-6, bZeroPoint: 127, outScale: 1, outZeroPoint: -7 },           // near zero: ±0
+    { aScale: 1e37, bScale: 1e37, bZeroPoint: 1, outScale: 1e-1 },                                               // 255·ma overflows f32
+    { aScale: 0.7, aZeroPoint: 17, bScale: 0.3, bZeroPoint: -40, outScale: 0.25, outZeroPoint: 12, activation: 'relu6' },
+  ];
+  for (const q of await builds()) {
+    for (const p of params) assert.is(eq(q.addS8(a, b, p), q.addS8Reference(a, b, p)), null, `${q.build} ${JSON.stringify(p)}`);
+  }
+});
+
 test('addS8 matches the documented f32 rule in plain JS', async () => {
   const r = rng(3);
   const p = { aScale: 0.037, aZeroPoint: -11, bScale: 0.013, bZeroPoint: 20, outScale: 0.029, outZeroPoint: 6, activation: 'relu' };
