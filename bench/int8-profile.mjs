@@ -58,15 +58,18 @@ console.log(`teacher f32 ${tT.toFixed(4)} ms  student int8 ${tS.toFixed(4)} ms  
 // median per call (robust to the other jobs on a shared machine). A call's label is built on its first round
 // only (the calls of a predict come in the same order every time), so the wrappers add two timer reads and a
 // push per call; "rest" is the median predict WITHOUT the wrappers (rounds interleaved with the wrapped ones)
-// minus the kernels' sum, and the wrappers' own cost is printed beside it.
+// minus the kernels' sum, and the wrappers' own cost is printed beside it. A sum of medians is not the median of
+// sums (each kernel's times have a tail): "rest inside each predict" is the median over the wrapped predicts of
+// (that predict's time − its kernel calls' times), which includes the wrappers' two timer reads per call.
 const acc = [];
-let callNo = 0, label = true;
+let callNo = 0, label = true, inKernels = 0;
 const wrap = (obj, name, labelOf) => {
   const f = obj[name];
   obj[name] = function (...a) {
     const t = performance.now();
     const r = f.apply(this, a);
     const dt = performance.now() - t;
+    inKernels += dt;
     const i = callNo++;
     if (label && !acc[i]) acc[i] = { key: `${String(i).padStart(2, '0')} ${labelOf(this, a)}`, t: [] };
     if (!label) acc[i].t.push(dt);
@@ -103,11 +106,18 @@ callNo = 0; int8.predict(x, 1);
 label = false;
 for (const on of [true, false]) { use(on); for (let i = 0; i < 50; i++) { callNo = 0; int8.predict(x, 1); } }
 for (const e of acc) e.t.length = 0;
-const tot = [], totWrapped = [];
+const tot = [], totWrapped = [], restEach = [];
 for (let b = 0; b < N / B; b++) {
   for (const on of [b % 2 === 0, b % 2 !== 0]) {
     use(on);
-    for (let i = 0; i < B; i++) { callNo = 0; const t = performance.now(); int8.predict(x, 1); (on ? totWrapped : tot).push(performance.now() - t); }
+    for (let i = 0; i < B; i++) {
+      callNo = 0; inKernels = 0;
+      const t = performance.now();
+      int8.predict(x, 1);
+      const dt = performance.now() - t;
+      (on ? totWrapped : tot).push(dt);
+      if (on) restEach.push(dt - inKernels);
+    }
   }
 }
 use(false);
@@ -119,3 +129,4 @@ console.log(`  ${'kernels total'.padEnd(44)} ${(1000 * sum).toFixed(2).padStart(
 console.log(`  ${'predict (median, unwrapped)'.padEnd(44)} ${(1000 * total).toFixed(2).padStart(8)}`);
 console.log(`  ${'rest (JS, quantise, alloc, copies)'.padEnd(44)} ${(1000 * (total - sum)).toFixed(2).padStart(8)}`);
 console.log(`  ${'(predict with the timing wrappers)'.padEnd(44)} ${(1000 * med(totWrapped)).toFixed(2).padStart(8)}`);
+console.log(`  ${'rest inside each predict (median)'.padEnd(44)} ${(1000 * med(restEach)).toFixed(2).padStart(8)}`);

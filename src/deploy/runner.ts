@@ -19,7 +19,7 @@ import { ThreadPool } from '../threads/pool.js';
 import { backgroundPool } from '../threads/transport-browser.js';
 import { SharedBatch, chunking } from '../threads/shared-batch.js';
 import { runIntraOp } from './intra-op.js';
-import { layout, lifetimes, scheduleOf, type Schedule } from './schedule.js';
+import { layout, lifetimes, scheduleOf, valuesLayout, type Schedule } from './schedule.js';
 
 export interface Int8LayerSummary { name: string; kind: string; backend?: string; bytes: number; scale: number; zeroPoint: number }
 export type TraceEntry = { data: Int8Array; shape: number[]; qparams: QParams };
@@ -525,7 +525,7 @@ export class Int8Runner {
   exec(ops: readonly Op[], x: number, n: number, bufs: number[], trace: Map<string, TraceEntry> | null, times?: Map<Op, number>): number {
     let sc = ops === this.ops ? this.schedule : this.schedules.get(ops);
     if (!sc) this.schedules.set(ops, sc = scheduleOf(ops));
-    const { offsets, total } = layout(lifetimes(sc, n)), base = this.rt.alloc(total);
+    const { offsets, total } = valuesLayout(sc, n), base = this.rt.alloc(total);
     bufs.push(base);
     return this.walk(sc, x, n, offsets.map((o) => base + o), trace, times);
   }

@@ -32,13 +32,15 @@ export interface Schedule {
   result: number;
   /** Traces of ops finished before any step ran (leading flattens never trace: kept for completeness). */
   pre: TraceRecord[];
+  /** Layouts of the values alone (valuesLayout), by batch size. */
+  layouts: Map<number, { offsets: number[]; total: number }>;
 }
 
 const size = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
 
 /** The schedule of `ops` (run on the value −1). */
 export function scheduleOf(ops: readonly Op[]): Schedule {
-  const sc: Schedule = { steps: [], bytes: [], result: -1, pre: [] };
+  const sc: Schedule = { steps: [], bytes: [], result: -1, pre: [], layouts: new Map() };
   const value = (bytes: number) => { sc.bytes.push(bytes); return sc.bytes.length - 1; };
   const traceAfter = (r: TraceRecord) => (sc.steps.length ? sc.steps[sc.steps.length - 1].traces : sc.pre).push(r);
   const push = (op: Op, ins: number[], bytes: number, dag = -1) => {
@@ -122,4 +124,14 @@ export function lifetimes(sc: Schedule, n: number, input?: number): Interval[] {
   });
   at(sc.result).last = end;
   return input === undefined ? iv : [...iv, inIv];
+}
+
+/** layout(lifetimes(sc, n)), remembered for the last few batch sizes (exec() runs a schedule per image). */
+export function valuesLayout(sc: Schedule, n: number): { offsets: number[]; total: number } {
+  let l = sc.layouts.get(n);
+  if (!l) {
+    if (sc.layouts.size >= 8) sc.layouts.clear();
+    sc.layouts.set(n, l = layout(lifetimes(sc, n)));
+  }
+  return l;
 }
