@@ -6,6 +6,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { init, Int8Runner, encodeQwm, qwmWasmError } from '../dist/index.js';
 import { layout } from '../dist/deploy/schedule.js';
+import { intraOpTuning } from '../dist/deploy/intra-op.js';
 import { rng, eq } from './helpers.js';
 import { randomGraph, withLuts } from './qwm-graphs.js';
 
@@ -78,6 +79,27 @@ test('a long-lived runner (batches 1, 3, 64, 1, 3, 1, different inputs) gives a 
       }
     }
     live.dispose();
+  }
+});
+
+test('with 2 threads (batch-parallel, intra-op banded and adaptive one-thread images): batches 1, 64, 3, 1 give one thread\'s codes', async () => {
+  const two = await init({ build: 'simd', threads: 2 }).catch(() => null);
+  if (!two || two.rt.threads < 2) { console.log('  (no 2-thread runtime here: skipped)'); return; }
+  const one = await init({ build: two.build, threads: 1 }), r = rng(13);
+  const saved = [Int8Runner.parallelMinMacs, intraOpTuning.segmentOps];
+  Int8Runner.parallelMinMacs = 0; // every batch splits, every batch 1 is banded or chosen one-thread
+  try {
+    for (const [gi, g] of graphs(57, 4).entries()) {
+      const per = size(g.inputShape), live = new Int8Runner(two.rt, g), ref = new Int8Runner(one.rt, g);
+      for (const [k, n] of [1, 64, 3, 1, 1, 1, 1, 1].entries()) {
+        intraOpTuning.segmentOps = k % 2 ? 1 : 0; // fixed segments (always banded), or the planner's with the adaptive choice
+        const codes = r.i8(n * per);
+        assert.is(eq(live.predictCodes(codes, n), ref.predictCodes(codes, n)), null, `graph ${gi} call ${k} (n ${n})`);
+      }
+      live.dispose(); ref.dispose();
+    }
+  } finally {
+    [Int8Runner.parallelMinMacs, intraOpTuning.segmentOps] = saved;
   }
 });
 

@@ -283,8 +283,9 @@ export function intraOpPlan(runner: Int8Runner): IntraOpPlan | null {
 /**
  * Runs one image (int8 codes at inPtr) with its spatial ops split across the runtime's threads; returns the
  * output codes' pointer (in `bufs`), or null when the runner does not qualify (one thread, no worthwhile plan).
+ * `single` runs the image on this thread alone when the adaptive choice says so (default: runner.exec).
  */
-export function runIntraOp(runner: Int8Runner, inPtr: number, bufs: number[]): number | null {
+export function runIntraOp(runner: Int8Runner, inPtr: number, bufs: number[], single?: () => number): number | null {
   const rt = runner.rt, plan = intraOpPlan(runner);
   if (!plan) return null;
   const pool = ThreadPool.of(rt);
@@ -293,7 +294,7 @@ export function runIntraOp(runner: Int8Runner, inPtr: number, bufs: number[]): n
   if (st.pool !== pool) { st.pool = pool; st.sent = false; }
   const pick = intraOpTuning.adaptive && !intraOpTuning.segmentOps ? (st.pick ??= new Chooser()) : null;
   const t0 = performance.now(), banded = pick ? pick.next() : true, first = !st.sent;
-  const y = banded ? runBanded(runner, plan, st, pool, id, inPtr, bufs) : runner.exec(ops, inPtr, 1, bufs, null);
+  const y = banded ? runBanded(runner, plan, st, pool, id, inPtr, bufs) : single ? single() : runner.exec(ops, inPtr, 1, bufs, null);
   if (!banded) intraOpStats.oneThread++;
   if (pick && !first) pick.record(banded, performance.now() - t0); // the first image also loads the workers' plans
   return y;

@@ -379,7 +379,8 @@ export class Int8Runner {
       if (!trace && n === 1 && this.intraOp && rt.threads > 1 && this.macs >= Int8Runner.parallelMinMacs) {
         const bufs: number[] = [];
         try {
-          const banded = runIntraOp(this, inPtr, bufs);
+          // one-thread images (the adaptive choice) run in this call's arena
+          const banded = runIntraOp(this, inPtr, bufs, () => this.walk(this.schedule, inPtr, 1, a.ptrs, null));
           if (banded !== null) return rt.i8(banded, this.classes).slice();
         } finally {
           for (const p of bufs) rt.free(p);
