@@ -1,5 +1,5 @@
 // Where the batch-1 time of the pipeline's int8 student goes, against the float teacher it is compared with.
-//   node bench/int8-profile.mjs [student.qwm] [--rounds N] [--runs N]
+//   node bench/int8-profile.mjs [student.qwm] [--rounds N] [--runs N] [--predicts N (1000)]
 // With a .qwm (e.g. a `qwasm pipeline --out DIR` student) that model is profiled; without one the shipped
 // mobilenet16 gets a 20-class head and a calibrated fake-quant pass, converted like the pipeline does (convs on
 // the dense conv kernel), which has the same layers and shapes (the weights do not change the time).
@@ -99,7 +99,7 @@ const use = (on) => {
   SparseMatrixS8.prototype.runInt8 = on ? wrapped.sparse : plain.sparse;
   Object.defineProperty(int8.rt, 'exports', { value: on ? wex : ex, configurable: true });
 };
-const N = 1000, B = 50;
+const N = opt('--predicts', 1000), B = Math.max(1, Math.min(50, N >> 2));
 const x = new Float32Array(int8.inputShape.reduce((a, b) => a * b, 1)).map((_, i) => Math.sin(i));
 use(true);
 callNo = 0; int8.predict(x, 1);
@@ -121,6 +121,14 @@ for (let b = 0; b < N / B; b++) {
   }
 }
 use(false);
+// the runner's JS alone: every kernel a no-op (allocation, views, copies and dispatch stay real)
+const noop = () => {}, nex = Object.create(null);
+for (const k of Object.keys(ex)) nex[k] = typeof ex[k] === 'function' && !k.startsWith('qw_') ? noop : ex[k];
+PackedGemmS8.prototype.runInt8 = noop; SparseMatrixS8.prototype.runInt8 = noop;
+Object.defineProperty(int8.rt, 'exports', { value: nex, configurable: true });
+const jsAlone = [];
+for (let i = 0; i < 200 + 5 * N; i++) { const t = performance.now(); int8.predict(x, 1); if (i >= 200) jsAlone.push(performance.now() - t); }
+use(false);
 const total = med(tot);
 let sum = 0;
 console.log(`\nper call (µs, median of ${N} predicts; timer overhead included):`);
@@ -130,3 +138,4 @@ console.log(`  ${'predict (median, unwrapped)'.padEnd(44)} ${(1000 * total).toFi
 console.log(`  ${'rest (JS, quantise, alloc, copies)'.padEnd(44)} ${(1000 * (total - sum)).toFixed(2).padStart(8)}`);
 console.log(`  ${'(predict with the timing wrappers)'.padEnd(44)} ${(1000 * med(totWrapped)).toFixed(2).padStart(8)}`);
 console.log(`  ${'rest inside each predict (median)'.padEnd(44)} ${(1000 * med(restEach)).toFixed(2).padStart(8)}`);
+console.log(`  ${'JS alone (every kernel a no-op; median)'.padEnd(44)} ${(1000 * med(jsAlone)).toFixed(2).padStart(8)}`);
