@@ -15,7 +15,7 @@ export { batchnorm_f32_fwd_train_ref, batchnorm_f32_fwd_train, batchnorm_f32_fwd
 export { conv2d_s8_packed_size, conv2d_s8_pack, conv2d_s8_ref, conv2d_s8, im2col_s8 } from './conv_s8';
 export { maxpool2d_s8_ref, maxpool2d_s8, avgpool2d_s8_ref, avgpool2d_s8, global_avgpool_s8_ref, global_avgpool_s8 } from './pool_s8';
 export { add_s8_ref, add_s8 } from './add_s8';
-export { concat_s8 } from './concat_s8';
+export { concat_s8, concat_s8_ref } from './concat_s8';
 // f32 training elementwise / losses / optimisers (eltwise_f32.ts, loss_f32.ts, optim_f32.ts)
 export { add_f32, sub_f32, mul_f32, add_f32_ref, sub_f32_ref, mul_f32_ref, add_bcast_f32, mul_bcast_f32, add_bcast_f32_ref, mul_bcast_f32_ref, sum_bcast_f32, sum_bcast_f32_ref, axpy_f32, axpy_f32_ref, scale_f32, scale_f32_ref, fill_f32, fill_f32_ref, copy_f32, copy_f32_ref, act_f32_fwd, act_f32_fwd_ref, act_f32_bwd, act_f32_bwd_ref, mul_mask_f32, mul_mask_f32_ref, dropout_f32, dropout_f32_ref, sum_f32, sum_f32_ref, sumsq_f32, sumsq_f32_ref, max_f32, max_f32_ref, minmax_f32, minmax_f32_ref, minmax_channel_f32, minmax_channel_f32_ref, argmax_rows_f32, argmax_rows_f32_ref, fake_quant_f32_fwd, fake_quant_f32_fwd_ref, fake_quant_f32_bwd, fake_quant_f32_bwd_ref, fake_quant_channel_f32_fwd, fake_quant_channel_f32_fwd_ref, fake_quant_channel_f32_bwd, fake_quant_channel_f32_bwd_ref } from './eltwise_f32';
 export { exp_f32, exp_f32_ref, log_f32, log_f32_ref, xent_f32, xent_f32_ref, softmax_f32, softmax_f32_ref, log_softmax_f32_fwd, log_softmax_f32_fwd_ref, log_softmax_f32_bwd, log_softmax_f32_bwd_ref, kl_distill_f32, kl_distill_f32_ref, mse_f32, mse_f32_ref } from './loss_f32';

@@ -174,6 +174,8 @@ export interface KernelExports {
 
   // assembly/concat_s8.ts
   concat_s8(pixels: number, x: number, c: number, zx: number, m: number, y: number, ctot: number, off: number, zo: number): void;
+  /** The plain-loop reference twin of concat_s8 (min / max / nearest, byte copies). */
+  concat_s8_ref(pixels: number, x: number, c: number, zx: number, m: number, y: number, ctot: number, off: number, zo: number): void;
 
   // assembly/eltwise_f32.ts
   add_f32(a: number, b: number, y: number, n: number): void;
