@@ -24,8 +24,8 @@
 // (M = N·H·W, lda = C); otherwise im2col into bounded chunks of output rows (padding written as zpIn) and
 // gemm_s8 per group.
 
-import { narrow16, requant1, requant4 } from './requant';
-import { gemm_s8, gemm_s8_pack, gemm_s8_packed_size } from './gemm_s8';
+import { narrow16, requant1, requant4, requantZero } from './requant';
+import { gemm_s8, gemm_s8_pack, gemm_s8_packed_size, gemm_s8_rows } from './gemm_s8';
 import { D_N, D_H, D_W, D_C, D_OC, D_KH, D_KW, D_SH, D_SW, D_PT, D_PL, D_DH, D_DW, D_G, D_OH, D_OW, D_ZP_IN, D_ZP_OUT,
   D_QMIN, D_QMAX, dget } from './conv_desc';
 import { OUT_S8 } from './requant';
@@ -179,11 +179,16 @@ function fillBytes(dst: usize, v: i32, len: i32): void {
 }
 
 // Writes `rows` im2col rows (output pixels p0 … p0+rows−1, K = KH·KW·Cg bytes each) of group g into a.
+// wide (SIMD builds, a with 16 bytes of slack past its rows): a kernel row of at most 16 contiguous bytes (a
+// first conv's KW·C, 9 for 3×3 over RGB) is one 16-byte load and store; the store's extra bytes land where
+// later rows (or the slack) are written, and the load stays inside the batch's input.
 function im2col(p0: i32, rows: i32, h: i32, w: i32, c: i32, x: usize, zpIn: i32, kh: i32, kw: i32, cg: i32, g: i32,
-                sh: i32, sw: i32, pt: i32, pl: i32, dh: i32, dw: i32, oh: i32, ow: i32, a: usize): void {
+                sh: i32, sw: i32, pt: i32, pl: i32, dh: i32, dw: i32, oh: i32, ow: i32, a: usize, wide: bool): void {
   let k = kh * kw * cg;
   let rowBytes = kw * cg;
   let contiguous = dw == 1 && cg == c; // the KW taps of one kernel row are adjacent in memory
+  let wideEnd: usize = 0; // wide loads may start below this address
+  if (ASC_FEATURE_SIMD) if (wide && contiguous && rowBytes <= 16) wideEnd = x + <usize>(p0 / (oh * ow) + 1) * h * w * c - 16;
   let ohw = oh * ow;
   let b = p0 / ohw;
   let rem = p0 - b * ohw;
@@ -200,7 +205,12 @@ function im2col(p0: i32, rows: i32, h: i32, w: i32, c: i32, x: usize, zpIn: i32,
       let d = dst + <usize>ky * rowBytes;
       if (iy < 0 || iy >= h) { fillBytes(d, zpIn, rowBytes); continue; }
       let rowp = img + <usize>iy * w * c;
-      if (contiguous && inside) { copyBytes(d, rowp + <usize>ix0 * c, rowBytes); continue; }
+      if (contiguous && inside) {
+        let src = rowp + <usize>ix0 * c;
+        if (ASC_FEATURE_SIMD) if (src <= wideEnd) { v128.store(d, v128.load(src)); continue; }
+        copyBytes(d, src, rowBytes);
+        continue;
+      }
       for (let kx = 0; kx < kw; kx++) {
         let ix = ix0 + kx * dw;
         if (ix < 0 || ix >= w) fillBytes(d, zpIn, cg);
@@ -208,7 +218,13 @@ function im2col(p0: i32, rows: i32, h: i32, w: i32, c: i32, x: usize, zpIn: i32,
         d += cg;
       }
     }
-    if (++ox == ow) { ox = 0; if (++oy == oh) { oy = 0; b++; } }
+    if (++ox == ow) {
+      ox = 0;
+      if (++oy == oh) {
+        oy = 0; b++;
+        if (ASC_FEATURE_SIMD) if (wideEnd) wideEnd += <usize>h * w * c;
+      }
+    }
   }
 }
 
@@ -222,7 +238,7 @@ export function im2col_s8(desc: usize, p0: i32, rows: i32, x: usize, a: usize): 
   let c = dget(desc, D_C);
   im2col(p0, rows, dget(desc, D_H), dget(desc, D_W), c, x, dget(desc, D_ZP_IN), dget(desc, D_KH), dget(desc, D_KW), c, 0,
          dget(desc, D_SH), dget(desc, D_SW), dget(desc, D_PT), dget(desc, D_PL), dget(desc, D_DH), dget(desc, D_DW),
-         dget(desc, D_OH), dget(desc, D_OW), a);
+         dget(desc, D_OH), dget(desc, D_OW), a, false);
 }
 
 // Loads the last len (< 8) int8 channels at p as int16 lanes (zeros after), never reading past them.
@@ -266,7 +282,7 @@ function depthwise(packed: usize, n: i32, h: i32, w: i32, c: i32, x: usize, zpIn
     let oxHi = w - 1 - (kw - 1) * dw + pl;
     oxHi = oxHi < 0 ? -1 : oxHi / sw; // last interior column (−1: none)
     let vzIn = i16x8.splat(<i16>zpIn);
-    let vz = i32x4.splat(zpOut), vlo = f32x4.splat(<f32>(qmin - zpOut)), vhi = f32x4.splat(<f32>(qmax - zpOut));
+    let vz = requantZero(zpOut), vlo = f32x4.splat(<f32>(qmin - zpOut)), vhi = f32x4.splat(<f32>(qmax - zpOut));
     let main = cm == 1 ? oc & ~15 : 0; // channels on the 16-wide multiplier-1 path
     for (let b = 0; b < n; b++) {
       let img = x + <usize>b * h * w * c;
@@ -432,13 +448,14 @@ export function conv2d_s8(desc: usize, packed: usize, x: usize, y: usize): void 
   let rows = (CHUNK_BYTES / k) & ~3;
   if (rows < 4) rows = 4;
   if (rows > total) rows = total;
-  let a = heap.alloc(<usize>rows * k);
+  // 16 bytes of slack: im2col's wide stores and gemm_s8_rows' reads up to ceil8(K) of the last row
+  let a = heap.alloc(<usize>rows * k + 16);
   for (let p0 = 0; p0 < total; p0 += rows) {
     let r = min(rows, total - p0);
     for (let g = 0; g < groups; g++) {
-      im2col(p0, r, h, w, c, x, zpIn, kh, kw, cg, g, sh, sw, pt, pl, dh, dw, oh, ow, a);
-      gemm_s8(r, k, ocg, a, k, wbase + <usize>g * gsize, y + <usize>p0 * oc + <usize>g * ocg, oc, OUT_S8,
-              packed + ((<usize>g * sg) << 2), zpOut, qmin, qmax);
+      im2col(p0, r, h, w, c, x, zpIn, kh, kw, cg, g, sh, sw, pt, pl, dh, dw, oh, ow, a, true);
+      gemm_s8_rows(r, k, ocg, a, k, wbase + <usize>g * gsize, y + <usize>p0 * oc + <usize>g * ocg, oc, OUT_S8,
+                   packed + ((<usize>g * sg) << 2), zpOut, qmin, qmax, true);
     }
   }
   heap.free(a);

@@ -22,7 +22,7 @@
 // and 3 more address increments per k-pair in the tile (one per pixel pointer).
 
 import { storeTile4x8 } from './gemm_s8';
-import { OUT_S8 } from './requant';
+import { OUT_S8, requantZero } from './requant';
 
 // Below this many k-pairs per segment the per-segment pointer reloads cost more than im2col + gemm_s8's one
 // contiguous K (conv2d_s8 checks it with igemmSegPairs).
@@ -84,7 +84,7 @@ export function conv2d_s8_igemm(img: usize, h: i32, w: i32, c: i32, oc: i32, kh:
   let buf = heap.alloc(<usize>((outSpan - 1) * sh + spanRows) * rowBytes);
   let ind = heap.alloc(<usize>segs * MR * 4);
   let vzIn = i16x8.splat(<i16>zpIn);
-  let vz = i32x4.splat(zpOut), vlo = f32x4.splat(<f32>(qmin - zpOut)), vhi = f32x4.splat(<f32>(qmax - zpOut));
+  let vz = requantZero(zpOut), vlo = f32x4.splat(<f32>(qmin - zpOut)), vhi = f32x4.splat(<f32>(qmax - zpOut));
   let total = oh * ow;
   for (let p0 = 0; p0 < total; p0 += bandPix) {
     let pEnd = min(total, p0 + bandPix);

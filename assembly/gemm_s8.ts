@@ -11,7 +11,7 @@
 // except the relaxed build on an engine whose relaxed int8 dot is u8 × s8 (vnniDot(): V8 on AVX-VNNI), where
 // all three functions hand over to gemm_s8_vnni.ts (its own layout; one dot per 16 MACs, same results).
 
-import { OUT_I32, requant1, requant4 } from './requant';
+import { OUT_I32, requant1, requant4, requantZero } from './requant';
 import { vnniDot, vnni_gemm, vnni_pack, vnni_packed_size } from './gemm_s8_vnni';
 
 const NR: i32 = 8;
@@ -84,13 +84,15 @@ export function gemm_s8_ref(m: i32, k: i32, n: i32, a: usize, lda: i32, zpA: i32
 // Packs MR rows of A (int8) into int32 words holding the int16 pair (a[k], a[k+1]), interleaved by row:
 // word (p, r) at (p·MR + r)·4, so the microkernel reads all MR rows of one k-pair at fixed offsets.
 // Rows past `rows` repeat the last valid row (computed, then dropped): the microkernel never branches on M.
-function packA(rows: i32, k: i32, a: usize, lda: i32, out: usize, mr: i32): void {
+// kv: how far the SIMD loop may read each row (k, or ceil8(k) when the caller guarantees that many readable
+// bytes per row: the words past k then hold other bytes, which meet only B's zero padding or are never read).
+function packA(rows: i32, k: i32, a: usize, lda: i32, out: usize, mr: i32, kv: i32): void {
   if (ASC_FEATURE_SIMD) {
     // 8 k at a time: load8x8_s gives the int16 pairs (a[k], a[k+1]) as four i32 lanes already; for MR rows a
     // 4×4 transpose of those lanes puts each pair's MR rows side by side (same words as the loop below).
     if (mr == 1) {
       let kk = 0;
-      for (; kk + 8 <= k; kk += 8) v128.store(out + (<usize>kk << 1), v128.load8x8_s(a + kk));
+      for (; kk + 8 <= kv; kk += 8) v128.store(out + (<usize>kk << 1), v128.load8x8_s(a + kk));
       if (kk < k) packTail(a, kk, k, out + (<usize>kk << 1), 4);
       return;
     }
@@ -98,7 +100,7 @@ function packA(rows: i32, k: i32, a: usize, lda: i32, out: usize, mr: i32): void
       let p0 = a, p1 = a + <usize>min(1, rows - 1) * lda, p2 = a + <usize>min(2, rows - 1) * lda, p3 = a + <usize>min(3, rows - 1) * lda;
       let dst = out;
       let kk = 0;
-      for (; kk + 8 <= k; kk += 8) {
+      for (; kk + 8 <= kv; kk += 8) {
         let v0 = v128.load8x8_s(p0 + kk), v1 = v128.load8x8_s(p1 + kk);
         let v2 = v128.load8x8_s(p2 + kk), v3 = v128.load8x8_s(p3 + kk);
         let t0 = i32x4.shuffle(v0, v1, 0, 4, 1, 5), t1 = i32x4.shuffle(v2, v3, 0, 4, 1, 5);
@@ -163,6 +165,21 @@ export function storeTile4x8(c00: v128, c01: v128, c10: v128, c11: v128, c20: v1
   let cols = min(NR, n - n0);
   let sc = scale + (<usize>n0 << 2);
   let cp = c + (<usize>m0 * ldc + n0) * esz;
+  if (mode != OUT_I32 && rows == 4 && cols == 8) {
+    // whole int8 tile: the scales loaded once, two rows narrowed into one vector
+    let s0 = v128.load(sc), s1 = v128.load(sc, 16);
+    let q01 = i8x16.narrow_i16x8_s(
+      i16x8.narrow_i32x4_s(requant4(c00, s0, vz, vlo, vhi), requant4(c01, s1, vz, vlo, vhi)),
+      i16x8.narrow_i32x4_s(requant4(c10, s0, vz, vlo, vhi), requant4(c11, s1, vz, vlo, vhi)));
+    let q23 = i8x16.narrow_i16x8_s(
+      i16x8.narrow_i32x4_s(requant4(c20, s0, vz, vlo, vhi), requant4(c21, s1, vz, vlo, vhi)),
+      i16x8.narrow_i32x4_s(requant4(c30, s0, vz, vlo, vhi), requant4(c31, s1, vz, vlo, vhi)));
+    v128.store64_lane(cp, q01, 0);
+    v128.store64_lane(cp + rs, q01, 1);
+    v128.store64_lane(cp + 2 * rs, q23, 0);
+    v128.store64_lane(cp + 3 * rs, q23, 1);
+    return;
+  }
   storeRow(c00, c01, cp, cols, mode, sc, vz, vlo, vhi);
   if (rows > 1) storeRow(c10, c11, cp + rs, cols, mode, sc, vz, vlo, vhi);
   if (rows > 2) storeRow(c20, c21, cp + 2 * rs, cols, mode, sc, vz, vlo, vhi);
@@ -173,17 +190,25 @@ export function storeTile4x8(c00: v128, c01: v128, c10: v128, c11: v128, c20: v1
 // to a multiple of 8 floats; see src/kernels/gemm.ts).
 export function gemm_s8(m: i32, k: i32, n: i32, a: usize, lda: i32, packed: usize,
                         c: usize, ldc: i32, mode: i32, scale: usize, zp: i32, qmin: i32, qmax: i32): void {
+  gemm_s8_rows(m, k, n, a, lda, packed, c, ldc, mode, scale, zp, qmin, qmax, false);
+}
+
+// gemm_s8 for a caller whose A rows are readable up to ceil8(k) bytes (wideRows; conv2d_s8's im2col buffer
+// has the slack): the SIMD A packing then needs no scalar tail for a K that is not a multiple of 8.
+export function gemm_s8_rows(m: i32, k: i32, n: i32, a: usize, lda: i32, packed: usize, c: usize, ldc: i32, mode: i32,
+                             scale: usize, zp: i32, qmin: i32, qmax: i32, wideRows: bool): void {
   if (ASC_FEATURE_RELAXED_SIMD) if (vnniDot()) { vnni_gemm(m, k, n, a, lda, packed, c, ldc, mode, scale, zp, qmin, qmax); return; }
   let kp2 = kpad(k) >> 1;
+  let kv = wideRows ? (k + 7) & ~7 : k;
   let blockBytes = <usize>NR * 4 + <usize>kp2 * NR * 2;
   let esz: usize = mode == OUT_I32 ? 4 : 1;
-  let apack = heap.alloc(<usize>MR * kp2 * 4);
+  let apack = heap.alloc(<usize>MR * ((kv + 1) >> 1) * 4);
   if (ASC_FEATURE_SIMD) {
-    let vz = i32x4.splat(zp), vlo = f32x4.splat(<f32>(qmin - zp)), vhi = f32x4.splat(<f32>(qmax - zp));
+    let vz = requantZero(zp), vlo = f32x4.splat(<f32>(qmin - zp)), vhi = f32x4.splat(<f32>(qmax - zp));
     let m0 = 0;
     for (; m0 + 1 < m; m0 += MR) {
       let rows = min(MR, m - m0);
-      packA(rows, k, a + <usize>m0 * lda, lda, apack, MR);
+      packA(rows, k, a + <usize>m0 * lda, lda, apack, MR, kv);
       for (let n0 = 0; n0 < n; n0 += NR) {
         let w = packed + <usize>(n0 / NR) * blockBytes;
         let c00 = v128.load(w), c01 = v128.load(w, 16);
@@ -212,7 +237,7 @@ export function gemm_s8(m: i32, k: i32, n: i32, a: usize, lda: i32, packed: usiz
     if (m0 < m) {
       // One row left (M = 1, or M ≡ 1 mod 4): a 1×16 tile over two blocks at once, so each broadcast
       // activation pair feeds four dot products.
-      packA(1, k, a + <usize>m0 * lda, lda, apack, 1);
+      packA(1, k, a + <usize>m0 * lda, lda, apack, 1, kv);
       let cp0 = c + <usize>m0 * ldc * esz;
       let n0 = 0;
       for (; n0 + NR < n; n0 += 2 * NR) {
@@ -251,7 +276,7 @@ export function gemm_s8(m: i32, k: i32, n: i32, a: usize, lda: i32, packed: usiz
     // Scalar build: same packed layout, one row × 8 columns at a time in locals.
     let lo = <f32>(qmin - zp), hi = <f32>(qmax - zp);
     for (let i = 0; i < m; i++) {
-      packA(1, k, a + <usize>i * lda, lda, apack, 1);
+      packA(1, k, a + <usize>i * lda, lda, apack, 1, k);
       for (let n0 = 0; n0 < n; n0 += NR) {
         let w = packed + <usize>(n0 / NR) * blockBytes;
         let s0 = load<i32>(w), s1 = load<i32>(w, 4), s2 = load<i32>(w, 8), s3 = load<i32>(w, 12);

@@ -45,6 +45,12 @@ const cases = [
   [1, 12, 12, 96, 96, 3, 3, 96, 2, [0, 0, 1, 1], 1],
   [2, 7, 9, 40, 40, 3, 3, 40, 1, 1, 1],
   [1, 11, 10, 32, 32, 3, 3, 32, 1, 2, 2],
+  // im2col's 16-byte kernel-row copies (KW·C ≤ 16) and gemm's A packing read up to ceil8(K): an RGB stem with
+  // Keras' stride-2 padding over a batch of 2, an image smaller than one 16-byte load, K = 45 and K = 8
+  [2, 9, 10, 3, 32, 3, 3, 1, 2, [0, 0, 1, 1], 1],
+  [1, 3, 3, 3, 8, 3, 3, 1, 1, 1, 1],
+  [3, 4, 5, 5, 7, 3, 3, 1, 1, 1, 1],
+  [2, 5, 4, 2, 9, 2, 2, 1, 1, [1, 1, 0, 0], 1],
 ];
 
 function wShapeOf([, , , c, oc, kh, kw, groups]) { return [oc, kh, kw, c / groups]; }
