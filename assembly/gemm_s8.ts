@@ -11,7 +11,7 @@
 // except the relaxed build on an engine whose relaxed int8 dot is u8 × s8 (vnniDot(): V8 on AVX-VNNI), where
 // all three functions hand over to gemm_s8_vnni.ts (its own layout; one dot per 16 MACs, same results).
 
-import { OUT_I32, requant1, requant4, requantZero } from './requant';
+import { OUT_I32, requant1, requant4, requant4Unclamped, requantZero, unclampedOk } from './requant';
 import { vnniDot, vnni_gemm, vnni_pack, vnni_packed_size } from './gemm_s8_vnni';
 
 const NR: i32 = 8;
@@ -20,10 +20,15 @@ const MR: i32 = 4;
 // @ts-ignore: decorator
 @inline function kpad(k: i32): i32 { return (k + 1) & ~1; }
 
+// Bytes of the blocks alone (the f32 accumulator bound follows them, in a 16-byte tail).
+// @ts-ignore: decorator
+@inline function blocksBytes(k: i32, n: i32): usize {
+  return <usize>((n + NR - 1) / NR) * (<usize>NR * 4 + <usize>kpad(k) * <usize>NR);
+}
+
 export function gemm_s8_packed_size(k: i32, n: i32): usize {
   if (ASC_FEATURE_RELAXED_SIMD) if (vnniDot()) return vnni_packed_size(k, n);
-  let nb = (n + NR - 1) / NR;
-  return <usize>nb * (<usize>NR * 4 + <usize>kpad(k) * <usize>NR);
+  return blocksBytes(k, n) + 16;
 }
 
 // The 8 int32 heading a packed block of columns n0 … n0+7: bias'[j] = bias[j] − zpA·Σk B[k][j] (0 past n).
@@ -62,6 +67,25 @@ export function gemm_s8_pack(k: i32, n: i32, b: usize, ldb: i32, bias: usize, zp
       p += NR * 2;
     }
   }
+  // the tail: max over columns of |bias'[j]| + 128·Σk |B[k][j]|, a bound on |acc| for int8 activations
+  let bound: f64 = 0;
+  let hb = out;
+  for (let n0 = 0; n0 < n; n0 += NR) {
+    for (let j = 0; j < NR && n0 + j < n; j++) {
+      let s: f64 = 0;
+      for (let kk = 0; kk < k; kk++) s += <f64>abs<i32>(<i32>load<i8>(b + <usize>kk * ldb + n0 + j));
+      bound = max(bound, abs<f64>(<f64>load<i32>(hb + (<usize>j << 2))) + 128 * s);
+    }
+    hb += <usize>NR * 4 + <usize>kp * NR;
+  }
+  store<f64>(out + blocksBytes(k, n), bound);
+}
+
+// Largest of n scales.
+function maxScale(scale: usize, n: i32): f32 {
+  let m: f32 = 0;
+  for (let j = 0; j < n; j++) m = max(m, load<f32>(scale + (<usize>j << 2)));
+  return m;
 }
 
 // Reference path (plain loops over the unpacked operands): what every fast path is tested against.
@@ -205,6 +229,9 @@ export function gemm_s8_rows(m: i32, k: i32, n: i32, a: usize, lda: i32, packed:
   let apack = heap.alloc(<usize>MR * ((kv + 1) >> 1) * 4);
   if (ASC_FEATURE_SIMD) {
     let vz = requantZero(zp), vlo = f32x4.splat(<f32>(qmin - zp)), vhi = f32x4.splat(<f32>(qmax - zp));
+    // whole 4×8 int8 tiles skip the f32 clamp when no accumulator can leave requant4Unclamped's range
+    let fast = mode != OUT_I32 && unclampedOk(load<f64>(packed + <usize>((n + NR - 1) / NR) * blockBytes), maxScale(scale, n));
+    let vqlo = i8x16.splat(<i8>qmin), vqhi = i8x16.splat(<i8>qmax);
     let m0 = 0;
     for (; m0 + 1 < m; m0 += MR) {
       let rows = min(MR, m - m0);
@@ -231,7 +258,23 @@ export function gemm_s8_rows(m: i32, k: i32, n: i32, a: usize, lda: i32, packed:
           c31 = i32x4.add(c31, i32x4.dot_i16x8_s(x3, b1));
           w += 16; ap += 16;
         }
-        storeTile4x8(c00, c01, c10, c11, c20, c21, c30, c31, c, ldc, m0, n0, rows, n, mode, scale, vz, vlo, vhi);
+        if (fast && rows == 4 && n0 + NR <= n) {
+          let sc = scale + (<usize>n0 << 2);
+          let s0 = v128.load(sc), s1 = v128.load(sc, 16);
+          let cp = c + <usize>m0 * ldc + n0;
+          let q01 = i8x16.narrow_i16x8_s(
+            i16x8.narrow_i32x4_s(requant4Unclamped(c00, s0, vz), requant4Unclamped(c01, s1, vz)),
+            i16x8.narrow_i32x4_s(requant4Unclamped(c10, s0, vz), requant4Unclamped(c11, s1, vz)));
+          let q23 = i8x16.narrow_i16x8_s(
+            i16x8.narrow_i32x4_s(requant4Unclamped(c20, s0, vz), requant4Unclamped(c21, s1, vz)),
+            i16x8.narrow_i32x4_s(requant4Unclamped(c30, s0, vz), requant4Unclamped(c31, s1, vz)));
+          q01 = i8x16.min_s(i8x16.max_s(q01, vqlo), vqhi);
+          q23 = i8x16.min_s(i8x16.max_s(q23, vqlo), vqhi);
+          v128.store64_lane(cp, q01, 0);
+          v128.store64_lane(cp + ldc, q01, 1);
+          v128.store64_lane(cp + 2 * ldc, q23, 0);
+          v128.store64_lane(cp + 3 * ldc, q23, 1);
+        } else storeTile4x8(c00, c01, c10, c11, c20, c21, c30, c31, c, ldc, m0, n0, rows, n, mode, scale, vz, vlo, vhi);
       }
     }
     if (m0 < m) {

@@ -41,6 +41,26 @@ export function requant4(acc: v128, scale: v128, zpm: v128, lo: v128, hi: v128):
   return i32x4.sub(f, zpm);
 }
 
+// requant4 without its f32 clamp, for a caller that knows |f32(acc) · scale| < 2^22 on every lane (see
+// unclampedOk): the add of 1.5 · 2^23 then still rounds exactly, and the result round(f) + zp is an int32 that
+// the caller narrows with saturation (int32 → int16 → int8) and clamps to [qmin, qmax] in int8 lanes
+// (i8x16.max_s / min_s: two ops per 16 outputs instead of two per 4). clamp(round(f)) = round(clamp(f)) for
+// integer bounds (rounding is monotone and fixes integers), and saturation keeps the order, so the bytes are
+// requant4's.
+// @ts-ignore: decorator
+@inline
+export function requant4Unclamped(acc: v128, scale: v128, zpm: v128): v128 {
+  let f = f32x4.mul(f32x4.convert_i32x4_s(acc), scale);
+  return i32x4.sub(f32x4.add(f, f32x4.splat(12582912.0)), zpm);
+}
+
+// Whether requant4Unclamped is exact for every accumulator of a kernel: accBound bounds |acc| (any int32 is
+// below 2^31) and maxScale is the largest per-channel scale. 2^21 leaves room for the f32 rounding of the
+// product (a relative 2^-23 or so).
+export function unclampedOk(accBound: f64, maxScale: f32): bool {
+  return min(accBound, 2147483648.0) * <f64>maxScale < 2097152.0;
+}
+
 // requant4's zpm operand for output zero point zp.
 // @ts-ignore: decorator
 @inline
