@@ -17,14 +17,15 @@
 //     cancels against the fold), int16 weights in tap pairs [ceil(KH·KW / 2)][ceil8(OC)][2]
 //     (taps t = 2p, 2p+1 of channel o side by side, a missing last tap as 0) so one i32x4.dot_i16x8_s adds two
 //     taps of 4 channels, then one 16-byte i8x16.swizzle table per 8-channel block mapping output lane i (an
-//     int16) to input channel (oc0+i)/CM − oc0/CM. The SIMD kernel reads padded taps from a buffer holding zpIn
+//     int16) to input channel (oc0+i)/CM − oc0/CM; last a 16-byte tail whose first int32 says whether every
+//     channel may requantise without the f32 clamp (requant.ts requant4Unclamped). The SIMD kernel reads padded taps from a buffer holding zpIn
 //     (x − zpIn = 0), so every pixel runs the same tap-pair loop.
 // conv2d_s8 picks the path: depthwise kernel (Cg == 1 with groups > 1; a 1-channel input with groups == 1, like a
 // first conv on grey images, goes through im2col + GEMM, ~5× faster than the depthwise loop at multiplier OC); 1×1 stride 1 unpadded → gemm_s8 straight on the NHWC input
 // (M = N·H·W, lda = C); otherwise im2col into bounded chunks of output rows (padding written as zpIn) and
 // gemm_s8 per group.
 
-import { narrow16, requant1, requant4, requantZero } from './requant';
+import { narrow16, requant1, requant4, requant4Unclamped, requantZero, unclampedOk } from './requant';
 import { gemm_s8, gemm_s8_pack, gemm_s8_packed_size, gemm_s8_rows } from './gemm_s8';
 import { D_N, D_H, D_W, D_C, D_OC, D_KH, D_KW, D_SH, D_SW, D_PT, D_PL, D_DH, D_DW, D_G, D_OH, D_OW, D_ZP_IN, D_ZP_OUT,
   D_QMIN, D_QMAX, dget } from './conv_desc';
@@ -50,7 +51,7 @@ export function conv2d_s8_packed_size(oc: i32, kh: i32, kw: i32, cg: i32, groups
   if (cg == 1 && groups > 1) {
     let ocp = <usize>ceil8(oc);
     let pairs = <usize>((kh * kw + 1) >> 1);
-    return s + (ocp << 3) + pairs * ocp * 4 + (ocp >> 3) * 16;
+    return s + (ocp << 3) + pairs * ocp * 4 + (ocp >> 3) * 16 + 16;
   }
   return s + <usize>groups * gemm_s8_packed_size(kh * kw * cg, oc / groups);
 }
@@ -95,6 +96,17 @@ export function conv2d_s8_pack(oc: i32, kh: i32, kw: i32, cg: i32, groups: i32, 
       }
       ps += 16;
     }
+    // last word: whether requant4Unclamped is exact for every channel (|acc| ≤ |biasz| + 128·Σ|w| on the raw-code
+    // path, ≤ |bias| + 255·Σ|w| on the zero-point-subtracted one)
+    let fast = true;
+    for (let o = 0; o < oc; o++) {
+      let sw = 0;
+      for (let t = 0; t < taps; t++) sw += abs<i32>(<i32>load<i8>(w + <usize>o * k + t));
+      let b1 = abs<f64>(<f64>load<i32>(pa + (<usize>o << 2))) + 128.0 * sw;
+      let b2 = abs<f64>(<f64>load<i32>(pb + (<usize>o << 2))) + 255.0 * sw;
+      fast = fast && unclampedOk(max(b1, b2), load<f32>(out + (<usize>o << 2)));
+    }
+    store<i32>(ps, fast ? 1 : 0);
     return;
   }
   let ocg = oc / groups;
@@ -284,6 +296,8 @@ function depthwise(packed: usize, n: i32, h: i32, w: i32, c: i32, x: usize, zpIn
     let vzIn = i16x8.splat(<i16>zpIn);
     let vz = requantZero(zpOut), vlo = f32x4.splat(<f32>(qmin - zpOut)), vhi = f32x4.splat(<f32>(qmax - zpOut));
     let main = cm == 1 ? oc & ~15 : 0; // channels on the 16-wide multiplier-1 path
+    let fast = load<i32>(swzp + (<usize>(ocp >> 3) << 4)) != 0; // requant4Unclamped is exact (conv2d_s8_pack)
+    let vqlo = i8x16.splat(<i8>qmin), vqhi = i8x16.splat(<i8>qmax);
     for (let b = 0; b < n; b++) {
       let img = x + <usize>b * h * w * c;
       for (let oy = 0; oy < oh; oy++) {
@@ -330,6 +344,12 @@ function depthwise(packed: usize, n: i32, h: i32, w: i32, c: i32, x: usize, zpIn
               wq += pstride;
             }
             let sp = scale + (<usize>o0 << 2);
+            if (fast) {
+              let q = narrow16(requant4Unclamped(acc0, v128.load(sp), vz), requant4Unclamped(acc1, v128.load(sp, 16), vz),
+                               requant4Unclamped(acc2, v128.load(sp, 32), vz), requant4Unclamped(acc3, v128.load(sp, 48), vz));
+              v128.store(yp + o0, i8x16.min_s(i8x16.max_s(q, vqlo), vqhi));
+              continue;
+            }
             let r0 = requant4(acc0, v128.load(sp), vz, vlo, vhi);
             let r1 = requant4(acc1, v128.load(sp, 16), vz, vlo, vhi);
             let r2 = requant4(acc2, v128.load(sp, 32), vz, vlo, vhi);

@@ -81,11 +81,34 @@ export function gemm_s8_pack(k: i32, n: i32, b: usize, ldb: i32, bias: usize, zp
   store<f64>(out + blocksBytes(k, n), bound);
 }
 
-// Largest of n scales.
-function maxScale(scale: usize, n: i32): f32 {
+// Whether int8 tiles over these packed weights (SIMD layout, K × N) and scales (N) may use
+// storeTile4x8Unclamped: the packed tail's accumulator bound times the largest scale (requant.ts unclampedOk).
+export function tilesUnclamped(packed: usize, k: i32, n: i32, scale: usize): bool {
   let m: f32 = 0;
   for (let j = 0; j < n; j++) m = max(m, load<f32>(scale + (<usize>j << 2)));
-  return m;
+  return unclampedOk(load<f64>(packed + blocksBytes(k, n)), m);
+}
+
+// A whole int8 4×8 tile (all rows and columns valid) at cp (row stride ldc bytes) with requant4Unclamped: the
+// scales loaded once, two rows per narrowed vector, the [qmin, qmax] clamp on int8 lanes (vqlo / vqhi).
+// @ts-ignore: decorator
+@inline
+export function storeTile4x8Unclamped(c00: v128, c01: v128, c10: v128, c11: v128, c20: v128, c21: v128, c30: v128,
+                                      c31: v128, cp: usize, ldc: i32, sc: usize, vz: v128, vqlo: v128, vqhi: v128): void {
+  let s0 = v128.load(sc), s1 = v128.load(sc, 16);
+  let q01 = i8x16.narrow_i16x8_s(
+    i16x8.narrow_i32x4_s(requant4Unclamped(c00, s0, vz), requant4Unclamped(c01, s1, vz)),
+    i16x8.narrow_i32x4_s(requant4Unclamped(c10, s0, vz), requant4Unclamped(c11, s1, vz)));
+  let q23 = i8x16.narrow_i16x8_s(
+    i16x8.narrow_i32x4_s(requant4Unclamped(c20, s0, vz), requant4Unclamped(c21, s1, vz)),
+    i16x8.narrow_i32x4_s(requant4Unclamped(c30, s0, vz), requant4Unclamped(c31, s1, vz)));
+  q01 = i8x16.min_s(i8x16.max_s(q01, vqlo), vqhi);
+  q23 = i8x16.min_s(i8x16.max_s(q23, vqlo), vqhi);
+  let rs = <usize>ldc;
+  v128.store64_lane(cp, q01, 0);
+  v128.store64_lane(cp + rs, q01, 1);
+  v128.store64_lane(cp + 2 * rs, q23, 0);
+  v128.store64_lane(cp + 3 * rs, q23, 1);
 }
 
 // Reference path (plain loops over the unpacked operands): what every fast path is tested against.
@@ -230,7 +253,7 @@ export function gemm_s8_rows(m: i32, k: i32, n: i32, a: usize, lda: i32, packed:
   if (ASC_FEATURE_SIMD) {
     let vz = requantZero(zp), vlo = f32x4.splat(<f32>(qmin - zp)), vhi = f32x4.splat(<f32>(qmax - zp));
     // whole 4×8 int8 tiles skip the f32 clamp when no accumulator can leave requant4Unclamped's range
-    let fast = mode != OUT_I32 && unclampedOk(load<f64>(packed + <usize>((n + NR - 1) / NR) * blockBytes), maxScale(scale, n));
+    let fast = mode != OUT_I32 && tilesUnclamped(packed, k, n, scale);
     let vqlo = i8x16.splat(<i8>qmin), vqhi = i8x16.splat(<i8>qmax);
     let m0 = 0;
     for (; m0 + 1 < m; m0 += MR) {
@@ -259,21 +282,8 @@ export function gemm_s8_rows(m: i32, k: i32, n: i32, a: usize, lda: i32, packed:
           w += 16; ap += 16;
         }
         if (fast && rows == 4 && n0 + NR <= n) {
-          let sc = scale + (<usize>n0 << 2);
-          let s0 = v128.load(sc), s1 = v128.load(sc, 16);
-          let cp = c + <usize>m0 * ldc + n0;
-          let q01 = i8x16.narrow_i16x8_s(
-            i16x8.narrow_i32x4_s(requant4Unclamped(c00, s0, vz), requant4Unclamped(c01, s1, vz)),
-            i16x8.narrow_i32x4_s(requant4Unclamped(c10, s0, vz), requant4Unclamped(c11, s1, vz)));
-          let q23 = i8x16.narrow_i16x8_s(
-            i16x8.narrow_i32x4_s(requant4Unclamped(c20, s0, vz), requant4Unclamped(c21, s1, vz)),
-            i16x8.narrow_i32x4_s(requant4Unclamped(c30, s0, vz), requant4Unclamped(c31, s1, vz)));
-          q01 = i8x16.min_s(i8x16.max_s(q01, vqlo), vqhi);
-          q23 = i8x16.min_s(i8x16.max_s(q23, vqlo), vqhi);
-          v128.store64_lane(cp, q01, 0);
-          v128.store64_lane(cp + ldc, q01, 1);
-          v128.store64_lane(cp + 2 * ldc, q23, 0);
-          v128.store64_lane(cp + 3 * ldc, q23, 1);
+          storeTile4x8Unclamped(c00, c01, c10, c11, c20, c21, c30, c31, c + <usize>m0 * ldc + n0, ldc,
+                                scale + (<usize>n0 << 2), vz, vqlo, vqhi);
         } else storeTile4x8(c00, c01, c10, c11, c20, c21, c30, c31, c, ldc, m0, n0, rows, n, mode, scale, vz, vlo, vhi);
       }
     }
