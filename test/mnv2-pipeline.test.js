@@ -152,6 +152,38 @@ withNsfwjs('student builder: channelMultiple rounds every narrowed layer to a mu
   } finally { r.model.dispose(); }
 });
 
+withNsfwjs('student builder: dropped residual blocks become the identity (same weights elsewhere); only identity residuals below the cut', () => {
+  const r = importTfjs(engine, 'nsfwjs:mobilenet_v2', { cut: 'block_13_expand_relu', classes: 3, inputSize: S });
+  try {
+    const upTo = Number(r.layerNames.block_10_expand_relu.split('.')[0]) + 1;
+    const drop = [r.layerNames.block_2_add, r.layerNames.block_5_add];
+    const st = buildStudent(r.model, { upTo, classes: 3, input: [S, S, 3], drop });
+    const trunk = r.model.children().slice(0, upTo);
+    try {
+      const names = st.model.children().map(([n]) => n);
+      assert.equal(names.slice(0, -2), trunk.map(([n]) => n).filter((n) => !drop.includes(n)));
+      const dropped = trunk.filter(([n]) => drop.includes(n)).reduce((a, [, m]) => a + m.numParameters(), 0);
+      assert.ok(dropped > 0);
+      assert.is(st.model.numParameters(), trunk.reduce((a, [, m]) => a + m.numParameters(), 0) - dropped + st.model.layers[st.model.layers.length - 1].numParameters());
+      // the trunk's features: the teacher's layers in eval mode with the dropped blocks skipped, to the bit
+      const x = new Float32Array(2 * S * S * 3).map((_, i) => Math.abs(Math.sin(i * 0.37)));
+      const run = (layers) => {
+        let out;
+        engine.noGrad(() => { let h = engine.empty([2, S, S, 3], false); h.write(x); for (const m of layers) { m.eval(); h = m.forward(h); } out = h.toArray(); });
+        engine.endStep();
+        return out;
+      };
+      const want = run(trunk.filter(([n]) => !drop.includes(n)).map(([, m]) => m));
+      const got = run(st.model.layers.slice(0, -2));
+      assert.equal(Array.from(got), Array.from(want));
+      assert.not.equal(Array.from(run(trunk.map(([, m]) => m))).slice(0, 50), Array.from(want).slice(0, 50), 'the dropped blocks did change the features');
+    } finally { st.model.dispose(); }
+    assert.throws(() => buildStudent(r.model, { upTo, classes: 3, input: [S, S, 3], drop: ['0'] }), /only identity residual blocks.*Conv2d/);
+    assert.throws(() => buildStudent(r.model, { upTo, classes: 3, input: [S, S, 3], drop: [r.layerNames.block_11_add] }), /no such layer below the cut/);
+    assert.throws(() => resolveMnv2Settings({ studentDrop: ['block2'] }), /Keras block names/);
+  } finally { r.model.dispose(); }
+});
+
 test('ResizedInput: the teacher reads the student batch resized bilinearly (as data/image resize upsamples), same size untouched', () => {
   const r = rng(3), h = 6, w = 6, c = 3;
   const img = new Uint8Array(h * w * c).map(() => r.int(0, 255));

@@ -58,6 +58,7 @@ training from scratch → compression three ways → int8 models on the int8 ker
     'input-size': { ...n(`mobilenetv2: input px (default ${M.inputSize})`, 32), value: 'PX' },
     cut: { type: 'string', value: 'LAYER', help: `mobilenetv2: the teacher's Keras cut layer (default ${M.cut})` },
     'student-cut': { type: 'string', value: 'LAYER', help: `mobilenetv2: the student keeps the teacher's layers up to this one (default ${M.studentCut})` },
+    'student-drop': { type: 'string', value: 'B,C', help: `mobilenetv2: residual blocks the student leaves out (Keras names, e.g. block_2,block_5;\ndefault ${M.studentDrop.join(',') || 'none'}): each block's x + f(x) becomes x, distillation learns f back` },
     'student-keep': { type: 'string', value: 'F,G', help: `mobilenetv2: student channel fractions kept by filter L1 norm; validation picks the\nnarrowest within 2 points of the teacher (default ${M.studentKeep.join(',')})` },
     'student-multiple': n(`mobilenetv2: the student's kept channels per layer rounded to a multiple of this (default\n${M.studentMultiple}: the int8 kernels' SIMD width, whose channel tails run slower; 1 = none)`, 1),
     'student-size': { ...n(`mobilenetv2: the student's input px (default ⅚ of --input-size, a multiple of 8: 80 at 96); the teacher distils at its own size`, 16), value: 'PX' },
@@ -124,7 +125,7 @@ export function settingsFromFlags(flags: Args | FlagValues): Partial<PipelineSet
 
 /** Flags of the QuickDraw pipeline that mean nothing with --source mobilenetv2. */
 const QUICKDRAW_ONLY = ['teacher', 'student', 'holdout', 'holdout-seed', 'methods', 'compress-epochs', 'source-epochs', 'source-per-class', 'compress-lr', 'shift', 'adapt', 'unlabeled', 'unlabelled', 'adapt-steps'];
-const MNV2_ONLY = ['input-size', 'cut', 'student-cut', 'student-keep', 'folds', 'repeats', 'scratch-epochs', 'student-epochs', 'scratch-splits', 'student-splits', 'no-flip-copies', 'student-size', 'transfer-set', 'transfer-max', 'student-lr', 'student-multiple'];
+const MNV2_ONLY = ['input-size', 'cut', 'student-cut', 'student-keep', 'folds', 'repeats', 'scratch-epochs', 'student-epochs', 'scratch-splits', 'student-splits', 'no-flip-copies', 'student-size', 'transfer-set', 'transfer-max', 'student-lr', 'student-multiple', 'student-drop'];
 
 /** Settings of the MobileNetV2 pipeline from the flags. */
 export function mnv2SettingsFromFlags(flags: Args | FlagValues): Partial<Mnv2Settings> {
@@ -139,6 +140,11 @@ export function mnv2SettingsFromFlags(flags: Args | FlagValues): Partial<Mnv2Set
     ['student-splits', 'studentSplits'], ['latency-rounds', 'latencyRounds'], ['latency-runs', 'latencyRuns'], ['student-size', 'studentSize'], ['transfer-max', 'transferMax'], ['student-lr', 'studentLr'], ['student-multiple', 'studentMultiple']];
   for (const [f, k] of nums) if (args.has(f)) (o as Record<string, number>)[k] = args.num(f, 0);
   if (args.has('folds') && o.folds !== 0 && o.folds! < 2) throw new UsageError('--folds: 0 (one fixed split) or at least 2');
+  const drop = args.str('student-drop');
+  if (drop !== undefined) {
+    o.studentDrop = drop.split(',').map((x) => x.trim()).filter((x) => x && x !== 'none');
+    for (const b of o.studentDrop) if (!/^block_\d+$/.test(b)) throw new UsageError(`--student-drop: Keras block names like block_2, got '${b}'`);
+  }
   const keep = args.str('student-keep');
   if (keep) {
     o.studentKeep = keep.split(',').map((x) => Number(x.trim()));

@@ -10,6 +10,8 @@ export interface Mnv2Settings {
   cut: string;
   /** The student's trunk: the teacher's layers up to this Keras layer, narrowed to `studentKeep` of the channels. */
   studentCut: string;
+  /** Residual blocks the student leaves out (Keras block names, e.g. 'block_2': its `block_2_add` is skipped as the identity). */
+  studentDrop: string[];
   /** Student candidates: kept channel fractions (the validation split picks one). */
   studentKeep: number[];
   /** The student's kept channels per layer rounded to a multiple of this (16: the int8 kernels' SIMD width; 1: none). */
@@ -55,7 +57,7 @@ export interface Mnv2Settings {
 }
 
 export const MNV2_DEFAULTS: Readonly<Mnv2Settings> = Object.freeze({
-  target: 'tuxpaint-natural', inputSize: 96, cut: 'block_13_expand_relu', studentCut: 'block_10_expand_relu', studentKeep: [0.9], studentMultiple: 16, studentSize: 0, transferSet: 'auto', transferMax: 0,
+  target: 'tuxpaint-natural', inputSize: 96, cut: 'block_13_expand_relu', studentCut: 'block_10_expand_relu', studentDrop: [], studentKeep: [0.9], studentMultiple: 16, studentSize: 0, transferSet: 'auto', transferMax: 0,
   shots: 0, testPerClass: 0, folds: 5, repeats: 2, valFraction: 0.15,
   epochs: 10, headEpochs: 60, scratchEpochs: 20, studentEpochs: 6,
   batch: 16, lr: 1e-3, headLr: 1e-2, lrFactor: 2.6, scratchLr: 2e-3, studentLr: 1e-4,
@@ -68,6 +70,7 @@ export function resolveMnv2Settings(over: Partial<Mnv2Settings> = {}): Mnv2Setti
   const s = { ...MNV2_DEFAULTS, ...over } as Mnv2Settings;
   if (typeof s.target !== 'string' || !s.target) throw new QwasmError('target must be a dataset name or a folder');
   checkInt('inputSize', s.inputSize, 32, 512);
+  if (!Array.isArray(s.studentDrop) || s.studentDrop.some((b) => typeof b !== 'string' || !/^block_\d+$/.test(b))) throw new QwasmError(`studentDrop must list Keras block names like 'block_2', got ${describe(s.studentDrop)}`);
   if (!Array.isArray(s.studentKeep) || !s.studentKeep.length) throw new QwasmError('studentKeep must list at least one fraction');
   checkInt('studentMultiple', s.studentMultiple, 1, 256);
   if (s.studentSize !== 0) checkInt('studentSize', s.studentSize, 16, s.inputSize);

@@ -16,7 +16,7 @@ import { evalForward } from '../train/eval-loop.js';
 import { argmaxRows } from '../kernels/eltwise_f32.js';
 import { compressModel, type CompressResult } from './compress-model.js';
 import { loadTransferSet, type TransferSet } from './mnv2-transfer-set.js';
-import { catDatasets, flipped, probeHead, rowsOf, topIndex, withFlips, type CacheResult, type TeacherSetup } from './mnv2-teacher.js';
+import { TEACHER_SOURCE, catDatasets, flipped, probeHead, rowsOf, topIndex, withFlips, type CacheResult, type TeacherSetup } from './mnv2-teacher.js';
 import { poolScore, pct, pctCi, type Score, type SplitRow } from './mnv2-score.js';
 import { since, type Mnv2Context } from './mnv2-context.js';
 import { QwasmError } from '../errors.js';
@@ -86,12 +86,20 @@ function studentData(ctx: Mnv2Context, t: TeacherSetup, cache: CacheResult): Stu
   return { images, labelled, transferIdx: Int32Array.from({ length: tr.length }, (_, i) => labelled + i), transfer };
 }
 
+/** The teacher's top-level module of each Keras residual block to drop ('block_2' → the module of `block_2_add`). */
+function droppedBlocks(t: TeacherSetup, blocks: string[]): string[] {
+  return blocks.map((b) => {
+    if (t.imp.layerNames[`${b}_add`] === undefined) throw new QwasmError(`the student cannot drop ${b}: it is not a residual block of the imported ${TEACHER_SOURCE} (those with a ${b}_add layer)`);
+    return String(topIndex(t.imp, `${b}_add`));
+  });
+}
+
 interface Candidate { keep: number; r: CompressResult; val: number; probeVal: number }
 
 /** One candidate width on split k: build, BN, linear probe, then QAT + distillation. */
 async function trainCandidate(ctx: Mnv2Context, t: TeacherSetup, k: number, keep: number, data: { R: number; images: Dataset; train: Int32Array; labelledTrain: Int32Array; labelled: number; teacher: Module }, nStudent: number): Promise<Candidate> {
   const { s, engine } = ctx, { R } = data, sp = t.target.splits[k];
-  const st = buildStudent(t.teacher, { upTo: topIndex(t.imp, s.studentCut) + 1, classes: t.C, keep, channelMultiple: s.studentMultiple, input: [R, R, 3], seed: s.seed + k });
+  const st = buildStudent(t.teacher, { upTo: topIndex(t.imp, s.studentCut) + 1, drop: droppedBlocks(t, s.studentDrop), classes: t.C, keep, channelMultiple: s.studentMultiple, input: [R, R, 3], seed: s.seed + k });
   try {
     // BN statistics of the narrowed trunk re-estimated on the training images, then its head a linear probe on
     // its own features of the labelled images (epoch chosen on validation) before QAT + distillation (LP-FT)

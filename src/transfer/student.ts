@@ -3,9 +3,11 @@
 // channels can go (a block's expansion conv with its BN and depthwise conv, the stem…), the channels of lowest
 // filter L1 norm removed for real (src/compress/prune.ts: Pruner 'channel' + removePrunedChannels) — then
 // GlobalAvgPool + a new Linear head. Kept channels keep the teacher's weights exactly; only the head is new.
+// Residual blocks may be dropped too (depth pruning): a block whose output is x + f(x) is left out as the
+// identity, so the layers after it read the same shape; what f(x) contributed is learned back in distillation.
 import { Module } from '../nn/module.js';
 import type { Tensor } from '../autograd/tensor.js';
-import { BatchNorm2d, GlobalAvgPool, Linear, Sequential } from '../nn/layers.js';
+import { BatchNorm2d, GlobalAvgPool, Linear, Residual, Sequential } from '../nn/layers.js';
 import { InitRng } from '../util/rng.js';
 import { copyModel } from '../nn/copy.js';
 import { Pruner, removePrunedChannels } from '../compress/prune.js';
@@ -39,6 +41,8 @@ export interface StudentOptions {
   /** Sample input [h, w, c], to find the width of the truncated output. */
   input: [number, number, number];
   seed?: number;
+  /** Residual blocks left out (top-level names in the teacher, e.g. '16'; each must be a Residual below `upTo`). */
+  drop?: string[];
   /** Layers not to narrow (names in the truncated model, e.g. '0' the stem). */
   exclude?: string[];
   /** Kept channels per layer rounded to a multiple of this (default 1; 16: the int8 kernels' SIMD width). */
@@ -79,7 +83,14 @@ export function buildStudent(teacher: Sequential, o: StudentOptions): Student {
   const keep = checkFinite('keep', o.keep ?? 1);
   if (!(keep > 0 && keep <= 1)) throw new RangeError(`keep must be in (0, 1], got ${keep}`);
   const E = teacher.engine;
-  const trunkLayers = teacher.children().slice(0, o.upTo) as [string, Module][];
+  const drop = new Set(o.drop ?? []);
+  for (const name of drop) {
+    const at = teacher.children().findIndex(([n]) => n === name);
+    if (at < 0 || at >= o.upTo) throw new QwasmError(`buildStudent: cannot drop '${name}': no such layer below the cut (upTo ${o.upTo})`);
+    const m = teacher.children()[at][1];
+    if (!(m instanceof Residual) || m.shortcut || m.post) throw new QwasmError(`buildStudent: cannot drop '${name}': only identity residual blocks (x + f(x)) can be left out, it is ${m instanceof Residual ? 'a residual block with a shortcut or post layer' : `a ${m.constructor.name}`}`);
+  }
+  const trunkLayers = (teacher.children().slice(0, o.upTo) as [string, Module][]).filter(([n]) => !drop.has(n));
   const features = trunkChannels(trunkLayers.map(([, m]) => m), o.input);
   // a view over the teacher's modules, deep-copied (never disposed itself: it shares the teacher's tensors)
   const view = new Sequential(E, trunkLayers);
