@@ -1,8 +1,10 @@
 // A/B of the int8 conv fast path on the MobileNetV2 student's layer shapes (batch 1), this checkout against
 // another one (e.g. a worktree of main), both loaded in the same process and timed interleaved (median of
 // rounds), with the outputs of both checked equal byte for byte (same weights, same input).
-//   node bench/conv_s8_mnv2_ab.mjs --base /path/to/other/checkout [--build simd] [--px 96] [--rounds 9] [--only 1,2]
-// Prints per layer: base µs, this µs (medians), the median of the per-round base / this ratios, and this checkout's GMAC/s. Not a test (timings).
+//   node bench/conv_s8_mnv2_ab.mjs --base /path/to/other/checkout [--build simd] [--px 96] [--rounds 21] [--only 1,2]
+// AB_NOCHECK=1 skips the output check (timing experiments with a deliberately wrong kernel). Prints per layer:
+// base µs, this µs (medians), the median of the per-round base / this ratios, and this checkout's GMAC/s.
+// Not a test (timings).
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath, pathToFileURL } from 'node:url';
