@@ -208,10 +208,10 @@ test('ResizedInput: the teacher reads the student batch resized bilinearly (as d
   assert.equal([small.height, small.width, small.length], [16, 16, 4]);
   assert.equal(Array.from(small.labels), Array.from(ds.labels));
   assert.is(resizeImages(ds, S), ds);
-  // the default student size: ⅚ of the teacher's to a multiple of 8 (96 → 80, 224 → 184); an explicit one is kept,
+  // the default student size: the teacher's (96 → 96, 224 → 224); an explicit one is kept,
   // one above the teacher's refused
-  assert.is(studentInputSize(resolveMnv2Settings({})), 80);
-  assert.is(studentInputSize(resolveMnv2Settings({ inputSize: 224 })), 184);
+  assert.is(studentInputSize(resolveMnv2Settings({})), 96);
+  assert.is(studentInputSize(resolveMnv2Settings({ inputSize: 224 })), 224);
   assert.is(studentInputSize(resolveMnv2Settings({ inputSize: 32, studentSize: 24 })), 24);
   assert.throws(() => resolveMnv2Settings({ inputSize: 64, studentSize: 80 }), /studentSize/);
 });

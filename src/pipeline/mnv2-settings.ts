@@ -16,7 +16,7 @@ export interface Mnv2Settings {
   studentKeep: number[];
   /** The student's kept channels per layer rounded to a multiple of this (16: the int8 kernels' SIMD width; 1: none). */
   studentMultiple: number;
-  /** The student's input size (px; 0: ⅚ of `inputSize` to a multiple of 8, 80 at 96): the images resized, the teacher distils at its own size. */
+  /** The student's input size (px; 0: the teacher's `inputSize`); smaller: the images resized, the teacher distils at its own size. */
   studentSize: number;
   /** The student's unlabelled transfer set: 'auto' (the target's own, mnv2-transfer-set.ts), 'none' or a folder. */
   transferSet: string;
@@ -57,7 +57,7 @@ export interface Mnv2Settings {
 }
 
 export const MNV2_DEFAULTS: Readonly<Mnv2Settings> = Object.freeze({
-  target: 'tuxpaint-natural', inputSize: 96, cut: 'block_13_expand_relu', studentCut: 'block_10_expand_relu', studentDrop: [], studentKeep: [0.9], studentMultiple: 16, studentSize: 0, transferSet: 'auto', transferMax: 0,
+  target: 'tuxpaint-natural', inputSize: 96, cut: 'block_13_expand_relu', studentCut: 'block_10_expand_relu', studentDrop: ['block_2', 'block_5'], studentKeep: [0.9], studentMultiple: 16, studentSize: 0, transferSet: 'auto', transferMax: 0,
   shots: 0, testPerClass: 0, folds: 5, repeats: 2, valFraction: 0.15,
   epochs: 10, headEpochs: 60, scratchEpochs: 20, studentEpochs: 6,
   batch: 16, lr: 1e-3, headLr: 1e-2, lrFactor: 2.6, scratchLr: 2e-3, studentLr: 1e-4,
