@@ -17,15 +17,16 @@
 //     cancels against the fold), int16 weights in tap pairs [ceil(KH·KW / 2)][ceil8(OC)][2]
 //     (taps t = 2p, 2p+1 of channel o side by side, a missing last tap as 0) so one i32x4.dot_i16x8_s adds two
 //     taps of 4 channels, then one 16-byte i8x16.swizzle table per 8-channel block mapping output lane i (an
-//     int16) to input channel (oc0+i)/CM − oc0/CM. The SIMD kernel reads padded taps from a buffer holding zpIn
+//     int16) to input channel (oc0+i)/CM − oc0/CM; last a 16-byte tail whose first int32 says whether every
+//     channel may requantise without the f32 clamp (requant.ts requant4Unclamped). The SIMD kernel reads padded taps from a buffer holding zpIn
 //     (x − zpIn = 0), so every pixel runs the same tap-pair loop.
 // conv2d_s8 picks the path: depthwise kernel (Cg == 1 with groups > 1; a 1-channel input with groups == 1, like a
 // first conv on grey images, goes through im2col + GEMM, ~5× faster than the depthwise loop at multiplier OC); 1×1 stride 1 unpadded → gemm_s8 straight on the NHWC input
 // (M = N·H·W, lda = C); otherwise im2col into bounded chunks of output rows (padding written as zpIn) and
 // gemm_s8 per group.
 
-import { narrow16, requant1, requant4 } from './requant';
-import { gemm_s8, gemm_s8_pack, gemm_s8_packed_size } from './gemm_s8';
+import { narrow16, requant1, requant4, requant4Unclamped, requantZero, unclampedOk } from './requant';
+import { gemm_s8, gemm_s8_pack, gemm_s8_packed_size, gemm_s8_rows } from './gemm_s8';
 import { D_N, D_H, D_W, D_C, D_OC, D_KH, D_KW, D_SH, D_SW, D_PT, D_PL, D_DH, D_DW, D_G, D_OH, D_OW, D_ZP_IN, D_ZP_OUT,
   D_QMIN, D_QMAX, dget } from './conv_desc';
 import { OUT_S8 } from './requant';
@@ -50,7 +51,7 @@ export function conv2d_s8_packed_size(oc: i32, kh: i32, kw: i32, cg: i32, groups
   if (cg == 1 && groups > 1) {
     let ocp = <usize>ceil8(oc);
     let pairs = <usize>((kh * kw + 1) >> 1);
-    return s + (ocp << 3) + pairs * ocp * 4 + (ocp >> 3) * 16;
+    return s + (ocp << 3) + pairs * ocp * 4 + (ocp >> 3) * 16 + 16;
   }
   return s + <usize>groups * gemm_s8_packed_size(kh * kw * cg, oc / groups);
 }
@@ -95,6 +96,17 @@ export function conv2d_s8_pack(oc: i32, kh: i32, kw: i32, cg: i32, groups: i32, 
       }
       ps += 16;
     }
+    // last word: whether requant4Unclamped is exact for every channel (|acc| ≤ |biasz| + 128·Σ|w| on the raw-code
+    // path, ≤ |bias| + 255·Σ|w| on the zero-point-subtracted one)
+    let fast = true;
+    for (let o = 0; o < oc; o++) {
+      let sw = 0;
+      for (let t = 0; t < taps; t++) sw += abs<i32>(<i32>load<i8>(w + <usize>o * k + t));
+      let b1 = abs<f64>(<f64>load<i32>(pa + (<usize>o << 2))) + 128.0 * sw;
+      let b2 = abs<f64>(<f64>load<i32>(pb + (<usize>o << 2))) + 255.0 * sw;
+      fast = fast && unclampedOk(max(b1, b2), load<f32>(out + (<usize>o << 2)));
+    }
+    store<i32>(ps, fast ? 1 : 0);
     return;
   }
   let ocg = oc / groups;
@@ -179,11 +191,16 @@ function fillBytes(dst: usize, v: i32, len: i32): void {
 }
 
 // Writes `rows` im2col rows (output pixels p0 … p0+rows−1, K = KH·KW·Cg bytes each) of group g into a.
+// wide (SIMD builds, a with 16 bytes of slack past its rows): a kernel row of at most 16 contiguous bytes (a
+// first conv's KW·C, 9 for 3×3 over RGB) is one 16-byte load and store; the store's extra bytes land where
+// later rows (or the slack) are written, and the load stays inside the batch's input.
 function im2col(p0: i32, rows: i32, h: i32, w: i32, c: i32, x: usize, zpIn: i32, kh: i32, kw: i32, cg: i32, g: i32,
-                sh: i32, sw: i32, pt: i32, pl: i32, dh: i32, dw: i32, oh: i32, ow: i32, a: usize): void {
+                sh: i32, sw: i32, pt: i32, pl: i32, dh: i32, dw: i32, oh: i32, ow: i32, a: usize, wide: bool): void {
   let k = kh * kw * cg;
   let rowBytes = kw * cg;
   let contiguous = dw == 1 && cg == c; // the KW taps of one kernel row are adjacent in memory
+  let wideEnd: usize = 0; // wide loads may start below this address
+  if (ASC_FEATURE_SIMD) if (wide && contiguous && rowBytes <= 16) wideEnd = x + <usize>(p0 / (oh * ow) + 1) * h * w * c - 16;
   let ohw = oh * ow;
   let b = p0 / ohw;
   let rem = p0 - b * ohw;
@@ -200,7 +217,12 @@ function im2col(p0: i32, rows: i32, h: i32, w: i32, c: i32, x: usize, zpIn: i32,
       let d = dst + <usize>ky * rowBytes;
       if (iy < 0 || iy >= h) { fillBytes(d, zpIn, rowBytes); continue; }
       let rowp = img + <usize>iy * w * c;
-      if (contiguous && inside) { copyBytes(d, rowp + <usize>ix0 * c, rowBytes); continue; }
+      if (contiguous && inside) {
+        let src = rowp + <usize>ix0 * c;
+        if (ASC_FEATURE_SIMD) if (src <= wideEnd) { v128.store(d, v128.load(src)); continue; }
+        copyBytes(d, src, rowBytes);
+        continue;
+      }
       for (let kx = 0; kx < kw; kx++) {
         let ix = ix0 + kx * dw;
         if (ix < 0 || ix >= w) fillBytes(d, zpIn, cg);
@@ -208,7 +230,13 @@ function im2col(p0: i32, rows: i32, h: i32, w: i32, c: i32, x: usize, zpIn: i32,
         d += cg;
       }
     }
-    if (++ox == ow) { ox = 0; if (++oy == oh) { oy = 0; b++; } }
+    if (++ox == ow) {
+      ox = 0;
+      if (++oy == oh) {
+        oy = 0; b++;
+        if (ASC_FEATURE_SIMD) if (wideEnd) wideEnd += <usize>h * w * c;
+      }
+    }
   }
 }
 
@@ -222,7 +250,7 @@ export function im2col_s8(desc: usize, p0: i32, rows: i32, x: usize, a: usize): 
   let c = dget(desc, D_C);
   im2col(p0, rows, dget(desc, D_H), dget(desc, D_W), c, x, dget(desc, D_ZP_IN), dget(desc, D_KH), dget(desc, D_KW), c, 0,
          dget(desc, D_SH), dget(desc, D_SW), dget(desc, D_PT), dget(desc, D_PL), dget(desc, D_DH), dget(desc, D_DW),
-         dget(desc, D_OH), dget(desc, D_OW), a);
+         dget(desc, D_OH), dget(desc, D_OW), a, false);
 }
 
 // Loads the last len (< 8) int8 channels at p as int16 lanes (zeros after), never reading past them.
@@ -266,8 +294,10 @@ function depthwise(packed: usize, n: i32, h: i32, w: i32, c: i32, x: usize, zpIn
     let oxHi = w - 1 - (kw - 1) * dw + pl;
     oxHi = oxHi < 0 ? -1 : oxHi / sw; // last interior column (−1: none)
     let vzIn = i16x8.splat(<i16>zpIn);
-    let vz = i32x4.splat(zpOut), vlo = f32x4.splat(<f32>(qmin - zpOut)), vhi = f32x4.splat(<f32>(qmax - zpOut));
+    let vz = requantZero(zpOut), vlo = f32x4.splat(<f32>(qmin - zpOut)), vhi = f32x4.splat(<f32>(qmax - zpOut));
     let main = cm == 1 ? oc & ~15 : 0; // channels on the 16-wide multiplier-1 path
+    let fast = load<i32>(swzp + (<usize>(ocp >> 3) << 4)) != 0; // requant4Unclamped is exact (conv2d_s8_pack)
+    let vqlo = i8x16.splat(<i8>qmin), vqhi = i8x16.splat(<i8>qmax);
     for (let b = 0; b < n; b++) {
       let img = x + <usize>b * h * w * c;
       for (let oy = 0; oy < oh; oy++) {
@@ -314,6 +344,12 @@ function depthwise(packed: usize, n: i32, h: i32, w: i32, c: i32, x: usize, zpIn
               wq += pstride;
             }
             let sp = scale + (<usize>o0 << 2);
+            if (fast) {
+              let q = narrow16(requant4Unclamped(acc0, v128.load(sp), vz), requant4Unclamped(acc1, v128.load(sp, 16), vz),
+                               requant4Unclamped(acc2, v128.load(sp, 32), vz), requant4Unclamped(acc3, v128.load(sp, 48), vz));
+              v128.store(yp + o0, i8x16.min_s(i8x16.max_s(q, vqlo), vqhi));
+              continue;
+            }
             let r0 = requant4(acc0, v128.load(sp), vz, vlo, vhi);
             let r1 = requant4(acc1, v128.load(sp, 16), vz, vlo, vhi);
             let r2 = requant4(acc2, v128.load(sp, 32), vz, vlo, vhi);
@@ -432,13 +468,14 @@ export function conv2d_s8(desc: usize, packed: usize, x: usize, y: usize): void 
   let rows = (CHUNK_BYTES / k) & ~3;
   if (rows < 4) rows = 4;
   if (rows > total) rows = total;
-  let a = heap.alloc(<usize>rows * k);
+  // 16 bytes of slack: im2col's wide stores and gemm_s8_rows' reads up to ceil8(K) of the last row
+  let a = heap.alloc(<usize>rows * k + 16);
   for (let p0 = 0; p0 < total; p0 += rows) {
     let r = min(rows, total - p0);
     for (let g = 0; g < groups; g++) {
-      im2col(p0, r, h, w, c, x, zpIn, kh, kw, cg, g, sh, sw, pt, pl, dh, dw, oh, ow, a);
-      gemm_s8(r, k, ocg, a, k, wbase + <usize>g * gsize, y + <usize>p0 * oc + <usize>g * ocg, oc, OUT_S8,
-              packed + ((<usize>g * sg) << 2), zpOut, qmin, qmax);
+      im2col(p0, r, h, w, c, x, zpIn, kh, kw, cg, g, sh, sw, pt, pl, dh, dw, oh, ow, a, true);
+      gemm_s8_rows(r, k, ocg, a, k, wbase + <usize>g * gsize, y + <usize>p0 * oc + <usize>g * ocg, oc, OUT_S8,
+                   packed + ((<usize>g * sg) << 2), zpOut, qmin, qmax, true);
     }
   }
   heap.free(a);

@@ -21,8 +21,8 @@
 // although each input pixel appears in KH·KW of them); what it adds: one int16 extension per band input pixel
 // and 3 more address increments per k-pair in the tile (one per pixel pointer).
 
-import { storeTile4x8 } from './gemm_s8';
-import { OUT_S8 } from './requant';
+import { storeTile4x8, storeTile4x8Unclamped, tilesUnclamped } from './gemm_s8';
+import { OUT_S8, requantZero } from './requant';
 
 // Below this many k-pairs per segment the per-segment pointer reloads cost more than im2col + gemm_s8's one
 // contiguous K (conv2d_s8 checks it with igemmSegPairs).
@@ -84,7 +84,12 @@ export function conv2d_s8_igemm(img: usize, h: i32, w: i32, c: i32, oc: i32, kh:
   let buf = heap.alloc(<usize>((outSpan - 1) * sh + spanRows) * rowBytes);
   let ind = heap.alloc(<usize>segs * MR * 4);
   let vzIn = i16x8.splat(<i16>zpIn);
-  let vz = i32x4.splat(zpOut), vlo = f32x4.splat(<f32>(qmin - zpOut)), vhi = f32x4.splat(<f32>(qmax - zpOut));
+  let vz = requantZero(zpOut), vlo = f32x4.splat(<f32>(qmin - zpOut)), vhi = f32x4.splat(<f32>(qmax - zpOut));
+  let vqlo = i8x16.splat(<i8>qmin), vqhi = i8x16.splat(<i8>qmax);
+  let fast = true; // every group's tiles may skip the f32 clamp (gemm_s8.ts tilesUnclamped)
+  for (let g = 0; g < groups; g++) {
+    fast = fast && tilesUnclamped(wbase + <usize>g * gsize, kh * kw * cg, ocg, scales + ((<usize>g * sg) << 2));
+  }
   let total = oh * ow;
   for (let p0 = 0; p0 < total; p0 += bandPix) {
     let pEnd = min(total, p0 + bandPix);
@@ -144,7 +149,10 @@ export function conv2d_s8_igemm(img: usize, h: i32, w: i32, c: i32, oc: i32, kh:
               wq += 16; a0 += 4; a1 += 4; a2 += 4; a3 += 4;
             }
           }
-          storeTile4x8(c00, c01, c10, c11, c20, c21, c30, c31, cout, oc, m0, n0, rows, ocg, OUT_S8, sc, vz, vlo, vhi);
+          if (fast && rows == 4 && n0 + NR <= ocg) {
+            storeTile4x8Unclamped(c00, c01, c10, c11, c20, c21, c30, c31, cout + <usize>m0 * oc + n0, oc,
+                                  sc + (<usize>n0 << 2), vz, vqlo, vqhi);
+          } else storeTile4x8(c00, c01, c10, c11, c20, c21, c30, c31, cout, oc, m0, n0, rows, ocg, OUT_S8, sc, vz, vlo, vhi);
         }
       }
     }

@@ -11,7 +11,7 @@
 // except the relaxed build on an engine whose relaxed int8 dot is u8 × s8 (vnniDot(): V8 on AVX-VNNI), where
 // all three functions hand over to gemm_s8_vnni.ts (its own layout; one dot per 16 MACs, same results).
 
-import { OUT_I32, requant1, requant4 } from './requant';
+import { OUT_I32, requant1, requant4, requant4Unclamped, requantZero, unclampedOk } from './requant';
 import { vnniDot, vnni_gemm, vnni_pack, vnni_packed_size } from './gemm_s8_vnni';
 
 const NR: i32 = 8;
@@ -20,10 +20,15 @@ const MR: i32 = 4;
 // @ts-ignore: decorator
 @inline function kpad(k: i32): i32 { return (k + 1) & ~1; }
 
+// Bytes of the blocks alone (the f32 accumulator bound follows them, in a 16-byte tail).
+// @ts-ignore: decorator
+@inline function blocksBytes(k: i32, n: i32): usize {
+  return <usize>((n + NR - 1) / NR) * (<usize>NR * 4 + <usize>kpad(k) * <usize>NR);
+}
+
 export function gemm_s8_packed_size(k: i32, n: i32): usize {
   if (ASC_FEATURE_RELAXED_SIMD) if (vnniDot()) return vnni_packed_size(k, n);
-  let nb = (n + NR - 1) / NR;
-  return <usize>nb * (<usize>NR * 4 + <usize>kpad(k) * <usize>NR);
+  return blocksBytes(k, n) + 16;
 }
 
 // The 8 int32 heading a packed block of columns n0 … n0+7: bias'[j] = bias[j] − zpA·Σk B[k][j] (0 past n).
@@ -62,6 +67,54 @@ export function gemm_s8_pack(k: i32, n: i32, b: usize, ldb: i32, bias: usize, zp
       p += NR * 2;
     }
   }
+  // the tail: max over columns of |bias'[j]| + 128·Σk |B[k][j]|, a bound on |acc| for int8 activations
+  let bound: f64 = 0;
+  let hb = out;
+  for (let n0 = 0; n0 < n; n0 += NR) {
+    for (let j = 0; j < NR && n0 + j < n; j++) {
+      let s: f64 = 0;
+      for (let kk = 0; kk < k; kk++) s += <f64>abs<i32>(<i32>load<i8>(b + <usize>kk * ldb + n0 + j));
+      bound = max(bound, abs<f64>(<f64>load<i32>(hb + (<usize>j << 2))) + 128 * s);
+    }
+    hb += <usize>NR * 4 + <usize>kp * NR;
+  }
+  store<f64>(out + blocksBytes(k, n), bound);
+}
+
+// Whether int8 tiles over these packed weights (SIMD layout, K × N) and scales (N) may use
+// storeTile4x8Unclamped: the packed tail's accumulator bound times the largest scale (requant.ts unclampedOk).
+export function tilesUnclamped(packed: usize, k: i32, n: i32, scale: usize): bool {
+  let m: f32 = 0;
+  let j = 0;
+  if (ASC_FEATURE_SIMD) { // a 6×6 layer's whole conv is ~20 µs: keep this scan (N up to a few hundred) short
+    let v = f32x4.splat(0);
+    for (; j + 4 <= n; j += 4) v = f32x4.max(v, v128.load(scale + (<usize>j << 2)));
+    m = max(max(f32x4.extract_lane(v, 0), f32x4.extract_lane(v, 1)), max(f32x4.extract_lane(v, 2), f32x4.extract_lane(v, 3)));
+  }
+  for (; j < n; j++) m = max(m, load<f32>(scale + (<usize>j << 2)));
+  return unclampedOk(load<f64>(packed + blocksBytes(k, n)), m);
+}
+
+// A whole int8 4×8 tile (all rows and columns valid) at cp (row stride ldc bytes) with requant4Unclamped: the
+// scales loaded once, two rows per narrowed vector, the [qmin, qmax] clamp on int8 lanes (vqlo / vqhi).
+// @ts-ignore: decorator
+@inline
+export function storeTile4x8Unclamped(c00: v128, c01: v128, c10: v128, c11: v128, c20: v128, c21: v128, c30: v128,
+                                      c31: v128, cp: usize, ldc: i32, sc: usize, vz: v128, vqlo: v128, vqhi: v128): void {
+  let s0 = v128.load(sc), s1 = v128.load(sc, 16);
+  let q01 = i8x16.narrow_i16x8_s(
+    i16x8.narrow_i32x4_s(requant4Unclamped(c00, s0, vz), requant4Unclamped(c01, s1, vz)),
+    i16x8.narrow_i32x4_s(requant4Unclamped(c10, s0, vz), requant4Unclamped(c11, s1, vz)));
+  let q23 = i8x16.narrow_i16x8_s(
+    i16x8.narrow_i32x4_s(requant4Unclamped(c20, s0, vz), requant4Unclamped(c21, s1, vz)),
+    i16x8.narrow_i32x4_s(requant4Unclamped(c30, s0, vz), requant4Unclamped(c31, s1, vz)));
+  q01 = i8x16.min_s(i8x16.max_s(q01, vqlo), vqhi);
+  q23 = i8x16.min_s(i8x16.max_s(q23, vqlo), vqhi);
+  let rs = <usize>ldc;
+  v128.store64_lane(cp, q01, 0);
+  v128.store64_lane(cp + rs, q01, 1);
+  v128.store64_lane(cp + 2 * rs, q23, 0);
+  v128.store64_lane(cp + 3 * rs, q23, 1);
 }
 
 // Reference path (plain loops over the unpacked operands): what every fast path is tested against.
@@ -84,13 +137,15 @@ export function gemm_s8_ref(m: i32, k: i32, n: i32, a: usize, lda: i32, zpA: i32
 // Packs MR rows of A (int8) into int32 words holding the int16 pair (a[k], a[k+1]), interleaved by row:
 // word (p, r) at (p·MR + r)·4, so the microkernel reads all MR rows of one k-pair at fixed offsets.
 // Rows past `rows` repeat the last valid row (computed, then dropped): the microkernel never branches on M.
-function packA(rows: i32, k: i32, a: usize, lda: i32, out: usize, mr: i32): void {
+// kv: how far the SIMD loop may read each row (k, or ceil8(k) when the caller guarantees that many readable
+// bytes per row: the words past k then hold other bytes, which meet only B's zero padding or are never read).
+function packA(rows: i32, k: i32, a: usize, lda: i32, out: usize, mr: i32, kv: i32): void {
   if (ASC_FEATURE_SIMD) {
     // 8 k at a time: load8x8_s gives the int16 pairs (a[k], a[k+1]) as four i32 lanes already; for MR rows a
     // 4×4 transpose of those lanes puts each pair's MR rows side by side (same words as the loop below).
     if (mr == 1) {
       let kk = 0;
-      for (; kk + 8 <= k; kk += 8) v128.store(out + (<usize>kk << 1), v128.load8x8_s(a + kk));
+      for (; kk + 8 <= kv; kk += 8) v128.store(out + (<usize>kk << 1), v128.load8x8_s(a + kk));
       if (kk < k) packTail(a, kk, k, out + (<usize>kk << 1), 4);
       return;
     }
@@ -98,7 +153,7 @@ function packA(rows: i32, k: i32, a: usize, lda: i32, out: usize, mr: i32): void
       let p0 = a, p1 = a + <usize>min(1, rows - 1) * lda, p2 = a + <usize>min(2, rows - 1) * lda, p3 = a + <usize>min(3, rows - 1) * lda;
       let dst = out;
       let kk = 0;
-      for (; kk + 8 <= k; kk += 8) {
+      for (; kk + 8 <= kv; kk += 8) {
         let v0 = v128.load8x8_s(p0 + kk), v1 = v128.load8x8_s(p1 + kk);
         let v2 = v128.load8x8_s(p2 + kk), v3 = v128.load8x8_s(p3 + kk);
         let t0 = i32x4.shuffle(v0, v1, 0, 4, 1, 5), t1 = i32x4.shuffle(v2, v3, 0, 4, 1, 5);
@@ -163,6 +218,21 @@ export function storeTile4x8(c00: v128, c01: v128, c10: v128, c11: v128, c20: v1
   let cols = min(NR, n - n0);
   let sc = scale + (<usize>n0 << 2);
   let cp = c + (<usize>m0 * ldc + n0) * esz;
+  if (mode != OUT_I32 && rows == 4 && cols == 8) {
+    // whole int8 tile: the scales loaded once, two rows narrowed into one vector
+    let s0 = v128.load(sc), s1 = v128.load(sc, 16);
+    let q01 = i8x16.narrow_i16x8_s(
+      i16x8.narrow_i32x4_s(requant4(c00, s0, vz, vlo, vhi), requant4(c01, s1, vz, vlo, vhi)),
+      i16x8.narrow_i32x4_s(requant4(c10, s0, vz, vlo, vhi), requant4(c11, s1, vz, vlo, vhi)));
+    let q23 = i8x16.narrow_i16x8_s(
+      i16x8.narrow_i32x4_s(requant4(c20, s0, vz, vlo, vhi), requant4(c21, s1, vz, vlo, vhi)),
+      i16x8.narrow_i32x4_s(requant4(c30, s0, vz, vlo, vhi), requant4(c31, s1, vz, vlo, vhi)));
+    v128.store64_lane(cp, q01, 0);
+    v128.store64_lane(cp + rs, q01, 1);
+    v128.store64_lane(cp + 2 * rs, q23, 0);
+    v128.store64_lane(cp + 3 * rs, q23, 1);
+    return;
+  }
   storeRow(c00, c01, cp, cols, mode, sc, vz, vlo, vhi);
   if (rows > 1) storeRow(c10, c11, cp + rs, cols, mode, sc, vz, vlo, vhi);
   if (rows > 2) storeRow(c20, c21, cp + 2 * rs, cols, mode, sc, vz, vlo, vhi);
@@ -173,17 +243,28 @@ export function storeTile4x8(c00: v128, c01: v128, c10: v128, c11: v128, c20: v1
 // to a multiple of 8 floats; see src/kernels/gemm.ts).
 export function gemm_s8(m: i32, k: i32, n: i32, a: usize, lda: i32, packed: usize,
                         c: usize, ldc: i32, mode: i32, scale: usize, zp: i32, qmin: i32, qmax: i32): void {
+  gemm_s8_rows(m, k, n, a, lda, packed, c, ldc, mode, scale, zp, qmin, qmax, false);
+}
+
+// gemm_s8 for a caller whose A rows are readable up to ceil8(k) bytes (wideRows; conv2d_s8's im2col buffer
+// has the slack): the SIMD A packing then needs no scalar tail for a K that is not a multiple of 8.
+export function gemm_s8_rows(m: i32, k: i32, n: i32, a: usize, lda: i32, packed: usize, c: usize, ldc: i32, mode: i32,
+                             scale: usize, zp: i32, qmin: i32, qmax: i32, wideRows: bool): void {
   if (ASC_FEATURE_RELAXED_SIMD) if (vnniDot()) { vnni_gemm(m, k, n, a, lda, packed, c, ldc, mode, scale, zp, qmin, qmax); return; }
   let kp2 = kpad(k) >> 1;
+  let kv = wideRows ? (k + 7) & ~7 : k;
   let blockBytes = <usize>NR * 4 + <usize>kp2 * NR * 2;
   let esz: usize = mode == OUT_I32 ? 4 : 1;
-  let apack = heap.alloc(<usize>MR * kp2 * 4);
+  let apack = heap.alloc(<usize>MR * ((kv + 1) >> 1) * 4);
   if (ASC_FEATURE_SIMD) {
-    let vz = i32x4.splat(zp), vlo = f32x4.splat(<f32>(qmin - zp)), vhi = f32x4.splat(<f32>(qmax - zp));
+    let vz = requantZero(zp), vlo = f32x4.splat(<f32>(qmin - zp)), vhi = f32x4.splat(<f32>(qmax - zp));
+    // whole 4×8 int8 tiles skip the f32 clamp when no accumulator can leave requant4Unclamped's range
+    let fast = mode != OUT_I32 && tilesUnclamped(packed, k, n, scale);
+    let vqlo = i8x16.splat(<i8>qmin), vqhi = i8x16.splat(<i8>qmax);
     let m0 = 0;
     for (; m0 + 1 < m; m0 += MR) {
       let rows = min(MR, m - m0);
-      packA(rows, k, a + <usize>m0 * lda, lda, apack, MR);
+      packA(rows, k, a + <usize>m0 * lda, lda, apack, MR, kv);
       for (let n0 = 0; n0 < n; n0 += NR) {
         let w = packed + <usize>(n0 / NR) * blockBytes;
         let c00 = v128.load(w), c01 = v128.load(w, 16);
@@ -206,13 +287,16 @@ export function gemm_s8(m: i32, k: i32, n: i32, a: usize, lda: i32, packed: usiz
           c31 = i32x4.add(c31, i32x4.dot_i16x8_s(x3, b1));
           w += 16; ap += 16;
         }
-        storeTile4x8(c00, c01, c10, c11, c20, c21, c30, c31, c, ldc, m0, n0, rows, n, mode, scale, vz, vlo, vhi);
+        if (fast && rows == 4 && n0 + NR <= n) {
+          storeTile4x8Unclamped(c00, c01, c10, c11, c20, c21, c30, c31, c + <usize>m0 * ldc + n0, ldc,
+                                scale + (<usize>n0 << 2), vz, vqlo, vqhi);
+        } else storeTile4x8(c00, c01, c10, c11, c20, c21, c30, c31, c, ldc, m0, n0, rows, n, mode, scale, vz, vlo, vhi);
       }
     }
     if (m0 < m) {
       // One row left (M = 1, or M ≡ 1 mod 4): a 1×16 tile over two blocks at once, so each broadcast
       // activation pair feeds four dot products.
-      packA(1, k, a + <usize>m0 * lda, lda, apack, 1);
+      packA(1, k, a + <usize>m0 * lda, lda, apack, 1, kv);
       let cp0 = c + <usize>m0 * ldc * esz;
       let n0 = 0;
       for (; n0 + NR < n; n0 += 2 * NR) {
@@ -251,7 +335,7 @@ export function gemm_s8(m: i32, k: i32, n: i32, a: usize, lda: i32, packed: usiz
     // Scalar build: same packed layout, one row × 8 columns at a time in locals.
     let lo = <f32>(qmin - zp), hi = <f32>(qmax - zp);
     for (let i = 0; i < m; i++) {
-      packA(1, k, a + <usize>i * lda, lda, apack, 1);
+      packA(1, k, a + <usize>i * lda, lda, apack, 1, k);
       for (let n0 = 0; n0 < n; n0 += NR) {
         let w = packed + <usize>(n0 / NR) * blockBytes;
         let s0 = load<i32>(w), s1 = load<i32>(w, 4), s2 = load<i32>(w, 8), s3 = load<i32>(w, 12);

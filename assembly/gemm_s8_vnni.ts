@@ -12,7 +12,7 @@
 // k (K padded to a multiple of 4 with u = 128, met by a = 0): 2 × 16 bytes, columns j0..j3 then j4..j7, each
 // column's 4 consecutive k as u8.
 import { packBias, storeRow, storeTile4x8 } from './gemm_s8';
-import { OUT_I32 } from './requant';
+import { OUT_I32, requantZero } from './requant';
 
 const NR: i32 = 8;
 const MR: i32 = 4;
@@ -86,7 +86,7 @@ export function vnni_gemm(m: i32, k: i32, n: i32, a: usize, lda: i32, packed: us
   let esz: usize = mode == OUT_I32 ? 4 : 1;
   let apack = heap.alloc(<usize>MR * kq * 4 + 16);
   let rowsum = apack + <usize>MR * kq * 4;
-  let vz = i32x4.splat(zp), vlo = f32x4.splat(<f32>(qmin - zp)), vhi = f32x4.splat(<f32>(qmax - zp));
+  let vz = requantZero(zp), vlo = f32x4.splat(<f32>(qmin - zp)), vhi = f32x4.splat(<f32>(qmax - zp));
   let m0 = 0;
   for (; m0 + 1 < m; m0 += MR) {
     let rows = min(MR, m - m0);

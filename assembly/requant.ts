@@ -28,16 +28,43 @@ export function requant1(acc: i32, scale: f32, zp: i32, lo: f32, hi: f32): i8 {
 //    f32(acc) · scale is never NaN) and on the sign of a zero (which no integer result can see);
 //  * round to nearest even + convert as one f32 add of 1.5 · 2^23: after the clamp |f| ≤ 255, so f + 1.5 · 2^23
 //    lies in [2^23, 2^24), where the f32 spacing is 1 — the (exactly specified, ties-to-even) rounding of the
-//    add is the rounding of f, 1.5 · 2^23 being even — and the sum's bits are 0x4B400000 + round(f).
+//    add is the rounding of f, 1.5 · 2^23 being even — and the sum's bits are 0x4B400000 + round(f);
+//  * minus 0x4B400000, plus zp as one i32 subtraction of zpm = requantZero(zp) = 0x4B400000 − zp (wrapping
+//    int32 arithmetic: the same integer).
 // (On x64, wasm min / max / nearest / trunc_sat are several instructions each; these are one each.)
 // @ts-ignore: decorator
 @inline
-export function requant4(acc: v128, scale: v128, zp: v128, lo: v128, hi: v128): v128 {
+export function requant4(acc: v128, scale: v128, zpm: v128, lo: v128, hi: v128): v128 {
   let f = f32x4.mul(f32x4.convert_i32x4_s(acc), scale);
   f = f32x4.pmin(f32x4.pmax(f, lo), hi);
   f = f32x4.add(f, f32x4.splat(12582912.0));
-  return i32x4.add(i32x4.sub(f, i32x4.splat(0x4B400000)), zp);
+  return i32x4.sub(f, zpm);
 }
+
+// requant4 without its f32 clamp, for a caller that knows |f32(acc) · scale| < 2^22 on every lane (see
+// unclampedOk): the add of 1.5 · 2^23 then still rounds exactly, and the result round(f) + zp is an int32 that
+// the caller narrows with saturation (int32 → int16 → int8) and clamps to [qmin, qmax] in int8 lanes
+// (i8x16.max_s / min_s: two ops per 16 outputs instead of two per 4). clamp(round(f)) = round(clamp(f)) for
+// integer bounds (rounding is monotone and fixes integers), and saturation keeps the order, so the bytes are
+// requant4's.
+// @ts-ignore: decorator
+@inline
+export function requant4Unclamped(acc: v128, scale: v128, zpm: v128): v128 {
+  let f = f32x4.mul(f32x4.convert_i32x4_s(acc), scale);
+  return i32x4.sub(f32x4.add(f, f32x4.splat(12582912.0)), zpm);
+}
+
+// Whether requant4Unclamped is exact for every accumulator of a kernel: accBound bounds |acc| (any int32 is
+// below 2^31) and maxScale is the largest per-channel scale. 2^21 leaves room for the f32 rounding of the
+// product (a relative 2^-23 or so).
+export function unclampedOk(accBound: f64, maxScale: f32): bool {
+  return min(accBound, 2147483648.0) * <f64>maxScale < 2097152.0;
+}
+
+// requant4's zpm operand for output zero point zp.
+// @ts-ignore: decorator
+@inline
+export function requantZero(zp: i32): v128 { return i32x4.splat(0x4B400000 - zp); }
 
 // Narrows 16 int32 lanes (already inside [-128, 127]) to 16 int8 lanes.
 // @ts-ignore: decorator
@@ -51,7 +78,7 @@ export function requant_i32(acc: usize, scale: usize, n: i32, zp: i32, qmin: i32
   let lo = <f32>(qmin - zp), hi = <f32>(qmax - zp);
   let j = 0;
   if (ASC_FEATURE_SIMD) {
-    let vz = i32x4.splat(zp), vlo = f32x4.splat(lo), vhi = f32x4.splat(hi);
+    let vz = requantZero(zp), vlo = f32x4.splat(lo), vhi = f32x4.splat(hi);
     for (; j + 16 <= n; j += 16) {
       let o = <usize>j << 2;
       let r0 = requant4(v128.load(acc + o), v128.load(scale + o), vz, vlo, vhi);

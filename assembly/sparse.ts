@@ -27,7 +27,7 @@
 // f32 sums run over each column's kept k in increasing order from the bias, as the reference does, so the
 // results equal the reference bit for bit (padding adds exact zeros; inputs must be finite).
 
-import { OUT_I32, requant1, requant4 } from './requant';
+import { OUT_I32, requant1, requant4, requantZero } from './requant';
 
 // ---------------------------------------------------------------- references (dense masked matrix)
 
@@ -341,7 +341,7 @@ export function sparse_gemm_s8_steps(m: i32, k: i32, n: i32, x: usize, ldx: i32,
   let pad = small ? heap.alloc(64) : 0;
   let i = 0;
   if (ASC_FEATURE_SIMD) {
-    let vz = i32x4.splat(zp), vlo = f32x4.splat(lo), vhi = f32x4.splat(hi);
+    let vz = requantZero(zp), vlo = f32x4.splat(lo), vhi = f32x4.splat(hi);
     // four rows share each step's index and weight loads
     for (; i + 4 <= m; i += 4) {
       let x0 = x + <usize>i * ldx, x1 = x0 + ldx, x2 = x1 + ldx, x3 = x2 + ldx;
@@ -491,7 +491,7 @@ function pairsS8<T>(m: i32, k: i32, n: i32, x: usize, ldx: i32, cstart: usize, p
   let ys = <usize>ldy * esz;
   let lo = <f32>(qmin - zp), hi = <f32>(qmax - zp);
   if (ASC_FEATURE_SIMD) {
-    let vz = i32x4.splat(zp), vlo = f32x4.splat(lo), vhi = f32x4.splat(hi);
+    let vz = requantZero(zp), vlo = f32x4.splat(lo), vhi = f32x4.splat(hi);
     let xt = heap.alloc(<usize>k << 5);
     let i = 0;
     // 16 rows at a time: xt[k] = (x[i][k], …, x[i+15][k]) as int16 (32 bytes per k)
@@ -600,7 +600,7 @@ function rowsS8<T, C>(m: i32, k: i32, n: i32, g: i32, x: usize, ldx: i32, gstart
   let lo = <f32>(qmin - zp), hi = <f32>(qmax - zp);
   let i = 0;
   if (ASC_FEATURE_SIMD) {
-    let vz = i32x4.splat(zp), vlo = f32x4.splat(lo), vhi = f32x4.splat(hi);
+    let vz = requantZero(zp), vlo = f32x4.splat(lo), vhi = f32x4.splat(hi);
     let ys = <usize>ldy * esz;
     for (; i + 4 <= m; i += 4) {
       let x0 = x + <usize>i * ldx, x1 = x0 + ldx, x2 = x1 + ldx, x3 = x2 + ldx;

@@ -45,6 +45,12 @@ const cases = [
   [1, 12, 12, 96, 96, 3, 3, 96, 2, [0, 0, 1, 1], 1],
   [2, 7, 9, 40, 40, 3, 3, 40, 1, 1, 1],
   [1, 11, 10, 32, 32, 3, 3, 32, 1, 2, 2],
+  // im2col's 16-byte kernel-row copies (KW·C ≤ 16) and gemm's A packing read up to ceil8(K): an RGB stem with
+  // Keras' stride-2 padding over a batch of 2, an image smaller than one 16-byte load, K = 45 and K = 8
+  [2, 9, 10, 3, 32, 3, 3, 1, 2, [0, 0, 1, 1], 1],
+  [1, 3, 3, 3, 8, 3, 3, 1, 1, 1, 1],
+  [3, 4, 5, 5, 7, 3, 3, 1, 1, 1, 1],
+  [2, 5, 4, 2, 9, 2, 2, 1, 1, [1, 1, 0, 0], 1],
 ];
 
 function wShapeOf([, , , c, oc, kh, kw, groups]) { return [oc, kh, kw, c / groups]; }
@@ -68,6 +74,36 @@ test('conv2dS8 equals conv2dS8Reference on every path (every build)', async () =
         const want = q.conv2dS8Reference(input, [n, h, w, c], weights, wShape, opts);
         assert.equal(got.shape, want.shape);
         assert.is(eq(got.data, want.data), null, `${q.build} ${JSON.stringify(cs)} zp ${inZeroPoint}/${outZeroPoint}`);
+      }
+    }
+  }
+});
+
+test('requantisation without the f32 clamp (depthwise, 1×1 and 3×3 GEMM tiles) equals the reference at its bound and past it', async () => {
+  // scales put |acc · scale| just below 2^21 (unclamped path, outputs saturating through int16) or above it
+  // (the clamped requant4), with extreme inputs and weights and with random ones
+  const r = rng(31);
+  const shapes = [[1, 7, 9, 32, 32, 3, 3, 32, 1, 1], [1, 9, 8, 48, 48, 3, 3, 48, 2, [0, 0, 1, 1]],
+    [1, 6, 7, 16, 24, 1, 1, 1, 1, 0], [1, 8, 8, 16, 16, 3, 3, 1, 1, 1]];
+  for (const q of await builds()) {
+    for (const cs of shapes) {
+      const [n, h, w, c, oc, kh, kw, groups, stride, padding] = cs;
+      const wShape = wShapeOf(cs);
+      const k = kh * kw * (c / groups);
+      for (const s of [0.9, 1.1, 3]) {
+        for (const fill of [true, false]) {
+          const input = fill ? new Int8Array(n * h * w * c).fill(-128) : r.i8(n * h * w * c);
+          const weights = fill ? new Int8Array(oc * k).fill(127) : r.i8(oc * k, -127, 127);
+          const bias = Int32Array.from({ length: oc }, () => r.int(-2000, 2000));
+          // |acc| ≤ |bias| + 255·127·K on every path: s · 2^21 over that bound
+          const scale = Float32Array.from({ length: oc }, (_, j) => (j % 3 ? s : s / 5) * 2097152 / (2000 + 255 * 127 * k));
+          for (const [inZeroPoint, outZeroPoint, activation] of [[5, -3, 'none'], [-128, 120, 'relu'], [127, -128, 'relu6']]) {
+            const opts = { stride, padding, groups, inZeroPoint, bias, scale, outZeroPoint, activation, outScale: 0.05 };
+            const got = q.conv2dS8(input, [n, h, w, c], weights, wShape, opts);
+            const want = q.conv2dS8Reference(input, [n, h, w, c], weights, wShape, opts);
+            assert.is(eq(got.data, want.data), null, `${q.build} ${JSON.stringify(cs)} scale ×${s} fill ${fill} zp ${inZeroPoint}/${outZeroPoint}`);
+          }
+        }
       }
     }
   }

@@ -54,6 +54,29 @@ test('gemmS8Requant equals the reference: zero points at both ends, saturation, 
   }
 });
 
+test('int8 tiles without the f32 clamp (|acc · scale| < 2^21) equal the reference up to that bound and past it', async () => {
+  // extreme accumulators (±128·127·K) whose f32 products reach ~2^21: saturated through int16 then clamped in
+  // int8 lanes on the unclamped path (scale 1.9), the clamped requant4 just past the bound (scale 2.1)
+  const r = rng(23);
+  for (const q of await builds()) {
+    for (const [m, k, n] of [[8, 64, 16], [12, 27, 40], [5, 16, 24]]) {
+      for (const s of [1.9, 2.1, 0.003]) {
+        for (const fill of [-128, 127, 0]) {
+          const a = fill ? new Int8Array(m * k).fill(fill) : r.i8(m * k);
+          const b = fill ? Int8Array.from({ length: k * n }, (_, i) => (i % 2 ? -127 : 127)) : r.i8(k * n, -127, 127);
+          const bias = Int32Array.from({ length: n }, () => r.int(-3000, 3000));
+          const scale = Float32Array.from({ length: n }, (_, j) => (j % 5 === 2 ? s / 7 : s) * 64 / (128 * 127 * k) * 16384);
+          for (const [aZeroPoint, outZeroPoint, activation] of [[3, -4, 'none'], [-128, 100, 'relu'], [0, -128, 'relu6']]) {
+            const opts = { aZeroPoint, outZeroPoint, bias, scale, activation, outScale: 0.05 };
+            const got = q.gemmS8Requant(a, b, m, k, n, opts), want = q.gemmS8Reference(a, b, m, k, n, opts);
+            assert.is(eq(got, want), null, `${q.build} ${m}x${k}x${n} scale ${s} fill ${fill} zp ${aZeroPoint}/${outZeroPoint}`);
+          }
+        }
+      }
+    }
+  }
+});
+
 test('reference requantisation matches the documented rule in JS (round half to even, clamp)', async () => {
   const [q] = await builds();
   const r = rng(5);

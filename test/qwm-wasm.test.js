@@ -376,9 +376,9 @@ async function minPages(scalar, qwm, input, sum) {
   return lo;
 }
 
-// gemm_s8_packed_size (assembly/gemm_s8.ts) and the column lists of qwm_run.ts's sparse linears, 16-byte aligned
+// gemm_s8_packed_size (assembly/gemm_s8.ts: the blocks and a 16-byte tail) and the column lists of qwm_run.ts's sparse linears, 16-byte aligned
 const a16 = (v) => (v + 15) & ~15;
-const packedBytes = (k, n) => a16(Math.ceil(n / 8) * (32 + ((k + 1) & ~1) * 8));
+const packedBytes = (k, n) => a16(Math.ceil(n / 8) * (32 + ((k + 1) & ~1) * 8) + 16);
 const listBytes = (k, n, nnz) => a16(4 * (n + 1)) + a16(nnz * (k > 65536 ? 4 : 2)) + a16(nnz) + a16(4 * n);
 
 test('sparse linears keep only their nonzeros: pruned refcnn runs bit-identical to its dense decode in far less memory', async () => {

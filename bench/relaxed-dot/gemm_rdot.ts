@@ -4,6 +4,7 @@
 // 4×8×4 tile step, against 16 i32x4.dot_i16x8_s + 16 adds for 4×8×2 in the shipped SIMD128 kernel.
 // bench/relaxed-dot/run.js compiles it with the shipped kernel and times both in Chromium.
 import { storeTile4x8 } from '../../assembly/gemm_s8';
+import { requantZero } from '../../assembly/requant';
 const NR: i32 = 8;
 const MR: i32 = 4;
 // acc + dot(x, p) + dot(y, q), p and q in [0, 127]
@@ -75,7 +76,7 @@ export function rdot_gemm(m: i32, k: i32, n: i32, a: usize, lda: i32, packed: us
   let kq = kpad4(k) >> 2;
   let blockBytes = <usize>NR * 4 + <usize>kq * 64;
   let apack = heap.alloc(<usize>MR * kq * 8);
-  let vz = i32x4.splat(zp), vlo = f32x4.splat(<f32>(qmin - zp)), vhi = f32x4.splat(<f32>(qmax - zp));
+  let vz = requantZero(zp), vlo = f32x4.splat(<f32>(qmin - zp)), vhi = f32x4.splat(<f32>(qmax - zp));
   for (let m0 = 0; m0 < m; m0 += MR) {
     let rows = min(MR, m - m0);
     packA4(rows, k, a + <usize>m0 * lda, lda, apack, MR);
