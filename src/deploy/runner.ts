@@ -19,7 +19,7 @@ import { ThreadPool } from '../threads/pool.js';
 import { backgroundPool } from '../threads/transport-browser.js';
 import { SharedBatch, chunking } from '../threads/shared-batch.js';
 import { runIntraOp } from './intra-op.js';
-import { layout, lifetimes, scheduleOf, valuesLayout, type Schedule } from './schedule.js';
+import { runLayout, scheduleOf, valuesLayout, type Schedule } from './schedule.js';
 
 export interface Int8LayerSummary { name: string; kind: string; backend?: string; bytes: number; scale: number; zeroPoint: number }
 export type TraceEntry = { data: Int8Array; shape: number[]; qparams: QParams };
@@ -401,10 +401,8 @@ export class Int8Runner {
       this.arenas.set(n, a);
       return a;
     }
-    const per = size(this.inputShape), values = this.schedule.bytes.length;
-    const blocks = lifetimes(this.schedule, n, n * per);
-    blocks.push({ bytes: 4 * n * per, first: -1, last: -1 }); // the float input, until quantised
-    const { offsets, total } = layout(blocks), base = this.rt.alloc(total);
+    const values = this.schedule.bytes.length, { offsets, total } = runLayout(this.schedule, n, size(this.inputShape));
+    const base = this.rt.alloc(total);
     a = { n, base, bytes: total, input: base + offsets[values], staging: base + offsets[values + 1], ptrs: offsets.slice(0, values).map((o) => base + o) };
     this.arenas.set(n, a);
     return a;

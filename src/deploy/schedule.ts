@@ -32,15 +32,15 @@ export interface Schedule {
   result: number;
   /** Traces of ops finished before any step ran (leading flattens never trace: kept for completeness). */
   pre: TraceRecord[];
-  /** Layouts of the values alone (valuesLayout), by batch size. */
-  layouts: Map<number, { offsets: number[]; total: number }>;
+  /** Layouts of the values alone (valuesLayout) and of whole runs (runLayout), by batch size. */
+  layouts: Map<number, Layout>; runLayouts: Map<number, Layout>;
 }
 
 const size = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
 
 /** The schedule of `ops` (run on the value −1). */
 export function scheduleOf(ops: readonly Op[]): Schedule {
-  const sc: Schedule = { steps: [], bytes: [], result: -1, pre: [], layouts: new Map() };
+  const sc: Schedule = { steps: [], bytes: [], result: -1, pre: [], layouts: new Map(), runLayouts: new Map() };
   const value = (bytes: number) => { sc.bytes.push(bytes); return sc.bytes.length - 1; };
   const traceAfter = (r: TraceRecord) => (sc.steps.length ? sc.steps[sc.steps.length - 1].traces : sc.pre).push(r);
   const push = (op: Op, ins: number[], bytes: number, dag = -1) => {
@@ -86,8 +86,10 @@ export function scheduleOf(ops: readonly Op[]): Schedule {
 /** A block to place: bytes and the steps it is live over, [first, last] (−1: before the first step). */
 export interface Interval { bytes: number; first: number; last: number }
 
+export interface Layout { offsets: number[]; total: number }
+
 /** Offsets (16-byte aligned) for `blocks` such that blocks live at the same step never overlap, and the total. */
-export function layout(blocks: readonly Interval[]): { offsets: number[]; total: number } {
+export function layout(blocks: readonly Interval[]): Layout {
   const offsets = new Array<number>(blocks.length).fill(0), placed: number[] = [];
   const order = blocks.map((_, i) => i).sort((a, b) => blocks[b].bytes - blocks[a].bytes || a - b);
   let total = 0;
@@ -126,12 +128,25 @@ export function lifetimes(sc: Schedule, n: number, input?: number): Interval[] {
   return input === undefined ? iv : [...iv, inIv];
 }
 
-/** layout(lifetimes(sc, n)), remembered for the last few batch sizes (exec() runs a schedule per image). */
-export function valuesLayout(sc: Schedule, n: number): { offsets: number[]; total: number } {
-  let l = sc.layouts.get(n);
+/** The entry for batch size n of `memo`, made on first use; the last few sizes are kept (batch-parallel claims vary). */
+function remembered(memo: Map<number, Layout>, n: number, make: () => Layout): Layout {
+  let l = memo.get(n);
   if (!l) {
-    if (sc.layouts.size >= 8) sc.layouts.clear();
-    sc.layouts.set(n, l = layout(lifetimes(sc, n)));
+    if (memo.size >= 16) memo.clear();
+    memo.set(n, l = make());
   }
   return l;
+}
+
+/** layout(lifetimes(sc, n)): the values alone (exec() runs a schedule on an input it does not own). */
+export function valuesLayout(sc: Schedule, n: number): Layout {
+  return remembered(sc.layouts, n, () => layout(lifetimes(sc, n)));
+}
+
+/**
+ * A whole run of n samples: the values (offsets[v]), then the input codes (offsets[values], `inBytes` a sample)
+ * and the float input until it is quantised (offsets[values + 1], 4 · inBytes a sample, live before step 0 only).
+ */
+export function runLayout(sc: Schedule, n: number, inBytes: number): Layout {
+  return remembered(sc.runLayouts, n, () => layout([...lifetimes(sc, n, n * inBytes), { bytes: 4 * n * inBytes, first: -1, last: -1 }]));
 }
