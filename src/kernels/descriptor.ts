@@ -12,7 +12,8 @@ const descs = new WeakMap<Runtime, { ptr: number; view: Int32Array }>();
 function block(rt: Runtime): { ptr: number; view: Int32Array } {
   let b = descs.get(rt);
   if (b === undefined) { const ptr = rt.alloc(128); b = { ptr, view: rt.i32(ptr, 32) }; descs.set(rt, b); }
-  else if (b.view.buffer !== rt.memory.buffer) b.view = rt.i32(b.ptr, 32);
+  // a grown memory detaches the old buffer (its views read length 0); a shared one keeps it valid, covering the block
+  else if (b.view.length === 0) b.view = rt.i32(b.ptr, 32);
   return b;
 }
 
