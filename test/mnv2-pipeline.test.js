@@ -6,7 +6,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { init } from '../dist/index.js';
+import { init, decodeQwm } from '../dist/index.js';
 import { Engine } from '../dist/autograd/tensor.js';
 import { importTfjs } from '../dist/tfjs/import.js';
 import { createDataset, subset } from '../dist/data/dataset.js';
@@ -303,6 +303,11 @@ withTux('qwasm pipeline --source mobilenetv2: tiny end-to-end run writes a repor
     assert.ok(readFileSync(join(dir, 'report.md'), 'utf8').includes('95 % interval'));
     assert.ok(readFileSync(join(dir, 'report.html'), 'utf8').includes('<table>'));
     assert.ok(readFileSync(join(dir, 'student-int8.qwm')).length === rep.variants[3].bytes);
+    // the .qwm carries what `qwasm run` needs: class names, the teacher's normalisation (x / 255), its origin
+    const meta = decodeQwm(readFileSync(join(dir, 'student-int8.qwm'))).meta;
+    assert.equal(meta.labels, rep.target.classes);
+    assert.equal([meta.mean, meta.std], [[0, 0, 0], [1, 1, 1]]);
+    assert.is(meta.source, 'nsfwjs:mobilenet_v2');
     // flags of the other pipeline are refused, and vice versa
     assert.match(cli('pipeline', '--source', 'mobilenetv2', '--methods', 'scratch').stderr, /--methods does not apply to --source mobilenetv2/);
     assert.match(cli('pipeline', '--input-size', '96').stderr, /--input-size needs --source mobilenetv2/);

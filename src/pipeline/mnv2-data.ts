@@ -31,6 +31,8 @@ export interface TargetPool {
   protocol: string;
   /** 'cv': k-fold × repeats over the pool; 'fixed': one split. */
   mode: 'cv' | 'fixed';
+  /** How a photo of a folder target became input (shorter side + centre crop), for the student's .qwm meta. */
+  preprocess?: unknown;
 }
 
 export interface PoolOptions {
@@ -111,6 +113,7 @@ export async function loadTargetPool(o: PoolOptions): Promise<TargetPool> {
   let pool: Dataset;
   let fixed: { train: Int32Array; test: Int32Array } | null = null;
   let what: string;
+  let preprocess: unknown;
   if (isFashion) {
     const s = loadFashionMnist();
     const shots = o.shots || 20, tpc = o.testPerClass || 100;
@@ -130,6 +133,7 @@ export async function loadTargetPool(o: PoolOptions): Promise<TargetPool> {
     }
     const ds = await loadPhotoFolder(o.target, { size: o.size, norm: o.norm, onProgress: o.onProgress });
     pool = createDataset({ ...ds, name: path().basename(path().resolve(o.target)), norm: o.norm, flipSafe: true });
+    preprocess = ds.preprocess;
     what = `${o.target}: ${pool.length} photos in ${pool.classes.length} class folders, ${o.size}×${o.size} RGB (sharp: shorter side resized, centre crop)`;
   }
   let splits: Split[], protocol: string, mode: 'cv' | 'fixed';
@@ -151,7 +155,7 @@ export async function loadTargetPool(o: PoolOptions): Promise<TargetPool> {
     mode = 'cv';
   }
   for (const s of splits) checkDisjoint(s);
-  return { name: o.target, pool, classes: [...pool.classes], splits, protocol: `${what}; ${protocol}`, mode };
+  return { name: o.target, pool, classes: [...pool.classes], splits, protocol: `${what}; ${protocol}`, mode, ...(preprocess ? { preprocess } : {}) };
 }
 
 /** Train, validation and test indices of a split never overlap (what keeps test data out of every choice). */

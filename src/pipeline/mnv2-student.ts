@@ -20,6 +20,7 @@ import { TEACHER_SOURCE, catDatasets, flipped, probeHead, rowsOf, topIndex, with
 import { poolScore, pct, pctCi, type Score, type SplitRow } from './mnv2-score.js';
 import { since, type Mnv2Context } from './mnv2-context.js';
 import { QwasmError } from '../errors.js';
+import type { GraphMeta } from '../deploy/graph.js';
 
 /** The final teacher of each split (features or fine-tuned), loaded into the teacher model on demand. */
 export interface FinalTeacher { kind: 'features' | 'finetune'; score: Score; load(k: number): void }
@@ -95,6 +96,15 @@ function droppedBlocks(t: TeacherSetup, blocks: string[]): string[] {
   });
 }
 
+/** What the student's .qwm records for `qwasm run`: class names, the input normalisation, photo decoding, its origin. */
+function studentMeta(s: Mnv2Context['s'], t: TeacherSetup): GraphMeta {
+  const { norm } = t.target.pool;
+  return {
+    labels: [...t.target.classes], mean: [...norm.mean], std: [...norm.std], ...(t.target.preprocess ? { preprocess: t.target.preprocess } : {}),
+    source: TEACHER_SOURCE, dataset: s.target, method: `qwasm pipeline --source mobilenetv2 student (${s.studentCut}${s.studentDrop.length ? ` without ${s.studentDrop.join(', ')}` : ''})`,
+  };
+}
+
 interface Candidate { keep: number; r: CompressResult; val: number; probeVal: number }
 
 /** One candidate width on split k: build, BN, linear probe, then QAT + distillation. */
@@ -114,6 +124,7 @@ async function trainCandidate(ctx: Mnv2Context, t: TeacherSetup, k: number, keep
     const r = await compressModel(st.model, data.images, {
       method: 'joint', teacher: data.teacher, epochs: s.studentEpochs, batchSize: s.batch, lr: s.studentLr, seed: s.seed + k, indices: data.train, shift: Math.max(1, Math.round(R / 24)),
       distill: { temperature: s.temperature, alpha: s.alpha },
+      convert: { meta: studentMeta(s, t) },
       ...(s.sparsity > 0 ? { prune: { sparsity: s.sparsity, structure: 'channel' as const, schedule: 'polynomial' as const } } : {}),
       onProgress: (p) => { if (p.phase === 'train') ctx.progress(p.step, p.totalSteps, { split: `${k + 1}/${nStudent}`, keep: String(keep), epoch: `${p.epoch + 1}`, loss: p.loss.toFixed(3), 'img/s': p.imagesPerSecond.toFixed(1) }, since(ts)); },
     });
