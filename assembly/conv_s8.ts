@@ -253,12 +253,13 @@ export function im2col_s8(desc: usize, p0: i32, rows: i32, x: usize, a: usize): 
          dget(desc, D_OH), dget(desc, D_OW), a, false);
 }
 
-// Loads the last len (< 8) int8 channels at p as int16 lanes (zeros after), never reading past them.
-function loadTail(p: usize, len: i32): v128 {
-  let t = memory.data(16, 16);
-  v128.store(t, i64x2.splat(0));
-  for (let i = 0; i < len; i++) store<i8>(t + i, load<i8>(p + i));
-  return v128.load8x8_s(t);
+// Stores the first len (1 … 15) bytes of q at p: one store per set bit of len, never writing past p + len.
+function storePartial(p: usize, q: v128, len: i32): void {
+  let v = i64x2.extract_lane(q, 0);
+  if (len & 8) { store<u64>(p, v); v = i64x2.extract_lane(q, 1); p += 8; }
+  if (len & 4) { store<u32>(p, <u32>v); v >>>= 32; p += 4; }
+  if (len & 2) { store<u16>(p, <u16>v); v >>>= 16; p += 2; }
+  if (len & 1) store<u8>(p, <u8>v);
 }
 
 function depthwise(packed: usize, n: i32, h: i32, w: i32, c: i32, x: usize, zpIn: i32, oc: i32, kh: i32, kw: i32,
@@ -280,6 +281,20 @@ function depthwise(packed: usize, n: i32, h: i32, w: i32, c: i32, x: usize, zpIn
     // missing last tap has weight 0, so it may read any valid address (interior: the first tap's; border: zbuf).
     let zbuf = heap.alloc(<usize>ceil16(c) + 16);
     fillBytes(zbuf, zpIn, ceil16(c) + 16);
+    // Channel tails read whole 16- or 8-byte vectors: from a tap address a (a pixel's first channel) a block reads
+    // up to a + c + 15 (16-wide: ceil16(c); 8-wide: cb + 8 ≤ c + 7), i.e. into the next pixels, whose lanes meet
+    // zero weights and are never stored. Only the last bytes of x have no next pixel: a tap address past
+    // xLim = xend − reach is remapped into tailb, a copy of x's last tailLen bytes followed by 16 bytes of slack,
+    // so no read ever leaves x, zbuf or tailb (interior pixels that would touch it take the border path).
+    let reach = c + 15;
+    let total = <usize>n * h * w * c;
+    let tailLen = min<usize>(total, <usize>reach);
+    let xend = x + total;
+    let tailb = heap.alloc(tailLen + 16);
+    copyBytes(tailb, xend - tailLen, <i32>tailLen);
+    fillBytes(tailb + tailLen, zpIn, 16);
+    let tailShift = tailb - (xend - tailLen); // wraps (usize arithmetic): a + tailShift = tailb + (a − (xend − tailLen))
+    let xLim = xend - <usize>reach; // tap addresses a > xLim are remapped (x lies past the static data: no wrap)
     let inner = heap.alloc(<usize>pairs << 3);
     let border = heap.alloc(<usize>pairs << 3);
     for (let ky = 0; ky < kh; ky++) {
@@ -295,7 +310,10 @@ function depthwise(packed: usize, n: i32, h: i32, w: i32, c: i32, x: usize, zpIn
     oxHi = oxHi < 0 ? -1 : oxHi / sw; // last interior column (−1: none)
     let vzIn = i16x8.splat(<i16>zpIn);
     let vz = requantZero(zpOut), vlo = f32x4.splat(<f32>(qmin - zpOut)), vhi = f32x4.splat(<f32>(qmax - zpOut));
-    let main = cm == 1 ? oc & ~15 : 0; // channels on the 16-wide multiplier-1 path
+    // channels on the 16-wide multiplier-1 path: every whole 16-block, and a last block of 9 … 15 channels
+    // (its packed scales, biases and weights exist: ceil8(oc) = ceil16(oc) there, padded lanes zero-weighted)
+    let main = cm == 1 ? ocp & ~15 : 0;
+    let lastOff = <usize>load<i32>(inner + (<usize>(taps - 1) << 2)); // the largest interior tap offset
     let fast = load<i32>(swzp + (<usize>(ocp >> 3) << 4)) != 0; // requant4Unclamped is exact (conv2d_s8_pack)
     let vqlo = i8x16.splat(<i8>qmin), vqhi = i8x16.splat(<i8>qmax);
     for (let b = 0; b < n; b++) {
@@ -307,8 +325,9 @@ function depthwise(packed: usize, n: i32, h: i32, w: i32, c: i32, x: usize, zpIn
         for (let ox = 0; ox < ow; ox++, yp += oc) {
           let ix0 = ox * sw - pl;
           let base: usize, tp: usize;
-          if (rowIn && ox >= oxLo && ox <= oxHi) {
-            base = img + (<usize>iy0 * w + ix0) * c;
+          let ib = img + (<usize>iy0 * w + ix0) * c;
+          if (rowIn && ox >= oxLo && ox <= oxHi && ib + lastOff <= xLim) {
+            base = ib;
             tp = inner;
           } else {
             base = 0;
@@ -319,7 +338,12 @@ function depthwise(packed: usize, n: i32, h: i32, w: i32, c: i32, x: usize, zpIn
               let rowOk = iy >= 0 && iy < h;
               for (let kx = 0; kx < kw; kx++) {
                 let ix = ix0 + kx * dw;
-                store<usize>(border + (<usize>t << 2), rowOk && ix >= 0 && ix < w ? img + (<usize>iy * w + ix) * c : zbuf);
+                let a = zbuf;
+                if (rowOk && ix >= 0 && ix < w) {
+                  a = img + (<usize>iy * w + ix) * c;
+                  if (a > xLim) a += tailShift;
+                }
+                store<usize>(border + (<usize>t << 2), a);
                 t++;
               }
             }
@@ -347,18 +371,21 @@ function depthwise(packed: usize, n: i32, h: i32, w: i32, c: i32, x: usize, zpIn
             if (fast) {
               let q = narrow16(requant4Unclamped(acc0, v128.load(sp), vz), requant4Unclamped(acc1, v128.load(sp, 16), vz),
                                requant4Unclamped(acc2, v128.load(sp, 32), vz), requant4Unclamped(acc3, v128.load(sp, 48), vz));
-              v128.store(yp + o0, i8x16.min_s(i8x16.max_s(q, vqlo), vqhi));
+              q = i8x16.min_s(i8x16.max_s(q, vqlo), vqhi);
+              if (o0 + 16 <= oc) v128.store(yp + o0, q);
+              else storePartial(yp + o0, q, oc - o0);
               continue;
             }
             let r0 = requant4(acc0, v128.load(sp), vz, vlo, vhi);
             let r1 = requant4(acc1, v128.load(sp, 16), vz, vlo, vhi);
             let r2 = requant4(acc2, v128.load(sp, 32), vz, vlo, vhi);
             let r3 = requant4(acc3, v128.load(sp, 48), vz, vlo, vhi);
-            v128.store(yp + o0, narrow16(r0, r1, r2, r3));
+            let q = narrow16(r0, r1, r2, r3);
+            if (o0 + 16 <= oc) v128.store(yp + o0, q);
+            else storePartial(yp + o0, q, oc - o0);
           }
           for (; o0 < oc; o0 += 8) {
             let cb = o0 / cm;
-            let safe = cb + 8 <= c;
             let swz = v128.load(swzp + (<usize>o0 << 1));
             let acc0 = v128.load(biasp + (<usize>o0 << 2)), acc1 = v128.load(biasp + (<usize>o0 << 2), 16);
             let wq = wts + (<usize>o0 << 2);
@@ -366,8 +393,7 @@ function depthwise(packed: usize, n: i32, h: i32, w: i32, c: i32, x: usize, zpIn
             let xb = base + cb;
             for (let p = 0; p < pairs; p++) {
               let pa = xb + load<usize>(pp), pb = xb + load<usize>(pp, 4);
-              let va = safe ? v128.load8x8_s(pa) : loadTail(pa, c - cb);
-              let vb = safe ? v128.load8x8_s(pb) : loadTail(pb, c - cb);
+              let va = v128.load8x8_s(pa), vb = v128.load8x8_s(pb); // lanes past c: see reach above
               if (cm != 1) { va = i8x16.swizzle(va, swz); vb = i8x16.swizzle(vb, swz); }
               va = i16x8.sub(va, vzIn);
               vb = i16x8.sub(vb, vzIn);
@@ -383,15 +409,12 @@ function depthwise(packed: usize, n: i32, h: i32, w: i32, c: i32, x: usize, zpIn
             let r1 = requant4(acc1, v128.load(sp, 16), vz, vlo, vhi);
             let q = i8x16.narrow_i16x8_s(i16x8.narrow_i32x4_s(r0, r1), r0);
             if (o0 + 8 <= oc) v128.store64_lane(yp + o0, q, 0);
-            else {
-              let tmp = memory.data(16, 16);
-              v128.store(tmp, q);
-              for (let i = 0; i < oc - o0; i++) store<i8>(yp + o0 + i, load<i8>(tmp + i));
-            }
+            else storePartial(yp + o0, q, oc - o0);
           }
         }
       }
     }
+    heap.free(tailb);
     heap.free(border);
     heap.free(inner);
     heap.free(zbuf);

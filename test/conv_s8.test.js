@@ -193,6 +193,61 @@ test('reference agrees with a plain JS conv (padding, stride, dilation, groups)'
   for (const qq of await builds()) assert.is(eq(qq.conv2dS8(x, [n, h, w, c], wt, [oc, kh, kw, cg], opts).data, want), null, qq.build);
 });
 
+// Depthwise channel tails: the 16- and 8-wide blocks read whole vectors past the last channel (into the next
+// pixels, or a padded copy of the input's last bytes) and store partial blocks piecewise.
+test('depthwise channel tails: odd channel counts, multipliers, strides, padding, tiny images, batches (every build)', async () => {
+  const r = rng(29);
+  const chans = [1, 3, 7, 9, 15, 17, 29, 31, 33, 86];
+  const shapes = [[1, 1, 1], [1, 2, 3], [2, 5, 4], [1, 9, 7], [3, 3, 3]];
+  for (const q of await builds()) {
+    let i = 0;
+    for (const c of chans) {
+      for (const cm of [1, 1, 2, 3]) {
+        const [n, h, w] = shapes[i % shapes.length];
+        const stride = 1 + (i % 2), padding = [1, 'same', 0, [0, 0, 1, 1]][i % 4];
+        const kh = i % 3 === 2 ? 2 : 3, kw = 3;
+        i++;
+        const extra = padding === 0 ? 0 : Array.isArray(padding) ? 1 : 2; // rows (= columns) of padding
+        if (h + extra < kh || w + extra < kw) continue;
+        const oc = c * cm, wShape = [oc, kh, kw, 1];
+        const input = r.i8(n * h * w * c);
+        const weights = r.i8(oc * kh * kw, -127, 127);
+        const opts = { stride, padding, groups: c, inZeroPoint: r.int(-128, 127), outZeroPoint: r.int(-128, 127),
+          bias: Int32Array.from({ length: oc }, () => r.int(-20000, 20000)),
+          scale: Float32Array.from({ length: oc }, () => r.float() * 0.004 + 1e-5), activation: ['none', 'relu'][i % 2] };
+        const got = q.conv2dS8(input, [n, h, w, c], weights, wShape, opts);
+        const want = q.conv2dS8Reference(input, [n, h, w, c], weights, wShape, opts);
+        assert.is(eq(got.data, want.data), null, `${q.build} c ${c} cm ${cm} ${n}x${h}x${w} s ${stride} p ${JSON.stringify(padding)}`);
+      }
+    }
+  }
+});
+
+test('depthwise reads nothing past its input: the input placed at the very end of WASM memory (every build)', async () => {
+  const r = rng(31);
+  for (const q of await builds()) {
+    for (const [c, n, h, w, padding] of [[29, 1, 6, 5, 0], [9, 2, 4, 4, 1], [17, 1, 3, 3, 'same'], [3, 1, 3, 3, 0], [33, 1, 1, 1, 1]]) {
+      const oc = c, wShape = [oc, 3, 3, 1];
+      const weights = r.i8(oc * 9, -127, 127);
+      const opts = { padding, groups: c, inZeroPoint: -5, outZeroPoint: 3, scale: 0.004 };
+      const p = q.packConv2dS8(weights, wShape, opts);
+      const input = r.i8(n * h * w * c);
+      const want = q.conv2dS8Reference(input, [n, h, w, c], weights, wShape, opts);
+      const len = want.data.length;
+      const op = q.rt.alloc(len);
+      // a page grown from JS is outside the allocator's heap: the input's last byte is the memory's last byte, so an
+      // over-read traps (unless the kernel's own allocations grow memory past it: then the check is only weaker)
+      const end = q.rt.memory.grow(1) * 65536 + 65536;
+      const ip = end - input.length;
+      q.rt.i8(ip, input.length).set(input);
+      p.run(ip, n, h, w, op);
+      assert.is(eq(q.rt.i8(op, len), want.data), null, `${q.build} end of memory c ${c} ${n}x${h}x${w}`);
+      q.rt.free(op);
+      p.dispose();
+    }
+  }
+});
+
 test('packed handle: run at pointer level, reuse over input sizes, same padding, dispose', async () => {
   const r = rng(8);
   for (const q of await builds()) {
