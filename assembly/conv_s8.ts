@@ -279,8 +279,6 @@ function depthwise(packed: usize, n: i32, h: i32, w: i32, c: i32, x: usize, zpIn
     // offsets from the window's top-left input pixel (built once); border pixels get a table of absolute
     // addresses (base 0), padding taps pointing at zbuf (zpIn codes). Both are padded to whole tap pairs: the
     // missing last tap has weight 0, so it may read any valid address (interior: the first tap's; border: zbuf).
-    let zbuf = heap.alloc(<usize>ceil16(c) + 16);
-    fillBytes(zbuf, zpIn, ceil16(c) + 16);
     // Channel tails read whole 16- or 8-byte vectors: from a tap address a (a pixel's first channel) a block reads
     // up to a + c + 15 (16-wide: ceil16(c); 8-wide: cb + 8 ≤ c + 7), i.e. into the next pixels, whose lanes meet
     // zero weights and are never stored. Only the last bytes of x have no next pixel: a tap address past
@@ -290,7 +288,10 @@ function depthwise(packed: usize, n: i32, h: i32, w: i32, c: i32, x: usize, zpIn
     let total = <usize>n * h * w * c;
     let tailLen = min<usize>(total, <usize>reach);
     let xend = x + total;
-    let tailb = heap.alloc(tailLen + 16);
+    let zlen = <usize>ceil16(c) + 16;
+    let zbuf = heap.alloc(zlen + tailLen + 16); // zbuf, then tailb (one allocation)
+    fillBytes(zbuf, zpIn, <i32>zlen);
+    let tailb = zbuf + zlen;
     copyBytes(tailb, xend - tailLen, <i32>tailLen);
     fillBytes(tailb + tailLen, zpIn, 16);
     let tailShift = tailb - (xend - tailLen); // wraps (usize arithmetic): a + tailShift = tailb + (a − (xend − tailLen))
@@ -321,13 +322,14 @@ function depthwise(packed: usize, n: i32, h: i32, w: i32, c: i32, x: usize, zpIn
       for (let oy = 0; oy < oh; oy++) {
         let iy0 = oy * sh - pt;
         let rowIn = iy0 >= 0 && iy0 + (kh - 1) * dh < h;
+        // whether this row's interior windows may reach x's last bytes (only the last rows of the last image)
+        let rowEnd = rowIn && img + (<usize>(iy0 + (kh - 1) * dh) * w + w - 1) * c > xLim;
         let yp = y + <usize>(b * oh + oy) * ow * oc;
         for (let ox = 0; ox < ow; ox++, yp += oc) {
           let ix0 = ox * sw - pl;
           let base: usize, tp: usize;
-          let ib = img + (<usize>iy0 * w + ix0) * c;
-          if (rowIn && ox >= oxLo && ox <= oxHi && ib + lastOff <= xLim) {
-            base = ib;
+          if (rowIn && ox >= oxLo && ox <= oxHi && (!rowEnd || img + (<usize>iy0 * w + ix0) * c + lastOff <= xLim)) {
+            base = img + (<usize>iy0 * w + ix0) * c;
             tp = inner;
           } else {
             base = 0;
@@ -414,7 +416,6 @@ function depthwise(packed: usize, n: i32, h: i32, w: i32, c: i32, x: usize, zpIn
         }
       }
     }
-    heap.free(tailb);
     heap.free(border);
     heap.free(inner);
     heap.free(zbuf);

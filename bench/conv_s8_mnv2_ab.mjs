@@ -2,6 +2,8 @@
 // another one (e.g. a worktree of main), both loaded in the same process and timed interleaved (median of
 // rounds), with the outputs of both checked equal byte for byte (same weights, same input).
 //   node bench/conv_s8_mnv2_ab.mjs --base /path/to/other/checkout [--build simd] [--px 96] [--rounds 21] [--only 1,2]
+//     [--set odd]  (odd: depthwise 3×3 over channel counts that are no multiple of 16, a width-0.9 MobileNetV2
+//     without rounding: 29, 86, 173 channels at 48/24/12 px (scaled by --px), stride 1 and 2)
 // AB_NOCHECK=1 skips the output check (timing experiments with a deliberately wrong kernel). Prints per layer:
 // base µs, this µs (medians), the median of the per-round base / this ratios, and this checkout's GMAC/s.
 // Not a test (timings).
@@ -12,7 +14,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 const here = path.dirname(fileURLToPath(import.meta.url));
 const { values: o } = parseArgs({ options: {
   base: { type: 'string' }, build: { type: 'string', default: 'simd' }, px: { type: 'string', default: '96' },
-  rounds: { type: 'string', default: '21' }, only: { type: 'string' },
+  rounds: { type: 'string', default: '21' }, only: { type: 'string' }, set: { type: 'string', default: 'mnv2' },
 } });
 if (!o.base) throw new Error('--base: the other checkout (its dist/ and build/ must be built) is required');
 const load = async (dir) => (await import(pathToFileURL(path.join(dir, 'dist', 'index.js')).href)).init({ build: o.build, threads: 1 });
@@ -43,6 +45,12 @@ const layers = [
   ['dw 352 s1', r(6), 352, 352, 3, 352, 1, 1],
   ['1x1 352->64', r(6), 352, 64, 1, 1, 1, 0],
 ];
+const oddLayers = [];
+for (const [c, px] of [[29, 48], [86, 24], [173, 12]]) {
+  for (const st of [1, 2]) oddLayers.push([`dw ${c} s${st}`, r(px), c, c, 3, c, st, st === 1 ? 1 : keras2]);
+}
+if (!['mnv2', 'odd'].includes(o.set)) throw new Error(`--set: 'mnv2' or 'odd', not '${o.set}'`);
+if (o.set === 'odd') layers.splice(0, layers.length, ...oddLayers);
 const only = o.only ? new Set(o.only.split(',').map(Number)) : null;
 let seed = 5;
 const rnd = () => { seed = (seed * 1103515245 + 12345) >>> 0; return seed / 4294967296; };
