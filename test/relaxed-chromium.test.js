@@ -44,6 +44,11 @@ const CONV_CASES = [
   [[1, 12, 12, 24], [24, 3, 3, 1], { groups: 24, dilation: 2, padding: 2 }],
   [[1, 16, 16, 16], [32, 3, 3, 16], { padding: 'same', inZeroPoint: -1 }],
   [[1, 3, 11, 2], [3, 1, 5, 2], { stride: [1, 2], padding: 'valid' }],
+  // depthwise channel tails (whole-vector loads past the last channel, partial-block stores)
+  [[1, 6, 5, 29], [29, 3, 3, 1], { groups: 29, padding: 1, inZeroPoint: -9, outZeroPoint: 4 }],
+  [[2, 5, 4, 17], [17, 3, 3, 1], { groups: 17, stride: 2, padding: [0, 0, 1, 1], activation: 'relu' }],
+  [[1, 4, 4, 9], [18, 3, 3, 1], { groups: 9, padding: 'valid', inZeroPoint: 3 }],
+  [[1, 2, 3, 3], [3, 3, 3, 1], { groups: 3, padding: 1, outZeroPoint: -6 }],
 ];
 const convArgs = ([inShape, wShape, o], ref) => {
   const [n, h, w, c] = inShape, [oc, kh, kw, cg] = wShape;
