@@ -3,6 +3,7 @@
 import { fs, path } from '../util/node.js';
 import type { Mnv2Result } from './mnv2-run.js';
 import type { ReportMeta } from './report-md.js';
+import { droppedText } from './mnv2-settings.js';
 
 interface Section { title: string; text: string[]; head?: string[]; rows?: string[][] }
 
@@ -46,7 +47,7 @@ export function sections(r: Mnv2Result, meta: ReportMeta): Section[] {
     ['(a) linear head', `≤ ${s.headEpochs} epochs, Adam lr ${s.headLr} constant, epoch chosen on validation then retrained to it`],
     ['(b) fine-tune', `≤ ${s.epochs} epochs on the cache, batch ${s.batch}, Adam lr ${s.lr} cosine, discriminative factor ${s.lrFactor} per layer group, head initialised from (a) (linear probe, then fine-tune), best validation epoch kept`],
     ['(c) scratch', `≤ ${s.scratchEpochs} epochs on images, every layer, random init (Kaiming), batch ${s.batch}, Adam lr ${s.scratchLr} cosine, shifts + flips, best validation epoch kept; on the first ${r.variants.find((v) => v.key === 'scratch')!.score.splits} split(s) (the budget)`],
-    ['(d) student', `teacher layers up to ${s.studentCut}${s.studentDrop.length ? ` without the residual blocks ${s.studentDrop.join(', ')}` : ''}, channel widths ${s.studentKeep.join(' / ')} by filter L1 norm (validation picks the narrowest within 2 points of the teacher's validation accuracy, else the most accurate), input ${String(student.details.inputSize)} px, ${s.studentEpochs} epochs joint QAT + distillation (T = ${s.temperature}, α = ${s.alpha}) + channel pruning ${s.sparsity}, lr ${s.studentLr}; on the first ${student.score.splits} split(s)`],
+    ['(d) student', `teacher layers up to ${s.studentCut}${droppedText(s, 'the residual blocks ')}, channel widths ${s.studentKeep.join(' / ')} by filter L1 norm (validation picks the narrowest within 2 points of the teacher's validation accuracy, else the most accurate), input ${String(student.details.inputSize)} px, ${s.studentEpochs} epochs joint QAT + distillation (T = ${s.temperature}, α = ${s.alpha}) + channel pruning ${s.sparsity}, lr ${s.studentLr}; on the first ${student.score.splits} split(s)`],
     ['(d) transfer set', typeof student.details.transferSet === 'string' ? `${student.details.transferSet}${s.flipCopies ? " (with flipped copies)" : ""}: ${String(student.details.transferImages)} images labelled by each split's teacher (its predictions; its soft outputs are the distillation targets)` : 'none (labelled training images only)'],
     ['latency', `${s.latencyRounds} interleaved rounds × ${s.latencyRuns} runs, batch 1, median`],
     ['seed', String(s.seed)],

@@ -17,7 +17,7 @@ import { Engine } from '../autograd/tensor.js';
 import type { Sequential } from '../nn/layers.js';
 import type { CompressResult } from './compress-model.js';
 import { floatBytes, floatProbe, int8Probe, measureLatencies, type LatencyProbe } from './measure.js';
-import { resolveMnv2Settings, type Mnv2Settings } from './mnv2-settings.js';
+import { droppedText, resolveMnv2Settings, type Mnv2Settings } from './mnv2-settings.js';
 import { mnv2Context, since, type Mnv2Context } from './mnv2-context.js';
 import { scoreOnSplits, pctCi, type Score } from './mnv2-score.js';
 import { TEACHER_SOURCE, cacheStep, featuresStep, finetuneStep, loadStep, scratchStep, suffixOf, type CacheResult, type FeaturesResult, type FinetuneResult, type ScratchResult, type Suffix, type TeacherSetup } from './mnv2-teacher.js';
@@ -102,7 +102,7 @@ function variantsOf(s: Mnv2Settings, t: TeacherSetup, o: Outcome): Mnv2Variant[]
     { key: 'features', name: 'teacher · (a) features + linear head', role: 'teacher', precision: 'f32', score: feat.score, params: tParams, bytes: teacherBytes, latencyMs: final.kind === 'features' ? lat[0] : null, seconds: feat.seconds, details: { featureDim: feat.dim } },
     { key: 'finetune', name: 'teacher · (b) fine-tune top blocks on the cache', role: 'teacher', precision: 'f32', score: ft.score, params: tParams, bytes: teacherBytes, latencyMs: final.kind === 'finetune' ? lat[0] : null, seconds: ft.seconds, details: { imagesPerSecond: ft.imagesPerSecond } },
     { key: 'scratch', name: 'teacher architecture · (c) from scratch', role: 'teacher', precision: 'f32', score: scratch.score, params: tParams, bytes: teacherBytes, latencyMs: null, seconds: scratch.seconds, details: { imagesPerSecond: scratch.imagesPerSecond } },
-    { key: 'student', name: `student · (d) up to ${s.studentCut}${s.studentDrop.length ? ` without ${s.studentDrop.join(', ')}` : ''}, ${width}, ${student.size} px, distilled${student.transfer ? ' (+ transfer set)' : ''} + QAT${s.sparsity > 0 ? ` + channel pruning ${s.sparsity}` : ''} · int8`, role: 'student', precision: 'int8', score: student.score, params: student.params, bytes: student.bytes, latencyMs: lat[1] ?? null, seconds: student.seconds, details: { ...student.details, candidates: student.candidates, transferSet: student.transfer } },
+    { key: 'student', name: `student · (d) up to ${s.studentCut}${droppedText(s)}, ${width}, ${student.size} px, distilled${student.transfer ? ' (+ transfer set)' : ''} + QAT${s.sparsity > 0 ? ` + channel pruning ${s.sparsity}` : ''} · int8`, role: 'student', precision: 'int8', score: student.score, params: student.params, bytes: student.bytes, latencyMs: lat[1] ?? null, seconds: student.seconds, details: { ...student.details, candidates: student.candidates, transferSet: student.transfer } },
   ];
 }
 

@@ -65,6 +65,9 @@ export const MNV2_DEFAULTS: Readonly<Mnv2Settings> = Object.freeze({
   latencyRounds: 9, latencyRuns: 20, outDir: 'qwasm-report-mobilenetv2', saveModels: true,
 });
 
+/** ' without block_2, block_5' (the student's dropped residual blocks, for names and reports), or ''. */
+export const droppedText = (s: Pick<Mnv2Settings, 'studentDrop'>, what = ''): string => (s.studentDrop.length ? ` without ${what}${s.studentDrop.join(', ')}` : '');
+
 export function resolveMnv2Settings(over: Partial<Mnv2Settings> = {}): Mnv2Settings {
   if (!over || typeof over !== 'object') throw new TypeError(`settings must be an object, got ${describe(over)}`);
   const s = { ...MNV2_DEFAULTS, ...over } as Mnv2Settings;

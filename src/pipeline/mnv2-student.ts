@@ -19,6 +19,7 @@ import { loadTransferSet, type TransferSet } from './mnv2-transfer-set.js';
 import { TEACHER_SOURCE, catDatasets, flipped, probeHead, rowsOf, topIndex, withFlips, type CacheResult, type TeacherSetup } from './mnv2-teacher.js';
 import { poolScore, pct, pctCi, type Score, type SplitRow } from './mnv2-score.js';
 import { since, type Mnv2Context } from './mnv2-context.js';
+import { droppedText } from './mnv2-settings.js';
 import { QwasmError } from '../errors.js';
 import type { GraphMeta } from '../deploy/graph.js';
 
@@ -101,7 +102,7 @@ function studentMeta(s: Mnv2Context['s'], t: TeacherSetup): GraphMeta {
   const { norm } = t.target.pool;
   return {
     labels: [...t.target.classes], mean: [...norm.mean], std: [...norm.std], ...(t.target.preprocess ? { preprocess: t.target.preprocess } : {}),
-    source: TEACHER_SOURCE, dataset: s.target, method: `qwasm pipeline --source mobilenetv2 student (${s.studentCut}${s.studentDrop.length ? ` without ${s.studentDrop.join(', ')}` : ''})`,
+    source: TEACHER_SOURCE, dataset: s.target, method: `qwasm pipeline --source mobilenetv2 student (${s.studentCut}${droppedText(s)})`,
   };
 }
 
